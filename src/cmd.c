@@ -1,0 +1,45 @@
+/* cmd.c: the subcommand table and usage messages. Front end. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+
+static const struct cmd_entry *cmd_table[] = {
+	&cmd_run_entry,
+	&cmd_profiles_entry,
+	&cmd_doctor_entry,
+};
+
+const struct cmd_entry *
+cmd_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof cmd_table / sizeof cmd_table[0]; i++)
+		if (strcmp(cmd_table[i]->name, name) == 0)
+			return (cmd_table[i]);
+	return (NULL);
+}
+
+void
+cmd_usage_all(FILE *f)
+{
+	fprintf(f, "usage: moat COMMAND [ARG]...\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof cmd_table / sizeof cmd_table[0]; i++)
+		fprintf(f, "  moat %s\n      %s\n", cmd_table[i]->usage,
+		    cmd_table[i]->summary);
+	fprintf(f, "\nSee moat(1), moat-profile(5).\n");
+}
+
+/* Prints "moat CMD: message" and the usage line; returns 125 (a bad call is moat's failure to run). */
+int
+cmd_usage_error(const struct cmd_entry *ce, const char *fmt, ...)
+{
+	va_list	ap;
+
+	fprintf(stderr, "moat %s: ", ce->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nusage: moat %s\n", ce->usage);
+	return (EXIT_MOAT);
+}

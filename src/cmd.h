@@ -1,0 +1,29 @@
+/* cmd.h: the subcommand table. Each cmd-*.c file defines one entry. */
+#ifndef MOAT_CMD_H
+#define MOAT_CMD_H
+
+#include <stdio.h>
+
+struct cmd_entry {
+	const char	*name;
+	const char	*usage;		/* after "moat " */
+	const char	*summary;	/* one line for "moat --help" */
+	int		(*exec)(int, char **);	/* argv[0] is the subcommand; returns the exit status */
+};
+
+extern const struct cmd_entry cmd_run_entry;
+extern const struct cmd_entry cmd_profiles_entry;
+extern const struct cmd_entry cmd_doctor_entry;
+
+const struct cmd_entry	*cmd_find(const char *);
+void			 cmd_usage_all(FILE *);
+int			 cmd_usage_error(const struct cmd_entry *, const char *, ...)
+			    __attribute__((format(printf, 2, 3)));
+
+/* Exit statuses, as timeout(1) and env(1). */
+#define EXIT_TIMEOUT	124
+#define EXIT_MOAT	125
+#define EXIT_NOEXEC	126
+#define EXIT_NOTFOUND	127
+
+#endif

@@ -1,0 +1,23 @@
+/* error.h: struct merr, the error a function returns to its caller.
+ * Used in every process; init.c dies instead (see init_die). */
+#ifndef MOAT_ERROR_H
+#define MOAT_ERROR_H
+
+#include <stddef.h>
+
+struct merr {
+	char	msg[1024];
+	int	err;		/* errno when the cause was a failed call, else 0 */
+};
+
+int	merr_set(struct merr *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+int	merr_errno(struct merr *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+int	merr_errno_n(struct merr *, int, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+void	merr_prefix(struct merr *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	merr_print(const struct merr *);
+
+#endif

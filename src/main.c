@@ -1,0 +1,33 @@
+/* main.c: moat's entry point; finds the subcommand and runs it. */
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+
+int
+main(int argc, char **argv)
+{
+	const struct cmd_entry	*ce;
+
+	setlocale(LC_ALL, "");
+	if (argc < 2) {
+		cmd_usage_all(stderr);
+		return (EXIT_MOAT);
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		cmd_usage_all(stdout);
+		return (0);
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("moat %s\n", PACKAGE_VERSION);
+		return (0);
+	}
+	if ((ce = cmd_find(argv[1])) == NULL) {
+		fprintf(stderr, "moat: unknown command \"%s\"; run \"moat --help\" for the list\n",
+		    argv[1]);
+		return (EXIT_MOAT);
+	}
+	return (ce->exec(argc - 1, argv + 1));
+}

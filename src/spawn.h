@@ -1,0 +1,89 @@
+/* spawn.h: run one command in a sandbox. The supervisor side: clone into new
+ * namespaces, serve the poll loop, decide the end reason. One function runs a
+ * sandbox; `moat run` (and later the TUI, wrap, mcp) are front ends that fill
+ * a struct run and pass callbacks. Supervisor only. */
+#ifndef MOAT_SPAWN_H
+#define MOAT_SPAWN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "profile.h"
+#include "util.h"
+
+struct loop;
+
+enum end_reason {
+	END_NONE,		/* still running, or never started */
+	END_EXITED,
+	END_SIGNALED,
+	END_TIMEOUT,
+	END_CPU_TIME,		/* RLIMIT_CPU / cgroup CPU budget */
+	END_OOM,
+	END_PIDS,
+	END_KILLED,		/* killed by the user (signal to moat) */
+	END_SETUP_FAILED,	/* the sandbox could not be built: exit 125 */
+	END_EXEC_FAILED,	/* the command was not found / not executable */
+};
+
+/* Something the run observed: a network connection, a denied syscall, a limit
+ * hit. Front ends print or store it. */
+enum run_event_kind {
+	EV_NOTE,		/* a line for -v: what was set up, how */
+	EV_SYSCALL_DENIED,
+	EV_NET_CONN,
+	EV_LIMIT_HIT,
+	EV_FILE_CHANGED,
+};
+
+struct run_event {
+	enum run_event_kind	 kind;
+	double			 t;		/* seconds since the run started */
+	const char		*text;		/* one line for humans */
+	/* EV_NET_CONN */
+	const char		*host, *addr, *verdict, *rule;
+	unsigned		 port;
+	uint64_t		 bytes_out, bytes_in;
+	double			 duration;
+	/* EV_SYSCALL_DENIED */
+	const char		*syscall;
+	uint64_t		 count;
+};
+
+struct run {
+	/* in: filled by the front end */
+	const struct profile	*profile;
+	char			**argv;		/* borrowed, NULL-terminated */
+	const char		*workspace;	/* absolute host path; NULL = cwd */
+	const char		*cwd;		/* absolute path inside; NULL = workspace */
+	struct strv		 env_extra;	/* -e NAME[=VALUE]; owned */
+	double			 timeout;	/* overrides the profile when > 0 */
+	int			 verbose;
+	void			(*on_event)(struct run *, const struct run_event *);
+	void			*cb_arg;
+
+	/* out */
+	char			 id[40];	/* unique per run: time-pid-random */
+	enum end_reason		 end;
+	int			 wstatus;	/* the command's wait status, when it ran */
+	int			 exit_code;	/* what moat exits with */
+	double			 t_start, t_end;	/* CLOCK_MONOTONIC seconds */
+	char			*state_dir;	/* owned; $XDG_STATE_HOME/moat/runs/<id> when kept */
+	pid_t			 init_pid;	/* host pid of the sandbox init */
+
+	/* private to spawn.c */
+	struct loop		*loop;
+};
+
+void		 run_init(struct run *);
+void		 run_release(struct run *);
+/* Builds the sandbox, runs the command, waits, fills end/exit_code. Returns -1
+ * with e set only when the sandbox could not be built (exit 125). */
+int		 run_sandbox(struct run *, struct merr *);
+const char	*end_reason_name(enum end_reason);
+void		 run_emit(struct run *, enum run_event_kind, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,383 @@
+/* util.c: allocation, string vectors, parsing of sizes and durations, file
+ * helpers. Supervisor and front ends; init.c uses the non-allocating ones. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+void
+freep(void *p)
+{
+	free(*(void **)p);
+}
+
+void
+closep(int *fd)
+{
+	if (*fd >= 0) {
+		int	saved = errno;
+
+		close(*fd);
+		errno = saved;
+	}
+}
+
+void
+fclosep(void *p)
+{
+	FILE	*f = *(FILE **)p;
+
+	if (f != NULL)
+		fclose(f);
+}
+
+static void
+oom(void)
+{
+	static const char	msg[] = "moat: out of memory\n";
+
+	(void)!write(STDERR_FILENO, msg, sizeof msg - 1);
+	_exit(125);
+}
+
+void *
+xmalloc(size_t n)
+{
+	void	*p = malloc(n == 0 ? 1 : n);
+
+	if (p == NULL)
+		oom();
+	return (p);
+}
+
+void *
+xcalloc(size_t n, size_t size)
+{
+	void	*p = calloc(n == 0 ? 1 : n, size == 0 ? 1 : size);
+
+	if (p == NULL)
+		oom();
+	return (p);
+}
+
+void *
+xrealloc(void *p, size_t n)
+{
+	if ((p = realloc(p, n == 0 ? 1 : n)) == NULL)
+		oom();
+	return (p);
+}
+
+void *
+xreallocarray(void *p, size_t n, size_t size)
+{
+	if (size != 0 && n > SIZE_MAX / size)
+		oom();
+	return (xrealloc(p, n * size));
+}
+
+char *
+xstrdup(const char *s)
+{
+	char	*p = strdup(s);
+
+	if (p == NULL)
+		oom();
+	return (p);
+}
+
+char *
+xstrndup(const char *s, size_t n)
+{
+	char	*p = strndup(s, n);
+
+	if (p == NULL)
+		oom();
+	return (p);
+}
+
+int
+xasprintf(char **ret, const char *fmt, ...)
+{
+	va_list	ap;
+	int	n;
+
+	va_start(ap, fmt);
+	n = vasprintf(ret, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		oom();
+	return (n);
+}
+
+char *
+xprintf(const char *fmt, ...)
+{
+	va_list	ap;
+	char	*s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		oom();
+	va_end(ap);
+	return (s);
+}
+
+void
+strv_take(struct strv *sv, char *s)
+{
+	sv->v = xreallocarray(sv->v, sv->n + 2, sizeof *sv->v);
+	sv->v[sv->n++] = s;
+	sv->v[sv->n] = NULL;
+}
+
+void
+strv_add(struct strv *sv, const char *s)
+{
+	strv_take(sv, xstrdup(s));
+}
+
+bool
+strv_contains(const struct strv *sv, const char *s)
+{
+	for (size_t i = 0; i < sv->n; i++)
+		if (strcmp(sv->v[i], s) == 0)
+			return (true);
+	return (false);
+}
+
+bool
+strv_remove(struct strv *sv, const char *s)
+{
+	bool	found = false;
+	size_t	i, j;
+
+	for (i = j = 0; i < sv->n; i++) {
+		if (strcmp(sv->v[i], s) == 0) {
+			free(sv->v[i]);
+			found = true;
+		} else
+			sv->v[j++] = sv->v[i];
+	}
+	sv->n = j;
+	if (sv->v != NULL)
+		sv->v[j] = NULL;
+	return (found);
+}
+
+void
+strv_copy(struct strv *dst, const struct strv *src)
+{
+	for (size_t i = 0; i < src->n; i++)
+		strv_add(dst, src->v[i]);
+}
+
+void
+strv_clear(struct strv *sv)
+{
+	for (size_t i = 0; i < sv->n; i++)
+		free(sv->v[i]);
+	free(sv->v);
+	sv->v = NULL;
+	sv->n = 0;
+}
+
+/* Reads a whole (small) file, NUL-terminated. */
+int
+read_file(const char *path, char **out, size_t *lenp, struct merr *e)
+{
+	autofd int	fd = -1;
+	char		*buf = NULL;
+	size_t		len = 0, cap = 0;
+	ssize_t		n;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (merr_errno(e, "%s", path));
+	for (;;) {
+		if (cap - len < 4096) {
+			cap = cap == 0 ? 8192 : cap * 2;
+			buf = xrealloc(buf, cap);
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			merr_errno(e, "read %s", path);
+			free(buf);
+			return (-1);
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	if (lenp != NULL)
+		*lenp = len;
+	return (0);
+}
+
+int
+write_file_at(int dirfd, const char *path, const char *s, struct merr *e)
+{
+	autofd int	fd = -1;
+	size_t		len = strlen(s);
+
+	if ((fd = openat(dirfd, path, O_WRONLY | O_CLOEXEC | O_TRUNC)) == -1)
+		return (merr_errno(e, "open %s", path));
+	if (write(fd, s, len) != (ssize_t)len)
+		return (merr_errno(e, "write %s", path));
+	return (0);
+}
+
+int
+mkdir_p(const char *path, mode_t mode, struct merr *e)
+{
+	autofree char	*p = xstrdup(path);
+	char		*s;
+
+	for (s = p + 1; *s != '\0'; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, mode) == -1 && errno != EEXIST)
+			return (merr_errno(e, "mkdir %s", p));
+		*s = '/';
+	}
+	if (mkdir(p, mode) == -1 && errno != EEXIST)
+		return (merr_errno(e, "mkdir %s", p));
+	return (0);
+}
+
+char *
+path_join(const char *a, const char *b)
+{
+	size_t	la = strlen(a);
+
+	while (*b == '/')
+		b++;
+	if (la > 0 && a[la - 1] == '/')
+		return (xprintf("%s%s", a, b));
+	return (xprintf("%s/%s", a, b));
+}
+
+/* True when path is dir or inside it (both absolute and normalised). */
+bool
+path_is_under(const char *path, const char *dir)
+{
+	size_t	n = strlen(dir);
+
+	if (n == 1 && dir[0] == '/')
+		return (true);
+	return (strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/'));
+}
+
+/* "512M", "1G", "64k", "1048576" (binary multiples). */
+int
+parse_bytes(const char *s, uint64_t *out)
+{
+	char			*end;
+	unsigned long long	 v;
+	uint64_t		 mul = 1;
+
+	if (!isdigit((unsigned char)*s))
+		return (-1);
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return (-1);
+	switch (toupper((unsigned char)*end)) {
+	case '\0':
+		break;
+	case 'K': mul = 1ULL << 10; end++; break;
+	case 'M': mul = 1ULL << 20; end++; break;
+	case 'G': mul = 1ULL << 30; end++; break;
+	case 'T': mul = 1ULL << 40; end++; break;
+	default:
+		return (-1);
+	}
+	if (*end == 'i' || *end == 'I')
+		end++;
+	if (*end == 'b' || *end == 'B')
+		end++;
+	if (*end != '\0' || (v != 0 && mul > UINT64_MAX / v))
+		return (-1);
+	*out = v * mul;
+	return (0);
+}
+
+/* "30", "1.5", "500ms", "2m", "1h". */
+int
+parse_seconds(const char *s, double *out)
+{
+	char	*end;
+	double	 v;
+
+	if (!isdigit((unsigned char)*s))
+		return (-1);
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || !isfinite(v) || v < 0)
+		return (-1);
+	if (strcmp(end, "ms") == 0)
+		v /= 1000;
+	else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
+		v *= 60;
+	else if (strcmp(end, "h") == 0)
+		v *= 3600;
+	else if (*end != '\0' && strcmp(end, "s") != 0)
+		return (-1);
+	*out = v;
+	return (0);
+}
+
+int
+parse_uint(const char *s, unsigned long long max, unsigned long long *out)
+{
+	char			*end;
+	unsigned long long	 v;
+
+	if (!isdigit((unsigned char)*s))
+		return (-1);
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v > max)
+		return (-1);
+	*out = v;
+	return (0);
+}
+
+/* $XDG_<kind>_HOME or $HOME/<fallback>, e.g. ("XDG_STATE_HOME", ".local/state"). */
+const char *
+xdg_dir(const char *var, const char *fallback, char *buf, size_t len)
+{
+	const char	*v = getenv(var), *home;
+
+	if (v != NULL && v[0] == '/') {
+		snprintf(buf, len, "%s", v);
+		return (buf);
+	}
+	if ((home = getenv("HOME")) == NULL || home[0] != '/')
+		home = "/tmp";
+	snprintf(buf, len, "%s/%s", home, fallback);
+	return (buf);
+}
+
+double
+now_mono(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+}

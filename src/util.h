@@ -1,0 +1,57 @@
+/* util.h: cleanup attributes, allocation that cannot fail, string vectors,
+ * small file helpers. Any process; init.c only uses what does not allocate
+ * after clone. */
+#ifndef MOAT_UTIL_H
+#define MOAT_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+void	freep(void *);
+void	closep(int *);
+void	fclosep(void *);
+#define autofree	__attribute__((cleanup(freep)))
+#define autofd		__attribute__((cleanup(closep)))
+#define autofclose	__attribute__((cleanup(fclosep)))
+#define TAKE_PTR(p)	({ __typeof__(p) _p = (p); (p) = NULL; _p; })
+#define TAKE_FD(fd)	({ int _fd = (fd); (fd) = -1; _fd; })
+#define nitems(a)	(sizeof (a) / sizeof (a)[0])
+
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+void	*xrealloc(void *, size_t);
+void	*xreallocarray(void *, size_t, size_t);
+char	*xstrdup(const char *);
+char	*xstrndup(const char *, size_t);
+int	 xasprintf(char **, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+char	*xprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
+
+/* A NULL-terminated vector of owned strings. */
+struct strv {
+	char	**v;	/* owned, NULL-terminated once anything is added */
+	size_t	  n;
+};
+void	 strv_add(struct strv *, const char *);
+void	 strv_take(struct strv *, char *);
+bool	 strv_contains(const struct strv *, const char *);
+bool	 strv_remove(struct strv *, const char *);
+void	 strv_copy(struct strv *, const struct strv *);
+void	 strv_clear(struct strv *);
+
+int	 read_file(const char *, char **, size_t *, struct merr *);
+int	 write_file_at(int, const char *, const char *, struct merr *);
+int	 mkdir_p(const char *, mode_t, struct merr *);
+char	*path_join(const char *, const char *);
+bool	 path_is_under(const char *, const char *);
+int	 parse_bytes(const char *, uint64_t *);
+int	 parse_seconds(const char *, double *);
+int	 parse_uint(const char *, unsigned long long, unsigned long long *);
+const char *xdg_dir(const char *, const char *, char *, size_t);
+double	 now_mono(void);
+
+#endif

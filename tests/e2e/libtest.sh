@@ -1,0 +1,109 @@
+# libtest.sh: TAP helpers for moat's end-to-end and attack tests (bash).
+# Source it, call ok/not_ok/skip/is, then done_testing.
+#
+# When the suite runs as root and MOAT_TEST_UNPRIV is not "no", done_testing
+# runs the same file again as uid/gid 65534 (setpriv), continuing the
+# numbering, so one `make check` proves every sandbox test both as root and as
+# an unprivileged user. Set MOAT_TEST_UNPRIV=no to run only as the caller.
+
+set -u
+: "${MOAT:?MOAT must name the moat binary (make check sets it)}"
+: "${MOAT_SRCDIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+export MOAT_PROFILE_DIR="${MOAT_PROFILE_DIR:-$MOAT_SRCDIR/profiles}"
+
+tap_n=${MOAT_TAP_START:-0}
+tap_fail=0
+test_uid=$(id -u)
+if [ "$test_uid" = 0 ]; then who="root"; else who="uid $test_uid"; fi
+
+# A private scratch area: the workspace, the state and data dirs, HOME.
+T=$(mktemp -d "${TMPDIR:-/tmp}/moat-test.XXXXXX")
+chmod 755 "$T"
+export HOME="$T/home" XDG_STATE_HOME="$T/state" XDG_CONFIG_HOME="$T/config" \
+	XDG_DATA_HOME="$T/data" XDG_CACHE_HOME="$T/cache"
+mkdir -p "$HOME" "$T/ws"
+cleanup_hooks=()
+on_exit() {
+	local h
+	for h in "${cleanup_hooks[@]+"${cleanup_hooks[@]}"}"; do eval "$h"; done
+	rm -rf "$T" 2>/dev/null || true
+}
+trap on_exit EXIT
+
+ok()     { tap_n=$((tap_n + 1)); echo "ok $tap_n - [$who] $*"; }
+not_ok() { tap_n=$((tap_n + 1)); tap_fail=$((tap_fail + 1)); echo "not ok $tap_n - [$who] $*"; }
+skip()   { tap_n=$((tap_n + 1)); echo "ok $tap_n - [$who] $* # SKIP"; }
+diag()   { printf '%s\n' "$@" | sed 's/^/# /'; }
+
+# check DESCRIPTION COMMAND...: ok when COMMAND succeeds.
+check() {
+	local d=$1; shift
+	if "$@"; then ok "$d"; else not_ok "$d"; fi
+}
+
+# is DESCRIPTION GOT WANT
+is() {
+	if [ "$2" = "$3" ]; then ok "$1"
+	else not_ok "$1"; diag "got:  '$2'" "want: '$3'"; fi
+}
+
+# like DESCRIPTION TEXT REGEX (grep -E)
+like() {
+	if printf '%s' "$2" | grep -Eq -- "$3"; then ok "$1"
+	else not_ok "$1"; diag "got: '$2'" "does not match: $3"; fi
+}
+
+unlike() {
+	if printf '%s' "$2" | grep -Eq -- "$3"; then not_ok "$1"; diag "got: '$2'" "matches: $3"
+	else ok "$1"; fi
+}
+
+# run_moat ARGS...: runs moat with the workspace as cwd; sets $out, $err, $rc.
+run_moat() {
+	local o e
+	o=$(mktemp "$T/out.XXXXXX"); e=$(mktemp "$T/err.XXXXXX")
+	(cd "$T/ws" && "$MOAT" "$@") >"$o" 2>"$e" </dev/null
+	rc=$?
+	out=$(cat "$o"); err=$(cat "$e")
+	rm -f "$o" "$e"
+}
+
+# sandbox CMD...: moat run -p ${PROFILE:-default} -- CMD...
+sandbox() {
+	run_moat run -p "${PROFILE:-default}" -- "$@"
+}
+
+is_root() { [ "$test_uid" = 0 ]; }
+
+# Can this machine build a sandbox as this user at all? Files that need one
+# call require_sandbox first; it prints the plan 1..0 # SKIP when it cannot.
+require_sandbox() {
+	if ! "$MOAT" run -p default -- /bin/true >/dev/null 2>"$T/req.err"; then
+		if [ -z "${MOAT_TEST_CHILD:-}" ] && ! grep -q 'user namespace' "$T/req.err"; then
+			return 0	# not a userns problem: let the tests fail loudly
+		fi
+		if [ -n "${MOAT_TEST_CHILD:-}" ]; then
+			echo "# SKIP [$who] no sandbox here: $(cat "$T/req.err")"
+			echo "1..$tap_n"
+			exit 0
+		fi
+		echo "1..0 # SKIP no sandbox here: $(cat "$T/req.err")"
+		exit 0
+	fi
+}
+
+done_testing() {
+	if [ "$test_uid" = 0 ] && [ -z "${MOAT_TEST_CHILD:-}" ] &&
+	    [ "${MOAT_TEST_UNPRIV:-yes}" != no ] && command -v setpriv >/dev/null; then
+		# The second pass, unprivileged. It prints the final plan.
+		MOAT_TAP_START=$tap_n MOAT_TEST_CHILD=1 TMPDIR=/tmp \
+		    setpriv --reuid=65534 --regid=65534 --clear-groups \
+		    env -u HOME bash "$0"
+		local child=$?
+		[ $tap_fail -eq 0 ] && exit $child
+		exit 1
+	fi
+	echo "1..$tap_n"
+	[ $tap_fail -eq 0 ]
+	exit $?
+}
