@@ -78,7 +78,7 @@ is_root() { [ "$test_uid" = 0 ]; }
 # Can this machine build a sandbox as this user at all? Files that need one
 # call require_sandbox first; it prints the plan 1..0 # SKIP when it cannot.
 require_sandbox() {
-	if ! "$MOAT" run -p default -- /bin/true >/dev/null 2>"$T/req.err"; then
+	if ! (cd "$T/ws" && "$MOAT" run -p default -- /bin/true) >/dev/null 2>"$T/req.err"; then
 		if [ -z "${MOAT_TEST_CHILD:-}" ] && ! grep -q 'user namespace' "$T/req.err"; then
 			return 0	# not a userns problem: let the tests fail loudly
 		fi

@@ -1,0 +1,246 @@
+/* init.c: the sandbox init, pid 1 of the new namespaces. It runs in the
+ * child of clone(): waits for the supervisor's go-ahead, maps its uid, builds
+ * the root (mounts.c), brings up the network (net.c), applies rlimits,
+ * drops every capability, sets no_new_privs, installs the seccomp filter,
+ * then forks the command, forwards signals to it and reaps every process
+ * until it exits. Any failure before exec is fatal: one line to the
+ * supervisor and _exit(125) (isolate's "die" through an error pipe). */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "caps.h"
+#include "filter.h"
+#include "init.h"
+#include "rlimit.h"
+#include "mounts.h"
+#include "net.h"
+#include "profile.h"
+
+extern char	**environ;
+
+/* moat's own argv and environment as the kernel laid them out: init wipes
+ * them, so nothing of the host's environment is left in the sandbox, not
+ * even in /proc/1/environ or /proc/1/cmdline. */
+static char	**host_argv, **host_envp;
+static int	  host_argc;
+
+static void __attribute__((constructor))
+init_capture(int argc, char **argv, char **envp)
+{
+	host_argc = argc;
+	host_argv = argv;
+	host_envp = envp;
+}
+
+static volatile pid_t	init_child;
+
+static void
+init_send(int chan, const struct init_msg *m, const int *fds, int nfds)
+{
+	struct msghdr	 mh;
+	struct iovec	 iov = { .iov_base = (void *)m, .iov_len = sizeof *m };
+	char		 cbuf[CMSG_SPACE(sizeof(int) * 8)];
+	struct cmsghdr	*c;
+
+	memset(&mh, 0, sizeof mh);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (nfds > 0) {
+		memset(cbuf, 0, sizeof cbuf);
+		mh.msg_control = cbuf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
+	}
+	while (sendmsg(chan, &mh, MSG_NOSIGNAL) == -1 && errno == EINTR)
+		;
+}
+
+static __attribute__((noreturn)) void
+init_die(int chan, int type, int code, int err, const char *what)
+{
+	struct init_msg	m;
+
+	memset(&m, 0, sizeof m);
+	m.type = type;
+	m.err = err;
+	m.code = code;
+	snprintf(m.text, sizeof m.text, "%s", what);
+	init_send(chan, &m, NULL, 0);
+	_exit(code);
+}
+
+static __attribute__((noreturn)) void
+init_die_errno(int chan, const char *what)
+{
+	init_die(chan, MSG_SETUP_FAILED, 125, errno, what);
+}
+
+static void
+init_forward(int sig)
+{
+	if (init_child > 0)
+		kill(init_child, sig);
+}
+
+static const int	forwarded[] = {
+	SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH, SIGUSR1, SIGUSR2, SIGCONT,
+};
+
+static void
+init_wipe_host_memory(void)
+{
+	char	**p;
+
+	for (p = host_envp; p != NULL && *p != NULL; p++)
+		explicit_bzero(*p, strlen(*p));
+	for (int i = 1; i < host_argc && host_argv[i] != NULL; i++)
+		explicit_bzero(host_argv[i], strlen(host_argv[i]));
+}
+
+/* The command: a clean process that execs. */
+static __attribute__((noreturn)) void
+init_exec(const struct init_args *a)
+{
+	sigset_t	all;
+	const char	*cmd = a->argv[0];
+	int		err;
+
+	for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
+		signal(forwarded[i], SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+
+	/* Only stdin, stdout, stderr and the channel (close-on-exec) survive. */
+	if (a->chan != 3) {
+		if (dup3(a->chan, 3, O_CLOEXEC) == -1)
+			init_die_errno(a->chan, "dup the channel");
+	}
+	syscall(SYS_close_range, 4U, ~0U, 0U);
+	if (a->new_session && setsid() == -1)
+		init_die_errno(3, "setsid");
+	if (chdir(a->cwd) == -1)
+		init_die_errno(3, "enter the working directory inside the sandbox");
+	environ = a->envp;
+	execvp(cmd, a->argv);
+	err = errno;
+	if (err == ENOENT || err == ENOTDIR)
+		init_die(3, MSG_EXEC_FAILED, 127, err, "command not found");
+	init_die(3, MSG_EXEC_FAILED, 126, err, "cannot execute");
+}
+
+void
+init_main(const struct init_args *a)
+{
+	struct init_msg	 m;
+	const char	*what = "";
+	int		 fds[NET_MAX_FDS + 1], nfds = 0, nnet = 0, listener = -1;
+	int		 chan = a->chan, st;
+	ssize_t		 n;
+	pid_t		 pid;
+	struct sigaction sa;
+	sigset_t	 none;
+
+	/* If the supervisor dies, so does the sandbox: pid 1's death takes
+	 * the whole pid namespace with it. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == -1)
+		init_die_errno(chan, "prctl(PR_SET_PDEATHSIG)");
+	/* The go-ahead; EOF means the supervisor is already gone. */
+	do
+		n = read(chan, &m, sizeof m);
+	while (n == -1 && errno == EINTR);
+	if (n != (ssize_t)sizeof m || m.type != MSG_GO)
+		_exit(125);
+	/* Its own cgroup namespace, rooted where the supervisor placed it. */
+	if (unshare(CLONE_NEWCGROUP) == -1)
+		init_die_errno(chan, "unshare(CLONE_NEWCGROUP)");
+
+	if (sethostname(a->hostname, strlen(a->hostname)) == -1)
+		init_die_errno(chan, "sethostname");
+	if (mounts_build_root(a->plan, &what) == -1)
+		init_die_errno(chan, what);
+	if (net_setup(a->profile, fds + 1, &nnet, &what) == -1)
+		init_die_errno(chan, what);
+	if (rlimit_apply(&a->profile->limits, &what) == -1)
+		init_die_errno(chan, what);
+
+	init_wipe_host_memory();
+	/* Not dumpable: the command cannot ptrace init or read its /proc files. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		init_die_errno(chan, "prctl(PR_SET_DUMPABLE)");
+	if (caps_drop_all(&what) == -1)
+		init_die_errno(chan, what);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		init_die_errno(chan, "prctl(PR_SET_NO_NEW_PRIVS)");
+	/* Terminal signals reach moat only; it forwards them through us. */
+	setpgid(0, 0);
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = init_forward;
+	sa.sa_flags = SA_RESTART;
+	for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
+		sigaction(forwarded[i], &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	/* Last, so nothing above had to be allowed. */
+	if (a->filter != NULL) {
+		if (filter_install(a->filter, &listener) == -1)
+			init_die_errno(chan, "install the seccomp filter");
+	}
+	if (listener >= 0)
+		fds[0] = listener;
+	nfds = nnet + (listener >= 0 ? 1 : 0);
+
+	memset(&m, 0, sizeof m);
+	m.type = MSG_READY;
+	m.code = nfds;
+	m.nfds_notify = listener >= 0;
+	init_send(chan, &m, listener >= 0 ? fds : fds + 1, nfds);
+	for (int i = 0; i < nnet; i++)
+		close(fds[1 + i]);
+	if (listener >= 0)
+		close(listener);
+
+	sigemptyset(&none);
+	if ((pid = fork()) == -1)
+		init_die_errno(chan, "fork the command");
+	if (pid == 0)
+		init_exec(a);
+	init_child = pid;
+	sigprocmask(SIG_SETMASK, &none, NULL);
+
+	/* Reap everything; the run ends when the command does, and our exit
+	 * takes whatever it left behind with it. */
+	for (;;) {
+		pid_t	w = wait(&st);
+
+		if (w == -1) {
+			if (errno == EINTR)
+				continue;
+			_exit(125);
+		}
+		if (w != pid)
+			continue;
+		memset(&m, 0, sizeof m);
+		m.type = MSG_STATUS;
+		m.code = st;
+		init_send(chan, &m, NULL, 0);
+		if (WIFEXITED(st))
+			_exit(WEXITSTATUS(st));
+		_exit(128 + WTERMSIG(st));
+	}
+}

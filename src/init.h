@@ -1,0 +1,45 @@
+/* init.h: the sandbox's pid 1. Runs in the child of clone(), in the new
+ * namespaces; it builds the root, drops privileges, forks the command,
+ * forwards signals and reaps. It never returns. */
+#ifndef MOAT_INIT_H
+#define MOAT_INIT_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct mount_plan;
+struct filter;
+struct profile;
+
+/* Messages on the SOCK_SEQPACKET channel between supervisor and init. */
+enum init_msg_type {
+	MSG_GO = 1,		/* supervisor -> init: placed in the cgroup, carry on */
+	MSG_READY,		/* init -> supervisor: sandbox built; fds attached */
+	MSG_SETUP_FAILED,	/* init -> supervisor: text, err; init exits 125 */
+	MSG_EXEC_FAILED,	/* command -> supervisor: code 126/127, text, err */
+	MSG_STATUS,		/* init -> supervisor: the command's wait status */
+};
+
+struct init_msg {
+	int	type;
+	int	err;		/* errno */
+	int	code;		/* exit code, wait status, or count of fds */
+	int	nfds_notify;	/* MSG_READY: 1 when the first fd is the seccomp listener */
+	char	text[480];
+};
+
+struct init_args {
+	const struct profile	*profile;
+	struct mount_plan	*plan;
+	const struct filter	*filter;	/* NULL: no seccomp (never in moat run) */
+	char			**argv;
+	char			**envp;
+	const char		*cwd;
+	const char		*hostname;
+	int			 chan;		/* init's end of the channel */
+	bool			 new_session;	/* stdin is a terminal: setsid() */
+};
+
+__attribute__((noreturn)) void	init_main(const struct init_args *);
+
+#endif

@@ -1,0 +1,577 @@
+/* mounts.c: the sandbox's filesystem view, after bubblewrap's design. The
+ * supervisor turns the profile into a plan (mounts_plan); the sandbox init,
+ * in its new mount namespace, carries it out (mounts_build_root): a tmpfs
+ * base, pivot_root into it with the host root at /oldroot, a second tmpfs
+ * /newroot filled from the plan, the host root detached, a last pivot into
+ * /newroot, and the root made read-only. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "mounts.h"
+#include "spawn.h"
+#include "util.h"
+
+#ifndef MOUNT_ATTR_RDONLY
+#define MOUNT_ATTR_RDONLY	0x00000001
+#define MOUNT_ATTR_NOSUID	0x00000002
+#define MOUNT_ATTR_NODEV	0x00000004
+#define MOUNT_ATTR_NOEXEC	0x00000008
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE		0x8000
+#endif
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr	442
+#endif
+
+struct moat_mount_attr {
+	uint64_t	attr_set, attr_clr, propagation, userns_fd;
+};
+
+/* Host files a program commonly needs from /etc; nothing that holds
+ * secrets (no shadow, no ssl/private, no ssh host keys). */
+static const char *etc_files[] = {
+	"passwd", "group", "hosts", "host.conf", "nsswitch.conf", "resolv.conf",
+	"gai.conf", "services", "protocols", "networks", "localtime", "timezone",
+	"ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives",
+	"ssl/certs", "ssl/openssl.cnf", "ca-certificates", "ca-certificates.conf",
+	"pki", "crypto-policies", "mime.types", "mailcap", "magic",
+	"os-release", "lsb-release", "debian_version", "issue",
+	"locale.alias", "locale.conf", "default/locale", "environment",
+	"bash.bashrc", "inputrc", "profile", "shells", "login.defs",
+	"perl", "python3", "java-17-openjdk", "java-21-openjdk", "gitconfig",
+	"fonts", "terminfo", "xdg", "vim", "manpath.config",
+};
+
+/* Usual merged-/usr entries: a symlink on merged hosts, a directory on
+ * others. */
+static const char *root_dirs[] = {
+	"/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32",
+};
+
+/* /proc entries that control the host or leak its memory. They become
+ * read-only (dirs) or masked (files), even when moat runs as root. */
+static const char *proc_ro[] = {
+	"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs",
+};
+static const char *proc_mask[] = {
+	"/proc/kcore", "/proc/keys", "/proc/key-users", "/proc/timer_list",
+	"/proc/sched_debug", "/proc/latency_stats", "/proc/kallsyms",
+	"/proc/kmsg", "/proc/acpi", "/proc/scsi",
+};
+
+static const char *dev_nodes[] = {
+	"null", "zero", "full", "random", "urandom", "tty",
+};
+
+static struct mop *
+plan_add(struct mount_plan *mp, enum mop_kind kind, const char *src,
+    const char *dst)
+{
+	struct mop	*op;
+
+	mp->ops = xreallocarray(mp->ops, mp->n + 1, sizeof *mp->ops);
+	op = &mp->ops[mp->n++];
+	memset(op, 0, sizeof *op);
+	op->kind = kind;
+	op->src = src != NULL ? xstrdup(src) : NULL;
+	op->dst = xstrdup(dst);
+	return (op);
+}
+
+void
+mounts_plan_release(struct mount_plan *mp)
+{
+	for (size_t i = 0; i < mp->n; i++) {
+		free(mp->ops[i].src);
+		free(mp->ops[i].dst);
+		free(mp->ops[i].data);
+	}
+	free(mp->ops);
+	mp->ops = NULL;
+	mp->n = 0;
+}
+
+/* A host entry as it is: a symlink stays a symlink, anything else is bound. */
+static void
+plan_host_entry(struct mount_plan *mp, const char *path)
+{
+	struct stat	st;
+	char		target[4096];
+	ssize_t		n;
+
+	if (lstat(path, &st) == -1)
+		return;
+	if (S_ISLNK(st.st_mode)) {
+		if ((n = readlink(path, target, sizeof target - 1)) <= 0)
+			return;
+		target[n] = '\0';
+		plan_add(mp, MOP_SYMLINK, target, path);
+	} else
+		plan_add(mp, MOP_BIND_RO, path, path)->optional = true;
+}
+
+/* Walks a workspace-relative protected path: the full path when it exists,
+ * else its first missing component (the placeholder). Symlinks are refused:
+ * a read-only mount would land on the link's target and the link itself
+ * could be replaced. Returns 0 and sets *skip when a component is a file. */
+static int
+protect_target(const char *ws, const char *rel, char **target, bool *dir,
+    bool *missing, bool *skip, struct merr *e)
+{
+	autofree char	*full = NULL;
+	size_t		 len, i;
+	bool		 trailing;
+	struct stat	 st;
+
+	while (*rel == '/')
+		rel++;
+	len = strlen(rel);
+	trailing = len > 0 && rel[len - 1] == '/';
+	full = path_join(ws, rel);
+	if ((len = strlen(full)) > 1 && full[len - 1] == '/')
+		full[--len] = '\0';
+	*skip = *missing = false;
+	for (i = strlen(ws) + 1; i <= len; i++) {
+		if (full[i] != '/' && full[i] != '\0')
+			continue;
+		full[i] = '\0';
+		if (lstat(full, &st) == -1) {
+			if (errno != ENOENT)
+				return (merr_errno(e, "protected path %s", full));
+			*missing = true;
+			*dir = i < len || trailing;
+			*target = TAKE_PTR(full);
+			return (0);
+		}
+		if (S_ISLNK(st.st_mode))
+			return (merr_set(e, "protected path %s is a symbolic link, which "
+			    "moat cannot keep read-only; replace the link with the file "
+			    "it points to, or remove %s from the profile's protect list",
+			    full, rel));
+		if (i < len && !S_ISDIR(st.st_mode)) {
+			*skip = true;	/* e.g. .git is a file (a worktree) */
+			return (0);
+		}
+		*dir = S_ISDIR(st.st_mode);
+		if (i < len)
+			full[i] = '/';
+	}
+	*target = TAKE_PTR(full);
+	return (0);
+}
+
+static void
+plan_protect(struct mount_plan *mp, const char *path, bool dir, bool missing)
+{
+	struct mop	*op;
+
+	for (size_t i = 0; i < mp->n; i++)
+		if (mp->ops[i].kind == MOP_PROTECT && strcmp(mp->ops[i].dst, path) == 0)
+			return;
+	op = plan_add(mp, MOP_PROTECT, NULL, path);
+	op->dir = dir;
+	op->create = missing;
+}
+
+int
+mounts_plan(const struct run *r, const char *ws, const char *home,
+    const char *upper_dir, struct mount_plan *mp, struct merr *e)
+{
+	const struct profile	*p = r->profile;
+	char			 path[4096];
+	struct mop		*op;
+
+	memset(mp, 0, sizeof *mp);
+
+	/* The system, read-only. */
+	plan_add(mp, MOP_BIND_RO, "/usr", "/usr");
+	for (size_t i = 0; i < nitems(root_dirs); i++)
+		plan_host_entry(mp, root_dirs[i]);
+	plan_add(mp, MOP_DIR, NULL, "/etc")->mode = 0755;
+	for (size_t i = 0; i < nitems(etc_files); i++) {
+		snprintf(path, sizeof path, "/etc/%s", etc_files[i]);
+		plan_host_entry(mp, path);
+	}
+	op = plan_add(mp, MOP_FILE, NULL, "/etc/hostname");
+	op->data = xprintf("%s\n", p->hostname != NULL ? p->hostname : "moat");
+	op->mode = 0644;
+
+	/* A fresh /proc with the host-control files read-only or masked. */
+	plan_add(mp, MOP_PROC, NULL, "/proc");
+	for (size_t i = 0; i < nitems(proc_ro); i++) {
+		op = plan_add(mp, MOP_BIND_RO, proc_ro[i], proc_ro[i]);
+		op->inner = op->optional = true;
+	}
+	for (size_t i = 0; i < nitems(proc_mask); i++)
+		plan_add(mp, MOP_MASK, NULL, proc_mask[i])->optional = true;
+
+	/* A minimal /dev with its own devpts. */
+	op = plan_add(mp, MOP_TMPFS, NULL, "/dev");
+	op->mode = 0755;
+	op->size = 1 << 20;
+	for (size_t i = 0; i < nitems(dev_nodes); i++) {
+		snprintf(path, sizeof path, "/dev/%s", dev_nodes[i]);
+		plan_add(mp, MOP_BIND_DEV, path, path);
+	}
+	plan_add(mp, MOP_DEVPTS, NULL, "/dev/pts");
+	plan_add(mp, MOP_SYMLINK, "pts/ptmx", "/dev/ptmx");
+	plan_add(mp, MOP_SYMLINK, "/proc/self/fd", "/dev/fd");
+	plan_add(mp, MOP_SYMLINK, "/proc/self/fd/0", "/dev/stdin");
+	plan_add(mp, MOP_SYMLINK, "/proc/self/fd/1", "/dev/stdout");
+	plan_add(mp, MOP_SYMLINK, "/proc/self/fd/2", "/dev/stderr");
+	op = plan_add(mp, MOP_TMPFS, NULL, "/dev/shm");
+	op->mode = 01777;
+	op->size = p->tmp_size;
+
+	/* /tmp and $HOME: empty, size-capped, gone after the run. */
+	op = plan_add(mp, MOP_TMPFS, NULL, "/tmp");
+	op->mode = 01777;
+	op->size = p->tmp_size;
+	if (strcmp(home, "/tmp") != 0) {
+		op = plan_add(mp, MOP_TMPFS, NULL, home);
+		op->mode = 0700;
+		op->size = p->tmp_size;
+	}
+
+	/* What the profile adds. */
+	for (size_t i = 0; i < p->nbinds; i++) {
+		const struct bind	*b = &p->binds[i];
+		enum mop_kind		 k = b->kind == BIND_RW ? MOP_BIND_RW :
+		    b->kind == BIND_DEV ? MOP_BIND_DEV : MOP_BIND_RO;
+
+		if (access(b->src, F_OK) == -1) {
+			if (b->optional)
+				continue;
+			return (merr_errno(e, "profile %s: bind source %s", p->name,
+			    b->src));
+		}
+		plan_add(mp, k, b->src, b->dst);
+	}
+	for (size_t i = 0; i < p->ntmpfs; i++) {
+		op = plan_add(mp, MOP_TMPFS, NULL, p->tmpfs[i].dst);
+		op->mode = 0755;
+		op->size = p->tmpfs[i].size != 0 ? p->tmpfs[i].size : p->tmp_size;
+	}
+
+	/* The workspace, at its host path. */
+	if (ws != NULL) {
+		switch (p->workspace) {
+		case WS_BIND:
+			plan_add(mp, MOP_BIND_RW, ws, ws);
+			break;
+		case WS_RO:
+			plan_add(mp, MOP_BIND_RO, ws, ws);
+			break;
+		case WS_OVERLAY:
+			if (strpbrk(ws, ",:\\") != NULL || strpbrk(upper_dir, ",:\\") != NULL)
+				return (merr_set(e, "workspace %s: overlay mode cannot use a "
+				    "path containing ',', ':' or '\\'; use workspace = bind "
+				    "or ro, or move the directory", ws));
+			op = plan_add(mp, MOP_OVERLAY, ws, ws);
+			op->data = xstrdup(upper_dir);
+			break;
+		case WS_NONE:
+			break;
+		}
+		if (p->workspace == WS_BIND || p->workspace == WS_OVERLAY) {
+			for (size_t i = 0; i < p->protect.n; i++) {
+				autofree char	*t = NULL;
+				bool		 dir = false, missing, skip;
+
+				if (protect_target(ws, p->protect.v[i], &t, &dir,
+				    &missing, &skip, e) == -1)
+					return (-1);
+				if (!skip)
+					plan_protect(mp, t, dir, missing);
+			}
+		}
+	}
+
+	for (size_t i = 0; i < p->hide.n; i++)
+		plan_add(mp, MOP_MASK, NULL, p->hide.v[i])->optional = true;
+	return (0);
+}
+
+/*
+ * Everything below runs in the sandbox init: no allocation, errors are
+ * errno plus a fixed string naming the step.
+ */
+
+static int
+setattr(const char *path, uint64_t set, bool recursive)
+{
+	struct moat_mount_attr	ma = { .attr_set = set };
+	struct statvfs		sv;
+	unsigned long		fl = MS_BIND | MS_REMOUNT;
+
+	if (syscall(SYS_mount_setattr, AT_FDCWD, path,
+	    recursive ? AT_RECURSIVE : 0, &ma, sizeof ma) == 0)
+		return (0);
+	if (errno != ENOSYS)
+		return (-1);
+	/* Before Linux 5.12: the top mount only, keeping its locked flags. */
+	if (statvfs(path, &sv) == -1)
+		return (-1);
+	if (sv.f_flag & ST_NOSUID) fl |= MS_NOSUID;
+	if (sv.f_flag & ST_NODEV) fl |= MS_NODEV;
+	if (sv.f_flag & ST_NOEXEC) fl |= MS_NOEXEC;
+	if (sv.f_flag & ST_RDONLY) fl |= MS_RDONLY;
+	if (set & MOUNT_ATTR_RDONLY) fl |= MS_RDONLY;
+	if (set & MOUNT_ATTR_NOSUID) fl |= MS_NOSUID;
+	if (set & MOUNT_ATTR_NODEV) fl |= MS_NODEV;
+	if (set & MOUNT_ATTR_NOEXEC) fl |= MS_NOEXEC;
+	return (mount(NULL, path, NULL, fl, NULL));
+}
+
+/* mkdir -p of path's parents (and path itself when dir), in place. */
+static int
+make_parents(char *path, bool self)
+{
+	char	*s;
+
+	for (s = path + 1; *s != '\0'; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(path, 0755) == -1 && errno != EEXIST) {
+			*s = '/';
+			return (-1);
+		}
+		*s = '/';
+	}
+	if (self && mkdir(path, 0755) == -1 && errno != EEXIST)
+		return (-1);
+	return (0);
+}
+
+/* Makes dst exist as a mount point of the same type as src. */
+static int
+make_mountpoint(char *dst, bool dir)
+{
+	struct stat	st;
+	int		fd;
+
+	if (lstat(dst, &st) == 0)
+		return (0);
+	if (make_parents(dst, dir) == -1)
+		return (-1);
+	if (dir)
+		return (0);
+	if ((fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+	    0444)) == -1)
+		return (errno == EEXIST ? 0 : -1);
+	close(fd);
+	return (0);
+}
+
+static int
+do_tmpfs(const char *dst, unsigned mode, uint64_t size)
+{
+	char	opts[64];
+
+	if (size != 0)
+		snprintf(opts, sizeof opts, "mode=%o,size=%llu", mode,
+		    (unsigned long long)size);
+	else
+		snprintf(opts, sizeof opts, "mode=%o", mode);
+	return (mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, opts));
+}
+
+static bool
+cannot_create(int err)
+{
+	return (err == EACCES || err == EPERM || err == EROFS);
+}
+
+static int
+do_op(struct mount_plan *mp, struct mop *op, const char **what)
+{
+	char		*src = mp->path_a, *dst = mp->path_b;
+	struct stat	 st;
+	uint64_t	 attrs;
+	int		 fd;
+
+	snprintf(dst, sizeof mp->path_b, "/newroot%s", op->dst);
+	if (op->src != NULL)
+		snprintf(src, sizeof mp->path_a, "%s%s",
+		    op->inner ? "/newroot" : "/oldroot", op->src);
+
+	switch (op->kind) {
+	case MOP_DIR:
+		*what = "create a directory in the new root";
+		if (make_parents(dst, true) == -1)
+			return (-1);
+		return (chmod(dst, op->mode));
+	case MOP_SYMLINK:
+		*what = "create a symlink in the new root";
+		if (make_parents(dst, false) == -1)
+			return (-1);
+		if (symlink(op->src, dst) == -1 && errno != EEXIST)
+			return (-1);
+		return (0);
+	case MOP_FILE:
+		*what = "write a file in the new root";
+		if (make_parents(dst, false) == -1)
+			return (-1);
+		if ((fd = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+		    O_NOFOLLOW, op->mode)) == -1)
+			return (-1);
+		if (write(fd, op->data, strlen(op->data)) == -1) {
+			close(fd);
+			return (-1);
+		}
+		return (close(fd));
+	case MOP_BIND_RO:
+	case MOP_BIND_RW:
+	case MOP_BIND_DEV:
+		*what = op->kind == MOP_BIND_DEV ? "bind a device node" :
+		    op->inner ? "make /proc host-control files read-only" :
+		    "bind a host path";
+		if (stat(src, &st) == -1) {
+			if (op->optional && errno == ENOENT)
+				return (0);
+			return (-1);
+		}
+		if (make_mountpoint(dst, S_ISDIR(st.st_mode)) == -1)
+			return (-1);
+		if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) == -1)
+			return (-1);
+		attrs = MOUNT_ATTR_NOSUID;
+		if (op->kind != MOP_BIND_DEV)
+			attrs |= MOUNT_ATTR_NODEV;
+		if (op->kind == MOP_BIND_RO)
+			attrs |= MOUNT_ATTR_RDONLY;
+		*what = "make a bind mount read-only / nosuid";
+		return (setattr(dst, attrs, true));
+	case MOP_TMPFS:
+		*what = "mount a tmpfs";
+		if (make_mountpoint(dst, true) == -1)
+			return (-1);
+		return (do_tmpfs(dst, op->mode, op->size));
+	case MOP_PROC:
+		*what = "mount a fresh /proc for the new pid namespace";
+		if (make_mountpoint(dst, true) == -1)
+			return (-1);
+		return (mount("proc", dst, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		    NULL));
+	case MOP_DEVPTS:
+		*what = "mount a private devpts";
+		if (make_mountpoint(dst, true) == -1)
+			return (-1);
+		return (mount("devpts", dst, "devpts", MS_NOSUID | MS_NOEXEC,
+		    "newinstance,ptmxmode=0666,mode=620"));
+	case MOP_MASK:
+		*what = "mask a path";
+		if (lstat(dst, &st) == -1)
+			return (op->optional && errno == ENOENT ? 0 : -1);
+		if (S_ISDIR(st.st_mode)) {
+			if (do_tmpfs(dst, 0555, 4096) == -1)
+				return (-1);
+			return (setattr(dst, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC, false));
+		}
+		if (mount("/oldroot/dev/null", dst, NULL, MS_BIND, NULL) == -1)
+			return (-1);
+		return (setattr(dst, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+		    MOUNT_ATTR_NOEXEC, false));
+	case MOP_OVERLAY: {
+		char	*opts = mp->path_a;	/* src is rebuilt into it */
+
+		*what = "mount the overlay workspace (is overlayfs available in a "
+		    "user namespace here? see moat doctor)";
+		if (make_mountpoint(dst, true) == -1)
+			return (-1);
+		snprintf(opts, sizeof mp->path_a,
+		    "lowerdir=/oldroot%s,upperdir=/oldroot%s/upper,"
+		    "workdir=/oldroot%s/work,userxattr", op->src, op->data, op->data);
+		if (mount("overlay", dst, "overlay", MS_NOSUID | MS_NODEV, opts) == -1) {
+			/* Kernels before 5.11 have no userxattr (and root needs none). */
+			char	*x = strstr(opts, ",userxattr");
+
+			if (x == NULL || errno != EINVAL)
+				return (-1);
+			*x = '\0';
+			return (mount("overlay", dst, "overlay", MS_NOSUID | MS_NODEV,
+			    opts));
+		}
+		return (0);
+	}
+	case MOP_PROTECT:
+		*what = "protect a path in the workspace";
+		if (lstat(dst, &st) == -1) {
+			if (errno != ENOENT)
+				return (-1);
+			/* Not there: an empty placeholder, read-only like the rest.
+			 * Where even init cannot create it (a directory the user may
+			 * not write, a read-only workspace), the command, with fewer
+			 * rights, cannot either: nothing to protect. */
+			if (op->dir) {
+				if (mkdir(dst, 0755) == -1 && errno != EEXIST)
+					return (cannot_create(errno) ? 0 : -1);
+			} else if ((fd = open(dst, O_WRONLY | O_CREAT | O_EXCL |
+			    O_CLOEXEC | O_NOFOLLOW, 0644)) == -1) {
+				if (errno != EEXIST)
+					return (cannot_create(errno) ? 0 : -1);
+			} else
+				close(fd);
+		} else if (S_ISLNK(st.st_mode)) {
+			errno = ELOOP;	/* appeared since the plan: refuse */
+			return (-1);
+		}
+		if (mount(dst, dst, NULL, MS_BIND | MS_REC, NULL) == -1)
+			return (-1);
+		return (setattr(dst, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+		    MOUNT_ATTR_NODEV, true));
+	}
+	errno = EINVAL;
+	return (-1);
+}
+
+int
+mounts_build_root(struct mount_plan *mp, const char **what)
+{
+	*what = "make the mount tree private";
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1)
+		return (-1);
+
+	/* A base tmpfs to pivot into, keeping the host root at /oldroot. */
+	*what = "mount the base tmpfs";
+	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64k") == -1)
+		return (-1);
+	*what = "prepare the base tmpfs";
+	if (chdir("/tmp") == -1 || mkdir("newroot", 0755) == -1 ||
+	    mkdir("oldroot", 0755) == -1)
+		return (-1);
+	*what = "pivot_root into the base tmpfs";
+	if (syscall(SYS_pivot_root, ".", "oldroot") == -1 || chdir("/") == -1)
+		return (-1);
+	*what = "mount the new root tmpfs";
+	if (mount("tmpfs", "/newroot", "tmpfs", MS_NOSUID | MS_NODEV,
+	    "mode=0755,size=1m") == -1)
+		return (-1);
+
+	for (size_t i = 0; i < mp->n; i++)
+		if (do_op(mp, &mp->ops[i], what) == -1)
+			return (-1);
+
+	*what = "detach the host root";
+	if (umount2("/oldroot", MNT_DETACH) == -1)
+		return (-1);
+	*what = "pivot_root into the new root";
+	if (chdir("/newroot") == -1 || syscall(SYS_pivot_root, ".", ".") == -1 ||
+	    umount2(".", MNT_DETACH) == -1 || chdir("/") == -1)
+		return (-1);
+	*what = "make the new root read-only";
+	if (mount("/", "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID |
+	    MS_NODEV, NULL) == -1)
+		return (-1);
+	return (0);
+}

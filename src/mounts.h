@@ -1,0 +1,59 @@
+/* mounts.h: the sandbox's filesystem view. The plan is made in the
+ * supervisor before clone (it allocates, it can fail with a good message);
+ * the sandbox init carries it out without allocating. */
+#ifndef MOAT_MOUNTS_H
+#define MOAT_MOUNTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "profile.h"
+
+enum mop_kind {
+	MOP_DIR,		/* mkdir dst */
+	MOP_SYMLINK,		/* dst -> src */
+	MOP_FILE,		/* dst with content data (generated /etc files) */
+	MOP_BIND_RO,		/* src (host) onto dst, read-only, recursive */
+	MOP_BIND_RW,
+	MOP_BIND_DEV,		/* a device node */
+	MOP_TMPFS,		/* size bytes, mode */
+	MOP_PROC,
+	MOP_DEVPTS,
+	MOP_MASK,		/* an empty read-only tmpfs (dir) or /dev/null (file) over dst */
+	MOP_OVERLAY,		/* lower src, upper/work in data ("upper\0work") */
+	MOP_PROTECT,		/* dst stays read-only; created first when missing */
+};
+
+struct mop {
+	enum mop_kind	 kind;
+	char		*src;		/* owned; host path, or symlink target */
+	char		*dst;		/* owned; path inside the sandbox */
+	char		*data;		/* owned; file content, overlay dirs */
+	uint64_t	 size;
+	unsigned	 mode;
+	bool		 optional;	/* skip when the source is missing */
+	bool		 dir;		/* MOP_PROTECT: the placeholder is a directory */
+	bool		 inner;		/* src is a path inside the new root, not the host */
+	bool		 create;	/* MOP_PROTECT: missing before the run */
+};
+
+struct mount_plan {
+	struct mop	*ops;		/* owned */
+	size_t		 n;
+	char		 path_a[4096];	/* scratch for init, so it never allocates */
+	char		 path_b[4096];
+};
+
+struct run;
+
+int	mounts_plan(const struct run *, const char *ws, const char *home,
+	    const char *upper_dir, struct mount_plan *, struct merr *);
+void	mounts_plan_release(struct mount_plan *);
+/* In init, in the new mount namespace: builds the root, pivots into it,
+ * detaches the host's. -1 with errno set and *what naming the step. */
+int	mounts_build_root(struct mount_plan *, const char **what);
+
+/* The placeholders a run created on the host (bind mode) are removed after
+ * it, once no other run uses the workspace: see spawn.c. */
+
+#endif

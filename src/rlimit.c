@@ -1,0 +1,47 @@
+/* rlimit.c: rlimits. Runs in the sandbox init, which the command inherits
+ * them from; they hold with or without cgroups (see cg.c for those). */
+#include <math.h>
+#include <sys/resource.h>
+
+#include "rlimit.h"
+
+static int
+rlimit_set(int res, rlim_t v)
+{
+	struct rlimit	rl;
+
+	if (getrlimit(res, &rl) == -1)
+		return (-1);
+	/* Never raise a limit the host already set lower. */
+	if (rl.rlim_max != RLIM_INFINITY && v > rl.rlim_max)
+		v = rl.rlim_max;
+	rl.rlim_cur = rl.rlim_max = v;
+	return (setrlimit(res, &rl));
+}
+
+int
+rlimit_apply(const struct limits *l, const char **what)
+{
+	if (rlimit_set(RLIMIT_CORE, 0) == -1) {
+		*what = "setrlimit(RLIMIT_CORE)";
+		return (-1);
+	}
+	if (l->nofile != 0 && rlimit_set(RLIMIT_NOFILE, l->nofile) == -1) {
+		*what = "setrlimit(RLIMIT_NOFILE)";
+		return (-1);
+	}
+	if (l->nproc != 0 && rlimit_set(RLIMIT_NPROC, l->nproc) == -1) {
+		*what = "setrlimit(RLIMIT_NPROC)";
+		return (-1);
+	}
+	if (l->fsize != 0 && rlimit_set(RLIMIT_FSIZE, l->fsize) == -1) {
+		*what = "setrlimit(RLIMIT_FSIZE)";
+		return (-1);
+	}
+	if (l->cpu_time > 0 &&
+	    rlimit_set(RLIMIT_CPU, (rlim_t)ceil(l->cpu_time)) == -1) {
+		*what = "setrlimit(RLIMIT_CPU)";
+		return (-1);
+	}
+	return (0);
+}

@@ -1,0 +1,649 @@
+/* spawn.c: the supervisor side of a run. Resolves the workspace, builds the
+ * environment, the mount plan and the seccomp filter before clone, clones
+ * the sandbox init into new namespaces, then serves one poll loop (the
+ * init's pidfd, the channel, forwarded signals, the wall timer) until the
+ * init exits, and decides the end reason and exit status. Supervisor only. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/sched.h>
+
+#include "cmd.h"
+#include "environ.h"
+#include "filter.h"
+#include "init.h"
+#include "loop.h"
+#include "mounts.h"
+#include "spawn.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD	3
+#endif
+
+static const int	spawn_signals[] = {
+	SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH, SIGUSR1, SIGUSR2,
+};
+
+/* Per-run supervisor state that front ends never see. */
+struct spawn {
+	struct run		*r;
+	int			 pidfd;
+	int			 chan;
+	int			 sigfd;
+	int			 timerfd;
+	bool			 ready;
+	bool			 timed_out;
+	int			 killed_by;	/* a terminating signal moat forwarded */
+	bool			 have_status;
+	int			 status;	/* the command's wait status (MSG_STATUS) */
+	int			 init_status;
+	struct init_msg		 fail;		/* MSG_SETUP_FAILED / MSG_EXEC_FAILED */
+	int			*fds;		/* from MSG_READY; owned */
+	int			 nfds;
+};
+
+const char *
+end_reason_name(enum end_reason er)
+{
+	static const char	*names[] = {
+		[END_NONE] = "none", [END_EXITED] = "exited",
+		[END_SIGNALED] = "signaled", [END_TIMEOUT] = "timeout",
+		[END_CPU_TIME] = "cpu-time", [END_OOM] = "oom",
+		[END_PIDS] = "pids-limit", [END_KILLED] = "killed",
+		[END_SETUP_FAILED] = "setup-failed", [END_EXEC_FAILED] = "exec-failed",
+	};
+
+	return ((size_t)er < nitems(names) ? names[er] : "?");
+}
+
+void
+run_init(struct run *r)
+{
+	struct timespec	ts;
+	unsigned	rnd = 0;
+	int		fd;
+
+	memset(r, 0, sizeof *r);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if ((fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)) != -1) {
+		(void)!read(fd, &rnd, sizeof rnd);
+		close(fd);
+	}
+	snprintf(r->id, sizeof r->id, "%08" PRIx64 "-%05d-%04x",
+	    (uint64_t)ts.tv_sec, (int)getpid() % 100000, rnd & 0xffff);
+}
+
+void
+run_release(struct run *r)
+{
+	strv_clear(&r->env_extra);
+	free(r->state_dir);
+	r->state_dir = NULL;
+}
+
+void
+run_emit(struct run *r, enum run_event_kind kind, const char *fmt, ...)
+{
+	struct run_event	ev;
+	char			text[1024];
+	va_list			ap;
+
+	if (r->on_event == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	memset(&ev, 0, sizeof ev);
+	ev.kind = kind;
+	ev.t = r->t_start > 0 ? now_mono() - r->t_start : 0;
+	ev.text = text;
+	r->on_event(r, &ev);
+}
+
+/* The workspace must not hand the sandbox the user's keys or the system:
+ * refuse "/" and any directory that holds $HOME, unless named with -w. */
+static int
+spawn_check_workspace(const char *ws, const char *home, bool explicit,
+    struct merr *e)
+{
+	if (strcmp(ws, "/") == 0)
+		return (merr_set(e, "the workspace would be / (the whole host); "
+		    "run moat from a project directory or pass -w DIR"));
+	if (!explicit && home != NULL && path_is_under(home, ws))
+		return (merr_set(e, "the workspace would be %s, which holds your home "
+		    "directory (and your keys); run moat from a project directory, or "
+		    "pass -w %s to mean it", ws, ws));
+	return (0);
+}
+
+/* Where the overlay upper dirs and workspace locks live. */
+static char *
+spawn_state_root(void)
+{
+	char	buf[PATH_MAX];
+
+	xdg_dir("XDG_STATE_HOME", ".local/state", buf, sizeof buf);
+	return (path_join(buf, "moat"));
+}
+
+static uint64_t
+fnv1a(const char *s)
+{
+	uint64_t	h = 1469598103934665603ULL;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return (h);
+}
+
+/*
+ * Placeholders for protected paths that do not exist yet are created in the
+ * host workspace (bind mode) so they can be mounted read-only. They are
+ * listed in $XDG_STATE_HOME/moat/ws/<hash>.placeholders and removed, when
+ * still empty, by the last run that uses the workspace (an exclusive flock),
+ * so a concurrent run never loses its protection.
+ */
+struct wslock {
+	int	 fd;
+	char	*list;		/* owned */
+};
+
+static int
+wslock_take(struct wslock *wl, const char *ws, const struct mount_plan *mp,
+    struct merr *e)
+{
+	autofree char	*root = spawn_state_root(), *dir = NULL, *lock = NULL;
+	FILE		*f;
+	bool		 any = false;
+
+	wl->fd = -1;
+	wl->list = NULL;
+	for (size_t i = 0; i < mp->n; i++)
+		if (mp->ops[i].kind == MOP_PROTECT)
+			any = true;
+	if (!any)
+		return (0);
+	dir = path_join(root, "ws");
+	if (mkdir_p(dir, 0700, e) == -1)
+		return (-1);
+	lock = xprintf("%s/%016" PRIx64 ".lock", dir, fnv1a(ws));
+	wl->list = xprintf("%s/%016" PRIx64 ".placeholders", dir, fnv1a(ws));
+	if ((wl->fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
+		return (merr_errno(e, "open %s", lock));
+	if (flock(wl->fd, LOCK_EX) == -1)
+		return (merr_errno(e, "lock %s", lock));
+	if ((f = fopen(wl->list, "ae")) == NULL)
+		return (merr_errno(e, "open %s", wl->list));
+	for (size_t i = 0; i < mp->n; i++)
+		if (mp->ops[i].kind == MOP_PROTECT && mp->ops[i].create)
+			fprintf(f, "%s\n", mp->ops[i].dst);
+	if (fclose(f) == EOF)
+		return (merr_errno(e, "write %s", wl->list));
+	if (flock(wl->fd, LOCK_SH) == -1)
+		return (merr_errno(e, "lock %s", lock));
+	return (0);
+}
+
+static void
+wslock_release(struct wslock *wl)
+{
+	char		*buf = NULL, *line, *save = NULL;
+	struct merr	 e;
+	struct stat	 st;
+
+	if (wl->fd == -1)
+		goto out;
+	/* Other runs still use the workspace: the last one cleans up. */
+	if (flock(wl->fd, LOCK_EX | LOCK_NB) == -1)
+		goto out;
+	if (read_file(wl->list, &buf, NULL, &e) == 0) {
+		/* Deepest first, so a placeholder dir is empty when its turn comes. */
+		for (line = strtok_r(buf, "\n", &save); line != NULL;
+		    line = strtok_r(NULL, "\n", &save)) {
+			if (lstat(line, &st) == -1)
+				continue;
+			if (S_ISREG(st.st_mode) && st.st_size == 0)
+				unlink(line);
+			else if (S_ISDIR(st.st_mode))
+				rmdir(line);	/* only when empty */
+		}
+		free(buf);
+		(void)!truncate(wl->list, 0);
+	}
+out:
+	if (wl->fd != -1)
+		close(wl->fd);
+	free(wl->list);
+}
+
+static void
+spawn_on_chan(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct spawn	*sp = arg;
+	struct init_msg	 m;
+	struct msghdr	 mh;
+	struct iovec	 iov = { .iov_base = &m, .iov_len = sizeof m };
+	char		 cbuf[CMSG_SPACE(sizeof(int) * 8)];
+	struct cmsghdr	*c;
+	ssize_t		 n;
+
+	memset(&mh, 0, sizeof mh);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cbuf;
+	mh.msg_controllen = sizeof cbuf;
+	n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		loop_del(l, fd);	/* EOF: init and the command closed it */
+		return;
+	}
+	if ((size_t)n != sizeof m)
+		return;
+	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+			int	k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+
+			sp->fds = xreallocarray(sp->fds, (size_t)(sp->nfds + k), sizeof(int));
+			memcpy(sp->fds + sp->nfds, CMSG_DATA(c), sizeof(int) * (size_t)k);
+			sp->nfds += k;
+		}
+	}
+	switch (m.type) {
+	case MSG_READY:
+		sp->ready = true;
+		run_emit(sp->r, EV_NOTE, "sandbox ready after %.1f ms",
+		    (now_mono() - sp->r->t_start) * 1000);
+		break;
+	case MSG_SETUP_FAILED:
+	case MSG_EXEC_FAILED:
+		sp->fail = m;
+		sp->fail.text[sizeof m.text - 1] = '\0';
+		break;
+	case MSG_STATUS:
+		sp->have_status = true;
+		sp->status = m.code;
+		break;
+	}
+}
+
+static void
+spawn_on_exit(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct spawn	*sp = arg;
+	siginfo_t	 si;
+
+	memset(&si, 0, sizeof si);
+	if (waitid((idtype_t)P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG) == -1 ||
+	    si.si_pid == 0)
+		return;
+	sp->init_status = si.si_code == CLD_EXITED ? W_EXITCODE(si.si_status, 0) :
+	    si.si_status;	/* killed: the signal number is a wait status */
+	loop_stop(l);
+}
+
+static void
+spawn_kill(struct spawn *sp, int sig)
+{
+	syscall(SYS_pidfd_send_signal, sp->pidfd, sig, NULL, 0);
+}
+
+static void
+spawn_on_timer(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct spawn	*sp = arg;
+	uint64_t	 x;
+
+	(void)!read(fd, &x, sizeof x);
+	sp->timed_out = true;
+	run_emit(sp->r, EV_LIMIT_HIT, "wall-clock timeout after %.3g s: killing the sandbox",
+	    now_mono() - sp->r->t_start);
+	spawn_kill(sp, SIGKILL);	/* pid 1 dies, and the namespace with it */
+}
+
+static void
+spawn_on_signal(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct spawn			*sp = arg;
+	struct signalfd_siginfo		 si;
+
+	while (read(fd, &si, sizeof si) == (ssize_t)sizeof si) {
+		int	sig = (int)si.ssi_signo;
+
+		if (sig != SIGWINCH)
+			sp->killed_by = sig;
+		spawn_kill(sp, sig);	/* init passes it on to the command */
+	}
+}
+
+/* The child's uid/gid maps, written from here (root may map the whole
+ * range only from the parent namespace). Unprivileged: the caller's ids
+ * mapped to themselves, setgroups denied. Root: identity over all ids. */
+static int
+spawn_map_ids(pid_t pid, struct merr *e)
+{
+	char		 path[64], buf[64];
+	autofd int	 dirfd = -1;
+
+	snprintf(path, sizeof path, "/proc/%d", (int)pid);
+	if ((dirfd = open(path, O_DIRECTORY | O_PATH | O_CLOEXEC)) == -1)
+		return (merr_errno(e, "open %s", path));
+	if (geteuid() == 0) {
+		if (write_file_at(dirfd, "uid_map", "0 0 4294967295\n", e) == -1 ||
+		    write_file_at(dirfd, "gid_map", "0 0 4294967295\n", e) == -1)
+			return (-1);
+		return (0);
+	}
+	if (write_file_at(dirfd, "setgroups", "deny", e) == -1)
+		return (-1);
+	snprintf(buf, sizeof buf, "%u %u 1\n", (unsigned)geteuid(), (unsigned)geteuid());
+	if (write_file_at(dirfd, "uid_map", buf, e) == -1)
+		return (-1);
+	snprintf(buf, sizeof buf, "%u %u 1\n", (unsigned)getegid(), (unsigned)getegid());
+	return (write_file_at(dirfd, "gid_map", buf, e));
+}
+
+static pid_t
+spawn_clone(uint64_t flags, int *pidfd)
+{
+	struct clone_args	ca;
+
+	memset(&ca, 0, sizeof ca);
+	ca.flags = flags | CLONE_PIDFD;
+	ca.pidfd = (uint64_t)(uintptr_t)pidfd;
+	ca.exit_signal = SIGCHLD;
+	return ((pid_t)syscall(SYS_clone3, &ca, sizeof ca));
+}
+
+static int
+spawn_clone_error(int err, struct merr *e)
+{
+	if ((err == EPERM || err == ENOSPC || err == EUSERS || err == EACCES))
+		return (merr_errno_n(e, err, "cannot create a user namespace for the "
+		    "sandbox; this machine may forbid them to unprivileged users "
+		    "(kernel.unprivileged_userns_clone, user.max_user_namespaces, or "
+		    "Ubuntu's kernel.apparmor_restrict_unprivileged_userns): run "
+		    "\"moat doctor\" for the fix; moat will not run without the "
+		    "sandbox"));
+	if (err == ENOSYS)
+		return (merr_errno_n(e, err, "clone3: this kernel is too old for moat "
+		    "(Linux 5.3 or later is needed)"));
+	return (merr_errno_n(e, err, "clone3 into new namespaces"));
+}
+
+static void
+spawn_finish(struct run *r, struct spawn *sp)
+{
+	int	st = sp->have_status ? sp->status : sp->init_status;
+
+	r->wstatus = st;
+	if (sp->fail.type == MSG_SETUP_FAILED) {
+		r->end = END_SETUP_FAILED;
+		r->exit_code = EXIT_MOAT;
+	} else if (sp->timed_out) {
+		r->end = END_TIMEOUT;
+		r->exit_code = EXIT_TIMEOUT;
+	} else if (sp->fail.type == MSG_EXEC_FAILED) {
+		r->end = END_EXEC_FAILED;
+		r->exit_code = sp->fail.code;
+	} else if (WIFEXITED(st)) {
+		r->end = END_EXITED;
+		r->exit_code = WEXITSTATUS(st);
+	} else if (WIFSIGNALED(st)) {
+		int	sig = WTERMSIG(st);
+
+		r->end = sig == SIGXCPU ? END_CPU_TIME :
+		    sp->killed_by == sig ? END_KILLED : END_SIGNALED;
+		r->exit_code = 128 + sig;
+	} else {
+		r->end = END_SIGNALED;
+		r->exit_code = EXIT_MOAT;
+	}
+}
+
+int
+run_sandbox(struct run *r, struct merr *e)
+{
+	const struct profile	*p = r->profile;
+	struct spawn		 sp;
+	struct mount_plan	 plan;
+	struct filter		 filter;
+	struct strv		 env = { 0 }, argv = { 0 };
+	struct init_args	 ia;
+	struct environ_in	 ei;
+	struct wslock		 wl = { .fd = -1 };
+	struct passwd		*pw;
+	sigset_t		 mask, oldmask;
+	char			 cwdbuf[PATH_MAX], wsbuf[PATH_MAX];
+	autofree char		*home = NULL, *user = NULL, *upper = NULL;
+	const char		*ws = NULL, *cwd;
+	int			 sv[2] = { -1, -1 }, rc = -1;
+	bool			 plan_made = false;
+	uint64_t		 flags;
+	double			 timeout;
+	pid_t			 pid;
+
+	memset(&sp, 0, sizeof sp);
+	memset(&filter, 0, sizeof filter);
+	sp.r = r;
+	sp.pidfd = sp.chan = sp.sigfd = sp.timerfd = -1;
+	r->end = END_NONE;
+	r->exit_code = EXIT_MOAT;
+
+	if (p->net != NET_ISOLATED)
+		return (merr_set(e, "profile %s: net = %s is not yet supported by "
+		    "this moat; use net = isolated", p->name,
+		    profile_net_mode_name(p->net)));
+
+	/* Who, where: the same user, the workspace at its host path. */
+	pw = getpwuid(geteuid());
+	user = xstrdup(pw != NULL ? pw->pw_name : "user");
+	if (getenv("HOME") != NULL && getenv("HOME")[0] == '/' &&
+	    strcmp(getenv("HOME"), "/") != 0)
+		home = xstrdup(getenv("HOME"));
+	else if (pw != NULL && pw->pw_dir[0] == '/' && strcmp(pw->pw_dir, "/") != 0)
+		home = xstrdup(pw->pw_dir);
+	else
+		home = xprintf("/home/%s", user);
+	if (getcwd(cwdbuf, sizeof cwdbuf) == NULL)
+		return (merr_errno(e, "getcwd"));
+	if (p->workspace != WS_NONE) {
+		if (realpath(r->workspace != NULL ? r->workspace : cwdbuf, wsbuf) == NULL)
+			return (merr_errno(e, "workspace %s",
+			    r->workspace != NULL ? r->workspace : cwdbuf));
+		ws = wsbuf;
+		if (spawn_check_workspace(ws, home, r->workspace != NULL, e) == -1)
+			return (-1);
+	}
+	if (r->cwd != NULL)
+		cwd = r->cwd;
+	else if (ws != NULL && path_is_under(cwdbuf, ws))
+		cwd = cwdbuf;
+	else
+		cwd = ws != NULL ? ws : home;
+
+	if (p->workspace == WS_OVERLAY && ws != NULL) {
+		autofree char	*root = spawn_state_root();
+
+		r->state_dir = xprintf("%s/runs/%s", root, r->id);
+		upper = xstrdup(r->state_dir);
+		{
+			autofree char	*u = path_join(upper, "upper");
+			autofree char	*w = path_join(upper, "work");
+
+			if (mkdir_p(u, 0700, e) == -1 || mkdir_p(w, 0700, e) == -1)
+				return (-1);
+		}
+	}
+
+	ei.profile = p;
+	ei.extra = &r->env_extra;
+	ei.home = home;
+	ei.user = user;
+	ei.cwd = cwd;
+	ei.run_id = r->id;
+	if (environ_build(&ei, &env, e) == -1)
+		goto out;
+	if (mounts_plan(r, ws, home, upper, &plan, e) == -1) {
+		mounts_plan_release(&plan);
+		goto out;
+	}
+	plan_made = true;
+	if (filter_compile(p, 0, &filter, e) == -1)
+		goto out;
+	if (ws != NULL && p->workspace == WS_BIND && wslock_take(&wl, ws, &plan, e) == -1)
+		goto out;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
+		merr_errno(e, "socketpair");
+		goto out;
+	}
+	if ((r->loop = loop_new(e)) == NULL)
+		goto out;
+
+	/* Signals go through the loop; the child unblocks them. */
+	sigemptyset(&mask);
+	for (size_t i = 0; i < nitems(spawn_signals); i++)
+		sigaddset(&mask, spawn_signals[i]);
+	sigprocmask(SIG_BLOCK, &mask, &oldmask);
+	if ((sp.sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) == -1) {
+		merr_errno(e, "signalfd");
+		goto restore;
+	}
+
+	memset(&ia, 0, sizeof ia);
+	ia.profile = p;
+	ia.plan = &plan;
+	ia.filter = &filter;
+	/* A copy: init wipes moat's own argv (it may hold -e values). */
+	for (char **a = r->argv; *a != NULL; a++)
+		strv_add(&argv, *a);
+	ia.argv = argv.v;
+	ia.envp = env.v;
+	ia.cwd = cwd;
+	ia.hostname = p->hostname != NULL ? p->hostname : "moat";
+	ia.chan = sv[1];
+	ia.new_session = isatty(STDIN_FILENO);
+
+	/* A user namespace as root too: capabilities then only ever exist in
+	 * it, and RLIMIT_NPROC counts the sandbox's processes alone. */
+	flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET |
+	    CLONE_NEWIPC | CLONE_NEWUTS;
+	fflush(NULL);
+	r->t_start = now_mono();
+	pid = spawn_clone(flags, &sp.pidfd);
+	if (pid == -1) {
+		spawn_clone_error(errno, e);
+		goto restore;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		init_main(&ia);
+	}
+	r->init_pid = pid;
+	close(sv[1]);
+	sv[1] = -1;
+	sp.chan = sv[0];
+	if (spawn_map_ids(pid, e) == -1) {
+		spawn_kill(&sp, SIGKILL);
+		goto reap;
+	}
+	run_emit(r, EV_NOTE, "sandbox init is pid %d; namespaces: user (%s), mount, "
+	    "pid, net, ipc, uts, cgroup", (int)pid, geteuid() == 0 ?
+	    "root: ids mapped 1:1, capabilities exist only inside" :
+	    "your uid and gid mapped to themselves, setgroups denied");
+
+	if (loop_add(r->loop, sp.pidfd, EPOLLIN, spawn_on_exit, &sp, e) == -1 ||
+	    loop_add(r->loop, sp.chan, EPOLLIN, spawn_on_chan, &sp, e) == -1 ||
+	    loop_add(r->loop, sp.sigfd, EPOLLIN, spawn_on_signal, &sp, e) == -1) {
+		spawn_kill(&sp, SIGKILL);
+		goto reap;
+	}
+	timeout = r->timeout > 0 ? r->timeout : p->limits.timeout;
+	if (timeout > 0 && (sp.timerfd = loop_timer(r->loop, timeout, 0,
+	    spawn_on_timer, &sp, e)) == -1) {
+		spawn_kill(&sp, SIGKILL);
+		goto reap;
+	}
+	{
+		struct init_msg	go = { .type = MSG_GO };
+
+		if (send(sp.chan, &go, sizeof go, MSG_NOSIGNAL) == -1) {
+			merr_errno(e, "start the sandbox init");
+			spawn_kill(&sp, SIGKILL);
+			goto reap;
+		}
+	}
+	while (!loop_stopped(r->loop))
+		if (loop_once(r->loop, -1, e) == -1) {
+			spawn_kill(&sp, SIGKILL);
+			goto reap;
+		}
+	/* Messages sent just before the exit may still be queued. */
+	for (int i = 0; i < 8; i++)
+		spawn_on_chan(r->loop, sp.chan, EPOLLIN, &sp);
+	r->t_end = now_mono();
+	spawn_finish(r, &sp);
+	if (r->end == END_SETUP_FAILED) {
+		merr_errno_n(e, sp.fail.err, "could not build the sandbox: %s",
+		    sp.fail.text);
+		goto restore;
+	}
+	if (r->end == END_EXEC_FAILED)
+		fprintf(stderr, "moat: %s: %s (%s)\n", r->argv[0], sp.fail.text,
+		    strerror(sp.fail.err));
+	run_emit(r, EV_NOTE, "ended: %s, exit status %d, %.3f s",
+	    end_reason_name(r->end), r->exit_code, r->t_end - r->t_start);
+	rc = 0;
+	goto restore;
+
+reap:
+	{
+		siginfo_t	si;
+
+		waitid((idtype_t)P_PIDFD, (id_t)sp.pidfd, &si, WEXITED);
+	}
+restore:
+	sigprocmask(SIG_SETMASK, &oldmask, NULL);
+out:
+	wslock_release(&wl);
+	for (int i = 0; i < sp.nfds; i++)
+		close(sp.fds[i]);
+	free(sp.fds);
+	if (sp.timerfd >= 0)
+		close(sp.timerfd);
+	if (sp.sigfd >= 0)
+		close(sp.sigfd);
+	if (sp.pidfd >= 0)
+		close(sp.pidfd);
+	if (sv[0] >= 0)
+		close(sv[0]);
+	if (sv[1] >= 0)
+		close(sv[1]);
+	loop_free(r->loop);
+	r->loop = NULL;
+	filter_release(&filter);
+	if (plan_made)
+		mounts_plan_release(&plan);
+	strv_clear(&env);
+	strv_clear(&argv);
+	return (rc);
+}

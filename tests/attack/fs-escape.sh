@@ -1,0 +1,47 @@
+#!/bin/bash
+# Attacks on the filesystem view: read secrets outside the workspace, write
+# outside it, reach the host root through /proc, write host-control files.
+. "$(dirname "$0")/../e2e/libtest.sh"
+require_sandbox
+
+echo "TOPSECRET-$$" >"$T/secret.txt"
+mkdir -p "$HOME/.ssh" && echo "PRIVATE-KEY-$$" >"$HOME/.ssh/id_ed25519"
+
+sandbox sh -c "cat '$T/secret.txt'; cat '$HOME/.ssh/id_ed25519'; ls '$HOME'"
+unlike "a secret outside the workspace cannot be read" "$out" "TOPSECRET"
+unlike "the host's ~/.ssh key cannot be read" "$out" "PRIVATE-KEY"
+
+sandbox sh -c "echo pwned > '$T/outside.txt'; echo pwned > /usr/pwned; echo pwned > /etc/pwned; echo pwned > /pwned"
+check "writing outside the workspace fails" test "$rc" -ne 0
+check "nothing was written next to the workspace" test ! -e "$T/outside.txt"
+check "/usr stays read-only" test ! -e /usr/pwned
+
+sandbox sh -c 'cat /etc/shadow; cat /etc/ssl/private/* ; ls /root/; ls /home'
+unlike "/etc/shadow is not there" "$out" "root:"
+
+ln -s "$T/secret.txt" "$T/ws/link"
+sandbox cat link
+unlike "a symlink in the workspace to a host file leads nowhere" "$out" "TOPSECRET"
+
+sandbox sh -c 'ls /proc/1/root/ 2>&1; cat /proc/1/root/etc/hostname 2>&1; ls /proc/1/cwd/ 2>&1'
+unlike "/proc/1/root does not lead to the host" "$out" "secret.txt|bin"
+
+sandbox sh -c 'echo x >> /proc/self/exe && echo WROTE-SELF; echo x >> /proc/1/exe && echo WROTE-INIT; exit 0'
+unlike "/proc/self/exe and /proc/1/exe cannot be opened for writing" "$out" "WROTE"
+
+sandbox sh -c 'echo 1 > /proc/sysrq-trigger && echo SYSRQ; echo 3 > /proc/sys/vm/drop_caches && echo SYSCTL;
+	echo moat-x > /proc/sys/kernel/hostname && echo HOSTNAME; cat /proc/kcore | head -c1 | wc -c; exit 0'
+unlike "/proc/sys and /proc/sysrq-trigger are read-only" "$out" "SYSRQ|SYSCTL|HOSTNAME"
+is "/proc/kcore is masked" "$out" "0"
+
+# A file descriptor the host opened does not reach the command.
+exec 7<"$T/secret.txt"
+out=$(cd "$T/ws" && "$MOAT" run -- sh -c 'ls /proc/self/fd | tr "\n" " "; cat /proc/self/fd/7 2>/dev/null; (cat <&7) 2>/dev/null' </dev/null)
+exec 7<&-
+unlike "an inherited fd 7 is not readable inside" "$out" "TOPSECRET"
+like "only stdio (and ls's own dir fd) is open" "$out" "^0 1 2 3 $"
+
+sandbox sh -c 'mount -t tmpfs none /tmp 2>&1 && echo MOUNTED; exit 0'
+unlike "mount fails" "$out" "MOUNTED"
+
+done_testing

@@ -1,0 +1,53 @@
+#!/bin/bash
+# Resource attacks: an unbounded fork loop, a file that fills the disk, a
+# /tmp flood, and fd exhaustion, each stopped by the profile's limits.
+. "$(dirname "$0")/../e2e/libtest.sh"
+require_sandbox
+
+cat >"$T/tight.conf" <<'CONF'
+include = default
+nproc = 64
+fsize = 8M
+tmp-size = 16M
+nofile = 64
+timeout = 30
+CONF
+
+run_moat run -p "$T/tight.conf" -- python3 -c '
+import os, time
+n = 0
+try:
+    while n < 5000:
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(60); os._exit(0)
+        n += 1
+    print("unbounded", n)
+except OSError as e:
+    print("stopped", n, e.errno)
+'
+like "an unbounded fork loop is stopped by nproc" "$out" "^stopped [0-9]+ 11$"
+n=$(echo "$out" | awk '{print $2}')
+check "below the limit of 64 processes (forked ${n:-?})" test "${n:-9999}" -lt 64
+check "none of the forked sleepers survive the run" sh -c '! pgrep -f "time.sleep\\(60\\)" >/dev/null'
+
+run_moat run -p "$T/tight.conf" -- sh -c 'dd if=/dev/zero of=big bs=1M count=100 2>&1; ls -l big | awk "{print \$5}"'
+like "a file larger than fsize is cut off" "$out" "(File too large|8388608)"
+check "the host file stayed at the limit" test "$(stat -c %s "$T/ws/big")" -le 8388608
+
+run_moat run -p "$T/tight.conf" -- sh -c 'for i in 1 2 3; do dd if=/dev/zero of=/tmp/flood$i bs=1M count=7 2>&1 | tail -1; done'
+like "/tmp is capped by tmp-size" "$out" "No space left on device"
+
+run_moat run -p "$T/tight.conf" -- python3 -c '
+import os
+fds = []
+try:
+    while True: fds.append(os.open("/dev/null", os.O_RDONLY))
+except OSError as e: print("stopped", len(fds), e.errno)'
+like "fd exhaustion stops at nofile" "$out" "^stopped [0-9]+ 24$"
+
+run_moat run -p "$T/tight.conf" -- sh -c ':(){ :|:& };:; sleep 2; echo survived'
+check "a shell fork bomb does not take the host down (moat returns)" test "$rc" -ge 0
+check "and leaves nothing running" sh -c '! pgrep -u '"$test_uid"' -f "^sh -c :\\(\\)" >/dev/null'
+
+done_testing

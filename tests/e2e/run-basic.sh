@@ -1,0 +1,83 @@
+#!/bin/bash
+# moat run: ordinary commands work, statuses pass through, bad input is refused.
+. "$(dirname "$0")/libtest.sh"
+require_sandbox
+
+sandbox /bin/echo hello
+is "echo prints through stdout" "$out" "hello"
+is "echo exits 0" "$rc" 0
+
+sandbox sh -c 'echo a b c | tr " " "\n" | sort -r | head -1; exit 7'
+is "a shell pipeline runs" "$out" "c"
+is "the exit status passes through" "$rc" 7
+
+sandbox sh -c 'kill -TERM $$'
+is "death by SIGTERM is 128+15" "$rc" 143
+
+sandbox no-such-command-moat
+is "a missing command is 127" "$rc" 127
+like "and says so" "$err" "no-such-command-moat: command not found"
+
+printf 'echo hi\n' >"$T/ws/script.sh"; chmod 644 "$T/ws/script.sh"
+sandbox ./script.sh
+is "a file that is not executable is 126" "$rc" 126
+
+run_moat run -p default
+is "no command: usage error 125" "$rc" 125
+like "usage names the synopsis" "$err" "usage: moat run"
+
+run_moat run -p no-such-profile -- /bin/true
+is "an unknown profile is 125" "$rc" 125
+
+printf 'include = default\nnett = isolated\n' >"$T/bad.conf"
+run_moat run -p "$T/bad.conf" -- touch "$T/ws/ran"
+is "a profile with an unknown key is 125" "$rc" 125
+like "the error names file:line and the key" "$err" "bad.conf:2.*nett"
+check "and nothing ran" test ! -e "$T/ws/ran"
+
+cat >"$T/ws/x.py" <<'PY'
+import sys, json, os
+print(json.dumps({"sum": sum(range(10)), "cwd": os.getcwd()}))
+PY
+sandbox python3 x.py
+is "a python3 script runs in the workspace" "$out" "{\"sum\": 45, \"cwd\": \"$(cd "$T/ws" && pwd -P)\"}"
+
+if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+	PROFILE=python sandbox /usr/bin/python3 -c 'import numpy; print(int(numpy.arange(5).sum()))'
+	is "numpy works in the python profile" "$out" "10"
+else
+	skip "numpy is not installed on the host"
+fi
+
+out=$(cd "$T/ws" && echo "from stdin" | "$MOAT" run -- cat)
+is "stdin passes through" "$out" "from stdin"
+
+sandbox sh -c 'cat /etc/hostname; hostname; echo "$HOME"; test -w "$HOME" && echo writable; ls -A "$HOME" | wc -l'
+is "hostname, an empty writable HOME" "$out" "moat
+moat
+$HOME
+writable
+0"
+
+export MOAT_TEST_PASSED=yes
+run_moat run -e FOO=bar -e MOAT_TEST_PASSED -- sh -c 'echo "$FOO $MOAT_TEST_PASSED"'
+is "-e sets and passes variables" "$out" "bar yes"
+run_moat run -e 1BAD=x -- true
+is "-e with a bad name is 125" "$rc" 125
+
+start=$(date +%s)
+run_moat run --timeout 1 -- sleep 20
+end=$(date +%s)
+is "the timeout ends the run with 124" "$rc" 124
+check "within a few seconds" test $((end - start)) -lt 5
+
+# Signals sent to moat reach the command.
+(cd "$T/ws" && exec "$MOAT" run -- sh -c 'trap "echo got TERM; exit 3" TERM; echo ready; while :; do sleep 0.1; done' >"$T/sig.out" 2>&1 </dev/null) &
+mpid=$!
+for _ in $(seq 50); do grep -q ready "$T/sig.out" 2>/dev/null && break; sleep 0.1; done
+kill -TERM $mpid
+wait $mpid; rc=$?
+is "SIGTERM to moat is forwarded to the command" "$rc" 3
+like "the command's trap ran" "$(cat "$T/sig.out")" "got TERM"
+
+done_testing

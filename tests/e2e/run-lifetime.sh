@@ -1,0 +1,32 @@
+#!/bin/bash
+# No process outlives the run: normal exit, timeout, and moat killed with SIGKILL.
+. "$(dirname "$0")/libtest.sh"
+require_sandbox
+tag=$$$RANDOM
+
+alive() { pgrep -f "sleep $1" >/dev/null; }
+gone_within() { # gone_within SECONDS PATTERN
+	local i
+	for i in $(seq $(( $1 * 10 ))); do alive "$2" || return 0; sleep 0.1; done
+	return 1
+}
+
+sandbox sh -c "sleep 1${tag}1 & sleep 1${tag}2 & echo started"
+is "a command that leaves background jobs exits" "$out" "started"
+check "its background processes are gone" gone_within 3 "1${tag}1"
+check "all of them" gone_within 1 "1${tag}2"
+
+run_moat run --timeout 1 -- sh -c "sleep 2${tag}1 & while :; do :; done"
+is "a spinning command is stopped by the timeout" "$rc" 124
+check "its children are gone too" gone_within 3 "2${tag}1"
+
+(cd "$T/ws" && exec "$MOAT" run -- sh -c "sleep 3${tag}1 & sleep 3${tag}2") </dev/null >/dev/null 2>&1 &
+mpid=$!
+for _ in $(seq 50); do alive "3${tag}2" && break; sleep 0.1; done
+check "the sandboxed processes were running" alive "3${tag}2"
+kill -KILL $mpid
+wait $mpid 2>/dev/null
+check "moat killed with SIGKILL takes the sandbox with it" gone_within 3 "3${tag}2"
+check "background ones too" gone_within 1 "3${tag}1"
+
+done_testing

@@ -1,0 +1,67 @@
+#!/bin/bash
+# Workspace modes (bind, ro, overlay, none) and protected paths.
+. "$(dirname "$0")/libtest.sh"
+require_sandbox
+WS=$(cd "$T/ws" && pwd -P)
+
+profile() { # profile NAME KEY=VALUE...: writes $T/NAME.conf including default
+	local f="$T/$1.conf"; shift
+	echo "include = default" >"$f"
+	for kv in "$@"; do printf '%s\n' "${kv/=/ = }" >>"$f"; done
+	echo "$f"
+}
+
+sandbox sh -c 'echo made > new.txt; pwd'
+is "bind: cwd is the workspace at its host path" "$out" "$WS"
+is "bind: a file written inside lands on the host" "$(cat "$T/ws/new.txt")" "made"
+
+P=$(profile ro workspace=ro)
+run_moat run -p "$P" -- sh -c 'echo x > other.txt'
+check "ro: writing fails" test "$rc" -ne 0
+check "ro: nothing reached the host" test ! -e "$T/ws/other.txt"
+
+echo original >"$T/ws/keep.txt"
+P=$(profile ov workspace=overlay)
+run_moat run -p "$P" -- sh -c 'echo changed > keep.txt; echo new > ov.txt; rm new.txt; cat keep.txt; echo $MOAT_RUN_ID'
+is "overlay: the command sees its own writes" "$(echo "$out" | head -1)" "changed"
+id=$(echo "$out" | tail -1)
+is "overlay: the host file is untouched" "$(cat "$T/ws/keep.txt")" "original"
+check "overlay: no new file on the host" test ! -e "$T/ws/ov.txt"
+check "overlay: a deleted file is still on the host" test -e "$T/ws/new.txt"
+is "overlay: the upper dir keeps the change" "$(cat "$XDG_STATE_HOME/moat/runs/$id/upper/keep.txt" 2>/dev/null)" "changed"
+
+P=$(profile none workspace=none)
+run_moat run -p "$P" -- sh -c 'pwd; ls "'"$WS"'" 2>&1 || echo gone'
+like "none: the workspace is not there" "$out" "gone"
+
+# Protected paths stay read-only, whether they exist or not.
+mkdir -p "$T/ws/.git"; echo "[core]" >"$T/ws/.git/config"
+sandbox sh -c 'echo "[core] fsmonitor = evil" >> .git/config; mkdir -p .git/hooks; echo evil > .git/hooks/pre-commit;
+	echo evil >> .bashrc; echo "{}" > .mcp.json; mkdir -p .claude; echo x > .claude/settings.json; echo x > .envrc; echo ok'
+is "protected: the run itself went on" "$out" "ok"
+is "protected: .git/config unchanged" "$(cat "$T/ws/.git/config")" "[core]"
+check "protected: no hook planted" test ! -e "$T/ws/.git/hooks/pre-commit"
+check "protected: no .bashrc planted" test ! -s "$T/ws/.bashrc"
+check "protected: no .mcp.json planted" test ! -s "$T/ws/.mcp.json"
+check "protected: no .claude/settings.json planted" test ! -e "$T/ws/.claude/settings.json"
+check "protected: no .envrc planted" test ! -s "$T/ws/.envrc"
+check "placeholders are removed after the run" test ! -e "$T/ws/.bashrc" -a ! -e "$T/ws/.claude" -a ! -e "$T/ws/.git/hooks"
+
+rm -rf "$T/ws/.git"
+sandbox sh -c 'mkdir -p .git/hooks && echo evil > .git/hooks/post-checkout'
+check "protected: a missing .git cannot be created to plant a hook" test ! -e "$T/ws/.git/hooks/post-checkout"
+check "and no empty .git is left behind" test ! -e "$T/ws/.git"
+
+ln -s "$T/ws/real" "$T/ws/.bashrc"
+sandbox true
+is "a protected path that is a symlink is refused" "$rc" 125
+like "with the reason" "$err" "symbolic link"
+rm -f "$T/ws/.bashrc"
+
+(cd "$HOME" && "$MOAT" run -- true) >/dev/null 2>"$T/home.err"
+is "the home directory as workspace is refused" "$?" 125
+like "with the reason" "$(cat "$T/home.err")" "home directory"
+run_moat run -w / -- true
+is "/ as workspace is refused" "$rc" 125
+
+done_testing
