@@ -1,0 +1,471 @@
+/* notify.c: the supervisor side of seccomp user notification. The sandbox
+ * installs the filter with FILTER_NOTIFY and hands the listener fd to the
+ * supervisor, whose poll loop calls us when a denied call waits. We answer
+ * it at once with an error, then describe it from its registers and report
+ * it, aggregating tight loops into counts. Supervisor only.
+ *
+ * We never answer SECCOMP_USER_NOTIF_FLAG_CONTINUE and never read the
+ * task's memory, so the usual notifier TOCTOU races do not apply: whatever
+ * the arguments are, the call does not run.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/param.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/audit.h>
+#include <linux/netlink.h>
+#include <linux/seccomp.h>
+
+#include "filter.h"
+#include "loop.h"
+#include "notify.h"
+#include "spawn.h"
+#include "util.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME	0x00000080
+#endif
+#ifndef TIOCLINUX
+#define TIOCLINUX	0x541C
+#endif
+#define X32_SYSCALL_BIT	0x40000000
+
+/* Distinct syscalls remembered; beyond this (garbage numbers on a foreign
+ * ABI), denials are counted under "other" so memory stays bounded. */
+#define NOTIFY_MAX_SYS	1024
+/* Events per run, whatever the code tries: single reports, then totals. */
+#define NOTIFY_MAX_SINGLE	50
+#define NOTIFY_MAX_TOTALS	50
+
+struct notify_sys {
+	uint32_t	 arch;
+	int		 nr;
+	char		*name;		/* owned: "ptrace", "i386:getpid", "other" */
+	uint64_t	 count;
+	uint64_t	 reported;	/* how many of count were reported already */
+};
+
+struct notify {
+	struct run		*r;
+	struct loop		*loop;
+	int			 fd;		/* owned: the listener */
+	bool			 registered;
+	struct seccomp_notif	*req;		/* owned, kernel-sized */
+	struct seccomp_notif_resp *resp;	/* owned, kernel-sized */
+	size_t			 req_size, resp_size;
+	uint32_t		 native;	/* libseccomp's native arch token */
+	struct notify_sys	*sys;		/* owned, nsys entries */
+	size_t			 nsys;
+	uint64_t		 total;
+	unsigned		 singles;	/* single reports so far */
+};
+
+static const char *const notify_families[] = {
+	[AF_UNSPEC] = "AF_UNSPEC", [AF_UNIX] = "AF_UNIX", [AF_INET] = "AF_INET",
+	[AF_AX25] = "AF_AX25", [AF_IPX] = "AF_IPX", [AF_APPLETALK] = "AF_APPLETALK",
+	[AF_NETROM] = "AF_NETROM", [AF_BRIDGE] = "AF_BRIDGE",
+	[AF_ATMPVC] = "AF_ATMPVC", [AF_X25] = "AF_X25", [AF_INET6] = "AF_INET6",
+	[AF_ROSE] = "AF_ROSE", [AF_DECnet] = "AF_DECnet",
+	[AF_NETBEUI] = "AF_NETBEUI", [AF_SECURITY] = "AF_SECURITY",
+	[AF_KEY] = "AF_KEY", [AF_NETLINK] = "AF_NETLINK", [AF_PACKET] = "AF_PACKET",
+	[AF_ECONET] = "AF_ECONET", [AF_ATMSVC] = "AF_ATMSVC", [AF_RDS] = "AF_RDS",
+	[AF_IRDA] = "AF_IRDA", [AF_PPPOX] = "AF_PPPOX", [AF_WANPIPE] = "AF_WANPIPE",
+	[AF_LLC] = "AF_LLC", [AF_IB] = "AF_IB", [AF_MPLS] = "AF_MPLS",
+	[AF_CAN] = "AF_CAN", [AF_TIPC] = "AF_TIPC", [AF_BLUETOOTH] = "AF_BLUETOOTH",
+	[AF_IUCV] = "AF_IUCV", [AF_RXRPC] = "AF_RXRPC", [AF_ISDN] = "AF_ISDN",
+	[AF_PHONET] = "AF_PHONET", [AF_IEEE802154] = "AF_IEEE802154",
+	[AF_CAIF] = "AF_CAIF", [AF_ALG] = "AF_ALG", [AF_NFC] = "AF_NFC",
+	[AF_VSOCK] = "AF_VSOCK", [AF_KCM] = "AF_KCM", [AF_QIPCRTR] = "AF_QIPCRTR",
+	[AF_SMC] = "AF_SMC", [44] = "AF_XDP", [45] = "AF_MCTP",
+};
+
+static const char *const notify_socktypes[] = {
+	[SOCK_STREAM] = "SOCK_STREAM", [SOCK_DGRAM] = "SOCK_DGRAM",
+	[SOCK_RAW] = "SOCK_RAW", [SOCK_RDM] = "SOCK_RDM",
+	[SOCK_SEQPACKET] = "SOCK_SEQPACKET", [SOCK_DCCP] = "SOCK_DCCP",
+	[SOCK_PACKET] = "SOCK_PACKET",
+};
+
+static const char *const notify_netlinks[] = {
+	[NETLINK_ROUTE] = "NETLINK_ROUTE", [NETLINK_SOCK_DIAG] = "NETLINK_SOCK_DIAG",
+	[NETLINK_XFRM] = "NETLINK_XFRM", [NETLINK_AUDIT] = "NETLINK_AUDIT",
+	[NETLINK_NETFILTER] = "NETLINK_NETFILTER",
+	[NETLINK_KOBJECT_UEVENT] = "NETLINK_KOBJECT_UEVENT",
+	[NETLINK_GENERIC] = "NETLINK_GENERIC",
+};
+
+static const struct {
+	uint64_t	 flag;
+	const char	*name;
+} notify_clone_flags[] = {
+	{ CLONE_NEWUSER, "CLONE_NEWUSER" }, { CLONE_NEWNS, "CLONE_NEWNS" },
+	{ CLONE_NEWPID, "CLONE_NEWPID" }, { CLONE_NEWNET, "CLONE_NEWNET" },
+	{ CLONE_NEWIPC, "CLONE_NEWIPC" }, { CLONE_NEWUTS, "CLONE_NEWUTS" },
+	{ CLONE_NEWCGROUP, "CLONE_NEWCGROUP" },
+};
+
+/* A name from a table indexed by a small number, else the number. */
+static const char *
+notify_lookup(const char *const *tab, size_t n, uint64_t v, char *buf, size_t len)
+{
+	if (v < n && tab[v] != NULL)
+		return (tab[v]);
+	snprintf(buf, len, "%llu", (unsigned long long)v);
+	return (buf);
+}
+
+static void
+notify_describe_clone(char *buf, size_t len, const char *name, uint64_t flags,
+    bool newtime)
+{
+	size_t	n;
+
+	n = (size_t)snprintf(buf, len, "%s(", name);
+	for (size_t i = 0; i < nitems(notify_clone_flags) && n < len; i++) {
+		if ((flags & notify_clone_flags[i].flag) == 0)
+			continue;
+		n += (size_t)snprintf(buf + n, len - n, "%s|", notify_clone_flags[i].name);
+		flags &= ~notify_clone_flags[i].flag;
+	}
+	if (newtime && (flags & CLONE_NEWTIME) && n < len) {
+		n += (size_t)snprintf(buf + n, len - n, "CLONE_NEWTIME|");
+		flags &= ~(uint64_t)CLONE_NEWTIME;
+	}
+	if (n < len) {
+		if (flags != 0 || buf[n - 1] == '(')
+			snprintf(buf + n, len - n, "%#llx)", (unsigned long long)flags);
+		else
+			snprintf(buf + n - 1, len - n + 1, ")");
+	}
+}
+
+static void
+notify_describe_native(char *buf, size_t len, const char *name, const uint64_t *a)
+{
+	char	b1[24], b2[24], b3[24];
+
+	if (strcmp(name, "ioctl") == 0) {
+		uint32_t	 req = (uint32_t)a[1];
+		const char	*rn = req == TIOCSTI ? "TIOCSTI" :
+			    req == TIOCLINUX ? "TIOCLINUX" : NULL;
+
+		if (rn != NULL && (a[1] >> 32) == 0)
+			snprintf(buf, len, "ioctl(%d, %s)", (int)a[0], rn);
+		else if (rn != NULL)
+			snprintf(buf, len, "ioctl(%d, %s [%#llx])", (int)a[0], rn,
+			    (unsigned long long)a[1]);
+		else
+			snprintf(buf, len, "ioctl(%d, %#llx)", (int)a[0],
+			    (unsigned long long)a[1]);
+	} else if (strcmp(name, "socket") == 0 || strcmp(name, "socketpair") == 0) {
+		uint64_t	 fam = a[0], type = a[1] & 0xf;
+		const char	*proto;
+
+		if (fam == AF_NETLINK)
+			proto = notify_lookup(notify_netlinks, nitems(notify_netlinks),
+			    a[2], b3, sizeof b3);
+		else
+			proto = notify_lookup(NULL, 0, a[2] & 0xffffffff, b3, sizeof b3);
+		snprintf(buf, len, "%s(%s, %s, %s)", name,
+		    notify_lookup(notify_families, nitems(notify_families), fam, b1,
+		    sizeof b1),
+		    notify_lookup(notify_socktypes, nitems(notify_socktypes), type, b2,
+		    sizeof b2), proto);
+	} else if (strcmp(name, "unshare") == 0) {
+		notify_describe_clone(buf, len, name, a[0], true);
+	} else if (strcmp(name, "clone") == 0) {
+		notify_describe_clone(buf, len, name, a[0], false);
+	} else if (strcmp(name, "ptrace") == 0) {
+		const char	*rq = a[0] == PTRACE_ATTACH ? "PTRACE_ATTACH" :
+			    a[0] == PTRACE_SEIZE ? "PTRACE_SEIZE" :
+			    a[0] == PTRACE_TRACEME ? "PTRACE_TRACEME" :
+			    a[0] == PTRACE_PEEKDATA ? "PTRACE_PEEKDATA" :
+			    a[0] == PTRACE_POKEDATA ? "PTRACE_POKEDATA" : NULL;
+
+		if (rq == NULL)
+			rq = notify_lookup(NULL, 0, a[0], b1, sizeof b1);
+		snprintf(buf, len, "ptrace(%s, %d)", rq, (int)a[1]);
+	} else if (strcmp(name, "process_vm_readv") == 0 ||
+	    strcmp(name, "process_vm_writev") == 0 || strcmp(name, "setns") == 0 ||
+	    strcmp(name, "pidfd_getfd") == 0) {
+		snprintf(buf, len, "%s(%d, ...)", name, (int)a[0]);
+	} else if (strcmp(name, "personality") == 0 || strcmp(name, "keyctl") == 0 ||
+	    strcmp(name, "bpf") == 0 || strcmp(name, "seccomp") == 0 ||
+	    strcmp(name, "reboot") == 0 || strcmp(name, "iopl") == 0) {
+		snprintf(buf, len, "%s(%#llx, ...)", name, (unsigned long long)a[0]);
+	} else {
+		snprintf(buf, len, "%s(...)", name);
+	}
+}
+
+/* The name we count under: "ptrace" natively, "i386:getpid" and
+ * "x32:getpid" for the other ABIs. Returns an owned string. */
+static char *
+notify_name(uint32_t native, uint32_t arch, int nr)
+{
+	uint32_t	 tok = arch;
+	const char	*abi = NULL;
+	char		*sys, *name;
+
+	if (arch == SCMP_ARCH_X86_64 && (nr & X32_SYSCALL_BIT) && nr != -1) {
+		tok = SCMP_ARCH_X32;
+		abi = "x32";
+	} else if (arch == SCMP_ARCH_X86 && arch != native) {
+		abi = "i386";
+	} else if (arch != native) {
+		abi = "foreign";
+	}
+	sys = seccomp_syscall_resolve_num_arch(tok, nr);
+	if (sys == NULL && abi == NULL && filter_syscall_newer_name(nr) != NULL)
+		sys = xstrdup(filter_syscall_newer_name(nr));
+	if (sys == NULL)
+		xasprintf(&sys, "syscall_%d", nr);
+	if (abi == NULL)
+		return (sys);
+	xasprintf(&name, "%s:%s", abi, sys);
+	free(sys);
+	return (name);
+}
+
+void
+notify_describe(char *buf, size_t len, uint32_t arch, int nr, const uint64_t args[6])
+{
+	uint32_t	native = seccomp_arch_native();
+	autofree char	*name = notify_name(native, arch, nr);
+
+	if (arch == native && !(arch == SCMP_ARCH_X86_64 && (nr & X32_SYSCALL_BIT)))
+		notify_describe_native(buf, len, name, args);
+	else
+		snprintf(buf, len, "%s(...)", name);
+}
+
+static void
+notify_emit(struct notify *n, const char *syscall, uint64_t count, const char *text)
+{
+	struct run_event	ev;
+
+	if (n->r == NULL || n->r->on_event == NULL)
+		return;
+	memset(&ev, 0, sizeof ev);
+	ev.kind = EV_SYSCALL_DENIED;
+	ev.t = n->r->t_start > 0 ? now_mono() - n->r->t_start : 0;
+	ev.text = text;
+	ev.syscall = syscall;
+	ev.count = count;
+	n->r->on_event(n->r, &ev);
+}
+
+static struct notify_sys *
+notify_account(struct notify *n, uint32_t arch, int nr)
+{
+	struct notify_sys	*s;
+
+	n->total++;
+	for (size_t i = 0; i < n->nsys; i++) {
+		s = &n->sys[i];
+		if ((s->arch == arch && s->nr == nr) ||
+		    (n->nsys == NOTIFY_MAX_SYS && i == n->nsys - 1)) {
+			s->count++;
+			return (s);
+		}
+	}
+	n->sys = xreallocarray(n->sys, n->nsys + 1, sizeof *n->sys);
+	s = &n->sys[n->nsys++];
+	memset(s, 0, sizeof *s);
+	s->arch = arch;
+	s->nr = nr;
+	/* The last slot counts everything new from then on. */
+	s->name = n->nsys == NOTIFY_MAX_SYS ? xstrdup("other") :
+	    notify_name(n->native, arch, nr);
+	s->count = 1;
+	return (s);
+}
+
+/* Receives one waiting call, answers it, reports it. Only call it when the
+ * listener is readable: the receive ioctl blocks. */
+static void
+notify_handle(struct notify *n)
+{
+	struct seccomp_notif	*req = n->req;
+	struct notify_sys	*s;
+	uint64_t		 args[6];
+	uint32_t		 arch;
+	int			 nr, err;
+	char			 desc[160], text[200];
+
+	memset(req, 0, n->req_size);
+	if (ioctl(n->fd, SECCOMP_IOCTL_NOTIF_RECV, req) == -1)
+		return;		/* ENOENT: the task died or was signalled meanwhile */
+	arch = req->data.arch;
+	nr = req->data.nr;
+	memcpy(args, req->data.args, sizeof args);
+
+	/* Another ABI, and clone3 (so that glibc falls back to clone), get
+	 * ENOSYS; everything else our filter denies gets EPERM. */
+	err = EPERM;
+	if (arch != n->native || (arch == SCMP_ARCH_X86_64 && (nr & X32_SYSCALL_BIT)))
+		err = ENOSYS;
+#ifdef SYS_clone3
+	else if (nr == SYS_clone3)
+		err = ENOSYS;
+#endif
+	memset(n->resp, 0, n->resp_size);
+	n->resp->id = req->id;
+	n->resp->error = -err;
+	n->resp->val = 0;
+	n->resp->flags = 0;
+	/* ENOENT: the task is gone; nothing else can go wrong that we could fix. */
+	(void)ioctl(n->fd, SECCOMP_IOCTL_NOTIF_SEND, n->resp);
+
+	s = notify_account(n, arch, nr);
+	if (s->count > NOTIFY_REPORT_EACH || strcmp(s->name, "other") == 0 ||
+	    n->singles >= NOTIFY_MAX_SINGLE)
+		return;
+	n->singles++;
+	s->reported++;
+	notify_describe(desc, sizeof desc, arch, nr, args);
+	if (s->count == NOTIFY_REPORT_EACH)
+		snprintf(text, sizeof text, "denied %s; further %s calls are counted",
+		    desc, s->name);
+	else
+		snprintf(text, sizeof text, "denied %s", desc);
+	notify_emit(n, s->name, 1, text);
+}
+
+static bool
+notify_readable(int fd)
+{
+	struct pollfd	pfd = { .fd = fd, .events = POLLIN };
+
+	return (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN));
+}
+
+static void
+notify_cb(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct notify	*n = arg;
+
+	if (events & EPOLLIN) {
+		notify_handle(n);
+		return;
+	}
+	/* EPOLLHUP: no task uses the filter any more. Level-triggered, so it
+	 * must leave the loop or it would spin. */
+	if (events & (EPOLLHUP | EPOLLERR)) {
+		loop_del(l, fd);
+		n->registered = false;
+	}
+}
+
+static void
+notify_free(struct notify *n)
+{
+	for (size_t i = 0; i < n->nsys; i++)
+		free(n->sys[i].name);
+	free(n->sys);
+	free(n->req);
+	free(n->resp);
+	if (n->fd != -1)
+		close(n->fd);
+	free(n);
+}
+
+struct notify *
+notify_start(struct run *r, struct loop *l, int listener, struct merr *e)
+{
+	struct notify			*n = xcalloc(1, sizeof *n);
+	struct seccomp_notif_sizes	 sz;
+
+	n->r = r;
+	n->loop = l;
+	n->fd = listener;
+	n->native = seccomp_arch_native();
+	if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sz) == -1) {
+		merr_errno(e, "seccomp(SECCOMP_GET_NOTIF_SIZES)");
+		notify_free(n);
+		return (NULL);
+	}
+	/* The kernel's structs may be larger than our headers' (newer fields). */
+	n->req_size = MAX(sz.seccomp_notif, sizeof *n->req);
+	n->resp_size = MAX(sz.seccomp_notif_resp, sizeof *n->resp);
+	n->req = xcalloc(1, n->req_size);
+	n->resp = xcalloc(1, n->resp_size);
+	if (loop_add(l, listener, EPOLLIN, notify_cb, n, e) == -1) {
+		merr_prefix(e, "seccomp listener");
+		notify_free(n);
+		return (NULL);
+	}
+	n->registered = true;
+	return (n);
+}
+
+void
+notify_stop(struct notify *n)
+{
+	char		text[200];
+	unsigned	totals = 0;
+	uint64_t	rest = 0;
+	size_t		nrest = 0;
+
+	if (n == NULL)
+		return;
+	/* Calls that are waiting now would otherwise get ENOSYS when the
+	 * listener closes; answer them as the filter means. */
+	while (n->fd != -1 && notify_readable(n->fd))
+		notify_handle(n);
+	for (size_t i = 0; i < n->nsys; i++) {
+		struct notify_sys	*s = &n->sys[i];
+
+		if (s->count <= s->reported)
+			continue;
+		if (totals == NOTIFY_MAX_TOTALS) {
+			rest += s->count - s->reported;
+			nrest++;
+			continue;
+		}
+		totals++;
+		snprintf(text, sizeof text, "denied %s %llu more times (%llu in all)",
+		    s->name, (unsigned long long)(s->count - s->reported),
+		    (unsigned long long)s->count);
+		notify_emit(n, s->name, s->count - s->reported, text);
+		s->reported = s->count;
+	}
+	if (rest > 0) {
+		snprintf(text, sizeof text, "denied %llu more calls of at least %zu other syscalls",
+		    (unsigned long long)rest, nrest);
+		notify_emit(n, "other", rest, text);
+	}
+	if (n->registered)
+		loop_del(n->loop, n->fd);
+	notify_free(n);
+}
+
+void
+notify_set_run(struct notify *n, struct run *r)
+{
+	n->r = r;
+}
+
+uint64_t
+notify_total(const struct notify *n)
+{
+	return (n->total);
+}
+
+uint64_t
+notify_count(const struct notify *n, const char *syscall)
+{
+	for (size_t i = 0; i < n->nsys; i++)
+		if (strcmp(n->sys[i].name, syscall) == 0)
+			return (n->sys[i].count);
+	return (0);
+}

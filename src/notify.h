@@ -1,0 +1,51 @@
+/* notify.h: the supervisor side of seccomp user notification. Every call the
+ * filter denies (FILTER_NOTIFY) waits in the kernel until the supervisor
+ * answers; we always answer with an error (EPERM, ENOSYS for clone3 and for
+ * other ABIs), never let the call continue, and report what was tried as
+ * EV_SYSCALL_DENIED events. Supervisor only. */
+#ifndef MOAT_NOTIFY_H
+#define MOAT_NOTIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+struct loop;
+struct run;
+
+/* The first NOTIFY_REPORT_EACH denials of one syscall are reported one by
+ * one (count 1, with an argument summary); the rest are only counted and
+ * reported once by notify_stop (count = how many were not reported yet), so
+ * the counts of all events for a syscall add up to its denials. */
+#define NOTIFY_REPORT_EACH	5
+/* Whatever the code tries, a run gets at most about a hundred events: 50
+ * single reports in all, 50 totals, and one "other" total for the rest. */
+
+struct notify;
+
+/* Takes the listener fd (it is closed by notify_stop, also on error) and
+ * registers it in the loop. Events go to r->on_event (r may be NULL in
+ * tests that only look at the counts). */
+struct notify	*notify_start(struct run *, struct loop *, int listener,
+		    struct merr *);
+/* Answers what is pending, reports the totals, unregisters and closes the
+ * listener, frees. Calls denied after this fail with ENOSYS (the kernel's
+ * answer when no listener is left), so a session keeps its notify until the
+ * sandbox is gone. NULL is a no-op. */
+void		 notify_stop(struct notify *);
+
+/* Where events go from now on: a session's next command. */
+void		 notify_set_run(struct notify *, struct run *);
+
+/* Totals so far: denials, and distinct syscalls denied. */
+uint64_t	 notify_total(const struct notify *);
+/* How often one syscall ("ptrace", "i386:getpid") was denied. */
+uint64_t	 notify_count(const struct notify *, const char *syscall);
+
+/* "ioctl(0, TIOCSTI)", "socket(AF_PACKET, SOCK_RAW, 0)": a short summary of a
+ * denied call from its registers (never from the task's memory). For tests. */
+void		 notify_describe(char *, size_t, uint32_t arch, int nr,
+		    const uint64_t args[6]);
+
+#endif
