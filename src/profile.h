@@ -38,7 +38,7 @@ struct bind {
 
 struct tmpfs {
 	char		*dst;		/* owned */
-	uint64_t	 size;		/* bytes; 0 means the profile default tmpfs-size */
+	uint64_t	 size;		/* bytes; 0 means the profile's tmp-size */
 };
 
 /* Where a value came from, for "moat profiles show". */
@@ -87,6 +87,8 @@ struct profile {
 	/* network (only isolated runs until the network issue lands) */
 	enum net_mode	 net;
 	struct strv	 net_allow;	/* host[:port], *.suffix, IP, CIDR */
+	struct strv	 net_resolve;	/* "name=address": static answers, before DNS */
+	bool		 net_allow_private;	/* allowed names may resolve to loopback/private */
 	char		*net_upstream;	/* owned; URL or "env" */
 	unsigned	 net_max_conns;
 
@@ -95,6 +97,7 @@ struct profile {
 	int		 risk_refuse_above;
 
 	char		*hostname;	/* owned */
+	char		*description;	/* owned; one line for "profiles list" */
 
 	/* provenance of every key as resolved, for "profiles show" */
 	struct prov {
@@ -105,18 +108,78 @@ struct profile {
 	size_t		 nprov;
 };
 
-/* Finds NAME (user dir, then shipped dir) or reads a path ("./x.conf",
- * "/abs/x.conf", anything containing '/'); resolves includes. On error fills e
- * with "file:line: what; valid: ..." and returns NULL. */
+/* The key table (profile-keys.c): parsing, "moat profiles show|keys" and
+ * moat-profile(5) all read it. */
+enum key_type {
+	KEY_ENUM,
+	KEY_LIST,		/* each line adds an item; "-=" removes, "!clear" empties */
+	KEY_BYTES,		/* 512M, 1G, 0 */
+	KEY_SECONDS,		/* 30, 1.5, 500ms, 2m, 1h */
+	KEY_UINT,
+	KEY_NUMBER,		/* a decimal fraction, e.g. cpus = 1.5 */
+	KEY_BOOL,		/* yes|no, true|false, on|off, 1|0 */
+	KEY_STRING,
+	KEY_INCLUDE,		/* "include": handled by the parser itself */
+};
+
+#define PK_PATH		0x1	/* a leading "~/" (and one after the first ':') is $HOME */
+
+struct profile_key {
+	const char	*name;
+	enum key_type	 type;
+	/* Checks one value and applies it: scalars assign, lists append one
+	 * item. On a bad value fills e with the detail (may be empty) and
+	 * returns -1; the parser adds file:line, key, value and "valid". */
+	int		(*set)(struct profile *, const struct profile_key *,
+			    const char *, struct merr *);
+	/* Formats the current value of a scalar (NULL for lists), so
+	 * "profiles show" can print built-in defaults. Caller frees. */
+	char		*(*get)(const struct profile *, const struct profile_key *);
+	const char	*valid;		/* the valid choices, for messages */
+	const char	*help;		/* what it does, one line */
+	unsigned	 flags;		/* PK_* */
+	size_t		 off;		/* offsetof(struct profile, field), generic setters */
+	unsigned long long min, max;	/* KEY_UINT, KEY_BYTES: the range */
+	int		 arg;		/* the setter's own use (bind kind) */
+};
+
+extern const struct profile_key	profile_keys[];
+extern const size_t		profile_nkeys;
+const struct profile_key	*profile_key_find(const char *);
+/* Fills the built-in defaults (what a profile gets for a key it never sets). */
+void				 profile_defaults(struct profile *);
+/* Empties every list field, before they are rebuilt from p->prov. */
+void				 profile_clear_lists(struct profile *);
+
+/* Finds NAME (see profile_dirs) or reads a path ("./x.conf", "/abs/x.conf",
+ * anything containing '/'); resolves includes. NULL means "default". On
+ * error fills e with "profile file:line: what; valid: ..." and returns NULL. */
 struct profile	*profile_load(const char *name, struct merr *e);
 struct profile	*profile_load_file(const char *path, struct merr *e);
 void		 profile_free(struct profile *);
+/* The profile as resolved, one "key = value" line per value in table order.
+ * With provenance, each line ends in "# from FILE:LINE" or "# default" and
+ * empty lists and unset keys appear as comments ("moat profiles show").
+ * Without, scalars are in canonical form, so the text is stable for hashing
+ * (audit's profile_text). Caller frees. */
+char		*profile_format(const struct profile *, bool provenance);
 
-/* The directories searched, in order: $XDG_CONFIG_HOME/moat/profiles,
- * $MOAT_PROFILE_PATH (colon-separated, for tests), then the shipped dir. */
-size_t		 profile_dirs(const char **, size_t, char *, size_t);
+/* The directories searched for NAME.conf, in order: the user's
+ * ($XDG_CONFIG_HOME/moat/profiles, default ~/.config/moat/profiles), then
+ * each of $MOAT_PROFILE_DIR (colon-separated; tests set it), then the
+ * installed dir MOAT_PROFILEDIR or, when that does not exist, the source
+ * tree's MOAT_SRC_PROFILEDIR. Duplicates are dropped. Fills up to n pointers
+ * into buf (len bytes); returns how many. The first is always the user's. */
+size_t		 profile_dirs(const char **, size_t n, char *buf, size_t len);
+/* Finds NAME.conf on the search path: 0 and the path in out, or -1 and e.
+ * *dirindex (may be NULL) gets the index of the directory it was found in. */
+int		 profile_find(const char *name, char *out, size_t len,
+		    size_t *dirindex, struct merr *e);
+/* A profile name is letters, digits, '.', '_', '-', not starting with '.'. */
+bool		 profile_name_valid(const char *);
 
 const char	*profile_ws_mode_name(enum ws_mode);
 const char	*profile_net_mode_name(enum net_mode);
+const char	*profile_key_type_name(enum key_type);
 
 #endif

@@ -1,0 +1,818 @@
+/* profile-keys.c: the keys of a moat-profile(5) file as a table, each with a
+ * setter that checks one value and stores it in struct profile, and the
+ * built-in defaults. Parsing (profile.c), "moat profiles show|keys" and the
+ * man page follow this table. Supervisor and front ends. */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "environ.h"
+#include "filter.h"
+#include "profile.h"
+
+/* profile_key.arg of "ro-bind-try": a read-only bind that may be missing. */
+#define BIND_RO_TRY	3
+
+#define FIELD(p, k, type)	((type *)(void *)((char *)(p) + (k)->off))
+#define CFIELD(p, k, type)	((const type *)(const void *)((const char *)(p) + (k)->off))
+
+static const char *const ws_names[] = {
+	[WS_BIND] = "bind", [WS_RO] = "ro", [WS_OVERLAY] = "overlay", [WS_NONE] = "none",
+};
+static const char *const net_names[] = {
+	[NET_ISOLATED] = "isolated", [NET_RESTRICTED] = "restricted",
+	[NET_PROXIED] = "proxied",
+};
+
+const char *
+profile_ws_mode_name(enum ws_mode m)
+{
+	return ((size_t)m < nitems(ws_names) ? ws_names[m] : "?");
+}
+
+const char *
+profile_net_mode_name(enum net_mode m)
+{
+	return ((size_t)m < nitems(net_names) ? net_names[m] : "?");
+}
+
+const char *
+profile_key_type_name(enum key_type t)
+{
+	static const char *const names[] = {
+		[KEY_ENUM] = "choice", [KEY_LIST] = "list", [KEY_BYTES] = "size",
+		[KEY_SECONDS] = "duration", [KEY_UINT] = "number",
+		[KEY_NUMBER] = "decimal", [KEY_BOOL] = "yes/no",
+		[KEY_STRING] = "text", [KEY_INCLUDE] = "include",
+	};
+
+	return ((size_t)t < nitems(names) ? names[t] : "?");
+}
+
+/* Value checks shared by several keys. Each returns 0, or -1 with e set to
+ * the detail the parser puts after the bad value. */
+
+static int
+check_path(const char *s, struct merr *e)
+{
+	const char	*c;
+
+	if (s[0] == '~')
+		return (merr_set(e, "only a leading \"~/\" is expanded"));
+	if (s[0] != '/')
+		return (merr_set(e, "not an absolute path"));
+	if (strstr(s, "//") != NULL)
+		return (merr_set(e, "write it without \"//\""));
+	if (s[1] != '\0' && s[strlen(s) - 1] == '/')
+		return (merr_set(e, "write it without the trailing \"/\""));
+	for (c = s; c != NULL; c = strchr(c + 1, '/')) {
+		if (strncmp(c, "/..", 3) == 0 && (c[3] == '/' || c[3] == '\0'))
+			return (merr_set(e, "\"..\" is not allowed in a path"));
+		if (strncmp(c, "/.", 2) == 0 && (c[2] == '/' || c[2] == '\0'))
+			return (merr_set(e, "\".\" is not allowed in a path"));
+	}
+	return (0);
+}
+
+/* A DNS name: labels of letters, digits and '-', 1-63 bytes, 253 in all. */
+static bool
+dns_name_valid(const char *s)
+{
+	size_t	len = strlen(s), label = 0;
+	bool	alldigits = true;
+
+	if (len == 0 || len > 253 || s[0] == '.' || s[len - 1] == '.')
+		return (false);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char	c = (unsigned char)s[i];
+
+		if (c == '.') {
+			if (label == 0 || s[i - 1] == '-')
+				return (false);
+			label = 0;
+			continue;
+		}
+		if (!isalnum(c) && c != '-' && c != '_')
+			return (false);
+		if (c == '-' && label == 0)
+			return (false);
+		if (!isdigit(c))
+			alldigits = false;
+		if (++label > 63)
+			return (false);
+	}
+	/* "1.2.3" or "300.1.1.1" is a mistyped address, not a name. */
+	return (!alldigits && s[len - 1] != '-');
+}
+
+static bool
+ip_valid(const char *s)
+{
+	unsigned char	buf[16];
+
+	return (inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1);
+}
+
+static int
+check_port(const char *s, struct merr *e)
+{
+	unsigned long long	port;
+
+	if (parse_uint(s, 65535, &port) == -1 || port == 0)
+		return (merr_set(e, "port \"%s\" is not 1-65535", s));
+	return (0);
+}
+
+/* host[:port], *.suffix[:port], IPv4[:port], [IPv6][:port], IPv6, CIDR. */
+static int
+check_net_allow(const char *s, struct merr *e)
+{
+	autofree char	*h = xstrdup(s);
+	char		*slash, *colon, *host = h;
+	unsigned char	 buf[16];
+	unsigned long long bits;
+
+	if ((slash = strchr(h, '/')) != NULL) {
+		*slash++ = '\0';
+		if (inet_pton(AF_INET, h, buf) == 1) {
+			if (parse_uint(slash, 32, &bits) == -1)
+				return (merr_set(e, "an IPv4 prefix length is 0-32"));
+		} else if (inet_pton(AF_INET6, h, buf) == 1) {
+			if (parse_uint(slash, 128, &bits) == -1)
+				return (merr_set(e, "an IPv6 prefix length is 0-128"));
+		} else
+			return (merr_set(e, "\"%s\" is not an IP address", h));
+		return (0);
+	}
+	if (h[0] == '[') {
+		char	*end = strchr(h, ']');
+
+		if (end == NULL)
+			return (merr_set(e, "missing \"]\""));
+		*end = '\0';
+		if (inet_pton(AF_INET6, h + 1, buf) != 1)
+			return (merr_set(e, "\"%s\" is not an IPv6 address", h + 1));
+		if (end[1] == '\0')
+			return (0);
+		if (end[1] != ':')
+			return (merr_set(e, "expected \":PORT\" after \"]\""));
+		return (check_port(end + 2, e));
+	}
+	if ((colon = strchr(h, ':')) != NULL && strchr(colon + 1, ':') != NULL) {
+		if (inet_pton(AF_INET6, h, buf) != 1)
+			return (merr_set(e, "not an IPv6 address (write [ADDRESS]:PORT for a port)"));
+		return (0);
+	}
+	if (colon != NULL) {
+		*colon = '\0';
+		if (check_port(colon + 1, e) == -1)
+			return (-1);
+	}
+	if (strcmp(host, "*") == 0)
+		return (merr_set(e, "\"*\" would allow every host; name them"));
+	if (strcmp(host, "localhost") == 0 && colon == NULL)
+		return (merr_set(e, "the host's loopback needs a port: localhost:PORT"));
+	if (strncmp(host, "*.", 2) == 0)
+		host += 2;
+	if (inet_pton(AF_INET, host, buf) == 1 && host == h)
+		return (0);
+	if (!dns_name_valid(host))
+		return (merr_set(e, "\"%s\" is not a host name", host));
+	return (0);
+}
+
+/* Generic setters: the field is at k->off. */
+
+static int
+set_string(struct profile *p, const struct profile_key *k, const char *v, struct merr *e)
+{
+	char	**f = FIELD(p, k, char *);
+
+	if (strlen(v) > k->max)
+		return (merr_set(e, "longer than %llu bytes", k->max));
+	free(*f);
+	*f = xstrdup(v);
+	return (0);
+}
+
+static char *
+get_string(const struct profile *p, const struct profile_key *k)
+{
+	const char	*const *f = CFIELD(p, k, char *);
+
+	return (*f == NULL ? NULL : xstrdup(*f));
+}
+
+static int
+set_bytes(struct profile *p, const struct profile_key *k, const char *v, struct merr *e)
+{
+	uint64_t	n;
+
+	if (parse_bytes(v, &n) == -1)
+		return (merr_set(e, "%s", ""));
+	if (n < k->min)
+		return (merr_set(e, "must be at least %llu", k->min));
+	*FIELD(p, k, uint64_t) = n;
+	return (0);
+}
+
+static char *
+fmt_bytes(uint64_t n)
+{
+	static const char	units[] = "KMGT";
+
+	if (n == 0)
+		return (xstrdup("0"));
+	for (int i = 4; i >= 1; i--) {
+		uint64_t	m = 1ULL << (10 * i);
+
+		if (n % m == 0)
+			return (xprintf("%llu%c", (unsigned long long)(n / m), units[i - 1]));
+	}
+	return (xprintf("%llu", (unsigned long long)n));
+}
+
+static char *
+get_bytes(const struct profile *p, const struct profile_key *k)
+{
+	return (fmt_bytes(*CFIELD(p, k, uint64_t)));
+}
+
+static int
+set_seconds(struct profile *p, const struct profile_key *k, const char *v, struct merr *e)
+{
+	double	s;
+
+	if (parse_seconds(v, &s) == -1)
+		return (merr_set(e, "%s", ""));
+	if (s > 366.0 * 86400)
+		return (merr_set(e, "more than a year"));
+	*FIELD(p, k, double) = s;
+	return (0);
+}
+
+static char *
+get_seconds(const struct profile *p, const struct profile_key *k)
+{
+	double	s = *CFIELD(p, k, double);
+
+	if (s >= 3600 && fmod(s, 3600) == 0)
+		return (xprintf("%.0fh", s / 3600));
+	if (s >= 60 && fmod(s, 60) == 0)
+		return (xprintf("%.0fm", s / 60));
+	return (xprintf("%g", s));
+}
+
+static int
+set_u64(struct profile *p, const struct profile_key *k, const char *v, struct merr *e)
+{
+	unsigned long long	n;
+
+	if (parse_uint(v, k->max, &n) == -1 || n < k->min)
+		return (merr_set(e, "%s", ""));
+	*FIELD(p, k, uint64_t) = n;
+	return (0);
+}
+
+static char *
+get_u64(const struct profile *p, const struct profile_key *k)
+{
+	return (xprintf("%llu", (unsigned long long)*CFIELD(p, k, uint64_t)));
+}
+
+static int
+set_unsigned(struct profile *p, const struct profile_key *k, const char *v, struct merr *e)
+{
+	unsigned long long	n;
+
+	if (parse_uint(v, k->max, &n) == -1 || n < k->min)
+		return (merr_set(e, "%s", ""));
+	*FIELD(p, k, unsigned) = (unsigned)n;
+	return (0);
+}
+
+static char *
+get_unsigned(const struct profile *p, const struct profile_key *k)
+{
+	return (xprintf("%u", *CFIELD(p, k, unsigned)));
+}
+
+/* 0-100, or "off" (-1): the risk thresholds. */
+static int
+set_percent(struct profile *p, const struct profile_key *k, const char *v, struct merr *e)
+{
+	unsigned long long	n;
+
+	if (strcmp(v, "off") == 0) {
+		*FIELD(p, k, int) = -1;
+		return (0);
+	}
+	if (parse_uint(v, 100, &n) == -1)
+		return (merr_set(e, "%s", ""));
+	*FIELD(p, k, int) = (int)n;
+	return (0);
+}
+
+static char *
+get_percent(const struct profile *p, const struct profile_key *k)
+{
+	int	n = *CFIELD(p, k, int);
+
+	return (n < 0 ? xstrdup("off") : xprintf("%d", n));
+}
+
+static int
+set_bool(struct profile *p, const struct profile_key *k, const char *v, struct merr *e)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+
+	for (size_t i = 0; i < nitems(yes); i++) {
+		if (strcmp(v, yes[i]) == 0) {
+			*FIELD(p, k, bool) = true;
+			return (0);
+		}
+		if (strcmp(v, no[i]) == 0) {
+			*FIELD(p, k, bool) = false;
+			return (0);
+		}
+	}
+	return (merr_set(e, "%s", ""));
+}
+
+static char *
+get_bool(const struct profile *p, const struct profile_key *k)
+{
+	return (xstrdup(*CFIELD(p, k, bool) ? "yes" : "no"));
+}
+
+static int
+set_cpus(struct profile *p, const struct profile_key *k, const char *v, struct merr *e)
+{
+	char	*end;
+	double	 d;
+
+	if (!isdigit((unsigned char)v[0]))
+		return (merr_set(e, "%s", ""));
+	d = strtod(v, &end);
+	if (*end != '\0' || !isfinite(d) || d > 4096)
+		return (merr_set(e, "%s", ""));
+	p->limits.cpus = d;
+	return (0);
+}
+
+static char *
+get_cpus(const struct profile *p, const struct profile_key *k)
+{
+	return (xprintf("%g", p->limits.cpus));
+}
+
+/* Enumerations. */
+
+static int
+set_enum(const char *const *names, size_t n, const char *v, int *out, struct merr *e)
+{
+	for (size_t i = 0; i < n; i++)
+		if (names[i] != NULL && strcmp(names[i], v) == 0) {
+			*out = (int)i;
+			return (0);
+		}
+	return (merr_set(e, "%s", ""));
+}
+
+static int
+set_workspace(struct profile *p, const struct profile_key *k, const char *v, struct merr *e)
+{
+	int	i = 0;
+
+	if (set_enum(ws_names, nitems(ws_names), v, &i, e) == -1)
+		return (-1);
+	p->workspace = (enum ws_mode)i;
+	return (0);
+}
+
+static char *
+get_workspace(const struct profile *p, const struct profile_key *k)
+{
+	return (xstrdup(profile_ws_mode_name(p->workspace)));
+}
+
+static int
+set_net(struct profile *p, const struct profile_key *k, const char *v, struct merr *e)
+{
+	int	i = 0;
+
+	if (set_enum(net_names, nitems(net_names), v, &i, e) == -1)
+		return (-1);
+	p->net = (enum net_mode)i;
+	return (0);
+}
+
+static char *
+get_net(const struct profile *p, const struct profile_key *k)
+{
+	return (xstrdup(profile_net_mode_name(p->net)));
+}
+
+/* Strings with a syntax. */
+
+static int
+set_hostname(struct profile *p, const struct profile_key *k, const char *v, struct merr *e)
+{
+	if (strlen(v) > 64 || !dns_name_valid(v))
+		return (merr_set(e, "%s", ""));
+	return (set_string(p, k, v, e));
+}
+
+static int
+set_description(struct profile *p, const struct profile_key *k, const char *v, struct merr *e)
+{
+	for (const char *c = v; *c != '\0'; c++)
+		if (iscntrl((unsigned char)*c))
+			return (merr_set(e, "control characters are not allowed"));
+	return (set_string(p, k, v, e));
+}
+
+/* "env", or SCHEME://[USER[:PASS]@]HOST[:PORT][/] with scheme http, socks5
+ * or socks5h. */
+static int
+set_upstream(struct profile *p, const struct profile_key *k, const char *v, struct merr *e)
+{
+	static const char *const schemes[] = { "http://", "socks5://", "socks5h://" };
+	autofree char	*h = NULL;
+	const char	*rest = NULL;
+	char		*at, *colon, *host, *slash;
+
+	if (strcmp(v, "env") == 0)
+		return (set_string(p, k, v, e));
+	for (size_t i = 0; i < nitems(schemes); i++)
+		if (strncmp(v, schemes[i], strlen(schemes[i])) == 0)
+			rest = v + strlen(schemes[i]);
+	if (rest == NULL)
+		return (merr_set(e, "unknown scheme"));
+	h = xstrdup(rest);
+	if ((slash = strchr(h, '/')) != NULL) {
+		if (slash[1] != '\0')
+			return (merr_set(e, "a proxy URL has no path"));
+		*slash = '\0';
+	}
+	host = (at = strrchr(h, '@')) != NULL ? at + 1 : h;
+	if (host[0] == '[') {
+		char	*end = strchr(host, ']');
+		unsigned char buf[16];
+
+		if (end == NULL)
+			return (merr_set(e, "missing \"]\""));
+		*end = '\0';
+		if (inet_pton(AF_INET6, host + 1, buf) != 1)
+			return (merr_set(e, "\"%s\" is not an IPv6 address", host + 1));
+		colon = end[1] == ':' ? end + 1 : NULL;
+		if (end[1] != '\0' && colon == NULL)
+			return (merr_set(e, "expected \":PORT\" after \"]\""));
+	} else {
+		if ((colon = strchr(host, ':')) != NULL)
+			*colon = '\0';
+		if (!dns_name_valid(host) && !ip_valid(host))
+			return (merr_set(e, "\"%s\" is not a host name", host));
+	}
+	if (colon != NULL && check_port(colon + 1, e) == -1)
+		return (-1);
+	return (set_string(p, k, v, e));
+}
+
+/* Lists. Each setter appends one item; profile.c has already expanded "~/"
+ * for PK_PATH keys and drops duplicates. */
+
+static int
+set_bind(struct profile *p, const struct profile_key *k, const char *v, struct merr *e)
+{
+	autofree char	*src = xstrdup(v);
+	char		*dst = strchr(src, ':');
+	struct bind	*b;
+
+	if (dst != NULL)
+		*dst++ = '\0';
+	if (check_path(src, e) == -1 || (dst != NULL && check_path(dst, e) == -1))
+		return (-1);
+	if (dst != NULL && strcmp(dst, "/") == 0)
+		return (merr_set(e, "cannot bind over the sandbox's root"));
+	if (k->arg == BIND_DEV && strncmp(src, "/dev/", 5) != 0)
+		return (merr_set(e, "a dev-bind source is a device under /dev/"));
+	p->binds = xreallocarray(p->binds, p->nbinds + 1, sizeof *p->binds);
+	b = &p->binds[p->nbinds++];
+	b->kind = (enum bind_kind)(k->arg == BIND_RO_TRY ? BIND_RO : k->arg);
+	b->optional = k->arg == BIND_RO_TRY;
+	b->dst = xstrdup(dst != NULL ? dst : src);
+	b->src = TAKE_PTR(src);
+	return (0);
+}
+
+static int
+set_path_list(struct profile *p, const struct profile_key *k, const char *v, struct merr *e)
+{
+	if (check_path(v, e) == -1)
+		return (-1);
+	if (strcmp(v, "/") == 0)
+		return (merr_set(e, "not the root"));
+	strv_add(FIELD(p, k, struct strv), v);
+	return (0);
+}
+
+static int
+set_tmpfs(struct profile *p, const struct profile_key *k, const char *v, struct merr *e)
+{
+	autofree char	*path = xstrdup(v);
+	char		*size = strchr(path, ':');
+	uint64_t	 n = 0;
+	struct tmpfs	*t;
+
+	if (size != NULL) {
+		*size++ = '\0';
+		if (parse_bytes(size, &n) == -1 || n == 0)
+			return (merr_set(e, "size \"%s\" is not a size above 0", size));
+	}
+	if (check_path(path, e) == -1)
+		return (-1);
+	if (strcmp(path, "/") == 0)
+		return (merr_set(e, "not the root"));
+	p->tmpfs = xreallocarray(p->tmpfs, p->ntmpfs + 1, sizeof *p->tmpfs);
+	t = &p->tmpfs[p->ntmpfs++];
+	t->dst = TAKE_PTR(path);
+	t->size = n;
+	return (0);
+}
+
+static int
+set_protect(struct profile *p, const struct profile_key *k, const char *v, struct merr *e)
+{
+	size_t	n = strlen(v);
+
+	if (v[0] == '/' || v[0] == '~')
+		return (merr_set(e, "relative to the workspace, not absolute"));
+	if (strstr(v, "//") != NULL || strcmp(v, "./") == 0)
+		return (merr_set(e, "%s", ""));
+	for (const char *c = v; c != NULL; c = strchr(c, '/')) {
+		if (*c == '/')
+			c++;
+		if ((c[0] == '.' && (c[1] == '/' || c[1] == '\0')) ||
+		    (c[0] == '.' && c[1] == '.' && (c[2] == '/' || c[2] == '\0')))
+			return (merr_set(e, "\".\" and \"..\" are not allowed"));
+	}
+	if (n == 0)
+		return (merr_set(e, "%s", ""));
+	strv_add(&p->protect, v);
+	return (0);
+}
+
+static int
+set_seccomp(struct profile *p, const struct profile_key *k, const char *v, struct merr *e)
+{
+	if (!filter_name_valid(v)) {
+		if (v[0] == '@')
+			return (merr_set(e, "no such group; groups: %s",
+			    filter_group_names()));
+		return (merr_set(e, "no such system call"));
+	}
+	strv_add(FIELD(p, k, struct strv), v);
+	return (0);
+}
+
+static int
+set_env_pass(struct profile *p, const struct profile_key *k, const char *v, struct merr *e)
+{
+	size_t	n = strlen(v);
+
+	if (strcmp(v, "*") == 0)
+		return (merr_set(e, "\"*\" alone would pass every variable, secrets included"));
+	if (v[n - 1] == '*')
+		n--;
+	if (!environ_name_valid(v, n))
+		return (merr_set(e, "%s", ""));
+	strv_add(&p->env_pass, v);
+	return (0);
+}
+
+static int
+set_env_set(struct profile *p, const struct profile_key *k, const char *v, struct merr *e)
+{
+	const char	*eq = strchr(v, '=');
+
+	if (eq == NULL)
+		return (merr_set(e, "missing \"=\""));
+	if (!environ_name_valid(v, (size_t)(eq - v)))
+		return (merr_set(e, "\"%.*s\" is not a variable name", (int)(eq - v), v));
+	strv_add(&p->env_set, v);
+	return (0);
+}
+
+static int
+set_net_allow(struct profile *p, const struct profile_key *k, const char *v, struct merr *e)
+{
+	if (check_net_allow(v, e) == -1)
+		return (-1);
+	strv_add(&p->net_allow, v);
+	return (0);
+}
+
+static int
+set_net_resolve(struct profile *p, const struct profile_key *k, const char *v, struct merr *e)
+{
+	autofree char	*name = xstrdup(v);
+	char		*addr = strchr(name, '=');
+
+	if (addr == NULL)
+		return (merr_set(e, "missing \"=\""));
+	*addr++ = '\0';
+	if (!dns_name_valid(name))
+		return (merr_set(e, "\"%s\" is not a host name", name));
+	if (!ip_valid(addr))
+		return (merr_set(e, "\"%s\" is not an IP address", addr));
+	strv_add(&p->net_resolve, v);
+	return (0);
+}
+
+#define OFF(f)	offsetof(struct profile, f)
+#define U64MAX	18446744073709551615ULL
+
+const struct profile_key profile_keys[] = {
+	{ "description", KEY_STRING, set_description, get_string,
+	  "one line of text", "what the profile is for, shown by \"moat profiles list\"",
+	  0, OFF(description), 0, 200, 0 },
+	{ "include", KEY_INCLUDE, NULL, NULL,
+	  "a profile name, or a path (relative to this file)",
+	  "reads another profile here, in place", 0, 0, 0, 0, 0 },
+
+	{ "workspace", KEY_ENUM, set_workspace, get_workspace,
+	  "bind | ro | overlay | none",
+	  "how the working directory appears inside", 0, 0, 0, 0, 0 },
+	{ "ro-bind", KEY_LIST, set_bind, NULL,
+	  "SRC[:DST], absolute paths or ~/...",
+	  "binds a host path read-only", PK_PATH, 0, 0, 0, BIND_RO },
+	{ "rw-bind", KEY_LIST, set_bind, NULL,
+	  "SRC[:DST], absolute paths or ~/...",
+	  "binds a host path read-write", PK_PATH, 0, 0, 0, BIND_RW },
+	{ "ro-bind-try", KEY_LIST, set_bind, NULL,
+	  "SRC[:DST], absolute paths or ~/...",
+	  "as ro-bind, skipped when SRC does not exist", PK_PATH, 0, 0, 0, BIND_RO_TRY },
+	{ "dev-bind", KEY_LIST, set_bind, NULL,
+	  "SRC[:DST], SRC a device under /dev/",
+	  "binds a host device node", PK_PATH, 0, 0, 0, BIND_DEV },
+	{ "hide", KEY_LIST, set_path_list, NULL,
+	  "an absolute path or ~/...",
+	  "covers a path with an empty directory or file", PK_PATH, OFF(hide), 0, 0, 0 },
+	{ "tmpfs", KEY_LIST, set_tmpfs, NULL,
+	  "PATH[:SIZE], PATH absolute or ~/..., SIZE e.g. 64M",
+	  "mounts an empty tmpfs (size defaults to tmp-size)", PK_PATH, 0, 0, 0, 0 },
+	{ "tmp-size", KEY_BYTES, set_bytes, get_bytes,
+	  "a size above 0, e.g. 512M or 2G",
+	  "size of /tmp and of other tmpfs mounts", 0, OFF(tmp_size), 1, 0, 0 },
+	{ "protect", KEY_LIST, set_protect, NULL,
+	  "a workspace-relative path; a trailing / names a directory",
+	  "keeps a workspace path read-only", 0, 0, 0, 0, 0 },
+
+	{ "timeout", KEY_SECONDS, set_seconds, get_seconds,
+	  "seconds, or e.g. 500ms, 10m, 2h; 0 = none",
+	  "wall-clock limit; the run ends with status 124", 0,
+	  OFF(limits.timeout), 0, 0, 0 },
+	{ "cpu-time", KEY_SECONDS, set_seconds, get_seconds,
+	  "seconds, or e.g. 10m; 0 = none",
+	  "CPU time limit (RLIMIT_CPU)", 0, OFF(limits.cpu_time), 0, 0, 0 },
+	{ "nofile", KEY_UINT, set_u64, get_u64,
+	  "0-1048576; 0 = keep the host's",
+	  "open files per process (RLIMIT_NOFILE)", 0,
+	  OFF(limits.nofile), 0, 1048576, 0 },
+	{ "nproc", KEY_UINT, set_u64, get_u64,
+	  "0-4194304; 0 = keep the host's",
+	  "processes (RLIMIT_NPROC, and pids.max with cgroups)", 0,
+	  OFF(limits.nproc), 0, 4194304, 0 },
+	{ "fsize", KEY_BYTES, set_bytes, get_bytes,
+	  "a size, e.g. 1G; 0 = unlimited",
+	  "largest file a process may write (RLIMIT_FSIZE)", 0,
+	  OFF(limits.fsize), 0, 0, 0 },
+	{ "memory", KEY_BYTES, set_bytes, get_bytes,
+	  "a size, e.g. 2G; 0 = none",
+	  "memory limit (cgroups)", 0, OFF(limits.memory), 0, 0, 0 },
+	{ "memory-swap", KEY_BYTES, set_bytes, get_bytes,
+	  "a size, e.g. 1G; 0 = none",
+	  "swap limit (cgroups)", 0, OFF(limits.memory_swap), 0, 0, 0 },
+	{ "cpus", KEY_NUMBER, set_cpus, get_cpus,
+	  "a number of cores, e.g. 0.5 or 2; 0 = none",
+	  "CPU bandwidth (cgroups)", 0, 0, 0, 0, 0 },
+	{ "require-cgroups", KEY_BOOL, set_bool, get_bool,
+	  "yes | no",
+	  "refuse to run when cgroup limits cannot be set", 0,
+	  OFF(limits.require_cgroups), 0, 0, 0 },
+
+	{ "seccomp-deny", KEY_LIST, set_seccomp, NULL,
+	  "@group or a system call name",
+	  "denies more system calls than the default list", 0,
+	  OFF(seccomp_deny), 0, 0, 0 },
+	{ "seccomp-allow", KEY_LIST, set_seccomp, NULL,
+	  "@group or a system call name",
+	  "takes system calls out of the deny list", 0,
+	  OFF(seccomp_allow), 0, 0, 0 },
+
+	{ "env-pass", KEY_LIST, set_env_pass, NULL,
+	  "a variable name, or a prefix ending in * (e.g. LC_*)",
+	  "passes a variable from the caller's environment", 0, 0, 0, 0, 0 },
+	{ "env-set", KEY_LIST, set_env_set, NULL,
+	  "NAME=VALUE",
+	  "sets a variable inside", 0, 0, 0, 0, 0 },
+
+	{ "net", KEY_ENUM, set_net, get_net,
+	  "isolated | restricted | proxied",
+	  "network mode", 0, 0, 0, 0, 0 },
+	{ "net-allow", KEY_LIST, set_net_allow, NULL,
+	  "host[:port], *.suffix[:port], IP, [IPv6]:port, CIDR or localhost:PORT",
+	  "a destination the proxies let through", 0, 0, 0, 0, 0 },
+	{ "net-resolve", KEY_LIST, set_net_resolve, NULL,
+	  "name=address",
+	  "a fixed answer for a host name", 0, 0, 0, 0, 0 },
+	{ "net-allow-private", KEY_BOOL, set_bool, get_bool,
+	  "yes | no",
+	  "allowed names may resolve to loopback or private addresses", 0,
+	  OFF(net_allow_private), 0, 0, 0 },
+	{ "net-upstream", KEY_STRING, set_upstream, get_string,
+	  "http://HOST:PORT, socks5://HOST:PORT, socks5h://HOST:PORT or env",
+	  "the upstream proxy in proxied mode", 0, OFF(net_upstream), 0, 4096, 0 },
+	{ "net-max-conns", KEY_UINT, set_unsigned, get_unsigned,
+	  "0-65535; 0 = unlimited",
+	  "concurrent proxied connections", 0, OFF(net_max_conns), 0, 65535, 0 },
+
+	{ "risk-confirm-above", KEY_UINT, set_percent, get_percent,
+	  "0-100, or off",
+	  "ask before running a command scored above this", 0,
+	  OFF(risk_confirm_above), 0, 100, 0 },
+	{ "risk-refuse-above", KEY_UINT, set_percent, get_percent,
+	  "0-100, or off",
+	  "refuse a command scored above this", 0,
+	  OFF(risk_refuse_above), 0, 100, 0 },
+	{ "hostname", KEY_STRING, set_hostname, get_string,
+	  "a host name, up to 64 letters, digits, '-' and '.'",
+	  "the sandbox's host name", 0, OFF(hostname), 0, 64, 0 },
+};
+const size_t	profile_nkeys = nitems(profile_keys);
+
+const struct profile_key *
+profile_key_find(const char *name)
+{
+	for (size_t i = 0; i < profile_nkeys; i++)
+		if (strcmp(profile_keys[i].name, name) == 0)
+			return (&profile_keys[i]);
+	return (NULL);
+}
+
+/* What a profile gets for a key no file sets. default.conf sets most of
+ * these again, so that reading it teaches them; keep both in step with
+ * moat-profile(5). */
+void
+profile_defaults(struct profile *p)
+{
+	p->workspace = WS_BIND;
+	p->tmp_size = 512ULL << 20;
+	p->limits.timeout = 3600;
+	p->limits.cpu_time = 0;
+	p->limits.nofile = 1024;
+	p->limits.nproc = 512;
+	p->limits.fsize = 1ULL << 30;
+	p->limits.memory = 0;
+	p->limits.memory_swap = 0;
+	p->limits.cpus = 0;
+	p->limits.require_cgroups = false;
+	p->net = NET_ISOLATED;
+	p->net_allow_private = false;
+	p->net_max_conns = 64;
+	p->risk_confirm_above = -1;
+	p->risk_refuse_above = -1;
+	free(p->hostname);
+	p->hostname = xstrdup("moat");
+}
+
+void
+profile_clear_lists(struct profile *p)
+{
+	for (size_t i = 0; i < p->nbinds; i++) {
+		free(p->binds[i].src);
+		free(p->binds[i].dst);
+	}
+	free(p->binds);
+	p->binds = NULL;
+	p->nbinds = 0;
+	for (size_t i = 0; i < p->ntmpfs; i++)
+		free(p->tmpfs[i].dst);
+	free(p->tmpfs);
+	p->tmpfs = NULL;
+	p->ntmpfs = 0;
+	strv_clear(&p->hide);
+	strv_clear(&p->protect);
+	strv_clear(&p->seccomp_deny);
+	strv_clear(&p->seccomp_allow);
+	strv_clear(&p->env_pass);
+	strv_clear(&p->env_set);
+	strv_clear(&p->net_allow);
+	strv_clear(&p->net_resolve);
+}
