@@ -1,0 +1,151 @@
+#!/bin/bash
+# startup.sh: how long a sandbox takes to start, compared in one hyperfine
+# run per workload: bare exec, unshare(1) with the same namespaces, bubblewrap
+# with the same namespaces and mounts, and `moat run -p isolated`. Workloads:
+# /bin/true and `python3 -c pass`. As root it runs everything twice: as root
+# and as uid 65534 (setpriv). Results: bench/results/*.md; a summary with
+# moat's median / bwrap's median (target <= 0.8) goes to stdout.
+#
+# usage: bench/startup.sh [-r RUNS] [-w WARMUP] [--root-only]
+#   MOAT=path/to/moat (default ./moat), MOAT_PROFILE_DIR (default profiles/)
+set -u
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/.." && pwd)
+runs=50
+warmup=5
+unpriv=yes
+target=0.8
+py=/usr/bin/python3
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	-r) runs=$2; shift 2 ;;
+	-w) warmup=$2; shift 2 ;;
+	--root-only) unpriv=no; shift ;;
+	-h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "startup.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+	esac
+done
+
+die() { echo "startup.sh: $*" >&2; exit 2; }
+
+command -v hyperfine >/dev/null ||
+	die "hyperfine is not installed (apt-get install hyperfine): nothing to measure with"
+[ -x "$py" ] || die "$py is missing: it runs the python workload and reads hyperfine's JSON"
+moat=${MOAT:-./moat}
+case $moat in /*) ;; *) moat=$(cd "$(dirname "$moat")" 2>/dev/null && pwd)/$(basename "$moat") ;; esac
+[ -x "$moat" ] || die "no moat binary at ${MOAT:-./moat}: build it, or set MOAT=path/to/moat"
+export MOAT_PROFILE_DIR=${MOAT_PROFILE_DIR:-$top/profiles}
+have_bwrap=yes
+if ! command -v bwrap >/dev/null; then
+	have_bwrap=no
+	echo "startup.sh: bwrap (bubblewrap) is not installed: comparing without it, no ratio" >&2
+fi
+
+results=$here/results
+mkdir -p "$results" || die "cannot create $results"
+scratch=$(mktemp -d /tmp/moat-bench.XXXXXX) || die "mktemp failed"
+trap 'rm -rf "$scratch"' EXIT
+chmod 755 "$scratch"
+
+# bubblewrap with what moat's isolated profile builds: all namespaces, /usr
+# read-only with the merged-usr symlinks (or binds where they are real dirs),
+# ld.so.cache from /etc, fresh /proc, a minimal /dev, tmpfs /tmp.
+bwrap_args=(bwrap --unshare-all --die-with-parent --new-session --ro-bind /usr /usr)
+for d in bin sbin lib lib32 lib64 libx32; do
+	if [ -L "/$d" ]; then
+		bwrap_args+=(--symlink "$(readlink "/$d")" "/$d")
+	elif [ -d "/$d" ]; then
+		bwrap_args+=(--ro-bind "/$d" "/$d")
+	fi
+done
+bwrap_args+=(--ro-bind-try /etc/ld.so.cache /etc/ld.so.cache --proc /proc --dev /dev --tmpfs /tmp)
+
+# bench WHO: one hyperfine run per workload as WHO (root or nobody).
+bench() {
+	local who=$1 wl name cmd label ws home
+	local -a prefix=() names=() cmds=()
+
+	ws=$scratch/$who-ws; home=$scratch/$who-home
+	mkdir -p "$ws" "$home"
+	if [ "$who" = nobody ]; then
+		chown 65534:65534 "$ws" "$home"
+		prefix=(setpriv --reuid=65534 --regid=65534 --clear-groups --)
+	fi
+	for wl in true python; do
+		if [ "$wl" = true ]; then cmd=/bin/true; else cmd="$py -c pass"; fi
+		names=(bare unshare bwrap moat)
+		if [ "$who" = root ] && [ "$(id -u)" = 0 ]; then
+			cmds=("$cmd" "unshare -mpniuCf --mount-proc $cmd")
+		else
+			cmds=("$cmd" "unshare -UrmpniuCf --mount-proc $cmd")
+		fi
+		cmds+=("${bwrap_args[*]} $cmd" "$moat run -p isolated -- $cmd")
+		# Each command must work once before it is timed; drop the ones that do not.
+		local -a hf=()
+		for i in "${!names[@]}"; do
+			if [ "${names[$i]}" = bwrap ] && [ $have_bwrap = no ]; then continue; fi
+			# shellcheck disable=SC2086
+			if ! (cd "$ws" && env HOME="$home" XDG_STATE_HOME="$home/state" \
+			    "${prefix[@]}" ${cmds[$i]}) >"$scratch/out" 2>&1 </dev/null; then
+				echo "startup.sh: [$who/$wl] ${names[$i]} fails, not timed: ${cmds[$i]}" >&2
+				sed 's/^/    /' "$scratch/out" | head -5 >&2
+				continue
+			fi
+			hf+=(-n "${names[$i]}" "${cmds[$i]}")
+		done
+		label="$who-$wl"
+		echo "== $label: $((${#hf[@]} / 3)) commands, $runs runs each, as $who"
+		[ ${#hf[@]} -gt 0 ] || continue
+		# hyperfine runs as WHO too, so nothing of the prefix is timed.
+		(cd "$ws" && env HOME="$home" XDG_STATE_HOME="$home/state" "${prefix[@]}" \
+		    hyperfine -N --warmup "$warmup" --runs "$runs" --style basic \
+		    --export-markdown "$ws/$label.md" --export-json "$ws/$label.json" \
+		    "${hf[@]}") </dev/null || echo "startup.sh: hyperfine failed for $label" >&2
+		cp "$ws/$label.json" "$scratch/" 2>/dev/null
+		cp "$ws/$label.md" "$results/" 2>/dev/null || true
+	done
+}
+
+if [ "$(id -u)" = 0 ]; then
+	bench root
+	if [ $unpriv = yes ]; then
+		if command -v setpriv >/dev/null; then
+			bench nobody
+		else
+			echo "startup.sh: setpriv missing: no unprivileged pass" >&2
+		fi
+	fi
+else
+	bench "$(id -un 2>/dev/null || id -u)"
+fi
+
+# The summary, from hyperfine's JSON (medians, in milliseconds).
+echo
+"$py" - "$results" "$target" "$scratch"/*.json <<'PY'
+import json, os, sys
+results, target, files = sys.argv[1], float(sys.argv[2]), sys.argv[3:]
+# root before the unprivileged user, /bin/true before python
+files.sort(key=lambda f: (not os.path.basename(f).startswith("root-"), "python" in f))
+print("%-16s %9s %9s %9s %9s %11s" % ("median (ms)", "bare", "unshare", "bwrap", "moat", "moat/bwrap"))
+verdicts = []
+for f in files:
+    if not os.path.exists(f):
+        continue
+    label = os.path.basename(f)[:-5]
+    med = {r["command"]: r["median"] * 1000 for r in json.load(open(f))["results"]}
+    cell = lambda k: "%9.2f" % med[k] if k in med else "%9s" % "-"
+    ratio = "-"
+    if "moat" in med and "bwrap" in med:
+        r = med["moat"] / med["bwrap"]
+        ratio = "%.2f" % r
+        verdicts.append((label, r))
+    print("%-16s %s %s %s %s %11s" % (label, cell("bare"), cell("unshare"), cell("bwrap"), cell("moat"), ratio))
+print()
+if not verdicts:
+    print("no moat/bwrap ratio: one of them was not timed (see above)")
+for label, r in verdicts:
+    print("%-16s moat/bwrap = %.2f: target <= %.1f %s" % (label, r, target, "met" if r <= target else "MISSED"))
+print("markdown tables: %s/*.md" % results)
+PY
