@@ -1,5 +1,4 @@
 /* main.c: moat's entry point; finds the subcommand and runs it. */
-#include <locale.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,7 +9,8 @@ main(int argc, char **argv)
 {
 	const struct cmd_entry	*ce;
 
-	setlocale(LC_ALL, "");
+	/* No setlocale() here: `moat run` must start fast and prints no text
+	 * of its own that needs it; the TUI and the audit views set it. */
 	if (argc < 2) {
 		cmd_usage_all(stderr);
 		return (EXIT_MOAT);

@@ -100,9 +100,10 @@ mounts_plan_release(struct mount_plan *mp)
 	mp->n = 0;
 }
 
-/* A host entry as it is: a symlink stays a symlink, anything else is bound. */
+/* A host entry as it is: a symlink stays a symlink, anything else is bound
+ * (read-only, now or by a MOP_READONLY later when later is set). */
 static void
-plan_host_entry(struct mount_plan *mp, const char *path)
+plan_host_entry(struct mount_plan *mp, const char *path, bool later)
 {
 	struct stat	st;
 	char		target[4096];
@@ -115,8 +116,12 @@ plan_host_entry(struct mount_plan *mp, const char *path)
 			return;
 		target[n] = '\0';
 		plan_add(mp, MOP_SYMLINK, target, path);
-	} else
-		plan_add(mp, MOP_BIND_RO, path, path)->optional = true;
+	} else {
+		struct mop	*op = plan_add(mp, MOP_BIND_RO, path, path);
+
+		op->optional = true;
+		op->later = later;
+	}
 }
 
 /* Walks a workspace-relative protected path: the full path when it exists,
@@ -195,15 +200,19 @@ mounts_plan(const struct run *r, const char *ws, const char *home,
 	/* The system, read-only. */
 	plan_add(mp, MOP_BIND_RO, "/usr", "/usr");
 	for (size_t i = 0; i < nitems(root_dirs); i++)
-		plan_host_entry(mp, root_dirs[i]);
-	plan_add(mp, MOP_DIR, NULL, "/etc")->mode = 0755;
+		plan_host_entry(mp, root_dirs[i], false);
+	/* /etc: a small tmpfs of binds, made read-only in one call at the end. */
+	op = plan_add(mp, MOP_TMPFS, NULL, "/etc");
+	op->mode = 0755;
+	op->size = 1 << 20;
 	for (size_t i = 0; i < nitems(etc_files); i++) {
 		snprintf(path, sizeof path, "/etc/%s", etc_files[i]);
-		plan_host_entry(mp, path);
+		plan_host_entry(mp, path, true);
 	}
 	op = plan_add(mp, MOP_FILE, NULL, "/etc/hostname");
 	op->data = xprintf("%s\n", p->hostname != NULL ? p->hostname : "moat");
 	op->mode = 0644;
+	plan_add(mp, MOP_READONLY, NULL, "/etc");
 
 	/* A fresh /proc with the host-control files read-only or masked. */
 	plan_add(mp, MOP_PROC, NULL, "/proc");
@@ -353,24 +362,36 @@ make_parents(char *path, bool self)
 	return (0);
 }
 
-/* Makes dst exist as a mount point of the same type as src. */
+/* Makes dst exist as a mount point of the same type as src; the parents
+ * are only walked when the direct attempt finds them missing. */
 static int
 make_mountpoint(char *dst, bool dir)
 {
-	struct stat	st;
-	int		fd;
+	int	fd;
 
-	if (lstat(dst, &st) == 0)
-		return (0);
-	if (make_parents(dst, dir) == -1)
-		return (-1);
-	if (dir)
-		return (0);
-	if ((fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-	    0444)) == -1)
-		return (errno == EEXIST ? 0 : -1);
-	close(fd);
-	return (0);
+	for (int tries = 0; tries < 2; tries++) {
+		if (dir) {
+			if (mkdir(dst, 0755) == 0 || errno == EEXIST)
+				return (0);
+		} else {
+			if ((fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+			    O_NOFOLLOW, 0444)) != -1) {
+				close(fd);
+				return (0);
+			}
+			if (errno == EEXIST)
+				return (0);
+		}
+		/* EROFS and the like on an existing path: it is there already. */
+		if (errno != ENOENT) {
+			struct stat	st;
+
+			return (lstat(dst, &st) == 0 ? 0 : -1);
+		}
+		if (make_parents(dst, false) == -1)
+			return (-1);
+	}
+	return (-1);
 }
 
 static int
@@ -445,6 +466,8 @@ do_op(struct mount_plan *mp, struct mop *op, const char **what)
 			return (-1);
 		if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) == -1)
 			return (-1);
+		if (op->later)
+			return (0);
 		attrs = MOUNT_ATTR_NOSUID;
 		if (op->kind != MOP_BIND_DEV)
 			attrs |= MOUNT_ATTR_NODEV;
@@ -504,6 +527,10 @@ do_op(struct mount_plan *mp, struct mop *op, const char **what)
 		}
 		return (0);
 	}
+	case MOP_READONLY:
+		*what = "make a tree of mounts read-only";
+		return (setattr(dst, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+		    MOUNT_ATTR_NODEV, true));
 	case MOP_PROTECT:
 		*what = "protect a path in the workspace";
 		if (lstat(dst, &st) == -1) {

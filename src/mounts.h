@@ -22,6 +22,7 @@ enum mop_kind {
 	MOP_MASK,		/* an empty read-only tmpfs (dir) or /dev/null (file) over dst */
 	MOP_OVERLAY,		/* lower src, upper/work in data ("upper\0work") */
 	MOP_PROTECT,		/* dst stays read-only; created first when missing */
+	MOP_READONLY,		/* dst and every mount under it: read-only, nosuid, nodev */
 };
 
 struct mop {
@@ -35,6 +36,7 @@ struct mop {
 	bool		 dir;		/* MOP_PROTECT: the placeholder is a directory */
 	bool		 inner;		/* src is a path inside the new root, not the host */
 	bool		 create;	/* MOP_PROTECT: missing before the run */
+	bool		 later;		/* binds: a MOP_READONLY further on covers it */
 };
 
 struct mount_plan {
