@@ -1,0 +1,105 @@
+/* cg.h: a cgroup per run: find a usable hierarchy (v2 unified, v1, hybrid),
+ * create the run's group, set its limits, attach the sandbox, read its
+ * counters and end reasons, kill and remove it. Supervisor only.
+ *
+ * The mode is chosen once per run and never hidden: cg_describe() says what
+ * is enforced and how, for `moat run -v`, `moat doctor` and the audit. The
+ * environment variable MOAT_CGROUP=auto|v2|v1|none forces a mode (tests,
+ * debugging); "none" behaves as a host without usable cgroups. */
+#ifndef MOAT_CG_H
+#define MOAT_CG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "profile.h"
+#include "spawn.h"
+
+enum cg_mode {
+	CG_NONE,		/* no cgroup: rlimits and /proc accounting only */
+	CG_V1,			/* one group per v1 hierarchy */
+	CG_V2,			/* one group in the unified hierarchy */
+};
+
+/* Controllers a run's group actually got (bit set in cg_controllers()). */
+#define CG_CTL_MEMORY	0x01
+#define CG_CTL_PIDS	0x02
+#define CG_CTL_CPU	0x04	/* v1: cpu (quota); v2: cpu */
+#define CG_CTL_CPUACCT	0x08	/* v1 only; v2 always has cpu.stat */
+#define CG_CTL_IO	0x10	/* v1 blkio, v2 io: statistics only */
+
+/* Counters of the run's group. NAN: not available with this mode/kernel. */
+struct cg_stats {
+	double	cpu_user;	/* seconds */
+	double	cpu_sys;	/* seconds */
+	double	cpu_total;	/* seconds; user + sys, or the exact usage */
+	double	mem_current;	/* bytes */
+	double	mem_peak;	/* bytes; memory.peak / max_usage_in_bytes */
+	double	pids_current;	/* tasks (threads count) */
+	double	pids_peak;	/* pids.peak (kernel 6.1+), else NAN */
+	double	io_read;	/* bytes, cumulative */
+	double	io_write;
+};
+
+/* How often the kernel enforced a limit since the group was created. */
+struct cg_events {
+	uint64_t	oom_kills;	/* memory.events oom_kill / v1 oom_control */
+	uint64_t	pids_max;	/* pids.events max: forks refused */
+	uint64_t	throttled;	/* cpu.stat nr_throttled: quota periods hit */
+};
+
+struct cg;
+
+/* Creates the run's group (named run_id) and applies l. When no cgroup can
+ * be used, returns a struct cg in mode CG_NONE whose description says why,
+ * unless l->require_cgroups is set: then NULL and e says why. A limit a
+ * usable hierarchy cannot enforce (no memory controller delegated, ...) is
+ * also an error under require_cgroups, and a note in the description
+ * otherwise. NULL with e on real failures (mkdir refused after detection). */
+struct cg	*cg_create(const char *run_id, const struct limits *l,
+		    struct merr *e);
+/* Moves pid into the group (every hierarchy on v1). No-op on CG_NONE. The
+ * supervisor calls it after clone and before the sandbox init proceeds. */
+int		 cg_attach(struct cg *, pid_t, struct merr *);
+/* v2: a directory fd of the run's group for clone3(CLONE_INTO_CGROUP);
+ * -1 on v1 and CG_NONE (use cg_attach). cg keeps ownership. */
+int		 cg_dirfd(const struct cg *);
+enum cg_mode	 cg_mode(const struct cg *);
+unsigned	 cg_controllers(const struct cg *);
+/* The path of the group (v2) or of its memory group (v1); NULL on CG_NONE. */
+const char	*cg_path(const struct cg *);
+/* "cgroup v1: memory 64.0M, pids 100, cpu 0.50" or "rlimits only: no
+ * writable cgroup (unprivileged on cgroup v1)". */
+const char	*cg_describe(const struct cg *);
+/* CPU cores the group may use (the cpu quota), or 0 when not limited. */
+double		 cg_cpus(const struct cg *);
+int		 cg_stats(struct cg *, struct cg_stats *);
+int		 cg_events(struct cg *, struct cg_events *);
+/* END_OOM, END_PIDS or END_NONE from the events. OOM wins: a pids limit hit
+ * on the way to an OOM kill is not why the run ended. */
+enum end_reason	 cg_end_reason(struct cg *);
+/* Signals every task (cgroup.kill on v2 for SIGKILL when present). Returns
+ * the number of tasks signalled (1 for cgroup.kill), -1 on error. */
+int		 cg_kill(struct cg *, int sig);
+/* Kills what is left, removes the group (retrying up to ~2 s while tasks
+ * drain) and frees cg, even on error. NULL is a no-op. */
+int		 cg_destroy(struct cg *, struct merr *);
+/* Removes moat/<run-id> groups left by a moat that died (its pid, the
+ * second field of the run id, is gone), killing what is left in them.
+ * Returns how many were removed. */
+int		 cg_sweep(struct merr *);
+/* What a run by this user would get, without keeping a group: mode and
+ * description, for `moat doctor`. */
+enum cg_mode	 cg_probe(char *desc, size_t len);
+
+/* Parsing, exposed for unit tests. */
+int		 cg_parse_keyed(const char *text, const char *key, uint64_t *);
+int		 cg_parse_io_v1(const char *text, uint64_t *rd, uint64_t *wr);
+int		 cg_parse_io_v2(const char *text, uint64_t *rd, uint64_t *wr);
+/* The path of the current cgroup for controller ctl ("" = v2 "0::")
+ * in /proc/self/cgroup text; NULL when absent. Returns a malloc'd string. */
+char		*cg_parse_self(const char *text, const char *ctl);
+
+#endif

@@ -1,0 +1,745 @@
+/* meter.c: the run's meters. Runs in the supervisor: a timerfd in the run's
+ * poll loop samples the run's cgroup (cg.c) or, without one, every process
+ * of the sandbox seen from the host in /proc; the deltas and percentages are
+ * pure functions below; the formatters serve `moat run --meter` and --json.
+ * Sample, compute, draw: three separate steps (htop's Meter). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cg.h"
+#include "loop.h"
+#include "meter.h"
+#include "util.h"
+
+struct meter {
+	struct loop		*loop;		/* borrowed */
+	struct cg		*cg;		/* borrowed; NULL or CG_NONE: /proc */
+	pid_t			 init;
+	int			 tfd;
+	meter_cb		 cb;
+	void			*arg;
+
+	bool			 same_ns;	/* init shares our pid ns: use its tree */
+	dev_t			 ns_dev;
+	ino_t			 ns_ino;
+	double			 cores;		/* the quota for cpu_quota_pct */
+	long			 hz_clk, pagesize;
+	int			 procfd;	/* /proc */
+	bool			 tree;		/* children lists exist: walk them */
+	bool			 io_ok;		/* PID/io readable so far */
+
+	double			 t0;
+	double			 prev_t, prev_cpu;
+	struct meter_sample	 last;
+	double			 mem_peak, procs_peak;
+	unsigned long		 nsamples;
+	const char		*source;
+};
+
+/* ---- pure math ---- */
+
+uint64_t
+meter_sub_sat(uint64_t a, uint64_t b)
+{
+	return (a > b ? a - b : 0);
+}
+
+double
+meter_dsub_sat(double a, double b)
+{
+	if (isnan(a) || isnan(b))
+		return (NAN);
+	return (a > b ? a - b : 0.0);
+}
+
+double
+meter_cpu_pct(double dcpu, double dt)
+{
+	if (isnan(dcpu) || isnan(dt) || dt <= 0)
+		return (NAN);
+	if (dcpu < 0)		/* a counter that went back (a process left) */
+		dcpu = 0;
+	return (dcpu / dt * 100.0);
+}
+
+double
+meter_quota_pct(double pct, double cores)
+{
+	if (isnan(pct) || isnan(cores) || cores <= 0)
+		return (NAN);
+	return (pct / cores);
+}
+
+double
+meter_max(double a, double b)
+{
+	if (isnan(a))
+		return (b);
+	if (isnan(b))
+		return (a);
+	return (a > b ? a : b);
+}
+
+/* ---- /proc accounting ---- */
+
+struct meter_proc {
+	pid_t		pid, ppid;
+	double		user, sys;	/* seconds, own + reaped children */
+	double		rss;		/* bytes */
+	double		threads;
+	bool		in;		/* belongs to the run */
+};
+
+/* Fields after the ")" of /proc/PID/stat, 0 = state (field 3). */
+static int
+meter_parse_stat(const char *buf, struct meter_proc *p, long clk, long page)
+{
+	const char		*s = strrchr(buf, ')');
+	unsigned long long	 f[24];
+	int			 i;
+	char			*end;
+
+	if (s == NULL || s[1] != ' ')
+		return (-1);
+	s += 4;		/* ") S " */
+	for (i = 1; i < 22; i++) {
+		f[i] = strtoull(s, &end, 10);
+		if (end == s)
+			return (-1);
+		s = end;
+	}
+	p->ppid = (pid_t)f[1];
+	/* Reaped descendants' times land in their reaper's cutime, so the sum
+	 * over live processes of own + children's time counts every process
+	 * of the run once. */
+	p->user = (double)(f[11] + f[13]) / (double)clk;
+	p->sys = (double)(f[12] + f[14]) / (double)clk;
+	p->threads = (double)f[17];
+	p->rss = (double)f[21] * (double)page;
+	return (0);
+}
+
+/* Reads the numbers in "PID/task/TID/children" files of pid into *v. */
+static void
+meter_children(int pfd, pid_t pid, double threads, pid_t **v, size_t *n,
+    size_t *cap)
+{
+	char		 path[300], buf[4096], *p, *end;
+	autofd int	 fd = -1;
+	ssize_t		 r;
+
+	if (threads > 1) {
+		/* Each thread has its own list of the children it forked. */
+		DIR		*dp;
+		struct dirent	*de;
+		int		 dfd;
+
+		snprintf(path, sizeof path, "%ld/task", (long)pid);
+		if ((dfd = openat(pfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+			return;
+		if ((dp = fdopendir(dfd)) == NULL) {
+			close(dfd);
+			return;
+		}
+		while ((de = readdir(dp)) != NULL) {
+			autofd int	cfd = -1;
+
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof path, "%s/children", de->d_name);
+			if ((cfd = openat(dirfd(dp), path, O_RDONLY | O_CLOEXEC)) == -1 ||
+			    (r = read(cfd, buf, sizeof buf - 1)) <= 0)
+				continue;
+			buf[r] = '\0';
+			for (p = buf; *p != '\0'; p = end) {
+				long	c = strtol(p, &end, 10);
+
+				if (end == p)
+					break;
+				if (*n == *cap) {
+					*cap = *cap == 0 ? 64 : *cap * 2;
+					*v = xreallocarray(*v, *cap, sizeof **v);
+				}
+				(*v)[(*n)++] = (pid_t)c;
+			}
+		}
+		closedir(dp);
+		return;
+	}
+	snprintf(path, sizeof path, "%ld/task/%ld/children", (long)pid, (long)pid);
+	if ((fd = openat(pfd, path, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    (r = read(fd, buf, sizeof buf - 1)) <= 0)
+		return;
+	buf[r] = '\0';
+	for (p = buf; *p != '\0'; p = end) {
+		long	c = strtol(p, &end, 10);
+
+		if (end == p)
+			break;
+		if (*n == *cap) {
+			*cap = *cap == 0 ? 64 : *cap * 2;
+			*v = xreallocarray(*v, *cap, sizeof **v);
+		}
+		(*v)[(*n)++] = (pid_t)c;
+	}
+}
+
+/* Adds one process's figures to st; false when it is gone. */
+static bool
+meter_proc_one(struct meter *m, int pfd, pid_t pid, struct cg_stats *st,
+    uint64_t *rd, uint64_t *wr, bool *io_any, double *threads)
+{
+	char			 path[64], buf[1024];
+	struct meter_proc	 p;
+	autofd int		 fd = -1, iofd = -1;
+	ssize_t			 r;
+	uint64_t		 a, b;
+
+	snprintf(path, sizeof path, "%ld/stat", (long)pid);
+	if ((fd = openat(pfd, path, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    (r = read(fd, buf, sizeof buf - 1)) <= 0)
+		return (false);
+	buf[r] = '\0';
+	memset(&p, 0, sizeof p);
+	if (meter_parse_stat(buf, &p, m->hz_clk, m->pagesize) == -1)
+		return (false);
+	st->cpu_user += p.user;
+	st->cpu_sys += p.sys;
+	st->mem_current += p.rss;
+	st->pids_current += p.threads;
+	*threads = p.threads;
+	/* /proc/PID/io needs ptrace access: readable for our own sandbox,
+	 * absent on some kernels; stop trying once it failed. */
+	if (m->io_ok) {
+		snprintf(path, sizeof path, "%ld/io", (long)pid);
+		if ((iofd = openat(pfd, path, O_RDONLY | O_CLOEXEC)) == -1 ||
+		    (r = read(iofd, buf, sizeof buf - 1)) <= 0) {
+			if (errno == EACCES || errno == ENOENT || errno == EPERM)
+				m->io_ok = false;
+			return (true);
+		}
+		buf[r] = '\0';
+		if (cg_parse_keyed(buf, "read_bytes:", &a) == 0 &&
+		    cg_parse_keyed(buf, "write_bytes:", &b) == 0) {
+			*rd += a;
+			*wr += b;
+			*io_any = true;
+		}
+	}
+	return (true);
+}
+
+/* The run's processes by walking the children lists down from init: the
+ * cost follows the size of the sandbox, not of the host. Every process of
+ * the sandbox's pid namespace descends from its init (orphans are
+ * reparented to it). */
+static void
+meter_proc_tree(struct meter *m, struct cg_stats *st)
+{
+	autofree pid_t	*q = NULL;
+	size_t		 n = 0, cap = 0, i;
+	uint64_t	 rd = 0, wr = 0;
+	bool		 io_any = false;
+	double		 threads;
+
+	st->cpu_user = st->cpu_sys = st->mem_current = st->pids_current = 0;
+	q = xreallocarray(NULL, (cap = 64), sizeof *q);
+	q[n++] = m->init;
+	for (i = 0; i < n && i < 100000; i++) {
+		if (!meter_proc_one(m, m->procfd, q[i], st, &rd, &wr, &io_any,
+		    &threads))
+			continue;
+		meter_children(m->procfd, q[i], threads, &q, &n, &cap);
+	}
+	st->cpu_total = st->cpu_user + st->cpu_sys;
+	if (io_any) {
+		st->io_read = (double)rd;
+		st->io_write = (double)wr;
+	}
+}
+
+static void
+meter_proc_totals(struct meter *m, struct cg_stats *st)
+{
+	DIR			*dp;
+	struct dirent		*de;
+	struct meter_proc	*v = NULL;
+	size_t			 n = 0, cap = 0, i, j;
+	int			 pfd;
+	bool			 changed, io_any = false;
+	uint64_t		 rd = 0, wr = 0;
+
+	st->cpu_user = st->cpu_sys = st->cpu_total = NAN;
+	st->mem_current = st->mem_peak = st->pids_current = NAN;
+	st->pids_peak = st->io_read = st->io_write = NAN;
+	if (m->init <= 0)
+		return;
+	if (m->tree) {
+		meter_proc_tree(m, st);
+		return;
+	}
+	if ((dp = opendir("/proc")) == NULL)
+		return;
+	pfd = dirfd(dp);
+	while ((de = readdir(dp)) != NULL) {
+		char		 path[64], buf[1024];
+		struct meter_proc p;
+		struct stat	 sb;
+		autofd int	 fd = -1;
+		ssize_t		 r;
+		long		 pid;
+		char		*end;
+
+		pid = strtol(de->d_name, &end, 10);
+		if (*end != '\0' || pid <= 0)
+			continue;
+		memset(&p, 0, sizeof p);
+		p.pid = (pid_t)pid;
+		if (!m->same_ns) {
+			snprintf(path, sizeof path, "%ld/ns/pid", pid);
+			if (fstatat(pfd, path, &sb, 0) == -1 ||
+			    sb.st_ino != m->ns_ino || sb.st_dev != m->ns_dev)
+				continue;
+			p.in = true;
+		}
+		snprintf(path, sizeof path, "%ld/stat", pid);
+		if ((fd = openat(pfd, path, O_RDONLY | O_CLOEXEC)) == -1)
+			continue;
+		if ((r = read(fd, buf, sizeof buf - 1)) <= 0)
+			continue;
+		buf[r] = '\0';
+		if (meter_parse_stat(buf, &p, m->hz_clk, m->pagesize) == -1)
+			continue;
+		if (p.pid == m->init)
+			p.in = true;
+		if (n == cap) {
+			cap = cap == 0 ? 256 : cap * 2;
+			v = xreallocarray(v, cap, sizeof *v);
+		}
+		v[n++] = p;
+	}
+	closedir(dp);
+	if (m->same_ns) {
+		/* No pid namespace of its own (tests, benchmarks): the run is
+		 * init and its descendants. */
+		do {
+			changed = false;
+			for (i = 0; i < n; i++) {
+				if (v[i].in)
+					continue;
+				for (j = 0; j < n; j++)
+					if (v[j].in && v[j].pid == v[i].ppid) {
+						v[i].in = changed = true;
+						break;
+					}
+			}
+		} while (changed);
+	}
+	st->cpu_user = st->cpu_sys = st->mem_current = st->pids_current = 0;
+	for (i = 0; i < n; i++) {
+		char		 path[64], buf[1024];
+		autofd int	 fd = -1;
+		ssize_t		 r;
+		uint64_t	 a, b;
+
+		if (!v[i].in)
+			continue;
+		st->cpu_user += v[i].user;
+		st->cpu_sys += v[i].sys;
+		st->mem_current += v[i].rss;
+		st->pids_current += v[i].threads;
+		/* /proc/PID/io needs ptrace access: readable for our own
+		 * sandbox, absent on some kernels. */
+		snprintf(path, sizeof path, "/proc/%ld/io", (long)v[i].pid);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
+		    (r = read(fd, buf, sizeof buf - 1)) <= 0)
+			continue;
+		buf[r] = '\0';
+		if (cg_parse_keyed(buf, "read_bytes:", &a) == 0 &&
+		    cg_parse_keyed(buf, "write_bytes:", &b) == 0) {
+			rd += a;
+			wr += b;
+			io_any = true;
+		}
+	}
+	free(v);
+	st->cpu_total = st->cpu_user + st->cpu_sys;
+	if (io_any) {
+		st->io_read = (double)rd;
+		st->io_write = (double)wr;
+	}
+}
+
+/* ---- sampling ---- */
+
+void
+meter_sample_now(struct meter *m, struct meter_sample *out)
+{
+	struct cg_stats		 st, ps;
+	struct meter_sample	 s;
+	double			 now = now_mono(), cpu;
+	bool			 have_cg = m->cg != NULL && cg_mode(m->cg) != CG_NONE;
+
+	if (have_cg)
+		(void)cg_stats(m->cg, &st);
+	if (!have_cg || isnan(st.cpu_total) || isnan(st.mem_current) ||
+	    isnan(st.pids_current)) {
+		meter_proc_totals(m, &ps);
+		if (!have_cg)
+			st = ps;
+		else {
+			/* A v2 group without controllers: fill the gaps. */
+			if (isnan(st.cpu_total)) {
+				st.cpu_total = ps.cpu_total;
+				st.cpu_user = ps.cpu_user;
+				st.cpu_sys = ps.cpu_sys;
+			}
+			if (isnan(st.mem_current))
+				st.mem_current = ps.mem_current;
+			if (isnan(st.pids_current))
+				st.pids_current = ps.pids_current;
+			if (isnan(st.io_read)) {
+				st.io_read = ps.io_read;
+				st.io_write = ps.io_write;
+			}
+		}
+	}
+	memset(&s, 0, sizeof s);
+	s.t = now - m->t0;
+	/* Counters summed over live processes drop when one leaves without
+	 * being reaped inside; keep them monotonic. */
+	s.cpu_user = m->nsamples > 0 ? meter_max(st.cpu_user, m->last.cpu_user) :
+	    st.cpu_user;
+	s.cpu_sys = m->nsamples > 0 ? meter_max(st.cpu_sys, m->last.cpu_sys) :
+	    st.cpu_sys;
+	cpu = isnan(st.cpu_total) ? NAN : st.cpu_total;
+	if (m->nsamples > 0 && !isnan(m->prev_cpu))
+		cpu = meter_max(cpu, m->prev_cpu);
+	s.cpu_pct = m->nsamples > 0 ?
+	    meter_cpu_pct(meter_dsub_sat(cpu, m->prev_cpu), now - m->prev_t) : NAN;
+	s.cpu_quota_pct = meter_quota_pct(s.cpu_pct, m->cores);
+	s.mem_current = st.mem_current;
+	m->mem_peak = meter_max(m->mem_peak, meter_max(st.mem_peak, st.mem_current));
+	s.mem_peak = m->mem_peak;
+	s.nprocs = st.pids_current;
+	/* pids.peak catches a fork burst between two samples. */
+	m->procs_peak = meter_max(m->procs_peak, meter_max(st.pids_peak,
+	    st.pids_current));
+	s.io_read = m->nsamples > 0 ? meter_max(st.io_read, m->last.io_read) :
+	    st.io_read;
+	s.io_write = m->nsamples > 0 ? meter_max(st.io_write, m->last.io_write) :
+	    st.io_write;
+	m->prev_cpu = cpu;
+	m->prev_t = now;
+	m->last = s;
+	m->nsamples++;
+	if (out != NULL)
+		*out = s;
+}
+
+static void
+meter_tick(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct meter		*m = arg;
+	struct meter_sample	 s;
+	uint64_t		 n;
+
+	(void)l;
+	(void)events;
+	if (read(fd, &n, sizeof n) != (ssize_t)sizeof n && errno == EAGAIN)
+		return;
+	meter_sample_now(m, &s);
+	if (m->cb != NULL)
+		m->cb(m->arg, &s);
+}
+
+struct meter *
+meter_start(struct loop *loop, double hz, struct cg *cg, pid_t init_pid,
+    meter_cb cb, void *arg, struct merr *e)
+{
+	struct meter	*m = xcalloc(1, sizeof *m);
+	struct stat	 a, b;
+	char		 path[64];
+	long		 ncpu;
+
+	if (hz <= 0)
+		hz = METER_HZ_DEFAULT;
+	m->loop = loop;
+	m->cg = cg;
+	m->init = init_pid;
+	m->cb = cb;
+	m->arg = arg;
+	m->tfd = -1;
+	m->hz_clk = sysconf(_SC_CLK_TCK);
+	m->pagesize = sysconf(_SC_PAGESIZE);
+	m->mem_peak = m->procs_peak = m->prev_cpu = NAN;
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	m->cores = cg != NULL && cg_cpus(cg) > 0 ? cg_cpus(cg) :
+	    (double)(ncpu > 0 ? ncpu : 1);
+	if (cg != NULL && cg_mode(cg) != CG_NONE)
+		m->source = cg_mode(cg) == CG_V2 ? "cgroup v2" : "cgroup v1";
+	else
+		m->source = "procfs";
+	if (init_pid > 0) {
+		snprintf(path, sizeof path, "/proc/%ld/ns/pid", (long)init_pid);
+		if (stat(path, &a) == -1) {
+			merr_errno(e, "meter: stat %s", path);
+			free(m);
+			return (NULL);
+		}
+		m->ns_dev = a.st_dev;
+		m->ns_ino = a.st_ino;
+		m->same_ns = stat("/proc/self/ns/pid", &b) == 0 &&
+		    a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+		snprintf(path, sizeof path, "/proc/%ld/task/%ld/children",
+		    (long)init_pid, (long)init_pid);
+		m->tree = access(path, R_OK) == 0;	/* CONFIG_PROC_CHILDREN */
+	}
+	m->io_ok = true;
+	if ((m->procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		merr_errno(e, "meter: open /proc");
+		free(m);
+		return (NULL);
+	}
+	m->t0 = now_mono();
+	meter_sample_now(m, NULL);
+	if (loop != NULL && (m->tfd = loop_timer(loop, 1.0 / hz, 1.0 / hz,
+	    meter_tick, m, e)) == -1) {
+		close(m->procfd);
+		free(m);
+		return (NULL);
+	}
+	return (m);
+}
+
+const struct meter_sample *
+meter_last(const struct meter *m)
+{
+	return (&m->last);
+}
+
+void
+meter_stop(struct meter *m, struct meter_summary *out)
+{
+	if (m == NULL)
+		return;
+	meter_sample_now(m, NULL);
+	if (out != NULL) {
+		memset(out, 0, sizeof *out);
+		out->wall = m->last.t;
+		out->cpu_user = m->last.cpu_user;
+		out->cpu_sys = m->last.cpu_sys;
+		out->mem_peak = m->mem_peak;
+		out->procs_peak = m->procs_peak;
+		out->io_read = m->last.io_read;
+		out->io_write = m->last.io_write;
+		out->nsamples = m->nsamples;
+		out->source = m->source;
+	}
+	if (m->tfd != -1) {
+		loop_del(m->loop, m->tfd);
+		close(m->tfd);
+	}
+	close(m->procfd);
+	free(m);
+}
+
+void
+meter_summary_rusage(struct meter_summary *sm, double user_s, double sys_s)
+{
+	sm->cpu_user = meter_max(sm->cpu_user, user_s);
+	sm->cpu_sys = meter_max(sm->cpu_sys, sys_s);
+}
+
+/* ---- formatting ---- */
+
+char *
+meter_format_bytes(double bytes, char *buf, size_t len)
+{
+	static const char	 units[] = "BKMGTP";
+	size_t			 u = 0;
+
+	if (isnan(bytes)) {
+		snprintf(buf, len, "-");
+		return (buf);
+	}
+	while (bytes >= 1024 && u < sizeof units - 2) {
+		bytes /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%.0fB", bytes);
+	else
+		snprintf(buf, len, "%.1f%c", bytes, units[u]);
+	return (buf);
+}
+
+static const char *
+meter_fmt_pct(double v, char *buf, size_t len)
+{
+	if (isnan(v))
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%.0f%%", v);
+	return (buf);
+}
+
+char *
+meter_format_line(const struct meter_sample *s, char *buf, size_t len)
+{
+	char	c[16], q[16], m1[16], m2[16], r[16], w[16], p[16];
+
+	if (isnan(s->nprocs))
+		snprintf(p, sizeof p, "-");
+	else
+		snprintf(p, sizeof p, "%.0f", s->nprocs);
+	snprintf(buf, len, "cpu %4s (%s of quota)  mem %s (peak %s)  procs %s  "
+	    "io %s/%s  %.1fs",
+	    meter_fmt_pct(s->cpu_pct, c, sizeof c),
+	    meter_fmt_pct(s->cpu_quota_pct, q, sizeof q),
+	    meter_format_bytes(s->mem_current, m1, sizeof m1),
+	    meter_format_bytes(s->mem_peak, m2, sizeof m2), p,
+	    meter_format_bytes(s->io_read, r, sizeof r),
+	    meter_format_bytes(s->io_write, w, sizeof w), s->t);
+	return (buf);
+}
+
+static const char *
+meter_fmt_secs(double v, char *buf, size_t len)
+{
+	if (isnan(v))
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%.2fs", v);
+	return (buf);
+}
+
+char *
+meter_format_summary(const struct meter_summary *sm, const char *end_reason,
+    char *buf, size_t len)
+{
+	char	w[16], u[16], s[16], m[16], p[16];
+
+	if (isnan(sm->procs_peak))
+		snprintf(p, sizeof p, "-");
+	else
+		snprintf(p, sizeof p, "%.0f", sm->procs_peak);
+	snprintf(buf, len, "moat: wall %s  cpu %s user %s sys  peak mem %s  "
+	    "peak procs %s  end %s",
+	    meter_fmt_secs(sm->wall, w, sizeof w),
+	    meter_fmt_secs(sm->cpu_user, u, sizeof u),
+	    meter_fmt_secs(sm->cpu_sys, s, sizeof s),
+	    meter_format_bytes(sm->mem_peak, m, sizeof m), p,
+	    end_reason != NULL ? end_reason : "-");
+	return (buf);
+}
+
+/* A tiny appender that remembers overflow. */
+struct meter_jbuf {
+	char	*p;
+	size_t	 len, off;
+	bool	 over;
+};
+
+static void __attribute__((format(printf, 2, 3)))
+meter_j(struct meter_jbuf *j, const char *fmt, ...)
+{
+	va_list	ap;
+	int	n;
+
+	if (j->over)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(j->p + j->off, j->len - j->off, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= j->len - j->off)
+		j->over = true;
+	else
+		j->off += (size_t)n;
+}
+
+static void
+meter_j_num(struct meter_jbuf *j, const char *key, double v, int prec)
+{
+	if (isnan(v) || isinf(v))
+		meter_j(j, "\"%s\":null,", key);
+	else
+		meter_j(j, "\"%s\":%.*f,", key, prec, v);
+}
+
+static void
+meter_j_str(struct meter_jbuf *j, const char *key, const char *s)
+{
+	const unsigned char	*c;
+
+	if (s == NULL) {
+		meter_j(j, "\"%s\":null,", key);
+		return;
+	}
+	meter_j(j, "\"%s\":\"", key);
+	for (c = (const unsigned char *)s; *c != '\0'; c++) {
+		if (*c == '"' || *c == '\\')
+			meter_j(j, "\\%c", *c);
+		else if (*c < 0x20)
+			meter_j(j, "\\u%04x", *c);
+		else
+			meter_j(j, "%c", *c);
+	}
+	meter_j(j, "\",");
+}
+
+int
+meter_format_json(const struct meter_summary *sm, const char *end_reason,
+    int exit_code, const struct limits *l, const char *enforced, char *buf,
+    size_t len)
+{
+	struct meter_jbuf	j = { buf, len, 0, false };
+
+	if (len == 0)
+		return (-1);
+	meter_j(&j, "{");
+	meter_j_num(&j, "wall_s", sm->wall, 3);
+	meter_j_num(&j, "cpu_user_s", sm->cpu_user, 3);
+	meter_j_num(&j, "cpu_sys_s", sm->cpu_sys, 3);
+	meter_j_num(&j, "mem_peak_bytes", sm->mem_peak, 0);
+	meter_j_num(&j, "procs_peak", sm->procs_peak, 0);
+	meter_j_num(&j, "io_read_bytes", sm->io_read, 0);
+	meter_j_num(&j, "io_write_bytes", sm->io_write, 0);
+	meter_j_str(&j, "end_reason", end_reason);
+	meter_j(&j, "\"exit_code\":%d,", exit_code);
+	meter_j(&j, "\"limits\":{");
+	if (l != NULL) {
+		meter_j_num(&j, "memory_bytes", l->memory ? (double)l->memory : NAN, 0);
+		meter_j_num(&j, "memory_swap_bytes",
+		    l->memory_swap ? (double)l->memory_swap : NAN, 0);
+		meter_j_num(&j, "cpus", l->cpus > 0 ? l->cpus : NAN, 2);
+		meter_j_num(&j, "pids", l->nproc ? (double)l->nproc : NAN, 0);
+		meter_j_num(&j, "timeout_s", l->timeout > 0 ? l->timeout : NAN, 3);
+		meter_j_num(&j, "cpu_time_s", l->cpu_time > 0 ? l->cpu_time : NAN, 3);
+		meter_j_num(&j, "nofile", l->nofile ? (double)l->nofile : NAN, 0);
+		meter_j_num(&j, "fsize_bytes", l->fsize ? (double)l->fsize : NAN, 0);
+		if (!j.over && buf[j.off - 1] == ',')
+			j.off--;
+	}
+	meter_j(&j, "},");
+	meter_j_str(&j, "enforced", enforced);
+	meter_j_str(&j, "meter_source", sm->source);
+	if (!j.over && buf[j.off - 1] == ',')
+		j.off--;
+	meter_j(&j, "}");
+	if (j.over) {
+		buf[0] = '\0';
+		return (-1);
+	}
+	buf[j.off] = '\0';
+	return (0);
+}

@@ -1,0 +1,166 @@
+#!/bin/bash
+# Resource limits through `moat run`, as root (cgroup v1 on this machine) and
+# as an unprivileged user (rlimits and /proc accounting): what the kernel
+# enforced, the end reason, the figures of --json, and the --meter line on a
+# terminal but not in a pipe. Profiles are written here: include = default,
+# then the keys under test.
+. "$(dirname "$0")/libtest.sh"
+require_sandbox
+tag=$$$RANDOM
+PY=/usr/bin/python3
+
+profile() { # profile NAME KEY=VALUE...: writes $T/NAME.conf
+	local f="$T/$1.conf"; shift
+	echo "include = default" >"$f"
+	local kv
+	for kv in "$@"; do echo "${kv%%=*} = ${kv#*=}" >>"$f"; done
+}
+
+# jfield KEY: the value of KEY in the last JSON line of $out.
+jfield() {
+	printf '%s\n' "$out" | grep '^{' | tail -1 | jq -r ".$1" 2>/dev/null
+}
+
+# What does this user get? The JSON says what was enforced and how.
+profile plain timeout=30
+run_moat run --json -p "$T/plain.conf" -- true
+enforced=$(jfield enforced)
+if [ -z "$enforced" ] || [ "$enforced" = null ]; then
+	not_ok "moat run --json reports what was enforced"
+	diag "rc=$rc out: $out" "err: $err"
+else
+	ok "moat run --json reports what was enforced: $enforced"
+fi
+is "the JSON has the documented keys" \
+	"$(printf '%s\n' "$out" | grep '^{' | tail -1 | jq -r '[has("wall_s","cpu_user_s","cpu_sys_s","mem_peak_bytes","procs_peak","end_reason","exit_code","limits","enforced")] | all' 2>/dev/null)" true
+# Whether the last run had a cgroup.
+cg_used() { case $(jfield enforced) in cgroup*) return 0 ;; esac; return 1; }
+
+# --- memory: a hog meets the limit, the host is untouched.
+profile mem memory=64M timeout=30
+run_moat run --json -p "$T/mem.conf" -- $PY -c 'b = b"x" * (200 << 20); print("survived")'
+if is_root; then
+	like "root on this machine: memory is enforced by cgroup v1" "$(jfield enforced)" '^cgroup v1: memory 64M'
+else
+	like "unprivileged on v1: rlimits only, and says why" "$(jfield enforced)" '^rlimits only: .*unprivileged'
+fi
+if cg_used; then
+	is "memory 64M: a 200M hog is OOM-killed (exit 137)" "$rc" 137
+	is "memory 64M: end reason oom" "$(jfield end_reason)" oom
+	p=$(jfield mem_peak_bytes)
+	if [ -n "$p" ] && [ "$p" != null ] && [ "$(echo "$p <= 68000000" | bc)" = 1 ]; then
+		ok "memory 64M: peak $p within the limit"
+	else not_ok "memory 64M: peak within the limit (got '$p')"; fi
+else
+	unlike "memory 64M (rlimit): the hog did not get its 200M" "$out" survived
+	like "memory 64M (rlimit): the allocation failed" "$err" 'MemoryError'
+fi
+run_moat run -p "$T/plain.conf" -- $PY -c 'b = b"x" * (50 << 20); print("ok")'
+is "the next run is fine (host untouched)" "$out" ok
+
+# --- pids: a fork loop stops at the limit.
+profile pids nproc=20 timeout=30
+run_moat run --json -p "$T/pids.conf" -- perl -e '
+	my $fail = 0;
+	for my $i (1..200) {
+		my $p = fork;
+		if (!defined $p) { print "forkfail $i\n"; $fail = 1; last }
+		if ($p == 0) { sleep 2; exit 0 }
+	}
+	1 while wait != -1;
+	exit $fail;'
+n=$(printf '%s\n' "$out" | sed -n 's/^forkfail //p')
+if [ -n "$n" ] && [ "$n" -le 22 ]; then ok "nproc 20: the fork loop stopped at fork $n"
+else not_ok "nproc 20: the fork loop stopped"; diag "out: $out" "err: $err"; fi
+if cg_used; then
+	is "nproc 20: end reason pids" "$(jfield end_reason)" pids
+else
+	is "nproc 20: the loop saw the refusal and failed" "$rc" 1
+fi
+
+# --- wall timeout within 10%.
+profile spin timeout=3
+t0=$(date +%s.%N)
+run_moat run -p "$T/spin.conf" -- sh -c 'while :; do :; done'
+t1=$(date +%s.%N)
+is "timeout 3: a spinning loop ends with 124" "$rc" 124
+w=$(echo "$t1 - $t0" | bc)
+if [ "$(echo "$w >= 2.7 && $w <= 3.3" | bc)" = 1 ]; then ok "timeout 3: killed after ${w}s"
+else not_ok "timeout 3: killed within 10% (took ${w}s)"; fi
+
+# --- cpus 0.5: CPU time over wall near one half.
+profile half cpus=0.5 timeout=30
+run_moat run --json -p "$T/half.conf" -- $PY -c '
+import time
+t, c = time.monotonic(), time.process_time()
+while time.monotonic() - t < 3: pass
+print("%.3f" % ((time.process_time() - c) / (time.monotonic() - t)))'
+ratio=$(printf '%s\n' "$out" | head -1)
+if cg_used; then
+	# The quota is a ceiling; a machine loaded by other work may give less.
+	if [ -n "$ratio" ] && [ "$(echo "$ratio >= 0.3 && $ratio <= 0.6" | bc)" = 1 ]; then
+		ok "cpus 0.5: CPU time / wall = $ratio"
+	else not_ok "cpus 0.5: CPU time / wall near 0.5 (got '$ratio')"; diag "err: $err"; fi
+	like "cpus 0.5: enforced by the cgroup" "$(jfield enforced)" 'cpu 0.50'
+else
+	like "cpus 0.5 without cgroups: said not to be enforced" "$(jfield enforced)" '^rlimits only'
+fi
+
+# --- holding 200 MB: the memory figure within 10%.
+run_moat run --json -p "$T/plain.conf" -- $PY -c 'import time; b = b"x" * (200 << 20); time.sleep(2)'
+peak=$(jfield mem_peak_bytes)
+if [ -n "$peak" ] && [ "$peak" != null ] &&
+    [ "$(echo "$peak >= 0.9 * 209715200 && $peak <= 1.1 * 209715200" | bc)" = 1 ]; then
+	ok "holding 200M: peak memory $peak bytes"
+else not_ok "holding 200M: peak memory within 10% (got '$peak')"; diag "out: $out" "err: $err"; fi
+
+# --- the meter: a live line on a terminal, none in a pipe.
+run_moat run --meter -p "$T/plain.conf" -- sleep 1
+unlike "--meter in a pipe: no live line" "$err" 'of quota\)'
+like "--meter: a summary line at the end" "$err" 'moat: wall [0-9.]+s +cpu .* peak mem .* end exited'
+sock="$T/tmux.sock"
+if command -v tmux >/dev/null; then
+	tmux -S "$sock" new-session -d -x 160 -y 20 \
+		"cd '$T/ws' && '$MOAT' run --meter -p '$T/plain.conf' -- $PY -c 'import time; b = b\"x\" * (50 << 20); time.sleep(3)'; echo done-$tag; sleep 30"
+	cleanup_hooks+=("tmux -S '$sock' kill-server 2>/dev/null")
+	live=""
+	for _ in $(seq 30); do
+		sleep 0.1
+		live=$(tmux -S "$sock" capture-pane -p 2>/dev/null | grep 'of quota)' || true)
+		[ -n "$live" ] && break
+	done
+	like "--meter on a terminal: a live line while it runs" "$live" 'mem [0-9.]+[KMG]'
+	for _ in $(seq 80); do
+		screen=$(tmux -S "$sock" capture-pane -p 2>/dev/null)
+		printf '%s' "$screen" | grep -q "done-$tag" && break
+		sleep 0.1
+	done
+	like "--meter on a terminal: the summary line at the end" "$screen" 'moat: wall'
+	tmux -S "$sock" kill-server 2>/dev/null
+else
+	skip "no tmux: the terminal meter is not tested"
+fi
+
+# --- per-run cgroups are removed, also after moat is SIGKILLed.
+run_moat run --json -p "$T/mem.conf" -- true
+if cg_used; then
+	# Run ids are "time-pid-random" (the pid may be zero-padded).
+	groups_of() { find /sys/fs/cgroup -maxdepth 7 -type d -regex ".*/moat/[^/]*-0*$1-[^/]*" 2>/dev/null; }
+	(cd "$T/ws" && exec "$MOAT" run -p "$T/mem.conf" -- true) </dev/null >/dev/null 2>&1 &
+	mpid=$!; wait $mpid
+	is "after a run its cgroups are gone" "$(groups_of $mpid)" ""
+	(cd "$T/ws" && exec "$MOAT" run -p "$T/mem.conf" -- sleep 4$tag) </dev/null >/dev/null 2>&1 &
+	mpid=$!
+	for _ in $(seq 50); do [ -n "$(groups_of $mpid)" ] && break; sleep 0.1; done
+	left=$(groups_of $mpid)
+	if [ -n "$left" ]; then ok "a running moat has its groups ($(echo "$left" | wc -l))"
+	else not_ok "a running moat has its groups"; fi
+	kill -KILL $mpid; wait $mpid 2>/dev/null
+	sleep 0.5
+	run_moat run -p "$T/plain.conf" -- true
+	is "the next moat sweeps a SIGKILLed run's groups" "$(groups_of $mpid)" ""
+	# Do not leave them on the machine if it did not.
+	[ -z "$(groups_of $mpid)" ] || run_moat run -p "$T/mem.conf" -- true
+fi
+
+done_testing
