@@ -6,15 +6,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <math.h>
+#include <unistd.h>
+
 #include "cmd.h"
+#include "meter.h"
 #include "profile.h"
 #include "spawn.h"
+
+/* What the front end keeps for a run: how to show it. */
+struct cmd_run_ui {
+	bool	meter_live;	/* --meter and stderr is a terminal */
+	bool	meter_drawn;	/* a live line is on the screen */
+};
 
 static int	cmd_run_exec(int, char **);
 
 const struct cmd_entry cmd_run_entry = {
 	.name = "run",
-	.usage = "run [-p PROFILE] [-w DIR] [--timeout SECS] [-e NAME[=VALUE]]... [-v] -- CMD [ARG]...",
+	.usage = "run [-p PROFILE] [-w DIR] [--timeout SECS] [-e NAME[=VALUE]]... [-v] "
+	    "[--meter] [--meter-rate HZ] [--json] -- CMD [ARG]...",
 	.summary = "run one command in the sandbox; its exit status passes through",
 	.exec = cmd_run_exec,
 };
@@ -23,16 +34,35 @@ static void
 cmd_run_on_event(struct run *r, const struct run_event *ev)
 {
 	static const char	*kinds[] = {
-		[EV_NOTE] = "note", [EV_SYSCALL_DENIED] = "denied",
+		[EV_NOTE] = "note", [EV_SYSCALL_DENIED] = "seccomp",
 		[EV_NET_CONN] = "net", [EV_LIMIT_HIT] = "limit",
 		[EV_FILE_CHANGED] = "file",
 	};
 
-	if (r->verbose == 0 && ev->kind == EV_NOTE)
-		return;
+	struct cmd_run_ui	*ui = r->cb_arg;
+
 	if (r->verbose == 0 && ev->kind != EV_LIMIT_HIT)
 		return;
+	if (ui->meter_drawn) {
+		fputs("\r\033[K", stderr);
+		ui->meter_drawn = false;
+	}
 	fprintf(stderr, "moat: [%7.3f] %s: %s\n", ev->t, kinds[ev->kind], ev->text);
+}
+
+/* --meter on a terminal: one line, redrawn in place. */
+static void
+cmd_run_on_sample(struct run *r, const struct meter_sample *ms)
+{
+	struct cmd_run_ui	*ui = r->cb_arg;
+	char			 line[256];
+
+	if (!ui->meter_live)
+		return;
+	meter_format_line(ms, line, sizeof line);
+	fprintf(stderr, "\r\033[Kmoat: %s", line);
+	fflush(stderr);
+	ui->meter_drawn = true;
 }
 
 int
@@ -44,14 +74,19 @@ cmd_run_exec(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "env", required_argument, NULL, 'e' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "meter", no_argument, NULL, 'm' },
+		{ "meter-rate", required_argument, NULL, 'r' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char	*pname = "default";
 	struct profile	*p;
-	struct run	 r;
-	struct merr	 e;
-	int		 c, status;
+	struct run		 r;
+	struct merr		 e;
+	struct cmd_run_ui	 ui = { 0 };
+	bool			 meter = false, json = false;
+	int			 c, status;
 
 	run_init(&r);
 	opterr = 0;
@@ -78,6 +113,20 @@ cmd_run_exec(int argc, char **argv)
 		case 'v':
 			r.verbose++;
 			break;
+		case 'm':
+			meter = true;
+			break;
+		case 'r':
+			if (parse_seconds(optarg, &r.meter_hz) == -1 || r.meter_hz <= 0 ||
+			    r.meter_hz > 100) {
+				run_release(&r);
+				return (cmd_usage_error(&cmd_run_entry, "--meter-rate %s: "
+				    "not a rate in Hz between 0 and 100", optarg));
+			}
+			break;
+		case 'j':
+			json = true;
+			break;
 		case 'h':
 			printf("usage: moat %s\n", cmd_run_entry.usage);
 			run_release(&r);
@@ -101,11 +150,31 @@ cmd_run_exec(int argc, char **argv)
 	}
 	r.profile = p;
 	r.on_event = cmd_run_on_event;
+	r.on_sample = cmd_run_on_sample;
+	r.cb_arg = &ui;
+	ui.meter_live = meter && isatty(STDERR_FILENO);
 	if (run_sandbox(&r, &e) == -1) {
+		if (ui.meter_drawn)
+			fputs("\r\033[K", stderr);
 		merr_print(&e);
 		status = EXIT_MOAT;
-	} else
+	} else {
+		char	buf[2048];
+
 		status = r.exit_code;
+		if (ui.meter_drawn)
+			fputs("\r\033[K", stderr);
+		if (meter) {
+			meter_format_summary(&r.summary, end_reason_name(r.end), buf,
+			    sizeof buf);
+			fprintf(stderr, "%s\n", buf);
+		}
+		if (json && meter_format_json(&r.summary, end_reason_name(r.end),
+		    r.exit_code, &p->limits, r.enforced, buf, sizeof buf) == 0) {
+			fflush(stdout);
+			printf("%s\n", buf);
+		}
+	}
 	profile_free(p);
 	run_release(&r);
 	return (status);

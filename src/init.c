@@ -175,7 +175,7 @@ init_main(const struct init_args *a)
 		init_die_errno(chan, what);
 	if (net_setup(a->profile, fds + 1, &nnet, &what) == -1)
 		init_die_errno(chan, what);
-	if (rlimit_apply(&a->profile->limits, &what) == -1)
+	if (rlimit_apply(&a->profile->limits, a->rlimit_as, &what) == -1)
 		init_die_errno(chan, what);
 
 	init_wipe_host_memory();

@@ -5,6 +5,7 @@
 #define MOAT_INIT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct mount_plan;
@@ -38,6 +39,7 @@ struct init_args {
 	const char		*hostname;
 	int			 chan;		/* init's end of the channel */
 	bool			 new_session;	/* stdin is a terminal: setsid() */
+	uint64_t		 rlimit_as;	/* memory fallback without a cgroup; 0 = none */
 };
 
 __attribute__((noreturn)) void	init_main(const struct init_args *);

@@ -20,8 +20,12 @@ rlimit_set(int res, rlim_t v)
 }
 
 int
-rlimit_apply(const struct limits *l, const char **what)
+rlimit_apply(const struct limits *l, uint64_t as_bytes, const char **what)
 {
+	if (as_bytes != 0 && rlimit_set(RLIMIT_AS, as_bytes) == -1) {
+		*what = "setrlimit(RLIMIT_AS)";
+		return (-1);
+	}
 	if (rlimit_set(RLIMIT_CORE, 0) == -1) {
 		*what = "setrlimit(RLIMIT_CORE)";
 		return (-1);

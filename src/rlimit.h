@@ -5,8 +5,9 @@
 
 #include "profile.h"
 
-/* core 0 always; nofile, nproc, fsize, cpu time when set. -1 with errno
- * and *what on failure. */
-int	rlimit_apply(const struct limits *, const char **what);
+/* core 0 always; nofile, nproc, fsize, cpu time when set; address space
+ * when as_bytes is not 0 (the memory fallback without a cgroup). -1 with
+ * errno and *what on failure. */
+int	rlimit_apply(const struct limits *, uint64_t as_bytes, const char **what);
 
 #endif

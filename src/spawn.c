@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -25,12 +26,15 @@
 #include <unistd.h>
 #include <linux/sched.h>
 
+#include "cg.h"
 #include "cmd.h"
 #include "environ.h"
 #include "filter.h"
 #include "init.h"
 #include "loop.h"
+#include "meter.h"
 #include "mounts.h"
+#include "notify.h"
 #include "spawn.h"
 
 #ifndef P_PIDFD
@@ -57,6 +61,12 @@ struct spawn {
 	struct init_msg		 fail;		/* MSG_SETUP_FAILED / MSG_EXEC_FAILED */
 	int			*fds;		/* from MSG_READY; owned */
 	int			 nfds;
+	struct notify		*notify;	/* denied syscalls, reported */
+	struct cg		*cg;		/* the run's cgroup, or CG_NONE */
+	struct meter		*meter;
+	double			 ru_user0, ru_sys0;	/* RUSAGE_CHILDREN before */
+	struct merr		 err;		/* a failure inside a callback */
+	bool			 failed;
 };
 
 const char *
@@ -234,6 +244,12 @@ out:
 }
 
 static void
+spawn_kill(struct spawn *sp, int sig)
+{
+	syscall(SYS_pidfd_send_signal, sp->pidfd, sig, NULL, 0);
+}
+
+static void
 spawn_on_chan(struct loop *l, int fd, uint32_t events, void *arg)
 {
 	struct spawn	*sp = arg;
@@ -270,6 +286,17 @@ spawn_on_chan(struct loop *l, int fd, uint32_t events, void *arg)
 	switch (m.type) {
 	case MSG_READY:
 		sp->ready = true;
+		if (m.nfds_notify && sp->nfds > 0) {
+			int	listener = sp->fds[0];
+
+			/* notify owns the listener from here. */
+			memmove(sp->fds, sp->fds + 1, sizeof(int) * (size_t)--sp->nfds);
+			if ((sp->notify = notify_start(sp->r, l, listener,
+			    &sp->err)) == NULL) {
+				sp->failed = true;
+				spawn_kill(sp, SIGKILL);
+			}
+		}
 		run_emit(sp->r, EV_NOTE, "sandbox ready after %.1f ms",
 		    (now_mono() - sp->r->t_start) * 1000);
 		break;
@@ -298,12 +325,6 @@ spawn_on_exit(struct loop *l, int fd, uint32_t events, void *arg)
 	sp->init_status = si.si_code == CLD_EXITED ? W_EXITCODE(si.si_status, 0) :
 	    si.si_status;	/* killed: the signal number is a wait status */
 	loop_stop(l);
-}
-
-static void
-spawn_kill(struct spawn *sp, int sig)
-{
-	syscall(SYS_pidfd_send_signal, sp->pidfd, sig, NULL, 0);
 }
 
 static void
@@ -362,11 +383,15 @@ spawn_map_ids(pid_t pid, struct merr *e)
 }
 
 static pid_t
-spawn_clone(uint64_t flags, int *pidfd)
+spawn_clone(uint64_t flags, int *pidfd, int cgfd)
 {
 	struct clone_args	ca;
 
 	memset(&ca, 0, sizeof ca);
+	if (cgfd >= 0) {
+		flags |= CLONE_INTO_CGROUP;
+		ca.cgroup = (uint64_t)cgfd;
+	}
 	ca.flags = flags | CLONE_PIDFD;
 	ca.pidfd = (uint64_t)(uintptr_t)pidfd;
 	ca.exit_signal = SIGCHLD;
@@ -390,9 +415,42 @@ spawn_clone_error(int err, struct merr *e)
 }
 
 static void
+spawn_on_sample(void *arg, const struct meter_sample *ms)
+{
+	struct run	*r = arg;
+
+	if (r->on_sample != NULL)
+		r->on_sample(r, ms);
+}
+
+static double
+tv_seconds(const struct timeval *tv)
+{
+	return ((double)tv->tv_sec + (double)tv->tv_usec / 1e6);
+}
+
+static void
+spawn_meter_stop(struct run *r, struct spawn *sp)
+{
+	struct rusage	ru;
+
+	if (sp->meter == NULL)
+		return;
+	meter_stop(sp->meter, &r->summary);
+	sp->meter = NULL;
+	/* init reaped everything: its children's rusage is exact, where
+	 * /proc loses the processes that are gone. */
+	if (getrusage(RUSAGE_CHILDREN, &ru) == 0)
+		meter_summary_rusage(&r->summary,
+		    tv_seconds(&ru.ru_utime) - sp->ru_user0,
+		    tv_seconds(&ru.ru_stime) - sp->ru_sys0);
+}
+
+static void
 spawn_finish(struct run *r, struct spawn *sp)
 {
-	int	st = sp->have_status ? sp->status : sp->init_status;
+	int		st = sp->have_status ? sp->status : sp->init_status;
+	enum end_reason	cgr = sp->cg != NULL ? cg_end_reason(sp->cg) : END_NONE;
 
 	r->wstatus = st;
 	if (sp->fail.type == MSG_SETUP_FAILED) {
@@ -407,11 +465,16 @@ spawn_finish(struct run *r, struct spawn *sp)
 	} else if (WIFEXITED(st)) {
 		r->end = END_EXITED;
 		r->exit_code = WEXITSTATUS(st);
+		/* A child killed by the OOM killer, or forks refused, and the
+		 * command failed because of it. */
+		if (r->exit_code != 0 && cgr != END_NONE)
+			r->end = cgr;
 	} else if (WIFSIGNALED(st)) {
 		int	sig = WTERMSIG(st);
 
 		r->end = sig == SIGXCPU ? END_CPU_TIME :
-		    sp->killed_by == sig ? END_KILLED : END_SIGNALED;
+		    sp->killed_by == sig ? END_KILLED :
+		    sig == SIGKILL && cgr == END_OOM ? END_OOM : END_SIGNALED;
 		r->exit_code = 128 + sig;
 	} else {
 		r->end = END_SIGNALED;
@@ -437,7 +500,7 @@ run_sandbox(struct run *r, struct merr *e)
 	const char		*ws = NULL, *cwd;
 	int			 sv[2] = { -1, -1 }, rc = -1;
 	bool			 plan_made = false;
-	uint64_t		 flags;
+	uint64_t		 flags, ia_rlimit_as = 0;
 	double			 timeout;
 	pid_t			 pid;
 
@@ -507,10 +570,29 @@ run_sandbox(struct run *r, struct merr *e)
 		goto out;
 	}
 	plan_made = true;
-	if (filter_compile(p, 0, &filter, e) == -1)
+	if (filter_compile(p, FILTER_NOTIFY, &filter, e) == -1)
 		goto out;
 	if (ws != NULL && p->workspace == WS_BIND && wslock_take(&wl, ws, &plan, e) == -1)
 		goto out;
+	/* Limits: rlimits always (in a user namespace RLIMIT_NPROC counts the
+	 * sandbox alone); a cgroup when the profile limits memory or CPU, or
+	 * asks for one: creating it costs more than the rest of the start. */
+	if (p->limits.memory != 0 || p->limits.memory_swap != 0 ||
+	    p->limits.cpus > 0 || p->limits.require_cgroups ||
+	    (geteuid() == 0 && p->limits.nproc != 0)) {
+		/* (The kernel exempts uid 0 from RLIMIT_NPROC: for root only
+		 * pids.max holds a fork loop.) */
+		if ((sp.cg = cg_create(r->id, &p->limits, e)) == NULL)
+			goto out;
+		snprintf(r->enforced, sizeof r->enforced, "%s", cg_describe(sp.cg));
+	} else
+		snprintf(r->enforced, sizeof r->enforced, "rlimits only (the profile "
+		    "sets no memory or CPU limit, so no cgroup is needed; nproc is "
+		    "RLIMIT_NPROC in the sandbox's user namespace)");
+	run_emit(r, EV_NOTE, "limits: %s", r->enforced);
+	if (p->limits.memory != 0 &&
+	    (sp.cg == NULL || !(cg_controllers(sp.cg) & CG_CTL_MEMORY)))
+		ia_rlimit_as = p->limits.memory;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
 		merr_errno(e, "socketpair");
@@ -542,14 +624,23 @@ run_sandbox(struct run *r, struct merr *e)
 	ia.hostname = p->hostname != NULL ? p->hostname : "moat";
 	ia.chan = sv[1];
 	ia.new_session = isatty(STDIN_FILENO);
+	ia.rlimit_as = ia_rlimit_as;
 
 	/* A user namespace as root too: capabilities then only ever exist in
 	 * it, and RLIMIT_NPROC counts the sandbox's processes alone. */
 	flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET |
 	    CLONE_NEWIPC | CLONE_NEWUTS;
 	fflush(NULL);
+	{
+		struct rusage	ru;
+
+		if (getrusage(RUSAGE_CHILDREN, &ru) == 0) {
+			sp.ru_user0 = tv_seconds(&ru.ru_utime);
+			sp.ru_sys0 = tv_seconds(&ru.ru_stime);
+		}
+	}
 	r->t_start = now_mono();
-	pid = spawn_clone(flags, &sp.pidfd);
+	pid = spawn_clone(flags, &sp.pidfd, sp.cg != NULL ? cg_dirfd(sp.cg) : -1);
 	if (pid == -1) {
 		spawn_clone_error(errno, e);
 		goto restore;
@@ -562,7 +653,8 @@ run_sandbox(struct run *r, struct merr *e)
 	close(sv[1]);
 	sv[1] = -1;
 	sp.chan = sv[0];
-	if (spawn_map_ids(pid, e) == -1) {
+	if (spawn_map_ids(pid, e) == -1 ||
+	    (sp.cg != NULL && cg_attach(sp.cg, pid, e) == -1)) {
 		spawn_kill(&sp, SIGKILL);
 		goto reap;
 	}
@@ -580,6 +672,11 @@ run_sandbox(struct run *r, struct merr *e)
 	timeout = r->timeout > 0 ? r->timeout : p->limits.timeout;
 	if (timeout > 0 && (sp.timerfd = loop_timer(r->loop, timeout, 0,
 	    spawn_on_timer, &sp, e)) == -1) {
+		spawn_kill(&sp, SIGKILL);
+		goto reap;
+	}
+	if ((sp.meter = meter_start(r->loop, r->meter_hz, sp.cg, pid,
+	    spawn_on_sample, r, e)) == NULL) {
 		spawn_kill(&sp, SIGKILL);
 		goto reap;
 	}
@@ -601,7 +698,15 @@ run_sandbox(struct run *r, struct merr *e)
 	for (int i = 0; i < 8; i++)
 		spawn_on_chan(r->loop, sp.chan, EPOLLIN, &sp);
 	r->t_end = now_mono();
+	notify_stop(sp.notify);
+	sp.notify = NULL;
 	spawn_finish(r, &sp);
+	spawn_meter_stop(r, &sp);
+	if (sp.failed) {
+		memcpy(e, &sp.err, sizeof *e);
+		rc = -1;
+		goto restore;
+	}
 	if (r->end == END_SETUP_FAILED) {
 		merr_errno_n(e, sp.fail.err, "could not build the sandbox: %s",
 		    sp.fail.text);
@@ -621,9 +726,23 @@ reap:
 
 		waitid((idtype_t)P_PIDFD, (id_t)sp.pidfd, &si, WEXITED);
 	}
+	notify_stop(sp.notify);
+	spawn_meter_stop(r, &sp);
 restore:
 	sigprocmask(SIG_SETMASK, &oldmask, NULL);
 out:
+	if (sp.cg != NULL) {
+		struct merr	ce;
+
+		if (cg_destroy(sp.cg, &ce) == -1)
+			fprintf(stderr, "moat: %s\n", ce.msg);
+		sp.cg = NULL;
+	}
+	if (r->t_start > 0) {
+		struct merr	ce;
+
+		cg_sweep(&ce);	/* groups left by a moat that was killed */
+	}
 	wslock_release(&wl);
 	for (int i = 0; i < sp.nfds; i++)
 		close(sp.fds[i]);

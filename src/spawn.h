@@ -10,10 +10,13 @@
 #include <sys/types.h>
 
 #include "error.h"
+#include "meter.h"
 #include "profile.h"
 #include "util.h"
 
 struct loop;
+struct cg;
+struct meter;
 
 enum end_reason {
 	END_NONE,		/* still running, or never started */
@@ -62,7 +65,9 @@ struct run {
 	double			 timeout;	/* overrides the profile when > 0 */
 	int			 verbose;
 	void			(*on_event)(struct run *, const struct run_event *);
+	void			(*on_sample)(struct run *, const struct meter_sample *);
 	void			*cb_arg;
+	double			 meter_hz;	/* 0: the default (4 Hz) */
 
 	/* out */
 	char			 id[40];	/* unique per run: time-pid-random */
@@ -72,6 +77,8 @@ struct run {
 	double			 t_start, t_end;	/* CLOCK_MONOTONIC seconds */
 	char			*state_dir;	/* owned; $XDG_STATE_HOME/moat/runs/<id> when kept */
 	pid_t			 init_pid;	/* host pid of the sandbox init */
+	char			 enforced[256];	/* how the limits were enforced (cg_describe) */
+	struct meter_summary	 summary;	/* the final figures, filled at the end */
 
 	/* private to spawn.c */
 	struct loop		*loop;

@@ -73,7 +73,7 @@ n=$(printf '%s\n' "$out" | sed -n 's/^forkfail //p')
 if [ -n "$n" ] && [ "$n" -le 22 ]; then ok "nproc 20: the fork loop stopped at fork $n"
 else not_ok "nproc 20: the fork loop stopped"; diag "out: $out" "err: $err"; fi
 if cg_used; then
-	is "nproc 20: end reason pids" "$(jfield end_reason)" pids
+	is "nproc 20: end reason pids" "$(jfield end_reason)" pids-limit
 else
 	is "nproc 20: the loop saw the refusal and failed" "$rc" 1
 fi
