@@ -1,13 +1,20 @@
-/* net.c: network namespace setup. Runs in the sandbox init, inside the new
- * netns: loopback up (isolated mode needs nothing else). */
+/* net.c: the sandbox's network namespace. net_setup runs in the sandbox init,
+ * inside the new netns: loopback up, and for the restricted and proxied modes
+ * the two proxy listeners the supervisor serves from outside (proxy.c).
+ * net_env runs in the supervisor and names those proxies to the command. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "net.h"
+#include "proxy.h"
 #include "util.h"
 
 static int
@@ -26,19 +33,149 @@ net_lo_up(void)
 	return (ioctl(fd, SIOCSIFFLAGS, &ifr));
 }
 
+/* A listening socket on 127.0.0.1:port of the netns it is created in. */
+static int
+net_listen(unsigned port)
+{
+	struct sockaddr_in	sin = {
+		.sin_family = AF_INET,
+		.sin_port = htons((uint16_t)port),
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+	};
+	autofd int		fd = -1;
+	int			one = 1;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return (-1);
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == -1 ||
+	    bind(fd, (struct sockaddr *)&sin, sizeof sin) == -1 ||
+	    listen(fd, SOMAXCONN) == -1)
+		return (-1);
+	return (TAKE_FD(fd));
+}
+
 int
 net_setup(const struct profile *p, int *fds, int *nfds, const char **what)
 {
+	static const unsigned	ports[PROXY_NFDS] = {
+		[PROXY_FD_HTTP] = PROXY_HTTP_PORT,
+		[PROXY_FD_SOCKS] = PROXY_SOCKS_PORT,
+	};
+
 	*nfds = 0;
-	(void)fds;
 	if (net_lo_up() == -1) {
 		*what = "bring up loopback in the new network namespace";
 		return (-1);
 	}
-	if (p->net != NET_ISOLATED) {
-		*what = "network modes other than isolated";
-		errno = ENOTSUP;
-		return (-1);
+	if (p->net == NET_ISOLATED)
+		return (0);
+	for (int i = 0; i < PROXY_NFDS; i++) {
+		if ((fds[i] = net_listen(ports[i])) == -1) {
+			int err = errno;
+
+			*what = i == PROXY_FD_HTTP ?
+			    "listen on 127.0.0.1:3128 (HTTP proxy) in the sandbox" :
+			    "listen on 127.0.0.1:1080 (SOCKS5 proxy) in the sandbox";
+			while (i-- > 0)
+				close(fds[i]);
+			errno = err;
+			return (-1);
+		}
 	}
+	*nfds = PROXY_NFDS;
 	return (0);
+}
+
+static bool
+net_has_localhost_rule(const struct profile *p)
+{
+	for (size_t i = 0; i < p->net_allow.n; i++)
+		if (strncmp(p->net_allow.v[i], "localhost", 9) == 0 ||
+		    strncmp(p->net_allow.v[i], "127.", 4) == 0 ||
+		    strncmp(p->net_allow.v[i], "[::1]", 5) == 0)
+			return (true);
+	return (false);
+}
+
+/* GIT_SSH_COMMAND: ssh with a ProxyCommand that opens a CONNECT tunnel
+ * through the HTTP proxy (the same allowlist: host:22 must be allowed). It
+ * needs only bash (/dev/tcp) and cat, which every sandbox has; netcat and
+ * python may be missing. bash's read takes a socket a byte at a time, so the
+ * proxy's answer is consumed exactly. %% is ssh's escape for %. */
+static const char net_ssh_script[] =
+    "exec 3<>/dev/tcp/127.0.0.1/3128 || exit 1; "
+    "printf \"CONNECT %%s:%%s HTTP/1.0\\r\\n\\r\\n\" \"$1\" \"$2\" >&3; "
+    "cr=$(printf \"\\r\"); IFS= read -r s <&3; "
+    "case \"$s\" in \"HTTP/1.\"?\" 200\"*) ;; "
+    "*) echo \"moat: the proxy refused $1:$2: $s\" >&2; exit 1;; esac; "
+    "while IFS= read -r l <&3 && [ -n \"$l\" ] && [ \"$l\" != \"$cr\" ]; do :; done; "
+    "cat <&3 & exec cat >&3";
+
+/* s in single quotes for sh: ' becomes '\'' */
+static char *
+net_sh_quote(const char *s)
+{
+	size_t	n = 2;
+	char	*out, *o;
+
+	for (const char *p = s; *p != '\0'; p++)
+		n += *p == '\'' ? 4 : 1;
+	o = out = xmalloc(n + 1);
+	*o++ = '\'';
+	for (const char *p = s; *p != '\0'; p++) {
+		if (*p == '\'') {
+			memcpy(o, "'\\''", 4);
+			o += 4;
+		} else
+			*o++ = *p;
+	}
+	*o++ = '\'';
+	*o = '\0';
+	return (out);
+}
+
+/* Sets NAME=value, replacing an earlier NAME (from env-set or -e): the
+ * proxies are the only way out, so these must point at them. */
+static void
+net_env_set(struct strv *env, char *entry)
+{
+	size_t	len = strcspn(entry, "=") + 1;
+
+	for (size_t i = 0; i < env->n; i++)
+		if (strncmp(env->v[i], entry, len) == 0) {
+			free(env->v[i]);
+			env->v[i] = entry;
+			return;
+		}
+	strv_take(env, entry);
+}
+
+void
+net_env(const struct profile *p, struct strv *env)
+{
+	static const char	http[] = "http://127.0.0.1:3128";
+	const char		*noproxy;
+	autofree char		*pc = NULL, *qpc = NULL;
+
+	if (p->net == NET_ISOLATED)
+		return;
+	/* With a localhost:PORT rule, localhost means the host's loopback
+	 * through the proxy; otherwise it is the sandbox's own. */
+	noproxy = net_has_localhost_rule(p) ? "" : "localhost,127.0.0.1,::1";
+	net_env_set(env, xprintf("HTTP_PROXY=%s", http));
+	net_env_set(env, xprintf("HTTPS_PROXY=%s", http));
+	net_env_set(env, xprintf("http_proxy=%s", http));
+	net_env_set(env, xprintf("https_proxy=%s", http));
+	net_env_set(env, xprintf("ALL_PROXY=socks5h://127.0.0.1:%d", PROXY_SOCKS_PORT));
+	net_env_set(env, xprintf("all_proxy=socks5h://127.0.0.1:%d", PROXY_SOCKS_PORT));
+	net_env_set(env, xprintf("NO_PROXY=%s", noproxy));
+	net_env_set(env, xprintf("no_proxy=%s", noproxy));
+	net_env_set(env, xstrdup("NODE_USE_ENV_PROXY=1"));
+	net_env_set(env, xprintf("JAVA_TOOL_OPTIONS=-Dhttp.proxyHost=127.0.0.1 "
+	    "-Dhttp.proxyPort=%d -Dhttps.proxyHost=127.0.0.1 -Dhttps.proxyPort=%d "
+	    "-Dhttp.nonProxyHosts=%s", PROXY_HTTP_PORT, PROXY_HTTP_PORT,
+	    noproxy[0] != '\0' ? "localhost|127.0.0.1|[::1]" : ""));
+	pc = xprintf("ProxyCommand=bash -c '%s' moat %%h %%p", net_ssh_script);
+	qpc = net_sh_quote(pc);
+	net_env_set(env, xprintf("GIT_SSH_COMMAND=ssh -o %s", qpc));
 }

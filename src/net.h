@@ -1,16 +1,26 @@
 /* net.h: the sandbox's network namespace. net_setup runs in the sandbox init
- * (pid 1, inside the new netns, before capabilities are dropped). */
+ * (pid 1, inside the new netns, before capabilities are dropped); net_env runs
+ * in the supervisor while it builds the command's environment. */
 #ifndef MOAT_NET_H
 #define MOAT_NET_H
 
 #include "profile.h"
+#include "util.h"
 
 #define NET_MAX_FDS	4
 
 /* Brings loopback up. For restricted and proxied modes it also creates the
  * proxy listening sockets inside the netns and returns them in fds (at most
- * NET_MAX_FDS) for the supervisor; isolated returns none. -1 with errno set
- * and *what naming the step on failure. */
+ * NET_MAX_FDS) for the supervisor, in the order of enum proxy_listener
+ * (proxy.h): fds[0] the HTTP proxy on 127.0.0.1:3128, fds[1] SOCKS5 on
+ * 127.0.0.1:1080; both close-on-exec. isolated returns none. -1 with errno
+ * set and *what naming the step on failure. */
 int	net_setup(const struct profile *, int *fds, int *nfds, const char **what);
+
+/* For restricted and proxied: adds "NAME=VALUE" strings that point the usual
+ * tools at the proxies (HTTP_PROXY and friends, ALL_PROXY, NO_PROXY,
+ * NODE_USE_ENV_PROXY, JAVA_TOOL_OPTIONS, GIT_SSH_COMMAND). Nothing for
+ * isolated. */
+void	net_env(const struct profile *, struct strv *env);
 
 #endif

@@ -34,7 +34,9 @@
 #include "loop.h"
 #include "meter.h"
 #include "mounts.h"
+#include "net.h"
 #include "notify.h"
+#include "proxy.h"
 #include "spawn.h"
 
 #ifndef P_PIDFD
@@ -62,6 +64,7 @@ struct spawn {
 	int			*fds;		/* from MSG_READY; owned */
 	int			 nfds;
 	struct notify		*notify;	/* denied syscalls, reported */
+	struct proxy		*proxy;		/* restricted and proxied modes */
 	struct cg		*cg;		/* the run's cgroup, or CG_NONE */
 	struct meter		*meter;
 	double			 ru_user0, ru_sys0;	/* RUSAGE_CHILDREN before */
@@ -297,6 +300,17 @@ spawn_on_chan(struct loop *l, int fd, uint32_t events, void *arg)
 				spawn_kill(sp, SIGKILL);
 			}
 		}
+		/* The rest, in net_setup's order: the proxy listeners, served
+		 * from here, outside the sandbox's network namespace. */
+		if (sp->r->profile->net != NET_ISOLATED && !sp->failed) {
+			sp->proxy = proxy_start(sp->r, l, sp->r->profile, sp->fds,
+			    sp->nfds, &sp->err);
+			sp->nfds = 0;	/* the proxy owns them */
+			if (sp->proxy == NULL) {
+				sp->failed = true;
+				spawn_kill(sp, SIGKILL);
+			}
+		}
 		run_emit(sp->r, EV_NOTE, "sandbox ready after %.1f ms",
 		    (now_mono() - sp->r->t_start) * 1000);
 		break;
@@ -511,11 +525,6 @@ run_sandbox(struct run *r, struct merr *e)
 	r->end = END_NONE;
 	r->exit_code = EXIT_MOAT;
 
-	if (p->net != NET_ISOLATED)
-		return (merr_set(e, "profile %s: net = %s is not yet supported by "
-		    "this moat; use net = isolated", p->name,
-		    profile_net_mode_name(p->net)));
-
 	/* Who, where: the same user, the workspace at its host path. */
 	pw = getpwuid(geteuid());
 	user = xstrdup(pw != NULL ? pw->pw_name : "user");
@@ -565,6 +574,7 @@ run_sandbox(struct run *r, struct merr *e)
 	ei.run_id = r->id;
 	if (environ_build(&ei, &env, e) == -1)
 		goto out;
+	net_env(p, &env);	/* the proxy variables, in restricted and proxied modes */
 	if (mounts_plan(r, ws, home, upper, &plan, e) == -1) {
 		mounts_plan_release(&plan);
 		goto out;
@@ -700,6 +710,8 @@ run_sandbox(struct run *r, struct merr *e)
 	r->t_end = now_mono();
 	notify_stop(sp.notify);
 	sp.notify = NULL;
+	proxy_stop(sp.proxy);
+	sp.proxy = NULL;
 	spawn_finish(r, &sp);
 	spawn_meter_stop(r, &sp);
 	if (sp.failed) {
@@ -727,6 +739,7 @@ reap:
 		waitid((idtype_t)P_PIDFD, (id_t)sp.pidfd, &si, WEXITED);
 	}
 	notify_stop(sp.notify);
+	proxy_stop(sp.proxy);
 	spawn_meter_stop(r, &sp);
 restore:
 	sigprocmask(SIG_SETMASK, &oldmask, NULL);

@@ -1,0 +1,1661 @@
+/* proxy.c: the supervisor side of the restricted and proxied network modes.
+ * Runs in the supervisor, outside the sandbox's netns, in the run's one poll
+ * loop: accepts on the listeners the sandbox init created inside the netns,
+ * parses HTTP proxy and SOCKS5 requests, checks the allowlist, resolves names
+ * on a small pool of threads (getaddrinfo blocks; the loop never does),
+ * connects without blocking, and relays with splice(2) through a pipe per
+ * direction. Every fd is edge-triggered and every handler moves data until
+ * EAGAIN, so a slow or stalled peer only ever waits on its own sockets. Every
+ * connection, allowed or refused, ends in one EV_NET_CONN event. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "allow.h"
+#include "loop.h"
+#include "proxy.h"
+#include "spawn.h"
+#include "util.h"
+
+#define PROXY_EVENTS	(EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
+#define PROXY_HEAD_SECS	30.0	/* to send a complete request */
+#define PROXY_CONN_SECS	15.0	/* to resolve and connect */
+#define PROXY_LINGER_SECS 2.0	/* to read the rest after an error reply */
+#define PROXY_RESOLVERS	4	/* getaddrinfo threads at most */
+#define PROXY_MAX_ADDRS	8
+#define PROXY_PIPE_SIZE	(1 << 20)
+
+/* --- the resolver pool ------------------------------------------------ */
+
+struct rjob {
+	struct rjob	*next;
+	struct conn	*c;		/* loop thread only; NULL once the conn is gone */
+	char		 host[256];
+	char		 port[8];
+	int		 err;		/* getaddrinfo's answer */
+	struct addrinfo	*res;
+};
+
+/* Shared between the loop and the worker threads; freed by whoever drops
+ * the last reference, so proxy_stop never waits on a slow DNS server. */
+struct resolver {
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	struct rjob	*queue, **queue_tail;	/* waiting for a thread */
+	struct rjob	*done;			/* answered, for the loop */
+	int		 efd;			/* eventfd: something is done */
+	int		 refs;			/* the proxy + each thread */
+	int		 nthreads, idle;
+	bool		 stop;
+};
+
+static void
+resolver_free_jobs(struct rjob *j)
+{
+	struct rjob	*next;
+
+	for (; j != NULL; j = next) {
+		next = j->next;
+		if (j->res != NULL)
+			freeaddrinfo(j->res);
+		free(j);
+	}
+}
+
+/* Called with mu held; unlocks it. */
+static void
+resolver_unref_locked(struct resolver *rs)
+{
+	bool	last = --rs->refs == 0;
+
+	pthread_mutex_unlock(&rs->mu);
+	if (!last)
+		return;
+	resolver_free_jobs(rs->queue);
+	resolver_free_jobs(rs->done);
+	close(rs->efd);
+	pthread_cond_destroy(&rs->cv);
+	pthread_mutex_destroy(&rs->mu);
+	free(rs);
+}
+
+static void *
+resolver_thread(void *arg)
+{
+	struct resolver		*rs = arg;
+	struct addrinfo		 hints = {
+		.ai_family = AF_UNSPEC,
+		.ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG,
+	};
+	struct rjob		*j;
+	uint64_t		 one = 1;
+
+	pthread_mutex_lock(&rs->mu);
+	for (;;) {
+		while (!rs->stop && rs->queue == NULL) {
+			rs->idle++;
+			pthread_cond_wait(&rs->cv, &rs->mu);
+			rs->idle--;
+		}
+		if (rs->stop)
+			break;
+		j = rs->queue;
+		if ((rs->queue = j->next) == NULL)
+			rs->queue_tail = &rs->queue;
+		pthread_mutex_unlock(&rs->mu);
+
+		j->err = getaddrinfo(j->host, j->port, &hints, &j->res);
+
+		pthread_mutex_lock(&rs->mu);
+		j->next = rs->done;
+		rs->done = j;
+		if (write(rs->efd, &one, sizeof one) == -1) {
+			/* A full eventfd counter is still readable. */
+		}
+	}
+	resolver_unref_locked(rs);
+	return (NULL);
+}
+
+static struct resolver *
+resolver_new(struct merr *e)
+{
+	struct resolver	*rs = xcalloc(1, sizeof *rs);
+
+	if ((rs->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
+		merr_errno(e, "eventfd");
+		free(rs);
+		return (NULL);
+	}
+	pthread_mutex_init(&rs->mu, NULL);
+	pthread_cond_init(&rs->cv, NULL);
+	rs->queue_tail = &rs->queue;
+	rs->refs = 1;
+	return (rs);
+}
+
+static int
+resolver_submit(struct resolver *rs, struct rjob *j)
+{
+	pthread_attr_t	attr;
+	pthread_t	tid;
+	sigset_t	all, old;
+	int		rc = 0;
+
+	pthread_mutex_lock(&rs->mu);
+	j->next = NULL;
+	*rs->queue_tail = j;
+	rs->queue_tail = &j->next;
+	if (rs->idle == 0 && rs->nthreads < PROXY_RESOLVERS) {
+		/* Workers take no signals: the supervisor's signalfd and
+		 * sigmask stay the loop's business. */
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		pthread_attr_setstacksize(&attr, 256 * 1024);
+		if ((rc = pthread_create(&tid, &attr, resolver_thread, rs)) == 0) {
+			rs->nthreads++;
+			rs->refs++;
+		}
+		pthread_attr_destroy(&attr);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (rc != 0 && rs->nthreads == 0) {
+			/* No thread at all: the job would never be answered. */
+			rs->queue = NULL;
+			rs->queue_tail = &rs->queue;
+			pthread_mutex_unlock(&rs->mu);
+			errno = rc;
+			return (-1);
+		}
+	}
+	pthread_cond_signal(&rs->cv);
+	pthread_mutex_unlock(&rs->mu);
+	return (0);
+}
+
+static void
+resolver_stop(struct resolver *rs)
+{
+	if (rs == NULL)
+		return;
+	pthread_mutex_lock(&rs->mu);
+	rs->stop = true;
+	pthread_cond_broadcast(&rs->cv);
+	resolver_unref_locked(rs);
+}
+
+/* --- connections ------------------------------------------------------ */
+
+enum conn_state {
+	CS_HTTP_HEAD,		/* reading the HTTP request head */
+	CS_SOCKS_HELLO,		/* reading the SOCKS greeting */
+	CS_SOCKS_REQ,		/* reading the SOCKS request */
+	CS_RESOLVE,		/* a resolver thread has the name */
+	CS_CONNECT,		/* non-blocking connect in progress */
+	CS_UPSTREAM,		/* proxied: CONNECT sent upstream, reading the answer */
+	CS_RELAY,
+	CS_LINGER,		/* error reply going out; then drain and close */
+};
+
+/* One direction of the relay: src → pipe → dst, after pend (bytes that were
+ * read before the relay began: a rewritten request head, early data). */
+struct dir {
+	int		 src, dst;
+	int		 pipe[2];
+	size_t		 fill;		/* bytes in the pipe */
+	char		*pend;		/* owned */
+	size_t		 plen, poff;
+	bool		 eof, shut;
+	uint64_t	 bytes;
+};
+
+struct conn {
+	struct proxy		*p;
+	struct conn		*prev, *next;
+	enum proxy_listener	 kind;
+	enum conn_state		 st;
+	int			 cfd, ufd;	/* client (in the sandbox), upstream */
+	double			 t0, deadline;
+	bool			 counted;	/* in p->nactive (not an overflow) */
+
+	char			*in;		/* owned; request bytes, until the relay */
+	size_t			 inlen;
+
+	struct allow_target	 t;
+	bool			 have_target;
+	char			 rawhost[256];
+	unsigned		 rawport;
+	const struct allow_rule	*rule;
+	struct proxy_http_req	 http;
+	struct rjob		*job;
+	struct sockaddr_storage	 addrs[PROXY_MAX_ADDRS];
+	int			 naddrs, ai;
+	char			 addr[INET6_ADDRSTRLEN + 8];
+	int			 connect_err;
+	char			 upin[4096];	/* the upstream proxy's answer */
+	size_t			 uplen;
+
+	const char		*verdict;
+	char			 why[256];
+
+	struct dir		 cu, uc;	/* client→upstream, upstream→client */
+};
+
+struct proxy {
+	struct run		*run;
+	struct loop		*loop;
+	const struct profile	*profile;
+	struct allow		 allow;
+	int			 lfd[PROXY_NFDS];
+	bool			 lfd_paused;
+	int			 tfd;		/* the 1 s housekeeping timer */
+	struct resolver		*rs;
+	struct conn		*conns;
+	unsigned		 nactive, noverflow, max_conns;
+	uint64_t		 total;
+
+	/* proxied mode */
+	bool			 upstream;
+	char			 up_host[256];
+	char			 up_port[8];
+	char			*up_auth;	/* owned; "Basic ..." or NULL */
+	bool			 up_socks;	/* a SOCKS5 upstream, else HTTP CONNECT */
+};
+
+static void	conn_pump(struct conn *);
+static void	conn_start_connect(struct conn *);
+static void	conn_cb(struct loop *, int, uint32_t, void *);
+
+static void
+dir_init(struct dir *d)
+{
+	memset(d, 0, sizeof *d);
+	d->src = d->dst = -1;
+	d->pipe[0] = d->pipe[1] = -1;
+}
+
+static void
+dir_release(struct dir *d)
+{
+	if (d->pipe[0] != -1)
+		close(d->pipe[0]);
+	if (d->pipe[1] != -1)
+		close(d->pipe[1]);
+	free(d->pend);
+	d->pend = NULL;
+}
+
+static void
+dir_queue(struct dir *d, const void *buf, size_t len)
+{
+	if (len == 0)
+		return;
+	d->pend = xrealloc(d->pend, d->plen + len);
+	memcpy(d->pend + d->plen, buf, len);
+	d->plen += len;
+}
+
+static void
+human(char *buf, size_t len, uint64_t n)
+{
+	if (n < 1024)
+		snprintf(buf, len, "%" PRIu64 " B", n);
+	else if (n < 1024 * 1024)
+		snprintf(buf, len, "%.1f KiB", (double)n / 1024);
+	else
+		snprintf(buf, len, "%.1f MiB", (double)n / (1024 * 1024));
+}
+
+static void
+conn_event(struct conn *c)
+{
+	struct proxy		*p = c->p;
+	struct run		*r = p->run;
+	struct run_event	 ev;
+	autofree char		*text = NULL;
+	char			 out[32], in[32];
+	const char		*host;
+	double			 now = now_mono();
+
+	if (r == NULL || r->on_event == NULL)
+		return;
+	host = c->have_target ? c->t.host : c->rawhost;
+	human(out, sizeof out, c->cu.bytes);
+	human(in, sizeof in, c->uc.bytes);
+	xasprintf(&text, "%s %s:%u%s%s%s via %s%s: %s; out %s, in %s, %.3f s",
+	    c->verdict != NULL ? c->verdict : "error",
+	    host[0] != '\0' ? host : "?", c->have_target ? c->t.port : c->rawport,
+	    c->addr[0] != '\0' ? " (" : "", c->addr, c->addr[0] != '\0' ? ")" : "",
+	    c->kind == PROXY_FD_HTTP ? "http proxy" : "socks5",
+	    p->upstream ? " and upstream" : "",
+	    c->why, out, in, now - c->t0);
+	memset(&ev, 0, sizeof ev);
+	ev.kind = EV_NET_CONN;
+	ev.t = r->t_start > 0 ? now - r->t_start : 0;
+	ev.text = text;
+	ev.host = host;
+	ev.port = c->have_target ? c->t.port : c->rawport;
+	ev.addr = c->addr;
+	ev.verdict = c->verdict != NULL ? c->verdict : "error";
+	ev.rule = c->why;
+	ev.bytes_out = c->cu.bytes;
+	ev.bytes_in = c->uc.bytes;
+	ev.duration = now - c->t0;
+	r->on_event(r, &ev);
+}
+
+static void
+conn_free(struct conn *c)
+{
+	struct proxy	*p = c->p;
+
+	conn_event(c);
+	if (c->job != NULL)
+		c->job->c = NULL;	/* answered later, then dropped */
+	if (c->cfd != -1) {
+		loop_del(p->loop, c->cfd);
+		close(c->cfd);
+	}
+	if (c->ufd != -1) {
+		loop_del(p->loop, c->ufd);
+		close(c->ufd);
+	}
+	dir_release(&c->cu);
+	dir_release(&c->uc);
+	proxy_http_req_release(&c->http);
+	free(c->in);
+	if (c->counted)
+		p->nactive--;
+	else
+		p->noverflow--;
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		p->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	free(c);
+}
+
+static void
+conn_set_why(struct conn *c, const char *verdict, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+conn_set_why(struct conn *c, const char *verdict, const char *fmt, ...)
+{
+	va_list	ap;
+
+	c->verdict = verdict;
+	va_start(ap, fmt);
+	vsnprintf(c->why, sizeof c->why, fmt, ap);
+	va_end(ap);
+}
+
+/* Writes what is queued for the client; -1 on a dead client. */
+static int
+conn_flush_client(struct conn *c)
+{
+	struct dir	*d = &c->uc;
+	ssize_t		 n;
+
+	while (d->poff < d->plen) {
+		n = send(c->cfd, d->pend + d->poff, d->plen - d->poff,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0) {
+			d->poff += (size_t)n;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return (0);
+		return (-1);
+	}
+	return (0);
+}
+
+/* After an error reply: send it, half-close, and read until the client
+ * closes, so unread request bytes cannot turn the close into a reset that
+ * destroys the reply. */
+static void
+conn_linger(struct conn *c)
+{
+	char	buf[4096];
+	ssize_t	n;
+
+	if (conn_flush_client(c) == -1) {
+		conn_free(c);
+		return;
+	}
+	if (c->uc.poff < c->uc.plen)
+		return;
+	if (!c->uc.shut) {
+		shutdown(c->cfd, SHUT_WR);
+		c->uc.shut = true;
+	}
+	for (;;) {
+		n = recv(c->cfd, buf, sizeof buf, MSG_DONTWAIT);
+		if (n > 0)
+			continue;
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		conn_free(c);	/* EOF or error: done */
+		return;
+	}
+}
+
+/* Ends a request with an error reply: HTTP code, or SOCKS reply rep. */
+static void
+conn_fail(struct conn *c, int code, uint8_t rep)
+{
+	char	buf[1024];
+	size_t	n;
+
+	if (c->ufd != -1) {
+		loop_del(c->p->loop, c->ufd);
+		close(c->ufd);
+		c->ufd = -1;
+	}
+	if (c->kind == PROXY_FD_HTTP) {
+		char body[768];
+
+		if (!c->have_target && c->rawhost[0] == '\0')
+			snprintf(body, sizeof body, "moat: %s%s",
+			    code == 400 ? "bad proxy request: " : "", c->why);
+		else if (c->verdict != NULL && strcmp(c->verdict, "refused") == 0)
+			snprintf(body, sizeof body, "moat: %s:%u not allowed by "
+			    "profile %s (%s)", c->have_target ? c->t.host :
+			    c->rawhost, c->rawport, c->p->profile->name, c->why);
+		else
+			snprintf(body, sizeof body, "moat: %s:%u: %s",
+			    c->have_target ? c->t.host : c->rawhost, c->rawport,
+			    c->why);
+		n = proxy_http_reply(buf, sizeof buf, code, body);
+		dir_queue(&c->uc, buf, n);
+	} else if (rep != 0xff) {
+		n = proxy_socks_reply((uint8_t *)buf, rep);
+		dir_queue(&c->uc, buf, n);
+	}
+	c->st = CS_LINGER;
+	c->deadline = now_mono() + PROXY_LINGER_SECS;
+	conn_linger(c);
+}
+
+static void
+conn_refuse(struct conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+conn_refuse(struct conn *c, const char *fmt, ...)
+{
+	va_list	ap;
+
+	c->verdict = "refused";
+	va_start(ap, fmt);
+	vsnprintf(c->why, sizeof c->why, fmt, ap);
+	va_end(ap);
+	conn_fail(c, 403, SOCKS_REP_NOT_ALLOWED);
+}
+
+/* Creates the pipes and starts moving bytes both ways. */
+static void
+conn_relay(struct conn *c)
+{
+	struct dir	*d[2] = { &c->cu, &c->uc };
+
+	c->st = CS_RELAY;
+	c->cu.src = c->cfd;
+	c->cu.dst = c->ufd;
+	c->uc.src = c->ufd;
+	c->uc.dst = c->cfd;
+	for (int i = 0; i < 2; i++) {
+		if (pipe2(d[i]->pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
+			conn_set_why(c, "failed", "pipe: %s", strerror(errno));
+			conn_free(c);
+			return;
+		}
+		/* Larger pipes move more per splice; when the user's pipe
+		 * budget is spent the kernel refuses and 64 KiB remains. */
+		(void)fcntl(d[i]->pipe[1], F_SETPIPE_SZ, PROXY_PIPE_SIZE);
+	}
+	free(c->in);
+	c->in = NULL;
+	conn_pump(c);
+}
+
+/* Moves what can move in one direction. 1: progress, 0: blocked, -1: dead. */
+static int
+dir_pump(struct dir *d)
+{
+	ssize_t	n;
+	int	progress = 0;
+
+	for (;;) {
+		bool moved = false;
+
+		while (d->poff < d->plen) {
+			n = send(d->dst, d->pend + d->poff, d->plen - d->poff,
+			    MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n > 0) {
+				d->poff += (size_t)n;
+				d->bytes += (uint64_t)n;
+				moved = true;
+				continue;
+			}
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+				return (progress);
+			return (-1);
+		}
+		while (d->fill > 0) {
+			n = splice(d->pipe[0], NULL, d->dst, NULL, d->fill,
+			    SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+			if (n > 0) {
+				d->fill -= (size_t)n;
+				d->bytes += (uint64_t)n;
+				moved = true;
+				continue;
+			}
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n == -1 && errno == EAGAIN)
+				break;
+			return (-1);
+		}
+		if (d->eof) {
+			if (d->fill == 0 && !d->shut) {
+				shutdown(d->dst, SHUT_WR);
+				d->shut = true;
+			}
+			return (progress | moved);
+		}
+		/* Reading when the pipe holds data may report EAGAIN because
+		 * the pipe is full; the drain above then runs again on the
+		 * destination's next EPOLLOUT, and reads after it. */
+		n = splice(d->src, NULL, d->pipe[1], NULL, PROXY_PIPE_SIZE,
+		    SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+		if (n > 0) {
+			d->fill += (size_t)n;
+			moved = true;
+		} else if (n == 0) {
+			d->eof = true;
+			moved = true;
+		} else if (errno == EINTR) {
+			moved = true;
+		} else if (errno != EAGAIN) {
+			return (-1);
+		}
+		if (!moved)
+			return (progress);
+		progress = 1;
+	}
+}
+
+static void
+conn_pump(struct conn *c)
+{
+	int	a, b;
+
+	a = dir_pump(&c->cu);
+	b = dir_pump(&c->uc);
+	if (a == -1 || b == -1 || (c->cu.shut && c->uc.shut))
+		conn_free(c);
+}
+
+/* Pumps only the directions this event can unblock: data to read on a
+ * socket feeds the direction it is the source of, room to write drains the
+ * direction it is the destination of. The other direction's splice would
+ * only say EAGAIN, and at gigabytes a second those calls add up. */
+static void
+conn_pump_events(struct conn *c, int fd, uint32_t events)
+{
+	bool	in = (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
+	bool	out = (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0;
+	bool	cu = (fd == c->cfd && in) || (fd == c->ufd && out);
+	bool	uc = (fd == c->ufd && in) || (fd == c->cfd && out);
+	int	a = 0, b = 0;
+
+	if (cu)
+		a = dir_pump(&c->cu);
+	if (uc)
+		b = dir_pump(&c->uc);
+	if (a == -1 || b == -1 || (c->cu.shut && c->uc.shut))
+		conn_free(c);
+}
+
+/* The request is allowed and connected (or tunnelled upstream): answer the
+ * client and start the relay. Bytes already read past the request go on. */
+static void
+conn_established(struct conn *c, const char *early_in, size_t early_in_len)
+{
+	char	buf[64];
+	size_t	n;
+
+	c->verdict = "allowed";
+	if (c->why[0] == '\0')
+		snprintf(c->why, sizeof c->why, "%s",
+		    c->rule != NULL ? c->rule->text : "proxied");
+	if (c->kind == PROXY_FD_HTTP && c->http.connect) {
+		n = proxy_http_reply(buf, sizeof buf, 200, "");
+		dir_queue(&c->uc, buf, n);
+	} else if (c->kind == PROXY_FD_HTTP) {
+		dir_queue(&c->cu, c->http.fwd, c->http.fwd_len);
+	} else {
+		n = proxy_socks_reply((uint8_t *)buf, SOCKS_REP_OK);
+		dir_queue(&c->uc, buf, n);
+	}
+	dir_queue(&c->uc, early_in, early_in_len);
+	dir_queue(&c->cu, c->in, c->inlen);
+	c->inlen = 0;
+	conn_relay(c);
+}
+
+/* The address alone, for the event's addr field. */
+static void
+sockaddr_text(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	if (ss->ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)ss)->sin6_addr,
+		    buf, (socklen_t)len);
+	else
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ss)->sin_addr,
+		    buf, (socklen_t)len);
+}
+
+static void
+conn_add_addr(struct conn *c, int family, const uint8_t *addr, unsigned port)
+{
+	struct sockaddr_storage	*ss;
+
+	if (c->naddrs >= PROXY_MAX_ADDRS)
+		return;
+	ss = &c->addrs[c->naddrs++];
+	memset(ss, 0, sizeof *ss);
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (void *)ss;
+
+		s6->sin6_family = AF_INET6;
+		memcpy(&s6->sin6_addr, addr, 16);
+		s6->sin6_port = htons((uint16_t)port);
+	} else {
+		struct sockaddr_in *s4 = (void *)ss;
+
+		s4->sin_family = AF_INET;
+		memcpy(&s4->sin_addr, addr, 4);
+		s4->sin_port = htons((uint16_t)port);
+	}
+}
+
+static const uint8_t *
+sockaddr_bytes(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET6)
+		return ((const uint8_t *)&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr);
+	return ((const uint8_t *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr);
+}
+
+/* The proxied mode's request to the upstream proxy: an HTTP CONNECT, or a
+ * SOCKS5 greeting and CONNECT sent together (the name goes as a name; the
+ * upstream resolves it, for socks5:// as for socks5h://). */
+static void
+conn_send_upstream_connect(struct conn *c)
+{
+	autofree char	*req = NULL;
+	size_t		 len;
+	bool		 v6 = strchr(c->t.host, ':') != NULL;
+
+	if (c->p->up_socks) {
+		size_t	hl = strlen(c->t.host);
+
+		req = xmalloc(3 + 5 + 16 + 256 + 2);
+		memcpy(req, "\5\1\0\5\1\0", 6);
+		len = 6;
+		if (c->t.is_addr) {
+			req[len++] = c->t.family == AF_INET ? 1 : 4;
+			memcpy(req + len, c->t.addr, c->t.family == AF_INET ? 4 : 16);
+			len += c->t.family == AF_INET ? 4 : 16;
+		} else {
+			req[len++] = 3;
+			req[len++] = (char)hl;
+			memcpy(req + len, c->t.host, hl);
+			len += hl;
+		}
+		req[len++] = (char)(c->t.port >> 8);
+		req[len++] = (char)(c->t.port & 0xff);
+	} else {
+		xasprintf(&req, "CONNECT %s%s%s:%u HTTP/1.1\r\nHost: %s%s%s:%u\r\n"
+		    "%s%s%s\r\n", v6 ? "[" : "", c->t.host, v6 ? "]" : "",
+		    c->t.port, v6 ? "[" : "", c->t.host, v6 ? "]" : "", c->t.port,
+		    c->p->up_auth != NULL ? "Proxy-Authorization: " : "",
+		    c->p->up_auth != NULL ? c->p->up_auth : "",
+		    c->p->up_auth != NULL ? "\r\n" : "");
+		len = strlen(req);
+	}
+	/* A fresh socket's buffer takes a few hundred bytes at once. */
+	if (send(c->ufd, req, len, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)len) {
+		conn_set_why(c, "failed", "upstream proxy %s: %s", c->addr,
+		    strerror(errno));
+		conn_fail(c, 502, SOCKS_REP_FAIL);
+		return;
+	}
+	c->st = CS_UPSTREAM;
+}
+
+/* The SOCKS5 upstream's answer: 0 more, else the reply's length (its
+ * method choice included); -1 malformed. */
+static ssize_t
+conn_upstream_socks_len(const uint8_t *b, size_t n)
+{
+	size_t	need = 2 + 4;
+
+	if (n >= 1 && b[0] != 5)
+		return (-1);
+	if (n >= 2 && b[1] != 0)
+		return (-1);		/* no acceptable method: it wants auth */
+	if (n < need + 1)
+		return (0);
+	if (b[2] != 5)
+		return (-1);
+	switch (b[5]) {
+	case 1: need += 4; break;
+	case 4: need += 16; break;
+	case 3: need += 1 + (size_t)b[6]; break;
+	default: return (-1);
+	}
+	need += 2;
+	return (n >= need ? (ssize_t)need : 0);
+}
+
+static void
+conn_upstream_socks(struct conn *c)
+{
+	static const char *const reps[] = {
+		"succeeded", "general failure", "not allowed by its ruleset",
+		"network unreachable", "host unreachable", "connection refused",
+		"TTL expired", "command not supported", "address type not supported",
+	};
+	ssize_t	len = conn_upstream_socks_len((uint8_t *)c->upin, c->uplen);
+	uint8_t	rep;
+
+	if (len == 0 && c->uplen < sizeof c->upin - 1)
+		return;
+	if (len <= 0) {
+		conn_set_why(c, "failed", "upstream SOCKS5 proxy %s: %s", c->addr,
+		    c->uplen >= 2 && (uint8_t)c->upin[1] == 0xff ?
+		    "it wants authentication" : "malformed answer");
+		conn_fail(c, 502, SOCKS_REP_FAIL);
+		return;
+	}
+	if ((rep = (uint8_t)c->upin[3]) != 0) {
+		conn_set_why(c, "failed", "upstream SOCKS5 proxy %s: %s", c->addr,
+		    rep < nitems(reps) ? reps[rep] : "unknown error");
+		conn_fail(c, 502, rep < nitems(reps) ? rep : SOCKS_REP_FAIL);
+		return;
+	}
+	conn_established(c, c->upin + len, c->uplen - (size_t)len);
+}
+
+static void
+conn_upstream_read(struct conn *c)
+{
+	ssize_t		 n;
+	const char	*end;
+	size_t		 head;
+
+	for (;;) {
+		n = recv(c->ufd, c->upin + c->uplen, sizeof c->upin - 1 - c->uplen,
+		    MSG_DONTWAIT);
+		if (n > 0) {
+			c->uplen += (size_t)n;
+			c->upin[c->uplen] = '\0';
+			if (c->p->up_socks) {
+				if (conn_upstream_socks_len((uint8_t *)c->upin,
+				    c->uplen) != 0 || c->uplen == sizeof c->upin - 1) {
+					conn_upstream_socks(c);
+					return;
+				}
+				continue;
+			}
+			if ((end = strstr(c->upin, "\r\n\r\n")) != NULL)
+				break;
+			if (c->uplen == sizeof c->upin - 1)
+				break;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		conn_set_why(c, "failed", "upstream proxy %s closed without an "
+		    "answer", c->addr);
+		conn_fail(c, 502, SOCKS_REP_FAIL);
+		return;
+	}
+	end = strstr(c->upin, "\r\n\r\n");
+	if (end == NULL || strncmp(c->upin, "HTTP/1.", 7) != 0 ||
+	    strncmp(c->upin + 8, " 200", 4) != 0) {
+		size_t l = strcspn(c->upin, "\r\n");
+
+		if (l > 80)
+			l = 80;
+		c->upin[l] = '\0';
+		conn_set_why(c, "failed", "upstream proxy %s answered \"%s\"",
+		    c->addr, c->upin);
+		conn_fail(c, 502, SOCKS_REP_FAIL);
+		return;
+	}
+	head = (size_t)(end + 4 - c->upin);
+	conn_established(c, c->upin + head, c->uplen - head);
+}
+
+/* Tries the next address; the loop reports completion as EPOLLOUT. */
+static void
+conn_try_next(struct conn *c)
+{
+	struct merr	e;
+	int		fd;
+
+	for (; c->ai < c->naddrs; c->ai++) {
+		struct sockaddr_storage *ss = &c->addrs[c->ai];
+		socklen_t len = ss->ss_family == AF_INET6 ?
+		    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+
+		if (c->ufd != -1) {
+			loop_del(c->p->loop, c->ufd);
+			close(c->ufd);
+			c->ufd = -1;
+		}
+		sockaddr_text(ss, c->addr, sizeof c->addr);
+		fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, 0);
+		if (fd == -1) {
+			c->connect_err = errno;
+			continue;
+		}
+		c->ufd = fd;
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 },
+		    sizeof(int));
+		if (loop_add(c->p->loop, fd, PROXY_EVENTS, conn_cb, c, &e) == -1) {
+			c->connect_err = e.err;
+			close(fd);
+			c->ufd = -1;
+			continue;
+		}
+		c->st = CS_CONNECT;
+		if (connect(fd, (struct sockaddr *)ss, len) == 0 ||
+		    errno == EINPROGRESS)
+			return;		/* EPOLLOUT says how it went */
+		c->connect_err = errno;
+	}
+	conn_set_why(c, "failed", "connect %s: %s", c->addr,
+	    strerror(c->connect_err != 0 ? c->connect_err : ECONNREFUSED));
+	conn_fail(c, 502, c->connect_err == ECONNREFUSED ? SOCKS_REP_REFUSED :
+	    c->connect_err == ENETUNREACH ? SOCKS_REP_NET_UNREACH :
+	    SOCKS_REP_HOST_UNREACH);
+}
+
+static void
+conn_connect_done(struct conn *c)
+{
+	int		err = 0;
+	socklen_t	len = sizeof err;
+
+	if (getsockopt(c->ufd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	if (err == 0) {
+		struct sockaddr_storage	ss;
+		socklen_t		sl = sizeof ss;
+
+		/* A completed connect has a peer; EPOLLOUT alone on a
+		 * still-connecting socket does not happen, but be sure. */
+		if (getpeername(c->ufd, (struct sockaddr *)&ss, &sl) == -1)
+			return;
+		if (c->p->upstream)
+			conn_send_upstream_connect(c);
+		else
+			conn_established(c, NULL, 0);
+		return;
+	}
+	c->connect_err = err;
+	c->ai++;
+	conn_try_next(c);
+}
+
+static void
+conn_start_connect(struct conn *c)
+{
+	c->ai = 0;
+	c->deadline = now_mono() + PROXY_CONN_SECS;
+	if (c->naddrs == 0) {
+		conn_set_why(c, "failed", "no address");
+		conn_fail(c, 502, SOCKS_REP_HOST_UNREACH);
+		return;
+	}
+	conn_try_next(c);
+}
+
+/* The address a refusal was about, for the event. */
+static void
+conn_note_addr(struct conn *c, int family, const uint8_t *addr)
+{
+	if (c->addr[0] == '\0')
+		inet_ntop(family, addr, c->addr, sizeof c->addr);
+}
+
+/* Keeps the addresses the policy allows, in order; refuses when none is. */
+static void
+conn_filter_addrs(struct conn *c, const struct sockaddr **sas, int n)
+{
+	char	why[200] = "";
+
+	c->naddrs = 0;
+	for (int i = 0; i < n; i++) {
+		const uint8_t	*a = sockaddr_bytes(sas[i]);
+		char		 w[200];
+
+		if (sas[i]->sa_family != AF_INET && sas[i]->sa_family != AF_INET6)
+			continue;
+		if (allow_addr_ok(&c->p->allow, c->rule, sas[i]->sa_family, a, w,
+		    sizeof w))
+			conn_add_addr(c, sas[i]->sa_family, a, c->t.port);
+		else if (why[0] == '\0') {
+			snprintf(why, sizeof why, "%s", w);
+			conn_note_addr(c, sas[i]->sa_family, a);
+		}
+	}
+	if (c->naddrs == 0) {
+		if (why[0] != '\0')
+			conn_refuse(c, "resolves to %s", why);
+		else {
+			conn_set_why(c, "failed", "no usable address for %s",
+			    c->t.host);
+			conn_fail(c, 502, SOCKS_REP_HOST_UNREACH);
+		}
+		return;
+	}
+	conn_start_connect(c);
+}
+
+static void
+conn_resolved(struct conn *c, struct rjob *j)
+{
+	const struct sockaddr	*sas[PROXY_MAX_ADDRS * 2];
+	int			 n = 0;
+
+	c->job = NULL;
+	if (j->err != 0) {
+		conn_set_why(c, "failed", "cannot resolve %s: %s", j->host,
+		    j->err == EAI_SYSTEM ? strerror(errno) : gai_strerror(j->err));
+		conn_fail(c, 502, SOCKS_REP_HOST_UNREACH);
+		return;
+	}
+	for (struct addrinfo *ai = j->res; ai != NULL && n < (int)nitems(sas);
+	    ai = ai->ai_next)
+		sas[n++] = ai->ai_addr;
+	if (c->p->upstream) {
+		/* The upstream proxy was named by the profile: no policy. */
+		c->naddrs = 0;
+		for (int i = 0; i < n; i++)
+			conn_add_addr(c, sas[i]->sa_family, sockaddr_bytes(sas[i]),
+			    (unsigned)atoi(c->p->up_port));
+		conn_start_connect(c);
+		return;
+	}
+	conn_filter_addrs(c, sas, n);
+}
+
+static void
+proxy_resolver_cb(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct proxy	*p = arg;
+	struct rjob	*done, *next;
+	uint64_t	 v;
+
+	(void)l;
+	(void)events;
+	if (read(fd, &v, sizeof v) == -1) {
+		/* EAGAIN: a spurious wakeup; the list decides. */
+	}
+	pthread_mutex_lock(&p->rs->mu);
+	done = p->rs->done;
+	p->rs->done = NULL;
+	pthread_mutex_unlock(&p->rs->mu);
+	for (; done != NULL; done = next) {
+		next = done->next;
+		if (done->c != NULL)
+			conn_resolved(done->c, done);
+		if (done->res != NULL)
+			freeaddrinfo(done->res);
+		free(done);
+	}
+}
+
+static void
+conn_resolve(struct conn *c, const char *host, const char *port)
+{
+	struct rjob	*j = xcalloc(1, sizeof *j);
+
+	snprintf(j->host, sizeof j->host, "%s", host);
+	snprintf(j->port, sizeof j->port, "%s", port);
+	j->c = c;
+	c->st = CS_RESOLVE;
+	c->deadline = now_mono() + PROXY_CONN_SECS;
+	if (resolver_submit(c->p->rs, j) == -1) {
+		free(j);
+		conn_set_why(c, "failed", "cannot start a resolver thread: %s",
+		    strerror(errno));
+		conn_fail(c, 502, SOCKS_REP_FAIL);
+		return;
+	}
+	c->job = j;
+}
+
+/* The request names host:port: decide, then resolve or connect. */
+static void
+conn_request(struct conn *c, const char *host, unsigned port)
+{
+	struct proxy			*p = c->p;
+	const char			*why = NULL;
+	const struct allow_static	*st;
+	char				 w[200], pbuf[8];
+
+	snprintf(c->rawhost, sizeof c->rawhost, "%s", host);
+	c->rawport = port;
+	if (allow_target_set(&c->t, host, port) == -1) {
+		conn_set_why(c, "error", "not a valid host name or address");
+		conn_fail(c, 400, SOCKS_REP_HOST_UNREACH);
+		return;
+	}
+	c->have_target = true;
+	c->rule = allow_match(&p->allow, &c->t, &why);
+	if (c->rule == NULL && why != NULL) {
+		conn_refuse(c, "%s", why);
+		return;
+	}
+	snprintf(c->why, sizeof c->why, "%s", c->rule != NULL ? c->rule->text :
+	    "proxied");
+	c->naddrs = 0;
+
+	/* An address is judged as one, in both modes. */
+	if (c->t.is_addr) {
+		if (!allow_addr_ok(&p->allow, c->rule, c->t.family, c->t.addr, w,
+		    sizeof w)) {
+			conn_note_addr(c, c->t.family, c->t.addr);
+			conn_refuse(c, "%s", w);
+			return;
+		}
+		if (!p->upstream) {
+			conn_add_addr(c, c->t.family, c->t.addr, port);
+			conn_start_connect(c);
+			return;
+		}
+	}
+	if (p->upstream) {
+		struct allow_target	ut;
+
+		/* Names go to the upstream proxy, which resolves them. */
+		if (allow_target_set(&ut, p->up_host,
+		    (unsigned)atoi(p->up_port)) == 0 && ut.is_addr) {
+			conn_add_addr(c, ut.family, ut.addr, ut.port);
+			conn_start_connect(c);
+		} else
+			conn_resolve(c, p->up_host, p->up_port);
+		return;
+	}
+	if (c->rule != NULL && c->rule->kind == ALLOW_LOCALHOST) {
+		static const uint8_t lo4[4] = { 127, 0, 0, 1 };
+		static const uint8_t lo6[16] = { [15] = 1 };
+
+		/* "localhost:PORT" is the host's loopback, never DNS. */
+		conn_add_addr(c, AF_INET, lo4, port);
+		conn_add_addr(c, AF_INET6, lo6, port);
+		conn_start_connect(c);
+		return;
+	}
+	if ((st = allow_lookup_static(&p->allow, c->t.host)) != NULL) {
+		/* net-resolve answers face the same address policy. */
+		if (!allow_addr_ok(&p->allow, c->rule, st->family, st->addr, w,
+		    sizeof w)) {
+			conn_note_addr(c, st->family, st->addr);
+			conn_refuse(c, "resolves to %s", w);
+			return;
+		}
+		conn_add_addr(c, st->family, st->addr, port);
+		conn_start_connect(c);
+		return;
+	}
+	snprintf(pbuf, sizeof pbuf, "%u", port);
+	conn_resolve(c, c->t.host, pbuf);
+}
+
+/* Reads what the client sent, up to the buffer's end. -1: closed. */
+static int
+conn_read_in(struct conn *c, size_t max)
+{
+	ssize_t	n;
+
+	if (c->in == NULL)
+		c->in = xmalloc(PROXY_HEAD_MAX + 1);
+	while (c->inlen < max) {
+		n = recv(c->cfd, c->in + c->inlen, max - c->inlen, MSG_DONTWAIT);
+		if (n > 0) {
+			c->inlen += (size_t)n;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return (0);
+		return (-1);
+	}
+	return (0);
+}
+
+static void
+conn_consume(struct conn *c, size_t n)
+{
+	memmove(c->in, c->in + n, c->inlen - n);
+	c->inlen -= n;
+}
+
+static void
+conn_http_head(struct conn *c)
+{
+	const char		*why = "malformed request";
+	enum proxy_parse	 r;
+	int			 closed;
+
+	closed = conn_read_in(c, PROXY_HEAD_MAX);
+	r = proxy_http_parse(c->in, c->inlen, &c->http, &why);
+	if (r == PARSE_MORE && closed == 0)
+		return;
+	if (r == PARSE_MORE) {
+		conn_set_why(c, "error", "client closed before a complete request");
+		conn_free(c);
+		return;
+	}
+	if (r == PARSE_BAD) {
+		conn_set_why(c, "error", "%s", why);
+		conn_fail(c, 400, 0);
+		return;
+	}
+	conn_consume(c, c->http.head_len);
+	conn_request(c, c->http.host, c->http.port);
+}
+
+static void
+conn_socks(struct conn *c)
+{
+	struct proxy_socks_req	 req;
+	enum proxy_parse	 r;
+	size_t			 used = 0;
+	bool			 noauth;
+	uint8_t			 rep;
+	int			 closed;
+
+	closed = conn_read_in(c, 1024);
+	if (c->st == CS_SOCKS_HELLO) {
+		r = proxy_socks_greeting((uint8_t *)c->in, c->inlen, &used, &noauth);
+		if (r == PARSE_MORE && closed == 0)
+			return;
+		if (r != PARSE_OK) {
+			conn_set_why(c, "error", "%s", r == PARSE_MORE ?
+			    "client closed before a complete greeting" :
+			    "not a SOCKS5 greeting");
+			conn_free(c);
+			return;
+		}
+		conn_consume(c, used);
+		if (!noauth) {
+			dir_queue(&c->uc, "\5\377", 2);
+			conn_set_why(c, "error", "client offers no SOCKS5 no-auth method");
+			c->st = CS_LINGER;
+			c->deadline = now_mono() + PROXY_LINGER_SECS;
+			conn_linger(c);
+			return;
+		}
+		dir_queue(&c->uc, "\5\0", 2);
+		if (conn_flush_client(c) == -1) {
+			conn_set_why(c, "error", "client went away");
+			conn_free(c);
+			return;
+		}
+		c->st = CS_SOCKS_REQ;
+	}
+	r = proxy_socks_request((uint8_t *)c->in, c->inlen, &used, &req, &rep);
+	if (r == PARSE_MORE && closed == 0)
+		return;
+	if (r == PARSE_MORE) {
+		conn_set_why(c, "error", "client closed before a complete request");
+		conn_free(c);
+		return;
+	}
+	if (r == PARSE_BAD) {
+		if (rep == SOCKS_REP_CMD)
+			conn_set_why(c, "refused", "SOCKS5 command %u not supported "
+			    "(only CONNECT)", req.cmd);
+		else
+			conn_set_why(c, "error", "malformed SOCKS5 request");
+		conn_fail(c, 400, rep);
+		return;
+	}
+	conn_consume(c, used);
+	conn_request(c, req.host, req.port);
+}
+
+static void
+conn_cb(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct conn	*c = arg;
+
+	(void)l;
+	switch (c->st) {
+	case CS_HTTP_HEAD:
+		if (fd == c->cfd)
+			conn_http_head(c);
+		break;
+	case CS_SOCKS_HELLO:
+	case CS_SOCKS_REQ:
+		if (fd == c->cfd)
+			conn_socks(c);
+		break;
+	case CS_RESOLVE:
+		if (fd == c->cfd && (events & (EPOLLERR | EPOLLHUP))) {
+			conn_set_why(c, "error", "client went away");
+			conn_free(c);
+		}
+		break;
+	case CS_CONNECT:
+		if (fd == c->ufd && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+			conn_connect_done(c);
+		else if (fd == c->cfd && (events & (EPOLLERR | EPOLLHUP))) {
+			conn_set_why(c, "error", "client went away");
+			conn_free(c);
+		}
+		break;
+	case CS_UPSTREAM:
+		if (fd == c->ufd)
+			conn_upstream_read(c);
+		break;
+	case CS_RELAY:
+		conn_pump_events(c, fd, events);
+		break;
+	case CS_LINGER:
+		conn_linger(c);
+		break;
+	}
+}
+
+static void
+proxy_accept_cb(struct loop *l, int lfd, uint32_t events, void *arg)
+{
+	struct proxy	*p = arg;
+	struct merr	 e;
+	struct conn	*c;
+	int		 fd;
+
+	(void)events;
+	for (int i = 0; i < 64; i++) {
+		if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
+				/* Out of fds: stop listening until the next
+				 * housekeeping tick rather than spin. */
+				for (int k = 0; k < PROXY_NFDS; k++)
+					loop_mod(l, p->lfd[k], 0);
+				p->lfd_paused = true;
+			}
+			return;
+		}
+		/* Overflow connections get their refusal and are dropped,
+		 * and beyond as many again they are closed outright. */
+		if (p->nactive >= p->max_conns && p->noverflow >= p->max_conns) {
+			close(fd);
+			continue;
+		}
+		c = xcalloc(1, sizeof *c);
+		c->p = p;
+		c->cfd = fd;
+		c->ufd = -1;
+		c->kind = lfd == p->lfd[PROXY_FD_HTTP] ? PROXY_FD_HTTP : PROXY_FD_SOCKS;
+		c->st = c->kind == PROXY_FD_HTTP ? CS_HTTP_HEAD : CS_SOCKS_HELLO;
+		c->t0 = now_mono();
+		c->deadline = c->t0 + PROXY_HEAD_SECS;
+		dir_init(&c->cu);
+		dir_init(&c->uc);
+		if ((c->next = p->conns) != NULL)
+			c->next->prev = c;
+		p->conns = c;
+		p->total++;
+		c->counted = p->nactive < p->max_conns;
+		if (c->counted)
+			p->nactive++;
+		else
+			p->noverflow++;
+		if (loop_add(l, fd, PROXY_EVENTS, conn_cb, c, &e) == -1) {
+			c->cfd = -1;
+			close(fd);
+			conn_set_why(c, "error", "%s", e.msg);
+			conn_free(c);
+			continue;
+		}
+		if (!c->counted) {
+			c->verdict = "refused";
+			snprintf(c->why, sizeof c->why, "connection limit %u "
+			    "reached (net-max-conns)", p->max_conns);
+			if (c->kind == PROXY_FD_SOCKS)
+				dir_queue(&c->uc, "\5\0", 2);
+			conn_fail(c, 503, SOCKS_REP_FAIL);
+			continue;
+		}
+		/* Data may already be there; with edge triggering the
+		 * first edge may have passed before the registration. */
+		conn_cb(l, fd, EPOLLIN, c);
+	}
+}
+
+/* Deadlines, and listening again after running out of fds. */
+static void
+proxy_tick(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct proxy	*p = arg;
+	struct conn	*c, *next;
+	uint64_t	 v;
+	double		 now = now_mono();
+
+	(void)events;
+	if (read(fd, &v, sizeof v) == -1) {
+		/* Nothing to do: the timer re-arms itself. */
+	}
+	if (p->lfd_paused) {
+		for (int k = 0; k < PROXY_NFDS; k++)
+			if (p->lfd[k] != -1)
+				loop_mod(l, p->lfd[k], EPOLLIN);
+		p->lfd_paused = false;
+	}
+	for (c = p->conns; c != NULL; c = next) {
+		next = c->next;
+		if (c->st == CS_RELAY || now < c->deadline)
+			continue;
+		switch (c->st) {
+		case CS_LINGER:
+			conn_free(c);
+			break;
+		case CS_HTTP_HEAD:
+		case CS_SOCKS_HELLO:
+		case CS_SOCKS_REQ:
+			conn_set_why(c, "error", "no complete request in %.0f s",
+			    PROXY_HEAD_SECS);
+			conn_free(c);
+			break;
+		default:
+			conn_set_why(c, "failed", "%s timed out after %.0f s",
+			    c->st == CS_RESOLVE ? "resolving" : c->st == CS_CONNECT ?
+			    "connecting" : "the upstream proxy", PROXY_CONN_SECS);
+			if (c->job != NULL) {
+				c->job->c = NULL;
+				c->job = NULL;
+			}
+			conn_fail(c, 504, SOCKS_REP_HOST_UNREACH);
+			break;
+		}
+	}
+}
+
+/* --- start and stop --------------------------------------------------- */
+
+static const char b64[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static char *
+base64(const char *s)
+{
+	size_t	n = strlen(s), o = 0;
+	char	*out = xmalloc(4 * ((n + 2) / 3) + 1);
+
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)(unsigned char)s[i] << 16;
+
+		if (i + 1 < n)
+			v |= (uint32_t)(unsigned char)s[i + 1] << 8;
+		if (i + 2 < n)
+			v |= (unsigned char)s[i + 2];
+		out[o++] = b64[(v >> 18) & 63];
+		out[o++] = b64[(v >> 12) & 63];
+		out[o++] = i + 1 < n ? b64[(v >> 6) & 63] : '=';
+		out[o++] = i + 2 < n ? b64[v & 63] : '=';
+	}
+	out[o] = '\0';
+	return (out);
+}
+
+/* http://[user:pass@]host[:port][/] ; "env" takes the host's HTTPS_PROXY,
+ * https_proxy, HTTP_PROXY or http_proxy, read now, at the start of the run. */
+static int
+proxy_parse_upstream(struct proxy *p, const char *url, struct merr *e)
+{
+	const char	*s = url, *at, *slash;
+	autofree char	*auth = NULL;
+	char		 host[256];
+	unsigned	 port;
+	struct allow_target t;
+
+	if (strcmp(url, "env") == 0) {
+		const char *names[] = { "HTTPS_PROXY", "https_proxy", "HTTP_PROXY",
+		    "http_proxy" };
+
+		s = NULL;
+		for (size_t i = 0; i < nitems(names) && s == NULL; i++)
+			if ((s = getenv(names[i])) != NULL && *s == '\0')
+				s = NULL;
+		if (s == NULL)
+			return (merr_set(e, "net-upstream = env, but none of "
+			    "HTTPS_PROXY, https_proxy, HTTP_PROXY, http_proxy is set"));
+	}
+	url = s;
+	if (strncasecmp(s, "http://", 7) == 0)
+		s += 7;
+	else if (strncasecmp(s, "socks5://", 9) == 0 ||
+	    strncasecmp(s, "socks5h://", 10) == 0) {
+		p->up_socks = true;
+		s = strstr(s, "://") + 3;
+	} else if (strstr(s, "://") != NULL)
+		return (merr_set(e, "net-upstream \"%s\": only http://, socks5:// "
+		    "and socks5h:// proxies are supported", url));
+	slash = strchr(s, '/');
+	if ((at = strchr(s, '@')) != NULL && (slash == NULL || at < slash)) {
+		autofree char *cred = xstrndup(s, (size_t)(at - s));
+
+		auth = base64(cred);
+		s = at + 1;
+	}
+	{
+		size_t	alen = slash != NULL && slash > s ? (size_t)(slash - s) :
+		    strcspn(s, "/");
+		char	 tmp[300];
+
+		if (alen == 0 || alen >= sizeof tmp)
+			return (merr_set(e, "net-upstream \"%s\": no host", url));
+		memcpy(tmp, s, alen);
+		tmp[alen] = '\0';
+		/* host[:port] with the HTTP parser's rules; 3128 by default. */
+		{
+			struct proxy_http_req	req;
+			const char		*why;
+			autofree char		*line = NULL;
+			bool			 has_port = tmp[0] == '[' ?
+			    strstr(tmp, "]:") != NULL : strchr(tmp, ':') != NULL;
+
+			xasprintf(&line, "CONNECT %s%s HTTP/1.1\r\n\r\n", tmp,
+			    has_port ? "" : p->up_socks ? ":1080" : ":3128");
+			if (proxy_http_parse(line, strlen(line), &req, &why) !=
+			    PARSE_OK)
+				return (merr_set(e, "net-upstream \"%s\": bad "
+				    "host or port", url));
+			snprintf(host, sizeof host, "%s", req.host);
+			port = req.port;
+			proxy_http_req_release(&req);
+		}
+	}
+	if (allow_target_set(&t, host, port) == -1)
+		return (merr_set(e, "net-upstream \"%s\": bad host", url));
+	snprintf(p->up_host, sizeof p->up_host, "%s", t.host);
+	snprintf(p->up_port, sizeof p->up_port, "%u", port);
+	if (auth != NULL && p->up_socks)
+		return (merr_set(e, "net-upstream \"%s\": SOCKS5 with a user name "
+		    "and password is not supported", url));
+	if (auth != NULL)
+		xasprintf(&p->up_auth, "Basic %s", auth);
+	p->upstream = true;
+	return (0);
+}
+
+struct proxy *
+proxy_start(struct run *r, struct loop *l, const struct profile *pr,
+    const int *fds, int nfds, struct merr *e)
+{
+	struct proxy	*p = xcalloc(1, sizeof *p);
+	struct rlimit	 rl;
+	rlim_t		 want;
+	struct sigaction sa;
+
+	p->run = r;
+	p->loop = l;
+	p->profile = pr;
+	p->tfd = -1;
+	for (int i = 0; i < PROXY_NFDS; i++)
+		p->lfd[i] = i < nfds ? fds[i] : -1;
+	for (int i = PROXY_NFDS; i < nfds; i++)
+		close(fds[i]);
+	/* 0 (no limit in the profile) means as many as the fd limit allows. */
+	p->max_conns = pr->net_max_conns;
+	if (p->max_conns == 0) {
+		p->max_conns = PROXY_MAX_CONNS_DEFAULT;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max > 256 + 12 *
+		    PROXY_MAX_CONNS_DEFAULT)
+			p->max_conns = rl.rlim_max == RLIM_INFINITY ||
+			    rl.rlim_max > 256 + 12 * 65535 ? 65535 :
+			    (unsigned)((rl.rlim_max - 256) / 12);
+	}
+	if (nfds != PROXY_NFDS) {
+		merr_set(e, "proxy: %d listening sockets, want %d", nfds,
+		    PROXY_NFDS);
+		goto fail;
+	}
+	if (pr->net == NET_PROXIED) {
+		if (pr->net_upstream == NULL || pr->net_upstream[0] == '\0') {
+			merr_set(e, "profile %s: net = proxied needs net-upstream "
+			    "(a URL, or \"env\")", pr->name);
+			goto fail;
+		}
+		if (proxy_parse_upstream(p, pr->net_upstream, e) == -1)
+			goto fail;
+	}
+	if (allow_init(&p->allow, &pr->net_allow, &pr->net_resolve,
+	    pr->net_allow_private, pr->net == NET_PROXIED && pr->net_allow.n == 0,
+	    e) == -1) {
+		merr_prefix(e, "profile %s", pr->name);
+		goto fail;
+	}
+	if ((p->rs = resolver_new(e)) == NULL)
+		goto fail;
+
+	/* Each connection holds six fds (two sockets, two pipes), and as
+	 * many overflow connections may wait for their refusal. */
+	want = (rlim_t)p->max_conns * 2 * 6 + 256;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want) {
+		rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	/* splice(2) to a socket whose peer is gone raises SIGPIPE; the
+	 * relay wants EPIPE instead. */
+	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
+		signal(SIGPIPE, SIG_IGN);
+
+	for (int i = 0; i < PROXY_NFDS; i++) {
+		int fl = fcntl(p->lfd[i], F_GETFL);
+
+		if (fl == -1 || fcntl(p->lfd[i], F_SETFL, fl | O_NONBLOCK) == -1) {
+			merr_errno(e, "proxy listener %d", i);
+			goto fail;
+		}
+	}
+	if (loop_add(l, p->rs->efd, EPOLLIN, proxy_resolver_cb, p, e) == -1)
+		goto fail;
+	if ((p->tfd = loop_timer(l, 1.0, 1.0, proxy_tick, p, e)) == -1) {
+		loop_del(l, p->rs->efd);
+		goto fail;
+	}
+	for (int i = 0; i < PROXY_NFDS; i++)
+		if (loop_add(l, p->lfd[i], EPOLLIN, proxy_accept_cb, p, e) == -1) {
+			for (int k = 0; k < i; k++)
+				loop_del(l, p->lfd[k]);
+			loop_del(l, p->rs->efd);
+			goto fail;
+		}
+	return (p);
+fail:
+	proxy_stop(p);
+	return (NULL);
+}
+
+void
+proxy_stop(struct proxy *p)
+{
+	if (p == NULL)
+		return;
+	while (p->conns != NULL) {
+		if (p->conns->verdict == NULL)
+			conn_set_why(p->conns, "error", "the run ended first");
+		conn_free(p->conns);
+	}
+	for (int i = 0; i < PROXY_NFDS; i++)
+		if (p->lfd[i] != -1) {
+			loop_del(p->loop, p->lfd[i]);
+			close(p->lfd[i]);
+		}
+	if (p->tfd != -1) {
+		loop_del(p->loop, p->tfd);
+		close(p->tfd);
+	}
+	if (p->rs != NULL) {
+		loop_del(p->loop, p->rs->efd);
+		resolver_stop(p->rs);
+	}
+	allow_release(&p->allow);
+	free(p->up_auth);
+	free(p);
+}
+
+unsigned
+proxy_active(const struct proxy *p)
+{
+	return (p->nactive);
+}
+
+uint64_t
+proxy_total(const struct proxy *p)
+{
+	return (p->total);
+}

@@ -1,0 +1,147 @@
+#!/bin/bash
+# net-restricted.sh: the restricted network mode seen from inside the
+# sandbox. A web server the test starts on the host's loopback is the only
+# destination; the sandbox reaches it through moat's proxies and nothing
+# else: unlisted hosts get 403, names mapped to loopback or the metadata
+# address are refused, direct connections and DNS fail at once, SOCKS5 and
+# git's ssh ProxyCommand work, 200 concurrent requests all arrive.
+. "${MOAT_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/libtest.sh"
+require_sandbox
+# Until spawn.c hands the listeners to proxy_start, moat says so: skip then.
+if "$MOAT" run -p "${MOAT_SRCDIR}/profiles/restricted.conf" -- true 2>&1 |
+    grep -q "not yet supported"; then
+	echo "1..0 # SKIP this moat does not run the restricted network mode yet"
+	exit 0
+fi
+
+PY=/usr/bin/python3
+if ! [ -x "$PY" ] || ! command -v curl >/dev/null; then
+	echo "1..0 # SKIP needs /usr/bin/python3 and curl"
+	exit 0
+fi
+
+# A threaded file server on 127.0.0.1:<free port> that logs "peer request".
+mkdir -p "$T/www"
+echo "hello from the host" >"$T/www/hello.txt"
+for i in $(seq 0 199); do echo "file $i" >"$T/www/f$i.txt"; done
+cat >"$T/srv.py" <<'EOF'
+import http.server, sys, os
+out, root, log = sys.argv[1:4]
+class H(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, fmt, *a):
+        with open(log, "a") as f:
+            f.write("%s %s\n" % (self.client_address[0], self.requestline))
+class S(http.server.ThreadingHTTPServer):
+    request_queue_size = 1024
+    daemon_threads = True
+s = S(("127.0.0.1", 0), H)
+os.chdir(root)
+with open(out + ".tmp", "w") as f: f.write(str(s.server_address[1]))
+os.rename(out + ".tmp", out)
+s.serve_forever()
+EOF
+"$PY" "$T/srv.py" "$T/port" "$T/www" "$T/srv.log" 2>"$T/srv.err" &
+srv=$!
+cleanup_hooks+=("kill $srv 2>/dev/null")
+for _ in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done
+P=$(cat "$T/port" 2>/dev/null)
+if [ -z "$P" ]; then
+	echo "1..0 # SKIP the test web server did not start: $(cat "$T/srv.err")"
+	exit 0
+fi
+
+cat >"$T/net.conf" <<EOF
+include = restricted
+net-allow = localhost:$P
+net-allow = rebind.test:$P
+net-allow = meta.test
+net-resolve = rebind.test=127.0.0.1
+net-resolve = meta.test=169.254.169.254
+EOF
+flat() { printf '%s' "$1" | tr '\n' ' '; }
+
+# A name for the server, mapped to loopback, which this profile allows.
+cat >"$T/named.conf" <<EOF
+include = restricted
+net-allow = www.test:$P
+net-resolve = www.test=127.0.0.1
+net-allow-private = yes
+EOF
+
+PROFILE=$T/net.conf
+sandbox sh -c 'echo "$HTTP_PROXY $HTTPS_PROXY $ALL_PROXY $NODE_USE_ENV_PROXY"'
+is "proxy variables are set inside" "$out" \
+    "http://127.0.0.1:3128 http://127.0.0.1:3128 socks5h://127.0.0.1:1080 1"
+
+sandbox curl -sS -m 10 "http://localhost:$P/hello.txt"
+is "curl reaches the allowlisted host-loopback service (localhost:PORT)" "$out" "hello from the host"
+
+PROFILE=$T/named.conf
+sandbox curl -sS -m 10 "http://www.test:$P/hello.txt"
+is "curl reaches an allowlisted name" "$out" "hello from the host"
+sandbox "$PY" -c "import urllib.request as u; print(u.urlopen('http://www.test:$P/hello.txt', timeout=10).read().decode().strip())"
+is "python urllib reaches an allowlisted name unchanged" "$out" "hello from the host"
+sandbox curl -sS -m 10 --socks5-hostname 127.0.0.1:1080 "http://www.test:$P/hello.txt"
+is "SOCKS5 with curl --socks5-hostname" "$out" "hello from the host"
+sandbox curl -sS -m 10 -p "http://www.test:$P/hello.txt"
+is "HTTP CONNECT tunnel (curl -p)" "$out" "hello from the host"
+
+PROFILE=$T/net.conf
+sandbox curl -sS -m 10 -w ' %{http_code}' http://not-listed.test/
+like "a host not on the list: 403 naming moat and the rule" "$(flat "$out")" \
+    "^moat: not-listed.test:80 not allowed by profile .*net.conf \(no net-allow rule matches\).* 403$"
+sandbox curl -sS -m 10 -o /dev/null -w '%{http_code}' -p https://not-listed.test/
+like "CONNECT to a host not on the list: 403, no hang" "$out$err" "403"
+sandbox curl -sS -m 10 -w ' %{http_code}' "http://rebind.test:$P/hello.txt"
+like "an allowed name that resolves to 127.0.0.1 is refused" "$(flat "$out")" \
+    "127.0.0.1, a loopback address, and net-allow-private is off.* 403$"
+sandbox curl -sS -m 10 -w ' %{http_code}' http://meta.test/latest/meta-data/
+like "an allowed name that resolves to 169.254.169.254 is refused" "$(flat "$out")" \
+    "169.254.169.254, a cloud metadata address.* 403$"
+sandbox curl -sS -m 10 -w ' %{http_code}' "http://127.0.0.1:$((P == 65535 ? P - 1 : P + 1))/"
+like "another host-loopback port is refused" "$(flat "$out")" "no net-allow rule matches.* 403$"
+sandbox curl -sS -m 10 --socks5-hostname 127.0.0.1:1080 http://not-listed.test/
+is "SOCKS5 to a host not on the list: curl's error 97" "$rc" 97
+like "SOCKS5 refusal is reply 2 (not allowed by ruleset)" "$err" "\(2\)"
+
+sandbox bash -c "s=\$(date +%s%N); curl -sS --noproxy '*' -m 10 http://127.0.0.1:$P/ >/dev/null 2>&1; r=\$?; e=\$(date +%s%N); echo \$r \$(( (e - s) / 1000000 ))"
+read -r crc ms <<<"$out"
+check "direct connect() to the host's loopback fails (curl $crc) in ${ms} ms" \
+    test "$crc" = 7 -a "${ms:-9999}" -lt 1000
+sandbox bash -c "s=\$(date +%s%N); (exec 3<>/dev/tcp/192.0.2.1/80) 2>/dev/null; r=\$?; e=\$(date +%s%N); echo \$r \$(( (e - s) / 1000000 ))"
+read -r crc ms <<<"$out"
+check "direct connect() to an outside address fails at once (${ms} ms)" \
+    test "$crc" != 0 -a "${ms:-9999}" -lt 1000
+sandbox bash -c "s=\$(date +%s%N); getent hosts not-listed.test >/dev/null; r=\$?; e=\$(date +%s%N); echo \$r \$(( (e - s) / 1000000 ))"
+read -r crc ms <<<"$out"
+check "DNS inside fails (getent $crc) fast: ${ms} ms < 1000" test "$crc" != 0 -a "${ms:-9999}" -lt 1000
+
+# git over ssh: GIT_SSH_COMMAND's ProxyCommand tunnels through the HTTP
+# proxy; the web server receives ssh's banner, which proves the tunnel.
+: >"$T/srv.log"
+if command -v git >/dev/null && command -v ssh >/dev/null; then
+	sandbox env GIT_SSH_VARIANT=ssh git ls-remote "ssh://localhost:$P/repo.git"
+	like "git over ssh reaches an allowed host:port through the proxy (GIT_SSH_COMMAND)" \
+	    "$(cat "$T/srv.log")" "SSH-2.0-"
+else
+	skip "git over ssh: git or ssh not installed"
+fi
+
+# 200 at once, every one answered with its own file.
+urls=()
+for i in $(seq 0 199); do urls+=("http://localhost:$P/f$i.txt"); done
+: >"$T/srv.log"
+sandbox curl -sS -m 60 -Z --parallel-immediate --parallel-max 200 "${urls[@]}"
+n=$(printf '%s\n' "$out" | grep -c '^file [0-9]*$')
+is "200 concurrent requests through the proxy, none lost (exit $rc)" "$n" 200
+is "the server saw 200 requests" "$(grep -c 'GET /f' "$T/srv.log")" 200
+
+run_moat run -v -p "$T/net.conf" -- curl -sS -m 10 "http://localhost:$P/hello.txt" http://not-listed.test/
+like "moat run -v prints allowed connections" "$err" "allowed localhost:$P \(127.0.0.1\) via http proxy: localhost:$P; out [0-9]+ B, in [0-9]+ B"
+like "moat run -v prints refused connections" "$err" "refused not-listed.test:80 via http proxy: no net-allow rule matches"
+
+PROFILE=isolated
+sandbox sh -c 'echo "${HTTP_PROXY:-none}"; curl -sS -m 5 -x http://127.0.0.1:3128 http://localhost/ 2>&1; echo rc=$?'
+like "isolated: no proxy variables, no proxy listening" "$(flat "$out")" "^none.*rc=7"
+
+done_testing
