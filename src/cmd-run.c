@@ -9,16 +9,83 @@
 #include <math.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
 #include "cmd.h"
 #include "meter.h"
 #include "profile.h"
+#include "risk.h"
 #include "spawn.h"
 
-/* What the front end keeps for a run: how to show it. */
+/* What the front end keeps for a run: how to show it, how risky it is. */
 struct cmd_run_ui {
-	bool	meter_live;	/* --meter and stderr is a terminal */
-	bool	meter_drawn;	/* a live line is on the screen */
+	bool			 meter_live;	/* --meter and stderr is a terminal */
+	bool			 meter_drawn;	/* a live line is on the screen */
+	struct risk_rules	*rules;
+	struct risk_result	 risk;		/* the static score, before the run */
+	bool			 scored;
 };
+
+/* The profile's confirm_above: ask on the terminal, never on stdin (it
+ * belongs to the command). No terminal: the answer is no. */
+static bool
+cmd_run_confirm(const struct risk_result *res, int above)
+{
+	FILE	*tty;
+	char	 line[64];
+	bool	 yes = false;
+	int	 fd;
+
+	if ((fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY)) == -1)
+		return (false);
+	if ((tty = fdopen(fd, "r+")) == NULL) {
+		close(fd);
+		return (false);
+	}
+	fprintf(tty, "moat: this command scores above the profile's "
+	    "risk-confirm-above (%d):\n", above);
+	risk_result_print(res, tty);
+	fprintf(tty, "Run it in the sandbox anyway? [y/N] ");
+	fflush(tty);
+	if (fgets(line, sizeof line, tty) != NULL)
+		yes = line[0] == 'y' || line[0] == 'Y';
+	fclose(tty);
+	return (yes);
+}
+
+/* Runs while the sandbox is being built: the static risk score and what the
+ * profile says to do about it. */
+static int
+cmd_run_before_exec(struct run *r, struct merr *e)
+{
+	struct cmd_run_ui	*ui = r->cb_arg;
+	const struct profile	*p = r->profile;
+
+	if (risk_load(&ui->rules, e) == -1)
+		return (-1);
+	risk_score_argv(ui->rules, r->argv, &ui->risk);
+	ui->scored = true;
+	if (r->verbose > 0)
+		run_emit(r, EV_NOTE, "static risk %d/100 (%s)", ui->risk.score,
+		    risk_band(ui->risk.score));
+	if (p->risk_refuse_above >= 0 && ui->risk.score > p->risk_refuse_above) {
+		risk_result_print(&ui->risk, stderr);
+		return (merr_set(e, "refused: the command's risk score %d is above "
+		    "the profile's risk-refuse-above (%d); the reasons are above, "
+		    "and moat risk shows them without running anything",
+		    ui->risk.score, p->risk_refuse_above));
+	}
+	if (p->risk_confirm_above >= 0 && ui->risk.score > p->risk_confirm_above &&
+	    !cmd_run_confirm(&ui->risk, p->risk_confirm_above)) {
+		if (!isatty(STDERR_FILENO))
+			risk_result_print(&ui->risk, stderr);
+		return (merr_set(e, "refused: the command's risk score %d is above "
+		    "the profile's risk-confirm-above (%d) and %s", ui->risk.score,
+		    p->risk_confirm_above, isatty(STDIN_FILENO) ?
+		    "it was not confirmed" : "there is no terminal to confirm it on"));
+	}
+	return (0);
+}
 
 static int	cmd_run_exec(int, char **);
 
@@ -151,6 +218,7 @@ cmd_run_exec(int argc, char **argv)
 	r.profile = p;
 	r.on_event = cmd_run_on_event;
 	r.on_sample = cmd_run_on_sample;
+	r.before_exec = cmd_run_before_exec;
 	r.cb_arg = &ui;
 	ui.meter_live = meter && isatty(STDERR_FILENO);
 	if (run_sandbox(&r, &e) == -1) {
@@ -175,6 +243,9 @@ cmd_run_exec(int argc, char **argv)
 			printf("%s\n", buf);
 		}
 	}
+	if (ui.scored)
+		risk_result_free(&ui.risk);
+	risk_rules_free(ui.rules);
 	profile_free(p);
 	run_release(&r);
 	return (status);

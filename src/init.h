@@ -19,6 +19,7 @@ enum init_msg_type {
 	MSG_SETUP_FAILED,	/* init -> supervisor: text, err; init exits 125 */
 	MSG_EXEC_FAILED,	/* command -> supervisor: code 126/127, text, err */
 	MSG_STATUS,		/* init -> supervisor: the command's wait status */
+	MSG_EXEC,		/* supervisor -> init: the run is recorded, start the command */
 };
 
 struct init_msg {

@@ -81,6 +81,7 @@ end_reason_name(enum end_reason er)
 		[END_CPU_TIME] = "cpu-time", [END_OOM] = "oom",
 		[END_PIDS] = "pids-limit", [END_KILLED] = "killed",
 		[END_SETUP_FAILED] = "setup-failed", [END_EXEC_FAILED] = "exec-failed",
+		[END_REFUSED] = "refused",
 	};
 
 	return ((size_t)er < nitems(names) ? names[er] : "?");
@@ -307,6 +308,15 @@ spawn_on_chan(struct loop *l, int fd, uint32_t events, void *arg)
 			    sp->nfds, &sp->err);
 			sp->nfds = 0;	/* the proxy owns them */
 			if (sp->proxy == NULL) {
+				sp->failed = true;
+				spawn_kill(sp, SIGKILL);
+			}
+		}
+		if (!sp->failed) {
+			struct init_msg	go = { .type = MSG_EXEC };
+
+			if (send(fd, &go, sizeof go, MSG_NOSIGNAL) == -1) {
+				merr_errno(&sp->err, "start the command");
 				sp->failed = true;
 				spawn_kill(sp, SIGKILL);
 			}
@@ -698,6 +708,12 @@ run_sandbox(struct run *r, struct merr *e)
 			spawn_kill(&sp, SIGKILL);
 			goto reap;
 		}
+	}
+	/* In parallel with init building the root. */
+	if (r->before_exec != NULL && r->before_exec(r, e) == -1) {
+		spawn_kill(&sp, SIGKILL);
+		r->end = END_REFUSED;
+		goto reap;
 	}
 	while (!loop_stopped(r->loop))
 		if (loop_once(r->loop, -1, e) == -1) {

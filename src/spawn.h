@@ -29,6 +29,7 @@ enum end_reason {
 	END_KILLED,		/* killed by the user (signal to moat) */
 	END_SETUP_FAILED,	/* the sandbox could not be built: exit 125 */
 	END_EXEC_FAILED,	/* the command was not found / not executable */
+	END_REFUSED,		/* refused before it started (risk, audit): exit 125 */
 };
 
 /* Something the run observed: a network connection, a denied syscall, a limit
@@ -66,6 +67,10 @@ struct run {
 	int			 verbose;
 	void			(*on_event)(struct run *, const struct run_event *);
 	void			(*on_sample)(struct run *, const struct meter_sample *);
+	/* Runs while the sandbox init builds the root, before the command
+	 * starts (score it, record it, ask the user). -1 with e set refuses
+	 * the run: it ends END_REFUSED, exit 125, nothing having run. */
+	int			(*before_exec)(struct run *, struct merr *);
 	void			*cb_arg;
 	double			 meter_hz;	/* 0: the default (4 Hz) */
 
