@@ -9,6 +9,8 @@ static const struct cmd_entry *cmd_table[] = {
 	&cmd_run_entry,
 	&cmd_profiles_entry,
 	&cmd_doctor_entry,
+	&cmd_risk_entry,
+	&cmd_audit_entry,
 };
 
 const struct cmd_entry *

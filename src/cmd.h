@@ -14,6 +14,8 @@ struct cmd_entry {
 extern const struct cmd_entry cmd_run_entry;
 extern const struct cmd_entry cmd_profiles_entry;
 extern const struct cmd_entry cmd_doctor_entry;
+extern const struct cmd_entry cmd_risk_entry;
+extern const struct cmd_entry cmd_audit_entry;
 
 const struct cmd_entry	*cmd_find(const char *);
 void			 cmd_usage_all(FILE *);

@@ -1,0 +1,1744 @@
+/* audit.c: the audit log. Opens (and creates, migrates, recovers) the SQLite
+ * file, writes a run's row before its command starts and completes it after,
+ * buffers events and samples, accumulates output digests, and keeps the hash
+ * chain over completed rows (verify, prune). Supervisor and front ends; the
+ * sandbox never touches the database.
+ *
+ * The chain orders runs by completion: a row gets its sequence number, its
+ * predecessor's hash and its own hash in the transaction that completes it
+ * (BEGIN IMMEDIATE, so concurrent moats serialise there and never fork the
+ * chain). Running rows are outside the chain until then. */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "redact.h"
+#include "sha256.h"
+#include "spawn.h"
+#include "util.h"
+
+#define AUDIT_BUSY_MS		5000
+#define AUDIT_FLUSH_EVENTS	256	/* buffered events or samples before a write */
+#define AUDIT_FLUSH_SECONDS	1.0
+#define AUDIT_MAX_DETAILS	32	/* distinct argument summaries per syscall */
+
+struct audit {
+	struct sqlite3	*db;
+	char		*path;		/* owned */
+	int		 flags;
+	struct redact	*redact;	/* owned; NULL when read-only */
+	char		 boot_id[64];
+	char		 host[256];
+	int		 lockfd;	/* the database file, for flock while creating */
+	struct audit_stmt {
+		const char		*sql;	/* static: compared by address */
+		struct sqlite3_stmt	*st;
+	}		 cache[16];	/* statements run once per row or per run */
+	size_t		 ncache;
+	int		 wal_pages;	/* frames in the WAL after our last commit */
+	char		*user;		/* owned; looked up once, not on every begin */
+	unsigned long long self_start;	/* our /proc/self/stat start time */
+};
+
+struct audit_ev {
+	const char	*kind;		/* static */
+	double		 t;
+	char		*name, *detail, *host, *addr, *verdict, *rule, *extra;	/* owned */
+	int64_t		 count;
+	int		 port;
+	int64_t		 bytes_out, bytes_in;
+};
+
+struct audit_out {
+	uint64_t	 bytes;
+	struct sha256	 sha;
+	char		*head;		/* owned, head_max bytes */
+	size_t		 nhead;
+	char		*ring;		/* owned, tail_max bytes */
+	size_t		 ring_pos;	/* next write position */
+	uint64_t	 ring_fill;	/* bytes that went to the ring */
+};
+
+struct audit_agg {
+	char		*name;		/* owned; a syscall name */
+	unsigned	 ndetails;
+};
+
+struct audit_run {
+	struct audit	*a;
+	int64_t		 rowid;
+	char		*run_id;	/* owned */
+	double		 started_at;
+	size_t		 head_max, tail_max;
+	struct audit_out out[2];
+	struct audit_ev	*ev;		/* owned, nev buffered */
+	size_t		 nev;
+	struct audit_sample *smp;	/* owned, nsmp buffered */
+	size_t		 nsmp;
+	double		 last_flush;	/* now_mono() */
+	struct audit_agg *agg;		/* owned */
+	size_t		 nagg;
+};
+
+/* The columns a run's hash covers, in order: everything but hash itself and
+ * the generated risk column. Changing this list breaks every existing chain:
+ * it is part of the schema (moat-audit(5)). */
+#define AUDIT_HASH_COLS \
+	"id, run_id, seq, prev_hash, children_hash, status, source, client, user, " \
+	"uid, host, profile, profile_hash, net_mode, workspace, cwd, argv, command, " \
+	"risk_static, risk_static_reasons, started_at, ended_at, duration, " \
+	"end_reason, exit_code, signal, cpu_user, cpu_sys, peak_memory, peak_pids, " \
+	"limits, risk_final, risk_final_reasons, stdout_bytes, stdout_sha256, " \
+	"stderr_bytes, stderr_sha256, owner_pid, owner_start, boot_id"
+
+const char *
+audit_status_name(enum audit_status s)
+{
+	switch (s) {
+	case AUDIT_RUNNING:	return ("running");
+	case AUDIT_DONE:	return ("done");
+	case AUDIT_REFUSED:	return ("refused");
+	case AUDIT_INTERRUPTED:	return ("interrupted");
+	case AUDIT_SETUP_FAILED: return ("setup-failed");
+	}
+	return ("done");
+}
+
+static double
+audit_now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+}
+
+void
+audit_iso_time(double t, char *buf, size_t len)
+{
+	time_t		sec = (time_t)floor(t);
+	int		ms = (int)((t - (double)sec) * 1000);
+	struct tm	tm;
+
+	if (ms > 999)
+		ms = 999;
+	gmtime_r(&sec, &tm);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+}
+
+int
+audit_parse_time(const char *s, double now, double *out)
+{
+	struct tm	 tm;
+	char		*end;
+	double		 v, ms = 0;
+	int		 n = 0;
+
+	if (*s == '\0')
+		return (-1);
+	/* Relative: a number and a unit, meaning that long ago. */
+	v = strtod(s, &end);
+	if (end != s && *end != '\0' && strchr("smhdw", *end) != NULL && end[1] == '\0' &&
+	    v >= 0 && strchr(s, '-') == NULL) {
+		static const struct { char u; double mul; } units[] = {
+			{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 }, { 'w', 604800 },
+		};
+		for (size_t i = 0; i < nitems(units); i++)
+			if (units[i].u == *end)
+				*out = now - v * units[i].mul;
+		return (0);
+	}
+	memset(&tm, 0, sizeof tm);
+	if (sscanf(s, "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &n) != 3)
+		return (-1);
+	s += n;
+	if (*s == 'T' || *s == ' ') {
+		s++;
+		n = 0;
+		if (sscanf(s, "%2d:%2d%n", &tm.tm_hour, &tm.tm_min, &n) != 2)
+			return (-1);
+		s += n;
+		if (*s == ':') {
+			s++;
+			n = 0;
+			if (sscanf(s, "%2d%n", &tm.tm_sec, &n) != 1)
+				return (-1);
+			s += n;
+			if (*s == '.') {
+				ms = strtod(s, &end);
+				s = end;
+			}
+		}
+	}
+	if (*s == 'Z')
+		s++;
+	if (*s != '\0' || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
+	    tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+		return (-1);
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	*out = (double)timegm(&tm) + ms;
+	return (0);
+}
+
+char *
+audit_json_str(const char *s)
+{
+	size_t		 n = 2;
+	char		*out, *p;
+
+	if (s == NULL)
+		return (xstrdup("null"));
+	for (const char *q = s; *q != '\0'; q++)
+		n += (unsigned char)*q < 0x20 || *q == '"' || *q == '\\' ? 6 : 1;
+	p = out = xmalloc(n + 1);
+	*p++ = '"';
+	for (const unsigned char *q = (const unsigned char *)s; *q != '\0'; q++) {
+		if (*q == '"' || *q == '\\') {
+			*p++ = '\\';
+			*p++ = (char)*q;
+		} else if (*q == '\n') {
+			*p++ = '\\';
+			*p++ = 'n';
+		} else if (*q == '\t') {
+			*p++ = '\\';
+			*p++ = 't';
+		} else if (*q < 0x20)
+			p += sprintf(p, "\\u%04x", *q);
+		else
+			*p++ = (char)*q;
+	}
+	*p++ = '"';
+	*p = '\0';
+	return (out);
+}
+
+const char *
+audit_default_path(char *buf, size_t len)
+{
+	const char	*env = getenv("MOAT_DB");
+	char		 d[4096];
+
+	if (env != NULL && *env != '\0') {
+		snprintf(buf, len, "%s", env);
+		return (buf);
+	}
+	snprintf(buf, len, "%s/moat/audit.db",
+	    xdg_dir("XDG_DATA_HOME", ".local/share", d, sizeof d));
+	return (buf);
+}
+
+/* Fills e from the connection's last error, with the cause a user can act on. */
+static int
+audit_err(struct audit *a, struct merr *e, const char *what)
+{
+	int		 rc = sqlite3_extended_errcode(a->db);
+	const char	*hint = "";
+
+	switch (rc & 0xff) {
+	case SQLITE_READONLY:
+	case SQLITE_CANTOPEN:
+	case SQLITE_PERM:
+		hint = " (the audit log is read-only or not writable: fix its permissions, point "
+		    "--db or MOAT_DB elsewhere, or allow unlogged runs)";
+		break;
+	case SQLITE_FULL:
+		hint = " (the disk holding the audit log is full: free space, prune "
+		    "with \"moat audit prune\", or allow unlogged runs)";
+		break;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		hint = " (another moat held the log locked for more than 5 s)";
+		break;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		hint = " (the file is damaged or not a moat audit log)";
+		break;
+	}
+	return (merr_set(e, "audit log %s: %s: %s%s", a->path, what,
+	    sqlite3_errmsg(a->db), hint));
+}
+
+static int
+audit_exec(struct audit *a, const char *sql, struct merr *e)
+{
+	if (sqlite3_exec(a->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return (audit_err(a, e, sql[0] == 'B' || sql[0] == 'C' ? sql : "write"));
+	return (0);
+}
+
+static void
+audit_rollback(struct audit *a)
+{
+	if (!sqlite3_get_autocommit(a->db))
+		sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static struct sqlite3_stmt *
+audit_prepare(struct audit *a, const char *sql, struct merr *e)
+{
+	struct sqlite3_stmt	*st = NULL;
+
+	if (sqlite3_prepare_v2(a->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		audit_err(a, e, "prepare");
+		return (NULL);
+	}
+	return (st);
+}
+
+static void
+audit_finalize(struct sqlite3_stmt **st)
+{
+	sqlite3_finalize(*st);
+}
+#define autostmt	__attribute__((cleanup(audit_finalize)))
+
+/* A prepared statement kept for the connection's lifetime: preparing costs
+ * more than running most of these (verify runs them for every row). sql
+ * must be a string literal. Released with autoreset, never finalized. */
+static struct sqlite3_stmt *
+audit_cached(struct audit *a, const char *sql, struct merr *e)
+{
+	struct sqlite3_stmt	*st = NULL;
+
+	for (size_t i = 0; i < a->ncache; i++)
+		if (a->cache[i].sql == sql) {
+			sqlite3_reset(a->cache[i].st);
+			sqlite3_clear_bindings(a->cache[i].st);
+			return (a->cache[i].st);
+		}
+	if (sqlite3_prepare_v3(a->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
+	    SQLITE_OK) {
+		audit_err(a, e, "prepare");
+		return (NULL);
+	}
+	if (a->ncache < nitems(a->cache)) {
+		a->cache[a->ncache].sql = sql;
+		a->cache[a->ncache++].st = st;
+	}
+	/* else: a programming error (cache too small); it leaks one statement
+	 * per call until close, which finalizes only cached ones. */
+	return (st);
+}
+
+static void
+audit_reset(struct sqlite3_stmt **st)
+{
+	if (*st != NULL)
+		sqlite3_reset(*st);	/* ends its read; keeps it prepared */
+}
+#define autoreset	__attribute__((cleanup(audit_reset)))
+
+static void
+bind_text(struct sqlite3_stmt *st, int i, const char *s)
+{
+	if (s == NULL)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+}
+
+/* Integers below zero mean "unknown" in the API; the log stores NULL. */
+static void
+bind_int_opt(struct sqlite3_stmt *st, int i, int64_t v)
+{
+	if (v < 0)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_int64(st, i, v);
+}
+
+static void
+bind_real_opt(struct sqlite3_stmt *st, int i, double v)
+{
+	if (isnan(v) || v < 0)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_double(st, i, v);
+}
+
+/* Runs a statement that returns no rows (or whose rows are ignored). */
+static int
+audit_step_done(struct audit *a, struct sqlite3_stmt *st, struct merr *e, const char *what)
+{
+	int	rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		;
+	if (rc != SQLITE_DONE)
+		return (audit_err(a, e, what));
+	return (0);
+}
+
+static void
+audit_read_boot_id(char *buf, size_t len)
+{
+	autofree char	*s = NULL;
+	struct merr	 e;
+
+	snprintf(buf, len, "unknown");
+	if (read_file("/proc/sys/kernel/random/boot_id", &s, NULL, &e) == 0) {
+		s[strcspn(s, "\n")] = '\0';
+		snprintf(buf, len, "%s", s);
+	}
+}
+
+/* Field 22 of /proc/PID/stat: when the process started, in clock ticks after
+ * boot. With the boot id it tells a live owner from a reused pid. */
+static unsigned long long
+audit_proc_start(pid_t pid)
+{
+	char			 path[64];
+	autofree char		*s = NULL;
+	struct merr		 e;
+	char			*p;
+	unsigned long long	 v = 0;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if (read_file(path, &s, NULL, &e) == -1 || (p = strrchr(s, ')')) == NULL)
+		return (0);
+	/* After ")": field 3 (state) onwards; skip 19 fields to reach 22. */
+	p++;
+	for (int f = 3; f < 22 && p != NULL; f++)
+		p = strchr(p + 1, ' ');
+	if (p != NULL)
+		v = strtoull(p + 1, NULL, 10);
+	return (v);
+}
+
+static int
+audit_migrate(struct audit *a, struct merr *e)
+{
+	autostmt struct sqlite3_stmt *st = NULL;
+	int64_t		 v;
+
+	if ((st = audit_prepare(a, "PRAGMA user_version", e)) == NULL)
+		return (-1);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return (audit_err(a, e, "read schema version"));
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (v > (int64_t)audit_schema_n)
+		return (merr_set(e, "audit log %s: schema version %lld is newer than this "
+		    "moat understands (%zu): upgrade moat", a->path, (long long)v,
+		    audit_schema_n));
+	if (v == (int64_t)audit_schema_n)
+		return (0);
+	if (a->flags & AUDIT_READONLY)
+		return (merr_set(e, "audit log %s: schema version %lld, this moat needs %zu; "
+		    "open it once read-write (any moat run) to migrate", a->path,
+		    (long long)v, audit_schema_n));
+	if (audit_exec(a, "BEGIN IMMEDIATE", e) == -1)
+		return (-1);
+	/* Another moat may have migrated while this one waited for the lock. */
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		audit_rollback(a);
+		return (audit_err(a, e, "read schema version"));
+	}
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	for (; v < (int64_t)audit_schema_n; v++) {
+		char	sql[64];
+
+		if (sqlite3_exec(a->db, audit_schema[v], NULL, NULL, NULL) != SQLITE_OK) {
+			audit_err(a, e, "migrate schema");
+			audit_rollback(a);
+			return (-1);
+		}
+		snprintf(sql, sizeof sql, "PRAGMA user_version = %lld", (long long)v + 1);
+		if (audit_exec(a, sql, e) == -1) {
+			audit_rollback(a);
+			return (-1);
+		}
+	}
+	if (audit_exec(a, "COMMIT", e) == -1) {
+		audit_rollback(a);
+		return (-1);
+	}
+	/* The WAL header must reach the main file before the lock is released. */
+	if (audit_exec(a, "PRAGMA wal_checkpoint(TRUNCATE)", e) == -1)
+		return (-1);
+	return (0);
+}
+
+
+
+static int
+audit_wal_hook(void *arg, struct sqlite3 *db, const char *name, int pages)
+{
+	struct audit	*a = arg;
+
+	a->wal_pages = pages;
+	return (SQLITE_OK);
+}
+
+/* A long-lived moat (TUI, mcp, a session) completes many runs on one
+ * connection: keep its WAL bounded, checkpointing after a run's end (never
+ * in a begin) once it passes SQLite's usual threshold. */
+#define AUDIT_CHECKPOINT_PAGES	1000
+
+static void
+audit_after_end(struct audit *a)
+{
+	if (a->wal_pages >= AUDIT_CHECKPOINT_PAGES)
+		sqlite3_wal_checkpoint_v2(a->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+}
+
+struct audit *
+audit_open(const char *path, int flags, struct merr *e)
+{
+	struct audit	*a;
+	char		 def[4096];
+	autofree char	*dir = NULL;
+	char		*slash;
+	autofd int	 fd = -1;
+	int		 oflags;
+
+	if (path == NULL)
+		path = audit_default_path(def, sizeof def);
+	a = xcalloc(1, sizeof *a);
+	a->lockfd = -1;
+	a->path = xstrdup(path);
+	a->flags = flags;
+	audit_read_boot_id(a->boot_id, sizeof a->boot_id);
+	if (gethostname(a->host, sizeof a->host) == -1)
+		snprintf(a->host, sizeof a->host, "unknown");
+	if (flags & AUDIT_READONLY) {
+		if (access(path, F_OK) == -1) {
+			merr_errno(e, "audit log %s", path);
+			audit_close(a);
+			return (NULL);
+		}
+		oflags = SQLITE_OPEN_READONLY;
+	} else {
+		/* Private from the start: the directory 0700, the file 0600. */
+		dir = xstrdup(path);
+		if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+			*slash = '\0';
+			if (access(dir, F_OK) == -1 && mkdir_p(dir, 0700, e) == -1) {
+				merr_prefix(e, "audit log %s", path);
+				audit_close(a);
+				return (NULL);
+			}
+		}
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd == -1 && errno != EACCES && errno != EROFS && errno != EPERM) {
+			merr_errno(e, "audit log %s", path);
+			audit_close(a);
+			return (NULL);
+		}
+		/* Moats that open a new log at once must not each make it a WAL
+		 * database: one that sees the file still empty would discard the
+		 * other's WAL. So creation and migration run under flock(2), and
+		 * end with a checkpoint that puts the header into the file. The
+		 * descriptor stays open until audit_close: closing it earlier
+		 * would drop SQLite's own fcntl locks on the file. */
+		if (fd != -1) {
+			while (flock(fd, LOCK_EX) == -1 && errno == EINTR)
+				;
+			a->lockfd = TAKE_FD(fd);
+		}
+		oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	}
+	if (sqlite3_open_v2(path, &a->db, oflags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		if (a->db == NULL)
+			merr_set(e, "audit log %s: out of memory", path);
+		else
+			audit_err(a, e, "open");
+		audit_close(a);
+		return (NULL);
+	}
+	sqlite3_busy_timeout(a->db, AUDIT_BUSY_MS);
+	sqlite3_extended_result_codes(a->db, 1);
+	if (!(flags & AUDIT_READONLY) && sqlite3_db_readonly(a->db, "main") == 1) {
+		merr_set(e, "audit log %s: the database is read-only (no write permission "
+		    "on it or its directory, or a read-only filesystem): fix its "
+		    "permissions, point --db or MOAT_DB elsewhere, or allow unlogged runs",
+		    path);
+		audit_close(a);
+		return (NULL);
+	}
+	/* WAL lets readers (moat audit) and writers (concurrent runs) overlap;
+	 * synchronous=NORMAL in WAL mode never corrupts the file, it may lose the
+	 * last transactions on power loss only. */
+	if (audit_exec(a, "PRAGMA foreign_keys = ON", e) == -1 ||
+	    (!(flags & AUDIT_READONLY) &&
+	    (audit_exec(a, "PRAGMA journal_mode = WAL", e) == -1 ||
+	    audit_exec(a, "PRAGMA synchronous = NORMAL", e) == -1)) ||
+	    audit_migrate(a, e) == -1) {
+		audit_close(a);
+		return (NULL);
+	}
+	if (a->lockfd != -1)
+		flock(a->lockfd, LOCK_UN);
+	if (!(flags & AUDIT_READONLY)) {
+		int		 one = 1;
+		struct passwd	*pw = getpwuid(getuid());
+
+		a->user = pw != NULL ? xstrdup(pw->pw_name) : NULL;
+		a->self_start = audit_proc_start(getpid());
+
+		/* A one-shot moat is usually the log's only connection. By
+		 * default its close would delete the WAL and the next moat's
+		 * first write (its begin) would create it again, ~10 ms. Keep
+		 * the WAL file; never checkpoint inside a commit (a begin);
+		 * audit_close checkpoints and truncates it, after the run. */
+		sqlite3_file_control(a->db, "main", SQLITE_FCNTL_PERSIST_WAL, &one);
+		sqlite3_db_config(a->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+		sqlite3_wal_autocheckpoint(a->db, 0);
+		sqlite3_wal_hook(a->db, audit_wal_hook, a);
+		a->redact = redact_new();
+		if (redact_load_default(a->redact, e) == -1 ||
+		    (!(flags & AUDIT_NO_RECOVER) && audit_recover(a, e) == -1)) {
+			audit_close(a);
+			return (NULL);
+		}
+	}
+	return (a);
+}
+
+void
+audit_close(struct audit *a)
+{
+	if (a == NULL)
+		return;
+	for (size_t i = 0; i < a->ncache; i++)
+		sqlite3_finalize(a->cache[i].st);
+	/* After a run, not before one: copy the WAL into the file and empty
+	 * it, so that audit.db alone holds every completed run (a plain cp is
+	 * a backup) and the next moat has no WAL to scan. TRUNCATE must not
+	 * wait for a reader: when one is busy, a later moat does it. */
+	if (a->db != NULL && a->wal_pages > 0) {
+		sqlite3_busy_timeout(a->db, 0);
+		sqlite3_wal_checkpoint_v2(a->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	}
+	if (a->db != NULL)
+		sqlite3_close_v2(a->db);
+	if (a->lockfd != -1)
+		close(a->lockfd);
+	redact_free(a->redact);
+	free(a->user);
+	free(a->path);
+	free(a);
+}
+
+const char *
+audit_path(const struct audit *a)
+{
+	return (a->path);
+}
+
+struct sqlite3 *
+audit_sqlite(struct audit *a)
+{
+	return (a->db);
+}
+
+/* Feeds one column into the canonical serialisation: name, type, length,
+ * bytes. Lengths make the encoding unambiguous whatever the values hold. */
+static void
+audit_hash_col(struct sha256 *s, struct sqlite3_stmt *st, int i)
+{
+	const char	*name = sqlite3_column_name(st, i);
+	char		 hdr[64], num[64];
+	const void	*p = NULL;
+	int		 n = 0;
+	char		 type;
+
+	switch (sqlite3_column_type(st, i)) {
+	case SQLITE_INTEGER:
+		type = 'I';
+		n = snprintf(num, sizeof num, "%lld", (long long)sqlite3_column_int64(st, i));
+		p = num;
+		break;
+	case SQLITE_FLOAT:
+		type = 'R';
+		n = snprintf(num, sizeof num, "%.17g", sqlite3_column_double(st, i));
+		p = num;
+		break;
+	case SQLITE_TEXT:
+		type = 'T';
+		p = sqlite3_column_text(st, i);
+		n = sqlite3_column_bytes(st, i);
+		break;
+	case SQLITE_BLOB:
+		type = 'B';
+		p = sqlite3_column_blob(st, i);
+		n = sqlite3_column_bytes(st, i);
+		break;
+	default:
+		type = 'N';
+		break;
+	}
+	sha256_update(s, name, strlen(name));
+	snprintf(hdr, sizeof hdr, "=%c%d:", type, n);
+	sha256_update(s, hdr, strlen(hdr));
+	if (n > 0)
+		sha256_update(s, p, (size_t)n);
+	sha256_update(s, "\n", 1);
+}
+
+/* Hashes every row a query returns, each column as audit_hash_col does. */
+static int
+audit_hash_query(struct audit *a, struct sha256 *s, const char *sql, int64_t id,
+    struct merr *e)
+{
+	autoreset struct sqlite3_stmt *st = NULL;
+	int	 rc;
+
+	if ((st = audit_cached(a, sql, e)) == NULL)
+		return (-1);
+	sqlite3_bind_int64(st, 1, id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		for (int i = 0; i < sqlite3_column_count(st); i++)
+			audit_hash_col(s, st, i);
+		sha256_update(s, "\036", 1);	/* record separator */
+	}
+	if (rc != SQLITE_DONE)
+		return (audit_err(a, e, "read for hashing"));
+	return (0);
+}
+
+/* The digest of a run's events, samples and kept output. */
+static int
+audit_children_hash(struct audit *a, int64_t id, char hex[SHA256_HEX_LEN], struct merr *e)
+{
+	struct sha256	s;
+
+	sha256_init(&s);
+	sha256_update(&s, "events\n", 7);
+	if (audit_hash_query(a, &s, "SELECT id, t, kind, name, detail, count, host, port, "
+	    "addr, bytes_out, bytes_in, verdict, rule, extra FROM events WHERE run = ?1 "
+	    "ORDER BY id", id, e) == -1)
+		return (-1);
+	sha256_update(&s, "samples\n", 8);
+	if (audit_hash_query(a, &s, "SELECT t, cpu_pct, mem_bytes, pids, io_read, io_write "
+	    "FROM samples WHERE run = ?1 ORDER BY rowid", id, e) == -1)
+		return (-1);
+	sha256_update(&s, "outputs\n", 8);
+	if (audit_hash_query(a, &s, "SELECT stream, head, tail FROM outputs WHERE run = ?1 "
+	    "ORDER BY stream", id, e) == -1)
+		return (-1);
+	sha256_final_hex(&s, hex);
+	return (0);
+}
+
+/* hash = sha256(canonical row content || prev_hash). found is false when
+ * there is no such row. */
+static int
+audit_row_hash(struct audit *a, int64_t id, char hex[SHA256_HEX_LEN], struct merr *e)
+{
+	static const char sql[] = "SELECT " AUDIT_HASH_COLS " FROM runs WHERE id = ?1";
+	autoreset struct sqlite3_stmt *st = NULL;
+	struct sha256	 s;
+	const char	*prev;
+
+	if ((st = audit_cached(a, sql, e)) == NULL)
+		return (-1);
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return (merr_set(e, "audit log %s: run %lld vanished", a->path, (long long)id));
+	sha256_init(&s);
+	sha256_update(&s, "moat-run-v1\n", 12);
+	for (int i = 0; i < sqlite3_column_count(st); i++)
+		if (strcmp(sqlite3_column_name(st, i), "prev_hash") != 0)
+			audit_hash_col(&s, st, i);
+	prev = (const char *)sqlite3_column_text(st, 3);
+	sha256_update(&s, prev != NULL ? prev : "", prev != NULL ? strlen(prev) : 0);
+	sha256_final_hex(&s, hex);
+	return (0);
+}
+
+static int
+audit_meta_get(struct audit *a, const char *key, char *buf, size_t len, struct merr *e)
+{
+	autoreset struct sqlite3_stmt *st = NULL;
+
+	if ((st = audit_cached(a, "SELECT value FROM meta WHERE key = ?1", e)) == NULL)
+		return (-1);
+	bind_text(st, 1, key);
+	buf[0] = '\0';
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		snprintf(buf, len, "%s", (const char *)sqlite3_column_text(st, 0) ?: "");
+		return (0);
+	case SQLITE_DONE:
+		return (0);
+	default:
+		return (audit_err(a, e, "read meta"));
+	}
+}
+
+static int
+audit_meta_set(struct audit *a, const char *key, const char *value, struct merr *e)
+{
+	autoreset struct sqlite3_stmt *st = NULL;
+
+	if ((st = audit_cached(a, "INSERT INTO meta (key, value) VALUES (?1, ?2) "
+	    "ON CONFLICT (key) DO UPDATE SET value = excluded.value", e)) == NULL)
+		return (-1);
+	bind_text(st, 1, key);
+	bind_text(st, 2, value);
+	return (audit_step_done(a, st, e, "write meta"));
+}
+
+/* Appends run id to the chain. Inside the caller's BEGIN IMMEDIATE. */
+static int
+audit_chain(struct audit *a, int64_t id, struct merr *e)
+{
+	autoreset struct sqlite3_stmt *st = NULL, *up = NULL;
+	char		 seqs[32], prev[SHA256_HEX_LEN + 8], children[SHA256_HEX_LEN],
+			 hash[SHA256_HEX_LEN];
+	long long	 seq;
+
+	if (audit_meta_get(a, "head_seq", seqs, sizeof seqs, e) == -1 ||
+	    audit_meta_get(a, "head_hash", prev, sizeof prev, e) == -1)
+		return (-1);
+	seq = strtoll(seqs, NULL, 10) + 1;
+	if (audit_children_hash(a, id, children, e) == -1)
+		return (-1);
+	if ((st = audit_cached(a, "UPDATE runs SET seq = ?1, prev_hash = ?2, "
+	    "children_hash = ?3 WHERE id = ?4", e)) == NULL)
+		return (-1);
+	sqlite3_bind_int64(st, 1, seq);
+	bind_text(st, 2, prev);
+	bind_text(st, 3, children);
+	sqlite3_bind_int64(st, 4, id);
+	if (audit_step_done(a, st, e, "chain run") == -1 ||
+	    audit_row_hash(a, id, hash, e) == -1)
+		return (-1);
+	if ((up = audit_cached(a, "UPDATE runs SET hash = ?1 WHERE id = ?2", e)) == NULL)
+		return (-1);
+	bind_text(up, 1, hash);
+	sqlite3_bind_int64(up, 2, id);
+	snprintf(seqs, sizeof seqs, "%lld", seq);
+	if (audit_step_done(a, up, e, "chain run") == -1 ||
+	    audit_meta_set(a, "head_seq", seqs, e) == -1 ||
+	    audit_meta_set(a, "head_hash", hash, e) == -1)
+		return (-1);
+	return (0);
+}
+
+/* Is the moat that owns a running row still alive? Unsure counts as alive:
+ * marking a live run interrupted would be worse than a stale "running". */
+static bool
+audit_owner_alive(struct audit *a, pid_t pid, unsigned long long start,
+    const char *boot_id, const char *host)
+{
+	unsigned long long	now_start;
+
+	if (host != NULL && strcmp(host, a->host) != 0)
+		return (true);		/* another machine's run (a shared file) */
+	if (boot_id != NULL && strcmp(boot_id, a->boot_id) != 0)
+		return (false);		/* the machine rebooted since */
+	if (pid <= 0)
+		return (false);
+	if (kill(pid, 0) == -1 && errno == ESRCH)
+		return (false);
+	now_start = audit_proc_start(pid);
+	if (now_start != 0 && start != 0 && now_start != start)
+		return (false);		/* the pid was reused */
+	return (true);
+}
+
+int
+audit_recover(struct audit *a, struct merr *e)
+{
+	autostmt struct sqlite3_stmt *st = NULL, *up = NULL;
+	int64_t		*dead = NULL;
+	size_t		 ndead = 0;
+	int		 rc, marked = 0;
+	double		 now = audit_now();
+	char		 iso[40];
+
+	if ((st = audit_prepare(a, "SELECT id, owner_pid, owner_start, boot_id, host "
+	    "FROM runs WHERE status = 'running'", e)) == NULL)
+		return (-1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!audit_owner_alive(a, (pid_t)sqlite3_column_int64(st, 1),
+		    (unsigned long long)sqlite3_column_int64(st, 2),
+		    (const char *)sqlite3_column_text(st, 3),
+		    (const char *)sqlite3_column_text(st, 4))) {
+			dead = xreallocarray(dead, ndead + 1, sizeof *dead);
+			dead[ndead++] = sqlite3_column_int64(st, 0);
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		free(dead);
+		return (audit_err(a, e, "find interrupted runs"));
+	}
+	sqlite3_reset(st);
+	if (ndead == 0)
+		return (0);
+	audit_iso_time(now, iso, sizeof iso);
+	if ((up = audit_prepare(a, "UPDATE runs SET status = 'interrupted', ended_at = ?1, "
+	    "duration = max(0, round((julianday(?1) - julianday(started_at)) * 86400, 3)), "
+	    "end_reason = 'owner-gone' WHERE id = ?2 AND status = 'running'", e)) == NULL) {
+		free(dead);
+		return (-1);
+	}
+	for (size_t i = 0; i < ndead; i++) {
+		if (audit_exec(a, "BEGIN IMMEDIATE", e) == -1)
+			goto fail;
+		bind_text(up, 1, iso);
+		sqlite3_bind_int64(up, 2, dead[i]);
+		if (audit_step_done(a, up, e, "mark interrupted") == -1)
+			goto fail;
+		sqlite3_reset(up);
+		/* Another moat may have marked it first. */
+		if (sqlite3_changes(a->db) == 1) {
+			if (audit_chain(a, dead[i], e) == -1)
+				goto fail;
+			marked++;
+		}
+		if (audit_exec(a, "COMMIT", e) == -1)
+			goto fail;
+	}
+	free(dead);
+	return (marked);
+fail:
+	audit_rollback(a);
+	free(dead);
+	return (-1);
+}
+
+static char *
+audit_argv_json(struct strv *sv)
+{
+	size_t		 len = 3, n;
+	char		*out, **parts = xcalloc(sv->n + 1, sizeof *parts);
+
+	for (size_t i = 0; i < sv->n; i++) {
+		parts[i] = audit_json_str(sv->v[i]);
+		len += strlen(parts[i]) + 1;
+	}
+	out = xmalloc(len);
+	n = 0;
+	out[n++] = '[';
+	for (size_t i = 0; i < sv->n; i++) {
+		if (i > 0)
+			out[n++] = ',';
+		memcpy(out + n, parts[i], strlen(parts[i]));
+		n += strlen(parts[i]);
+		free(parts[i]);
+	}
+	out[n++] = ']';
+	out[n] = '\0';
+	free(parts);
+	return (out);
+}
+
+/* A command line for humans and --grep: arguments joined by spaces, quoted
+ * when they hold blanks or quotes. */
+static char *
+audit_argv_line(struct strv *sv)
+{
+	char	*out = xstrdup(""), *next;
+
+	for (size_t i = 0; i < sv->n; i++) {
+		const char	*arg = sv->v[i];
+		bool		 q = *arg == '\0' || strpbrk(arg, " \t\n'\"\\$`;&|<>*?()") != NULL;
+
+		if (q && strchr(arg, '\'') == NULL)
+			next = xprintf("%s%s'%s'", out, i ? " " : "", arg);
+		else if (q) {
+			autofree char *j = audit_json_str(arg);
+			next = xprintf("%s%s%s", out, i ? " " : "", j);
+		} else
+			next = xprintf("%s%s%s", out, i ? " " : "", arg);
+		free(out);
+		out = next;
+	}
+	return (out);
+}
+
+/* Binds the start fields to the INSERT below; returns the redacted argv. */
+static const char audit_insert_sql[] =
+	"INSERT INTO runs (run_id, status, source, client, user, uid, host, profile, "
+	"profile_hash, net_mode, workspace, cwd, argv, command, risk_static, "
+	"risk_static_reasons, started_at, owner_pid, owner_start, boot_id, "
+	"ended_at, duration, end_reason, exit_code, risk_final, risk_final_reasons) "
+	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
+	"CASE WHEN json_valid(?16) THEN ?16 ELSE json_quote(?16) END, ?17, ?18, ?19, "
+	"?20, ?21, ?22, ?23, ?24, ?25, "
+	"CASE WHEN json_valid(?26) THEN ?26 ELSE json_quote(?26) END)";
+
+static char	*audit_redacted(struct audit *, const char *);
+
+static void
+audit_bind_start(struct audit *a, struct sqlite3_stmt *st, const struct audit_start *s,
+    const char *run_id, const char *status, double started)
+{
+	struct strv	 args = { NULL, 0 };
+	char		 iso[40], ph[SHA256_HEX_LEN];
+	pid_t		 pid = s->owner_pid > 0 ? s->owner_pid : getpid();
+	unsigned long long start = s->owner_start != 0 ? s->owner_start :
+	    pid == getpid() ? a->self_start : audit_proc_start(pid);
+
+	redact_argv(a->redact, s->argv, &args);
+	audit_iso_time(started, iso, sizeof iso);
+	bind_text(st, 1, run_id);
+	bind_text(st, 2, status);
+	bind_text(st, 3, s->source != NULL ? s->source : "cli");
+	bind_text(st, 4, s->client);
+	bind_text(st, 5, a->user);
+	sqlite3_bind_int64(st, 6, getuid());
+	bind_text(st, 7, a->host);
+	bind_text(st, 8, s->profile);
+	if (s->profile_text != NULL) {
+		sha256_hex(s->profile_text, strlen(s->profile_text), ph);
+		bind_text(st, 9, ph);
+	}
+	bind_text(st, 10, s->net_mode);
+	bind_text(st, 11, s->workspace);
+	bind_text(st, 12, s->cwd);
+	sqlite3_bind_text(st, 13, audit_argv_json(&args), -1, free);
+	sqlite3_bind_text(st, 14, audit_argv_line(&args), -1, free);
+	bind_int_opt(st, 15, s->risk);
+	/* Reasons quote the command line, so they are redacted too; if that
+	 * breaks their JSON, the insert stores them as one JSON string. */
+	sqlite3_bind_text(st, 16, audit_redacted(a, s->risk_reasons != NULL ?
+	    s->risk_reasons : "[]"), -1, free);
+	bind_text(st, 17, iso);
+	sqlite3_bind_int64(st, 18, pid);
+	sqlite3_bind_int64(st, 19, (int64_t)start);
+	bind_text(st, 20, a->boot_id);
+	strv_clear(&args);
+}
+
+static char *
+audit_new_run_id(double now)
+{
+	char		 d[32];
+	time_t		 sec = (time_t)now;
+	struct tm	 tm;
+	unsigned	 r = 0;
+	autofd int	 fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+	if (fd == -1 || read(fd, &r, sizeof r) != sizeof r)
+		r = (unsigned)(now * 1e6) ^ (unsigned)getpid();
+	gmtime_r(&sec, &tm);
+	strftime(d, sizeof d, "%Y%m%dT%H%M%S", &tm);
+	return (xprintf("%s-%d-%08x", d, (int)getpid(), r));
+}
+
+struct audit_run *
+audit_run_begin(struct audit *a, const struct audit_start *s, struct merr *e)
+{
+	autostmt struct sqlite3_stmt *st = NULL;
+	struct audit_run	*ar;
+	double			 now = s->started_at > 0 ? s->started_at : audit_now();
+
+	if (a->flags & AUDIT_READONLY) {
+		merr_set(e, "audit log %s: opened read-only", a->path);
+		return (NULL);
+	}
+	ar = xcalloc(1, sizeof *ar);
+	ar->a = a;
+	ar->started_at = now;
+	ar->run_id = s->run_id != NULL && *s->run_id != '\0' ? xstrdup(s->run_id) :
+	    audit_new_run_id(now);
+	ar->head_max = s->output_head == 0 ? AUDIT_OUTPUT_DEFAULT :
+	    s->output_head == AUDIT_OUTPUT_NONE ? 0 : s->output_head;
+	ar->tail_max = s->output_tail == 0 ? AUDIT_OUTPUT_DEFAULT :
+	    s->output_tail == AUDIT_OUTPUT_NONE ? 0 : s->output_tail;
+	for (int i = 0; i < 2; i++)
+		sha256_init(&ar->out[i].sha);
+	ar->last_flush = now_mono();
+	if ((st = audit_prepare(a, audit_insert_sql, e)) == NULL)
+		goto fail;
+	audit_bind_start(a, st, s, ar->run_id, "running", now);
+	/* One statement, so one transaction: nothing else to wait for. */
+	if (audit_step_done(a, st, e, "record run") == -1)
+		goto fail;
+	ar->rowid = sqlite3_last_insert_rowid(a->db);
+	return (ar);
+fail:
+	free(ar->run_id);
+	free(ar);
+	return (NULL);
+}
+
+const char *
+audit_run_id(const struct audit_run *ar)
+{
+	return (ar->run_id);
+}
+
+int64_t
+audit_run_rowid(const struct audit_run *ar)
+{
+	return (ar->rowid);
+}
+
+int
+audit_run_refused(struct audit *a, const struct audit_start *s, const char *why,
+    struct merr *e)
+{
+	autostmt struct sqlite3_stmt *st = NULL;
+	autofree char	*run_id = NULL;
+	double		 now = s->started_at > 0 ? s->started_at : audit_now();
+	char		 iso[40];
+
+	if ((st = audit_prepare(a, audit_insert_sql, e)) == NULL)
+		return (-1);
+	run_id = s->run_id != NULL && *s->run_id != '\0' ? xstrdup(s->run_id) :
+	    audit_new_run_id(now);
+	audit_bind_start(a, st, s, run_id, "refused", now);
+	audit_iso_time(now, iso, sizeof iso);
+	bind_text(st, 21, iso);
+	sqlite3_bind_double(st, 22, 0);
+	bind_text(st, 23, why != NULL ? why : "refused");
+	sqlite3_bind_int(st, 24, 125);
+	bind_int_opt(st, 25, s->risk);
+	sqlite3_bind_text(st, 26, audit_redacted(a, s->risk_reasons != NULL ?
+	    s->risk_reasons : "[]"), -1, free);
+	if (audit_exec(a, "BEGIN IMMEDIATE", e) == -1)
+		return (-1);
+	if (audit_step_done(a, st, e, "record refused run") == -1 ||
+	    audit_chain(a, sqlite3_last_insert_rowid(a->db), e) == -1 ||
+	    audit_exec(a, "COMMIT", e) == -1) {
+		audit_rollback(a);
+		return (-1);
+	}
+	audit_after_end(a);
+	return (0);
+}
+
+static void
+audit_ev_clear(struct audit_ev *ev)
+{
+	free(ev->name);
+	free(ev->detail);
+	free(ev->host);
+	free(ev->addr);
+	free(ev->verdict);
+	free(ev->rule);
+	free(ev->extra);
+}
+
+static char *
+audit_redacted(struct audit *a, const char *s)
+{
+	if (s == NULL)
+		return (NULL);
+	return (redact_text(a->redact, s, strlen(s), NULL));
+}
+
+/* Writes buffered events and samples. Inside a transaction when the caller
+ * holds one; its own otherwise. */
+static int
+audit_write_buffers(struct audit_run *ar, struct merr *e)
+{
+	struct audit	*a = ar->a;
+	autostmt struct sqlite3_stmt *ev = NULL, *sm = NULL;
+
+	if (ar->nev > 0) {
+		if ((ev = audit_prepare(a, "INSERT INTO events (run, t, kind, name, detail, "
+		    "count, host, port, addr, bytes_out, bytes_in, verdict, rule, extra) "
+		    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+		    e)) == NULL)
+			return (-1);
+		for (size_t i = 0; i < ar->nev; i++) {
+			struct audit_ev	*x = &ar->ev[i];
+
+			sqlite3_bind_int64(ev, 1, ar->rowid);
+			sqlite3_bind_double(ev, 2, round(x->t * 1000) / 1000);
+			bind_text(ev, 3, x->kind);
+			bind_text(ev, 4, x->name);
+			bind_text(ev, 5, x->detail);
+			sqlite3_bind_int64(ev, 6, x->count);
+			bind_text(ev, 7, x->host);
+			bind_int_opt(ev, 8, x->port > 0 ? x->port : -1);
+			bind_text(ev, 9, x->addr);
+			bind_int_opt(ev, 10, x->bytes_out);
+			bind_int_opt(ev, 11, x->bytes_in);
+			bind_text(ev, 12, x->verdict);
+			bind_text(ev, 13, x->rule);
+			bind_text(ev, 14, x->extra);
+			if (audit_step_done(a, ev, e, "record event") == -1)
+				return (-1);
+			sqlite3_reset(ev);
+		}
+	}
+	if (ar->nsmp > 0) {
+		if ((sm = audit_prepare(a, "INSERT INTO samples (run, t, cpu_pct, mem_bytes, "
+		    "pids, io_read, io_write) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", e)) == NULL)
+			return (-1);
+		for (size_t i = 0; i < ar->nsmp; i++) {
+			struct audit_sample	*x = &ar->smp[i];
+
+			sqlite3_bind_int64(sm, 1, ar->rowid);
+			sqlite3_bind_double(sm, 2, round(x->t * 1000) / 1000);
+			bind_real_opt(sm, 3, round(x->cpu_pct * 10) / 10);
+			bind_int_opt(sm, 4, x->mem_bytes);
+			bind_int_opt(sm, 5, x->pids);
+			bind_int_opt(sm, 6, x->io_read);
+			bind_int_opt(sm, 7, x->io_write);
+			if (audit_step_done(a, sm, e, "record sample") == -1)
+				return (-1);
+			sqlite3_reset(sm);
+		}
+	}
+	for (size_t i = 0; i < ar->nev; i++)
+		audit_ev_clear(&ar->ev[i]);
+	ar->nev = 0;
+	ar->nsmp = 0;
+	ar->last_flush = now_mono();
+	return (0);
+}
+
+int
+audit_run_flush(struct audit_run *ar, struct merr *e)
+{
+	struct audit	*a = ar->a;
+
+	if (ar->nev == 0 && ar->nsmp == 0)
+		return (0);
+	if (audit_exec(a, "BEGIN IMMEDIATE", e) == -1)
+		return (-1);
+	if (audit_write_buffers(ar, e) == -1 || audit_exec(a, "COMMIT", e) == -1) {
+		audit_rollback(a);
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+audit_maybe_flush(struct audit_run *ar, struct merr *e)
+{
+	if (ar->nev + ar->nsmp >= AUDIT_FLUSH_EVENTS ||
+	    now_mono() - ar->last_flush >= AUDIT_FLUSH_SECONDS)
+		return (audit_run_flush(ar, e));
+	return (0);
+}
+
+/* A denied syscall with the same name and argument summary as one already
+ * buffered adds to its count: a tight loop of denials becomes one row a
+ * second, not a million. Past AUDIT_MAX_DETAILS distinct summaries for one
+ * syscall, the rest are counted under "(other arguments)". */
+static bool
+audit_aggregate(struct audit_run *ar, const char *name, char **detail, int64_t count)
+{
+	struct audit_agg	*g = NULL;
+
+	for (size_t i = 0; i < ar->nev; i++) {
+		struct audit_ev	*x = &ar->ev[i];
+
+		if (strcmp(x->kind, "syscall") == 0 && strcmp(x->name, name) == 0 &&
+		    strcmp(x->detail ?: "", *detail ?: "") == 0) {
+			x->count += count;
+			return (true);
+		}
+	}
+	for (size_t i = 0; i < ar->nagg; i++)
+		if (strcmp(ar->agg[i].name, name) == 0)
+			g = &ar->agg[i];
+	if (g == NULL) {
+		ar->agg = xreallocarray(ar->agg, ar->nagg + 1, sizeof *ar->agg);
+		g = &ar->agg[ar->nagg++];
+		g->name = xstrdup(name);
+		g->ndetails = 0;
+	}
+	if (++g->ndetails > AUDIT_MAX_DETAILS) {
+		free(*detail);
+		*detail = xstrdup("(other arguments)");
+		g->ndetails--;
+		for (size_t i = 0; i < ar->nev; i++) {
+			struct audit_ev	*x = &ar->ev[i];
+
+			if (strcmp(x->kind, "syscall") == 0 && strcmp(x->name, name) == 0 &&
+			    strcmp(x->detail ?: "", *detail) == 0) {
+				x->count += count;
+				return (true);
+			}
+		}
+	}
+	return (false);
+}
+
+int
+audit_run_event(struct audit_run *ar, const struct run_event *re, struct merr *e)
+{
+	struct audit_ev	 x;
+	const char	*name = NULL;
+
+	memset(&x, 0, sizeof x);
+	x.t = re->t;
+	x.count = 1;
+	x.bytes_out = x.bytes_in = -1;
+	x.detail = audit_redacted(ar->a, re->text);
+	switch (re->kind) {
+	case EV_NOTE:
+		x.kind = "note";
+		break;
+	case EV_SYSCALL_DENIED:
+		x.kind = "syscall";
+		name = re->syscall != NULL ? re->syscall : "?";
+		x.count = re->count > 0 ? (int64_t)re->count : 1;
+		if (audit_aggregate(ar, name, &x.detail, x.count)) {
+			free(x.detail);
+			return (audit_maybe_flush(ar, e));
+		}
+		break;
+	case EV_NET_CONN:
+		x.kind = "net";
+		name = re->host != NULL ? re->host : re->addr;
+		x.host = re->host != NULL ? xstrdup(re->host) : NULL;
+		x.addr = re->addr != NULL ? xstrdup(re->addr) : NULL;
+		x.port = (int)re->port;
+		x.verdict = re->verdict != NULL ? xstrdup(re->verdict) : NULL;
+		x.rule = re->rule != NULL ? xstrdup(re->rule) : NULL;
+		x.bytes_out = (int64_t)re->bytes_out;
+		x.bytes_in = (int64_t)re->bytes_in;
+		if (re->duration > 0)
+			x.extra = xprintf("{\"duration\":%.3f}", re->duration);
+		break;
+	case EV_LIMIT_HIT:
+		x.kind = "limit";
+		break;
+	case EV_FILE_CHANGED:
+		x.kind = "file";
+		break;
+	default:
+		x.kind = "note";
+		break;
+	}
+	x.name = name != NULL ? xstrdup(name) : NULL;
+	ar->ev = xreallocarray(ar->ev, ar->nev + 1, sizeof *ar->ev);
+	ar->ev[ar->nev++] = x;
+	return (audit_maybe_flush(ar, e));
+}
+
+int
+audit_run_sample(struct audit_run *ar, const struct audit_sample *s, struct merr *e)
+{
+	ar->smp = xreallocarray(ar->smp, ar->nsmp + 1, sizeof *ar->smp);
+	ar->smp[ar->nsmp++] = *s;
+	return (audit_maybe_flush(ar, e));
+}
+
+void
+audit_output_feed(struct audit_run *ar, int stream, const void *buf, size_t len)
+{
+	struct audit_out	*o;
+	const char		*p = buf;
+	size_t			 k;
+
+	if (stream != 1 && stream != 2)
+		return;
+	o = &ar->out[stream - 1];
+	o->bytes += len;
+	sha256_update(&o->sha, buf, len);
+	if (o->nhead < ar->head_max) {
+		if (o->head == NULL)
+			o->head = xmalloc(ar->head_max);
+		k = ar->head_max - o->nhead < len ? ar->head_max - o->nhead : len;
+		memcpy(o->head + o->nhead, p, k);
+		o->nhead += k;
+		p += k;
+		len -= k;
+	}
+	if (len == 0 || ar->tail_max == 0)
+		return;
+	if (o->ring == NULL)
+		o->ring = xmalloc(ar->tail_max);
+	o->ring_fill += len;
+	if (len >= ar->tail_max) {
+		memcpy(o->ring, p + len - ar->tail_max, ar->tail_max);
+		o->ring_pos = 0;
+		return;
+	}
+	k = ar->tail_max - o->ring_pos < len ? ar->tail_max - o->ring_pos : len;
+	memcpy(o->ring + o->ring_pos, p, k);
+	memcpy(o->ring, p + k, len - k);
+	o->ring_pos = (o->ring_pos + len) % ar->tail_max;
+}
+
+/* Stores one stream's head and tail, redacted. */
+static int
+audit_write_output(struct audit_run *ar, int i, struct merr *e)
+{
+	struct audit		*a = ar->a;
+	struct audit_out	*o = &ar->out[i];
+	autostmt struct sqlite3_stmt *st = NULL;
+	autofree char		*tail = NULL, *rh = NULL, *rt = NULL;
+	size_t			 ntail = 0, nrh = 0, nrt = 0;
+
+	if (o->bytes == 0 || (o->nhead == 0 && o->ring_fill == 0))
+		return (0);
+	if (o->ring_fill > 0) {
+		ntail = o->ring_fill < ar->tail_max ? (size_t)o->ring_fill : ar->tail_max;
+		tail = xmalloc(ntail);
+		if (o->ring_fill < ar->tail_max)
+			memcpy(tail, o->ring, ntail);
+		else {
+			memcpy(tail, o->ring + o->ring_pos, ar->tail_max - o->ring_pos);
+			memcpy(tail + ar->tail_max - o->ring_pos, o->ring, o->ring_pos);
+		}
+		rt = redact_text(a->redact, tail, ntail, &nrt);
+	}
+	if (o->nhead > 0)
+		rh = redact_text(a->redact, o->head, o->nhead, &nrh);
+	if ((st = audit_prepare(a, "INSERT INTO outputs (run, stream, head, tail) "
+	    "VALUES (?1, ?2, ?3, ?4)", e)) == NULL)
+		return (-1);
+	sqlite3_bind_int64(st, 1, ar->rowid);
+	bind_text(st, 2, i == 0 ? "stdout" : "stderr");
+	if (rh != NULL)
+		sqlite3_bind_blob(st, 3, rh, (int)nrh, SQLITE_TRANSIENT);
+	if (rt != NULL)
+		sqlite3_bind_blob(st, 4, rt, (int)nrt, SQLITE_TRANSIENT);
+	return (audit_step_done(a, st, e, "record output"));
+}
+
+static void
+audit_run_free(struct audit_run *ar)
+{
+	if (ar == NULL)
+		return;
+	for (size_t i = 0; i < ar->nev; i++)
+		audit_ev_clear(&ar->ev[i]);
+	free(ar->ev);
+	free(ar->smp);
+	for (size_t i = 0; i < ar->nagg; i++)
+		free(ar->agg[i].name);
+	free(ar->agg);
+	for (int i = 0; i < 2; i++) {
+		free(ar->out[i].head);
+		free(ar->out[i].ring);
+	}
+	free(ar->run_id);
+	free(ar);
+}
+
+void
+audit_run_abandon(struct audit_run *ar)
+{
+	audit_run_free(ar);
+}
+
+int
+audit_run_end(struct audit_run *ar, const struct audit_end *en, struct merr *e)
+{
+	struct audit	*a = ar->a;
+	autostmt struct sqlite3_stmt *st = NULL;
+	double		 ended = en->ended_at > 0 ? en->ended_at : audit_now();
+	char		 iso[40], sha[2][SHA256_HEX_LEN];
+	int		 rc = -1;
+
+	audit_iso_time(ended, iso, sizeof iso);
+	for (int i = 0; i < 2; i++)
+		sha256_final_hex(&ar->out[i].sha, sha[i]);
+	if ((st = audit_prepare(a, "UPDATE runs SET status = ?1, ended_at = ?2, "
+	    "duration = ?3, end_reason = ?4, exit_code = ?5, signal = ?6, cpu_user = ?7, "
+	    "cpu_sys = ?8, peak_memory = ?9, peak_pids = ?10, limits = ?11, "
+	    "risk_final = ?12, risk_final_reasons = CASE WHEN json_valid(?13) THEN ?13 "
+	    "ELSE json_quote(?13) END, stdout_bytes = ?14, "
+	    "stdout_sha256 = ?15, stderr_bytes = ?16, stderr_sha256 = ?17 "
+	    "WHERE id = ?18 AND status = 'running'", e)) == NULL)
+		goto out;
+	bind_text(st, 1, audit_status_name(en->status == AUDIT_RUNNING ? AUDIT_DONE :
+	    en->status));
+	bind_text(st, 2, iso);
+	sqlite3_bind_double(st, 3, round((ended - ar->started_at) * 1000) / 1000);
+	bind_text(st, 4, en->end_reason);
+	sqlite3_bind_int(st, 5, en->exit_code);
+	if (en->signal > 0)
+		sqlite3_bind_int(st, 6, en->signal);
+	bind_real_opt(st, 7, en->cpu_user);
+	bind_real_opt(st, 8, en->cpu_sys);
+	bind_int_opt(st, 9, en->peak_memory);
+	bind_int_opt(st, 10, en->peak_pids);
+	bind_text(st, 11, en->limits);
+	bind_int_opt(st, 12, en->risk);
+	sqlite3_bind_text(st, 13, audit_redacted(a, en->risk_reasons != NULL ?
+	    en->risk_reasons : "[]"), -1, free);
+	sqlite3_bind_int64(st, 14, (int64_t)ar->out[0].bytes);
+	bind_text(st, 15, sha[0]);
+	sqlite3_bind_int64(st, 16, (int64_t)ar->out[1].bytes);
+	bind_text(st, 17, sha[1]);
+	sqlite3_bind_int64(st, 18, ar->rowid);
+	if (audit_exec(a, "BEGIN IMMEDIATE", e) == -1)
+		goto out;
+	if (audit_write_buffers(ar, e) == -1 ||
+	    audit_write_output(ar, 0, e) == -1 || audit_write_output(ar, 1, e) == -1 ||
+	    audit_step_done(a, st, e, "complete run") == -1)
+		goto fail;
+	if (sqlite3_changes(a->db) != 1) {
+		merr_set(e, "audit log %s: run %s is no longer running (marked "
+		    "interrupted by another moat?)", a->path, ar->run_id);
+		goto fail;
+	}
+	if (audit_chain(a, ar->rowid, e) == -1 || audit_exec(a, "COMMIT", e) == -1)
+		goto fail;
+	audit_after_end(a);
+	rc = 0;
+	goto out;
+fail:
+	audit_rollback(a);
+out:
+	audit_run_free(ar);
+	return (rc);
+}
+
+/* Verification walks the chain in sequence order from the last checkpoint.
+ * For each row it asks, in this order: is it past the recorded head
+ * (inserted)? does it skip its predecessor while the next row links to that
+ * predecessor (inserted)? does its content still give its hash (edited)? does
+ * it link to its predecessor (deleted when rows are missing before it)? */
+struct audit_link {
+	int64_t		id, seq;
+	char		prev[SHA256_HEX_LEN + 8], hash[SHA256_HEX_LEN + 8];
+	char		children[SHA256_HEX_LEN + 8];
+};
+
+static void
+audit_link_read(struct sqlite3_stmt *st, struct audit_link *l)
+{
+	l->id = sqlite3_column_int64(st, 0);
+	l->seq = sqlite3_column_int64(st, 1);
+	snprintf(l->prev, sizeof l->prev, "%s", (const char *)sqlite3_column_text(st, 2) ?: "");
+	snprintf(l->hash, sizeof l->hash, "%s", (const char *)sqlite3_column_text(st, 3) ?: "");
+	snprintf(l->children, sizeof l->children, "%s",
+	    (const char *)sqlite3_column_text(st, 4) ?: "");
+}
+
+static int
+audit_verify_bad(struct audit_verify *v, int64_t id, const char *what, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int
+audit_verify_bad(struct audit_verify *v, int64_t id, const char *what, const char *fmt, ...)
+{
+	va_list	ap;
+
+	v->bad_id = id;
+	snprintf(v->what, sizeof v->what, "%s", what);
+	va_start(ap, fmt);
+	vsnprintf(v->msg, sizeof v->msg, fmt, ap);
+	va_end(ap);
+	return (1);
+}
+
+int
+audit_verify(struct audit *a, struct audit_verify *v, struct merr *e)
+{
+	autostmt struct sqlite3_stmt *st = NULL, *cp = NULL, *loose = NULL;
+	struct audit_link cur, next;
+	char		 expect[SHA256_HEX_LEN + 8] = AUDIT_GENESIS, head_hash[80], buf[32];
+	char		 h[SHA256_HEX_LEN], ch[SHA256_HEX_LEN];
+	int64_t		 expect_seq = 1, head_seq, last_id = 0;
+	int		 rc, result = 0;
+	bool		 have_next;
+
+	memset(v, 0, sizeof *v);
+	/* One read transaction: a consistent snapshot while runs complete. */
+	if (audit_exec(a, "BEGIN", e) == -1)
+		return (-1);
+	if (audit_meta_get(a, "head_seq", buf, sizeof buf, e) == -1 ||
+	    audit_meta_get(a, "head_hash", head_hash, sizeof head_hash, e) == -1)
+		goto fail;
+	head_seq = strtoll(buf, NULL, 10);
+	if ((cp = audit_prepare(a, "SELECT last_seq, last_hash FROM checkpoints "
+	    "ORDER BY id DESC LIMIT 1", e)) == NULL)
+		goto fail;
+	if (sqlite3_step(cp) == SQLITE_ROW) {
+		expect_seq = sqlite3_column_int64(cp, 0) + 1;
+		snprintf(expect, sizeof expect, "%s", (const char *)sqlite3_column_text(cp, 1) ?: "");
+	}
+	if ((st = audit_prepare(a, "SELECT id, seq, prev_hash, hash, children_hash FROM runs "
+	    "WHERE seq IS NOT NULL ORDER BY seq", e)) == NULL)
+		goto fail;
+	memset(&cur, 0, sizeof cur);
+	memset(&next, 0, sizeof next);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		audit_link_read(st, &next);
+	have_next = rc == SQLITE_ROW;
+	while (have_next) {
+		cur = next;
+		if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			audit_link_read(st, &next);
+		else if (rc != SQLITE_DONE) {
+			audit_err(a, e, "read chain");
+			goto fail;
+		}
+		have_next = rc == SQLITE_ROW;
+		if (cur.seq < expect_seq) {
+			result = audit_verify_bad(v, cur.id, "inserted", "run %lld (seq %lld) "
+			    "is older than the last prune checkpoint: inserted",
+			    (long long)cur.id, (long long)cur.seq);
+			break;
+		}
+		if (cur.seq > head_seq) {
+			result = audit_verify_bad(v, cur.id, "inserted", "run %lld (seq %lld) "
+			    "is past the recorded head of the chain (seq %lld): inserted",
+			    (long long)cur.id, (long long)cur.seq, (long long)head_seq);
+			break;
+		}
+		if (strcmp(cur.prev, expect) != 0 && have_next &&
+		    strcmp(next.prev, expect) == 0) {
+			result = audit_verify_bad(v, cur.id, "inserted", "run %lld (seq %lld) "
+			    "does not belong between its neighbours: inserted",
+			    (long long)cur.id, (long long)cur.seq);
+			break;
+		}
+		if (audit_row_hash(a, cur.id, h, e) == -1)
+			goto fail;
+		if (strcmp(cur.prev, expect) == 0 && have_next && strcmp(next.prev, expect) == 0) {
+			/* Two rows claim the same predecessor: the one whose
+			 * hash does not hold was slipped in. */
+			int64_t	 bad = strcmp(h, cur.hash) != 0 ? cur.id : next.id;
+
+			result = audit_verify_bad(v, bad, "inserted", "run %lld was inserted: "
+			    "it and its neighbour both claim to follow seq %lld",
+			    (long long)bad, (long long)expect_seq - 1);
+			break;
+		}
+		if (strcmp(h, cur.hash) != 0) {
+			result = audit_verify_bad(v, cur.id, "edited", "run %lld (seq %lld) "
+			    "was edited: its content no longer matches its hash",
+			    (long long)cur.id, (long long)cur.seq);
+			break;
+		}
+		if (audit_children_hash(a, cur.id, ch, e) == -1)
+			goto fail;
+		if (strcmp(ch, cur.children) != 0) {
+			result = audit_verify_bad(v, cur.id, "edited", "run %lld (seq %lld) "
+			    "was edited: its events, samples or output no longer match",
+			    (long long)cur.id, (long long)cur.seq);
+			break;
+		}
+		if (strcmp(cur.prev, expect) != 0) {
+			if (cur.seq > expect_seq)
+				result = audit_verify_bad(v, cur.id, "deleted", "%lld run(s) "
+				    "deleted before run %lld (seq %lld to %lld are missing)",
+				    (long long)(cur.seq - expect_seq), (long long)cur.id,
+				    (long long)expect_seq, (long long)cur.seq - 1);
+			else
+				result = audit_verify_bad(v, cur.id, "edited", "run %lld "
+				    "(seq %lld) does not link to its predecessor: edited "
+				    "or its predecessor was replaced", (long long)cur.id,
+				    (long long)cur.seq);
+			break;
+		}
+		snprintf(expect, sizeof expect, "%s", cur.hash);
+		expect_seq = cur.seq + 1;
+		last_id = cur.id;
+		v->rows++;
+	}
+	if (result == 0 && (expect_seq - 1 != head_seq || strcmp(expect, head_hash) != 0)) {
+		if (expect_seq - 1 < head_seq)
+			result = audit_verify_bad(v, last_id, "deleted", "%lld run(s) deleted "
+			    "at the end of the chain (after %s%lld, seq %lld to %lld are missing)",
+			    (long long)(head_seq - expect_seq + 1), last_id ? "run " : "checkpoint ",
+			    (long long)(last_id ? last_id : expect_seq - 1),
+			    (long long)expect_seq, (long long)head_seq);
+		else
+			result = audit_verify_bad(v, last_id, "edited", "the recorded head of "
+			    "the chain (meta head_hash) does not match run %lld: edited",
+			    (long long)last_id);
+	}
+	if (result == 0) {
+		/* A completed run outside the chain was written by something else. */
+		if ((loose = audit_prepare(a, "SELECT id FROM runs WHERE seq IS NULL AND "
+		    "(status != 'running' OR hash IS NOT NULL) ORDER BY id LIMIT 1", e)) == NULL)
+			goto fail;
+		if (sqlite3_step(loose) == SQLITE_ROW)
+			result = audit_verify_bad(v, sqlite3_column_int64(loose, 0), "inserted",
+			    "run %lld is complete but not in the chain: inserted",
+			    (long long)sqlite3_column_int64(loose, 0));
+	}
+	if (result == 0)
+		snprintf(v->head, sizeof v->head, "%s", expect);
+	sqlite3_finalize(TAKE_PTR(st));
+	sqlite3_finalize(TAKE_PTR(cp));
+	sqlite3_finalize(TAKE_PTR(loose));
+	audit_rollback(a);
+	return (result);
+fail:
+	audit_rollback(a);
+	return (-1);
+}
+
+int64_t
+audit_prune(struct audit *a, const char *before, struct merr *e)
+{
+	autostmt struct sqlite3_stmt *st = NULL;
+	struct audit_verify v;
+	int64_t		 last_seq = 0, pruned, floor_seq = 0;
+	char		 hash[80], iso[40];
+
+	switch (audit_verify(a, &v, e)) {
+	case -1:
+		return (-1);
+	case 1:
+		return (merr_set(e, "audit log %s: refusing to prune a broken chain: %s",
+		    a->path, v.msg));
+	}
+	if (audit_exec(a, "BEGIN IMMEDIATE", e) == -1)
+		return (-1);
+	/* Only a prefix of the chain can go, or verify could not start again. */
+	if ((st = audit_prepare(a, "SELECT coalesce((SELECT min(seq) FROM runs WHERE "
+	    "seq IS NOT NULL AND ended_at >= ?1) - 1, (SELECT max(seq) FROM runs)), "
+	    "(SELECT min(seq) FROM runs WHERE seq IS NOT NULL)", e)) == NULL)
+		goto fail;
+	bind_text(st, 1, before);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		audit_err(a, e, "prune");
+		goto fail;
+	}
+	last_seq = sqlite3_column_int64(st, 0);
+	floor_seq = sqlite3_column_int64(st, 1);
+	sqlite3_finalize(TAKE_PTR(st));
+	if (last_seq < floor_seq || last_seq <= 0) {
+		audit_rollback(a);
+		return (0);
+	}
+	if ((st = audit_prepare(a, "SELECT hash FROM runs WHERE seq = ?1", e)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(st, 1, last_seq);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		audit_err(a, e, "prune");
+		goto fail;
+	}
+	snprintf(hash, sizeof hash, "%s", (const char *)sqlite3_column_text(st, 0) ?: "");
+	sqlite3_finalize(TAKE_PTR(st));
+	if ((st = audit_prepare(a, "DELETE FROM runs WHERE seq IS NOT NULL AND seq <= ?1",
+	    e)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(st, 1, last_seq);
+	if (audit_step_done(a, st, e, "prune") == -1)
+		goto fail;
+	pruned = sqlite3_changes(a->db);
+	sqlite3_finalize(TAKE_PTR(st));
+	audit_iso_time(audit_now(), iso, sizeof iso);
+	if ((st = audit_prepare(a, "INSERT INTO checkpoints (created_at, before, last_seq, "
+	    "last_hash, pruned) VALUES (?1, ?2, ?3, ?4, ?5)", e)) == NULL)
+		goto fail;
+	bind_text(st, 1, iso);
+	bind_text(st, 2, before);
+	sqlite3_bind_int64(st, 3, last_seq);
+	bind_text(st, 4, hash);
+	sqlite3_bind_int64(st, 5, pruned);
+	if (audit_step_done(a, st, e, "record checkpoint") == -1 ||
+	    audit_exec(a, "COMMIT", e) == -1)
+		goto fail;
+	return (pruned);
+fail:
+	audit_rollback(a);
+	return (-1);
+}

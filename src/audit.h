@@ -1,0 +1,143 @@
+/* audit.h: the audit log, one SQLite file (WAL) that records every run before
+ * it starts and completes it after, with events, samples, captured output and
+ * a hash chain over completed runs. Schema and semantics: moat-audit(5).
+ * Supervisor and front ends; never the sandbox. */
+#ifndef MOAT_AUDIT_H
+#define MOAT_AUDIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+struct audit;
+struct audit_run;
+struct run_event;
+struct sqlite3;
+
+#define AUDIT_SCHEMA_VERSION	1
+#define AUDIT_OUTPUT_DEFAULT	(64 * 1024)	/* head and tail kept per stream */
+#define AUDIT_GENESIS		"0000000000000000000000000000000000000000000000000000000000000000"
+
+enum audit_status {
+	AUDIT_RUNNING,
+	AUDIT_DONE,		/* the command ran (whatever its exit status) */
+	AUDIT_REFUSED,		/* refused before it started (risk) */
+	AUDIT_INTERRUPTED,	/* its moat died; marked by a later moat */
+	AUDIT_SETUP_FAILED,	/* the sandbox could not be built (exit 125) */
+};
+
+/* audit_open flags */
+#define AUDIT_READONLY	0x1	/* moat audit list/show/verify: no migration, no recovery */
+#define AUDIT_NO_RECOVER 0x2	/* do not mark dead owners' rows interrupted */
+
+/* What is known before the command starts. Strings are borrowed. */
+struct audit_start {
+	const char	*run_id;	/* struct run's id; NULL = generate one */
+	const char	*source;	/* "cli", "tui", "wrap", "mcp" */
+	const char	*client;	/* e.g. the MCP client's name; NULL */
+	const char	*profile;	/* profile name */
+	const char	*profile_text;	/* resolved profile text, hashed (sha256); NULL */
+	const char	*net_mode;	/* "isolated", "restricted", "proxied" */
+	const char	*workspace;
+	const char	*cwd;
+	char *const	*argv;		/* NULL-terminated; redacted before storing */
+	int		 risk;		/* static score 0-100, -1 = not scored */
+	const char	*risk_reasons;	/* JSON array text; NULL = [] */
+	size_t		 output_head;	/* bytes kept per stream: 0 = 64 KiB, */
+	size_t		 output_tail;	/* AUDIT_OUTPUT_NONE = none */
+	/* Overrides for tests and importers; 0 = this process, now. */
+	pid_t		 owner_pid;
+	unsigned long long owner_start;	/* /proc/PID/stat field 22 */
+	double		 started_at;	/* Unix seconds */
+};
+#define AUDIT_OUTPUT_NONE	((size_t)-1)	/* keep no head (or tail) */
+
+/* What is known after. Strings are borrowed. */
+struct audit_end {
+	enum audit_status status;	/* AUDIT_DONE or AUDIT_SETUP_FAILED */
+	const char	*end_reason;	/* end_reason_name(): "exited", "timeout", ... */
+	int		 exit_code;	/* what moat exits with */
+	int		 signal;	/* the signal that killed the command, or 0 */
+	double		 cpu_user, cpu_sys;	/* seconds; < 0 = unknown */
+	int64_t		 peak_memory;	/* bytes; < 0 = unknown */
+	int64_t		 peak_pids;	/* < 0 = unknown */
+	const char	*limits;	/* JSON object: what was enforced and how; NULL */
+	int		 risk;		/* final score, -1 = not scored */
+	const char	*risk_reasons;	/* JSON array text; NULL = [] */
+	double		 ended_at;	/* Unix seconds; 0 = now */
+};
+
+/* One meter sample; NAN (or < 0 for the integers) = not measured here. */
+struct audit_sample {
+	double		 t;		/* seconds since the run started */
+	double		 cpu_pct;	/* 100 = one core */
+	int64_t		 mem_bytes;
+	int64_t		 pids;
+	int64_t		 io_read, io_write;	/* cumulative bytes */
+};
+
+/* The default path: $MOAT_DB, else $XDG_DATA_HOME/moat/audit.db. */
+const char	*audit_default_path(char *, size_t);
+/* path NULL = the default. Creates the file (0600) and its directory (0700),
+ * migrates the schema, and marks the rows of dead owners interrupted. A
+ * read-only or full database fails here with a message that says so. */
+struct audit	*audit_open(const char *path, int flags, struct merr *);
+void		 audit_close(struct audit *);
+const char	*audit_path(const struct audit *);
+struct sqlite3	*audit_sqlite(struct audit *);	/* for moat audit and tests */
+/* Marks runs whose owner is gone interrupted; returns how many, or -1. */
+int		 audit_recover(struct audit *, struct merr *);
+
+/* Inserts the "running" row in one transaction, before the command starts. */
+struct audit_run *audit_run_begin(struct audit *, const struct audit_start *, struct merr *);
+/* Records a run_event (spawn.h). Denied syscalls are aggregated into counts;
+ * events and samples are written in batches (at most ~1 s late). */
+int		 audit_run_event(struct audit_run *, const struct run_event *, struct merr *);
+int		 audit_run_sample(struct audit_run *, const struct audit_sample *, struct merr *);
+/* stream 1 = stdout, 2 = stderr: counts, sha256, head, tail. No I/O. */
+void		 audit_output_feed(struct audit_run *, int stream, const void *, size_t);
+int		 audit_run_flush(struct audit_run *, struct merr *);
+/* Completes the row, writes buffered events, samples and output, chains it;
+ * one transaction. Frees ar whatever happens. */
+int		 audit_run_end(struct audit_run *, const struct audit_end *, struct merr *);
+/* Drops a run that never got to begin its command without completing it:
+ * frees ar; the row stays "running" until audit_recover marks it. Use
+ * audit_run_end with AUDIT_SETUP_FAILED instead where possible. */
+void		 audit_run_abandon(struct audit_run *);
+const char	*audit_run_id(const struct audit_run *);
+int64_t		 audit_run_rowid(const struct audit_run *);
+
+/* A run refused before it started: one complete, chained row. */
+int		 audit_run_refused(struct audit *, const struct audit_start *,
+		    const char *why, struct merr *);
+
+/* The chain. verify: 0 valid, 1 broken (msg says where and how), -1 error. */
+struct audit_verify {
+	int64_t		 rows;		/* chained rows checked */
+	int64_t		 bad_id;	/* runs.id of the first bad row, 0 = none */
+	char		 what[16];	/* "edited", "inserted", "deleted" */
+	char		 msg[512];
+	char		 head[65];	/* hash of the last row when valid */
+};
+int		 audit_verify(struct audit *, struct audit_verify *, struct merr *);
+/* Deletes completed runs that ended before `before` (ISO-8601 UTC) and that
+ * come first in the chain; records a checkpoint. Returns rows deleted or -1. */
+int64_t		 audit_prune(struct audit *, const char *before, struct merr *);
+
+const char	*audit_status_name(enum audit_status);
+/* "2026-11-25T13:46:14.123Z" */
+void		 audit_iso_time(double, char *, size_t);
+/* ISO date/time (UTC: "2026-11-25", "2026-11-25 13:00", "...T13:00:00Z") or
+ * relative to now ("90s", "30m", "2h", "1d", "2w"); -1 when unparsable. */
+int		 audit_parse_time(const char *, double now, double *);
+/* JSON string literal of s, quotes included; owned. */
+char		*audit_json_str(const char *);
+
+/* Migrations: schema[v] takes version v to v+1 (audit-schema.c). */
+extern const char *const audit_schema[];
+extern const size_t	 audit_schema_n;
+
+#endif

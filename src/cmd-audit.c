@@ -1,0 +1,973 @@
+/* cmd-audit.c: "moat audit": list, show, stats, export, prune and verify the
+ * audit log. Front end; reads (and, for prune, writes) the SQLite file. */
+#include <ctype.h>
+#include <errno.h>
+#include <langinfo.h>
+#include <math.h>
+#include <stddef.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "cmd.h"
+#include "util.h"
+
+static int	cmd_audit_exec(int, char **);
+
+const struct cmd_entry cmd_audit_entry = {
+	.name = "audit",
+	.usage = "audit [--db PATH] list|show ID|stats|export|prune --before DATE|verify "
+	    "[--since T] [--until T] [--profile P] [--status S] [--min-risk N] "
+	    "[--agent A] [--grep TEXT] [--limit N] [--json|--csv] [--format jsonl|csv]",
+	.summary = "review what ran, what it tried and how risky it was (moat-audit(5))",
+	.exec = cmd_audit_exec,
+};
+
+struct audit_opts {
+	const char	*db;
+	const char	*sub;
+	const char	*id;		/* show */
+	char		 since[40], until[40], before[40];
+	const char	*profile, *status, *agent, *grep;
+	long long	 min_risk;	/* -1 = any */
+	long long	 limit;		/* 0 = default */
+	bool		 json, csv;
+	const char	*format;	/* export */
+};
+
+/* Columns whose text is JSON already: embedded as is in --json output. */
+static const char *const audit_json_cols[] = {
+	"argv", "risk_static_reasons", "risk_final_reasons", "limits", "extra", "events",
+	"reasons",
+};
+
+/* Prints untrusted text (command lines, output) without letting control
+ * characters reach the terminal: escapes would otherwise be interpreted. */
+static void
+audit_safe_print(FILE *f, const char *s, size_t n, bool keep_newlines)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char	c = (unsigned char)s[i];
+
+		if ((c == '\n' || c == '\t') && keep_newlines)
+			fputc(c, f);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(f, "\\x%02x", c);
+		else
+			fputc(c, f);
+	}
+}
+
+static int
+audit_term_width(void)
+{
+	struct winsize	 ws;
+	const char	*c;
+
+	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 &&
+	    ws.ws_col > 0)
+		return (ws.ws_col);
+	if ((c = getenv("COLUMNS")) != NULL && atoi(c) > 0)
+		return (atoi(c));
+	return (0);	/* not a terminal: no truncation */
+}
+
+static int
+audit_time_opt(const char *name, const char *v, char *out, size_t len)
+{
+	double	t;
+
+	if (audit_parse_time(v, (double)time(NULL), &t) == -1) {
+		fprintf(stderr, "moat audit: %s \"%s\": expected a date (2026-11-25), a UTC "
+		    "time (2026-11-25T13:00) or an age (90s, 30m, 2h, 1d, 2w)\n", name, v);
+		return (-1);
+	}
+	audit_iso_time(t, out, len);
+	return (0);
+}
+
+static int
+audit_parse_opts(int argc, char **argv, struct audit_opts *o)
+{
+	o->min_risk = -1;
+	for (int i = 1; i < argc; i++) {
+		const char	*a = argv[i], *v = NULL, *eq;
+		char		 name[32];
+		unsigned long long n;
+
+		if (a[0] != '-' || a[1] != '-') {
+			if (o->sub == NULL)
+				o->sub = a;
+			else if (o->id == NULL && strcmp(o->sub, "show") == 0)
+				o->id = a;
+			else
+				return (cmd_usage_error(&cmd_audit_entry, "unexpected \"%s\"", a));
+			continue;
+		}
+		snprintf(name, sizeof name, "%s", a);
+		if ((eq = strchr(a, '=')) != NULL) {
+			name[eq - a < (long)sizeof name ? eq - a : (long)sizeof name - 1] = '\0';
+			v = eq + 1;
+		}
+		if (strcmp(name, "--json") == 0 || strcmp(name, "--csv") == 0) {
+			*(strcmp(name, "--json") == 0 ? &o->json : &o->csv) = true;
+			continue;
+		}
+		if (strcmp(name, "--help") == 0) {
+			printf("usage: moat %s\n", cmd_audit_entry.usage);
+			exit(0);
+		}
+		if (v == NULL) {
+			if (i + 1 >= argc)
+				return (cmd_usage_error(&cmd_audit_entry, "%s needs a value", name));
+			v = argv[++i];
+		}
+		if (strcmp(name, "--db") == 0)
+			o->db = v;
+		else if (strcmp(name, "--since") == 0) {
+			if (audit_time_opt(name, v, o->since, sizeof o->since) == -1)
+				return (EXIT_MOAT);
+		} else if (strcmp(name, "--until") == 0) {
+			if (audit_time_opt(name, v, o->until, sizeof o->until) == -1)
+				return (EXIT_MOAT);
+		} else if (strcmp(name, "--before") == 0) {
+			if (audit_time_opt(name, v, o->before, sizeof o->before) == -1)
+				return (EXIT_MOAT);
+		} else if (strcmp(name, "--profile") == 0)
+			o->profile = v;
+		else if (strcmp(name, "--status") == 0) {
+			static const char *const st[] = { "running", "done", "refused",
+			    "interrupted", "setup-failed" };
+			bool	ok = false;
+
+			for (size_t k = 0; k < nitems(st); k++)
+				ok |= strcmp(v, st[k]) == 0;
+			if (!ok)
+				return (cmd_usage_error(&cmd_audit_entry, "--status \"%s\": valid: "
+				    "running, done, refused, interrupted, setup-failed", v));
+			o->status = v;
+		} else if (strcmp(name, "--agent") == 0)
+			o->agent = v;
+		else if (strcmp(name, "--grep") == 0)
+			o->grep = v;
+		else if (strcmp(name, "--min-risk") == 0) {
+			if (parse_uint(v, 100, &n) == -1)
+				return (cmd_usage_error(&cmd_audit_entry, "--min-risk \"%s\": "
+				    "expected 0-100", v));
+			o->min_risk = (long long)n;
+		} else if (strcmp(name, "--limit") == 0) {
+			if (parse_uint(v, 1000000000, &n) == -1)
+				return (cmd_usage_error(&cmd_audit_entry, "--limit \"%s\": expected "
+				    "a number (0 = all)", v));
+			o->limit = n == 0 ? -1 : (long long)n;
+		} else if (strcmp(name, "--format") == 0)
+			o->format = v;
+		else
+			return (cmd_usage_error(&cmd_audit_entry, "unknown option %s", name));
+	}
+	if (o->json && o->csv)
+		return (cmd_usage_error(&cmd_audit_entry, "--json and --csv exclude each other"));
+	return (0);
+}
+
+/* The WHERE clause for the filters that were given, and only those, so that
+ * SQLite can use the indexes (started_at, profile, status, risk, source);
+ * parameters ?1..?7 are bound by audit_bind_filter. Owned by the caller. */
+static char *
+audit_where(const struct audit_opts *o, bool by_time)
+{
+	static const struct { size_t off; const char *sql; } conds[] = {
+		{ offsetof(struct audit_opts, since), "started_at >= ?1" },
+		{ offsetof(struct audit_opts, until), "started_at < ?2" },
+		{ offsetof(struct audit_opts, profile), "profile = ?3" },
+		{ offsetof(struct audit_opts, status), "status = ?4" },
+		{ offsetof(struct audit_opts, min_risk), "risk >= ?5" },
+		{ offsetof(struct audit_opts, agent), "(source = ?6 OR client = ?6)" },
+		{ offsetof(struct audit_opts, grep), "instr(command, ?7) > 0" },
+	};
+	bool	 on[nitems(conds)] = {
+		o->since[0] != '\0', o->until[0] != '\0', o->profile != NULL,
+		o->status != NULL, o->min_risk >= 0, o->agent != NULL, o->grep != NULL,
+	};
+	char	*w, *next;
+	bool	 first = true;
+
+	/* For aggregates over a time range the planner, without statistics,
+	 * may prefer an index that saves a sort and then visits every row. */
+	w = xstrdup(by_time && (on[0] || on[1]) ? " INDEXED BY runs_started " : " ");
+
+	for (size_t i = 0; i < nitems(conds); i++) {
+		if (!on[i])
+			continue;
+		next = xprintf("%s%s%s ", w, first ? "WHERE " : "AND ", conds[i].sql);
+		free(w);
+		w = next;
+		first = false;
+	}
+	return (w);
+}
+
+static bool
+audit_filtered(const struct audit_opts *o)
+{
+	return (o->since[0] != '\0' || o->until[0] != '\0' || o->profile != NULL ||
+	    o->status != NULL || o->min_risk >= 0 || o->agent != NULL || o->grep != NULL);
+}
+
+static void
+audit_bind_filter(struct sqlite3_stmt *st, const struct audit_opts *o)
+{
+	if (o->since[0] != '\0')
+		sqlite3_bind_text(st, 1, o->since, -1, SQLITE_STATIC);
+	if (o->until[0] != '\0')
+		sqlite3_bind_text(st, 2, o->until, -1, SQLITE_STATIC);
+	if (o->profile != NULL)
+		sqlite3_bind_text(st, 3, o->profile, -1, SQLITE_STATIC);
+	if (o->status != NULL)
+		sqlite3_bind_text(st, 4, o->status, -1, SQLITE_STATIC);
+	if (o->min_risk >= 0)
+		sqlite3_bind_int64(st, 5, o->min_risk);
+	if (o->agent != NULL)
+		sqlite3_bind_text(st, 6, o->agent, -1, SQLITE_STATIC);
+	if (o->grep != NULL)
+		sqlite3_bind_text(st, 7, o->grep, -1, SQLITE_STATIC);
+}
+
+static struct sqlite3_stmt *
+audit_q(struct audit *a, const char *sql)
+{
+	struct sqlite3_stmt	*st = NULL;
+
+	if (sqlite3_prepare_v2(audit_sqlite(a), sql, -1, &st, NULL) != SQLITE_OK) {
+		fprintf(stderr, "moat audit: %s: %s\n", audit_path(a),
+		    sqlite3_errmsg(audit_sqlite(a)));
+		return (NULL);
+	}
+	return (st);
+}
+
+static bool
+audit_is_json_col(const char *name)
+{
+	for (size_t i = 0; i < nitems(audit_json_cols); i++)
+		if (strcmp(name, audit_json_cols[i]) == 0)
+			return (true);
+	return (false);
+}
+
+static void
+audit_print_json_row(FILE *f, struct sqlite3_stmt *st)
+{
+	fputc('{', f);
+	for (int i = 0; i < sqlite3_column_count(st); i++) {
+		const char	*name = sqlite3_column_name(st, i);
+		autofree char	*k = audit_json_str(name);
+
+		fprintf(f, "%s%s:", i ? "," : "", k);
+		switch (sqlite3_column_type(st, i)) {
+		case SQLITE_NULL:
+			fputs("null", f);
+			break;
+		case SQLITE_INTEGER:
+			fprintf(f, "%lld", (long long)sqlite3_column_int64(st, i));
+			break;
+		case SQLITE_FLOAT:
+			fprintf(f, "%.15g", sqlite3_column_double(st, i));
+			break;
+		default: {
+			const char	*t = (const char *)sqlite3_column_text(st, i);
+			autofree char	*j = NULL;
+
+			if (audit_is_json_col(name) && sqlite3_column_type(st, i) == SQLITE_TEXT &&
+			    (t[0] == '[' || t[0] == '{'))
+				fputs(t, f);
+			else {
+				j = audit_json_str(t);
+				fputs(j, f);
+			}
+		}
+		}
+	}
+	fputc('}', f);
+}
+
+static void
+audit_print_csv_cell(FILE *f, const char *s)
+{
+	if (s == NULL)
+		return;
+	if (strpbrk(s, ",\"\n\r") == NULL) {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s != '\0'; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+/* Prints every row of st as JSON (array or lines) or CSV with a header. */
+static int
+audit_dump(struct audit *a, struct sqlite3_stmt *st, const char *how)
+{
+	int	rc, n = 0;
+
+	if (strcmp(how, "csv") == 0) {
+		for (int i = 0; i < sqlite3_column_count(st); i++) {
+			fputs(i ? "," : "", stdout);
+			audit_print_csv_cell(stdout, sqlite3_column_name(st, i));
+		}
+		fputs("\r\n", stdout);
+	} else if (strcmp(how, "json") == 0)
+		fputs("[", stdout);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (strcmp(how, "csv") == 0) {
+			for (int i = 0; i < sqlite3_column_count(st); i++) {
+				fputs(i ? "," : "", stdout);
+				audit_print_csv_cell(stdout, (const char *)sqlite3_column_text(st, i));
+			}
+			fputs("\r\n", stdout);
+		} else {
+			if (strcmp(how, "json") == 0)
+				fputs(n ? ",\n" : "\n", stdout);
+			audit_print_json_row(stdout, st);
+			if (strcmp(how, "jsonl") == 0)
+				fputc('\n', stdout);
+		}
+		n++;
+	}
+	if (strcmp(how, "json") == 0)
+		fputs(n ? "\n]\n" : "]\n", stdout);
+	if (rc != SQLITE_DONE) {
+		fprintf(stderr, "moat audit: %s: %s\n", audit_path(a),
+		    sqlite3_errmsg(audit_sqlite(a)));
+		return (EXIT_MOAT);
+	}
+	return (fflush(stdout) == 0 ? 0 : EXIT_MOAT);
+}
+
+/* Prints s in exactly w columns (cut with "~" or padded); w 0 = as is. */
+static void
+audit_cell(FILE *f, const char *s, int w, bool right)
+{
+	int	n = (int)strlen(s);
+
+	if (w <= 0) {
+		audit_safe_print(f, s, strlen(s), false);
+		return;
+	}
+	if (n > w) {
+		audit_safe_print(f, s, (size_t)w - 1, false);
+		fputc('~', f);
+		return;
+	}
+	if (right)
+		fprintf(f, "%*s", w - n, "");
+	audit_safe_print(f, s, (size_t)n, false);
+	if (!right)
+		fprintf(f, "%*s", w - n, "");
+}
+
+/* Writes one line cut to the terminal width: the command line, last, gives
+ * way first; a narrow terminal loses the columns on the right. */
+static void
+audit_line_out(char *line, size_t len, int width)
+{
+	size_t	n = len;
+
+	if (width > 0 && len > (size_t)width) {
+		n = (size_t)width - 1;
+		while (n > 0 && ((unsigned char)line[n] & 0xc0) == 0x80)
+			n--;	/* not inside a UTF-8 sequence */
+		fwrite(line, 1, n, stdout);
+		fputs("~\n", stdout);
+		return;
+	}
+	fwrite(line, 1, n, stdout);
+	fputc('\n', stdout);
+}
+
+static void
+audit_fmt_duration(double d, char *buf, size_t len)
+{
+	if (d < 0 || isnan(d))
+		snprintf(buf, len, "-");
+	else if (d < 10)
+		snprintf(buf, len, "%.2fs", d);
+	else if (d < 600)
+		snprintf(buf, len, "%.0fs", d);
+	else if (d < 36000)
+		snprintf(buf, len, "%.0fm", d / 60);
+	else
+		snprintf(buf, len, "%.0fh", d / 3600);
+}
+
+#define COL_PROFILE	0x1
+#define COL_TIME	0x2
+#define COL_AGENT	0x4
+
+static const char audit_list_cols[] =
+	"id, run_id, started_at, ended_at, duration, status, source, client, profile, "
+	"net_mode, risk, exit_code, signal, end_reason, argv, command";
+
+static int
+audit_cmd_list(struct audit *a, const struct audit_opts *o)
+{
+	autofree char		*sql = NULL, *where = audit_where(o, false);
+	struct sqlite3_stmt	*st;
+	int			 rc, width = audit_term_width(), idw = 2, fixed;
+	int			 cols = COL_PROFILE | COL_TIME | COL_AGENT;
+	bool			 shortdate = false;
+	long long		 limit = o->limit == 0 ? 20 : o->limit;
+
+	sql = xprintf("SELECT %s FROM runs %s ORDER BY id DESC LIMIT %lld", audit_list_cols,
+	    where, limit);
+	if ((st = audit_q(a, sql)) == NULL)
+		return (EXIT_MOAT);
+	audit_bind_filter(st, o);
+	if (o->json || o->csv) {
+		rc = audit_dump(a, st, o->json ? "json" : "csv");
+		sqlite3_finalize(st);
+		return (rc);
+	}
+	{
+		struct sqlite3_stmt	*mx = audit_q(a, "SELECT max(id) FROM runs");
+
+		if (mx != NULL && sqlite3_step(mx) == SQLITE_ROW)
+			idw = snprintf(NULL, 0, "%lld", (long long)sqlite3_column_int64(mx, 0));
+		sqlite3_finalize(mx);
+		if (idw < 2)
+			idw = 2;
+	}
+	/* A narrow terminal keeps at least 24 columns of command line: it drops
+	 * AGENT, then TIME, then PROFILE, then shortens the date. */
+	fixed = idw + 1 + 20 + 13 + 11 + 5 + 5 + 7 + 11;
+	if (width > 0 && fixed + 24 > width) {
+		cols &= ~COL_AGENT;
+		fixed -= 11;
+	}
+	if (width > 0 && fixed + 24 > width) {
+		cols &= ~COL_TIME;
+		fixed -= 7;
+	}
+	if (width > 0 && fixed + 24 > width) {
+		cols &= ~COL_PROFILE;
+		fixed -= 11;
+	}
+	if (width > 0 && fixed + 24 > width)
+		shortdate = true;
+	{
+		char	*line = NULL;
+		size_t	 len = 0;
+		FILE	*f = open_memstream(&line, &len);
+
+		audit_cell(f, "ID", idw, true);
+		fprintf(f, " %-*s %-12s ", shortdate ? 11 : 19, shortdate ? "STARTED" :
+		    "STARTED (UTC)", "STATUS");
+		if (cols & COL_PROFILE)
+			fprintf(f, "%-10s ", "PROFILE");
+		fprintf(f, "%4s %4s ", "RISK", "EXIT");
+		if (cols & COL_TIME)
+			fprintf(f, "%6s ", "TIME");
+		if (cols & COL_AGENT)
+			fprintf(f, "%-10s ", "AGENT");
+		fprintf(f, "COMMAND");
+		fclose(f);
+		audit_line_out(line, len, width);
+		free(line);
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char		 id[24], started[24], risk[8], ex[16], dur[16], agent[64];
+		const char	*s;
+		char		*line = NULL;
+		size_t		 len = 0;
+		FILE		*f = open_memstream(&line, &len);
+
+		snprintf(id, sizeof id, "%lld", (long long)sqlite3_column_int64(st, 0));
+		snprintf(started, sizeof started, "%.19s",
+		    (const char *)sqlite3_column_text(st, 2) ?: "");
+		if (strlen(started) > 10)
+			started[10] = ' ';
+		if (shortdate && strlen(started) > 16)
+			started[16] = '\0';	/* "11-25 13:46" below */
+		if (sqlite3_column_type(st, 10) == SQLITE_NULL)
+			snprintf(risk, sizeof risk, "-");
+		else
+			snprintf(risk, sizeof risk, "%d", sqlite3_column_int(st, 10));
+		if (sqlite3_column_type(st, 12) != SQLITE_NULL)
+			snprintf(ex, sizeof ex, "S%d", sqlite3_column_int(st, 12));
+		else if (sqlite3_column_type(st, 11) != SQLITE_NULL)
+			snprintf(ex, sizeof ex, "%d", sqlite3_column_int(st, 11));
+		else
+			snprintf(ex, sizeof ex, "-");
+		audit_fmt_duration(sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 :
+		    sqlite3_column_double(st, 4), dur, sizeof dur);
+		s = (const char *)sqlite3_column_text(st, 7);
+		snprintf(agent, sizeof agent, "%s%s%s", sqlite3_column_text(st, 6),
+		    s != NULL ? ":" : "", s != NULL ? s : "");
+		audit_cell(f, id, idw, true);
+		fputc(' ', f);
+		audit_cell(f, shortdate ? started + 5 : started, shortdate ? 11 : 19, false);
+		fputc(' ', f);
+		audit_cell(f, (const char *)sqlite3_column_text(st, 5), 12, false);
+		fputc(' ', f);
+		if (cols & COL_PROFILE) {
+			audit_cell(f, (const char *)sqlite3_column_text(st, 8) ?: "-", 10, false);
+			fputc(' ', f);
+		}
+		audit_cell(f, risk, 4, true);
+		fputc(' ', f);
+		audit_cell(f, ex, 4, true);
+		fputc(' ', f);
+		if (cols & COL_TIME) {
+			audit_cell(f, dur, 6, true);
+			fputc(' ', f);
+		}
+		if (cols & COL_AGENT) {
+			audit_cell(f, agent, 10, false);
+			fputc(' ', f);
+		}
+		s = (const char *)sqlite3_column_text(st, 15) ?: "";
+		audit_safe_print(f, s, strlen(s), false);
+		fclose(f);
+		audit_line_out(line, len, width);
+		free(line);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		fprintf(stderr, "moat audit: %s\n", sqlite3_errmsg(audit_sqlite(a)));
+		return (EXIT_MOAT);
+	}
+	return (0);
+}
+
+/* The integer id, or a unique prefix of the run id string. */
+static int
+audit_resolve(struct audit *a, const char *arg, int64_t *id)
+{
+	struct sqlite3_stmt	*st;
+	unsigned long long	 n;
+	autofree char		*hi = xstrdup(arg);
+	size_t			 len = strlen(hi);
+	int			 found = 0;
+
+	if (parse_uint(arg, INT64_MAX, &n) == 0 &&
+	    (st = audit_q(a, "SELECT id FROM runs WHERE id = ?1")) != NULL) {
+		sqlite3_bind_int64(st, 1, (int64_t)n);
+		found = sqlite3_step(st) == SQLITE_ROW;
+		sqlite3_finalize(st);
+		if (found) {
+			*id = (int64_t)n;
+			return (0);
+		}
+	}
+	if (len == 0 || (unsigned char)hi[len - 1] == 0xff)
+		goto none;
+	hi[len - 1]++;		/* the prefix range [arg, hi) uses the run_id index */
+	if ((st = audit_q(a, "SELECT id, run_id FROM runs WHERE run_id >= ?1 AND "
+	    "run_id < ?2 ORDER BY run_id LIMIT 3")) == NULL)
+		return (-1);
+	sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, hi, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (found++ == 0)
+			*id = sqlite3_column_int64(st, 0);
+		else {
+			fprintf(stderr, "moat audit: \"%s\" is ambiguous: it starts more than "
+			    "one run id; give more of it\n", arg);
+			sqlite3_finalize(st);
+			return (-1);
+		}
+	}
+	sqlite3_finalize(st);
+	if (found == 1)
+		return (0);
+none:
+	fprintf(stderr, "moat audit: no run \"%s\" in %s (give the ID from \"moat audit "
+	    "list\" or a prefix of the run id)\n", arg, audit_path(a));
+	return (-1);
+}
+
+static void
+audit_fmt_bytes(double b, char *buf, size_t len)
+{
+	static const char *const u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	size_t	i = 0;
+
+	while (b >= 1024 && i + 1 < nitems(u)) {
+		b /= 1024;
+		i++;
+	}
+	snprintf(buf, len, i == 0 ? "%.0f %s" : "%.1f %s", b, u[i]);
+}
+
+/* A text sparkline of one series, bucketed to width cells (max per cell). */
+static void
+audit_sparkline(const char *label, const double *v, size_t n, int width, bool bytes)
+{
+	static const char *const utf[] = { " ", "\u2581", "\u2582", "\u2583", "\u2584",
+	    "\u2585", "\u2586", "\u2587", "\u2588" };
+	static const char *const asc[] = { " ", ".", ".", ":", "-", "=", "+", "*", "#" };
+	const char *const *glyph = strcmp(nl_langinfo(CODESET), "UTF-8") == 0 ? utf : asc;
+	double	 max = 0, cell;
+	char	 m[32];
+	size_t	 cells = n < (size_t)width ? n : (size_t)width;
+
+	for (size_t i = 0; i < n; i++)
+		if (!isnan(v[i]) && v[i] > max)
+			max = v[i];
+	printf("  %-4s ", label);
+	for (size_t c = 0; c < cells; c++) {
+		size_t	from = c * n / cells, to = (c + 1) * n / cells;
+
+		cell = 0;
+		for (size_t i = from; i < to; i++)
+			if (!isnan(v[i]) && v[i] > cell)
+				cell = v[i];
+		fputs(glyph[max > 0 ? (int)lround(cell / max * 8) : 0], stdout);
+	}
+	if (bytes)
+		audit_fmt_bytes(max, m, sizeof m);
+	else
+		snprintf(m, sizeof m, "%.1f%%", max);
+	printf("  max %s\n", m);
+}
+
+static void
+audit_show_output(struct audit *a, int64_t id)
+{
+	struct sqlite3_stmt	*st = audit_q(a, "SELECT o.stream, o.head, o.tail, "
+	    "CASE o.stream WHEN 'stdout' THEN r.stdout_bytes ELSE r.stderr_bytes END "
+	    "FROM outputs o JOIN runs r ON r.id = o.run WHERE o.run = ?1 ORDER BY o.stream DESC");
+
+	if (st == NULL)
+		return;
+	sqlite3_bind_int64(st, 1, id);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int	nh = sqlite3_column_bytes(st, 1), nt = sqlite3_column_bytes(st, 2);
+		long long total = sqlite3_column_int64(st, 3);
+
+		printf("\n%s (%lld bytes%s):\n", sqlite3_column_text(st, 0), total,
+		    nt > 0 ? ", head and tail" : "");
+		audit_safe_print(stdout, sqlite3_column_blob(st, 1), (size_t)nh, true);
+		if (nt > 0) {
+			if (total > nh + nt)
+				printf("\n[... %lld bytes not kept ...]\n", total - nh - nt);
+			audit_safe_print(stdout, sqlite3_column_blob(st, 2), (size_t)nt, true);
+		}
+		if ((nt > 0 ? ((const char *)sqlite3_column_blob(st, 2))[nt - 1] :
+		    nh > 0 ? ((const char *)sqlite3_column_blob(st, 1))[nh - 1] : '\n') != '\n')
+			putchar('\n');
+	}
+	sqlite3_finalize(st);
+}
+
+static int
+audit_cmd_show(struct audit *a, const struct audit_opts *o)
+{
+	struct sqlite3_stmt	*st;
+	int64_t			 id;
+	int			 width = audit_term_width();
+	double			*cpu = NULL, *mem = NULL;
+	size_t			 n = 0;
+
+	if (o->id == NULL)
+		return (cmd_usage_error(&cmd_audit_entry, "show needs a run: ID or run id prefix"));
+	if (audit_resolve(a, o->id, &id) == -1)
+		return (1);
+	if ((st = audit_q(a, "SELECT *, (SELECT json_group_array(json_object('t', t, "
+	    "'kind', kind, 'name', name, 'detail', detail, 'count', count, 'host', host, "
+	    "'port', port, 'addr', addr, 'verdict', verdict, 'rule', rule, "
+	    "'bytes_out', bytes_out, 'bytes_in', bytes_in, 'extra', json(extra))) "
+	    "FROM (SELECT * FROM events WHERE run = ?1 ORDER BY id)) AS events "
+	    "FROM runs WHERE id = ?1")) == NULL)
+		return (EXIT_MOAT);
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return (1);
+	}
+	if (o->json) {
+		audit_print_json_row(stdout, st);
+		putchar('\n');
+		sqlite3_finalize(st);
+		return (0);
+	}
+	for (int i = 0; i < sqlite3_column_count(st); i++) {
+		const char	*name = sqlite3_column_name(st, i);
+		const char	*v = (const char *)sqlite3_column_text(st, i);
+
+		if (v == NULL || strcmp(name, "events") == 0)
+			continue;
+		printf("%-20s ", name);
+		audit_safe_print(stdout, v, strlen(v), false);
+		putchar('\n');
+	}
+	sqlite3_finalize(st);
+
+	if ((st = audit_q(a, "SELECT t, kind, name, count, detail, host, port, verdict, rule "
+	    "FROM events WHERE run = ?1 ORDER BY t, id LIMIT 200")) != NULL) {
+		int	k = 0;
+
+		sqlite3_bind_int64(st, 1, id);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			const char *d = (const char *)sqlite3_column_text(st, 4);
+
+			if (k++ == 0)
+				printf("\nevents:\n");
+			printf("  %8.3fs %-7s ", sqlite3_column_double(st, 0),
+			    sqlite3_column_text(st, 1));
+			if (sqlite3_column_text(st, 5) != NULL)
+				printf("%s:%d %s%s%s ", sqlite3_column_text(st, 5),
+				    sqlite3_column_int(st, 6),
+				    sqlite3_column_text(st, 7) ?: (const unsigned char *)"",
+				    sqlite3_column_text(st, 8) ? " by " : "",
+				    sqlite3_column_text(st, 8) ?: (const unsigned char *)"");
+			else if (sqlite3_column_text(st, 2) != NULL)
+				printf("%s ", sqlite3_column_text(st, 2));
+			if (sqlite3_column_int64(st, 3) > 1)
+				printf("x%lld ", (long long)sqlite3_column_int64(st, 3));
+			if (d != NULL)
+				audit_safe_print(stdout, d, strlen(d), false);
+			putchar('\n');
+		}
+		sqlite3_finalize(st);
+	}
+	if ((st = audit_q(a, "SELECT cpu_pct, mem_bytes FROM samples WHERE run = ?1 "
+	    "ORDER BY t")) != NULL) {
+		sqlite3_bind_int64(st, 1, id);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			cpu = xreallocarray(cpu, n + 1, sizeof *cpu);
+			mem = xreallocarray(mem, n + 1, sizeof *mem);
+			cpu[n] = sqlite3_column_type(st, 0) == SQLITE_NULL ? NAN :
+			    sqlite3_column_double(st, 0);
+			mem[n++] = sqlite3_column_type(st, 1) == SQLITE_NULL ? NAN :
+			    sqlite3_column_double(st, 1);
+		}
+		sqlite3_finalize(st);
+		if (n > 0) {
+			int	w = width > 30 ? width - 30 : 50;
+
+			printf("\nmeters (%zu samples):\n", n);
+			audit_sparkline("cpu", cpu, n, w > 80 ? 80 : w, false);
+			audit_sparkline("mem", mem, n, w > 80 ? 80 : w, true);
+		}
+		free(cpu);
+		free(mem);
+	}
+	audit_show_output(a, id);
+	return (0);
+}
+
+static void
+audit_stats_table(struct audit *a, const struct audit_opts *o, const char *title,
+    const char *sql, bool first)
+{
+	struct sqlite3_stmt	*st = audit_q(a, sql);
+	int			 k = 0;
+
+	if (st == NULL)
+		return;
+	audit_bind_filter(st, o);
+	if (o->json)
+		printf("%s\"%s\":[", first ? "" : ",", title);
+	else
+		printf("%s%s:\n", first ? "" : "\n", title);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char	*key = (const char *)sqlite3_column_text(st, 0);
+
+		if (o->json) {
+			autofree char	*j = audit_json_str(key ?: "(none)");
+
+			printf("%s{\"key\":%s,\"runs\":%lld", k ? "," : "", j,
+			    (long long)sqlite3_column_int64(st, 1));
+			if (sqlite3_column_count(st) > 2)
+				printf(",\"%s\":%lld", sqlite3_column_name(st, 2),
+				    (long long)sqlite3_column_int64(st, 2));
+			putchar('}');
+		} else {
+			printf("  %8lld  ", (long long)sqlite3_column_int64(st, 1));
+			audit_safe_print(stdout, key ?: "(none)", strlen(key ?: "(none)"), false);
+			if (sqlite3_column_count(st) > 2)
+				printf("  (%s %lld)", sqlite3_column_name(st, 2),
+				    (long long)sqlite3_column_int64(st, 2));
+			putchar('\n');
+		}
+		k++;
+	}
+	if (o->json)
+		putchar(']');
+	else if (k == 0)
+		printf("  (none)\n");
+	sqlite3_finalize(st);
+}
+
+static int
+audit_cmd_stats(struct audit *a, const struct audit_opts *o)
+{
+	autofree char	*where = audit_where(o, true), *by_status = NULL, *by_profile = NULL,
+			*by_band = NULL, *by_agent = NULL, *sys = NULL, *hosts = NULL;
+	/* Events are joined to the filtered runs only when there is a filter:
+	 * unfiltered, the (kind, name, count, run) index answers alone. */
+	autofree char	*evwhere = audit_filtered(o) ?
+	    xprintf("AND run IN (SELECT id FROM runs %s)", where) : xstrdup("");
+
+	by_status = xprintf("SELECT status, count(*) FROM runs %s GROUP BY status "
+	    "ORDER BY 2 DESC", where);
+	by_profile = xprintf("SELECT profile, count(*) FROM runs %s GROUP BY profile "
+	    "ORDER BY 2 DESC LIMIT 20", where);
+	/* Count per score first (the risk index), then fold into bands. */
+	by_band = xprintf("SELECT CASE WHEN risk IS NULL THEN 'unscored' WHEN risk < 30 "
+	    "THEN 'low (0-29)' WHEN risk < 60 THEN 'medium (30-59)' WHEN risk < 85 THEN "
+	    "'high (60-84)' ELSE 'critical (85-100)' END AS band, sum(n) FROM "
+	    "(SELECT risk, count(*) AS n FROM runs %s GROUP BY risk) "
+	    "GROUP BY band ORDER BY min(coalesce(risk, -1))", where);
+	by_agent = xprintf("SELECT source || coalesce(':' || client, ''), count(*) FROM runs "
+	    "%s GROUP BY source, client ORDER BY 2 DESC LIMIT 20", where);
+	sys = xprintf("SELECT name, sum(count) AS denials, count(DISTINCT run) AS runs "
+	    "FROM events WHERE kind = 'syscall' %s GROUP BY name ORDER BY 2 DESC LIMIT 10",
+	    evwhere);
+	hosts = xprintf("SELECT host, count(*) AS connections, sum(verdict != 'allowed') AS "
+	    "denied FROM events WHERE kind = 'net' AND host IS NOT NULL %s GROUP BY host "
+	    "ORDER BY 2 DESC LIMIT 10", evwhere);
+	if (o->json)
+		putchar('{');
+	audit_stats_table(a, o, "status", by_status, true);
+	audit_stats_table(a, o, "profile", by_profile, false);
+	audit_stats_table(a, o, "risk", by_band, false);
+	audit_stats_table(a, o, "agent", by_agent, false);
+	audit_stats_table(a, o, "denied syscalls", sys, false);
+	audit_stats_table(a, o, "hosts", hosts, false);
+	if (o->json)
+		puts("}");
+	return (fflush(stdout) == 0 ? 0 : EXIT_MOAT);
+}
+
+static int
+audit_cmd_export(struct audit *a, const struct audit_opts *o)
+{
+	const char		*fmt = o->format != NULL ? o->format : o->csv ? "csv" : "jsonl";
+	autofree char		*sql = NULL, *lim = NULL, *where = audit_where(o, false);
+	struct sqlite3_stmt	*st;
+	int			 rc;
+
+	if (strcmp(fmt, "jsonl") != 0 && strcmp(fmt, "csv") != 0)
+		return (cmd_usage_error(&cmd_audit_entry, "--format \"%s\": valid: jsonl, csv",
+		    fmt));
+	/* jsonl carries each run's events; csv is one flat row per run. */
+	sql = xprintf("SELECT *%s FROM runs %s ORDER BY id%s", strcmp(fmt, "jsonl") == 0 ?
+	    ", (SELECT json_group_array(json_object('t', t, 'kind', kind, 'name', name, "
+	    "'detail', detail, 'count', count, 'host', host, 'port', port, 'addr', addr, "
+	    "'verdict', verdict, 'rule', rule, 'bytes_out', bytes_out, 'bytes_in', "
+	    "bytes_in)) FROM events WHERE run = runs.id) AS events" : "", where,
+	    (lim = o->limit > 0 ? xprintf(" LIMIT %lld", o->limit) : xstrdup("")));
+	if ((st = audit_q(a, sql)) == NULL)
+		return (EXIT_MOAT);
+	audit_bind_filter(st, o);
+	rc = audit_dump(a, st, fmt);
+	sqlite3_finalize(st);
+	return (rc);
+}
+
+static int
+audit_cmd_verify(struct audit *a, const struct audit_opts *o)
+{
+	struct audit_verify	v;
+	struct merr		e;
+
+	switch (audit_verify(a, &v, &e)) {
+	case 0:
+		if (o->json)
+			printf("{\"valid\":true,\"runs\":%lld,\"head\":\"%s\"}\n",
+			    (long long)v.rows, v.head);
+		else
+			printf("ok: %lld runs in the chain; head %s\n", (long long)v.rows, v.head);
+		return (0);
+	case 1:
+		if (o->json) {
+			autofree char	*m = audit_json_str(v.msg);
+
+			printf("{\"valid\":false,\"run\":%lld,\"what\":\"%s\",\"message\":%s}\n",
+			    (long long)v.bad_id, v.what, m);
+		} else
+			printf("BROKEN: %s\n", v.msg);
+		return (1);
+	default:
+		merr_print(&e);
+		return (EXIT_MOAT);
+	}
+}
+
+static int
+audit_cmd_prune(struct audit *a, const struct audit_opts *o)
+{
+	struct merr	e;
+	int64_t		n;
+
+	if (o->before[0] == '\0')
+		return (cmd_usage_error(&cmd_audit_entry, "prune needs --before DATE"));
+	if ((n = audit_prune(a, o->before, &e)) == -1) {
+		merr_print(&e);
+		return (EXIT_MOAT);
+	}
+	printf("pruned %lld runs that ended before %s\n", (long long)n, o->before);
+	return (0);
+}
+
+static int
+cmd_audit_exec(int argc, char **argv)
+{
+	struct audit_opts	 o;
+	struct audit		*a;
+	struct merr		 e;
+	char			 def[4096];
+	const char		*path;
+	int			 rc;
+
+	memset(&o, 0, sizeof o);
+	if ((rc = audit_parse_opts(argc, argv, &o)) != 0)
+		return (rc);
+	if (o.sub == NULL)
+		o.sub = "list";
+	if (strcmp(o.sub, "list") != 0 && strcmp(o.sub, "show") != 0 &&
+	    strcmp(o.sub, "stats") != 0 && strcmp(o.sub, "export") != 0 &&
+	    strcmp(o.sub, "prune") != 0 && strcmp(o.sub, "verify") != 0)
+		return (cmd_usage_error(&cmd_audit_entry, "unknown subcommand \"%s\"", o.sub));
+	path = o.db != NULL ? o.db : audit_default_path(def, sizeof def);
+	if (access(path, F_OK) == -1) {
+		fprintf(stderr, "moat audit: no audit log at %s (nothing recorded yet, or "
+		    "give --db PATH)\n", path);
+		return (1);
+	}
+	/* Read-write when possible, so that runs whose moat died are marked
+	 * interrupted before they are shown; read-only otherwise. */
+	if ((a = audit_open(path, 0, &e)) == NULL) {
+		if (strcmp(o.sub, "prune") == 0 ||
+		    (a = audit_open(path, AUDIT_READONLY, &e)) == NULL) {
+			merr_print(&e);
+			return (EXIT_MOAT);
+		}
+	}
+	if (strcmp(o.sub, "list") == 0)
+		rc = audit_cmd_list(a, &o);
+	else if (strcmp(o.sub, "show") == 0)
+		rc = audit_cmd_show(a, &o);
+	else if (strcmp(o.sub, "stats") == 0)
+		rc = audit_cmd_stats(a, &o);
+	else if (strcmp(o.sub, "export") == 0)
+		rc = audit_cmd_export(a, &o);
+	else if (strcmp(o.sub, "prune") == 0)
+		rc = audit_cmd_prune(a, &o);
+	else
+		rc = audit_cmd_verify(a, &o);
+	audit_close(a);
+	return (rc);
+}

@@ -1,0 +1,291 @@
+/* redact.c: loads the redaction rules (a data file: kind, name, replacement,
+ * POSIX ERE) and applies them to command lines and captured output before the
+ * audit log stores them. Supervisor and front ends (moat audit reads only what
+ * was already redacted). */
+#include <ctype.h>
+#include <errno.h>
+#include <libgen.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "redact.h"
+
+enum redact_kind {
+	REDACT_TEXT,		/* replace each match in a string */
+	REDACT_NEXT_ARG,	/* an argument matching it hides the next one */
+};
+
+struct redact_rule {
+	enum redact_kind	 kind;
+	char			*name;		/* owned */
+	char			*repl;		/* owned; \1..\9 name groups */
+	regex_t			 re;
+};
+
+struct redact {
+	struct redact_rule	*rules;		/* owned, n entries */
+	size_t			 n;
+};
+
+/* A growing byte buffer, local to this file. */
+struct rbuf {
+	char	*p;
+	size_t	 len, cap;
+};
+
+static void
+rbuf_add(struct rbuf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		while (b->len + n + 1 > b->cap)
+			b->cap = b->cap == 0 ? 256 : b->cap * 2;
+		b->p = xrealloc(b->p, b->cap);
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+struct redact *
+redact_new(void)
+{
+	return (xcalloc(1, sizeof (struct redact)));
+}
+
+void
+redact_free(struct redact *r)
+{
+	if (r == NULL)
+		return;
+	for (size_t i = 0; i < r->n; i++) {
+		free(r->rules[i].name);
+		free(r->rules[i].repl);
+		regfree(&r->rules[i].re);
+	}
+	free(r->rules);
+	free(r);
+}
+
+size_t
+redact_count(const struct redact *r)
+{
+	return (r->n);
+}
+
+/* Splits off the next whitespace-separated word of *sp. */
+static char *
+redact_word(char **sp)
+{
+	char	*s = *sp, *w;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s == '\0')
+		return (NULL);
+	w = s;
+	while (*s != '\0' && !isspace((unsigned char)*s))
+		s++;
+	if (*s != '\0')
+		*s++ = '\0';
+	*sp = s;
+	return (w);
+}
+
+int
+redact_load_file(struct redact *r, const char *path, struct merr *e)
+{
+	autofree char	*text = NULL;
+	char		*line, *next, *kind, *name, *repl, *re;
+	int		 lineno = 0, flags, rc;
+	char		 errbuf[256];
+
+	if (read_file(path, &text, NULL, e) == -1) {
+		merr_prefix(e, "redaction rules");
+		return (-1);
+	}
+	for (line = text; line != NULL; line = next) {
+		lineno++;
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		while (isspace((unsigned char)*line))
+			line++;
+		if (*line == '\0' || *line == '#')
+			continue;
+		kind = redact_word(&line);
+		name = redact_word(&line);
+		repl = redact_word(&line);
+		while (isspace((unsigned char)*line))
+			line++;
+		re = line;
+		/* The regex is the rest of the line; trailing blanks are not part of it. */
+		for (size_t n = strlen(re); n > 0 && isspace((unsigned char)re[n - 1]); n--)
+			re[n - 1] = '\0';
+		if (name == NULL || repl == NULL || *re == '\0')
+			return (merr_set(e, "%s:%d: expected \"KIND NAME REPLACEMENT REGEX\"",
+			    path, lineno));
+		flags = REG_EXTENDED;
+		struct redact_rule	 rule = { .kind = REDACT_TEXT };
+
+		if (strcmp(kind, "text") == 0)
+			;
+		else if (strcmp(kind, "text-nocase") == 0)
+			flags |= REG_ICASE;
+		else if (strcmp(kind, "next-arg") == 0) {
+			rule.kind = REDACT_NEXT_ARG;
+			flags |= REG_ICASE | REG_NOSUB;
+		} else
+			return (merr_set(e, "%s:%d: unknown kind \"%s\"; valid: text, "
+			    "text-nocase, next-arg", path, lineno, kind));
+		if ((rc = regcomp(&rule.re, re, flags)) != 0) {
+			regerror(rc, &rule.re, errbuf, sizeof errbuf);
+			return (merr_set(e, "%s:%d: rule %s: bad regular expression: %s",
+			    path, lineno, name, errbuf));
+		}
+		if (strcmp(repl, "-") == 0)	/* "-": delete the match */
+			repl = "";
+		rule.name = xstrdup(name);
+		rule.repl = xstrdup(repl);
+		r->rules = xreallocarray(r->rules, r->n + 1, sizeof *r->rules);
+		r->rules[r->n++] = rule;
+	}
+	return (0);
+}
+
+int
+redact_load_default(struct redact *r, struct merr *e)
+{
+	const char	*env = getenv("MOAT_REDACT_RULES");
+	char		 cfg[4096];
+	autofree char	*user = NULL, *inst = NULL, *src = NULL;
+	autofree char	*d1 = xstrdup(MOAT_PROFILEDIR), *d2 = xstrdup(MOAT_SRC_PROFILEDIR);
+
+	if (env != NULL && *env != '\0') {
+		if (redact_load_file(r, env, e) == -1)
+			return (-1);
+	} else {
+		/* The rules sit next to the profiles: $(pkgdatadir)/redact.rules,
+		 * or rules/redact.rules in the source tree. */
+		inst = path_join(dirname(d1), "redact.rules");
+		src = path_join(dirname(d2), "rules/redact.rules");
+		if (access(inst, R_OK) == 0) {
+			if (redact_load_file(r, inst, e) == -1)
+				return (-1);
+		} else if (access(src, R_OK) == 0) {
+			if (redact_load_file(r, src, e) == -1)
+				return (-1);
+		} else
+			return (merr_set(e, "redaction rules not found (%s); moat will not "
+			    "store command lines unredacted: reinstall moat or set "
+			    "MOAT_REDACT_RULES", inst));
+	}
+	user = path_join(xdg_dir("XDG_CONFIG_HOME", ".config", cfg, sizeof cfg),
+	    "moat/redact.rules");
+	if (access(user, F_OK) == 0 && redact_load_file(r, user, e) == -1)
+		return (-1);
+	return (0);
+}
+
+/* Appends repl with \1..\9 expanded from the match m of s. */
+static void
+redact_expand(struct rbuf *b, const char *repl, const char *s, const regmatch_t *m)
+{
+	for (const char *p = repl; *p != '\0'; p++) {
+		if (p[0] == '\\' && p[1] >= '1' && p[1] <= '9') {
+			const regmatch_t *g = &m[p[1] - '0'];
+
+			if (g->rm_so != -1)
+				rbuf_add(b, s + g->rm_so, (size_t)(g->rm_eo - g->rm_so));
+			p++;
+		} else if (p[0] == '\\' && p[1] == '\\') {
+			rbuf_add(b, "\\", 1);
+			p++;
+		} else
+			rbuf_add(b, p, 1);
+	}
+}
+
+/* One text rule over one NUL-terminated string; appends the result to out. */
+static void
+redact_rule_apply(const struct redact_rule *rule, const char *s, struct rbuf *out)
+{
+	regmatch_t	m[10];
+	int		eflags = 0;
+
+	while (*s != '\0' && regexec(&rule->re, s, nitems(m), m, eflags) == 0) {
+		rbuf_add(out, s, (size_t)m[0].rm_so);
+		if (m[0].rm_eo == m[0].rm_so) {
+			/* An empty match replaces nothing; step past one byte. */
+			rbuf_add(out, s + m[0].rm_so, 1);
+			s += m[0].rm_so + 1;
+		} else {
+			redact_expand(out, rule->repl, s, m);
+			s += m[0].rm_eo;
+		}
+		eflags = REG_NOTBOL;
+	}
+	rbuf_add(out, s, strlen(s));
+}
+
+/* All text rules over one NUL-free segment. */
+static void
+redact_segment(const struct redact *r, const char *seg, struct rbuf *out)
+{
+	autofree char	*cur = xstrdup(seg);
+
+	for (size_t i = 0; i < r->n; i++) {
+		struct rbuf	next = { NULL, 0, 0 };
+
+		if (r->rules[i].kind != REDACT_TEXT)
+			continue;
+		redact_rule_apply(&r->rules[i], cur, &next);
+		free(cur);
+		cur = next.p != NULL ? next.p : xstrdup("");
+	}
+	rbuf_add(out, cur, strlen(cur));
+}
+
+char *
+redact_text(const struct redact *r, const char *s, size_t len, size_t *outlen)
+{
+	struct rbuf	out = { NULL, 0, 0 };
+	autofree char	*copy = xmalloc(len + 1);
+	size_t		 i = 0;
+
+	memcpy(copy, s, len);
+	copy[len] = '\0';
+	rbuf_add(&out, "", 0);
+	for (;;) {
+		redact_segment(r, copy + i, &out);
+		i += strlen(copy + i);
+		if (i >= len)
+			break;
+		rbuf_add(&out, "", 1);	/* keep the NUL byte itself */
+		i++;
+	}
+	if (outlen != NULL)
+		*outlen = out.len;
+	return (out.p);
+}
+
+void
+redact_argv(const struct redact *r, char *const *argv, struct strv *out)
+{
+	const char	*hide = NULL;
+
+	for (size_t i = 0; argv != NULL && argv[i] != NULL; i++) {
+		if (hide != NULL) {
+			strv_add(out, hide);
+			hide = NULL;
+		} else
+			strv_take(out, redact_text(r, argv[i], strlen(argv[i]), NULL));
+		for (size_t k = 0; k < r->n; k++)
+			if (r->rules[k].kind == REDACT_NEXT_ARG &&
+			    regexec(&r->rules[k].re, argv[i], 0, NULL, 0) == 0) {
+				hide = r->rules[k].repl;
+				break;
+			}
+	}
+}

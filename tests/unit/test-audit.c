@@ -1,0 +1,771 @@
+/* test-audit.c: the audit log: sha256 vectors, a run's row from begin to end,
+ * the hash chain against edits, deletions and insertions made with raw SQL,
+ * prune, interrupted runs, redaction, concurrent and killed writers, and a
+ * read-only or full database. */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <sched.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "redact.h"
+#include "sha256.h"
+#include "spawn.h"
+#include "../tap.h"
+#include "util.h"
+
+static char	tmpdir[] = "/tmp/moat-test-audit.XXXXXX";
+
+static long long
+q_int(struct audit *a, const char *sql)
+{
+	sqlite3_stmt	*st;
+	long long	 v = -999;
+
+	if (sqlite3_prepare_v2(audit_sqlite(a), sql, -1, &st, NULL) != SQLITE_OK) {
+		tap_diag("prepare %s: %s", sql, sqlite3_errmsg(audit_sqlite(a)));
+		return (v);
+	}
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return (v);
+}
+
+static char *
+q_text(struct audit *a, const char *sql)
+{
+	sqlite3_stmt	*st;
+	char		*v = NULL;
+
+	if (sqlite3_prepare_v2(audit_sqlite(a), sql, -1, &st, NULL) != SQLITE_OK)
+		return (xstrdup("(prepare failed)"));
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL)
+		v = xstrndup((const char *)sqlite3_column_text(st, 0),
+		    (size_t)sqlite3_column_bytes(st, 0));
+	sqlite3_finalize(st);
+	return (v != NULL ? v : xstrdup("(null)"));
+}
+
+static int
+sql(struct audit *a, const char *s)
+{
+	char	*err = NULL;
+
+	if (sqlite3_exec(audit_sqlite(a), s, NULL, NULL, &err) != SQLITE_OK) {
+		tap_diag("sql %s: %s", s, err);
+		sqlite3_free(err);
+		return (-1);
+	}
+	return (0);
+}
+
+static char *
+db_path(const char *name)
+{
+	return (xprintf("%s/%s", tmpdir, name));
+}
+
+/* One complete run through the API; started days ago when days > 0. */
+static int
+one_run(struct audit *a, int i, double started, struct merr *e)
+{
+	char			 arg[32];
+	char			*argv[] = { "sh", "-c", arg, NULL };
+	struct audit_start	 s = { .source = "cli", .profile = i % 2 ? "default" : "python",
+	    .profile_text = "net isolated\n", .net_mode = "isolated", .workspace = "/w",
+	    .cwd = "/w", .argv = argv, .risk = i % 100, .risk_reasons = "[\"r\"]",
+	    .started_at = started };
+	struct audit_end	 en = { .status = AUDIT_DONE, .end_reason = "exited",
+	    .exit_code = i % 3, .cpu_user = 0.5, .cpu_sys = 0.25, .peak_memory = 1 << 20,
+	    .peak_pids = 3, .risk = i % 100, .ended_at = started > 0 ? started + 1 : 0 };
+	struct run_event	 ev = { .kind = EV_SYSCALL_DENIED, .syscall = "mount",
+	    .text = "mount(\"/x\")", .count = 1 };
+	struct audit_sample	 sm = { .t = 0.5, .cpu_pct = 50, .mem_bytes = 4096, .pids = 2,
+	    .io_read = -1, .io_write = -1 };
+	struct audit_run	*ar;
+
+	snprintf(arg, sizeof arg, "echo %d", i);
+	if ((ar = audit_run_begin(a, &s, e)) == NULL)
+		return (-1);
+	audit_output_feed(ar, 1, arg, strlen(arg));
+	if (audit_run_event(ar, &ev, e) == -1 || audit_run_sample(ar, &sm, e) == -1) {
+		audit_run_abandon(ar);
+		return (-1);
+	}
+	return (audit_run_end(ar, &en, e));
+}
+
+static struct audit *
+make_db(const char *name, int n, struct merr *e)
+{
+	autofree char	*p = db_path(name);
+	struct audit	*a = audit_open(p, 0, e);
+
+	if (a == NULL)
+		return (NULL);
+	for (int i = 1; i <= n; i++)
+		if (one_run(a, i, 0, e) == -1) {
+			audit_close(a);
+			return (NULL);
+		}
+	return (a);
+}
+
+static void
+test_sha256(void)
+{
+	char		 hex[SHA256_HEX_LEN];
+	struct sha256	 s;
+	static char	 mil[1000];
+
+	sha256_hex("", 0, hex);
+	tap_ok(strcmp(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855") == 0,
+	    "sha256(\"\")");
+	sha256_hex("abc", 3, hex);
+	tap_ok(strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0,
+	    "sha256(\"abc\")");
+	sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56, hex);
+	tap_ok(strcmp(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1") == 0,
+	    "sha256 of the 448-bit vector (two padding blocks)");
+	memset(mil, 'a', sizeof mil);
+	sha256_init(&s);
+	for (int i = 0, k = 0; i < 1000000; i += k) {
+		k = 1 + (i * 7) % 997;	/* odd chunk sizes cross block boundaries */
+		if (i + k > 1000000)
+			k = 1000000 - i;
+		sha256_update(&s, mil, (size_t)k);
+	}
+	sha256_final_hex(&s, hex);
+	tap_ok(strcmp(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0") == 0,
+	    "sha256 of a million 'a' fed in uneven chunks");
+}
+
+static void
+test_redact(void)
+{
+	struct merr	 e;
+	struct redact	*r = redact_new();
+	static const struct { const char *in, *gone, *kept; } cases[] = {
+		{ "key AKIAIOSFODNN7EXAMPLE here", "AKIAIOSFODNN7EXAMPLE", "[REDACTED:aws-key]" },
+		{ "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+		    "wJalrXUtnFEMI", "aws_secret_access_key = [REDACTED]" },
+		{ "GH=ghp_1234567890abcdefghijABCDEFGHIJ123456", "ghp_1234567890", "[REDACTED:github-token]" },
+		{ "gho_abcdefghijklmnopqrstuvwxyz0123456789", "gho_abc", "[REDACTED:github-token]" },
+		{ "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz", "github_pat_11",
+		    "[REDACTED:github-token]" },
+		{ "xoxb-123456789012-abcdefghijkl", "xoxb-1234", "[REDACTED:slack-token]" },
+		{ "OPENAI_API_KEY=sk-proj-abcdefghijklmnopqrstuvwxyz012345", "sk-proj-abc", "[REDACTED" },
+		{ "x-api-key: sk-ant-api03-abcdefghijklmnopqrstuvwxyz-0123", "sk-ant-api03", "x-api-key: [REDACTED" },
+		{ "AIzaSyA-1234567890abcdefghijklmnopqrstu", "AIzaSyA-123", "[REDACTED:google-key]" },
+		{ "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+		    "eyJzdWIi", "[REDACTED:jwt]" },
+		{ "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\nAAAA\n"
+		    "-----END OPENSSH PRIVATE KEY-----\nafter", "b3BlbnNzaC1rZXkt",
+		    "[REDACTED:private-key]\nafter" },
+		{ "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA", "MIIEowIBAAKCAQEA",
+		    "[REDACTED:private-key]" },
+		{ "Authorization: Bearer abc.def-ghi_jkl123", "abc.def-ghi", "Bearer [REDACTED]" },
+		{ "mysql --password=hunter2 db", "hunter2", "--password=[REDACTED] db" },
+		{ "tool --token s3cr3tvalue x", "s3cr3tvalue", "--token [REDACTED] x" },
+		{ "curl 'https://api.x/?a=1&token=abc123&b=2'", "abc123", "token=[REDACTED]&b=2" },
+		{ "PASSWORD: \"swordfish\"", "swordfish", "PASSWORD: \"[REDACTED]" },
+		{ "git clone https://alice:pa55w0rd@example.com/r.git", "pa55w0rd",
+		    "https://alice:[REDACTED]@example.com/r.git" },
+		{ "ls -la /tmp && pytest -q", NULL, "ls -la /tmp && pytest -q" },
+		{ "pip install -r requirements.txt", NULL, "pip install -r requirements.txt" },
+	};
+	char		*out;
+	size_t		 n;
+
+	tap_ok(redact_load_default(r, &e) == 0 && redact_count(r) >= 15,
+	    "the shipped redaction rules load (%zu rules)", redact_count(r));
+	for (size_t i = 0; i < nitems(cases); i++) {
+		out = redact_text(r, cases[i].in, strlen(cases[i].in), NULL);
+		tap_ok((cases[i].gone == NULL || strstr(out, cases[i].gone) == NULL) &&
+		    strstr(out, cases[i].kept) != NULL, "redact \"%.40s\" -> \"%.60s\"",
+		    cases[i].in, out);
+		free(out);
+	}
+	/* Binary data: NUL bytes survive, text on both sides is redacted. */
+	static const char bin[] = "a token=xyz\0b AKIAIOSFODNN7EXAMPLE";
+	out = redact_text(r, bin, sizeof bin - 1, &n);
+	tap_ok(n > 20 && memchr(out, '\0', n) != NULL && strstr(out, "xyz") == NULL &&
+	    strstr(out + strlen(out) + 1, "AKIA") == NULL, "redaction across a NUL byte");
+	free(out);
+	{
+		char		*argv[] = { "psql", "--password", "hunter2", "-c",
+		    "select 1", "--api-key", "k", "--password=x", NULL };
+		struct strv	 sv = { NULL, 0 };
+
+		redact_argv(r, argv, &sv);
+		tap_ok(sv.n == 8 && strcmp(sv.v[2], "[REDACTED]") == 0 &&
+		    strcmp(sv.v[4], "select 1") == 0 && strcmp(sv.v[6], "[REDACTED]") == 0 &&
+		    strcmp(sv.v[7], "--password=[REDACTED]") == 0,
+		    "argv: the argument after --password and --api-key is hidden");
+		strv_clear(&sv);
+	}
+	redact_free(r);
+
+	/* A bad rule names its file and line. */
+	autofree char	*bad = db_path("bad.rules");
+	FILE		*f = fopen(bad, "w");
+
+	fprintf(f, "# c\ntext ok X abc\ntext broken X a(b\n");
+	fclose(f);
+	r = redact_new();
+	tap_ok(redact_load_file(r, bad, &e) == -1 && strstr(e.msg, "bad.rules:3") != NULL,
+	    "a bad regex is reported with file:line (%s)", e.msg);
+	redact_free(r);
+}
+
+static void
+test_round_trip(void)
+{
+	struct merr		 e;
+	autofree char		*p = db_path("rt.db");
+	struct audit		*a = audit_open(p, 0, &e);
+	char			*argv[] = { "curl", "-H", "Authorization: Bearer abcdefghijkl",
+	    "--password", "hunter2", NULL };
+	struct audit_start	 s = { .run_id = "20261125T000000-42-deadbeef", .source = "mcp",
+	    .client = "claude", .profile = "restricted", .profile_text = "abc",
+	    .net_mode = "restricted", .workspace = "/w", .cwd = "/w/sub", .argv = argv,
+	    .risk = 35, .risk_reasons = "[{\"match\":\"Bearer abcdefghijkl\"}]",
+	    .output_head = 16, .output_tail = 16 };
+	struct audit_end	 en = { .status = AUDIT_DONE, .end_reason = "exited",
+	    .exit_code = 3, .cpu_user = 1.5, .cpu_sys = 0.5, .peak_memory = 123456,
+	    .peak_pids = 7, .limits = "{\"memory\":\"cgroup\"}", .risk = 60,
+	    .risk_reasons = "[\"x --password hunter2\"]" };
+	struct audit_run	*ar;
+	struct stat		 sb;
+	char			 hex[SHA256_HEX_LEN], want[SHA256_HEX_LEN], *t;
+	struct sha256		 sh;
+	char			 data[100];
+	int			 ok = 1;
+
+	if (!tap_ok(a != NULL, "open a new log")) {
+		tap_diag("%s", e.msg);
+		return;
+	}
+	tap_ok(stat(p, &sb) == 0 && (sb.st_mode & 0777) == 0600, "the file is 0600 (%o)",
+	    sb.st_mode & 0777);
+	tap_ok(q_int(a, "PRAGMA user_version") == AUDIT_SCHEMA_VERSION, "schema version %d",
+	    AUDIT_SCHEMA_VERSION);
+	t = q_text(a, "PRAGMA journal_mode");
+	tap_ok(strcmp(t, "wal") == 0, "WAL mode (%s)", t);
+	free(t);
+	ar = audit_run_begin(a, &s, &e);
+	if (!tap_ok(ar != NULL, "begin")) {
+		tap_diag("%s", e.msg);
+		audit_close(a);
+		return;
+	}
+	tap_ok(q_int(a, "SELECT count(*) FROM runs WHERE status = 'running' AND "
+	    "run_id = '20261125T000000-42-deadbeef' AND seq IS NULL") == 1,
+	    "the row is \"running\" before the command starts, outside the chain");
+	t = q_text(a, "SELECT argv FROM runs");
+	tap_ok(strstr(t, "hunter2") == NULL && strstr(t, "abcdefghijkl") == NULL &&
+	    strstr(t, "[REDACTED]") != NULL, "argv is stored redacted: %s", t);
+	free(t);
+	for (int i = 0; i < 100; i++)
+		data[i] = (char)('a' + i % 26);
+	sha256_init(&sh);
+	for (int i = 0; i < 100; i += 7) {
+		int	k = i + 7 > 100 ? 100 - i : 7;
+
+		audit_output_feed(ar, 1, data + i, (size_t)k);
+		sha256_update(&sh, data + i, (size_t)k);
+	}
+	sha256_final_hex(&sh, want);
+	audit_output_feed(ar, 2, "err token=abc123xyz\n", 20);
+	for (int i = 0; i < 1000; i++) {
+		struct run_event ev = { .kind = EV_SYSCALL_DENIED, .t = i / 1000.0,
+		    .syscall = "mount", .text = "mount(\"proc\", \"/p\")", .count = 1 };
+
+		ok &= audit_run_event(ar, &ev, &e) == 0;
+	}
+	for (int i = 0; i < 40; i++) {
+		char		 d[32];
+		struct run_event ev = { .kind = EV_SYSCALL_DENIED, .syscall = "ptrace", .text = d };
+
+		snprintf(d, sizeof d, "ptrace(%d)", i);
+		ok &= audit_run_event(ar, &ev, &e) == 0;
+	}
+	{
+		struct run_event ev = { .kind = EV_NET_CONN, .t = 0.2, .host = "pypi.example",
+		    .addr = "10.0.0.1", .port = 443, .verdict = "denied", .rule = "allowlist",
+		    .text = "CONNECT pypi.example:443", .bytes_out = 0, .bytes_in = 0 };
+		struct audit_sample sm = { .t = 1, .cpu_pct = 99.5, .mem_bytes = 1 << 20,
+		    .pids = 3, .io_read = 10, .io_write = 20 };
+
+		ok &= audit_run_event(ar, &ev, &e) == 0;
+		ok &= audit_run_sample(ar, &sm, &e) == 0;
+	}
+	tap_ok(ok, "1041 events and a sample buffered");
+	tap_ok(audit_run_end(ar, &en, &e) == 0, "end: %s", ok ? "" : e.msg);
+	tap_ok(q_int(a, "SELECT count(*) FROM runs WHERE status = 'done' AND exit_code = 3 "
+	    "AND peak_memory = 123456 AND peak_pids = 7 AND risk_final = 60 AND risk = 60 "
+	    "AND source = 'mcp' AND client = 'claude' AND seq = 1 AND hash IS NOT NULL "
+	    "AND ended_at >= started_at AND duration >= 0") == 1, "the row is complete");
+	t = q_text(a, "SELECT risk_static_reasons || risk_final_reasons FROM runs");
+	tap_ok(strstr(t, "hunter2") == NULL && strstr(t, "abcdefghijkl") == NULL &&
+	    q_int(a, "SELECT json_valid(risk_static_reasons) + json_valid(risk_final_reasons) "
+	    "+ (json_type(risk_static_reasons) = 'array') FROM runs") == 3,
+	    "risk reasons are redacted and stay valid JSON: %s", t);
+	free(t);
+	t = q_text(a, "SELECT stdout_sha256 FROM runs");
+	tap_ok(strcmp(t, want) == 0, "stdout sha256 is over all 100 bytes");
+	free(t);
+	sha256_hex("err token=abc123xyz\n", 20, hex);
+	t = q_text(a, "SELECT stderr_sha256 FROM runs");
+	tap_ok(strcmp(t, hex) == 0 && q_int(a, "SELECT stdout_bytes + stderr_bytes FROM runs")
+	    == 120, "stderr sha256 and byte counts");
+	free(t);
+	t = q_text(a, "SELECT head || '|' || tail FROM outputs WHERE stream = 'stdout'");
+	tap_ok(strcmp(t, "abcdefghijklmnop|ghijklmnopqrstuv") == 0 ||
+	    (tap_diag("%s", t), 0), "stdout head 16 and tail 16 bytes");
+	free(t);
+	t = q_text(a, "SELECT head || coalesce(tail, '') FROM outputs WHERE stream = 'stderr'");
+	tap_ok(strstr(t, "abc123xyz") == NULL && strstr(t, "token=[REDACTED]") != NULL,
+	    "stored output is redacted: %s", t);
+	free(t);
+	tap_ok(q_int(a, "SELECT sum(count) FROM events WHERE name = 'mount'") == 1000 &&
+	    q_int(a, "SELECT count(*) FROM events WHERE name = 'mount'") <= 3,
+	    "1000 denials of one call are aggregated (%lld rows)",
+	    q_int(a, "SELECT count(*) FROM events WHERE name = 'mount'"));
+	tap_ok(q_int(a, "SELECT sum(count) FROM events WHERE name = 'ptrace'") == 40 &&
+	    q_int(a, "SELECT count(DISTINCT detail) FROM events WHERE name = 'ptrace'") == 33,
+	    "distinct arguments are capped at 32 per call, the rest counted");
+	tap_ok(q_int(a, "SELECT count(*) FROM events WHERE kind = 'net' AND host = "
+	    "'pypi.example' AND port = 443 AND verdict = 'denied'") == 1, "a net event");
+	tap_ok(q_int(a, "SELECT count(*) FROM samples WHERE cpu_pct = 99.5 AND pids = 3") == 1,
+	    "a sample");
+	{
+		struct audit_verify	v;
+
+		tap_ok(audit_verify(a, &v, &e) == 0 && v.rows == 1, "verify: one valid row");
+	}
+	audit_close(a);
+	{
+		autofree char	*wal = xprintf("%s-wal", p);
+
+		tap_ok(stat(wal, &sb) == 0 && sb.st_size == 0,
+		    "after close the WAL is empty: audit.db alone holds the runs");
+	}
+}
+
+static void
+expect_broken(struct audit *a, const char *what, long long id, const char *desc)
+{
+	struct audit_verify	v;
+	struct merr		e;
+	int			rc = audit_verify(a, &v, &e);
+
+	tap_ok(rc == 1 && strcmp(v.what, what) == 0 && v.bad_id == id,
+	    "%s: verify says %s run %lld (%s)", desc, what, id, rc == -1 ? e.msg : v.msg);
+}
+
+static void
+test_chain(void)
+{
+	struct merr		e;
+	struct audit		*a;
+	struct audit_verify	v;
+
+	if ((a = make_db("chain.db", 6, &e)) == NULL) {
+		tap_ok(0, "six runs: %s", e.msg);
+		return;
+	}
+	tap_ok(audit_verify(a, &v, &e) == 0 && v.rows == 6, "six runs: the chain is valid");
+	sql(a, "UPDATE runs SET exit_code = 42 WHERE id = 3");
+	expect_broken(a, "edited", 3, "exit_code of run 3 changed");
+	sql(a, "UPDATE runs SET exit_code = 0 WHERE id = 3");	/* its original value */
+	tap_ok(audit_verify(a, &v, &e) == 0, "restoring the value makes it valid again");
+	sql(a, "UPDATE runs SET command = 'sh -c true' WHERE id = 2");
+	expect_broken(a, "edited", 2, "the command of run 2 changed");
+	sql(a, "UPDATE runs SET command = 'sh -c ''echo 2''' WHERE id = 2");
+	tap_ok(audit_verify(a, &v, &e) == 0, "valid again (%s)", v.msg);
+	sql(a, "UPDATE events SET count = 0 WHERE run = 4");
+	expect_broken(a, "edited", 4, "an event of run 4 changed");
+	sql(a, "UPDATE events SET count = 1 WHERE run = 4");
+	tap_ok(audit_verify(a, &v, &e) == 0, "valid again");
+	sql(a, "DELETE FROM runs WHERE id = 4");
+	expect_broken(a, "deleted", 5, "run 4 deleted");
+	audit_close(a);
+
+	a = make_db("chain2.db", 5, &e);
+	sql(a, "DELETE FROM runs WHERE id = 5");
+	expect_broken(a, "deleted", 4, "the last run deleted");
+	audit_close(a);
+
+	a = make_db("chain3.db", 5, &e);
+	sql(a, "INSERT INTO runs (run_id, status, source, started_at, ended_at, argv, command) "
+	    "VALUES ('forged', 'done', 'cli', '2026-01-01T00:00:00.000Z', "
+	    "'2026-01-01T00:00:01.000Z', '[\"true\"]', 'true')");
+	expect_broken(a, "inserted", 6, "a completed row without a place in the chain");
+	sql(a, "UPDATE runs SET seq = 6, prev_hash = (SELECT hash FROM runs WHERE id = 5), "
+	    "hash = 'x' WHERE id = 6");
+	expect_broken(a, "inserted", 6, "a row appended after the head");
+	audit_close(a);
+
+	/* A row slipped between 2 and 3: renumber to make room, link it to 2. */
+	a = make_db("chain4.db", 4, &e);
+	sql(a, "UPDATE runs SET seq = seq + 100 WHERE seq >= 3");
+	sql(a, "INSERT INTO runs (run_id, status, source, started_at, argv, command, seq, "
+	    "prev_hash, hash) VALUES ('forged', 'done', 'cli', '2026-01-01T00:00:00.000Z', "
+	    "'[]', '', 3, (SELECT hash FROM runs WHERE seq = 2), 'x')");
+	sql(a, "UPDATE runs SET seq = seq - 99 WHERE seq >= 103");
+	expect_broken(a, "inserted", 5, "a row inserted between runs 2 and 3");
+	audit_close(a);
+}
+
+static void
+test_prune(void)
+{
+	struct merr		e;
+	autofree char		*p = db_path("prune.db");
+	struct audit		*a = audit_open(p, 0, &e);
+	struct audit_verify	v;
+	double			now = (double)time(NULL);
+	char			before[40];
+	int			ok = a != NULL;
+
+	for (int d = 10; ok && d >= 1; d--)
+		ok = one_run(a, d, now - d * 86400.0, &e) == 0;
+	if (!tap_ok(ok, "ten runs over ten days"))
+		return;
+	audit_iso_time(now - 5.5 * 86400, before, sizeof before);
+	tap_ok(audit_prune(a, before, &e) == 5, "prune --before 5.5 days ago deletes 5 runs");
+	tap_ok(q_int(a, "SELECT count(*) FROM runs") == 5 &&
+	    q_int(a, "SELECT count(*) FROM events WHERE run NOT IN (SELECT id FROM runs)") == 0 &&
+	    q_int(a, "SELECT count(*) FROM samples WHERE run NOT IN (SELECT id FROM runs)") == 0,
+	    "their events and samples went with them");
+	tap_ok(q_int(a, "SELECT count(*) FROM checkpoints WHERE last_seq = 5 AND pruned = 5") == 1,
+	    "a checkpoint records the last pruned row");
+	tap_ok(audit_verify(a, &v, &e) == 0 && v.rows == 5, "verify passes after prune (%s)",
+	    v.msg);
+	tap_ok(audit_prune(a, before, &e) == 0, "pruning again deletes nothing");
+	tap_ok(one_run(a, 11, 0, &e) == 0 && audit_verify(a, &v, &e) == 0 && v.rows == 6,
+	    "a new run after prune chains on");
+	sql(a, "DELETE FROM runs WHERE seq = 6");
+	expect_broken(a, "deleted", 7, "deleting the first row after a checkpoint");
+	audit_close(a);
+}
+
+static pid_t
+dead_pid(void)
+{
+	pid_t	pid = fork();
+
+	if (pid == 0)
+		_exit(0);
+	waitpid(pid, NULL, 0);
+	return (pid);
+}
+
+static void
+test_interrupted(void)
+{
+	struct merr		 e;
+	autofree char		*p = db_path("intr.db");
+	struct audit		*a = audit_open(p, 0, &e);
+	char			*argv[] = { "sleep", "100", NULL };
+	struct audit_start	 s = { .source = "cli", .argv = argv, .risk = -1 };
+	struct audit_run	*dead, *reused, *live;
+	struct audit_verify	 v;
+	struct audit		*b;
+
+	s.owner_pid = dead_pid();
+	s.run_id = "dead";
+	dead = audit_run_begin(a, &s, &e);
+	s.owner_pid = getppid();	/* alive, but not the process that started */
+	s.owner_start = 1;
+	s.run_id = "reused";
+	reused = audit_run_begin(a, &s, &e);
+	s.owner_pid = 0;
+	s.owner_start = 0;
+	s.run_id = "live";
+	live = audit_run_begin(a, &s, &e);
+	if (!tap_ok(dead != NULL && reused != NULL && live != NULL, "three running rows"))
+		return;
+	audit_run_abandon(dead);
+	audit_run_abandon(reused);
+	b = audit_open(p, 0, &e);	/* "the next moat" */
+	tap_ok(b != NULL && q_int(b, "SELECT count(*) FROM runs WHERE status = 'interrupted' "
+	    "AND run_id IN ('dead', 'reused') AND seq IS NOT NULL AND end_reason = "
+	    "'owner-gone'") == 2, "a dead owner and a reused pid: both marked interrupted");
+	tap_ok(q_int(b, "SELECT count(*) FROM runs WHERE status = 'running' AND run_id = 'live'")
+	    == 1, "a live owner's row stays running");
+	{
+		struct audit_end en = { .status = AUDIT_DONE, .end_reason = "exited" };
+
+		tap_ok(audit_run_end(live, &en, &e) == 0, "the live run completes");
+	}
+	tap_ok(audit_verify(b, &v, &e) == 0 && v.rows == 3, "the chain holds all three");
+	audit_close(b);
+	audit_close(a);
+}
+
+/* A child that writes runs: n of them, or forever when n is 0. */
+static void
+writer(const char *path, int n, int id)
+{
+	struct merr	 e;
+	struct audit	*a = audit_open(path, 0, &e);
+
+	if (a == NULL) {
+		fprintf(stderr, "writer %d: %s\n", id, e.msg);
+		_exit(1);
+	}
+	for (int i = 0; n == 0 || i < n; i++)
+		if (one_run(a, id * 1000 + i, 0, &e) == -1) {
+			fprintf(stderr, "writer %d: %s\n", id, e.msg);
+			_exit(1);
+		}
+	audit_close(a);
+	_exit(0);
+}
+
+static void
+test_concurrent(int round)
+{
+	struct merr		 e;
+	autofree char		*name = xprintf("conc%d.db", round);
+	autofree char		*p = db_path(name);
+	pid_t			 pids[20];
+	int			 failed = 0, st;
+	struct audit		*a;
+	struct audit_verify	 v;
+	char			*t;
+
+	/* Twenty moats at once on a log none of them has created yet. */
+	for (int i = 0; i < 20; i++)
+		if ((pids[i] = fork()) == 0)
+			writer(p, 1, i + 1);
+	for (int i = 0; i < 20; i++)
+		if (waitpid(pids[i], &st, 0) == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			failed++;
+	tap_ok(failed == 0, "20 concurrent writers succeed (%d failed)", failed);
+	a = audit_open(p, 0, &e);
+	tap_ok(a != NULL && q_int(a, "SELECT count(*) FROM runs WHERE status = 'done'") == 20 &&
+	    q_int(a, "SELECT max(seq) FROM runs") == 20, "20 complete rows, seq 1..20 "
+	    "(%lld done, %lld rows, max seq %lld)", a ? q_int(a, "SELECT count(*) FROM runs "
+	    "WHERE status = 'done'") : -1, a ? q_int(a, "SELECT count(*) FROM runs") : -1,
+	    a ? q_int(a, "SELECT max(seq) FROM runs") : -1);
+	tap_ok(a != NULL && audit_verify(a, &v, &e) == 0 && v.rows == 20, "one valid chain (%s)",
+	    v.msg);
+	t = q_text(a, "PRAGMA integrity_check");
+	tap_ok(strcmp(t, "ok") == 0, "integrity_check: %s", t);
+	free(t);
+	audit_close(a);
+}
+
+static void
+test_kill_loop(void)
+{
+	struct merr		 e;
+	autofree char		*p = db_path("kill.db");
+	struct audit		*a;
+	struct audit_verify	 v;
+	char			*t;
+	pid_t			 pids[3];
+	long long		 total;
+
+	srand((unsigned)getpid());
+	for (int round = 0; round < 15; round++) {
+		struct timespec	ts = { 0, (5 + rand() % 60) * 1000000L };
+
+		for (int i = 0; i < 3; i++)
+			if ((pids[i] = fork()) == 0)
+				writer(p, 0, round * 10 + i + 1);
+		nanosleep(&ts, NULL);
+		for (int i = 0; i < 3; i++) {
+			kill(pids[i], SIGKILL);
+			waitpid(pids[i], NULL, 0);
+		}
+	}
+	a = audit_open(p, 0, &e);
+	if (!tap_ok(a != NULL, "open after 15 rounds of kill -9 on 3 writers")) {
+		tap_diag("%s", e.msg);
+		return;
+	}
+	t = q_text(a, "PRAGMA integrity_check");
+	tap_ok(strcmp(t, "ok") == 0, "integrity_check: %s", t);
+	free(t);
+	total = q_int(a, "SELECT count(*) FROM runs");
+	tap_ok(q_int(a, "SELECT count(*) FROM runs WHERE status = 'running'") == 0 &&
+	    q_int(a, "SELECT count(*) FROM runs WHERE seq IS NULL") == 0,
+	    "no row left running: %lld done, %lld interrupted", 
+	    q_int(a, "SELECT count(*) FROM runs WHERE status = 'done'"),
+	    q_int(a, "SELECT count(*) FROM runs WHERE status = 'interrupted'"));
+	tap_ok(audit_verify(a, &v, &e) == 0 && v.rows == total, "the chain is valid (%lld rows)",
+	    total);
+	audit_close(a);
+}
+
+/* A read-only database must fail at open, with a message that says so. */
+static void
+test_readonly(void)
+{
+	struct merr	 e;
+	autofree char	*dir = db_path("ro"), *p = db_path("ro/audit.db");
+	struct audit	*a;
+	int		 fds[2], st;
+	pid_t		 pid;
+	char		 msg[1100] = "";
+	ssize_t		 n;
+
+	mkdir(dir, 0700);
+	if ((a = audit_open(p, 0, &e)) == NULL || one_run(a, 1, 0, &e) == -1) {
+		tap_ok(0, "make a log: %s", e.msg);
+		return;
+	}
+	audit_close(a);
+	if (pipe(fds) == -1)
+		return;
+	if ((pid = fork()) == 0) {
+		close(fds[0]);
+		if (getuid() == 0) {
+			/* Root writes through permissions: use a read-only mount. */
+			if (unshare(CLONE_NEWNS) == -1 ||
+			    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1 ||
+			    mount(dir, dir, NULL, MS_BIND, NULL) == -1 ||
+			    mount(NULL, dir, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) == -1) {
+				dprintf(fds[1], "SKIP mount namespace: %s", strerror(errno));
+				_exit(2);
+			}
+		} else {
+			chmod(p, 0400);
+			chmod(dir, 0500);
+		}
+		a = audit_open(p, 0, &e);
+		if (a != NULL) {
+			dprintf(fds[1], "opened");
+			_exit(1);
+		}
+		dprintf(fds[1], "%s", e.msg);
+		_exit(0);
+	}
+	close(fds[1]);
+	n = read(fds[0], msg, sizeof msg - 1);
+	msg[n > 0 ? n : 0] = '\0';
+	close(fds[0]);
+	waitpid(pid, &st, 0);
+	chmod(dir, 0700);
+	chmod(p, 0600);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 2) {
+		printf("ok %d - read-only database # %s\n", ++tap_n, msg);
+		return;
+	}
+	tap_ok(WIFEXITED(st) && WEXITSTATUS(st) == 0 && strstr(msg, "read-only") != NULL &&
+	    strstr(msg, p) != NULL, "a read-only database fails at open: %s", msg);
+}
+
+static void
+test_full(void)
+{
+	struct merr		 e;
+	struct audit		*a = make_db("full.db", 1, &e);
+	static char		 big[200000];
+	char			*argv[] = { "echo", big, NULL };
+	struct audit_start	 s = { .argv = argv, .risk = -1 };
+	char			 sqlbuf[128];
+
+	if (a == NULL)
+		return;
+	memset(big, 'x', sizeof big - 1);
+	/* max_page_count makes this connection's file "full" where it is now. */
+	snprintf(sqlbuf, sizeof sqlbuf, "PRAGMA max_page_count = %lld",
+	    q_int(a, "PRAGMA page_count"));
+	sql(a, sqlbuf);
+	tap_ok(audit_run_begin(a, &s, &e) == NULL && strstr(e.msg, "full") != NULL,
+	    "a full disk fails begin: %s", e.msg);
+	tap_ok(audit_run_refused(a, &s, "risk", &e) == -1 && strstr(e.msg, "full") != NULL,
+	    "and a refusal record");
+	audit_close(a);
+}
+
+static void
+test_time(void)
+{
+	double	t;
+	char	buf[40];
+
+	tap_ok(audit_parse_time("2026-11-25", 0, &t) == 0 && t == 1795564800.0,
+	    "parse a date (UTC)");
+	tap_ok(audit_parse_time("2026-11-25T13:46:14.5Z", 0, &t) == 0 &&
+	    t == 1795564800.0 + 13 * 3600 + 46 * 60 + 14.5, "parse a time with fraction");
+	tap_ok(audit_parse_time("2h", 10000, &t) == 0 && t == 10000 - 7200, "2h ago");
+	tap_ok(audit_parse_time("1d", 100000, &t) == 0 && t == 100000 - 86400, "1d ago");
+	tap_ok(audit_parse_time("yesterday", 0, &t) == -1 &&
+	    audit_parse_time("2026-13-01", 0, &t) == -1, "nonsense is refused");
+	audit_iso_time(1795564800.25, buf, sizeof buf);
+	tap_ok(strcmp(buf, "2026-11-25T00:00:00.250Z") == 0, "ISO-8601 with ms: %s", buf);
+}
+
+static void
+test_speed(void)
+{
+	struct merr	 e;
+	struct audit	*a = make_db("speed.db", 0, &e);
+	double		 t0, tb = 0, te = 0;
+	char		*argv[] = { "python3", "x.py", NULL };
+	struct audit_start s = { .source = "cli", .profile = "default", .argv = argv, .risk = 5 };
+	struct audit_end en = { .status = AUDIT_DONE, .end_reason = "exited" };
+	int		 n = 200;
+
+	for (int i = 0; i < n; i++) {
+		struct audit_run *ar;
+
+		t0 = now_mono();
+		ar = audit_run_begin(a, &s, &e);
+		tb += now_mono() - t0;
+		audit_output_feed(ar, 1, "hello\n", 6);
+		t0 = now_mono();
+		audit_run_end(ar, &en, &e);
+		te += now_mono() - t0;
+	}
+	tap_diag("begin %.3f ms, end %.3f ms on average over %d runs",
+	    tb * 1000 / n, te * 1000 / n, n);
+	audit_close(a);
+}
+
+int
+main(void)
+{
+	char	*rm;
+
+	if (mkdtemp(tmpdir) == NULL)
+		return (1);
+	chmod(tmpdir, 0777);	/* the unprivileged pass may share /tmp */
+	setenv("XDG_CONFIG_HOME", tmpdir, 1);
+	unsetenv("MOAT_REDACT_RULES");
+	test_sha256();
+	test_time();
+	test_redact();
+	test_round_trip();
+	test_chain();
+	test_prune();
+	test_interrupted();
+	for (int i = 0; i < 3; i++)
+		test_concurrent(i);
+	test_kill_loop();
+	test_readonly();
+	test_full();
+	test_speed();
+	rm = xprintf("rm -rf '%s'", tmpdir);
+	if (system(rm) != 0)
+		tap_diag("could not remove %s", tmpdir);
+	free(rm);
+	return (tap_done());
+}
