@@ -65,9 +65,10 @@ if [ $have_jq = yes ] && [ $have_sqlite = yes ]; then
 	filt "--agent mcp" '.source == "mcp"' "source = 'mcp'" --agent mcp
 	filt "--agent claude-code (a client name)" '.client == "claude-code"' "client = 'claude-code'" --agent claude-code
 	filt "--grep train.py" '.command | contains("train.py")' "instr(command, 'train.py') > 0" --grep train.py
-	# 80h: the runs are 48 min apart, so no run starts within 16 min of the edge.
-	since=$(date -u -d '80 hours ago' +%Y-%m-%dT%H:%M:%S)
-	filt "--since 80h" ".started_at >= \"$since\"" "started_at >= strftime('%Y-%m-%dT%H:%M:%S', 'now', '-80 hours')" --since 80h
+	# 81h: the runs are 48 min apart and the newest is now, so the nearest run is
+	# 12 min from the edge (80h, a multiple of 48 min, would put one on it).
+	since=$(date -u -d '81 hours ago' +%Y-%m-%dT%H:%M:%S)
+	filt "--since 81h" ".started_at >= \"$since\"" "started_at >= strftime('%Y-%m-%dT%H:%M:%S', 'now', '-81 hours')" --since 81h
 	filt "--since DATE --until DATE" '.started_at >= "2000-01-01" and .started_at < "'"$(date -u -d '5 days ago' +%Y-%m-%d)"'"' \
 	    "started_at < '$(date -u -d '5 days ago' +%Y-%m-%d)'" --since 2000-01-01 --until "$(date -u -d '5 days ago' +%Y-%m-%d)"
 	filt "filters combine" '.profile == "default" and .risk >= 50' "profile = 'default' AND coalesce(risk_final, risk_static) >= 50" --profile default --min-risk 50
