@@ -1312,6 +1312,8 @@ audit_run_event(struct audit_run *ar, const struct run_event *re, struct merr *e
 		break;
 	case EV_FILE_CHANGED:
 		x.kind = "file";
+		name = re->path;
+		x.verdict = re->change != NULL ? xstrdup(re->change) : NULL;
 		break;
 	default:
 		x.kind = "note";

@@ -16,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <ftw.h>
 #include <sys/file.h>
+#include <sys/sysmacros.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -454,6 +456,89 @@ spawn_drain_output(struct spawn *sp)
 	}
 }
 
+/*
+ * What an overlay run changed: each entry of its upper dir is a file the
+ * command added or modified (it exists in the workspace or not), or a
+ * whiteout (a 0:0 character device) for one it deleted. nftw(3) takes no
+ * argument, so the walk's state is a file-scope pointer, set only for the
+ * duration of one walk in the supervisor's single thread.
+ */
+#define SPAWN_MAX_FILE_EVENTS	1000
+
+static struct {
+	struct run		*r;
+	const char		*upper, *ws;
+	const struct mount_plan	*plan;	/* its placeholders are moat's, not changes */
+	size_t			 n, more;
+}		*spawn_walk;
+
+static int
+spawn_walk_entry(const char *path, const struct stat *st, int type,
+    struct FTW *ftw)
+{
+	const char	*rel = path + strlen(spawn_walk->upper);
+	autofree char	*host = NULL;
+	struct run_event ev;
+	struct stat	 hst;
+	const char	*change;
+
+	if (*rel == '\0')
+		return (0);	/* the upper dir itself */
+	host = xprintf("%s%s", spawn_walk->ws, rel);
+	if (S_ISCHR(st->st_mode) && st->st_rdev == makedev(0, 0))
+		change = "deleted";
+	else if (lstat(host, &hst) == 0)
+		change = S_ISDIR(st->st_mode) ? NULL : "modified";
+	else
+		change = "added";
+	if (change == NULL)
+		return (0);	/* a directory that was there: its entries say it */
+	for (size_t i = 0; i < spawn_walk->plan->n; i++) {
+		const struct mop	*op = &spawn_walk->plan->ops[i];
+
+		if (op->kind == MOP_PROTECT && op->create && strcmp(op->dst, host) == 0)
+			return (0);
+	}
+	if (spawn_walk->n++ >= SPAWN_MAX_FILE_EVENTS) {
+		spawn_walk->more++;
+		return (0);
+	}
+	memset(&ev, 0, sizeof ev);
+	ev.kind = EV_FILE_CHANGED;
+	ev.t = spawn_walk->r->t_end - spawn_walk->r->t_start;
+	ev.path = host;
+	ev.change = change;
+	{
+		autofree char	*text = xprintf("%s %s", change, host);
+
+		ev.text = text;
+		if (spawn_walk->r->on_event != NULL)
+			spawn_walk->r->on_event(spawn_walk->r, &ev);
+	}
+	return (0);
+}
+
+static void
+spawn_report_changes(struct run *r, const char *ws, const struct mount_plan *plan)
+{
+	autofree char	*upper = NULL;
+	__typeof__(*spawn_walk) w = { 0 };
+
+	if (r->state_dir == NULL || ws == NULL || r->on_event == NULL)
+		return;
+	upper = path_join(r->state_dir, "upper");
+	w.r = r;
+	w.upper = upper;
+	w.ws = ws;
+	w.plan = plan;
+	spawn_walk = &w;
+	nftw(upper, spawn_walk_entry, 16, FTW_PHYS);
+	spawn_walk = NULL;
+	if (w.more > 0)
+		run_emit(r, EV_NOTE, "%zu more changed files not listed "
+		    "(see the upper dir %s)", w.more, upper);
+}
+
 static void
 spawn_on_timer(struct loop *l, int fd, uint32_t events, void *arg)
 {
@@ -865,6 +950,8 @@ run_sandbox(struct run *r, struct merr *e)
 	sp.proxy = NULL;
 	spawn_finish(r, &sp);
 	spawn_meter_stop(r, &sp);
+	if (p->workspace == WS_OVERLAY)
+		spawn_report_changes(r, ws, &plan);
 	if (sp.failed) {
 		memcpy(e, &sp.err, sizeof *e);
 		rc = -1;

@@ -54,6 +54,9 @@ struct run_event {
 	/* EV_SYSCALL_DENIED */
 	const char		*syscall;
 	uint64_t		 count;
+	/* EV_FILE_CHANGED: a workspace path, and "added", "modified" or "deleted" */
+	const char		*path;
+	const char		*change;
 };
 
 struct run {

