@@ -94,6 +94,11 @@ require_sandbox() {
 
 done_testing() {
 	if [ "$test_uid" = 0 ] && [ -z "${MOAT_TEST_CHILD:-}" ] &&
+	    [ "${MOAT_TEST_UNPRIV:-yes}" != no ] && command -v setpriv >/dev/null &&
+	    ! setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$MOAT" -a -r "$0"; then
+		tap_n=$((tap_n + 1))
+		echo "ok $tap_n - the uid 65534 pass # SKIP uid 65534 cannot reach $MOAT or $0 (a build under a private directory such as /root; .ci/run copies the tree to /tmp)"
+	elif [ "$test_uid" = 0 ] && [ -z "${MOAT_TEST_CHILD:-}" ] &&
 	    [ "${MOAT_TEST_UNPRIV:-yes}" != no ] && command -v setpriv >/dev/null; then
 		# The second pass, unprivileged. It prints the final plan.
 		MOAT_TAP_START=$tap_n MOAT_TEST_CHILD=1 TMPDIR=/tmp \
