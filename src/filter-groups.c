@@ -28,12 +28,6 @@
 #include "filter.h"
 #include "util.h"
 
-#ifndef CLONE_NEWTIME
-#define CLONE_NEWTIME	0x00000080
-#endif
-#ifndef TIOCLINUX
-#define TIOCLINUX	0x541C
-#endif
 
 #define LOW32		0xffffffffULL
 /* A rule on every call, or on calls whose arguments pass all tests. */

@@ -12,6 +12,15 @@
 #include "error.h"
 #include "profile.h"
 
+/* Older headers lack these; the filter and the notification handler both
+ * name them. */
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME	0x00000080
+#endif
+#ifndef TIOCLINUX
+#define TIOCLINUX	0x541C
+#endif
+
 #define FILTER_NOTIFY	0x1	/* denied calls go to a user-notification listener */
 
 struct filter {

@@ -31,12 +31,6 @@
 #include "spawn.h"
 #include "util.h"
 
-#ifndef CLONE_NEWTIME
-#define CLONE_NEWTIME	0x00000080
-#endif
-#ifndef TIOCLINUX
-#define TIOCLINUX	0x541C
-#endif
 #define X32_SYSCALL_BIT	0x40000000
 
 /* Distinct syscalls remembered; beyond this (garbage numbers on a foreign
