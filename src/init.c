@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -43,6 +44,7 @@ init_capture(int argc, char **argv, char **envp)
 }
 
 static volatile pid_t	init_child;
+static int		init_pty_slave = -1;	/* for the command, when it gets a terminal */
 
 static void
 init_send(int chan, const struct init_msg *m, const int *fds, int nfds)
@@ -129,13 +131,24 @@ init_exec(const struct init_args *a)
 	for (int i = 0; i < 2; i++)
 		if (a->out[i] >= 0 && dup2(a->out[i], i + 1) == -1)
 			init_die_errno(a->chan, "attach the output relay");
+	if (init_pty_slave >= 0) {
+		/* Its own session, and the sandbox's terminal as its controlling
+		 * one: job control works, and nothing reaches the host's. */
+		if (setsid() == -1 || ioctl(init_pty_slave, TIOCSCTTY, 0) == -1)
+			init_die_errno(a->chan, "take the sandbox terminal");
+		for (int i = 0; i < 3; i++)
+			if (a->pty_fd[i] && dup2(init_pty_slave, i) == -1)
+				init_die_errno(a->chan, "attach the sandbox terminal");
+		if (init_pty_slave > 2)
+			close(init_pty_slave);
+	}
 	/* Only stdin, stdout, stderr and the channel (close-on-exec) survive. */
 	if (a->chan != 3) {
 		if (dup3(a->chan, 3, O_CLOEXEC) == -1)
 			init_die_errno(a->chan, "dup the channel");
 	}
 	syscall(SYS_close_range, 4U, ~0U, 0U);
-	if (a->new_session && setsid() == -1)
+	if (a->new_session && init_pty_slave < 0 && setsid() == -1)
 		init_die_errno(3, "setsid");
 	if (chdir(a->cwd) == -1)
 		init_die_errno(3, "enter the working directory inside the sandbox");
@@ -152,7 +165,8 @@ init_main(const struct init_args *a)
 {
 	struct init_msg	 m;
 	const char	*what = "";
-	int		 fds[NET_MAX_FDS + 1], nfds = 0, nnet = 0, listener = -1;
+	int		 fds[NET_MAX_FDS + 2], nfds = 0, nnet = 0, listener = -1;
+	int		 master = -1;
 	int		 chan = a->chan, st;
 	ssize_t		 n;
 	pid_t		 pid;
@@ -207,17 +221,32 @@ init_main(const struct init_args *a)
 	}
 	if (listener >= 0)
 		fds[0] = listener;
-	nfds = nnet + (listener >= 0 ? 1 : 0);
+	/* A terminal from the sandbox's own devpts: the supervisor keeps the
+	 * master and relays it to the host's terminal. */
+	if (a->pty) {
+		int	unlock = 0;
+
+		if ((master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC)) == -1 ||
+		    ioctl(master, TIOCSPTLCK, &unlock) == -1 ||
+		    (init_pty_slave = ioctl(master, TIOCGPTPEER,
+		    O_RDWR | O_NOCTTY | O_CLOEXEC)) == -1)
+			init_die_errno(chan, "open a terminal in the sandbox's devpts");
+		fds[1 + nnet] = master;
+	}
+	nfds = nnet + (listener >= 0 ? 1 : 0) + (master >= 0 ? 1 : 0);
 
 	memset(&m, 0, sizeof m);
 	m.type = MSG_READY;
 	m.code = nfds;
 	m.nfds_notify = listener >= 0;
+	m.has_pty = master >= 0;
 	init_send(chan, &m, listener >= 0 ? fds : fds + 1, nfds);
 	for (int i = 0; i < nnet; i++)
 		close(fds[1 + i]);
 	if (listener >= 0)
 		close(listener);
+	if (master >= 0)
+		close(master);
 
 	/* The supervisor scored and recorded the run while we built the
 	 * sandbox; the command starts only on its word. */
@@ -234,6 +263,8 @@ init_main(const struct init_args *a)
 		init_exec(a);
 	init_child = pid;
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (init_pty_slave >= 0)
+		close(init_pty_slave);
 	/* Only the command holds the relay pipes: the supervisor sees EOF when
 	 * the last process writing to them is gone. */
 	for (int i = 0; i < 2; i++)

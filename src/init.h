@@ -27,6 +27,7 @@ struct init_msg {
 	int	err;		/* errno */
 	int	code;		/* exit code, wait status, or count of fds */
 	int	nfds_notify;	/* MSG_READY: 1 when the first fd is the seccomp listener */
+	int	has_pty;	/* MSG_READY: 1 when the last fd is the terminal's master */
 	char	text[480];
 };
 
@@ -40,6 +41,9 @@ struct init_args {
 	const char		*hostname;
 	int			 chan;		/* init's end of the channel */
 	bool			 new_session;	/* stdin is a terminal: setsid() */
+	bool			 pty;		/* give the command a terminal of the
+						   sandbox's own devpts, relayed by moat */
+	bool			 pty_fd[3];	/* which of stdin/stdout/stderr get it */
 	uint64_t		 rlimit_as;	/* memory fallback without a cgroup; 0 = none */
 	int			 out[2];	/* write ends for stdout and stderr when the
 						   supervisor relays them; -1: passed through */

@@ -18,6 +18,8 @@
 #include <poll.h>
 #include <ftw.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
+#include <termios.h>
 #include <sys/sysmacros.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -69,6 +71,10 @@ struct spawn {
 	struct notify		*notify;	/* denied syscalls, reported */
 	struct proxy		*proxy;		/* restricted and proxied modes */
 	int			 out_r[2];	/* relay: read ends for stdout, stderr */
+	int			 pty;		/* the sandbox terminal's master, or -1 */
+	bool			 stdin_on;	/* host stdin is relayed to the master */
+	bool			 raw;		/* the host terminal is in raw mode */
+	struct termios		 saved;	/* and how it was */
 	bool			 out_dead[2];	/* our side of it is closed (EPIPE) */
 	struct cg		*cg;		/* the run's cgroup, or CG_NONE */
 	struct meter		*meter;
@@ -76,6 +82,8 @@ struct spawn {
 	struct merr		 err;		/* a failure inside a callback */
 	bool			 failed;
 };
+
+static void	spawn_pty_start(struct spawn *, struct loop *, int);
 
 const char *
 end_reason_name(enum end_reason er)
@@ -333,6 +341,8 @@ spawn_on_chan(struct loop *l, int fd, uint32_t events, void *arg)
 	switch (m.type) {
 	case MSG_READY:
 		sp->ready = true;
+		if (m.has_pty && sp->nfds > 0)
+			spawn_pty_start(sp, l, sp->fds[--sp->nfds]);
 		if (m.nfds_notify && sp->nfds > 0) {
 			int	listener = sp->fds[0];
 
@@ -456,6 +466,128 @@ spawn_drain_output(struct spawn *sp)
 	}
 }
 
+/* Writes all of buf to fd, waiting when it is full; false when it is gone. */
+static bool
+spawn_write_all(int fd, const char *buf, size_t n)
+{
+	ssize_t	w;
+
+	for (size_t off = 0; off < n; off += (size_t)w) {
+		w = write(fd, buf + off, n - off);
+		if (w == -1 && (errno == EINTR || errno == EAGAIN)) {
+			struct pollfd	pfd = { .fd = fd, .events = POLLOUT };
+
+			w = 0;
+			if (errno == EAGAIN)
+				poll(&pfd, 1, -1);
+			continue;
+		}
+		if (w <= 0)
+			return (false);
+	}
+	return (true);
+}
+
+/* The sandbox terminal's output, to ours (and to the log). EIO: every
+ * process that had the terminal open is gone. */
+static void
+spawn_on_pty(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct spawn	*sp = arg;
+	char		 buf[65536];
+	ssize_t		 n;
+
+	for (int turns = 0; turns < 16; turns++) {
+		n = read(fd, buf, sizeof buf);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			loop_del(l, fd);
+			close(fd);
+			sp->pty = -1;
+			if (sp->stdin_on) {
+				loop_del(l, STDIN_FILENO);
+				sp->stdin_on = false;
+			}
+			return;
+		}
+		if (sp->r->on_output != NULL)
+			sp->r->on_output(sp->r, 1, buf, (size_t)n);
+		(void)spawn_write_all(STDOUT_FILENO, buf, (size_t)n);
+	}
+}
+
+/* Keys typed on our terminal, to the sandbox's. */
+static void
+spawn_on_stdin(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct spawn	*sp = arg;
+	char		 buf[4096];
+	ssize_t		 n;
+
+	n = read(fd, buf, sizeof buf);
+	if (n == -1 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0 || sp->pty < 0 || !spawn_write_all(sp->pty, buf, (size_t)n)) {
+		loop_del(l, fd);
+		sp->stdin_on = false;
+	}
+}
+
+static void
+spawn_pty_winsize(struct spawn *sp)
+{
+	struct winsize	ws;
+
+	if (sp->pty >= 0 && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+		ioctl(sp->pty, TIOCSWINSZ, &ws);	/* the kernel signals the command */
+}
+
+/* Our terminal goes raw while the sandbox's terminal does the line
+ * discipline (^C, ^Z, echo); output processing stays on for moat's own
+ * messages. */
+static void
+spawn_pty_start(struct spawn *sp, struct loop *l, int master)
+{
+	struct termios	t;
+	struct merr	e;
+
+	sp->pty = master;
+	fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
+	spawn_pty_winsize(sp);
+	if (tcgetattr(STDIN_FILENO, &sp->saved) == 0) {
+		t = sp->saved;
+		cfmakeraw(&t);
+		t.c_oflag |= OPOST | ONLCR;
+		if (tcsetattr(STDIN_FILENO, TCSADRAIN, &t) == 0)
+			sp->raw = true;
+	}
+	if (loop_add(l, master, EPOLLIN, spawn_on_pty, sp, &e) == 0 &&
+	    loop_add(l, STDIN_FILENO, EPOLLIN, spawn_on_stdin, sp, &e) == 0)
+		sp->stdin_on = true;
+}
+
+static void
+spawn_pty_stop(struct spawn *sp)
+{
+	if (sp->pty >= 0) {
+		/* What the command wrote last; EIO once it is all read. */
+		fcntl(sp->pty, F_SETFL, fcntl(sp->pty, F_GETFL) & ~O_NONBLOCK);
+		while (sp->pty >= 0)
+			spawn_on_pty(sp->r->loop, sp->pty, EPOLLIN, sp);
+	}
+	if (sp->stdin_on) {
+		loop_del(sp->r->loop, STDIN_FILENO);
+		sp->stdin_on = false;
+	}
+	if (sp->raw) {
+		tcsetattr(STDIN_FILENO, TCSADRAIN, &sp->saved);
+		sp->raw = false;
+	}
+}
+
 /*
  * What an overlay run changed: each entry of its upper dir is a file the
  * command added or modified (it exists in the workspace or not), or a
@@ -561,6 +693,10 @@ spawn_on_signal(struct loop *l, int fd, uint32_t events, void *arg)
 	while (read(fd, &si, sizeof si) == (ssize_t)sizeof si) {
 		int	sig = (int)si.ssi_signo;
 
+		if (sig == SIGWINCH && sp->pty >= 0) {
+			spawn_pty_winsize(sp);
+			continue;
+		}
 		if (sig != SIGWINCH)
 			sp->killed_by = sig;
 		spawn_kill(sp, sig);	/* init passes it on to the command */
@@ -722,6 +858,7 @@ run_sandbox(struct run *r, struct merr *e)
 	ia.out[0] = ia.out[1] = -1;
 	sp.r = r;
 	sp.out_r[0] = sp.out_r[1] = -1;
+	sp.pty = -1;
 	sp.pidfd = sp.chan = sp.sigfd = sp.timerfd = -1;
 	r->end = END_NONE;
 	r->exit_code = EXIT_MOAT;
@@ -851,7 +988,11 @@ run_sandbox(struct run *r, struct merr *e)
 	ia.cwd = cwd;
 	ia.hostname = p->hostname != NULL ? p->hostname : "moat";
 	ia.chan = sv[1];
-	ia.new_session = isatty(STDIN_FILENO);
+	/* Interactive: the command gets a terminal of its own, relayed. */
+	ia.pty = r->on_output != NULL && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+	for (int i = 0; i < 3; i++)
+		ia.pty_fd[i] = ia.pty && isatty(i);
+	ia.new_session = !ia.pty && isatty(STDIN_FILENO);
 	ia.rlimit_as = ia_rlimit_as;
 
 	/* A user namespace as root too: capabilities then only ever exist in
@@ -943,6 +1084,7 @@ run_sandbox(struct run *r, struct merr *e)
 	for (int i = 0; i < 8; i++)
 		spawn_on_chan(r->loop, sp.chan, EPOLLIN, &sp);
 	spawn_drain_output(&sp);
+	spawn_pty_stop(&sp);
 	r->t_end = now_mono();
 	notify_stop(sp.notify);
 	sp.notify = NULL;
@@ -980,6 +1122,8 @@ reap:
 	proxy_stop(sp.proxy);
 	spawn_meter_stop(r, &sp);
 restore:
+	if (sp.pty >= 0 || sp.raw || sp.stdin_on)
+		spawn_pty_stop(&sp);
 	sigprocmask(SIG_SETMASK, &oldmask, NULL);
 out:
 	for (int i = 0; i < 2; i++) {

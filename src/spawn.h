@@ -70,8 +70,9 @@ struct run {
 	int			 verbose;
 	void			(*on_event)(struct run *, const struct run_event *);
 	void			(*on_sample)(struct run *, const struct meter_sample *);
-	/* The command's stdout (1) and stderr (2) as they pass, when they are
-	 * not a terminal (a terminal is passed through untouched). */
+	/* The command's stdout (1) and stderr (2) as they pass through moat:
+	 * pipes when they are not a terminal, and the sandbox's own terminal
+	 * (stream 1) when stdin and stdout are one. */
 	void			(*on_output)(struct run *, int stream, const void *, size_t);
 	/* Runs while the sandbox init builds the root, before the command
 	 * starts (score it, record it, ask the user). -1 with e set refuses
