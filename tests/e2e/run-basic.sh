@@ -80,4 +80,15 @@ wait $mpid; rc=$?
 is "SIGTERM to moat is forwarded to the command" "$rc" 3
 like "the command's trap ran" "$(cat "$T/sig.out")" "got TERM"
 
+# At a terminal the command gets one of the sandbox's own, relayed.
+if command -v script >/dev/null; then
+	out=$(cd "$T/ws" && script -qec "$MOAT run -- sh -c 'tty; test -t 0 && test -t 1 && echo both-terminals; exit 9'" /dev/null </dev/null 2>&1 | tr -d '\r\000^@')
+	like "an interactive command has a terminal of the sandbox's devpts" "$out" "/dev/pts/0"
+	like "stdin and stdout are that terminal" "$out" "both-terminals"
+	(cd "$T/ws" && script -qec "$MOAT run -- sh -c 'exit 9'" /dev/null </dev/null >/dev/null 2>&1)
+	is "the exit status passes through the terminal relay" "$?" 9
+else
+	skip "script(1) is not installed"; skip "script(1)"; skip "script(1)"
+fi
+
 done_testing
