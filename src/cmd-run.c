@@ -35,7 +35,6 @@ struct cmd_run_ui {
 	struct audit_run	*ar;
 	bool			 audit_warned;	/* one message about a failing log */
 	char			*profile_text;	/* owned; hashed into the row */
-	char			 ws[4096], cwd[4096];
 };
 
 static int	cmd_run_exec(int, char **);
@@ -71,8 +70,8 @@ cmd_run_start_fields(struct run *r, struct cmd_run_ui *ui, struct audit_start *a
 	as->profile = p->name;
 	as->profile_text = ui->profile_text;
 	as->net_mode = profile_net_mode_name(p->net);
-	as->workspace = p->workspace == WS_NONE ? NULL : ui->ws;
-	as->cwd = ui->cwd;
+	as->workspace = r->ws_path;
+	as->cwd = r->cwd_path;
 	as->argv = r->argv;
 	as->risk = ui->scored ? ui->risk.score : -1;
 	as->output_head = as->output_tail = p->audit_output == 0 ?
@@ -135,6 +134,7 @@ cmd_run_before_exec(struct run *r, struct merr *e)
 	autofree char		*reasons = NULL;
 	struct merr		 ae;
 
+	ui->profile_text = profile_format(p, false);
 	if ((ui->audit = audit_open(ui->db, 0, &ae)) == NULL) {
 		if (!ui->unlogged_ok)
 			return (merr_set(e, "%s; the run is refused because it could "
@@ -410,12 +410,6 @@ cmd_run_exec(int argc, char **argv)
 	ui.meter_live = meter && isatty(STDERR_FILENO);
 	if (p->audit_unlogged)
 		ui.unlogged_ok = true;
-	ui.profile_text = profile_format(p, false);
-	if (getcwd(ui.cwd, sizeof ui.cwd) == NULL)
-		ui.cwd[0] = '\0';
-	if (realpath(r.workspace != NULL ? r.workspace : ".", ui.ws) == NULL)
-		snprintf(ui.ws, sizeof ui.ws, "%s",
-		    r.workspace != NULL ? r.workspace : ui.cwd);
 
 	if (run_sandbox(&r, &e) == -1) {
 		if (ui.meter_drawn)

@@ -122,7 +122,9 @@ run_release(struct run *r)
 {
 	strv_clear(&r->env_extra);
 	free(r->state_dir);
-	r->state_dir = NULL;
+	free(r->ws_path);
+	free(r->cwd_path);
+	r->state_dir = r->ws_path = r->cwd_path = NULL;
 }
 
 void
@@ -889,6 +891,11 @@ run_sandbox(struct run *r, struct merr *e)
 		cwd = cwdbuf;
 	else
 		cwd = ws != NULL ? ws : home;
+
+	free(r->ws_path);
+	free(r->cwd_path);
+	r->ws_path = ws != NULL ? xstrdup(ws) : NULL;
+	r->cwd_path = xstrdup(cwd);
 
 	if (p->workspace == WS_OVERLAY && ws != NULL) {
 		autofree char	*root = spawn_state_root();

@@ -90,6 +90,8 @@ struct run {
 	char			*state_dir;	/* owned; $XDG_STATE_HOME/moat/runs/<id> when kept */
 	pid_t			 init_pid;	/* host pid of the sandbox init */
 	char			 enforced[256];	/* how the limits were enforced (cg_describe) */
+	char			*ws_path;	/* owned; the workspace as resolved (NULL: none) */
+	char			*cwd_path;	/* owned; the working directory inside */
 	struct meter_summary	 summary;	/* the final figures, filled at the end */
 
 	/* private to spawn.c */
