@@ -75,7 +75,6 @@ struct spawn {
 	bool			 stdin_on;	/* host stdin is relayed to the master */
 	bool			 raw;		/* the host terminal is in raw mode */
 	struct termios		 saved;	/* and how it was */
-	bool			 out_dead[2];	/* our side of it is closed (EPIPE) */
 	struct cg		*cg;		/* the run's cgroup, or CG_NONE */
 	struct meter		*meter;
 	double			 ru_user0, ru_sys0;	/* RUSAGE_CHILDREN before */
@@ -406,68 +405,6 @@ spawn_on_exit(struct loop *l, int fd, uint32_t events, void *arg)
 	loop_stop(l);
 }
 
-/* The command's output, on its way to ours; a reader that went away
- * closes the relay, and the command gets EPIPE as it would have. */
-static void
-spawn_on_output(struct loop *l, int fd, uint32_t events, void *arg)
-{
-	struct spawn	*sp = arg;
-	char		 buf[65536];
-	int		 i = fd == sp->out_r[0] ? 0 : 1;
-	ssize_t		 n, w;
-
-	for (int turns = 0; turns < 16; turns++) {
-		n = read(fd, buf, sizeof buf);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && errno == EAGAIN)
-			return;
-		if (n <= 0) {
-			loop_del(l, fd);
-			close(fd);
-			sp->out_r[i] = -1;
-			return;
-		}
-		if (sp->r->on_output != NULL)
-			sp->r->on_output(sp->r, i + 1, buf, (size_t)n);
-		for (ssize_t off = 0; off < n && !sp->out_dead[i]; off += w) {
-			w = write(i + 1, buf + off, (size_t)(n - off));
-			if (w == -1 && errno == EINTR) {
-				w = 0;
-				continue;
-			}
-			if (w == -1 && errno == EAGAIN) {
-				struct pollfd	pfd = { .fd = i + 1, .events = POLLOUT };
-
-				w = 0;
-				poll(&pfd, 1, -1);
-				continue;
-			}
-			if (w <= 0) {
-				sp->out_dead[i] = true;
-				loop_del(l, fd);
-				close(fd);
-				sp->out_r[i] = -1;
-				return;
-			}
-		}
-	}
-}
-
-/* After the exit: what is still in the pipes (the pid namespace is gone,
- * so every writer is closed and this ends). */
-static void
-spawn_drain_output(struct spawn *sp)
-{
-	for (int i = 0; i < 2; i++) {
-		if (sp->out_r[i] < 0)
-			continue;
-		fcntl(sp->out_r[i], F_SETFL, fcntl(sp->out_r[i], F_GETFL) & ~O_NONBLOCK);
-		while (sp->out_r[i] >= 0)
-			spawn_on_output(sp->r->loop, sp->out_r[i], EPOLLIN, sp);
-	}
-}
-
 /* Writes all of buf to fd, waiting when it is full; false when it is gone. */
 static bool
 spawn_write_all(int fd, const char *buf, size_t n)
@@ -488,6 +425,53 @@ spawn_write_all(int fd, const char *buf, size_t n)
 			return (false);
 	}
 	return (true);
+}
+
+/* The command's output, on its way to ours; a reader that went away
+ * closes the relay, and the command gets EPIPE as it would have. */
+static void
+spawn_on_output(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct spawn	*sp = arg;
+	char		 buf[65536];
+	int		 i = fd == sp->out_r[0] ? 0 : 1;
+	ssize_t		 n;
+
+	for (int turns = 0; turns < 16; turns++) {
+		n = read(fd, buf, sizeof buf);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			loop_del(l, fd);
+			close(fd);
+			sp->out_r[i] = -1;
+			return;
+		}
+		if (sp->r->on_output != NULL)
+			sp->r->on_output(sp->r, i + 1, buf, (size_t)n);
+		if (!spawn_write_all(i + 1, buf, (size_t)n)) {
+			loop_del(l, fd);
+			close(fd);
+			sp->out_r[i] = -1;
+			return;
+		}
+	}
+}
+
+/* After the exit: what is still in the pipes (the pid namespace is gone,
+ * so every writer is closed and this ends). */
+static void
+spawn_drain_output(struct spawn *sp)
+{
+	for (int i = 0; i < 2; i++) {
+		if (sp->out_r[i] < 0)
+			continue;
+		fcntl(sp->out_r[i], F_SETFL, fcntl(sp->out_r[i], F_GETFL) & ~O_NONBLOCK);
+		while (sp->out_r[i] >= 0)
+			spawn_on_output(sp->r->loop, sp->out_r[i], EPOLLIN, sp);
+	}
 }
 
 /* The sandbox terminal's output, to ours (and to the log). EIO: every
