@@ -1006,7 +1006,13 @@ run_sandbox(struct run *r, struct merr *e)
 		goto restore;
 	}
 	if (pid == 0) {
+		/* The relay's read ends are ours alone: were init to hold one, a
+		 * reader of moat's output that went away would never break the
+		 * command's pipe (it would block instead of getting EPIPE). */
 		close(sv[0]);
+		for (int i = 0; i < 2; i++)
+			if (sp.out_r[i] >= 0)
+				close(sp.out_r[i]);
 		init_main(&ia);
 	}
 	r->init_pid = pid;

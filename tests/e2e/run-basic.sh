@@ -80,6 +80,11 @@ wait $mpid; rc=$?
 is "SIGTERM to moat is forwarded to the command" "$rc" 3
 like "the command's trap ran" "$(cat "$T/sig.out")" "got TERM"
 
+# A reader of moat's output that goes away breaks the command's pipe, as
+# it would without moat: no hang, death by SIGPIPE passes through.
+out=$(cd "$T/ws" && timeout 20 "$MOAT" run -- seq 10000000 2>/dev/null | head -1; echo "rc=${PIPESTATUS[0]}")
+is "a closed reader gives the command SIGPIPE (141), no hang" "$(echo $out)" "1 rc=141"
+
 # At a terminal the command gets one of the sandbox's own, relayed.
 if command -v script >/dev/null; then
 	out=$(cd "$T/ws" && script -qec "$MOAT run -- sh -c 'tty; test -t 0 && test -t 1 && echo both-terminals; exit 9'" /dev/null </dev/null 2>&1 | tr -d '\r\000^@')
