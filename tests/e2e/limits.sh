@@ -120,7 +120,9 @@ unlike "--meter in a pipe: no live line" "$err" 'of quota\)'
 like "--meter: a summary line at the end" "$err" 'moat: wall [0-9.]+s +cpu .* peak mem .* end exited'
 sock="$T/tmux.sock"
 if command -v tmux >/dev/null; then
-	tmux -S "$sock" new-session -d -x 160 -y 20 \
+	# tmux runs the command with $SHELL, or else the passwd shell, which for
+	# uid 65534 is nologin: name a real shell, and no user configuration.
+	SHELL=/bin/sh tmux -f /dev/null -S "$sock" new-session -d -x 160 -y 20 \
 		"cd '$T/ws' && '$MOAT' run --meter -p '$T/plain.conf' -- $PY -c 'import time; b = b\"x\" * (50 << 20); time.sleep(3)'; echo done-$tag; sleep 30"
 	cleanup_hooks+=("tmux -S '$sock' kill-server 2>/dev/null")
 	live=""
