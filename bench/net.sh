@@ -9,7 +9,7 @@
 # The server is bench/net-sink.py (sendfile from a sparse file).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-MOAT=${MOAT:-./moat}
+MOAT=$(realpath "${MOAT:-./moat}")
 N=${1:-200}
 PY=/usr/bin/python3
 SIZE=$((1 << 30))

@@ -183,10 +183,6 @@ init_main(const struct init_args *a)
 	while (n == -1 && errno == EINTR);
 	if (n != (ssize_t)sizeof m || m.type != MSG_GO)
 		_exit(125);
-	/* Its own cgroup namespace, rooted where the supervisor placed it. */
-	if (unshare(CLONE_NEWCGROUP) == -1)
-		init_die_errno(chan, "unshare(CLONE_NEWCGROUP)");
-
 	if (sethostname(a->hostname, strlen(a->hostname)) == -1)
 		init_die_errno(chan, "sethostname");
 	if (mounts_build_root(a->plan, &what) == -1)
@@ -195,6 +191,19 @@ init_main(const struct init_args *a)
 		init_die_errno(chan, what);
 	if (rlimit_apply(&a->profile->limits, a->rlimit_as, &what) == -1)
 		init_die_errno(chan, what);
+	/* Nothing of the command runs before this: the supervisor moved us
+	 * into the run's cgroup while we built (on v1 that move waits out an
+	 * RCU grace period in the kernel, so it is not done before GO). */
+	if (a->wait_placed) {
+		do
+			n = read(chan, &m, sizeof m);
+		while (n == -1 && errno == EINTR);
+		if (n != (ssize_t)sizeof m || m.type != MSG_PLACED)
+			_exit(125);
+	}
+	/* Its own cgroup namespace, rooted where the supervisor placed it. */
+	if (unshare(CLONE_NEWCGROUP) == -1)
+		init_die_errno(chan, "unshare(CLONE_NEWCGROUP)");
 
 	init_wipe_host_memory();
 	/* Not dumpable: the command cannot ptrace init or read its /proc files. */

@@ -14,12 +14,13 @@ struct profile;
 
 /* Messages on the SOCK_SEQPACKET channel between supervisor and init. */
 enum init_msg_type {
-	MSG_GO = 1,		/* supervisor -> init: placed in the cgroup, carry on */
+	MSG_GO = 1,		/* supervisor -> init: ids mapped, build the sandbox */
 	MSG_READY,		/* init -> supervisor: sandbox built; fds attached */
 	MSG_SETUP_FAILED,	/* init -> supervisor: text, err; init exits 125 */
 	MSG_EXEC_FAILED,	/* command -> supervisor: code 126/127, text, err */
 	MSG_STATUS,		/* init -> supervisor: the command's wait status */
 	MSG_EXEC,		/* supervisor -> init: the run is recorded, start the command */
+	MSG_PLACED,		/* supervisor -> init: moved into the run's cgroup */
 };
 
 struct init_msg {
@@ -45,6 +46,9 @@ struct init_args {
 						   sandbox's own devpts, relayed by moat */
 	bool			 pty_fd[3];	/* which of stdin/stdout/stderr get it */
 	uint64_t		 rlimit_as;	/* memory fallback without a cgroup; 0 = none */
+	bool			 wait_placed;	/* the supervisor moves init into the
+						   cgroup while it builds (v1): wait for
+						   MSG_PLACED before the cgroup namespace */
 	int			 out[2];	/* write ends for stdout and stderr when the
 						   supervisor relays them; -1: passed through */
 };

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <pthread.h>
 #include <ftw.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
@@ -83,6 +84,60 @@ struct spawn {
 };
 
 static void	spawn_pty_start(struct spawn *, struct loop *, int);
+
+/* Moving init into a v1 cgroup (v1 has no CLONE_INTO_CGROUP) waits out an
+ * RCU grace period in the kernel, ~10 ms of sleeping. A thread does it while
+ * init builds the root and the front end records the run; init waits for
+ * MSG_PLACED before anything of the command can run. */
+struct spawn_attach {
+	pthread_t	 thread;
+	struct cg	*cg;
+	pid_t		 pid;
+	int		 rc;
+	bool		 started;
+	struct merr	 err;
+};
+
+static void *
+spawn_attach_main(void *arg)
+{
+	struct spawn_attach	*at = arg;
+
+	at->rc = cg_attach(at->cg, at->pid, &at->err);
+	return (NULL);
+}
+
+static void
+spawn_attach_start(struct spawn_attach *at, struct cg *cg, pid_t pid)
+{
+	at->cg = cg;
+	at->pid = pid;
+	at->rc = 0;
+	/* Signals stay blocked in the thread: it inherits the mask the
+	 * signalfd relies on. */
+	at->started = pthread_create(&at->thread, NULL, spawn_attach_main, at) == 0;
+	if (!at->started)
+		spawn_attach_main(at);
+}
+
+/* Joins the thread; then tells init it is placed. */
+static int
+spawn_attach_finish(struct spawn_attach *at, int chan, struct merr *e)
+{
+	struct init_msg	placed = { .type = MSG_PLACED };
+
+	if (at->started) {
+		pthread_join(at->thread, NULL);
+		at->started = false;
+	}
+	if (at->rc == -1) {
+		memcpy(e, &at->err, sizeof *e);
+		return (-1);
+	}
+	if (send(chan, &placed, sizeof placed, MSG_NOSIGNAL) == -1)
+		return (merr_errno(e, "start the sandbox init"));
+	return (0);
+}
 
 const char *
 end_reason_name(enum end_reason er)
@@ -825,6 +880,7 @@ run_sandbox(struct run *r, struct merr *e)
 	struct filter		 filter;
 	struct strv		 env = { 0 }, argv = { 0 };
 	struct init_args	 ia;
+	struct spawn_attach	 at = { .started = false };
 	struct environ_in	 ei;
 	struct wslock		 wl = { .fd = -1 };
 	struct passwd		*pw;
@@ -985,6 +1041,8 @@ run_sandbox(struct run *r, struct merr *e)
 		ia.pty_fd[i] = ia.pty && isatty(i);
 	ia.new_session = !ia.pty && isatty(STDIN_FILENO);
 	ia.rlimit_as = ia_rlimit_as;
+	/* v2 places init at clone time (CLONE_INTO_CGROUP); v1 moves it. */
+	ia.wait_placed = sp.cg != NULL && cg_dirfd(sp.cg) < 0;
 
 	/* A user namespace as root too: capabilities then only ever exist in
 	 * it, and RLIMIT_NPROC counts the sandbox's processes alone. */
@@ -1030,8 +1088,7 @@ run_sandbox(struct run *r, struct merr *e)
 		}
 	}
 	sp.chan = sv[0];
-	if (spawn_map_ids(pid, e) == -1 ||
-	    (sp.cg != NULL && cg_attach(sp.cg, pid, e) == -1)) {
+	if (spawn_map_ids(pid, e) == -1) {
 		spawn_kill(&sp, SIGKILL);
 		goto reap;
 	}
@@ -1066,10 +1123,18 @@ run_sandbox(struct run *r, struct merr *e)
 			goto reap;
 		}
 	}
-	/* In parallel with init building the root. */
+	if (ia.wait_placed)
+		spawn_attach_start(&at, sp.cg, pid);
+	/* In parallel with init building the root (and the cgroup move). */
 	if (r->before_exec != NULL && r->before_exec(r, e) == -1) {
+		if (ia.wait_placed)
+			spawn_attach_finish(&at, -1, &(struct merr){ 0 });
 		spawn_kill(&sp, SIGKILL);
 		r->end = END_REFUSED;
+		goto reap;
+	}
+	if (ia.wait_placed && spawn_attach_finish(&at, sp.chan, e) == -1) {
+		spawn_kill(&sp, SIGKILL);
 		goto reap;
 	}
 	while (!loop_stopped(r->loop))
