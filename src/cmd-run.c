@@ -225,6 +225,7 @@ cmd_run_audit_end(struct run *r, struct cmd_run_ui *ui, bool setup_failed,
 		obs.limit_pids = r->end == END_PIDS;
 		obs.limit_timeout = r->end == END_TIMEOUT;
 		obs.limit_cpu = r->end == END_CPU_TIME;
+		obs.files_outside = r->files_outside;
 		risk_add_observed(ui->rules, &fin, &obs);
 		en.risk = fin.score;
 		en.risk_reasons = reasons = risk_reasons_json(&fin);

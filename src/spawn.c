@@ -712,6 +712,100 @@ spawn_report_changes(struct run *r, const char *ws, const struct mount_plan *pla
 		    "(see the upper dir %s)", w.more, upper);
 }
 
+/*
+ * What a run changed outside its workspace: under the profile's rw-binds,
+ * the only host places other than the workspace a command can write (/tmp
+ * and $HOME are the sandbox's own tmpfs). Those binds hold no upper dir, so
+ * after the run their trees are walked for entries whose ctime is not older
+ * than the run's start (taken from the coarse clock the kernel stamps files
+ * with), with statx's birth time telling added from modified. A deletion
+ * leaves nothing to find and a host process writing there meanwhile is
+ * counted too; the walk stops after SPAWN_SCAN_MAX entries in all, saying so.
+ */
+#define SPAWN_SCAN_MAX	20000
+
+static struct {
+	struct run		*r;
+	struct timespec		 t0;
+	size_t			 seen, n, more;
+	bool			 cut;
+}		*spawn_scan;
+
+static bool
+ts_not_before(const struct timespec *a, const struct timespec *b)
+{
+	return (a->tv_sec > b->tv_sec ||
+	    (a->tv_sec == b->tv_sec && a->tv_nsec >= b->tv_nsec));
+}
+
+static int
+spawn_scan_entry(const char *path, const struct stat *st, int type,
+    struct FTW *ftw)
+{
+	struct statx	 sx;
+	struct run_event ev;
+	const char	*change = "modified";
+
+	if (++spawn_scan->seen > SPAWN_SCAN_MAX) {
+		spawn_scan->cut = true;
+		return (1);	/* stops nftw */
+	}
+	if (ftw->level == 0 || type == FTW_DNR || type == FTW_NS ||
+	    !ts_not_before(&st->st_ctim, &spawn_scan->t0))
+		return (0);
+	if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_BTIME, &sx) == 0 &&
+	    (sx.stx_mask & STATX_BTIME) && ts_not_before(&(struct timespec){
+	    sx.stx_btime.tv_sec, sx.stx_btime.tv_nsec }, &spawn_scan->t0))
+		change = "added";
+	else if (S_ISDIR(st->st_mode))
+		return (0);	/* an old directory: its entries say what changed */
+	spawn_scan->r->files_outside++;
+	if (spawn_scan->n++ >= SPAWN_MAX_FILE_EVENTS) {
+		spawn_scan->more++;
+		return (0);
+	}
+	memset(&ev, 0, sizeof ev);
+	ev.kind = EV_FILE_CHANGED;
+	ev.t = spawn_scan->r->t_end - spawn_scan->r->t_start;
+	ev.path = path;
+	ev.change = change;
+	ev.outside = true;
+	{
+		autofree char	*text = xprintf("%s %s (outside the workspace)",
+		    change, path);
+
+		ev.text = text;
+		spawn_scan->r->on_event(spawn_scan->r, &ev);
+	}
+	return (0);
+}
+
+static void
+spawn_scan_rw_binds(struct run *r, const char *ws, const struct mount_plan *plan,
+    const struct timespec *t0)
+{
+	__typeof__(*spawn_scan) w = { .r = r, .t0 = *t0 };
+
+	if (r->on_event == NULL)
+		return;
+	spawn_scan = &w;
+	for (size_t i = 0; i < plan->n && !w.cut; i++) {
+		const struct mop	*op = &plan->ops[i];
+
+		if (op->kind != MOP_BIND_RW || op->inner || op->src == NULL ||
+		    (ws != NULL && path_is_under(op->src, ws)))
+			continue;
+		nftw(op->src, spawn_scan_entry, 16, FTW_PHYS | FTW_MOUNT);
+	}
+	spawn_scan = NULL;
+	if (w.more > 0)
+		run_emit(r, EV_NOTE, "%zu more files changed outside the workspace, "
+		    "not listed", w.more);
+	if (w.cut)
+		run_emit(r, EV_NOTE, "stopped looking for changes under the rw-binds "
+		    "after %d entries", SPAWN_SCAN_MAX);
+}
+
 static void
 spawn_on_timer(struct loop *l, int fd, uint32_t events, void *arg)
 {
@@ -881,6 +975,7 @@ run_sandbox(struct run *r, struct merr *e)
 	struct strv		 env = { 0 }, argv = { 0 };
 	struct init_args	 ia;
 	struct spawn_attach	 at = { .started = false };
+	struct timespec		 wall0;
 	struct environ_in	 ei;
 	struct wslock		 wl = { .fd = -1 };
 	struct passwd		*pw;
@@ -1057,6 +1152,8 @@ run_sandbox(struct run *r, struct merr *e)
 			sp.ru_sys0 = tv_seconds(&ru.ru_stime);
 		}
 	}
+	/* The clock file timestamps come from, for spawn_scan_rw_binds. */
+	clock_gettime(CLOCK_REALTIME_COARSE, &wall0);
 	r->t_start = now_mono();
 	pid = spawn_clone(flags, &sp.pidfd, sp.cg != NULL ? cg_dirfd(sp.cg) : -1);
 	if (pid == -1) {
@@ -1156,6 +1253,7 @@ run_sandbox(struct run *r, struct merr *e)
 	spawn_meter_stop(r, &sp);
 	if (p->workspace == WS_OVERLAY)
 		spawn_report_changes(r, ws, &plan);
+	spawn_scan_rw_binds(r, ws, &plan, &wall0);
 	if (sp.failed) {
 		memcpy(e, &sp.err, sizeof *e);
 		rc = -1;

@@ -54,9 +54,11 @@ struct run_event {
 	/* EV_SYSCALL_DENIED */
 	const char		*syscall;
 	uint64_t		 count;
-	/* EV_FILE_CHANGED: a workspace path, and "added", "modified" or "deleted" */
+	/* EV_FILE_CHANGED: a host path, and "added", "modified" or "deleted";
+	 * outside: not in the workspace (a profile's rw-bind) */
 	const char		*path;
 	const char		*change;
+	bool			 outside;
 };
 
 struct run {
@@ -93,6 +95,7 @@ struct run {
 	char			*ws_path;	/* owned; the workspace as resolved (NULL: none) */
 	char			*cwd_path;	/* owned; the working directory inside */
 	struct meter_summary	 summary;	/* the final figures, filled at the end */
+	unsigned		 files_outside;	/* files changed under rw-binds */
 
 	/* private to spawn.c */
 	struct loop		*loop;

@@ -38,6 +38,29 @@ like "overlay: an added file is reported" "$err" "file: added $WS/d/f"
 unlike "overlay: moat's own placeholders are not reported" "$err" "file: added $WS/\\.bashrc"
 check "overlay: the deleted file is still on the host" test -e "$T/ws/del.txt"
 
+# Outside the workspace: what a run changed under a profile's rw-bind is
+# reported, recorded and raises the risk; what it left alone is not.
+mkdir -p "$T/cache" && echo old >"$T/cache/old" && echo keep >"$T/cache/keep"
+CACHE=$(cd "$T/cache" && pwd -P)
+P=$(profile rwb "rw-bind=$CACHE:/cache")
+export MOAT_DB="$T/rwb.db"
+run_moat run -v -p "$P" -- sh -c 'echo new > /cache/new; echo more >> /cache/old; mkdir /cache/d; : > /cache/d/f; cat /cache/keep'
+is "rw-bind: the run worked" "$rc $out" "0 keep"
+like "rw-bind: an added file is reported" "$err" "file: added $CACHE/new \\(outside the workspace\\)"
+like "rw-bind: a modified file is reported" "$err" "file: modified $CACHE/old "
+like "rw-bind: a file in a new directory is reported" "$err" "file: added $CACHE/d/f "
+unlike "rw-bind: an untouched file is not" "$err" "$CACHE/keep"
+ev=$(python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print("\n".join(r[0] + " " + r[1] for r in c.execute("SELECT name, verdict FROM events WHERE kind = '"'file'"' AND run = (SELECT max(id) FROM runs) ORDER BY name")))' "$MOAT_DB" 2>&1)
+is "rw-bind: the changes are events of the run" "$ev" "$CACHE/d added
+$CACHE/d/f added
+$CACHE/new added
+$CACHE/old modified"
+rid=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT max(id) FROM runs").fetchone()[0])' "$MOAT_DB" 2>&1)
+like "rw-bind: they raise the risk, with the reason" "$("$MOAT" audit --db "$MOAT_DB" show "$rid" 2>&1)" "changed files outside the workspace"
+run_moat run -v -p "$P" -- sh -c 'cat /cache/keep >/dev/null'
+unlike "rw-bind: a run that only reads reports nothing" "$err" "outside the workspace"
+unset MOAT_DB
+
 P=$(profile none workspace=none)
 run_moat run -p "$P" -- sh -c 'pwd; ls "'"$WS"'" 2>&1 || echo gone'
 like "none: the workspace is not there" "$out" "gone"
