@@ -73,6 +73,7 @@ struct spawn {
 	struct proxy		*proxy;		/* restricted and proxied modes */
 	int			 out_r[2];	/* relay: read ends for stdout, stderr */
 	int			 pty;		/* the sandbox terminal's master, or -1 */
+	int			 pty_host;	/* the host terminal it is relayed to: 1 or 2 */
 	bool			 stdin_on;	/* host stdin is relayed to the master */
 	bool			 raw;		/* the host terminal is in raw mode */
 	struct termios		 saved;	/* and how it was */
@@ -555,8 +556,8 @@ spawn_on_pty(struct loop *l, int fd, uint32_t events, void *arg)
 			return;
 		}
 		if (sp->r->on_output != NULL)
-			sp->r->on_output(sp->r, 1, buf, (size_t)n);
-		(void)spawn_write_all(STDOUT_FILENO, buf, (size_t)n);
+			sp->r->on_output(sp->r, sp->pty_host, buf, (size_t)n);
+		(void)spawn_write_all(sp->pty_host, buf, (size_t)n);
 	}
 }
 
@@ -582,7 +583,7 @@ spawn_pty_winsize(struct spawn *sp)
 {
 	struct winsize	ws;
 
-	if (sp->pty >= 0 && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+	if (sp->pty >= 0 && ioctl(sp->pty_host, TIOCGWINSZ, &ws) == 0)
 		ioctl(sp->pty, TIOCSWINSZ, &ws);	/* the kernel signals the command */
 }
 
@@ -598,7 +599,10 @@ spawn_pty_start(struct spawn *sp, struct loop *l, int master)
 	sp->pty = master;
 	fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
 	spawn_pty_winsize(sp);
-	if (tcgetattr(STDIN_FILENO, &sp->saved) == 0) {
+	/* Keys are relayed only when stdin is the terminal; otherwise the
+	 * command reads stdin as it is and the host terminal stays cooked
+	 * (^C still reaches moat, which forwards it). */
+	if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &sp->saved) == 0) {
 		t = sp->saved;
 		cfmakeraw(&t);
 		t.c_oflag |= OPOST | ONLCR;
@@ -606,6 +610,7 @@ spawn_pty_start(struct spawn *sp, struct loop *l, int master)
 			sp->raw = true;
 	}
 	if (loop_add(l, master, EPOLLIN, spawn_on_pty, sp, &e) == 0 &&
+	    isatty(STDIN_FILENO) &&
 	    loop_add(l, STDIN_FILENO, EPOLLIN, spawn_on_stdin, sp, &e) == 0)
 		sp->stdin_on = true;
 }
@@ -1130,8 +1135,12 @@ run_sandbox(struct run *r, struct merr *e)
 	ia.cwd = cwd;
 	ia.hostname = p->hostname != NULL ? p->hostname : "moat";
 	ia.chan = sv[1];
-	/* Interactive: the command gets a terminal of its own, relayed. */
-	ia.pty = r->on_output != NULL && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+	/* Output to a terminal: the command gets a terminal of its own,
+	 * relayed (and recorded) through the master; keys too when stdin is
+	 * a terminal. Were stdout and stderr different terminals, stderr's
+	 * output would go to stdout's. */
+	ia.pty = r->on_output != NULL && (isatty(STDOUT_FILENO) || isatty(STDERR_FILENO));
+	sp.pty_host = isatty(STDOUT_FILENO) ? STDOUT_FILENO : STDERR_FILENO;
 	for (int i = 0; i < 3; i++)
 		ia.pty_fd[i] = ia.pty && isatty(i);
 	ia.new_session = !ia.pty && isatty(STDIN_FILENO);

@@ -92,8 +92,17 @@ if command -v script >/dev/null; then
 	like "stdin and stdout are that terminal" "$out" "both-terminals"
 	(cd "$T/ws" && script -qec "$MOAT run -- sh -c 'exit 9'" /dev/null </dev/null >/dev/null 2>&1)
 	is "the exit status passes through the terminal relay" "$?" 9
+	# Output to a terminal, input from a pipe: the command reads the pipe
+	# as it is, writes to a sandbox terminal, and the log keeps its output.
+	export MOAT_DB="$T/tty.db"
+	out=$(cd "$T/ws" && script -qec "echo piped-in | $MOAT run -- sh -c 'test -t 1 && echo out-terminal; test -t 0 || echo in-pipe; cat; tty <&1'" /dev/null </dev/null 2>&1 | tr -d '\r\000^@')
+	like "stdout a terminal, stdin a pipe: the terminal is the sandbox's" "$(echo $out)" "out-terminal .*/dev/pts/0"
+	like "stdout a terminal, stdin a pipe: the pipe reaches the command" "$(echo $out)" "in-pipe piped-in"
+	row=$(python3 -c 'import sqlite3,sys; print(*sqlite3.connect(sys.argv[1]).execute("SELECT stdout_bytes, CAST(o.head AS TEXT) FROM runs r JOIN outputs o ON o.run = r.id AND o.stream = '"'stdout'"' ORDER BY r.id DESC LIMIT 1").fetchone())' "$MOAT_DB" 2>&1 | tr -d '\r')
+	like "stdout a terminal, stdin a pipe: the output is recorded" "$(echo $row)" "^[1-9][0-9]* out-terminal in-pipe piped-in"
+	unset MOAT_DB
 else
-	skip "script(1) is not installed"; skip "script(1)"; skip "script(1)"
+	for _ in 1 2 3 4 5 6; do skip "script(1) is not installed"; done
 fi
 
 done_testing
