@@ -12,6 +12,7 @@
 
 #include "environ.h"
 #include "filter.h"
+#include "index.h"
 #include "profile.h"
 
 /* profile_key.arg of "ro-bind-try": a read-only bind that may be missing. */
@@ -635,6 +636,16 @@ set_net_resolve(struct profile *p, const struct profile_key *k, const char *v, s
 	return (0);
 }
 
+static int
+set_net_allow_index(struct profile *p, const struct profile_key *k, const char *v,
+    struct merr *e)
+{
+	if (!index_tool_valid(v))
+		return (merr_set(e, "%s", ""));
+	strv_add(&p->net_allow_index, v);
+	return (0);
+}
+
 #define OFF(f)	offsetof(struct profile, f)
 #define U64MAX	18446744073709551615ULL
 
@@ -732,6 +743,10 @@ const struct profile_key profile_keys[] = {
 	{ "net-resolve", KEY_LIST, set_net_resolve, NULL,
 	  "name=address",
 	  "a fixed answer for a host name", 0, 0, 0, 0, 0 },
+	{ "net-allow-index", KEY_LIST, set_net_allow_index, NULL,
+	  "pip | npm",
+	  "allows the hosts of the package index that tool is configured to use", 0,
+	  0, 0, 0, 0 },
 	{ "net-allow-private", KEY_BOOL, set_bool, get_bool,
 	  "yes | no",
 	  "allowed names may resolve to loopback or private addresses", 0,
@@ -825,4 +840,5 @@ profile_clear_lists(struct profile *p)
 	strv_clear(&p->env_set);
 	strv_clear(&p->net_allow);
 	strv_clear(&p->net_resolve);
+	strv_clear(&p->net_allow_index);
 }

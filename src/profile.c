@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "index.h"
 #include "profile.h"
 
 #ifndef MOAT_PROFILEDIR
@@ -635,6 +636,12 @@ profile_format(const struct profile *p, bool provenance)
 		}
 		if (!any && provenance)
 			fprintf(f, "# %-38s # default: empty\n", k->name);
+		/* What the index keys allow now; no tool is run for this. */
+		if (any && provenance && strcmp(k->name, "net-allow-index") == 0) {
+			autofree char	*d = index_describe(p);
+
+			fputs(d, f);
+		}
 	}
 	if (fclose(f) != 0) {
 		free(buf);

@@ -88,6 +88,7 @@ struct profile {
 	enum net_mode	 net;
 	struct strv	 net_allow;	/* host[:port], *.suffix, IP, CIDR */
 	struct strv	 net_resolve;	/* "name=address": static answers, before DNS */
+	struct strv	 net_allow_index;	/* "pip", "npm": their index hosts, resolved at run start (index.c) */
 	bool		 net_allow_private;	/* allowed names may resolve to loopback/private */
 	char		*net_upstream;	/* owned; URL or "env" */
 	unsigned	 net_max_conns;

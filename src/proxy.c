@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "allow.h"
+#include "index.h"
 #include "loop.h"
 #include "proxy.h"
 #include "spawn.h"
@@ -1572,9 +1573,7 @@ proxy_start(struct run *r, struct loop *l, const struct profile *pr,
 		if (proxy_parse_upstream(p, pr->net_upstream, e) == -1)
 			goto fail;
 	}
-	if (allow_init(&p->allow, &pr->net_allow, &pr->net_resolve,
-	    pr->net_allow_private, pr->net == NET_PROXIED && pr->net_allow.n == 0,
-	    e) == -1) {
+	if (index_allow_init(&p->allow, r, pr, e) == -1) {
 		merr_prefix(e, "profile %s", pr->name);
 		goto fail;
 	}

@@ -68,7 +68,8 @@ like "none: the workspace is not there" "$out" "gone"
 # Protected paths stay read-only, whether they exist or not.
 mkdir -p "$T/ws/.git"; echo "[core]" >"$T/ws/.git/config"
 sandbox sh -c 'echo "[core] fsmonitor = evil" >> .git/config; mkdir -p .git/hooks; echo evil > .git/hooks/pre-commit;
-	echo evil >> .bashrc; echo "{}" > .mcp.json; mkdir -p .claude; echo x > .claude/settings.json; echo x > .envrc; echo ok'
+	echo evil >> .bashrc; echo "{}" > .mcp.json; mkdir -p .claude; echo x > .claude/settings.json; echo x > .envrc;
+	echo "registry=http://evil.invalid/" > .npmrc; echo ok'
 is "protected: the run itself went on" "$out" "ok"
 is "protected: .git/config unchanged" "$(cat "$T/ws/.git/config")" "[core]"
 check "protected: no hook planted" test ! -e "$T/ws/.git/hooks/pre-commit"
@@ -76,6 +77,7 @@ check "protected: no .bashrc planted" test ! -s "$T/ws/.bashrc"
 check "protected: no .mcp.json planted" test ! -s "$T/ws/.mcp.json"
 check "protected: no .claude/settings.json planted" test ! -e "$T/ws/.claude/settings.json"
 check "protected: no .envrc planted" test ! -s "$T/ws/.envrc"
+check "protected: no .npmrc planted (it names the next run's registry)" test ! -s "$T/ws/.npmrc"
 check "placeholders are removed after the run" test ! -e "$T/ws/.bashrc" -a ! -e "$T/ws/.claude" -a ! -e "$T/ws/.git/hooks"
 
 rm -rf "$T/ws/.git"

@@ -452,14 +452,15 @@ test_shipped(void)
 		static const char *const prot[] = { ".git/hooks/", ".git/config",
 		    ".bashrc", ".bash_profile", ".bash_login", ".profile", ".zshrc",
 		    ".zshenv", ".zprofile", ".zlogin", ".envrc", ".mcp.json",
-		    ".claude/", ".vscode/", ".idea/", ".moat/" };
+		    ".claude/", ".vscode/", ".idea/", ".moat/", ".npmrc", ".yarnrc",
+		    ".yarnrc.yml" };
 		static const char *const env[] = { "PATH", "LANG", "LANGUAGE", "LC_*",
 		    "TERM", "COLORTERM", "TZ", "NO_COLOR" };
 		bool	ok = p->protect.n == nitems(prot);
 
 		for (size_t i = 0; i < nitems(prot) && ok; i++)
 			ok = strv_contains(&p->protect, prot[i]);
-		tap_ok(ok, "default protects the 16 paths");
+		tap_ok(ok, "default protects the 19 paths");
 		ok = p->env_pass.n == nitems(env);
 		for (size_t i = 0; i < nitems(env) && ok; i++)
 			ok = strv_contains(&p->env_pass, env[i]);
@@ -476,7 +477,7 @@ test_shipped(void)
 		tap_ok(p->workspace == WS_RO && p->net == NET_ISOLATED,
 		    "isolated: read-only workspace, no network");
 		tap_ok(!strv_contains(&p->env_pass, "TZ") &&
-		    strv_contains(&p->env_pass, "PATH") && p->protect.n == 16,
+		    strv_contains(&p->env_pass, "PATH") && p->protect.n == 19,
 		    "isolated: env-pass rebuilt after !clear, protect inherited");
 	}
 	profile_free(p);
