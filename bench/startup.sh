@@ -4,7 +4,10 @@
 # with the same namespaces and mounts, and `moat run -p isolated`. Workloads:
 # /bin/true and `python3 -c pass`. As root it runs everything twice: as root
 # and as uid 65534 (setpriv). Results: bench/results/*.md; a summary with
-# moat's median / bwrap's median (target <= 0.8) goes to stdout.
+# moat's median / bwrap's median (target <= 0.8) goes to stdout, then what
+# each step of moat's front end took (MOAT_TRACE_TIMING=1: opening the audit
+# log, loading and applying the risk rules, the row's begin and end, closing
+# the log), as medians over the same number of runs of /bin/true.
 #
 # usage: bench/startup.sh [-r RUNS] [-w WARMUP] [--root-only]
 #   MOAT=path/to/moat (default ./moat), MOAT_PROFILE_DIR (default profiles/)
@@ -149,3 +152,27 @@ for label, r in verdicts:
     print("%-16s moat/bwrap = %.2f: target <= %.1f %s" % (label, r, target, "met" if r <= target else "MISSED"))
 print("markdown tables: %s/*.md" % results)
 PY
+
+# The front end's own steps, from MOAT_TRACE_TIMING (moat run prints one
+# line a step on stderr: its cost and when it ended after moat started).
+echo
+echo "== moat's front end, /bin/true, $runs runs (medians, ms; \"ends at\" counts from cmd_run_exec)"
+ws=$scratch/trace-ws; mkdir -p "$ws"
+for i in $(seq "$runs"); do
+	(cd "$ws" && env HOME="$scratch" XDG_STATE_HOME="$scratch/state" MOAT_TRACE_TIMING=1 \
+	    "$moat" run -p isolated -- /bin/true 2>&1 >/dev/null </dev/null) | grep 'moat: timing:'
+done | "$py" -c '
+import collections, statistics, sys
+cost, at, order = collections.defaultdict(list), collections.defaultdict(list), []
+for line in sys.stdin:
+    f = line.split()
+    step = f[2]
+    if step not in cost:
+        order.append(step)
+    cost[step].append(float(f[3]))
+    at[step].append(float(f[6]))
+print("%-14s %9s %9s %9s" % ("step", "median", "mean", "ends at"))
+for s in order:
+    print("%-14s %9.3f %9.3f %9.3f" % (s, statistics.median(cost[s]), statistics.mean(cost[s]),
+        statistics.median(at[s])))
+'

@@ -490,6 +490,18 @@ audit_wal_hook(void *arg, struct sqlite3 *db, const char *name, int pages)
  * in a begin) once it passes SQLite's usual threshold. */
 #define AUDIT_CHECKPOINT_PAGES	1000
 
+/* A one-shot moat leaves its frames in the WAL and the next moat reads
+ * them back when it opens the log (its shared-memory index starts empty:
+ * ~3 us a frame, and a run writes ~15). Copying the WAL into the file at
+ * every close would cost two fsyncs after each command, and one more in
+ * the next begin, which writes a new WAL header; a PASSIVE checkpoint
+ * alone would not do, since the next moat, rebuilding the index, cannot
+ * know the frames were copied and never rewinds the WAL. So the WAL is
+ * truncated at close only once it holds this many frames: about one run
+ * in four pays ~1 ms, the others nothing, and opening reads at most
+ * ~80 frames. */
+#define AUDIT_TRUNCATE_PAGES	64
+
 static void
 audit_after_end(struct audit *a)
 {
@@ -595,7 +607,7 @@ audit_open(const char *path, int flags, struct merr *e)
 		 * default its close would delete the WAL and the next moat's
 		 * first write (its begin) would create it again, ~10 ms. Keep
 		 * the WAL file; never checkpoint inside a commit (a begin);
-		 * audit_close checkpoints and truncates it, after the run. */
+		 * audit_close empties it, after a run, now and then. */
 		sqlite3_file_control(a->db, "main", SQLITE_FCNTL_PERSIST_WAL, &one);
 		sqlite3_db_config(a->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 		sqlite3_wal_autocheckpoint(a->db, 0);
@@ -617,11 +629,12 @@ audit_close(struct audit *a)
 		return;
 	for (size_t i = 0; i < a->ncache; i++)
 		sqlite3_finalize(a->cache[i].st);
-	/* After a run, not before one: copy the WAL into the file and empty
-	 * it, so that audit.db alone holds every completed run (a plain cp is
-	 * a backup) and the next moat has no WAL to scan. TRUNCATE must not
-	 * wait for a reader: when one is busy, a later moat does it. */
-	if (a->db != NULL && a->wal_pages > 0) {
+	/* After a run, not before one, and only when the WAL has grown (see
+	 * AUDIT_TRUNCATE_PAGES): copy it into the file and empty it. The
+	 * last runs may live in audit.db-wal until then: back the log up
+	 * with the sqlite3 shell's .backup, or copy both files. TRUNCATE must
+	 * not wait for a reader: when one is busy, a later moat does it. */
+	if (a->db != NULL && a->wal_pages >= AUDIT_TRUNCATE_PAGES) {
 		sqlite3_busy_timeout(a->db, 0);
 		sqlite3_wal_checkpoint_v2(a->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
 	}

@@ -35,6 +35,7 @@ struct cmd_run_ui {
 	struct audit_run	*ar;
 	bool			 audit_warned;	/* one message about a failing log */
 	char			*profile_text;	/* owned; hashed into the row */
+	double			 trace;		/* MOAT_TRACE_TIMING: start, now_mono(); 0 = off */
 };
 
 static int	cmd_run_exec(int, char **);
@@ -47,6 +48,21 @@ const struct cmd_entry cmd_run_entry = {
 	.summary = "run one command in the sandbox; its exit status passes through",
 	.exec = cmd_run_exec,
 };
+
+/* MOAT_TRACE_TIMING=1: what each step of the front end cost, on stderr, for
+ * bench/startup.sh and whoever asks why a run starts slowly. t0 is when the
+ * step began; the line also says how far into cmd_run_exec it ended. */
+static void
+cmd_run_trace(const struct cmd_run_ui *ui, const char *what, double t0)
+{
+	double	now;
+
+	if (ui->trace == 0)
+		return;
+	now = now_mono();
+	fprintf(stderr, "moat: timing: %-12s %7.3f ms (at %7.3f ms)\n", what,
+	    (now - t0) * 1e3, (now - ui->trace) * 1e3);
+}
 
 /* The log failed in the middle of a run: say it once and carry on; the
  * command is already running (its row is marked interrupted later). */
@@ -133,21 +149,30 @@ cmd_run_before_exec(struct run *r, struct merr *e)
 	struct audit_start	 as;
 	autofree char		*reasons = NULL;
 	struct merr		 ae;
+	double			 t = now_mono();
 
 	ui->profile_text = profile_format(p, false);
-	if ((ui->audit = audit_open(ui->db, 0, &ae)) == NULL) {
+	cmd_run_trace(ui, "profile-text", t);
+	t = now_mono();
+	ui->audit = audit_open(ui->db, 0, &ae);
+	cmd_run_trace(ui, "audit-open", t);
+	if (ui->audit == NULL) {
 		if (!ui->unlogged_ok)
 			return (merr_set(e, "%s; the run is refused because it could "
 			    "not be recorded (--unlogged, or audit-unlogged = yes in the "
 			    "profile, lets it run unrecorded)", ae.msg));
 		cmd_run_audit_warn(ui, &ae);
 	}
+	t = now_mono();
 	if (risk_load(&ui->rules, e) == -1) {
 		cmd_run_refused(r, ui, e->msg);
 		return (-1);
 	}
+	cmd_run_trace(ui, "risk-load", t);
+	t = now_mono();
 	risk_score_argv(ui->rules, r->argv, &ui->risk);
 	ui->scored = true;
+	cmd_run_trace(ui, "risk-score", t);
 	if (r->verbose > 0)
 		run_emit(r, EV_NOTE, "static risk %d/100 (%s)", ui->risk.score,
 		    risk_band(ui->risk.score));
@@ -177,7 +202,10 @@ cmd_run_before_exec(struct run *r, struct merr *e)
 		return (0);
 	cmd_run_start_fields(r, ui, &as);
 	as.risk_reasons = reasons = risk_reasons_json(&ui->risk);
-	if ((ui->ar = audit_run_begin(ui->audit, &as, &ae)) == NULL) {
+	t = now_mono();
+	ui->ar = audit_run_begin(ui->audit, &as, &ae);
+	cmd_run_trace(ui, "audit-begin", t);
+	if (ui->ar == NULL) {
 		if (!ui->unlogged_ok)
 			return (merr_set(e, "%s; the run is refused because it could "
 			    "not be recorded (--unlogged lets it run unrecorded)",
@@ -199,6 +227,7 @@ cmd_run_audit_end(struct run *r, struct cmd_run_ui *ui, bool setup_failed,
 	struct risk_observed		 obs;
 	autofree char			*reasons = NULL;
 	struct merr			 ae;
+	double				 t = now_mono();
 
 	if (ui->ar == NULL)
 		return;
@@ -233,6 +262,7 @@ cmd_run_audit_end(struct run *r, struct cmd_run_ui *ui, bool setup_failed,
 	if (audit_run_end(ui->ar, &en, &ae) == -1)
 		cmd_run_audit_warn(ui, &ae);
 	ui->ar = NULL;
+	cmd_run_trace(ui, "audit-end", t);
 	if (ui->scored)
 		risk_result_free(&fin);
 }
@@ -336,6 +366,8 @@ cmd_run_exec(int argc, char **argv)
 	int			 c, status;
 
 	memset(&ui, 0, sizeof ui);
+	if (getenv("MOAT_TRACE_TIMING") != NULL && *getenv("MOAT_TRACE_TIMING") != '\0')
+		ui.trace = now_mono();
 	run_init(&r);
 	opterr = 0;
 	optind = 1;
@@ -438,7 +470,12 @@ cmd_run_exec(int argc, char **argv)
 			fprintf(stderr, "%s\n", buf);
 		}
 	}
-	audit_close(ui.audit);
+	{
+		double	t = now_mono();
+
+		audit_close(ui.audit);
+		cmd_run_trace(&ui, "audit-close", t);	/* its "at" is the total */
+	}
 	free(ui.profile_text);
 	strv_clear(&ui.denied);
 	if (ui.scored)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "redact.h"
+#include "rx.h"
 
 enum redact_kind {
 	REDACT_TEXT,		/* replace each match in a string */
@@ -22,12 +23,16 @@ struct redact_rule {
 	enum redact_kind	 kind;
 	char			*name;		/* owned */
 	char			*repl;		/* owned; \1..\9 name groups */
-	regex_t			 re;
+	struct rx		 re;		/* compiled when a text first needs it */
 };
 
 struct redact {
 	struct redact_rule	*rules;		/* owned, n entries */
 	size_t			 n;
+	/* Set while loading moat's own file: its patterns compile on first
+	 * need (make check compiles them all); a user's file compiles as it
+	 * loads, so a bad pattern names file:line. */
+	bool			 lazy;
 };
 
 /* A growing byte buffer, local to this file. */
@@ -63,7 +68,7 @@ redact_free(struct redact *r)
 	for (size_t i = 0; i < r->n; i++) {
 		free(r->rules[i].name);
 		free(r->rules[i].repl);
-		regfree(&r->rules[i].re);
+		rx_free(&r->rules[i].re);
 	}
 	free(r->rules);
 	free(r);
@@ -99,7 +104,7 @@ redact_load_file(struct redact *r, const char *path, struct merr *e)
 {
 	autofree char	*text = NULL;
 	char		*line, *next, *kind, *name, *repl, *re;
-	int		 lineno = 0, flags, rc;
+	int		 lineno = 0, flags;
 	char		 errbuf[256];
 
 	if (read_file(path, &text, NULL, e) == -1) {
@@ -139,8 +144,9 @@ redact_load_file(struct redact *r, const char *path, struct merr *e)
 		} else
 			return (merr_set(e, "%s:%d: unknown kind \"%s\"; valid: text, "
 			    "text-nocase, next-arg", path, lineno, kind));
-		if ((rc = regcomp(&rule.re, re, flags)) != 0) {
-			regerror(rc, &rule.re, errbuf, sizeof errbuf);
+		rx_init(&rule.re, re, flags);
+		if (!r->lazy && rx_compile(&rule.re, errbuf, sizeof errbuf) == -1) {
+			rx_free(&rule.re);
 			return (merr_set(e, "%s:%d: rule %s: bad regular expression: %s",
 			    path, lineno, name, errbuf));
 		}
@@ -151,6 +157,18 @@ redact_load_file(struct redact *r, const char *path, struct merr *e)
 		r->rules = xreallocarray(r->rules, r->n + 1, sizeof *r->rules);
 		r->rules[r->n++] = rule;
 	}
+	return (0);
+}
+
+int
+redact_compile(struct redact *r, struct merr *e)
+{
+	char	buf[256];
+
+	for (size_t i = 0; i < r->n; i++)
+		if (rx_compile(&r->rules[i].re, buf, sizeof buf) == -1)
+			return (merr_set(e, "redaction rule %s: bad regular expression \"%s\": %s",
+			    r->rules[i].name, r->rules[i].re.pat, buf));
 	return (0);
 }
 
@@ -170,11 +188,15 @@ redact_load_default(struct redact *r, struct merr *e)
 		 * or rules/redact.rules in the source tree. */
 		inst = path_join(dirname(d1), "redact.rules");
 		src = path_join(dirname(d2), "rules/redact.rules");
-		if (access(inst, R_OK) == 0) {
-			if (redact_load_file(r, inst, e) == -1)
-				return (-1);
-		} else if (access(src, R_OK) == 0) {
-			if (redact_load_file(r, src, e) == -1)
+		const char	*shipped = access(inst, R_OK) == 0 ? inst :
+			    access(src, R_OK) == 0 ? src : NULL;
+		int		 rc;
+
+		if (shipped != NULL) {
+			r->lazy = true;
+			rc = redact_load_file(r, shipped, e);
+			r->lazy = false;
+			if (rc == -1)
 				return (-1);
 		} else
 			return (merr_set(e, "redaction rules not found (%s); moat will not "
@@ -209,12 +231,12 @@ redact_expand(struct rbuf *b, const char *repl, const char *s, const regmatch_t 
 
 /* One text rule over one NUL-terminated string; appends the result to out. */
 static void
-redact_rule_apply(const struct redact_rule *rule, const char *s, struct rbuf *out)
+redact_rule_apply(struct redact_rule *rule, const char *s, struct rbuf *out)
 {
 	regmatch_t	m[10];
 	int		eflags = 0;
 
-	while (*s != '\0' && regexec(&rule->re, s, nitems(m), m, eflags) == 0) {
+	while (*s != '\0' && rx_exec(&rule->re, s, nitems(m), m, eflags) == 0) {
 		rbuf_add(out, s, (size_t)m[0].rm_so);
 		if (m[0].rm_eo == m[0].rm_so) {
 			/* An empty match replaces nothing; step past one byte. */
@@ -238,7 +260,8 @@ redact_segment(const struct redact *r, const char *seg, struct rbuf *out)
 	for (size_t i = 0; i < r->n; i++) {
 		struct rbuf	next = { NULL, 0, 0 };
 
-		if (r->rules[i].kind != REDACT_TEXT)
+		/* Most texts hold none of a rule's literals: no copy then. */
+		if (r->rules[i].kind != REDACT_TEXT || !rx_maybe(&r->rules[i].re, cur))
 			continue;
 		redact_rule_apply(&r->rules[i], cur, &next);
 		free(cur);
@@ -283,7 +306,7 @@ redact_argv(const struct redact *r, char *const *argv, struct strv *out)
 			strv_take(out, redact_text(r, argv[i], strlen(argv[i]), NULL));
 		for (size_t k = 0; k < r->n; k++)
 			if (r->rules[k].kind == REDACT_NEXT_ARG &&
-			    regexec(&r->rules[k].re, argv[i], 0, NULL, 0) == 0) {
+			    rx_exec(&r->rules[k].re, argv[i], 0, NULL, 0) == 0) {
 				hide = r->rules[k].repl;
 				break;
 			}

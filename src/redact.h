@@ -22,6 +22,9 @@ int		 redact_load_file(struct redact *, const char *, struct merr *);
  * rules are found: storing unredacted secrets is not a silent fallback. */
 int		 redact_load_default(struct redact *, struct merr *);
 size_t		 redact_count(const struct redact *);
+/* The shipped rules compile on first need; this compiles all of them now
+ * (for tests): -1 names the first bad one. */
+int		 redact_compile(struct redact *, struct merr *);
 /* Returns a new buffer (NUL-terminated; *outlen excludes the NUL) with every
  * match of every text rule replaced. Bytes between NULs are treated as
  * separate strings, so binary output is handled. */

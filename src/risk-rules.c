@@ -45,8 +45,8 @@ risk_rule_free(struct risk_rule *r)
 	if (r == NULL)
 		return;
 	for (size_t i = 0; i < r->nre; i++) {
-		regfree(&r->re[i]);
-		free(r->pat[i]);
+		rx_free(r->re[i]);
+		free(r->re[i]);
 	}
 	strv_clear(&r->cmds);
 	free(r->id);
@@ -113,13 +113,14 @@ risk_rules_put(struct risk_rules *rs, struct risk_rule *r)
 	rs->v[rs->n++] = r;
 }
 
-/* Ends the rule being read: checks it is complete, compiles its patterns. */
+/* Ends the rule being read: checks it is complete, compiles its patterns
+ * (or, for moat's own file, only reads them for the prefilter). */
 static int
 risk_pending_finish(struct risk_rules *rs, struct risk_pending *p, const char *file,
     struct merr *e)
 {
 	struct risk_rule	*r = p->r;
-	int			 flags = REG_EXTENDED | REG_NOSUB, rc;
+	int			 flags = REG_EXTENDED | REG_NOSUB;
 	char			 buf[256];
 
 	if (r == NULL)
@@ -151,14 +152,14 @@ risk_pending_finish(struct risk_rules *rs, struct risk_pending *p, const char *f
 	if (r->nocase)
 		flags |= REG_ICASE;
 	for (size_t i = 0; i < p->npat; i++) {
-		if ((rc = regcomp(&r->re[i], p->pat[i], flags)) != 0) {
-			regerror(rc, &r->re[i], buf, sizeof buf);
+		r->re[i] = xmalloc(sizeof *r->re[i]);
+		rx_init(r->re[i], p->pat[i], flags);
+		r->nre++;
+		if (!rs->lazy && rx_compile(r->re[i], buf, sizeof buf) == -1) {
 			merr_set(e, "%s:%d: rule \"%s\": bad regular expression \"%s\": %s",
 			    file, p->patline[i], r->id, p->pat[i], buf);
 			goto fail;
 		}
-		r->pat[i] = TAKE_PTR(p->pat[i]);
-		r->nre++;
 	}
 	risk_rules_put(rs, TAKE_PTR(p->r));
 	risk_pending_clear(p);
@@ -405,10 +406,14 @@ risk_load(struct risk_rules **out, struct merr *e)
 	struct dirent		**names = NULL;
 	char			 cfg[PATH_MAX];
 	autofree char		*dir = NULL;
-	const char		*env;
+	const char		*env, *shipped = risk_shipped_path();
 	int			 n, rc = 0;
 
-	if (risk_rules_load_file(rs, risk_shipped_path(), e) == -1)
+	rs->lazy = strcmp(shipped, MOAT_RISK_SHIPPED_RULES) == 0 ||
+	    strcmp(shipped, MOAT_SRC_RISK_RULES) == 0;
+	rc = risk_rules_load_file(rs, shipped, e);
+	rs->lazy = false;
+	if (rc == -1)
 		goto fail;
 	dir = path_join(xdg_dir("XDG_CONFIG_HOME", ".config", cfg, sizeof cfg), "moat/risk.d");
 	if ((n = scandir(dir, &names, risk_rules_filter, alphasort)) >= 0) {
@@ -434,4 +439,20 @@ risk_load(struct risk_rules **out, struct merr *e)
 fail:
 	risk_rules_free(rs);
 	return (-1);
+}
+
+int
+risk_rules_compile(struct risk_rules *rs, struct merr *e)
+{
+	char	buf[256];
+
+	for (size_t i = 0; i < rs->n; i++) {
+		struct risk_rule	*r = rs->v[i];
+
+		for (size_t k = 0; k < r->nre; k++)
+			if (rx_compile(r->re[k], buf, sizeof buf) == -1)
+				return (merr_set(e, "%s:%d: rule \"%s\": bad regular expression "
+				    "\"%s\": %s", r->file, r->line, r->id, r->re[k]->pat, buf));
+	}
+	return (0);
 }

@@ -197,9 +197,9 @@ score_regex(struct rctx *cx, enum risk_scope scope, const char *s, const char *v
 		const struct risk_rule	*r = cx->rules->v[i];
 		size_t			 off = 0, len = strlen(s);
 
-		if (r->scope != scope || regexec(&r->re[0], s, 0, NULL, 0) != 0)
+		if (r->scope != scope || rx_exec(r->re[0], s, 0, NULL, 0) != 0)
 			continue;
-		if (regcomp(&re, r->pat[0], REG_EXTENDED | (r->nocase ? REG_ICASE : 0)) == 0) {
+		if (regcomp(&re, r->re[0]->pat, REG_EXTENDED | (r->nocase ? REG_ICASE : 0)) == 0) {
 			if (regexec(&re, s, 1, m, 0) == 0 && m[0].rm_eo > m[0].rm_so) {
 				off = (size_t)m[0].rm_so;
 				len = (size_t)(m[0].rm_eo - m[0].rm_so);
@@ -825,13 +825,13 @@ score_pipe(struct rctx *cx, const struct risk_node *n, const char *via)
 			continue;
 		for (size_t i = 0; i + 1 < n->nkids && !hit; i++)
 			for (size_t a = 0; a < texts[i].n && !hit; a++) {
-				if (regexec(&ru->re[0], texts[i].v[a], 0, NULL, 0) != 0)
+				if (rx_exec(ru->re[0], texts[i].v[a], 0, NULL, 0) != 0)
 					continue;
 				for (size_t j = i + 1; j < n->nkids && !hit; j++)
 					for (size_t b = 0; b < texts[j].n && !hit; b++) {
 						autofree char	*m = NULL;
 
-						if (regexec(&ru->re[1], texts[j].v[b], 0, NULL, 0) != 0)
+						if (rx_exec(ru->re[1], texts[j].v[b], 0, NULL, 0) != 0)
 							continue;
 						m = xprintf("%s | %s", texts[i].v[a], texts[j].v[b]);
 						risk_hit(cx->res, ru, ru->weight, m, strlen(m), via);
@@ -916,7 +916,7 @@ score_simple(struct rctx *cx, char **w, size_t n, const struct strv *redirs,
 		if (r->scope != RISK_SCOPE_CMD || !strv_contains(&r->cmds, name))
 			continue;
 		for (k = 0; k < r->nre; k++)
-			if (regexec(&r->re[k], args, 0, NULL, 0) != 0)
+			if (rx_exec(r->re[k], args, 0, NULL, 0) != 0)
 				break;
 		if (k == r->nre)
 			risk_hit(cx->res, r, r->weight, norm, strlen(norm), via);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "error.h"
+#include "rx.h"
 #include "util.h"
 
 /* Bands, as moat-risk(5) documents them. */
@@ -41,9 +42,9 @@ struct risk_rule {
 	bool		 nocase;
 	enum risk_scope	 scope;
 	struct strv	 cmds;		/* RISK_SCOPE_CMD: command names (basenames) */
-	regex_t		 re[RISK_MAX_RE];	/* args (all must match), or the one ERE, or pipe/into;
-						   REG_NOSUB, which halves regcomp's time */
-	char		*pat[RISK_MAX_RE];	/* owned: their text, to find where a hit matched */
+	struct rx	*re[RISK_MAX_RE];	/* owned: args (all must match), or the one ERE,
+						   or pipe/into; REG_NOSUB, which halves regcomp's
+						   time, and compiled on first need (rx.h) */
 	size_t		 nre;
 	char		*event;		/* owned; RISK_SCOPE_EVENT */
 	char		*file;		/* owned; where it was defined, for messages */
@@ -54,6 +55,10 @@ struct risk_rules {
 	struct risk_rule	**v;	/* owned */
 	size_t			  n;
 	struct strv		  files;	/* the files loaded, in order */
+	/* Set while loading moat's own rules file: its patterns compile when
+	 * a text first needs them (make check compiles them all). A user's
+	 * file is compiled as it loads, so a bad pattern names file:line. */
+	bool			  lazy;
 };
 
 struct risk_reason {
@@ -102,6 +107,8 @@ int			 risk_rules_load_file(struct risk_rules *, const char *, struct merr *);
 int			 risk_rules_load_string(struct risk_rules *, const char *, const char *,
 			    struct merr *);
 int			 risk_load(struct risk_rules **, struct merr *);
+/* Compiles every pattern not compiled yet; a bad one names file:line. */
+int			 risk_rules_compile(struct risk_rules *, struct merr *);
 const char		*risk_shipped_path(void);
 bool			 risk_event_known(const char *);
 

@@ -9,13 +9,19 @@ DB=$T/audit.db
 have_sqlite=no; command -v sqlite3 >/dev/null && have_sqlite=yes
 have_jq=no; command -v jq >/dev/null && have_jq=yes
 q() { sqlite3 "$DB" "$1"; }
+# A copy of a log: moat empties its WAL into the file only now and then, so
+# the -wal file goes along (a stale one at the destination must not).
+copy_db() { cp "$1" "$2"; rm -f "$2-wal" "$2-shm"; [ ! -s "$1-wal" ] || cp "$1-wal" "$2-wal"; }
 
 if ! "$FILL" --db "$DB" -n 300 --days 10 >"$T/fill.out" 2>&1; then
 	not_ok "fill a log with 300 runs through the API"; diag "$(cat "$T/fill.out")"
 	done_testing
 fi
 ok "fill a log with 300 runs through the API"
-cp "$DB" "$T/pristine.db"
+# The edits below are made with the sqlite3 shell, behind moat's back; it
+# empties the WAL into audit.db first, as anyone editing the file would.
+[ $have_sqlite = no ] || q "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+copy_db "$DB" "$T/pristine.db"
 
 run_moat audit --db "$DB" list
 is "list exits 0" "$rc" 0
@@ -142,21 +148,21 @@ if [ $have_sqlite = yes ]; then
 	run_moat audit --db "$DB" verify
 	is "an edit with the sqlite3 shell: verify exits 1" "$rc" 1
 	like "and names the row" "$out" 'run 50 .*edited'
-	cp "$T/pristine.db" "$DB"
+	copy_db "$T/pristine.db" "$DB"
 	q "DELETE FROM runs WHERE id = (SELECT id FROM runs WHERE seq = 120)"
 	run_moat audit --db "$DB" verify
 	is "a deleted row: exit 1" "$rc" 1
 	like "named as deleted" "$out" 'deleted before run'
-	cp "$T/pristine.db" "$DB"
+	copy_db "$T/pristine.db" "$DB"
 	q "INSERT INTO runs (run_id, status, source, started_at) VALUES ('x', 'done', 'cli', '2026-01-01')"
 	run_moat audit --db "$DB" verify
 	like "an inserted row is named" "$out" 'inserted'
 	q "UPDATE events SET name = 'read' WHERE kind = 'syscall' AND id = (SELECT min(id) FROM events)"
-	cp "$T/pristine.db" "$DB"
+	copy_db "$T/pristine.db" "$DB"
 	q "UPDATE events SET name = 'read' WHERE id = (SELECT min(id) FROM events WHERE kind = 'syscall')"
 	run_moat audit --db "$DB" verify
 	like "an edited event is caught" "$out" 'events, samples or output'
-	cp "$T/pristine.db" "$DB"
+	copy_db "$T/pristine.db" "$DB"
 else
 	skip "sqlite3 shell not installed"
 fi
@@ -184,7 +190,7 @@ like "and a clear message" "$err" "no audit log at $T/none.db"
 
 # The default path: $XDG_DATA_HOME/moat/audit.db, private.
 mkdir -p "$XDG_DATA_HOME/moat"
-cp "$T/pristine.db" "$XDG_DATA_HOME/moat/audit.db"
+copy_db "$T/pristine.db" "$XDG_DATA_HOME/moat/audit.db"
 run_moat audit list --limit 1
 is "the default path is \$XDG_DATA_HOME/moat/audit.db" "$(printf '%s\n' "$out" | tail -n +2 | wc -l)" 1
 MOAT_DB=$T/pristine.db run_moat audit verify

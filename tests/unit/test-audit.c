@@ -4,6 +4,7 @@
  * read-only or full database. */
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <math.h>
 #include <sched.h>
 #include <signal.h>
@@ -215,6 +216,41 @@ test_redact(void)
 		    "argv: the argument after --password and --api-key is hidden");
 		strv_clear(&sv);
 	}
+	{
+		/* The shipped rules compile on first need, behind a literal
+		 * prefilter: the same file compiled at load (as a user's file
+		 * is) must redact every text alike, and every rule compiles. */
+		static const char *const more[] = {
+			"", "x", "AKIA", "akiaIOSFODNN7EXAMPLE", "Bearer short", "BASIC dXNlcjpwYXNzd29yZA==",
+			"export GITHUB_TOKEN=ghp_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "sk-ant-", "sk-x",
+			"key: sk-abcdefghijklmnopqrstuvwxyz", "ssh://u:p@h/x", "http://user@host/",
+			"--PASSWORD=Hunter2 --Token tok", "-----BEGIN EC PRIVATE KEY-----\nAAAA",
+			"API_KEY='abc' secret:xyz PWD=1 token", "https://hooks.slack.com/services/T0/B0/x",
+			"rk_live_0123456789abcdef01", "npm_012345678901234567890123456789012345",
+			"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.sig", "glpat-abcdefghij0123456789",
+			"xoxp-0123456789-abc", "AIza0123456789012345678901234567890123",
+		};
+		autofree char	*d = xstrdup(MOAT_SRC_PROFILEDIR);
+		autofree char	*shipped = xprintf("%s/rules/redact.rules", dirname(d));
+		struct redact	*eager = redact_new();
+		int		 same = 1;
+
+		tap_ok(redact_load_file(eager, shipped, &e) == 0 &&
+		    redact_count(eager) == redact_count(r), "the shipped rules load eagerly too");
+		for (size_t i = 0; i < nitems(cases) + nitems(more); i++) {
+			const char	*in = i < nitems(cases) ? cases[i].in : more[i - nitems(cases)];
+			autofree char	*o1 = redact_text(r, in, strlen(in), NULL);
+			autofree char	*o2 = redact_text(eager, in, strlen(in), NULL);
+
+			if (strcmp(o1, o2) != 0) {
+				tap_diag("lazy \"%s\" != eager \"%s\"", o1, o2);
+				same = 0;
+			}
+		}
+		tap_ok(same, "compiled on first need or at load, the rules redact alike");
+		tap_ok(redact_compile(r, &e) == 0, "every shipped redaction rule compiles");
+		redact_free(eager);
+	}
 	redact_free(r);
 
 	/* A bad rule names its file and line. */
@@ -357,10 +393,72 @@ test_round_trip(void)
 	}
 	audit_close(a);
 	{
+		/* moat leaves the run in the WAL (it checkpoints only now and
+		 * then): another program's connection sees it, and once that
+		 * program checkpoints (the sqlite3 shell does on close, as a
+		 * backup tool or someone editing the file would), audit.db
+		 * alone holds it and still verifies. */
 		autofree char	*wal = xprintf("%s-wal", p);
+		sqlite3		*db = NULL;
+		sqlite3_stmt	*st = NULL;
+		struct audit_verify v = { 0 };
+		long long	 n = -1;
 
-		tap_ok(stat(wal, &sb) == 0 && sb.st_size == 0,
-		    "after close the WAL is empty: audit.db alone holds the runs");
+		if (sqlite3_open_v2(p, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
+		    sqlite3_prepare_v2(db, "SELECT count(*) FROM runs", -1, &st, NULL) ==
+		    SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+			n = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+		tap_ok(n == 1 && sqlite3_wal_checkpoint_v2(db, NULL,
+		    SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) == SQLITE_OK &&
+		    stat(wal, &sb) == 0 && sb.st_size == 0,
+		    "another connection sees the run and empties the WAL into audit.db");
+		sqlite3_close(db);
+		a = audit_open(p, AUDIT_READONLY, &e);
+		tap_ok(a != NULL && audit_verify(a, &v, &e) == 0 && v.rows == 1,
+		    "audit.db alone holds the run, and it verifies");
+		audit_close(a);
+	}
+}
+
+/* A one-shot moat does not empty the WAL at every close, but the WAL stays
+ * bounded over many of them: the next moat reads it all when it opens. */
+static void
+test_wal_bounded(void)
+{
+	autofree char	*p = db_path("wal.db"), *wal = xprintf("%s-wal", p);
+	char		*argv[] = { "true", NULL };
+	struct audit_start s = { .profile = "default", .argv = argv, .risk = 0 };
+	struct audit_end en = { .status = AUDIT_DONE, .end_reason = "exited",
+	    .cpu_user = -1, .cpu_sys = -1, .peak_memory = -1, .peak_pids = -1, .risk = 0 };
+	struct stat	 sb;
+	struct merr	 e;
+	off_t		 max = 0;
+	int		 fails = 0, emptied = 0;
+
+	for (int i = 0; i < 40; i++) {
+		struct audit		*a = audit_open(p, 0, &e);
+		struct audit_run	*ar = a != NULL ? audit_run_begin(a, &s, &e) : NULL;
+
+		if (ar == NULL || audit_run_end(ar, &en, &e) == -1)
+			fails++;
+		audit_close(a);
+		if (stat(wal, &sb) == 0) {
+			max = sb.st_size > max ? sb.st_size : max;
+			emptied += sb.st_size == 0;
+		}
+	}
+	/* 64 frames of 4 KiB (AUDIT_TRUNCATE_PAGES) plus one run's worth. */
+	tap_ok(fails == 0 && emptied > 0 && emptied < 40 && max < 100 * 4120,
+	    "40 one-shot runs: the WAL is emptied now and then (%d times), never "
+	    "more than %lld bytes", emptied, (long long)max);
+	{
+		struct audit		*a = audit_open(p, AUDIT_READONLY, &e);
+		struct audit_verify	 v = { 0 };
+
+		tap_ok(a != NULL && audit_verify(a, &v, &e) == 0 && v.rows == 40,
+		    "all 40 runs are there and verify");
+		audit_close(a);
 	}
 }
 
@@ -754,6 +852,7 @@ main(void)
 	test_time();
 	test_redact();
 	test_round_trip();
+	test_wal_bounded();
 	test_chain();
 	test_prune();
 	test_interrupted();
