@@ -1,16 +1,31 @@
 #!/usr/bin/python3
-# net-sink.py: the benchmark's HTTP source on the host's loopback. GET /N
-# answers N zero bytes with sendfile(2) from a sparse file, so the server
-# costs almost nothing and the client and the relay are what is measured.
-# Usage: net-sink.py PORTFILE SPARSEFILE
+# net-sink.py: the benchmark's HTTP source on the host's loopback, and a
+# reference relay to compare moat's with.
+#   net-sink.py PORTFILE SPARSEFILE
+#       GET /N answers N zero bytes with sendfile(2) from a sparse file, so
+#       the server costs almost nothing and the client and the relay are
+#       what is measured.
+#   net-sink.py --relay PORTFILE DPORT
+#       the least a relay can do: a plain TCP forwarder to 127.0.0.1:DPORT
+#       (no proxy protocol, no policy, no events), splice(2) through a
+#       1 MiB pipe per direction, a thread per direction blocking in the
+#       kernel, and the client's leg on Reno as moat's relay sets it. What
+#       it reaches is what any splice relay can reach on this machine.
 import os, socket, sys, threading
 
-portfile, sparse = sys.argv[1:3]
-size = 1 << 30
-with open(sparse, "wb") as f:
-    f.truncate(size)
+def listen():
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", 0))
+    s.listen(1024)
+    return s
 
-def serve(c):
+def announce(portfile, s):
+    with open(portfile + ".tmp", "w") as f:
+        f.write(str(s.getsockname()[1]))
+    os.rename(portfile + ".tmp", portfile)
+
+def serve(c, sparse, size):
     try:
         buf = b""
         while b"\r\n\r\n" not in buf:
@@ -30,13 +45,55 @@ def serve(c):
     finally:
         c.close()
 
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", 0))
-s.listen(1024)
-with open(portfile + ".tmp", "w") as f:
-    f.write(str(s.getsockname()[1]))
-os.rename(portfile + ".tmp", portfile)
+def pump(src, dst):
+    r, w = os.pipe()
+    try:
+        import fcntl
+        fcntl.fcntl(w, 1031, 1 << 20)       # F_SETPIPE_SZ
+    except OSError:
+        pass
+    try:
+        while True:
+            n = os.splice(src.fileno(), w, 1 << 20, flags=os.SPLICE_F_MOVE)
+            if n == 0:
+                break
+            while n > 0:
+                n -= os.splice(r, dst.fileno(), n, flags=os.SPLICE_F_MOVE)
+        dst.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+    finally:
+        os.close(r)
+        os.close(w)
+
+def relay(c, dport):
+    u = socket.create_connection(("127.0.0.1", dport))
+    u.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, b"reno")
+    except OSError:
+        pass
+    t = threading.Thread(target=pump, args=(c, u), daemon=True)
+    t.start()
+    pump(u, c)
+    t.join()
+    c.close()
+    u.close()
+
+if sys.argv[1] == "--relay":
+    portfile, dport = sys.argv[2], int(sys.argv[3])
+    s = listen()
+    announce(portfile, s)
+    while True:
+        c, _ = s.accept()
+        threading.Thread(target=relay, args=(c, dport), daemon=True).start()
+
+portfile, sparse = sys.argv[1:3]
+size = 1 << 30
+with open(sparse, "wb") as f:
+    f.truncate(size)
+s = listen()
+announce(portfile, s)
 while True:
     c, _ = s.accept()
-    threading.Thread(target=serve, args=(c,), daemon=True).start()
+    threading.Thread(target=serve, args=(c, sparse, size), daemon=True).start()

@@ -33,22 +33,32 @@ net_lo_up(void)
 	return (ioctl(fd, SIOCSIFFLAGS, &ifr));
 }
 
-/* A listening socket on 127.0.0.1:port of the netns it is created in. */
+/* A listening socket on 127.0.0.1:port, or [::1]:port (IPv6 only: the
+ * IPv4 one has 127.0.0.1), of the netns it is created in. */
 static int
-net_listen(unsigned port)
+net_listen(int family, unsigned port)
 {
 	struct sockaddr_in	sin = {
 		.sin_family = AF_INET,
 		.sin_port = htons((uint16_t)port),
 		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
 	};
+	struct sockaddr_in6	sin6 = {
+		.sin6_family = AF_INET6,
+		.sin6_port = htons((uint16_t)port),
+		.sin6_addr = IN6ADDR_LOOPBACK_INIT,
+	};
 	autofd int		fd = -1;
 	int			one = 1;
 
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+	if ((fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		return (-1);
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == -1 ||
-	    bind(fd, (struct sockaddr *)&sin, sizeof sin) == -1 ||
+	    (family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY,
+	    &one, sizeof one) == -1) ||
+	    (family == AF_INET6 ?
+	    bind(fd, (struct sockaddr *)&sin6, sizeof sin6) :
+	    bind(fd, (struct sockaddr *)&sin, sizeof sin)) == -1 ||
 	    listen(fd, SOMAXCONN) == -1)
 		return (-1);
 	return (TAKE_FD(fd));
@@ -70,7 +80,7 @@ net_setup(const struct profile *p, int *fds, int *nfds, const char **what)
 	if (p->net == NET_ISOLATED)
 		return (0);
 	for (int i = 0; i < PROXY_NFDS; i++) {
-		if ((fds[i] = net_listen(ports[i])) == -1) {
+		if ((fds[i] = net_listen(AF_INET, ports[i])) == -1) {
 			int err = errno;
 
 			*what = i == PROXY_FD_HTTP ?
@@ -83,6 +93,19 @@ net_setup(const struct profile *p, int *fds, int *nfds, const char **what)
 		}
 	}
 	*nfds = PROXY_NFDS;
+	/* The same two on [::1], for clients that resolve "localhost" to ::1
+	 * first. Best effort: a netns without IPv6 (ipv6.disable=1, or
+	 * disable_ipv6 set) has no ::1 to bind, and 127.0.0.1 still serves. */
+	fds[PROXY_FD_HTTP6] = net_listen(AF_INET6, PROXY_HTTP_PORT);
+	fds[PROXY_FD_SOCKS6] = net_listen(AF_INET6, PROXY_SOCKS_PORT);
+	if (fds[PROXY_FD_HTTP6] != -1 && fds[PROXY_FD_SOCKS6] != -1)
+		*nfds = PROXY_NFDS_MAX;
+	else {
+		if (fds[PROXY_FD_HTTP6] != -1)
+			close(fds[PROXY_FD_HTTP6]);
+		if (fds[PROXY_FD_SOCKS6] != -1)
+			close(fds[PROXY_FD_SOCKS6]);
+	}
 	return (0);
 }
 

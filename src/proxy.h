@@ -18,19 +18,25 @@ struct loop;
 struct run;
 struct proxy;
 
-/* The order of the listening fds net_setup() returns and proxy_start() takes. */
+/* The order of the listening fds net_setup() returns and proxy_start() takes:
+ * the two IPv4 ones always, then the two on [::1] when the netns has IPv6
+ * (a client that resolves "localhost" to ::1 first finds the proxy too). */
 enum proxy_listener {
 	PROXY_FD_HTTP,		/* 127.0.0.1:3128 inside the sandbox */
 	PROXY_FD_SOCKS,		/* 127.0.0.1:1080 inside the sandbox */
-	PROXY_NFDS,
+	PROXY_NFDS,		/* the IPv4 pair, always there */
+	PROXY_FD_HTTP6 = PROXY_NFDS,	/* [::1]:3128, when there is IPv6 */
+	PROXY_FD_SOCKS6,	/* [::1]:1080 */
+	PROXY_NFDS_MAX,
 };
 #define PROXY_HTTP_PORT		3128
 #define PROXY_SOCKS_PORT	1080
 #define PROXY_MAX_CONNS_DEFAULT	256	/* net-max-conns 0, when the fd limit is low */
 
 /* Takes ownership of fds (closed by proxy_stop, or here on failure). fds[i]
- * is the listener named by enum proxy_listener; nfds is PROXY_NFDS. Emits one
- * EV_NET_CONN event per connection through r->on_event. */
+ * is the listener named by enum proxy_listener; nfds is PROXY_NFDS or
+ * PROXY_NFDS_MAX. Emits one EV_NET_CONN event per connection through
+ * r->on_event. */
 struct proxy	*proxy_start(struct run *, struct loop *, const struct profile *,
 		    const int *fds, int nfds, struct merr *);
 /* Closes the listeners and every connection (each gets its final event)

@@ -86,6 +86,20 @@ is "SOCKS5 with curl --socks5-hostname" "$out" "hello from the host"
 sandbox curl -sS -m 10 -p "http://www.test:$P/hello.txt"
 is "HTTP CONNECT tunnel (curl -p)" "$out" "hello from the host"
 
+# The same two proxies on [::1], for clients that resolve "localhost" to ::1
+# first (the usual /etc/hosts says "::1 localhost"). A netns has ::1 unless
+# IPv6 is off on this host.
+sandbox cat /proc/net/if_inet6
+if printf '%s\n' "$out" | grep -Eq '^0{31}1 .* lo$'; then
+	sandbox curl -sS -m 10 -x 'http://[::1]:3128' "http://www.test:$P/hello.txt"
+	is "HTTP proxy on [::1]:3128" "$out" "hello from the host"
+	sandbox curl -sS -m 10 -x '' --socks5-hostname '[::1]:1080' "http://www.test:$P/hello.txt"
+	is "SOCKS5 on [::1]:1080" "$out" "hello from the host"
+else
+	skip "HTTP proxy on [::1]:3128: no IPv6 loopback in the sandbox"
+	skip "SOCKS5 on [::1]:1080: no IPv6 loopback in the sandbox"
+fi
+
 PROFILE=$T/net.conf
 sandbox curl -sS -m 10 -w ' %{http_code}' http://not-listed.test/
 like "a host not on the list: 403 naming moat and the rule" "$(flat "$out")" \

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -188,14 +189,37 @@ struct tp {
 	struct run	 run;
 	struct proxy	*p;
 	unsigned	 hport, sport;
+	unsigned	 hport6, sport6;	/* 0: no IPv6 loopback here */
 };
+
+/* A listener on [::1], as net_setup makes one in the sandbox; -1 when the
+ * host has no IPv6 loopback. */
+static int
+listen_lo6(unsigned *port)
+{
+	struct sockaddr_in6	sin6 = { .sin6_family = AF_INET6,
+	    .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	socklen_t		len = sizeof sin6;
+	int			fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	*port = 0;
+	if (fd == -1 || bind(fd, (struct sockaddr *)&sin6, sizeof sin6) == -1 ||
+	    listen(fd, 1024) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&sin6, &len) == -1) {
+		if (fd != -1)
+			close(fd);
+		return (-1);
+	}
+	*port = ntohs(sin6.sin6_port);
+	return (fd);
+}
 
 static void
 tp_start(struct tp *t, const char *name, enum net_mode mode, bool priv,
     unsigned max, const char *upstream, const char *const *allow,
     const char *const *resolve)
 {
-	int		fds[2];
+	int		fds[PROXY_NFDS_MAX], nfds = PROXY_NFDS;
 	struct merr	e;
 
 	memset(t, 0, sizeof *t);
@@ -210,9 +234,20 @@ tp_start(struct tp *t, const char *name, enum net_mode mode, bool priv,
 		strv_add(&t->pr.net_resolve, *resolve);
 	t->run.on_event = on_event;
 	t->run.t_start = now_mono();
-	fds[0] = listen_lo(&t->hport);
-	fds[1] = listen_lo(&t->sport);
-	if ((t->p = proxy_start(&t->run, L, &t->pr, fds, 2, &e)) == NULL) {
+	fds[PROXY_FD_HTTP] = listen_lo(&t->hport);
+	fds[PROXY_FD_SOCKS] = listen_lo(&t->sport);
+	fds[PROXY_FD_HTTP6] = listen_lo6(&t->hport6);
+	fds[PROXY_FD_SOCKS6] = listen_lo6(&t->sport6);
+	if (fds[PROXY_FD_HTTP6] != -1 && fds[PROXY_FD_SOCKS6] != -1)
+		nfds = PROXY_NFDS_MAX;
+	else {
+		if (fds[PROXY_FD_HTTP6] != -1)
+			close(fds[PROXY_FD_HTTP6]);
+		if (fds[PROXY_FD_SOCKS6] != -1)
+			close(fds[PROXY_FD_SOCKS6]);
+		t->hport6 = t->sport6 = 0;
+	}
+	if ((t->p = proxy_start(&t->run, L, &t->pr, fds, nfds, &e)) == NULL) {
 		printf("Bail out! proxy_start: %s\n", e.msg);
 		exit(1);
 	}
@@ -462,9 +497,45 @@ main(void)
 	tap_ok(rc == 0 && strcmp(out, "backend saw /socks\n") == 0,
 	    "SOCKS5 with an IPv4 address (curl --socks5)");
 
+	/* --- the [::1] listeners, for clients that resolve localhost to ::1 --- */
+	if (A.hport6 != 0) {
+		char	hp6[64], sp6[64];
+
+		snprintf(hp6, sizeof hp6, "http://[::1]:%u", A.hport6);
+		snprintf(sp6, sizeof sp6, "[::1]:%u", A.sport6);
+		snprintf(url, sizeof url, "http://localhost:%u/v6-http", b_port);
+		rc = CURL("-x", hp6, url);
+		tap_ok(rc == 0 && strcmp(out, "backend saw /v6-http\n") == 0,
+		    "HTTP proxy on [::1]: served like the IPv4 one");
+		snprintf(url, sizeof url, "http://localhost:%u/v6-tunnel", b_port);
+		rc = CURL("-p", "-x", hp6, url);
+		tap_ok(rc == 0 && strcmp(out, "backend saw /v6-tunnel\n") == 0,
+		    "HTTP CONNECT on [::1]");
+		snprintf(url, sizeof url, "http://localhost:%u/v6-socks", b_port);
+		rc = CURL("-x", "", "--socks5-hostname", sp6, url);
+		tap_ok(rc == 0 && strcmp(out, "backend saw /v6-socks\n") == 0,
+		    "SOCKS5 on [::1]");
+		rc = CURL("-x", hp6, "-w", "%{http_code}", "http://other.test/");
+		tap_ok(strstr(out, "403") != NULL && strstr(out, "not allowed by profile "
+		    "restricted") != NULL, "the [::1] door has the same allowlist");
+	} else {
+		for (int i = 0; i < 4; i++)
+			tap_ok(1, "# SKIP no IPv6 loopback on this host");
+	}
+
 	snprintf(url, sizeof url, "http://127.0.0.1:%u/big/10000000", b_port);
 	rc = CURL("-x", hp, "-o", "/dev/null", "-w", "%{size_download}", url);
 	tap_ok(rc == 0 && strcmp(out, "10000026") == 0, "10 MB body relayed intact");
+	s = last_event_for("127.0.0.1");
+	{
+		/* The backend's head, as b_cb writes it, then the body. */
+		size_t	head = (size_t)snprintf(buf, sizeof buf, "HTTP/1.1 200 OK\r\n"
+		    "Content-Length: %u\r\nConnection: close\r\n\r\n", 10000026u);
+
+		tap_ok(s != NULL && s->in == head + 10000026 && s->out > 20 &&
+		    s->out < 1000, "event: the 10 MB download's bytes in and out, exactly "
+		    "(in %llu)", s != NULL ? (unsigned long long)s->in : 0ULL);
+	}
 
 	/* --- refused --- */
 	rc = CURL("-x", hp, "-w", "%{http_code}", "http://other.test/");
@@ -580,6 +651,151 @@ main(void)
 		    now_mono() - t0 < 5, "another client is served while one stalls (%.3f s)",
 		    now_mono() - t0);
 		close(fd);
+	}
+
+	/* --- at most 16 grown pipes at once (PROXY_LARGE_PIPES) --- */
+	{
+		enum { K = 18 };
+		int	fds[K];
+		char	req[256], *sink = xmalloc(1 << 20);
+		size_t	got[K] = { 0 }, small = 0, large = 0, other = 0;
+		ino_t	before[1024] = { 0 };
+		double	t0 = now_mono();
+		bool	more = true;
+
+		for (int i = 3; i < 1024; i++) {
+			struct stat st;
+
+			if (fstat(i, &st) == 0 && S_ISFIFO(st.st_mode))
+				before[i] = st.st_ino;
+		}
+		snprintf(req, sizeof req, "GET http://localhost:%u/big/6000000 HTTP/1.1\r\n\r\n",
+		    b_port);
+		for (int k = 0; k < K; k++) {
+			fds[k] = raw_connect(A.hport);
+			send(fds[k], req, strlen(req), MSG_NOSIGNAL);
+		}
+		/* 1 MiB from each, together: all are bulk, all want to grow. */
+		while (more && now_mono() - t0 < 20) {
+			struct merr	e2;
+
+			more = false;
+			for (int k = 0; k < K; k++) {
+				ssize_t n2;
+
+				while (got[k] < (1u << 20) &&
+				    (n2 = recv(fds[k], sink, 1 << 16, MSG_DONTWAIT)) > 0)
+					got[k] += (size_t)n2;
+				more |= got[k] < (1u << 20);
+			}
+			loop_once(L, 1, &e2);
+		}
+		for (int i = 3; i < 1024; i++) {
+			struct stat	st;
+			int		sz;
+
+			if (fstat(i, &st) == -1 || !S_ISFIFO(st.st_mode) ||
+			    st.st_ino == before[i])
+				continue;
+			sz = fcntl(i, F_GETPIPE_SZ);
+			if (sz == 65536)
+				small++;
+			else if (sz >= 256 * 1024)
+				large++;
+			else
+				other++;
+		}
+		if (other == 0)
+			tap_ok(!more && large == 2 * 16 && small == 2 * (2 * K - 16),
+			    "%d bulk downloads at once: 16 grown pipes (%zu ends), the "
+			    "rest 64 KiB (%zu ends)", K, large, small);
+		else
+			tap_ok(1, "# SKIP pipes smaller than 64 KiB: this user's "
+			    "pipe budget (fs/pipe-user-pages-soft) is spent");
+		for (int k = 0; k < K; k++)
+			close(fds[k]);
+		free(sink);
+		serve(0.3);
+	}
+
+	/* --- a busy direction gets a large pipe, a quiet one keeps its own;
+	 * the 16 above were given back when their connections closed --- */
+	{
+		int	fd = raw_connect(A.hport);
+		char	req[256], *sink = xmalloc(1 << 20);
+		size_t	got = 0, small = 0, large = 0, other = 0;
+		double	t0 = now_mono();
+
+		ino_t	before[1024] = { 0 };
+
+		/* Pipes inherited from the harness (make's jobserver) are not
+		 * the proxy's. */
+		for (int i = 3; i < 1024; i++) {
+			struct stat st;
+
+			if (fstat(i, &st) == 0 && S_ISFIFO(st.st_mode))
+				before[i] = st.st_ino;
+		}
+		snprintf(req, sizeof req, "GET http://localhost:%u/big/50000000 HTTP/1.1\r\n\r\n",
+		    b_port);
+		send(fd, req, strlen(req), MSG_NOSIGNAL);
+		while (got < (4u << 20) && now_mono() - t0 < 10) {
+			ssize_t k = recv(fd, sink, 1 << 20, 0);
+
+			if (k > 0)
+				got += (size_t)k;
+			else if (k == 0)
+				break;
+			else
+				loop_once(L, 10, &e);
+		}
+		/* Every new pipe in this process is one of this relay's two
+		 * (a read and a write end each). */
+		for (int i = 3; i < 1024; i++) {
+			struct stat	st;
+			int		sz;
+
+			if (fstat(i, &st) == -1 || !S_ISFIFO(st.st_mode) ||
+			    st.st_ino == before[i])
+				continue;
+			sz = fcntl(i, F_GETPIPE_SZ);
+			if (sz == 65536)
+				small++;
+			else if (sz >= 256 * 1024)
+				large++;
+			else
+				other++;
+		}
+		if (other == 0)
+			tap_ok(got >= (4u << 20) && small == 2 && large == 2,
+			    "after 4 MiB the download's pipe has grown (%zu ends of "
+			    ">= 256 KiB), the request's has 64 KiB (%zu ends)", large, small);
+		else
+			tap_ok(1, "# SKIP pipes smaller than 64 KiB: this user's "
+			    "pipe budget (fs/pipe-user-pages-soft) is spent");
+		/* The proxy's end of this client's connection: accepted on
+		 * A's port, so its local port is A.hport and it has a peer. */
+		{
+			char	cc[16] = "", found[16] = "";
+
+			for (int i = 3; i < 1024; i++) {
+				struct sockaddr_in	sin, peer;
+				socklen_t		sl = sizeof sin, pl = sizeof peer;
+				socklen_t		cl = sizeof cc;
+
+				if (i == fd || getsockname(i, (struct sockaddr *)&sin, &sl) == -1 ||
+				    sin.sin_family != AF_INET || ntohs(sin.sin_port) != A.hport ||
+				    getpeername(i, (struct sockaddr *)&peer, &pl) == -1 ||
+				    getsockopt(i, IPPROTO_TCP, TCP_CONGESTION, cc, &cl) == -1)
+					continue;
+				snprintf(found, sizeof found, "%.*s", (int)cl, cc);
+			}
+			tap_ok(strcmp(found, "reno") == 0, "the client's loopback leg "
+			    "uses Reno, without pacing (%s)", found);
+		}
+		free(sink);
+		close(fd);
+		serve(0.2);
 	}
 
 	/* --- 200 concurrent connections, none lost --- */
