@@ -27,6 +27,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -72,6 +73,13 @@ struct spawn {
 	struct notify		*notify;	/* denied syscalls, reported */
 	struct proxy		*proxy;		/* restricted and proxied modes */
 	int			 out_r[2];	/* relay: read ends for stdout, stderr */
+	/* What moat's own stdout/stderr (a pipe or socket whose reader is
+	 * slow) did not take yet; while it waits, the relay is not read. */
+	struct {
+		char		*buf;
+		size_t		 len, off;
+		bool		 nowait;	/* the host fd can be waited on */
+	}			 pend[2];
 	int			 pty;		/* the sandbox terminal's master, or -1 */
 	int			 pty_host;	/* the host terminal it is relayed to: 1 or 2 */
 	bool			 stdin_on;	/* host stdin is relayed to the master */
@@ -461,24 +469,138 @@ spawn_on_exit(struct loop *l, int fd, uint32_t events, void *arg)
 	loop_stop(l);
 }
 
-/* Writes all of buf to fd, waiting when it is full; false when it is gone. */
+/* One write that does not wait, even on a file description moat shares
+ * with its caller in blocking mode (RWF_NOWAIT, so O_NONBLOCK is never set
+ * on it). -1 with EAGAIN: nothing fits now. Where the kernel cannot say
+ * (EOPNOTSUPP: a terminal, a file), an ordinary write. */
+static ssize_t
+spawn_write_nowait(int fd, const char *buf, size_t n)
+{
+	struct iovec	iov = { .iov_base = (void *)buf, .iov_len = n };
+	ssize_t		w;
+
+	do
+		w = pwritev2(fd, &iov, 1, -1, RWF_NOWAIT);
+	while (w == -1 && errno == EINTR);
+	if (w == -1 && (errno == EOPNOTSUPP || errno == EINVAL))
+		do
+			w = write(fd, buf, n);
+		while (w == -1 && errno == EINTR);
+	return (w);
+}
+
+/* Writes all of buf to fd, waiting while it is full; false when it is gone,
+ * or when moat is told to stop (INT, TERM, HUP, QUIT on sigfd, when given)
+ * while it waits: after the run, nothing else would let a user leave a
+ * reader that never reads. */
 static bool
-spawn_write_all(int fd, const char *buf, size_t n)
+spawn_write_all(int fd, const char *buf, size_t n, int sigfd)
 {
 	ssize_t	w;
 
 	for (size_t off = 0; off < n; off += (size_t)w) {
-		w = write(fd, buf + off, n - off);
-		if (w == -1 && (errno == EINTR || errno == EAGAIN)) {
-			struct pollfd	pfd = { .fd = fd, .events = POLLOUT };
+		w = spawn_write_nowait(fd, buf + off, n - off);
+		if (w == -1 && errno == EAGAIN) {
+			struct pollfd	pfd[2] = { { .fd = fd, .events = POLLOUT },
+					    { .fd = sigfd, .events = POLLIN } };
+			struct signalfd_siginfo	si;
 
 			w = 0;
-			if (errno == EAGAIN)
-				poll(&pfd, 1, -1);
+			if (poll(pfd, sigfd >= 0 ? 2 : 1, -1) == -1 && errno != EINTR)
+				return (false);
+			if (sigfd >= 0 && (pfd[1].revents & POLLIN) &&
+			    read(sigfd, &si, sizeof si) == (ssize_t)sizeof si &&
+			    (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM ||
+			    si.ssi_signo == SIGHUP || si.ssi_signo == SIGQUIT))
+				return (false);
 			continue;
 		}
 		if (w <= 0)
 			return (false);
+	}
+	return (true);
+}
+
+static void	spawn_on_output(struct loop *, int, uint32_t, void *);
+
+static void
+spawn_relay_close(struct spawn *sp, struct loop *l, int i)
+{
+	if (sp->out_r[i] >= 0) {
+		loop_del(l, sp->out_r[i]);
+		close(sp->out_r[i]);
+		sp->out_r[i] = -1;
+	}
+	free(sp->pend[i].buf);
+	sp->pend[i].buf = NULL;
+	sp->pend[i].len = sp->pend[i].off = 0;
+}
+
+/* Our stdout or stderr took some more of what was pending. */
+static void
+spawn_on_host_out(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct spawn	*sp = arg;
+	int		 i = fd - 1;
+	ssize_t		 w;
+	struct merr	 e;
+
+	w = spawn_write_nowait(fd, sp->pend[i].buf + sp->pend[i].off,
+	    sp->pend[i].len - sp->pend[i].off);
+	if (w == -1 && errno == EAGAIN)
+		return;
+	if (w <= 0) {
+		/* The reader is gone: the command gets EPIPE. */
+		loop_del(l, fd);
+		spawn_relay_close(sp, l, i);
+		return;
+	}
+	sp->pend[i].off += (size_t)w;
+	if (sp->pend[i].off < sp->pend[i].len)
+		return;
+	loop_del(l, fd);
+	free(sp->pend[i].buf);
+	sp->pend[i].buf = NULL;
+	sp->pend[i].len = sp->pend[i].off = 0;
+	if (sp->out_r[i] >= 0 &&
+	    loop_add(l, sp->out_r[i], EPOLLIN, spawn_on_output, sp, &e) == -1)
+		spawn_relay_close(sp, l, i);
+}
+
+/* Passes output on to our stream i+1; what a slow reader does not take
+ * waits in pend, and the relay pauses (the command then blocks on a full
+ * pipe, as it would without moat) while the loop goes on serving timers,
+ * signals, the proxy and seccomp notifications. False: the reader is gone. */
+static bool
+spawn_relay_write(struct spawn *sp, struct loop *l, int i, const char *buf,
+    size_t n)
+{
+	ssize_t		w;
+	struct merr	e;
+
+	if (!sp->pend[i].nowait)
+		return (spawn_write_all(i + 1, buf, n, -1));
+	w = spawn_write_nowait(i + 1, buf, n);
+	if (w == -1 && errno != EAGAIN)
+		return (false);
+	if (w == -1)
+		w = 0;
+	if ((size_t)w == n)
+		return (true);
+	sp->pend[i].buf = xmalloc(n - (size_t)w);
+	memcpy(sp->pend[i].buf, buf + w, n - (size_t)w);
+	sp->pend[i].len = n - (size_t)w;
+	sp->pend[i].off = 0;
+	loop_del(l, sp->out_r[i]);
+	if (loop_add(l, i + 1, EPOLLOUT, spawn_on_host_out, sp, &e) == -1) {
+		/* Not pollable after all: wait here. */
+		bool	ok = spawn_write_all(i + 1, sp->pend[i].buf, sp->pend[i].len, -1);
+
+		free(sp->pend[i].buf);
+		sp->pend[i].buf = NULL;
+		sp->pend[i].len = 0;
+		return (ok && loop_add(l, sp->out_r[i], EPOLLIN, spawn_on_output,
+		    sp, &e) == 0);
 	}
 	return (true);
 }
@@ -493,24 +615,20 @@ spawn_on_output(struct loop *l, int fd, uint32_t events, void *arg)
 	int		 i = fd == sp->out_r[0] ? 0 : 1;
 	ssize_t		 n;
 
-	for (int turns = 0; turns < 16; turns++) {
+	for (int turns = 0; turns < 16 && sp->pend[i].len == 0; turns++) {
 		n = read(fd, buf, sizeof buf);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && errno == EAGAIN)
 			return;
 		if (n <= 0) {
-			loop_del(l, fd);
-			close(fd);
-			sp->out_r[i] = -1;
+			spawn_relay_close(sp, l, i);
 			return;
 		}
 		if (sp->r->on_output != NULL)
 			sp->r->on_output(sp->r, i + 1, buf, (size_t)n);
-		if (!spawn_write_all(i + 1, buf, (size_t)n)) {
-			loop_del(l, fd);
-			close(fd);
-			sp->out_r[i] = -1;
+		if (!spawn_relay_write(sp, l, i, buf, (size_t)n)) {
+			spawn_relay_close(sp, l, i);
 			return;
 		}
 	}
@@ -521,12 +639,37 @@ spawn_on_output(struct loop *l, int fd, uint32_t events, void *arg)
 static void
 spawn_drain_output(struct spawn *sp)
 {
+	char	buf[65536];
+	ssize_t	n;
+
 	for (int i = 0; i < 2; i++) {
+		if (sp->pend[i].len > 0) {
+			loop_del(sp->r->loop, i + 1);
+			if (!spawn_write_all(i + 1, sp->pend[i].buf + sp->pend[i].off,
+			    sp->pend[i].len - sp->pend[i].off, sp->sigfd)) {
+				spawn_relay_close(sp, sp->r->loop, i);
+				continue;
+			}
+			free(sp->pend[i].buf);
+			sp->pend[i].buf = NULL;
+			sp->pend[i].len = sp->pend[i].off = 0;
+		}
 		if (sp->out_r[i] < 0)
 			continue;
+		loop_del(sp->r->loop, sp->out_r[i]);
 		fcntl(sp->out_r[i], F_SETFL, fcntl(sp->out_r[i], F_GETFL) & ~O_NONBLOCK);
-		while (sp->out_r[i] >= 0)
-			spawn_on_output(sp->r->loop, sp->out_r[i], EPOLLIN, sp);
+		for (;;) {
+			n = read(sp->out_r[i], buf, sizeof buf);
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			if (sp->r->on_output != NULL)
+				sp->r->on_output(sp->r, i + 1, buf, (size_t)n);
+			if (!spawn_write_all(i + 1, buf, (size_t)n, sp->sigfd))
+				break;
+		}
+		spawn_relay_close(sp, sp->r->loop, i);
 	}
 }
 
@@ -557,7 +700,7 @@ spawn_on_pty(struct loop *l, int fd, uint32_t events, void *arg)
 		}
 		if (sp->r->on_output != NULL)
 			sp->r->on_output(sp->r, sp->pty_host, buf, (size_t)n);
-		(void)spawn_write_all(sp->pty_host, buf, (size_t)n);
+		(void)spawn_write_all(sp->pty_host, buf, (size_t)n, -1);
 	}
 }
 
@@ -572,7 +715,7 @@ spawn_on_stdin(struct loop *l, int fd, uint32_t events, void *arg)
 	n = read(fd, buf, sizeof buf);
 	if (n == -1 && (errno == EINTR || errno == EAGAIN))
 		return;
-	if (n <= 0 || sp->pty < 0 || !spawn_write_all(sp->pty, buf, (size_t)n)) {
+	if (n <= 0 || sp->pty < 0 || !spawn_write_all(sp->pty, buf, (size_t)n, -1)) {
 		loop_del(l, fd);
 		sp->stdin_on = false;
 	}
@@ -1120,6 +1263,12 @@ run_sandbox(struct run *r, struct merr *e)
 			goto restore;
 		}
 		sp.out_r[i] = pfd[0];
+		{
+			struct stat	hst;
+
+			sp.pend[i].nowait = fstat(i + 1, &hst) == 0 &&
+			    (S_ISFIFO(hst.st_mode) || S_ISSOCK(hst.st_mode));
+		}
 		ia.out[i] = pfd[1];
 		fcntl(pfd[0], F_SETFL, O_NONBLOCK);
 	}
@@ -1296,6 +1445,7 @@ restore:
 	sigprocmask(SIG_SETMASK, &oldmask, NULL);
 out:
 	for (int i = 0; i < 2; i++) {
+		free(sp.pend[i].buf);
 		if (sp.out_r[i] >= 0)
 			close(sp.out_r[i]);
 		if (ia.out[i] >= 0)

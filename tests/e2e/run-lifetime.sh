@@ -29,4 +29,13 @@ wait $mpid 2>/dev/null
 check "moat killed with SIGKILL takes the sandbox with it" gone_within 3 "3${tag}2"
 check "background ones too" gone_within 1 "3${tag}1"
 
+# A reader of moat's output that stops reading must not stop moat's clock:
+# the timeout still fires (the command would otherwise go on, here to
+# touch a file), and a slow reader still gets every byte.
+rm -f "$T/ws/late"
+rc=$( ( (cd "$T/ws" && "$MOAT" run --timeout 1 -- sh -c 'yes & sleep 2; touch late; wait') 2>/dev/null; echo $? >"$T/stall.rc") | sleep 4; cat "$T/stall.rc")
+is "a stalled reader: the timeout still ends the run" "$rc" 124
+check "a stalled reader: the command was stopped in time" test ! -e "$T/ws/late"
+is "a slow reader gets all the output" "$( (cd "$T/ws" && "$MOAT" run -- seq 300000) | (sleep 1; md5sum)" "$(seq 300000 | md5sum)"
+
 done_testing
