@@ -36,6 +36,8 @@ rm -f "$T/ws/late"
 rc=$( ( (cd "$T/ws" && "$MOAT" run --timeout 1 -- sh -c 'yes & sleep 2; touch late; wait') 2>/dev/null; echo $? >"$T/stall.rc") | sleep 4; cat "$T/stall.rc")
 is "a stalled reader: the timeout still ends the run" "$rc" 124
 check "a stalled reader: the command was stopped in time" test ! -e "$T/ws/late"
-is "a slow reader gets all the output" "$( (cd "$T/ws" && "$MOAT" run -- seq 300000) | (sleep 1; md5sum)" "$(seq 300000 | md5sum)"
+slow_reader() { sleep 1; md5sum; }
+got=$(cd "$T/ws" && "$MOAT" run -- seq 300000 | slow_reader)
+is "a slow reader gets all the output" "$got" "$(seq 300000 | md5sum)"
 
 done_testing
