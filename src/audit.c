@@ -598,8 +598,13 @@ audit_open(const char *path, int flags, struct merr *e)
 		flock(a->lockfd, LOCK_UN);
 	if (!(flags & AUDIT_READONLY)) {
 		int		 one = 1;
-		struct passwd	*pw = getpwuid(getuid());
+		struct passwd	 pwb, *pw = NULL;
+		char		 pwbuf[4096];
 
+		/* The reentrant form: moat run opens the log on a thread of
+		 * its own while the supervisor builds the sandbox. */
+		if (getpwuid_r(getuid(), &pwb, pwbuf, sizeof pwbuf, &pw) != 0)
+			pw = NULL;
 		a->user = pw != NULL ? xstrdup(pw->pw_name) : NULL;
 		a->self_start = audit_proc_start(getpid());
 

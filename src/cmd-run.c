@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +38,15 @@ struct cmd_run_ui {
 	bool			 audit_warned;	/* one message about a failing log */
 	char			*profile_text;	/* owned; hashed into the row */
 	double			 trace;		/* MOAT_TRACE_TIMING: start, now_mono(); 0 = off */
+	/* The preparation thread: opens the log, loads the rules and scores
+	 * the command while the supervisor builds the sandbox. */
+	pthread_t		 prep;
+	bool			 prep_started;
+	char			**argv;
+	const struct profile	*profile;
+	struct merr		 audit_err;	/* audit_open's failure */
+	struct merr		 risk_err;	/* risk_load's failure */
+	bool			 risk_failed;
 };
 
 static int	cmd_run_exec(int, char **);
@@ -138,9 +149,65 @@ cmd_run_refused(struct run *r, struct cmd_run_ui *ui, const char *why)
 		cmd_run_audit_warn(ui, &ae);
 }
 
-/* Runs while the sandbox init builds the root, so none of it is on the
- * way to the clone: the static risk score, what the profile says to do
- * about it, and the run's row in the log, written before the command starts. */
+/* The part of a run's start that needs neither the sandbox nor the run's
+ * id, on a thread of its own from before the sandbox is built: the
+ * profile's text for its hash, the log opened (with its sweep of
+ * interrupted runs), the risk rules loaded and the command scored. It
+ * touches nothing the supervisor does. */
+static void *
+cmd_run_prep(void *arg)
+{
+	struct cmd_run_ui	*ui = arg;
+	double			 t = now_mono();
+
+	ui->profile_text = profile_format(ui->profile, false);
+	cmd_run_trace(ui, "profile-text", t);
+	t = now_mono();
+	ui->audit = audit_open(ui->db, 0, &ui->audit_err);
+	cmd_run_trace(ui, "audit-open", t);
+	t = now_mono();
+	if (risk_load(&ui->rules, &ui->risk_err) == -1) {
+		ui->risk_failed = true;
+		return (NULL);
+	}
+	cmd_run_trace(ui, "risk-load", t);
+	t = now_mono();
+	risk_score_argv(ui->rules, ui->argv, &ui->risk);
+	ui->scored = true;
+	cmd_run_trace(ui, "risk-score", t);
+	return (NULL);
+}
+
+/* Starts cmd_run_prep with every signal blocked (the supervisor takes
+ * them through its signalfd); without a thread, runs it here. Called once
+ * the sandbox init is cloned: init is a copy of this process, and a thread
+ * busy in malloc or sqlite at the clone would leave init a held lock. */
+static void
+cmd_run_prep_start(struct run *r)
+{
+	struct cmd_run_ui	*ui = r->cb_arg;
+	sigset_t		 all, old;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	ui->prep_started = pthread_create(&ui->prep, NULL, cmd_run_prep, ui) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!ui->prep_started)
+		cmd_run_prep(ui);
+}
+
+static void
+cmd_run_prep_join(struct cmd_run_ui *ui)
+{
+	if (ui->prep_started) {
+		pthread_join(ui->prep, NULL);
+		ui->prep_started = false;
+	}
+}
+
+/* Runs while the sandbox init builds the root: what the profile says to do
+ * about the static risk score, and the run's row in the log, written
+ * before the command starts. */
 static int
 cmd_run_before_exec(struct run *r, struct merr *e)
 {
@@ -149,30 +216,21 @@ cmd_run_before_exec(struct run *r, struct merr *e)
 	struct audit_start	 as;
 	autofree char		*reasons = NULL;
 	struct merr		 ae;
-	double			 t = now_mono();
+	double			 t;
 
-	ui->profile_text = profile_format(p, false);
-	cmd_run_trace(ui, "profile-text", t);
-	t = now_mono();
-	ui->audit = audit_open(ui->db, 0, &ae);
-	cmd_run_trace(ui, "audit-open", t);
+	cmd_run_prep_join(ui);
 	if (ui->audit == NULL) {
 		if (!ui->unlogged_ok)
 			return (merr_set(e, "%s; the run is refused because it could "
 			    "not be recorded (--unlogged, or audit-unlogged = yes in the "
-			    "profile, lets it run unrecorded)", ae.msg));
-		cmd_run_audit_warn(ui, &ae);
+			    "profile, lets it run unrecorded)", ui->audit_err.msg));
+		cmd_run_audit_warn(ui, &ui->audit_err);
 	}
-	t = now_mono();
-	if (risk_load(&ui->rules, e) == -1) {
+	if (ui->risk_failed) {
+		memcpy(e, &ui->risk_err, sizeof *e);
 		cmd_run_refused(r, ui, e->msg);
 		return (-1);
 	}
-	cmd_run_trace(ui, "risk-load", t);
-	t = now_mono();
-	risk_score_argv(ui->rules, r->argv, &ui->risk);
-	ui->scored = true;
-	cmd_run_trace(ui, "risk-score", t);
 	if (r->verbose > 0)
 		run_emit(r, EV_NOTE, "static risk %d/100 (%s)", ui->risk.score,
 		    risk_band(ui->risk.score));
@@ -363,7 +421,7 @@ cmd_run_exec(int argc, char **argv)
 	struct merr		 e;
 	struct cmd_run_ui	 ui;
 	bool			 meter = false, json = false;
-	int			 c, status;
+	int			 c, status, rc;
 
 	memset(&ui, 0, sizeof ui);
 	if (getenv("MOAT_TRACE_TIMING") != NULL && *getenv("MOAT_TRACE_TIMING") != '\0')
@@ -443,8 +501,14 @@ cmd_run_exec(int argc, char **argv)
 	ui.meter_live = meter && isatty(STDERR_FILENO);
 	if (p->audit_unlogged)
 		ui.unlogged_ok = true;
+	ui.argv = r.argv;
+	ui.profile = p;
+	r.after_clone = cmd_run_prep_start;
 
-	if (run_sandbox(&r, &e) == -1) {
+	rc = run_sandbox(&r, &e);
+	/* A sandbox that failed before before_exec never joined it. */
+	cmd_run_prep_join(&ui);
+	if (rc == -1) {
 		if (ui.meter_drawn)
 			fputs("\r\033[K", stderr);
 		merr_print(&e);

@@ -1329,6 +1329,8 @@ run_sandbox(struct run *r, struct merr *e)
 		init_main(&ia);
 	}
 	r->init_pid = pid;
+	if (r->after_clone != NULL)
+		r->after_clone(r);
 	close(sv[1]);
 	sv[1] = -1;
 	for (int i = 0; i < 2; i++) {

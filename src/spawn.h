@@ -80,6 +80,10 @@ struct run {
 	 * starts (score it, record it, ask the user). -1 with e set refuses
 	 * the run: it ends END_REFUSED, exit 125, nothing having run. */
 	int			(*before_exec)(struct run *, struct merr *);
+	/* Called in the supervisor just after the sandbox init is cloned: from
+	 * here on the front end may start threads (a thread running at the
+	 * clone could leave a lock held in init's copy of the memory). */
+	void			(*after_clone)(struct run *);
 	void			*cb_arg;
 	double			 meter_hz;	/* 0: the default (4 Hz) */
 
