@@ -25,6 +25,9 @@
 struct cmd_run_ui {
 	bool			 meter_live;	/* --meter and stderr is a terminal */
 	bool			 meter_drawn;	/* a live line is on the screen */
+	int			 meter_fd;	/* our terminal, opened again non-blocking:
+						   a frame it cannot take now is dropped,
+						   never waited for (^S would stop the loop) */
 	struct risk_rules	*rules;
 	struct risk_result	 risk;		/* the static score, before the run */
 	bool			 scored;
@@ -384,6 +387,15 @@ cmd_run_on_sample(struct run *r, const struct meter_sample *ms)
 	if (!ui->meter_live)
 		return;
 	meter_format_line(ms, line, sizeof line);
+	if (ui->meter_fd >= 0) {
+		char	frame[300];
+		int	n = snprintf(frame, sizeof frame, "\r\033[Kmoat: %s", line);
+
+		fflush(stderr);
+		if (n > 0 && write(ui->meter_fd, frame, (size_t)n) > 0)
+			ui->meter_drawn = true;
+		return;
+	}
 	fprintf(stderr, "\r\033[Kmoat: %s", line);
 	fflush(stderr);
 	ui->meter_drawn = true;
@@ -424,6 +436,7 @@ cmd_run_exec(int argc, char **argv)
 	int			 c, status, rc;
 
 	memset(&ui, 0, sizeof ui);
+	ui.meter_fd = -1;
 	if (getenv("MOAT_TRACE_TIMING") != NULL && *getenv("MOAT_TRACE_TIMING") != '\0')
 		ui.trace = now_mono();
 	run_init(&r);
@@ -499,6 +512,8 @@ cmd_run_exec(int argc, char **argv)
 	r.before_exec = cmd_run_before_exec;
 	r.cb_arg = &ui;
 	ui.meter_live = meter && isatty(STDERR_FILENO);
+	ui.meter_fd = ui.meter_live ? open("/proc/self/fd/2",
+	    O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC) : -1;
 	if (p->audit_unlogged)
 		ui.unlogged_ok = true;
 	ui.argv = r.argv;
@@ -541,6 +556,8 @@ cmd_run_exec(int argc, char **argv)
 		cmd_run_trace(&ui, "audit-close", t);	/* its "at" is the total */
 	}
 	free(ui.profile_text);
+	if (ui.meter_fd >= 0)
+		close(ui.meter_fd);
 	strv_clear(&ui.denied);
 	if (ui.scored)
 		risk_result_free(&ui.risk);

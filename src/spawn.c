@@ -73,13 +73,19 @@ struct spawn {
 	struct notify		*notify;	/* denied syscalls, reported */
 	struct proxy		*proxy;		/* restricted and proxied modes */
 	int			 out_r[2];	/* relay: read ends for stdout, stderr */
-	/* What moat's own stdout/stderr (a pipe or socket whose reader is
-	 * slow) did not take yet; while it waits, the relay is not read. */
-	struct {
+	/* Where the command's output goes: SINK_OUT, SINK_ERR (the relay
+	 * pipes to our stdout and stderr) and SINK_PTY (the sandbox
+	 * terminal to ours), and what a slow reader did not take yet. */
+	struct spawn_sink {
+		int		*src;		/* &out_r[i] or &pty: what is read */
+		loop_cb		 src_cb;
+		int		 dst;		/* where it is written */
+		bool		 nowait;	/* dst can be waited on: what it does
+						   not take waits here, src paused */
+		bool		 own_dst;	/* dst is ours to close */
 		char		*buf;
 		size_t		 len, off;
-		bool		 nowait;	/* the host fd can be waited on */
-	}			 pend[2];
+	}			 sink[3];
 	int			 pty;		/* the sandbox terminal's master, or -1 */
 	int			 pty_host;	/* the host terminal it is relayed to: 1 or 2 */
 	bool			 stdin_on;	/* host stdin is relayed to the master */
@@ -91,6 +97,10 @@ struct spawn {
 	struct merr		 err;		/* a failure inside a callback */
 	bool			 failed;
 };
+
+#define SINK_OUT	0
+#define SINK_ERR	1
+#define SINK_PTY	2
 
 static void	spawn_pty_start(struct spawn *, struct loop *, int);
 
@@ -521,8 +531,15 @@ spawn_write_all(int fd, const char *buf, size_t n, int sigfd)
 	return (true);
 }
 
-static void	spawn_on_output(struct loop *, int, uint32_t, void *);
+static void
+spawn_sink_drop(struct spawn_sink *k)
+{
+	free(k->buf);
+	k->buf = NULL;
+	k->len = k->off = 0;
+}
 
+/* A relay pipe is done: the command's next write gets EPIPE. */
 static void
 spawn_relay_close(struct spawn *sp, struct loop *l, int i)
 {
@@ -531,78 +548,106 @@ spawn_relay_close(struct spawn *sp, struct loop *l, int i)
 		close(sp->out_r[i]);
 		sp->out_r[i] = -1;
 	}
-	free(sp->pend[i].buf);
-	sp->pend[i].buf = NULL;
-	sp->pend[i].len = sp->pend[i].off = 0;
+	spawn_sink_drop(&sp->sink[i]);
 }
 
-/* Our stdout or stderr took some more of what was pending. */
+/* The pending output is written (or dropped): read the source again. */
 static void
-spawn_on_host_out(struct loop *l, int fd, uint32_t events, void *arg)
+spawn_sink_resume(struct spawn *sp, struct loop *l, int k)
 {
-	struct spawn	*sp = arg;
-	int		 i = fd - 1;
-	ssize_t		 w;
-	struct merr	 e;
+	struct spawn_sink	*sk = &sp->sink[k];
+	struct merr		 e;
 
-	w = spawn_write_nowait(fd, sp->pend[i].buf + sp->pend[i].off,
-	    sp->pend[i].len - sp->pend[i].off);
-	if (w == -1 && errno == EAGAIN)
-		return;
-	if (w <= 0) {
-		/* The reader is gone: the command gets EPIPE. */
+	loop_del(l, sk->dst);
+	spawn_sink_drop(sk);
+	if (*sk->src >= 0 && loop_add(l, *sk->src, EPOLLIN, sk->src_cb, sp, &e) == -1 &&
+	    k != SINK_PTY)
+		spawn_relay_close(sp, l, k);
+}
+
+/* Our stdout, stderr or terminal took some more of what was pending. */
+static void
+spawn_on_sink_out(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct spawn		*sp = arg;
+	struct spawn_sink	*sk;
+	int			 k;
+	ssize_t			 w;
+
+	for (k = 0; k < 3; k++)
+		if (sp->sink[k].dst == fd && sp->sink[k].len > 0)
+			break;
+	if (k == 3) {
 		loop_del(l, fd);
-		spawn_relay_close(sp, l, i);
 		return;
 	}
-	sp->pend[i].off += (size_t)w;
-	if (sp->pend[i].off < sp->pend[i].len)
+	sk = &sp->sink[k];
+	w = spawn_write_nowait(fd, sk->buf + sk->off, sk->len - sk->off);
+	if (w == -1 && errno == EAGAIN)
 		return;
-	loop_del(l, fd);
-	free(sp->pend[i].buf);
-	sp->pend[i].buf = NULL;
-	sp->pend[i].len = sp->pend[i].off = 0;
-	if (sp->out_r[i] >= 0 &&
-	    loop_add(l, sp->out_r[i], EPOLLIN, spawn_on_output, sp, &e) == -1)
-		spawn_relay_close(sp, l, i);
+	if (w <= 0 && k != SINK_PTY) {
+		/* The reader is gone: the command gets EPIPE. */
+		loop_del(l, fd);
+		spawn_relay_close(sp, l, k);
+		return;
+	}
+	if (w > 0 && (sk->off += (size_t)w) < sk->len)
+		return;
+	/* All written; or our terminal is gone, and its output with it. */
+	spawn_sink_resume(sp, l, k);
 }
 
-/* Passes output on to our stream i+1; what a slow reader does not take
- * waits in pend, and the relay pauses (the command then blocks on a full
- * pipe, as it would without moat) while the loop goes on serving timers,
+/* Passes output on; what a slow reader does not take waits in the sink and
+ * the source pauses (the command then blocks on a full pipe or terminal,
+ * as it would without moat) while the loop goes on serving timers,
  * signals, the proxy and seccomp notifications. False: the reader is gone. */
 static bool
-spawn_relay_write(struct spawn *sp, struct loop *l, int i, const char *buf,
+spawn_sink_write(struct spawn *sp, struct loop *l, int k, const char *buf,
     size_t n)
 {
-	ssize_t		w;
-	struct merr	e;
+	struct spawn_sink	*sk = &sp->sink[k];
+	ssize_t			 w;
+	struct merr		 e;
 
-	if (!sp->pend[i].nowait)
-		return (spawn_write_all(i + 1, buf, n, -1));
-	w = spawn_write_nowait(i + 1, buf, n);
+	if (!sk->nowait)
+		return (spawn_write_all(sk->dst, buf, n, -1));
+	w = spawn_write_nowait(sk->dst, buf, n);
 	if (w == -1 && errno != EAGAIN)
 		return (false);
 	if (w == -1)
 		w = 0;
 	if ((size_t)w == n)
 		return (true);
-	sp->pend[i].buf = xmalloc(n - (size_t)w);
-	memcpy(sp->pend[i].buf, buf + w, n - (size_t)w);
-	sp->pend[i].len = n - (size_t)w;
-	sp->pend[i].off = 0;
-	loop_del(l, sp->out_r[i]);
-	if (loop_add(l, i + 1, EPOLLOUT, spawn_on_host_out, sp, &e) == -1) {
+	sk->buf = xmalloc(n - (size_t)w);
+	memcpy(sk->buf, buf + w, n - (size_t)w);
+	sk->len = n - (size_t)w;
+	sk->off = 0;
+	loop_del(l, *sk->src);
+	if (loop_add(l, sk->dst, EPOLLOUT, spawn_on_sink_out, sp, &e) == -1) {
 		/* Not pollable after all: wait here. */
-		bool	ok = spawn_write_all(i + 1, sp->pend[i].buf, sp->pend[i].len, -1);
+		bool	ok = spawn_write_all(sk->dst, sk->buf, sk->len, -1);
 
-		free(sp->pend[i].buf);
-		sp->pend[i].buf = NULL;
-		sp->pend[i].len = 0;
-		return (ok && loop_add(l, sp->out_r[i], EPOLLIN, spawn_on_output,
-		    sp, &e) == 0);
+		spawn_sink_drop(sk);
+		return (ok && loop_add(l, *sk->src, EPOLLIN, sk->src_cb, sp, &e) == 0);
 	}
 	return (true);
+}
+
+/* After the run: what is pending, waiting as long as the reader needs,
+ * unless moat is told to stop. False: the reader is gone or moat stops. */
+static bool
+spawn_sink_flush(struct spawn *sp, int k)
+{
+	struct spawn_sink	*sk = &sp->sink[k];
+	bool			 ok = true;
+
+	if (sk->len > 0) {
+		loop_del(sp->r->loop, sk->dst);
+		ok = spawn_write_all(sk->dst, sk->buf + sk->off, sk->len - sk->off,
+		    sp->sigfd);
+		spawn_sink_drop(sk);
+	}
+	return (ok);
 }
 
 /* The command's output, on its way to ours; a reader that went away
@@ -615,7 +660,7 @@ spawn_on_output(struct loop *l, int fd, uint32_t events, void *arg)
 	int		 i = fd == sp->out_r[0] ? 0 : 1;
 	ssize_t		 n;
 
-	for (int turns = 0; turns < 16 && sp->pend[i].len == 0; turns++) {
+	for (int turns = 0; turns < 16 && sp->sink[i].len == 0; turns++) {
 		n = read(fd, buf, sizeof buf);
 		if (n == -1 && errno == EINTR)
 			continue;
@@ -627,7 +672,7 @@ spawn_on_output(struct loop *l, int fd, uint32_t events, void *arg)
 		}
 		if (sp->r->on_output != NULL)
 			sp->r->on_output(sp->r, i + 1, buf, (size_t)n);
-		if (!spawn_relay_write(sp, l, i, buf, (size_t)n)) {
+		if (!spawn_sink_write(sp, l, i, buf, (size_t)n)) {
 			spawn_relay_close(sp, l, i);
 			return;
 		}
@@ -643,16 +688,9 @@ spawn_drain_output(struct spawn *sp)
 	ssize_t	n;
 
 	for (int i = 0; i < 2; i++) {
-		if (sp->pend[i].len > 0) {
-			loop_del(sp->r->loop, i + 1);
-			if (!spawn_write_all(i + 1, sp->pend[i].buf + sp->pend[i].off,
-			    sp->pend[i].len - sp->pend[i].off, sp->sigfd)) {
-				spawn_relay_close(sp, sp->r->loop, i);
-				continue;
-			}
-			free(sp->pend[i].buf);
-			sp->pend[i].buf = NULL;
-			sp->pend[i].len = sp->pend[i].off = 0;
+		if (!spawn_sink_flush(sp, i)) {
+			spawn_relay_close(sp, sp->r->loop, i);
+			continue;
 		}
 		if (sp->out_r[i] < 0)
 			continue;
@@ -682,7 +720,7 @@ spawn_on_pty(struct loop *l, int fd, uint32_t events, void *arg)
 	char		 buf[65536];
 	ssize_t		 n;
 
-	for (int turns = 0; turns < 16; turns++) {
+	for (int turns = 0; turns < 16 && sp->sink[SINK_PTY].len == 0; turns++) {
 		n = read(fd, buf, sizeof buf);
 		if (n == -1 && errno == EINTR)
 			continue;
@@ -700,7 +738,9 @@ spawn_on_pty(struct loop *l, int fd, uint32_t events, void *arg)
 		}
 		if (sp->r->on_output != NULL)
 			sp->r->on_output(sp->r, sp->pty_host, buf, (size_t)n);
-		(void)spawn_write_all(sp->pty_host, buf, (size_t)n, -1);
+		/* A terminal that is gone loses what is shown on it, as
+		 * it would without moat. */
+		(void)spawn_sink_write(sp, l, SINK_PTY, buf, (size_t)n);
 	}
 }
 
@@ -742,6 +782,18 @@ spawn_pty_start(struct spawn *sp, struct loop *l, int master)
 	sp->pty = master;
 	fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
 	spawn_pty_winsize(sp);
+	/* Our terminal, opened again: a description of our own can be
+	 * non-blocking without touching the caller's, so a terminal that stops
+	 * taking output (^S, a pane in copy mode) does not stop the loop. */
+	{
+		char	path[64];
+		int	fd;
+
+		snprintf(path, sizeof path, "/proc/self/fd/%d", sp->pty_host);
+		fd = open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+		sp->sink[SINK_PTY].dst = fd >= 0 ? fd : sp->pty_host;
+		sp->sink[SINK_PTY].own_dst = sp->sink[SINK_PTY].nowait = fd >= 0;
+	}
 	/* Keys are relayed only when stdin is the terminal; otherwise the
 	 * command reads stdin as it is and the host terminal stays cooked
 	 * (^C still reaches moat, which forwards it). */
@@ -761,12 +813,36 @@ spawn_pty_start(struct spawn *sp, struct loop *l, int master)
 static void
 spawn_pty_stop(struct spawn *sp)
 {
+	struct spawn_sink	*sk = &sp->sink[SINK_PTY];
+	char			 buf[65536];
+	ssize_t			 n;
+	bool			 ok;
+
 	if (sp->pty >= 0) {
 		/* What the command wrote last; EIO once it is all read. */
+		ok = spawn_sink_flush(sp, SINK_PTY);
+		loop_del(sp->r->loop, sp->pty);
 		fcntl(sp->pty, F_SETFL, fcntl(sp->pty, F_GETFL) & ~O_NONBLOCK);
-		while (sp->pty >= 0)
-			spawn_on_pty(sp->r->loop, sp->pty, EPOLLIN, sp);
+		for (;;) {
+			n = read(sp->pty, buf, sizeof buf);
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			if (sp->r->on_output != NULL)
+				sp->r->on_output(sp->r, sp->pty_host, buf, (size_t)n);
+			if (ok)
+				ok = spawn_write_all(sk->dst, buf, (size_t)n, sp->sigfd);
+		}
+		close(sp->pty);
+		sp->pty = -1;
 	}
+	spawn_sink_drop(sk);
+	if (sk->own_dst) {
+		close(sk->dst);
+		sk->own_dst = false;
+	}
+	sk->dst = -1;
 	if (sp->stdin_on) {
 		loop_del(sp->r->loop, STDIN_FILENO);
 		sp->stdin_on = false;
@@ -962,9 +1038,11 @@ spawn_on_timer(struct loop *l, int fd, uint32_t events, void *arg)
 
 	(void)!read(fd, &x, sizeof x);
 	sp->timed_out = true;
-	run_emit(sp->r, EV_LIMIT_HIT, "wall-clock timeout after %.3g s: killing the sandbox",
-	    now_mono() - sp->r->t_start);
+	/* First the kill: saying so may wait on a terminal that takes no
+	 * output (^S), and the limit must not. */
 	spawn_kill(sp, SIGKILL);	/* pid 1 dies, and the namespace with it */
+	run_emit(sp->r, EV_LIMIT_HIT, "wall-clock timeout after %.3g s: killed the sandbox",
+	    now_mono() - sp->r->t_start);
 }
 
 static void
@@ -1143,6 +1221,14 @@ run_sandbox(struct run *r, struct merr *e)
 	ia.out[0] = ia.out[1] = -1;
 	sp.r = r;
 	sp.out_r[0] = sp.out_r[1] = -1;
+	for (int i = 0; i < 2; i++) {
+		sp.sink[i].src = &sp.out_r[i];
+		sp.sink[i].src_cb = spawn_on_output;
+		sp.sink[i].dst = i + 1;
+	}
+	sp.sink[SINK_PTY].src = &sp.pty;
+	sp.sink[SINK_PTY].src_cb = spawn_on_pty;
+	sp.sink[SINK_PTY].dst = -1;
 	sp.pty = -1;
 	sp.pidfd = sp.chan = sp.sigfd = sp.timerfd = -1;
 	r->end = END_NONE;
@@ -1266,7 +1352,7 @@ run_sandbox(struct run *r, struct merr *e)
 		{
 			struct stat	hst;
 
-			sp.pend[i].nowait = fstat(i + 1, &hst) == 0 &&
+			sp.sink[i].nowait = fstat(i + 1, &hst) == 0 &&
 			    (S_ISFIFO(hst.st_mode) || S_ISSOCK(hst.st_mode));
 		}
 		ia.out[i] = pfd[1];
@@ -1402,9 +1488,10 @@ run_sandbox(struct run *r, struct merr *e)
 	/* Messages sent just before the exit may still be queued. */
 	for (int i = 0; i < 8; i++)
 		spawn_on_chan(r->loop, sp.chan, EPOLLIN, &sp);
+	/* The run ended with init; what follows waits only on our readers. */
+	r->t_end = now_mono();
 	spawn_drain_output(&sp);
 	spawn_pty_stop(&sp);
-	r->t_end = now_mono();
 	notify_stop(sp.notify);
 	sp.notify = NULL;
 	proxy_stop(sp.proxy);
@@ -1447,7 +1534,7 @@ restore:
 	sigprocmask(SIG_SETMASK, &oldmask, NULL);
 out:
 	for (int i = 0; i < 2; i++) {
-		free(sp.pend[i].buf);
+		free(sp.sink[i].buf);
 		if (sp.out_r[i] >= 0)
 			close(sp.out_r[i]);
 		if (ia.out[i] >= 0)

@@ -40,4 +40,24 @@ slow_reader() { sleep 1; md5sum; }
 got=$(cd "$T/ws" && "$MOAT" run -- seq 300000 | slow_reader)
 is "a slow reader gets all the output" "$got" "$(seq 300000 | md5sum)"
 
+# The same with a terminal that stops taking output (^S in a tmux pane):
+# the command's output and moat's meter wait or are dropped, the loop not.
+if command -v tmux >/dev/null; then
+	sock="$T/tmux.sock"
+	rm -f "$T/ws/late" "$T/tty.rc"
+	SHELL=/bin/sh tmux -f /dev/null -S "$sock" new-session -d -x 80 -y 20 \
+		"cd '$T/ws' && '$MOAT' run --meter --timeout 1 -- sh -c 'sleep 0.5; yes & sleep 2.5; touch late' </dev/null; echo \$? >'$T/tty.rc'; sleep 30"
+	cleanup_hooks+=("tmux -S '$sock' kill-server 2>/dev/null")
+	sleep 0.2
+	tmux -S "$sock" send-keys C-s
+	sleep 4
+	check "a stopped terminal: the command was stopped in time" test ! -e "$T/ws/late"
+	tmux -S "$sock" send-keys C-q
+	for _ in $(seq 50); do [ -s "$T/tty.rc" ] && break; sleep 0.1; done
+	is "a stopped terminal: the timeout ended the run" "$(cat "$T/tty.rc" 2>/dev/null)" 124
+	tmux -S "$sock" kill-server 2>/dev/null
+else
+	skip "no tmux"; skip "no tmux"
+fi
+
 done_testing
