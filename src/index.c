@@ -193,19 +193,6 @@ read_config(const char *path, char **buf, struct merr *e)
 	return (0);
 }
 
-static char *
-trim(char *s)
-{
-	char	*end;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	end = s + strlen(s);
-	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
-		*--end = '\0';
-	return (s);
-}
-
 /* ---- pip ---------------------------------------------------------------- */
 
 /* A value a tool would use, and where it was written. */
@@ -254,7 +241,7 @@ pip_conf_read(struct pip_conf *c, const char *path, struct merr *e)
 			*next++ = '\0';
 		lineno++;
 		if ((line[0] == ' ' || line[0] == '\t') && cur != NULL) {
-			t = trim(line);
+			t = str_trim(line);
 			if (*t != '\0' && *t != '#' && *t != ';') {
 				char	*joined = xprintf("%s %s", cur->value, t);
 
@@ -263,7 +250,7 @@ pip_conf_read(struct pip_conf *c, const char *path, struct merr *e)
 			}
 			continue;
 		}
-		t = trim(line);
+		t = str_trim(line);
 		if (*t == '\0' || *t == '#' || *t == ';')
 			continue;
 		cur = NULL;
@@ -283,8 +270,8 @@ pip_conf_read(struct pip_conf *c, const char *path, struct merr *e)
 			continue;	/* configparser would refuse the file; pip too */
 		sep = t + ks;
 		*sep = '\0';
-		key = trim(t);
-		val = trim(sep + 1);
+		key = str_trim(t);
+		val = str_trim(sep + 1);
 		while (key[0] == '-' && key[1] == '-')
 			key += 2;
 		for (char *k = key; *k != '\0'; k++)
@@ -798,7 +785,7 @@ npm_conf_read(struct npm_conf *c, const char *path, struct merr *e)
 		if ((next = strchr(line, '\n')) != NULL)
 			*next++ = '\0';
 		lineno++;
-		t = trim(line);
+		t = str_trim(line);
 		if (*t == '\0' || *t == '#' || *t == ';')
 			continue;
 		if (*t == '[') {
@@ -808,8 +795,8 @@ npm_conf_read(struct npm_conf *c, const char *path, struct merr *e)
 		if (insection || (eq = strchr(t, '=')) == NULL)
 			continue;
 		*eq = '\0';
-		key = trim(t);
-		val = trim(eq + 1);
+		key = str_trim(t);
+		val = str_trim(eq + 1);
 		n = strlen(val);
 		if (n >= 2 && (val[0] == '"' || val[0] == '\'') && val[n - 1] == val[0]) {
 			val[n - 1] = '\0';
@@ -873,16 +860,9 @@ npm_conf_load(struct npm_conf *c, const struct index_where *w, struct merr *e)
 	int		 rc = -1;
 
 	if (find_on_path("npm", npm, sizeof npm) == 0 && realpath(npm, rp) != NULL) {
-		char	*s;
-
 		/* .../npm/bin/npm-cli.js: the package is two levels up. */
-		if ((s = strrchr(rp, '/')) != NULL) {
-			*s = '\0';
-			if ((s = strrchr(rp, '/')) != NULL) {
-				*s = '\0';
-				builtin = xprintf("%s/npmrc", rp);
-			}
-		}
+		if (path_strip(rp, 2))
+			builtin = xprintf("%s/npmrc", rp);
 	}
 	if (builtin != NULL && npm_conf_read(c, builtin, e) == -1)
 		goto out;
@@ -913,16 +893,9 @@ npm_conf_load(struct npm_conf *c, const struct index_where *w, struct merr *e)
 			global = xprintf("%s/npmrc", w->etc);
 		else if (find_on_path("node", node, sizeof node) == 0 &&
 		    realpath(node, rp) != NULL) {
-			char	*s;
-
 			/* Node's default prefix: PREFIX/bin/node. */
-			if ((s = strrchr(rp, '/')) != NULL) {
-				*s = '\0';
-				if ((s = strrchr(rp, '/')) != NULL) {
-					*s = '\0';
-					global = xprintf("%s/etc/npmrc", rp);
-				}
-			}
+			if (path_strip(rp, 2))
+				global = xprintf("%s/etc/npmrc", rp);
 		}
 	}
 	if (global != NULL && npm_conf_read(c, global, e) == -1)

@@ -311,19 +311,6 @@ err_bad_value(struct merr *e, const char *file, int line,
 	    detail->msg, k->valid));
 }
 
-static char *
-trim(char *s)
-{
-	char	*end;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	end = s + strlen(s);
-	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
-		*--end = '\0';
-	return (s);
-}
-
 /* The path an include names: a profile name on the search path (skipping the
  * including file itself), or a path relative to the including file. */
 static int
@@ -381,13 +368,13 @@ parse_line(struct parse *ps, const char *file, int line, char *text, struct merr
 	if ((eq = strchr(text, '=')) == NULL)
 		return (merr_set(e, "profile %s:%d: expected \"key = value\", got \"%s\"",
 		    file, line, text));
-	value = trim(eq + 1);
+	value = str_trim(eq + 1);
 	if (eq > text && eq[-1] == '-') {
 		remove = true;
 		eq--;
 	}
 	*eq = '\0';
-	key = trim(text);
+	key = str_trim(text);
 	if ((k = profile_key_find(key)) == NULL)
 		return (err_unknown_key(e, file, line, key));
 	if (*value == '\0')
@@ -502,7 +489,7 @@ parse_file(struct parse *ps, const char *path, const char *from, int fromline,
 		if ((next = strchr(line, '\n')) != NULL)
 			*next++ = '\0';
 		lineno++;
-		line = trim(line);
+		line = str_trim(line);
 		if (*line == '\0' || *line == '#')
 			continue;
 		rc = parse_line(ps, path, lineno, line, e);

@@ -862,6 +862,30 @@ spawn_pty_stop(struct spawn *sp)
  */
 #define SPAWN_MAX_FILE_EVENTS	1000
 
+/* One changed file, to the front end; past SPAWN_MAX_FILE_EVENTS only
+ * counted (*more), the events having said enough. */
+static void
+spawn_file_event(struct run *r, const char *path, const char *change,
+    bool outside, size_t *n, size_t *more)
+{
+	struct run_event	 ev;
+	autofree char		*text = NULL;
+
+	if ((*n)++ >= SPAWN_MAX_FILE_EVENTS) {
+		(*more)++;
+		return;
+	}
+	memset(&ev, 0, sizeof ev);
+	ev.kind = EV_FILE_CHANGED;
+	ev.t = r->t_end - r->t_start;
+	ev.path = path;
+	ev.change = change;
+	ev.outside = outside;
+	ev.text = text = xprintf("%s %s%s", change, path,
+	    outside ? " (outside the workspace)" : "");
+	r->on_event(r, &ev);
+}
+
 static struct {
 	struct run		*r;
 	const char		*upper, *ws;
@@ -875,7 +899,6 @@ spawn_walk_entry(const char *path, const struct stat *st, int type,
 {
 	const char	*rel = path + strlen(spawn_walk->upper);
 	autofree char	*host = NULL;
-	struct run_event ev;
 	struct stat	 hst;
 	const char	*change;
 
@@ -896,22 +919,8 @@ spawn_walk_entry(const char *path, const struct stat *st, int type,
 		if (op->kind == MOP_PROTECT && op->create && strcmp(op->dst, host) == 0)
 			return (0);
 	}
-	if (spawn_walk->n++ >= SPAWN_MAX_FILE_EVENTS) {
-		spawn_walk->more++;
-		return (0);
-	}
-	memset(&ev, 0, sizeof ev);
-	ev.kind = EV_FILE_CHANGED;
-	ev.t = spawn_walk->r->t_end - spawn_walk->r->t_start;
-	ev.path = host;
-	ev.change = change;
-	{
-		autofree char	*text = xprintf("%s %s", change, host);
-
-		ev.text = text;
-		if (spawn_walk->r->on_event != NULL)
-			spawn_walk->r->on_event(spawn_walk->r, &ev);
-	}
+	spawn_file_event(spawn_walk->r, host, change, false, &spawn_walk->n,
+	    &spawn_walk->more);
 	return (0);
 }
 
@@ -967,7 +976,6 @@ spawn_scan_entry(const char *path, const struct stat *st, int type,
     struct FTW *ftw)
 {
 	struct statx	 sx;
-	struct run_event ev;
 	const char	*change = "modified";
 
 	if (++spawn_scan->seen > SPAWN_SCAN_MAX) {
@@ -984,23 +992,8 @@ spawn_scan_entry(const char *path, const struct stat *st, int type,
 	else if (S_ISDIR(st->st_mode))
 		return (0);	/* an old directory: its entries say what changed */
 	spawn_scan->r->files_outside++;
-	if (spawn_scan->n++ >= SPAWN_MAX_FILE_EVENTS) {
-		spawn_scan->more++;
-		return (0);
-	}
-	memset(&ev, 0, sizeof ev);
-	ev.kind = EV_FILE_CHANGED;
-	ev.t = spawn_scan->r->t_end - spawn_scan->r->t_start;
-	ev.path = path;
-	ev.change = change;
-	ev.outside = true;
-	{
-		autofree char	*text = xprintf("%s %s (outside the workspace)",
-		    change, path);
-
-		ev.text = text;
-		spawn_scan->r->on_event(spawn_scan->r, &ev);
-	}
+	spawn_file_event(spawn_scan->r, path, change, true, &spawn_scan->n,
+	    &spawn_scan->more);
 	return (0);
 }
 

@@ -381,3 +381,29 @@ now_mono(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
 }
+
+char *
+str_trim(char *s)
+{
+	char	*end;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+		*--end = '\0';
+	return (s);
+}
+
+bool
+path_strip(char *path, int n)
+{
+	char	*s;
+
+	while (n-- > 0) {
+		if ((s = strrchr(path, '/')) == NULL)
+			return (false);
+		*s = '\0';
+	}
+	return (true);
+}

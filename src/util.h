@@ -48,6 +48,11 @@ int	 write_file_at(int, const char *, const char *, struct merr *);
 int	 mkdir_p(const char *, mode_t, struct merr *);
 char	*path_join(const char *, const char *);
 bool	 path_is_under(const char *, const char *);
+/* Cuts blanks (and a CR) off both ends, in place; returns the new start. */
+char	*str_trim(char *);
+/* Cuts the last n components off an absolute path, in place; false when
+ * it has fewer. */
+bool	 path_strip(char *, int);
 int	 parse_bytes(const char *, uint64_t *);
 int	 parse_seconds(const char *, double *);
 int	 parse_uint(const char *, unsigned long long, unsigned long long *);

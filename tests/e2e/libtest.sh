@@ -92,6 +92,20 @@ require_sandbox() {
 	fi
 }
 
+# www_start ROOT: serves ROOT over HTTP on the host's 127.0.0.1 (www.py);
+# sets $P to its port, logs to $T/srv.log. Skips the whole file when it
+# cannot start.
+www_start() {
+	"${PY:-python3}" "$MOAT_SRCDIR/tests/e2e/www.py" "$T/port" "$1" "$T/srv.log" 2>"$T/srv.err" &
+	cleanup_hooks+=("kill $! 2>/dev/null")
+	for _ in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done
+	P=$(cat "$T/port" 2>/dev/null)
+	if [ -z "$P" ]; then
+		echo "1..0 # SKIP the test web server did not start: $(cat "$T/srv.err")"
+		exit 0
+	fi
+}
+
 done_testing() {
 	if [ "$test_uid" = 0 ] && [ -z "${MOAT_TEST_CHILD:-}" ] &&
 	    [ "${MOAT_TEST_UNPRIV:-yes}" != no ] && command -v setpriv >/dev/null &&

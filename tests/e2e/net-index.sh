@@ -18,28 +18,7 @@ fi
 
 mkdir -p "$T/www/simple/tinypkg" "$T/www/files" "$T/www/npm"
 echo "moat fake index" >"$T/www/simple/index.html"
-cat >"$T/srv.py" <<'EOF'
-import http.server, sys, os
-out, root, log = sys.argv[1:4]
-class H(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, fmt, *a):
-        with open(log, "a") as f:
-            f.write("%s\n" % self.requestline)
-s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-os.chdir(root)
-with open(out + ".tmp", "w") as f: f.write(str(s.server_address[1]))
-os.rename(out + ".tmp", out)
-s.serve_forever()
-EOF
-"$PY" "$T/srv.py" "$T/port" "$T/www" "$T/srv.log" 2>"$T/srv.err" &
-srv=$!
-cleanup_hooks+=("kill $srv 2>/dev/null")
-for _ in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done
-P=$(cat "$T/port" 2>/dev/null)
-if [ -z "$P" ]; then
-	echo "1..0 # SKIP the fake index did not start: $(cat "$T/srv.err")"
-	exit 0
-fi
+www_start "$T/www"
 IDX="http://idx.test:$P"
 
 # A wheel and an npm tarball with their index documents, made now.

@@ -22,29 +22,10 @@ flat() { printf '%s' "$1" | tr '\n' ' '; }
 
 mkdir -p "$T/www"
 echo "hello through the upstream" >"$T/www/hello.txt"
-cat >"$T/srv.py" <<'EOF'
-import http.server, sys, os, socket
-out, root, log = sys.argv[1:4]
-class H(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, fmt, *a):
-        with open(log, "a") as f:
-            f.write("%s %s\n" % (self.client_address[0], self.requestline))
-class S(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-s = S(("127.0.0.1", 0), H)
-os.chdir(root)
-with open(out + ".tmp", "w") as f: f.write(str(s.server_address[1]))
-os.rename(out + ".tmp", out)
-s.serve_forever()
-EOF
 freeport() {
 	"$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
-"$PY" "$T/srv.py" "$T/port" "$T/www" "$T/srv.log" 2>"$T/srv.err" &
-cleanup_hooks+=("kill $! 2>/dev/null")
-for _ in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done
-P=$(cat "$T/port" 2>/dev/null)
-[ -n "$P" ] || { echo "1..0 # SKIP the test web server did not start"; exit 0; }
+www_start "$T/www"
 
 U=$(freeport)
 cat >"$T/tinyproxy.conf" <<EOF

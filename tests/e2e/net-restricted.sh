@@ -24,31 +24,7 @@ fi
 mkdir -p "$T/www"
 echo "hello from the host" >"$T/www/hello.txt"
 for i in $(seq 0 199); do echo "file $i" >"$T/www/f$i.txt"; done
-cat >"$T/srv.py" <<'EOF'
-import http.server, sys, os
-out, root, log = sys.argv[1:4]
-class H(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, fmt, *a):
-        with open(log, "a") as f:
-            f.write("%s %s\n" % (self.client_address[0], self.requestline))
-class S(http.server.ThreadingHTTPServer):
-    request_queue_size = 1024
-    daemon_threads = True
-s = S(("127.0.0.1", 0), H)
-os.chdir(root)
-with open(out + ".tmp", "w") as f: f.write(str(s.server_address[1]))
-os.rename(out + ".tmp", out)
-s.serve_forever()
-EOF
-"$PY" "$T/srv.py" "$T/port" "$T/www" "$T/srv.log" 2>"$T/srv.err" &
-srv=$!
-cleanup_hooks+=("kill $srv 2>/dev/null")
-for _ in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done
-P=$(cat "$T/port" 2>/dev/null)
-if [ -z "$P" ]; then
-	echo "1..0 # SKIP the test web server did not start: $(cat "$T/srv.err")"
-	exit 0
-fi
+www_start "$T/www"
 
 cat >"$T/net.conf" <<EOF
 include = restricted
