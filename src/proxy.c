@@ -1583,22 +1583,16 @@ proxy_parse_upstream(struct proxy *p, const char *url, struct merr *e)
 }
 
 struct proxy *
-proxy_start(struct run *r, struct loop *l, const struct profile *pr,
-    const int *fds, int nfds, struct merr *e)
+proxy_new(struct run *r, const struct profile *pr, struct merr *e)
 {
 	struct proxy	*p = xcalloc(1, sizeof *p);
 	struct rlimit	 rl;
-	rlim_t		 want;
-	struct sigaction sa;
 
 	p->run = r;
-	p->loop = l;
 	p->profile = pr;
 	p->tfd = -1;
 	for (int i = 0; i < PROXY_NFDS_MAX; i++)
-		p->lfd[i] = i < nfds ? fds[i] : -1;
-	for (int i = PROXY_NFDS_MAX; i < nfds; i++)
-		close(fds[i]);
+		p->lfd[i] = -1;
 	/* 0 (no limit in the profile) means as many as the fd limit allows. */
 	p->max_conns = pr->net_max_conns;
 	if (p->max_conns == 0) {
@@ -1608,11 +1602,6 @@ proxy_start(struct run *r, struct loop *l, const struct profile *pr,
 			p->max_conns = rl.rlim_max == RLIM_INFINITY ||
 			    rl.rlim_max > 256 + 12 * 65535 ? 65535 :
 			    (unsigned)((rl.rlim_max - 256) / 12);
-	}
-	if (nfds != PROXY_NFDS && nfds != PROXY_NFDS_MAX) {
-		merr_set(e, "proxy: %d listening sockets, want %d or %d", nfds,
-		    PROXY_NFDS, PROXY_NFDS_MAX);
-		goto fail;
 	}
 	if (pr->net == NET_PROXIED) {
 		if (pr->net_upstream == NULL || pr->net_upstream[0] == '\0') {
@@ -1629,6 +1618,30 @@ proxy_start(struct run *r, struct loop *l, const struct profile *pr,
 	}
 	if ((p->rs = resolver_new(e)) == NULL)
 		goto fail;
+	return (p);
+fail:
+	proxy_stop(p);
+	return (NULL);
+}
+
+int
+proxy_listen(struct proxy *p, struct loop *l, const int *fds, int nfds,
+    struct merr *e)
+{
+	struct rlimit	 rl;
+	rlim_t		 want;
+	struct sigaction sa;
+
+	for (int i = 0; i < nfds; i++) {
+		if (i < PROXY_NFDS_MAX)
+			p->lfd[i] = fds[i];
+		else
+			close(fds[i]);
+	}
+	if (nfds != PROXY_NFDS && nfds != PROXY_NFDS_MAX)
+		return (merr_set(e, "proxy: %d listening sockets, want %d or %d",
+		    nfds, PROXY_NFDS, PROXY_NFDS_MAX));
+	p->loop = l;
 
 	/* Each connection holds six fds (two sockets, two pipes), and as
 	 * many overflow connections may wait for their refusal. */
@@ -1645,28 +1658,35 @@ proxy_start(struct run *r, struct loop *l, const struct profile *pr,
 	for (int i = 0; i < nfds; i++) {
 		int fl = fcntl(p->lfd[i], F_GETFL);
 
-		if (fl == -1 || fcntl(p->lfd[i], F_SETFL, fl | O_NONBLOCK) == -1) {
-			merr_errno(e, "proxy listener %d", i);
-			goto fail;
-		}
+		if (fl == -1 || fcntl(p->lfd[i], F_SETFL, fl | O_NONBLOCK) == -1)
+			return (merr_errno(e, "proxy listener %d", i));
 	}
 	if (loop_add(l, p->rs->efd, EPOLLIN, proxy_resolver_cb, p, e) == -1)
-		goto fail;
-	if ((p->tfd = loop_timer(l, 1.0, 1.0, proxy_tick, p, e)) == -1) {
-		loop_del(l, p->rs->efd);
-		goto fail;
-	}
+		return (-1);
+	if ((p->tfd = loop_timer(l, 1.0, 1.0, proxy_tick, p, e)) == -1)
+		return (-1);
 	for (int i = 0; i < nfds; i++)
-		if (loop_add(l, p->lfd[i], EPOLLIN, proxy_accept_cb, p, e) == -1) {
-			for (int k = 0; k < i; k++)
-				loop_del(l, p->lfd[k]);
-			loop_del(l, p->rs->efd);
-			goto fail;
-		}
+		if (loop_add(l, p->lfd[i], EPOLLIN, proxy_accept_cb, p, e) == -1)
+			return (-1);
+	return (0);
+}
+
+struct proxy *
+proxy_start(struct run *r, struct loop *l, const struct profile *pr,
+    const int *fds, int nfds, struct merr *e)
+{
+	struct proxy	*p;
+
+	if ((p = proxy_new(r, pr, e)) == NULL) {
+		for (int i = 0; i < nfds; i++)
+			close(fds[i]);
+		return (NULL);
+	}
+	if (proxy_listen(p, l, fds, nfds, e) == -1) {
+		proxy_stop(p);
+		return (NULL);
+	}
 	return (p);
-fail:
-	proxy_stop(p);
-	return (NULL);
 }
 
 void
@@ -1679,9 +1699,12 @@ proxy_stop(struct proxy *p)
 			conn_set_why(p->conns, "error", "the run ended first");
 		conn_free(p->conns);
 	}
+	/* loop_del of an fd the loop does not hold is a no-op; before
+	 * proxy_listen there is no loop at all. */
 	for (int i = 0; i < PROXY_NFDS_MAX; i++)
 		if (p->lfd[i] != -1) {
-			loop_del(p->loop, p->lfd[i]);
+			if (p->loop != NULL)
+				loop_del(p->loop, p->lfd[i]);
 			close(p->lfd[i]);
 		}
 	if (p->tfd != -1) {
@@ -1689,7 +1712,8 @@ proxy_stop(struct proxy *p)
 		close(p->tfd);
 	}
 	if (p->rs != NULL) {
-		loop_del(p->loop, p->rs->efd);
+		if (p->loop != NULL)
+			loop_del(p->loop, p->rs->efd);
 		resolver_stop(p->rs);
 	}
 	allow_release(&p->allow);

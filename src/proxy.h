@@ -33,10 +33,17 @@ enum proxy_listener {
 #define PROXY_SOCKS_PORT	1080
 #define PROXY_MAX_CONNS_DEFAULT	256	/* net-max-conns 0, when the fd limit is low */
 
-/* Takes ownership of fds (closed by proxy_stop, or here on failure). fds[i]
- * is the listener named by enum proxy_listener; nfds is PROXY_NFDS or
- * PROXY_NFDS_MAX. Emits one EV_NET_CONN event per connection through
- * r->on_event. */
+/* Before the sandbox exists: the upstream, and the allowlist with the
+ * profile's net-allow-index resolved (which may ask pip or npm once, so it
+ * runs before any clock of the run does). */
+struct proxy	*proxy_new(struct run *, const struct profile *, struct merr *);
+/* Serves the listeners init made: takes ownership of fds (closed by
+ * proxy_stop). fds[i] is the listener named by enum proxy_listener; nfds
+ * is PROXY_NFDS or PROXY_NFDS_MAX. Emits one EV_NET_CONN event per
+ * connection through r->on_event. On failure the caller proxy_stops p. */
+int		 proxy_listen(struct proxy *, struct loop *, const int *fds, int nfds,
+		    struct merr *);
+/* proxy_new and proxy_listen together (tests); closes fds on failure. */
 struct proxy	*proxy_start(struct run *, struct loop *, const struct profile *,
 		    const int *fds, int nfds, struct merr *);
 /* Closes the listeners and every connection (each gets its final event)

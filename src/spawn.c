@@ -431,11 +431,12 @@ spawn_on_chan(struct loop *l, int fd, uint32_t events, void *arg)
 		}
 		/* The rest, in net_setup's order: the proxy listeners, served
 		 * from here, outside the sandbox's network namespace. */
-		if (sp->r->profile->net != NET_ISOLATED && !sp->failed) {
-			sp->proxy = proxy_start(sp->r, l, sp->r->profile, sp->fds,
-			    sp->nfds, &sp->err);
+		if (sp->proxy != NULL && !sp->failed) {
+			int	rc = proxy_listen(sp->proxy, l, sp->fds, sp->nfds,
+			    &sp->err);
+
 			sp->nfds = 0;	/* the proxy owns them */
-			if (sp->proxy == NULL) {
+			if (rc == -1) {
 				sp->failed = true;
 				spawn_kill(sp, SIGKILL);
 			}
@@ -1289,6 +1290,11 @@ run_sandbox(struct run *r, struct merr *e)
 	plan_made = true;
 	if (filter_compile(p, FILTER_NOTIFY, &filter, e) == -1)
 		goto out;
+	/* The proxy's allowlist and upstream, before anything starts: a bad
+	 * one refuses the run here, and asking pip or npm for their index
+	 * (net-allow-index) is on no clock of the run. */
+	if (p->net != NET_ISOLATED && (sp.proxy = proxy_new(r, p, e)) == NULL)
+		goto out;
 	if (ws != NULL && p->workspace == WS_BIND && wslock_take(&wl, ws, &plan, e) == -1)
 		goto out;
 	/* Limits: rlimits always (in a user namespace RLIMIT_NPROC counts the
@@ -1520,12 +1526,14 @@ reap:
 	}
 	notify_stop(sp.notify);
 	proxy_stop(sp.proxy);
+	sp.proxy = NULL;
 	spawn_meter_stop(r, &sp);
 restore:
 	if (sp.pty >= 0 || sp.raw || sp.stdin_on)
 		spawn_pty_stop(&sp);
 	sigprocmask(SIG_SETMASK, &oldmask, NULL);
 out:
+	proxy_stop(sp.proxy);	/* made, but the sandbox never was */
 	for (int i = 0; i < 2; i++) {
 		free(sp.sink[i].buf);
 		if (sp.out_r[i] >= 0)
