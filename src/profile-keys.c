@@ -757,6 +757,10 @@ const struct profile_key profile_keys[] = {
 	{ "net-max-conns", KEY_UINT, set_unsigned, get_unsigned,
 	  "0-65535; 0 = as many as the open-files limit allows",
 	  "concurrent proxied connections", 0, OFF(net_max_conns), 0, 65535, 0 },
+	{ "net-idle-timeout", KEY_SECONDS, set_seconds, get_seconds,
+	  "seconds, or e.g. 30s, 10m; 0 = none",
+	  "closes a proxied connection that carried nothing for that long", 0,
+	  OFF(net_idle_timeout), 0, 0, 0 },
 
 	{ "audit-unlogged", KEY_BOOL, set_bool, get_bool,
 	  "yes | no",

@@ -92,6 +92,8 @@ struct profile {
 	bool		 net_allow_private;	/* allowed names may resolve to loopback/private */
 	char		*net_upstream;	/* owned; URL or "env" */
 	unsigned	 net_max_conns;
+	double		 net_idle_timeout;	/* seconds a relayed connection may
+						   carry nothing; 0 = no limit */
 
 	/* audit log */
 	bool		 audit_unlogged;	/* the run may go on when the log cannot be written */

@@ -526,6 +526,14 @@ conn_refuse(struct conn *c, const char *fmt, ...)
 	conn_fail(c, 403, SOCKS_REP_NOT_ALLOWED);
 }
 
+/* Bytes moved: the idle clock (net-idle-timeout) starts again. */
+static void
+conn_active(struct conn *c)
+{
+	if (c->p->profile->net_idle_timeout > 0)
+		c->deadline = now_mono() + c->p->profile->net_idle_timeout;
+}
+
 /* Creates the pipes and starts moving bytes both ways. */
 static void
 conn_relay(struct conn *c)
@@ -559,6 +567,7 @@ conn_relay(struct conn *c)
 	(void)setsockopt(c->cfd, IPPROTO_TCP, TCP_CONGESTION, "reno", 4);
 	free(c->in);
 	c->in = NULL;
+	conn_active(c);
 	conn_pump(c);
 }
 
@@ -670,6 +679,8 @@ conn_pump(struct conn *c)
 	b = dir_pump(c->p, &c->uc);
 	if (a == -1 || b == -1 || (c->cu.shut && c->uc.shut))
 		conn_free(c);
+	else if (a > 0 || b > 0)
+		conn_active(c);
 }
 
 /* Pumps only the directions this event can unblock: data to read on a
@@ -691,6 +702,8 @@ conn_pump_events(struct conn *c, int fd, uint32_t events)
 		b = dir_pump(c->p, &c->uc);
 	if (a == -1 || b == -1 || (c->cu.shut && c->uc.shut))
 		conn_free(c);
+	else if (a > 0 || b > 0)
+		conn_active(c);
 }
 
 /* The request is allowed and connected (or tunnelled upstream): answer the
@@ -1447,9 +1460,20 @@ proxy_tick(struct loop *l, int fd, uint32_t events, void *arg)
 	}
 	for (c = p->conns; c != NULL; c = next) {
 		next = c->next;
-		if (c->st == CS_RELAY || now < c->deadline)
+		if (now < c->deadline || (c->st == CS_RELAY &&
+		    p->profile->net_idle_timeout <= 0))
 			continue;
 		switch (c->st) {
+		case CS_RELAY: {
+			size_t	n = strlen(c->why);
+
+			/* Still "allowed"; the reason says how it ended. */
+			snprintf(c->why + n, sizeof c->why - n, "; closed after %.0f s "
+			    "with nothing to carry (net-idle-timeout)",
+			    p->profile->net_idle_timeout);
+			conn_free(c);
+			break;
+		}
 		case CS_LINGER:
 			conn_free(c);
 			break;

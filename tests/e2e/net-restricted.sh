@@ -130,6 +130,20 @@ run_moat run -v -p "$T/net.conf" -- curl -sS -m 10 "http://localhost:$P/hello.tx
 like "moat run -v prints allowed connections" "$err" "allowed localhost:$P \(127.0.0.1\) via http proxy: localhost:$P; out [0-9]+ B, in [0-9]+ B"
 like "moat run -v prints refused connections" "$err" "refused not-listed.test:80 via http proxy: no net-allow rule matches"
 
+# net-idle-timeout: a tunnel that carries nothing is closed (EOF, read
+# status 1), one without the limit stays open (a read timeout, > 128).
+idle_probe='exec 3<>/dev/tcp/127.0.0.1/3128
+printf "CONNECT localhost:'"$P"' HTTP/1.1\r\nHost: x\r\n\r\n" >&3
+read -r status <&3; read -r blank <&3; echo "$status"
+sleep 3; read -t 2 -r x <&3; echo "read=$?"'
+printf 'include = %s\nnet-idle-timeout = 1s\n' "$T/net.conf" >"$T/idle.conf"
+run_moat run -v -p "$T/idle.conf" -- bash -c "$idle_probe"
+like "net-idle-timeout: the tunnel was opened" "$out" "HTTP/1.1 200"
+like "net-idle-timeout: an idle tunnel is closed" "$out" "read=1$"
+like "net-idle-timeout: and the event says why" "$err" "closed after 1 s with nothing to carry"
+run_moat run -p "$T/net.conf" -- bash -c "$idle_probe"
+like "without net-idle-timeout an idle tunnel stays open" "$out" "read=1[3-9][0-9]$"
+
 PROFILE=isolated
 sandbox sh -c 'echo "${HTTP_PROXY:-none}"; curl -sS -m 5 -x http://127.0.0.1:3128 http://localhost/ 2>&1; echo rc=$?'
 like "isolated: no proxy variables, no proxy listening" "$(flat "$out")" "^none.*rc=7"
