@@ -89,6 +89,10 @@ struct spawn {
 	int			 pty;		/* the sandbox terminal's master, or -1 */
 	int			 pty_host;	/* the host terminal it is relayed to: 1 or 2 */
 	bool			 stdin_on;	/* host stdin is relayed to the master */
+	struct {				/* keys the command has not read yet */
+		char		*buf;
+		size_t		 len, off;
+	}			 keys;
 	bool			 raw;		/* the host terminal is in raw mode */
 	struct termios		 saved;	/* and how it was */
 	struct cg		*cg;		/* the run's cgroup, or CG_NONE */
@@ -561,8 +565,9 @@ spawn_sink_resume(struct spawn *sp, struct loop *l, int k)
 
 	loop_del(l, sk->dst);
 	spawn_sink_drop(sk);
-	if (*sk->src >= 0 && loop_add(l, *sk->src, EPOLLIN, sk->src_cb, sp, &e) == -1 &&
-	    k != SINK_PTY)
+	if (*sk->src >= 0 && loop_add(l, *sk->src, EPOLLIN |
+	    (k == SINK_PTY && sp->keys.len > 0 ? EPOLLOUT : 0), sk->src_cb, sp,
+	    &e) == -1 && k != SINK_PTY)
 		spawn_relay_close(sp, l, k);
 }
 
@@ -714,6 +719,8 @@ spawn_drain_output(struct spawn *sp)
 
 /* The sandbox terminal's output, to ours (and to the log). EIO: every
  * process that had the terminal open is gone. */
+static void	spawn_keys_flush(struct spawn *, struct loop *);
+
 static void
 spawn_on_pty(struct loop *l, int fd, uint32_t events, void *arg)
 {
@@ -721,6 +728,8 @@ spawn_on_pty(struct loop *l, int fd, uint32_t events, void *arg)
 	char		 buf[65536];
 	ssize_t		 n;
 
+	if ((events & EPOLLOUT) && sp->keys.len > 0)
+		spawn_keys_flush(sp, l);
 	for (int turns = 0; turns < 16 && sp->sink[SINK_PTY].len == 0; turns++) {
 		n = read(fd, buf, sizeof buf);
 		if (n == -1 && errno == EINTR)
@@ -751,15 +760,59 @@ spawn_on_stdin(struct loop *l, int fd, uint32_t events, void *arg)
 {
 	struct spawn	*sp = arg;
 	char		 buf[4096];
-	ssize_t		 n;
+	ssize_t		 n, w;
 
 	n = read(fd, buf, sizeof buf);
 	if (n == -1 && (errno == EINTR || errno == EAGAIN))
 		return;
-	if (n <= 0 || sp->pty < 0 || !spawn_write_all(sp->pty, buf, (size_t)n, -1)) {
-		loop_del(l, fd);
-		sp->stdin_on = false;
+	if (n > 0 && sp->pty >= 0) {
+		do
+			w = write(sp->pty, buf, (size_t)n);
+		while (w == -1 && errno == EINTR);
+		if (w == -1 && errno == EAGAIN)
+			w = 0;
+		if (w == n)
+			return;
+		if (w >= 0) {
+			/* The command is not reading its terminal: hold the
+			 * rest, stop reading keys until it does, and let the
+			 * loop go on (spawn_on_pty writes them on EPOLLOUT). */
+			sp->keys.len = (size_t)(n - w);
+			sp->keys.off = 0;
+			sp->keys.buf = xmalloc(sp->keys.len);
+			memcpy(sp->keys.buf, buf + w, sp->keys.len);
+			loop_del(l, fd);
+			if (sp->sink[SINK_PTY].len == 0)
+				loop_mod(l, sp->pty, EPOLLIN | EPOLLOUT);
+			return;
+		}
 	}
+	loop_del(l, fd);
+	sp->stdin_on = false;
+}
+
+/* The sandbox's terminal takes input again: the keys held back, then
+ * stdin once more. */
+static void
+spawn_keys_flush(struct spawn *sp, struct loop *l)
+{
+	ssize_t		w;
+	struct merr	e;
+
+	do
+		w = write(sp->pty, sp->keys.buf + sp->keys.off,
+		    sp->keys.len - sp->keys.off);
+	while (w == -1 && errno == EINTR);
+	if (w == -1 && errno == EAGAIN)
+		return;
+	if (w > 0 && (sp->keys.off += (size_t)w) < sp->keys.len)
+		return;
+	free(sp->keys.buf);
+	sp->keys.buf = NULL;
+	sp->keys.len = sp->keys.off = 0;
+	loop_mod(l, sp->pty, EPOLLIN);
+	if (w < 0 || loop_add(l, STDIN_FILENO, EPOLLIN, spawn_on_stdin, sp, &e) == -1)
+		sp->stdin_on = false;
 }
 
 static void
@@ -839,6 +892,9 @@ spawn_pty_stop(struct spawn *sp)
 		sp->pty = -1;
 	}
 	spawn_sink_drop(sk);
+	free(sp->keys.buf);
+	sp->keys.buf = NULL;
+	sp->keys.len = sp->keys.off = 0;
 	if (sk->own_dst) {
 		close(sk->dst);
 		sk->own_dst = false;

@@ -60,4 +60,28 @@ else
 	skip "no tmux"; skip "no tmux"
 fi
 
+# Keys sent faster than a command in raw mode reads them: what its terminal
+# cannot take waits in moat, and the loop (the timeout) goes on.
+cat >"$T/keys.py" <<'EOF'
+import os, pty, select, subprocess, sys, time
+m, s = pty.openpty()
+p = subprocess.Popen([sys.argv[1], "run", "--timeout", "2", "--", "sh", "-c",
+    "stty raw -echo; sleep 4; touch late"], stdin=s, stdout=s, stderr=s,
+    start_new_session=True)
+os.close(s)
+os.set_blocking(m, False)
+t0 = time.time()
+while time.time() - t0 < 6 and p.poll() is None:
+    r, w, _ = select.select([m], [m], [], 0.05)
+    try:
+        if m in r: os.read(m, 65536)
+        if m in w: os.write(m, b"a" * 4096)
+    except OSError:
+        pass
+print("rc=%s" % p.wait(timeout=10))
+EOF
+out=$(cd "$T/ws" && rm -f late && timeout 30 python3 "$T/keys.py" "$MOAT" 2>&1)
+is "keys the command does not read: the timeout still ends the run" "$out" "rc=124"
+check "keys the command does not read: the command was stopped in time" test ! -e "$T/ws/late"
+
 done_testing
