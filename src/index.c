@@ -582,6 +582,27 @@ line_ok(const char *s)
 }
 
 /* pip's default index and file host, from the cache or from pip. */
+enum tool_answer { TOOL_CACHED, TOOL_RAN, TOOL_DEFERRED };
+
+/* Where a tool's default comes from: the cache while it still names this
+ * tool (and module, when given), else the tool itself, run once with argv
+ * into out; never run under INDEX_NO_TOOLS (moat profiles show). -1: the
+ * tool could not run, and d says why. */
+static int
+tool_ask(const char *name, const char *tool, const char *module,
+    char *const argv[], unsigned flags, struct tool_cache *c, char *out,
+    size_t len, struct merr *d)
+{
+	if (cache_read(name, c) && strcmp(c->tool, tool) == 0 &&
+	    (module == NULL || strcmp(c->module, module) == 0))
+		return (TOOL_CACHED);
+	if (flags & INDEX_NO_TOOLS)
+		return (TOOL_DEFERRED);
+	if (run_tool(argv, out, len, d) == -1)
+		return (-1);
+	return (TOOL_RAN);
+}
+
 static int
 pip_default(struct index_result *r, unsigned flags, struct merr *e)
 {
@@ -591,7 +612,7 @@ pip_default(struct index_result *r, unsigned flags, struct merr *e)
 	char			*l1, *l2, *l3, *save = NULL;
 	autofree char		*from = NULL, *rule = NULL;
 	struct merr		 d;
-	bool			 cached = false;
+	int			 answer;
 
 	if (find_on_path("python3", py, sizeof py) == -1) {
 		if (flags & INDEX_NO_TOOLS) {
@@ -602,19 +623,18 @@ pip_default(struct index_result *r, unsigned flags, struct merr *e)
 		    "and there is no python3 on $PATH to ask pip for its default; "
 		    "set PIP_INDEX_URL=URL (or index-url in pip.conf) to name the index"));
 	}
-	if (cache_read("pip", &c) && strcmp(c.tool, py) == 0)
-		cached = true;
-	else {
-		if (flags & INDEX_NO_TOOLS) {
-			r->deferred = true;
-			return (0);
-		}
-		if (run_tool(argv, out, sizeof out, &d) == -1)
-			return (merr_set(e, "net-allow-index = pip: no index is "
-			    "configured, and pip could not tell its default "
-			    "(%s -I -c 'import pip._internal.models.index': %s; is pip "
-			    "installed for it?); set PIP_INDEX_URL=URL (or index-url in "
-			    "pip.conf) to name the index", py, d.msg));
+	answer = tool_ask("pip", py, NULL, argv, flags, &c, out, sizeof out, &d);
+	if (answer == TOOL_DEFERRED) {
+		r->deferred = true;
+		return (0);
+	}
+	if (answer == -1)
+		return (merr_set(e, "net-allow-index = pip: no index is "
+		    "configured, and pip could not tell its default "
+		    "(%s -I -c 'import pip._internal.models.index': %s; is pip "
+		    "installed for it?); set PIP_INDEX_URL=URL (or index-url in "
+		    "pip.conf) to name the index", py, d.msg));
+	if (answer == TOOL_RAN) {
 		l1 = strtok_r(out, "\n", &save);
 		l2 = strtok_r(NULL, "\n", &save);
 		l3 = strtok_r(NULL, "\n", &save);
@@ -633,7 +653,8 @@ pip_default(struct index_result *r, unsigned flags, struct merr *e)
 		snprintf(c.files, sizeof c.files, "%s", l3);
 		cache_write("pip", &c);
 	}
-	from = xprintf("pip's default (asked %s%s)", py, cached ? ", cached" : "");
+	from = xprintf("pip's default (asked %s%s)", py,
+	    answer == TOOL_CACHED ? ", cached" : "");
 	if (add_urls(r, c.url, from, e) == -1)
 		return (-1);
 	/* The file host has no scheme: pip fetches the files over https. */
@@ -929,7 +950,7 @@ npm_default(struct index_result *r, unsigned flags, struct merr *e)
 	char			*l1, *save = NULL;
 	autofree char		*from = NULL;
 	struct merr		 d;
-	bool			 cached = false;
+	int			 answer;
 
 	if (find_on_path("npm", npm, sizeof npm) == -1 || realpath(npm, rp) == NULL) {
 		if (flags & INDEX_NO_TOOLS) {
@@ -941,20 +962,18 @@ npm_default(struct index_result *r, unsigned flags, struct merr *e)
 		    "npm_config_registry=URL (or registry=URL in ~/.npmrc) to name "
 		    "the registry"));
 	}
-	if (cache_read("npm", &c) && strcmp(c.tool, npm) == 0 &&
-	    strcmp(c.module, rp) == 0)
-		cached = true;
-	else {
-		if (flags & INDEX_NO_TOOLS) {
-			r->deferred = true;
-			return (0);
-		}
-		if (run_tool(argv, out, sizeof out, &d) == -1)
-			return (merr_set(e, "net-allow-index = npm: no registry is "
-			    "configured, and npm could not tell its default (%s "
-			    "config get registry: %s); set npm_config_registry=URL "
-			    "(or registry=URL in ~/.npmrc) to name the registry",
-			    npm, d.msg));
+	answer = tool_ask("npm", npm, rp, argv, flags, &c, out, sizeof out, &d);
+	if (answer == TOOL_DEFERRED) {
+		r->deferred = true;
+		return (0);
+	}
+	if (answer == -1)
+		return (merr_set(e, "net-allow-index = npm: no registry is "
+		    "configured, and npm could not tell its default (%s "
+		    "config get registry: %s); set npm_config_registry=URL "
+		    "(or registry=URL in ~/.npmrc) to name the registry",
+		    npm, d.msg));
+	if (answer == TOOL_RAN) {
 		l1 = strtok_r(out, "\n", &save);
 		memset(&c, 0, sizeof c);
 		if (!line_ok(l1) || strlen(l1) >= sizeof c.url ||
@@ -968,7 +987,8 @@ npm_default(struct index_result *r, unsigned flags, struct merr *e)
 		snprintf(c.url, sizeof c.url, "%s", l1);
 		cache_write("npm", &c);
 	}
-	from = xprintf("npm's default (asked %s%s)", npm, cached ? ", cached" : "");
+	from = xprintf("npm's default (asked %s%s)", npm,
+	    answer == TOOL_CACHED ? ", cached" : "");
 	return (add_urls(r, c.url, from, e));
 }
 

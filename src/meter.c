@@ -583,13 +583,14 @@ meter_format_bytes(double bytes, char *buf, size_t len)
 	return (buf);
 }
 
+/* v with prec decimals and a unit, or "-" when it is not known (NaN). */
 static const char *
-meter_fmt_pct(double v, char *buf, size_t len)
+meter_fmt(double v, int prec, const char *unit, char *buf, size_t len)
 {
 	if (isnan(v))
 		snprintf(buf, len, "-");
 	else
-		snprintf(buf, len, "%.0f%%", v);
+		snprintf(buf, len, "%.*f%s", prec, v, unit);
 	return (buf);
 }
 
@@ -598,28 +599,15 @@ meter_format_line(const struct meter_sample *s, char *buf, size_t len)
 {
 	char	c[16], q[16], m1[16], m2[16], r[16], w[16], p[16];
 
-	if (isnan(s->nprocs))
-		snprintf(p, sizeof p, "-");
-	else
-		snprintf(p, sizeof p, "%.0f", s->nprocs);
 	snprintf(buf, len, "cpu %4s (%s of quota)  mem %s (peak %s)  procs %s  "
 	    "io %s/%s  %.1fs",
-	    meter_fmt_pct(s->cpu_pct, c, sizeof c),
-	    meter_fmt_pct(s->cpu_quota_pct, q, sizeof q),
+	    meter_fmt(s->cpu_pct, 0, "%", c, sizeof c),
+	    meter_fmt(s->cpu_quota_pct, 0, "%", q, sizeof q),
 	    meter_format_bytes(s->mem_current, m1, sizeof m1),
-	    meter_format_bytes(s->mem_peak, m2, sizeof m2), p,
+	    meter_format_bytes(s->mem_peak, m2, sizeof m2),
+	    meter_fmt(s->nprocs, 0, "", p, sizeof p),
 	    meter_format_bytes(s->io_read, r, sizeof r),
 	    meter_format_bytes(s->io_write, w, sizeof w), s->t);
-	return (buf);
-}
-
-static const char *
-meter_fmt_secs(double v, char *buf, size_t len)
-{
-	if (isnan(v))
-		snprintf(buf, len, "-");
-	else
-		snprintf(buf, len, "%.2fs", v);
 	return (buf);
 }
 
@@ -629,16 +617,13 @@ meter_format_summary(const struct meter_summary *sm, const char *end_reason,
 {
 	char	w[16], u[16], s[16], m[16], p[16];
 
-	if (isnan(sm->procs_peak))
-		snprintf(p, sizeof p, "-");
-	else
-		snprintf(p, sizeof p, "%.0f", sm->procs_peak);
 	snprintf(buf, len, "moat: wall %s  cpu %s user %s sys  peak mem %s  "
 	    "peak procs %s  end %s",
-	    meter_fmt_secs(sm->wall, w, sizeof w),
-	    meter_fmt_secs(sm->cpu_user, u, sizeof u),
-	    meter_fmt_secs(sm->cpu_sys, s, sizeof s),
-	    meter_format_bytes(sm->mem_peak, m, sizeof m), p,
+	    meter_fmt(sm->wall, 2, "s", w, sizeof w),
+	    meter_fmt(sm->cpu_user, 2, "s", u, sizeof u),
+	    meter_fmt(sm->cpu_sys, 2, "s", s, sizeof s),
+	    meter_format_bytes(sm->mem_peak, m, sizeof m),
+	    meter_fmt(sm->procs_peak, 0, "", p, sizeof p),
 	    end_reason != NULL ? end_reason : "-");
 	return (buf);
 }

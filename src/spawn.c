@@ -82,7 +82,6 @@ struct spawn {
 		int		 dst;		/* where it is written */
 		bool		 nowait;	/* dst can be waited on: what it does
 						   not take waits here, src paused */
-		bool		 own_dst;	/* dst is ours to close */
 		char		*buf;
 		size_t		 len, off;
 	}			 sink[3];
@@ -656,33 +655,44 @@ spawn_sink_flush(struct spawn *sp, int k)
 	return (ok);
 }
 
+/* Reads a sink's source (while nothing waits in the sink), records what
+ * it reads as stream, and passes it on. 1: the source is at its end, or
+ * (for a relay pipe, not the terminal) our reader is gone; 0: come back
+ * when there is more. */
+static int
+spawn_source_read(struct spawn *sp, struct loop *l, int k, int fd, int stream)
+{
+	char	buf[65536];
+	ssize_t	n;
+
+	for (int turns = 0; turns < 16 && sp->sink[k].len == 0; turns++) {
+		n = read(fd, buf, sizeof buf);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return (0);
+		if (n <= 0)
+			return (1);
+		if (sp->r->on_output != NULL)
+			sp->r->on_output(sp->r, stream, buf, (size_t)n);
+		/* A terminal that is gone loses what is shown on it, as it
+		 * would without moat; a pipe's reader gone gives EPIPE. */
+		if (!spawn_sink_write(sp, l, k, buf, (size_t)n) && k != SINK_PTY)
+			return (1);
+	}
+	return (0);
+}
+
 /* The command's output, on its way to ours; a reader that went away
  * closes the relay, and the command gets EPIPE as it would have. */
 static void
 spawn_on_output(struct loop *l, int fd, uint32_t events, void *arg)
 {
 	struct spawn	*sp = arg;
-	char		 buf[65536];
 	int		 i = fd == sp->out_r[0] ? 0 : 1;
-	ssize_t		 n;
 
-	for (int turns = 0; turns < 16 && sp->sink[i].len == 0; turns++) {
-		n = read(fd, buf, sizeof buf);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && errno == EAGAIN)
-			return;
-		if (n <= 0) {
-			spawn_relay_close(sp, l, i);
-			return;
-		}
-		if (sp->r->on_output != NULL)
-			sp->r->on_output(sp->r, i + 1, buf, (size_t)n);
-		if (!spawn_sink_write(sp, l, i, buf, (size_t)n)) {
-			spawn_relay_close(sp, l, i);
-			return;
-		}
-	}
+	if (spawn_source_read(sp, l, i, fd, i + 1) != 0)
+		spawn_relay_close(sp, l, i);
 }
 
 /* After the exit: what is still in the pipes (the pid namespace is gone,
@@ -725,32 +735,17 @@ static void
 spawn_on_pty(struct loop *l, int fd, uint32_t events, void *arg)
 {
 	struct spawn	*sp = arg;
-	char		 buf[65536];
-	ssize_t		 n;
 
 	if ((events & EPOLLOUT) && sp->keys.len > 0)
 		spawn_keys_flush(sp, l);
-	for (int turns = 0; turns < 16 && sp->sink[SINK_PTY].len == 0; turns++) {
-		n = read(fd, buf, sizeof buf);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && errno == EAGAIN)
-			return;
-		if (n <= 0) {
-			loop_del(l, fd);
-			close(fd);
-			sp->pty = -1;
-			if (sp->stdin_on) {
-				loop_del(l, STDIN_FILENO);
-				sp->stdin_on = false;
-			}
-			return;
-		}
-		if (sp->r->on_output != NULL)
-			sp->r->on_output(sp->r, sp->pty_host, buf, (size_t)n);
-		/* A terminal that is gone loses what is shown on it, as
-		 * it would without moat. */
-		(void)spawn_sink_write(sp, l, SINK_PTY, buf, (size_t)n);
+	if (spawn_source_read(sp, l, SINK_PTY, fd, sp->pty_host) == 0)
+		return;
+	loop_del(l, fd);
+	close(fd);
+	sp->pty = -1;
+	if (sp->stdin_on) {
+		loop_del(l, STDIN_FILENO);
+		sp->stdin_on = false;
 	}
 }
 
@@ -846,7 +841,8 @@ spawn_pty_start(struct spawn *sp, struct loop *l, int master)
 		snprintf(path, sizeof path, "/proc/self/fd/%d", sp->pty_host);
 		fd = open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 		sp->sink[SINK_PTY].dst = fd >= 0 ? fd : sp->pty_host;
-		sp->sink[SINK_PTY].own_dst = sp->sink[SINK_PTY].nowait = fd >= 0;
+		/* Ours to close exactly when it can be waited on. */
+		sp->sink[SINK_PTY].nowait = fd >= 0;
 	}
 	/* Keys are relayed only when stdin is the terminal; otherwise the
 	 * command reads stdin as it is and the host terminal stays cooked
@@ -895,9 +891,9 @@ spawn_pty_stop(struct spawn *sp)
 	free(sp->keys.buf);
 	sp->keys.buf = NULL;
 	sp->keys.len = sp->keys.off = 0;
-	if (sk->own_dst) {
+	if (sk->nowait) {
 		close(sk->dst);
-		sk->own_dst = false;
+		sk->nowait = false;
 	}
 	sk->dst = -1;
 	if (sp->stdin_on) {
