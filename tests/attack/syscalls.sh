@@ -58,7 +58,6 @@ attacks=(
 	"clock EPERM"
 	"personality EPERM"
 	"x32 ENOSYS"
-	"int80 ENOSYS"
 )
 for a in "${attacks[@]}"; do
 	set -- $a
@@ -71,6 +70,31 @@ for a in "${attacks[@]}"; do
 	fi
 done
 
+# int 0x80, the i386 gate. Some hypervisors do not deliver it at all: the
+# bare host faults with SIGSEGV before any syscall is made. First the control
+# run on the host, then containment for what this machine can do: where the
+# gate works, seccomp answers ENOSYS and reports the call as i386; where it
+# does not, the sandbox must be no weaker (the call never runs).
+{ (cd "$T/ws" && exec ./probe int80) >"$T/int80.out" 2>&1; } 2>/dev/null
+int80_host=$?
+sandbox ./probe int80
+if grep -q '^int80: SUCCEEDED' "$T/int80.out"; then
+	is "int80 is blocked (ENOSYS)" "$out" "int80: blocked errno=ENOSYS"
+	run_moat run -v -p default -- ./probe int80
+	like "an int 0x80 call is reported as i386" "$err" "denied i386:getpid"
+else
+	# The same fault as on the host (128+SIGSEGV passes through), or ENOSYS.
+	if { [ "$rc" = "$int80_host" ] && [ "$rc" -gt 128 ]; } ||
+	    [ "$out" = "int80: blocked errno=ENOSYS" ]; then
+		ok "int80 never runs in the sandbox (the bare host faults too: rc=$int80_host; sandbox rc=$rc)"
+	else
+		not_ok "int80 never runs in the sandbox (the bare host faults too)"
+		diag "rc=$rc" "stdout: $out" "stderr: $err"
+	fi
+	unlike "int80 did not succeed in the sandbox" "$out" "SUCCEEDED"
+	skip "an int 0x80 call is reported as i386: the bare host does not deliver int 0x80 (rc=$int80_host)"
+fi
+
 sandbox ./probe capeff
 is "no effective capabilities inside (CapEff)" "$out" "capeff: blocked CapEff=0000000000000000"
 sandbox ./probe seccomp-mode
@@ -81,8 +105,6 @@ run_moat run -v -p default -- ./probe keyctl
 like "a denied keyctl is reported by moat run -v" "$err" "denied keyctl\("
 run_moat run -v -p default -- ./probe tiocsti-high
 like "TIOCSTI with high bits is reported as TIOCSTI" "$err" "denied ioctl\(0, TIOCSTI \[0x100005412\]\)"
-run_moat run -v -p default -- ./probe int80
-like "an int 0x80 call is reported as i386" "$err" "denied i386:getpid"
 
 # A tight loop of denials is answered every time but reported as a count.
 run_moat run -v -p default -- /bin/sh -c 'for i in 1 2 3 4 5 6 7 8 9 10 11 12; do ./probe keyctl >/dev/null; done; ./probe sanity'

@@ -562,8 +562,10 @@ test_abis(const struct filter *f)
 	ctl = run_child(NULL, p_int80);
 	got = run_child(f, p_int80);
 	if (ctl == -1) {
+		/* The bare host faults: the filter must not make it run. */
 		tap_ok(got == -1 || got == ENOSYS,
-		    "int 0x80 # no i386 emulation here: %s", errname(got));
+		    "int 0x80 stays unreachable under the filter (the bare host faults too): %s",
+		    errname(got));
 		return;
 	}
 	tap_ok(ctl == 0, "  control: int 0x80 getpid runs without the filter: %s",
@@ -666,7 +668,7 @@ p_listener(void)
 /* mode 0: one of each, and a tight loop; mode 1: SPRAY distinct syscall
  * numbers (x32 ones, all unknown), which must not flood the events. */
 static void
-notify_child(const struct filter *f, int mode, int sock, int out)
+notify_child(const struct filter *f, int mode, bool int80_works, int sock, int out)
 {
 	struct nresult	res;
 	int		listener;
@@ -690,7 +692,10 @@ notify_child(const struct filter *f, int mode, int sock, int out)
 		res.tiocsti = p_tiocsti_high();
 		res.clone3 = p_clone3();
 		res.x32 = p_x32();
-		res.int80 = p_int80();
+		/* Only where the bare host delivers int 0x80 (main's control
+		 * run): elsewhere the gate faults with SIGSEGV before seccomp
+		 * sees the call, and the child would lose every result. */
+		res.int80 = int80_works ? p_int80() : -1;
 		res.listener = p_listener();
 		res.pthread = p_pthread();
 		res.mount = p_mount();
@@ -704,7 +709,7 @@ notify_child(const struct filter *f, int mode, int sock, int out)
  * exits. Fills seen (events), res (what the child saw) and the counts taken
  * before notify_stop. Returns the child's wait status, -1 on setup failure. */
 static int
-notify_session(const struct filter *f, int mode, struct seen *seen,
+notify_session(const struct filter *f, int mode, bool int80_works, struct seen *seen,
     struct nresult *res, uint64_t *total, uint64_t *keyctl)
 {
 	struct merr	 e;
@@ -722,7 +727,7 @@ notify_session(const struct filter *f, int mode, struct seen *seen,
 	if ((pid = fork()) == 0) {
 		close(sv[0]);
 		close(p[0]);
-		notify_child(f, mode, sv[1], p[1]);
+		notify_child(f, mode, int80_works, sv[1], p[1]);
 	}
 	close(sv[1]);
 	close(p[1]);
@@ -787,7 +792,7 @@ test_notify(bool int80_works)
 		tap_diag("%s", e.msg);
 		return;
 	}
-	if ((st = notify_session(&f, 0, &seen, &res, &total, &keyctl)) == -1)
+	if ((st = notify_session(&f, 0, int80_works, &seen, &res, &total, &keyctl)) == -1)
 		return;
 	tap_ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the notified child exited normally");
 	tap_ok(total >= LOOPS, "notifications received: %llu", (unsigned long long)total);
@@ -800,6 +805,8 @@ test_notify(bool int80_works)
 	tap_ok(res.x32 == ENOSYS, "x32 getpid: %s", errname(res.x32));
 	if (int80_works)
 		tap_ok(res.int80 == ENOSYS, "int 0x80 getpid: %s", errname(res.int80));
+	else
+		tap_skip("int 0x80 getpid under notify: the bare host does not deliver int 0x80");
 	tap_ok(res.listener == EPERM,
 	    "a nested filter with its own listener is refused (it could answer CONTINUE): %s",
 	    errname(res.listener));
@@ -831,10 +838,12 @@ test_notify(bool int80_works)
 	tap_ok(find_event(&seen, "x32:getpid", NULL) >= 0, "x32 call reported as x32:getpid");
 	if (int80_works)
 		tap_ok(find_event(&seen, "i386:getpid", NULL) >= 0, "int 0x80 reported as i386:getpid");
+	else
+		tap_skip("int 0x80 reported as i386:getpid: the bare host does not deliver int 0x80");
 	tap_ok(find_event(&seen, "seccomp", "seccomp(0x1") >= 0, "the listener attempt is reported");
 
 	/* Many distinct calls: memory and events stay bounded, counts add up. */
-	if ((st = notify_session(&f, 1, &seen, &res, &total, &keyctl)) == -1) {
+	if ((st = notify_session(&f, 1, int80_works, &seen, &res, &total, &keyctl)) == -1) {
 		filter_release(&f);
 		return;
 	}
