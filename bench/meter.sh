@@ -29,10 +29,10 @@ cat >"$tmp/bench.c" <<'EOF'
 #include <time.h>
 #include <unistd.h>
 
-#include "cg.h"
-#include "loop.h"
-#include "meter.h"
-#include "util.h"
+#include "sandbox/cg.h"
+#include "base/loop.h"
+#include "sandbox/meter.h"
+#include "base/util.h"
 
 static unsigned long	nsamples;
 

@@ -15,9 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "audit.h"
-#include "spawn.h"
-#include "util.h"
+#include "audit/audit.h"
+#include "sandbox/spawn.h"
+#include "base/util.h"
 
 static const char *const profiles[] = { "default", "python", "restricted", "isolated",
     "claude-code" };

@@ -25,9 +25,9 @@
 
 #include "audit.h"
 #include "redact.h"
-#include "sha256.h"
-#include "spawn.h"
-#include "util.h"
+#include "base/sha256.h"
+#include "sandbox/spawn.h"
+#include "base/util.h"
 
 #define AUDIT_BUSY_MS		5000
 #define AUDIT_FLUSH_EVENTS	256	/* buffered events or samples before a write */

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "redact.h"
-#include "rx.h"
+#include "base/rx.h"
 
 enum redact_kind {
 	REDACT_TEXT,		/* replace each match in a string */

@@ -7,8 +7,8 @@
 
 #include <stddef.h>
 
-#include "error.h"
-#include "util.h"
+#include "base/error.h"
+#include "base/util.h"
 
 struct redact;
 

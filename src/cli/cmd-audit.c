@@ -13,9 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "audit.h"
+#include "audit/audit.h"
 #include "cmd.h"
-#include "util.h"
+#include "base/util.h"
 
 static int	cmd_audit_exec(int, char **);
 

@@ -32,9 +32,9 @@
 
 #include <seccomp.h>
 
-#include "cg.h"
+#include "sandbox/cg.h"
 #include "cmd.h"
-#include "util.h"
+#include "base/util.h"
 
 #define DOCTOR_TIMEOUT	2.0	/* seconds per probe */
 #define DOCTOR_MAX	32

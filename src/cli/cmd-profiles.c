@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "profile.h"
+#include "profile/profile.h"
 
 static int	cmd_profiles_exec(int, char **);
 

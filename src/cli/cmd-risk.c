@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "risk.h"
+#include "risk/risk.h"
 
 static int	cmd_risk_exec(int, char **);
 

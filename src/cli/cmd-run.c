@@ -13,12 +13,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "audit.h"
+#include "audit/audit.h"
 #include "cmd.h"
-#include "meter.h"
-#include "profile.h"
-#include "risk.h"
-#include "spawn.h"
+#include "sandbox/meter.h"
+#include "profile/profile.h"
+#include "risk/risk.h"
+#include "sandbox/spawn.h"
 
 /* What the front end keeps for a run: how to show it, how risky it is,
  * where it is recorded. */

@@ -9,8 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "error.h"
-#include "util.h"
+#include "base/error.h"
+#include "base/util.h"
 
 #define ALLOW_PORT_DEFAULT	0	/* no port written: 80 and 443 */
 #define ALLOW_PORT_ANY		65536	/* "host:*" */

@@ -25,7 +25,7 @@
 
 #include "allow.h"
 #include "index.h"
-#include "spawn.h"
+#include "sandbox/spawn.h"
 
 #define INDEX_TOOL_TIMEOUT_MS	15000	/* a cold python or node on a busy machine */
 #define INDEX_TOOL_OUT_MAX	8192

@@ -8,9 +8,9 @@
 
 #include <stdbool.h>
 
-#include "error.h"
-#include "profile.h"
-#include "util.h"
+#include "base/error.h"
+#include "profile/profile.h"
+#include "base/util.h"
 
 #define INDEX_NO_TOOLS	0x1	/* never run the tool: a valid cache, or "deferred" */
 

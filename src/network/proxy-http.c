@@ -9,7 +9,7 @@
 #include <strings.h>
 
 #include "proxy.h"
-#include "util.h"
+#include "base/util.h"
 
 /* Hop-by-hop and proxy-only headers, which never reach the origin. */
 static const char *const http_drop[] = {

@@ -29,10 +29,10 @@
 
 #include "allow.h"
 #include "index.h"
-#include "loop.h"
+#include "base/loop.h"
 #include "proxy.h"
-#include "spawn.h"
-#include "util.h"
+#include "sandbox/spawn.h"
+#include "base/util.h"
 
 #define PROXY_EVENTS	(EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
 #define PROXY_HEAD_SECS	30.0	/* to send a complete request */

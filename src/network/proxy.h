@@ -11,8 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "error.h"
-#include "profile.h"
+#include "base/error.h"
+#include "profile/profile.h"
 
 struct loop;
 struct run;

@@ -25,8 +25,8 @@
 #include <sys/socket.h>
 #include <linux/netlink.h>
 
-#include "filter.h"
-#include "util.h"
+#include "sandbox/filter.h"
+#include "base/util.h"
 
 
 #define LOW32		0xffffffffULL

@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "environ.h"
-#include "filter.h"
-#include "index.h"
+#include "sandbox/environ.h"
+#include "sandbox/filter.h"
+#include "network/index.h"
 #include "profile.h"
 
 /* profile_key.arg of "ro-bind-try": a read-only bind that may be missing. */

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "index.h"
+#include "network/index.h"
 #include "profile.h"
 
 #ifndef MOAT_PROFILEDIR

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "util.h"
+#include "base/util.h"
 
 /* Parsing stops adding nodes past this, so hostile input stays cheap. */
 #define RISK_SHELL_MAX_NODES	4096

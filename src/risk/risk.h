@@ -11,9 +11,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "error.h"
-#include "rx.h"
-#include "util.h"
+#include "base/error.h"
+#include "base/rx.h"
+#include "base/util.h"
 
 /* Bands, as moat-risk(5) documents them. */
 #define RISK_MEDIUM	30

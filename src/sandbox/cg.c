@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "cg.h"
-#include "util.h"
+#include "base/util.h"
 
 #define CG_PERIOD_US	100000
 #define CG_MAXDIRS	5

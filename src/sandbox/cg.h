@@ -13,8 +13,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "error.h"
-#include "profile.h"
+#include "base/error.h"
+#include "profile/profile.h"
 #include "spawn.h"
 
 enum cg_mode {

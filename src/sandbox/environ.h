@@ -3,8 +3,8 @@
 #ifndef MOAT_ENVIRON_H
 #define MOAT_ENVIRON_H
 
-#include "profile.h"
-#include "util.h"
+#include "profile/profile.h"
+#include "base/util.h"
 
 struct environ_in {
 	const struct profile	*profile;

@@ -35,7 +35,7 @@
 #include <linux/seccomp.h>
 
 #include "filter.h"
-#include "util.h"
+#include "base/util.h"
 
 static void
 filter_ctx_releasep(scmp_filter_ctx *ctx)

@@ -9,8 +9,8 @@
 #include <stdint.h>
 #include <linux/filter.h>
 
-#include "error.h"
-#include "profile.h"
+#include "base/error.h"
+#include "profile/profile.h"
 
 /* Older headers lack these; the filter and the notification handler both
  * name them. */

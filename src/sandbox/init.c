@@ -25,7 +25,7 @@
 #include "rlimit.h"
 #include "mounts.h"
 #include "net.h"
-#include "profile.h"
+#include "profile/profile.h"
 
 extern char	**environ;
 

@@ -16,9 +16,9 @@
 #include <unistd.h>
 
 #include "cg.h"
-#include "loop.h"
+#include "base/loop.h"
 #include "meter.h"
-#include "util.h"
+#include "base/util.h"
 
 struct meter {
 	struct loop		*loop;		/* borrowed */

@@ -12,8 +12,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "error.h"
-#include "profile.h"
+#include "base/error.h"
+#include "profile/profile.h"
 
 struct loop;
 struct cg;

@@ -17,7 +17,7 @@
 
 #include "mounts.h"
 #include "spawn.h"
-#include "util.h"
+#include "base/util.h"
 
 #ifndef MOUNT_ATTR_RDONLY
 #define MOUNT_ATTR_RDONLY	0x00000001

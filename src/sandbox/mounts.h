@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "profile.h"
+#include "profile/profile.h"
 
 enum mop_kind {
 	MOP_DIR,		/* mkdir dst */

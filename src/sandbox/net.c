@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "net.h"
-#include "proxy.h"
-#include "util.h"
+#include "network/proxy.h"
+#include "base/util.h"
 
 static int
 net_lo_up(void)

@@ -4,8 +4,8 @@
 #ifndef MOAT_NET_H
 #define MOAT_NET_H
 
-#include "profile.h"
-#include "util.h"
+#include "profile/profile.h"
+#include "base/util.h"
 
 #define NET_MAX_FDS	4
 

@@ -26,10 +26,10 @@
 #include <linux/seccomp.h>
 
 #include "filter.h"
-#include "loop.h"
+#include "base/loop.h"
 #include "notify.h"
 #include "spawn.h"
-#include "util.h"
+#include "base/util.h"
 
 #define X32_SYSCALL_BIT	0x40000000
 

@@ -3,7 +3,7 @@
 #ifndef MOAT_RLIMIT_H
 #define MOAT_RLIMIT_H
 
-#include "profile.h"
+#include "profile/profile.h"
 
 /* core 0 always; nofile, nproc, fsize, cpu time when set; address space
  * when as_bytes is not 0 (the memory fallback without a cgroup). -1 with

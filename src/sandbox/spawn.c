@@ -34,16 +34,16 @@
 #include <linux/sched.h>
 
 #include "cg.h"
-#include "cmd.h"
+#include "cli/cmd.h"
 #include "environ.h"
 #include "filter.h"
 #include "init.h"
-#include "loop.h"
+#include "base/loop.h"
 #include "meter.h"
 #include "mounts.h"
 #include "net.h"
 #include "notify.h"
-#include "proxy.h"
+#include "network/proxy.h"
 #include "spawn.h"
 
 #ifndef P_PIDFD

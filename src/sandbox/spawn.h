@@ -9,10 +9,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "error.h"
+#include "base/error.h"
 #include "meter.h"
-#include "profile.h"
-#include "util.h"
+#include "profile/profile.h"
+#include "base/util.h"
 
 struct loop;
 struct cg;

@@ -5,8 +5,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "allow.h"
-#include "proxy.h"
+#include "network/allow.h"
+#include "network/proxy.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

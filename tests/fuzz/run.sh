@@ -13,8 +13,8 @@ command -v "$CLANG" >/dev/null || { echo "run.sh: $CLANG not found" >&2; exit 77
 mkdir -p "$out"
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
     -D_GNU_SOURCE -I$src/src"
-libsrc="$src/src/proxy-http.c $src/src/proxy-socks.c $src/src/allow.c
-    $src/src/util.c $src/src/error.c"
+libsrc="$src/src/network/proxy-http.c $src/src/network/proxy-socks.c $src/src/network/allow.c
+    $src/src/base/util.c $src/src/base/error.c"
 
 seed() {	# seed DIR NAME BYTES (printf format)
 	mkdir -p "$1"

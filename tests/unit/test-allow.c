@@ -3,7 +3,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "allow.h"
+#include "network/allow.h"
 #include "../tap.h"
 
 static struct allow	A;

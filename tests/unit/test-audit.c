@@ -18,12 +18,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "audit.h"
-#include "redact.h"
-#include "sha256.h"
-#include "spawn.h"
+#include "audit/audit.h"
+#include "audit/redact.h"
+#include "base/sha256.h"
+#include "sandbox/spawn.h"
 #include "../tap.h"
-#include "util.h"
+#include "base/util.h"
 
 static char	tmpdir[] = "/tmp/moat-test-audit.XXXXXX";
 

@@ -21,8 +21,8 @@
 #include <unistd.h>
 #include <linux/sched.h>
 
-#include "cg.h"
-#include "util.h"
+#include "sandbox/cg.h"
+#include "base/util.h"
 #include "../tap.h"
 
 static void

@@ -30,11 +30,11 @@
 #include <linux/sched.h>
 #include <linux/seccomp.h>
 
-#include "filter.h"
-#include "loop.h"
-#include "notify.h"
-#include "spawn.h"
-#include "util.h"
+#include "sandbox/filter.h"
+#include "base/loop.h"
+#include "sandbox/notify.h"
+#include "sandbox/spawn.h"
+#include "base/util.h"
 #include "../tap.h"
 
 #ifndef TIOCLINUX

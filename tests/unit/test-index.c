@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "index.h"
+#include "network/index.h"
 #include "../tap.h"
 
 static char	D[PATH_MAX];

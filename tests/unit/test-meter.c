@@ -12,10 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cg.h"
-#include "loop.h"
-#include "meter.h"
-#include "util.h"
+#include "sandbox/cg.h"
+#include "base/loop.h"
+#include "sandbox/meter.h"
+#include "base/util.h"
 #include "../tap.h"
 
 static void

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "profile.h"
+#include "profile/profile.h"
 #include "../tap.h"
 
 static char	fixdir[PATH_MAX], shipdir[PATH_MAX], tmpdir[PATH_MAX];

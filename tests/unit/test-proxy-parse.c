@@ -2,7 +2,7 @@
  * (proxy-http.c, proxy-socks.c). */
 #include <string.h>
 
-#include "proxy.h"
+#include "network/proxy.h"
 #include "../tap.h"
 
 static enum proxy_parse

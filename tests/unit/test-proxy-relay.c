@@ -19,10 +19,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "loop.h"
-#include "proxy.h"
-#include "spawn.h"
-#include "util.h"
+#include "base/loop.h"
+#include "network/proxy.h"
+#include "sandbox/spawn.h"
+#include "base/util.h"
 #include "../tap.h"
 
 static struct loop	*L;

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "risk.h"
+#include "risk/risk.h"
 #include "../tap.h"
 
 static struct risk_rules	*rules;
