@@ -26,7 +26,7 @@
 #include "audit.h"
 #include "redact.h"
 #include "base/sha256.h"
-#include "sandbox/spawn.h"
+#include "base/event.h"
 #include "base/util.h"
 
 #define AUDIT_BUSY_MS		5000

@@ -20,4 +20,10 @@ void	merr_prefix(struct merr *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	merr_print(const struct merr *);
 
+/* moat's own exit statuses, as timeout(1) and env(1) use them. */
+#define EXIT_TIMEOUT	124
+#define EXIT_MOAT	125
+#define EXIT_NOEXEC	126
+#define EXIT_NOTFOUND	127
+
 #endif

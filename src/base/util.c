@@ -407,3 +407,15 @@ path_strip(char *path, int n)
 	}
 	return (true);
 }
+
+/* A shell variable name: a letter or _, then letters, digits and _. */
+bool
+env_name_valid(const char *s, size_t n)
+{
+	if (n == 0 || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
+		return (false);
+	for (size_t i = 1; i < n; i++)
+		if (!(isalnum((unsigned char)s[i]) || s[i] == '_'))
+			return (false);
+	return (true);
+}

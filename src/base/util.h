@@ -50,6 +50,7 @@ char	*path_join(const char *, const char *);
 bool	 path_is_under(const char *, const char *);
 /* Cuts blanks (and a CR) off both ends, in place; returns the new start. */
 char	*str_trim(char *);
+bool	 env_name_valid(const char *, size_t);
 /* Cuts the last n components off an absolute path, in place; false when
  * it has fewer. */
 bool	 path_strip(char *, int);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "network/index.h"
 #include "profile/profile.h"
 
 static int	cmd_profiles_exec(int, char **);
@@ -137,7 +138,7 @@ profiles_show(const char *what)
 	printf("# profile %s: %s\n", p->name, p->path);
 	for (size_t i = 0; i < p->files.n; i++)
 		printf("# reads %s\n", p->files.v[i]);
-	text = profile_format(p, true);
+	text = profile_format(p, true, index_profile_note);
 	fputs(text, stdout);
 	profile_free(p);
 	return (0);

@@ -163,7 +163,7 @@ cmd_run_prep(void *arg)
 	struct cmd_run_ui	*ui = arg;
 	double			 t = now_mono();
 
-	ui->profile_text = profile_format(ui->profile, false);
+	ui->profile_text = profile_format(ui->profile, false, NULL);
 	cmd_run_trace(ui, "profile-text", t);
 	t = now_mono();
 	ui->audit = audit_open(ui->db, 0, &ui->audit_err);

@@ -4,6 +4,8 @@
 
 #include <stdio.h>
 
+#include "base/error.h"
+
 struct cmd_entry {
 	const char	*name;
 	const char	*usage;		/* after "moat " */
@@ -22,10 +24,5 @@ void			 cmd_usage_all(FILE *);
 int			 cmd_usage_error(const struct cmd_entry *, const char *, ...)
 			    __attribute__((format(printf, 2, 3)));
 
-/* Exit statuses, as timeout(1) and env(1). */
-#define EXIT_TIMEOUT	124
-#define EXIT_MOAT	125
-#define EXIT_NOEXEC	126
-#define EXIT_NOTFOUND	127
 
 #endif

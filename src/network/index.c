@@ -23,9 +23,9 @@
 
 #include <arpa/inet.h>
 
+#include "base/event.h"
 #include "allow.h"
 #include "index.h"
-#include "sandbox/spawn.h"
 
 #define INDEX_TOOL_TIMEOUT_MS	15000	/* a cold python or node on a busy machine */
 #define INDEX_TOOL_OUT_MAX	8192
@@ -36,12 +36,6 @@
 static const char	pip_query[] =
     "import pip._internal.models.index as m; print(m.__file__); "
     "print(m.PyPI.url); print(m.PyPI.file_storage_domain)";
-
-bool
-index_tool_valid(const char *s)
-{
-	return (strcmp(s, "pip") == 0 || strcmp(s, "npm") == 0);
-}
 
 void
 index_result_release(struct index_result *r)
@@ -1032,7 +1026,7 @@ index_resolve(const char *tool, const struct index_where *w, unsigned flags,
 		return (0);
 	if (strcmp(tool, "npm") == 0 && npm_resolve(w, flags, r, e) == 0)
 		return (0);
-	if (!index_tool_valid(tool))
+	if (!profile_index_tool_valid(tool))
 		merr_set(e, "net-allow-index: unknown tool \"%s\" (pip | npm)", tool);
 	index_result_release(r);
 	return (-1);
@@ -1101,17 +1095,17 @@ index_extend_allow(const struct profile *pr, const char *workspace,
 }
 
 int
-index_allow_init(struct allow *a, struct run *r, const struct profile *pr,
-    struct merr *e)
+index_allow_init(struct allow *a, const struct event_sink *events, const char *ws,
+    const struct profile *pr, struct merr *e)
 {
 	struct strv	rules = { 0 }, notes = { 0 };
 	int		rc = -1;
 
 	strv_copy(&rules, &pr->net_allow);
-	if (index_extend_allow(pr, r->ws_path, &rules, &notes, e) == -1)
+	if (index_extend_allow(pr, ws, &rules, &notes, e) == -1)
 		goto out;
 	for (size_t i = 0; i < notes.n; i++)
-		run_emit(r, EV_NOTE, "%s", notes.v[i]);
+		event_printf(events, EV_NOTE, "%s", notes.v[i]);
 	/* Proxied mode lets everything through only when nothing is listed. */
 	rc = allow_init(a, &rules, &pr->net_resolve, pr->net_allow_private,
 	    pr->net == NET_PROXIED && rules.n == 0, e);
@@ -1119,6 +1113,14 @@ out:
 	strv_clear(&rules);
 	strv_clear(&notes);
 	return (rc);
+}
+
+char *
+index_profile_note(const struct profile *pr, const char *key)
+{
+	if (strcmp(key, "net-allow-index") != 0)
+		return (NULL);
+	return (index_describe(pr));
 }
 
 char *

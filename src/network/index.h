@@ -54,20 +54,21 @@ int		 index_extend_allow(const struct profile *, const char *workspace,
 		    struct strv *out, struct strv *notes, struct merr *);
 
 /* What proxy_start calls instead of allow_init: the allowlist of the
- * profile's net-allow plus its index hosts, each reported to the run as an
+ * profile's net-allow plus its index hosts, each reported to the sink as an
  * EV_NOTE ("moat run -v"). A profile without net-allow-index gets exactly
  * what allow_init gives it. */
 struct allow;
-struct run;
-int		 index_allow_init(struct allow *, struct run *,
-		    const struct profile *, struct merr *);
+struct event_sink;
+int		 index_allow_init(struct allow *, const struct event_sink *,
+		    const char *workspace, const struct profile *, struct merr *);
 
 /* "moat profiles show": comment lines, one per destination the profile's
  * net-allow-index entries resolve to now (no tool is run: the tool's
  * default shows from the cache, or as "resolved at run time"). Caller
  * frees; "" when the profile has none. */
 char		*index_describe(const struct profile *);
-
-bool		 index_tool_valid(const char *);
+/* profile_format's annotation: index_describe after net-allow-index, NULL
+ * after any other key. */
+char		*index_profile_note(const struct profile *, const char *key);
 
 #endif

@@ -27,11 +27,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base/event.h"
 #include "allow.h"
 #include "index.h"
 #include "base/loop.h"
 #include "proxy.h"
-#include "sandbox/spawn.h"
 #include "base/util.h"
 
 #define PROXY_EVENTS	(EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
@@ -266,7 +266,7 @@ struct conn {
 };
 
 struct proxy {
-	struct run		*run;
+	const struct event_sink	*events;	/* borrowed: the run's */
 	struct loop		*loop;
 	const struct profile	*profile;
 	struct allow		 allow;
@@ -335,14 +335,13 @@ static void
 conn_event(struct conn *c)
 {
 	struct proxy		*p = c->p;
-	struct run		*r = p->run;
 	struct run_event	 ev;
 	autofree char		*text = NULL;
 	char			 out[32], in[32];
 	const char		*host;
 	double			 now = now_mono();
 
-	if (r == NULL || r->on_event == NULL)
+	if (p->events == NULL || p->events->emit == NULL)
 		return;
 	host = c->have_target ? c->t.host : c->rawhost;
 	human(out, sizeof out, c->cu.bytes);
@@ -356,7 +355,6 @@ conn_event(struct conn *c)
 	    c->why, out, in, now - c->t0);
 	memset(&ev, 0, sizeof ev);
 	ev.kind = EV_NET_CONN;
-	ev.t = r->t_start > 0 ? now - r->t_start : 0;
 	ev.text = text;
 	ev.host = host;
 	ev.port = c->have_target ? c->t.port : c->rawport;
@@ -366,7 +364,7 @@ conn_event(struct conn *c)
 	ev.bytes_out = c->cu.bytes;
 	ev.bytes_in = c->uc.bytes;
 	ev.duration = now - c->t0;
-	r->on_event(r, &ev);
+	event_send(p->events, &ev);
 }
 
 static void
@@ -1607,12 +1605,13 @@ proxy_parse_upstream(struct proxy *p, const char *url, struct merr *e)
 }
 
 struct proxy *
-proxy_new(struct run *r, const struct profile *pr, struct merr *e)
+proxy_new(const struct event_sink *events, const char *ws, const struct profile *pr,
+    struct merr *e)
 {
 	struct proxy	*p = xcalloc(1, sizeof *p);
 	struct rlimit	 rl;
 
-	p->run = r;
+	p->events = events;
 	p->profile = pr;
 	p->tfd = -1;
 	for (int i = 0; i < PROXY_NFDS_MAX; i++)
@@ -1636,7 +1635,7 @@ proxy_new(struct run *r, const struct profile *pr, struct merr *e)
 		if (proxy_parse_upstream(p, pr->net_upstream, e) == -1)
 			goto fail;
 	}
-	if (index_allow_init(&p->allow, r, pr, e) == -1) {
+	if (index_allow_init(&p->allow, events, ws, pr, e) == -1) {
 		merr_prefix(e, "profile %s", pr->name);
 		goto fail;
 	}
@@ -1696,12 +1695,12 @@ proxy_listen(struct proxy *p, struct loop *l, const int *fds, int nfds,
 }
 
 struct proxy *
-proxy_start(struct run *r, struct loop *l, const struct profile *pr,
+proxy_start(const struct event_sink *events, struct loop *l, const struct profile *pr,
     const int *fds, int nfds, struct merr *e)
 {
 	struct proxy	*p;
 
-	if ((p = proxy_new(r, pr, e)) == NULL) {
+	if ((p = proxy_new(events, NULL, pr, e)) == NULL) {
 		for (int i = 0; i < nfds; i++)
 			close(fds[i]);
 		return (NULL);

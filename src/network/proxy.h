@@ -14,8 +14,8 @@
 #include "base/error.h"
 #include "profile/profile.h"
 
+struct event_sink;
 struct loop;
-struct run;
 struct proxy;
 
 /* The order of the listening fds net_setup() returns and proxy_start() takes:
@@ -35,16 +35,19 @@ enum proxy_listener {
 
 /* Before the sandbox exists: the upstream, and the allowlist with the
  * profile's net-allow-index resolved (which may ask pip or npm once, so it
- * runs before any clock of the run does). */
-struct proxy	*proxy_new(struct run *, const struct profile *, struct merr *);
+ * runs before any clock of the run does). ws is the workspace as resolved
+ * (its config files count when protected; NULL: none). events, borrowed for
+ * p's lifetime, gets one EV_NET_CONN per connection and the index notes. */
+struct proxy	*proxy_new(const struct event_sink *events, const char *ws,
+		    const struct profile *, struct merr *);
 /* Serves the listeners init made: takes ownership of fds (closed by
  * proxy_stop). fds[i] is the listener named by enum proxy_listener; nfds
- * is PROXY_NFDS or PROXY_NFDS_MAX. Emits one EV_NET_CONN event per
- * connection through r->on_event. On failure the caller proxy_stops p. */
+ * is PROXY_NFDS or PROXY_NFDS_MAX. On failure the caller proxy_stops p. */
 int		 proxy_listen(struct proxy *, struct loop *, const int *fds, int nfds,
 		    struct merr *);
-/* proxy_new and proxy_listen together (tests); closes fds on failure. */
-struct proxy	*proxy_start(struct run *, struct loop *, const struct profile *,
+/* proxy_new (no workspace) and proxy_listen together (tests); closes fds on
+ * failure. */
+struct proxy	*proxy_start(const struct event_sink *, struct loop *, const struct profile *,
 		    const int *fds, int nfds, struct merr *);
 /* Closes the listeners and every connection (each gets its final event)
  * and frees p. NULL is a no-op. */

@@ -1,6 +1,8 @@
 /* filter-groups.c: the seccomp deny list as data, in systemd-style named
- * groups. Read by filter.c in the supervisor (to compile the filter) and by
- * the profile parser (to validate names). No code runs here but lookups.
+ * groups, and the lookups of syscall and group names. Read by the profile
+ * parser (to validate names) and by sandbox/filter.c in the supervisor (to
+ * compile the filter); it lives in the profile layer because both read it.
+ * No code runs here but lookups.
  *
  * Sources: systemd's seccomp-util.c groups, flatpak's and bubblewrap's
  * blocklists (flatpak-run.c setup_seccomp), Docker's default profile. The
@@ -18,6 +20,8 @@
  *    large and bug-prone ones) is denied.
  */
 #include <errno.h>
+#include <seccomp.h>
+#include <stdio.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -25,7 +29,7 @@
 #include <sys/socket.h>
 #include <linux/netlink.h>
 
-#include "sandbox/filter.h"
+#include "filter-groups.h"
 #include "base/util.h"
 
 
@@ -245,4 +249,79 @@ filter_group_of(const char *syscall)
 			if (strcmp(filter_groups[i].rules[j].syscall, syscall) == 0)
 				return (&filter_groups[i]);
 	return (NULL);
+}
+
+/* Another architecture libseccomp knows, so that a profile written on one
+ * machine ("vm86", "socketcall") still loads on another. */
+static const uint32_t filter_name_arches[] = {
+	SCMP_ARCH_X86_64, SCMP_ARCH_X86, SCMP_ARCH_AARCH64, SCMP_ARCH_ARM,
+	SCMP_ARCH_RISCV64, SCMP_ARCH_PPC64LE, SCMP_ARCH_S390X,
+};
+
+/* Syscalls newer than the libseccomp we build with (2.5.4 stops at Linux
+ * 5.x), by number. Syscalls since 424 have one number on every
+ * architecture but alpha. */
+static const struct {
+	const char	*name;
+	int		 nr;
+} filter_newer[] = {
+	{ "open_tree_attr", 467 },	/* Linux 6.15: open_tree with mount attributes */
+};
+
+int
+filter_syscall_nr(const char *name)
+{
+	int	nr;
+
+	if ((nr = seccomp_syscall_resolve_name(name)) != __NR_SCMP_ERROR)
+		return (nr);
+	for (size_t i = 0; i < nitems(filter_newer); i++)
+		if (strcmp(filter_newer[i].name, name) == 0)
+			return (filter_newer[i].nr);
+	return (__NR_SCMP_ERROR);
+}
+
+const char *
+filter_syscall_newer_name(int nr)
+{
+	for (size_t i = 0; i < nitems(filter_newer); i++)
+		if (filter_newer[i].nr == nr)
+			return (filter_newer[i].name);
+	return (NULL);
+}
+
+static bool
+filter_syscall_known(const char *name)
+{
+	if (filter_syscall_nr(name) != __NR_SCMP_ERROR)
+		return (true);
+	for (size_t i = 0; i < nitems(filter_name_arches); i++)
+		if (seccomp_syscall_resolve_name_arch(filter_name_arches[i], name) !=
+		    __NR_SCMP_ERROR)
+			return (true);
+	return (false);
+}
+
+bool
+filter_name_valid(const char *name)
+{
+	if (name == NULL || *name == '\0')
+		return (false);
+	if (*name == '@')
+		return (filter_group_find(name) != NULL);
+	return (filter_syscall_known(name));
+}
+
+const char *
+filter_group_names(void)
+{
+	static char	names[1024];
+	size_t		n = 0;
+
+	if (names[0] != '\0')
+		return (names);
+	for (size_t i = 0; i < filter_ngroups && n < sizeof names; i++)
+		n += snprintf(names + n, sizeof names - n, "%s%s", i > 0 ? " " : "",
+		    filter_groups[i].name);
+	return (names);
 }

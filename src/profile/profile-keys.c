@@ -10,9 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sandbox/environ.h"
-#include "sandbox/filter.h"
-#include "network/index.h"
+#include "filter-groups.h"
 #include "profile.h"
 
 /* profile_key.arg of "ro-bind-try": a read-only bind that may be missing. */
@@ -591,7 +589,7 @@ set_env_pass(struct profile *p, const struct profile_key *k, const char *v, stru
 		return (merr_set(e, "\"*\" alone would pass every variable, secrets included"));
 	if (v[n - 1] == '*')
 		n--;
-	if (!environ_name_valid(v, n))
+	if (!env_name_valid(v, n))
 		return (merr_set(e, "%s", ""));
 	strv_add(&p->env_pass, v);
 	return (0);
@@ -604,7 +602,7 @@ set_env_set(struct profile *p, const struct profile_key *k, const char *v, struc
 
 	if (eq == NULL)
 		return (merr_set(e, "missing \"=\""));
-	if (!environ_name_valid(v, (size_t)(eq - v)))
+	if (!env_name_valid(v, (size_t)(eq - v)))
 		return (merr_set(e, "\"%.*s\" is not a variable name", (int)(eq - v), v));
 	strv_add(&p->env_set, v);
 	return (0);
@@ -636,11 +634,24 @@ set_net_resolve(struct profile *p, const struct profile_key *k, const char *v, s
 	return (0);
 }
 
+/* The package tools net-allow-index knows: the network layer (index.c)
+ * reads their configuration. */
+static const char *const index_tools[] = { "pip", "npm" };
+
+bool
+profile_index_tool_valid(const char *s)
+{
+	for (size_t i = 0; i < sizeof index_tools / sizeof index_tools[0]; i++)
+		if (strcmp(s, index_tools[i]) == 0)
+			return (true);
+	return (false);
+}
+
 static int
 set_net_allow_index(struct profile *p, const struct profile_key *k, const char *v,
     struct merr *e)
 {
-	if (!index_tool_valid(v))
+	if (!profile_index_tool_valid(v))
 		return (merr_set(e, "%s", ""));
 	strv_add(&p->net_allow_index, v);
 	return (0);

@@ -11,7 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "network/index.h"
 #include "profile.h"
 
 #ifndef MOAT_PROFILEDIR
@@ -584,7 +583,8 @@ format_line(FILE *f, const char *key, const char *value, const char *note)
 }
 
 char *
-profile_format(const struct profile *p, bool provenance)
+profile_format(const struct profile *p, bool provenance,
+    char *(*annotate)(const struct profile *, const char *))
 {
 	char	*buf = NULL;
 	size_t	 len = 0;
@@ -623,11 +623,11 @@ profile_format(const struct profile *p, bool provenance)
 		}
 		if (!any && provenance)
 			fprintf(f, "# %-38s # default: empty\n", k->name);
-		/* What the index keys allow now; no tool is run for this. */
-		if (any && provenance && strcmp(k->name, "net-allow-index") == 0) {
-			autofree char	*d = index_describe(p);
+		if (any && provenance && annotate != NULL) {
+			autofree char	*d = annotate(p, k->name);
 
-			fputs(d, f);
+			if (d != NULL)
+				fputs(d, f);
 		}
 	}
 	if (fclose(f) != 0) {

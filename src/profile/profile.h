@@ -168,8 +168,11 @@ void		 profile_free(struct profile *);
  * With provenance, each line ends in "# from FILE:LINE" or "# default" and
  * empty lists and unset keys appear as comments ("moat profiles show").
  * Without, scalars are in canonical form, so the text is stable for hashing
- * (audit's profile_text). Caller frees. */
-char		*profile_format(const struct profile *, bool provenance);
+ * (audit's profile_text). With provenance, annotate (may be NULL) is asked
+ * after each key that has values for comment lines to add (it returns a
+ * string the formatter frees, or NULL). Caller frees. */
+char		*profile_format(const struct profile *, bool provenance,
+		    char *(*annotate)(const struct profile *, const char *key));
 
 /* The directories searched for NAME.conf, in order: the user's
  * ($XDG_CONFIG_HOME/moat/profiles, default ~/.config/moat/profiles), then
@@ -184,6 +187,8 @@ int		 profile_find(const char *name, char *out, size_t len,
 		    size_t *dirindex, struct merr *e);
 /* A profile name is letters, digits, '.', '_', '-', not starting with '.'. */
 bool		 profile_name_valid(const char *);
+/* A tool net-allow-index knows: "pip" or "npm". */
+bool		 profile_index_tool_valid(const char *);
 
 const char	*profile_ws_mode_name(enum ws_mode);
 const char	*profile_net_mode_name(enum net_mode);

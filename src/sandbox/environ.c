@@ -9,17 +9,6 @@
 extern char	**environ;
 
 int
-environ_name_valid(const char *s, size_t n)
-{
-	if (n == 0 || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
-		return (0);
-	for (size_t i = 1; i < n; i++)
-		if (!(isalnum((unsigned char)s[i]) || s[i] == '_'))
-			return (0);
-	return (1);
-}
-
-int
 environ_name_allowed(const struct strv *allow, const char *name)
 {
 	for (size_t i = 0; i < allow->n; i++) {
@@ -88,7 +77,7 @@ environ_build(const struct environ_in *in, struct strv *env, struct merr *e)
 		const char	*x = in->extra->v[i], *eq = strchr(x, '='), *v;
 		size_t		 n = eq != NULL ? (size_t)(eq - x) : strlen(x);
 
-		if (!environ_name_valid(x, n))
+		if (!env_name_valid(x, n))
 			return (merr_set(e, "-e %s: not a valid variable name "
 			    "(letters, digits and _, not starting with a digit)", x));
 		if (eq != NULL)

@@ -19,6 +19,5 @@ struct environ_in {
 int	environ_build(const struct environ_in *, struct strv *env, struct merr *e);
 /* Whether NAME matches an allowlist entry ("LC_*" is a prefix pattern). */
 int	environ_name_allowed(const struct strv *, const char *);
-int	environ_name_valid(const char *, size_t);
 
 #endif

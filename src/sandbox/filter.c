@@ -1,4 +1,4 @@
-/* filter.c: compiles the seccomp deny list (filter-groups.c) for a profile
+/* filter.c: compiles the seccomp deny list (profile/filter-groups.c) for a profile
  * with libseccomp into a plain BPF program, and installs that program.
  * filter_compile runs in the supervisor before clone, so that nothing inside
  * the sandbox allocates or parses; filter_install runs in the sandbox, in the
@@ -42,81 +42,6 @@ filter_ctx_releasep(scmp_filter_ctx *ctx)
 {
 	if (*ctx != NULL)
 		seccomp_release(*ctx);
-}
-
-/* Another architecture libseccomp knows, so that a profile written on one
- * machine ("vm86", "socketcall") still loads on another. */
-static const uint32_t filter_name_arches[] = {
-	SCMP_ARCH_X86_64, SCMP_ARCH_X86, SCMP_ARCH_AARCH64, SCMP_ARCH_ARM,
-	SCMP_ARCH_RISCV64, SCMP_ARCH_PPC64LE, SCMP_ARCH_S390X,
-};
-
-/* Syscalls newer than the libseccomp we build with (2.5.4 stops at Linux
- * 5.x), by number. Syscalls since 424 have one number on every
- * architecture but alpha. */
-static const struct {
-	const char	*name;
-	int		 nr;
-} filter_newer[] = {
-	{ "open_tree_attr", 467 },	/* Linux 6.15: open_tree with mount attributes */
-};
-
-int
-filter_syscall_nr(const char *name)
-{
-	int	nr;
-
-	if ((nr = seccomp_syscall_resolve_name(name)) != __NR_SCMP_ERROR)
-		return (nr);
-	for (size_t i = 0; i < nitems(filter_newer); i++)
-		if (strcmp(filter_newer[i].name, name) == 0)
-			return (filter_newer[i].nr);
-	return (__NR_SCMP_ERROR);
-}
-
-const char *
-filter_syscall_newer_name(int nr)
-{
-	for (size_t i = 0; i < nitems(filter_newer); i++)
-		if (filter_newer[i].nr == nr)
-			return (filter_newer[i].name);
-	return (NULL);
-}
-
-static bool
-filter_syscall_known(const char *name)
-{
-	if (filter_syscall_nr(name) != __NR_SCMP_ERROR)
-		return (true);
-	for (size_t i = 0; i < nitems(filter_name_arches); i++)
-		if (seccomp_syscall_resolve_name_arch(filter_name_arches[i], name) !=
-		    __NR_SCMP_ERROR)
-			return (true);
-	return (false);
-}
-
-bool
-filter_name_valid(const char *name)
-{
-	if (name == NULL || *name == '\0')
-		return (false);
-	if (*name == '@')
-		return (filter_group_find(name) != NULL);
-	return (filter_syscall_known(name));
-}
-
-const char *
-filter_group_names(void)
-{
-	static char	names[1024];
-	size_t		n = 0;
-
-	if (names[0] != '\0')
-		return (names);
-	for (size_t i = 0; i < filter_ngroups && n < sizeof names; i++)
-		n += snprintf(names + n, sizeof names - n, "%s%s", i > 0 ? " " : "",
-		    filter_groups[i].name);
-	return (names);
 }
 
 static int

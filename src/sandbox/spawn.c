@@ -34,7 +34,6 @@
 #include <linux/sched.h>
 
 #include "cg.h"
-#include "cli/cmd.h"
 #include "environ.h"
 #include "filter.h"
 #include "init.h"
@@ -176,6 +175,19 @@ end_reason_name(enum end_reason er)
 	return ((size_t)er < nitems(names) ? names[er] : "?");
 }
 
+/* The run's event sink (struct run.events): the time since the start, then
+ * the front end's callback. */
+static void
+run_events_emit(void *arg, struct run_event *ev)
+{
+	struct run	*r = arg;
+
+	if (r->on_event == NULL)
+		return;
+	ev->t = r->t_start > 0 ? now_mono() - r->t_start : 0;
+	r->on_event(r, ev);
+}
+
 void
 run_init(struct run *r)
 {
@@ -191,6 +203,8 @@ run_init(struct run *r)
 	}
 	snprintf(r->id, sizeof r->id, "%08" PRIx64 "-%05d-%04x",
 	    (uint64_t)ts.tv_sec, (int)getpid() % 100000, rnd & 0xffff);
+	r->events.emit = run_events_emit;
+	r->events.arg = r;
 }
 
 void
@@ -206,20 +220,11 @@ run_release(struct run *r)
 void
 run_emit(struct run *r, enum run_event_kind kind, const char *fmt, ...)
 {
-	struct run_event	ev;
-	char			text[1024];
-	va_list			ap;
+	va_list	ap;
 
-	if (r->on_event == NULL)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof text, fmt, ap);
+	event_vprintf(&r->events, kind, fmt, ap);
 	va_end(ap);
-	memset(&ev, 0, sizeof ev);
-	ev.kind = kind;
-	ev.t = r->t_start > 0 ? now_mono() - r->t_start : 0;
-	ev.text = text;
-	r->on_event(r, &ev);
 }
 
 /* The workspace must not hand the sandbox the user's keys or the system:
@@ -1345,7 +1350,7 @@ run_sandbox(struct run *r, struct merr *e)
 	/* The proxy's allowlist and upstream, before anything starts: a bad
 	 * one refuses the run here, and asking pip or npm for their index
 	 * (net-allow-index) is on no clock of the run. */
-	if (p->net != NET_ISOLATED && (sp.proxy = proxy_new(r, p, e)) == NULL)
+	if (p->net != NET_ISOLATED && (sp.proxy = proxy_new(&r->events, r->ws_path, p, e)) == NULL)
 		goto out;
 	if (ws != NULL && p->workspace == WS_BIND && wslock_take(&wl, ws, &plan, e) == -1)
 		goto out;

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "base/error.h"
+#include "base/event.h"
 #include "meter.h"
 #include "profile/profile.h"
 #include "base/util.h"
@@ -32,35 +33,6 @@ enum end_reason {
 	END_REFUSED,		/* refused before it started (risk, audit): exit 125 */
 };
 
-/* Something the run observed: a network connection, a denied syscall, a limit
- * hit. Front ends print or store it. */
-enum run_event_kind {
-	EV_NOTE,		/* a line for -v: what was set up, how */
-	EV_SYSCALL_DENIED,
-	EV_NET_CONN,
-	EV_LIMIT_HIT,
-	EV_FILE_CHANGED,
-};
-
-struct run_event {
-	enum run_event_kind	 kind;
-	double			 t;		/* seconds since the run started */
-	const char		*text;		/* one line for humans */
-	/* EV_NET_CONN */
-	const char		*host, *addr, *verdict, *rule;
-	unsigned		 port;
-	uint64_t		 bytes_out, bytes_in;
-	double			 duration;
-	/* EV_SYSCALL_DENIED */
-	const char		*syscall;
-	uint64_t		 count;
-	/* EV_FILE_CHANGED: a host path, and "added", "modified" or "deleted";
-	 * outside: not in the workspace (a profile's rw-bind) */
-	const char		*path;
-	const char		*change;
-	bool			 outside;
-};
-
 struct run {
 	/* in: filled by the front end */
 	const struct profile	*profile;
@@ -71,6 +43,9 @@ struct run {
 	double			 timeout;	/* overrides the profile when > 0 */
 	int			 verbose;
 	void			(*on_event)(struct run *, const struct run_event *);
+	/* What the network layer reports through: calls on_event with the
+	 * time since the start filled in (run_init sets it). */
+	struct event_sink	 events;
 	void			(*on_sample)(struct run *, const struct meter_sample *);
 	/* The command's stdout (1) and stderr (2) as they pass through moat:
 	 * pipes when they are not a terminal, and the sandbox's own terminal

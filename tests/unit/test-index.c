@@ -583,12 +583,12 @@ test_profile(void)
 		tap_diag("%s", e.msg);
 	setenv("PIP_INDEX_URL", "https://shown.example/", 1);
 	if (p != NULL)
-		text = profile_format(p, true);
+		text = profile_format(p, true, index_profile_note);
 	tap_ok(text != NULL && strstr(text, "net-allow = shown.example:443") != NULL &&
 	    strstr(text, "net-allow-index pip, from PIP_INDEX_URL") != NULL,
 	    "\"profiles show\" lists the resolved host and where it came from");
 	free(text);
-	text = p != NULL ? profile_format(p, false) : NULL;
+	text = p != NULL ? profile_format(p, false, NULL) : NULL;
 	tap_ok(text != NULL && strstr(text, "shown.example") == NULL,
 	    "the profile text hashed for the audit log does not depend on the index");
 	profile_free(p);

@@ -349,14 +349,14 @@ test_format(void)
 
 		if (!tap_ok(p != NULL, "%s loads: %s", files[i], e.msg))
 			continue;
-		text = profile_format(p, false);
-		shown = profile_format(p, true);
+		text = profile_format(p, false, NULL);
+		shown = profile_format(p, true, NULL);
 		f = fopen(path, "w");
 		fputs(text, f);
 		fclose(f);
 		q = profile_load_file(path, &e);
 		if (tap_ok(q != NULL, "the formatted %s loads: %s", files[i], e.msg)) {
-			again = profile_format(q, false);
+			again = profile_format(q, false, NULL);
 			if (!tap_ok(strcmp(text, again) == 0, "and formats the same"))
 				tap_diag("first:\n%s\nthen:\n%s", text, again);
 		}

@@ -21,7 +21,7 @@
 
 #include "base/loop.h"
 #include "network/proxy.h"
-#include "sandbox/spawn.h"
+#include "base/event.h"
 #include "base/util.h"
 #include "../tap.h"
 
@@ -152,11 +152,11 @@ static struct seen	ev[4096];
 static size_t		nev;
 
 static void
-on_event(struct run *r, const struct run_event *e)
+on_event(void *arg, struct run_event *e)
 {
 	struct seen	*s;
 
-	(void)r;
+	(void)arg;
 	if (e->kind != EV_NET_CONN || nev == nitems(ev))
 		return;
 	s = &ev[nev++];
@@ -186,7 +186,7 @@ last_event_for(const char *host)
 
 struct tp {
 	struct profile	 pr;
-	struct run	 run;
+	struct event_sink sink;
 	struct proxy	*p;
 	unsigned	 hport, sport;
 	unsigned	 hport6, sport6;	/* 0: no IPv6 loopback here */
@@ -232,8 +232,7 @@ tp_start(struct tp *t, const char *name, enum net_mode mode, bool priv,
 		strv_add(&t->pr.net_allow, *allow);
 	for (; resolve != NULL && *resolve != NULL; resolve++)
 		strv_add(&t->pr.net_resolve, *resolve);
-	t->run.on_event = on_event;
-	t->run.t_start = now_mono();
+	t->sink.emit = on_event;
 	fds[PROXY_FD_HTTP] = listen_lo(&t->hport);
 	fds[PROXY_FD_SOCKS] = listen_lo(&t->sport);
 	fds[PROXY_FD_HTTP6] = listen_lo6(&t->hport6);
@@ -247,7 +246,7 @@ tp_start(struct tp *t, const char *name, enum net_mode mode, bool priv,
 			close(fds[PROXY_FD_SOCKS6]);
 		t->hport6 = t->sport6 = 0;
 	}
-	if ((t->p = proxy_start(&t->run, L, &t->pr, fds, nfds, &e)) == NULL) {
+	if ((t->p = proxy_start(&t->sink, L, &t->pr, fds, nfds, &e)) == NULL) {
 		printf("Bail out! proxy_start: %s\n", e.msg);
 		exit(1);
 	}

@@ -1,0 +1,56 @@
+/* event.h: what a run observed (a connection, a denied call, a limit hit, a
+ * changed file, a note) and the sink every layer reports it through. The
+ * network layer, the sandbox and the audit share this type without knowing
+ * one another: whoever starts a run owns the sink. Any process. */
+#ifndef MOAT_EVENT_H
+#define MOAT_EVENT_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Something the run observed: a network connection, a denied syscall, a limit
+ * hit. Front ends print or store it. */
+enum run_event_kind {
+	EV_NOTE,		/* a line for -v: what was set up, how */
+	EV_SYSCALL_DENIED,
+	EV_NET_CONN,
+	EV_LIMIT_HIT,
+	EV_FILE_CHANGED,
+};
+
+struct run_event {
+	enum run_event_kind	 kind;
+	double			 t;		/* seconds since the run started */
+	const char		*text;		/* one line for humans */
+	/* EV_NET_CONN */
+	const char		*host, *addr, *verdict, *rule;
+	unsigned		 port;
+	uint64_t		 bytes_out, bytes_in;
+	double			 duration;
+	/* EV_SYSCALL_DENIED */
+	const char		*syscall;
+	uint64_t		 count;
+	/* EV_FILE_CHANGED: a host path, and "added", "modified" or "deleted";
+	 * outside: not in the workspace (a profile's rw-bind) */
+	const char		*path;
+	const char		*change;
+	bool			 outside;
+};
+
+/* Where events go. emit fills in ev->t (seconds since the run started) and
+ * hands the event on; the event and its strings are borrowed for the call. */
+struct event_sink {
+	void	(*emit)(void *arg, struct run_event *);
+	void	 *arg;
+};
+
+/* Sends ev to the sink; a sink with no emit drops it. */
+void	event_send(const struct event_sink *, struct run_event *);
+/* An event of that kind whose text is formatted (at most 1 KiB). */
+void	event_printf(const struct event_sink *, enum run_event_kind, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+void	event_vprintf(const struct event_sink *, enum run_event_kind, const char *, va_list)
+	    __attribute__((format(printf, 3, 0)));
+
+#endif
