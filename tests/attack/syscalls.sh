@@ -8,8 +8,7 @@
 
 PROBE_SRC="${MOAT_BUILDDIR:-$(dirname "$MOAT")}/tests/attack/probe"
 if [ ! -x "$PROBE_SRC" ]; then
-	echo "1..0 # SKIP $PROBE_SRC not built (make check builds it)"
-	exit 0
+	skip_all "$PROBE_SRC not built (make check builds it)"
 fi
 require_sandbox
 cp "$PROBE_SRC" "$T/ws/probe"

@@ -5,6 +5,11 @@
 # runs the same file again as uid/gid 65534 (setpriv), continuing the
 # numbering, so one `make check` proves every sandbox test both as root and as
 # an unprivileged user. Set MOAT_TEST_UNPRIV=no to run only as the caller.
+#
+# Strict mode (CI=true, as .ci/run sets it, or MOAT_TEST_STRICT=1): a file
+# that cannot run at all (no sandbox for this user, a missing tool, no uid
+# 65534 pass) fails instead of skipping, so a layer cannot drop out of the
+# totals unseen. Otherwise it is a TAP skip with the reason.
 
 set -u
 : "${MOAT:?MOAT must name the moat binary (make check sets it)}"
@@ -75,20 +80,38 @@ sandbox() {
 
 is_root() { [ "$test_uid" = 0 ]; }
 
+strict() { [ "${CI:-}" = true ] || [ "${MOAT_TEST_STRICT:-}" = 1 ]; }
+
+# skip_all REASON: this file cannot run here (as this user). In strict mode
+# that is a failure; otherwise one skipped point (or, before any point of
+# the first pass, the plan 1..0 # SKIP). Ends the file either way: the uid
+# 65534 pass of a root run is not attempted after a skip_all as root.
+skip_all() {
+	local why
+	why=$(printf '%s' "$*" | tr '\n' ' ')
+	if strict; then
+		not_ok "this file runs here (strict mode: CI=true or MOAT_TEST_STRICT=1)"
+		diag "it cannot: $why"
+		echo "1..$tap_n"
+		exit 1
+	fi
+	if [ "$tap_n" = 0 ]; then
+		echo "1..0 # SKIP $why"
+	else
+		skip "$why"
+		echo "1..$tap_n"
+	fi
+	exit 0
+}
+
 # Can this machine build a sandbox as this user at all? Files that need one
-# call require_sandbox first; it prints the plan 1..0 # SKIP when it cannot.
+# call require_sandbox first; when it cannot, skip_all says why.
 require_sandbox() {
 	if ! (cd "$T/ws" && "$MOAT" run -p default -- /bin/true) >/dev/null 2>"$T/req.err"; then
 		if [ -z "${MOAT_TEST_CHILD:-}" ] && ! grep -q 'user namespace' "$T/req.err"; then
 			return 0	# not a userns problem: let the tests fail loudly
 		fi
-		if [ -n "${MOAT_TEST_CHILD:-}" ]; then
-			echo "# SKIP [$who] no sandbox here: $(cat "$T/req.err")"
-			echo "1..$tap_n"
-			exit 0
-		fi
-		echo "1..0 # SKIP no sandbox here: $(cat "$T/req.err")"
-		exit 0
+		skip_all "no sandbox here as $who: $(cat "$T/req.err")"
 	fi
 }
 
@@ -101,8 +124,7 @@ www_start() {
 	for _ in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done
 	P=$(cat "$T/port" 2>/dev/null)
 	if [ -z "$P" ]; then
-		echo "1..0 # SKIP the test web server did not start: $(cat "$T/srv.err")"
-		exit 0
+		skip_all "the test web server did not start: $(cat "$T/srv.err")"
 	fi
 }
 
@@ -110,8 +132,13 @@ done_testing() {
 	if [ "$test_uid" = 0 ] && [ -z "${MOAT_TEST_CHILD:-}" ] &&
 	    [ "${MOAT_TEST_UNPRIV:-yes}" != no ] && command -v setpriv >/dev/null &&
 	    ! setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$MOAT" -a -r "$0"; then
-		tap_n=$((tap_n + 1))
-		echo "ok $tap_n - the uid 65534 pass # SKIP uid 65534 cannot reach $MOAT or $0 (a build under a private directory such as /root; .ci/run copies the tree to /tmp)"
+		local why="uid 65534 cannot reach $MOAT or $0 (a build under a private directory such as /root; .ci/run copies the tree to /tmp)"
+		if strict; then
+			not_ok "the uid 65534 pass runs (strict mode)"
+			diag "$why"
+		else
+			skip "the uid 65534 pass: $why"
+		fi
 	elif [ "$test_uid" = 0 ] && [ -z "${MOAT_TEST_CHILD:-}" ] &&
 	    [ "${MOAT_TEST_UNPRIV:-yes}" != no ] && command -v setpriv >/dev/null; then
 		# The second pass, unprivileged. It prints the final plan.

@@ -12,8 +12,7 @@ require_sandbox
 
 PY=/usr/bin/python3
 if ! [ -x "$PY" ] || ! command -v curl >/dev/null; then
-	echo "1..0 # SKIP needs /usr/bin/python3 and curl"
-	exit 0
+	skip_all "needs /usr/bin/python3 and curl"
 fi
 
 mkdir -p "$T/www/simple/tinypkg" "$T/www/files" "$T/www/npm"

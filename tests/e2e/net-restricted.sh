@@ -7,17 +7,10 @@
 # git's ssh ProxyCommand work, 200 concurrent requests all arrive.
 . "${MOAT_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/libtest.sh"
 require_sandbox
-# Until spawn.c hands the listeners to proxy_start, moat says so: skip then.
-if "$MOAT" run -p "${MOAT_SRCDIR}/profiles/restricted.conf" -- true 2>&1 |
-    grep -q "not yet supported"; then
-	echo "1..0 # SKIP this moat does not run the restricted network mode yet"
-	exit 0
-fi
 
 PY=/usr/bin/python3
 if ! [ -x "$PY" ] || ! command -v curl >/dev/null; then
-	echo "1..0 # SKIP needs /usr/bin/python3 and curl"
-	exit 0
+	skip_all "needs /usr/bin/python3 and curl"
 fi
 
 # A threaded file server on 127.0.0.1:<free port> that logs "peer request".
