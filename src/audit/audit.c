@@ -1683,7 +1683,7 @@ audit_verify(struct audit *a, struct audit_verify *v, struct merr *e)
 			    (long long)sqlite3_column_int64(loose, 0));
 	}
 	if (result == 0)
-		snprintf(v->head, sizeof v->head, "%s", expect);
+		snprintf(v->head, sizeof v->head, "%.*s", (int)sizeof v->head - 1, expect);
 	sqlite3_finalize(TAKE_PTR(st));
 	sqlite3_finalize(TAKE_PTR(cp));
 	sqlite3_finalize(TAKE_PTR(loose));
