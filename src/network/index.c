@@ -23,6 +23,7 @@
 
 #include <arpa/inet.h>
 
+#include "base/cov.h"
 #include "base/event.h"
 #include "allow.h"
 #include "index.h"
@@ -409,12 +410,15 @@ run_tool(char *const argv[], char *out, size_t len, struct merr *e)
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		signal(SIGPIPE, SIG_DFL);
 		if (nul == -1 || dup2(nul, 0) == -1 || dup2(p[1], 1) == -1 ||
-		    dup2(nul, 2) == -1 || chdir("/") == -1)
+		    dup2(nul, 2) == -1 || chdir("/") == -1) {
+			cov_dump();
 			_exit(126);
+		}
 		/* Nothing of the supervisor's (proxy listeners, the audit
 		 * database) reaches the tool. */
 		close_range(3, ~0U, 0);
 		execve(argv[0], argv, envp);
+		cov_dump();
 		_exit(127);
 	}
 	close(p[1]);

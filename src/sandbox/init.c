@@ -26,6 +26,7 @@
 #include "mounts.h"
 #include "net.h"
 #include "profile/profile.h"
+#include "base/cov.h"
 
 extern char	**environ;
 
@@ -71,6 +72,15 @@ init_send(int chan, const struct init_msg *m, const int *fds, int nfds)
 		;
 }
 
+/* Every way out of init and of the command's process before its exec: a
+ * coverage build writes its counters first (cov.c). */
+static __attribute__((noreturn)) void
+init_exit(int code)
+{
+	cov_dump();
+	_exit(code);	/* GCOVR_EXCL_LINE: runs after the counters are written */
+}
+
 static __attribute__((noreturn)) void
 init_die(int chan, int type, int code, int err, const char *what)
 {
@@ -82,7 +92,7 @@ init_die(int chan, int type, int code, int err, const char *what)
 	m.code = code;
 	snprintf(m.text, sizeof m.text, "%s", what);
 	init_send(chan, &m, NULL, 0);
-	_exit(code);
+	init_exit(code);
 }
 
 static __attribute__((noreturn)) void
@@ -119,7 +129,7 @@ init_exec(const struct init_args *a)
 {
 	sigset_t	all;
 	const char	*cmd = a->argv[0];
-	int		err;
+	int		err, keep = cov_fd();	/* -1 but in a coverage build */
 
 	for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
 		signal(forwarded[i], SIG_DFL);
@@ -142,17 +152,21 @@ init_exec(const struct init_args *a)
 		if (init_pty_slave > 2)
 			close(init_pty_slave);
 	}
-	/* Only stdin, stdout, stderr and the channel (close-on-exec) survive. */
+	/* Only stdin, stdout, stderr and the channel (close-on-exec) survive,
+	 * and in a coverage build the build directory (close-on-exec too). */
 	if (a->chan != 3) {
 		if (dup3(a->chan, 3, O_CLOEXEC) == -1)
 			init_die_errno(a->chan, "dup the channel");
 	}
-	syscall(SYS_close_range, 4U, ~0U, 0U);
+	syscall(SYS_close_range, 4U, keep > 3 ? (unsigned)keep - 1 : ~0U, 0U);
+	if (keep > 3)
+		syscall(SYS_close_range, (unsigned)keep + 1, ~0U, 0U);
 	if (a->new_session && init_pty_slave < 0 && setsid() == -1)
 		init_die_errno(3, "setsid");
 	if (chdir(a->cwd) == -1)
 		init_die_errno(3, "enter the working directory inside the sandbox");
 	environ = a->envp;
+	cov_dump();
 	execvp(cmd, a->argv);
 	err = errno;
 	if (err == ENOENT || err == ENOTDIR)
@@ -182,7 +196,7 @@ init_main(const struct init_args *a)
 		n = read(chan, &m, sizeof m);
 	while (n == -1 && errno == EINTR);
 	if (n != (ssize_t)sizeof m || m.type != MSG_GO)
-		_exit(125);
+		init_exit(125);
 	if (sethostname(a->hostname, strlen(a->hostname)) == -1)
 		init_die_errno(chan, "sethostname");
 	if (mounts_build_root(a->plan, &what) == -1)
@@ -199,7 +213,7 @@ init_main(const struct init_args *a)
 			n = read(chan, &m, sizeof m);
 		while (n == -1 && errno == EINTR);
 		if (n != (ssize_t)sizeof m || m.type != MSG_PLACED)
-			_exit(125);
+			init_exit(125);
 	}
 	/* Its own cgroup namespace, rooted where the supervisor placed it. */
 	if (unshare(CLONE_NEWCGROUP) == -1)
@@ -263,7 +277,7 @@ init_main(const struct init_args *a)
 		n = read(chan, &m, sizeof m);
 	while (n == -1 && errno == EINTR);
 	if (n != (ssize_t)sizeof m || m.type != MSG_EXEC)
-		_exit(125);
+		init_exit(125);
 
 	sigemptyset(&none);
 	if ((pid = fork()) == -1)
@@ -288,7 +302,7 @@ init_main(const struct init_args *a)
 		if (w == -1) {
 			if (errno == EINTR)
 				continue;
-			_exit(125);
+			init_exit(125);
 		}
 		if (w != pid)
 			continue;
@@ -297,7 +311,7 @@ init_main(const struct init_args *a)
 		m.code = st;
 		init_send(chan, &m, NULL, 0);
 		if (WIFEXITED(st))
-			_exit(WEXITSTATUS(st));
-		_exit(128 + WTERMSIG(st));
+			init_exit(WEXITSTATUS(st));
+		init_exit(128 + WTERMSIG(st));
 	}
 }

@@ -37,6 +37,7 @@
 #include "environ.h"
 #include "filter.h"
 #include "init.h"
+#include "base/cov.h"
 #include "base/loop.h"
 #include "meter.h"
 #include "mounts.h"
@@ -1461,6 +1462,7 @@ run_sandbox(struct run *r, struct merr *e)
 		goto restore;
 	}
 	if (pid == 0) {
+		cov_child();
 		/* The relay's read ends are ours alone: were init to hold one, a
 		 * reader of moat's output that went away would never break the
 		 * command's pipe (it would block instead of getting EPIPE). */
