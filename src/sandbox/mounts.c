@@ -367,7 +367,7 @@ make_parents(char *path, bool self)
 static int
 make_mountpoint(char *dst, bool dir)
 {
-	int	fd;
+	int	fd, err = ENOENT;
 
 	for (int tries = 0; tries < 2; tries++) {
 		if (dir) {
@@ -382,15 +382,21 @@ make_mountpoint(char *dst, bool dir)
 			if (errno == EEXIST)
 				return (0);
 		}
-		/* EROFS and the like on an existing path: it is there already. */
-		if (errno != ENOENT) {
+		/* EROFS and the like on an existing path: it is there already.
+		 * Else the error is this one (a read-only parent, a /proc that
+		 * takes no new entry), not what lstat or make_parents left. */
+		if ((err = errno) != ENOENT) {
 			struct stat	st;
 
-			return (lstat(dst, &st) == 0 ? 0 : -1);
+			if (lstat(dst, &st) == 0)
+				return (0);
+			errno = err;
+			return (-1);
 		}
 		if (make_parents(dst, false) == -1)
 			return (-1);
 	}
+	errno = err;
 	return (-1);
 }
 
@@ -586,8 +592,16 @@ mounts_build_root(struct mount_plan *mp, const char **what)
 		return (-1);
 
 	for (size_t i = 0; i < mp->n; i++)
-		if (do_op(mp, &mp->ops[i], what) == -1)
+		if (do_op(mp, &mp->ops[i], what) == -1) {
+			int	err = errno;
+
+			/* Which path: a profile's bind or tmpfs may be the cause. */
+			snprintf(mp->what, sizeof mp->what, "%s (%s)", *what,
+			    mp->ops[i].dst);
+			*what = mp->what;
+			errno = err;
 			return (-1);
+		}
 
 	*what = "detach the host root";
 	if (umount2("/oldroot", MNT_DETACH) == -1)

@@ -44,6 +44,7 @@ struct mount_plan {
 	size_t		 n;
 	char		 path_a[4096];	/* scratch for init, so it never allocates */
 	char		 path_b[4096];
+	char		 what[480];	/* the failed step and its path, for init's message */
 };
 
 struct run;

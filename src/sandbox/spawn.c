@@ -156,7 +156,10 @@ spawn_attach_finish(struct spawn_attach *at, int chan, struct merr *e)
 		memcpy(e, &at->err, sizeof *e);
 		return (-1);
 	}
-	if (send(chan, &placed, sizeof placed, MSG_NOSIGNAL) == -1)
+	/* EPIPE: init is gone already, after a setup failure (a refused
+	 * mount) whose message waits on the channel: the loop reads it and
+	 * the run reports that, not this. */
+	if (send(chan, &placed, sizeof placed, MSG_NOSIGNAL) == -1 && errno != EPIPE)
 		return (merr_errno(e, "start the sandbox init"));
 	return (0);
 }
