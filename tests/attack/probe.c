@@ -19,6 +19,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/personality.h>
+#include <sys/quota.h>
 #include <sys/ptrace.h>
 #include <sys/reboot.h>
 #include <sys/socket.h>
@@ -360,6 +361,21 @@ main(int argc, char **argv)
 		return (a_clock());
 	if (strcmp(a, "personality") == 0)
 		return (verdict(personality(PER_LINUX | ADDR_NO_RANDOMIZE) == -1 ? -1 : 0));
+	if (strcmp(a, "acct") == 0)
+		return (verdict(syscall(__NR_acct, NULL)));
+	if (strcmp(a, "quotactl") == 0)
+		return (verdict(syscall(__NR_quotactl, QCMD(Q_SYNC, USRQUOTA), NULL, 0, NULL)));
+	if (strcmp(a, "iopl") == 0)
+		return (verdict(syscall(__NR_iopl, 3)));
+	if (strcmp(a, "modify-ldt") == 0) {
+		char	ldt[16];
+
+		return (verdict(syscall(__NR_modify_ldt, 0, ldt, sizeof ldt) == -1 ? -1 : 0));
+	}
+	if (strcmp(a, "uselib") == 0)
+		return (verdict(syscall(__NR_uselib, "/nonexistent")));
+	if (strcmp(a, "syslog") == 0)	/* SYSLOG_ACTION_SIZE_BUFFER */
+		return (verdict(syscall(__NR_syslog, 10, NULL, 0) == -1 ? -1 : 0));
 	if (strcmp(a, "x32") == 0)
 		return (a_x32());
 	if (strcmp(a, "int80") == 0)
