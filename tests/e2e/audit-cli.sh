@@ -154,6 +154,14 @@ if [ $have_sqlite = yes ]; then
 	is "a deleted row: exit 1" "$rc" 1
 	like "named as deleted" "$out" 'deleted before run'
 	copy_db "$T/pristine.db" "$DB"
+	# Deleted, and the next row relinked to the deleted row's predecessor,
+	# so every link agrees: the relinked row's own hash must give it away.
+	q "UPDATE runs SET prev_hash = (SELECT prev_hash FROM runs WHERE seq = 120) WHERE seq = 121;
+	   DELETE FROM runs WHERE seq = 120"
+	run_moat audit --db "$DB" verify
+	is "a deleted row with the next one relinked: exit 1" "$rc" 1
+	like "the relinked row is named" "$out" '\(seq 121\) was edited'
+	copy_db "$T/pristine.db" "$DB"
 	q "INSERT INTO runs (run_id, status, source, started_at) VALUES ('x', 'done', 'cli', '2026-01-01')"
 	run_moat audit --db "$DB" verify
 	like "an inserted row is named" "$out" 'inserted'

@@ -525,6 +525,17 @@ test_chain(void)
 	sql(a, "UPDATE runs SET seq = seq - 99 WHERE seq >= 103");
 	expect_broken(a, "inserted", 5, "a row inserted between runs 2 and 3");
 	audit_close(a);
+
+	/* A middle row deleted and the next relinked to its predecessor: the
+	 * links then agree, and only a hash that covers prev_hash notices. */
+	a = make_db("chain5.db", 5, &e);
+	sql(a, "UPDATE runs SET prev_hash = (SELECT prev_hash FROM runs WHERE id = 3) "
+	    "WHERE id = 4");
+	sql(a, "DELETE FROM runs WHERE id = 3");
+	tap_ok(q_int(a, "SELECT count(*) FROM runs r JOIN runs p ON r.prev_hash = p.hash "
+	    "WHERE r.id = 4 AND p.id = 2") == 1, "run 4 now links to run 2");
+	expect_broken(a, "edited", 4, "run 3 deleted and run 4 relinked to run 2");
+	audit_close(a);
 }
 
 static void
