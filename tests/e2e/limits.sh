@@ -21,6 +21,38 @@ jfield() {
 	printf '%s\n' "$out" | grep '^{' | tail -1 | jq -r ".$1" 2>/dev/null
 }
 
+# Run ids are "time-pid-random" (the pid may be zero-padded).
+groups_of() { find /sys/fs/cgroup -maxdepth 7 -type d -regex ".*/moat/[^/]*-0*$1-[^/]*" 2>/dev/null; }
+
+# held PROFILE: a --json run whose command waits (for $T/ws/go, 10 s at most)
+# while the limit files of the run's cgroups are copied to $T/cg (the groups
+# go with the run); $out ends with the command's /proc/self/limits and the
+# JSON line.
+held() {
+	rm -f "$T/ws/ready" "$T/ws/go"
+	(cd "$T/ws" && exec "$MOAT" run --json -p "$1" -- sh -c 'touch ready; i=0
+		while [ ! -e go ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+		cat /proc/self/limits') </dev/null >"$T/held.out" 2>"$T/held.err" &
+	local mpid=$!
+	for _ in $(seq 100); do [ -e "$T/ws/ready" ] && break; sleep 0.05; done
+	rm -rf "$T/cg"; mkdir "$T/cg"
+	local d f
+	for d in $(groups_of $mpid); do
+		for f in memory.max memory.limit_in_bytes pids.max cpu.max cpu.cfs_quota_us \
+		    cpu.cfs_period_us; do
+			[ -r "$d/$f" ] && cat "$d/$f" >"$T/cg/$f"
+		done
+	done
+	touch "$T/ws/go"
+	wait $mpid
+	rc=$?
+	out=$(cat "$T/held.out"); err=$(cat "$T/held.err")
+}
+# cgval FILE: the content of FILE in the held run's cgroups.
+cgval() { cat "$T/cg/$1" 2>/dev/null || echo "(no $1)"; }
+# rlim NAME: "soft hard" of the limit NAME in $out (/proc/self/limits).
+rlim() { printf '%s\n' "$out" | sed -n "s/^$1  *\([^ ]*\)  *\([^ ]*\) .*/\1 \2/p"; }
+
 # What does this user get? The JSON says what was enforced and how.
 profile plain timeout=30
 run_moat run --json -p "$T/plain.conf" -- true
@@ -57,6 +89,20 @@ else
 fi
 run_moat run -p "$T/plain.conf" -- $PY -c 'b = b"x" * (50 << 20); print("ok")'
 is "the next run is fine (host untouched)" "$out" ok
+# What the kernel holds while it runs, not what moat says it set.
+held "$T/mem.conf"
+if cg_used; then
+	if [ -n "$(cgval memory.max | grep -v '^(no')" ]; then
+		is "memory 64M: the run's cgroup holds memory.max 64M" "$(cgval memory.max)" 67108864
+	else
+		is "memory 64M: the run's cgroup holds memory.limit_in_bytes 64M" \
+		    "$(cgval memory.limit_in_bytes)" 67108864
+	fi
+else
+	skip "memory 64M in the run's cgroup: no cgroup for $who ($(jfield enforced))"
+	is "memory 64M without a cgroup: the command's RLIMIT_AS is 64M" \
+	    "$(rlim 'Max address space')" "67108864 67108864"
+fi
 
 # --- pids: a fork loop stops at the limit.
 profile pids nproc=20 timeout=30
@@ -76,6 +122,14 @@ if cg_used; then
 	is "nproc 20: end reason pids" "$(jfield end_reason)" pids-limit
 else
 	is "nproc 20: the loop saw the refusal and failed" "$rc" 1
+fi
+
+held "$T/pids.conf"
+is "nproc 20: the command's RLIMIT_NPROC is 20" "$(rlim 'Max processes')" "20 20"
+if cg_used; then
+	is "nproc 20: the run's cgroup holds pids.max 20" "$(cgval pids.max)" 20
+else
+	skip "nproc 20 in the run's cgroup: no cgroup for $who ($(jfield enforced))"
 fi
 
 # --- wall timeout within 10%.
@@ -104,6 +158,17 @@ if cg_used; then
 	like "cpus 0.5: enforced by the cgroup" "$(jfield enforced)" 'cpu 0.50'
 else
 	like "cpus 0.5 without cgroups: said not to be enforced" "$(jfield enforced)" '^rlimits only'
+fi
+held "$T/half.conf"
+if cg_used; then
+	if [ -n "$(cgval cpu.max | grep -v '^(no')" ]; then
+		is "cpus 0.5: the run's cgroup holds cpu.max 50000 100000" "$(cgval cpu.max)" "50000 100000"
+	else
+		is "cpus 0.5: the run's cgroup holds a CFS quota of 50000/100000 us" \
+		    "$(cgval cpu.cfs_quota_us)/$(cgval cpu.cfs_period_us)" "50000/100000"
+	fi
+else
+	skip "cpus 0.5 in the run's cgroup: no cgroup for $who ($(jfield enforced))"
 fi
 
 # --- holding 200 MB: the memory figure within 10%.
@@ -146,8 +211,6 @@ fi
 # --- per-run cgroups are removed, also after moat is SIGKILLed.
 run_moat run --json -p "$T/mem.conf" -- true
 if cg_used; then
-	# Run ids are "time-pid-random" (the pid may be zero-padded).
-	groups_of() { find /sys/fs/cgroup -maxdepth 7 -type d -regex ".*/moat/[^/]*-0*$1-[^/]*" 2>/dev/null; }
 	(cd "$T/ws" && exec "$MOAT" run -p "$T/mem.conf" -- true) </dev/null >/dev/null 2>&1 &
 	mpid=$!; wait $mpid
 	is "after a run its cgroups are gone" "$(groups_of $mpid)" ""
