@@ -533,13 +533,24 @@ test_unpriv(void)
 	struct merr	 e;
 	struct cg	*cg;
 	char		 d[512];
+	int		 status;
+	pid_t		 pid;
 
 	memset(&l, 0, sizeof l);
 	l.memory = 64ULL << 20;
 	cg = cg_create("t1-1-unpriv", &l, &e);
 	if (cg != NULL && cg_mode(cg) != CG_NONE) {
+		/* A delegated group: what it promises, the kernel must hold. */
 		tap_diag("this user has a writable cgroup: %s", cg_describe(cg));
-		tap_ok(1, "unprivileged: delegated cgroup found");
+		if (cg_controllers(cg) & CG_CTL_MEMORY) {
+			pid = spawn_attached(cg, hog);
+			waitpid(pid, &status, 0);
+			tap_ok(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+			    "unprivileged, delegated group: a 200M hog under 64M is "
+			    "SIGKILLed (status %#x)", status);
+		} else
+			tap_skip("unprivileged, delegated group: the memory controller "
+			    "is not delegated to this user (%s)", cg_describe(cg));
 		cg_destroy(cg, &e);
 		return;
 	}
