@@ -108,11 +108,17 @@ main(void)
 	tap_ok(eq(match("EXAMPLE.org.", 443), "example.org"), "case and a final dot are ignored");
 	tap_ok(match("www.example.org", 443) == NULL, "an exact rule does not cover subdomains");
 	tap_ok(match("badexample.org", 443) == NULL, "no partial-name match");
+	tap_ok(match("example.org.evil.test", 443) == NULL &&
+	    match("example.orgx", 443) == NULL,
+	    "an exact rule is no prefix: example.org.evil.test, example.orgx refused");
 	tap_ok(eq(match("a.example.com", 443), "*.example.com"), "wildcard covers a subdomain");
 	tap_ok(eq(match("a.b.example.com", 80), "*.example.com"), "wildcard covers deeper names");
 	tap_ok(match("example.com", 443) == NULL, "wildcard does not cover the bare domain");
 	tap_ok(match("evilexample.com", 443) == NULL, "wildcard needs the dot");
 	tap_ok(match("example.com.evil.net", 443) == NULL, "suffix must be at the end");
+	tap_ok(match("a.example.com.evil.test", 443) == NULL,
+	    "suffix must be at the end: a.example.com.evil.test holds .example.com inside");
+	tap_ok(match("badexample.com", 443) == NULL, "wildcard needs the dot: badexample.com");
 	tap_ok(eq(match("api.test", 8443), "api.test:8443"), "explicit port");
 	tap_ok(match("api.test", 443) == NULL, "explicit port replaces the defaults");
 	tap_ok(eq(match("git.test", 22), "git.test:22"), "ssh port");
