@@ -4,14 +4,14 @@
 #   net-sink.py PORTFILE SPARSEFILE
 #       GET /N answers N zero bytes with sendfile(2) from a sparse file, so
 #       the server costs almost nothing and the client and the relay are
-#       what is measured.
+#       what is measured. GET /N/K sends the N bytes in K writes 1 ms apart.
 #   net-sink.py --relay PORTFILE DPORT
 #       the least a relay can do: a plain TCP forwarder to 127.0.0.1:DPORT
 #       (no proxy protocol, no policy, no events), splice(2) through a
 #       1 MiB pipe per direction, a thread per direction blocking in the
 #       kernel, and the client's leg on Reno as moat's relay sets it. What
 #       it reaches is what any splice relay can reach on this machine.
-import os, socket, sys, threading
+import os, socket, sys, threading, time
 
 def listen():
     s = socket.socket()
@@ -33,9 +33,18 @@ def serve(c, sparse, size):
             if not d:
                 return
             buf += d
-        path = buf.split(b" ", 2)[1].decode()
-        n = min(int(path.strip("/") or "0"), size)
+        path = buf.split(b" ", 2)[1].decode().strip("/").split("/")
+        n = min(int(path[0] or "0"), size)
         c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % n)
+        if len(path) > 1:
+            # /N/K: the body in K writes 1 ms apart, after the head, as a
+            # server that answers in pieces (TLS records, a streamed
+            # page) does: each small write may wait on the one before.
+            k = max(int(path[1]), 1)
+            for i in range(k):
+                time.sleep(0.001)
+                c.sendall(b"x" * (n * (i + 1) // k - n * i // k))
+            return
         with open(sparse, "rb") as f:
             off = 0
             while off < n:

@@ -1395,6 +1395,13 @@ proxy_accept_cb(struct loop *l, int lfd, uint32_t events, void *arg)
 			close(fd);
 			continue;
 		}
+		/* The client's side as the upstream's: a small write (a
+		 * CONNECT's "200", a SOCKS reply, a TLS record) goes out at
+		 * once. With Nagle, the next small one waits for the client's
+		 * ACK, which a client that just sent data delays by up to
+		 * 40 ms: a stall on every tunnel that answers in pieces. */
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 },
+		    sizeof(int));
 		c = xcalloc(1, sizeof *c);
 		c->p = p;
 		c->cfd = fd;
