@@ -32,7 +32,9 @@ include = restricted
 net-allow = localhost:$P
 CONF
 export MOAT_PROFILE_DIR=${MOAT_PROFILE_DIR:-$here/../profiles}
+# The host's loopback: localhost on the host, host.moat.internal inside.
 url="http://localhost:$P/100/2"
+inurl="http://host.moat.internal:$P/100/2"
 
 # curl ARGS... for N requests, one time_total (seconds) per line.
 times() {
@@ -42,7 +44,7 @@ times() {
 }
 inside() {
 	(cd "$T" && "$MOAT" run -p "$T/bench.conf" -- bash -c "$(declare -f times);
-	    N=$N url=$url times $*")
+	    N=$N url=$inurl times $*")
 }
 # Prints "median p90 over30 ok" in ms for the "code seconds" lines on
 # stdin; only answered requests (200) count, ok is how many there were.

@@ -12,29 +12,6 @@
 
 #include "allow.h"
 
-/* A DNS name: letters, digits, '-', '_' and dots, no empty label. */
-static bool
-allow_name_valid(const char *s)
-{
-	size_t	len = strlen(s), label = 0;
-
-	if (len == 0 || len > 253)
-		return (false);
-	for (const char *p = s; *p != '\0'; p++) {
-		if (*p == '.') {
-			if (label == 0)
-				return (false);
-			label = 0;
-			continue;
-		}
-		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
-			return (false);
-		if (++label > 63)
-			return (false);
-	}
-	return (label > 0);
-}
-
 static void
 allow_lower(char *s)
 {
@@ -42,142 +19,13 @@ allow_lower(char *s)
 		*s = (char)tolower((unsigned char)*s);
 }
 
-/* IPv6 text, or any IPv4 form inet_aton takes (the forms getaddrinfo would
- * also take, so a name can never smuggle an address past the rules). */
-static bool
-allow_parse_addr(const char *s, int *family, uint8_t *addr)
-{
-	struct in_addr	in4;
-
-	memset(addr, 0, 16);
-	if (strchr(s, ':') != NULL) {
-		if (inet_pton(AF_INET6, s, addr) != 1)
-			return (false);
-		*family = AF_INET6;
-		return (true);
-	}
-	if (s[0] == '\0' || inet_aton(s, &in4) == 0)
-		return (false);
-	*family = AF_INET;
-	memcpy(addr, &in4, 4);
-	return (true);
-}
-
-static int
-allow_parse_port(const char *s, unsigned *port)
-{
-	unsigned long long	v;
-
-	if (strcmp(s, "*") == 0) {
-		*port = ALLOW_PORT_ANY;
-		return (0);
-	}
-	if (parse_uint(s, 65535, &v) == -1 || v == 0)
-		return (-1);
-	*port = (unsigned)v;
-	return (0);
-}
-
-void
-allow_rule_release(struct allow_rule *r)
-{
-	free(r->text);
-	free(r->name);
-	memset(r, 0, sizeof *r);
-}
-
-int
-allow_rule_parse(const char *text, struct allow_rule *r, struct merr *e)
-{
-	autofree char	*s = xstrdup(text);
-	char		*host = s, *port = NULL, *slash, *end;
-	unsigned long long prefix;
-
-	memset(r, 0, sizeof *r);
-	if (s[0] == '[') {		/* [v6], [v6]:port, [v6/len]:port */
-		if ((end = strchr(s, ']')) == NULL)
-			return (merr_set(e, "net-allow \"%s\": missing ']'", text));
-		*end = '\0';
-		host = s + 1;
-		if (end[1] == ':')
-			port = end + 2;
-		else if (end[1] != '\0')
-			return (merr_set(e, "net-allow \"%s\": junk after ']'", text));
-	} else if ((end = strrchr(s, ':')) != NULL && strchr(s, ':') == end) {
-		*end = '\0';		/* exactly one ':' means host:port */
-		port = end + 1;
-	}
-	r->port = ALLOW_PORT_DEFAULT;
-	if (port != NULL && allow_parse_port(port, &r->port) == -1)
-		return (merr_set(e, "net-allow \"%s\": bad port \"%s\" "
-		    "(1-65535 or *)", text, port));
-	allow_lower(host);
-	if ((slash = strchr(host, '/')) != NULL)
-		*slash++ = '\0';
-	if (allow_parse_addr(host, &r->family, r->addr) &&
-	    (slash != NULL || strchr(host, ':') != NULL ||
-	    inet_pton(AF_INET, host, r->addr) == 1)) {
-		unsigned max = r->family == AF_INET ? 32 : 128;
-
-		r->kind = ALLOW_ADDR;
-		r->prefix = max;
-		if (slash != NULL) {
-			if (parse_uint(slash, max, &prefix) == -1)
-				return (merr_set(e, "net-allow \"%s\": bad prefix "
-				    "length \"%s\" (0-%u)", text, slash, max));
-			r->prefix = (unsigned)prefix;
-		}
-		/* Canonical network: clear host bits. */
-		for (unsigned i = r->prefix; i < max; i++)
-			r->addr[i / 8] &= (uint8_t)~(0x80u >> (i % 8));
-	} else if (slash != NULL) {
-		return (merr_set(e, "net-allow \"%s\": a prefix length needs an "
-		    "IP address", text));
-	} else if (strcmp(host, "localhost") == 0) {
-		r->kind = ALLOW_LOCALHOST;
-		r->name = xstrdup(host);
-	} else if (strncmp(host, "*.", 2) == 0 && allow_name_valid(host + 2)) {
-		r->kind = ALLOW_SUFFIX;
-		r->name = xstrdup(host + 1);	/* keeps the dot */
-	} else if (allow_name_valid(host) && !allow_parse_addr(host, &r->family,
-	    r->addr)) {
-		r->kind = ALLOW_NAME;
-		r->name = xstrdup(host);
-	} else {
-		return (merr_set(e, "net-allow \"%s\": not a host name, *.suffix, "
-		    "IP address or CIDR", text));
-	}
-	r->text = xstrdup(text);
-	return (0);
-}
-
-int
-allow_static_parse(const char *text, struct allow_static *st, struct merr *e)
-{
-	autofree char	*s = xstrdup(text);
-	char		*eq = strchr(s, '=');
-
-	memset(st, 0, sizeof *st);
-	if (eq == NULL)
-		return (merr_set(e, "net-resolve \"%s\": want name=address", text));
-	*eq = '\0';
-	allow_lower(s);
-	if (!allow_name_valid(s))
-		return (merr_set(e, "net-resolve \"%s\": bad name \"%s\"", text, s));
-	if (!allow_parse_addr(eq + 1, &st->family, st->addr))
-		return (merr_set(e, "net-resolve \"%s\": bad address \"%s\"", text,
-		    eq + 1));
-	st->name = xstrdup(s);
-	return (0);
-}
-
 void
 allow_release(struct allow *a)
 {
 	for (size_t i = 0; i < a->nrules; i++)
-		allow_rule_release(&a->rules[i]);
+		net_rule_release(&a->rules[i]);
 	for (size_t i = 0; i < a->nstatics; i++)
-		free(a->statics[i].name);
+		net_rule_resolve_release(&a->statics[i]);
 	free(a->rules);
 	free(a->statics);
 	memset(a, 0, sizeof *a);
@@ -193,7 +41,8 @@ allow_init(struct allow *a, const struct strv *rules, const struct strv *resolve
 	if (rules->n > 0)
 		a->rules = xcalloc(rules->n, sizeof *a->rules);
 	for (size_t i = 0; i < rules->n; i++) {
-		if (allow_rule_parse(rules->v[i], &a->rules[a->nrules], e) == -1) {
+		if (net_rule_parse(rules->v[i], &a->rules[a->nrules], e) == -1) {
+			merr_prefix(e, "net-allow \"%s\"", rules->v[i]);
 			allow_release(a);
 			return (-1);
 		}
@@ -202,8 +51,9 @@ allow_init(struct allow *a, const struct strv *rules, const struct strv *resolve
 	if (resolve->n > 0)
 		a->statics = xcalloc(resolve->n, sizeof *a->statics);
 	for (size_t i = 0; i < resolve->n; i++) {
-		if (allow_static_parse(resolve->v[i], &a->statics[a->nstatics],
-		    e) == -1) {
+		if (net_rule_resolve_parse(resolve->v[i],
+		    &a->statics[a->nstatics], e) == -1) {
+			merr_prefix(e, "net-resolve \"%s\"", resolve->v[i]);
 			allow_release(a);
 			return (-1);
 		}
@@ -229,7 +79,7 @@ allow_target_set(struct allow_target *t, const char *host, unsigned port)
 		return (-1);
 	memcpy(t->host, host, len);
 	t->host[len] = '\0';
-	if (allow_parse_addr(t->host, &t->family, t->addr)) {
+	if (net_rule_addr_parse(t->host, &t->family, t->addr)) {
 		t->is_addr = true;
 		inet_ntop(t->family, t->addr, t->host, sizeof t->host);
 		return (0);
@@ -237,17 +87,7 @@ allow_target_set(struct allow_target *t, const char *host, unsigned port)
 	if (len > 1 && t->host[len - 1] == '.')
 		t->host[len - 1] = '\0';
 	allow_lower(t->host);
-	return (allow_name_valid(t->host) ? 0 : -1);
-}
-
-static bool
-allow_port_match(unsigned rule, unsigned port)
-{
-	if (rule == ALLOW_PORT_ANY)
-		return (true);
-	if (rule == ALLOW_PORT_DEFAULT)
-		return (port == 80 || port == 443);
-	return (rule == port);
+	return (net_rule_name_valid(t->host) ? 0 : -1);
 }
 
 static bool
@@ -262,46 +102,37 @@ allow_prefix_match(const uint8_t *net, unsigned prefix, const uint8_t *addr)
 	return (((net[bytes] ^ addr[bytes]) & (uint8_t)(0xff00u >> bits)) == 0);
 }
 
-static bool
-allow_is_loopback_literal(const struct allow_target *t)
-{
-	static const uint8_t	v6lo[16] = { [15] = 1 };
-
-	if (t->family == AF_INET)
-		return (t->addr[0] == 127);
-	return (memcmp(t->addr, v6lo, 16) == 0);
-}
-
-const struct allow_rule *
+const struct net_rule *
 allow_match(const struct allow *a, const struct allow_target *t,
     const char **why)
 {
 	for (size_t i = 0; i < a->nrules; i++) {
-		const struct allow_rule	*r = &a->rules[i];
+		const struct net_rule	*r = &a->rules[i];
 		size_t			 hl, sl;
 
-		if (!allow_port_match(r->port, t->port))
+		if (!net_rule_port_match(r->port, t->port))
 			continue;
 		switch (r->kind) {
-		case ALLOW_NAME:
+		case RULE_NAME:
 			if (!t->is_addr && strcmp(t->host, r->name) == 0)
 				return (r);
 			break;
-		case ALLOW_SUFFIX:
+		case RULE_SUFFIX:
 			hl = strlen(t->host);
 			sl = strlen(r->name);
 			if (!t->is_addr && hl > sl &&
 			    strcmp(t->host + hl - sl, r->name) == 0)
 				return (r);
 			break;
-		case ALLOW_ADDR:
+		case RULE_ADDR:
 			if (t->is_addr && t->family == r->family &&
 			    allow_prefix_match(r->addr, r->prefix, t->addr))
 				return (r);
 			break;
-		case ALLOW_LOCALHOST:
-			if (t->is_addr ? allow_is_loopback_literal(t) :
-			    strcmp(t->host, "localhost") == 0)
+		case RULE_LOCALHOST:
+			if (t->is_addr ? net_rule_addr_loopback(t->family, t->addr) :
+			    strcmp(t->host, "localhost") == 0 ||
+			    strcmp(t->host, RULE_HOST_LOOPBACK) == 0)
 				return (r);
 			break;
 		}
@@ -372,7 +203,7 @@ allow_class_name(enum allow_class c)
 }
 
 bool
-allow_addr_ok(const struct allow *a, const struct allow_rule *r, int family,
+allow_addr_ok(const struct allow *a, const struct net_rule *r, int family,
     const uint8_t *addr, char *why, size_t whylen)
 {
 	enum allow_class	c = allow_classify(family, addr);
@@ -380,12 +211,12 @@ allow_addr_ok(const struct allow *a, const struct allow_rule *r, int family,
 
 	if (c == ADDR_PUBLIC || a->allow_private)
 		return (true);
-	if (r != NULL && r->kind == ALLOW_LOCALHOST && c == ADDR_LOOPBACK)
+	if (r != NULL && r->kind == RULE_LOCALHOST && c == ADDR_LOOPBACK)
 		return (true);
 	/* An address rule naming a range of this very class is the profile
 	 * saying so explicitly ("10.0.0.0/8", "169.254.169.254"); a broad
 	 * range such as 0.0.0.0/0 is not. */
-	if (r != NULL && r->kind == ALLOW_ADDR && r->family == family &&
+	if (r != NULL && r->kind == RULE_ADDR && r->family == family &&
 	    allow_classify(r->family, r->addr) == c)
 		return (true);
 	inet_ntop(family, addr, text, sizeof text);
@@ -394,7 +225,7 @@ allow_addr_ok(const struct allow *a, const struct allow_rule *r, int family,
 	return (false);
 }
 
-const struct allow_static *
+const struct net_resolve *
 allow_lookup_static(const struct allow *a, const char *name)
 {
 	for (size_t i = 0; i < a->nstatics; i++)

@@ -11,37 +11,12 @@
 
 #include "base/error.h"
 #include "base/util.h"
-
-#define ALLOW_PORT_DEFAULT	0	/* no port written: 80 and 443 */
-#define ALLOW_PORT_ANY		65536	/* "host:*" */
-
-enum allow_kind {
-	ALLOW_NAME,		/* exact host name */
-	ALLOW_SUFFIX,		/* "*.example.com": any name below it */
-	ALLOW_ADDR,		/* IP literal or CIDR */
-	ALLOW_LOCALHOST,	/* "localhost:PORT": that port on the host's loopback */
-};
-
-struct allow_rule {
-	enum allow_kind	 kind;
-	char		*text;		/* owned; as written, names the rule in events */
-	char		*name;		/* owned; lower case; the suffix with its dot */
-	int		 family;	/* ALLOW_ADDR: AF_INET or AF_INET6 */
-	uint8_t		 addr[16];
-	unsigned	 prefix;	/* ALLOW_ADDR: 32/128 for a single address */
-	unsigned	 port;		/* 1-65535, ALLOW_PORT_DEFAULT or ALLOW_PORT_ANY */
-};
-
-struct allow_static {
-	char		*name;		/* owned; lower case */
-	int		 family;
-	uint8_t		 addr[16];
-};
+#include "profile/net-rule.h"
 
 struct allow {
-	struct allow_rule	*rules;		/* owned */
+	struct net_rule	*rules;		/* owned */
 	size_t			 nrules;
-	struct allow_static	*statics;	/* owned */
+	struct net_resolve	*statics;	/* owned */
 	size_t			 nstatics;
 	bool			 allow_private;
 	bool			 allow_all;	/* proxied mode without a net-allow list */
@@ -69,31 +44,25 @@ enum allow_class {
 	ADDR_SPECIAL,		/* unspecified, multicast, reserved, broadcast */
 };
 
-/* Fills a from the profile's lists; e names the bad entry. */
+/* Fills a from the profile's lists, parsed by net-rule.c's grammar (the
+ * one `moat profiles check` uses); e names the bad entry. */
 int		 allow_init(struct allow *, const struct strv *rules,
 		    const struct strv *resolve, bool allow_private, bool allow_all,
 		    struct merr *);
 void		 allow_release(struct allow *);
-/* Parses one net-allow entry; for profile checks. Caller releases with
- * allow_rule_release. */
-int		 allow_rule_parse(const char *, struct allow_rule *, struct merr *);
-void		 allow_rule_release(struct allow_rule *);
-/* Parses one net-resolve entry "name=address". */
-int		 allow_static_parse(const char *, struct allow_static *, struct merr *);
-
 /* -1 when host is not a valid name or address. */
 int		 allow_target_set(struct allow_target *, const char *host,
 		    unsigned port);
 /* The first rule that allows the target, else NULL with *why saying so.
  * When allow_all is set and nothing matches, returns NULL and *why = NULL. */
-const struct allow_rule *allow_match(const struct allow *,
+const struct net_rule *allow_match(const struct allow *,
 		    const struct allow_target *, const char **why);
 /* May a connection that matched rule (NULL under allow_all) go to this
  * address? false with why filled when not. */
-bool		 allow_addr_ok(const struct allow *, const struct allow_rule *,
+bool		 allow_addr_ok(const struct allow *, const struct net_rule *,
 		    int family, const uint8_t *addr, char *why, size_t whylen);
 /* The net-resolve answer for name, if any. */
-const struct allow_static *allow_lookup_static(const struct allow *,
+const struct net_resolve *allow_lookup_static(const struct allow *,
 		    const char *name);
 enum allow_class allow_classify(int family, const uint8_t *addr);
 const char	*allow_class_name(enum allow_class);

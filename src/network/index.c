@@ -72,7 +72,7 @@ url_rule(const char *url, char **rule, struct merr *e)
 	char			*host, *portstr = NULL, *t;
 	unsigned long long	 port;
 	unsigned char		 buf[16];
-	struct allow_rule	 ar;
+	struct net_rule	 ar;
 	struct merr		 d;
 	bool			 v6 = false;
 	autofree char		*shown = NULL;
@@ -135,12 +135,12 @@ url_rule(const char *url, char **rule, struct merr *e)
 		host[strlen(host) - 1] = '\0';
 	*rule = v6 ? xprintf("[%s]:%llu", host, port) : xprintf("%s:%llu", host, port);
 	/* The rule must mean to the allowlist what the URL says. */
-	if (allow_rule_parse(*rule, &ar, &d) == -1) {
+	if (net_rule_parse(*rule, &ar, &d) == -1) {
 		free(*rule);
 		*rule = NULL;
 		return (merr_set(e, "\"%s\": %s", url, d.msg));
 	}
-	allow_rule_release(&ar);
+	net_rule_release(&ar);
 	return (0);
 }
 
@@ -1045,21 +1045,28 @@ static int
 index_rule_ok(const struct profile *pr, const struct index_found *f,
     const char *tool, struct merr *e)
 {
-	struct allow_rule	ar;
+	struct net_rule	ar;
 	struct merr		d;
 	bool			local = false;
 
+	/* Inside, localhost is the sandbox's own loopback: the tool there
+	 * would never reach the host's through this URL. */
+	if (strncmp(f->rule, "localhost:", 10) == 0)
+		return (merr_set(e, "net-allow-index = %s: the index %s (from %s) "
+		    "names localhost, which inside the sandbox is its own loopback; "
+		    "name the host's as " RULE_HOST_LOOPBACK ":%s", tool, f->rule,
+		    f->from, f->rule + 10));
 	if (pr->net_allow_private || strv_contains(&pr->net_allow, f->rule))
 		return (0);
-	if (allow_rule_parse(f->rule, &ar, &d) == -1)
+	if (net_rule_parse(f->rule, &ar, &d) == -1)
 		return (merr_set(e, "net-allow-index = %s: %s (from %s): %s", tool,
 		    f->rule, f->from, d.msg));
-	if (ar.kind == ALLOW_LOCALHOST)
+	if (ar.kind == RULE_LOCALHOST)
 		local = true;
-	else if (ar.kind == ALLOW_ADDR &&
+	else if (ar.kind == RULE_ADDR &&
 	    allow_classify(ar.family, ar.addr) != ADDR_PUBLIC)
 		local = true;
-	allow_rule_release(&ar);
+	net_rule_release(&ar);
 	if (local)
 		return (merr_set(e, "net-allow-index = %s: the index %s (from %s) is "
 		    "on a loopback or private address; say net-allow-private = yes, "

@@ -249,7 +249,7 @@ struct conn {
 	bool			 have_target;
 	char			 rawhost[256];
 	unsigned		 rawport;
-	const struct allow_rule	*rule;
+	const struct net_rule	*rule;
 	struct proxy_http_req	 http;
 	struct rjob		*job;
 	struct sockaddr_storage	 addrs[PROXY_MAX_ADDRS];
@@ -784,9 +784,13 @@ conn_send_upstream_connect(struct conn *c)
 	autofree char	*req = NULL;
 	size_t		 len;
 	bool		 v6 = strchr(c->t.host, ':') != NULL;
+	/* The host's loopback is the upstream's "localhost": the name the
+	 * sandbox uses for it means nothing there. */
+	const char	*host = strcmp(c->t.host, RULE_HOST_LOOPBACK) == 0 ?
+			    "localhost" : c->t.host;
 
 	if (c->p->up_socks) {
-		size_t	hl = strlen(c->t.host);
+		size_t	hl = strlen(host);
 
 		req = xmalloc(3 + 5 + 16 + 256 + 2);
 		memcpy(req, "\5\1\0\5\1\0", 6);
@@ -798,15 +802,15 @@ conn_send_upstream_connect(struct conn *c)
 		} else {
 			req[len++] = 3;
 			req[len++] = (char)hl;
-			memcpy(req + len, c->t.host, hl);
+			memcpy(req + len, host, hl);
 			len += hl;
 		}
 		req[len++] = (char)(c->t.port >> 8);
 		req[len++] = (char)(c->t.port & 0xff);
 	} else {
 		xasprintf(&req, "CONNECT %s%s%s:%u HTTP/1.1\r\nHost: %s%s%s:%u\r\n"
-		    "%s%s%s\r\n", v6 ? "[" : "", c->t.host, v6 ? "]" : "",
-		    c->t.port, v6 ? "[" : "", c->t.host, v6 ? "]" : "", c->t.port,
+		    "%s%s%s\r\n", v6 ? "[" : "", host, v6 ? "]" : "",
+		    c->t.port, v6 ? "[" : "", host, v6 ? "]" : "", c->t.port,
 		    c->p->up_auth != NULL ? "Proxy-Authorization: " : "",
 		    c->p->up_auth != NULL ? c->p->up_auth : "",
 		    c->p->up_auth != NULL ? "\r\n" : "");
@@ -1137,7 +1141,7 @@ conn_request(struct conn *c, const char *host, unsigned port)
 {
 	struct proxy			*p = c->p;
 	const char			*why = NULL;
-	const struct allow_static	*st;
+	const struct net_resolve	*st;
 	char				 w[200], pbuf[8];
 
 	snprintf(c->rawhost, sizeof c->rawhost, "%s", host);
@@ -1183,7 +1187,7 @@ conn_request(struct conn *c, const char *host, unsigned port)
 			conn_resolve(c, p->up_host, p->up_port);
 		return;
 	}
-	if (c->rule != NULL && c->rule->kind == ALLOW_LOCALHOST) {
+	if (c->rule != NULL && c->rule->kind == RULE_LOCALHOST) {
 		static const uint8_t lo4[4] = { 127, 0, 0, 1 };
 		static const uint8_t lo6[16] = { [15] = 1 };
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "filter-groups.h"
+#include "net-rule.h"
 #include "profile.h"
 
 /* profile_key.arg of "ro-bind-try": a read-only bind that may be missing. */
@@ -77,37 +78,6 @@ check_path(const char *s, struct merr *e)
 	return (0);
 }
 
-/* A DNS name: labels of letters, digits and '-', 1-63 bytes, 253 in all. */
-static bool
-dns_name_valid(const char *s)
-{
-	size_t	len = strlen(s), label = 0;
-	bool	alldigits = true;
-
-	if (len == 0 || len > 253 || s[0] == '.' || s[len - 1] == '.')
-		return (false);
-	for (size_t i = 0; i < len; i++) {
-		unsigned char	c = (unsigned char)s[i];
-
-		if (c == '.') {
-			if (label == 0 || s[i - 1] == '-')
-				return (false);
-			label = 0;
-			continue;
-		}
-		if (!isalnum(c) && c != '-' && c != '_')
-			return (false);
-		if (c == '-' && label == 0)
-			return (false);
-		if (!isdigit(c))
-			alldigits = false;
-		if (++label > 63)
-			return (false);
-	}
-	/* "1.2.3" or "300.1.1.1" is a mistyped address, not a name. */
-	return (!alldigits && s[len - 1] != '-');
-}
-
 static bool
 ip_valid(const char *s)
 {
@@ -123,64 +93,6 @@ check_port(const char *s, struct merr *e)
 
 	if (parse_uint(s, 65535, &port) == -1 || port == 0)
 		return (merr_set(e, "port \"%s\" is not 1-65535", s));
-	return (0);
-}
-
-/* host[:port], *.suffix[:port], IPv4[:port], [IPv6][:port], IPv6, CIDR. */
-static int
-check_net_allow(const char *s, struct merr *e)
-{
-	autofree char	*h = xstrdup(s);
-	char		*slash, *colon, *host = h;
-	unsigned char	 buf[16];
-	unsigned long long bits;
-
-	if ((slash = strchr(h, '/')) != NULL) {
-		*slash++ = '\0';
-		if (inet_pton(AF_INET, h, buf) == 1) {
-			if (parse_uint(slash, 32, &bits) == -1)
-				return (merr_set(e, "an IPv4 prefix length is 0-32"));
-		} else if (inet_pton(AF_INET6, h, buf) == 1) {
-			if (parse_uint(slash, 128, &bits) == -1)
-				return (merr_set(e, "an IPv6 prefix length is 0-128"));
-		} else
-			return (merr_set(e, "\"%s\" is not an IP address", h));
-		return (0);
-	}
-	if (h[0] == '[') {
-		char	*end = strchr(h, ']');
-
-		if (end == NULL)
-			return (merr_set(e, "missing \"]\""));
-		*end = '\0';
-		if (inet_pton(AF_INET6, h + 1, buf) != 1)
-			return (merr_set(e, "\"%s\" is not an IPv6 address", h + 1));
-		if (end[1] == '\0')
-			return (0);
-		if (end[1] != ':')
-			return (merr_set(e, "expected \":PORT\" after \"]\""));
-		return (check_port(end + 2, e));
-	}
-	if ((colon = strchr(h, ':')) != NULL && strchr(colon + 1, ':') != NULL) {
-		if (inet_pton(AF_INET6, h, buf) != 1)
-			return (merr_set(e, "not an IPv6 address (write [ADDRESS]:PORT for a port)"));
-		return (0);
-	}
-	if (colon != NULL) {
-		*colon = '\0';
-		if (check_port(colon + 1, e) == -1)
-			return (-1);
-	}
-	if (strcmp(host, "*") == 0)
-		return (merr_set(e, "\"*\" would allow every host; name them"));
-	if (strcmp(host, "localhost") == 0 && colon == NULL)
-		return (merr_set(e, "the host's loopback needs a port: localhost:PORT"));
-	if (strncmp(host, "*.", 2) == 0)
-		host += 2;
-	if (inet_pton(AF_INET, host, buf) == 1 && host == h)
-		return (0);
-	if (!dns_name_valid(host))
-		return (merr_set(e, "\"%s\" is not a host name", host));
 	return (0);
 }
 
@@ -422,7 +334,7 @@ get_net(const struct profile *p, const struct profile_key *k)
 static int
 set_hostname(struct profile *p, const struct profile_key *k, const char *v, struct merr *e)
 {
-	if (strlen(v) > 64 || !dns_name_valid(v))
+	if (strlen(v) > 64 || !net_rule_name_valid(v))
 		return (merr_set(e, "%s", ""));
 	return (set_string(p, k, v, e));
 }
@@ -475,7 +387,7 @@ set_upstream(struct profile *p, const struct profile_key *k, const char *v, stru
 	} else {
 		if ((colon = strchr(host, ':')) != NULL)
 			*colon = '\0';
-		if (!dns_name_valid(host) && !ip_valid(host))
+		if (!net_rule_name_valid(host) && !ip_valid(host))
 			return (merr_set(e, "\"%s\" is not a host name", host));
 	}
 	if (colon != NULL && check_port(colon + 1, e) == -1)
@@ -608,11 +520,15 @@ set_env_set(struct profile *p, const struct profile_key *k, const char *v, struc
 	return (0);
 }
 
+/* The grammar is net-rule.c's, the one the proxy's allowlist parses with. */
 static int
 set_net_allow(struct profile *p, const struct profile_key *k, const char *v, struct merr *e)
 {
-	if (check_net_allow(v, e) == -1)
+	struct net_rule	r;
+
+	if (net_rule_parse(v, &r, e) == -1)
 		return (-1);
+	net_rule_release(&r);
 	strv_add(&p->net_allow, v);
 	return (0);
 }
@@ -620,16 +536,11 @@ set_net_allow(struct profile *p, const struct profile_key *k, const char *v, str
 static int
 set_net_resolve(struct profile *p, const struct profile_key *k, const char *v, struct merr *e)
 {
-	autofree char	*name = xstrdup(v);
-	char		*addr = strchr(name, '=');
+	struct net_resolve	st;
 
-	if (addr == NULL)
-		return (merr_set(e, "missing \"=\""));
-	*addr++ = '\0';
-	if (!dns_name_valid(name))
-		return (merr_set(e, "\"%s\" is not a host name", name));
-	if (!ip_valid(addr))
-		return (merr_set(e, "\"%s\" is not an IP address", addr));
+	if (net_rule_resolve_parse(v, &st, e) == -1)
+		return (-1);
+	net_rule_resolve_release(&st);
 	strv_add(&p->net_resolve, v);
 	return (0);
 }
@@ -749,7 +660,7 @@ const struct profile_key profile_keys[] = {
 	  "isolated | restricted | proxied",
 	  "network mode", 0, 0, 0, 0, 0 },
 	{ "net-allow", KEY_LIST, set_net_allow, NULL,
-	  "host[:port], *.suffix[:port], IP, [IPv6]:port, CIDR or localhost:PORT",
+	  "host[:port], *.suffix[:port], IPv4[:port], [IPv6][:port], CIDR[:port] or localhost:PORT (port: 1-65535 or *; none: 80 and 443)",
 	  "a destination the proxies let through", 0, 0, 0, 0, 0 },
 	{ "net-resolve", KEY_LIST, set_net_resolve, NULL,
 	  "name=address",

@@ -109,17 +109,6 @@ net_setup(const struct profile *p, int *fds, int *nfds, const char **what)
 	return (0);
 }
 
-static bool
-net_has_localhost_rule(const struct profile *p)
-{
-	for (size_t i = 0; i < p->net_allow.n; i++)
-		if (strncmp(p->net_allow.v[i], "localhost", 9) == 0 ||
-		    strncmp(p->net_allow.v[i], "127.", 4) == 0 ||
-		    strncmp(p->net_allow.v[i], "[::1]", 5) == 0)
-			return (true);
-	return (false);
-}
-
 /* GIT_SSH_COMMAND: ssh with a ProxyCommand that opens a CONNECT tunnel
  * through the HTTP proxy (the same allowlist: host:22 must be allowed). It
  * needs only bash (/dev/tcp) and cat, which every sandbox has; netcat and
@@ -177,14 +166,16 @@ void
 net_env(const struct profile *p, struct strv *env)
 {
 	static const char	http[] = "http://127.0.0.1:3128";
-	const char		*noproxy;
+	/* Inside, localhost, 127.0.0.0/8 and ::1 are always the sandbox's own
+	 * loopback, whatever the rules say, so a server the command starts
+	 * there is reached directly; the host's loopback has its own name,
+	 * host.moat.internal, which goes to the proxies (net-rule.h). The
+	 * CIDR is for curl and Go, the rest for clients that match names. */
+	static const char	noproxy[] = "localhost,127.0.0.1,::1,[::1],127.0.0.0/8";
 	autofree char		*pc = NULL, *qpc = NULL;
 
 	if (p->net == NET_ISOLATED)
 		return;
-	/* With a localhost:PORT rule, localhost means the host's loopback
-	 * through the proxy; otherwise it is the sandbox's own. */
-	noproxy = net_has_localhost_rule(p) ? "" : "localhost,127.0.0.1,::1";
 	net_env_set(env, xprintf("HTTP_PROXY=%s", http));
 	net_env_set(env, xprintf("HTTPS_PROXY=%s", http));
 	net_env_set(env, xprintf("http_proxy=%s", http));
@@ -196,8 +187,8 @@ net_env(const struct profile *p, struct strv *env)
 	net_env_set(env, xstrdup("NODE_USE_ENV_PROXY=1"));
 	net_env_set(env, xprintf("JAVA_TOOL_OPTIONS=-Dhttp.proxyHost=127.0.0.1 "
 	    "-Dhttp.proxyPort=%d -Dhttps.proxyHost=127.0.0.1 -Dhttps.proxyPort=%d "
-	    "-Dhttp.nonProxyHosts=%s", PROXY_HTTP_PORT, PROXY_HTTP_PORT,
-	    noproxy[0] != '\0' ? "localhost|127.0.0.1|[::1]" : ""));
+	    "-Dhttp.nonProxyHosts=localhost|127.*|[::1]", PROXY_HTTP_PORT,
+	    PROXY_HTTP_PORT));
 	pc = xprintf("ProxyCommand=bash -c '%s' moat %%h %%p", net_ssh_script);
 	qpc = net_sh_quote(pc);
 	net_env_set(env, xprintf("GIT_SSH_COMMAND=ssh -o %s", qpc));

@@ -148,7 +148,15 @@ like "... and the message names the file and line" "$err" \
 rm -f "$XDG_CONFIG_HOME/pip/pip.conf"
 PIP_INDEX_URL="http://127.0.0.1:$P/simple/" run_moat run -p "$T/idx-public.conf" -- true
 is "an index on a loopback address without net-allow-private: exit 125" "$rc" "125"
-like "... saying how to allow it" "$err" "loopback or private address; say net-allow-private = yes"
+like "... saying it is the sandbox's own loopback inside" "$err" \
+    "127.0.0.1 is the sandbox's own loopback inside it.*host.moat.internal:PORT"
+PIP_INDEX_URL="http://localhost:$P/simple/" run_moat run -p "$T/idx.conf" -- true
+is "an index on localhost, even with net-allow-private: exit 125" "$rc" "125"
+like "... naming the host's loopback's name inside" "$err" \
+    "names localhost, which inside the sandbox is its own loopback; name the host's as host.moat.internal:$P"
+PIP_INDEX_URL="http://host.moat.internal:$P/simple/" run_moat run -p "$T/idx-public.conf" -- true
+is "an index on host.moat.internal without net-allow-private: exit 125" "$rc" "125"
+like "... saying how to allow it" "$err" "loopback or private address; say net-allow-private = yes, or net-allow = host.moat.internal:$P"
 
 # Nothing configured: the defaults come from the tools themselves, asked
 # here the same way moat asks them (cleared environment, cwd /).

@@ -49,24 +49,25 @@ cat >"$T/env.conf" <<EOF
 include = proxied
 net-upstream = env
 EOF
+D=$(freeport)
 cat >"$T/down.conf" <<EOF
 include = proxied
-net-upstream = http://127.0.0.1:$(freeport)
+net-upstream = http://127.0.0.1:$D
 EOF
 
 PROFILE=$T/proxied.conf
-sandbox curl -sS -m 10 "http://localhost:$P/hello.txt"
+sandbox curl -sS -m 10 "http://host.moat.internal:$P/hello.txt"
 is "plain HTTP goes on through the upstream proxy" "$out" "hello through the upstream"
-sandbox curl -sS -m 10 -p "http://localhost:$P/hello.txt"
+sandbox curl -sS -m 10 -p "http://host.moat.internal:$P/hello.txt"
 is "a CONNECT tunnel goes on through the upstream proxy" "$out" "hello through the upstream"
-sandbox curl -sS -m 10 --socks5-hostname 127.0.0.1:1080 "http://localhost:$P/hello.txt"
+sandbox curl -sS -m 10 --socks5-hostname 127.0.0.1:1080 "http://host.moat.internal:$P/hello.txt"
 is "SOCKS5 goes on through the upstream proxy" "$out" "hello through the upstream"
-sandbox "$PY" -c "import urllib.request as u; print(u.urlopen('http://localhost:$P/hello.txt', timeout=10).read().decode().strip())"
+sandbox "$PY" -c "import urllib.request as u; print(u.urlopen('http://host.moat.internal:$P/hello.txt', timeout=10).read().decode().strip())"
 is "python urllib through the upstream proxy" "$out" "hello through the upstream"
 
 peers=$(awk '{print $1}' "$T/srv.log" | sort | uniq -c | awk '{print $2 "=" $1}' | tr '\n' ' ')
 is "every request reached the server from tinyproxy, none directly" "$peers" "127.0.0.3=4 "
-is "tinyproxy logged four CONNECTs to the server" \
+is "tinyproxy logged four CONNECTs to the server, asked for as the upstream's localhost" \
     "$(grep -c "CONNECT.*localhost:$P" "$T/tinyproxy.log")" 4
 
 sandbox curl -sS -m 10 -w ' %{http_code}' http://not-listed.test/
@@ -75,12 +76,12 @@ like "the allowlist on top still refuses, with 403" "$(flat "$out")" \
 sandbox curl -sS -m 10 -w ' %{http_code}' http://169.254.169.254/latest/
 like "a metadata address literal is refused in proxied mode too" "$(flat "$out")" "403$"
 
-run_moat run -v -p "$T/proxied.conf" -- curl -sS -m 10 "http://localhost:$P/hello.txt"
+run_moat run -v -p "$T/proxied.conf" -- curl -sS -m 10 "http://host.moat.internal:$P/hello.txt"
 like "moat run -v logs the connection as going via the upstream" "$err" \
-    "allowed localhost:$P \(127.0.0.1\) via http proxy and upstream"
+    "allowed host.moat.internal:$P \(127.0.0.1\) via http proxy and upstream"
 
 : >"$T/srv.log"
-# No localhost rule here, so NO_PROXY names localhost: --noproxy '' overrides.
+# NO_PROXY names localhost: --noproxy '' overrides.
 HTTPS_PROXY=http://127.0.0.1:$U PROFILE=$T/env.conf sandbox curl -sS -m 10 --noproxy '' "http://localhost:$P/hello.txt"
 is "net-upstream = env takes the caller's HTTPS_PROXY (no allowlist: all names pass)" \
     "$out" "hello through the upstream"
@@ -90,6 +91,30 @@ env -u HTTPS_PROXY -u https_proxy -u HTTP_PROXY -u http_proxy \
 rc=$?
 is "net-upstream = env with no proxy set: moat fails (125)" "$rc" 125
 like "and says which variables it looked for" "$(cat "$T/env.err")" "HTTPS_PROXY"
+
+# net-allow-private = yes and no loopback rule: 127.0.0.1 inside is still
+# the sandbox's own loopback (NO_PROXY), never the upstream's nor the
+# host's; the host's loopback is host.moat.internal, through the upstream.
+cat >"$T/private.conf" <<EOF
+include = proxied
+net-upstream = http://127.0.0.1:$U
+net-allow-private = yes
+EOF
+own_probe='mkdir -p /tmp/own && echo "hello from the sandbox" >/tmp/own/hello.txt
+cd /tmp/own && '"$PY"' -m http.server --bind 127.0.0.1 '"$P"' >/dev/null 2>&1 &
+for i in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/'"$P"') 2>/dev/null && break; sleep 0.1; done
+curl -sS -m 10 http://127.0.0.1:'"$P"'/hello.txt
+curl -sS -m 10 http://localhost:'"$P"'/hello.txt
+curl -sS -m 10 http://host.moat.internal:'"$P"'/hello.txt
+kill $!'
+: >"$T/srv.log"
+n0=$(grep -c "CONNECT" "$T/tinyproxy.log")
+PROFILE=$T/private.conf sandbox bash -c "$own_probe"
+is "proxied, net-allow-private = yes: 127.0.0.1 and localhost are the sandbox's own, host.moat.internal the host's" \
+    "$(flat "$out")" "hello from the sandbox hello from the sandbox hello through the upstream"
+is "... the host's server saw one request, from the upstream" "$(awk '{print $1}' "$T/srv.log" | tr '\n' ' ')" "127.0.0.3 "
+is "... and the upstream saw one CONNECT, to its localhost" \
+    "$(grep "CONNECT" "$T/tinyproxy.log" | tail -n +$((n0 + 1)) | grep -c "localhost:$P")" 1
 
 PROFILE=$T/down.conf
 sandbox bash -c "s=\$(date +%s%N); curl -sS -m 10 -o /dev/null -w '%{http_code}' http://anything.test/; e=\$(date +%s%N); echo \" \$(( (e - s) / 1000000 ))\""

@@ -42,8 +42,40 @@ sandbox sh -c 'echo "$HTTP_PROXY $HTTPS_PROXY $ALL_PROXY $NODE_USE_ENV_PROXY"'
 is "proxy variables are set inside" "$out" \
     "http://127.0.0.1:3128 http://127.0.0.1:3128 socks5h://127.0.0.1:1080 1"
 
-sandbox curl -sS -m 10 "http://localhost:$P/hello.txt"
-is "curl reaches the allowlisted host-loopback service (localhost:PORT)" "$out" "hello from the host"
+sandbox curl -sS -m 10 "http://host.moat.internal:$P/hello.txt"
+is "curl reaches the allowlisted host-loopback service (localhost:PORT) as host.moat.internal" "$out" "hello from the host"
+
+# Inside, localhost, 127.0.0.1 and ::1 are the sandbox's own loopback,
+# whatever the rules say: a server the command starts there on the very
+# port the localhost:PORT rule names is reached directly, and the host's
+# loopback only under its own name, through the proxy.
+sandbox sh -c 'echo "$NO_PROXY|$no_proxy"'
+is "NO_PROXY always names the sandbox's own loopback, even with a localhost:PORT rule" \
+    "$out" "localhost,127.0.0.1,::1,[::1],127.0.0.0/8|localhost,127.0.0.1,::1,[::1],127.0.0.0/8"
+own_probe='mkdir -p /tmp/own && echo "hello from the sandbox" >/tmp/own/hello.txt
+cd /tmp/own && '"$PY"' -m http.server --bind 127.0.0.1 '"$P"' >/dev/null 2>&1 &
+for i in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/'"$P"') 2>/dev/null && break; sleep 0.1; done
+curl -sS -m 10 http://localhost:'"$P"'/hello.txt
+curl -sS -m 10 http://127.0.0.1:'"$P"'/hello.txt
+curl -sS -m 10 http://host.moat.internal:'"$P"'/hello.txt
+'"$PY"' -c "import urllib.request as u; print(u.urlopen(\"http://localhost:'"$P"'/hello.txt\", timeout=10).read().decode().strip())"
+kill $!'
+: >"$T/srv.log"
+sandbox bash -c "$own_probe"
+is "localhost:PORT rule: localhost and 127.0.0.1 reach the sandbox's own server (curl, urllib), host.moat.internal the host's" \
+    "$(flat "$out")" "hello from the sandbox hello from the sandbox hello from the host hello from the sandbox"
+is "... and the host's server saw only the host.moat.internal request" "$(grep -c 'GET /hello.txt' "$T/srv.log")" 1
+
+# A loopback address rule would never be reached (NO_PROXY sends it to the
+# sandbox's own loopback): refused, with the rule to write instead.
+for rule in "::1" "127.0.0.1:$P" "[::1]:$P"; do
+	printf 'include = restricted\nnet-allow = %s\n' "$rule" >"$T/lo.conf"
+	run_moat profiles check "$T/lo.conf"
+	like "moat profiles check refuses net-allow = $rule and names localhost:PORT" "$rc $err" \
+	    "^1 .*sandbox's own loopback.*write localhost:PORT \(reached inside as host.moat.internal:PORT\)"
+	run_moat run -p "$T/lo.conf" -- true
+	is "moat run refuses net-allow = $rule (exit 125)" "$rc" 125
+done
 
 PROFILE=$T/named.conf
 sandbox curl -sS -m 10 "http://www.test:$P/hello.txt"
@@ -81,7 +113,7 @@ like "an allowed name that resolves to 127.0.0.1 is refused" "$(flat "$out")" \
 sandbox curl -sS -m 10 -w ' %{http_code}' http://meta.test/latest/meta-data/
 like "an allowed name that resolves to 169.254.169.254 is refused" "$(flat "$out")" \
     "169.254.169.254, a cloud metadata address.* 403$"
-sandbox curl -sS -m 10 -w ' %{http_code}' "http://127.0.0.1:$((P == 65535 ? P - 1 : P + 1))/"
+sandbox curl -sS -m 10 -w ' %{http_code}' "http://host.moat.internal:$((P == 65535 ? P - 1 : P + 1))/"
 like "another host-loopback port is refused" "$(flat "$out")" "no net-allow rule matches.* 403$"
 sandbox curl -sS -m 10 --socks5-hostname 127.0.0.1:1080 http://not-listed.test/
 is "SOCKS5 to a host not on the list: curl's error 97" "$rc" 97
@@ -103,7 +135,7 @@ check "DNS inside fails (getent $crc) fast: ${ms} ms < 1000" test "$crc" != 0 -a
 # proxy; the web server receives ssh's banner, which proves the tunnel.
 : >"$T/srv.log"
 if command -v git >/dev/null && command -v ssh >/dev/null; then
-	sandbox env GIT_SSH_VARIANT=ssh git ls-remote "ssh://localhost:$P/repo.git"
+	sandbox env GIT_SSH_VARIANT=ssh git ls-remote "ssh://host.moat.internal:$P/repo.git"
 	like "git over ssh reaches an allowed host:port through the proxy (GIT_SSH_COMMAND)" \
 	    "$(cat "$T/srv.log")" "SSH-2.0-"
 else
@@ -112,15 +144,15 @@ fi
 
 # 200 at once, every one answered with its own file.
 urls=()
-for i in $(seq 0 199); do urls+=("http://localhost:$P/f$i.txt"); done
+for i in $(seq 0 199); do urls+=("http://host.moat.internal:$P/f$i.txt"); done
 : >"$T/srv.log"
 sandbox curl -sS -m 60 -Z --parallel-immediate --parallel-max 200 "${urls[@]}"
 n=$(printf '%s\n' "$out" | grep -c '^file [0-9]*$')
 is "200 concurrent requests through the proxy, none lost (exit $rc)" "$n" 200
 is "the server saw 200 requests" "$(grep -c 'GET /f' "$T/srv.log")" 200
 
-run_moat run -v -p "$T/net.conf" -- curl -sS -m 10 "http://localhost:$P/hello.txt" http://not-listed.test/
-like "moat run -v prints allowed connections" "$err" "allowed localhost:$P \(127.0.0.1\) via http proxy: localhost:$P; out [0-9]+ B, in [0-9]+ B"
+run_moat run -v -p "$T/net.conf" -- curl -sS -m 10 "http://host.moat.internal:$P/hello.txt" http://not-listed.test/
+like "moat run -v prints allowed connections" "$err" "allowed host.moat.internal:$P \(127.0.0.1\) via http proxy: localhost:$P; out [0-9]+ B, in [0-9]+ B"
 like "moat run -v prints refused connections" "$err" "refused not-listed.test:80 via http proxy: no net-allow rule matches"
 
 # net-idle-timeout: a tunnel that carries nothing is closed (EOF, read

@@ -14,6 +14,7 @@ mkdir -p "$out"
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
     -D_GNU_SOURCE -I$src/src"
 libsrc="$src/src/network/proxy-http.c $src/src/network/proxy-socks.c $src/src/network/allow.c
+    $src/src/profile/net-rule.c
     $src/src/base/util.c $src/src/base/error.c"
 
 seed() {	# seed DIR NAME BYTES (printf format)

@@ -31,7 +31,7 @@ static const char *
 match(const char *host, unsigned port)
 {
 	struct allow_target	 t;
-	const struct allow_rule	*r;
+	const struct net_rule	*r;
 	const char		*why;
 
 	if (allow_target_set(&t, host, port) == -1)
@@ -52,7 +52,7 @@ static bool
 addr_ok(const char *rule_host, unsigned port, const char *addr)
 {
 	struct allow_target	 t;
-	const struct allow_rule	*r;
+	const struct net_rule	*r;
 	const char		*why;
 	uint8_t			 a[16];
 	int			 fam = strchr(addr, ':') ? AF_INET6 : AF_INET;
@@ -77,12 +77,12 @@ cls(const char *addr)
 static bool
 parses(const char *rule)
 {
-	struct allow_rule	r;
+	struct net_rule	r;
 	struct merr		e;
-	bool			ok = allow_rule_parse(rule, &r, &e) == 0;
+	bool			ok = net_rule_parse(rule, &r, &e) == 0;
 
 	if (ok)
-		allow_rule_release(&r);
+		net_rule_release(&r);
 	return (ok);
 }
 
@@ -143,6 +143,10 @@ main(void)
 	tap_ok(eq(match("::1", 5432), "localhost:5432"), "localhost:5432 by ::1");
 	tap_ok(match("localhost", 5433) == NULL, "localhost, other port refused");
 	tap_ok(match("localhost", 80) == NULL, "localhost:PORT gives no default ports");
+	tap_ok(eq(match("host.moat.internal", 5432), "localhost:5432"),
+	    "localhost:5432 by the host's loopback name, host.moat.internal");
+	tap_ok(match("host.moat.internal", 5433) == NULL,
+	    "host.moat.internal, other port refused");
 
 	/* the address policy */
 	tap_ok(cls("127.0.0.1") == ADDR_LOOPBACK, "127.0.0.1 is loopback");
@@ -177,7 +181,7 @@ main(void)
 	tap_ok(addr_ok("169.254.169.254", 80, "169.254.169.254"), "explicit metadata rule is allowed");
 	tap_ok(addr_ok("localhost", 5432, "127.0.0.1"), "localhost:PORT reaches loopback");
 	{
-		const struct allow_static *st = allow_lookup_static(&A, "rebind.test");
+		const struct net_resolve *st = allow_lookup_static(&A, "rebind.test");
 
 		tap_ok(st != NULL && st->family == AF_INET && st->addr[0] == 127,
 		    "net-resolve entry found");
@@ -228,15 +232,33 @@ main(void)
 	tap_ok(!parses("*.*.example.org"), "double wildcard rejected");
 	tap_ok(!parses("[::1"), "unclosed bracket rejected");
 	tap_ok(!parses(""), "empty rule rejected");
-	tap_ok(parses("[::1]:8080") && parses("*.a.b:*") && parses("host-1.test:65535"),
+	tap_ok(parses("[2001:db8::1]:8080") && parses("*.a.b:*") &&
+	    parses("host-1.test:65535") && parses("host.test:*") &&
+	    parses("198.51.100.0/24:8443") && parses("[2001:db8::/32]") &&
+	    parses("2001:db8::1") && parses("0.0.0.0/0:*") && parses("::/0"),
 	    "valid forms accepted");
+	/* Inside the sandbox these are its own loopback, reached without a
+	 * rule; the host's loopback is localhost:PORT. */
+	tap_ok(!parses("127.0.0.1:8080") && !parses("127.0.0.1") &&
+	    !parses("127.0.0.0/8:*") && !parses("127.5.0.0/16") &&
+	    !parses("::1") && !parses("[::1]:8080") && !parses("[::ffff:127.0.0.1]:80"),
+	    "loopback address rules are refused");
+	tap_ok(!parses("localhost") && !parses("host.moat.internal"),
+	    "the host's loopback needs a port");
+	tap_ok(parses("0.0.0.0/0") && parses("::/127"),
+	    "a range that only contains loopback is not a loopback rule");
+	tap_ok(!parses("10/8") && !parses("0x0a000001") && !parses("*"),
+	    "short address forms and a lone * refused");
 	{
-		struct allow_static	st;
+		struct net_resolve	st;
 		struct merr		e;
 
-		tap_ok(allow_static_parse("x.test=nope", &st, &e) == -1 &&
-		    strstr(e.msg, "bad address") != NULL, "net-resolve bad address named");
-		tap_ok(allow_static_parse("x.test", &st, &e) == -1, "net-resolve without =");
+		tap_ok(net_rule_resolve_parse("x.test=nope", &st, &e) == -1 &&
+		    strstr(e.msg, "\"nope\" is not an IP address") != NULL,
+		    "net-resolve bad address named");
+		tap_ok(net_rule_resolve_parse("x.test=127.1", &st, &e) == -1,
+		    "net-resolve takes an address only in its full form");
+		tap_ok(net_rule_resolve_parse("x.test", &st, &e) == -1, "net-resolve without =");
 	}
 	{
 		struct allow_target t;

@@ -240,7 +240,8 @@ test_malformed(void)
 	    "further down the search path)");
 	bad("./bad-cidr.conf", "profile ./bad-cidr.conf:3: net-allow: bad value "
 	    "\"10.0.0.0/33\": an IPv4 prefix length is 0-32; valid: host[:port], "
-	    "*.suffix[:port], IP, [IPv6]:port, CIDR or localhost:PORT");
+	    "*.suffix[:port], IPv4[:port], [IPv6][:port], CIDR[:port] or "
+	    "localhost:PORT (port: 1-65535 or *; none: 80 and 443)");
 	bad("./bad-remove.conf", "profile ./bad-remove.conf:2: protect -= \".bashrc\": "
 	    "not in the list (write it as the line that added it did)");
 	bad("./proxied-no-upstream.conf", "profile ./proxied-no-upstream.conf:1: net = "
@@ -284,7 +285,13 @@ test_values(void)
 		{ "net-allow = localhost", "the host's loopback needs a port" },
 		{ "net-allow = example.com:0", "port \"0\" is not 1-65535" },
 		{ "net-allow = example.com:70000", "port \"70000\" is not 1-65535" },
-		{ "net-allow = 1.2.3", "\"1.2.3\" is not a host name" },
+		{ "net-allow = 1.2.3", "\"1.2.3\" is an IPv4 address in a short form" },
+		{ "net-allow = 300.1.1.1", "\"300.1.1.1\" is not a host name" },
+		{ "net-allow = 127.0.0.1:8080", "127.0.0.1 is the sandbox's own loopback" },
+		{ "net-allow = ::1", "::1 is the sandbox's own loopback" },
+		{ "net-allow = [::1]:5432", "for a port of the host's loopback write localhost:PORT" },
+		{ "net-allow = host.moat.internal", "the host's loopback needs a port" },
+		{ "net-allow = example.com:http", "port \"http\" is not 1-65535 or *" },
 		{ "net-allow = exa_mple..com", "is not a host name" },
 		{ "net-allow = 2001:db8::/129", "an IPv6 prefix length is 0-128" },
 		{ "net-allow = [2001:db8::1", "missing \"]\"" },
