@@ -670,6 +670,20 @@ audit_show_output(struct audit *a, int64_t id)
 	sqlite3_finalize(st);
 }
 
+/* A connection event whose text is the proxy's own line ("refused
+ * host:port via ...: reason; ...") already says the host, port, verdict
+ * and reason: printing the columns before it would say them twice. */
+static bool
+audit_show_net_line(const char *detail, const char *verdict)
+{
+	size_t	n;
+
+	if (detail == NULL || verdict == NULL)
+		return (false);
+	n = strlen(verdict);
+	return (strncmp(detail, verdict, n) == 0 && detail[n] == ' ');
+}
+
 static int
 audit_cmd_show(struct audit *a, const struct audit_opts *o)
 {
@@ -725,13 +739,19 @@ audit_cmd_show(struct audit *a, const struct audit_opts *o)
 				printf("\nevents:\n");
 			printf("  %8.3fs %-7s ", sqlite3_column_double(st, 0),
 			    sqlite3_column_text(st, 1));
-			if (sqlite3_column_text(st, 5) != NULL)
-				printf("%s:%d %s%s%s ", sqlite3_column_text(st, 5),
+			if (sqlite3_column_text(st, 5) != NULL &&
+			    audit_show_net_line(d, (const char *)sqlite3_column_text(st, 7)))
+				;	/* the proxy's own line says it all */
+			else if (sqlite3_column_text(st, 5) != NULL) {
+				const char *h = (const char *)sqlite3_column_text(st, 5);
+				bool v6 = strchr(h, ':') != NULL;
+
+				printf("%s%s%s:%d %s%s%s ", v6 ? "[" : "", h, v6 ? "]" : "",
 				    sqlite3_column_int(st, 6),
 				    sqlite3_column_text(st, 7) ?: (const unsigned char *)"",
 				    sqlite3_column_text(st, 8) ? " by " : "",
 				    sqlite3_column_text(st, 8) ?: (const unsigned char *)"");
-			else if (sqlite3_column_text(st, 2) != NULL)
+			} else if (sqlite3_column_text(st, 2) != NULL)
 				printf("%s ", sqlite3_column_text(st, 2));
 			if (sqlite3_column_int64(st, 3) > 1)
 				printf("x%lld ", (long long)sqlite3_column_int64(st, 3));

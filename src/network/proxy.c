@@ -254,7 +254,8 @@ struct conn {
 	struct rjob		*job;
 	struct sockaddr_storage	 addrs[PROXY_MAX_ADDRS];
 	int			 naddrs, ai;
-	char			 addr[INET6_ADDRSTRLEN + 8];
+	char			 addr[INET6_ADDRSTRLEN + 8];	/* the destination's */
+	char			 upaddr[INET6_ADDRSTRLEN + 8];	/* proxied: the upstream's, connected to */
 	int			 connect_err;
 	char			 upin[4096];	/* the upstream proxy's answer */
 	size_t			 uplen;
@@ -283,6 +284,7 @@ struct proxy {
 	bool			 upstream;
 	char			 up_host[256];
 	char			 up_port[8];
+	char			 up_name[300];	/* "host:port", "[v6]:port", for messages */
 	char			*up_auth;	/* owned; "Basic ..." or NULL */
 	bool			 up_socks;	/* a SOCKS5 upstream, else HTTP CONNECT */
 };
@@ -331,13 +333,23 @@ human(char *buf, size_t len, uint64_t n)
 		snprintf(buf, len, "%.1f MiB", (double)n / (1024 * 1024));
 }
 
+/* "host:port", or "[v6]:port": an IPv6 address is never left bare before
+ * a port. */
+static void
+hostport(char *buf, size_t len, const char *host, unsigned port)
+{
+	bool	v6 = strchr(host, ':') != NULL;
+
+	snprintf(buf, len, "%s%s%s:%u", v6 ? "[" : "", host, v6 ? "]" : "", port);
+}
+
 static void
 conn_event(struct conn *c)
 {
 	struct proxy		*p = c->p;
 	struct run_event	 ev;
 	autofree char		*text = NULL;
-	char			 out[32], in[32];
+	char			 out[32], in[32], dest[300];
 	const char		*host;
 	double			 now = now_mono();
 
@@ -346,12 +358,13 @@ conn_event(struct conn *c)
 	host = c->have_target ? c->t.host : c->rawhost;
 	human(out, sizeof out, c->cu.bytes);
 	human(in, sizeof in, c->uc.bytes);
-	xasprintf(&text, "%s %s:%u%s%s%s via %s%s: %s; out %s, in %s, %.3f s",
-	    c->verdict != NULL ? c->verdict : "error",
-	    host[0] != '\0' ? host : "?", c->have_target ? c->t.port : c->rawport,
+	hostport(dest, sizeof dest, host[0] != '\0' ? host : "?",
+	    c->have_target ? c->t.port : c->rawport);
+	xasprintf(&text, "%s %s%s%s%s via %s%s%s: %s; out %s, in %s, %.3f s",
+	    c->verdict != NULL ? c->verdict : "error", dest,
 	    c->addr[0] != '\0' ? " (" : "", c->addr, c->addr[0] != '\0' ? ")" : "",
 	    c->kind == PROXY_FD_HTTP ? "http proxy" : "socks5",
-	    p->upstream ? " and upstream" : "",
+	    p->upstream ? " and upstream " : "", p->upstream ? p->up_name : "",
 	    c->why, out, in, now - c->t0);
 	memset(&ev, 0, sizeof ev);
 	ev.kind = EV_NET_CONN;
@@ -484,19 +497,18 @@ conn_fail(struct conn *c, int code, uint8_t rep)
 		c->ufd = -1;
 	}
 	if (c->kind == PROXY_FD_HTTP) {
-		char body[768];
+		char body[768], dest[300];
 
+		hostport(dest, sizeof dest, c->have_target ? c->t.host :
+		    c->rawhost, c->rawport);
 		if (!c->have_target && c->rawhost[0] == '\0')
 			snprintf(body, sizeof body, "moat: %s%s",
 			    code == 400 ? "bad proxy request: " : "", c->why);
 		else if (c->verdict != NULL && strcmp(c->verdict, "refused") == 0)
-			snprintf(body, sizeof body, "moat: %s:%u not allowed by "
-			    "profile %s (%s)", c->have_target ? c->t.host :
-			    c->rawhost, c->rawport, c->p->profile->name, c->why);
+			snprintf(body, sizeof body, "moat: %s not allowed by "
+			    "profile %s (%s)", dest, c->p->profile->name, c->why);
 		else
-			snprintf(body, sizeof body, "moat: %s:%u: %s",
-			    c->have_target ? c->t.host : c->rawhost, c->rawport,
-			    c->why);
+			snprintf(body, sizeof body, "moat: %s: %s", dest, c->why);
 		n = proxy_http_reply(buf, sizeof buf, code, body);
 		dir_queue(&c->uc, buf, n);
 	} else if (rep != 0xff) {
@@ -818,7 +830,7 @@ conn_send_upstream_connect(struct conn *c)
 	}
 	/* A fresh socket's buffer takes a few hundred bytes at once. */
 	if (send(c->ufd, req, len, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)len) {
-		conn_set_why(c, "failed", "upstream proxy %s: %s", c->addr,
+		conn_set_why(c, "failed", "upstream proxy %s: %s", c->p->up_name,
 		    strerror(errno));
 		conn_fail(c, 502, SOCKS_REP_FAIL);
 		return;
@@ -865,14 +877,14 @@ conn_upstream_socks(struct conn *c)
 	if (len == 0 && c->uplen < sizeof c->upin - 1)
 		return;
 	if (len <= 0) {
-		conn_set_why(c, "failed", "upstream SOCKS5 proxy %s: %s", c->addr,
+		conn_set_why(c, "failed", "upstream SOCKS5 proxy %s: %s", c->p->up_name,
 		    c->uplen >= 2 && (uint8_t)c->upin[1] == 0xff ?
 		    "it wants authentication" : "malformed answer");
 		conn_fail(c, 502, SOCKS_REP_FAIL);
 		return;
 	}
 	if ((rep = (uint8_t)c->upin[3]) != 0) {
-		conn_set_why(c, "failed", "upstream SOCKS5 proxy %s: %s", c->addr,
+		conn_set_why(c, "failed", "upstream SOCKS5 proxy %s: %s", c->p->up_name,
 		    rep < nitems(reps) ? reps[rep] : "unknown error");
 		conn_fail(c, 502, rep < nitems(reps) ? rep : SOCKS_REP_FAIL);
 		return;
@@ -912,7 +924,7 @@ conn_upstream_read(struct conn *c)
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
 		conn_set_why(c, "failed", "upstream proxy %s closed without an "
-		    "answer", c->addr);
+		    "answer", c->p->up_name);
 		conn_fail(c, 502, SOCKS_REP_FAIL);
 		return;
 	}
@@ -925,7 +937,7 @@ conn_upstream_read(struct conn *c)
 			l = 80;
 		c->upin[l] = '\0';
 		conn_set_why(c, "failed", "upstream proxy %s answered \"%s\"",
-		    c->addr, c->upin);
+		    c->p->up_name, c->upin);
 		conn_fail(c, 502, SOCKS_REP_FAIL);
 		return;
 	}
@@ -950,7 +962,12 @@ conn_try_next(struct conn *c)
 			close(c->ufd);
 			c->ufd = -1;
 		}
-		sockaddr_text(ss, c->addr, sizeof c->addr);
+		/* In proxied mode the address connected to is the upstream's;
+		 * the destination's stays what the request named. */
+		if (c->p->upstream)
+			sockaddr_text(ss, c->upaddr, sizeof c->upaddr);
+		else
+			sockaddr_text(ss, c->addr, sizeof c->addr);
 		fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 		    SOCK_CLOEXEC, 0);
 		if (fd == -1) {
@@ -972,8 +989,21 @@ conn_try_next(struct conn *c)
 			return;		/* EPOLLOUT says how it went */
 		c->connect_err = errno;
 	}
-	conn_set_why(c, "failed", "connect %s: %s", c->addr,
-	    strerror(c->connect_err != 0 ? c->connect_err : ECONNREFUSED));
+	{
+		char	at[INET6_ADDRSTRLEN + 16];
+
+		hostport(at, sizeof at, c->p->upstream ? c->upaddr : c->addr,
+		    c->p->upstream ? (unsigned)atoi(c->p->up_port) : c->t.port);
+		if (c->p->upstream)
+			conn_set_why(c, "failed", "upstream proxy %s: connect%s%s: %s",
+			    c->p->up_name, strcmp(at, c->p->up_name) != 0 ? " " : "",
+			    strcmp(at, c->p->up_name) != 0 ? at : "",
+			    strerror(c->connect_err != 0 ? c->connect_err : ECONNREFUSED));
+		else
+			conn_set_why(c, "failed", "connect %s: %s", at,
+			    strerror(c->connect_err != 0 ? c->connect_err :
+			    ECONNREFUSED));
+	}
 	conn_fail(c, 502, c->connect_err == ECONNREFUSED ? SOCKS_REP_REFUSED :
 	    c->connect_err == ENETUNREACH ? SOCKS_REP_NET_UNREACH :
 	    SOCKS_REP_HOST_UNREACH);
@@ -1069,8 +1099,11 @@ conn_resolved(struct conn *c, struct rjob *j)
 
 	c->job = NULL;
 	if (j->err != 0) {
-		conn_set_why(c, "failed", "cannot resolve %s: %s", j->host,
-		    j->err == EAI_SYSTEM ? strerror(errno) : gai_strerror(j->err));
+		conn_set_why(c, "failed", "%s%s%scannot resolve %s: %s",
+		    c->p->upstream ? "upstream proxy " : "",
+		    c->p->upstream ? c->p->up_name : "", c->p->upstream ? ": " : "",
+		    j->host, j->err == EAI_SYSTEM ? strerror(errno) :
+		    gai_strerror(j->err));
 		conn_fail(c, 502, SOCKS_REP_HOST_UNREACH);
 		return;
 	}
@@ -1152,6 +1185,11 @@ conn_request(struct conn *c, const char *host, unsigned port)
 		return;
 	}
 	c->have_target = true;
+	/* An address named by the request is the event's address, in both
+	 * modes and whatever the verdict (proxied: a name is resolved by the
+	 * upstream, unseen, and has none). */
+	if (c->t.is_addr)
+		conn_note_addr(c, c->t.family, c->t.addr);
 	c->rule = allow_match(&p->allow, &c->t, &why);
 	if (c->rule == NULL && why != NULL) {
 		conn_refuse(c, "%s", why);
@@ -1606,6 +1644,7 @@ proxy_parse_upstream(struct proxy *p, const char *url, struct merr *e)
 		return (merr_set(e, "net-upstream \"%s\": bad host", url));
 	snprintf(p->up_host, sizeof p->up_host, "%s", t.host);
 	snprintf(p->up_port, sizeof p->up_port, "%u", port);
+	hostport(p->up_name, sizeof p->up_name, t.host, port);
 	if (auth != NULL && p->up_socks)
 		return (merr_set(e, "net-upstream \"%s\": SOCKS5 with a user name "
 		    "and password is not supported", url));

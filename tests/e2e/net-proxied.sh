@@ -78,7 +78,7 @@ like "a metadata address literal is refused in proxied mode too" "$(flat "$out")
 
 run_moat run -v -p "$T/proxied.conf" -- curl -sS -m 10 "http://host.moat.internal:$P/hello.txt"
 like "moat run -v logs the connection as going via the upstream" "$err" \
-    "allowed host.moat.internal:$P \(127.0.0.1\) via http proxy and upstream"
+    "allowed host.moat.internal:$P via http proxy and upstream 127.0.0.1:$U"
 
 : >"$T/srv.log"
 # NO_PROXY names localhost: --noproxy '' overrides.
@@ -91,6 +91,22 @@ env -u HTTPS_PROXY -u https_proxy -u HTTP_PROXY -u http_proxy \
 rc=$?
 is "net-upstream = env with no proxy set: moat fails (125)" "$rc" 125
 like "and says which variables it looked for" "$(cat "$T/env.err")" "HTTPS_PROXY"
+
+# The record: in proxied mode the addr column is the destination's address
+# (none for a name: the upstream resolves it), and the upstream is named in
+# the text; audit show says each thing once.
+export MOAT_DB="$T/audit.db"
+PROFILE=$T/proxied.conf sandbox curl -sS -m 10 "http://host.moat.internal:$P/hello.txt" http://not-listed.test/
+ev=$("$PY" -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print("\n".join("%s %s addr=%s" % r for r in c.execute("SELECT host, verdict, coalesce(addr, \"\") FROM events WHERE kind = \"net\" AND run = (SELECT max(id) FROM runs) ORDER BY id")))' "$MOAT_DB" 2>&1)
+is "proxied: the addr column holds no upstream address for a name" "$ev" "host.moat.internal allowed addr=
+not-listed.test refused addr="
+rid=$("$PY" -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT max(id) FROM runs").fetchone()[0])' "$MOAT_DB")
+show=$("$MOAT" audit --db "$MOAT_DB" show "$rid" 2>&1)
+like "audit show: the allowed connection, via the upstream by host:port" "$show" \
+    "net +allowed host.moat.internal:$P via http proxy and upstream 127.0.0.1:$U: localhost:$P;"
+is "audit show: the refusal's reason is said once" \
+    "$(printf '%s\n' "$show" | grep -E '^ +[0-9.]+s net ' | grep 'not-listed.test' | grep -o 'no net-allow rule matches' | wc -l)" 1
+unset MOAT_DB
 
 # net-allow-private = yes and no loopback rule: 127.0.0.1 inside is still
 # the sandbox's own loopback (NO_PROXY), never the upstream's nor the
@@ -121,5 +137,8 @@ sandbox bash -c "s=\$(date +%s%N); curl -sS -m 10 -o /dev/null -w '%{http_code}'
 read -r code ms <<<"$out"
 check "upstream down: 502 (got $code) at once (${ms} ms), no hang" \
     test "$code" = 502 -a "${ms:-9999}" -lt 2000
+sandbox curl -sS -m 10 http://anything.test/
+like "upstream down: the 502 names the upstream's host:port, not only the destination" \
+    "$out" "^moat: anything.test:80: upstream proxy 127.0.0.1:$D: connect: Connection refused"
 
 done_testing

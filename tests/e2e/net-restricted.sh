@@ -155,6 +155,12 @@ run_moat run -v -p "$T/net.conf" -- curl -sS -m 10 "http://host.moat.internal:$P
 like "moat run -v prints allowed connections" "$err" "allowed host.moat.internal:$P \(127.0.0.1\) via http proxy: localhost:$P; out [0-9]+ B, in [0-9]+ B"
 like "moat run -v prints refused connections" "$err" "refused not-listed.test:80 via http proxy: no net-allow rule matches"
 
+# IPv6 addresses are bracketed before a port, in the answer and the event.
+Q=$((P == 65535 ? P - 1 : P + 1))
+run_moat run -v -p "$T/net.conf" -- curl -sS -m 10 -x http://127.0.0.1:3128 --noproxy '' "http://[::1]:$Q/"
+like "the 403 for an IPv6 destination brackets it: [::1]:PORT" "$out" "^moat: \[::1\]:$Q not allowed by profile"
+like "... and so does the event" "$err" "net: refused \[::1\]:$Q \(::1\) via http proxy: no net-allow rule matches"
+
 # net-idle-timeout: a tunnel that carries nothing is closed (EOF, read
 # status 1), one without the limit stays open (a read timeout, > 128).
 idle_probe='exec 3<>/dev/tcp/127.0.0.1/3128
