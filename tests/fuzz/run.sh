@@ -2,6 +2,7 @@
 # run.sh: builds the libFuzzer harnesses for moat's proxy parsers with clang
 # (-fsanitize=fuzzer,address,undefined) and runs each for FUZZ_SECONDS
 # (default 60). Usage: run.sh [SRCDIR [OUTDIR]]; `make fuzz` passes both.
+# FUZZ_HARNESSES picks some of: http socks rule.
 # Exits non-zero on a crash, a leak or a failed assertion; the reproducer is
 # left in OUTDIR (crash-*, leak-*). Needs clang with libFuzzer (Debian: clang).
 set -eu
@@ -29,9 +30,15 @@ seed "$out/corpus-socks" domain '\005\001\000\005\001\000\003\013example.org\001
 seed "$out/corpus-socks" ipv4 '\005\002\000\002\005\001\000\001\177\000\000\001\037\220'
 seed "$out/corpus-socks" ipv6 '\005\001\000\005\001\000\004\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\001\000\026'
 seed "$out/corpus-socks" udp '\005\001\000\005\003\000\001\000\000\000\000\000\000'
+seed "$out/corpus-rule" name 'example.org'
+seed "$out/corpus-rule" suffix '*.example.org:*'
+seed "$out/corpus-rule" cidr '198.51.100.0/24:8443'
+seed "$out/corpus-rule" v6 '[2001:db8::/32]:443'
+seed "$out/corpus-rule" local 'localhost:5432'
+seed "$out/corpus-rule" resolve 'db.test=2001:db8::20'
 
 rc=0
-for h in http socks; do
+for h in ${FUZZ_HARNESSES:-http socks rule}; do
 	echo "fuzz-$h: building"
 	# shellcheck disable=SC2086
 	$CLANG $flags -o "$out/fuzz-$h" "$src/tests/fuzz/fuzz-$h.c" $libsrc
