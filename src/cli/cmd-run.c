@@ -16,9 +16,20 @@
 #include "audit/audit.h"
 #include "cmd.h"
 #include "sandbox/meter.h"
+#include "profile/net-rule.h"
 #include "profile/profile.h"
 #include "risk/risk.h"
 #include "sandbox/spawn.h"
+
+/* A destination the proxies refused, once per host and port, for the
+ * summary after the run. */
+struct cmd_run_refusal {
+	char		*host;		/* owned */
+	unsigned	 port;
+	char		*why;		/* owned; the first refusal's reason */
+	unsigned	 n;
+};
+#define CMD_RUN_REFUSALS_MAX	32
 
 /* What the front end keeps for a run: how to show it, how risky it is,
  * where it is recorded. */
@@ -33,6 +44,10 @@ struct cmd_run_ui {
 	bool			 scored;
 	struct strv		 denied;	/* syscall names, once per denial (capped) */
 	unsigned		 net_refused;
+	struct cmd_run_refusal	 refusals[CMD_RUN_REFUSALS_MAX];
+	size_t			 nrefusals;
+	unsigned		 refusals_more;	/* distinct ones beyond the array */
+	char			*profile_label;	/* owned; the name and any --net-allow */
 	/* the audit log */
 	const char		*db;		/* --db; NULL: $MOAT_DB or the default */
 	bool			 unlogged_ok;	/* --unlogged or audit-unlogged = yes */
@@ -56,9 +71,9 @@ static int	cmd_run_exec(int, char **);
 
 const struct cmd_entry cmd_run_entry = {
 	.name = "run",
-	.usage = "run [-p PROFILE] [-w DIR] [--timeout SECS] [-e NAME[=VALUE]]... [-v] "
-	    "[--meter] [--meter-rate HZ] [--json] [--db PATH] [--unlogged] "
-	    "-- CMD [ARG]...",
+	.usage = "run [-p PROFILE] [-w DIR] [--timeout SECS] [-e NAME[=VALUE]]... "
+	    "[--net-allow HOST[:PORT]]... [-v] [--meter] [--meter-rate HZ] [--json] "
+	    "[--db PATH] [--unlogged] -- CMD [ARG]...",
 	.summary = "run one command in the sandbox; its exit status passes through",
 	.exec = cmd_run_exec,
 };
@@ -97,7 +112,7 @@ cmd_run_start_fields(struct run *r, struct cmd_run_ui *ui, struct audit_start *a
 	memset(as, 0, sizeof *as);
 	as->run_id = r->id;
 	as->source = "cli";
-	as->profile = p->name;
+	as->profile = ui->profile_label != NULL ? ui->profile_label : p->name;
 	as->profile_text = ui->profile_text;
 	as->net_mode = profile_net_mode_name(p->net);
 	as->workspace = r->ws_path;
@@ -329,6 +344,61 @@ cmd_run_audit_end(struct run *r, struct cmd_run_ui *ui, bool setup_failed,
 }
 
 static void
+cmd_run_note_refusal(struct cmd_run_ui *ui, const struct run_event *ev)
+{
+	struct cmd_run_refusal	*f;
+
+	if (ev->host == NULL || ev->host[0] == '\0')
+		return;
+	for (size_t i = 0; i < ui->nrefusals; i++)
+		if (ui->refusals[i].port == ev->port &&
+		    strcmp(ui->refusals[i].host, ev->host) == 0) {
+			ui->refusals[i].n++;
+			return;
+		}
+	if (ui->nrefusals == CMD_RUN_REFUSALS_MAX) {
+		ui->refusals_more++;
+		return;
+	}
+	f = &ui->refusals[ui->nrefusals++];
+	f->host = xstrdup(ev->host);
+	f->port = ev->port;
+	f->why = xstrdup(ev->rule != NULL ? ev->rule : "");
+	f->n = 1;
+}
+
+/* On a terminal, after the run: what the proxies refused, once per
+ * destination, and the profile line that would allow it. A pip or npm
+ * that only says "could not find a version" is then explained. */
+static void
+cmd_run_refusal_summary(struct cmd_run_ui *ui)
+{
+	for (size_t i = 0; i < ui->nrefusals; i++) {
+		struct cmd_run_refusal	*f = &ui->refusals[i];
+		autofree char		*line = NULL;
+		bool			 v6 = strchr(f->host, ':') != NULL;
+
+		fprintf(stderr, "moat: refused %s%s%s:%u", v6 ? "[" : "", f->host,
+		    v6 ? "]" : "", f->port);
+		if (f->n > 1)
+			fprintf(stderr, " (%u times)", f->n);
+		fprintf(stderr, ": %s", f->why);
+		if (strncmp(f->why, "no net-allow rule", 17) == 0 &&
+		    (line = net_rule_suggest(f->host, f->port)) != NULL)
+			fprintf(stderr, "; to allow it, add \"net-allow = %s\" to "
+			    "profile %s, or run with --net-allow %s", line,
+			    ui->profile->name, line);
+		else if (strstr(f->why, "net-allow-private is off") != NULL)
+			fprintf(stderr, "; to allow it, add \"net-allow-private = "
+			    "yes\" to profile %s", ui->profile->name);
+		fputc('\n', stderr);
+	}
+	if (ui->refusals_more > 0)
+		fprintf(stderr, "moat: and %u more destinations refused (moat run "
+		    "-v, or moat audit show, lists them)\n", ui->refusals_more);
+}
+
+static void
 cmd_run_on_event(struct run *r, const struct run_event *ev)
 {
 	static const char	*kinds[] = {
@@ -350,8 +420,10 @@ cmd_run_on_event(struct run *r, const struct run_event *ev)
 			strv_add(&ui->denied, ev->syscall);
 	}
 	if (ev->kind == EV_NET_CONN && ev->verdict != NULL &&
-	    strcmp(ev->verdict, "refused") == 0)
+	    strcmp(ev->verdict, "refused") == 0) {
 		ui->net_refused++;
+		cmd_run_note_refusal(ui, ev);
+	}
 
 	if (r->verbose == 0 && ev->kind != EV_LIMIT_HIT)
 		return;
@@ -424,6 +496,7 @@ cmd_run_exec(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "db", required_argument, NULL, 'D' },
 		{ "unlogged", no_argument, NULL, 'U' },
+		{ "net-allow", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -434,6 +507,8 @@ cmd_run_exec(int argc, char **argv)
 	struct cmd_run_ui	 ui;
 	bool			 meter = false, json = false;
 	int			 c, status, rc;
+	struct strv		 net_allow = { 0 };
+	struct net_rule		 rule;
 
 	memset(&ui, 0, sizeof ui);
 	ui.meter_fd = -1;
@@ -484,6 +559,17 @@ cmd_run_exec(int argc, char **argv)
 		case 'U':
 			ui.unlogged_ok = true;
 			break;
+		case 'A':
+			/* The profile's own grammar (net-rule.c). */
+			if (net_rule_parse(optarg, &rule, &e) == -1) {
+				strv_clear(&net_allow);
+				run_release(&r);
+				return (cmd_usage_error(&cmd_run_entry, "--net-allow %s: "
+				    "%s", optarg, e.msg));
+			}
+			net_rule_release(&rule);
+			strv_add(&net_allow, optarg);
+			break;
 		case 'h':
 			printf("usage: moat %s\n", cmd_run_entry.usage);
 			run_release(&r);
@@ -502,9 +588,32 @@ cmd_run_exec(int argc, char **argv)
 
 	if ((p = profile_load(pname, &e)) == NULL) {
 		merr_print(&e);
+		strv_clear(&net_allow);
 		run_release(&r);
 		return (EXIT_MOAT);
 	}
+	if (net_allow.n > 0 && (p->net == NET_ISOLATED || (p->net == NET_PROXIED &&
+	    p->net_allow.n == 0 && p->net_allow_index.n == 0))) {
+		fprintf(stderr, "moat run: --net-allow %s: profile %s %s\n",
+		    net_allow.v[0], p->name, p->net == NET_ISOLATED ?
+		    "has net = isolated: nothing leaves it, not even through a "
+		    "rule (use a restricted profile)" : "is proxied without "
+		    "net-allow lines: it passes every destination already");
+		strv_clear(&net_allow);
+		profile_free(p);
+		run_release(&r);
+		return (EXIT_MOAT);
+	}
+	/* For this run only; the row's profile says so. */
+	for (size_t i = 0; i < net_allow.n; i++) {
+		char	*label = xprintf("%s --net-allow %s", ui.profile_label != NULL ?
+			    ui.profile_label : p->name, net_allow.v[i]);
+
+		strv_add(&p->net_allow, net_allow.v[i]);
+		free(ui.profile_label);
+		ui.profile_label = label;
+	}
+	strv_clear(&net_allow);
 	r.profile = p;
 	r.on_event = cmd_run_on_event;
 	r.on_sample = cmd_run_on_sample;
@@ -548,6 +657,8 @@ cmd_run_exec(int argc, char **argv)
 			    sizeof buf);
 			fprintf(stderr, "%s\n", buf);
 		}
+		if (isatty(STDERR_FILENO))
+			cmd_run_refusal_summary(&ui);
 	}
 	{
 		double	t = now_mono();
@@ -556,6 +667,11 @@ cmd_run_exec(int argc, char **argv)
 		cmd_run_trace(&ui, "audit-close", t);	/* its "at" is the total */
 	}
 	free(ui.profile_text);
+	free(ui.profile_label);
+	for (size_t i = 0; i < ui.nrefusals; i++) {
+		free(ui.refusals[i].host);
+		free(ui.refusals[i].why);
+	}
 	if (ui.meter_fd >= 0)
 		close(ui.meter_fd);
 	strv_clear(&ui.denied);

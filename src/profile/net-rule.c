@@ -258,3 +258,31 @@ net_rule_resolve_parse(const char *text, struct net_resolve *st,
 	st->name = xstrdup(s);
 	return (0);
 }
+
+char *
+net_rule_suggest(const char *host, unsigned port)
+{
+	struct net_rule	r;
+	struct merr	e;
+	uint8_t		a[16];
+	int		family;
+	bool		web = port == 80 || port == 443;
+	char		*s;
+
+	if (host == NULL || host[0] == '\0' || port == 0 || port > 65535)
+		return (NULL);
+	if (strcmp(host, "localhost") == 0 || strcmp(host, RULE_HOST_LOOPBACK) == 0 ||
+	    (net_rule_addr_parse(host, &family, a) && net_rule_addr_loopback(family, a)))
+		s = xprintf("localhost:%u", port);
+	else if (strchr(host, ':') != NULL)
+		s = web ? xprintf("[%s]", host) : xprintf("[%s]:%u", host, port);
+	else
+		s = web ? xstrdup(host) : xprintf("%s:%u", host, port);
+	/* Only ever a line the grammar takes. */
+	if (net_rule_parse(s, &r, &e) == -1) {
+		free(s);
+		return (NULL);
+	}
+	net_rule_release(&r);
+	return (s);
+}

@@ -50,6 +50,10 @@ void		 net_rule_release(struct net_rule *);
 int		 net_rule_resolve_parse(const char *, struct net_resolve *,
 		    struct merr *);
 void		 net_rule_resolve_release(struct net_resolve *);
+/* The net-allow line that would allow host:port, as a refusal names it
+ * (the host's loopback, in any of its names, is localhost:PORT; 80 and 443
+ * need no port); NULL when no rule can. Caller frees. */
+char		*net_rule_suggest(const char *host, unsigned port);
 /* Does the rule allow this port? */
 bool		 net_rule_port_match(unsigned rule_port, unsigned port);
 

@@ -155,6 +155,40 @@ run_moat run -v -p "$T/net.conf" -- curl -sS -m 10 "http://host.moat.internal:$P
 like "moat run -v prints allowed connections" "$err" "allowed host.moat.internal:$P \(127.0.0.1\) via http proxy: localhost:$P; out [0-9]+ B, in [0-9]+ B"
 like "moat run -v prints refused connections" "$err" "refused not-listed.test:80 via http proxy: no net-allow rule matches"
 
+# After the run, on a terminal only: each refused destination once, with
+# the line that would allow it.
+(cd "$T/ws" && script -qec "$(printf '%q ' "$MOAT" run -p "$T/net.conf" -- sh -c \
+    "curl -sS -m 10 -o /dev/null http://not-listed.test/; curl -sS -m 10 -o /dev/null http://not-listed.test/; curl -sS -m 10 -o /dev/null -p https://other.test:8443/; curl -sS -m 10 -o /dev/null http://meta.test/")" \
+    /dev/null) >"$T/tty.out" 2>&1 </dev/null
+tty=$(tr -d '\r' <"$T/tty.out")
+like "on a terminal: a refused host, once, with the net-allow line that allows it" "$tty" \
+    "moat: refused not-listed.test:80 \(2 times\): no net-allow rule matches; to allow it, add \"net-allow = not-listed.test\" to profile .*net.conf, or run with --net-allow not-listed.test"
+is "... said once for both refusals" "$(printf '%s\n' "$tty" | grep -c '^moat: refused not-listed.test')" 1
+like "... a port other than 80 and 443 is in the line" "$tty" \
+    "moat: refused other.test:8443: no net-allow rule matches; to allow it, add \"net-allow = other.test:8443\""
+like "... a name refused for its address points at net-allow-private" "$tty" \
+    "moat: refused meta.test:80: resolves to 169.254.169.254, a cloud metadata address, and net-allow-private is off; to allow it, add \"net-allow-private = yes\""
+run_moat run -p "$T/net.conf" -- curl -sS -m 10 -o /dev/null http://not-listed.test/
+unlike "not on a terminal: no summary (scripts see only the command's own errors)" "$err" "moat: refused"
+
+# --net-allow adds a rule for one run, recorded on the audit row.
+export MOAT_DB="$T/na.db"
+run_moat run -p restricted -- curl -sS -m 10 -w ' %{http_code}' "http://host.moat.internal:$P/hello.txt"
+like "without --net-allow the host's port is refused" "$(flat "$out")" "403$"
+run_moat run -p restricted --net-allow "localhost:$P" -- curl -sS -m 10 "http://host.moat.internal:$P/hello.txt"
+is "--net-allow localhost:PORT lets this run reach it" "$out" "hello from the host"
+prof=$("$PY" -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT profile FROM runs ORDER BY id DESC LIMIT 1").fetchone()[0])' "$MOAT_DB" 2>&1)
+is "... and the audit row's profile records it" "$prof" "restricted --net-allow localhost:$P"
+unset MOAT_DB
+run_moat run -p restricted -- curl -sS -m 10 -w ' %{http_code}' "http://host.moat.internal:$P/hello.txt"
+like "... for that run only" "$(flat "$out")" "403$"
+run_moat run -p restricted --net-allow '127.0.0.1:80' -- true
+like "--net-allow takes the profile's grammar: a loopback address is refused (125)" "$rc $err" \
+    "^125 moat run: --net-allow 127.0.0.1:80: 127.0.0.1 is the sandbox's own loopback"
+run_moat run -p isolated --net-allow example.org -- true
+like "--net-allow with an isolated profile is refused, saying why" "$rc $err" \
+    "^125 moat run: --net-allow example.org: profile isolated has net = isolated"
+
 # IPv6 addresses are bracketed before a port, in the answer and the event.
 Q=$((P == 65535 ? P - 1 : P + 1))
 run_moat run -v -p "$T/net.conf" -- curl -sS -m 10 -x http://127.0.0.1:3128 --noproxy '' "http://[::1]:$Q/"
