@@ -1058,6 +1058,14 @@ index_rule_ok(const struct profile *pr, const struct index_found *f,
 		    f->from, f->rule + 10));
 	if (pr->net_allow_private || strv_contains(&pr->net_allow, f->rule))
 		return (0);
+	/* host.moat.internal:PORT is allowed by its usual spelling too. */
+	if (strncmp(f->rule, RULE_HOST_LOOPBACK ":", sizeof RULE_HOST_LOOPBACK) == 0) {
+		autofree char	*alt = xprintf("localhost:%s", f->rule +
+				    sizeof RULE_HOST_LOOPBACK);
+
+		if (strv_contains(&pr->net_allow, alt))
+			return (0);
+	}
 	if (net_rule_parse(f->rule, &ar, &d) == -1)
 		return (merr_set(e, "net-allow-index = %s: %s (from %s): %s", tool,
 		    f->rule, f->from, d.msg));

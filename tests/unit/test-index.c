@@ -534,8 +534,8 @@ test_extend(void)
 
 	setenv("PIP_INDEX_URL", "http://127.0.0.1:3141/simple", 1);
 	rc = index_extend_allow(p, NULL, &out, NULL, &e);
-	tap_ok(rc == -1 && strstr(e.msg, "net-allow-private") != NULL,
-	    "an index on a loopback address is refused without net-allow-private");
+	tap_ok(rc == -1 && strstr(e.msg, "127.0.0.1 is the sandbox's own loopback") != NULL,
+	    "an index on a loopback address is refused: inside, that is the sandbox's own");
 	strv_clear(&out);
 	setenv("PIP_INDEX_URL", "http://localhost:3141/simple", 1);
 	rc = index_extend_allow(p, NULL, &out, NULL, &e);
@@ -546,10 +546,19 @@ test_extend(void)
 	rc = index_extend_allow(p, NULL, &out, NULL, &e);
 	tap_ok(rc == -1, "... and on the metadata address");
 	strv_clear(&out);
+	setenv("PIP_INDEX_URL", "http://host.moat.internal:3141/simple", 1);
+	rc = index_extend_allow(p, NULL, &out, NULL, &e);
+	tap_ok(rc == -1 && strstr(e.msg, "net-allow-private") != NULL,
+	    "... and on the host's loopback by its name inside, without net-allow-private");
+	strv_clear(&out);
 	strv_add(&p->net_allow, "localhost:3141");
+	rc = index_extend_allow(p, NULL, &out, NULL, &e);
+	tap_ok(rc == 0, "unless the profile allows that destination itself (localhost:3141)");
+	strv_clear(&out);
 	setenv("PIP_INDEX_URL", "http://localhost:3141/simple", 1);
 	rc = index_extend_allow(p, NULL, &out, NULL, &e);
-	tap_ok(rc == 0, "unless the profile allows that destination itself");
+	tap_ok(rc == -1 && strstr(e.msg, "name the host's as host.moat.internal:3141") != NULL,
+	    "an index on localhost is refused even so: inside, localhost is the sandbox's own");
 	strv_clear(&out);
 	p->net_allow_private = true;
 	setenv("PIP_INDEX_URL", "http://10.1.2.3:3141/simple", 1);
