@@ -25,6 +25,26 @@ const struct cmd_entry cmd_audit_entry = {
 	    "[--since T] [--until T] [--profile P] [--status S] [--min-risk N] "
 	    "[--agent A] [--grep TEXT] [--limit N] [--json|--csv] [--format jsonl|csv]",
 	.summary = "review what ran, what it tried and how risky it was (moat-audit(5))",
+	.options = (const char *const[]){
+		"list\tthe runs, newest first (the default)",
+		"show ID\tone run: command, verdict, reasons, events, output digests",
+		"stats\tcounts, risk bands, top commands, denied calls and hosts",
+		"export\tevery matching run with its events, as JSON lines or CSV",
+		"prune --before DATE\tdelete runs that ended before DATE; the chain keeps a checkpoint",
+		"verify\tcheck the hash chain: was any row edited, forged or deleted",
+		"--db PATH\tthe audit database (default $XDG_DATA_HOME/moat/audit.db)",
+		"--since T, --until T\ta time range: a date, or an age such as 2h or 7d",
+		"--profile P\truns of that profile",
+		"--status S\truns in that state: running, done, refused, interrupted, setup-failed",
+		"--min-risk N\truns whose risk score is N or more",
+		"--agent A\truns started by that agent or client",
+		"--grep TEXT\truns whose command line holds TEXT",
+		"--limit N\tat most N runs",
+		"--json, --csv\tmachine-readable output for list, show and stats",
+		"--format jsonl|csv\tthe format of export",
+		"-h, --help\tthis text",
+		NULL,
+	},
 	.exec = cmd_audit_exec,
 };
 
@@ -100,6 +120,10 @@ audit_parse_opts(int argc, char **argv, struct audit_opts *o)
 		char		 name[32];
 		unsigned long long n;
 
+		if (strcmp(a, "-h") == 0) {
+			cmd_help(&cmd_audit_entry, stdout);
+			exit(0);
+		}
 		if (a[0] != '-' || a[1] != '-') {
 			if (o->sub == NULL)
 				o->sub = a;
@@ -118,8 +142,8 @@ audit_parse_opts(int argc, char **argv, struct audit_opts *o)
 			*(strcmp(name, "--json") == 0 ? &o->json : &o->csv) = true;
 			continue;
 		}
-		if (strcmp(name, "--help") == 0) {
-			printf("usage: moat %s\n", cmd_audit_entry.usage);
+		if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+			cmd_help(&cmd_audit_entry, stdout);
 			exit(0);
 		}
 		if (v == NULL) {

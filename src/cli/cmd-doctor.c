@@ -1209,7 +1209,7 @@ cmd_doctor_exec(int argc, char **argv)
 		if (strcmp(argv[i], "--json") == 0)
 			json = true;
 		else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-			printf("usage: moat %s\n", cmd_doctor_entry.usage);
+			cmd_help(&cmd_doctor_entry, stdout);
 			return (0);
 		} else
 			return (cmd_usage_error(&cmd_doctor_entry, "unknown argument \"%s\"", argv[i]));
@@ -1269,5 +1269,11 @@ const struct cmd_entry cmd_doctor_entry = {
 	.name = "doctor",
 	.usage = "doctor [--json]",
 	.summary = "what isolation this machine allows for this user, and how to fix what is missing",
+	.options = (const char *const[]){
+		"--json\tthe checks as one JSON object",
+		"-h, --help\tthis text",
+		"exit status\t0 when moat can build a sandbox here, 1 when it cannot",
+		NULL,
+	},
 	.exec = cmd_doctor_exec,
 };

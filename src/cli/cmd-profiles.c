@@ -19,6 +19,14 @@ const struct cmd_entry cmd_profiles_entry = {
 	.name = "profiles",
 	.usage = "profiles [list | show NAME|PATH | check FILE... | keys]",
 	.summary = "list, show (resolved, with provenance) and check sandbox profiles",
+	.options = (const char *const[]){
+		"list\tthe profiles on the search path, with their descriptions (the default)",
+		"show NAME|PATH\tevery setting of one profile, resolved, and where it came from",
+		"check FILE...\tvalidate profile files; errors name file:line",
+		"keys\tevery key a profile may set, its type and what it does",
+		"-h, --help\tthis text",
+		NULL,
+	},
 	.exec = cmd_profiles_exec,
 };
 
@@ -193,7 +201,7 @@ cmd_profiles_exec(int argc, char **argv)
 		return (profiles_list());
 	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		printf("usage: moat %s\n", ce->usage);
+		cmd_help(ce, stdout);
 		return (0);
 	}
 	if (strcmp(argv[1], "show") == 0) {

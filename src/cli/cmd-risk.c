@@ -16,6 +16,16 @@ const struct cmd_entry cmd_risk_entry = {
 	.name = "risk",
 	.usage = "risk [--json] [--rules FILE] 'COMMAND LINE' | -- COMMAND [ARG]... | -",
 	.summary = "score a command line 0-100 with reasons, without running it",
+	.options = (const char *const[]){
+		"'COMMAND LINE'\tone shell command line, as a single argument",
+		"-- COMMAND [ARG]...\ta command and its arguments, as moat run would take them",
+		"-\tthe command line (or a script) from standard input",
+		"--json\tthe score, band and reasons as JSON",
+		"--rules FILE\tscore with this rules file too (moat-risk(5))",
+		"-h, --help\tthis text",
+		"exit status\t0 whatever the score; 125 for a bad call",
+		NULL,
+	},
 	.exec = cmd_risk_exec,
 };
 
@@ -43,8 +53,7 @@ cmd_risk_exec(int argc, char **argv)
 				return (cmd_usage_error(&cmd_risk_entry, "--rules needs a file"));
 			rules = argv[i];
 		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-			printf("usage: moat %s\n%s\nExit status 0 whatever the score; "
-			    "see moat-risk(5).\n", cmd_risk_entry.usage, cmd_risk_entry.summary);
+			cmd_help(&cmd_risk_entry, stdout);
 			return (0);
 		} else if (argv[i][0] == '-' && argv[i][1] != '\0')
 			return (cmd_usage_error(&cmd_risk_entry, "unknown option \"%s\"", argv[i]));

@@ -75,6 +75,22 @@ const struct cmd_entry cmd_run_entry = {
 	    "[--net-allow HOST[:PORT]]... [-v] [--meter] [--meter-rate HZ] [--json] "
 	    "[--db PATH] [--unlogged] -- CMD [ARG]...",
 	.summary = "run one command in the sandbox; its exit status passes through",
+	.options = (const char *const[]){
+		"-p, --profile PROFILE\ta profile name on the search path, or a path (default: default)",
+		"-w, --workspace DIR\tthe workspace instead of the current directory",
+		"--timeout SECS\twall-clock limit (1.5, 500ms, 2m), overriding the profile's",
+		"-e, --env NAME[=VALUE]\tpass NAME from moat's environment, or set it",
+		"--net-allow HOST[:PORT]\tone more net-allow rule for this run (restricted, proxied)",
+		"-v, --verbose\thow the sandbox was built and what happened in it, on stderr",
+		"--meter\ta live CPU, memory and process meter on stderr",
+		"--meter-rate HZ\tsamples per second for the meters (default 4, at most 100)",
+		"--json\ta JSON summary of the run on stdout after the command's output",
+		"--db PATH\tthe audit database (default $XDG_DATA_HOME/moat/audit.db)",
+		"--unlogged\trun even when the audit log cannot be written",
+		"-h, --help\tthis text",
+		"exit status\tthe command's; 128+N on signal N; 124 timeout; 125 moat failed; 126, 127",
+		NULL,
+	},
 	.exec = cmd_run_exec,
 };
 
@@ -571,7 +587,7 @@ cmd_run_exec(int argc, char **argv)
 			strv_add(&net_allow, optarg);
 			break;
 		case 'h':
-			printf("usage: moat %s\n", cmd_run_entry.usage);
+			cmd_help(&cmd_run_entry, stdout);
 			run_release(&r);
 			return (0);
 		default:

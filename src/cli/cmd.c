@@ -32,6 +32,23 @@ cmd_usage_all(FILE *f)
 	fprintf(f, "\nSee moat(1), moat-profile(5).\n");
 }
 
+void
+cmd_help(const struct cmd_entry *ce, FILE *f)
+{
+	fprintf(f, "usage: moat %s\n%s\n", ce->usage, ce->summary);
+	if (ce->options != NULL && ce->options[0] != NULL)
+		fprintf(f, "\n");
+	for (size_t i = 0; ce->options != NULL && ce->options[i] != NULL; i++) {
+		const char	*o = ce->options[i], *tab = strchr(o, '\t');
+
+		if (tab == NULL)
+			fprintf(f, "  %s\n", o);
+		else
+			fprintf(f, "  %-26.*s %s\n", (int)(tab - o), o, tab + 1);
+	}
+	fprintf(f, "\nSee moat(1).\n");
+}
+
 /* Prints "moat CMD: message" and the usage line; returns 125 (a bad call is moat's failure to run). */
 int
 cmd_usage_error(const struct cmd_entry *ce, const char *fmt, ...)

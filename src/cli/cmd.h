@@ -10,6 +10,9 @@ struct cmd_entry {
 	const char	*name;
 	const char	*usage;		/* after "moat " */
 	const char	*summary;	/* one line for "moat --help" */
+	/* "moat CMD --help": one line per flag or word, "FLAG\tmeaning",
+	 * NULL-terminated (moat(1) says the same at length). */
+	const char *const *options;
 	int		(*exec)(int, char **);	/* argv[0] is the subcommand; returns the exit status */
 };
 
@@ -21,6 +24,8 @@ extern const struct cmd_entry cmd_audit_entry;
 
 const struct cmd_entry	*cmd_find(const char *);
 void			 cmd_usage_all(FILE *);
+/* "moat CMD --help": usage, summary and the options table, on f. */
+void			 cmd_help(const struct cmd_entry *, FILE *);
 int			 cmd_usage_error(const struct cmd_entry *, const char *, ...)
 			    __attribute__((format(printf, 2, 3)));
 

@@ -1,0 +1,33 @@
+#!/bin/bash
+# cli-help.sh: every subcommand's --help (and -h) says what each of its
+# flags and words does: every option and subcommand word in its usage line
+# has a line of its own in the options table, and moat(1) documents each
+# long option. No sandbox is built.
+. "${MOAT_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/libtest.sh"
+
+man="$MOAT_SRCDIR/doc/moat.1"
+for c in run profiles doctor risk audit; do
+	run_moat "$c" --help
+	is "moat $c --help exits 0" "$rc" 0
+	like "moat $c --help starts with its usage line" "$out" "^usage: moat $c "
+	usage=$(printf '%s\n' "$out" | head -1)
+	table=$(printf '%s\n' "$out" | sed -n 's/^  \(.*[^ ]\)  *[^ ].*$/\1/p' | sed 's/   .*//')
+	missing=""
+	for f in $(printf '%s\n' "$usage" | grep -oE '(^|[[ |])--?[a-z][a-z-]*' | tr -d '[| ' | sort -u); do
+		printf '%s\n' "$table" | grep -qE "(^|[ ,])$f([ ,=]|$)" || missing="$missing $f"
+	done
+	is "every flag in moat $c's usage has a line in its --help" "$missing" ""
+	undocumented=""
+	for f in $(printf '%s\n' "$table" | grep -oE -- '--[a-z][a-z-]*' | sort -u); do
+		[ "$f" = --help ] && continue
+		grep -q -- "$(printf '%s' "$f" | sed 's/-/\\\\-/g')" "$man" || undocumented="$undocumented $f"
+	done
+	is "every long option of moat $c --help is in moat(1)" "$undocumented" ""
+	run_moat "$c" -h
+	is "moat $c -h is the same text" "$out" "$(cd "$T/ws" && "$MOAT" "$c" --help)"
+done
+run_moat run --no-such-flag -- true
+is "an unknown flag: exit 125" "$rc" 125
+like "an unknown flag is named, with the usage" "$err" 'no-such-flag.*
+usage: moat run'
+done_testing
