@@ -53,7 +53,7 @@ struct limits {
 	uint64_t	 nofile;	/* RLIMIT_NOFILE */
 	uint64_t	 nproc;		/* RLIMIT_NPROC, and pids.max where cgroups exist */
 	uint64_t	 fsize;		/* RLIMIT_FSIZE bytes; 0 = unlimited */
-	uint64_t	 memory;	/* bytes; 0 = none (cgroups, issue 4) */
+	uint64_t	 memory;	/* bytes; 0 = none (a cgroup limit, cg.c) */
 	uint64_t	 memory_swap;	/* bytes; 0 = none */
 	double		 cpus;		/* fraction of cores; 0 = none */
 	bool		 require_cgroups;
