@@ -53,4 +53,14 @@ void	event_printf(const struct event_sink *, enum run_event_kind, const char *, 
 void	event_vprintf(const struct event_sink *, enum run_event_kind, const char *, va_list)
 	    __attribute__((format(printf, 3, 0)));
 
+/* An event as bytes for another process, and back. event_encode: the
+ * length, 0 when cap is too small (strings are cut at EVENT_FIELD_MAX);
+ * EVENT_WIRE_MAX always suffices. event_decode: -1 for anything event_encode
+ * does not make; the strings point into buf, which must outlive ev. */
+#define EVENT_FIELD_MAX	4096
+#define EVENT_WIRE_MAX	(9 * (EVENT_FIELD_MAX + 2) + 160)
+#include <stddef.h>
+size_t	event_encode(const struct run_event *, char *buf, size_t cap);
+int	event_decode(const char *buf, size_t len, struct run_event *);
+
 #endif

@@ -48,6 +48,7 @@ struct cmd_run_ui {
 	size_t			 nrefusals;
 	unsigned		 refusals_more;	/* distinct ones beyond the array */
 	char			*profile_label;	/* owned; the name and any --net-allow */
+	const char		*session;	/* the session's id, or NULL */
 	/* the audit log */
 	const char		*db;		/* --db; NULL: $MOAT_DB or the default */
 	bool			 unlogged_ok;	/* --unlogged or audit-unlogged = yes */
@@ -498,6 +499,90 @@ cmd_run_on_output(struct run *r, int stream, const void *buf, size_t len)
 		audit_output_feed(ui->ar, stream, buf, len);
 }
 
+/* The rest of a run, once the flags are read and the profile loaded: moat
+ * run's, and moat session exec's (r->session_fd set). The exit status. */
+int
+cmd_run_go(struct run *r, struct profile *p, const struct cmd_run_opts *o)
+{
+	struct cmd_run_ui	 uis, *ui = &uis;
+	struct merr		 e;
+	bool			 meter = o->meter, json = o->json;
+	int			 status, rc;
+
+	memset(ui, 0, sizeof *ui);
+	ui->meter_fd = -1;
+	ui->trace = o->trace;
+	ui->db = o->db;
+	ui->unlogged_ok = o->unlogged;
+	ui->profile_label = o->profile_label != NULL ? xstrdup(o->profile_label) : NULL;
+	ui->session = o->session;
+	r->profile = p;
+	r->on_event = cmd_run_on_event;
+	r->on_sample = cmd_run_on_sample;
+	r->on_output = cmd_run_on_output;
+	r->before_exec = cmd_run_before_exec;
+	r->cb_arg = ui;
+	ui->meter_live = meter && isatty(STDERR_FILENO);
+	ui->meter_fd = ui->meter_live ? open("/proc/self/fd/2",
+	    O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC) : -1;
+	if (p->audit_unlogged)
+		ui->unlogged_ok = true;
+	ui->argv = r->argv;
+	ui->profile = p;
+	r->after_clone = cmd_run_prep_start;
+
+	rc = run_sandbox(r, &e);
+	/* A sandbox that failed before before_exec never joined it. */
+	cmd_run_prep_join(ui);
+	if (rc == -1) {
+		if (ui->meter_drawn)
+			fputs("\r\033[K", stderr);
+		merr_print(&e);
+		status = EXIT_MOAT;
+		cmd_run_audit_end(r, ui, true, NULL);
+	} else {
+		char	buf[2048];
+		int	jl;
+
+		status = r->exit_code;
+		if (ui->meter_drawn)
+			fputs("\r\033[K", stderr);
+		jl = meter_format_json(&r->summary, end_reason_name(r->end),
+		    r->exit_code, &p->limits, r->enforced, buf, sizeof buf);
+		cmd_run_audit_end(r, ui, false, jl == 0 ? buf : NULL);
+		if (json && jl == 0) {
+			fflush(stdout);
+			printf("%s\n", buf);
+		}
+		if (meter) {
+			meter_format_summary(&r->summary, end_reason_name(r->end), buf,
+			    sizeof buf);
+			fprintf(stderr, "%s\n", buf);
+		}
+		if (isatty(STDERR_FILENO))
+			cmd_run_refusal_summary(ui);
+	}
+	{
+		double	t = now_mono();
+
+		audit_close(ui->audit);
+		cmd_run_trace(ui, "audit-close", t);	/* its "at" is the total */
+	}
+	free(ui->profile_text);
+	free(ui->profile_label);
+	for (size_t i = 0; i < ui->nrefusals; i++) {
+		free(ui->refusals[i].host);
+		free(ui->refusals[i].why);
+	}
+	if (ui->meter_fd >= 0)
+		close(ui->meter_fd);
+	strv_clear(&ui->denied);
+	if (ui->scored)
+		risk_result_free(&ui->risk);
+	risk_rules_free(ui->rules);
+	return (status);
+}
+
 int
 cmd_run_exec(int argc, char **argv)
 {
@@ -520,16 +605,14 @@ cmd_run_exec(int argc, char **argv)
 	struct profile		*p;
 	struct run		 r;
 	struct merr		 e;
-	struct cmd_run_ui	 ui;
-	bool			 meter = false, json = false;
-	int			 c, status, rc;
+	struct cmd_run_opts	 o;
+	int			 c, status;
 	struct strv		 net_allow = { 0 };
 	struct net_rule		 rule;
 
-	memset(&ui, 0, sizeof ui);
-	ui.meter_fd = -1;
+	memset(&o, 0, sizeof o);
 	if (getenv("MOAT_TRACE_TIMING") != NULL && *getenv("MOAT_TRACE_TIMING") != '\0')
-		ui.trace = now_mono();
+		o.trace = now_mono();
 	run_init(&r);
 	opterr = 0;
 	optind = 1;
@@ -556,7 +639,7 @@ cmd_run_exec(int argc, char **argv)
 			r.verbose++;
 			break;
 		case 'm':
-			meter = true;
+			o.meter = true;
 			break;
 		case 'r':
 			if (parse_seconds(optarg, &r.meter_hz) == -1 || r.meter_hz <= 0 ||
@@ -567,13 +650,13 @@ cmd_run_exec(int argc, char **argv)
 			}
 			break;
 		case 'j':
-			json = true;
+			o.json = true;
 			break;
 		case 'D':
-			ui.db = optarg;
+			o.db = optarg;
 			break;
 		case 'U':
-			ui.unlogged_ok = true;
+			o.unlogged = true;
 			break;
 		case 'A':
 			/* The profile's own grammar (net-rule.c). */
@@ -622,78 +705,16 @@ cmd_run_exec(int argc, char **argv)
 	}
 	/* For this run only; the row's profile says so. */
 	for (size_t i = 0; i < net_allow.n; i++) {
-		char	*label = xprintf("%s --net-allow %s", ui.profile_label != NULL ?
-			    ui.profile_label : p->name, net_allow.v[i]);
+		char	*label = xprintf("%s --net-allow %s", o.profile_label != NULL ?
+			    o.profile_label : p->name, net_allow.v[i]);
 
 		strv_add(&p->net_allow, net_allow.v[i]);
-		free(ui.profile_label);
-		ui.profile_label = label;
+		free(o.profile_label);
+		o.profile_label = label;
 	}
 	strv_clear(&net_allow);
-	r.profile = p;
-	r.on_event = cmd_run_on_event;
-	r.on_sample = cmd_run_on_sample;
-	r.on_output = cmd_run_on_output;
-	r.before_exec = cmd_run_before_exec;
-	r.cb_arg = &ui;
-	ui.meter_live = meter && isatty(STDERR_FILENO);
-	ui.meter_fd = ui.meter_live ? open("/proc/self/fd/2",
-	    O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC) : -1;
-	if (p->audit_unlogged)
-		ui.unlogged_ok = true;
-	ui.argv = r.argv;
-	ui.profile = p;
-	r.after_clone = cmd_run_prep_start;
-
-	rc = run_sandbox(&r, &e);
-	/* A sandbox that failed before before_exec never joined it. */
-	cmd_run_prep_join(&ui);
-	if (rc == -1) {
-		if (ui.meter_drawn)
-			fputs("\r\033[K", stderr);
-		merr_print(&e);
-		status = EXIT_MOAT;
-		cmd_run_audit_end(&r, &ui, true, NULL);
-	} else {
-		char	buf[2048];
-		int	jl;
-
-		status = r.exit_code;
-		if (ui.meter_drawn)
-			fputs("\r\033[K", stderr);
-		jl = meter_format_json(&r.summary, end_reason_name(r.end),
-		    r.exit_code, &p->limits, r.enforced, buf, sizeof buf);
-		cmd_run_audit_end(&r, &ui, false, jl == 0 ? buf : NULL);
-		if (json && jl == 0) {
-			fflush(stdout);
-			printf("%s\n", buf);
-		}
-		if (meter) {
-			meter_format_summary(&r.summary, end_reason_name(r.end), buf,
-			    sizeof buf);
-			fprintf(stderr, "%s\n", buf);
-		}
-		if (isatty(STDERR_FILENO))
-			cmd_run_refusal_summary(&ui);
-	}
-	{
-		double	t = now_mono();
-
-		audit_close(ui.audit);
-		cmd_run_trace(&ui, "audit-close", t);	/* its "at" is the total */
-	}
-	free(ui.profile_text);
-	free(ui.profile_label);
-	for (size_t i = 0; i < ui.nrefusals; i++) {
-		free(ui.refusals[i].host);
-		free(ui.refusals[i].why);
-	}
-	if (ui.meter_fd >= 0)
-		close(ui.meter_fd);
-	strv_clear(&ui.denied);
-	if (ui.scored)
-		risk_result_free(&ui.risk);
-	risk_rules_free(ui.rules);
+	status = cmd_run_go(&r, p, &o);
+	free(o.profile_label);
 	profile_free(p);
 	run_release(&r);
 	return (status);

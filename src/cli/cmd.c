@@ -11,6 +11,7 @@ static const struct cmd_entry *cmd_table[] = {
 	&cmd_doctor_entry,
 	&cmd_risk_entry,
 	&cmd_audit_entry,
+	&cmd_session_entry,
 };
 
 const struct cmd_entry *

@@ -2,6 +2,7 @@
 #ifndef MOAT_CMD_H
 #define MOAT_CMD_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "base/error.h"
@@ -21,6 +22,7 @@ extern const struct cmd_entry cmd_profiles_entry;
 extern const struct cmd_entry cmd_doctor_entry;
 extern const struct cmd_entry cmd_risk_entry;
 extern const struct cmd_entry cmd_audit_entry;
+extern const struct cmd_entry cmd_session_entry;
 
 const struct cmd_entry	*cmd_find(const char *);
 void			 cmd_usage_all(FILE *);
@@ -29,5 +31,18 @@ void			 cmd_help(const struct cmd_entry *, FILE *);
 int			 cmd_usage_error(const struct cmd_entry *, const char *, ...)
 			    __attribute__((format(printf, 2, 3)));
 
+/* How a command is run, shown and recorded once its flags are read: moat
+ * run and moat session exec share it (cmd-run.c). */
+struct run;
+struct profile;
+struct cmd_run_opts {
+	bool		 meter, json;
+	const char	*db;		/* --db; NULL: $MOAT_DB or the default */
+	bool		 unlogged;
+	char		*profile_label;	/* the profile as recorded; NULL: its name */
+	const char	*session;	/* the session's id when it runs in one */
+	double		 trace;		/* MOAT_TRACE_TIMING: the start; 0 = off */
+};
+int	cmd_run_go(struct run *, struct profile *, const struct cmd_run_opts *);
 
 #endif

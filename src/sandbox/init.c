@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <poll.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -46,30 +48,12 @@ init_capture(int argc, char **argv, char **envp)
 
 static volatile pid_t	init_child;
 static int		init_pty_slave = -1;	/* for the command, when it gets a terminal */
+static uint32_t		init_tag;	/* the command's, in its process before exec */
 
 static void
-init_send(int chan, const struct init_msg *m, const int *fds, int nfds)
+init_send(int chan, const struct chan_msg *m, const int *fds, int nfds)
 {
-	struct msghdr	 mh;
-	struct iovec	 iov = { .iov_base = (void *)m, .iov_len = sizeof *m };
-	char		 cbuf[CMSG_SPACE(sizeof(int) * 8)];
-	struct cmsghdr	*c;
-
-	memset(&mh, 0, sizeof mh);
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	if (nfds > 0) {
-		memset(cbuf, 0, sizeof cbuf);
-		mh.msg_control = cbuf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
-	}
-	while (sendmsg(chan, &mh, MSG_NOSIGNAL) == -1 && errno == EINTR)
-		;
+	(void)chan_send(chan, m, NULL, 0, fds, nfds);
 }
 
 /* Every way out of init and of the command's process before its exec: a
@@ -84,12 +68,13 @@ init_exit(int code)
 static __attribute__((noreturn)) void
 init_die(int chan, int type, int code, int err, const char *what)
 {
-	struct init_msg	m;
+	struct chan_msg	m;
 
 	memset(&m, 0, sizeof m);
 	m.type = type;
 	m.err = err;
 	m.code = code;
+	m.tag = init_tag;
 	snprintf(m.text, sizeof m.text, "%s", what);
 	init_send(chan, &m, NULL, 0);
 	init_exit(code);
@@ -123,61 +108,317 @@ init_wipe_host_memory(void)
 		explicit_bzero(host_argv[i], strlen(host_argv[i]));
 }
 
+/* One command to start: the one-shot run's (from init_args) or one asked
+ * for with MSG_SPAWN. */
+struct init_cmd {
+	char		**argv;
+	char		**envp;
+	const char	 *cwd;
+	int		  fd[3];	/* for stdin, stdout, stderr; -1: as init has it */
+	int		  pty_slave;	/* -1: no terminal */
+	bool		  pty_fd[3];	/* which of the three get the terminal */
+	bool		  new_session;	/* no terminal, but its own session */
+	int		  chan;
+	uint32_t	  tag;
+};
+
 /* The command: a clean process that execs. */
 static __attribute__((noreturn)) void
-init_exec(const struct init_args *a)
+init_exec(const struct init_cmd *c)
 {
 	sigset_t	all;
-	const char	*cmd = a->argv[0];
+	const char	*cmd = c->argv[0];
 	int		err, keep = cov_fd();	/* -1 but in a coverage build */
 
+	init_tag = c->tag;
 	for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
 		signal(forwarded[i], SIG_DFL);
 	signal(SIGPIPE, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 
-	/* Relayed output: the pipes to the supervisor become stdout/stderr. */
-	for (int i = 0; i < 2; i++)
-		if (a->out[i] >= 0 && dup2(a->out[i], i + 1) == -1)
-			init_die_errno(a->chan, "attach the output relay");
-	if (init_pty_slave >= 0) {
+	/* What the command gets (the relay pipes or what the request brought,
+	 * and the terminal) is moved out of the way first, so the channel at
+	 * 3 and the dup2s onto 0-2 cannot clobber a source. */
+	int	src[3], slave = -1;
+
+	for (int i = 0; i < 3; i++) {
+		src[i] = -1;
+		if (c->fd[i] >= 0 &&
+		    (src[i] = fcntl(c->fd[i], F_DUPFD_CLOEXEC, 10)) == -1)
+			init_die_errno(c->chan, "attach the command's stdio");
+	}
+	if (c->pty_slave >= 0 &&
+	    (slave = fcntl(c->pty_slave, F_DUPFD_CLOEXEC, 10)) == -1)
+		init_die_errno(c->chan, "attach the sandbox terminal");
+	if (c->chan != 3) {
+		if (dup3(c->chan, 3, O_CLOEXEC) == -1)
+			init_die_errno(c->chan, "dup the channel");
+	}
+	for (int i = 0; i < 3; i++)
+		if (src[i] >= 0 && dup2(src[i], i) == -1)
+			init_die_errno(3, "attach the command's stdio");
+	if (slave >= 0) {
 		/* Its own session, and the sandbox's terminal as its controlling
 		 * one: job control works, and nothing reaches the host's. */
-		if (setsid() == -1 || ioctl(init_pty_slave, TIOCSCTTY, 0) == -1)
-			init_die_errno(a->chan, "take the sandbox terminal");
+		if (setsid() == -1 || ioctl(slave, TIOCSCTTY, 0) == -1)
+			init_die_errno(3, "take the sandbox terminal");
 		for (int i = 0; i < 3; i++)
-			if (a->pty_fd[i] && dup2(init_pty_slave, i) == -1)
-				init_die_errno(a->chan, "attach the sandbox terminal");
-		if (init_pty_slave > 2)
-			close(init_pty_slave);
+			if (c->pty_fd[i] && dup2(slave, i) == -1)
+				init_die_errno(3, "attach the sandbox terminal");
 	}
 	/* Only stdin, stdout, stderr and the channel (close-on-exec) survive,
 	 * and in a coverage build the build directory (close-on-exec too). */
-	if (a->chan != 3) {
-		if (dup3(a->chan, 3, O_CLOEXEC) == -1)
-			init_die_errno(a->chan, "dup the channel");
-	}
 	syscall(SYS_close_range, 4U, keep > 3 ? (unsigned)keep - 1 : ~0U, 0U);
 	if (keep > 3)
 		syscall(SYS_close_range, (unsigned)keep + 1, ~0U, 0U);
-	if (a->new_session && init_pty_slave < 0 && setsid() == -1)
+	if (c->new_session && slave < 0 && setsid() == -1)
 		init_die_errno(3, "setsid");
-	if (chdir(a->cwd) == -1)
+	if (chdir(c->cwd) == -1)
 		init_die_errno(3, "enter the working directory inside the sandbox");
-	environ = a->envp;
+	environ = c->envp;
 	cov_dump();
-	execvp(cmd, a->argv);
+	execvp(cmd, c->argv);
 	err = errno;
 	if (err == ENOENT || err == ENOTDIR)
 		init_die(3, MSG_EXEC_FAILED, 127, err, "command not found");
 	init_die(3, MSG_EXEC_FAILED, 126, err, "cannot execute");
 }
 
+/*
+ * A sandbox that serves: init stays pid 1 with no command of its own and
+ * starts one per MSG_SPAWN, each in its own session (so a signal or a kill
+ * reaches its whole process group), answering with MSG_SPAWNED and the
+ * command's pidfd, and with MSG_STATUS when it exits. What a command leaves
+ * running in the background stays (a server a later command reaches); init
+ * reaps whatever is orphaned to it. EOF on the channel: the supervisor is
+ * gone, and init's exit takes the sandbox with it.
+ */
+struct init_live {
+	pid_t		pid;
+	uint32_t	tag;
+};
+
+static struct init_live	*init_lives;
+static size_t		 init_nlives, init_caplives;
+
+static void
+init_send_tagged(int chan, int type, uint32_t tag, int code, int err,
+    const char *text, const int *fds, int nfds)
+{
+	struct chan_msg	m;
+
+	memset(&m, 0, sizeof m);
+	m.type = type;
+	m.tag = tag;
+	m.code = code;
+	m.err = err;
+	if (text != NULL)
+		snprintf(m.text, sizeof m.text, "%s", text);
+	init_send(chan, &m, fds, nfds);
+}
+
+/* Splits a MSG_SPAWN's payload into cwd, argv and envp (pointers into buf,
+ * which ends in NUL). -1: the counts and the strings do not agree. */
+static int
+init_spawn_parse(const struct chan_msg *m, char *buf, size_t len,
+    struct init_cmd *c)
+{
+	size_t	off, n = 0, want;
+	char	**v;
+
+	if (m->argc < 1 || m->envc < 0 || m->argc > SPAWN_ARGS_MAX ||
+	    m->envc > SPAWN_ARGS_MAX || len == 0 || buf[len - 1] != '\0')
+		return (-1);
+	want = (size_t)m->argc + (size_t)m->envc;
+	if ((v = calloc(want + 2, sizeof *v)) == NULL)
+		return (-1);
+	c->cwd = buf;
+	off = strlen(buf) + 1;
+	while (off < len && n < want) {
+		v[n < (size_t)m->argc ? n : n + 1] = buf + off;
+		off += strlen(buf + off) + 1;
+		n++;
+	}
+	if (n != want || off != len || c->cwd[0] != '/' || v[0][0] == '\0') {
+		free(v);
+		return (-1);
+	}
+	c->argv = v;
+	c->envp = v + m->argc + 1;
+	return (0);
+}
+
+static void
+init_spawn(const struct init_args *a, int chan, const struct chan_msg *m,
+    char *buf, size_t len, int *fds, int nfds)
+{
+	struct init_cmd	 c;
+	int		 k = 0, master = -1, pidfd = -1, out[2];
+	pid_t		 pid;
+
+	memset(&c, 0, sizeof c);
+	c.fd[0] = c.fd[1] = c.fd[2] = -1;
+	c.pty_slave = -1;
+	c.chan = chan;
+	c.tag = m->tag;
+	for (int i = 0; i < 3; i++)
+		if (m->flags & (SPAWN_FD0 << i)) {
+			if (k >= nfds)
+				goto bad;
+			c.fd[i] = fds[k++];
+		}
+	if (k != nfds || init_spawn_parse(m, buf, len, &c) == -1)
+		goto bad;
+	if (m->flags & SPAWN_PTY) {
+		int	unlock = 0;
+
+		if ((master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC)) == -1 ||
+		    ioctl(master, TIOCSPTLCK, &unlock) == -1 ||
+		    (c.pty_slave = ioctl(master, TIOCGPTPEER,
+		    O_RDWR | O_NOCTTY | O_CLOEXEC)) == -1) {
+			init_send_tagged(chan, MSG_EXEC_FAILED, m->tag, 125, errno,
+			    "open a terminal in the sandbox's devpts", NULL, 0);
+			goto out;
+		}
+		for (int i = 0; i < 3; i++)
+			c.pty_fd[i] = c.fd[i] < 0;
+	}
+	c.new_session = true;
+	if ((pid = fork()) == -1) {
+		init_send_tagged(chan, MSG_EXEC_FAILED, m->tag, 125, errno,
+		    "fork the command", NULL, 0);
+		goto out;
+	}
+	if (pid == 0) {
+		cov_child();
+		init_exec(&c);
+	}
+	if (init_nlives == init_caplives) {
+		size_t		 cap = init_caplives == 0 ? 16 : init_caplives * 2;
+		struct init_live *nl = realloc(init_lives, cap * sizeof *nl);
+
+		if (nl == NULL) {
+			kill(pid, SIGKILL);
+			goto out;
+		}
+		init_lives = nl;
+		init_caplives = cap;
+	}
+	init_lives[init_nlives].pid = pid;
+	init_lives[init_nlives++].tag = m->tag;
+	out[0] = pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	out[1] = master;
+	if (pidfd >= 0)
+		init_send_tagged(chan, MSG_SPAWNED, m->tag, (int)pid, 0, NULL,
+		    master >= 0 ? out : out, master >= 0 ? 2 : 1);
+	else
+		init_send_tagged(chan, MSG_SPAWNED, m->tag, (int)pid, errno, NULL,
+		    master >= 0 ? &master : NULL, master >= 0 ? 1 : 0);
+	goto out;
+bad:
+	init_send_tagged(chan, MSG_EXEC_FAILED, m->tag, 125, EINVAL,
+	    "a malformed spawn request", NULL, 0);
+out:
+	free(c.argv);
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);
+	if (c.pty_slave >= 0)
+		close(c.pty_slave);
+	if (master >= 0)
+		close(master);
+	if (pidfd >= 0)
+		close(pidfd);
+}
+
+static void
+init_reap(int chan)
+{
+	pid_t	w;
+	int	st;
+
+	while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
+		for (size_t i = 0; i < init_nlives; i++) {
+			if (init_lives[i].pid != w)
+				continue;
+			init_send_tagged(chan, MSG_STATUS, init_lives[i].tag, st, 0,
+			    NULL, NULL, 0);
+			init_lives[i] = init_lives[--init_nlives];
+			break;
+		}
+	}
+}
+
+static void
+init_kill(const struct chan_msg *m)
+{
+	for (size_t i = 0; i < init_nlives; i++)
+		if (init_lives[i].tag == m->tag) {
+			/* Its group, as a terminal's ^C would; then the leader,
+			 * should it have left the group. */
+			kill(-init_lives[i].pid, m->code);
+			kill(init_lives[i].pid, m->code);
+		}
+}
+
+static __attribute__((noreturn)) void
+init_serve(const struct init_args *a, int chan)
+{
+	sigset_t	chld;
+	int		sigfd;
+	int		bufsz = SPAWN_PAYLOAD_MAX + (int)sizeof(struct chan_msg);
+
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+	if ((sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK)) == -1)
+		init_die_errno(chan, "signalfd");
+	setsockopt(chan, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof bufsz);
+	for (;;) {
+		struct pollfd	pfd[2] = { { .fd = chan, .events = POLLIN },
+				    { .fd = sigfd, .events = POLLIN } };
+		struct signalfd_siginfo	si;
+
+		if (poll(pfd, 2, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			init_exit(125);
+		}
+		if (pfd[1].revents & POLLIN) {
+			while (read(sigfd, &si, sizeof si) == (ssize_t)sizeof si)
+				;
+			init_reap(chan);
+		}
+		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			struct chan_msg	 m;
+			char		*buf = NULL;
+			size_t		 n = 0;
+			int		 fds[3], nfds = 0, rc;
+
+			rc = chan_recv(chan, MSG_DONTWAIT, &m, &buf, &n, fds, 3, &nfds);
+			if (rc == -1 && (errno == EINTR || errno == EAGAIN ||
+			    errno == EBADMSG))
+				continue;
+			if (rc <= 0)
+				init_exit(0);	/* the supervisor is gone */
+			if (m.type == MSG_SPAWN)
+				init_spawn(a, chan, &m, buf, n, fds, nfds);
+			else {
+				if (m.type == MSG_KILL)
+					init_kill(&m);
+				for (int i = 0; i < nfds; i++)
+					close(fds[i]);
+			}
+			free(buf);
+		}
+	}
+}
+
 void
 init_main(const struct init_args *a)
 {
-	struct init_msg	 m;
+	struct chan_msg	 m;
 	const char	*what = "";
 	int		 fds[NET_MAX_FDS + 2], nfds = 0, nnet = 0, listener = -1;
 	int		 master = -1;
@@ -271,6 +512,9 @@ init_main(const struct init_args *a)
 	if (master >= 0)
 		close(master);
 
+	if (a->serve)
+		init_serve(a, chan);
+
 	/* The supervisor scored and recorded the run while we built the
 	 * sandbox; the command starts only on its word. */
 	do
@@ -282,8 +526,17 @@ init_main(const struct init_args *a)
 	sigemptyset(&none);
 	if ((pid = fork()) == -1)
 		init_die_errno(chan, "fork the command");
-	if (pid == 0)
-		init_exec(a);
+	if (pid == 0) {
+		struct init_cmd	c = {
+			.argv = a->argv, .envp = a->envp, .cwd = a->cwd,
+			.fd = { -1, a->out[0], a->out[1] },
+			.pty_slave = init_pty_slave,
+			.pty_fd = { a->pty_fd[0], a->pty_fd[1], a->pty_fd[2] },
+			.new_session = a->new_session, .chan = chan,
+		};
+
+		init_exec(&c);
+	}
 	init_child = pid;
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (init_pty_slave >= 0)

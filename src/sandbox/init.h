@@ -8,29 +8,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "chan.h"
+
 struct mount_plan;
 struct filter;
 struct profile;
 
-/* Messages on the SOCK_SEQPACKET channel between supervisor and init. */
-enum init_msg_type {
-	MSG_GO = 1,		/* supervisor -> init: ids mapped, build the sandbox */
-	MSG_READY,		/* init -> supervisor: sandbox built; fds attached */
-	MSG_SETUP_FAILED,	/* init -> supervisor: text, err; init exits 125 */
-	MSG_EXEC_FAILED,	/* command -> supervisor: code 126/127, text, err */
-	MSG_STATUS,		/* init -> supervisor: the command's wait status */
-	MSG_EXEC,		/* supervisor -> init: the run is recorded, start the command */
-	MSG_PLACED,		/* supervisor -> init: moved into the run's cgroup */
-};
-
-struct init_msg {
-	int	type;
-	int	err;		/* errno */
-	int	code;		/* exit code, wait status, or count of fds */
-	int	nfds_notify;	/* MSG_READY: 1 when the first fd is the seccomp listener */
-	int	has_pty;	/* MSG_READY: 1 when the last fd is the terminal's master */
-	char	text[480];
-};
+/* The channel's messages are chan.h's. */
 
 struct init_args {
 	const struct profile	*profile;
@@ -51,6 +35,9 @@ struct init_args {
 						   MSG_PLACED before the cgroup namespace */
 	int			 out[2];	/* write ends for stdout and stderr when the
 						   supervisor relays them; -1: passed through */
+	bool			 serve;		/* no command of its own: after READY,
+						   start commands on MSG_SPAWN until the
+						   supervisor closes the channel */
 };
 
 __attribute__((noreturn)) void	init_main(const struct init_args *);

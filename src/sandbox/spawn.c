@@ -67,7 +67,7 @@ struct spawn {
 	bool			 have_status;
 	int			 status;	/* the command's wait status (MSG_STATUS) */
 	int			 init_status;
-	struct init_msg		 fail;		/* MSG_SETUP_FAILED / MSG_EXEC_FAILED */
+	struct chan_msg		 fail;		/* MSG_SETUP_FAILED / MSG_EXEC_FAILED */
 	int			*fds;		/* from MSG_READY; owned */
 	int			 nfds;
 	struct notify		*notify;	/* denied syscalls, reported */
@@ -99,6 +99,10 @@ struct spawn {
 	double			 ru_user0, ru_sys0;	/* RUSAGE_CHILDREN before */
 	struct merr		 err;		/* a failure inside a callback */
 	bool			 failed;
+	bool			 serve;		/* no command: init serves requests */
+	bool			 attached;	/* the command runs in a session: chan
+						   is its control socket */
+	bool			 lost;		/* attached: the session ended first */
 };
 
 #define SINK_OUT	0
@@ -106,6 +110,7 @@ struct spawn {
 #define SINK_PTY	2
 
 static void	spawn_pty_start(struct spawn *, struct loop *, int);
+static int	run_attached(struct run *, struct spawn *, struct merr *);
 
 /* Moving init into a v1 cgroup (v1 has no CLONE_INTO_CGROUP) waits out an
  * RCU grace period in the kernel, ~10 ms of sleeping. A thread does it while
@@ -146,7 +151,7 @@ spawn_attach_start(struct spawn_attach *at, struct cg *cg, pid_t pid)
 static int
 spawn_attach_finish(struct spawn_attach *at, int chan, struct merr *e)
 {
-	struct init_msg	placed = { .type = MSG_PLACED };
+	struct chan_msg	placed = { .type = MSG_PLACED };
 
 	if (at->started) {
 		pthread_join(at->thread, NULL);
@@ -209,6 +214,7 @@ run_init(struct run *r)
 	    (uint64_t)ts.tv_sec, (int)getpid() % 100000, rnd & 0xffff);
 	r->events.emit = run_events_emit;
 	r->events.arg = r;
+	r->session_fd = r->chan = -1;
 }
 
 void
@@ -388,6 +394,13 @@ out:
 static void
 spawn_kill(struct spawn *sp, int sig)
 {
+	if (sp->attached) {
+		/* The command's process group, through the session's init. */
+		struct chan_msg	m = { .type = MSG_KILL, .tag = 1, .code = sig };
+
+		(void)chan_send(sp->chan, &m, NULL, 0, NULL, 0);
+		return;
+	}
 	syscall(SYS_pidfd_send_signal, sp->pidfd, sig, NULL, 0);
 }
 
@@ -395,7 +408,7 @@ static void
 spawn_on_chan(struct loop *l, int fd, uint32_t events, void *arg)
 {
 	struct spawn	*sp = arg;
-	struct init_msg	 m;
+	struct chan_msg	 m;
 	struct msghdr	 mh;
 	struct iovec	 iov = { .iov_base = &m, .iov_len = sizeof m };
 	char		 cbuf[CMSG_SPACE(sizeof(int) * 8)];
@@ -420,10 +433,27 @@ spawn_on_chan(struct loop *l, int fd, uint32_t events, void *arg)
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
 			int	k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
 
+			if (sp->serve && m.type != MSG_READY) {
+				/* A served command's: the front end's. */
+				int	fds[8];
+
+				memcpy(fds, CMSG_DATA(c), sizeof(int) * (size_t)k);
+				if (sp->r->serve_msg != NULL)
+					sp->r->serve_msg(sp->r, &m, fds, k);
+				else
+					for (int i = 0; i < k; i++)
+						close(fds[i]);
+				return;
+			}
 			sp->fds = xreallocarray(sp->fds, (size_t)(sp->nfds + k), sizeof(int));
 			memcpy(sp->fds + sp->nfds, CMSG_DATA(c), sizeof(int) * (size_t)k);
 			sp->nfds += k;
 		}
+	}
+	if (sp->serve && m.type != MSG_READY && m.type != MSG_SETUP_FAILED) {
+		if (sp->r->serve_msg != NULL)
+			sp->r->serve_msg(sp->r, &m, NULL, 0);
+		return;
 	}
 	switch (m.type) {
 	case MSG_READY:
@@ -453,8 +483,11 @@ spawn_on_chan(struct loop *l, int fd, uint32_t events, void *arg)
 				spawn_kill(sp, SIGKILL);
 			}
 		}
-		if (!sp->failed) {
-			struct init_msg	go = { .type = MSG_EXEC };
+		if (!sp->failed && sp->serve) {
+			if (sp->r->serve_ready != NULL)
+				sp->r->serve_ready(sp->r);
+		} else if (!sp->failed) {
+			struct chan_msg	go = { .type = MSG_EXEC };
 
 			if (send(fd, &go, sizeof go, MSG_NOSIGNAL) == -1) {
 				merr_errno(&sp->err, "start the command");
@@ -720,7 +753,11 @@ spawn_drain_output(struct spawn *sp)
 		if (sp->out_r[i] < 0)
 			continue;
 		loop_del(sp->r->loop, sp->out_r[i]);
-		fcntl(sp->out_r[i], F_SETFL, fcntl(sp->out_r[i], F_GETFL) & ~O_NONBLOCK);
+		/* In a session, what stays in the background may hold the pipe
+		 * open: what is there now is all the command wrote. */
+		if (!sp->attached)
+			fcntl(sp->out_r[i], F_SETFL, fcntl(sp->out_r[i], F_GETFL) &
+			    ~O_NONBLOCK);
 		for (;;) {
 			n = read(sp->out_r[i], buf, sizeof buf);
 			if (n == -1 && errno == EINTR)
@@ -864,7 +901,7 @@ spawn_pty_start(struct spawn *sp, struct loop *l, int master)
 			sp->raw = true;
 	}
 	if (loop_add(l, master, EPOLLIN, spawn_on_pty, sp, &e) == 0 &&
-	    isatty(STDIN_FILENO) &&
+	    (isatty(STDIN_FILENO) || sp->r->pty_force) &&
 	    loop_add(l, STDIN_FILENO, EPOLLIN, spawn_on_stdin, sp, &e) == 0)
 		sp->stdin_on = true;
 }
@@ -881,10 +918,17 @@ spawn_pty_stop(struct spawn *sp)
 		/* What the command wrote last; EIO once it is all read. */
 		ok = spawn_sink_flush(sp, SINK_PTY);
 		loop_del(sp->r->loop, sp->pty);
-		fcntl(sp->pty, F_SETFL, fcntl(sp->pty, F_GETFL) & ~O_NONBLOCK);
+		/* In a session, a background process may keep the terminal
+		 * open: read until it is quiet, not until EIO. */
+		if (!sp->attached)
+			fcntl(sp->pty, F_SETFL, fcntl(sp->pty, F_GETFL) & ~O_NONBLOCK);
 		for (;;) {
 			n = read(sp->pty, buf, sizeof buf);
 			if (n == -1 && errno == EINTR)
+				continue;
+			if (n == -1 && errno == EAGAIN && sp->attached &&
+			    poll(&(struct pollfd){ .fd = sp->pty, .events = POLLIN },
+			    1, 50) > 0)
 				continue;
 			if (n <= 0)
 				break;
@@ -1096,8 +1140,9 @@ spawn_on_timer(struct loop *l, int fd, uint32_t events, void *arg)
 	/* First the kill: saying so may wait on a terminal that takes no
 	 * output (^S), and the limit must not. */
 	spawn_kill(sp, SIGKILL);	/* pid 1 dies, and the namespace with it */
-	run_emit(sp->r, EV_LIMIT_HIT, "wall-clock timeout after %.3g s: killed the sandbox",
-	    now_mono() - sp->r->t_start);
+	run_emit(sp->r, EV_LIMIT_HIT, "wall-clock timeout after %.3g s: killed %s",
+	    now_mono() - sp->r->t_start, sp->attached ?
+	    "the command's process group (the session goes on)" : "the sandbox");
 }
 
 static void
@@ -1115,6 +1160,12 @@ spawn_on_signal(struct loop *l, int fd, uint32_t events, void *arg)
 		}
 		if (sig != SIGWINCH)
 			sp->killed_by = sig;
+		if (sp->serve) {
+			/* No command to pass it to: the sandbox ends. */
+			if (sig != SIGWINCH && sig != SIGUSR1 && sig != SIGUSR2)
+				spawn_kill(sp, SIGKILL);
+			continue;
+		}
 		spawn_kill(sp, sig);	/* init passes it on to the command */
 	}
 }
@@ -1246,6 +1297,342 @@ spawn_finish(struct run *r, struct spawn *sp)
 	}
 }
 
+/* The user inside: the same name, and a home at the same path. */
+static void
+spawn_who(char **home, char **user)
+{
+	struct passwd	*pw = getpwuid(geteuid());
+
+	*user = xstrdup(pw != NULL ? pw->pw_name : "user");
+	if (getenv("HOME") != NULL && getenv("HOME")[0] == '/' &&
+	    strcmp(getenv("HOME"), "/") != 0)
+		*home = xstrdup(getenv("HOME"));
+	else if (pw != NULL && pw->pw_dir[0] == '/' && strcmp(pw->pw_dir, "/") != 0)
+		*home = xstrdup(pw->pw_dir);
+	else
+		*home = xprintf("/home/%s", *user);
+}
+
+int
+run_serve_send(struct run *r, const struct chan_msg *m, const void *payload,
+    size_t len, const int *fds, int nfds, struct merr *e)
+{
+	if (r->chan < 0)
+		return (merr_set(e, "the sandbox is not serving"));
+	if (chan_send(r->chan, m, payload, len, fds, nfds) == -1)
+		return (merr_errno(e, "pass the request to the sandbox init"));
+	return (0);
+}
+
+void
+run_serve_stop(struct run *r)
+{
+	if (r->spawn != NULL)
+		spawn_kill(r->spawn, SIGKILL);	/* the loop ends with init */
+}
+
+/* The host pid behind a pidfd, from its fdinfo; -1 when it is gone. */
+static pid_t
+spawn_pidfd_pid(int pidfd)
+{
+	char		 path[64], *buf = NULL, *p;
+	struct merr	 e;
+	long		 pid = -1;
+
+	snprintf(path, sizeof path, "/proc/self/fdinfo/%d", pidfd);
+	if (read_file(path, &buf, NULL, &e) == -1)
+		return (-1);
+	if ((p = strstr(buf, "\nPid:")) != NULL)
+		pid = strtol(p + 5, NULL, 10);
+	free(buf);
+	return (pid > 0 ? (pid_t)pid : -1);
+}
+
+/* A command in a session: what its supervisor says of it. */
+static void
+spawn_on_session(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct spawn		*sp = arg;
+	struct run		*r = sp->r;
+	struct chan_msg		 m;
+	struct run_event	 ev;
+	char			*payload = NULL;
+	size_t			 len = 0;
+	int			 fds[2], nfds = 0, rc;
+	struct merr		 e;
+
+	rc = chan_recv(fd, MSG_DONTWAIT, &m, &payload, &len, fds, 2, &nfds);
+	if (rc == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (rc <= 0) {
+		/* The supervisor is gone, and the sandbox with it. */
+		if (!sp->have_status)
+			sp->lost = true;
+		loop_del(l, fd);
+		loop_stop(l);
+		return;
+	}
+	switch (m.type) {
+	case MSG_SPAWNED:
+		if (nfds > 0 && sp->pidfd < 0) {
+			sp->pidfd = fds[0];
+			r->cmd_pid = spawn_pidfd_pid(sp->pidfd);
+		} else if (nfds > 0)
+			close(fds[0]);
+		if (m.flags & SPAWN_PTY || nfds > 1) {
+			if (nfds > 1 && sp->pty < 0)
+				spawn_pty_start(sp, l, fds[1]);
+			else if (nfds > 1)
+				close(fds[1]);
+		}
+		run_emit(r, EV_NOTE, "command started after %.1f ms (pid %d inside)",
+		    (now_mono() - r->t_start) * 1000, m.code);
+		if (r->cmd_pid > 0 && (sp->meter = meter_start(l, r->meter_hz, NULL,
+		    r->cmd_pid, spawn_on_sample, r, &e)) == NULL)
+			run_emit(r, EV_NOTE, "no meters: %s", e.msg);
+		break;
+	case MSG_EXEC_FAILED:
+		sp->fail = m;
+		if (m.code == 125) {
+			/* init could not start it: no status follows. */
+			sp->fail.type = MSG_SETUP_FAILED;
+			loop_stop(l);
+		}
+		break;
+	case MSG_ERROR:
+		sp->fail = m;
+		sp->fail.type = MSG_SETUP_FAILED;
+		loop_stop(l);
+		break;
+	case MSG_STATUS:
+		sp->have_status = true;
+		sp->status = m.code;
+		loop_stop(l);
+		break;
+	case MSG_EVENT:
+		if (payload != NULL && event_decode(payload, len, &ev) == 0 &&
+		    r->on_event != NULL) {
+			ev.t = now_mono() - r->t_start;
+			r->on_event(r, &ev);
+		}
+		break;
+	default:
+		break;
+	}
+	for (int i = 2; i < nfds; i++)
+		close(fds[i]);
+	free(payload);
+}
+
+/*
+ * A command in a session's sandbox (r->session_fd): no clone, no mounts;
+ * the request goes to the session's supervisor with the command's stdin
+ * and the write ends of the relay pipes (or asks for a terminal of the
+ * sandbox's devpts), and the loop relays, times and signals it as for a
+ * sandbox of its own. The end is its exit status, as init reaped it.
+ * Background processes it started stay in the session: what they hold of
+ * its output is read as far as it is there at the end, then closed.
+ */
+static int
+run_attached(struct run *r, struct spawn *sp, struct merr *e)
+{
+	const struct profile	*p = r->profile;
+	struct strv		 env = { 0 };
+	struct environ_in	 ei;
+	struct chan_msg		 m;
+	sigset_t		 mask, oldmask;
+	autofree char		*home = NULL, *user = NULL, *payload = NULL;
+	size_t			 len = 0, cap;
+	int			 fds[3], nfds = 0, rc = -1, argc = 0;
+	bool			 pty, pty_fd[3];
+	double			 timeout;
+
+	sp->attached = true;
+	sp->chan = r->session_fd;
+	if (r->argv == NULL || r->argv[0] == NULL)
+		return (merr_set(e, "no command to run"));
+	if (r->cwd_path == NULL || r->cwd_path[0] != '/')
+		return (merr_set(e, "no working directory inside the session"));
+	/* No clone here: the front end's threads may start at once. */
+	if (r->after_clone != NULL)
+		r->after_clone(r);
+	spawn_who(&home, &user);
+	ei.profile = p;
+	ei.extra = &r->env_extra;
+	ei.home = home;
+	ei.user = user;
+	ei.cwd = r->cwd_path;
+	ei.run_id = r->id;
+	if (environ_build(&ei, &env, e) == -1)
+		goto out;
+	net_env(p, &env);
+
+	/* The request: cwd, argv, envp. */
+	cap = strlen(r->cwd_path) + 1;
+	for (char **a = r->argv; *a != NULL; a++, argc++)
+		cap += strlen(*a) + 1;
+	for (size_t i = 0; i < env.n; i++)
+		cap += strlen(env.v[i]) + 1;
+	if (cap > SPAWN_PAYLOAD_MAX || argc > SPAWN_ARGS_MAX ||
+	    env.n > SPAWN_ARGS_MAX) {
+		merr_set(e, "the command and its environment take %zu bytes in "
+		    "%d arguments and %zu variables; a session command takes at "
+		    "most %d bytes and %d of each", cap, argc, env.n,
+		    SPAWN_PAYLOAD_MAX, SPAWN_ARGS_MAX);
+		goto out;
+	}
+	payload = xmalloc(cap);
+	len = 0;
+#define PUT(str) do { size_t n_ = strlen(str) + 1; memcpy(payload + len, (str), n_); \
+	len += n_; } while (0)
+	PUT(r->cwd_path);
+	for (char **a = r->argv; *a != NULL; a++)
+		PUT(*a);
+	for (size_t i = 0; i < env.n; i++)
+		PUT(env.v[i]);
+#undef PUT
+
+	if ((r->loop = loop_new(e)) == NULL)
+		goto out;
+	sigemptyset(&mask);
+	for (size_t i = 0; i < nitems(spawn_signals); i++)
+		sigaddset(&mask, spawn_signals[i]);
+	sigprocmask(SIG_BLOCK, &mask, &oldmask);
+	if ((sp->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) == -1) {
+		merr_errno(e, "signalfd");
+		goto restore;
+	}
+	signal(SIGPIPE, SIG_IGN);
+
+	/* A terminal as for moat run (output to one), or when asked for. */
+	pty = r->pty_force || (r->on_output != NULL &&
+	    (isatty(STDOUT_FILENO) || isatty(STDERR_FILENO)));
+	sp->pty_host = isatty(STDOUT_FILENO) || !isatty(STDERR_FILENO) ?
+	    STDOUT_FILENO : STDERR_FILENO;
+	for (int i = 0; i < 3; i++)
+		pty_fd[i] = pty && (isatty(i) || r->pty_force);
+	memset(&m, 0, sizeof m);
+	m.type = MSG_SPAWN;
+	m.tag = 1;
+	m.argc = argc;
+	m.envc = (int)env.n;
+	if (pty)
+		m.flags |= SPAWN_PTY;
+	if (!pty_fd[0]) {
+		m.flags |= SPAWN_FD0;
+		fds[nfds++] = STDIN_FILENO;
+	}
+	for (int i = 0; i < 2; i++) {
+		int	pfd[2];
+		struct stat	hst;
+
+		if (pty_fd[i + 1])
+			continue;
+		m.flags |= SPAWN_FD1 << i;
+		if (r->on_output == NULL) {
+			fds[nfds++] = i + 1;	/* passed through */
+			continue;
+		}
+		if (pipe2(pfd, O_CLOEXEC) == -1) {
+			merr_errno(e, "pipe");
+			goto restore;
+		}
+		sp->out_r[i] = pfd[0];
+		sp->sink[i].nowait = fstat(i + 1, &hst) == 0 &&
+		    (S_ISFIFO(hst.st_mode) || S_ISSOCK(hst.st_mode));
+		fcntl(pfd[0], F_SETFL, O_NONBLOCK);
+		fds[nfds++] = pfd[1];
+	}
+
+	/* Recorded (or refused) before it starts. */
+	r->t_start = now_mono();
+	if (r->before_exec != NULL && r->before_exec(r, e) == -1) {
+		r->end = END_REFUSED;
+		goto restore;
+	}
+	{
+		int	sz = 256 * 1024;
+
+		setsockopt(sp->chan, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+	}
+	if (chan_send(sp->chan, &m, payload, len, fds, nfds) == -1) {
+		merr_errno(e, "send the command to the session");
+		goto restore;
+	}
+	for (int i = 0; i < nfds; i++)
+		if (fds[i] > 2)
+			close(fds[i]);
+	nfds = 0;
+	for (int i = 0; i < 2; i++)
+		if (sp->out_r[i] >= 0 && loop_add(r->loop, sp->out_r[i], EPOLLIN,
+		    spawn_on_output, sp, e) == -1)
+			goto kill;
+	if (loop_add(r->loop, sp->chan, EPOLLIN, spawn_on_session, sp, e) == -1 ||
+	    loop_add(r->loop, sp->sigfd, EPOLLIN, spawn_on_signal, sp, e) == -1)
+		goto kill;
+	timeout = r->timeout > 0 ? r->timeout : p->limits.timeout;
+	if (timeout > 0 && (sp->timerfd = loop_timer(r->loop, timeout, 0,
+	    spawn_on_timer, sp, e)) == -1)
+		goto kill;
+	while (!loop_stopped(r->loop))
+		if (loop_once(r->loop, -1, e) == -1)
+			goto kill;
+	r->t_end = now_mono();
+	spawn_drain_output(sp);
+	spawn_pty_stop(sp);
+	if (sp->meter != NULL) {
+		meter_stop(sp->meter, &r->summary);
+		sp->meter = NULL;
+	}
+	if (sp->lost && sp->fail.type == 0) {
+		merr_set(e, "the session ended while the command ran");
+		r->end = END_KILLED;
+		goto restore;
+	}
+	spawn_finish(r, sp);
+	if (r->end == END_SETUP_FAILED) {
+		merr_errno_n(e, sp->fail.err, "could not start the command in the "
+		    "session: %s", sp->fail.text);
+		goto restore;
+	}
+	if (r->end == END_EXEC_FAILED)
+		fprintf(stderr, "moat: %s: %s (%s)\n", r->argv[0], sp->fail.text,
+		    strerror(sp->fail.err));
+	run_emit(r, EV_NOTE, "ended: %s, exit status %d, %.3f s",
+	    end_reason_name(r->end), r->exit_code, r->t_end - r->t_start);
+	rc = 0;
+	goto restore;
+kill:
+	spawn_kill(sp, SIGKILL);
+restore:
+	if (sp->pty >= 0 || sp->raw || sp->stdin_on)
+		spawn_pty_stop(sp);
+	if (sp->meter != NULL) {
+		meter_stop(sp->meter, &r->summary);
+		sp->meter = NULL;
+	}
+	sigprocmask(SIG_SETMASK, &oldmask, NULL);
+out:
+	for (int i = 0; i < nfds; i++)
+		if (fds[i] > 2)
+			close(fds[i]);
+	for (int i = 0; i < 2; i++) {
+		free(sp->sink[i].buf);
+		if (sp->out_r[i] >= 0)
+			close(sp->out_r[i]);
+	}
+	if (sp->timerfd >= 0)
+		close(sp->timerfd);
+	if (sp->sigfd >= 0)
+		close(sp->sigfd);
+	if (sp->pidfd >= 0)
+		close(sp->pidfd);
+	loop_free(r->loop);
+	r->loop = NULL;
+	strv_clear(&env);
+	return (rc);
+}
+
 int
 run_sandbox(struct run *r, struct merr *e)
 {
@@ -1259,7 +1646,6 @@ run_sandbox(struct run *r, struct merr *e)
 	struct timespec		 wall0;
 	struct environ_in	 ei;
 	struct wslock		 wl = { .fd = -1 };
-	struct passwd		*pw;
 	sigset_t		 mask, oldmask;
 	char			 cwdbuf[PATH_MAX], wsbuf[PATH_MAX];
 	autofree char		*home = NULL, *user = NULL, *upper = NULL;
@@ -1286,19 +1672,16 @@ run_sandbox(struct run *r, struct merr *e)
 	sp.sink[SINK_PTY].dst = -1;
 	sp.pty = -1;
 	sp.pidfd = sp.chan = sp.sigfd = sp.timerfd = -1;
+	sp.serve = r->argv == NULL;
 	r->end = END_NONE;
 	r->exit_code = EXIT_MOAT;
+	if (r->session_fd >= 0)
+		return (run_attached(r, &sp, e));
+	if (sp.serve && r->serve_ready == NULL)
+		return (merr_set(e, "no command to run"));
 
 	/* Who, where: the same user, the workspace at its host path. */
-	pw = getpwuid(geteuid());
-	user = xstrdup(pw != NULL ? pw->pw_name : "user");
-	if (getenv("HOME") != NULL && getenv("HOME")[0] == '/' &&
-	    strcmp(getenv("HOME"), "/") != 0)
-		home = xstrdup(getenv("HOME"));
-	else if (pw != NULL && pw->pw_dir[0] == '/' && strcmp(pw->pw_dir, "/") != 0)
-		home = xstrdup(pw->pw_dir);
-	else
-		home = xprintf("/home/%s", user);
+	spawn_who(&home, &user);
 	if (getcwd(cwdbuf, sizeof cwdbuf) == NULL)
 		return (merr_errno(e, "getcwd"));
 	if (p->workspace != WS_NONE) {
@@ -1423,7 +1806,7 @@ run_sandbox(struct run *r, struct merr *e)
 	ia.plan = &plan;
 	ia.filter = &filter;
 	/* A copy: init wipes moat's own argv (it may hold -e values). */
-	for (char **a = r->argv; *a != NULL; a++)
+	for (char **a = r->argv; a != NULL && *a != NULL; a++)
 		strv_add(&argv, *a);
 	ia.argv = argv.v;
 	ia.envp = env.v;
@@ -1434,11 +1817,13 @@ run_sandbox(struct run *r, struct merr *e)
 	 * relayed (and recorded) through the master; keys too when stdin is
 	 * a terminal. Were stdout and stderr different terminals, stderr's
 	 * output would go to stdout's. */
-	ia.pty = r->on_output != NULL && (isatty(STDOUT_FILENO) || isatty(STDERR_FILENO));
+	ia.pty = !sp.serve && r->on_output != NULL &&
+	    (isatty(STDOUT_FILENO) || isatty(STDERR_FILENO));
+	ia.serve = sp.serve;
 	sp.pty_host = isatty(STDOUT_FILENO) ? STDOUT_FILENO : STDERR_FILENO;
 	for (int i = 0; i < 3; i++)
 		ia.pty_fd[i] = ia.pty && isatty(i);
-	ia.new_session = !ia.pty && isatty(STDIN_FILENO);
+	ia.new_session = !ia.pty && !sp.serve && isatty(STDIN_FILENO);
 	ia.rlimit_as = ia_rlimit_as;
 	/* v2 places init at clone time (CLONE_INTO_CGROUP); v1 moves it. */
 	ia.wait_placed = sp.cg != NULL && cg_dirfd(sp.cg) < 0;
@@ -1492,6 +1877,14 @@ run_sandbox(struct run *r, struct merr *e)
 		}
 	}
 	sp.chan = sv[0];
+	r->chan = sp.chan;
+	r->spawn = &sp;
+	if (sp.serve) {
+		/* Room for a request's argv and environment. */
+		int	sz = 256 * 1024;
+
+		setsockopt(sp.chan, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+	}
 	if (spawn_map_ids(pid, e) == -1) {
 		spawn_kill(&sp, SIGKILL);
 		goto reap;
@@ -1508,18 +1901,20 @@ run_sandbox(struct run *r, struct merr *e)
 		goto reap;
 	}
 	timeout = r->timeout > 0 ? r->timeout : p->limits.timeout;
+	if (sp.serve)
+		timeout = 0;	/* each command has its own, and the session a TTL */
 	if (timeout > 0 && (sp.timerfd = loop_timer(r->loop, timeout, 0,
 	    spawn_on_timer, &sp, e)) == -1) {
 		spawn_kill(&sp, SIGKILL);
 		goto reap;
 	}
-	if ((sp.meter = meter_start(r->loop, r->meter_hz, sp.cg, pid,
+	if (!sp.serve && (sp.meter = meter_start(r->loop, r->meter_hz, sp.cg, pid,
 	    spawn_on_sample, r, e)) == NULL) {
 		spawn_kill(&sp, SIGKILL);
 		goto reap;
 	}
 	{
-		struct init_msg	go = { .type = MSG_GO };
+		struct chan_msg	go = { .type = MSG_GO };
 
 		if (send(sp.chan, &go, sizeof go, MSG_NOSIGNAL) == -1) {
 			merr_errno(e, "start the sandbox init");
@@ -1631,6 +2026,8 @@ out:
 		close(sv[1]);
 	loop_free(r->loop);
 	r->loop = NULL;
+	r->spawn = NULL;
+	r->chan = -1;
 	filter_release(&filter);
 	if (plan_made)
 		mounts_plan_release(&plan);

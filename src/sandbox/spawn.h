@@ -18,6 +18,8 @@
 struct loop;
 struct cg;
 struct meter;
+struct chan_msg;
+struct spawn;
 
 enum end_reason {
 	END_NONE,		/* still running, or never started */
@@ -61,6 +63,21 @@ struct run {
 	void			(*after_clone)(struct run *);
 	void			*cb_arg;
 	double			 meter_hz;	/* 0: the default (4 Hz) */
+	/* A sandbox that serves commands (a session's supervisor): argv is
+	 * NULL and there is no command of its own. serve_ready is called once
+	 * the sandbox is built (add to r->loop what the front end serves);
+	 * init's answers to run_serve_send (MSG_SPAWNED, MSG_STATUS,
+	 * MSG_EXEC_FAILED) go to serve_msg, which owns their fds. The run
+	 * ends when run_serve_stop is called or init dies. */
+	void			(*serve_ready)(struct run *);
+	void			(*serve_msg)(struct run *, const struct chan_msg *,
+				    int *fds, int nfds);
+	/* A command in a session's sandbox rather than a sandbox of its own:
+	 * the control socket, connected and greeted (-1: none, the default).
+	 * The workspace and working directory are the session's (ws_path,
+	 * cwd_path are filled in by the front end). */
+	int			 session_fd;
+	bool			 pty_force;	/* a terminal even when stdout is none */
 
 	/* out */
 	char			 id[40];	/* unique per run: time-pid-random */
@@ -78,6 +95,9 @@ struct run {
 
 	/* private to spawn.c */
 	struct loop		*loop;
+	int			 chan;		/* serving: the channel to init */
+	struct spawn		*spawn;		/* while run_sandbox runs */
+	pid_t			 cmd_pid;	/* attached: the command's host pid */
 };
 
 void		 run_init(struct run *);
@@ -86,6 +106,12 @@ void		 run_release(struct run *);
  * with e set only when the sandbox could not be built (exit 125). */
 int		 run_sandbox(struct run *, struct merr *);
 const char	*end_reason_name(enum end_reason);
+/* Serving: a message to init (MSG_SPAWN, MSG_KILL). -1 with e set. */
+int		 run_serve_send(struct run *, const struct chan_msg *,
+		    const void *payload, size_t, const int *fds, int nfds,
+		    struct merr *);
+/* Serving: end the sandbox (init is killed; run_sandbox returns). */
+void		 run_serve_stop(struct run *);
 void		 run_emit(struct run *, enum run_event_kind, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 

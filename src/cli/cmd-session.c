@@ -1,0 +1,443 @@
+/* cmd-session.c: `moat session`, long-lived sandboxes that run many
+ * commands: new, ls, exec, ttl, kill. A command run with exec is shown and
+ * recorded as moat run's are (cmd_run_go). Front end. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/sha256.h"
+#include "cmd.h"
+#include "profile/profile.h"
+#include "sandbox/chan.h"
+#include "sandbox/spawn.h"
+#include "session/session.h"
+
+static int	cmd_session_exec(int, char **);
+
+const struct cmd_entry cmd_session_entry = {
+	.name = "session",
+	.usage = "session new [-p PROFILE] [-w DIR] [--name NAME] [--ttl DURATION] "
+	    "[--idle-ttl DURATION] [-v] | ls [--json] | exec ID|NAME [-t] "
+	    "[--timeout SECS] [-e NAME[=VALUE]]... [--cwd DIR] [--json] [--db PATH] "
+	    "[--unlogged] -- CMD [ARG]... | ttl ID|NAME DURATION | kill ID|NAME|--all",
+	.summary = "long-lived sandboxes: start one, run many commands in it, end it",
+	.options = (const char *const[]){
+		"new\tstart a session (a sandbox that stays up) and print its id",
+		"ls\tthe running sessions: id, name, profile, workspace, age, TTL, processes, memory, commands",
+		"exec\trun a command in a session; shown, recorded and ended as moat run's",
+		"ttl\tset the time a session has left (0: none)",
+		"kill\tend a session (or every one of yours) and everything in it",
+		"-p, --profile PROFILE\tnew: a profile name or path (default: default)",
+		"-w, --workspace DIR\tnew: the workspace instead of the current directory",
+		"--name NAME\tnew: a name to use instead of the id",
+		"--ttl DURATION\tnew: end the session after this long (2h, 30m; default: none)",
+		"--idle-ttl DURATION\tnew: end it after this long with no command running",
+		"-v, --verbose\tnew: how the sandbox was built, in the session's log; exec: on stderr",
+		"-t, --tty\texec: a terminal of the sandbox even when stdout is none",
+		"--timeout SECS\texec: wall-clock limit for this command",
+		"-e, --env NAME[=VALUE]\texec: pass NAME from moat's environment, or set it",
+		"--cwd DIR\texec: the working directory inside (default: the workspace)",
+		"--json\tls: JSON lines; exec: a JSON summary after the output",
+		"--db PATH\texec: the audit database (default $XDG_DATA_HOME/moat/audit.db)",
+		"--unlogged\texec: run even when the audit log cannot be written",
+		"--all\tkill: every session of yours",
+		"-h, --help\tthis text",
+		"exit status\texec: the command's, as moat run; others: 0, or 125 on failure",
+		NULL,
+	},
+	.exec = cmd_session_exec,
+};
+
+static int
+cmd_session_duration(const char *flag, const char *s, double *out)
+{
+	if (parse_seconds(s, out) == -1 || *out < 0 || *out > 366 * 86400.0)
+		return (cmd_usage_error(&cmd_session_entry, "%s %s: not a duration "
+		    "(seconds, or with ms, s, m, h: 90, 30m, 2h; at most 366 days)",
+		    flag, s));
+	return (0);
+}
+
+static int
+cmd_session_new(int argc, char **argv)
+{
+	static const struct option	opts[] = {
+		{ "profile", required_argument, NULL, 'p' },
+		{ "workspace", required_argument, NULL, 'w' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "ttl", required_argument, NULL, 'T' },
+		{ "idle-ttl", required_argument, NULL, 'I' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct session_opts	o;
+	struct profile		*p;
+	struct merr		 e;
+	char			 id[SESSION_ID_MAX];
+	const char		*pname = "default";
+	int			 c;
+
+	memset(&o, 0, sizeof o);
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+p:w:v", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			pname = optarg;
+			break;
+		case 'w':
+			o.workspace = optarg;
+			break;
+		case 'n':
+			o.name = optarg;
+			break;
+		case 'T':
+			if (cmd_session_duration("--ttl", optarg, &o.ttl) != 0)
+				return (EXIT_MOAT);
+			break;
+		case 'I':
+			if (cmd_session_duration("--idle-ttl", optarg, &o.idle_ttl) != 0)
+				return (EXIT_MOAT);
+			break;
+		case 'v':
+			o.verbose++;
+			break;
+		default:
+			return (cmd_usage_error(&cmd_session_entry, "session new: "
+			    "unknown option \"%s\"", argv[optind - 1]));
+		}
+	}
+	if (optind < argc)
+		return (cmd_usage_error(&cmd_session_entry, "session new: "
+		    "unexpected \"%s\"", argv[optind]));
+	if ((p = profile_load(pname, &e)) == NULL) {
+		merr_print(&e);
+		return (EXIT_MOAT);
+	}
+	o.profile = p;
+	o.profile_arg = pname;
+	if (session_start(&o, id, &e) == -1) {
+		merr_print(&e);
+		profile_free(p);
+		return (EXIT_MOAT);
+	}
+	if (o.name != NULL)
+		printf("%s %s\n", id, o.name);
+	else
+		printf("%s\n", id);
+	profile_free(p);
+	return (0);
+}
+
+static void
+cmd_session_age(double s, char *buf, size_t n)
+{
+	if (s < 0)
+		snprintf(buf, n, "-");
+	else if (s < 120)
+		snprintf(buf, n, "%.0fs", s);
+	else if (s < 7200)
+		snprintf(buf, n, "%.0fm", s / 60);
+	else
+		snprintf(buf, n, "%.1fh", s / 3600);
+}
+
+static void
+cmd_session_json_str(const char *s)
+{
+	putchar('"');
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
+		if (*p == '"' || *p == '\\')
+			printf("\\%c", *p);
+		else if (*p < 0x20)
+			printf("\\u%04x", *p);
+		else
+			putchar(*p);
+	putchar('"');
+}
+
+static int
+cmd_session_ls(int argc, char **argv)
+{
+	struct session_info	*v = NULL;
+	struct merr		 e;
+	size_t			 n = 0;
+	bool			 json = false;
+	double			 now = (double)time(NULL);
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = true;
+		else
+			return (cmd_usage_error(&cmd_session_entry, "session ls: "
+			    "unexpected \"%s\"", argv[i]));
+	}
+	if (session_list(&v, &n, &e) == -1) {
+		merr_print(&e);
+		return (EXIT_MOAT);
+	}
+	if (!json && n > 0)
+		printf("%-11s %-12s %-10s %-6s %-6s %-7s %5s %8s %5s  %s\n", "ID", "NAME",
+		    "PROFILE", "AGE", "TTL", "STATE", "PROCS", "MEM", "CMDS",
+		    "WORKSPACE");
+	for (size_t i = 0; i < n; i++) {
+		struct session_info	*s = &v[i];
+		char			 age[16], ttl[16];
+
+		if (json) {
+			printf("{\"id\":");
+			cmd_session_json_str(s->id);
+			printf(",\"name\":");
+			cmd_session_json_str(s->name);
+			printf(",\"profile\":");
+			cmd_session_json_str(s->profile);
+			printf(",\"net\":");
+			cmd_session_json_str(s->net);
+			printf(",\"workspace\":");
+			cmd_session_json_str(s->workspace);
+			printf(",\"pid\":%d,\"age_s\":%.0f,\"ttl_left_s\":", (int)s->pid,
+			    now - s->created);
+			if (s->ttl_left < 0)
+				printf("null");
+			else
+				printf("%.0f", s->ttl_left);
+			printf(",\"state\":\"running\",\"processes\":%u,"
+			    "\"memory_bytes\":%.0f,\"commands\":%u,\"running\":%u}\n",
+			    s->procs, s->mem, s->commands, s->live);
+			continue;
+		}
+		cmd_session_age(now - s->created, age, sizeof age);
+		cmd_session_age(s->ttl_left, ttl, sizeof ttl);
+		printf("%-11s %-12s %-10.10s %-6s %-6s %-7s %5u %7.1fM %5u  %s\n",
+		    s->id, s->name[0] != '\0' ? s->name : "-", s->profile, age, ttl,
+		    "running", s->procs, s->mem / 1048576, s->commands,
+		    s->workspace[0] != '\0' ? s->workspace : "-");
+	}
+	free(v);
+	return (0);
+}
+
+static int
+cmd_session_run(int argc, char **argv)
+{
+	static const struct option	opts[] = {
+		{ "tty", no_argument, NULL, 't' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "env", required_argument, NULL, 'e' },
+		{ "cwd", required_argument, NULL, 'C' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "db", required_argument, NULL, 'D' },
+		{ "unlogged", no_argument, NULL, 'U' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct session_info	 info;
+	struct cmd_run_opts	 o;
+	struct profile		*p;
+	struct run		 r;
+	struct merr		 e;
+	char			 hash[SHA256_HEX_LEN];
+	autofree char		*text = NULL;
+	const char		*which, *cwd = NULL;
+	int			 c, fd, status;
+
+	which = NULL;
+	memset(&o, 0, sizeof o);
+	run_init(&r);
+	opterr = 0;
+	optind = 1;
+	/* Options before and after the session's id or name. */
+	for (;;) {
+		if ((c = getopt_long(argc, argv, "+te:v", opts, NULL)) == -1) {
+			if (which != NULL || optind >= argc ||
+			    strcmp(argv[optind - 1], "--") == 0)
+				break;
+			which = argv[optind++];
+			continue;
+		}
+		switch (c) {
+		case 't':
+			r.pty_force = true;
+			break;
+		case 'T':
+			if (parse_seconds(optarg, &r.timeout) == -1 || r.timeout <= 0) {
+				run_release(&r);
+				return (cmd_usage_error(&cmd_session_entry, "--timeout %s: "
+				    "not a duration (seconds, or with ms, s, m, h)", optarg));
+			}
+			break;
+		case 'e':
+			strv_add(&r.env_extra, optarg);
+			break;
+		case 'C':
+			if (optarg[0] != '/') {
+				run_release(&r);
+				return (cmd_usage_error(&cmd_session_entry, "--cwd %s: a "
+				    "path inside the sandbox must be absolute", optarg));
+			}
+			cwd = optarg;
+			break;
+		case 'v':
+			r.verbose++;
+			break;
+		case 'j':
+			o.json = true;
+			break;
+		case 'D':
+			o.db = optarg;
+			break;
+		case 'U':
+			o.unlogged = true;
+			break;
+		default:
+			run_release(&r);
+			return (cmd_usage_error(&cmd_session_entry, "session exec: "
+			    "unknown option \"%s\"", argv[optind - 1]));
+		}
+	}
+	if (which == NULL) {
+		run_release(&r);
+		return (cmd_usage_error(&cmd_session_entry, "session exec: which "
+		    "session? (an id or a name; see moat session ls)"));
+	}
+	if (optind >= argc) {
+		run_release(&r);
+		return (cmd_usage_error(&cmd_session_entry, "session exec: no command "
+		    "given"));
+	}
+	r.argv = argv + optind;
+	if ((fd = session_connect(which, &info, &e)) == -1) {
+		merr_print(&e);
+		run_release(&r);
+		return (EXIT_MOAT);
+	}
+	/* The client scores, builds the environment and records with the
+	 * session's profile: the same text, or it would say what it is not. */
+	if ((p = profile_load(info.profile, &e)) == NULL) {
+		merr_print(&e);
+		close(fd);
+		run_release(&r);
+		return (EXIT_MOAT);
+	}
+	text = profile_format(p, false, NULL);
+	sha256_hex(text, strlen(text), hash);
+	if (strcmp(hash, info.profile_hash) != 0) {
+		fprintf(stderr, "moat session exec: profile %s has changed since "
+		    "session %s started; its sandbox is still the old one: start a "
+		    "new session to use the new profile\n", info.profile, info.id);
+		profile_free(p);
+		close(fd);
+		run_release(&r);
+		return (EXIT_MOAT);
+	}
+	r.session_fd = fd;
+	r.ws_path = info.workspace[0] != '\0' ? xstrdup(info.workspace) : NULL;
+	r.cwd_path = xstrdup(cwd != NULL ? cwd : info.cwd);
+	o.session = info.id;
+	if (getenv("MOAT_TRACE_TIMING") != NULL && *getenv("MOAT_TRACE_TIMING") != '\0')
+		o.trace = now_mono();
+	status = cmd_run_go(&r, p, &o);
+	close(fd);
+	profile_free(p);
+	run_release(&r);
+	return (status);
+}
+
+static int
+cmd_session_ttl(int argc, char **argv)
+{
+	struct session_info	info;
+	struct merr		e;
+	double			ttl;
+	int			fd;
+	char			left[16];
+
+	if (argc != 3)
+		return (cmd_usage_error(&cmd_session_entry, "session ttl ID|NAME "
+		    "DURATION"));
+	if (cmd_session_duration("ttl", argv[2], &ttl) != 0)
+		return (EXIT_MOAT);
+	if ((fd = session_connect(argv[1], NULL, &e)) == -1 ||
+	    session_request(fd, MSG_TTL, (int)ceil(ttl), &info, &e) == -1) {
+		merr_print(&e);
+		if (fd >= 0)
+			close(fd);
+		return (EXIT_MOAT);
+	}
+	close(fd);
+	cmd_session_age(info.ttl_left, left, sizeof left);
+	printf("%s: %s left\n", info.id, info.ttl_left < 0 ? "no TTL," : left);
+	return (0);
+}
+
+static int
+cmd_session_kill(int argc, char **argv)
+{
+	struct session_info	*v = NULL, info;
+	struct merr		 e;
+	size_t			 n = 0;
+	int			 fd, rc = 0;
+
+	if (argc != 2)
+		return (cmd_usage_error(&cmd_session_entry, "session kill ID|NAME|--all"));
+	if (strcmp(argv[1], "--all") == 0) {
+		if (session_list(&v, &n, &e) == -1) {
+			merr_print(&e);
+			return (EXIT_MOAT);
+		}
+	} else {
+		v = xcalloc(1, sizeof *v);
+		snprintf(v[0].id, sizeof v[0].id, "%s", argv[1]);
+		n = 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if ((fd = session_connect(v[i].id, &info, &e)) == -1 ||
+		    session_request(fd, MSG_CLOSE, 0, NULL, &e) == -1) {
+			merr_print(&e);
+			rc = EXIT_MOAT;
+		} else
+			printf("%s: ended\n", info.id);
+		if (fd >= 0) {
+			/* The supervisor closes its end when it is gone. */
+			char	b;
+
+			while (read(fd, &b, 1) > 0)
+				;
+			close(fd);
+		}
+	}
+	free(v);
+	return (rc);
+}
+
+int
+cmd_session_exec(int argc, char **argv)
+{
+	const char	*sub = argc > 1 ? argv[1] : NULL;
+
+	if (sub == NULL)
+		return (cmd_usage_error(&cmd_session_entry, "which session command? "
+		    "new, ls, exec, ttl or kill"));
+	if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0) {
+		cmd_help(&cmd_session_entry, stdout);
+		return (0);
+	}
+	if (strcmp(sub, "new") == 0)
+		return (cmd_session_new(argc - 1, argv + 1));
+	if (strcmp(sub, "ls") == 0)
+		return (cmd_session_ls(argc - 1, argv + 1));
+	if (strcmp(sub, "exec") == 0)
+		return (cmd_session_run(argc - 1, argv + 1));
+	if (strcmp(sub, "ttl") == 0)
+		return (cmd_session_ttl(argc - 1, argv + 1));
+	if (strcmp(sub, "kill") == 0)
+		return (cmd_session_kill(argc - 1, argv + 1));
+	return (cmd_usage_error(&cmd_session_entry, "unknown session command "
+	    "\"%s\": new, ls, exec, ttl or kill", sub));
+}

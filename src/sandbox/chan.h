@@ -1,0 +1,89 @@
+/* chan.h: one framing for two links, both SOCK_SEQPACKET: the channel
+ * between a supervisor and its sandbox init, and a session's control socket
+ * between a client (moat session exec, ls, kill) and the session's
+ * supervisor. A message is a struct chan_msg, an optional payload after it
+ * in the same datagram, and up to CHAN_MAX_FDS descriptors. Any process. */
+#ifndef MOAT_CHAN_H
+#define MOAT_CHAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/error.h"
+
+enum chan_msg_type {
+	/* supervisor <-> init */
+	MSG_GO = 1,		/* supervisor -> init: ids mapped, build the sandbox */
+	MSG_READY,		/* init -> supervisor: sandbox built; fds attached */
+	MSG_SETUP_FAILED,	/* init -> supervisor: text, err; init exits 125 */
+	MSG_EXEC_FAILED,	/* command -> supervisor: code 126/127, text, err;
+				   init -> supervisor: code 125 when it could not
+				   start a requested command */
+	MSG_STATUS,		/* init -> supervisor: the command's wait status */
+	MSG_EXEC,		/* supervisor -> init: the run is recorded, start the command */
+	MSG_PLACED,		/* supervisor -> init: moved into the run's cgroup */
+	/* A sandbox that serves (init_args.serve) starts commands on request;
+	 * a session's clients send the same requests to its supervisor. */
+	MSG_SPAWN,		/* start a command (tag, argc, envc, flags; payload
+				   cwd, argv, envp; fds as flags say) */
+	MSG_SPAWNED,		/* started (tag, code = pid inside); fds: its pidfd,
+				   then the terminal's master when asked */
+	MSG_KILL,		/* signal code to the command tag's process group */
+	/* client <-> session supervisor only */
+	MSG_HELLO,		/* client: code = protocol version; answer: the
+				   version, and the session as "key=value\n" lines */
+	MSG_ERROR,		/* answer to a request that cannot be taken: text */
+	MSG_EVENT,		/* supervisor -> client: an event of the sandbox
+				   (event_encode) while the client's command runs */
+	MSG_TTL,		/* client: code = seconds from now (0: none); answer HELLO */
+	MSG_CLOSE,		/* client: end the session */
+	MSG_INFO,		/* client: the session's state; answer HELLO */
+	MSG_TYPE_MAX,
+};
+
+/* The control socket's protocol; a client of another version is answered
+ * MSG_ERROR naming both. */
+#define CHAN_PROTOCOL	1
+
+/* MSG_SPAWN flags: which of the command's stdin, stdout and stderr come
+ * with the message (in that order), and whether it gets a terminal of the
+ * sandbox's devpts for the others (and as its controlling terminal). */
+#define SPAWN_FD0	0x01
+#define SPAWN_FD1	0x02
+#define SPAWN_FD2	0x04
+#define SPAWN_PTY	0x08
+/* A request's payload and argument counts are bounded: argv and envp as
+ * execve would take them, and never past what one message carries. */
+#define SPAWN_PAYLOAD_MAX	(192 * 1024)
+#define SPAWN_ARGS_MAX		16384
+#define CHAN_MAX_FDS		8
+
+struct chan_msg {
+	int		type;
+	int		err;		/* errno */
+	int		code;		/* exit code, wait status, count of fds, ... */
+	int		nfds_notify;	/* MSG_READY: 1 when the first fd is the seccomp listener */
+	int		has_pty;	/* MSG_READY: 1 when the last fd is the terminal's master */
+	uint32_t	tag;		/* MSG_SPAWN and its answers: which command (0: the
+					   one-shot run's) */
+	int		flags;		/* MSG_SPAWN: SPAWN_* */
+	int		argc, envc;	/* MSG_SPAWN: strings in the payload after cwd */
+	char		text[480];
+};
+/* MSG_SPAWN's payload: cwd, then argc argv strings, then envc environment
+ * strings, each ending in NUL. */
+
+/* Sends m, then len bytes of payload, with nfds descriptors. 0, or -1 with
+ * errno set (EPIPE: the peer is gone). Never raises SIGPIPE. */
+int	chan_send(int sock, const struct chan_msg *m, const void *payload,
+	    size_t len, const int *fds, int nfds);
+/* Receives one message into m and, when it has a payload, a malloc'd
+ * *payload of *len bytes plus a NUL (NULL when none; payload may be NULL
+ * to refuse one). Descriptors (close-on-exec) into fds, at most maxfds,
+ * the count in *nfds; any beyond are closed. 1: a message; 0: EOF; -1:
+ * errno (EAGAIN with MSG_DONTWAIT in flags, EBADMSG: short, truncated or
+ * oversized, its descriptors closed). */
+int	chan_recv(int sock, int flags, struct chan_msg *m, char **payload,
+	    size_t *len, int *fds, int maxfds, int *nfds);
+
+#endif

@@ -1,0 +1,1009 @@
+/*
+ * session.c: sessions, both ends. The supervisor: a detached process that
+ * holds one serving sandbox (run_sandbox with no argv) and a control socket;
+ * each client request to start a command becomes a MSG_SPAWN to init under
+ * a tag of the supervisor's, and init's answers go back to the client that
+ * asked. A client that goes away has its commands killed. Events of the
+ * sandbox (proxy decisions, denied syscalls) go to every client whose
+ * command is running. The client side: finding, greeting and asking a
+ * session. Supervisor of a session, and its clients.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/loop.h"
+#include "base/sha256.h"
+#include "base/util.h"
+#include "profile/profile.h"
+#include "sandbox/chan.h"
+#include "sandbox/spawn.h"
+#include "session.h"
+
+bool
+session_name_valid(const char *s)
+{
+	size_t	n = strlen(s);
+
+	if (n == 0 || n >= SESSION_NAME_MAX || s[0] == '.' || s[0] == '-')
+		return (false);
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '_' ||
+		    s[i] == '-'))
+			return (false);
+	return (true);
+}
+
+int
+session_dir(char *buf, size_t n, struct merr *e)
+{
+	const char	*rt = getenv("XDG_RUNTIME_DIR");
+	struct stat	 st;
+
+	if (rt != NULL && rt[0] == '/')
+		snprintf(buf, n, "%s/moat", rt);
+	else
+		snprintf(buf, n, "/tmp/moat-%u", (unsigned)geteuid());
+	if (mkdir(buf, 0700) == -1 && errno != EEXIST)
+		return (merr_errno(e, "create the session directory %s", buf));
+	/* Another user's, or open to others: a planted directory. */
+	if (lstat(buf, &st) == -1)
+		return (merr_errno(e, "%s", buf));
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 077) != 0)
+		return (merr_set(e, "the session directory %s is not a private "
+		    "directory of yours (mode 0700, owner uid %u); remove it or set "
+		    "XDG_RUNTIME_DIR", buf, (unsigned)geteuid()));
+	return (0);
+}
+
+static int
+session_sockaddr(const char *id, struct sockaddr_un *sa, struct merr *e)
+{
+	char	dir[PATH_MAX];
+
+	if (session_dir(dir, sizeof dir, e) == -1)
+		return (-1);
+	memset(sa, 0, sizeof *sa);
+	sa->sun_family = AF_UNIX;
+	if ((size_t)snprintf(sa->sun_path, sizeof sa->sun_path, "%s/%s.sock", dir,
+	    id) >= sizeof sa->sun_path)
+		return (merr_set(e, "the session directory %s is too long for a "
+		    "socket path; set XDG_RUNTIME_DIR to a shorter one", dir));
+	return (0);
+}
+
+/* Values are percent-escaped: no newline, '=' or '%' inside. */
+static void
+info_put(char **buf, size_t *len, const char *key, const char *val)
+{
+	size_t	need = strlen(key) + 3 * strlen(val) + 3;
+
+	*buf = xrealloc(*buf, *len + need + 1);
+	*len += (size_t)sprintf(*buf + *len, "%s=", key);
+	for (const unsigned char *p = (const unsigned char *)val; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f || *p == '%' || *p == '=')
+			*len += (size_t)sprintf(*buf + *len, "%%%02X", *p);
+		else
+			(*buf)[(*len)++] = (char)*p;
+	(*buf)[(*len)++] = '\n';
+	(*buf)[*len] = '\0';
+}
+
+char *
+session_info_format(const struct session_info *in)
+{
+	char	*buf = NULL, num[64];
+	size_t	 len = 0;
+
+	info_put(&buf, &len, "id", in->id);
+	info_put(&buf, &len, "name", in->name);
+	info_put(&buf, &len, "profile", in->profile);
+	info_put(&buf, &len, "profile_hash", in->profile_hash);
+	info_put(&buf, &len, "net", in->net);
+	info_put(&buf, &len, "workspace", in->workspace);
+	info_put(&buf, &len, "cwd", in->cwd);
+#define NUM(k, fmt, v) do { snprintf(num, sizeof num, fmt, v); \
+	info_put(&buf, &len, k, num); } while (0)
+	NUM("pid", "%ld", (long)in->pid);
+	NUM("init_pid", "%ld", (long)in->init_pid);
+	NUM("created", "%.3f", in->created);
+	NUM("ttl_left", "%.3f", in->ttl_left);
+	NUM("idle_ttl", "%.3f", in->idle_ttl);
+	NUM("commands", "%u", in->commands);
+	NUM("live", "%u", in->live);
+	NUM("procs", "%u", in->procs);
+	NUM("mem", "%.0f", in->mem);
+#undef NUM
+	return (buf);
+}
+
+static int
+info_unescape(const char *v, size_t n, char *out, size_t cap)
+{
+	size_t	o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned	c = (unsigned char)v[i];
+
+		if (c == '%') {
+			char	hex[3];
+
+			if (i + 2 >= n)
+				return (-1);
+			hex[0] = v[i + 1];
+			hex[1] = v[i + 2];
+			hex[2] = '\0';
+			if (strspn(hex, "0123456789abcdefABCDEF") != 2 ||
+			    (c = (unsigned)strtoul(hex, NULL, 16)) == 0)
+				return (-1);
+			i += 2;
+		}
+		if (o + 1 >= cap)
+			return (-1);
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return (0);
+}
+
+int
+session_info_parse(const char *buf, size_t len, struct session_info *in)
+{
+	const char	*p = buf, *end = buf + len;
+
+	memset(in, 0, sizeof *in);
+	in->ttl_left = -1;
+	while (p < end) {
+		const char	*nl = memchr(p, '\n', (size_t)(end - p));
+		const char	*eq = nl != NULL ? memchr(p, '=', (size_t)(nl - p)) : NULL;
+		char		 key[32], val[PATH_MAX];
+		char		*x;
+
+		if (nl == NULL || eq == NULL || (size_t)(eq - p) >= sizeof key)
+			return (-1);
+		memcpy(key, p, (size_t)(eq - p));
+		key[eq - p] = '\0';
+		if (info_unescape(eq + 1, (size_t)(nl - eq - 1), val, sizeof val) == -1)
+			return (-1);
+		p = nl + 1;
+#define STR(k, f) if (strcmp(key, k) == 0) { \
+	if (strlen(val) >= sizeof in->f) return (-1); \
+	strcpy(in->f, val); continue; }
+#define NUM(k, f) if (strcmp(key, k) == 0) { \
+	errno = 0; double d_ = strtod(val, &x); \
+	if (x == val || *x != '\0' || errno != 0 || !isfinite(d_)) return (-1); \
+	in->f = (__typeof__(in->f))d_; continue; }
+		STR("id", id);
+		STR("name", name);
+		STR("profile", profile);
+		STR("profile_hash", profile_hash);
+		STR("net", net);
+		STR("workspace", workspace);
+		STR("cwd", cwd);
+		NUM("pid", pid);
+		NUM("init_pid", init_pid);
+		NUM("created", created);
+		NUM("ttl_left", ttl_left);
+		NUM("idle_ttl", idle_ttl);
+		NUM("commands", commands);
+		NUM("live", live);
+		NUM("procs", procs);
+		NUM("mem", mem);
+#undef STR
+#undef NUM
+		/* A key of a later version: skipped. */
+	}
+	return (in->id[0] != '\0' ? 0 : -1);
+}
+
+/*
+ * The supervisor.
+ */
+struct sv_client {
+	struct sv_client	*next;
+	int			 fd;
+	bool			 greeted;
+	bool			 refused;	/* answered MSG_ERROR: read what it sent
+						   (closing on unread data would reset the
+						   connection before it reads the answer),
+						   then drop it */
+};
+
+struct sv_cmd {
+	struct sv_cmd		*next;
+	struct sv_client	*client;
+	uint32_t		 tag;		/* ours, to init */
+	uint32_t		 ctag;		/* the client's */
+	pid_t			 pid;		/* inside */
+};
+
+struct sv {
+	struct run		 r;
+	const struct session_opts *o;
+	struct session_info	 info;
+	struct sockaddr_un	 sa;
+	int			 listen;
+	int			 ready;		/* pipe to session_start, until ready */
+	int			 ttl_fd, idle_fd;
+	double			 ttl_end;	/* CLOCK_MONOTONIC; 0: none */
+	struct sv_client	*clients;
+	struct sv_cmd		*cmds;
+	uint32_t		 next_tag;
+	char			 why[256];	/* how it ended, for the log */
+};
+
+static void	sv_idle_arm(struct sv *);
+static void	sv_on_ttl(struct loop *, int, uint32_t, void *);
+
+static void
+sv_log(struct sv *sv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+sv_log(struct sv *sv, const char *fmt, ...)
+{
+	va_list		ap;
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	fprintf(stderr, "%lld.%03ld moat session %s: ", (long long)ts.tv_sec,
+	    ts.tv_nsec / 1000000, sv->info.id);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fflush(stderr);
+}
+
+static void
+sv_info_now(struct sv *sv)
+{
+	unsigned	live = 0;
+
+	for (struct sv_cmd *c = sv->cmds; c != NULL; c = c->next)
+		live++;
+	sv->info.live = live;
+	sv->info.ttl_left = sv->ttl_end > 0 ? fmax(0, sv->ttl_end - now_mono()) : -1;
+	sv->info.init_pid = sv->r.init_pid;
+	/* What the sandbox holds now: every process of its pid namespace. */
+	{
+		char		 path[300], *buf = NULL;
+		struct merr	 e;
+		unsigned	 procs = 0;
+		double		 mem = 0;
+		DIR		*d = opendir("/proc");
+		struct dirent	*de;
+		struct stat	 ns, st;
+
+		snprintf(path, sizeof path, "/proc/%d/ns/pid", (int)sv->r.init_pid);
+		if (d != NULL && stat(path, &ns) == 0) {
+			while ((de = readdir(d)) != NULL) {
+				long	rss = 0;
+
+				if (de->d_name[0] < '1' || de->d_name[0] > '9')
+					continue;
+				snprintf(path, sizeof path, "/proc/%s/ns/pid", de->d_name);
+				if (stat(path, &st) == -1 || st.st_ino != ns.st_ino ||
+				    st.st_dev != ns.st_dev)
+					continue;
+				procs++;
+				snprintf(path, sizeof path, "/proc/%s/statm", de->d_name);
+				if (read_file(path, &buf, NULL, &e) == 0 &&
+				    sscanf(buf, "%*d %ld", &rss) == 1)
+					mem += (double)rss * (double)sysconf(_SC_PAGESIZE);
+				free(buf);
+				buf = NULL;
+			}
+		}
+		if (d != NULL)
+			closedir(d);
+		sv->info.procs = procs;
+		sv->info.mem = mem;
+	}
+}
+
+static void
+sv_answer(struct sv *sv, int fd, int type, uint32_t tag, int code, const char *text,
+    const void *payload, size_t len, const int *fds, int nfds)
+{
+	struct chan_msg	m;
+
+	memset(&m, 0, sizeof m);
+	m.type = type;
+	m.tag = tag;
+	m.code = code;
+	if (text != NULL)
+		snprintf(m.text, sizeof m.text, "%.*s", (int)sizeof m.text - 1, text);
+	(void)chan_send(fd, &m, payload, len, fds, nfds);
+}
+
+static void
+sv_answer_info(struct sv *sv, int fd)
+{
+	autofree char	*text = NULL;
+
+	sv_info_now(sv);
+	text = session_info_format(&sv->info);
+	sv_answer(sv, fd, MSG_HELLO, 0, CHAN_PROTOCOL, NULL, text, strlen(text),
+	    NULL, 0);
+}
+
+static void
+sv_cmd_drop(struct sv *sv, struct sv_cmd *c)
+{
+	for (struct sv_cmd **pp = &sv->cmds; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			free(c);
+			break;
+		}
+	if (sv->cmds == NULL)
+		sv_idle_arm(sv);
+}
+
+static void
+sv_kill_tag(struct sv *sv, uint32_t tag, int sig)
+{
+	struct chan_msg	m = { .type = MSG_KILL, .tag = tag, .code = sig };
+	struct merr	e;
+
+	(void)run_serve_send(&sv->r, &m, NULL, 0, NULL, 0, &e);
+}
+
+static void
+sv_client_drop(struct sv *sv, struct loop *l, struct sv_client *cl)
+{
+	struct sv_cmd	*c, *next;
+
+	/* Its commands go with it: nobody would see or record the rest. */
+	for (c = sv->cmds; c != NULL; c = next) {
+		next = c->next;
+		if (c->client != cl)
+			continue;
+		sv_kill_tag(sv, c->tag, SIGKILL);
+		c->client = NULL;	/* its status is dropped when it comes */
+	}
+	loop_del(l, cl->fd);
+	close(cl->fd);
+	for (struct sv_client **pp = &sv->clients; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == cl) {
+			*pp = cl->next;
+			break;
+		}
+	free(cl);
+}
+
+static void
+sv_refuse(struct sv *sv, struct loop *l, struct sv_client *cl, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+sv_refuse(struct sv *sv, struct loop *l, struct sv_client *cl, const char *fmt, ...)
+{
+	char	text[480];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	sv_log(sv, "refused a client: %s", text);
+	sv_answer(sv, cl->fd, MSG_ERROR, 0, 0, text, NULL, 0, NULL, 0);
+	sv_client_drop(sv, l, cl);
+}
+
+static void
+sv_on_client(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct sv		*sv = arg;
+	struct sv_client	*cl;
+	struct chan_msg		 m;
+	char			*payload = NULL;
+	size_t			 len = 0;
+	int			 fds[3], nfds = 0, rc;
+	struct merr		 e;
+
+	for (cl = sv->clients; cl != NULL && cl->fd != fd; cl = cl->next)
+		;
+	if (cl == NULL) {
+		loop_del(l, fd);
+		return;
+	}
+	if (cl->refused) {
+		char	b[512];
+
+		while (recv(fd, b, sizeof b, MSG_DONTWAIT) > 0)
+			;
+		sv_client_drop(sv, l, cl);
+		return;
+	}
+	rc = chan_recv(fd, MSG_DONTWAIT, &m, &payload, &len, fds, 3, &nfds);
+	if (rc == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (rc == 0 || (rc == -1 && errno != EBADMSG)) {
+		sv_client_drop(sv, l, cl);
+		return;
+	}
+	if (rc == -1) {
+		sv_refuse(sv, l, cl, "a malformed message (short, truncated, or "
+		    "over %d bytes)", SPAWN_PAYLOAD_MAX);
+		return;
+	}
+	if (!cl->greeted && m.type != MSG_HELLO) {
+		sv_refuse(sv, l, cl, "the first message must be a greeting");
+		goto out;
+	}
+	switch (m.type) {
+	case MSG_HELLO:
+		if (m.code != CHAN_PROTOCOL) {
+			char	text[128];
+
+			snprintf(text, sizeof text, "protocol version %d is not "
+			    "spoken here (this session speaks %d): use the moat that "
+			    "started it", m.code, CHAN_PROTOCOL);
+			sv_refuse(sv, l, cl, "%s", text);
+			goto out;
+		}
+		cl->greeted = true;
+		sv_answer_info(sv, fd);
+		break;
+	case MSG_INFO:
+		sv_answer_info(sv, fd);
+		break;
+	case MSG_TTL:
+		if (m.code < 0) {
+			sv_answer(sv, fd, MSG_ERROR, 0, 0, "a negative TTL", NULL, 0,
+			    NULL, 0);
+			break;
+		}
+		if (sv->ttl_fd >= 0) {
+			loop_del(l, sv->ttl_fd);
+			close(sv->ttl_fd);
+			sv->ttl_fd = -1;
+		}
+		sv->ttl_end = 0;
+		if (m.code > 0) {
+			if ((sv->ttl_fd = loop_timer(l, m.code, 0, sv_on_ttl, sv,
+			    &e)) == -1) {
+				sv_answer(sv, fd, MSG_ERROR, 0, 0, e.msg, NULL, 0, NULL, 0);
+				break;
+			}
+			sv->ttl_end = now_mono() + m.code;
+		}
+		sv_log(sv, "TTL set to %d s", m.code);
+		sv_answer_info(sv, fd);
+		break;
+	case MSG_CLOSE:
+		sv_answer_info(sv, fd);
+		snprintf(sv->why, sizeof sv->why, "closed by a client");
+		run_serve_stop(&sv->r);
+		break;
+	case MSG_SPAWN: {
+		struct sv_cmd	*c;
+		struct chan_msg	 fw = m;
+
+		c = xcalloc(1, sizeof *c);
+		c->client = cl;
+		c->ctag = m.tag;
+		c->tag = ++sv->next_tag;
+		fw.tag = c->tag;
+		if (run_serve_send(&sv->r, &fw, payload, len, fds, nfds, &e) == -1) {
+			sv_answer(sv, fd, MSG_ERROR, m.tag, 0, e.msg, NULL, 0, NULL, 0);
+			free(c);
+			break;
+		}
+		c->next = sv->cmds;
+		sv->cmds = c;
+		sv->info.commands++;
+		if (sv->idle_fd >= 0) {
+			loop_del(l, sv->idle_fd);
+			close(sv->idle_fd);
+			sv->idle_fd = -1;
+		}
+		break;
+	}
+	case MSG_KILL:
+		for (struct sv_cmd *c = sv->cmds; c != NULL; c = c->next)
+			if (c->client == cl && c->ctag == m.tag)
+				sv_kill_tag(sv, c->tag, m.code);
+		break;
+	default:
+		sv_answer(sv, fd, MSG_ERROR, 0, 0, "an unknown request", NULL, 0,
+		    NULL, 0);
+		break;
+	}
+out:
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);
+	free(payload);
+}
+
+static void
+sv_on_listen(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct sv		*sv = arg;
+	struct sv_client	*cl;
+	struct ucred		 cred;
+	socklen_t		 cl_len = sizeof cred;
+	struct merr		 e;
+	int			 c;
+
+	while ((c = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
+		cl = xcalloc(1, sizeof *cl);
+		cl->fd = c;
+		if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &cl_len) == -1 ||
+		    cred.uid != geteuid()) {
+			struct chan_msg	m = { .type = MSG_ERROR };
+
+			snprintf(m.text, sizeof m.text, "refused: this session "
+			    "belongs to uid %u", (unsigned)geteuid());
+			(void)chan_send(c, &m, NULL, 0, NULL, 0);
+			shutdown(c, SHUT_WR);
+			sv_log(sv, "refused a connection from uid %d pid %d: not "
+			    "the session's owner", (int)cred.uid, (int)cred.pid);
+			cl->refused = true;
+		}
+		{
+			int	sz = 256 * 1024;
+
+			setsockopt(c, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+		}
+		if (loop_add(l, c, EPOLLIN, sv_on_client, sv, &e) == -1) {
+			close(c);
+			free(cl);
+			continue;
+		}
+		cl->next = sv->clients;
+		sv->clients = cl;
+	}
+}
+
+static void
+sv_on_ttl(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct sv	*sv = arg;
+	uint64_t	 x;
+
+	(void)!read(fd, &x, sizeof x);
+	snprintf(sv->why, sizeof sv->why, "its TTL expired");
+	sv_log(sv, "TTL expired: ending the session");
+	run_serve_stop(&sv->r);
+}
+
+static void
+sv_on_idle(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct sv	*sv = arg;
+	uint64_t	 x;
+
+	(void)!read(fd, &x, sizeof x);
+	if (sv->cmds != NULL)
+		return;
+	snprintf(sv->why, sizeof sv->why, "it was idle for %.0f s", sv->o->idle_ttl);
+	sv_log(sv, "idle TTL expired: ending the session");
+	run_serve_stop(&sv->r);
+}
+
+static void
+sv_idle_arm(struct sv *sv)
+{
+	struct merr	e;
+
+	if (sv->o->idle_ttl <= 0 || sv->r.loop == NULL || sv->idle_fd >= 0)
+		return;
+	sv->idle_fd = loop_timer(sv->r.loop, sv->o->idle_ttl, 0, sv_on_idle, sv, &e);
+}
+
+/* init's answer about a command: to the client that asked. */
+static void
+sv_serve_msg(struct run *r, const struct chan_msg *m, int *fds, int nfds)
+{
+	struct sv	*sv = r->cb_arg;
+	struct sv_cmd	*c;
+
+	for (c = sv->cmds; c != NULL && c->tag != m->tag; c = c->next)
+		;
+	if (c != NULL && c->client != NULL) {
+		struct chan_msg	fw = *m;
+
+		fw.tag = c->ctag;
+		if (m->type == MSG_SPAWNED)
+			c->pid = m->code;
+		(void)chan_send(c->client->fd, &fw, NULL, 0, fds, nfds);
+	}
+	if (c != NULL && (m->type == MSG_STATUS ||
+	    (m->type == MSG_EXEC_FAILED && m->code == 125)))
+		sv_cmd_drop(sv, c);
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);
+}
+
+/* The sandbox's events, to each client whose command is running. */
+static void
+sv_on_event(struct run *r, const struct run_event *ev)
+{
+	struct sv	*sv = r->cb_arg;
+	char		 buf[EVENT_WIRE_MAX];
+	size_t		 n;
+
+	if (ev->kind == EV_NOTE && sv->o->verbose > 0)
+		sv_log(sv, "%s", ev->text != NULL ? ev->text : "");
+	if (ev->kind == EV_NOTE || (n = event_encode(ev, buf, sizeof buf)) == 0)
+		return;
+	for (struct sv_client *cl = sv->clients; cl != NULL; cl = cl->next)
+		for (struct sv_cmd *c = sv->cmds; c != NULL; c = c->next)
+			if (c->client == cl) {
+				struct chan_msg	m = { .type = MSG_EVENT, .tag = c->ctag };
+
+				(void)chan_send(cl->fd, &m, buf, n, NULL, 0);
+				break;
+			}
+}
+
+static void
+sv_ready_say(struct sv *sv, const char *text)
+{
+	if (sv->ready < 0)
+		return;
+	(void)!write(sv->ready, text, strlen(text));
+	close(sv->ready);
+	sv->ready = -1;
+}
+
+static void
+sv_serve_ready(struct run *r)
+{
+	struct sv	*sv = r->cb_arg;
+	struct merr	 e;
+	mode_t		 um;
+
+	sv->info.init_pid = r->init_pid;
+	snprintf(sv->info.workspace, sizeof sv->info.workspace, "%s",
+	    r->ws_path != NULL ? r->ws_path : "");
+	snprintf(sv->info.cwd, sizeof sv->info.cwd, "%s",
+	    r->cwd_path != NULL ? r->cwd_path : "/");
+	if ((sv->listen = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC |
+	    SOCK_NONBLOCK, 0)) == -1) {
+		merr_errno(&e, "socket");
+		goto fail;
+	}
+	um = umask(077);
+	if (bind(sv->listen, (struct sockaddr *)&sv->sa, sizeof sv->sa) == -1) {
+		umask(um);
+		merr_errno(&e, "bind %s", sv->sa.sun_path);
+		goto fail;
+	}
+	umask(um);
+	if (listen(sv->listen, 64) == -1 ||
+	    loop_add(r->loop, sv->listen, EPOLLIN, sv_on_listen, sv, &e) == -1) {
+		merr_errno(&e, "listen on %s", sv->sa.sun_path);
+		goto fail;
+	}
+	if (sv->o->ttl > 0) {
+		if ((sv->ttl_fd = loop_timer(r->loop, sv->o->ttl, 0, sv_on_ttl, sv,
+		    &e)) == -1)
+			goto fail;
+		sv->ttl_end = now_mono() + sv->o->ttl;
+	}
+	sv_idle_arm(sv);
+	sv_log(sv, "ready: sandbox init pid %d, socket %s", (int)r->init_pid,
+	    sv->sa.sun_path);
+	sv_ready_say(sv, "ok\n");
+	return;
+fail:
+	{
+		char	*t = xprintf("%s\n", e.msg);
+
+		sv_ready_say(sv, t);
+		free(t);
+	}
+	run_serve_stop(r);
+}
+
+static __attribute__((noreturn)) void
+session_serve(const struct session_opts *o, const char *id, int ready)
+{
+	struct sv	 sv;
+	struct merr	 e;
+	autofree char	*text = NULL;
+	int		 rc;
+
+	memset(&sv, 0, sizeof sv);
+	sv.o = o;
+	sv.ready = ready;
+	sv.listen = sv.ttl_fd = sv.idle_fd = -1;
+	snprintf(sv.info.id, sizeof sv.info.id, "%s", id);
+	snprintf(sv.info.name, sizeof sv.info.name, "%s",
+	    o->name != NULL ? o->name : "");
+	snprintf(sv.info.profile, sizeof sv.info.profile, "%s", o->profile_arg);
+	snprintf(sv.info.net, sizeof sv.info.net, "%s",
+	    profile_net_mode_name(o->profile->net));
+	text = profile_format(o->profile, false, NULL);
+	sha256_hex(text, strlen(text), sv.info.profile_hash);
+	sv.info.pid = getpid();
+	sv.info.created = (double)time(NULL);
+	sv.info.idle_ttl = o->idle_ttl;
+	if (session_sockaddr(id, &sv.sa, &e) == -1) {
+		sv_ready_say(&sv, e.msg);
+		_exit(1);
+	}
+	run_init(&sv.r);
+	sv.r.profile = o->profile;
+	sv.r.workspace = o->workspace;
+	sv.r.verbose = o->verbose;
+	sv.r.on_event = sv_on_event;
+	sv.r.serve_ready = sv_serve_ready;
+	sv.r.serve_msg = sv_serve_msg;
+	sv.r.cb_arg = &sv;
+	rc = run_sandbox(&sv.r, &e);
+	if (rc == -1) {
+		char	*t = xprintf("%s\n", e.msg);
+
+		sv_ready_say(&sv, t);
+		free(t);
+		sv_log(&sv, "%s", e.msg);
+	} else
+		sv_log(&sv, "ended: %s", sv.why[0] != '\0' ? sv.why :
+		    "the sandbox init is gone");
+	sv_ready_say(&sv, "the session's sandbox ended before it was ready\n");
+	if (sv.listen >= 0)
+		unlink(sv.sa.sun_path);
+	run_release(&sv.r);
+	_exit(rc == -1 ? 1 : 0);
+}
+
+int
+session_start(const struct session_opts *o, char id[SESSION_ID_MAX],
+    struct merr *e)
+{
+	char		 dir[PATH_MAX], buf[PATH_MAX + 64];
+	struct sockaddr_un sa;
+	unsigned	 rnd = 0;
+	int		 p[2], fd, log;
+	ssize_t		 n;
+	size_t		 got = 0;
+	pid_t		 pid;
+
+	if (o->name != NULL) {
+		struct session_info	*v = NULL;
+		size_t			 nv = 0;
+
+		if (!session_name_valid(o->name))
+			return (merr_set(e, "--name %s: a name is 1 to %d letters, "
+			    "digits, '.', '_' or '-', not starting with '.' or '-'",
+			    o->name, SESSION_NAME_MAX - 1));
+		if (session_list(&v, &nv, e) == -1)
+			return (-1);
+		for (size_t i = 0; i < nv; i++)
+			if (strcmp(v[i].name, o->name) == 0 ||
+			    strcmp(v[i].id, o->name) == 0) {
+				merr_set(e, "--name %s: session %s already has that "
+				    "name", o->name, v[i].id);
+				free(v);
+				return (-1);
+			}
+		free(v);
+	}
+	if (session_dir(dir, sizeof dir, e) == -1)
+		return (-1);
+	if ((fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)) != -1) {
+		(void)!read(fd, &rnd, sizeof rnd);
+		close(fd);
+	}
+	snprintf(id, SESSION_ID_MAX, "s-%08x", rnd);
+	if (session_sockaddr(id, &sa, e) == -1)
+		return (-1);
+	snprintf(buf, sizeof buf, "%s/%s.log", dir, id);
+	if ((log = open(buf, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) == -1)
+		return (merr_errno(e, "open %s", buf));
+	if (pipe2(p, O_CLOEXEC) == -1) {
+		close(log);
+		return (merr_errno(e, "pipe"));
+	}
+	fflush(NULL);
+	if ((pid = fork()) == -1) {
+		close(log);
+		close(p[0]);
+		close(p[1]);
+		return (merr_errno(e, "fork the session's supervisor"));
+	}
+	if (pid == 0) {
+		int	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		close(p[0]);
+		setsid();
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+		}
+		dup2(log, 2);
+		session_serve(o, id, p[1]);
+	}
+	close(log);
+	close(p[1]);
+	/* "ok", or why not; EOF alone: it died. */
+	while (got < sizeof buf - 1 && (n = read(p[0], buf + got,
+	    sizeof buf - 1 - got)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			break;
+		got += (size_t)n;
+		if (memchr(buf, '\n', got) != NULL)
+			break;
+	}
+	close(p[0]);
+	buf[got] = '\0';
+	if (strcmp(buf, "ok\n") == 0)
+		return (0);
+	waitpid(pid, NULL, WNOHANG);
+	buf[strcspn(buf, "\n")] = '\0';
+	return (merr_set(e, "the session could not start: %s (its log: %s/%s.log)",
+	    buf[0] != '\0' ? buf : "its supervisor died", dir, id));
+}
+
+/*
+ * Clients.
+ */
+static int
+session_connect_id(const char *id, struct merr *e)
+{
+	struct sockaddr_un	sa;
+	int			fd, sz = 256 * 1024;
+
+	if (session_sockaddr(id, &sa, e) == -1)
+		return (-1);
+	if ((fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) == -1)
+		return (merr_errno(e, "socket"));
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == -1) {
+		int	err = errno;
+
+		close(fd);
+		errno = err;
+		return (-1);
+	}
+	return (fd);
+}
+
+int
+session_request(int fd, int type, int code, struct session_info *info,
+    struct merr *e)
+{
+	struct chan_msg	 m;
+	char		*payload = NULL;
+	size_t		 len = 0;
+	int		 fds[2], nfds = 0, rc;
+
+	memset(&m, 0, sizeof m);
+	m.type = type;
+	m.code = code;
+	if (chan_send(fd, &m, NULL, 0, NULL, 0) == -1)
+		return (merr_errno(e, "send to the session"));
+	rc = chan_recv(fd, 0, &m, &payload, &len, fds, 2, &nfds);
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);
+	if (rc == -1) {
+		free(payload);
+		return (merr_errno(e, "read the session's answer"));
+	}
+	if (rc == 0) {
+		free(payload);
+		return (merr_set(e, "the session closed the connection"));
+	}
+	if (m.type == MSG_ERROR) {
+		free(payload);
+		return (merr_set(e, "the session refused: %s", m.text));
+	}
+	if (m.type != MSG_HELLO || payload == NULL ||
+	    (info != NULL && session_info_parse(payload, len, info) == -1)) {
+		free(payload);
+		return (merr_set(e, "the session answered something moat does not "
+		    "understand"));
+	}
+	free(payload);
+	return (0);
+}
+
+int
+session_list(struct session_info **v, size_t *n, struct merr *e)
+{
+	char		 dir[PATH_MAX];
+	DIR		*d;
+	struct dirent	*de;
+
+	*v = NULL;
+	*n = 0;
+	if (session_dir(dir, sizeof dir, e) == -1)
+		return (-1);
+	if ((d = opendir(dir)) == NULL)
+		return (merr_errno(e, "open %s", dir));
+	while ((de = readdir(d)) != NULL) {
+		size_t			 len = strlen(de->d_name);
+		char			 id[SESSION_ID_MAX];
+		struct session_info	 in;
+		struct merr		 ie;
+		int			 fd;
+
+		if (len < 6 || len - 5 >= sizeof id ||
+		    strcmp(de->d_name + len - 5, ".sock") != 0)
+			continue;
+		memcpy(id, de->d_name, len - 5);
+		id[len - 5] = '\0';
+		if ((fd = session_connect_id(id, &ie)) == -1) {
+			if (errno == ECONNREFUSED) {
+				/* Its supervisor was killed: nothing runs there. */
+				char	*p = xprintf("%s/%s", dir, de->d_name);
+
+				unlink(p);
+				free(p);
+			}
+			continue;
+		}
+		if (session_request(fd, MSG_HELLO, CHAN_PROTOCOL, &in, &ie) == 0) {
+			*v = xreallocarray(*v, *n + 1, sizeof **v);
+			(*v)[(*n)++] = in;
+		}
+		close(fd);
+	}
+	closedir(d);
+	return (0);
+}
+
+int
+session_connect(const char *which, struct session_info *info, struct merr *e)
+{
+	struct session_info	 in, *v = NULL;
+	size_t			 nv = 0;
+	const char		*id = which;
+	int			 fd;
+
+	if (!session_name_valid(which))
+		return (merr_set(e, "%s: not a session id or name (see moat session "
+		    "ls)", which));
+	if (strncmp(which, "s-", 2) != 0) {
+		/* A name: the session that has it. */
+		if (session_list(&v, &nv, e) == -1)
+			return (-1);
+		id = NULL;
+		for (size_t i = 0; i < nv; i++)
+			if (strcmp(v[i].name, which) == 0)
+				id = v[i].id;
+		if (id == NULL) {
+			free(v);
+			return (merr_set(e, "no session is named %s (see moat "
+			    "session ls)", which));
+		}
+	}
+	fd = session_connect_id(id, e);
+	if (fd == -1) {
+		if (errno == ENOENT || errno == ECONNREFUSED)
+			merr_set(e, "no session %s is running (see moat session ls)",
+			    which);
+		else if (errno != 0)
+			merr_errno(e, "connect to session %s", which);
+		free(v);
+		return (-1);
+	}
+	free(v);
+	if (session_request(fd, MSG_HELLO, CHAN_PROTOCOL, &in, e) == -1) {
+		close(fd);
+		return (-1);
+	}
+	if (info != NULL)
+		*info = in;
+	return (fd);
+}

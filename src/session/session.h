@@ -1,0 +1,76 @@
+/* session.h: a long-lived sandbox that runs many commands. Its supervisor
+ * is a detached moat process holding one sandbox that serves (struct run
+ * with no argv) and a control socket, $XDG_RUNTIME_DIR/moat/<id>.sock (a
+ * private 0700 directory under /tmp without it), that only the same uid
+ * may use. A command in it is a struct run with session_fd set: the
+ * client relays, times and records it as moat run does. Front ends: moat
+ * session (and later the TUI and moat mcp). */
+#ifndef MOAT_SESSION_H
+#define MOAT_SESSION_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "base/error.h"
+
+struct profile;
+
+#define SESSION_ID_MAX		24
+#define SESSION_NAME_MAX	64
+
+struct session_opts {
+	const struct profile	*profile;
+	const char		*profile_arg;	/* as the user named it, for clients */
+	const char		*workspace;	/* -w; NULL: the current directory */
+	const char		*name;		/* NULL: none */
+	double			 ttl;		/* seconds from now; 0: none */
+	double			 idle_ttl;	/* seconds with no command; 0: none */
+	int			 verbose;
+};
+
+/* What a session says of itself (MSG_HELLO's answer). */
+struct session_info {
+	char		id[SESSION_ID_MAX];
+	char		name[SESSION_NAME_MAX];
+	char		profile[PATH_MAX];	/* as named at session new */
+	char		profile_hash[65];	/* sha256 of the profile's text */
+	char		net[16];
+	char		workspace[PATH_MAX];	/* "" when none */
+	char		cwd[PATH_MAX];		/* commands start here by default */
+	pid_t		pid;			/* the supervisor */
+	pid_t		init_pid;
+	double		created;		/* Unix seconds */
+	double		ttl_left;		/* seconds; -1: none */
+	double		idle_ttl;		/* seconds; 0: none */
+	unsigned	commands;		/* started so far */
+	unsigned	live;			/* running now */
+	unsigned	procs;			/* processes in the sandbox */
+	double		mem;			/* bytes resident in the sandbox */
+};
+
+/* The directory of control sockets, made 0700 if missing, refused when it
+ * is not ours or not private. */
+int	session_dir(char *buf, size_t n, struct merr *);
+/* Valid as an id or a name: [A-Za-z0-9._-], 1 to SESSION_NAME_MAX-1, not
+ * starting with '.' or '-'. */
+bool	session_name_valid(const char *);
+/* Starts a session's supervisor (detached) and waits until its sandbox is
+ * ready; its id in id. -1 with e set: nothing is left running. */
+int	session_start(const struct session_opts *, char id[SESSION_ID_MAX],
+	    struct merr *);
+/* Connects to the session with that id or name and greets it; the socket,
+ * or -1 with e set. info may be NULL. */
+int	session_connect(const char *, struct session_info *, struct merr *);
+/* One request on a connected socket (MSG_INFO, MSG_TTL with code seconds,
+ * MSG_CLOSE) and its answer in info (may be NULL). */
+int	session_request(int fd, int type, int code, struct session_info *,
+	    struct merr *);
+/* Every live session; stale sockets (a supervisor that was killed) are
+ * removed. *v is malloc'd. */
+int	session_list(struct session_info **v, size_t *n, struct merr *);
+/* The info text (key=value lines), both ways; -1: malformed. */
+char	*session_info_format(const struct session_info *);
+int	 session_info_parse(const char *, size_t, struct session_info *);
+
+#endif

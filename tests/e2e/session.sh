@@ -1,0 +1,174 @@
+#!/bin/bash
+# session.sh: moat session, end to end. A session is one sandbox that stays
+# up: commands run in it one after another share its files, its /tmp and
+# its background processes; each is its own audited run; a client that goes
+# away takes its command along; killing the supervisor, or the session,
+# takes every process inside with it; another session sees none of it; the
+# control socket takes only its owner and well-formed messages.
+. "$(dirname "$0")/libtest.sh"
+require_sandbox
+command -v python3 >/dev/null || skip_all "python3 is needed for the protocol client"
+export XDG_RUNTIME_DIR="$T/run"
+mkdir -p "$XDG_RUNTIME_DIR"
+chmod 700 "$XDG_RUNTIME_DIR"
+tag=$$$RANDOM
+client="$MOAT_SRCDIR/tests/e2e/session-client.py"
+cleanup_hooks+=("\"$MOAT\" session kill --all >/dev/null 2>&1")
+
+alive() { pgrep -f "$1" >/dev/null; }
+gone_within() { # gone_within SECONDS PATTERN
+	local i
+	for i in $(seq $(( $1 * 10 ))); do alive "$2" || return 0; sleep 0.1; done
+	return 1
+}
+
+run_moat session new --name "work$tag"
+is "session new exits 0" "$rc" 0
+S=${out%% *}
+like "it prints the id and the name" "$out" "^s-[0-9a-f]{8} work$tag$"
+run_moat session ls
+like "ls lists it with its profile and workspace" "$out" "$S +work$tag +default .* $T/ws"
+run_moat session ls --json
+like "ls --json says the same" "$out" "\"id\":\"$S\",\"name\":\"work$tag\",\"profile\":\"default\""
+
+run_moat session exec "$S" -- sh -c 'echo one > made-here; echo two > /tmp/inside; echo done'
+is "exec runs a command: its output" "$out" "done"
+is "exec passes the exit status" "$rc" 0
+is "the workspace file is on the host" "$(cat "$T/ws/made-here" 2>/dev/null)" "one"
+run_moat session exec "work$tag" -- cat made-here /tmp/inside
+is "a later command (by name) sees the files of an earlier one, /tmp too" "$out" "one
+two"
+test -e /tmp/inside && [ "$(cat /tmp/inside)" = two ] &&
+	not_ok "the session's /tmp is the host's" || ok "the session's /tmp is its own"
+
+run_moat session exec "$S" -- sh -c 'exit 7'
+is "an exit status passes through" "$rc" 7
+run_moat session exec "$S" -- no-such-command-$tag
+is "a missing command: 127" "$rc" 127
+like "and says so" "$err" "command not found"
+
+# A server a command leaves running, reached by a later command on the
+# sandbox's own loopback.
+run_moat session exec "$S" -- sh -c "nohup python3 -c '
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((\"127.0.0.1\", 8$((RANDOM % 900 + 100)))); s.listen(1)
+open(\"/tmp/port\", \"w\").write(str(s.getsockname()[1]))
+while True:
+    c, _ = s.accept(); c.sendall(b\"from-the-background\"); c.close()
+' >/dev/null 2>&1 & sleep 0.5; echo started"
+is "a command starts a background server" "$out" "started"
+run_moat session exec "$S" -- python3 -c '
+import socket
+p = int(open("/tmp/port").read())
+print(socket.create_connection(("127.0.0.1", p)).recv(100).decode())'
+is "a later command reaches it on the sandbox's loopback" "$out" "from-the-background"
+
+run_moat session exec "$S" --timeout 1 -- sh -c "sleep 4$tag"
+is "a command's timeout: 124" "$rc" 124
+check "its processes are gone" gone_within 3 "sleep 4$tag"
+run_moat session exec "$S" -- echo still-here
+is "the session goes on after a command's timeout" "$out" "still-here"
+
+run_moat session exec "$S" -t -- tty
+like "-t gives the command a terminal of the sandbox" "$out" "^/dev/pts/[0-9]+"
+
+run_moat session exec "$S" --cwd /tmp -- pwd
+is "--cwd sets the working directory inside" "$out" "/tmp"
+run_moat session exec "$S" -e "SEEN_$tag=yes" -- sh -c "echo \$SEEN_$tag"
+is "-e sets a variable for one command" "$out" "yes"
+run_moat session exec "$S" -- sh -c "echo \${SEEN_$tag:-unset}"
+is "and not for the next" "$out" "unset"
+
+run_moat audit list --grep "/tmp/inside"
+like "each command is its own run in the audit log" "$out" "done +default"
+
+# A client that goes away: its command is killed.
+(cd "$T/ws" && exec "$MOAT" session exec "$S" -- sleep 5$tag) </dev/null >/dev/null 2>&1 &
+cpid=$!
+for _ in $(seq 50); do alive "sleep 5$tag" && break; sleep 0.1; done
+check "the command of a client runs" alive "sleep 5$tag"
+kill -KILL $cpid
+wait $cpid 2>/dev/null
+check "the client killed: its command is killed" gone_within 3 "sleep 5$tag"
+
+# Two sessions: neither sees, signals nor reads the other.
+run_moat session new
+S2=$out
+run_moat session exec "$S" -- sh -c "nohup sleep 6$tag >/dev/null 2>&1 & echo secret-$tag > /tmp/mine"
+for _ in $(seq 30); do alive "sleep 6$tag" && break; sleep 0.1; done
+run_moat session exec "$S2" -- sh -c "ps -eo args 2>/dev/null || cat /proc/[0-9]*/cmdline"
+unlike "another session does not see its processes" "$out" "sleep 6$tag"
+run_moat session exec "$S2" -- sh -c 'kill -9 -1; pkill -9 sleep; true'
+check "nor kills them (kill -9 -1 inside the other)" alive "sleep 6$tag"
+run_moat session exec "$S2" -- cat /tmp/mine
+unlike "nor reads its /tmp" "$out" "secret-$tag"
+
+# The control socket.
+sock="$XDG_RUNTIME_DIR/moat/$S.sock"
+is "the socket is the owner's alone" "$(stat -c %a "$sock")" 700
+is "the session directory is private" "$(stat -c %a "$XDG_RUNTIME_DIR/moat")" 700
+is "a short message is refused" "$(python3 "$client" "$sock" short)" \
+	"error: a malformed message (short, truncated, or over 196608 bytes)"
+is "an oversized one too" "$(python3 "$client" "$sock" huge)" \
+	"error: a malformed message (short, truncated, or over 196608 bytes)"
+like "another protocol version is refused, naming both" "$(python3 "$client" "$sock" version)" \
+	"error: protocol version 999 is not spoken here \(this session speaks 1\)"
+is "a request before the greeting is refused" "$(python3 "$client" "$sock" nohello)" \
+	"error: the first message must be a greeting"
+is "a spawn request whose counts do not match its strings is refused" \
+	"$(python3 "$client" "$sock" badspawn)" "type 4 code 125 tag 7: a malformed spawn request"
+run_moat session exec "$S" -- echo after-the-garbage
+is "the session still works after all that" "$out" "after-the-garbage"
+if is_root && command -v setpriv >/dev/null; then
+	# Past the file modes (opened here for the test): the supervisor
+	# checks the peer's uid itself.
+	chmod 711 "$XDG_RUNTIME_DIR" "$XDG_RUNTIME_DIR/moat" "$T"
+	chmod 777 "$sock"
+	got=$(setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 "$client" "$sock" hello 2>&1)
+	chmod 700 "$XDG_RUNTIME_DIR" "$XDG_RUNTIME_DIR/moat"
+	chmod 600 "$sock"
+	chmod 755 "$T"
+	like "another uid is refused by the supervisor" "$got" "^error: refused: this session belongs to uid 0"
+	like "and the refusal is in the session's log" "$(cat "$XDG_RUNTIME_DIR/moat/$S.log")" \
+		"refused a connection from uid 65534"
+else
+	skip "another uid's connection: needs root to be a second uid"
+fi
+
+# The supervisor killed: everything inside goes with it.
+spid=$(python3 - "$XDG_RUNTIME_DIR/moat/$S.log" <<'PY'
+import re, sys
+print(re.search(r"sandbox init pid (\d+)", open(sys.argv[1]).read()).group(1))
+PY
+)
+svpid=$(ps -o ppid= -p "$spid" | tr -d ' ')
+check "the session's processes run" alive "sleep 6$tag"
+kill -KILL "$svpid"
+check "the supervisor killed with SIGKILL: its processes are gone" gone_within 3 "sleep 6$tag"
+run_moat session exec "$S" -- true
+is "exec into it: 125" "$rc" 125
+like "saying it is not running" "$err" "no session $S is running"
+run_moat session ls
+unlike "ls no longer lists it" "$out" "$S"
+
+run_moat session exec "$S2" -- sh -c "nohup sleep 7$tag >/dev/null 2>&1 &"
+run_moat session kill "$S2"
+is "session kill: 0" "$rc" 0
+check "it ends everything inside" gone_within 3 "sleep 7$tag"
+
+run_moat session new --ttl 1
+S3=$out
+run_moat session exec "$S3" -- echo alive
+is "a session with a TTL runs commands" "$out" "alive"
+sleep 2
+run_moat session exec "$S3" -- true
+like "after its TTL it is gone" "$err" "no session $S3 is running"
+like "and its log says why" "$(cat "$XDG_RUNTIME_DIR/moat/$S3.log")" "TTL expired"
+
+run_moat session new --name "bad name"
+is "a bad name: 125" "$rc" 125
+like "says what a name may hold" "$err" "a name is 1 to 63 letters"
+run_moat session exec no-such-session-$tag -- true
+like "an unknown session is named" "$err" "no session is named no-such-session-$tag"
+done_testing
