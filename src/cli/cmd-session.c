@@ -2,6 +2,9 @@
  * commands: new, ls, exec, ttl, kill. A command run with exec is shown and
  * recorded as moat run's are (cmd_run_go). Front end. */
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <sys/stat.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
@@ -25,12 +28,14 @@ const struct cmd_entry cmd_session_entry = {
 	.usage = "session new [-p PROFILE] [-w DIR] [--name NAME] [--ttl DURATION] "
 	    "[--idle-ttl DURATION] [-v] | ls [--json] | exec ID|NAME [-t] "
 	    "[--timeout SECS] [-e NAME[=VALUE]]... [--cwd DIR] [--json] [--db PATH] "
-	    "[--unlogged] -- CMD [ARG]... | ttl ID|NAME DURATION | kill ID|NAME|--all",
+	    "[--unlogged] -- CMD [ARG]... | cp ID SRC DST | ttl ID|NAME DURATION | "
+	    "kill ID|NAME|--all",
 	.summary = "long-lived sandboxes: start one, run many commands in it, end it",
 	.options = (const char *const[]){
 		"new\tstart a session (a sandbox that stays up) and print its id",
 		"ls\tthe running sessions: id, name, profile, workspace, age, TTL, processes, memory, commands",
 		"exec\trun a command in a session; shown, recorded and ended as moat run's",
+		"cp\tcopy a file in or out: SRC or DST is :PATH (or ID:PATH) inside",
 		"ttl\tset the time a session has left (0: none)",
 		"kill\tend a session (or every one of yours) and everything in it",
 		"-p, --profile PROFILE\tnew: a profile name or path (default: default)",
@@ -349,6 +354,113 @@ cmd_session_run(int argc, char **argv)
 	return (status);
 }
 
+/* A file between the host and the session: one side is ":PATH" or
+ * "ID:PATH", the other a host path. Regular files only; inside, the
+ * sandbox's own view with no symlink followed out of it (a planted link is
+ * refused); a host DST that is a directory takes the source's name. */
+static int
+cmd_session_cp(int argc, char **argv)
+{
+	struct session_info	 info;
+	struct merr		 e;
+	struct stat		 st;
+	const char		*src, *dst, *in_path, *host;
+	autofree char		*hostdst = NULL;
+	char			 buf[65536];
+	bool			 in;
+	int			 fd, from = -1, to = -1, rc = EXIT_MOAT;
+	ssize_t			 n;
+
+	if (argc != 4)
+		return (cmd_usage_error(&cmd_session_entry, "session cp ID SRC DST "
+		    "(one of them :PATH inside the session)"));
+	src = argv[2];
+	dst = argv[3];
+#define INSIDE(x) ((x)[0] == ':' || (strncmp((x), argv[1], strlen(argv[1])) == 0 && \
+	(x)[strlen(argv[1])] == ':'))
+	if (INSIDE(src) == INSIDE(dst))
+		return (cmd_usage_error(&cmd_session_entry, "session cp: exactly one "
+		    "of SRC and DST is inside the session, written :PATH or %s:PATH",
+		    argv[1]));
+	in = INSIDE(dst);
+#undef INSIDE
+	in_path = strchr(in ? dst : src, ':') + 1;
+	host = in ? src : dst;
+	if (*in_path == '\0')
+		return (cmd_usage_error(&cmd_session_entry, "session cp: no path "
+		    "after the ':'"));
+	if ((fd = session_connect(argv[1], &info, &e)) == -1) {
+		merr_print(&e);
+		return (EXIT_MOAT);
+	}
+	if (in) {
+		if ((from = open(host, O_RDONLY | O_CLOEXEC)) == -1 ||
+		    fstat(from, &st) == -1) {
+			fprintf(stderr, "moat session cp: %s: %s\n", host, strerror(errno));
+			goto out;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			fprintf(stderr, "moat session cp: %s: not a regular file (copy "
+			    "a tree with tar through moat session exec)\n", host);
+			goto out;
+		}
+		/* Into a directory inside: under the source's name. */
+		{
+			int	d = session_open_inside(fd, &info, in_path, O_RDONLY |
+				    O_DIRECTORY, 0, &e);
+			autofree char	*copy = xstrdup(host);
+
+			if (d >= 0) {
+				close(d);
+				hostdst = path_join(in_path, basename(copy));
+				in_path = hostdst;
+			}
+		}
+		to = session_open_inside(fd, &info, in_path, O_WRONLY | O_CREAT | O_TRUNC,
+		    st.st_mode & 0777, &e);
+	} else {
+		from = session_open_inside(fd, &info, in_path, O_RDONLY, 0, &e);
+		if (from >= 0 && (fstat(from, &st) == -1 || !S_ISREG(st.st_mode))) {
+			merr_set(&e, "%s inside session %s is not a regular file (copy "
+			    "a tree with tar through moat session exec)", in_path, info.id);
+			close(from);
+			from = -1;
+		}
+		if (from >= 0) {
+			struct stat	hst;
+			autofree char	*copy = xstrdup(in_path);
+
+			if (stat(host, &hst) == 0 && S_ISDIR(hst.st_mode))
+				host = hostdst = path_join(host, basename(copy));
+			if ((to = open(host, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			    st.st_mode & 0777)) == -1)
+				merr_errno(&e, "%s", host);
+		}
+	}
+	if (from < 0 || to < 0) {
+		fprintf(stderr, "moat session cp: %s\n", e.msg);
+		goto out;
+	}
+	while ((n = read(from, buf, sizeof buf)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 || write(to, buf, (size_t)n) != n) {
+			fprintf(stderr, "moat session cp: %s\n", strerror(errno));
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	if (from >= 0)
+		close(from);
+	if (to >= 0 && close(to) == -1 && rc == 0) {
+		fprintf(stderr, "moat session cp: %s\n", strerror(errno));
+		rc = EXIT_MOAT;
+	}
+	close(fd);
+	return (rc);
+}
+
 static int
 cmd_session_ttl(int argc, char **argv)
 {
@@ -423,7 +535,7 @@ cmd_session_exec(int argc, char **argv)
 
 	if (sub == NULL)
 		return (cmd_usage_error(&cmd_session_entry, "which session command? "
-		    "new, ls, exec, ttl or kill"));
+		    "new, ls, exec, cp, ttl or kill"));
 	if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0) {
 		cmd_help(&cmd_session_entry, stdout);
 		return (0);
@@ -436,8 +548,10 @@ cmd_session_exec(int argc, char **argv)
 		return (cmd_session_run(argc - 1, argv + 1));
 	if (strcmp(sub, "ttl") == 0)
 		return (cmd_session_ttl(argc - 1, argv + 1));
+	if (strcmp(sub, "cp") == 0)
+		return (cmd_session_cp(argc - 1, argv + 1));
 	if (strcmp(sub, "kill") == 0)
 		return (cmd_session_kill(argc - 1, argv + 1));
 	return (cmd_usage_error(&cmd_session_entry, "unknown session command "
-	    "\"%s\": new, ls, exec, ttl or kill", sub));
+	    "\"%s\": new, ls, exec, cp, ttl or kill", sub));
 }

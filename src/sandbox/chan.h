@@ -38,6 +38,10 @@ enum chan_msg_type {
 	MSG_TTL,		/* client: code = seconds from now (0: none); answer HELLO */
 	MSG_CLOSE,		/* client: end the session */
 	MSG_INFO,		/* client: the session's state; answer HELLO */
+	/* both links; new types go last, the numbers are the protocol's */
+	MSG_OPEN,		/* open the payload's path as the sandbox sees it
+				   (flags: open flags, code: mode); the answer:
+				   the same type and tag, err, and the fd */
 	MSG_TYPE_MAX,
 };
 

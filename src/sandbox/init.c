@@ -16,6 +16,7 @@
 #include <poll.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <linux/openat2.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -362,6 +363,30 @@ init_kill(const struct chan_msg *m)
 		}
 }
 
+/* A path opened for a client of a session (moat session cp): in the
+ * sandbox's root and mounts, as its commands would, with every symlink
+ * resolved inside that root and the last one never followed. */
+static void
+init_open(int chan, const struct chan_msg *m, const char *path, size_t len)
+{
+	struct open_how	how;
+	int		fd = -1, err = EINVAL;
+
+	if (path != NULL && len > 0 && path[0] == '/' && strlen(path) == len - 1) {
+		memset(&how, 0, sizeof how);
+		how.flags = (uint64_t)(m->flags & (O_ACCMODE | O_CREAT | O_TRUNC |
+		    O_DIRECTORY | O_EXCL)) | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY;
+		how.mode = (how.flags & O_CREAT) ? (uint64_t)(m->code & 0777) : 0;
+		how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+		fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
+		err = fd == -1 ? errno : 0;
+	}
+	init_send_tagged(chan, MSG_OPEN, m->tag, 0, err, NULL, fd >= 0 ? &fd : NULL,
+	    fd >= 0 ? 1 : 0);
+	if (fd >= 0)
+		close(fd);
+}
+
 static __attribute__((noreturn)) void
 init_serve(const struct init_args *a, int chan)
 {
@@ -404,6 +429,11 @@ init_serve(const struct init_args *a, int chan)
 				init_exit(0);	/* the supervisor is gone */
 			if (m.type == MSG_SPAWN)
 				init_spawn(a, chan, &m, buf, n, fds, nfds);
+			else if (m.type == MSG_OPEN) {
+				init_open(chan, &m, buf, buf != NULL ? n : 0);
+				for (int i = 0; i < nfds; i++)
+					close(fds[i]);
+			}
 			else {
 				if (m.type == MSG_KILL)
 					init_kill(&m);

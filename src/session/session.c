@@ -230,6 +230,7 @@ struct sv_cmd {
 	uint32_t		 tag;		/* ours, to init */
 	uint32_t		 ctag;		/* the client's */
 	pid_t			 pid;		/* inside */
+	bool			 open;		/* a MSG_OPEN, not a command */
 };
 
 struct sv {
@@ -275,7 +276,7 @@ sv_info_now(struct sv *sv)
 	unsigned	live = 0;
 
 	for (struct sv_cmd *c = sv->cmds; c != NULL; c = c->next)
-		live++;
+		live += !c->open;
 	sv->info.live = live;
 	sv->info.ttl_left = sv->ttl_end > 0 ? fmax(0, sv->ttl_end - now_mono()) : -1;
 	sv->info.init_pid = sv->r.init_pid;
@@ -515,6 +516,25 @@ sv_on_client(struct loop *l, int fd, uint32_t events, void *arg)
 		}
 		break;
 	}
+	case MSG_OPEN: {
+		struct sv_cmd	*c;
+		struct chan_msg	 fw = m;
+
+		c = xcalloc(1, sizeof *c);
+		c->client = cl;
+		c->ctag = m.tag;
+		c->tag = ++sv->next_tag;
+		c->open = true;
+		fw.tag = c->tag;
+		if (run_serve_send(&sv->r, &fw, payload, len, NULL, 0, &e) == -1) {
+			sv_answer(sv, fd, MSG_ERROR, m.tag, 0, e.msg, NULL, 0, NULL, 0);
+			free(c);
+			break;
+		}
+		c->next = sv->cmds;
+		sv->cmds = c;
+		break;
+	}
 	case MSG_KILL:
 		for (struct sv_cmd *c = sv->cmds; c != NULL; c = c->next)
 			if (c->client == cl && c->ctag == m.tag)
@@ -624,7 +644,7 @@ sv_serve_msg(struct run *r, const struct chan_msg *m, int *fds, int nfds)
 			c->pid = m->code;
 		(void)chan_send(c->client->fd, &fw, NULL, 0, fds, nfds);
 	}
-	if (c != NULL && (m->type == MSG_STATUS ||
+	if (c != NULL && (m->type == MSG_STATUS || m->type == MSG_OPEN ||
 	    (m->type == MSG_EXEC_FAILED && m->code == 125)))
 		sv_cmd_drop(sv, c);
 	for (int i = 0; i < nfds; i++)
@@ -645,7 +665,7 @@ sv_on_event(struct run *r, const struct run_event *ev)
 		return;
 	for (struct sv_client *cl = sv->clients; cl != NULL; cl = cl->next)
 		for (struct sv_cmd *c = sv->cmds; c != NULL; c = c->next)
-			if (c->client == cl) {
+			if (c->client == cl && !c->open) {
 				struct chan_msg	m = { .type = MSG_EVENT, .tag = c->ctag };
 
 				(void)chan_send(cl->fd, &m, buf, n, NULL, 0);
@@ -1006,4 +1026,44 @@ session_connect(const char *which, struct session_info *info, struct merr *e)
 	if (info != NULL)
 		*info = in;
 	return (fd);
+}
+
+int
+session_open_inside(int sock, const struct session_info *in, const char *path,
+    int flags, mode_t mode, struct merr *e)
+{
+	struct chan_msg	 m;
+	autofree char	*full = NULL;
+	int		 fds[2], nfds = 0, rc;
+
+	full = path[0] == '/' ? xstrdup(path) : path_join(in->cwd, path);
+	memset(&m, 0, sizeof m);
+	m.type = MSG_OPEN;
+	m.tag = 1;
+	m.flags = flags;
+	m.code = (int)mode;
+	if (strlen(full) + 1 > SPAWN_PAYLOAD_MAX)
+		return (merr_set(e, "a path of %zu bytes", strlen(full)));
+	if (chan_send(sock, &m, full, strlen(full) + 1, NULL, 0) == -1)
+		return (merr_errno(e, "send to session %s", in->id));
+	do
+		rc = chan_recv(sock, 0, &m, NULL, NULL, fds, 2, &nfds);
+	while (rc == 1 && m.type != MSG_OPEN && m.type != MSG_ERROR);
+	if (rc <= 0)
+		return (rc == 0 ? merr_set(e, "session %s went away", in->id) :
+		    merr_errno(e, "read from session %s", in->id));
+	for (int i = 1; i < nfds; i++)
+		close(fds[i]);
+	if (m.type == MSG_ERROR)
+		return (merr_set(e, "session %s refused: %s", in->id, m.text));
+	if (nfds == 0 || m.err != 0) {
+		if (nfds > 0)
+			close(fds[0]);
+		if (m.err == ELOOP)
+			return (merr_set(e, "%s inside session %s is a symbolic link: "
+			    "not followed", full, in->id));
+		return (merr_errno_n(e, m.err != 0 ? m.err : EIO, "%s inside session %s",
+		    full, in->id));
+	}
+	return (fds[0]);
 }

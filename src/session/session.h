@@ -69,6 +69,15 @@ int	session_request(int fd, int type, int code, struct session_info *,
 /* Every live session; stale sockets (a supervisor that was killed) are
  * removed. *v is malloc'd. */
 int	session_list(struct session_info **v, size_t *n, struct merr *);
+/* Opens PATH as the session's sandbox sees it: the session's init opens it
+ * (its root, its mounts, its uid: a read-only or masked path stays so) and
+ * passes the descriptor back. Relative paths start at the session's cwd;
+ * every symlink, absolute or not, resolves inside that root (openat2
+ * RESOLVE_IN_ROOT), and the last component is never followed. sock: a
+ * connected, greeted socket. flags: O_RDONLY/O_WRONLY/O_RDWR with O_CREAT,
+ * O_TRUNC, O_EXCL, O_DIRECTORY. */
+int	session_open_inside(int sock, const struct session_info *,
+	    const char *path, int flags, mode_t mode, struct merr *);
 /* The info text (key=value lines), both ways; -1: malformed. */
 char	*session_info_format(const struct session_info *);
 int	 session_info_parse(const char *, size_t, struct session_info *);

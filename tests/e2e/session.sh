@@ -80,6 +80,25 @@ is "-e sets a variable for one command" "$out" "yes"
 run_moat session exec "$S" -- sh -c "echo \${SEEN_$tag:-unset}"
 is "and not for the next" "$out" "unset"
 
+# Files in and out, through the sandbox's own view.
+echo "from-the-host-$tag" > "$T/hostfile"
+run_moat session cp "$S" "$T/hostfile" :/tmp/
+is "cp in: 0" "$rc" 0
+run_moat session exec "$S" -- cat /tmp/hostfile
+is "the file is inside, where the sandbox sees it" "$out" "from-the-host-$tag"
+run_moat session exec "$S" -- sh -c 'echo made-inside > /tmp/out; ln -s /etc/passwd /tmp/planted; ln -s / /tmp/up'
+run_moat session cp "$S" "$S:/tmp/out" "$T/"
+is "cp out (ID:PATH) into a host directory" "$(cat "$T/out" 2>/dev/null)" "made-inside"
+run_moat session cp "$S" :/tmp/planted "$T/got-planted"
+is "a planted symlink is not followed: 125" "$rc" 125
+like "and is named" "$err" "/tmp/planted inside session $S is a symbolic link: not followed"
+check "nothing was written" test ! -e "$T/got-planted"
+run_moat session cp "$S" :/tmp/up/etc/shadow "$T/got-shadow"
+check "a symlink to / inside resolves to the sandbox's root, not the host's" test ! -e "$T/got-shadow"
+run_moat session cp "$S" "$T/hostfile" :.bashrc
+like "cp into a protected path is refused by its read-only mount" "$err" "Read-only file system"
+check "and the host's workspace has no such file" test ! -s "$T/ws/.bashrc"
+
 run_moat audit list --grep "/tmp/inside"
 like "each command is its own run in the audit log" "$out" "done +default"
 

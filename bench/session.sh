@@ -1,0 +1,139 @@
+#!/bin/bash
+# session.sh: what a session costs, side by side in one hyperfine run per
+# user: bare fork+exec of /bin/true, bubblewrap's one-shot /bin/true (the
+# mounts moat's isolated profile makes), `moat run -p isolated -- /bin/true`,
+# and `moat session exec S -- /bin/true` from a new client process into a
+# session of the isolated profile (each one a recorded run, as moat run's).
+# Then `moat session new` to ready (median of N), and N idle sessions at once:
+# resident memory of each session's supervisor and init, and their CPU time
+# over 5 s of idling. As root it runs everything as root and again as uid
+# 65534. Results: bench/results/session-*.md and stdout.
+#
+# usage: bench/session.sh [-r RUNS] [-n SESSIONS]
+#   MOAT=path/to/moat (default ./moat), MOAT_PROFILE_DIR (default profiles/)
+set -u
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/.." && pwd)
+runs=100
+nsess=50
+py=/usr/bin/python3
+while [ $# -gt 0 ]; do
+	case $1 in
+	-r) runs=$2; shift 2 ;;
+	-n) nsess=$2; shift 2 ;;
+	-h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "session.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+	esac
+done
+die() { echo "session.sh: $*" >&2; exit 2; }
+command -v hyperfine >/dev/null || die "hyperfine is not installed (apt-get install hyperfine)"
+command -v bwrap >/dev/null || die "bwrap (bubblewrap) is not installed: nothing to compare with"
+moat=${MOAT:-./moat}
+case $moat in /*) ;; *) moat=$(cd "$(dirname "$moat")" 2>/dev/null && pwd)/$(basename "$moat") ;; esac
+[ -x "$moat" ] || die "no moat binary at ${MOAT:-./moat}"
+export MOAT_PROFILE_DIR=${MOAT_PROFILE_DIR:-$top/profiles}
+results=$here/results
+mkdir -p "$results"
+scratch=$(mktemp -d /tmp/moat-bench.XXXXXX) || die "mktemp failed"
+chmod 755 "$scratch"
+trap 'rm -rf "$scratch"' EXIT
+
+bwrap_args=(bwrap --unshare-all --die-with-parent --new-session --ro-bind /usr /usr)
+for d in bin sbin lib lib32 lib64 libx32; do
+	if [ -L "/$d" ]; then bwrap_args+=(--symlink "$(readlink "/$d")" "/$d")
+	elif [ -d "/$d" ]; then bwrap_args+=(--ro-bind "/$d" "/$d"); fi
+done
+bwrap_args+=(--ro-bind-try /etc/ld.so.cache /etc/ld.so.cache --proc /proc --dev /dev --tmpfs /tmp)
+
+bench() {
+	local who=$1 ws home rt S
+	local -a prefix=()
+	ws=$scratch/$who-ws; home=$scratch/$who-home; rt=$scratch/$who-run
+	mkdir -p "$ws" "$home" "$rt"
+	chmod 700 "$rt"
+	if [ "$who" = nobody ]; then
+		chown 65534:65534 "$ws" "$home" "$rt"
+		prefix=(setpriv --reuid=65534 --regid=65534 --clear-groups --)
+	fi
+	local -a envv=(env HOME="$home" XDG_STATE_HOME="$home/state" XDG_DATA_HOME="$home/data"
+	    XDG_RUNTIME_DIR="$rt" MOAT_PROFILE_DIR="$MOAT_PROFILE_DIR")
+	run_as() { (cd "$ws" && "${envv[@]}" "${prefix[@]}" "$@"); }
+	S=$(run_as "$moat" session new -p isolated </dev/null) || { echo "session.sh: [$who] session new failed" >&2; return; }
+	echo "== $who: exec into $S against one-shot sandboxes, $runs runs each"
+	run_as hyperfine -N --warmup 5 --runs "$runs" --style basic \
+	    --export-markdown "$ws/session-$who.md" --export-json "$ws/session-$who.json" \
+	    -n bare "/bin/true" \
+	    -n bwrap "${bwrap_args[*]} /bin/true" \
+	    -n "moat run" "$moat run -p isolated -- /bin/true" \
+	    -n "session exec" "$moat session exec $S -- /bin/true" </dev/null >/dev/null ||
+		echo "session.sh: hyperfine failed for $who" >&2
+	cp "$ws/session-$who.md" "$results/" 2>/dev/null
+	cp "$ws/session-$who.json" "$scratch/" 2>/dev/null
+	run_as "$moat" session kill "$S" >/dev/null </dev/null
+
+	# session new to ready, then N idle sessions at once.
+	run_as "$py" - "$moat" "$nsess" "$who" <<'PY'
+import os, statistics, subprocess, sys, time
+moat, n, who = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+ids, t = [], []
+for i in range(n):
+    t0 = time.monotonic()
+    out = subprocess.run([moat, "session", "new", "-p", "isolated"], capture_output=True, text=True)
+    t.append((time.monotonic() - t0) * 1000)
+    if out.returncode != 0:
+        print("session new failed after %d sessions: %s" % (i, out.stderr.strip()))
+        break
+    ids.append(out.stdout.split()[0])
+print("%s: session new to ready: median %.2f ms, p90 %.2f ms (%d sessions)" % (
+    who, statistics.median(t), sorted(t)[int(len(t) * 0.9) - 1], len(t)))
+ls = subprocess.run([moat, "session", "ls", "--json"], capture_output=True, text=True).stdout
+import json
+rows = [json.loads(l) for l in ls.splitlines() if l.strip()]
+pids = []
+for r in rows:
+    pids.append(r["pid"])
+    try:
+        for line in open("/proc/%d/task/%d/children" % (r["pid"], r["pid"])).read().split():
+            pids.append(int(line))
+    except OSError:
+        pass
+def rss(p):
+    try:
+        return int(open("/proc/%d/statm" % p).read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return 0
+def cpu(p):
+    try:
+        f = open("/proc/%d/stat" % p).read().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return 0
+c0 = sum(cpu(p) for p in pids)
+time.sleep(5)
+c1 = sum(cpu(p) for p in pids)
+print("%s: %d sessions listed by ls; supervisor+init resident: %.1f MiB in all, %.2f MiB each; CPU over 5 s idle: %.3f s in all" % (
+    who, len(rows), sum(rss(p) for p in pids) / 2**20, sum(rss(p) for p in pids) / 2**20 / max(1, len(rows)), c1 - c0))
+subprocess.run([moat, "session", "kill", "--all"], capture_output=True)
+PY
+}
+
+if [ "$(id -u)" = 0 ]; then
+	bench root
+	command -v setpriv >/dev/null && bench nobody
+else
+	bench "$(id -un 2>/dev/null || id -u)"
+fi
+
+echo
+"$py" - "$scratch"/session-*.json <<'PY'
+import json, sys
+print("%-10s %9s %9s %9s %13s %14s %14s" % ("median ms", "bare", "bwrap", "moat run", "session exec", "exec/bwrap", "exec/bare"))
+for f in sys.argv[1:]:
+    med = {r["command"]: r["median"] * 1000 for r in json.load(open(f))["results"]}
+    who = f.rsplit("session-", 1)[1][:-5]
+    g = lambda k: med.get(k, float("nan"))
+    print("%-10s %9.2f %9.2f %9.2f %13.2f %14.2f %14.2f" % (who, g("bare"), g("bwrap"),
+        g("moat run"), g("session exec"), g("session exec") / g("bwrap"), g("session exec") / g("bare")))
+print("targets: session exec <= 2 ms and <= 0.6x bwrap; session new < 20 ms")
+PY
