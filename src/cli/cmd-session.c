@@ -28,14 +28,16 @@ const struct cmd_entry cmd_session_entry = {
 	.usage = "session new [-p PROFILE] [-w DIR] [--name NAME] [--ttl DURATION] "
 	    "[--idle-ttl DURATION] [-v] | ls [--json] | exec ID|NAME [-t] "
 	    "[--timeout SECS] [-e NAME[=VALUE]]... [--cwd DIR] [--json] [--db PATH] "
-	    "[--unlogged] -- CMD [ARG]... | cp ID SRC DST | ttl ID|NAME DURATION | "
-	    "kill ID|NAME|--all",
+	    "[--unlogged] -- CMD [ARG]... | cp ID SRC DST | pause ID|NAME | "
+	    "resume ID|NAME | ttl ID|NAME DURATION | kill ID|NAME|--all",
 	.summary = "long-lived sandboxes: start one, run many commands in it, end it",
 	.options = (const char *const[]){
 		"new\tstart a session (a sandbox that stays up) and print its id",
 		"ls\tthe running sessions: id, name, profile, workspace, age, TTL, processes, memory, commands",
 		"exec\trun a command in a session; shown, recorded and ended as moat run's",
 		"cp\tcopy a file in or out: SRC or DST is :PATH (or ID:PATH) inside",
+		"pause\tfreeze every process of a session (the cgroup freezer); it uses no CPU",
+		"resume\tthaw a paused session",
 		"ttl\tset the time a session has left (0: none)",
 		"kill\tend a session (or every one of yours) and everything in it",
 		"-p, --profile PROFILE\tnew: a profile name or path (default: default)",
@@ -212,7 +214,9 @@ cmd_session_ls(int argc, char **argv)
 				printf("null");
 			else
 				printf("%.0f", s->ttl_left);
-			printf(",\"state\":\"running\",\"processes\":%u,"
+			printf(",\"state\":");
+			cmd_session_json_str(s->state);
+			printf(",\"processes\":%u,"
 			    "\"memory_bytes\":%.0f,\"commands\":%u,\"running\":%u}\n",
 			    s->procs, s->mem, s->commands, s->live);
 			continue;
@@ -221,7 +225,7 @@ cmd_session_ls(int argc, char **argv)
 		cmd_session_age(s->ttl_left, ttl, sizeof ttl);
 		printf("%-11s %-12s %-10.10s %-6s %-6s %-7s %5u %7.1fM %5u  %s\n",
 		    s->id, s->name[0] != '\0' ? s->name : "-", s->profile, age, ttl,
-		    "running", s->procs, s->mem / 1048576, s->commands,
+		    s->state, s->procs, s->mem / 1048576, s->commands,
 		    s->workspace[0] != '\0' ? s->workspace : "-");
 	}
 	free(v);
@@ -489,6 +493,29 @@ cmd_session_ttl(int argc, char **argv)
 }
 
 static int
+cmd_session_pause(int argc, char **argv, bool pause)
+{
+	struct session_info	info;
+	struct merr		e;
+	int			fd;
+
+	if (argc != 2)
+		return (cmd_usage_error(&cmd_session_entry, "session %s ID|NAME",
+		    pause ? "pause" : "resume"));
+	if ((fd = session_connect(argv[1], NULL, &e)) == -1 ||
+	    session_request(fd, MSG_PAUSE, pause ? 1 : 0, &info, &e) == -1) {
+		fprintf(stderr, "moat session %s: %s\n", pause ? "pause" : "resume",
+		    e.msg);
+		if (fd >= 0)
+			close(fd);
+		return (EXIT_MOAT);
+	}
+	close(fd);
+	printf("%s: %s\n", info.id, info.state);
+	return (0);
+}
+
+static int
 cmd_session_kill(int argc, char **argv)
 {
 	struct session_info	*v = NULL, info;
@@ -535,7 +562,7 @@ cmd_session_exec(int argc, char **argv)
 
 	if (sub == NULL)
 		return (cmd_usage_error(&cmd_session_entry, "which session command? "
-		    "new, ls, exec, cp, ttl or kill"));
+		    "new, ls, exec, cp, pause, resume, ttl or kill"));
 	if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0) {
 		cmd_help(&cmd_session_entry, stdout);
 		return (0);
@@ -550,8 +577,10 @@ cmd_session_exec(int argc, char **argv)
 		return (cmd_session_ttl(argc - 1, argv + 1));
 	if (strcmp(sub, "cp") == 0)
 		return (cmd_session_cp(argc - 1, argv + 1));
+	if (strcmp(sub, "pause") == 0 || strcmp(sub, "resume") == 0)
+		return (cmd_session_pause(argc - 1, argv + 1, sub[0] == 'p'));
 	if (strcmp(sub, "kill") == 0)
 		return (cmd_session_kill(argc - 1, argv + 1));
 	return (cmd_usage_error(&cmd_session_entry, "unknown session command "
-	    "\"%s\": new, ls, exec, cp, ttl or kill", sub));
+	    "\"%s\": new, ls, exec, cp, pause, resume, ttl or kill", sub));
 }

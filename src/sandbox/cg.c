@@ -24,7 +24,7 @@
 #include "base/util.h"
 
 #define CG_PERIOD_US	100000
-#define CG_MAXDIRS	5
+#define CG_MAXDIRS	6	/* one per v1 hierarchy of cg_v1_ctls */
 
 /* One directory of the run's group: on v2 the only one, on v1 one per
  * hierarchy (cpu and cpuacct share one when co-mounted). */
@@ -66,6 +66,7 @@ static const struct {
 	{ CG_CTL_CPU, "cpu" },
 	{ CG_CTL_CPUACCT, "cpuacct" },
 	{ CG_CTL_IO, "blkio" },
+	{ CG_CTL_FREEZER, "freezer" },	/* only when asked for (extra) */
 };
 
 static const struct {
@@ -455,6 +456,8 @@ cg_add_dir(struct cg *cg, unsigned ctl, const char *path, struct merr *e)
 		}
 	if (mkdir(path, 0755) == -1)
 		return (merr_errno(e, "mkdir %s", path));
+	if (cg->ndirs >= CG_MAXDIRS)
+		return (merr_set(e, "cgroup %s: more hierarchies than moat keeps", path));
 	d = &cg->dirs[cg->ndirs];
 	if ((d->fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
 		merr_errno(e, "open %s", path);
@@ -471,7 +474,7 @@ cg_add_dir(struct cg *cg, unsigned ctl, const char *path, struct merr *e)
  * mounted or not writable are left out; the caller checks what it needs. */
 static int
 cg_create_v1(struct cg *cg, const struct cg_layout *lo, const char *id,
-    char *why, size_t whylen, struct merr *e)
+    unsigned extra, char *why, size_t whylen, struct merr *e)
 {
 	size_t	i;
 	bool	any_mounted = false;
@@ -480,7 +483,8 @@ cg_create_v1(struct cg *cg, const struct cg_layout *lo, const char *id,
 		const struct cg_mnt	*m = cg_find_v1(lo, cg_v1_ctls[i].name);
 		autofree char		*self = NULL, *base = NULL, *dir = NULL;
 
-		if (m == NULL)
+		if (m == NULL || (cg_v1_ctls[i].ctl == CG_CTL_FREEZER &&
+		    !(extra & CG_CTL_FREEZER)))
 			continue;
 		any_mounted = true;
 		if ((self = cg_self_dir(lo, m, cg_v1_ctls[i].name)) == NULL)
@@ -831,6 +835,13 @@ cg_wanted(const struct limits *l)
 struct cg *
 cg_create(const char *run_id, const struct limits *l, struct merr *e)
 {
+	return (cg_create_ex(run_id, l, 0, e));
+}
+
+struct cg *
+cg_create_ex(const char *run_id, const struct limits *l, unsigned extra,
+    struct merr *e)
+{
 	struct cg		*cg = xcalloc(1, sizeof *cg);
 	struct cg_layout	 lo;
 	const char		*mode = cg_env_mode();
@@ -855,13 +866,13 @@ cg_create(const char *run_id, const struct limits *l, struct merr *e)
 	if (strcmp(mode, "v2") == 0)
 		r = cg_create_v2(cg, &lo, run_id, cg_wanted(l), why1, sizeof why1, e);
 	else if (strcmp(mode, "v1") == 0)
-		r = cg_create_v1(cg, &lo, run_id, why1, sizeof why1, e);
+		r = cg_create_v1(cg, &lo, run_id, extra, why1, sizeof why1, e);
 	else if (v2ctl || !v1ctl) {
 		r = cg_create_v2(cg, &lo, run_id, cg_wanted(l), why1, sizeof why1, e);
 		if (r == 1 && v1ctl)
-			r = cg_create_v1(cg, &lo, run_id, why2, sizeof why2, e);
+			r = cg_create_v1(cg, &lo, run_id, extra, why2, sizeof why2, e);
 	} else {
-		r = cg_create_v1(cg, &lo, run_id, why1, sizeof why1, e);
+		r = cg_create_v1(cg, &lo, run_id, extra, why1, sizeof why1, e);
 		/* Hybrid: an empty v2 group still counts CPU and can kill. */
 		if (r == 1 && cg_find_v2(&lo) != NULL)
 			r = cg_create_v2(cg, &lo, run_id, cg_wanted(l), why2,
@@ -904,6 +915,55 @@ none:
 		return (NULL);
 	}
 	return (cg);
+}
+
+bool
+cg_can_freeze(const struct cg *cg)
+{
+	return (cg->mode == CG_V2 ? cg->ndirs > 0 :
+	    cg->mode == CG_V1 && (cg->ctl & CG_CTL_FREEZER));
+}
+
+int
+cg_freeze(struct cg *cg, bool frozen, struct merr *e)
+{
+	struct cg_dir	*d;
+	const char	*file, *want;
+	char		*t = NULL;
+	struct merr	 re;
+
+	if (!cg_can_freeze(cg))
+		return (merr_set(e, "no cgroup freezer is reachable here (%s): a "
+		    "cgroup v2 group delegated to you (systemd-run --user --scope "
+		    "-p Delegate=yes), or root on cgroup v1 with the freezer "
+		    "hierarchy mounted", cg->desc));
+	if (cg->mode == CG_V2) {
+		d = &cg->dirs[0];
+		file = "cgroup.events";
+		want = frozen ? "frozen 1" : "frozen 0";
+		if (cg_write(d->fd, d->path, "cgroup.freeze", e, "%d", frozen ? 1 : 0) == -1)
+			return (-1);
+	} else {
+		d = cg_dir_for(cg, CG_CTL_FREEZER);
+		file = "freezer.state";
+		want = frozen ? "FROZEN" : "THAWED";
+		if (cg_write(d->fd, d->path, "freezer.state", e, "%s", want) == -1)
+			return (-1);
+	}
+	/* The kernel freezes task by task: wait until it says all are. */
+	for (int i = 0; i < 200; i++) {
+		autofree char	*f = path_join(d->path, file);
+
+		if (read_file(f, &t, NULL, &re) == 0 && strstr(t, want) != NULL) {
+			free(t);
+			return (0);
+		}
+		free(t);
+		t = NULL;
+		usleep(10000);
+	}
+	return (merr_set(e, "the cgroup %s did not report %s within 2 s", d->path,
+	    want));
 }
 
 int

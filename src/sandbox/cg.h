@@ -29,6 +29,8 @@ enum cg_mode {
 #define CG_CTL_CPU	0x04	/* v1: cpu (quota); v2: cpu */
 #define CG_CTL_CPUACCT	0x08	/* v1 only; v2 always has cpu.stat */
 #define CG_CTL_IO	0x10	/* v1 blkio, v2 io: statistics only */
+#define CG_CTL_FREEZER	0x20	/* v1 freezer, asked for with cg_create_ex;
+				   v2 groups can always freeze */
 
 /* Counters of the run's group. NAN: not available with this mode/kernel. */
 struct cg_stats {
@@ -60,6 +62,16 @@ struct cg;
  * otherwise. NULL with e on real failures (mkdir refused after detection). */
 struct cg	*cg_create(const char *run_id, const struct limits *l,
 		    struct merr *e);
+/* The same, with more v1 hierarchies than the limits need (extra:
+ * CG_CTL_FREEZER, for a session that can be paused). */
+struct cg	*cg_create_ex(const char *run_id, const struct limits *l,
+		    unsigned extra, struct merr *e);
+/* Freezes (true) or thaws every process of the group and waits until the
+ * kernel says it is done (at most about 2 s). -1 with e set when the group
+ * has no freezer (CG_NONE, or no v1 freezer hierarchy we can write). */
+int		 cg_freeze(struct cg *, bool frozen, struct merr *);
+/* Whether cg_freeze can work on this group. */
+bool		 cg_can_freeze(const struct cg *);
 /* Moves pid into the group (every hierarchy on v1). No-op on CG_NONE. The
  * supervisor calls it after clone and before the sandbox init proceeds. */
 int		 cg_attach(struct cg *, pid_t, struct merr *);

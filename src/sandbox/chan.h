@@ -42,6 +42,8 @@ enum chan_msg_type {
 	MSG_OPEN,		/* open the payload's path as the sandbox sees it
 				   (flags: open flags, code: mode); the answer:
 				   the same type and tag, err, and the fd */
+	MSG_PAUSE,		/* client: code 1 freeze every process of the
+				   session, 0 thaw them; answer HELLO */
 	MSG_TYPE_MAX,
 };
 

@@ -103,6 +103,7 @@ struct spawn {
 	bool			 attached;	/* the command runs in a session: chan
 						   is its control socket */
 	bool			 lost;		/* attached: the session ended first */
+	bool			 frozen;	/* serving: paused (run_serve_freeze) */
 };
 
 #define SINK_OUT	0
@@ -1163,7 +1164,7 @@ spawn_on_signal(struct loop *l, int fd, uint32_t events, void *arg)
 		if (sp->serve) {
 			/* No command to pass it to: the sandbox ends. */
 			if (sig != SIGWINCH && sig != SIGUSR1 && sig != SIGUSR2)
-				spawn_kill(sp, SIGKILL);
+				run_serve_stop(sp->r);
 			continue;
 		}
 		spawn_kill(sp, sig);	/* init passes it on to the command */
@@ -1327,8 +1328,27 @@ run_serve_send(struct run *r, const struct chan_msg *m, const void *payload,
 void
 run_serve_stop(struct run *r)
 {
-	if (r->spawn != NULL)
-		spawn_kill(r->spawn, SIGKILL);	/* the loop ends with init */
+	struct merr	e;
+
+	if (r->spawn == NULL)
+		return;
+	/* A frozen v1 group holds even SIGKILL until it is thawed. */
+	if (r->spawn->frozen)
+		(void)run_serve_freeze(r, false, &e);
+	spawn_kill(r->spawn, SIGKILL);	/* the loop ends with init */
+}
+
+int
+run_serve_freeze(struct run *r, bool frozen, struct merr *e)
+{
+	struct spawn	*sp = r->spawn;
+
+	if (sp == NULL || sp->cg == NULL)
+		return (merr_set(e, "the sandbox is not serving"));
+	if (cg_freeze(sp->cg, frozen, e) == -1)
+		return (-1);
+	sp->frozen = frozen;
+	return (0);
 }
 
 /* The host pid behind a pidfd, from its fdinfo; -1 when it is gone. */
@@ -1591,8 +1611,12 @@ run_attached(struct run *r, struct spawn *sp, struct merr *e)
 	}
 	spawn_finish(r, sp);
 	if (r->end == END_SETUP_FAILED) {
-		merr_errno_n(e, sp->fail.err, "could not start the command in the "
-		    "session: %s", sp->fail.text);
+		if (sp->fail.err != 0)
+			merr_errno_n(e, sp->fail.err, "could not start the command "
+			    "in the session: %s", sp->fail.text);
+		else
+			merr_set(e, "could not start the command in the session: %s",
+			    sp->fail.text);
 		goto restore;
 	}
 	if (r->end == END_EXEC_FAILED)
@@ -1746,10 +1770,12 @@ run_sandbox(struct run *r, struct merr *e)
 	 * asks for one: creating it costs more than the rest of the start. */
 	if (p->limits.memory != 0 || p->limits.memory_swap != 0 ||
 	    p->limits.cpus > 0 || p->limits.require_cgroups ||
-	    (geteuid() == 0 && p->limits.nproc != 0)) {
+	    (geteuid() == 0 && p->limits.nproc != 0) || sp.serve) {
 		/* (The kernel exempts uid 0 from RLIMIT_NPROC: for root only
-		 * pids.max holds a fork loop.) */
-		if ((sp.cg = cg_create(r->id, &p->limits, e)) == NULL)
+		 * pids.max holds a fork loop. A session is paused with the
+		 * freezer, so it asks for one where it can be had.) */
+		if ((sp.cg = cg_create_ex(r->id, &p->limits,
+		    sp.serve ? CG_CTL_FREEZER : 0, e)) == NULL)
 			goto out;
 		snprintf(r->enforced, sizeof r->enforced, "%s", cg_describe(sp.cg));
 	} else

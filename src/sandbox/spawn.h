@@ -112,6 +112,9 @@ int		 run_serve_send(struct run *, const struct chan_msg *,
 		    struct merr *);
 /* Serving: end the sandbox (init is killed; run_sandbox returns). */
 void		 run_serve_stop(struct run *);
+/* Serving: freeze (true) or thaw every process of the sandbox with the
+ * cgroup freezer; -1 with e saying why not (no freezer reachable). */
+int		 run_serve_freeze(struct run *, bool frozen, struct merr *);
 void		 run_emit(struct run *, enum run_event_kind, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 

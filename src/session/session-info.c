@@ -53,6 +53,7 @@ session_info_format(const struct session_info *in)
 	info_put(&buf, &len, "profile", in->profile);
 	info_put(&buf, &len, "profile_hash", in->profile_hash);
 	info_put(&buf, &len, "net", in->net);
+	info_put(&buf, &len, "state", in->state);
 	info_put(&buf, &len, "workspace", in->workspace);
 	info_put(&buf, &len, "cwd", in->cwd);
 #define NUM(k, fmt, v) do { snprintf(num, sizeof num, fmt, v); \
@@ -140,6 +141,7 @@ session_info_parse(const char *buf, size_t len, struct session_info *in)
 		STR("profile", profile);
 		STR("profile_hash", profile_hash);
 		STR("net", net);
+		STR("state", state);
 		STR("workspace", workspace);
 		STR("cwd", cwd);
 		PID("pid", pid);

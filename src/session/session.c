@@ -348,6 +348,16 @@ sv_on_client(struct loop *l, int fd, uint32_t events, void *arg)
 		sv_log(sv, "TTL set to %d s", m.code);
 		sv_answer_info(sv, fd);
 		break;
+	case MSG_PAUSE:
+		if (run_serve_freeze(&sv->r, m.code != 0, &e) == -1) {
+			sv_answer(sv, fd, MSG_ERROR, 0, 0, e.msg, NULL, 0, NULL, 0);
+			break;
+		}
+		snprintf(sv->info.state, sizeof sv->info.state, "%s",
+		    m.code != 0 ? "paused" : "running");
+		sv_log(sv, "%s", m.code != 0 ? "paused" : "resumed");
+		sv_answer_info(sv, fd);
+		break;
 	case MSG_CLOSE:
 		sv_answer_info(sv, fd);
 		snprintf(sv->why, sizeof sv->why, "closed by a client");
@@ -357,6 +367,14 @@ sv_on_client(struct loop *l, int fd, uint32_t events, void *arg)
 		struct sv_cmd	*c;
 		struct chan_msg	 fw = m;
 
+		if (strcmp(sv->info.state, "paused") == 0) {
+			char	text[160];
+
+			snprintf(text, sizeof text, "session %s is paused: moat "
+			    "session resume %s", sv->info.id, sv->info.id);
+			sv_answer(sv, fd, MSG_ERROR, m.tag, 0, text, NULL, 0, NULL, 0);
+			break;
+		}
 		c = xcalloc(1, sizeof *c);
 		c->client = cl;
 		c->ctag = m.tag;
@@ -612,6 +630,7 @@ session_serve(const struct session_opts *o, const char *id, int ready)
 	snprintf(sv.info.profile, sizeof sv.info.profile, "%s", o->profile_arg);
 	snprintf(sv.info.net, sizeof sv.info.net, "%s",
 	    profile_net_mode_name(o->profile->net));
+	snprintf(sv.info.state, sizeof sv.info.state, "running");
 	text = profile_format(o->profile, false, NULL);
 	sha256_hex(text, strlen(text), sv.info.profile_hash);
 	sv.info.pid = getpid();

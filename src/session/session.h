@@ -36,6 +36,7 @@ struct session_info {
 	char		profile[PATH_MAX];	/* as named at session new */
 	char		profile_hash[65];	/* sha256 of the profile's text */
 	char		net[16];
+	char		state[16];		/* "running" or "paused" */
 	char		workspace[PATH_MAX];	/* "" when none */
 	char		cwd[PATH_MAX];		/* commands start here by default */
 	pid_t		pid;			/* the supervisor */
@@ -63,7 +64,8 @@ int	session_start(const struct session_opts *, char id[SESSION_ID_MAX],
  * or -1 with e set. info may be NULL. */
 int	session_connect(const char *, struct session_info *, struct merr *);
 /* One request on a connected socket (MSG_INFO, MSG_TTL with code seconds,
- * MSG_CLOSE) and its answer in info (may be NULL). */
+ * MSG_PAUSE with code 1 or 0, MSG_CLOSE) and its answer in info (may be
+ * NULL). */
 int	session_request(int fd, int type, int code, struct session_info *,
 	    struct merr *);
 /* Every live session; stale sockets (a supervisor that was killed) are

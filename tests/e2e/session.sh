@@ -99,6 +99,37 @@ run_moat session cp "$S" "$T/hostfile" :.bashrc
 like "cp into a protected path is refused by its read-only mount" "$err" "Read-only file system"
 check "and the host's workspace has no such file" test ! -s "$T/ws/.bashrc"
 
+# Pause and resume: the cgroup freezer, where this user can have one.
+run_moat session exec "$S" -- sh -c "nohup sh -c 'while :; do :; done; : spin$tag' >/dev/null 2>&1 & echo spinning"
+for _ in $(seq 30); do alive "spin$tag" && break; sleep 0.1; done
+spin=$(pgrep -f "spin$tag" | head -1)
+ticks() { awk '{print $14 + $15}' "/proc/$spin/stat"; }
+can_freeze=no
+if [ -w /sys/fs/cgroup/freezer ] || { [ -f /sys/fs/cgroup/cgroup.controllers ] &&
+    [ -w "/sys/fs/cgroup$(sed -n 's/^0:://p' /proc/self/cgroup)" ]; }; then
+	can_freeze=yes
+fi
+run_moat session pause "$S"
+if [ $can_freeze = yes ]; then
+	is "pause: 0 where a freezer is reachable" "$rc" 0
+	a=$(ticks); sleep 1; b=$(ticks)
+	is "a paused session's busy loop gets no CPU in a second" "$b" "$a"
+	run_moat session ls
+	like "ls says it is paused" "$out" "$S .* paused "
+	run_moat session exec "$S" -- true
+	like "exec into a paused session is refused, with the way out" "$err" \
+		"session $S is paused: moat session resume $S"
+	run_moat session resume "$S"
+	is "resume: 0" "$rc" 0
+	a=$(ticks); sleep 1; b=$(ticks)
+	check "after resume it runs again" test "$b" -gt "$a"
+else
+	is "pause without a reachable freezer: 125" "$rc" 125
+	like "says why and what to do" "$err" "no cgroup freezer is reachable here .*Delegate=yes"
+	skip "a paused session uses no CPU: no cgroup freezer for $who here"
+fi
+pkill -f "spin$tag"
+
 run_moat audit list --grep "/tmp/inside"
 like "each command is its own run in the audit log" "$out" "done +default"
 
