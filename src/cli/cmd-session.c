@@ -2,6 +2,7 @@
  * commands: new, ls, exec, ttl, kill. A command run with exec is shown and
  * recorded as moat run's are (cmd_run_go). Front end. */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <sys/stat.h>
@@ -22,13 +23,14 @@
 #include "session/session.h"
 
 static int	cmd_session_exec(int, char **);
+static int	cmd_session_tar(const char *, const char *, int, int);
 
 const struct cmd_entry cmd_session_entry = {
 	.name = "session",
 	.usage = "session new [-p PROFILE] [-w DIR] [--name NAME] [--ttl DURATION] "
-	    "[--idle-ttl DURATION] [-v] | ls [--json] | exec ID|NAME [-t] "
+	    "[--idle-ttl DURATION] [--from FILE] [-v] | ls [--json] | exec ID|NAME [-t] "
 	    "[--timeout SECS] [-e NAME[=VALUE]]... [--cwd DIR] [--json] [--db PATH] "
-	    "[--unlogged] -- CMD [ARG]... | cp ID SRC DST | pause ID|NAME | "
+	    "[--unlogged] -- CMD [ARG]... | cp ID SRC DST | snapshot ID|NAME [FILE] | pause ID|NAME | "
 	    "resume ID|NAME | ttl ID|NAME DURATION | kill ID|NAME|--all",
 	.summary = "long-lived sandboxes: start one, run many commands in it, end it",
 	.options = (const char *const[]){
@@ -36,6 +38,7 @@ const struct cmd_entry cmd_session_entry = {
 		"ls\tthe running sessions: id, name, profile, workspace, age, TTL, processes, memory, commands",
 		"exec\trun a command in a session; shown, recorded and ended as moat run's",
 		"cp\tcopy a file in or out: SRC or DST is :PATH (or ID:PATH) inside",
+		"snapshot\tits /tmp and HOME inside, as a tar file (default ID-TIME.tar), made by tar in the session",
 		"pause\tfreeze every process of a session (the cgroup freezer); it uses no CPU",
 		"resume\tthaw a paused session",
 		"ttl\tset the time a session has left (0: none)",
@@ -45,6 +48,7 @@ const struct cmd_entry cmd_session_entry = {
 		"--name NAME\tnew: a name to use instead of the id",
 		"--ttl DURATION\tnew: end the session after this long (2h, 30m; default: none)",
 		"--idle-ttl DURATION\tnew: end it after this long with no command running",
+		"--from FILE\tnew: restore a snapshot's files into the new session",
 		"-v, --verbose\tnew: how the sandbox was built, in the session's log; exec: on stderr",
 		"-t, --tty\texec: a terminal of the sandbox even when stdout is none",
 		"--timeout SECS\texec: wall-clock limit for this command",
@@ -81,9 +85,12 @@ cmd_session_new(int argc, char **argv)
 		{ "ttl", required_argument, NULL, 'T' },
 		{ "idle-ttl", required_argument, NULL, 'I' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "from", required_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct session_opts	o;
+	const char		*from = NULL;
+	int			 in = -1;
 	struct profile		*p;
 	struct merr		 e;
 	char			 id[SESSION_ID_MAX];
@@ -115,6 +122,9 @@ cmd_session_new(int argc, char **argv)
 		case 'v':
 			o.verbose++;
 			break;
+		case 'F':
+			from = optarg;
+			break;
 		default:
 			return (cmd_usage_error(&cmd_session_entry, "session new: "
 			    "unknown option \"%s\"", argv[optind - 1]));
@@ -123,8 +133,15 @@ cmd_session_new(int argc, char **argv)
 	if (optind < argc)
 		return (cmd_usage_error(&cmd_session_entry, "session new: "
 		    "unexpected \"%s\"", argv[optind]));
+	if (from != NULL && (in = open(from, O_RDONLY | O_CLOEXEC)) == -1) {
+		fprintf(stderr, "moat session new: --from %s: %s\n", from,
+		    strerror(errno));
+		return (EXIT_MOAT);
+	}
 	if ((p = profile_load(pname, &e)) == NULL) {
 		merr_print(&e);
+		if (in >= 0)
+			close(in);
 		return (EXIT_MOAT);
 	}
 	o.profile = p;
@@ -132,7 +149,26 @@ cmd_session_new(int argc, char **argv)
 	if (session_start(&o, id, &e) == -1) {
 		merr_print(&e);
 		profile_free(p);
+		if (in >= 0)
+			close(in);
 		return (EXIT_MOAT);
+	}
+	/* The snapshot's files, extracted by tar inside the new session. */
+	if (in >= 0) {
+		int	st = cmd_session_tar(id, "new --from", in, -1);
+		int	fd;
+
+		close(in);
+		if (st != 0) {
+			fprintf(stderr, "moat session new: --from %s: tar in the "
+			    "session failed (exit %d); the session is ended\n", from, st);
+			if ((fd = session_connect(id, NULL, &e)) >= 0) {
+				(void)session_request(fd, MSG_CLOSE, 0, NULL, &e);
+				close(fd);
+			}
+			profile_free(p);
+			return (EXIT_MOAT);
+		}
 	}
 	if (o.name != NULL)
 		printf("%s %s\n", id, o.name);
@@ -232,6 +268,138 @@ cmd_session_ls(int argc, char **argv)
 	return (0);
 }
 
+/* Connects to a session to run a command in it, and loads its profile:
+ * the client scores, builds the environment and records with the
+ * session's profile, so it must be the same text the session started
+ * with, or the record would say what the sandbox is not. The socket, or
+ * -1 (said on stderr). */
+static int
+cmd_session_attach(const char *which, const char *verb,
+    struct session_info *info, struct profile **pp)
+{
+	struct merr	 e;
+	char		 hash[SHA256_HEX_LEN];
+	autofree char	*text = NULL;
+	int		 fd;
+
+	*pp = NULL;
+	if ((fd = session_connect(which, info, &e)) == -1) {
+		merr_print(&e);
+		return (-1);
+	}
+	if ((*pp = profile_load(info->profile, &e)) == NULL) {
+		merr_print(&e);
+		close(fd);
+		return (-1);
+	}
+	text = profile_format(*pp, false, NULL);
+	sha256_hex(text, strlen(text), hash);
+	if (strcmp(hash, info->profile_hash) != 0) {
+		fprintf(stderr, "moat session %s: profile %s has changed since "
+		    "session %s started; its sandbox is still the old one: start a "
+		    "new session to use the new profile\n", verb, info->profile,
+		    info->id);
+		profile_free(*pp);
+		*pp = NULL;
+		close(fd);
+		return (-1);
+	}
+	return (fd);
+}
+
+/* A snapshot's files: moat runs tar in the session itself, over what the
+ * session keeps that the host does not (its /tmp and the HOME inside; a
+ * bind workspace is on the host already), so what a snapshot holds is
+ * read, and what a restore writes is written, by the sandbox. Recorded as
+ * a run of the session. in < 0: create the archive on out; else extract
+ * from in. */
+static int
+cmd_session_tar(const char *which, const char *verb, int in, int out)
+{
+	struct session_info	 info;
+	struct cmd_run_opts	 o;
+	struct profile		*p;
+	struct run		 r;
+	const char		*home = getenv("HOME");
+	char			*argv[12];
+	int			 fd, status, save = -1, k = 0, std = in >= 0 ? 0 : 1;
+
+	if ((fd = cmd_session_attach(which, verb, &info, &p)) == -1)
+		return (EXIT_MOAT);
+	memset(&o, 0, sizeof o);
+	run_init(&r);
+	argv[k++] = "tar";
+	argv[k++] = "-C";
+	argv[k++] = "/";
+	if (in < 0) {
+		/* Each of them its own mount: what is bound into them (the
+		 * workspace, a profile's binds) is the host's, not the
+		 * session's. */
+		argv[k++] = "--one-file-system";
+		argv[k++] = "-cf";
+		argv[k++] = "-";
+		argv[k++] = "tmp";
+		if (home != NULL && home[0] == '/' && home[1] != '\0')
+			argv[k++] = (char *)home + 1;
+	} else {
+		/* A directory already there (the workspace's mount point)
+		 * keeps its own metadata. */
+		argv[k++] = "--no-overwrite-dir";
+		argv[k++] = "-xpf";
+		argv[k++] = "-";
+	}
+	argv[k] = NULL;
+	r.argv = argv;
+	r.session_fd = fd;
+	r.ws_path = info.workspace[0] != '\0' ? xstrdup(info.workspace) : NULL;
+	r.cwd_path = xstrdup("/");
+	o.session = info.id;
+	fflush(stdout);
+	if ((save = dup(std)) == -1 || dup2(in >= 0 ? in : out, std) == -1) {
+		fprintf(stderr, "moat session %s: %s\n", verb, strerror(errno));
+		status = EXIT_MOAT;
+	} else
+		status = cmd_run_go(&r, p, &o);
+	if (save >= 0) {
+		dup2(save, std);
+		close(save);
+	}
+	close(fd);
+	profile_free(p);
+	run_release(&r);
+	return (status);
+}
+
+static int
+cmd_session_snapshot(int argc, char **argv)
+{
+	autofree char	*def = NULL;
+	const char	*file;
+	int		 out, status;
+
+	if (argc != 2 && argc != 3)
+		return (cmd_usage_error(&cmd_session_entry, "session snapshot ID|NAME "
+		    "[FILE]"));
+	file = argc == 3 ? argv[2] : (def = xprintf("%s-%ld.tar", argv[1],
+	    (long)time(NULL)));
+	/* Never over an existing file: nothing is lost. */
+	if ((out = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) == -1) {
+		fprintf(stderr, "moat session snapshot: %s: %s%s\n", file,
+		    strerror(errno), errno == EEXIST ? " (name another file)" : "");
+		return (EXIT_MOAT);
+	}
+	status = cmd_session_tar(argv[1], "snapshot", -1, out);
+	close(out);
+	if (status != 0) {
+		unlink(file);
+		fprintf(stderr, "moat session snapshot: tar in the session failed "
+		    "(exit %d); no snapshot written\n", status);
+		return (status);
+	}
+	printf("%s\n", file);
+	return (0);
+}
+
 static int
 cmd_session_run(int argc, char **argv)
 {
@@ -250,9 +418,6 @@ cmd_session_run(int argc, char **argv)
 	struct cmd_run_opts	 o;
 	struct profile		*p;
 	struct run		 r;
-	struct merr		 e;
-	char			 hash[SHA256_HEX_LEN];
-	autofree char		*text = NULL;
 	const char		*which, *cwd = NULL;
 	int			 c, fd, status;
 
@@ -321,27 +486,7 @@ cmd_session_run(int argc, char **argv)
 		    "given"));
 	}
 	r.argv = argv + optind;
-	if ((fd = session_connect(which, &info, &e)) == -1) {
-		merr_print(&e);
-		run_release(&r);
-		return (EXIT_MOAT);
-	}
-	/* The client scores, builds the environment and records with the
-	 * session's profile: the same text, or it would say what it is not. */
-	if ((p = profile_load(info.profile, &e)) == NULL) {
-		merr_print(&e);
-		close(fd);
-		run_release(&r);
-		return (EXIT_MOAT);
-	}
-	text = profile_format(p, false, NULL);
-	sha256_hex(text, strlen(text), hash);
-	if (strcmp(hash, info.profile_hash) != 0) {
-		fprintf(stderr, "moat session exec: profile %s has changed since "
-		    "session %s started; its sandbox is still the old one: start a "
-		    "new session to use the new profile\n", info.profile, info.id);
-		profile_free(p);
-		close(fd);
+	if ((fd = cmd_session_attach(which, "exec", &info, &p)) == -1) {
 		run_release(&r);
 		return (EXIT_MOAT);
 	}
@@ -562,7 +707,7 @@ cmd_session_exec(int argc, char **argv)
 
 	if (sub == NULL)
 		return (cmd_usage_error(&cmd_session_entry, "which session command? "
-		    "new, ls, exec, cp, pause, resume, ttl or kill"));
+		    "new, ls, exec, cp, snapshot, pause, resume, ttl or kill"));
 	if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0) {
 		cmd_help(&cmd_session_entry, stdout);
 		return (0);
@@ -577,10 +722,12 @@ cmd_session_exec(int argc, char **argv)
 		return (cmd_session_ttl(argc - 1, argv + 1));
 	if (strcmp(sub, "cp") == 0)
 		return (cmd_session_cp(argc - 1, argv + 1));
+	if (strcmp(sub, "snapshot") == 0)
+		return (cmd_session_snapshot(argc - 1, argv + 1));
 	if (strcmp(sub, "pause") == 0 || strcmp(sub, "resume") == 0)
 		return (cmd_session_pause(argc - 1, argv + 1, sub[0] == 'p'));
 	if (strcmp(sub, "kill") == 0)
 		return (cmd_session_kill(argc - 1, argv + 1));
 	return (cmd_usage_error(&cmd_session_entry, "unknown session command "
-	    "\"%s\": new, ls, exec, cp, pause, resume, ttl or kill", sub));
+	    "\"%s\": new, ls, exec, cp, snapshot, pause, resume, ttl or kill", sub));
 }

@@ -202,6 +202,23 @@ like "saying it is not running" "$err" "no session $S is running"
 run_moat session ls
 unlike "ls no longer lists it" "$out" "$S"
 
+# Snapshot the session's own files and restore them into a new one.
+run_moat session exec "$S2" -- sh -c 'echo kept > /tmp/snapped; mkdir -p "$HOME/.tool"; echo conf > "$HOME/.tool/rc"'
+run_moat session snapshot "$S2" "$T/snap.tar"
+is "snapshot: 0" "$rc" 0
+is "it prints the file" "$out" "$T/snap.tar"
+like "the archive holds /tmp and HOME inside" "$(tar tf "$T/snap.tar")" "tmp/snapped"
+unlike "and not the workspace (it is on the host)" "$(tar tf "$T/snap.tar")" "made-here"
+run_moat session snapshot "$S2" "$T/snap.tar"
+like "a snapshot never overwrites a file" "$err" "File exists \(name another file\)"
+run_moat session new --from "$T/snap.tar"
+S4=$out
+is "session new --from: 0" "$rc" 0
+run_moat session exec "$S4" -- sh -c 'cat /tmp/snapped "$HOME/.tool/rc"'
+is "the restored session has the files" "$out" "kept
+conf"
+run_moat session kill "$S4"
+
 run_moat session exec "$S2" -- sh -c "nohup sleep 7$tag >/dev/null 2>&1 &"
 run_moat session kill "$S2"
 is "session kill: 0" "$rc" 0
