@@ -33,6 +33,8 @@
 #include "sandbox/spawn.h"
 #include "session.h"
 
+#define SESSION_LOG_KEEP	(7 * 86400)	/* seconds a dead session's log stays */
+
 int
 session_dir(char *buf, size_t n, struct merr *e)
 {
@@ -838,6 +840,21 @@ session_list(struct session_info **v, size_t *n, struct merr *e)
 		struct merr		 ie;
 		int			 fd;
 
+		/* The log of a session long gone: kept a week for a post
+		 * mortem, then removed. */
+		if (len > 4 && strcmp(de->d_name + len - 4, ".log") == 0) {
+			char		*p = xprintf("%s/%s", dir, de->d_name);
+			char		*sock = xprintf("%s/%.*s.sock", dir,
+					    (int)(len - 4), de->d_name);
+			struct stat	 st;
+
+			if (stat(sock, &st) == -1 && lstat(p, &st) == 0 &&
+			    st.st_mtime < time(NULL) - SESSION_LOG_KEEP)
+				unlink(p);
+			free(sock);
+			free(p);
+			continue;
+		}
 		if (len < 6 || len - 5 >= sizeof id ||
 		    strcmp(de->d_name + len - 5, ".sock") != 0)
 			continue;

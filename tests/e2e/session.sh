@@ -238,4 +238,12 @@ is "a bad name: 125" "$rc" 125
 like "says what a name may hold" "$err" "a name is 1 to 63 letters"
 run_moat session exec no-such-session-$tag -- true
 like "an unknown session is named" "$err" "no session is named no-such-session-$tag"
+touch -d '8 days ago' "$XDG_RUNTIME_DIR/moat/s-00000000.log"
+touch "$XDG_RUNTIME_DIR/moat/s-00000001.log"
+run_moat session ls
+check "ls removes a dead session's log after a week" test ! -e "$XDG_RUNTIME_DIR/moat/s-00000000.log"
+check "and keeps a recent one" test -e "$XDG_RUNTIME_DIR/moat/s-00000001.log"
+# Supervisors are detached: what a sanitizer build reports lands in their logs.
+unlike "no sanitizer report in any session's log" "$(cat "$XDG_RUNTIME_DIR"/moat/*.log)" \
+	"Sanitizer|runtime error"
 done_testing
