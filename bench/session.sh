@@ -4,8 +4,11 @@
 # mounts moat's isolated profile makes), `moat run -p isolated -- /bin/true`,
 # and `moat session exec S -- /bin/true` from a new client process into a
 # session of the isolated profile (each one a recorded run, as moat run's).
-# Then `moat session new` to ready (median of N), and N idle sessions at once:
-# resident memory of each session's supervisor and init, and their CPU time
+# Then the in-process path a front end that stays up takes (bench/
+# session-inproc: run_sandbox into the session from one process, against
+# fork+exec+wait), `moat session new` to ready (median of N), and N idle
+# sessions at once:
+# the memory (PSS) of each session's supervisor and init, and their CPU time
 # over 5 s of idling. As root it runs everything as root and again as uid
 # 65534. Results: bench/results/session-*.md and stdout.
 #
@@ -22,7 +25,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	-r) runs=$2; shift 2 ;;
 	-n) nsess=$2; shift 2 ;;
-	-h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "session.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -32,6 +35,7 @@ command -v bwrap >/dev/null || die "bwrap (bubblewrap) is not installed: nothing
 moat=${MOAT:-./moat}
 case $moat in /*) ;; *) moat=$(cd "$(dirname "$moat")" 2>/dev/null && pwd)/$(basename "$moat") ;; esac
 [ -x "$moat" ] || die "no moat binary at ${MOAT:-./moat}"
+inproc=${INPROC:-$(dirname "$moat")/bench/session-inproc}
 export MOAT_PROFILE_DIR=${MOAT_PROFILE_DIR:-$top/profiles}
 results=$here/results
 mkdir -p "$results"
@@ -70,6 +74,12 @@ bench() {
 		echo "session.sh: hyperfine failed for $who" >&2
 	cp "$ws/session-$who.md" "$results/" 2>/dev/null
 	cp "$ws/session-$who.json" "$scratch/" 2>/dev/null
+	# The in-process path (what a front end that stays up takes).
+	if [ -x "$inproc" ]; then
+		run_as "$inproc" "$S" "$runs" </dev/null | sed "s/^/$who: /"
+	else
+		echo "session.sh: $inproc not built (make bench/session-inproc): no in-process figure" >&2
+	fi
 	run_as "$moat" session kill "$S" >/dev/null </dev/null
 
 	# session new to ready, then N idle sessions at once.
@@ -99,6 +109,13 @@ for r in rows:
     except OSError:
         pass
 def rss(p):
+    # PSS: shared library pages divided among the processes that map them.
+    try:
+        for line in open("/proc/%d/smaps_rollup" % p):
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     try:
         return int(open("/proc/%d/statm" % p).read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except OSError:
@@ -112,7 +129,7 @@ def cpu(p):
 c0 = sum(cpu(p) for p in pids)
 time.sleep(5)
 c1 = sum(cpu(p) for p in pids)
-print("%s: %d sessions listed by ls; supervisor+init resident: %.1f MiB in all, %.2f MiB each; CPU over 5 s idle: %.3f s in all" % (
+print("%s: %d sessions listed by ls; supervisor+init PSS: %.1f MiB in all, %.2f MiB each; CPU over 5 s idle: %.3f s in all" % (
     who, len(rows), sum(rss(p) for p in pids) / 2**20, sum(rss(p) for p in pids) / 2**20 / max(1, len(rows)), c1 - c0))
 subprocess.run([moat, "session", "kill", "--all"], capture_output=True)
 PY
