@@ -73,6 +73,40 @@ is "the session goes on after a command's timeout" "$out" "still-here"
 run_moat session exec "$S" -t -- tty
 like "-t gives the command a terminal of the sandbox" "$out" "^/dev/pts/[0-9]+"
 
+# An interactive shell in the session, driven through a real terminal.
+if command -v tmux >/dev/null; then
+	tsock="$T/tmux.sock"
+	# tmux runs its command with $SHELL or the passwd shell (nologin for
+	# uid 65534): name a real one, and no user configuration.
+	SHELL=/bin/sh tmux -f /dev/null -S "$tsock" new-session -d -x 100 -y 20 \
+		"cd '$T/ws' && XDG_RUNTIME_DIR='$XDG_RUNTIME_DIR' '$MOAT' session exec $S -- bash --norc --noprofile -i; echo exited-\$?-$tag; sleep 30"
+	cleanup_hooks+=("tmux -S '$tsock' kill-server 2>/dev/null")
+	screen=""
+	for _ in $(seq 50); do
+		screen=$(tmux -S "$tsock" capture-pane -p 2>/dev/null)
+		printf '%s' "$screen" | grep -q '[#$] $' && break
+		sleep 0.1
+	done
+	tmux -S "$tsock" send-keys "echo typed-\$((6*7)); cat /tmp/inside" Enter
+	for _ in $(seq 50); do
+		screen=$(tmux -S "$tsock" capture-pane -p 2>/dev/null)
+		printf '%s' "$screen" | grep -q "^typed-42" && break
+		sleep 0.1
+	done
+	like "a shell in the session takes keys from the terminal" "$screen" "typed-42"
+	like "and sees the session's files" "$screen" "two"
+	tmux -S "$tsock" send-keys "exit 5" Enter
+	for _ in $(seq 50); do
+		screen=$(tmux -S "$tsock" capture-pane -p 2>/dev/null)
+		printf '%s' "$screen" | grep -q "exited-" && break
+		sleep 0.1
+	done
+	like "its exit status passes through when it exits" "$screen" "exited-5-$tag"
+	tmux -S "$tsock" kill-server 2>/dev/null
+else
+	skip "no tmux: the interactive shell in a session is not tested"
+fi
+
 run_moat session exec "$S" --cwd /tmp -- pwd
 is "--cwd sets the working directory inside" "$out" "/tmp"
 run_moat session exec "$S" -e "SEEN_$tag=yes" -- sh -c "echo \$SEEN_$tag"
