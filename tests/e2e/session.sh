@@ -167,6 +167,18 @@ pkill -f "spin$tag"
 run_moat audit list --grep "/tmp/inside"
 like "each command is its own run in the audit log" "$out" "done +default"
 
+# Two clients at once: both run, each gets its own output and status.
+(cd "$T/ws" && "$MOAT" session exec "$S" -- sh -c 'sleep 1; echo first; exit 3') \
+	>"$T/first.out" 2>/dev/null </dev/null &
+fpid=$!
+sleep 0.2
+run_moat session exec "$S" -- sh -c 'echo second; exit 4'
+is "a second client while the first runs: its output" "$out" "second"
+is "and its status" "$rc" 4
+wait $fpid
+is "the first client's status" "$?" 3
+is "and its output" "$(cat "$T/first.out")" "first"
+
 # A client that goes away: its command is killed.
 (cd "$T/ws" && exec "$MOAT" session exec "$S" -- sleep 5$tag) </dev/null >/dev/null 2>&1 &
 cpid=$!
