@@ -90,7 +90,8 @@ if command -v tmux >/dev/null; then
 	tmux -S "$tsock" send-keys "echo typed-\$((6*7)); cat /tmp/inside" Enter
 	for _ in $(seq 50); do
 		screen=$(tmux -S "$tsock" capture-pane -p 2>/dev/null)
-		printf '%s' "$screen" | grep -q "^typed-42" && break
+		printf '%s' "$screen" | grep -q "^typed-42" &&
+			printf '%s' "$screen" | grep -q "^two" && break
 		sleep 0.1
 	done
 	like "a shell in the session takes keys from the terminal" "$screen" "typed-42"
