@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/cov.h"
 #include "base/loop.h"
 #include "base/sha256.h"
 #include "base/util.h"
@@ -664,6 +665,7 @@ session_serve(const struct session_opts *o, const char *id, int ready)
 	if (sv.listen >= 0)
 		unlink(sv.sa.sun_path);
 	run_release(&sv.r);
+	cov_dump();	/* a coverage build's counters: _exit skips atexit */
 	_exit(rc == -1 ? 1 : 0);
 }
 
