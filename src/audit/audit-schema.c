@@ -112,6 +112,10 @@ const char *const audit_schema[] = {
 	"  ('created_at', strftime('%Y-%m-%dT%H:%M:%fZ','now')),"
 	"  ('head_seq', '0'),"
 	"  ('head_hash', '" AUDIT_GENESIS "');",
+	/* 1 -> 2: the session a run ran in (moat session exec); NULL for a
+	 * run with a sandbox of its own. */
+	"ALTER TABLE runs ADD COLUMN session TEXT;"
+	"CREATE INDEX runs_session ON runs (session) WHERE session IS NOT NULL;",
 };
 
 const size_t	audit_schema_n = sizeof audit_schema / sizeof audit_schema[0];

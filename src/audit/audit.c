@@ -94,14 +94,19 @@ struct audit_run {
 
 /* The columns a run's hash covers, in order: everything but hash itself and
  * the generated risk column. Changing this list breaks every existing chain:
- * it is part of the schema (moat-audit(5)). */
+ * it is part of the schema (moat-audit(5)). Columns added by a later
+ * migration go at the end and are listed in audit_hash_late: they are hashed
+ * only when not NULL, so the rows that predate them keep their hashes, and
+ * setting or clearing one on a chained row still changes its hash. */
 #define AUDIT_HASH_COLS \
 	"id, run_id, seq, prev_hash, children_hash, status, source, client, user, " \
 	"uid, host, profile, profile_hash, net_mode, workspace, cwd, argv, command, " \
 	"risk_static, risk_static_reasons, started_at, ended_at, duration, " \
 	"end_reason, exit_code, signal, cpu_user, cpu_sys, peak_memory, peak_pids, " \
 	"limits, risk_final, risk_final_reasons, stdout_bytes, stdout_sha256, " \
-	"stderr_bytes, stderr_sha256, owner_pid, owner_start, boot_id"
+	"stderr_bytes, stderr_sha256, owner_pid, owner_start, boot_id, session"
+
+static const char *const audit_hash_late[] = { "session" };
 
 const char *
 audit_status_name(enum audit_status s)
@@ -771,9 +776,16 @@ audit_row_hash(struct audit *a, int64_t id, char hex[SHA256_HEX_LEN], struct mer
 		return (merr_set(e, "audit log %s: run %lld vanished", a->path, (long long)id));
 	sha256_init(&s);
 	sha256_update(&s, "moat-run-v1\n", 12);
-	for (int i = 0; i < sqlite3_column_count(st); i++)
-		if (strcmp(sqlite3_column_name(st, i), "prev_hash") != 0)
+	for (int i = 0; i < sqlite3_column_count(st); i++) {
+		const char	*name = sqlite3_column_name(st, i);
+		bool		 skip = strcmp(name, "prev_hash") == 0;
+
+		for (size_t k = 0; !skip && k < nitems(audit_hash_late); k++)
+			skip = sqlite3_column_type(st, i) == SQLITE_NULL &&
+			    strcmp(name, audit_hash_late[k]) == 0;
+		if (!skip)
 			audit_hash_col(&s, st, i);
+	}
 	prev = (const char *)sqlite3_column_text(st, 3);
 	sha256_update(&s, prev != NULL ? prev : "", prev != NULL ? strlen(prev) : 0);
 	sha256_final_hex(&s, hex);
@@ -988,11 +1000,12 @@ static const char audit_insert_sql[] =
 	"INSERT INTO runs (run_id, status, source, client, user, uid, host, profile, "
 	"profile_hash, net_mode, workspace, cwd, argv, command, risk_static, "
 	"risk_static_reasons, started_at, owner_pid, owner_start, boot_id, "
-	"ended_at, duration, end_reason, exit_code, risk_final, risk_final_reasons) "
+	"ended_at, duration, end_reason, exit_code, risk_final, risk_final_reasons, "
+	"session) "
 	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
 	"CASE WHEN json_valid(?16) THEN ?16 ELSE json_quote(?16) END, ?17, ?18, ?19, "
 	"?20, ?21, ?22, ?23, ?24, ?25, "
-	"CASE WHEN json_valid(?26) THEN ?26 ELSE json_quote(?26) END)";
+	"CASE WHEN json_valid(?26) THEN ?26 ELSE json_quote(?26) END, ?27)";
 
 static char	*audit_redacted(struct audit *, const char *);
 
@@ -1034,6 +1047,7 @@ audit_bind_start(struct audit *a, struct sqlite3_stmt *st, const struct audit_st
 	sqlite3_bind_int64(st, 18, pid);
 	sqlite3_bind_int64(st, 19, (int64_t)start);
 	bind_text(st, 20, a->boot_id);
+	bind_text(st, 27, s->session);
 	strv_clear(&args);
 }
 

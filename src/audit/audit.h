@@ -17,7 +17,7 @@ struct audit_run;
 struct run_event;
 struct sqlite3;
 
-#define AUDIT_SCHEMA_VERSION	1
+#define AUDIT_SCHEMA_VERSION	2
 #define AUDIT_OUTPUT_DEFAULT	(64 * 1024)	/* head and tail kept per stream */
 #define AUDIT_GENESIS		"0000000000000000000000000000000000000000000000000000000000000000"
 
@@ -38,6 +38,7 @@ struct audit_start {
 	const char	*run_id;	/* struct run's id; NULL = generate one */
 	const char	*source;	/* "cli", "tui", "wrap", "mcp" */
 	const char	*client;	/* e.g. the MCP client's name; NULL */
+	const char	*session;	/* the session's id (moat session exec); NULL */
 	const char	*profile;	/* profile name */
 	const char	*profile_text;	/* resolved profile text, hashed (sha256); NULL */
 	const char	*net_mode;	/* "isolated", "restricted", "proxied" */

@@ -23,7 +23,7 @@ const struct cmd_entry cmd_audit_entry = {
 	.name = "audit",
 	.usage = "audit [--db PATH] list|show ID|stats|export|prune --before DATE|verify "
 	    "[--since T] [--until T] [--profile P] [--status S] [--min-risk N] "
-	    "[--agent A] [--grep TEXT] [--limit N] [--json|--csv] [--format jsonl|csv]",
+	    "[--agent A] [--session ID] [--grep TEXT] [--limit N] [--json|--csv] [--format jsonl|csv]",
 	.summary = "review what ran, what it tried and how risky it was (moat-audit(5))",
 	.options = (const char *const[]){
 		"list\tthe runs, newest first (the default)",
@@ -38,6 +38,7 @@ const struct cmd_entry cmd_audit_entry = {
 		"--status S\truns in that state: running, done, refused, interrupted, setup-failed",
 		"--min-risk N\truns whose risk score is N or more",
 		"--agent A\truns started by that agent or client",
+		"--session ID\tthe commands run in that session (moat session exec)",
 		"--grep TEXT\truns whose command line holds TEXT",
 		"--limit N\tat most N runs",
 		"--json, --csv\tmachine-readable output for list, show and stats",
@@ -53,7 +54,7 @@ struct audit_opts {
 	const char	*sub;
 	const char	*id;		/* show */
 	char		 since[40], until[40], before[40];
-	const char	*profile, *status, *agent, *grep;
+	const char	*profile, *status, *agent, *session, *grep;
 	long long	 min_risk;	/* -1 = any */
 	long long	 limit;		/* 0 = default */
 	bool		 json, csv;
@@ -177,6 +178,8 @@ audit_parse_opts(int argc, char **argv, struct audit_opts *o)
 			o->status = v;
 		} else if (strcmp(name, "--agent") == 0)
 			o->agent = v;
+		else if (strcmp(name, "--session") == 0)
+			o->session = v;
 		else if (strcmp(name, "--grep") == 0)
 			o->grep = v;
 		else if (strcmp(name, "--min-risk") == 0) {
@@ -200,8 +203,8 @@ audit_parse_opts(int argc, char **argv, struct audit_opts *o)
 }
 
 /* The WHERE clause for the filters that were given, and only those, so that
- * SQLite can use the indexes (started_at, profile, status, risk, source);
- * parameters ?1..?7 are bound by audit_bind_filter. Owned by the caller. */
+ * SQLite can use the indexes (started_at, profile, status, risk, source,
+ * session); parameters ?1..?8 are bound by audit_bind_filter. Owned by the caller. */
 static char *
 audit_where(const struct audit_opts *o, bool by_time)
 {
@@ -213,10 +216,12 @@ audit_where(const struct audit_opts *o, bool by_time)
 		{ offsetof(struct audit_opts, min_risk), "risk >= ?5" },
 		{ offsetof(struct audit_opts, agent), "(source = ?6 OR client = ?6)" },
 		{ offsetof(struct audit_opts, grep), "instr(command, ?7) > 0" },
+		{ offsetof(struct audit_opts, session), "session = ?8" },
 	};
 	bool	 on[nitems(conds)] = {
 		o->since[0] != '\0', o->until[0] != '\0', o->profile != NULL,
 		o->status != NULL, o->min_risk >= 0, o->agent != NULL, o->grep != NULL,
+		o->session != NULL,
 	};
 	char	*w, *next;
 	bool	 first = true;
@@ -240,7 +245,8 @@ static bool
 audit_filtered(const struct audit_opts *o)
 {
 	return (o->since[0] != '\0' || o->until[0] != '\0' || o->profile != NULL ||
-	    o->status != NULL || o->min_risk >= 0 || o->agent != NULL || o->grep != NULL);
+	    o->status != NULL || o->min_risk >= 0 || o->agent != NULL || o->grep != NULL ||
+	    o->session != NULL);
 }
 
 static void
@@ -260,6 +266,8 @@ audit_bind_filter(struct sqlite3_stmt *st, const struct audit_opts *o)
 		sqlite3_bind_text(st, 6, o->agent, -1, SQLITE_STATIC);
 	if (o->grep != NULL)
 		sqlite3_bind_text(st, 7, o->grep, -1, SQLITE_STATIC);
+	if (o->session != NULL)
+		sqlite3_bind_text(st, 8, o->session, -1, SQLITE_STATIC);
 }
 
 static struct sqlite3_stmt *
@@ -440,7 +448,7 @@ audit_fmt_duration(double d, char *buf, size_t len)
 
 static const char audit_list_cols[] =
 	"id, run_id, started_at, ended_at, duration, status, source, client, profile, "
-	"net_mode, risk, exit_code, signal, end_reason, argv, command";
+	"net_mode, risk, exit_code, signal, end_reason, argv, command, session";
 
 static int
 audit_cmd_list(struct audit *a, const struct audit_opts *o)

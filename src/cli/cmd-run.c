@@ -129,6 +129,7 @@ cmd_run_start_fields(struct run *r, struct cmd_run_ui *ui, struct audit_start *a
 	memset(as, 0, sizeof *as);
 	as->run_id = r->id;
 	as->source = "cli";
+	as->session = ui->session;
 	as->profile = ui->profile_label != NULL ? ui->profile_label : p->name;
 	as->profile_text = ui->profile_text;
 	as->net_mode = profile_net_mode_name(p->net);

@@ -20,6 +20,7 @@
 #include <ftw.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <termios.h>
 #include <sys/sysmacros.h>
 #include <sys/resource.h>
@@ -1224,6 +1225,18 @@ spawn_clone_error(int err, struct merr *e)
 		    "Ubuntu's kernel.apparmor_restrict_unprivileged_userns): run "
 		    "\"moat doctor\" for the fix; moat will not run without the "
 		    "sandbox"));
+	/* A seccomp filter above us answers ENOSYS too: moat's own (which
+	 * denies every new namespace, so that a sandbox never nests) or a
+	 * container's. Only without one does ENOSYS mean an old kernel. */
+	if (err == ENOSYS && getenv("MOAT_SANDBOX") != NULL)
+		return (merr_errno_n(e, err, "clone3: this runs inside a moat "
+		    "sandbox, which denies nested user namespaces by design; run "
+		    "moat from outside the sandbox"));
+	if (err == ENOSYS && prctl(PR_GET_SECCOMP, 0, 0, 0, 0) == 2)
+		return (merr_errno_n(e, err, "clone3: refused by a seccomp filter "
+		    "this process runs under (a container's or a sandbox's), not by "
+		    "the kernel; allow clone3 and user namespaces there, or run moat "
+		    "outside it"));
 	if (err == ENOSYS)
 		return (merr_errno_n(e, err, "clone3: this kernel is too old for moat "
 		    "(Linux 5.3 or later is needed)"));

@@ -26,6 +26,10 @@ for c in run profiles doctor risk audit session; do
 	run_moat "$c" -h
 	is "moat $c -h is the same text" "$out" "$(cd "$T/ws" && "$MOAT" "$c" --help)"
 done
+(cd "$T/ws" && "$MOAT" --version) >"$T/version" 2>&1 </dev/null
+is "moat --version exits 0" "$?" 0
+is "moat --version prints one line that ends with a newline" \
+    "$(wc -l <"$T/version") $(tail -c 1 "$T/version" | od -An -c | tr -d ' ')" '1 \n'
 run_moat run --no-such-flag -- true
 is "an unknown flag: exit 125" "$rc" 125
 like "an unknown flag is named, with the usage" "$err" 'no-such-flag.*

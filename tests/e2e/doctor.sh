@@ -147,6 +147,19 @@ else
 	is "seccomp-notify is missing in there" "$(status seccomp-notify)" missing
 	like "the verdict says why" "$out" \
 	    "^verdict: moat cannot sandbox here as .*: missing .*\(this runs inside a moat sandbox, which refuses nested sandboxes by design\)"
+	# moat run in there fails the same way, and says why rather than
+	# blaming the kernel's age (the filter answers clone3 with ENOSYS).
+	run_moat run -p isolated -w "$moat_dir" -e ASAN_OPTIONS=detect_leaks=0 -- \
+	    "$moat_dir/$(basename "$MOAT")" run -- /bin/true
+	is "nested moat run exits 125" "$rc" 125
+	like "nested moat run names the cause" "$err" \
+	    "^moat: clone3: this runs inside a moat sandbox, which denies nested user namespaces by design"
+	unlike "nested moat run does not blame the kernel" "$err" "too old"
+	# Without the variable, the filter is still named rather than the kernel.
+	run_moat run -p isolated -w "$moat_dir" -e ASAN_OPTIONS=detect_leaks=0 -- \
+	    /usr/bin/env -u MOAT_SANDBOX "$moat_dir/$(basename "$MOAT")" run -- /bin/true
+	like "under an unnamed seccomp filter, the filter is named" "$err" \
+	    "^moat: clone3: refused by a seccomp filter this process runs under"
 fi
 
 done_testing

@@ -167,6 +167,21 @@ pkill -f "spin$tag"
 
 run_moat audit list --grep "/tmp/inside"
 like "each command is its own run in the audit log" "$out" "done +default"
+run_moat session new
+Sa=$out
+run_moat session exec "$Sa" -- echo other-session-$tag
+run_moat session kill "$Sa"
+run_moat audit list --session "$S" --limit 0
+like "audit list --session lists the session's commands" "$out" "/tmp/inside"
+unlike "and not another session's" "$out" "other-session-$tag"
+run_moat audit list --session "$Sa" --json
+like "--json carries the session's id" "$out" "\"session\":\"$Sa\""
+like "the other session lists its own command" "$out" "other-session-$tag"
+id=$(printf '%s' "$out" | sed -n 's/.*"id":\([0-9]*\).*/\1/p' | head -n 1)
+run_moat audit show "$id"
+like "audit show names the session" "$out" "session +$Sa"
+run_moat audit verify
+is "the chain with session rows verifies" "$rc" 0
 
 # Two clients at once: both run, each gets its own output and status.
 (cd "$T/ws" && "$MOAT" session exec "$S" -- sh -c 'sleep 1; echo first; exit 3') \

@@ -538,6 +538,139 @@ test_chain(void)
 	audit_close(a);
 }
 
+/* Appends one column as the chain serialises it: name=TYPElen:bytes. */
+static void
+ser(char **buf, const char *name, char type, const char *v)
+{
+	char	*next = xprintf("%s%s=%c%zu:%s\n", *buf, name, type,
+	    v != NULL ? strlen(v) : 0, v != NULL ? v : "");
+
+	free(*buf);
+	*buf = next;
+}
+
+/* The session column: stored from audit_start, covered by the row's hash
+ * once set, and left out of the hash while NULL, so that a log chained
+ * before the column existed still verifies after the migration that adds
+ * it. The old rows' hash is computed here by hand, as version 1 did. */
+static void
+test_session(void)
+{
+	struct merr		 e;
+	struct audit		*a;
+	struct audit_verify	 v;
+	autofree char		*p = db_path("session.db"), *p1 = db_path("v1.db");
+	autofree char		*t1 = NULL, *t2 = NULL;
+	char			*argv[] = { "true", NULL };
+	struct audit_start	 s = { .source = "cli", .profile = "default",
+	    .net_mode = "isolated", .argv = argv, .risk = -1, .session = "s-0123abcd" };
+	struct audit_end	 en = { .status = AUDIT_DONE, .end_reason = "exited",
+	    .cpu_user = -1, .cpu_sys = -1, .peak_memory = -1, .peak_pids = -1, .risk = -1 };
+	struct audit_run	*ar;
+	sqlite3			*db;
+	char			 children[SHA256_HEX_LEN], hash[SHA256_HEX_LEN];
+	char			*row = xstrdup("moat-run-v1\n"), *ins;
+	static const char *const nulls[] = { "client", "user", "uid", "host", "profile",
+	    "profile_hash", "net_mode", "workspace", "cwd" };
+	static const char *const nulls2[] = { "risk_static", "risk_static_reasons" };
+	static const char *const nulls3[] = { "duration", "end_reason", "exit_code",
+	    "signal", "cpu_user", "cpu_sys", "peak_memory", "peak_pids", "limits",
+	    "risk_final", "risk_final_reasons", "stdout_bytes", "stdout_sha256",
+	    "stderr_bytes", "stderr_sha256", "owner_pid", "owner_start", "boot_id" };
+
+	if ((a = audit_open(p, 0, &e)) == NULL) {
+		tap_ok(0, "open: %s", e.msg);
+		return;
+	}
+	tap_ok(q_int(a, "PRAGMA user_version") == 2, "the session column is migration 2");
+	ar = audit_run_begin(a, &s, &e);
+	tap_ok(ar != NULL && audit_run_end(ar, &en, &e) == 0, "a session's run: %s",
+	    ar == NULL ? e.msg : "recorded");
+	s.session = NULL;
+	ar = audit_run_begin(a, &s, &e);
+	tap_ok(ar != NULL && audit_run_end(ar, &en, &e) == 0, "a run of its own: recorded");
+	t1 = q_text(a, "SELECT session FROM runs WHERE id = 1");
+	t2 = q_text(a, "SELECT session FROM runs WHERE id = 2");
+	tap_ok(strcmp(t1, "s-0123abcd") == 0, "the session's id is stored: %s", t1);
+	tap_ok(strcmp(t2, "(null)") == 0, "a run of its own has none: %s", t2);
+	tap_ok(audit_verify(a, &v, &e) == 0 && v.rows == 2, "the chain is valid (%s)", v.msg);
+	sql(a, "UPDATE runs SET session = 's-ffffffff' WHERE id = 1");
+	expect_broken(a, "edited", 1, "a run moved to another session");
+	sql(a, "UPDATE runs SET session = NULL WHERE id = 1");
+	expect_broken(a, "edited", 1, "a session's run made a run of its own");
+	sql(a, "UPDATE runs SET session = 's-0123abcd' WHERE id = 1");
+	tap_ok(audit_verify(a, &v, &e) == 0, "restored: valid again (%s)", v.msg);
+	sql(a, "UPDATE runs SET session = 's-0123abcd' WHERE id = 2");
+	expect_broken(a, "edited", 2, "a run of its own put in a session");
+	audit_close(a);
+
+	/* A version 1 log with one chained row, hashed as version 1 did. */
+	if (sqlite3_open(p1, &db) != SQLITE_OK ||
+	    sqlite3_exec(db, audit_schema[0], NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL) != SQLITE_OK) {
+		tap_ok(0, "a version 1 log: %s", sqlite3_errmsg(db));
+		sqlite3_close(db);
+		free(row);
+		return;
+	}
+	{
+		struct sha256	c;
+
+		sha256_init(&c);
+		sha256_update(&c, "events\nsamples\noutputs\n", 23);
+		sha256_final_hex(&c, children);
+	}
+	ser(&row, "id", 'I', "1");
+	ser(&row, "run_id", 'T', "old");
+	ser(&row, "seq", 'I', "1");
+	ser(&row, "children_hash", 'T', children);
+	ser(&row, "status", 'T', "done");
+	ser(&row, "source", 'T', "cli");
+	for (size_t i = 0; i < nitems(nulls); i++)
+		ser(&row, nulls[i], 'N', NULL);
+	ser(&row, "argv", 'T', "[\"true\"]");
+	ser(&row, "command", 'T', "true");
+	for (size_t i = 0; i < nitems(nulls2); i++)
+		ser(&row, nulls2[i], 'N', NULL);
+	ser(&row, "started_at", 'T', "2026-01-01T00:00:00.000Z");
+	ser(&row, "ended_at", 'T', "2026-01-01T00:00:01.000Z");
+	for (size_t i = 0; i < nitems(nulls3); i++)
+		ser(&row, nulls3[i], 'N', NULL);
+	{
+		char	*next = xprintf("%s%s", row, AUDIT_GENESIS);
+
+		free(row);
+		row = next;
+	}
+	sha256_hex(row, strlen(row), hash);
+	free(row);
+	ins = xprintf("INSERT INTO runs (id, run_id, seq, prev_hash, hash, children_hash, "
+	    "status, source, argv, command, started_at, ended_at) VALUES (1, 'old', 1, "
+	    "'%s', '%s', '%s', 'done', 'cli', '[\"true\"]', 'true', "
+	    "'2026-01-01T00:00:00.000Z', '2026-01-01T00:00:01.000Z');"
+	    "UPDATE meta SET value = '1' WHERE key = 'head_seq';"
+	    "UPDATE meta SET value = '%s' WHERE key = 'head_hash';",
+	    AUDIT_GENESIS, hash, children, hash);
+	tap_ok(sqlite3_exec(db, ins, NULL, NULL, NULL) == SQLITE_OK, "a chained row of "
+	    "version 1: %s", sqlite3_errmsg(db));
+	free(ins);
+	sqlite3_close(db);
+	if ((a = audit_open(p1, AUDIT_NO_RECOVER, &e)) == NULL) {
+		tap_ok(0, "open the version 1 log: %s", e.msg);
+		return;
+	}
+	tap_ok(q_int(a, "PRAGMA user_version") == 2, "opening migrates it to version 2");
+	tap_ok(audit_verify(a, &v, &e) == 0 && v.rows == 1,
+	    "its row, hashed before the column existed, still verifies (%s)",
+	    v.msg);
+	s.session = "s-0123abcd";
+	ar = audit_run_begin(a, &s, &e);
+	tap_ok(ar != NULL && audit_run_end(ar, &en, &e) == 0 &&
+	    audit_verify(a, &v, &e) == 0 && v.rows == 2,
+	    "a session's run chains after it (%s)", v.msg);
+	audit_close(a);
+}
+
 static void
 test_prune(void)
 {
@@ -865,6 +998,7 @@ main(void)
 	test_round_trip();
 	test_wal_bounded();
 	test_chain();
+	test_session();
 	test_prune();
 	test_interrupted();
 	for (int i = 0; i < 3; i++)
