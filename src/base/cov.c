@@ -90,3 +90,10 @@ cov_fd(void)
 {
 	return (cov_dirfd);
 }
+
+void
+cov_flush(void)
+{
+	cov_dump();
+	__gcov_reset();
+}

@@ -10,11 +10,15 @@
  *	and keep a way to the build tree for cov_dump.
  * cov_dump: write the counters now; right before _exit and exec.
  * cov_fd: the descriptor cov_child keeps (close-on-exec), or -1.
+ * cov_flush: write the counters and start again from zero: a process that
+ *	is killed rather than exits (a session's init) writes what it has done
+ *	so far, and its forks do not write it a second time.
  */
 #ifdef MOAT_COVERAGE
 void	cov_child(void);
 void	cov_dump(void);
 int	cov_fd(void);
+void	cov_flush(void);
 #else
 static inline void
 cov_child(void)
@@ -30,6 +34,11 @@ static inline int
 cov_fd(void)
 {
 	return (-1);
+}
+
+static inline void
+cov_flush(void)
+{
 }
 #endif
 

@@ -292,8 +292,10 @@ init_spawn(const struct init_args *a, int chan, const struct chan_msg *m,
 		    "fork the command", NULL, 0);
 		goto out;
 	}
-	if (pid == 0)
-		init_exec(&c);	/* (a coverage build dumps init's counts there too) */
+	if (pid == 0) {
+		cov_child();	/* init's counts are init's to write (cov_flush) */
+		init_exec(&c);
+	}
 	if (init_nlives == init_caplives) {
 		size_t		 cap = init_caplives == 0 ? 16 : init_caplives * 2;
 		struct init_live *nl = realloc(init_lives, cap * sizeof *nl);
@@ -439,6 +441,9 @@ init_serve(const struct init_args *a, int chan)
 					close(fds[i]);
 			}
 			free(buf);
+			/* A serving init is killed, never exits: a coverage
+			 * build writes its counts as it goes. */
+			cov_flush();
 		}
 	}
 }

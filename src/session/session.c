@@ -725,7 +725,10 @@ session_start(const struct session_opts *o, char id[SESSION_ID_MAX],
 		return (merr_errno(e, "fork the session's supervisor"));
 	}
 	if (pid == 0) {
-		int	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		int	null;
+
+		cov_child();	/* its own counts, from zero (a coverage build) */
+		null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 		close(p[0]);
 		setsid();
