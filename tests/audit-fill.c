@@ -136,8 +136,10 @@ main(int argc, char **argv)
 				goto fail;
 			continue;
 		}
-		if (i % 97 == 5)
+		if (i % 97 == 5) {
 			s.owner_pid = dead;	/* left "running"; the next open marks it */
+			s.owner_start = 1;	/* as a moat's own row always has one */
+		}
 		t0 = now_mono();
 		if ((ar = audit_run_begin(a, &s, &e)) == NULL)
 			goto fail;

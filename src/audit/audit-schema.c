@@ -116,6 +116,9 @@ const char *const audit_schema[] = {
 	 * run with a sandbox of its own. */
 	"ALTER TABLE runs ADD COLUMN session TEXT;"
 	"CREATE INDEX runs_session ON runs (session) WHERE session IS NOT NULL;",
+	/* 2 -> 3: the hash of what a row held when its moat began it, so that
+	 * no moat chains a row it did not begin, nor one edited since. */
+	"ALTER TABLE runs ADD COLUMN begin_hash TEXT;",
 };
 
 const size_t	audit_schema_n = sizeof audit_schema / sizeof audit_schema[0];

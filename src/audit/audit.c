@@ -45,7 +45,7 @@ struct audit {
 	struct audit_stmt {
 		const char		*sql;	/* static: compared by address */
 		struct sqlite3_stmt	*st;
-	}		 cache[16];	/* statements run once per row or per run */
+	}		 cache[24];	/* statements run once per row or per run */
 	size_t		 ncache;
 	int		 wal_pages;	/* frames in the WAL after our last commit */
 	char		*user;		/* owned; looked up once, not on every begin */
@@ -90,6 +90,7 @@ struct audit_run {
 	double		 last_flush;	/* now_mono() */
 	struct audit_agg *agg;		/* owned */
 	size_t		 nagg;
+	char		 begin_hash[SHA256_HEX_LEN];	/* as this moat began it */
 };
 
 /* The columns a run's hash covers, in order: everything but hash itself and
@@ -104,9 +105,18 @@ struct audit_run {
 	"risk_static, risk_static_reasons, started_at, ended_at, duration, " \
 	"end_reason, exit_code, signal, cpu_user, cpu_sys, peak_memory, peak_pids, " \
 	"limits, risk_final, risk_final_reasons, stdout_bytes, stdout_sha256, " \
-	"stderr_bytes, stderr_sha256, owner_pid, owner_start, boot_id, session"
+	"stderr_bytes, stderr_sha256, owner_pid, owner_start, boot_id, session, " \
+	"begin_hash"
 
-static const char *const audit_hash_late[] = { "session" };
+static const char *const audit_hash_late[] = { "session", "begin_hash" };
+
+/* What a row holds when its moat begins it, in order: the begin hash covers
+ * these. A moat keeps its own copy and, at completion, compares; recovery
+ * and verify compare with the row's begin_hash. Part of the schema too. */
+#define AUDIT_BEGIN_COLS \
+	"id, run_id, source, client, user, uid, host, profile, profile_hash, " \
+	"net_mode, workspace, cwd, argv, command, risk_static, risk_static_reasons, " \
+	"started_at, owner_pid, owner_start, boot_id, session"
 
 const char *
 audit_status_name(enum audit_status s)
@@ -792,6 +802,63 @@ audit_row_hash(struct audit *a, int64_t id, char hex[SHA256_HEX_LEN], struct mer
 	return (0);
 }
 
+/* begin = sha256("moat-begin-v1\n" || the start fields as the chain
+ * serialises columns). */
+static int
+audit_begin_hash(struct audit *a, int64_t id, char hex[SHA256_HEX_LEN], struct merr *e)
+{
+	static const char sql[] = "SELECT " AUDIT_BEGIN_COLS " FROM runs WHERE id = ?1";
+	autoreset struct sqlite3_stmt *st = NULL;
+	struct sha256	 s;
+
+	if ((st = audit_cached(a, sql, e)) == NULL)
+		return (-1);
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return (merr_set(e, "audit log %s: run %lld vanished", a->path, (long long)id));
+	sha256_init(&s);
+	sha256_update(&s, "moat-begin-v1\n", 14);
+	for (int i = 0; i < sqlite3_column_count(st); i++)
+		audit_hash_col(&s, st, i);
+	sha256_final_hex(&s, hex);
+	return (0);
+}
+
+/* Did this moat's kind begin the running row id, and is it as begun? Its
+ * owner named (pid, start time, boot id) and its begin hash still given by
+ * its start fields. why says what is wrong otherwise. */
+static int
+audit_row_begun(struct audit *a, int64_t id, const char **why, struct merr *e)
+{
+	autoreset struct sqlite3_stmt *st = NULL;
+	char		 h[SHA256_HEX_LEN];
+	const char	*stored;
+
+	if ((st = audit_cached(a, "SELECT owner_pid, owner_start, boot_id, begin_hash "
+	    "FROM runs WHERE id = ?1", e)) == NULL)
+		return (-1);
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return (merr_set(e, "audit log %s: run %lld vanished", a->path, (long long)id));
+	*why = NULL;
+	if (sqlite3_column_int64(st, 0) <= 0 || sqlite3_column_int64(st, 1) <= 0 ||
+	    sqlite3_column_type(st, 2) != SQLITE_TEXT || sqlite3_column_bytes(st, 2) == 0)
+		*why = "it names no owner (pid, start time and boot id)";
+	else if ((stored = (const char *)sqlite3_column_text(st, 3)) == NULL)
+		*why = "it has no begin hash";
+	else {
+		char	copy[SHA256_HEX_LEN];
+
+		snprintf(copy, sizeof copy, "%s", stored);
+		sqlite3_reset(st);
+		if (audit_begin_hash(a, id, h, e) == -1)
+			return (-1);
+		if (strcmp(h, copy) != 0)
+			*why = "its start fields no longer give its begin hash";
+	}
+	return (*why == NULL ? 1 : 0);
+}
+
 static int
 audit_meta_get(struct audit *a, const char *key, char *buf, size_t len, struct merr *e)
 {
@@ -898,7 +965,9 @@ audit_recover(struct audit *a, struct merr *e)
 	    "FROM runs WHERE status = 'running'", e)) == NULL)
 		return (-1);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (!audit_owner_alive(a, (pid_t)sqlite3_column_int64(st, 1),
+		if (sqlite3_column_int64(st, 1) > 0 && sqlite3_column_int64(st, 2) > 0 &&
+		    sqlite3_column_type(st, 3) == SQLITE_TEXT &&
+		    !audit_owner_alive(a, (pid_t)sqlite3_column_int64(st, 1),
 		    (unsigned long long)sqlite3_column_int64(st, 2),
 		    (const char *)sqlite3_column_text(st, 3),
 		    (const char *)sqlite3_column_text(st, 4))) {
@@ -928,8 +997,19 @@ audit_recover(struct audit *a, struct merr *e)
 		if (audit_step_done(a, up, e, "mark interrupted") == -1)
 			goto fail;
 		sqlite3_reset(up);
-		/* Another moat may have marked it first. */
+		/* Another moat may have marked it first. A row moat did not
+		 * begin, or one edited since, is never chained: it stays
+		 * running, and verify names it. */
 		if (sqlite3_changes(a->db) == 1) {
+			const char	*why;
+			int		 begun = audit_row_begun(a, dead[i], &why, e);
+
+			if (begun == -1)
+				goto fail;
+			if (begun == 0) {
+				audit_rollback(a);
+				continue;
+			}
 			if (audit_chain(a, dead[i], e) == -1)
 				goto fail;
 			marked++;
@@ -1067,6 +1147,20 @@ audit_new_run_id(double now)
 	return (xprintf("%s-%d-%08x", d, (int)getpid(), r));
 }
 
+/* Computes the begin hash of row id and stores it; inside a transaction. */
+static int
+audit_set_begin_hash(struct audit *a, int64_t id, char hex[SHA256_HEX_LEN], struct merr *e)
+{
+	autoreset struct sqlite3_stmt *st = NULL;
+
+	if (audit_begin_hash(a, id, hex, e) == -1 ||
+	    (st = audit_cached(a, "UPDATE runs SET begin_hash = ?1 WHERE id = ?2", e)) == NULL)
+		return (-1);
+	bind_text(st, 1, hex);
+	sqlite3_bind_int64(st, 2, id);
+	return (audit_step_done(a, st, e, "record run"));
+}
+
 struct audit_run *
 audit_run_begin(struct audit *a, const struct audit_start *s, struct merr *e)
 {
@@ -1093,9 +1187,16 @@ audit_run_begin(struct audit *a, const struct audit_start *s, struct merr *e)
 	if ((st = audit_prepare(a, audit_insert_sql, e)) == NULL)
 		goto fail;
 	audit_bind_start(a, st, s, ar->run_id, "running", now);
-	/* One statement, so one transaction: nothing else to wait for. */
-	if (audit_step_done(a, st, e, "record run") == -1)
+	/* The row and its begin hash in one transaction: a running row
+	 * without one is not moat's. */
+	if (audit_exec(a, "BEGIN IMMEDIATE", e) == -1)
 		goto fail;
+	if (audit_step_done(a, st, e, "record run") == -1 ||
+	    audit_set_begin_hash(a, sqlite3_last_insert_rowid(a->db), ar->begin_hash,
+	    e) == -1 || audit_exec(a, "COMMIT", e) == -1) {
+		audit_rollback(a);
+		goto fail;
+	}
 	ar->rowid = sqlite3_last_insert_rowid(a->db);
 	return (ar);
 fail:
@@ -1123,7 +1224,7 @@ audit_run_refused(struct audit *a, const struct audit_start *s, const char *why,
 	autostmt struct sqlite3_stmt *st = NULL;
 	autofree char	*run_id = NULL;
 	double		 now = s->started_at > 0 ? s->started_at : audit_now();
-	char		 iso[40];
+	char		 iso[40], bh[SHA256_HEX_LEN];
 
 	if ((st = audit_prepare(a, audit_insert_sql, e)) == NULL)
 		return (-1);
@@ -1141,6 +1242,7 @@ audit_run_refused(struct audit *a, const struct audit_start *s, const char *why,
 	if (audit_exec(a, "BEGIN IMMEDIATE", e) == -1)
 		return (-1);
 	if (audit_step_done(a, st, e, "record refused run") == -1 ||
+	    audit_set_begin_hash(a, sqlite3_last_insert_rowid(a->db), bh, e) == -1 ||
 	    audit_chain(a, sqlite3_last_insert_rowid(a->db), e) == -1 ||
 	    audit_exec(a, "COMMIT", e) == -1) {
 		audit_rollback(a);
@@ -1465,13 +1567,29 @@ audit_run_abandon(struct audit_run *ar)
 	audit_run_free(ar);
 }
 
+/* A note event on the run: its start fields were changed under it. */
+static int
+audit_note_edited(struct audit_run *ar, struct merr *e)
+{
+	autostmt struct sqlite3_stmt *st = NULL;
+
+	if ((st = audit_prepare(ar->a, "INSERT INTO events (run, t, kind, name, detail) "
+	    "VALUES (?1, ?2, 'note', 'row-edited', ?3)", e)) == NULL)
+		return (-1);
+	sqlite3_bind_int64(st, 1, ar->rowid);
+	sqlite3_bind_double(st, 2, round((audit_now() - ar->started_at) * 1000) / 1000);
+	bind_text(st, 3, "the row's start fields (command, profile, owner, ...) were "
+	    "edited while the command ran; begin_hash is what moat began");
+	return (audit_step_done(ar->a, st, e, "complete run"));
+}
+
 int
 audit_run_end(struct audit_run *ar, const struct audit_end *en, struct merr *e)
 {
 	struct audit	*a = ar->a;
-	autostmt struct sqlite3_stmt *st = NULL;
+	autostmt struct sqlite3_stmt *st = NULL, *up = NULL;
 	double		 ended = en->ended_at > 0 ? en->ended_at : audit_now();
-	char		 iso[40], sha[2][SHA256_HEX_LEN];
+	char		 iso[40], sha[2][SHA256_HEX_LEN], now_hash[SHA256_HEX_LEN];
 	int		 rc = -1;
 
 	audit_iso_time(ended, iso, sizeof iso);
@@ -1517,6 +1635,19 @@ audit_run_end(struct audit_run *ar, const struct audit_end *en, struct merr *e)
 		    "interrupted by another moat?)", a->path, ar->run_id);
 		goto fail;
 	}
+	/* The row's start fields as this moat began them, or a note that they
+	 * were edited while the command ran. The begin hash stays this moat's
+	 * own, so the edit also shows in verify for as long as the row lasts. */
+	if (audit_begin_hash(a, ar->rowid, now_hash, e) == -1 ||
+	    ((up = audit_prepare(a, "UPDATE runs SET begin_hash = ?1 WHERE id = ?2",
+	    e)) == NULL))
+		goto fail;
+	bind_text(up, 1, ar->begin_hash);
+	sqlite3_bind_int64(up, 2, ar->rowid);
+	if (audit_step_done(a, up, e, "complete run") == -1)
+		goto fail;
+	if (strcmp(now_hash, ar->begin_hash) != 0 && audit_note_edited(ar, e) == -1)
+		goto fail;
 	if (audit_chain(a, ar->rowid, e) == -1 || audit_exec(a, "COMMIT", e) == -1)
 		goto fail;
 	audit_after_end(a);
@@ -1538,6 +1669,7 @@ struct audit_link {
 	int64_t		id, seq;
 	char		prev[SHA256_HEX_LEN + 8], hash[SHA256_HEX_LEN + 8];
 	char		children[SHA256_HEX_LEN + 8];
+	char		begin[SHA256_HEX_LEN + 8];	/* "" = none (rows before it) */
 };
 
 static void
@@ -1549,6 +1681,7 @@ audit_link_read(struct sqlite3_stmt *st, struct audit_link *l)
 	snprintf(l->hash, sizeof l->hash, "%s", (const char *)sqlite3_column_text(st, 3) ?: "");
 	snprintf(l->children, sizeof l->children, "%s",
 	    (const char *)sqlite3_column_text(st, 4) ?: "");
+	snprintf(l->begin, sizeof l->begin, "%s", (const char *)sqlite3_column_text(st, 5) ?: "");
 }
 
 static int
@@ -1566,6 +1699,112 @@ audit_verify_bad(struct audit_verify *v, int64_t id, const char *what, const cha
 	vsnprintf(v->msg, sizeof v->msg, fmt, ap);
 	va_end(ap);
 	return (1);
+}
+
+/* Running rows: each must be one moat began (else forged); those whose
+ * moat is gone are counted, not closed. */
+static int
+audit_verify_running(struct audit *a, struct audit_verify *v, struct merr *e)
+{
+	autostmt struct sqlite3_stmt *st = NULL;
+	int		 rc;
+
+	if ((st = audit_prepare(a, "SELECT id, owner_pid, owner_start, boot_id, host "
+	    "FROM runs WHERE status = 'running' ORDER BY id", e)) == NULL)
+		return (-1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t		 id = sqlite3_column_int64(st, 0);
+		const char	*why;
+		int		 begun = audit_row_begun(a, id, &why, e);
+
+		if (begun == -1)
+			return (-1);
+		if (begun == 0)
+			return (audit_verify_bad(v, id, "forged", "run %lld is running, but "
+			    "%s: forged or edited (no moat began it as it is; moat will "
+			    "never close or chain it)", (long long)id, why));
+		if (!audit_owner_alive(a, (pid_t)sqlite3_column_int64(st, 1),
+		    (unsigned long long)sqlite3_column_int64(st, 2),
+		    (const char *)sqlite3_column_text(st, 3),
+		    (const char *)sqlite3_column_text(st, 4)) && v->dead++ == 0)
+			v->dead_id = id;
+	}
+	if (rc != SQLITE_DONE)
+		return (audit_err(a, e, "read running runs"));
+	return (0);
+}
+
+/* The schema as the migrations make it, one line per table, index, view
+ * and trigger; owned. */
+static char *
+audit_schema_text(struct sqlite3 *db)
+{
+	struct sqlite3_stmt	*st = NULL;
+	char			*out = NULL, *next;
+
+	if (sqlite3_prepare_v2(db, "SELECT type || ' ' || name || ': ' || "
+	    "coalesce(sql, '') FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' "
+	    "ORDER BY type, name", -1, &st, NULL) != SQLITE_OK)
+		return (NULL);
+	out = xstrdup("");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		next = xprintf("%s%s\n", out, (const char *)sqlite3_column_text(st, 0));
+		free(out);
+		out = next;
+	}
+	sqlite3_finalize(st);
+	return (out);
+}
+
+/* Compares the file's schema with what the migrations make: a trigger, a
+ * dropped index or a changed column is reported as a schema change. */
+static int
+audit_verify_schema(struct audit *a, struct audit_verify *v, struct merr *e)
+{
+	struct sqlite3	*mem = NULL;
+	autofree char	*want = NULL, *have = NULL;
+	char		*w, *h, *wl, *hl;
+
+	if (sqlite3_open_v2(":memory:", &mem, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		sqlite3_close(mem);
+		return (merr_set(e, "audit log %s: out of memory", a->path));
+	}
+	for (size_t i = 0; i < audit_schema_n; i++)
+		if (sqlite3_exec(mem, audit_schema[i], NULL, NULL, NULL) != SQLITE_OK) {
+			merr_set(e, "audit log: schema migration %zu: %s", i,
+			    sqlite3_errmsg(mem));
+			sqlite3_close(mem);
+			return (-1);
+		}
+	want = audit_schema_text(mem);
+	sqlite3_close(mem);
+	if ((have = audit_schema_text(a->db)) == NULL)
+		return (audit_err(a, e, "read the schema"));
+	if (want == NULL)
+		return (merr_set(e, "audit log: cannot read the expected schema"));
+	if (strcmp(want, have) == 0)
+		return (0);
+	/* Name the first line that differs: the object added, removed or
+	 * changed. */
+	for (w = want, h = have; *w != '\0' && *h != '\0'; w = wl + 1, h = hl + 1) {
+		wl = strchr(w, '\n');
+		hl = strchr(h, '\n');
+		if (wl - w != hl - h || memcmp(w, h, (size_t)(wl - w)) != 0)
+			break;
+	}
+	{
+		autofree char	*hn = xstrndup(h, strcspn(h, ":\n"));
+		autofree char	*wn = xstrndup(w, strcspn(w, ":\n"));
+
+		if (*h == '\0' || (*w != '\0' && strcmp(hn, wn) > 0))
+			return (audit_verify_bad(v, 0, "schema", "the schema was changed: "
+			    "%s is missing", wn));
+		if (*w == '\0' || strcmp(hn, wn) < 0)
+			return (audit_verify_bad(v, 0, "schema", "the schema was changed: "
+			    "%s was added", hn));
+		return (audit_verify_bad(v, 0, "schema", "the schema was changed: %s "
+		    "differs from moat's", hn));
+	}
 }
 
 int
@@ -1594,8 +1833,8 @@ audit_verify(struct audit *a, struct audit_verify *v, struct merr *e)
 		expect_seq = sqlite3_column_int64(cp, 0) + 1;
 		snprintf(expect, sizeof expect, "%s", (const char *)sqlite3_column_text(cp, 1) ?: "");
 	}
-	if ((st = audit_prepare(a, "SELECT id, seq, prev_hash, hash, children_hash FROM runs "
-	    "WHERE seq IS NOT NULL ORDER BY seq", e)) == NULL)
+	if ((st = audit_prepare(a, "SELECT id, seq, prev_hash, hash, children_hash, "
+	    "begin_hash FROM runs WHERE seq IS NOT NULL ORDER BY seq", e)) == NULL)
 		goto fail;
 	memset(&cur, 0, sizeof cur);
 	memset(&next, 0, sizeof next);
@@ -1656,6 +1895,17 @@ audit_verify(struct audit *a, struct audit_verify *v, struct merr *e)
 			    (long long)cur.id, (long long)cur.seq);
 			break;
 		}
+		if (cur.begin[0] != '\0') {
+			if (audit_begin_hash(a, cur.id, h, e) == -1)
+				goto fail;
+			if (strcmp(h, cur.begin) != 0) {
+				result = audit_verify_bad(v, cur.id, "edited", "run %lld "
+				    "(seq %lld) was edited while it ran: its command, "
+				    "profile or owner are not what moat began",
+				    (long long)cur.id, (long long)cur.seq);
+				break;
+			}
+		}
 		if (strcmp(cur.prev, expect) != 0) {
 			if (cur.seq > expect_seq)
 				result = audit_verify_bad(v, cur.id, "deleted", "%lld run(s) "
@@ -1696,6 +1946,12 @@ audit_verify(struct audit *a, struct audit_verify *v, struct merr *e)
 			    "run %lld is complete but not in the chain: inserted",
 			    (long long)sqlite3_column_int64(loose, 0));
 	}
+	if (result == 0)
+		result = audit_verify_running(a, v, e);
+	if (result == 0)
+		result = audit_verify_schema(a, v, e);
+	if (result == -1)
+		goto fail;
 	if (result == 0)
 		snprintf(v->head, sizeof v->head, "%.*s", (int)sizeof v->head - 1, expect);
 	sqlite3_finalize(TAKE_PTR(st));

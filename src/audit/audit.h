@@ -17,7 +17,7 @@ struct audit_run;
 struct run_event;
 struct sqlite3;
 
-#define AUDIT_SCHEMA_VERSION	2
+#define AUDIT_SCHEMA_VERSION	3
 #define AUDIT_OUTPUT_DEFAULT	(64 * 1024)	/* head and tail kept per stream */
 #define AUDIT_GENESIS		"0000000000000000000000000000000000000000000000000000000000000000"
 
@@ -89,7 +89,9 @@ struct audit	*audit_open(const char *path, int flags, struct merr *);
 void		 audit_close(struct audit *);
 const char	*audit_path(const struct audit *);
 struct sqlite3	*audit_sqlite(struct audit *);	/* for moat audit and tests */
-/* Marks runs whose owner is gone interrupted; returns how many, or -1. */
+/* Marks runs whose owner is gone interrupted and chains them; returns how
+ * many, or -1. A running row that names no owner, or whose start fields no
+ * longer give its begin hash, is left alone: moat did not begin it as it is. */
 int		 audit_recover(struct audit *, struct merr *);
 
 /* Inserts the "running" row in one transaction, before the command starts. */
@@ -115,13 +117,18 @@ int64_t		 audit_run_rowid(const struct audit_run *);
 int		 audit_run_refused(struct audit *, const struct audit_start *,
 		    const char *why, struct merr *);
 
-/* The chain. verify: 0 valid, 1 broken (msg says where and how), -1 error. */
+/* The chain, the begin hashes of running rows and the schema. Writes
+ * nothing. verify: 0 valid, 1 broken (msg says where and how), -1 error. */
 struct audit_verify {
 	int64_t		 rows;		/* chained rows checked */
 	int64_t		 bad_id;	/* runs.id of the first bad row, 0 = none */
-	char		 what[16];	/* "edited", "inserted", "deleted" */
+	char		 what[16];	/* "edited", "inserted", "deleted", "forged",
+					 * "schema" */
 	char		 msg[512];
 	char		 head[65];	/* hash of the last row when valid */
+	int64_t		 dead;		/* running rows whose moat is gone (left as
+					 * they are: the next moat run closes them) */
+	int64_t		 dead_id;	/* the first of them */
 };
 int		 audit_verify(struct audit *, struct audit_verify *, struct merr *);
 /* Deletes completed runs that ended before `before` (ISO-8601 UTC) and that

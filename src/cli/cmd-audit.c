@@ -938,10 +938,15 @@ audit_cmd_verify(struct audit *a, const struct audit_opts *o)
 	switch (audit_verify(a, &v, &e)) {
 	case 0:
 		if (o->json)
-			printf("{\"valid\":true,\"runs\":%lld,\"head\":\"%s\"}\n",
-			    (long long)v.rows, v.head);
+			printf("{\"valid\":true,\"runs\":%lld,\"head\":\"%s\","
+			    "\"dead_running\":%lld}\n", (long long)v.rows, v.head,
+			    (long long)v.dead);
 		else
 			printf("ok: %lld runs in the chain; head %s\n", (long long)v.rows, v.head);
+		if (v.dead > 0 && !o->json)
+			printf("%lld running row(s) whose moat is gone, from run %lld: not in "
+			    "the chain yet; the next moat run marks them interrupted\n",
+			    (long long)v.dead, (long long)v.dead_id);
 		return (0);
 	case 1:
 		if (o->json) {
@@ -1000,8 +1005,14 @@ cmd_audit_exec(int argc, char **argv)
 		return (1);
 	}
 	/* Read-write when possible, so that runs whose moat died are marked
-	 * interrupted before they are shown; read-only otherwise. */
-	if ((a = audit_open(path, 0, &e)) == NULL) {
+	 * interrupted before they are shown; read-only otherwise. verify is
+	 * always read-only: it reports, it never closes or chains a row. */
+	if (strcmp(o.sub, "verify") == 0) {
+		if ((a = audit_open(path, AUDIT_READONLY, &e)) == NULL) {
+			merr_print(&e);
+			return (EXIT_MOAT);
+		}
+	} else if ((a = audit_open(path, 0, &e)) == NULL) {
 		if (strcmp(o.sub, "prune") == 0 ||
 		    (a = audit_open(path, AUDIT_READONLY, &e)) == NULL) {
 			merr_print(&e);

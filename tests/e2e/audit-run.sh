@@ -50,10 +50,37 @@ mpid=$!
 for _ in $(seq 50); do [ "$(sq "SELECT count(*) FROM runs WHERE status='running'")" = 1 ] && break; sleep 0.1; done
 is "a running run has its row before it ends" "$(sq "SELECT count(*) FROM runs WHERE status='running'")" "1"
 kill -KILL $mpid; wait $mpid 2>/dev/null
+run_moat audit verify
+is "verify with a dead moat's row: 0" "$rc" 0
+like "it reports the row whose moat is gone" "$out" "1 running row\(s\) whose moat is gone"
+is "and leaves it running: verify writes nothing" "$(sq "SELECT status FROM runs WHERE argv LIKE '%sleep%300%'")" "running"
 sandbox true
 is "the next moat marks it interrupted" "$(sq "SELECT status FROM runs WHERE argv LIKE '%sleep%300%'")" "interrupted"
 run_moat audit verify
 is "the chain still verifies" "$rc" 0
+
+# A forged running row, with no owner: never closed, never chained.
+python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("INSERT INTO runs (run_id, status, source, argv, command, started_at) VALUES (?, ?, ?, ?, ?, ?)", ("x", "running", "cli", "[]", "rm -rf / # forged", "2026-01-01T00:00:00.000Z")); c.commit()' "$MOAT_DB"
+run_moat audit verify
+is "verify: a forged running row breaks it (1)" "$rc" 1
+like "naming it forged" "$out" "BROKEN: run [0-9]+ is running, but it names no owner .*forged"
+sandbox true
+is "the next moat neither closes nor chains it" "$(sq "SELECT status || ' ' || coalesce(seq, '-') FROM runs WHERE run_id = 'x'")" "running -"
+python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("DELETE FROM runs WHERE run_id = ?", ("x",)); c.commit()' "$MOAT_DB"
+run_moat audit verify
+is "without it the chain verifies" "$rc" 0
+
+# A running row edited under its moat: noted, and verify says so.
+(cd "$T/ws" && exec "$MOAT" run -- sh -c 'sleep 1.5') >/dev/null 2>&1 &
+mpid=$!
+for _ in $(seq 50); do [ "$(sq "SELECT count(*) FROM runs WHERE status='running'")" = 1 ] && break; sleep 0.1; done
+python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("UPDATE runs SET command = ? WHERE status = ?", ("echo harmless", "running")); c.commit()' "$MOAT_DB"
+wait $mpid
+is "the edited run still completes" "$(sq "SELECT status FROM runs ORDER BY id DESC LIMIT 1")" "done"
+is "with a note that its row was edited" "$(sq "SELECT name FROM events WHERE kind = 'note' AND run = (SELECT max(id) FROM runs)")" "row-edited"
+run_moat audit verify
+is "verify: 1" "$rc" 1
+like "it was edited while it ran" "$out" "was edited while it ran"
 
 # A log that cannot be written: refused unless unlogged runs are allowed.
 mkdir -p "$T/ro"; cp "$MOAT_DB" "$T/ro/audit.db"; chmod 0444 "$T/ro/audit.db"; chmod 0555 "$T/ro"

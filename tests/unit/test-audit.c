@@ -582,7 +582,7 @@ test_session(void)
 		tap_ok(0, "open: %s", e.msg);
 		return;
 	}
-	tap_ok(q_int(a, "PRAGMA user_version") == 2, "the session column is migration 2");
+	tap_ok(q_int(a, "PRAGMA user_version") >= 2, "the session column is migration 2");
 	ar = audit_run_begin(a, &s, &e);
 	tap_ok(ar != NULL && audit_run_end(ar, &en, &e) == 0, "a session's run: %s",
 	    ar == NULL ? e.msg : "recorded");
@@ -659,7 +659,8 @@ test_session(void)
 		tap_ok(0, "open the version 1 log: %s", e.msg);
 		return;
 	}
-	tap_ok(q_int(a, "PRAGMA user_version") == 2, "opening migrates it to version 2");
+	tap_ok(q_int(a, "PRAGMA user_version") == AUDIT_SCHEMA_VERSION,
+	    "opening migrates it to version %d", AUDIT_SCHEMA_VERSION);
 	tap_ok(audit_verify(a, &v, &e) == 0 && v.rows == 1,
 	    "its row, hashed before the column existed, still verifies (%s)",
 	    v.msg);
@@ -728,6 +729,7 @@ test_interrupted(void)
 	struct audit		*b;
 
 	s.owner_pid = dead_pid();
+	s.owner_start = 1;	/* a moat always records its own start time */
 	s.run_id = "dead";
 	dead = audit_run_begin(a, &s, &e);
 	s.owner_pid = getppid();	/* alive, but not the process that started */
@@ -856,6 +858,141 @@ test_kill_loop(void)
 }
 
 /* A read-only database must fail at open, with a message that says so. */
+/* moat never chains a row it did not begin, nor one edited since: forged
+ * running rows, with or without an owner, stay out of the chain and verify
+ * names them; verify writes nothing and counts dead running rows; an edit
+ * under a running command is noted and shows in verify; a schema change is
+ * reported. */
+static void
+test_forged(void)
+{
+	struct merr		 e;
+	autofree char		*p = db_path("forged.db");
+	struct audit		*a, *ro;
+	struct audit_verify	 v;
+	char			*argv[] = { "sleep", "1", NULL };
+	struct audit_start	 s = { .source = "cli", .argv = argv, .risk = -1 };
+	struct audit_end	 en = { .status = AUDIT_DONE, .end_reason = "exited",
+	    .cpu_user = -1, .cpu_sys = -1, .peak_memory = -1, .peak_pids = -1, .risk = -1 };
+	struct audit_run	*ar;
+	int			 rc;
+
+	if ((a = make_db("forged.db", 2, &e)) == NULL) {
+		tap_ok(0, "two runs: %s", e.msg);
+		return;
+	}
+	tap_ok(q_int(a, "SELECT count(*) FROM runs WHERE begin_hash IS NULL") == 0,
+	    "every row moat writes has a begin hash");
+	sql(a, "INSERT INTO runs (run_id, status, source, argv, command, started_at) "
+	    "VALUES ('x', 'running', 'cli', '[]', 'rm -rf / # forged', "
+	    "'2026-01-01T00:00:00.000Z')");
+	audit_close(a);
+	a = audit_open(p, 0, &e);	/* the next moat: its recovery */
+	tap_ok(a != NULL && q_int(a, "SELECT count(*) FROM runs WHERE run_id = 'x' AND "
+	    "status = 'running' AND seq IS NULL") == 1,
+	    "a forged row with no owner is neither closed nor chained");
+	rc = audit_verify(a, &v, &e);
+	tap_ok(rc == 1 && strcmp(v.what, "forged") == 0 && v.bad_id == 3 &&
+	    strstr(v.msg, "names no owner") != NULL, "verify names it forged: %s",
+	    rc == -1 ? e.msg : v.msg);
+	sql(a, "DELETE FROM runs WHERE run_id = 'x'");
+
+	/* An owner that is gone, but no begin hash, or a wrong one. */
+	s.owner_pid = dead_pid();
+	s.owner_start = 1;
+	s.run_id = "dead";
+	ar = audit_run_begin(a, &s, &e);
+	tap_ok(ar != NULL, "a run begun by a moat that then dies");
+	audit_run_abandon(ar);
+	sql(a, "INSERT INTO runs (run_id, status, source, argv, command, started_at, "
+	    "owner_pid, owner_start, boot_id, host) SELECT 'nohash', 'running', 'cli', "
+	    "'[]', 'forged', started_at, owner_pid, owner_start, boot_id, host "
+	    "FROM runs WHERE run_id = 'dead'");
+	sql(a, "INSERT INTO runs (run_id, status, source, argv, command, started_at, "
+	    "owner_pid, owner_start, boot_id, host, begin_hash) SELECT 'badhash', "
+	    "'running', 'cli', '[]', 'forged', started_at, owner_pid, owner_start, "
+	    "boot_id, host, begin_hash FROM runs WHERE run_id = 'dead'");
+	audit_close(a);
+
+	/* verify first, read-only: it reports, it closes nothing. */
+	if ((ro = audit_open(p, AUDIT_READONLY, &e)) == NULL) {
+		tap_ok(0, "open read-only: %s", e.msg);
+		return;
+	}
+	rc = audit_verify(ro, &v, &e);
+	tap_ok(rc == 1 && strcmp(v.what, "forged") == 0 &&
+	    strstr(v.msg, "no begin hash") != NULL, "a row with an owner but no begin "
+	    "hash is forged: %s", rc == -1 ? e.msg : v.msg);
+	tap_ok(v.dead == 1, "the dead moat's own row is counted as dead (%lld)",
+	    (long long)v.dead);
+	tap_ok(q_int(ro, "SELECT count(*) FROM runs WHERE status = 'running'") == 3,
+	    "verify closed nothing");
+	audit_close(ro);
+
+	a = audit_open(p, 0, &e);
+	tap_ok(a != NULL && q_int(a, "SELECT count(*) FROM runs WHERE run_id = 'dead' AND "
+	    "status = 'interrupted' AND seq IS NOT NULL") == 1,
+	    "the next moat closes and chains the row its dead owner began");
+	tap_ok(q_int(a, "SELECT count(*) FROM runs WHERE run_id IN ('nohash', 'badhash') "
+	    "AND status = 'running' AND seq IS NULL") == 2,
+	    "and neither the row without a begin hash nor the one with another's");
+	sql(a, "DELETE FROM runs WHERE run_id = 'nohash'");
+	expect_broken(a, "forged", 5, "a begin hash that its fields do not give");
+	sql(a, "DELETE FROM runs WHERE run_id = 'badhash'");
+	tap_ok(audit_verify(a, &v, &e) == 0 && v.rows == 3 && v.dead == 0,
+	    "without them the chain is valid (%s)", v.msg);
+
+	/* A dead moat's row edited before the next moat comes. */
+	s.owner_pid = dead_pid();
+	s.run_id = "edited-dead";
+	ar = audit_run_begin(a, &s, &e);
+	audit_run_abandon(ar);
+	sql(a, "UPDATE runs SET command = 'echo harmless' WHERE run_id = 'edited-dead'");
+	audit_close(a);
+	a = audit_open(p, 0, &e);
+	tap_ok(a != NULL && q_int(a, "SELECT count(*) FROM runs WHERE run_id = "
+	    "'edited-dead' AND status = 'running' AND seq IS NULL") == 1,
+	    "a dead moat's row edited since is not chained");
+	rc = audit_verify(a, &v, &e);
+	tap_ok(rc == 1 && strcmp(v.what, "forged") == 0 &&
+	    strstr(v.msg, "no longer give") != NULL, "verify: %s", rc == -1 ? e.msg : v.msg);
+	sql(a, "DELETE FROM runs WHERE run_id = 'edited-dead'");
+
+	/* A running row edited under its live moat. */
+	s.owner_pid = 0;
+	s.owner_start = 0;
+	s.run_id = "live";
+	ar = audit_run_begin(a, &s, &e);
+	sql(a, "UPDATE runs SET command = 'echo harmless' WHERE run_id = 'live'");
+	tap_ok(ar != NULL && audit_run_end(ar, &en, &e) == 0, "the edited run completes");
+	tap_ok(q_int(a, "SELECT count(*) FROM events e JOIN runs r ON r.id = e.run WHERE "
+	    "r.run_id = 'live' AND e.kind = 'note' AND e.name = 'row-edited'") == 1,
+	    "with a note that its row was edited while it ran");
+	rc = audit_verify(a, &v, &e);
+	tap_ok(rc == 1 && strcmp(v.what, "edited") == 0 &&
+	    strstr(v.msg, "while it ran") != NULL, "verify says it was edited: %s",
+	    rc == -1 ? e.msg : v.msg);
+	audit_close(a);
+
+	/* Schema changes. */
+	a = make_db("schema.db", 1, &e);
+	sql(a, "CREATE TRIGGER hide AFTER INSERT ON runs BEGIN "
+	    "UPDATE runs SET command = '' WHERE id = new.id; END");
+	rc = audit_verify(a, &v, &e);
+	tap_ok(rc == 1 && strcmp(v.what, "schema") == 0 &&
+	    strstr(v.msg, "trigger hide was added") != NULL, "an added trigger: %s",
+	    rc == -1 ? e.msg : v.msg);
+	sql(a, "DROP TRIGGER hide");
+	sql(a, "DROP INDEX runs_risk");
+	rc = audit_verify(a, &v, &e);
+	tap_ok(rc == 1 && strcmp(v.what, "schema") == 0 &&
+	    strstr(v.msg, "index runs_risk is missing") != NULL, "a dropped index: %s",
+	    rc == -1 ? e.msg : v.msg);
+	sql(a, "CREATE INDEX runs_risk ON runs (risk)");
+	tap_ok(audit_verify(a, &v, &e) == 0, "restored: valid (%s)", v.msg);
+	audit_close(a);
+}
+
 static void
 test_readonly(void)
 {
@@ -1004,6 +1141,7 @@ main(void)
 	for (int i = 0; i < 3; i++)
 		test_concurrent(i);
 	test_kill_loop();
+	test_forged();
 	test_readonly();
 	test_full();
 	test_speed();
