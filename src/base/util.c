@@ -316,27 +316,54 @@ parse_bytes(const char *s, uint64_t *out)
 	return (0);
 }
 
-/* "30", "1.5", "500ms", "2m", "1h". */
 int
-parse_seconds(const char *s, double *out)
+parse_duration(const char *s, double *out, const char **why)
 {
-	char	*end;
-	double	 v;
+	static const struct { const char *unit; double mul; } units[] = {
+		{ "", 1 }, { "s", 1 }, { "ms", 0.001 }, { "m", 60 }, { "min", 60 },
+		{ "h", 3600 },
+	};
+	const char	*p = s, *unit;
+	double		 v;
+	size_t		 i;
 
-	if (!isdigit((unsigned char)*s))
+	*why = "not a duration";
+	/* Plain decimal only: strtod alone would also take hexadecimal,
+	 * exponents, "inf" and "nan". */
+	if (!isdigit((unsigned char)*p))
 		return (-1);
+	while (isdigit((unsigned char)*p))
+		p++;
+	if (*p == '.') {
+		if (!isdigit((unsigned char)p[1]))
+			return (-1);
+		for (p++; isdigit((unsigned char)*p); p++)
+			;
+	}
+	unit = p;
+	if (*s == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		*why = "hexadecimal is not a duration";
+		return (-1);
+	}
+	if ((*unit == 'e' || *unit == 'E') && (isdigit((unsigned char)unit[1]) ||
+	    ((unit[1] == '+' || unit[1] == '-') && isdigit((unsigned char)unit[2])))) {
+		*why = "an exponent is not a duration";
+		return (-1);
+	}
+	for (i = 0; i < nitems(units); i++)
+		if (strcmp(unit, units[i].unit) == 0)
+			break;
+	if (i == nitems(units)) {
+		*why = "unknown unit";
+		return (-1);
+	}
 	errno = 0;
-	v = strtod(s, &end);
-	if (errno != 0 || !isfinite(v) || v < 0)
+	v = strtod(s, NULL) * units[i].mul;
+	/* After the unit: "1e6h" must not pass as a small number of hours. */
+	if (errno == ERANGE || !isfinite(v) || v > DURATION_MAX) {
+		*why = "more than 366 days";
 		return (-1);
-	if (strcmp(end, "ms") == 0)
-		v /= 1000;
-	else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
-		v *= 60;
-	else if (strcmp(end, "h") == 0)
-		v *= 3600;
-	else if (*end != '\0' && strcmp(end, "s") != 0)
-		return (-1);
+	}
 	*out = v;
 	return (0);
 }

@@ -55,7 +55,12 @@ bool	 env_name_valid(const char *, size_t);
  * it has fewer. */
 bool	 path_strip(char *, int);
 int	 parse_bytes(const char *, uint64_t *);
-int	 parse_seconds(const char *, double *);
+/* The one duration grammar of the command line and profiles: "30", "1.5",
+ * "500ms", "90s", "2m", "1h"; plain decimal (no sign, hexadecimal or
+ * exponent), at most DURATION_MAX seconds after the unit. On -1, why says
+ * what is wrong (static text). */
+#define DURATION_MAX	(366.0 * 86400)
+int	 parse_duration(const char *, double *, const char **why);
 int	 parse_uint(const char *, unsigned long long, unsigned long long *);
 const char *xdg_dir(const char *, const char *, char *, size_t);
 double	 now_mono(void);

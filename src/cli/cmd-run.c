@@ -79,7 +79,7 @@ const struct cmd_entry cmd_run_entry = {
 	.options = (const char *const[]){
 		"-p, --profile PROFILE\ta profile name on the search path, or a path (default: default)",
 		"-w, --workspace DIR\tthe workspace instead of the current directory",
-		"--timeout SECS\twall-clock limit (1.5, 500ms, 2m), overriding the profile's",
+		"--timeout SECS\twall-clock limit (1.5, 500ms, 2m; 0 = none), overriding the profile's",
 		"-e, --env NAME[=VALUE]\tpass NAME from moat's environment, or set it",
 		"--net-allow HOST[:PORT]\tone more net-allow rule for this run (restricted, proxied)",
 		"-v, --verbose\thow the sandbox was built and what happened in it, on stderr",
@@ -139,6 +139,21 @@ cmd_run_start_fields(struct run *r, struct cmd_run_ui *ui, struct audit_start *a
 	as->risk = ui->scored ? ui->risk.score : -1;
 	as->output_head = as->output_tail = p->audit_output == 0 ?
 	    AUDIT_OUTPUT_NONE : (size_t)p->audit_output;
+}
+
+int
+cmd_run_timeout(const struct cmd_entry *ce, const char *arg, double *out)
+{
+	const char	*why;
+
+	if (parse_duration(arg, out, &why) == -1) {
+		cmd_usage_error(ce, "--timeout %s: %s (seconds, or with ms, s, m, h: "
+		    "1.5, 500ms, 2m; 0 = none; at most 366 days)", arg, why);
+		return (-1);
+	}
+	if (*out == 0)
+		*out = RUN_TIMEOUT_NONE;
+	return (0);
 }
 
 /* The profile's confirm_above: ask on the terminal, never on stdin (it
@@ -608,6 +623,7 @@ cmd_run_exec(int argc, char **argv)
 	struct merr		 e;
 	struct cmd_run_opts	 o;
 	int			 c, status;
+	const char		*why;
 	struct strv		 net_allow = { 0 };
 	struct net_rule		 rule;
 
@@ -626,11 +642,9 @@ cmd_run_exec(int argc, char **argv)
 			r.workspace = optarg;
 			break;
 		case 't':
-			if (parse_seconds(optarg, &r.timeout) == -1 || r.timeout <= 0) {
+			if (cmd_run_timeout(&cmd_run_entry, optarg, &r.timeout) == -1) {
 				run_release(&r);
-				return (cmd_usage_error(&cmd_run_entry, "--timeout %s: not a "
-				    "duration (seconds, or with ms, s, m, h: 1.5, 500ms, 2m)",
-				    optarg));
+				return (EXIT_MOAT);
 			}
 			break;
 		case 'e':
@@ -643,7 +657,7 @@ cmd_run_exec(int argc, char **argv)
 			o.meter = true;
 			break;
 		case 'r':
-			if (parse_seconds(optarg, &r.meter_hz) == -1 || r.meter_hz <= 0 ||
+			if (parse_duration(optarg, &r.meter_hz, &why) == -1 || r.meter_hz <= 0 ||
 			    r.meter_hz > 100) {
 				run_release(&r);
 				return (cmd_usage_error(&cmd_run_entry, "--meter-rate %s: "

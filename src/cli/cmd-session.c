@@ -68,10 +68,11 @@ const struct cmd_entry cmd_session_entry = {
 static int
 cmd_session_duration(const char *flag, const char *s, double *out)
 {
-	if (parse_seconds(s, out) == -1 || *out < 0 || *out > 366 * 86400.0)
-		return (cmd_usage_error(&cmd_session_entry, "%s %s: not a duration "
-		    "(seconds, or with ms, s, m, h: 90, 30m, 2h; at most 366 days)",
-		    flag, s));
+	const char	*why;
+
+	if (parse_duration(s, out, &why) == -1)
+		return (cmd_usage_error(&cmd_session_entry, "%s %s: %s (seconds, or "
+		    "with ms, s, m, h: 90, 30m, 2h; at most 366 days)", flag, s, why));
 	return (0);
 }
 
@@ -440,10 +441,9 @@ cmd_session_run(int argc, char **argv)
 			r.pty_force = true;
 			break;
 		case 'T':
-			if (parse_seconds(optarg, &r.timeout) == -1 || r.timeout <= 0) {
+			if (cmd_run_timeout(&cmd_session_entry, optarg, &r.timeout) == -1) {
 				run_release(&r);
-				return (cmd_usage_error(&cmd_session_entry, "--timeout %s: "
-				    "not a duration (seconds, or with ms, s, m, h)", optarg));
+				return (EXIT_MOAT);
 			}
 			break;
 		case 'e':

@@ -44,5 +44,8 @@ struct cmd_run_opts {
 	double		 trace;		/* MOAT_TRACE_TIMING: the start; 0 = off */
 };
 int	cmd_run_go(struct run *, struct profile *, const struct cmd_run_opts *);
+/* --timeout's value: a duration, 0 = none (RUN_TIMEOUT_NONE); -1 with the
+ * usage error printed. */
+int	cmd_run_timeout(const struct cmd_entry *, const char *, double *);
 
 #endif

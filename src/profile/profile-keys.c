@@ -156,12 +156,11 @@ get_bytes(const struct profile *p, const struct profile_key *k)
 static int
 set_seconds(struct profile *p, const struct profile_key *k, const char *v, struct merr *e)
 {
-	double	s;
+	double		 s;
+	const char	*why;
 
-	if (parse_seconds(v, &s) == -1)
-		return (merr_set(e, "%s", ""));
-	if (s > 366.0 * 86400)
-		return (merr_set(e, "more than a year"));
+	if (parse_duration(v, &s, &why) == -1)
+		return (merr_set(e, "%s", why));
 	*FIELD(p, k, double) = s;
 	return (0);
 }

@@ -1603,7 +1603,7 @@ run_attached(struct run *r, struct spawn *sp, struct merr *e)
 	if (loop_add(r->loop, sp->chan, EPOLLIN, spawn_on_session, sp, e) == -1 ||
 	    loop_add(r->loop, sp->sigfd, EPOLLIN, spawn_on_signal, sp, e) == -1)
 		goto kill;
-	timeout = r->timeout > 0 ? r->timeout : p->limits.timeout;
+	timeout = r->timeout > 0 ? r->timeout : r->timeout < 0 ? 0 : p->limits.timeout;
 	if (timeout > 0 && (sp->timerfd = loop_timer(r->loop, timeout, 0,
 	    spawn_on_timer, sp, e)) == -1)
 		goto kill;
@@ -1939,7 +1939,7 @@ run_sandbox(struct run *r, struct merr *e)
 		spawn_kill(&sp, SIGKILL);
 		goto reap;
 	}
-	timeout = r->timeout > 0 ? r->timeout : p->limits.timeout;
+	timeout = r->timeout > 0 ? r->timeout : r->timeout < 0 ? 0 : p->limits.timeout;
 	if (sp.serve)
 		timeout = 0;	/* each command has its own, and the session a TTL */
 	if (timeout > 0 && (sp.timerfd = loop_timer(r->loop, timeout, 0,

@@ -35,6 +35,8 @@ enum end_reason {
 	END_REFUSED,		/* refused before it started (risk, audit): exit 125 */
 };
 
+#define RUN_TIMEOUT_NONE	(-1.0)	/* run.timeout: no wall-clock limit */
+
 struct run {
 	/* in: filled by the front end */
 	const struct profile	*profile;
@@ -42,7 +44,8 @@ struct run {
 	const char		*workspace;	/* absolute host path; NULL = cwd */
 	const char		*cwd;		/* absolute path inside; NULL = workspace */
 	struct strv		 env_extra;	/* -e NAME[=VALUE]; owned */
-	double			 timeout;	/* overrides the profile when > 0 */
+	double			 timeout;	/* overrides the profile when > 0; 0: the
+						 * profile's; RUN_TIMEOUT_NONE: none */
 	int			 verbose;
 	void			(*on_event)(struct run *, const struct run_event *);
 	/* What the network layer reports through: calls on_event with the

@@ -141,6 +141,26 @@ is "timeout 3: a spinning loop ends with 124" "$rc" 124
 w=$(echo "$t1 - $t0" | bc)
 if [ "$(echo "$w >= 2.7 && $w <= 3.3" | bc)" = 1 ]; then ok "timeout 3: killed after ${w}s"
 else not_ok "timeout 3: killed within 10% (took ${w}s)"; fi
+# --timeout 0 is no timeout, over the profile's; out-of-range and
+# non-decimal values are refused before anything runs, saying why.
+run_moat run -p "$T/spin.conf" --timeout 0 -- sh -c 'sleep 3.5; echo lived'
+is "--timeout 0: no limit, over the profile's 3 s" "$rc.$out" "0.lived"
+for v in 1e19 1e99 1e308h; do
+	run_moat run --timeout "$v" -- touch "ran-$v"
+	is "--timeout $v: 125" "$rc" 125
+	like "--timeout $v: an exponent is refused, saying so" "$err" "--timeout $v: an exponent is not a duration"
+	check "--timeout $v: nothing ran" test ! -e "$T/ws/ran-$v"
+done
+run_moat run --timeout 0x10 -- true
+like "--timeout 0x10: hexadecimal is refused" "$rc $err" "^125 .*hexadecimal is not a duration"
+run_moat run --timeout 1e18 -- true
+is "--timeout 1e18: refused" "$rc" 125
+run_moat run --timeout 8785h -- true
+like "--timeout 8785h: past 366 days after the unit" "$rc $err" "^125 .*more than 366 days"
+run_moat session exec no-such-session --timeout 1e19 -- true
+like "session exec --timeout: the same parser" "$rc $err" "^125 .*an exponent is not a duration"
+run_moat session new --ttl 0x10
+like "session new --ttl: the same parser" "$rc $err" "^125 .*hexadecimal is not a duration"
 
 # --- cpus 0.5: CPU time over wall near one half.
 profile half cpus=0.5 timeout=30

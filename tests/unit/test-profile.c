@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/util.h"
 #include "profile/profile.h"
 #include "../tap.h"
 
@@ -274,6 +275,57 @@ test_malformed(void)
 	}
 }
 
+/* The one duration grammar, as the command line and profiles read it. */
+static void
+test_durations(void)
+{
+	static const struct { const char *in; double want; } good[] = {
+		{ "0", 0 }, { "30", 30 }, { "1.5", 1.5 }, { "500ms", 0.5 }, { "90s", 90 },
+		{ "2m", 120 }, { "2min", 120 }, { "1h", 3600 }, { "8784h", DURATION_MAX },
+		{ "31622400", DURATION_MAX }, { "527040m", DURATION_MAX },
+	};
+	static const struct { const char *in, *why; } badv[] = {
+		{ "1e19", "an exponent is not a duration" },
+		{ "1E3", "an exponent is not a duration" },
+		{ "1e+3", "an exponent is not a duration" },
+		{ "0x10", "hexadecimal is not a duration" },
+		{ "8784.001h", "more than 366 days" },
+		{ "31622401", "more than 366 days" },
+		{ "99999999999999999999999999999999999999", "more than 366 days" },
+		{ "-1", "not a duration" }, { "+1", "not a duration" }, { " 1", "not a duration" },
+		{ "", "not a duration" }, { "nan", "not a duration" }, { ".5", "not a duration" },
+		{ "1.", "not a duration" }, { "1 s", "unknown unit" }, { "1d", "unknown unit" },
+		{ "1sec", "unknown unit" }, { "1e", "unknown unit" },
+	};
+	char	big[400];
+
+	for (size_t i = 0; i < nitems(good); i++) {
+		double		 v = -1;
+		const char	*why = NULL;
+
+		tap_ok(parse_duration(good[i].in, &v, &why) == 0 && v == good[i].want,
+		    "duration \"%s\" = %g s (%g)", good[i].in, good[i].want, v);
+	}
+	for (size_t i = 0; i < nitems(badv); i++) {
+		double		 v = -7;
+		const char	*why = "";
+
+		tap_ok(parse_duration(badv[i].in, &v, &why) == -1 && v == -7 &&
+		    strcmp(why, badv[i].why) == 0, "duration \"%s\" refused: %s (%s)",
+		    badv[i].in, badv[i].why, why);
+	}
+	memset(big, '9', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	{
+		double		 v;
+		const char	*why = "";
+
+		tap_ok(parse_duration(big, &v, &why) == -1 &&
+		    strcmp(why, "more than 366 days") == 0,
+		    "399 digits: more than 366 days, not infinity (%s)", why);
+	}
+}
+
 /* One line that must be refused, with the detail that says why. */
 static void
 test_values(void)
@@ -314,6 +366,14 @@ test_values(void)
 		{ "nofile = 2000000", "nofile: bad value \"2000000\"; valid: 0-1048576" },
 		{ "nproc = -1", "nproc: bad value \"-1\"" },
 		{ "timeout = 10 minutes", "timeout: bad value \"10 minutes\"" },
+		{ "timeout = 1e19", "timeout: bad value \"1e19\": an exponent is not a duration" },
+		{ "timeout = 1e308h", "an exponent is not a duration" },
+		{ "timeout = 0x10", "timeout: bad value \"0x10\": hexadecimal is not a duration" },
+		{ "timeout = 367h0", "unknown unit" },
+		{ "timeout = 8785h", "timeout: bad value \"8785h\": more than 366 days" },
+		{ "cpu-time = 527041m", "more than 366 days" },
+		{ "timeout = inf", "timeout: bad value \"inf\": not a duration" },
+		{ "timeout = 1.", "not a duration" },
 		{ "cpus = lots", "cpus: bad value" },
 		{ "require-cgroups = maybe", "valid: yes | no" },
 		{ "risk-refuse-above = 101", "valid: 0-100, or off" },
@@ -526,6 +586,7 @@ main(void)
 	test_inheritance();
 	test_malformed();
 	test_values();
+	test_durations();
 	test_format();
 	test_search_path();
 	test_shipped();
