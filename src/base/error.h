@@ -19,6 +19,10 @@ int	merr_errno_n(struct merr *, int, const char *, ...)
 void	merr_prefix(struct merr *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	merr_print(const struct merr *);
+/* Copies src to dst (len bytes, NUL included) with each control byte
+ * written as \n, \t, \r or \xNN; returns the length written. Every merr
+ * message goes through it. */
+size_t	ctl_escape(char *, size_t, const char *);
 
 /* moat's own exit statuses, as timeout(1) and env(1) use them. */
 #define EXIT_TIMEOUT	124

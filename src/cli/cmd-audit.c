@@ -104,7 +104,7 @@ audit_time_opt(const char *name, const char *v, char *out, size_t len)
 	double	t;
 
 	if (audit_parse_time(v, (double)time(NULL), &t) == -1) {
-		fprintf(stderr, "moat audit: %s \"%s\": expected a date (2026-11-25), a UTC "
+		cmd_errorf("moat audit: %s \"%s\": expected a date (2026-11-25), a UTC "
 		    "time (2026-11-25T13:00) or an age (90s, 30m, 2h, 1d, 2w)\n", name, v);
 		return (-1);
 	}
@@ -613,7 +613,7 @@ audit_resolve(struct audit *a, const char *arg, int64_t *id)
 		if (found++ == 0)
 			*id = sqlite3_column_int64(st, 0);
 		else {
-			fprintf(stderr, "moat audit: \"%s\" is ambiguous: it starts more than "
+			cmd_errorf("moat audit: \"%s\" is ambiguous: it starts more than "
 			    "one run id; give more of it\n", arg);
 			sqlite3_finalize(st);
 			return (-1);
@@ -623,7 +623,7 @@ audit_resolve(struct audit *a, const char *arg, int64_t *id)
 	if (found == 1)
 		return (0);
 none:
-	fprintf(stderr, "moat audit: no run \"%s\" in %s (give the ID from \"moat audit "
+	cmd_errorf("moat audit: no run \"%s\" in %s (give the ID from \"moat audit "
 	    "list\" or a prefix of the run id)\n", arg, audit_path(a));
 	return (-1);
 }
@@ -1000,7 +1000,7 @@ cmd_audit_exec(int argc, char **argv)
 		return (cmd_usage_error(&cmd_audit_entry, "unknown subcommand \"%s\"", o.sub));
 	path = o.db != NULL ? o.db : audit_default_path(def, sizeof def);
 	if (access(path, F_OK) == -1) {
-		fprintf(stderr, "moat audit: no audit log at %s (nothing recorded yet, or "
+		cmd_errorf("moat audit: no audit log at %s (nothing recorded yet, or "
 		    "give --db PATH)\n", path);
 		return (1);
 	}

@@ -411,14 +411,14 @@ cmd_run_refusal_summary(struct cmd_run_ui *ui)
 		autofree char		*line = NULL;
 		bool			 v6 = strchr(f->host, ':') != NULL;
 
-		fprintf(stderr, "moat: refused %s%s%s:%u", v6 ? "[" : "", f->host,
+		cmd_errorf("moat: refused %s%s%s:%u", v6 ? "[" : "", f->host,
 		    v6 ? "]" : "", f->port);
 		if (f->n > 1)
 			fprintf(stderr, " (%u times)", f->n);
-		fprintf(stderr, ": %s", f->why);
+		cmd_errorf(": %s", f->why);
 		if (strncmp(f->why, "no net-allow rule", 17) == 0 &&
 		    (line = net_rule_suggest(f->host, f->port)) != NULL)
-			fprintf(stderr, "; to allow it, add \"net-allow = %s\" to "
+			cmd_errorf("; to allow it, add \"net-allow = %s\" to "
 			    "profile %s, or run with --net-allow %s", line,
 			    ui->profile->name, line);
 		else if (strstr(f->why, "net-allow-private is off") != NULL)
@@ -464,7 +464,7 @@ cmd_run_on_event(struct run *r, const struct run_event *ev)
 		fputs("\r\033[K", stderr);
 		ui->meter_drawn = false;
 	}
-	fprintf(stderr, "moat: [%7.3f] %s: %s\n", ev->t, kinds[ev->kind], ev->text);
+	cmd_errorf("moat: [%7.3f] %s: %s\n", ev->t, kinds[ev->kind], ev->text);
 }
 
 /* Samples go to the log; with --meter on a terminal, one line redrawn in
@@ -708,7 +708,7 @@ cmd_run_exec(int argc, char **argv)
 	}
 	if (net_allow.n > 0 && (p->net == NET_ISOLATED || (p->net == NET_PROXIED &&
 	    p->net_allow.n == 0 && p->net_allow_index.n == 0))) {
-		fprintf(stderr, "moat run: --net-allow %s: profile %s %s\n",
+		cmd_errorf("moat run: --net-allow %s: profile %s %s\n",
 		    net_allow.v[0], p->name, p->net == NET_ISOLATED ?
 		    "has net = isolated: nothing leaves it, not even through a "
 		    "rule (use a restricted profile)" : "is proxied without "

@@ -135,7 +135,7 @@ cmd_session_new(int argc, char **argv)
 		return (cmd_usage_error(&cmd_session_entry, "session new: "
 		    "unexpected \"%s\"", argv[optind]));
 	if (from != NULL && (in = open(from, O_RDONLY | O_CLOEXEC)) == -1) {
-		fprintf(stderr, "moat session new: --from %s: %s\n", from,
+		cmd_errorf("moat session new: --from %s: %s\n", from,
 		    strerror(errno));
 		return (EXIT_MOAT);
 	}
@@ -161,7 +161,7 @@ cmd_session_new(int argc, char **argv)
 
 		close(in);
 		if (st != 0) {
-			fprintf(stderr, "moat session new: --from %s: tar in the "
+			cmd_errorf("moat session new: --from %s: tar in the "
 			    "session failed (exit %d); the session is ended\n", from, st);
 			if ((fd = session_connect(id, NULL, &e)) >= 0) {
 				(void)session_request(fd, MSG_CLOSE, 0, NULL, &e);
@@ -296,7 +296,7 @@ cmd_session_attach(const char *which, const char *verb,
 	text = profile_format(*pp, false, NULL);
 	sha256_hex(text, strlen(text), hash);
 	if (strcmp(hash, info->profile_hash) != 0) {
-		fprintf(stderr, "moat session %s: profile %s has changed since "
+		cmd_errorf("moat session %s: profile %s has changed since "
 		    "session %s started; its sandbox is still the old one: start a "
 		    "new session to use the new profile\n", verb, info->profile,
 		    info->id);
@@ -385,7 +385,7 @@ cmd_session_snapshot(int argc, char **argv)
 	    (long)time(NULL)));
 	/* Never over an existing file: nothing is lost. */
 	if ((out = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) == -1) {
-		fprintf(stderr, "moat session snapshot: %s: %s%s\n", file,
+		cmd_errorf("moat session snapshot: %s: %s%s\n", file,
 		    strerror(errno), errno == EEXIST ? " (name another file)" : "");
 		return (EXIT_MOAT);
 	}
@@ -545,11 +545,11 @@ cmd_session_cp(int argc, char **argv)
 	if (in) {
 		if ((from = open(host, O_RDONLY | O_CLOEXEC)) == -1 ||
 		    fstat(from, &st) == -1) {
-			fprintf(stderr, "moat session cp: %s: %s\n", host, strerror(errno));
+			cmd_errorf("moat session cp: %s: %s\n", host, strerror(errno));
 			goto out;
 		}
 		if (!S_ISREG(st.st_mode)) {
-			fprintf(stderr, "moat session cp: %s: not a regular file (copy "
+			cmd_errorf("moat session cp: %s: not a regular file (copy "
 			    "a tree with tar through moat session exec)\n", host);
 			goto out;
 		}

@@ -50,16 +50,36 @@ cmd_help(const struct cmd_entry *ce, FILE *f)
 	fprintf(f, "\nSee moat(1).\n");
 }
 
+void
+cmd_errorf(const char *fmt, ...)
+{
+	va_list	ap;
+	char	msg[4096], safe[4096];
+	size_t	n;
+	bool	nl;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	n = strlen(msg);
+	if ((nl = n > 0 && msg[n - 1] == '\n'))
+		msg[n - 1] = '\0';
+	ctl_escape(safe, sizeof safe, msg);
+	fprintf(stderr, "%s%s", safe, nl ? "\n" : "");
+}
+
 /* Prints "moat CMD: message" and the usage line; returns 125 (a bad call is moat's failure to run). */
 int
 cmd_usage_error(const struct cmd_entry *ce, const char *fmt, ...)
 {
 	va_list	ap;
+	char	msg[2048], safe[2048];
 
-	fprintf(stderr, "moat %s: ", ce->name);
+	/* The message quotes the argument: escape what a terminal would obey. */
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nusage: moat %s\n", ce->usage);
+	ctl_escape(safe, sizeof safe, msg);
+	fprintf(stderr, "moat %s: %s\nusage: moat %s\n", ce->name, safe, ce->usage);
 	return (EXIT_MOAT);
 }

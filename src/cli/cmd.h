@@ -30,6 +30,10 @@ void			 cmd_usage_all(FILE *);
 void			 cmd_help(const struct cmd_entry *, FILE *);
 int			 cmd_usage_error(const struct cmd_entry *, const char *, ...)
 			    __attribute__((format(printf, 2, 3)));
+/* fprintf(stderr, ...) for a message that quotes input: control bytes are
+ * escaped (ctl_escape), a final newline is kept. */
+void			 cmd_errorf(const char *, ...)
+			    __attribute__((format(printf, 1, 2)));
 
 /* How a command is run, shown and recorded once its flags are read: moat
  * run and moat session exec share it (cmd-run.c). */

@@ -25,7 +25,7 @@ main(int argc, char **argv)
 		return (0);
 	}
 	if ((ce = cmd_find(argv[1])) == NULL) {
-		fprintf(stderr, "moat: unknown command \"%s\"; run \"moat --help\" for the list\n",
+		cmd_errorf("moat: unknown command \"%s\"; run \"moat --help\" for the list\n",
 		    argv[1]);
 		return (EXIT_MOAT);
 	}

@@ -439,8 +439,9 @@ parse_file(struct parse *ps, const char *path, const char *from, int fromline,
 	struct stat	 st;
 	struct merr	 d = { .msg = "" };
 	autofree char	*buf = NULL;
-	char		*line, *next;
+	char		*line, *next, *nul;
 	int		 lineno = 0, rc = 0;
+	size_t		 len = 0;
 
 	if (from != NULL)
 		snprintf(pre, sizeof pre, "profile %s:%d: include \"%s\"", from,
@@ -476,9 +477,17 @@ parse_file(struct parse *ps, const char *path, const char *from, int fromline,
 	if (ps->real.n >= PROFILE_MAX_DEPTH)
 		return (merr_set(e, "%s: includes nested deeper than %d", pre,
 		    PROFILE_MAX_DEPTH));
-	if (read_file(path, &buf, NULL, &d) == -1) {
+	if (read_file(path, &buf, &len, &d) == -1) {
 		errno = d.err;
 		return (merr_errno(e, "%s: cannot read %s", pre, path));
+	}
+	/* A NUL would end the line early: "env-set = A=\0B" would set A= and
+	 * check would call it fine. */
+	if ((nul = memchr(buf, '\0', len)) != NULL) {
+		for (line = buf, lineno = 1; line < nul; line++)
+			lineno += *line == '\n';
+		return (merr_set(e, "profile %s:%d: a NUL byte: a profile is text; "
+		    "remove it", path, lineno));
 	}
 	strv_add(&ps->real, rp);
 	strv_add(&ps->shown, path);

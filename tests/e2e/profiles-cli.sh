@@ -158,4 +158,27 @@ PY
 	fi
 fi
 
+# Messages that quote input escape its control bytes; a NUL is refused.
+esc=$(printf '\033')
+printf 'workspace = \033]0;PWNED\007\n' >"$T/esc.conf"
+run_moat profiles check "$T/esc.conf"
+is "an escape sequence in a value: refused (1)" "$rc" 1
+case $err in *"$esc"*) not_ok "no raw ESC reaches the terminal"; diag "$(printf '%s' "$err" | od -c | head)";;
+*) ok "no raw ESC reaches the terminal";; esac
+like "it is shown escaped" "$err" 'bad value "\\x1b\]0;PWNED\\x07"'
+printf 'include = default\nenv-set = A=\000B\n' >"$T/nul.conf"
+run_moat profiles check "$T/nul.conf"
+is "a NUL byte in a profile: refused (1)" "$rc" 1
+like "naming the line" "$err" "nul.conf:2: a NUL byte: a profile is text; remove it"
+for args in "run --timeout 1${esc}[31m -- true" "audit --db $T/nowhere.db list" "no-such${esc}[31m"; do
+	# shellcheck disable=SC2086
+	run_moat $args
+	case $err in *"$esc"*) not_ok "moat $args: no raw ESC in the message";;
+	*) ok "moat $args: no raw ESC in the message";; esac
+done
+run_moat run --timeout "1${esc}[31m" -- true
+like "--timeout shows the argument escaped" "$err" '--timeout 1\\x1b\[31m: unknown unit'
+run_moat audit --db "$T/a${esc}b.db" list
+like "a path is shown escaped" "$err" 'no audit log at .*a\\x1bb.db'
+
 done_testing
