@@ -2,6 +2,7 @@
  * audit log. Front end; reads (and, for prune, writes) the SQLite file. */
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <langinfo.h>
 #include <math.h>
 #include <stddef.h>
@@ -23,11 +24,11 @@ const struct cmd_entry cmd_audit_entry = {
 	.name = "audit",
 	.usage = "audit [--db PATH] list|show ID|stats|export|prune --before DATE|verify "
 	    "[--since T] [--until T] [--profile P] [--status S] [--min-risk N] "
-	    "[--agent A] [--session ID] [--grep TEXT] [--limit N] [--json|--csv] [--format jsonl|csv]",
+	    "[--agent A] [--session ID] [--grep TEXT] [--limit N] [-v] [--json|--csv] [--format jsonl|csv]",
 	.summary = "review what ran, what it tried and how risky it was (moat-audit(5))",
 	.options = (const char *const[]){
 		"list\tthe runs, newest first (the default)",
-		"show ID\tone run: command, verdict, reasons, events, output digests",
+		"show ID\tone run: command, verdict, risk reasons, events, output; then its record",
 		"stats\tcounts, risk bands, top commands, denied calls and hosts",
 		"export\tevery matching run with its events, as JSON lines or CSV",
 		"prune --before DATE\tdelete runs that ended before DATE; the chain keeps a checkpoint",
@@ -41,6 +42,7 @@ const struct cmd_entry cmd_audit_entry = {
 		"--session ID\tthe commands run in that session (moat session exec)",
 		"--grep TEXT\truns whose command line holds TEXT",
 		"--limit N\tat most N runs",
+		"-v, --verbose\tshow: every field of the record (hash chain, owner, digests, limits)",
 		"--json, --csv\tmachine-readable output for list, show and stats",
 		"--format jsonl|csv\tthe format of export",
 		"-h, --help\tthis text",
@@ -58,6 +60,7 @@ struct audit_opts {
 	long long	 min_risk;	/* -1 = any */
 	long long	 limit;		/* 0 = default */
 	bool		 json, csv;
+	bool		 verbose;	/* show: every field */
 	const char	*format;	/* export */
 };
 
@@ -124,6 +127,10 @@ audit_parse_opts(int argc, char **argv, struct audit_opts *o)
 		if (strcmp(a, "-h") == 0) {
 			cmd_help(&cmd_audit_entry, stdout);
 			exit(0);
+		}
+		if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+			o->verbose = true;
+			continue;
 		}
 		if (a[0] != '-' || a[1] != '-') {
 			if (o->sub == NULL)
@@ -716,6 +723,140 @@ audit_show_net_line(const char *detail, const char *verdict)
 	return (strncmp(detail, verdict, n) == 0 && detail[n] == ' ');
 }
 
+/* One column of a run's row, for show: the fields a reviewer reads come
+ * first, each printed once; what is left (the hash chain, the owner) last. */
+struct audit_field {
+	char	*name;		/* owned */
+	char	*value;		/* owned; NULL when the column is NULL */
+	bool	 shown;
+};
+
+static const char *
+audit_field(struct audit_field *f, int nf, const char *name)
+{
+	for (int i = 0; i < nf; i++)
+		if (strcmp(f[i].name, name) == 0) {
+			f[i].shown = true;
+			return (f[i].value);
+		}
+	return (NULL);
+}
+
+static void
+audit_show_line(const char *label, const char *v)
+{
+	if (v == NULL)
+		return;
+	printf("%-10s ", label);
+	audit_safe_print(stdout, v, strlen(v), false);
+	putchar('\n');
+}
+
+/* What the run was and what moat made of it: the command, how it ended, the
+ * risk score with each of its reasons, then where and for whom it ran. */
+static void
+audit_show_head(struct audit *a, int64_t id, struct audit_field *f, int nf)
+{
+	const char		*v, *status, *reason, *code, *sig, *dur, *rf, *rs;
+	const char		*prof, *net, *ws, *cwd;
+	char			 buf[512];
+	struct sqlite3_stmt	*st;
+
+	printf("%-10s %" PRId64 "\n", "run", id);
+	(void)audit_field(f, nf, "id");
+	audit_show_line("run_id", audit_field(f, nf, "run_id"));
+	audit_show_line("command", audit_field(f, nf, "command"));
+	status = audit_field(f, nf, "status");
+	reason = audit_field(f, nf, "end_reason");
+	code = audit_field(f, nf, "exit_code");
+	sig = audit_field(f, nf, "signal");
+	dur = audit_field(f, nf, "duration");
+	snprintf(buf, sizeof buf, "%s%s%s%s%s%s%s%s%s%s", status ? status : "?",
+	    reason ? ", " : "", reason ? reason : "",
+	    code ? ", exit " : "", code ? code : "",
+	    sig ? ", signal " : "", sig ? sig : "",
+	    dur ? " after " : "", dur ? dur : "", dur ? "s" : "");
+	audit_show_line("verdict", buf);
+	rf = audit_field(f, nf, "risk_final");
+	rs = audit_field(f, nf, "risk_static");
+	(void)audit_field(f, nf, "risk");
+	if (rf != NULL || rs != NULL) {
+		snprintf(buf, sizeof buf, "%s%s%s%s", rf ? rf : rs,
+		    rf && rs ? " (before the run: " : "", rf && rs ? rs : "",
+		    rf && rs ? ")" : "");
+		audit_show_line("risk", buf);
+	}
+	/* Each reason once: the final list holds the static one's. */
+	v = audit_field(f, nf, "risk_final_reasons");
+	if (v == NULL)
+		v = audit_field(f, nf, "risk_static_reasons");
+	(void)audit_field(f, nf, "risk_static_reasons");
+	if (v != NULL && (st = audit_q(a, "SELECT json_extract(value, '$.weight'), "
+	    "json_extract(value, '$.rule'), json_extract(value, '$.category'), "
+	    "json_extract(value, '$.reason'), json_extract(value, '$.match') "
+	    "FROM json_each(?1)")) != NULL) {
+		sqlite3_bind_text(st, 1, v, -1, SQLITE_STATIC);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			const char *m = (const char *)sqlite3_column_text(st, 4);
+
+			snprintf(buf, sizeof buf, "+%s %s (%s): %s%s%s%s",
+			    sqlite3_column_text(st, 0) ?: (const unsigned char *)"?",
+			    sqlite3_column_text(st, 1) ?: (const unsigned char *)"?",
+			    sqlite3_column_text(st, 2) ?: (const unsigned char *)"?",
+			    sqlite3_column_text(st, 3) ?: (const unsigned char *)"",
+			    m ? " [" : "", m ? m : "", m ? "]" : "");
+			audit_show_line("  reason", buf);
+		}
+		sqlite3_finalize(st);
+	}
+	audit_show_line("started", audit_field(f, nf, "started_at"));
+	prof = audit_field(f, nf, "profile");
+	net = audit_field(f, nf, "net_mode");
+	if (prof != NULL) {
+		snprintf(buf, sizeof buf, "%s%s%s%s", prof, net ? " (net " : "",
+		    net ? net : "", net ? ")" : "");
+		audit_show_line("profile", buf);
+	}
+	ws = audit_field(f, nf, "workspace");
+	cwd = audit_field(f, nf, "cwd");
+	audit_show_line("workspace", ws);
+	if (cwd != NULL && (ws == NULL || strcmp(ws, cwd) != 0))
+		audit_show_line("cwd", cwd);
+	if ((v = audit_field(f, nf, "source")) != NULL) {
+		const char *cl = audit_field(f, nf, "client");
+		const char *u = audit_field(f, nf, "user");
+
+		snprintf(buf, sizeof buf, "%s%s%s%s%s", v, cl ? " " : "", cl ? cl : "",
+		    u ? ", user " : "", u ? u : "");
+		audit_show_line("by", buf);
+	}
+	audit_show_line("session", audit_field(f, nf, "session"));
+}
+
+/* The rest of the row: with -v every field left, one per line as stored
+ * (the hash chain, the owner, the digests, the limits); without, one line
+ * that says how to see them. */
+static void
+audit_show_record(struct audit_field *f, int nf, bool verbose, int64_t id)
+{
+	if (!verbose) {
+		const char *seq = audit_field(f, nf, "seq"), *h = audit_field(f, nf, "hash");
+
+		printf("\nrecord: seq %s, hash %.16s%s (moat audit show -v %" PRId64
+		    " for the chain, owner, digests and limits)\n", seq ? seq : "-",
+		    h ? h : "-", h ? "..." : "", id);
+		return;
+	}
+	printf("\nrecord:\n");
+	for (int i = 0; i < nf; i++) {
+		if (f[i].shown)
+			continue;
+		printf("  %-20s ", f[i].name);
+		audit_safe_print(stdout, f[i].value, strlen(f[i].value), false);
+		putchar('\n');
+	}
+}
+
 static int
 audit_cmd_show(struct audit *a, const struct audit_opts *o)
 {
@@ -724,6 +865,8 @@ audit_cmd_show(struct audit *a, const struct audit_opts *o)
 	int			 width = audit_term_width();
 	double			*cpu = NULL, *mem = NULL;
 	size_t			 n = 0;
+	struct audit_field	*f;
+	int			 nf;
 
 	if (o->id == NULL)
 		return (cmd_usage_error(&cmd_audit_entry, "show needs a run: ID or run id prefix"));
@@ -747,17 +890,17 @@ audit_cmd_show(struct audit *a, const struct audit_opts *o)
 		sqlite3_finalize(st);
 		return (0);
 	}
-	for (int i = 0; i < sqlite3_column_count(st); i++) {
-		const char	*name = sqlite3_column_name(st, i);
+	nf = sqlite3_column_count(st);
+	f = xcalloc((size_t)nf, sizeof *f);
+	for (int i = 0; i < nf; i++) {
 		const char	*v = (const char *)sqlite3_column_text(st, i);
 
-		if (v == NULL || strcmp(name, "events") == 0)
-			continue;
-		printf("%-20s ", name);
-		audit_safe_print(stdout, v, strlen(v), false);
-		putchar('\n');
+		f[i].name = xstrdup(sqlite3_column_name(st, i));
+		f[i].value = v != NULL ? xstrdup(v) : NULL;
+		f[i].shown = v == NULL || strcmp(f[i].name, "events") == 0;
 	}
 	sqlite3_finalize(st);
+	audit_show_head(a, id, f, nf);
 
 	if ((st = audit_q(a, "SELECT t, kind, name, count, detail, host, port, verdict, rule "
 	    "FROM events WHERE run = ?1 ORDER BY t, id LIMIT 200")) != NULL) {
@@ -816,6 +959,12 @@ audit_cmd_show(struct audit *a, const struct audit_opts *o)
 		free(mem);
 	}
 	audit_show_output(a, id);
+	audit_show_record(f, nf, o->verbose, id);
+	for (int i = 0; i < nf; i++) {
+		free(f[i].name);
+		free(f[i].value);
+	}
+	free(f);
 	return (0);
 }
 

@@ -19,6 +19,7 @@
 #include "profile/net-rule.h"
 #include "profile/profile.h"
 #include "risk/risk.h"
+#include "run-summary.h"
 #include "sandbox/spawn.h"
 
 /* A destination the proxies refused, once per host and port, for the
@@ -49,6 +50,7 @@ struct cmd_run_ui {
 	unsigned		 refusals_more;	/* distinct ones beyond the array */
 	char			*profile_label;	/* owned; the name and any --net-allow */
 	const char		*session;	/* the session's id, or NULL */
+	struct run_summary	 sum;		/* what the run was refused, for the end */
 	/* the audit log */
 	const char		*db;		/* --db; NULL: $MOAT_DB or the default */
 	bool			 unlogged_ok;	/* --unlogged or audit-unlogged = yes */
@@ -73,7 +75,7 @@ static int	cmd_run_exec(int, char **);
 const struct cmd_entry cmd_run_entry = {
 	.name = "run",
 	.usage = "run [-p PROFILE] [-w DIR] [--timeout SECS] [-e NAME[=VALUE]]... "
-	    "[--net-allow HOST[:PORT]]... [-v] [--meter] [--meter-rate HZ] [--json] "
+	    "[--net-allow HOST[:PORT]]... [-v] [-q] [--meter] [--meter-rate HZ] [--json] "
 	    "[--db PATH] [--unlogged] -- CMD [ARG]...",
 	.summary = "run one command in the sandbox; its exit status passes through",
 	.options = (const char *const[]){
@@ -86,6 +88,7 @@ const struct cmd_entry cmd_run_entry = {
 		"--meter\ta live CPU, memory and process meter on stderr",
 		"--meter-rate HZ\tsamples per second for the meters (default 4, at most 100)",
 		"--json\ta JSON summary of the run on stdout after the command's output",
+		"-q, --quiet\tno summary on the terminal after the run (what was refused, the risk)",
 		"--db PATH\tthe audit database (default $XDG_DATA_HOME/moat/audit.db)",
 		"--unlogged\trun even when the audit log cannot be written",
 		"-h, --help\tthis text",
@@ -365,7 +368,7 @@ cmd_run_audit_end(struct run *r, struct cmd_run_ui *ui, bool setup_failed,
 		obs.limit_cpu = r->end == END_CPU_TIME;
 		obs.files_outside = r->files_outside;
 		risk_add_observed(ui->rules, &fin, &obs);
-		en.risk = fin.score;
+		en.risk = ui->sum.risk = fin.score;
 		en.risk_reasons = reasons = risk_reasons_json(&fin);
 	}
 	if (audit_run_end(ui->ar, &en, &ae) == -1)
@@ -445,6 +448,7 @@ cmd_run_on_event(struct run *r, const struct run_event *ev)
 	if (ui->ar != NULL && ev->kind != EV_NOTE &&
 	    audit_run_event(ui->ar, ev, &ae) == -1)
 		cmd_run_audit_warn(ui, &ae);
+	run_summary_event(&ui->sum, ev);
 	if (ev->kind == EV_SYSCALL_DENIED && ev->syscall != NULL) {
 		uint64_t	n = ev->count > 0 ? ev->count : 1;
 
@@ -526,6 +530,7 @@ cmd_run_go(struct run *r, struct profile *p, const struct cmd_run_opts *o)
 	int			 status, rc;
 
 	memset(ui, 0, sizeof *ui);
+	run_summary_init(&ui->sum);
 	ui->meter_fd = -1;
 	ui->trace = o->trace;
 	ui->db = o->db;
@@ -565,10 +570,14 @@ cmd_run_go(struct run *r, struct profile *p, const struct cmd_run_opts *o)
 			fputs("\r\033[K", stderr);
 		jl = meter_format_json(&r->summary, end_reason_name(r->end),
 		    r->exit_code, &p->limits, r->enforced, buf, sizeof buf);
+		if (ui->scored)
+			ui->sum.risk = ui->risk.score;	/* the final one if recorded */
 		cmd_run_audit_end(r, ui, false, jl == 0 ? buf : NULL);
 		if (json && jl == 0) {
+			autofree char	*more = run_summary_json(&ui->sum, r);
+
 			fflush(stdout);
-			printf("%s\n", buf);
+			printf("%.*s%s}\n", (int)strlen(buf) - 1, buf, more);	/* buf ends in "}" */
 		}
 		if (meter) {
 			meter_format_summary(&r->summary, end_reason_name(r->end), buf,
@@ -577,6 +586,8 @@ cmd_run_go(struct run *r, struct profile *p, const struct cmd_run_opts *o)
 		}
 		if (isatty(STDERR_FILENO))
 			cmd_run_refusal_summary(ui);
+		if (isatty(STDERR_FILENO) && !o->quiet && p->run_summary)
+			run_summary_print(&ui->sum, r, stderr);
 	}
 	{
 		double	t = now_mono();
@@ -593,6 +604,7 @@ cmd_run_go(struct run *r, struct profile *p, const struct cmd_run_opts *o)
 	if (ui->meter_fd >= 0)
 		close(ui->meter_fd);
 	strv_clear(&ui->denied);
+	run_summary_free(&ui->sum);
 	if (ui->scored)
 		risk_result_free(&ui->risk);
 	risk_rules_free(ui->rules);
@@ -608,6 +620,7 @@ cmd_run_exec(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "env", required_argument, NULL, 'e' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "meter", no_argument, NULL, 'm' },
 		{ "meter-rate", required_argument, NULL, 'r' },
 		{ "json", no_argument, NULL, 'j' },
@@ -633,7 +646,7 @@ cmd_run_exec(int argc, char **argv)
 	run_init(&r);
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+p:w:e:vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+p:w:e:vqh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			pname = optarg;
@@ -652,6 +665,9 @@ cmd_run_exec(int argc, char **argv)
 			break;
 		case 'v':
 			r.verbose++;
+			break;
+		case 'q':
+			o.quiet = true;
 			break;
 		case 'm':
 			o.meter = true;

@@ -29,7 +29,7 @@ const struct cmd_entry cmd_session_entry = {
 	.name = "session",
 	.usage = "session new [-p PROFILE] [-w DIR] [--name NAME] [--ttl DURATION] "
 	    "[--idle-ttl DURATION] [--from FILE] [-v] | ls [--json] | exec ID|NAME [-t] "
-	    "[--timeout SECS] [-e NAME[=VALUE]]... [--cwd DIR] [--json] [--db PATH] "
+	    "[--timeout SECS] [-e NAME[=VALUE]]... [--cwd DIR] [-q] [--json] [--db PATH] "
 	    "[--unlogged] -- CMD [ARG]... | cp ID SRC DST | snapshot ID|NAME [FILE] | pause ID|NAME | "
 	    "resume ID|NAME | ttl ID|NAME DURATION | kill ID|NAME|--all",
 	.summary = "long-lived sandboxes: start one, run many commands in it, end it",
@@ -54,6 +54,7 @@ const struct cmd_entry cmd_session_entry = {
 		"--timeout SECS\texec: wall-clock limit for this command",
 		"-e, --env NAME[=VALUE]\texec: pass NAME from moat's environment, or set it",
 		"--cwd DIR\texec: the working directory inside (default: the workspace)",
+		"-q, --quiet\texec: no summary on the terminal after the command",
 		"--json\tls: JSON lines; exec: a JSON summary after the output",
 		"--db PATH\texec: the audit database (default $XDG_DATA_HOME/moat/audit.db)",
 		"--unlogged\texec: run even when the audit log cannot be written",
@@ -411,6 +412,7 @@ cmd_session_run(int argc, char **argv)
 		{ "cwd", required_argument, NULL, 'C' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "db", required_argument, NULL, 'D' },
 		{ "unlogged", no_argument, NULL, 'U' },
 		{ NULL, 0, NULL, 0 },
@@ -429,7 +431,7 @@ cmd_session_run(int argc, char **argv)
 	optind = 1;
 	/* Options before and after the session's id or name. */
 	for (;;) {
-		if ((c = getopt_long(argc, argv, "+te:v", opts, NULL)) == -1) {
+		if ((c = getopt_long(argc, argv, "+te:vq", opts, NULL)) == -1) {
 			if (which != NULL || optind >= argc ||
 			    strcmp(argv[optind - 1], "--") == 0)
 				break;
@@ -462,6 +464,9 @@ cmd_session_run(int argc, char **argv)
 			break;
 		case 'j':
 			o.json = true;
+			break;
+		case 'q':
+			o.quiet = true;
 			break;
 		case 'D':
 			o.db = optarg;

@@ -41,6 +41,7 @@ struct run;
 struct profile;
 struct cmd_run_opts {
 	bool		 meter, json;
+	bool		 quiet;		/* no summary on the terminal after the run */
 	const char	*db;		/* --db; NULL: $MOAT_DB or the default */
 	bool		 unlogged;
 	char		*profile_label;	/* the profile as recorded; NULL: its name */

@@ -691,6 +691,10 @@ const struct profile_key profile_keys[] = {
 	  "a size, e.g. 64K; 0 = none",
 	  "bytes of the start and of the end of stdout and stderr kept in the log", 0,
 	  OFF(audit_output), 0, 0, 0 },
+	{ "run-summary", KEY_BOOL, set_bool, get_bool,
+	  "yes | no",
+	  "on a terminal, after each run, what was refused, the limits hit, the risk", 0,
+	  OFF(run_summary), 0, 0, 0 },
 	{ "risk-confirm-above", KEY_UINT, set_percent, get_percent,
 	  "0-100, or off",
 	  "ask before running a command scored above this", 0,
@@ -736,6 +740,7 @@ profile_defaults(struct profile *p)
 	p->net_max_conns = 64;
 	p->audit_unlogged = false;
 	p->audit_output = 64 << 10;
+	p->run_summary = true;
 	p->risk_confirm_above = -1;
 	p->risk_refuse_above = -1;
 	free(p->hostname);

@@ -386,12 +386,42 @@ unwrap(char **w, size_t n)
 	return (i < n ? i : 0);
 }
 
+/* The options of an interpreter that take an argument, so that their
+ * letters and their argument are not read as -e or -c: ruby -rsocket -e,
+ * perl -MSocket -e, python3 -W error -c. In *sep those whose argument may
+ * be the next word; the others take only what is attached (perl -i.bak). */
+static const char *
+interp_argopts(const char *name, const char **sep)
+{
+	*sep = "";
+	if (is_python(name)) {
+		*sep = "WXm";
+		return ("WXm");
+	}
+	if (strcmp(name, "perl") == 0)
+		return ("MmIixl0CdD");
+	if (strcmp(name, "ruby") == 0) {
+		*sep = "rIEC";
+		return ("rIECKFWTx0");
+	}
+	if (name_in(name, "node nodejs deno bun")) {
+		*sep = "rC";
+		return ("rC");
+	}
+	if (strcmp(name, "php") == 0) {
+		*sep = "cdzft";
+		return ("cdzft");
+	}
+	return ("");
+}
+
 /* For shells and interpreters: the inline code after -c (or -e, ...), its
  * index in *at; NULL when there is none. */
 static const char *
 inline_code(char **w, size_t n, const char *opts, bool shell, size_t *at)
 {
-	bool	found = false;
+	bool		 found = false;
+	const char	*sep, *argopts = interp_argopts(risk_basename(w[0]), &sep);
 
 	for (size_t i = 1; i < n; i++) {
 		const char	*a = w[i];
@@ -421,6 +451,11 @@ inline_code(char **w, size_t n, const char *opts, bool shell, size_t *at)
 			}
 			/* -c CODE, -uc CODE, -cCODE; perl -ne CODE */
 			for (size_t k = 1; k < len; k++) {
+				if (strchr(argopts, a[k]) != NULL) {
+					if (k + 1 == len && strchr(sep, a[k]) != NULL)
+						i++;	/* ruby -r socket */
+					break;		/* ruby -rsocket */
+				}
 				if (strchr(opts, a[k]) == NULL)
 					continue;
 				if (k + 1 < len) {

@@ -101,6 +101,22 @@ like "show prints the connection" "$out" 'net +pkgs.example.org:443 allowed by a
 like "show draws cpu and mem sparklines" "$out" 'cpu +[^ ].* max [0-9.]+%'
 like "show prints the output" "$out" 'hello from run 0'
 like "show prints redacted stderr" "$out" 'token=\[REDACTED\]'
+# What a reviewer reads comes first; the chain's hashes only with -v.
+first=$(printf '%s\n' "$out" | head -3 | awk '{ print $1 }' | tr '\n' ' ')
+is "show opens with the run, its run id and command" "$first" "run run_id command "
+check "show: the verdict and risk come before the events" \
+    test "$(printf '%s\n' "$out" | grep -n '^risk ' | cut -d: -f1)" -lt \
+    "$(printf '%s\n' "$out" | grep -n '^events:' | cut -d: -f1)"
+unlike "show without -v prints no hash" "$out" 'prev_hash|children_hash|owner_pid|[0-9a-f]{64}'
+like "show ends with the run's place in the chain" "$(printf '%s\n' "$out" | tail -1)" \
+    '^record: seq [0-9]+, hash [0-9a-f]{16}\.\.\. \(moat audit show -v 1 '
+run_moat audit --db "$DB" show -v 1
+like "show -v prints the chain fields" "$out" 'prev_hash +[0-9a-f]{64}'
+like "show -v prints the owner" "$out" 'owner_pid +[0-9]+'
+check "show -v prints the chain after the output" \
+    test "$(printf '%s\n' "$out" | grep -n '^stdout ' | cut -d: -f1)" -lt \
+    "$(printf '%s\n' "$out" | grep -n 'prev_hash' | cut -d: -f1)"
+is "show -v prints each field once" "$(printf '%s\n' "$out" | grep -c 'run_id')" 1
 rid=$(printf '%s\n' "$out" | awk '$1 == "run_id" { print $2 }')
 run_moat audit --db "$DB" show "${rid:0:22}"
 like "show accepts a unique prefix of the run id" "$out" "run_id +$rid"
