@@ -149,15 +149,22 @@ else
 	    "^verdict: moat cannot sandbox here as .*: missing .*\(this runs inside a moat sandbox, which refuses nested sandboxes by design\)"
 	# moat run in there fails the same way, and says why rather than
 	# blaming the kernel's age (the filter answers clone3 with ENOSYS).
-	run_moat run -p isolated -w "$moat_dir" -e ASAN_OPTIONS=detect_leaks=0 -- \
-	    "$moat_dir/$(basename "$MOAT")" run -- /bin/true
+	# Its profile must be one the inner moat can read: the sandbox passes
+	# no MOAT_PROFILE_DIR, and a build tree (distcheck) has no installed
+	# profiles. So the outer run's workspace is ours, holding one, and the
+	# build directory is bound read-only beside it.
+	printf 'net = isolated\n' >"$T/ws/nested.conf"
+	printf 'include = isolated\nro-bind = %s\n' "$moat_dir" >"$T/outer.conf"
+	nested_conf="$T/ws/nested.conf"
+	run_moat run -p "$T/outer.conf" -e ASAN_OPTIONS=detect_leaks=0 -- \
+	    "$moat_dir/$(basename "$MOAT")" run -p "$nested_conf" -- /bin/true
 	is "nested moat run exits 125" "$rc" 125
 	like "nested moat run names the cause" "$err" \
 	    "^moat: clone3: this runs inside a moat sandbox, which denies nested user namespaces by design"
 	unlike "nested moat run does not blame the kernel" "$err" "too old"
 	# Without the variable, the filter is still named rather than the kernel.
-	run_moat run -p isolated -w "$moat_dir" -e ASAN_OPTIONS=detect_leaks=0 -- \
-	    /usr/bin/env -u MOAT_SANDBOX "$moat_dir/$(basename "$MOAT")" run -- /bin/true
+	run_moat run -p "$T/outer.conf" -e ASAN_OPTIONS=detect_leaks=0 -- \
+	    /usr/bin/env -u MOAT_SANDBOX "$moat_dir/$(basename "$MOAT")" run -p "$nested_conf" -- /bin/true
 	like "under an unnamed seccomp filter, the filter is named" "$err" \
 	    "^moat: clone3: refused by a seccomp filter this process runs under"
 fi
