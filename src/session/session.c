@@ -433,6 +433,46 @@ out:
 	free(payload);
 }
 
+/* Whether pid runs in our pid namespace; a peer we cannot see (pid 0) or
+ * whose namespace we cannot read is not. */
+static bool
+sv_same_pidns(pid_t pid)
+{
+	char		path[64];
+	struct stat	a, b;
+
+	if (pid <= 0)
+		return (false);
+	snprintf(path, sizeof path, "/proc/%d/ns/pid", (int)pid);
+	return (stat(path, &a) == 0 && stat("/proc/self/ns/pid", &b) == 0 &&
+	    a.st_ino == b.st_ino && a.st_dev == b.st_dev);
+}
+
+/* A connection refused before its first message: the answer, the log
+ * line, and the client marked to be dropped once what it sent is read. */
+static void
+sv_refuse_peer(struct sv *sv, struct sv_client *cl, const struct ucred *cred,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+sv_refuse_peer(struct sv *sv, struct sv_client *cl, const struct ucred *cred,
+    const char *fmt, ...)
+{
+	struct chan_msg	m = { .type = MSG_ERROR };
+	char		why[400];
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	snprintf(m.text, sizeof m.text, "refused: %s", why);
+	(void)chan_send(cl->fd, &m, NULL, 0, NULL, 0);
+	shutdown(cl->fd, SHUT_WR);
+	sv_log(sv, "refused a connection from uid %d pid %d: %s", (int)cred->uid,
+	    (int)cred->pid, why);
+	cl->refused = true;
+}
+
 static void
 sv_on_listen(struct loop *l, int fd, uint32_t events, void *arg)
 {
@@ -446,17 +486,18 @@ sv_on_listen(struct loop *l, int fd, uint32_t events, void *arg)
 	while ((c = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
 		cl = xcalloc(1, sizeof *cl);
 		cl->fd = c;
-		if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &cl_len) == -1 ||
-		    cred.uid != geteuid()) {
-			struct chan_msg	m = { .type = MSG_ERROR };
-
-			snprintf(m.text, sizeof m.text, "refused: this session "
-			    "belongs to uid %u", (unsigned)geteuid());
-			(void)chan_send(c, &m, NULL, 0, NULL, 0);
-			shutdown(c, SHUT_WR);
-			sv_log(sv, "refused a connection from uid %d pid %d: not "
-			    "the session's owner", (int)cred.uid, (int)cred.pid);
-			cl->refused = true;
+		if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &cl_len) == -1)
+			cred.uid = (uid_t)-1;
+		if (cred.uid != geteuid()) {
+			sv_refuse_peer(sv, cl, &cred, "this session belongs to uid %u",
+			    (unsigned)geteuid());
+		} else if (!sv_same_pidns(cred.pid)) {
+			/* The same uid, but inside a sandbox (moat's or any
+			 * other): a sandboxed command that can reach this
+			 * socket (a workspace holding it) must not drive this
+			 * session, whose profile may be looser than its own. */
+			sv_refuse_peer(sv, cl, &cred, "a client in another pid "
+			    "namespace (inside a sandbox) may not use this session");
 		}
 		{
 			int	sz = 256 * 1024;

@@ -248,6 +248,18 @@ else
 	skip "another uid's connection: needs root to be a second uid"
 fi
 
+# A sandboxed process of the same uid that can reach the socket (a
+# workspace holding the runtime directory) must not drive the session.
+run_moat run -p default -w "$XDG_RUNTIME_DIR" -- python3 -c '
+import socket, struct, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+s.send(struct.pack("=iiiiiIiii480s", 11, 0, 1, 0, 0, 0, 0, 0, 0, b""))
+d = s.recv(4096)
+print(struct.unpack("=i", d[:4])[0], d[36:516].split(b"\0")[0].decode())' "$sock"
+like "a client inside a sandbox is refused, though it is the same uid" "$out" \
+	"^12 refused: a client in another pid namespace \(inside a sandbox\) may not use this session"
+
 # The supervisor killed: everything inside goes with it.
 spid=$(python3 - "$XDG_RUNTIME_DIR/moat/$S.log" <<'PY'
 import re, sys
