@@ -592,47 +592,16 @@ audit_cmd_list(struct audit *a, const struct audit_opts *o)
 static int
 audit_resolve(struct audit *a, const char *arg, int64_t *id)
 {
-	struct sqlite3_stmt	*st;
-	unsigned long long	 n;
-	autofree char		*hi = xstrdup(arg);
-	size_t			 len = strlen(hi);
-	int			 found = 0;
+	struct audit_run_info	ri;
+	struct merr		e = { 0 };
 
-	if (parse_uint(arg, INT64_MAX, &n) == 0 &&
-	    (st = audit_q(a, "SELECT id FROM runs WHERE id = ?1")) != NULL) {
-		sqlite3_bind_int64(st, 1, (int64_t)n);
-		found = sqlite3_step(st) == SQLITE_ROW;
-		sqlite3_finalize(st);
-		if (found) {
-			*id = (int64_t)n;
-			return (0);
-		}
-	}
-	if (len == 0 || (unsigned char)hi[len - 1] == 0xff)
-		goto none;
-	hi[len - 1]++;		/* the prefix range [arg, hi) uses the run_id index */
-	if ((st = audit_q(a, "SELECT id, run_id FROM runs WHERE run_id >= ?1 AND "
-	    "run_id < ?2 ORDER BY run_id LIMIT 3")) == NULL)
+	if (audit_run_find(a, arg, &ri, &e) == -1) {
+		fprintf(stderr, "moat audit: %s\n", e.msg);
 		return (-1);
-	sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, hi, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		if (found++ == 0)
-			*id = sqlite3_column_int64(st, 0);
-		else {
-			cmd_errorf("moat audit: \"%s\" is ambiguous: it starts more than "
-			    "one run id; give more of it\n", arg);
-			sqlite3_finalize(st);
-			return (-1);
-		}
 	}
-	sqlite3_finalize(st);
-	if (found == 1)
-		return (0);
-none:
-	cmd_errorf("moat audit: no run \"%s\" in %s (give the ID from \"moat audit "
-	    "list\" or a prefix of the run id)\n", arg, audit_path(a));
-	return (-1);
+	*id = ri.id;
+	audit_run_info_release(&ri);
+	return (0);
 }
 
 static void
