@@ -215,117 +215,170 @@ is_placeholder(const struct review *rv, const char *rel, const char *up,
 	return (S_ISDIR(st->st_mode) && dir_is_empty(up));
 }
 
-static int	review_walk(struct review *, const char *, struct merr *);
+/* The layers of a directory being walked: indices into rv->layers, top
+ * first, that hold it as a directory, down to the first opaque one. */
+struct walk_dir {
+	size_t	*ix;		/* owned */
+	size_t	 n;
+	bool	 opaque;	/* the host's entries below are hidden */
+};
 
-/* Every entry of the host directory rel that the opaque layer dir hides. */
-static void
-review_hidden(struct review *rv, const char *rel, const char *host,
-    const char *up)
+static char *
+layer_path(const struct review *rv, size_t layer, const char *rel)
 {
-	DIR		*d;
-	struct dirent	*de;
-	struct stat	 hst, ust;
-
-	if ((d = opendir(host)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		autofree char	*h = NULL, *u = NULL, *r = NULL;
-
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		u = path_join(up, de->d_name);
-		if (lstat(u, &ust) == 0)
-			continue;	/* the layer has its own */
-		h = path_join(host, de->d_name);
-		if (lstat(h, &hst) == -1)
-			continue;
-		r = path_join(rel, de->d_name);
-		review_add(rv, r, REVIEW_DELETED, &hst, NULL);
-	}
-	closedir(d);
+	return (*rel ? path_join(rv->layers.v[layer], rel) : xstrdup(rv->layers.v[layer]));
 }
 
-static int
-review_entry(struct review *rv, const char *rel, const char *up)
+static int	review_walk(struct review *, const char *, const struct walk_dir *,
+		    struct merr *);
+
+/* One name of a directory: the topmost layer holding it decides. */
+static void
+review_entry(struct review *rv, const char *rel, const struct walk_dir *wd,
+    struct merr *e, int *rc)
 {
-	autofree char	*host = path_join(rv->ws, rel);
+	autofree char	*host = path_join(rv->ws, rel), *up = NULL;
 	struct stat	 st, hst;
 	bool		 hexists;
+	size_t		 top = 0, k;
 	struct review_change *c;
+	struct walk_dir	 sub = { 0 };
 
-	if (lstat(up, &st) == -1)
-		return (0);
+	for (k = 0; k < wd->n; k++) {
+		free(up);
+		up = layer_path(rv, wd->ix[k], rel);
+		if (lstat(up, &st) == 0)
+			break;
+	}
+	if (k == wd->n)
+		return;
+	top = wd->ix[k];
 	hexists = lstat(host, &hst) == 0;
 	if (is_whiteout(&st)) {
 		if (hexists)
-			review_add(rv, rel, REVIEW_DELETED, &hst, NULL);
-		return (0);
+			review_add(rv, rel, REVIEW_DELETED, &hst, NULL)->layer = top;
+		return;
 	}
 	if (!hexists && is_placeholder(rv, rel, up, &st))
-		return (0);
+		return;
 	if (S_ISDIR(st.st_mode)) {
+		sub.ix = xcalloc(wd->n, sizeof *sub.ix);
+		sub.opaque = wd->opaque;
+		for (; k < wd->n; k++) {
+			autofree char	*lp = layer_path(rv, wd->ix[k], rel);
+			struct stat	 lst;
+
+			if (lstat(lp, &lst) == -1)
+				continue;
+			if (!S_ISDIR(lst.st_mode)) {
+				sub.opaque = true;	/* a whiteout or a file hides below */
+				break;
+			}
+			sub.ix[sub.n++] = wd->ix[k];
+			if (is_opaque(lp)) {
+				sub.opaque = true;
+				break;
+			}
+		}
 		if (!hexists || !S_ISDIR(hst.st_mode))
 			review_add(rv, rel, hexists ? REVIEW_MODIFIED : REVIEW_ADDED,
-			    hexists ? &hst : NULL, &st);
-		else {
-			if ((hst.st_mode & 07777) != (st.st_mode & 07777))
-				review_add(rv, rel, REVIEW_MODE, &hst, &st);
-			if (is_opaque(up))
-				review_hidden(rv, rel, host, up);
-		}
-		return (1);	/* walk into it */
+			    hexists ? &hst : NULL, &st)->layer = top;
+		else if ((hst.st_mode & 07777) != (st.st_mode & 07777))
+			review_add(rv, rel, REVIEW_MODE, &hst, &st)->layer = top;
+		if (*rc == 0)
+			*rc = review_walk(rv, rel, &sub, e);
+		free(sub.ix);
+		return;
 	}
 	if (S_ISLNK(st.st_mode)) {
 		char		 t[4096], ht[4096];
 		ssize_t		 n, hn;
 
 		if ((n = readlink(up, t, sizeof t - 1)) < 0)
-			return (0);
+			return;
 		t[n] = '\0';
 		if (hexists && S_ISLNK(hst.st_mode) &&
 		    (hn = readlink(host, ht, sizeof ht - 1)) == n &&
 		    memcmp(t, ht, (size_t)n) == 0)
-			return (0);
+			return;
 		c = review_add(rv, rel, REVIEW_SYMLINK, hexists ? &hst : NULL, &st);
 		c->target = xstrdup(t);
-		return (0);
+		c->layer = top;
+		return;
 	}
 	if (!hexists) {
-		review_add(rv, rel, REVIEW_ADDED, NULL, &st);
-		return (0);
+		review_add(rv, rel, REVIEW_ADDED, NULL, &st)->layer = top;
+		return;
 	}
 	if (S_ISREG(st.st_mode) && S_ISREG(hst.st_mode) &&
 	    st.st_size == hst.st_size && same_content(up, host, st.st_size)) {
 		/* A copy-up alone (opened for writing, touched, chowned). */
 		if ((hst.st_mode & 07777) != (st.st_mode & 07777))
-			review_add(rv, rel, REVIEW_MODE, &hst, &st);
-		return (0);
+			review_add(rv, rel, REVIEW_MODE, &hst, &st)->layer = top;
+		return;
 	}
-	review_add(rv, rel, REVIEW_MODIFIED, &hst, &st);
-	return (0);
+	review_add(rv, rel, REVIEW_MODIFIED, &hst, &st)->layer = top;
 }
 
 static int
-review_walk(struct review *rv, const char *rel, struct merr *e)
+name_cmp(const void *a, const void *b)
 {
-	autofree char	*dir = *rel ? path_join(rv->upper, rel) : xstrdup(rv->upper);
-	DIR		*d;
-	struct dirent	*de;
+	return (strcmp(*(char *const *)a, *(char *const *)b));
+}
+
+static int
+review_walk(struct review *rv, const char *rel, const struct walk_dir *wd,
+    struct merr *e)
+{
 	struct strv	 names = { 0 };
 	int		 rc = 0;
 
-	if ((d = opendir(dir)) == NULL)
-		return (merr_errno(e, "read the run's layer %s", dir));
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-			strv_add(&names, de->d_name);
-	closedir(d);
-	for (size_t i = 0; i < names.n && rc == 0; i++) {
-		autofree char	*r = *rel ? path_join(rel, names.v[i]) : xstrdup(names.v[i]);
-		autofree char	*u = path_join(rv->upper, r);
+	for (size_t k = 0; k < wd->n; k++) {
+		autofree char	*dir = layer_path(rv, wd->ix[k], rel);
+		DIR		*d;
+		struct dirent	*de;
 
-		if (review_entry(rv, r, u) == 1)
-			rc = review_walk(rv, r, e);
+		if ((d = opendir(dir)) == NULL)
+			return (merr_errno(e, "read the run's layer %s", dir));
+		while ((de = readdir(d)) != NULL)
+			if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+				strv_add(&names, de->d_name);
+		closedir(d);
+	}
+	if (names.n > 1)
+		qsort(names.v, names.n, sizeof *names.v, name_cmp);
+	/* Below an opaque directory the host's entries are gone unless a
+	 * layer has its own. */
+	if (wd->opaque) {
+		autofree char	*host = *rel ? path_join(rv->ws, rel) : xstrdup(rv->ws);
+		DIR		*d;
+		struct dirent	*de;
+
+		if ((d = opendir(host)) != NULL) {
+			while ((de = readdir(d)) != NULL) {
+				autofree char	*h = NULL, *r = NULL;
+				struct stat	 hst;
+
+				if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+				    bsearch(&(const char *){ de->d_name }, names.v, names.n,
+				    sizeof *names.v, name_cmp) != NULL)
+					continue;
+				h = path_join(host, de->d_name);
+				if (lstat(h, &hst) == -1)
+					continue;
+				r = *rel ? path_join(rel, de->d_name) : xstrdup(de->d_name);
+				review_add(rv, r, REVIEW_DELETED, &hst, NULL);
+			}
+			closedir(d);
+		}
+	}
+	for (size_t i = 0; i < names.n && rc == 0; i++) {
+		autofree char	*r = NULL;
+
+		if (i > 0 && strcmp(names.v[i], names.v[i - 1]) == 0)
+			continue;
+		r = *rel ? path_join(rel, names.v[i]) : xstrdup(names.v[i]);
+		review_entry(rv, r, wd, e, &rc);
 	}
 	strv_clear(&names);
 	return (rc);
@@ -338,22 +391,67 @@ change_cmp(const void *a, const void *b)
 	    ((const struct review_change *)b)->path));
 }
 
+/* The run a layer was started on ("moat run --on"), from its state dir. */
+static char *
+review_parent(const char *state)
+{
+	autofree char	*f = path_join(state, "on"), *text = NULL;
+	struct merr	 e;
+
+	if (read_file(f, &text, NULL, &e) == -1)
+		return (NULL);
+	text[strcspn(text, "\n")] = '\0';
+	return (*text ? xstrdup(text) : NULL);
+}
+
+int
+review_chain(const char *run_id, struct strv *layers, struct merr *e)
+{
+	autofree char	*id = xstrdup(run_id);
+
+	while (id != NULL) {
+		autofree char	*state = review_state_dir(id);
+		autofree char	*up = path_join(state, "upper");
+		struct stat	 st;
+		char		*next;
+
+		if (lstat(up, &st) == -1 || !S_ISDIR(st.st_mode))
+			return (merr_set(e, "run %s kept no layer at %s: it did not run "
+			    "with workspace = overlay, or its layer was discarded or pruned",
+			    id, up));
+		if (strv_contains(layers, up) || layers->n >= REVIEW_MAX_LAYERS)
+			return (merr_set(e, "run %s: a chain of more than %d layers, or a "
+			    "loop, in %s", run_id, REVIEW_MAX_LAYERS, state));
+		strv_add(layers, up);
+		next = review_parent(state);
+		free(id);
+		id = next;
+	}
+	return (0);
+}
+
 int
 review_load(struct review *rv, const char *run_id, const char *ws,
     const struct strv *protect, struct merr *e)
 {
-	autofree char	*state = review_state_dir(run_id);
-	struct stat	 st;
+	struct walk_dir	 wd = { 0 };
+	int		 rc;
 
 	memset(rv, 0, sizeof *rv);
 	rv->ws = xstrdup(ws);
-	rv->upper = path_join(state, "upper");
 	strv_copy(&rv->protect, protect);
-	if (lstat(rv->upper, &st) == -1 || !S_ISDIR(st.st_mode))
-		return (merr_set(e, "run %s kept no layer at %s: it did not run with "
-		    "workspace = overlay, or its layer was discarded or pruned",
-		    run_id, rv->upper));
-	if (review_walk(rv, "", e) == -1)
+	if (review_chain(run_id, &rv->layers, e) == -1)
+		return (-1);
+	rv->upper = xstrdup(rv->layers.v[0]);
+	wd.ix = xcalloc(rv->layers.n, sizeof *wd.ix);
+	for (size_t k = 0; k < rv->layers.n; k++) {
+		wd.ix[wd.n++] = k;
+		if (is_opaque(rv->layers.v[k]))
+			break;
+	}
+	rc = review_walk(rv, "", &wd, e);
+	free(wd.ix);
+	if (rc == -1)
 		return (-1);
 	qsort(rv->v, rv->n, sizeof *rv->v, change_cmp);
 	return (0);
@@ -369,6 +467,7 @@ review_release(struct review *rv)
 	free(rv->v);
 	free(rv->ws);
 	free(rv->upper);
+	strv_clear(&rv->layers);
 	strv_clear(&rv->protect);
 	memset(rv, 0, sizeof *rv);
 }
@@ -400,7 +499,7 @@ review_layer_path(const struct review *rv, const struct review_change *c)
 {
 	if (c->kind == REVIEW_DELETED)
 		return (xstrdup(""));
-	return (path_join(rv->upper, c->path));
+	return (path_join(rv->layers.v[c->layer], c->path));
 }
 
 /* Conflicts: anything under a host path whose ctime is at or after since.

@@ -30,11 +30,15 @@ struct review_change {
 	mode_t		 new_mode;	/* st_mode in the layer, 0 = deleted */
 	off_t		 old_size, new_size;
 	bool		 protected;	/* a protect entry: never applied */
+	size_t		 layer;		/* the layer that holds it (0 = the run's own) */
 };
+
+#define REVIEW_MAX_LAYERS	64	/* a chain of --on runs, the run's own first */
 
 struct review {
 	char			*ws;		/* owned; the host workspace */
-	char			*upper;		/* owned; the layer read */
+	char			*upper;		/* owned; the run's own layer */
+	struct strv		 layers;	/* its upper dir, then those it ran on */
 	struct strv		 protect;	/* the run's protect entries */
 	struct review_change	*v;		/* owned; sorted by path */
 	size_t			 n, cap;
@@ -50,6 +54,9 @@ char	*review_state_dir(const char *run_id);
 int	 review_load(struct review *, const char *run_id, const char *ws,
 	    const struct strv *protect, struct merr *);
 void	 review_release(struct review *);
+/* The upper dirs of run_id and of the runs it was started on (its "on"
+ * file names the next), top first. */
+int	 review_chain(const char *run_id, struct strv *layers, struct merr *);
 /* The run named by arg (an audit ID or a run id prefix) in the audit log db
  * (NULL: the default) and its layer, read with the protect entries of the
  * profile it ran with (the default profile's when that one is gone, with a
