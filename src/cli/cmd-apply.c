@@ -4,16 +4,20 @@
  * each one named), nor ever to a protected path; symbolic links are made as
  * links and never followed. The apply is recorded in the audit log as a row
  * of its own ("moat apply RUN_ID") with an event per path. Front end. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "audit/audit.h"
 #include "base/event.h"
 #include "cmd.h"
 #include "review/review.h"
+#include "sandbox/spawn.h"
 
 static int	cmd_apply_exec(int, char **);
 
@@ -103,15 +107,10 @@ cmd_apply_exec(int argc, char **argv)
 	struct audit_run_info	 ri;
 	struct review		 rv;
 	struct merr		 e = { 0 };
-	struct audit		*a = NULL;
-	struct apply_ctx	 ax = { 0 };
-	struct audit_end	 ae;
-	struct strv		 rargv = { 0 };
 	autofree bool		*sel = NULL;
-	autofree char		*conflicts = NULL;
 	const char		*db = NULL;
 	bool			 dry = false;
-	size_t			 nsel = 0, nprot = 0;
+	size_t			 nprot = 0;
 	autofree char		**pos = xcalloc((size_t)argc + 1, sizeof *pos);
 	int			 npos = 0;
 	bool			 dashdash = false;
@@ -174,17 +173,43 @@ cmd_apply_exec(int argc, char **argv)
 			fputs("not applied (protected)  ", stderr);
 			cmd_print_path(stderr, rv.v[k].path);
 			fputc('\n', stderr);
-		} else
-			nsel += sel[k];
+		}
 	}
-	if (review_conflicts(&rv, sel, ri.started_at, &conflicts, &e) == -1) {
+	rc = cmd_apply_selected(db, &ri, &rv, sel, filters, nf, dry);
+out:
+	audit_run_info_release(&ri);
+	review_release(&rv);
+	return (rc);
+}
+
+/* Applies the selected changes of a loaded review, after the conflict check;
+ * moat apply and moat run --review. Returns the exit status. */
+int
+cmd_apply_selected(const char *db, const struct audit_run_info *ri,
+    const struct review *rv, const bool *sel, char **filters, size_t nf, bool dry)
+{
+	struct merr		 e = { 0 };
+	struct audit		*a = NULL;
+	struct apply_ctx	 ax = { 0 };
+	struct audit_end	 ae;
+	struct strv		 rargv = { 0 };
+	autofree char		*conflicts = NULL;
+	size_t			 nsel = 0, nprot = 0;
+	int			 rc = EXIT_MOAT;
+
+	for (size_t k = 0; k < rv->n; k++)
+		if (sel[k] && !rv->v[k].protected)
+			nsel++;
+		else if (sel[k])
+			nprot++;
+	if (review_conflicts(rv, sel, ri->started_at, &conflicts, &e) == -1) {
 		merr_print(&e);
 		goto out;
 	}
 	if (conflicts != NULL) {
 		fprintf(stderr, "moat apply: nothing applied: these paths changed in %s "
 		    "since run %lld started, and applying would overwrite that:\n",
-		    ri.workspace, (long long)ri.id);
+		    ri->workspace, (long long)ri->id);
 		for (char *p = conflicts, *nl; *p != '\0'; p = nl + 1) {
 			nl = strchr(p, '\n');
 			*nl = '\0';
@@ -193,20 +218,20 @@ cmd_apply_exec(int argc, char **argv)
 			fputc('\n', stderr);
 		}
 		fprintf(stderr, "Look at them with moat diff %lld; apply the other paths by "
-		    "naming them, or move your edits away and apply again.\n", (long long)ri.id);
+		    "naming them, or move your edits away and apply again.\n", (long long)ri->id);
 		goto out;
 	}
 	if (nsel == 0) {
-		printf("run %lld: nothing to apply%s\n", (long long)ri.id,
+		printf("run %lld: nothing to apply%s\n", (long long)ri->id,
 		    nprot > 0 ? " (only protected paths)" : "");
 		rc = 0;
 		goto out;
 	}
 	if (dry) {
-		for (size_t k = 0; k < rv.n; k++)
-			if (sel[k] && !rv.v[k].protected) {
-				printf("would apply  %-8s  ", review_kind_name(rv.v[k].kind));
-				cmd_print_path(stdout, rv.v[k].path);
+		for (size_t k = 0; k < rv->n; k++)
+			if (sel[k] && !rv->v[k].protected) {
+				printf("would apply  %-8s  ", review_kind_name(rv->v[k].kind));
+				cmd_print_path(stdout, rv->v[k].path);
 				fputc('\n', stdout);
 			}
 		rc = 0;
@@ -214,17 +239,17 @@ cmd_apply_exec(int argc, char **argv)
 	}
 	strv_add(&rargv, "moat");
 	strv_add(&rargv, "apply");
-	strv_add(&rargv, ri.run_id);
+	strv_add(&rargv, ri->run_id);
 	for (size_t k = 0; k < nf; k++)
 		strv_add(&rargv, filters[k]);
 	clock_gettime(CLOCK_MONOTONIC, &ax.t0);
-	if ((ax.ar = apply_record(&a, db, &ri, rargv.v, &e)) == NULL) {
+	if ((ax.ar = apply_record(&a, db, ri, rargv.v, &e)) == NULL) {
 		merr_print(&e);
 		fprintf(stderr, "moat apply: nothing applied: the apply could not be "
 		    "recorded in the audit log\n");
 		goto out;
 	}
-	rc = review_apply(&rv, sel, apply_done, &ax, &e) == -1 ? EXIT_MOAT : 0;
+	rc = review_apply(rv, sel, apply_done, &ax, &e) == -1 ? EXIT_MOAT : 0;
 	if (rc != 0)
 		merr_print(&e);
 	memset(&ae, 0, sizeof ae);
@@ -236,11 +261,134 @@ cmd_apply_exec(int argc, char **argv)
 	ae.risk = -1;
 	if (audit_run_end(TAKE_PTR(ax.ar), &ae, &e) == -1)
 		merr_print(&e);
-	printf("run %lld: %zu change%s applied to %s\n", (long long)ri.id, ax.n,
-	    ax.n == 1 ? "" : "s", ri.workspace);
+	printf("run %lld: %zu change%s applied to %s\n", (long long)ri->id, ax.n,
+	    ax.n == 1 ? "" : "s", ri->workspace);
 out:
 	strv_clear(&rargv);
 	audit_close(a);
+	return (rc);
+}
+
+/* moat run --on ID: the run's layers go under the new run's, in its
+ * workspace. Fills r->on_run_id, r->on_layers and, without -w,
+ * r->workspace (run_id, ws and layers are the caller's to free). */
+int
+cmd_apply_on(const char *db, const char *arg, struct run *r, char **run_id,
+    char **ws, struct strv *layers)
+{
+	struct audit_run_info	 ri;
+	struct audit		*a;
+	struct merr		 e = { 0 };
+	char			 wsbuf[PATH_MAX];
+
+	if ((a = audit_open(db, AUDIT_READONLY, &e)) == NULL)
+		goto fail;
+	if (audit_run_find(a, arg, &ri, &e) == -1) {
+		audit_close(a);
+		goto fail;
+	}
+	audit_close(a);
+	if (ri.workspace == NULL || review_chain(ri.run_id, layers, &e) == -1) {
+		if (ri.workspace == NULL)
+			merr_set(&e, "run %lld had no workspace: nothing to start on",
+			    (long long)ri.id);
+		audit_run_info_release(&ri);
+		goto fail;
+	}
+	if (r->workspace != NULL && (realpath(r->workspace, wsbuf) == NULL ||
+	    strcmp(wsbuf, ri.workspace) != 0)) {
+		merr_set(&e, "--on %s: run %lld worked in %s, not in %s; leave out -w "
+		    "to run there", arg, (long long)ri.id, ri.workspace, r->workspace);
+		audit_run_info_release(&ri);
+		goto fail;
+	}
+	*run_id = xstrdup(ri.run_id);
+	r->on_run_id = *run_id;
+	r->on_layers = layers;
+	if (r->workspace == NULL)
+		r->workspace = *ws = xstrdup(ri.workspace);
+	audit_run_info_release(&ri);
+	return (0);
+fail:
+	fprintf(stderr, "moat run: --on %s: %s\n", arg, e.msg);
+	return (-1);
+}
+
+/* moat run --review: after the run, its changes; on a terminal, a question
+ * per path (y apply, n leave, d its diff, a all the rest, q stop), then the
+ * apply of those taken. Without a terminal the summary only: the layer is
+ * left for moat apply. Returns the run's status, or 125 when an apply
+ * failed or was refused. */
+int
+cmd_apply_review(const char *db, const char *run_id, int status)
+{
+	struct audit_run_info	 ri;
+	struct review		 rv;
+	struct merr		 e = { 0 };
+	autofree bool		*sel = NULL;
+	bool			 tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+	bool			 colour = tty && getenv("NO_COLOR") == NULL, all = false;
+	size_t			 taken = 0;
+	int			 rc = status;
+
+	if (review_open(db, run_id, &ri, &rv, &e) == -1) {
+		fprintf(stderr, "moat run --review: %s\n", e.msg);
+		rc = EXIT_MOAT;
+		goto out;
+	}
+	fflush(stdout);
+	printf("run %lld: %zu change%s in ", (long long)ri.id, rv.n, rv.n == 1 ? "" : "s");
+	cmd_print_path(stdout, ri.workspace);
+	fputc('\n', stdout);
+	for (size_t k = 0; k < rv.n; k++)
+		cmd_diff_summary_line(stdout, &rv.v[k], colour);
+	if (rv.n == 0)
+		goto out;
+	if (!tty) {
+		printf("Nothing applied. Look with moat diff %lld, take them with moat "
+		    "apply %lld [PATH]..., drop them with moat discard %lld.\n",
+		    (long long)ri.id, (long long)ri.id, (long long)ri.id);
+		goto out;
+	}
+	sel = xcalloc(rv.n + 1, sizeof *sel);
+	/* Keys typed for the command are no answer to these questions. */
+	tcflush(STDIN_FILENO, TCIFLUSH);
+	for (size_t k = 0; k < rv.n; k++) {
+		const struct review_change *c = &rv.v[k];
+		char	 line[64];
+
+		if (c->protected)
+			continue;
+		if (all) {
+			sel[k] = true;
+			continue;
+		}
+		for (;;) {
+			printf("%s ", review_kind_name(c->kind));
+			cmd_print_path(stdout, c->path);
+			printf(": apply? [y]es [n]o [d]iff [a]ll [q]uit ");
+			fflush(stdout);
+			if (fgets(line, sizeof line, stdin) == NULL)
+				line[0] = 'q';
+			if (line[0] == 'd') {
+				cmd_diff_show(&rv, c, stdout, colour);
+				continue;
+			}
+			break;
+		}
+		if (line[0] == 'q')
+			break;
+		sel[k] = line[0] == 'y' || line[0] == 'a';
+		all = line[0] == 'a';
+	}
+	for (size_t k = 0; k < rv.n; k++)
+		taken += sel[k];
+	if (taken == 0)
+		printf("Nothing applied; the layer is kept for moat apply %lld.\n",
+		    (long long)ri.id);
+	else if (cmd_apply_selected(db, &ri, &rv, sel, NULL, 0, false) != 0)
+		rc = EXIT_MOAT;
+out:
 	audit_run_info_release(&ri);
 	review_release(&rv);
 	return (rc);

@@ -165,4 +165,67 @@ run_moat run -p default -- sh -c 'echo $MOAT_RUN_ID'
 run_moat diff "$out"
 like "a bind run has no layer to review" "$err" "did not run with workspace = overlay"
 
+# A chain of three runs with --on: each sees what the one before left, the
+# host sees nothing, and one review of the last covers them all.
+mkdir -p "$T/ws2" && echo base >"$T/ws2/f.txt" && echo keep >"$T/ws2/k.txt"
+WS2=$(cd "$T/ws2" && pwd -P)
+on() { # on ARGS...: moat run in ws2; sets out, err, rc
+	(cd "$T/ws2" && "$MOAT" run "$@") >"$T/on.out" 2>"$T/on.err" </dev/null
+	rc=$?; out=$(cat "$T/on.out"); err=$(cat "$T/on.err")
+}
+on --review -- sh -c 'echo one >> f.txt; echo a > a.txt; echo $MOAT_RUN_ID >&2'
+r1=$err
+like "run --review without a terminal: the summary" "$out" "added     a.txt  2 B"
+like "and it says how to apply" "$out" "Nothing applied.*moat apply"
+on --on "$r1" -- sh -c 'cat f.txt a.txt; echo two >> f.txt; rm a.txt k.txt; echo b > b.txt; echo $MOAT_RUN_ID >&2'
+r2=$err
+is "the second run sees the first's changes" "$out" "base
+one
+a"
+(cd "$T" && "$MOAT" run --on "$r2" -- sh -c 'cat f.txt; ls; echo three >> f.txt; echo c > c.txt; echo $MOAT_RUN_ID >&2') >"$T/on.out" 2>"$T/on.err"
+r3=$(cat "$T/on.err")
+is "the third (from another directory: --on names the workspace) sees both" "$(cat "$T/on.out")" "base
+one
+two
+b.txt
+f.txt"
+is "the host saw none of it" "$(cd "$T/ws2" && ls && cat f.txt)" "f.txt
+k.txt
+base"
+run_moat diff "$r3" --name-only
+is "diff of the last run covers the chain" "$out" "b.txt
+c.txt
+f.txt
+k.txt"
+run_moat apply "$r3"
+is "apply of the chain" "$rc $(cd "$T/ws2" && ls && cat f.txt)" "0 b.txt
+c.txt
+f.txt
+base
+one
+two
+three"
+on --on nosuchrun -- true
+like "--on an unknown run: named" "$err" "--on nosuchrun: no run"
+on -w "$T/ws" --on "$r1" -- true
+like "--on with another workspace: refused" "$err" "worked in $WS2, not in"
+run_moat discard "$r1"
+on --on "$r3" -- true
+like "--on a chain with a discarded layer: refused" "$err" "kept no layer"
+
+# --review on a terminal: a question per path.
+if command -v script >/dev/null; then
+	mkdir -p "$T/ws3" && echo a >"$T/ws3/a.txt"
+	# The answers come once the questions are up (moat drops earlier keys).
+	(sleep 3; printf 'd\n'; sleep 0.5; printf 'y\n'; sleep 0.5; printf 'n\n'; sleep 1) | (cd "$T/ws3" && script -qec "'$MOAT' run --review -- sh -c 'echo more >> a.txt; echo new > b.txt'" /dev/null) >"$T/tty.out" 2>&1
+	tout=$(tr -d '\r' <"$T/tty.out")
+	like "run --review asks per path" "$tout" "modified a.txt: apply\? \[y\]es \[n\]o \[d\]iff \[a\]ll \[q\]uit"
+	like "d shows the diff" "$tout" "\+more"
+	is "y applied the first, n left the second" "$(cat "$T/ws3/a.txt"; test -e "$T/ws3/b.txt" || echo no-b)" "a
+more
+no-b"
+else
+	skip "run --review on a terminal: no script(1) here"
+fi
+
 done_testing
