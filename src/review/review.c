@@ -817,3 +817,142 @@ review_open(const char *db, const char *arg, struct audit_run_info *ri,
 	profile_free(p);
 	return (rc);
 }
+
+struct kept {
+	char		*id;		/* owned */
+	char		*on;		/* owned; the run it stands on, or NULL */
+	double		 t;		/* when its state dir was made */
+	double		 chain_t;	/* the newest t of it and those on it */
+	uint64_t	 bytes;
+	bool		 gone;
+};
+
+static uint64_t
+tree_bytes(int dfd, const char *name)
+{
+	struct stat	 st;
+	uint64_t	 n;
+	int		 fd;
+	DIR		*d;
+	struct dirent	*de;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return (0);
+	n = (uint64_t)st.st_blocks * 512;
+	if (!S_ISDIR(st.st_mode))
+		return (n);
+	if ((fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return (n);
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return (n);
+	}
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			n += tree_bytes(dirfd(d), de->d_name);
+	closedir(d);
+	return (n);
+}
+
+static int
+kept_cmp(const void *a, const void *b)
+{
+	const struct kept	*x = a, *y = b;
+
+	/* Chains by their newest layer; in a chain, the newest first. */
+	if (x->chain_t != y->chain_t)
+		return (x->chain_t < y->chain_t ? -1 : 1);
+	return (x->t > y->t ? -1 : x->t < y->t);
+}
+
+int
+review_prune(double before, uint64_t max_bytes,
+    bool (*busy)(const char *, void *), void *arg, struct review_pruned *out,
+    struct merr *e)
+{
+	autofree char	*runs = NULL, *one = review_state_dir("x");
+	autofd int	 rfd = -1;
+	struct kept	*v = NULL;
+	size_t		 n = 0, cap = 0;
+	uint64_t	 total = 0;
+	DIR		*d;
+	struct dirent	*de;
+	bool		 again = true;
+	int		 rc = 0;
+
+	memset(out, 0, sizeof *out);
+	runs = xstrndup(one, strlen(one) - 2);
+	if ((rfd = open(runs, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return (errno == ENOENT ? 0 : merr_errno(e, "open %s", runs));
+	if ((d = fdopendir(dup(rfd))) == NULL)
+		return (merr_errno(e, "read %s", runs));
+	while ((de = readdir(d)) != NULL) {
+		autofree char	*sd = NULL;
+		struct stat	 st;
+
+		if (de->d_name[0] == '.' || fstatat(rfd, de->d_name, &st,
+		    AT_SYMLINK_NOFOLLOW) == -1 || !S_ISDIR(st.st_mode))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 32;
+			v = xreallocarray(v, cap, sizeof *v);
+		}
+		sd = path_join(runs, de->d_name);
+		v[n].id = xstrdup(de->d_name);
+		v[n].on = review_parent(sd);
+		v[n].t = (double)st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9;
+		v[n].bytes = tree_bytes(rfd, de->d_name);
+		v[n].gone = false;
+		total += v[n].bytes;
+		n++;
+	}
+	closedir(d);
+	for (size_t i = 0; i < n; i++)
+		v[i].chain_t = v[i].t;
+	for (bool changed = true; changed; ) {	/* a chain is short: few rounds */
+		changed = false;
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = 0; j < n; j++)
+				if (v[j].on != NULL && strcmp(v[j].on, v[i].id) == 0 &&
+				    v[j].chain_t > v[i].chain_t) {
+					v[i].chain_t = v[j].chain_t;
+					changed = true;
+				}
+	}
+	if (n > 1)
+		qsort(v, n, sizeof *v, kept_cmp);
+	/* Oldest chain first (moat run --on: a layer and those started on it
+	 * go together, the newest first); a layer another kept one stands on
+	 * stays until that one goes; a running run's layer always stays. */
+	while (again) {
+		again = false;
+		for (size_t i = 0; i < n; i++) {
+			bool	needed = false;
+
+			if (v[i].gone || (v[i].t >= before &&
+			    (max_bytes == 0 || total <= max_bytes)))
+				continue;
+			for (size_t j = 0; j < n && !needed; j++)
+				needed = !v[j].gone && v[j].on != NULL &&
+				    strcmp(v[j].on, v[i].id) == 0;
+			if (needed || (busy != NULL && busy(v[i].id, arg)))
+				continue;
+			if (remove_at(rfd, v[i].id) == -1) {
+				rc = merr_errno(e, "remove %s/%s", runs, v[i].id);
+				goto out;
+			}
+			v[i].gone = again = true;
+			total -= v[i].bytes;
+			out->layers++;
+			out->bytes += v[i].bytes;
+		}
+	}
+	out->left = total;
+out:
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].id);
+		free(v[i].on);
+	}
+	free(v);
+	return (rc);
+}

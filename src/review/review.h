@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "base/error.h"
@@ -79,6 +80,18 @@ int	 review_conflicts(const struct review *, const bool *sel, double since,
  * reached through one is refused. on_done is called for each applied one. */
 int	 review_apply(const struct review *, const bool *sel,
 	    void (*on_done)(const struct review_change *, void *), void *,
+	    struct merr *);
+/* Removes kept layers made before `before` (Unix seconds; 0 = none by
+ * age), then the oldest until they hold at most max_bytes (0 = no cap). A
+ * layer another kept one was started on, or one busy() says is in use,
+ * stays. */
+struct review_pruned {
+	size_t		 layers;
+	uint64_t	 bytes;		/* freed */
+	uint64_t	 left;		/* what the kept layers still hold */
+};
+int	 review_prune(double before, uint64_t max_bytes,
+	    bool (*busy)(const char *, void *), void *, struct review_pruned *,
 	    struct merr *);
 /* Removes the run's kept layer (upper and work dirs). */
 int	 review_discard(const char *run_id, struct merr *);

@@ -213,6 +213,30 @@ run_moat discard "$r1"
 on --on "$r3" -- true
 like "--on a chain with a discarded layer: refused" "$err" "kept no layer"
 
+# Pruning: a size cap removes the oldest layers, but not one a kept layer
+# stands on; --before removes those kept since before a date.
+on --review -- sh -c 'head -c 200000 /dev/zero > big; echo $MOAT_RUN_ID >&2'
+p1=$(printf '%s\n' "$err" | tail -1)
+on --on "$p1" -- sh -c 'echo small > s; echo $MOAT_RUN_ID >&2'
+p2=$(printf '%s\n' "$err" | tail -1)
+sleep 1.1
+on --review -- sh -c 'echo newest > n; echo $MOAT_RUN_ID >&2'
+p3=$(printf '%s\n' "$err" | tail -1)
+kept() { ls "$XDG_STATE_HOME/moat/runs" | sort | tr '\n' ' '; }
+before_prune=$(kept)
+run_moat audit prune --layers-max 100M
+like "prune under the cap removes nothing" "$out" "removed 0 kept overlay layers"
+is "every layer is still there" "$(kept)" "$before_prune"
+run_moat audit prune --layers-max 100K
+like "prune to a cap: says what it removed" "$out" "removed [1-9][0-9]* kept overlay layers"
+check "the newest layer stays" test -d "$XDG_STATE_HOME/moat/runs/$p3/upper"
+check "the big layer's chain is gone, child and parent" test ! -e "$XDG_STATE_HOME/moat/runs/$p1" -a ! -e "$XDG_STATE_HOME/moat/runs/$p2"
+run_moat audit prune --before "$(date -u -d '+1 day' '+%Y-%m-%d')"
+like "prune --before a date after every layer removes the rest" "$out" "removed 1 kept overlay layers"
+is "no layer is left" "$(kept)" ""
+run_moat audit prune --layers-max lots
+like "a bad size is named" "$err" "--layers-max needs a size"
+
 # --review on a terminal: a question per path.
 if command -v script >/dev/null; then
 	mkdir -p "$T/ws3" && echo a >"$T/ws3/a.txt"
