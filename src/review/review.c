@@ -746,7 +746,7 @@ review_apply(const struct review *rv, const bool *sel,
 	for (size_t i = 0; i < rv->n; i++) {
 		const struct review_change *c = &rv->v[i];
 
-		if (!sel[i] || c->protected)
+		if (c->protected || !sel[i])	/* never written, whatever was asked */
 			continue;
 		/* Inside a directory deleted in this apply: gone with it. */
 		if (i > 0 && sel[i - 1] && rv->v[i - 1].kind == REVIEW_DELETED &&

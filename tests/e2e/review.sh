@@ -145,9 +145,12 @@ mkdir -p "$UP/tools" && echo hook >"$UP/tools/hook.sh"
 printf 'protect = tools/\n' >>"$P"
 run_moat diff 1
 like "diff marks a protected path" "$out" "added     .bashrc  15 B  \\(protected: never applied\\)"
-run_moat apply 1
+run_moat apply 1 .bashrc tools
 is "apply of only protected paths: nothing to apply" "$rc $out" "0 run 1: nothing to apply (only protected paths)"
 like "and it names them" "$err" "not applied \\(protected\\)  .bashrc"
+echo fine >"$UP/ok.txt"
+run_moat apply 1
+is "apply of protected and other paths: the others only" "$rc $(cat "$T/ws/ok.txt")" "0 fine"
 check "the protected file was not written" test ! -e "$T/ws/.bashrc"
 check "a path the profile now protects was not written" test ! -e "$T/ws/tools"
 
