@@ -2032,3 +2032,70 @@ fail:
 	audit_rollback(a);
 	return (-1);
 }
+
+/* The integer id, or a unique prefix of the run id string. */
+int
+audit_run_find(struct audit *a, const char *arg, struct audit_run_info *ri,
+    struct merr *e)
+{
+	autostmt struct sqlite3_stmt *st = NULL;
+	autofree char	*hi = xstrdup(arg);
+	size_t		 len = strlen(hi);
+	unsigned long long n;
+	int		 found = 0, rc;
+	int64_t		 id = 0;
+
+	memset(ri, 0, sizeof *ri);
+	if (parse_uint(arg, INT64_MAX, &n) == 0) {
+		if ((st = audit_prepare(a, "SELECT id FROM runs WHERE id = ?1", e)) == NULL)
+			return (-1);
+		sqlite3_bind_int64(st, 1, (int64_t)n);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			id = (int64_t)n;
+			found = 1;
+		}
+		sqlite3_finalize(TAKE_PTR(st));
+	}
+	if (!found && len > 0 && (unsigned char)hi[len - 1] != 0xff) {
+		hi[len - 1]++;	/* the prefix range [arg, hi) uses the run_id index */
+		if ((st = audit_prepare(a, "SELECT id FROM runs WHERE run_id >= ?1 AND "
+		    "run_id < ?2 ORDER BY run_id LIMIT 2", e)) == NULL)
+			return (-1);
+		bind_text(st, 1, arg);
+		bind_text(st, 2, hi);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			if (found++ == 0)
+				id = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(TAKE_PTR(st));
+		if (found > 1)
+			return (merr_set(e, "\"%s\" is ambiguous: it starts more than one "
+			    "run id; give more of it", arg));
+	}
+	if (!found)
+		return (merr_set(e, "no run \"%s\" in %s (give the ID from \"moat audit "
+		    "list\" or a prefix of the run id)", arg, a->path));
+	if ((st = audit_prepare(a, "SELECT id, run_id, workspace, profile, "
+	    "(julianday(started_at) - 2440587.5) * 86400.0, status FROM runs "
+	    "WHERE id = ?1", e)) == NULL)
+		return (-1);
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return (audit_err(a, e, "read a run"));
+	ri->id = id;
+	snprintf(ri->run_id, sizeof ri->run_id, "%s", sqlite3_column_text(st, 1));
+	ri->workspace = sqlite3_column_text(st, 2) != NULL ?
+	    xstrdup((const char *)sqlite3_column_text(st, 2)) : NULL;
+	ri->profile = sqlite3_column_text(st, 3) != NULL ?
+	    xstrdup((const char *)sqlite3_column_text(st, 3)) : NULL;
+	ri->started_at = sqlite3_column_double(st, 4);
+	snprintf(ri->status, sizeof ri->status, "%s", sqlite3_column_text(st, 5));
+	return (0);
+}
+
+void
+audit_run_info_release(struct audit_run_info *ri)
+{
+	free(ri->workspace);
+	free(ri->profile);
+	memset(ri, 0, sizeof *ri);
+}

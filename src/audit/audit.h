@@ -135,6 +135,19 @@ int		 audit_verify(struct audit *, struct audit_verify *, struct merr *);
  * come first in the chain; records a checkpoint. Returns rows deleted or -1. */
 int64_t		 audit_prune(struct audit *, const char *before, struct merr *);
 
+/* A run found by its integer id or a unique prefix of its run id. */
+struct audit_run_info {
+	int64_t		 id;
+	char		 run_id[64];
+	char		*workspace;	/* owned; NULL when it had none */
+	char		*profile;	/* owned; the name or path it ran with */
+	double		 started_at;	/* Unix seconds */
+	char		 status[16];
+};
+int		 audit_run_find(struct audit *, const char *, struct audit_run_info *,
+		    struct merr *);
+void		 audit_run_info_release(struct audit_run_info *);
+
 const char	*audit_status_name(enum audit_status);
 /* "2026-11-25T13:46:14.123Z" */
 void		 audit_iso_time(double, char *, size_t);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "audit/audit.h"
+#include "review/review.h"
 #include "cmd.h"
 #include "base/util.h"
 
@@ -22,7 +23,7 @@ static int	cmd_audit_exec(int, char **);
 
 const struct cmd_entry cmd_audit_entry = {
 	.name = "audit",
-	.usage = "audit [--db PATH] list|show ID|stats|export|prune --before DATE|verify "
+	.usage = "audit [--db PATH] list|show ID|stats|export|prune [--before DATE] [--layers-max SIZE]|verify "
 	    "[--since T] [--until T] [--profile P] [--status S] [--min-risk N] "
 	    "[--agent A] [--session ID] [--grep TEXT] [--limit N] [-v] [--json|--csv] [--format jsonl|csv]",
 	.summary = "review what ran, what it tried and how risky it was (moat-audit(5))",
@@ -31,7 +32,8 @@ const struct cmd_entry cmd_audit_entry = {
 		"show ID\tone run: command, verdict, risk reasons, events, output; then its record",
 		"stats\tcounts, risk bands, top commands, denied calls and hosts",
 		"export\tevery matching run with its events, as JSON lines or CSV",
-		"prune --before DATE\tdelete runs that ended before DATE; the chain keeps a checkpoint",
+		"prune --before DATE\tdelete runs that ended before DATE (the chain keeps a checkpoint) and overlay layers kept since before it",
+		"--layers-max SIZE\twith prune: then remove the oldest kept overlay layers until they hold at most SIZE (e.g. 2G)",
 		"verify\tcheck the hash chain: was any row edited, forged or deleted",
 		"--db PATH\tthe audit database (default $XDG_DATA_HOME/moat/audit.db)",
 		"--since T, --until T\ta time range: a date, or an age such as 2h or 7d",
@@ -56,6 +58,7 @@ struct audit_opts {
 	const char	*sub;
 	const char	*id;		/* show */
 	char		 since[40], until[40], before[40];
+	uint64_t	 layers_max;	/* prune --layers-max; 0 = no cap */
 	const char	*profile, *status, *agent, *session, *grep;
 	long long	 min_risk;	/* -1 = any */
 	long long	 limit;		/* 0 = default */
@@ -167,6 +170,10 @@ audit_parse_opts(int argc, char **argv, struct audit_opts *o)
 		} else if (strcmp(name, "--until") == 0) {
 			if (audit_time_opt(name, v, o->until, sizeof o->until) == -1)
 				return (EXIT_MOAT);
+		} else if (strcmp(name, "--layers-max") == 0) {
+			if (v == NULL || parse_bytes(v, &o->layers_max) == -1 || o->layers_max == 0)
+				return (cmd_usage_error(&cmd_audit_entry, "--layers-max needs a "
+				    "size such as 500M or 2G"));
 		} else if (strcmp(name, "--before") == 0) {
 			if (audit_time_opt(name, v, o->before, sizeof o->before) == -1)
 				return (EXIT_MOAT);
@@ -592,47 +599,16 @@ audit_cmd_list(struct audit *a, const struct audit_opts *o)
 static int
 audit_resolve(struct audit *a, const char *arg, int64_t *id)
 {
-	struct sqlite3_stmt	*st;
-	unsigned long long	 n;
-	autofree char		*hi = xstrdup(arg);
-	size_t			 len = strlen(hi);
-	int			 found = 0;
+	struct audit_run_info	ri;
+	struct merr		e = { 0 };
 
-	if (parse_uint(arg, INT64_MAX, &n) == 0 &&
-	    (st = audit_q(a, "SELECT id FROM runs WHERE id = ?1")) != NULL) {
-		sqlite3_bind_int64(st, 1, (int64_t)n);
-		found = sqlite3_step(st) == SQLITE_ROW;
-		sqlite3_finalize(st);
-		if (found) {
-			*id = (int64_t)n;
-			return (0);
-		}
-	}
-	if (len == 0 || (unsigned char)hi[len - 1] == 0xff)
-		goto none;
-	hi[len - 1]++;		/* the prefix range [arg, hi) uses the run_id index */
-	if ((st = audit_q(a, "SELECT id, run_id FROM runs WHERE run_id >= ?1 AND "
-	    "run_id < ?2 ORDER BY run_id LIMIT 3")) == NULL)
+	if (audit_run_find(a, arg, &ri, &e) == -1) {
+		fprintf(stderr, "moat audit: %s\n", e.msg);
 		return (-1);
-	sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, hi, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		if (found++ == 0)
-			*id = sqlite3_column_int64(st, 0);
-		else {
-			cmd_errorf("moat audit: \"%s\" is ambiguous: it starts more than "
-			    "one run id; give more of it\n", arg);
-			sqlite3_finalize(st);
-			return (-1);
-		}
 	}
-	sqlite3_finalize(st);
-	if (found == 1)
-		return (0);
-none:
-	cmd_errorf("moat audit: no run \"%s\" in %s (give the ID from \"moat audit "
-	    "list\" or a prefix of the run id)\n", arg, audit_path(a));
-	return (-1);
+	*id = ri.id;
+	audit_run_info_release(&ri);
+	return (0);
 }
 
 static void
@@ -1112,19 +1088,49 @@ audit_cmd_verify(struct audit *a, const struct audit_opts *o)
 	}
 }
 
+/* A layer whose run still runs is not pruned. */
+static bool
+audit_layer_busy(const char *run_id, void *arg)
+{
+	struct audit_run_info	 ri;
+	struct merr		 e = { 0 };
+	bool			 busy;
+
+	if (audit_run_find(arg, run_id, &ri, &e) == -1)
+		return (false);
+	busy = strcmp(ri.status, "running") == 0;
+	audit_run_info_release(&ri);
+	return (busy);
+}
+
 static int
 audit_cmd_prune(struct audit *a, const struct audit_opts *o)
 {
-	struct merr	e;
-	int64_t		n;
+	struct merr		 e = { 0 };
+	struct review_pruned	 rp;
+	int64_t			 n;
+	double			 before = 0;
+	char			 freed[32], left[32];
 
-	if (o->before[0] == '\0')
-		return (cmd_usage_error(&cmd_audit_entry, "prune needs --before DATE"));
-	if ((n = audit_prune(a, o->before, &e)) == -1) {
+	if (o->before[0] == '\0' && o->layers_max == 0)
+		return (cmd_usage_error(&cmd_audit_entry, "prune needs --before DATE "
+		    "or --layers-max SIZE"));
+	if (o->before[0] != '\0') {
+		if ((n = audit_prune(a, o->before, &e)) == -1) {
+			merr_print(&e);
+			return (EXIT_MOAT);
+		}
+		printf("pruned %lld runs that ended before %s\n", (long long)n, o->before);
+		if (audit_parse_time(o->before, 0, &before) == -1)
+			before = 0;
+	}
+	if (review_prune(before, o->layers_max, audit_layer_busy, a, &rp, &e) == -1) {
 		merr_print(&e);
 		return (EXIT_MOAT);
 	}
-	printf("pruned %lld runs that ended before %s\n", (long long)n, o->before);
+	audit_fmt_bytes((double)rp.bytes, freed, sizeof freed);
+	audit_fmt_bytes((double)rp.left, left, sizeof left);
+	printf("removed %zu kept overlay layers (%s); %s left\n", rp.layers, freed, left);
 	return (0);
 }
 

