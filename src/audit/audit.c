@@ -524,6 +524,59 @@ audit_after_end(struct audit *a)
 		sqlite3_wal_checkpoint_v2(a->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 }
 
+/* The log's file, locked with flock(2). A new one is made under a
+ * temporary name, locked, then linked into place, so that no other moat
+ * ever sees it empty and unlocked: an empty file at the path is then
+ * never one being created, but a log that lost its contents. */
+static int
+audit_open_locked(const char *path, bool *created)
+{
+	autofree char	*tmp = xprintf("%s.new-%d", path, (int)getpid());
+	int		 fd;
+
+	*created = false;
+	for (int tries = 0; tries < 3; tries++) {
+		if ((fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW)) != -1 ||
+		    errno != ENOENT)
+			break;
+		unlink(tmp);
+		if ((fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+		    0600)) == -1)
+			return (-1);
+		while (flock(fd, LOCK_EX) == -1 && errno == EINTR)
+			;
+		if (link(tmp, path) == 0) {
+			unlink(tmp);
+			*created = true;
+			return (fd);
+		}
+		unlink(tmp);
+		close(fd);
+		fd = -1;
+		if (errno != EEXIST)
+			return (-1);
+	}
+	if (fd != -1)
+		while (flock(fd, LOCK_EX) == -1 && errno == EINTR)
+			;
+	return (fd);
+}
+
+/* An existing log of 0 bytes lost its history: say so, never start over
+ * in it silently. */
+static bool
+audit_empty_file(int fd, const char *path, struct merr *e)
+{
+	struct stat	st;
+
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_size != 0)
+		return (false);
+	merr_set(e, "audit log %s is an empty file (0 bytes): the history it held "
+	    "is gone (truncated, or never written by moat). Restore it from a backup, "
+	    "or move it away to start a new log", path);
+	return (true);
+}
+
 struct audit *
 audit_open(const char *path, int flags, struct merr *e)
 {
@@ -533,6 +586,7 @@ audit_open(const char *path, int flags, struct merr *e)
 	char		*slash;
 	autofd int	 fd = -1;
 	int		 oflags;
+	bool		 created = false;
 
 	if (path == NULL)
 		path = audit_default_path(def, sizeof def);
@@ -549,6 +603,11 @@ audit_open(const char *path, int flags, struct merr *e)
 			audit_close(a);
 			return (NULL);
 		}
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1 &&
+		    audit_empty_file(fd, path, e)) {
+			audit_close(a);
+			return (NULL);
+		}
 		oflags = SQLITE_OPEN_READONLY;
 	} else {
 		/* Private from the start: the directory 0700, the file 0600. */
@@ -561,9 +620,14 @@ audit_open(const char *path, int flags, struct merr *e)
 				return (NULL);
 			}
 		}
-		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		fd = audit_open_locked(path, &created);
 		if (fd == -1 && errno != EACCES && errno != EROFS && errno != EPERM) {
 			merr_errno(e, "audit log %s", path);
+			audit_close(a);
+			return (NULL);
+		}
+		if (fd != -1 && !created && audit_empty_file(fd, path, e)) {
+			close(TAKE_FD(fd));
 			audit_close(a);
 			return (NULL);
 		}
@@ -573,11 +637,8 @@ audit_open(const char *path, int flags, struct merr *e)
 		 * end with a checkpoint that puts the header into the file. The
 		 * descriptor stays open until audit_close: closing it earlier
 		 * would drop SQLite's own fcntl locks on the file. */
-		if (fd != -1) {
-			while (flock(fd, LOCK_EX) == -1 && errno == EINTR)
-				;
+		if (fd != -1)
 			a->lockfd = TAKE_FD(fd);
-		}
 		oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	}
 	if (sqlite3_open_v2(path, &a->db, oflags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {

@@ -993,6 +993,35 @@ test_forged(void)
 	audit_close(a);
 }
 
+/* An existing log of 0 bytes is refused, saying its history is gone; a new
+ * one is created as before. */
+static void
+test_empty(void)
+{
+	struct merr	 e = { .msg = "" };
+	autofree char	*p = db_path("empty.db"), *n = db_path("new.db");
+	struct audit	*a;
+	struct stat	 st;
+	int		 fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	close(fd);
+	a = audit_open(p, 0, &e);
+	tap_ok(a == NULL && strstr(e.msg, "is an empty file (0 bytes): the history it "
+	    "held is gone") != NULL, "an empty file is refused: %s", e.msg);
+	audit_close(a);
+	tap_ok(stat(p, &st) == 0 && st.st_size == 0, "and left as it was");
+	a = audit_open(p, AUDIT_READONLY, &e);
+	tap_ok(a == NULL && strstr(e.msg, "empty file") != NULL,
+	    "read-only too (moat audit): %s", e.msg);
+	audit_close(a);
+	a = audit_open(n, 0, &e);
+	tap_ok(a != NULL, "a new log is created");
+	audit_close(a);
+	a = audit_open(n, 0, &e);
+	tap_ok(a != NULL, "and opened again");
+	audit_close(a);
+}
+
 static void
 test_readonly(void)
 {
@@ -1142,6 +1171,7 @@ main(void)
 		test_concurrent(i);
 	test_kill_loop();
 	test_forged();
+	test_empty();
 	test_readonly();
 	test_full();
 	test_speed();
