@@ -28,7 +28,7 @@ static int	cmd_session_tar(const char *, const char *, int, int);
 const struct cmd_entry cmd_session_entry = {
 	.name = "session",
 	.usage = "session new [-p PROFILE] [-w DIR] [--name NAME] [--ttl DURATION] "
-	    "[--idle-ttl DURATION] [--from FILE] [-v] | ls [--json] | exec ID|NAME [-t] "
+	    "[--idle-ttl DURATION] [--ttl-paused run|stop] [--from FILE] [-v] | ls [--json] | exec ID|NAME [-t] "
 	    "[--timeout SECS] [-e NAME[=VALUE]]... [--cwd DIR] [-q] [--json] [--db PATH] "
 	    "[--unlogged] -- CMD [ARG]... | cp ID SRC DST | snapshot ID|NAME [FILE] | pause ID|NAME | "
 	    "resume ID|NAME | ttl ID|NAME DURATION | kill ID|NAME|--all",
@@ -48,6 +48,7 @@ const struct cmd_entry cmd_session_entry = {
 		"--name NAME\tnew: a name to use instead of the id",
 		"--ttl DURATION\tnew: end the session after this long (2h, 30m; default: none)",
 		"--idle-ttl DURATION\tnew: end it after this long with no command running",
+		"--ttl-paused run|stop\tnew: whether the TTL runs while the session is paused (default: run)",
 		"--from FILE\tnew: restore a snapshot's files into the new session",
 		"-v, --verbose\tnew: how the sandbox was built, in the session's log; exec: on stderr",
 		"-t, --tty\texec: a terminal of the sandbox even when stdout is none",
@@ -86,6 +87,7 @@ cmd_session_new(int argc, char **argv)
 		{ "name", required_argument, NULL, 'n' },
 		{ "ttl", required_argument, NULL, 'T' },
 		{ "idle-ttl", required_argument, NULL, 'I' },
+		{ "ttl-paused", required_argument, NULL, 'P' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "from", required_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
@@ -120,6 +122,14 @@ cmd_session_new(int argc, char **argv)
 		case 'I':
 			if (cmd_session_duration("--idle-ttl", optarg, &o.idle_ttl) != 0)
 				return (EXIT_MOAT);
+			break;
+		case 'P':
+			if (strcmp(optarg, "stop") == 0)
+				o.ttl_paused_stop = true;
+			else if (strcmp(optarg, "run") != 0)
+				return (cmd_usage_error(&cmd_session_entry, "session new: "
+				    "--ttl-paused %s: run (the TTL runs while paused, the "
+				    "default) or stop (it stands still)", optarg));
 			break;
 		case 'v':
 			o.verbose++;

@@ -106,6 +106,8 @@ struct sv {
 	int			 ready;		/* pipe to session_start, until ready */
 	int			 ttl_fd, idle_fd;
 	double			 ttl_end;	/* CLOCK_MONOTONIC; 0: none */
+	double			 ttl_held;	/* paused with ttl_paused_stop: the
+						   seconds left, the timer off; 0: none */
 	struct sv_client	*clients;
 	struct sv_cmd		*cmds;
 	uint32_t		 next_tag;
@@ -142,7 +144,8 @@ sv_info_now(struct sv *sv)
 	for (struct sv_cmd *c = sv->cmds; c != NULL; c = c->next)
 		live += !c->open;
 	sv->info.live = live;
-	sv->info.ttl_left = sv->ttl_end > 0 ? fmax(0, sv->ttl_end - now_mono()) : -1;
+	sv->info.ttl_left = sv->ttl_held > 0 ? sv->ttl_held : sv->ttl_end > 0 ?
+	    fmax(0, sv->ttl_end - now_mono()) : -1;
 	sv->info.init_pid = sv->r.init_pid;
 	/* What the sandbox holds now: every process of its pid namespace. */
 	{
@@ -270,6 +273,32 @@ sv_refuse(struct sv *sv, struct loop *l, struct sv_client *cl, const char *fmt, 
 	sv_client_drop(sv, l, cl);
 }
 
+/* The TTL from now: seconds, 0 for none. */
+static int
+sv_ttl_set(struct sv *sv, double seconds, struct merr *e)
+{
+	if (sv->ttl_fd >= 0) {
+		loop_del(sv->r.loop, sv->ttl_fd);
+		close(sv->ttl_fd);
+		sv->ttl_fd = -1;
+	}
+	sv->ttl_end = 0;
+	if (seconds <= 0)
+		return (0);
+	if ((sv->ttl_fd = loop_timer(sv->r.loop, seconds, 0, sv_on_ttl, sv,
+	    e)) == -1)
+		return (-1);
+	sv->ttl_end = now_mono() + seconds;
+	return (0);
+}
+
+/* Paused, with a TTL that stands still while paused. */
+static bool
+sv_ttl_stopped(const struct sv *sv)
+{
+	return (sv->o->ttl_paused_stop && strcmp(sv->info.state, "paused") == 0);
+}
+
 static void
 sv_on_client(struct loop *l, int fd, uint32_t events, void *arg)
 {
@@ -334,21 +363,14 @@ sv_on_client(struct loop *l, int fd, uint32_t events, void *arg)
 			    NULL, 0);
 			break;
 		}
-		if (sv->ttl_fd >= 0) {
-			loop_del(l, sv->ttl_fd);
-			close(sv->ttl_fd);
-			sv->ttl_fd = -1;
+		if (sv->ttl_held > 0 || (m.code > 0 && sv_ttl_stopped(sv)))
+			sv->ttl_held = m.code;	/* counts from the resume */
+		else if (sv_ttl_set(sv, m.code, &e) == -1) {
+			sv_answer(sv, fd, MSG_ERROR, 0, 0, e.msg, NULL, 0, NULL, 0);
+			break;
 		}
-		sv->ttl_end = 0;
-		if (m.code > 0) {
-			if ((sv->ttl_fd = loop_timer(l, m.code, 0, sv_on_ttl, sv,
-			    &e)) == -1) {
-				sv_answer(sv, fd, MSG_ERROR, 0, 0, e.msg, NULL, 0, NULL, 0);
-				break;
-			}
-			sv->ttl_end = now_mono() + m.code;
-		}
-		sv_log(sv, "TTL set to %d s", m.code);
+		sv_log(sv, "TTL set to %d s%s", m.code, sv->ttl_held > 0 ?
+		    " (from the resume)" : "");
 		sv_answer_info(sv, fd);
 		break;
 	case MSG_PAUSE:
@@ -359,6 +381,19 @@ sv_on_client(struct loop *l, int fd, uint32_t events, void *arg)
 		snprintf(sv->info.state, sizeof sv->info.state, "%s",
 		    m.code != 0 ? "paused" : "running");
 		sv_log(sv, "%s", m.code != 0 ? "paused" : "resumed");
+		/* --ttl-paused=stop: the TTL stands still while paused. */
+		if (m.code != 0 && sv->o->ttl_paused_stop && sv->ttl_end > 0) {
+			double	left = fmax(0.001, sv->ttl_end - now_mono());
+
+			(void)sv_ttl_set(sv, 0, &e);
+			sv->ttl_held = left;
+		} else if (m.code == 0 && sv->ttl_held > 0) {
+			double	left = sv->ttl_held;
+
+			sv->ttl_held = 0;
+			if (sv_ttl_set(sv, left, &e) == -1)
+				sv_log(sv, "the TTL could not be set again: %s", e.msg);
+		}
 		sv_answer_info(sv, fd);
 		break;
 	case MSG_CLOSE:
@@ -635,12 +670,8 @@ sv_serve_ready(struct run *r)
 		merr_errno(&e, "listen on %s", sv->sa.sun_path);
 		goto fail;
 	}
-	if (sv->o->ttl > 0) {
-		if ((sv->ttl_fd = loop_timer(r->loop, sv->o->ttl, 0, sv_on_ttl, sv,
-		    &e)) == -1)
-			goto fail;
-		sv->ttl_end = now_mono() + sv->o->ttl;
-	}
+	if (sv->o->ttl > 0 && sv_ttl_set(sv, sv->o->ttl, &e) == -1)
+		goto fail;
 	sv_idle_arm(sv);
 	sv_log(sv, "ready: sandbox init pid %d, socket %s", (int)r->init_pid,
 	    sv->sa.sun_path);

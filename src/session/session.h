@@ -26,6 +26,7 @@ struct session_opts {
 	const char		*name;		/* NULL: none */
 	double			 ttl;		/* seconds from now; 0: none */
 	double			 idle_ttl;	/* seconds with no command; 0: none */
+	bool			 ttl_paused_stop;	/* the TTL stands still while paused */
 	int			 verbose;
 };
 

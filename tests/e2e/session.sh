@@ -158,6 +158,25 @@ if [ $can_freeze = yes ]; then
 	is "resume: 0" "$rc" 0
 	a=$(ticks); sleep 1; b=$(ticks)
 	check "after resume it runs again" test "$b" -gt "$a"
+	# --ttl-paused stop: the TTL's clock stands still while paused.
+	run_moat session new --ttl 3 --ttl-paused stop
+	SP=$out
+	run_moat session new --ttl 3
+	SR=$out
+	run_moat session pause "$SP"
+	run_moat session pause "$SR"
+	sleep 4
+	run_moat session ls
+	like "--ttl-paused stop: paused past its TTL, it lives" "$out" "$SP .* paused "
+	unlike "the default: paused past its TTL, it ended" "$out" "$SR"
+	run_moat session ttl "$SP" 2
+	like "a ttl given while paused counts from the resume" "$out" "$SP: 2s left"
+	run_moat session resume "$SP"
+	run_moat session exec "$SP" -- echo resumed
+	is "resumed, it runs commands" "$out" "resumed"
+	sleep 3
+	run_moat session exec "$SP" -- true
+	like "and its TTL ran out after the resume" "$err" "no session $SP is running"
 else
 	is "pause without a reachable freezer: 125" "$rc" 125
 	like "says why and what to do" "$err" "no cgroup freezer is reachable here .*Delegate=yes"
@@ -307,6 +326,9 @@ run_moat session exec "$S3" -- true
 like "after its TTL it is gone" "$err" "no session $S3 is running"
 like "and its log says why" "$(cat "$XDG_RUNTIME_DIR/moat/$S3.log")" "TTL expired"
 
+run_moat session new --ttl-paused later
+is "--ttl-paused takes run or stop: 125" "$rc" 125
+like "saying so" "$err" "--ttl-paused later: run \(the TTL runs while paused, the default\) or stop"
 run_moat session new --name "bad name"
 is "a bad name: 125" "$rc" 125
 like "says what a name may hold" "$err" "a name is 1 to 63 letters"
