@@ -43,6 +43,7 @@ struct cmd_run_ui {
 	size_t			 nrefusals;
 	unsigned		 refusals_more;	/* distinct ones beyond the array */
 	const struct profile	*profile;
+	int			 detach_fd;	/* cmd_run_opts.detach_fd, until used */
 };
 
 static int	cmd_run_exec(int, char **);
@@ -228,6 +229,27 @@ cmd_run_on_sample(struct run *r, const struct meter_sample *ms, void *arg)
 	ui->meter_drawn = true;
 }
 
+/* session exec --detach: the command is started; tell the waiting moat its
+ * run id and let it go. What the command writes is recorded, not shown. */
+static void
+cmd_run_on_spawned(struct run *r, void *arg)
+{
+	struct cmd_run_ui	*ui = arg;
+	char			 line[sizeof r->id + 1];
+	int			 null;
+
+	if (ui->detach_fd < 0)
+		return;
+	snprintf(line, sizeof line, "%s\n", r->id);
+	(void)!write(ui->detach_fd, line, strlen(line));
+	close(ui->detach_fd);
+	ui->detach_fd = -1;
+	if ((null = open("/dev/null", O_WRONLY | O_CLOEXEC)) >= 0) {
+		dup2(null, STDERR_FILENO);
+		close(null);
+	}
+}
+
 /* The rest of a run, once the flags are read and the profile loaded: moat
  * run's, and moat session exec's (r->session_fd set). The exit status. */
 int
@@ -241,6 +263,7 @@ cmd_run_go(struct run *r, struct profile *p, const struct cmd_run_opts *o)
 
 	memset(&ui, 0, sizeof ui);
 	ui.profile = p;
+	ui.detach_fd = o->detach_fd;
 	ui.meter_live = o->meter && isatty(STDERR_FILENO);
 	ui.meter_fd = ui.meter_live ? open("/proc/self/fd/2",
 	    O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC) : -1;
@@ -254,6 +277,7 @@ cmd_run_go(struct run *r, struct profile *p, const struct cmd_run_opts *o)
 	ro.confirm = cmd_run_confirm;
 	ro.on_event = cmd_run_on_event;
 	ro.on_sample = cmd_run_on_sample;
+	ro.on_spawned = cmd_run_on_spawned;
 	ro.arg = &ui;
 
 	rc = rec_run(r, p, &ro, &out, &e);
@@ -286,6 +310,8 @@ cmd_run_go(struct run *r, struct profile *p, const struct cmd_run_opts *o)
 		if (isatty(STDERR_FILENO) && !o->quiet && p->run_summary)
 			run_summary_print(&out.sum, r, stderr);
 	}
+	if (ui.detach_fd >= 0)
+		close(ui.detach_fd);	/* never started: the waiting moat reads EOF */
 	for (size_t i = 0; i < ui.nrefusals; i++) {
 		free(ui.refusals[i].host);
 		free(ui.refusals[i].why);
@@ -331,6 +357,7 @@ cmd_run_exec(int argc, char **argv)
 	bool			 review = false;
 
 	memset(&o, 0, sizeof o);
+	o.detach_fd = -1;
 	if (getenv("MOAT_TRACE_TIMING") != NULL && *getenv("MOAT_TRACE_TIMING") != '\0')
 		o.trace = now_mono();
 	run_init(&r);

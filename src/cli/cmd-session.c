@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
@@ -30,7 +31,7 @@ const struct cmd_entry cmd_session_entry = {
 	.usage = "session new [-p PROFILE] [-w DIR] [--name NAME] [--ttl DURATION] "
 	    "[--idle-ttl DURATION] [--ttl-paused run|stop] [--from FILE] [-v] | ls [--json] | exec ID|NAME [-t] "
 	    "[--timeout SECS] [-e NAME[=VALUE]]... [--cwd DIR] [-q] [--json] [--db PATH] "
-	    "[--unlogged] -- CMD [ARG]... | cp ID SRC DST | snapshot ID|NAME [FILE] | pause ID|NAME | "
+	    "[--unlogged] [--detach] -- CMD [ARG]... | cp ID SRC DST | snapshot ID|NAME [FILE] | pause ID|NAME | "
 	    "resume ID|NAME | ttl ID|NAME DURATION | kill ID|NAME|--all",
 	.summary = "long-lived sandboxes: start one, run many commands in it, end it",
 	.options = (const char *const[]){
@@ -59,6 +60,7 @@ const struct cmd_entry cmd_session_entry = {
 		"--json\tls: JSON lines; exec: a JSON summary after the output",
 		"--db PATH\texec: the audit database (default $XDG_DATA_HOME/moat/audit.db)",
 		"--unlogged\texec: run even when the audit log cannot be written",
+		"--detach\texec: print the run id once the command starts and leave it running; its output is in the audit log",
 		"--all\tkill: every session of yours",
 		"-h, --help\tthis text",
 		"exit status\texec: the command's, as moat run; others: 0, or 125 on failure",
@@ -339,6 +341,7 @@ cmd_session_tar(const char *which, const char *verb, int in, int out)
 	if ((fd = cmd_session_attach(which, verb, &info, &p)) == -1)
 		return (EXIT_MOAT);
 	memset(&o, 0, sizeof o);
+	o.detach_fd = -1;
 	run_init(&r);
 	argv[k++] = "tar";
 	argv[k++] = "-C";
@@ -412,6 +415,64 @@ cmd_session_snapshot(int argc, char **argv)
 	return (0);
 }
 
+/* exec --detach: a moat of its own (setsid, no terminal, stdin and stdout
+ * /dev/null) stays connected and records the command to its end, as exec
+ * does; this one waits until the command is started, prints its run id and
+ * exits 0. What the command writes is in the audit log (moat audit show);
+ * the command ends with the session, or when that moat is killed. */
+static int
+cmd_session_detach(struct run *r, struct profile *p, struct cmd_run_opts *o)
+{
+	char	line[sizeof r->id + 2];
+	ssize_t	n;
+	size_t	len = 0;
+	int	pfd[2], null, wst;
+	pid_t	pid;
+
+	if (pipe2(pfd, O_CLOEXEC) == -1) {
+		fprintf(stderr, "moat session exec: --detach: %s\n", strerror(errno));
+		return (EXIT_MOAT);
+	}
+	fflush(NULL);
+	if ((pid = fork()) == -1) {
+		fprintf(stderr, "moat session exec: --detach: %s\n", strerror(errno));
+		close(pfd[0]);
+		close(pfd[1]);
+		return (EXIT_MOAT);
+	}
+	if (pid == 0) {
+		close(pfd[0]);
+		(void)setsid();
+		if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0) {
+			dup2(null, STDIN_FILENO);
+			dup2(null, STDOUT_FILENO);
+			close(null);
+		}
+		o->detach_fd = pfd[1];
+		o->quiet = true;
+		_exit(cmd_run_go(r, p, o));
+	}
+	close(pfd[1]);
+	while (len < sizeof line - 1) {
+		n = read(pfd[0], line + len, sizeof line - 1 - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(pfd[0]);
+	line[len] = '\0';
+	if (len > 0 && line[len - 1] == '\n') {
+		fputs(line, stdout);
+		return (0);
+	}
+	/* Never started: its messages are on our stderr; its status is ours. */
+	while (waitpid(pid, &wst, 0) == -1 && errno == EINTR)
+		;
+	return (WIFEXITED(wst) ? WEXITSTATUS(wst) : EXIT_MOAT);
+}
+
 static int
 cmd_session_run(int argc, char **argv)
 {
@@ -425,6 +486,7 @@ cmd_session_run(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "db", required_argument, NULL, 'D' },
 		{ "unlogged", no_argument, NULL, 'U' },
+		{ "detach", no_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct session_info	 info;
@@ -433,9 +495,11 @@ cmd_session_run(int argc, char **argv)
 	struct run		 r;
 	const char		*which, *cwd = NULL;
 	int			 c, fd, status;
+	bool			 detach = false;
 
 	which = NULL;
 	memset(&o, 0, sizeof o);
+	o.detach_fd = -1;
 	run_init(&r);
 	opterr = 0;
 	optind = 1;
@@ -484,6 +548,9 @@ cmd_session_run(int argc, char **argv)
 		case 'U':
 			o.unlogged = true;
 			break;
+		case 'd':
+			detach = true;
+			break;
 		default:
 			run_release(&r);
 			return (cmd_usage_error(&cmd_session_entry, "session exec: "
@@ -500,6 +567,12 @@ cmd_session_run(int argc, char **argv)
 		return (cmd_usage_error(&cmd_session_entry, "session exec: no command "
 		    "given"));
 	}
+	if (detach && (r.pty_force || o.json)) {
+		run_release(&r);
+		return (cmd_usage_error(&cmd_session_entry, "session exec: --detach "
+		    "leaves the command running with no one to show it to: not "
+		    "with %s", r.pty_force ? "-t" : "--json"));
+	}
 	r.argv = argv + optind;
 	if ((fd = cmd_session_attach(which, "exec", &info, &p)) == -1) {
 		run_release(&r);
@@ -511,7 +584,10 @@ cmd_session_run(int argc, char **argv)
 	o.session = info.id;
 	if (getenv("MOAT_TRACE_TIMING") != NULL && *getenv("MOAT_TRACE_TIMING") != '\0')
 		o.trace = now_mono();
-	status = cmd_run_go(&r, p, &o);
+	if (detach)
+		status = cmd_session_detach(&r, p, &o);
+	else
+		status = cmd_run_go(&r, p, &o);
 	close(fd);
 	profile_free(p);
 	run_release(&r);

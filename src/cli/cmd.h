@@ -65,6 +65,10 @@ struct cmd_run_opts {
 	char		*profile_label;	/* the profile as recorded; NULL: its name */
 	const char	*session;	/* the session's id when it runs in one */
 	double		 trace;		/* MOAT_TRACE_TIMING: the start; 0 = off */
+	/* session exec --detach: once the command is started, its run id and
+	 * a newline are written here and it is closed, and stderr goes to
+	 * /dev/null; -1: none. */
+	int		 detach_fd;
 };
 int	cmd_run_go(struct run *, struct profile *, const struct cmd_run_opts *);
 /* --timeout's value: a duration, 0 = none (RUN_TIMEOUT_NONE); -1 with the

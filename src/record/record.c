@@ -344,6 +344,15 @@ rec_on_output(struct run *r, int stream, const void *buf, size_t len)
 		rc->o->on_output(r, stream, buf, len, rc->o->arg);
 }
 
+static void
+rec_on_spawned(struct run *r)
+{
+	struct rec	*rc = r->cb_arg;
+
+	if (rc->o->on_spawned != NULL)
+		rc->o->on_spawned(r, rc->o->arg);
+}
+
 int
 rec_run(struct run *r, struct profile *p, const struct rec_opts *o,
     struct rec_out *out, struct merr *e)
@@ -365,6 +374,7 @@ rec_run(struct run *r, struct profile *p, const struct rec_opts *o,
 	r->on_output = rec_on_output;
 	r->before_exec = rec_before_exec;
 	r->after_clone = rec_prep_start;
+	r->on_spawned = rec_on_spawned;
 	r->cb_arg = &rc;
 
 	ret = run_sandbox(r, e);

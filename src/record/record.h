@@ -36,6 +36,9 @@ struct rec_opts {
 			    void *arg);
 	void		 (*on_output)(struct run *, int stream, const void *,
 			    size_t, void *arg);
+	/* In a session: the command has been started (a session's init
+	 * forked it; exec may still fail, and is then the run's end). */
+	void		 (*on_spawned)(struct run *, void *arg);
 	/* The log failed while the command runs (said once); NULL: on
 	 * stderr as "moat: audit log: MSG". */
 	void		 (*on_warn)(const char *msg, void *arg);

@@ -1420,6 +1420,8 @@ spawn_on_session(struct loop *l, int fd, uint32_t events, void *arg)
 		}
 		run_emit(r, EV_NOTE, "command started after %.1f ms (pid %d inside)",
 		    (now_mono() - r->t_start) * 1000, m.code);
+		if (r->on_spawned != NULL)
+			r->on_spawned(r);
 		if (r->cmd_pid > 0 && (sp->meter = meter_start(l, r->meter_hz, NULL,
 		    r->cmd_pid, spawn_on_sample, r, &e)) == NULL)
 			run_emit(r, EV_NOTE, "no meters: %s", e.msg);

@@ -85,6 +85,9 @@ struct run {
 	 * cwd_path are filled in by the front end). */
 	int			 session_fd;
 	bool			 pty_force;	/* a terminal even when stdout is none */
+	/* In a session: called once init has started the command (its pid is
+	 * in cmd_pid); NULL: not wanted. */
+	void			(*on_spawned)(struct run *);
 
 	/* out */
 	char			 id[40];	/* unique per run: time-pid-random */

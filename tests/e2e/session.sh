@@ -16,6 +16,11 @@ client="$MOAT_SRCDIR/tests/e2e/session-client.py"
 cleanup_hooks+=("\"$MOAT\" session kill --all >/dev/null 2>&1")
 
 alive() { pgrep -f "$1" >/dev/null; }
+sq() { python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print("\n".join("|".join("" if v is None else str(v) for v in r) for r in c.execute(sys.argv[2])))' "${MOAT_DB:-$XDG_DATA_HOME/moat/audit.db}" "$1"; }
+alive_within() { # alive_within SECONDS PATTERN
+	for _ in $(seq $(($1 * 10))); do alive "$2" && return 0; sleep 0.1; done
+	return 1
+}
 gone_within() { # gone_within SECONDS PATTERN
 	local i
 	for i in $(seq $(( $1 * 10 ))); do alive "$2" || return 0; sleep 0.1; done
@@ -311,6 +316,36 @@ run_moat session exec "$S4" -- sh -c 'cat /tmp/snapped "$HOME/.tool/rc"'
 is "the restored session has the files" "$out" "kept
 conf"
 run_moat session kill "$S4"
+
+# exec --detach: the run id once started, the command left running and
+# recorded to its end by a moat of its own.
+mkfifo "$T/ws/go"
+run_moat session exec --detach "$S2" -- sh -c "echo detached-out; read x < go; touch /tmp/detached-done"
+is "exec --detach: 0" "$rc" 0
+like "it prints the run id" "$out" "^[0-9a-f]{8}-[0-9]+-[0-9a-f]{4}$"
+D=$out
+# It is still waiting on the fifo: the exec returned while it runs.
+check "it is waiting for us" timeout 10 sh -c 'echo go >"$1"' _ "$T/ws/go"
+run_moat session exec "$S2" -- sh -c 'for i in $(seq 50); do [ -e /tmp/detached-done ] && exit 0; sleep 0.1; done; exit 1'
+is "the command ran on after exec returned, and did what it was asked" "$rc" 0
+for _ in $(seq 100); do
+	[ "$(sq "SELECT status FROM runs WHERE run_id = '$D'")" = done ] && break
+	sleep 0.1
+done
+is "its run is recorded to its end" "$(sq "SELECT status || ' ' || exit_code || ' ' || coalesce(session, '-') FROM runs WHERE run_id = '$D'")" "done 0 $S2"
+run_moat audit show "$D"
+like "with its output" "$out" "detached-out"
+run_moat session exec --detach "$S2" -- no-such-command-$tag
+is "a detached command that cannot be run: still 0 (it was started)" "$rc" 0
+D=$out
+for _ in $(seq 100); do
+	[ "$(sq "SELECT status FROM runs WHERE run_id = '$D'")" = done ] && break
+	sleep 0.1
+done
+is "and its run says command not found" "$(sq "SELECT exit_code FROM runs WHERE run_id = '$D'")" 127
+run_moat session exec --detach -t "$S2" -- true
+is "--detach with -t: 125" "$rc" 125
+like "saying why" "$err" "--detach leaves the command running with no one to show it to: not with -t"
 
 run_moat session exec "$S2" -- sh -c "nohup sleep 7$tag >/dev/null 2>&1 &"
 run_moat session kill "$S2"
