@@ -1620,8 +1620,15 @@ run_attached(struct run *r, struct spawn *sp, struct merr *e)
 		sp->meter = NULL;
 	}
 	if (sp->lost && sp->fail.type == 0) {
-		merr_set(e, "the session ended while the command ran");
+		/* The command ran and was killed with the sandbox: an end of
+		 * the run, not a failure to start it. */
+		fprintf(stderr, "moat: the session ended while the command ran\n");
 		r->end = END_KILLED;
+		r->wstatus = SIGKILL;
+		r->exit_code = 128 + SIGKILL;
+		run_emit(r, EV_NOTE, "ended: the session ended, %.3f s",
+		    r->t_end - r->t_start);
+		rc = 0;
 		goto restore;
 	}
 	spawn_finish(r, sp);

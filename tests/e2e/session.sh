@@ -348,9 +348,17 @@ is "--detach with -t: 125" "$rc" 125
 like "saying why" "$err" "--detach leaves the command running with no one to show it to: not with -t"
 
 run_moat session exec "$S2" -- sh -c "nohup sleep 7$tag >/dev/null 2>&1 &"
+(cd "$T/ws" && exec "$MOAT" session exec "$S2" -- sleep 9$tag) >"$T/mid.out" 2>"$T/mid.err" &
+mid=$!
+check "a command runs" alive_within 5 "sleep 9$tag"
 run_moat session kill "$S2"
 is "session kill: 0" "$rc" 0
 check "it ends everything inside" gone_within 3 "sleep 7$tag"
+wait $mid; rc=$?
+is "an exec whose session is killed under it ends 137 (killed)" "$rc" 137
+like "saying the session ended" "$(cat "$T/mid.err")" "moat: the session ended while the command ran"
+is "its run is done, killed by SIGKILL, not a failure to start" \
+	"$(sq "SELECT status || ' ' || end_reason || ' ' || signal FROM runs WHERE argv LIKE '%sleep%9$tag%'")" "done killed 9"
 
 run_moat session new --ttl 1
 S3=$out
