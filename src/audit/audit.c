@@ -1278,9 +1278,28 @@ audit_run_rowid(const struct audit_run *ar)
 	return (ar->rowid);
 }
 
+static int	audit_run_unstarted(struct audit *, const struct audit_start *,
+		    const char *, const char *, struct merr *);
+
 int
 audit_run_refused(struct audit *a, const struct audit_start *s, const char *why,
     struct merr *e)
+{
+	return (audit_run_unstarted(a, s, "refused", why, e));
+}
+
+int
+audit_run_failed(struct audit *a, const struct audit_start *s, const char *why,
+    struct merr *e)
+{
+	return (audit_run_unstarted(a, s, "setup-failed", why, e));
+}
+
+/* One complete, chained row for a run that never began its command:
+ * status "refused" or "setup-failed", why in end_reason, exit 125. */
+static int
+audit_run_unstarted(struct audit *a, const struct audit_start *s,
+    const char *status, const char *why, struct merr *e)
 {
 	autostmt struct sqlite3_stmt *st = NULL;
 	autofree char	*run_id = NULL;
@@ -1291,18 +1310,18 @@ audit_run_refused(struct audit *a, const struct audit_start *s, const char *why,
 		return (-1);
 	run_id = s->run_id != NULL && *s->run_id != '\0' ? xstrdup(s->run_id) :
 	    audit_new_run_id(now);
-	audit_bind_start(a, st, s, run_id, "refused", now);
+	audit_bind_start(a, st, s, run_id, status, now);
 	audit_iso_time(now, iso, sizeof iso);
 	bind_text(st, 21, iso);
 	sqlite3_bind_double(st, 22, 0);
-	bind_text(st, 23, why != NULL ? why : "refused");
+	bind_text(st, 23, why != NULL ? why : status);
 	sqlite3_bind_int(st, 24, 125);
 	bind_int_opt(st, 25, s->risk);
 	sqlite3_bind_text(st, 26, audit_redacted(a, s->risk_reasons != NULL ?
 	    s->risk_reasons : "[]"), -1, free);
 	if (audit_exec(a, "BEGIN IMMEDIATE", e) == -1)
 		return (-1);
-	if (audit_step_done(a, st, e, "record refused run") == -1 ||
+	if (audit_step_done(a, st, e, "record a run that did not start") == -1 ||
 	    audit_set_begin_hash(a, sqlite3_last_insert_rowid(a->db), bh, e) == -1 ||
 	    audit_chain(a, sqlite3_last_insert_rowid(a->db), e) == -1 ||
 	    audit_exec(a, "COMMIT", e) == -1) {

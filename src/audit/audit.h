@@ -113,8 +113,12 @@ void		 audit_run_abandon(struct audit_run *);
 const char	*audit_run_id(const struct audit_run *);
 int64_t		 audit_run_rowid(const struct audit_run *);
 
-/* A run refused before it started: one complete, chained row. */
+/* A run refused before it started, or whose sandbox could not be built
+ * before its row was begun: one complete, chained row (status refused or
+ * setup-failed, why as its end reason, exit 125). */
 int		 audit_run_refused(struct audit *, const struct audit_start *,
+		    const char *why, struct merr *);
+int		 audit_run_failed(struct audit *, const struct audit_start *,
 		    const char *why, struct merr *);
 
 /* The chain, the begin hashes of running rows and the schema. Writes

@@ -26,6 +26,7 @@ struct rec {
 	struct audit		*audit;
 	struct audit_run	*ar;
 	bool			 warned;	/* one message about a failing log */
+	bool			 refused;	/* a refused row is written */
 	char			*profile_text;	/* owned; hashed into the row */
 	/* The preparation thread: opens the log, loads the rules and scores
 	 * the command while the supervisor builds the sandbox. */
@@ -37,6 +38,8 @@ struct rec {
 	struct merr		 risk_err;	/* risk_load's failure */
 	bool			 risk_failed;
 };
+
+static void	*rec_prep(void *);
 
 /* MOAT_TRACE_TIMING=1: what each step cost, on stderr, for bench/startup.sh
  * and whoever asks why a run starts slowly. t0 is when the step began; the
@@ -96,12 +99,34 @@ rec_refused(struct run *r, struct rec *rc, const char *why)
 	autofree char		*reasons = NULL;
 	struct merr		 ae;
 
+	rc->refused = true;
 	if (rc->audit == NULL)
 		return;
 	rec_start_fields(r, rc, &as);
 	if (rc->out->scored)
 		as.risk_reasons = reasons = risk_reasons_json(&rc->out->risk);
 	if (audit_run_refused(rc->audit, &as, why, &ae) == -1)
+		rec_warn(rc, &ae);
+}
+
+/* The sandbox could not be built before the row was begun (a workspace
+ * that is a file, a missing bind source): the failure is a row of its own.
+ * Before the clone the preparation never ran: it runs here. */
+static void
+rec_failed(struct run *r, struct rec *rc, const struct merr *why)
+{
+	struct audit_start	 as;
+	autofree char		*reasons = NULL;
+	struct merr		 ae;
+
+	if (rc->audit == NULL && rc->profile_text == NULL)
+		rec_prep(rc);
+	if (rc->audit == NULL)
+		return;
+	rec_start_fields(r, rc, &as);
+	if (rc->out->scored)
+		as.risk_reasons = reasons = risk_reasons_json(&rc->out->risk);
+	if (audit_run_failed(rc->audit, &as, why->msg, &ae) == -1)
 		rec_warn(rc, &ae);
 }
 
@@ -380,6 +405,8 @@ rec_run(struct run *r, struct profile *p, const struct rec_opts *o,
 	ret = run_sandbox(r, e);
 	/* A sandbox that failed before before_exec never joined it. */
 	rec_prep_join(&rc);
+	if (ret == -1 && !rc.refused && rc.ar == NULL)
+		rec_failed(r, &rc, e);
 	if (ret == 0 && meter_format_json(&r->summary, end_reason_name(r->end),
 	    r->exit_code, &p->limits, r->enforced, out->limits_json,
 	    sizeof out->limits_json) != 0)

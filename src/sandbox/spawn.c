@@ -1694,6 +1694,7 @@ run_sandbox(struct run *r, struct merr *e)
 	struct wslock		 wl = { .fd = -1 };
 	sigset_t		 mask, oldmask;
 	char			 cwdbuf[PATH_MAX], wsbuf[PATH_MAX];
+	struct stat		 wst;
 	autofree char		*home = NULL, *user = NULL, *upper = NULL;
 	const char		*ws = NULL, *cwd;
 	int			 sv[2] = { -1, -1 }, rc = -1;
@@ -1735,6 +1736,10 @@ run_sandbox(struct run *r, struct merr *e)
 			return (merr_errno(e, "workspace %s",
 			    r->workspace != NULL ? r->workspace : cwdbuf));
 		ws = wsbuf;
+		if (stat(ws, &wst) == 0 && !S_ISDIR(wst.st_mode))
+			return (merr_set(e, "workspace %s is not a directory: give "
+			    "the project's directory with -w, or run moat from it",
+			    r->workspace != NULL ? r->workspace : cwdbuf));
 		if (spawn_check_workspace(ws, home, r->workspace != NULL, e) == -1)
 			return (-1);
 	}

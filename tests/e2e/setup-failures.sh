@@ -20,6 +20,23 @@ is "a missing bind source: exit 125" "$rc" 125
 like "a missing bind source: the message names the profile and the path" "$err" \
     "profile .*nosrc.conf: bind source $T/missing: No such file or directory"
 is "a missing bind source: the command did not run" "$out" ""
+sq() { python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print("\n".join("|".join("" if v is None else str(v) for v in r) for r in c.execute(sys.argv[2])))' "${MOAT_DB:-$XDG_DATA_HOME/moat/audit.db}" "$1"; }
+last_row() { sq "SELECT status || '|' || exit_code || '|' || end_reason FROM runs ORDER BY id DESC LIMIT 1"; }
+like "a missing bind source: a setup-failed row, with the reason" "$(last_row)" \
+    "^setup-failed\|125\|profile .*nosrc.conf: bind source $T/missing: No such file or directory$"
+
+# A workspace that is a file: said so, not as a protected path under it.
+: >"$T/afile"
+run_moat run -w "$T/afile" -- sh -c 'echo ran'
+is "a workspace that is a file: exit 125" "$rc" 125
+like "a workspace that is a file: says so and what to give" "$err" \
+    "moat: workspace $T/afile is not a directory: give the project's directory with -w"
+is "a workspace that is a file: the command did not run" "$out" ""
+like "a workspace that is a file: a setup-failed row" "$(last_row)" "^setup-failed\|125\|workspace $T/afile is not a directory"
+run_moat run -w "$T/no-such-dir" -- true
+like "a missing workspace: a setup-failed row" "$(last_row)" "^setup-failed\|125\|workspace $T/no-such-dir: No such file or directory"
+run_moat audit verify
+is "the chain with setup-failed rows verifies" "$rc" 0
 
 # A tmpfs where no mount point can be made: /proc takes no new entry. init
 # fails in mounts_build_root; its message must reach the user whole (on
