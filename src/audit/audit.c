@@ -621,6 +621,19 @@ audit_open(const char *path, int flags, struct merr *e)
 			}
 		}
 		fd = audit_open_locked(path, &created);
+		if (fd == -1 && errno == ELOOP) {
+			char	to[4096];
+			ssize_t	n = readlink(path, to, sizeof to - 1);
+
+			to[n > 0 ? n : 0] = '\0';
+			merr_set(e, "audit log %s is a symbolic link%s%s%s: moat does not "
+			    "follow one, so that a link planted where the log is kept "
+			    "cannot send the record elsewhere; give --db (or MOAT_DB) "
+			    "the real path", path, n > 0 ? " (to " : "", to,
+			    n > 0 ? ")" : "");
+			audit_close(a);
+			return (NULL);
+		}
 		if (fd == -1 && errno != EACCES && errno != EROFS && errno != EPERM) {
 			merr_errno(e, "audit log %s", path);
 			audit_close(a);

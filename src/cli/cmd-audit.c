@@ -17,6 +17,7 @@
 #include "audit/audit.h"
 #include "review/review.h"
 #include "cmd.h"
+#include "sandbox/cg.h"
 #include "base/util.h"
 
 static int	cmd_audit_exec(int, char **);
@@ -1158,6 +1159,13 @@ cmd_audit_exec(int argc, char **argv)
 		cmd_errorf("moat audit: no audit log at %s (nothing recorded yet, or "
 		    "give --db PATH)\n", path);
 		return (1);
+	}
+	/* What a killed moat left in the cgroup tree goes as its row is
+	 * marked interrupted (the next moat run would do it too). */
+	{
+		struct merr	ce;
+
+		(void)cg_sweep(&ce);
 	}
 	/* Read-write when possible, so that runs whose moat died are marked
 	 * interrupted before they are shown; read-only otherwise. verify is

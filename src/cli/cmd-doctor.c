@@ -1024,6 +1024,18 @@ doctor_cgroups(struct doctor *d)
 			doctor_fix(dc, "mount the cgroup file system (see the cgroups line) "
 			    "and do not run moat in a container that hides it");
 	}
+	/* Groups a killed moat left: removed here as by the next run. */
+	{
+		struct merr	ce;
+		int		n = cg_sweep(&ce);
+
+		if (n > 0) {
+			struct doctor_check	*sc = doctor_add(d, "cgroup-sweep", false);
+
+			doctor_set(sc, DOCTOR_OK, "removed %d cgroup%s left by killed runs",
+			    n, n == 1 ? "" : "s");
+		}
+	}
 	free(cg);
 }
 

@@ -67,7 +67,8 @@ rec_warn(struct rec *rc, const struct merr *e)
 	if (rc->o->on_warn != NULL)
 		rc->o->on_warn(e->msg, rc->o->arg);
 	else
-		fprintf(stderr, "moat: audit log: %s\n", e->msg);
+		fprintf(stderr, "moat: %s%s; the run goes on, and may be missing from the log\n",
+		    strncmp(e->msg, "audit log", 9) == 0 ? "" : "audit log: ", e->msg);
 }
 
 static void

@@ -128,6 +128,16 @@ else
 	is "--unlogged runs it anyway" "$rc" 0
 	check "it ran" test -e "$T/ws/ran3"
 fi
+like "--unlogged: the warning names the log once and says the run goes on" "$err" \
+    "^moat: audit log [^:]*/audit.db: .*; the run goes on, and may be missing from the log$"
 chmod 0755 "$T/ro"
+
+# A symbolic link where the log is: not followed, and said so.
+ln -s "$MOAT_DB" "$T/link.db"
+MOAT_DB="$T/link.db" run_moat run -- touch ran4
+is "a log that is a symbolic link refuses the run (125)" "$rc" 125
+like "saying it is a link, to where, and what to give" "$err" \
+    "audit log $T/link.db is a symbolic link \(to $MOAT_DB\): moat does not follow one.*give --db \(or MOAT_DB\) the real path"
+check "nothing ran" test ! -e "$T/ws/ran4"
 
 done_testing

@@ -246,6 +246,19 @@ if cg_used; then
 	is "the next moat sweeps a SIGKILLed run's groups" "$(groups_of $mpid)" ""
 	# Do not leave them on the machine if it did not.
 	[ -z "$(groups_of $mpid)" ] || run_moat run -p "$T/mem.conf" -- true
+	# moat audit and moat doctor sweep them too.
+	for sweeper in "audit list" doctor; do
+		(cd "$T/ws" && exec "$MOAT" run -p "$T/mem.conf" -- sleep 4$tag) </dev/null >/dev/null 2>&1 &
+		mpid=$!
+		for _ in $(seq 50); do [ -n "$(groups_of $mpid)" ] && break; sleep 0.1; done
+		kill -KILL $mpid; wait $mpid 2>/dev/null
+		sleep 0.5
+		check "a SIGKILLed run left its groups (before moat $sweeper)" test -n "$(groups_of $mpid)"
+		run_moat $sweeper
+		is "moat $sweeper sweeps them" "$(groups_of $mpid)" ""
+		[ "$sweeper" = doctor ] && like "and doctor says so" "$out" "removed [0-9]+ cgroups? left by killed runs"
+		[ -z "$(groups_of $mpid)" ] || run_moat run -p "$T/mem.conf" -- true
+	done
 fi
 
 done_testing
