@@ -446,3 +446,44 @@ env_name_valid(const char *s, size_t n)
 			return (false);
 	return (true);
 }
+
+static size_t
+strset_hash(const char *s)
+{
+	uint64_t	h = 1469598103934665603ULL;	/* FNV-1a */
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return ((size_t)h);
+}
+
+bool
+strset_add(struct strset *set, const char *s)
+{
+	size_t	mask, i;
+
+	if ((set->n + 1) * 2 > set->cap) {
+		struct strset	grown = { .cap = set->cap == 0 ? 64 : set->cap * 2 };
+
+		grown.slot = xcalloc(grown.cap, sizeof *grown.slot);
+		for (i = 0; i < set->cap; i++)
+			if (set->slot[i] != NULL)
+				(void)strset_add(&grown, set->slot[i]);
+		free(set->slot);
+		*set = grown;
+	}
+	mask = set->cap - 1;
+	for (i = strset_hash(s) & mask; set->slot[i] != NULL; i = (i + 1) & mask)
+		if (strcmp(set->slot[i], s) == 0)
+			return (false);
+	set->slot[i] = s;
+	set->n++;
+	return (true);
+}
+
+void
+strset_clear(struct strset *set)
+{
+	free(set->slot);
+	memset(set, 0, sizeof *set);
+}

@@ -37,6 +37,16 @@ struct strv {
 	size_t	  n;
 };
 void	 strv_add(struct strv *, const char *);
+
+/* A set of strings, by hash; the strings are the caller's and must outlive
+ * it. For deduplicating long lists in linear time. */
+struct strset {
+	const char	**slot;
+	size_t		  cap, n;	/* cap: a power of two, or 0 */
+};
+bool	 strset_add(struct strset *, const char *);	/* true when new */
+void	 strset_clear(struct strset *);
+
 void	 strv_take(struct strv *, char *);
 bool	 strv_contains(const struct strv *, const char *);
 bool	 strv_remove(struct strv *, const char *);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pwd.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,18 +204,71 @@ expand_home(const char *v, char **out, struct merr *e)
 	return (0);
 }
 
+static uint64_t
+prov_hash(const char *key, const char *value)
+{
+	uint64_t	h = 1469598103934665603ULL;	/* FNV-1a */
+
+	for (const char *c = key; *c != '\0'; c++)
+		h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+	h = (h ^ 0xff) * 1099511628211ULL;
+	for (const char *c = value; *c != '\0'; c++)
+		h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+	return (h);
+}
+
+static void
+prov_index_put(struct profile *p, size_t i)
+{
+	size_t	mask = p->provixcap - 1;
+	size_t	s = (size_t)prov_hash(p->prov[i].key, p->prov[i].value) & mask;
+
+	while (p->provix[s] != 0)
+		s = (s + 1) & mask;
+	p->provix[s] = i + 1;
+}
+
+/* The index at half load at most; rebuilt after removals. */
+static void
+prov_index_fit(struct profile *p)
+{
+	size_t	cap = p->provixcap;
+
+	if (!p->provix_stale && cap != 0 && (p->nprov + 1) * 2 <= cap)
+		return;
+	if (cap == 0)
+		cap = 64;
+	while ((p->nprov + 1) * 2 > cap)
+		cap *= 2;
+	free(p->provix);
+	p->provix = xcalloc(cap, sizeof *p->provix);
+	p->provixcap = cap;
+	p->provix_stale = false;
+	for (size_t i = 0; i < p->nprov; i++)
+		prov_index_put(p, i);
+}
+
 static void
 prov_add(struct profile *p, const char *key, const char *value, const char *file,
     int line)
 {
 	struct prov	*pv;
 
-	p->prov = xreallocarray(p->prov, p->nprov + 1, sizeof *p->prov);
+	if (p->nprov == p->capprov) {
+		p->capprov = p->capprov == 0 ? 32 : p->capprov * 2;
+		p->prov = xreallocarray(p->prov, p->capprov, sizeof *p->prov);
+	}
 	pv = &p->prov[p->nprov++];
 	pv->key = xstrdup(key);
 	pv->value = xstrdup(value);
 	pv->at.file = xstrdup(file);
 	pv->at.line = line;
+	if (p->provixcap != 0 && !p->provix_stale) {
+		if ((p->nprov + 1) * 2 > p->provixcap)
+			p->provix_stale = true;
+		else
+			prov_index_put(p, p->nprov - 1);
+	}
 }
 
 /* Removes the entries for key (all of them when value is NULL); returns how
@@ -237,16 +291,36 @@ prov_remove(struct profile *p, const char *key, const char *value)
 			p->prov[j++] = *pv;
 	}
 	p->nprov = j;
+	if (n > 0)
+		p->provix_stale = true;
 	return (n);
 }
 
+/* The first entry for key. */
 static const struct prov *
-prov_find(const struct profile *p, const char *key, const char *value)
+prov_find_key(const struct profile *p, const char *key)
 {
 	for (size_t i = 0; i < p->nprov; i++)
-		if (strcmp(p->prov[i].key, key) == 0 &&
-		    (value == NULL || strcmp(p->prov[i].value, value) == 0))
+		if (strcmp(p->prov[i].key, key) == 0)
 			return (&p->prov[i]);
+	return (NULL);
+}
+
+/* The entry for (key, value), through the index. */
+static const struct prov *
+prov_find(struct profile *p, const char *key, const char *value)
+{
+	size_t	mask, s;
+
+	prov_index_fit(p);
+	mask = p->provixcap - 1;
+	for (s = (size_t)prov_hash(key, value) & mask; p->provix[s] != 0;
+	    s = (s + 1) & mask) {
+		const struct prov	*pv = &p->prov[p->provix[s] - 1];
+
+		if (strcmp(pv->key, key) == 0 && strcmp(pv->value, value) == 0)
+			return (pv);
+	}
 	return (NULL);
 }
 
@@ -527,7 +601,7 @@ profile_finish(struct profile *p, struct merr *e)
 			    p->prov[i].at.line, d.msg));
 	}
 	if (p->net == NET_PROXIED && p->net_upstream == NULL) {
-		pv = prov_find(p, "net", NULL);
+		pv = prov_find_key(p, "net");
 		return (merr_set(e, "profile %s:%d: net = proxied needs net-upstream "
 		    "(http://HOST:PORT, socks5://HOST:PORT, or env)",
 		    pv != NULL ? pv->at.file : p->path, pv != NULL ? pv->at.line : 0));
@@ -610,7 +684,7 @@ profile_format(const struct profile *p, bool provenance,
 		if (k->type == KEY_INCLUDE)
 			continue;
 		if (k->type != KEY_LIST) {
-			pv = prov_find(p, k->name, NULL);
+			pv = prov_find_key(p, k->name);
 			if (provenance && pv != NULL) {
 				note = xprintf("from %s:%d", pv->at.file, pv->at.line);
 				format_line(f, k->name, pv->value, note);
@@ -658,6 +732,7 @@ profile_free(struct profile *p)
 		free(p->prov[i].at.file);
 	}
 	free(p->prov);
+	free(p->provix);
 	free(p->name);
 	free(p->path);
 	strv_clear(&p->files);

@@ -114,6 +114,13 @@ struct profile {
 		struct origin	 at;
 	}		*prov;
 	size_t		 nprov;
+	/* private to profile.c: room in prov, and a hash index of
+	 * (key, value) -> 1 + position in prov, so that 40,000 list lines
+	 * are deduplicated in linear time; rebuilt when entries go */
+	size_t		 capprov;
+	size_t		*provix;
+	size_t		 provixcap;	/* slots, a power of two; 0: none */
+	bool		 provix_stale;
 };
 
 /* The key table (profile-keys.c): parsing, "moat profiles show|keys" and

@@ -78,7 +78,10 @@ plan_add(struct mount_plan *mp, enum mop_kind kind, const char *src,
 {
 	struct mop	*op;
 
-	mp->ops = xreallocarray(mp->ops, mp->n + 1, sizeof *mp->ops);
+	if (mp->n == mp->cap) {
+		mp->cap = mp->cap == 0 ? 64 : mp->cap * 2;
+		mp->ops = xreallocarray(mp->ops, mp->cap, sizeof *mp->ops);
+	}
 	op = &mp->ops[mp->n++];
 	memset(op, 0, sizeof *op);
 	op->kind = kind;
@@ -98,7 +101,7 @@ mounts_plan_release(struct mount_plan *mp)
 	}
 	free(mp->ops);
 	mp->ops = NULL;
-	mp->n = 0;
+	mp->n = mp->cap = 0;
 }
 
 /* A host entry as it is: a symlink stays a symlink, anything else is bound
@@ -175,15 +178,20 @@ protect_target(const char *ws, const char *rel, char **target, bool *dir,
 	return (0);
 }
 
+/* seen: the protected paths planned so far (their op's dst), so that a
+ * long protect list is planned in linear time. */
 static void
-plan_protect(struct mount_plan *mp, const char *path, bool dir, bool missing)
+plan_protect(struct mount_plan *mp, struct strset *seen, const char *path,
+    bool dir, bool missing)
 {
 	struct mop	*op;
 
-	for (size_t i = 0; i < mp->n; i++)
-		if (mp->ops[i].kind == MOP_PROTECT && strcmp(mp->ops[i].dst, path) == 0)
-			return;
 	op = plan_add(mp, MOP_PROTECT, NULL, path);
+	if (!strset_add(seen, op->dst)) {
+		free(op->dst);
+		mp->n--;
+		return;
+	}
 	op->dir = dir;
 	op->create = missing;
 }
@@ -315,16 +323,21 @@ mounts_plan(const struct run *r, const char *ws, const char *home,
 			break;
 		}
 		if (p->workspace == WS_BIND || p->workspace == WS_OVERLAY) {
+			struct strset	seen = { 0 };
+
 			for (size_t i = 0; i < p->protect.n; i++) {
 				autofree char	*t = NULL;
 				bool		 dir = false, missing, skip;
 
 				if (protect_target(ws, p->protect.v[i], &t, &dir,
-				    &missing, &skip, e) == -1)
+				    &missing, &skip, e) == -1) {
+					strset_clear(&seen);
 					return (-1);
+				}
 				if (!skip)
-					plan_protect(mp, t, dir, missing);
+					plan_protect(mp, &seen, t, dir, missing);
 			}
+			strset_clear(&seen);
 		}
 	}
 

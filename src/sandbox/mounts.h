@@ -42,7 +42,7 @@ struct mop {
 
 struct mount_plan {
 	struct mop	*ops;		/* owned */
-	size_t		 n;
+	size_t		 n, cap;
 	char		 path_a[4096];	/* scratch for init, so it never allocates */
 	char		 path_b[4096];
 	char		 what[480];	/* the failed step and its path, for init's message */

@@ -73,6 +73,48 @@ bad_prefix(const char *file, const char *want)
 	profile_free(p);
 }
 
+/* A long list, with repeats and removals: deduplicated through the
+ * provenance index, each item once, at its first line, in order. */
+static void
+test_long_list(void)
+{
+	struct merr	 e = { .msg = "" };
+	struct profile	*p;
+	FILE		*f;
+	autofree char	*path = path_join(tmpdir, "long.conf");
+	size_t		 n = 20000;
+	bool		 order = true;
+
+	f = fopen(path, "w");
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "protect = .p%zu\n", i);
+	fputs("timeout = 5\n", f);		/* a scalar removes its own line */
+	for (size_t i = 0; i < n; i += 2)
+		fprintf(f, "protect = .p%zu\n", i);	/* repeats: kept once */
+	fputs("protect -= .p7\ntimeout = 6\nprotect = .p7\n", f);
+	fclose(f);
+	p = profile_load_file(path, &e);
+	if (!tap_ok(p != NULL, "a profile of %zu list lines loads: %s", 2 * n, e.msg))
+		return;
+	tap_ok(p->protect.n == n, "each item once (%zu of %zu)", p->protect.n, n);
+	for (size_t i = 0, k = 0; i < n && order; i++) {
+		char	want[32];
+
+		if (i == 7)
+			continue;	/* removed, then added again last */
+		snprintf(want, sizeof want, ".p%zu", i);
+		order = k < p->protect.n && strcmp(p->protect.v[k++], want) == 0;
+	}
+	tap_ok(order && strcmp(p->protect.v[n - 1], ".p7") == 0,
+	    "in the order of their first lines; one removed and added is last");
+	tap_ok(prov_is(p, "protect", ".p4", path, 5),
+	    "a repeated item keeps its first line");
+	tap_ok(prov_is(p, "protect", ".p7", path, (int)(n + 1 + n / 2 + 3)),
+	    "an item added again after -= has its new line");
+	tap_ok(p->limits.timeout == 6, "scalars among them: the last wins");
+	profile_free(p);
+}
+
 static void
 test_defaults(void)
 {
@@ -590,6 +632,7 @@ main(void)
 	test_format();
 	test_search_path();
 	test_shipped();
+	test_long_list();
 
 	{
 		char	cmd[PATH_MAX + 16];
