@@ -516,6 +516,7 @@ audit_wal_hook(void *arg, struct sqlite3 *db, const char *name, int pages)
  * in four pays ~1 ms, the others nothing, and opening reads at most
  * ~80 frames. */
 #define AUDIT_TRUNCATE_PAGES	64
+#define AUDIT_CHECK_EVERY	86400.0	/* seconds between checks of a writer's log */
 
 static void
 audit_after_end(struct audit *a)
@@ -575,6 +576,71 @@ audit_empty_file(int fd, const char *path, struct merr *e)
 	    "is gone (truncated, or never written by moat). Restore it from a backup, "
 	    "or move it away to start a new log", path);
 	return (true);
+}
+
+static int	audit_meta_get(struct audit *, const char *, char *, size_t,
+		    struct merr *);
+static int	audit_meta_set(struct audit *, const char *, const char *,
+		    struct merr *);
+
+/* PRAGMA quick_check: 0 and "" when the file is sound, 1 with the first
+ * problem it names in buf, -1 when it could not be run. */
+static int
+audit_quick_check(struct audit *a, char *buf, size_t len, struct merr *e)
+{
+	autostmt struct sqlite3_stmt *st = NULL;
+	const char	*r;
+	int		 rc;
+
+	buf[0] = '\0';
+	if ((st = audit_prepare(a, "PRAGMA quick_check(1)", e)) == NULL) {
+		rc = sqlite3_errcode(a->db) & 0xff;
+		if (rc != SQLITE_CORRUPT && rc != SQLITE_NOTADB)
+			return (-1);
+		snprintf(buf, len, "%s", sqlite3_errmsg(a->db));
+		return (1);
+	}
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		if ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB) {
+			snprintf(buf, len, "%s", sqlite3_errmsg(a->db));
+			return (1);
+		}
+		return (audit_err(a, e, "check the file"));
+	}
+	r = (const char *)sqlite3_column_text(st, 0);
+	if (r != NULL && strcmp(r, "ok") == 0)
+		return (0);
+	snprintf(buf, len, "%s", r != NULL ? r : "no answer");
+	for (char *c = buf; *c != '\0'; c++)
+		if (*c == '\n')
+			*c = ' ';
+	return (1);
+}
+
+/* A damaged log is never written into. A whole check reads every page
+ * (about 1 s per 100,000 runs), so a writer checks once a day
+ * (AUDIT_CHECK_EVERY; meta checked_at); verify checks every time. */
+static int
+audit_check_damage(struct audit *a, struct merr *e)
+{
+	char	at[64], why[400];
+	double	t;
+	int	rc;
+
+	if (audit_meta_get(a, "checked_at", at, sizeof at, e) == -1)
+		return (-1);
+	t = at[0] != '\0' ? strtod(at, NULL) : 0;
+	if (t > 0 && audit_now() - t < AUDIT_CHECK_EVERY && audit_now() >= t)
+		return (0);
+	if ((rc = audit_quick_check(a, why, sizeof why, e)) == -1)
+		return (-1);
+	if (rc == 1)
+		return (merr_set(e, "audit log %s is damaged (%s): moat will not "
+		    "write into it. moat audit verify says so; restore it from a "
+		    "backup, or move it away to start a new log (sqlite3's .recover "
+		    "may save what is readable)", a->path, why));
+	snprintf(at, sizeof at, "%.3f", audit_now());
+	return (audit_meta_set(a, "checked_at", at, e));
 }
 
 struct audit *
@@ -708,6 +774,7 @@ audit_open(const char *path, int flags, struct merr *e)
 		sqlite3_wal_hook(a->db, audit_wal_hook, a);
 		a->redact = redact_new();
 		if (redact_load_default(a->redact, e) == -1 ||
+		    audit_check_damage(a, e) == -1 ||
 		    (!(flags & AUDIT_NO_RECOVER) && audit_recover(a, e) == -1)) {
 			audit_close(a);
 			return (NULL);
@@ -1923,6 +1990,18 @@ audit_verify(struct audit *a, struct audit_verify *v, struct merr *e)
 	bool		 have_next;
 
 	memset(v, 0, sizeof *v);
+	/* A damaged file first: what it holds cannot be judged row by row. */
+	if ((rc = audit_quick_check(a, v->msg, sizeof v->msg, e)) == -1)
+		return (-1);
+	if (rc == 1) {
+		char	why[sizeof v->msg];
+
+		snprintf(why, sizeof why, "%s", v->msg);
+		snprintf(v->msg, sizeof v->msg, "the database file is damaged (%.400s): "
+		    "restore it from a backup", why);
+		snprintf(v->what, sizeof v->what, "damaged");
+		return (1);
+	}
 	/* One read transaction: a consistent snapshot while runs complete. */
 	if (audit_exec(a, "BEGIN", e) == -1)
 		return (-1);

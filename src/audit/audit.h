@@ -126,7 +126,7 @@ int		 audit_run_failed(struct audit *, const struct audit_start *,
 struct audit_verify {
 	int64_t		 rows;		/* chained rows checked */
 	int64_t		 bad_id;	/* runs.id of the first bad row, 0 = none */
-	char		 what[16];	/* "edited", "inserted", "deleted", "forged",
+	char		 what[16];	/* "edited", "inserted", "deleted", "forged", "damaged",
 					 * "schema" */
 	char		 msg[512];
 	char		 head[65];	/* hash of the last row when valid */

@@ -132,6 +132,37 @@ like "--unlogged: the warning names the log once and says the run goes on" "$err
     "^moat: audit log [^:]*/audit.db: .*; the run goes on, and may be missing from the log$"
 chmod 0755 "$T/ro"
 
+# A damaged file: never written into; verify says so.
+export MOAT_DB_SAVE=$MOAT_DB
+export MOAT_DB="$T/dmg.db"
+for i in $(seq 20); do sandbox sh -c "seq 1 3000 | sed s/^/line-$i-/" >/dev/null; done
+# A day later (the check is daily), 4 KiB of garbage in the middle.
+python3 - "$MOAT_DB" <<'PY'
+import os, sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("UPDATE meta SET value = '1' WHERE key = 'checked_at'")
+c.commit()
+c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+c.close()
+n = os.path.getsize(sys.argv[1])
+with open(sys.argv[1], "r+b") as f:
+    f.seek(n // 2 // 4096 * 4096)
+    f.write(os.urandom(4096))
+PY
+before=$(sha256sum <"$MOAT_DB")
+run_moat run -- touch dmg-ran
+is "a damaged log refuses the run (125)" "$rc" 125
+like "saying it is damaged, that moat will not write into it, and what to do" "$err" \
+    "audit log $MOAT_DB is damaged \(.*\): moat will not write into it\. moat audit verify says so; restore it from a backup"
+check "nothing ran" test ! -e "$T/ws/dmg-ran"
+is "the file is as it was" "$(sha256sum <"$MOAT_DB")" "$before"
+run_moat audit verify
+is "verify of a damaged log: 1" "$rc" 1
+like "it says damaged, not edited" "$out" "^BROKEN: the database file is damaged"
+run_moat audit verify --json
+like "--json names it" "$out" '"what":"damaged"'
+export MOAT_DB=$MOAT_DB_SAVE
+
 # A symbolic link where the log is: not followed, and said so.
 ln -s "$MOAT_DB" "$T/link.db"
 MOAT_DB="$T/link.db" run_moat run -- touch ran4
