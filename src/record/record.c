@@ -408,10 +408,20 @@ rec_run(struct run *r, struct profile *p, const struct rec_opts *o,
 	rec_prep_join(&rc);
 	if (ret == -1 && !rc.refused && rc.ar == NULL)
 		rec_failed(r, &rc, e);
-	if (ret == 0 && meter_format_json(&r->summary, end_reason_name(r->end),
-	    r->exit_code, &p->limits, r->enforced, out->limits_json,
-	    sizeof out->limits_json) != 0)
-		out->limits_json[0] = '\0';
+	if (ret == 0) {
+		/* The limits as they were in force: --timeout over the
+		 * profile's, 0 for none. */
+		struct limits	l = p->limits;
+
+		if (r->timeout > 0)
+			l.timeout = r->timeout;
+		else if (r->timeout == RUN_TIMEOUT_NONE)
+			l.timeout = 0;
+		if (meter_format_json(&r->summary, end_reason_name(r->end),
+		    r->exit_code, &l, r->enforced, out->limits_json,
+		    sizeof out->limits_json) != 0)
+			out->limits_json[0] = '\0';
+	}
 	rec_end(r, &rc, ret == -1);
 	{
 		double	t = now_mono();

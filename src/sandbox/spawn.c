@@ -1275,6 +1275,44 @@ spawn_meter_stop(struct run *r, struct spawn *sp)
 		    tv_seconds(&ru.ru_stime) - sp->ru_sys0);
 }
 
+/* Each limit the run hit, as an event with what was hit: the kernel's
+ * counters where a cgroup kept them (an OOM kill or refused forks count
+ * even when the command went on), the signal otherwise. */
+static void
+spawn_limit_events(struct run *r, struct spawn *sp)
+{
+	const struct limits		*l = &r->profile->limits;
+	struct cg_events		 ev;
+	int				 sig = WIFSIGNALED(r->wstatus) &&
+					    r->end != END_SETUP_FAILED &&
+					    r->end != END_EXEC_FAILED ?
+					    WTERMSIG(r->wstatus) : 0;
+	char				 b[32];
+
+	memset(&ev, 0, sizeof ev);
+	if (sp->cg != NULL)
+		(void)cg_events(sp->cg, &ev);
+	if (ev.oom_kills > 0 || r->end == END_OOM) {
+		meter_format_bytes((double)l->memory, b, sizeof b);
+		run_emit(r, EV_LIMIT_HIT, "memory limit %s hit: the kernel killed "
+		    "%llu process%s", l->memory > 0 ? b : "(the cgroup's)",
+		    (unsigned long long)(ev.oom_kills > 0 ? ev.oom_kills : 1),
+		    ev.oom_kills > 1 ? "es" : "");
+	}
+	if (ev.pids_max > 0)
+		run_emit(r, EV_LIMIT_HIT, "process limit %llu hit: %llu fork%s "
+		    "refused", (unsigned long long)l->nproc,
+		    (unsigned long long)ev.pids_max, ev.pids_max > 1 ? "s" : "");
+	if (sig == SIGXCPU)
+		run_emit(r, EV_LIMIT_HIT, "CPU time limit %.3g s hit: killed "
+		    "with SIGXCPU", l->cpu_time);
+	if (sig == SIGXFSZ) {
+		meter_format_bytes((double)l->fsize, b, sizeof b);
+		run_emit(r, EV_LIMIT_HIT, "file size limit %s hit: killed with "
+		    "SIGXFSZ", b);
+	}
+}
+
 static void
 spawn_finish(struct run *r, struct spawn *sp)
 {
@@ -1309,6 +1347,7 @@ spawn_finish(struct run *r, struct spawn *sp)
 		r->end = END_SIGNALED;
 		r->exit_code = EXIT_MOAT;
 	}
+	spawn_limit_events(r, sp);
 }
 
 /* The user inside: the same name, and a home at the same path. */

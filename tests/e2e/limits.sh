@@ -79,6 +79,9 @@ fi
 if cg_used; then
 	is "memory 64M: a 200M hog is OOM-killed (exit 137)" "$rc" 137
 	is "memory 64M: end reason oom" "$(jfield end_reason)" oom
+	like "memory 64M: the hit is a limit event of the run, with the limit" \
+	    "$("$MOAT" audit show "$(jfield run_id)" 2>&1)" \
+	    "limit +memory limit 64.0M hit: the kernel killed 1 process"
 	p=$(jfield mem_peak_bytes)
 	if [ -n "$p" ] && [ "$p" != null ] && [ "$(echo "$p <= 68000000" | bc)" = 1 ]; then
 		ok "memory 64M: peak $p within the limit"
@@ -120,6 +123,9 @@ if [ -n "$n" ] && [ "$n" -le 22 ]; then ok "nproc 20: the fork loop stopped at f
 else not_ok "nproc 20: the fork loop stopped"; diag "out: $out" "err: $err"; fi
 if cg_used; then
 	is "nproc 20: end reason pids" "$(jfield end_reason)" pids-limit
+	like "nproc 20: the hit is a limit event, with the forks refused" \
+	    "$("$MOAT" audit show "$(jfield run_id)" 2>&1)" \
+	    "limit +process limit 20 hit: [0-9]+ forks? refused"
 else
 	is "nproc 20: the loop saw the refusal and failed" "$rc" 1
 fi
@@ -131,6 +137,21 @@ if cg_used; then
 else
 	skip "nproc 20 in the run's cgroup: no cgroup for $who ($(jfield enforced))"
 fi
+
+# --- file size: a writer past fsize is killed by SIGXFSZ, on the record.
+profile fsz fsize=1M timeout=30
+run_moat run --json -p "$T/fsz.conf" -- $PY -c 'import signal; signal.signal(signal.SIGXFSZ, signal.SIG_DFL); open("big", "wb").write(b"x" * (2 << 20))'
+is "fsize 1M: a 2M write is killed by SIGXFSZ (exit 153)" "$rc" 153
+id=$(jfield run_id)
+run_moat audit show "$id"
+like "fsize 1M: the hit is a limit event of the run" "$out" "limit +file size limit 1.0M hit: killed with SIGXFSZ"
+rm -f "$T/ws/big"
+
+# --- the limits as they were in force: --timeout over the profile's.
+run_moat run --json --timeout 7 -p "$T/plain.conf" -- true
+is "--timeout 7: the run's limits say timeout_s 7" "$(printf '%s\n' "$out" | grep '^{' | tail -1 | jq -r .limits.timeout_s)" 7
+run_moat run --json --timeout 0 -p "$T/plain.conf" -- true
+is "--timeout 0: the run's limits say no timeout" "$(printf '%s\n' "$out" | grep '^{' | tail -1 | jq -r .limits.timeout_s)" null
 
 # --- wall timeout within 10%.
 profile spin timeout=3
