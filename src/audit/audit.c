@@ -516,6 +516,7 @@ audit_wal_hook(void *arg, struct sqlite3 *db, const char *name, int pages)
  * in four pays ~1 ms, the others nothing, and opening reads at most
  * ~80 frames. */
 #define AUDIT_TRUNCATE_PAGES	64
+#define AUDIT_END_TRIES		4	/* a completion's tries (busy, full) */
 #define AUDIT_CHECK_EVERY	86400.0	/* seconds between checks of a writer's log */
 
 static void
@@ -1522,13 +1523,28 @@ audit_run_flush(struct audit_run *ar, struct merr *e)
 	return (0);
 }
 
+/* While the command runs, a flush never waits for the lock: the
+ * supervisor's loop (meters, relays, the proxies) must not stall behind
+ * another writer. A busy log keeps the rows buffered for the next try, or
+ * for the completion, which does wait. */
 static int
 audit_maybe_flush(struct audit_run *ar, struct merr *e)
 {
-	if (ar->nev + ar->nsmp >= AUDIT_FLUSH_EVENTS ||
-	    now_mono() - ar->last_flush >= AUDIT_FLUSH_SECONDS)
-		return (audit_run_flush(ar, e));
-	return (0);
+	struct audit	*a = ar->a;
+	int		 rc;
+
+	if (ar->nev + ar->nsmp < AUDIT_FLUSH_EVENTS &&
+	    now_mono() - ar->last_flush < AUDIT_FLUSH_SECONDS)
+		return (0);
+	sqlite3_busy_timeout(a->db, 0);
+	rc = audit_run_flush(ar, e);
+	sqlite3_busy_timeout(a->db, AUDIT_BUSY_MS);
+	if (rc == -1 && ((sqlite3_extended_errcode(a->db) & 0xff) == SQLITE_BUSY ||
+	    (sqlite3_extended_errcode(a->db) & 0xff) == SQLITE_LOCKED)) {
+		ar->last_flush = now_mono();	/* again in a while */
+		return (0);
+	}
+	return (rc);
 }
 
 /* A denied syscall with the same name and argument summary as one already
@@ -1754,6 +1770,9 @@ audit_note_edited(struct audit_run *ar, struct merr *e)
 	return (audit_step_done(ar->a, st, e, "complete run"));
 }
 
+static int	audit_run_end_once(struct audit_run *, struct sqlite3_stmt *,
+		    struct sqlite3_stmt *, char *, struct merr *);
+
 int
 audit_run_end(struct audit_run *ar, const struct audit_end *en, struct merr *e)
 {
@@ -1795,40 +1814,64 @@ audit_run_end(struct audit_run *ar, const struct audit_end *en, struct merr *e)
 	sqlite3_bind_int64(st, 16, (int64_t)ar->out[1].bytes);
 	bind_text(st, 17, sha[1]);
 	sqlite3_bind_int64(st, 18, ar->rowid);
-	if (audit_exec(a, "BEGIN IMMEDIATE", e) == -1)
+	if ((up = audit_prepare(a, "UPDATE runs SET begin_hash = ?1 WHERE id = ?2",
+	    e)) == NULL)
 		goto out;
+	bind_text(up, 1, ar->begin_hash);
+	sqlite3_bind_int64(up, 2, ar->rowid);
+	/* The command has run: its completion is not given up for a lock held
+	 * past the busy timeout or a write that failed for space, but tried
+	 * again (AUDIT_END_TRIES times; the buffers are still ours). */
+	for (int try = 1; ; try++) {
+		int	code;
+
+		sqlite3_reset(st);
+		sqlite3_reset(up);
+		if (audit_run_end_once(ar, st, up, now_hash, e) == 0)
+			break;
+		code = sqlite3_extended_errcode(a->db) & 0xff;
+		audit_rollback(a);
+		if (try == AUDIT_END_TRIES || (code != SQLITE_BUSY &&
+		    code != SQLITE_LOCKED && code != SQLITE_FULL &&
+		    code != SQLITE_IOERR))
+			goto out;
+		if (code == SQLITE_FULL || code == SQLITE_IOERR)
+			sleep(1);
+	}
+	audit_after_end(a);
+	rc = 0;
+out:
+	audit_run_free(ar);
+	return (rc);
+}
+
+/* One try at audit_run_end's transaction; -1 with e set, not rolled back. */
+static int
+audit_run_end_once(struct audit_run *ar, struct sqlite3_stmt *st,
+    struct sqlite3_stmt *up, char *now_hash, struct merr *e)
+{
+	struct audit	*a = ar->a;
+
+	if (audit_exec(a, "BEGIN IMMEDIATE", e) == -1)
+		return (-1);
 	if (audit_write_buffers(ar, e) == -1 ||
 	    audit_write_output(ar, 0, e) == -1 || audit_write_output(ar, 1, e) == -1 ||
 	    audit_step_done(a, st, e, "complete run") == -1)
-		goto fail;
-	if (sqlite3_changes(a->db) != 1) {
-		merr_set(e, "audit log %s: run %s is no longer running (marked "
-		    "interrupted by another moat?)", a->path, ar->run_id);
-		goto fail;
-	}
+		return (-1);
+	if (sqlite3_changes(a->db) != 1)
+		return (merr_set(e, "audit log %s: run %s is no longer running (marked "
+		    "interrupted by another moat?)", a->path, ar->run_id));
 	/* The row's start fields as this moat began them, or a note that they
 	 * were edited while the command ran. The begin hash stays this moat's
 	 * own, so the edit also shows in verify for as long as the row lasts. */
 	if (audit_begin_hash(a, ar->rowid, now_hash, e) == -1 ||
-	    ((up = audit_prepare(a, "UPDATE runs SET begin_hash = ?1 WHERE id = ?2",
-	    e)) == NULL))
-		goto fail;
-	bind_text(up, 1, ar->begin_hash);
-	sqlite3_bind_int64(up, 2, ar->rowid);
-	if (audit_step_done(a, up, e, "complete run") == -1)
-		goto fail;
+	    audit_step_done(a, up, e, "complete run") == -1)
+		return (-1);
 	if (strcmp(now_hash, ar->begin_hash) != 0 && audit_note_edited(ar, e) == -1)
-		goto fail;
+		return (-1);
 	if (audit_chain(a, ar->rowid, e) == -1 || audit_exec(a, "COMMIT", e) == -1)
-		goto fail;
-	audit_after_end(a);
-	rc = 0;
-	goto out;
-fail:
-	audit_rollback(a);
-out:
-	audit_run_free(ar);
-	return (rc);
+		return (-1);
+	return (0);
 }
 
 /* Verification walks the chain in sequence order from the last checkpoint.

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "record.h"
 #include "audit/audit.h"
@@ -298,6 +299,15 @@ rec_end(struct run *r, struct rec *rc, bool setup_failed)
 	en.peak_memory = isnan(ms->mem_peak) ? -1 : (int64_t)ms->mem_peak;
 	en.peak_pids = isnan(ms->procs_peak) ? -1 : (int64_t)ms->procs_peak;
 	en.limits = rc->out->limits_json[0] != '\0' ? rc->out->limits_json : NULL;
+	/* When it ended, not when the row could be completed (a log held
+	 * locked by another moat delays that). */
+	if (r->t_end > 0) {
+		struct timespec	ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		en.ended_at = (double)ts.tv_sec + ts.tv_nsec / 1e9 -
+		    (now_mono() - r->t_end);
+	}
 	en.risk = -1;
 	if (rc->out->scored) {
 		en.risk = fin.score;

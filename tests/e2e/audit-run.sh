@@ -132,6 +132,22 @@ like "--unlogged: the warning names the log once and says the run goes on" "$err
     "^moat: audit log [^:]*/audit.db: .*; the run goes on, and may be missing from the log$"
 chmod 0755 "$T/ro"
 
+# A completion is not lost to a log held locked past the busy timeout (5 s):
+# the run ends while another writer holds the lock for 8 s.
+(cd "$T/ws" && exec "$MOAT" run -- sh -c 'sleep 1; echo lockedout-done') >"$T/lk.out" 2>"$T/lk.err" &
+lpid=$!
+for _ in $(seq 50); do [ "$(sq "SELECT count(*) FROM runs WHERE argv LIKE '%lockedout%' AND status = 'running'")" = 1 ] && break; sleep 0.1; done
+python3 -c 'import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
+c.execute("BEGIN IMMEDIATE"); time.sleep(8); c.execute("COMMIT")' "$MOAT_DB"
+wait $lpid; rc=$?
+is "a run that ends while the log is locked for 8 s: its status passes through" "$rc" 0
+is "its row is completed once the lock is gone, not left to be marked interrupted" \
+    "$(sq "SELECT status || ' ' || exit_code || ' ' || end_reason FROM runs WHERE argv LIKE '%lockedout%'")" "done 0 exited"
+check "with the time it ended, not when the row could be written" \
+    test "$(sq "SELECT duration < 4 FROM runs WHERE argv LIKE '%lockedout%'")" = 1
+like "and its output" "$(sq "SELECT CAST(head AS TEXT) FROM outputs o JOIN runs r ON o.run = r.id WHERE r.argv LIKE '%lockedout%'")" "lockedout-done"
+
 # A damaged file: never written into; verify says so.
 export MOAT_DB_SAVE=$MOAT_DB
 export MOAT_DB="$T/dmg.db"
