@@ -111,36 +111,24 @@ cmd_apply_exec(int argc, char **argv)
 	const char		*db = NULL;
 	bool			 dry = false;
 	size_t			 nprot = 0;
-	autofree char		**pos = xcalloc((size_t)argc + 1, sizeof *pos);
-	int			 npos = 0;
-	bool			 dashdash = false;
 	int			 i, rc = EXIT_MOAT;
 	char			**filters;
 	size_t			 nf;
 
-	/* Options may follow the ID; "--" ends them. */
-	for (i = 1; i < argc; i++) {
-		if (dashdash || argv[i][0] != '-' || argv[i][1] == '\0') {
-			pos[npos++] = argv[i];
-			continue;
-		}
-		if (strcmp(argv[i], "--") == 0)
-			dashdash = true;
-		else if (strcmp(argv[i], "--dry-run") == 0)
-			dry = true;
-		else if (strcmp(argv[i], "--db") == 0) {
-			if (++i == argc)
-				return (cmd_usage_error(&cmd_apply_entry, "--db needs a file"));
-			db = argv[i];
-		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-			cmd_help(&cmd_apply_entry, stdout);
+	{
+		const struct cmd_flag	flags[] = {
+			{ "--dry-run", &dry, NULL },
+			{ "--db", NULL, &db },
+			{ NULL, NULL, NULL },
+		};
+
+		switch (cmd_flags(&cmd_apply_entry, argc, argv, flags, &argc)) {
+		case 1:
 			return (0);
-		} else if (argv[i][0] == '-' && argv[i][1] != '\0')
-			return (cmd_usage_error(&cmd_apply_entry, "unknown option \"%s\"", argv[i]));
+		case -1:
+			return (EXIT_MOAT);
+		}
 	}
-	pos[npos] = NULL;
-	argc = npos;
-	argv = pos;
 	i = 0;
 	if (i == argc)
 		return (cmd_usage_error(&cmd_apply_entry, "which run? give its ID "

@@ -271,39 +271,25 @@ cmd_diff_exec(int argc, char **argv)
 	struct merr		 e = { 0 };
 	const char		*db = NULL;
 	bool			 stat = false, names = false, json = false, colour;
-	autofree char		**pos = xcalloc((size_t)argc + 1, sizeof *pos);
-	int			 npos = 0;
-	bool			 dashdash = false;
 	int			 i, rc = 0;
 	size_t			 shown = 0;
 
-	/* Options may follow the ID; "--" ends them. */
-	for (i = 1; i < argc; i++) {
-		if (dashdash || argv[i][0] != '-' || argv[i][1] == '\0') {
-			pos[npos++] = argv[i];
-			continue;
-		}
-		if (strcmp(argv[i], "--") == 0)
-			dashdash = true;
-		else if (strcmp(argv[i], "--stat") == 0)
-			stat = true;
-		else if (strcmp(argv[i], "--name-only") == 0)
-			names = true;
-		else if (strcmp(argv[i], "--json") == 0)
-			json = true;
-		else if (strcmp(argv[i], "--db") == 0) {
-			if (++i == argc)
-				return (cmd_usage_error(&cmd_diff_entry, "--db needs a file"));
-			db = argv[i];
-		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-			cmd_help(&cmd_diff_entry, stdout);
+	{
+		const struct cmd_flag	flags[] = {
+			{ "--stat", &stat, NULL },
+			{ "--name-only", &names, NULL },
+			{ "--json", &json, NULL },
+			{ "--db", NULL, &db },
+			{ NULL, NULL, NULL },
+		};
+
+		switch (cmd_flags(&cmd_diff_entry, argc, argv, flags, &argc)) {
+		case 1:
 			return (0);
-		} else if (argv[i][0] == '-' && argv[i][1] != '\0')
-			return (cmd_usage_error(&cmd_diff_entry, "unknown option \"%s\"", argv[i]));
+		case -1:
+			return (EXIT_MOAT);
+		}
 	}
-	pos[npos] = NULL;
-	argc = npos;
-	argv = pos;
 	i = 0;
 	if (stat + names + json > 1)
 		return (cmd_usage_error(&cmd_diff_entry, "--stat, --name-only and --json "

@@ -86,3 +86,42 @@ cmd_usage_error(const struct cmd_entry *ce, const char *fmt, ...)
 	fprintf(stderr, "moat %s: %s\nusage: moat %s\n", ce->name, safe, ce->usage);
 	return (EXIT_MOAT);
 }
+
+int
+cmd_flags(const struct cmd_entry *ce, int argc, char **argv,
+    const struct cmd_flag *flags, int *n)
+{
+	bool			 dashdash = false;
+	const struct cmd_flag	*f;
+
+	*n = 0;
+	for (int i = 1; i < argc; i++) {
+		if (dashdash || argv[i][0] != '-' || argv[i][1] == '\0') {
+			argv[(*n)++] = argv[i];
+			continue;
+		}
+		if (strcmp(argv[i], "--") == 0) {
+			dashdash = true;
+			continue;
+		}
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			cmd_help(ce, stdout);
+			return (1);
+		}
+		for (f = flags; f->name != NULL && strcmp(f->name, argv[i]) != 0; f++)
+			;
+		if (f->name == NULL) {
+			cmd_usage_error(ce, "unknown option \"%s\"", argv[i]);
+			return (-1);
+		}
+		if (f->set != NULL)
+			*f->set = true;
+		else if (++i == argc) {
+			cmd_usage_error(ce, "%s needs a value", f->name);
+			return (-1);
+		} else
+			*f->value = argv[i];
+	}
+	argv[*n] = NULL;
+	return (0);
+}

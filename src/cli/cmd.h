@@ -53,6 +53,20 @@ int			 cmd_usage_error(const struct cmd_entry *, const char *, ...)
 void			 cmd_errorf(const char *, ...)
 			    __attribute__((format(printf, 1, 2)));
 
+/* A flag of a subcommand read by cmd_flags: a switch (set) or one that
+ * takes the next argument (value). */
+struct cmd_flag {
+	const char	 *name;		/* "--db" */
+	bool		 *set;
+	const char	**value;
+};
+/* Reads a subcommand's flags, which may come before or after its operands
+ * ("--" ends them); argv[0] is the subcommand. The operands are left in
+ * argv[0..*n), argv[*n] NULL. 0; 1 when -h or --help was printed; -1 with
+ * the usage error printed (an unknown flag, a value missing). */
+int	cmd_flags(const struct cmd_entry *, int argc, char **argv,
+	    const struct cmd_flag *, int *n);
+
 /* How a command is run, shown and recorded once its flags are read: moat
  * run and moat session exec share it (cmd-run.c). */
 struct run;
