@@ -526,6 +526,25 @@ audit_after_end(struct audit *a)
 		sqlite3_wal_checkpoint_v2(a->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 }
 
+/* Writes an empty SQLite database in WAL mode (its header page) at path. */
+static int
+audit_init_file(const char *path)
+{
+	sqlite3	*db = NULL;
+	int	 rc;
+
+	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+	    NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+	sqlite3_close(db);
+	if (rc != SQLITE_OK) {
+		errno = EIO;
+		return (-1);
+	}
+	return (0);
+}
+
 /* The log's file, locked with flock(2). A new one is made under a
  * temporary name, locked, then linked into place, so that no other moat
  * ever sees it empty and unlocked: an empty file at the path is then
@@ -547,6 +566,14 @@ audit_open_locked(const char *path, bool *created)
 			return (-1);
 		while (flock(fd, LOCK_EX) == -1 && errno == EINTR)
 			;
+		/* A database header before it has the log's name: a moat killed
+		 * between the link and its first write must not leave an empty
+		 * file there, which the next moat would take for a lost log. */
+		if (audit_init_file(tmp) == -1) {
+			unlink(tmp);
+			close(fd);
+			return (-1);
+		}
 		if (link(tmp, path) == 0) {
 			unlink(tmp);
 			*created = true;
