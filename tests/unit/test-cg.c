@@ -101,10 +101,12 @@ forker(void)
 static int
 spin(void)
 {
-	double	end = now_mono() + 1.5;
+	struct timespec	ts;
 
-	while (now_mono() < end)
-		;
+	/* 0.7 s of CPU, however long a loaded machine takes to give it. */
+	do
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	while (ts.tv_sec + ts.tv_nsec / 1e9 < 0.7);
 	return (0);
 }
 
@@ -299,7 +301,7 @@ test_v2_root(void)
 	struct cg	*cg;
 	struct cg_stats	 st;
 	char		 id[64], path[512], buf[1024];
-	int		 status, fd, n;
+	int		 status, fd, n, spun[2];
 	long		 pid;
 
 	setenv("MOAT_CGROUP", "v2", 1);
@@ -332,13 +334,17 @@ test_v2_root(void)
 		tap_ok(strstr(cg_describe(cg), "not enforced") != NULL,
 		    "v2: description says which limits are not enforced");
 	tap_ok(cg_dirfd(cg) >= 0, "v2: directory fd for CLONE_INTO_CGROUP");
+	if (pipe(spun) == -1)
+		spun[0] = spun[1] = -1;
 	pid = clone3_into(cg_dirfd(cg));
 	if (pid == 0) {
-		/* Child: spin a little, then sleep until killed. */
+		/* Child: spin a little, say so, then sleep until killed. */
 		spin();
+		(void)!write(spun[1], "x", 1);
 		pause();
 		_exit(0);
 	}
+	close(spun[1]);
 	tap_ok(pid > 0, "v2: clone3(CLONE_INTO_CGROUP) (%s)",
 	    pid > 0 ? "ok" : strerror(errno));
 	if (pid <= 0) {
@@ -355,7 +361,12 @@ test_v2_root(void)
 		tap_ok(self != NULL && strstr(self, id) != NULL,
 		    "v2: the child was born in the group (%s)", self ? self : "?");
 	}
-	usleep(1700000);
+	{
+		char	x;
+
+		(void)!read(spun[0], &x, 1);	/* the child has spun */
+		close(spun[0]);
+	}
 	cg_stats(cg, &st);
 	tap_ok(!isnan(st.cpu_total) && st.cpu_total > 0.5,
 	    "v2: cpu.stat usage %.2f s of the spinning child", st.cpu_total);
