@@ -6,9 +6,13 @@
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -486,4 +490,142 @@ strset_clear(struct strset *set)
 {
 	free(set->slot);
 	memset(set, 0, sizeof *set);
+}
+
+/* Copies everything from in to out; the relay child of fd_peek. */
+static void
+fd_copy_all(int in, int out)
+{
+	char	buf[65536];
+	ssize_t	n, w;
+
+	for (;;) {
+		if ((n = read(in, buf, sizeof buf)) == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		for (ssize_t off = 0; off < n; off += w)
+			if ((w = write(out, buf + off, (size_t)(n - off))) == -1 &&
+			    errno != EINTR)
+				return;
+			else if (w == -1)
+				w = 0;
+	}
+}
+
+/*
+ * Reads up to max bytes of fd into *bufp (NUL-terminated, length in *lenp,
+ * *whole set when that was everything) and leaves fd giving the same bytes
+ * again, byte for byte, then the rest: a seekable file is seeked back; from
+ * a pipe or socket, fd is replaced by a memfd holding what was read when
+ * that was all, else by a pipe that a child process feeds with what was read
+ * followed by the rest of the original (it dies with the caller). For
+ * reading the script a shell is about to take from its standard input.
+ */
+int
+fd_peek(int fd, size_t max, double wait, char **bufp, size_t *lenp, bool *whole,
+    struct merr *e)
+{
+	char	*buf = xmalloc(max + 1);
+	size_t	 len = 0;
+	ssize_t	 n;
+	int	 nfd = -1, pfd[2];
+	off_t	 at;
+	double	 end = now_mono() + wait;
+
+	*bufp = NULL;
+	*lenp = 0;
+	*whole = false;
+	at = lseek(fd, 0, SEEK_CUR);
+	while (len < max) {
+		/* A pipe whose writer is slow or never ends: what came within
+		 * the wait is what is read. */
+		if (at == (off_t)-1) {
+			struct pollfd	pf = { .fd = fd, .events = POLLIN };
+			double		left = end - now_mono();
+			int		pr;
+
+			if (left <= 0)
+				break;
+			if ((pr = poll(&pf, 1, (int)(left * 1000) + 1)) == -1 &&
+			    errno == EINTR)
+				continue;
+			if (pr == 0)
+				break;
+		}
+		if ((n = read(fd, buf + len, max - len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			free(buf);
+			return (merr_errno(e, "read the standard input"));
+		}
+		if (n == 0) {
+			*whole = true;
+			break;
+		}
+		len += (size_t)n;
+	}
+	if (!*whole && len == max && at != (off_t)-1) {
+		struct stat	st;
+
+		/* A regular file says by its size whether more follows. */
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= at + (off_t)len)
+			*whole = true;
+	}
+	buf[len] = '\0';
+	if (at != (off_t)-1 && lseek(fd, at, SEEK_SET) != (off_t)-1)
+		goto done;
+	if (*whole) {
+		if ((nfd = memfd_create("moat-stdin", MFD_CLOEXEC)) == -1)
+			goto fail;
+		for (size_t off = 0; off < len; off += (size_t)n)
+			if ((n = write(nfd, buf + off, len - off)) == -1) {
+				if (errno == EINTR) {
+					n = 0;
+					continue;
+				}
+				goto fail;
+			}
+		if (lseek(nfd, 0, SEEK_SET) == -1)
+			goto fail;
+	} else {
+		pid_t	pid, parent = getpid();
+
+		if (pipe2(pfd, O_CLOEXEC) == -1)
+			goto fail;
+		if ((pid = fork()) == -1) {
+			close(pfd[0]);
+			close(pfd[1]);
+			goto fail;
+		}
+		if (pid == 0) {
+			close(pfd[0]);
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (getppid() != parent)
+				_exit(0);
+			for (size_t off = 0; off < len; off += (size_t)n)
+				if ((n = write(pfd[1], buf + off, len - off)) == -1) {
+					if (errno != EINTR)
+						_exit(1);
+					n = 0;
+				}
+			fd_copy_all(fd, pfd[1]);
+			_exit(0);
+		}
+		close(pfd[1]);
+		nfd = pfd[0];
+	}
+	if (dup3(nfd, fd, 0) == -1)
+		goto fail;
+	close(nfd);
+done:
+	*bufp = buf;
+	*lenp = len;
+	return (0);
+fail:
+	merr_errno(e, "pass the standard input on");
+	if (nfd >= 0)
+		close(nfd);
+	free(buf);
+	return (-1);
 }

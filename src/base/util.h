@@ -74,5 +74,10 @@ int	 parse_duration(const char *, double *, const char **why);
 int	 parse_uint(const char *, unsigned long long, unsigned long long *);
 const char *xdg_dir(const char *, const char *, char *, size_t);
 double	 now_mono(void);
+/* Reads up to max bytes of fd (a pipe: what comes within wait seconds) into
+ * a NUL-terminated copy, *whole when that was all of it, and leaves fd giving
+ * the same bytes again, then the rest (util.c says how). */
+int	 fd_peek(int, size_t max, double wait, char **, size_t *, bool *whole,
+	    struct merr *);
 
 #endif

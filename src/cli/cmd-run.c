@@ -30,6 +30,7 @@ struct cmd_run_refusal {
 	unsigned	 n;
 };
 #define CMD_RUN_REFUSALS_MAX	32
+#define CMD_RUN_STDIN_WAIT	0.25	/* seconds a pipe's script is waited for */
 
 /* What the front end keeps for a run: how to show it. The record (record.h)
  * scores and logs it. */
@@ -260,6 +261,7 @@ cmd_run_go(struct run *r, struct profile *p, const struct cmd_run_opts *o)
 	struct rec_out		 out;
 	struct merr		 e;
 	int			 status, rc;
+	autofree char		*script = NULL;
 
 	memset(&ui, 0, sizeof ui);
 	ui.profile = p;
@@ -280,6 +282,21 @@ cmd_run_go(struct run *r, struct profile *p, const struct cmd_run_opts *o)
 	ro.on_spawned = cmd_run_on_spawned;
 	ro.arg = &ui;
 
+	/* curl ... | moat run -- sh: the script is read first (at most
+	 * RISK_STDIN_MAX bytes, or what a pipe gave within STDIN_WAIT) to be
+	 * scored with the command, and stdin is left giving the shell the same
+	 * bytes (fd_peek). A terminal is never read. */
+	if (!isatty(STDIN_FILENO) && risk_stdin_program(r->argv) != NULL) {
+		bool	whole;
+
+		if (fd_peek(STDIN_FILENO, RISK_STDIN_MAX, CMD_RUN_STDIN_WAIT,
+		    &script, &ro.stdin_len, &whole, &e) == -1) {
+			merr_print(&e);
+			return (EXIT_MOAT);
+		}
+		ro.stdin_script = script;
+		ro.stdin_cut = !whole;
+	}
 	rc = rec_run(r, p, &ro, &out, &e);
 	if (ui.meter_drawn)
 		fputs("\r\033[K", stderr);

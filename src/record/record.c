@@ -155,6 +155,9 @@ rec_prep(void *arg)
 	rec_trace(rc, "risk-load", t);
 	t = now_mono();
 	risk_score_argv(rc->rules, rc->argv, &rc->out->risk);
+	if (rc->o->stdin_script != NULL)
+		risk_add_stdin(rc->rules, &rc->out->risk, rc->argv,
+		    rc->o->stdin_script, rc->o->stdin_len, rc->o->stdin_cut);
 	rc->out->scored = true;
 	rec_trace(rc, "risk-score", t);
 	return (NULL);

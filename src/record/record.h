@@ -23,6 +23,12 @@ struct rec_opts {
 	const char	*profile_label;	/* the profile as recorded; NULL: its name */
 	const char	*session;	/* the session's id, or NULL */
 	double		 trace;		/* MOAT_TRACE_TIMING: the start; 0 = off */
+	/* The script a shell reads on its stdin (curl ... | moat run -- sh),
+	 * as much as was read before the start (fd_peek): scored with the
+	 * command. NULL: none. */
+	const char	*stdin_script;
+	size_t		 stdin_len;
+	bool		 stdin_cut;	/* there was more than was read */
 	/* The profile's risk-confirm-above was passed: NULL when the user
 	 * confirmed, else why not ("it was not confirmed"). A NULL hook:
 	 * "there is no one to confirm it". */

@@ -1066,6 +1066,61 @@ risk_score_text(const struct risk_rules *rs, const char *cmdline, struct risk_re
 	return (0);
 }
 
+/* The program that runs what argv reads on its standard input ("sh",
+ * "bash -s", "python3 -", "sudo sh", ...), as its basename; NULL when argv
+ * names a script or code of its own, or is no shell or interpreter. */
+const char *
+risk_stdin_program(char *const argv[])
+{
+	char		**w = (char **)argv;
+	size_t		  n = 0, at;
+	const char	 *name;
+
+	while (argv[n] != NULL)
+		n++;
+	if (n == 0)
+		return (NULL);
+	while ((at = unwrap(w, n)) > 0) {
+		w += at;
+		n -= at;
+	}
+	name = risk_basename(w[0]);
+	if (!is_shell(name) && interp_codeopt(name) == NULL)
+		return (NULL);
+	if (is_shell(name) && inline_code(w, n, "c", true, &at) != NULL)
+		return (NULL);
+	if (!is_shell(name) && inline_code(w, n, interp_codeopt(name), false, &at) != NULL)
+		return (NULL);
+	return (reads_program(w, n) ? name : NULL);
+}
+
+/* Adds to res the score of a script argv reads on its standard input (the
+ * first len bytes of it; truncated: there was more), as the program of the
+ * shell or interpreter that reads it. */
+int
+risk_add_stdin(const struct risk_rules *rs, struct risk_result *res, char *const argv[],
+    const char *script, size_t len, bool truncated)
+{
+	struct rctx	 cx = { .rules = rs, .res = res, .budget = RISK_BUDGET };
+	const char	*name = risk_stdin_program(argv);
+	autofree char	*text = NULL, *via = NULL;
+
+	if (name == NULL || script == NULL)
+		return (0);
+	text = xstrndup(script, len);	/* a NUL byte ends what a shell reads, too */
+	via = xprintf("stdin | %s", name);
+	if (is_shell(name) || strcmp(name, "source") == 0 || strcmp(name, ".") == 0)
+		score_script(&cx, text, via);
+	else
+		score_text(&cx, text, via);
+	if (truncated)
+		score_event(&cx, "oversize", "a piped script longer than moat reads: "
+		    "only its beginning was scored", via);
+	strv_clear(&cx.seen);
+	risk_result_update(res);
+	return (0);
+}
+
 /* Quotes each argument for a POSIX shell, so the scorer reads argv exactly:
  * "sh" "-c" "curl x | sh" becomes sh -c 'curl x | sh'. */
 char *

@@ -115,6 +115,12 @@ bool			 risk_event_known(const char *);
 /* risk.c: scoring. */
 int		 risk_score_text(const struct risk_rules *, const char *, struct risk_result *);
 int		 risk_score_argv(const struct risk_rules *, char *const [], struct risk_result *);
+/* A script piped into a shell (curl ... | moat run -- sh): what reads it,
+ * and its score added to the command's; moat reads at most this much. */
+#define RISK_STDIN_MAX	(256 * 1024)
+const char	*risk_stdin_program(char *const []);
+int		 risk_add_stdin(const struct risk_rules *, struct risk_result *, char *const [],
+		    const char *, size_t, bool);
 int		 risk_event(const struct risk_rules *, struct risk_result *, const char *,
 		    unsigned, const char *);
 int		 risk_add_observed(const struct risk_rules *, struct risk_result *,

