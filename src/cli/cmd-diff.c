@@ -16,7 +16,9 @@
 
 #include "audit/audit.h"
 #include "cmd.h"
+#include "profile/profile.h"
 #include "review/review.h"
+#include "session/session.h"
 
 static int	cmd_diff_exec(int, char **);
 
@@ -25,7 +27,7 @@ const struct cmd_entry cmd_diff_entry = {
 	.usage = "diff [--stat | --name-only | --json] [--db FILE] ID [PATH]...",
 	.summary = "show what an overlay run changed in its workspace, before moat apply",
 	.options = (const char *const[]){
-		"ID\tthe run: its ID in moat audit list, or a prefix of its run id",
+		"ID\tthe run: its ID in moat audit list, or a prefix of its run id; or a running session (its id or name) on an overlay workspace",
 		"PATH\tonly these paths: a file, a directory above it, or a glob pattern",
 		"--stat\tone line per changed path with its lines added and removed",
 		"--name-only\tthe changed paths, one per line",
@@ -263,6 +265,43 @@ change_json(FILE *f, const struct review_change *c)
 	fprintf(f, ", \"protected\": %s}", c->protected ? "true" : "false");
 }
 
+/* arg names a running session: its overlay layer as it is now, read as a
+ * run's (review_load with the session's protect entries). 1 when it did,
+ * 0 when arg is no session (a run, then), -1 when said on stderr. */
+static int
+cmd_diff_session(const char *arg, struct audit_run_info *ri, struct review *rv)
+{
+	struct session_info	 info;
+	struct profile		*p;
+	struct merr		 e;
+	int			 fd, rc = 1;
+
+	if (!session_name_valid(arg) || (fd = session_connect(arg, &info, &e)) == -1)
+		return (0);
+	close(fd);
+	if ((fd = cmd_session_attach(arg, "diff", &info, &p)) == -1)
+		return (-1);
+	close(fd);
+	if (p->workspace != WS_OVERLAY) {
+		cmd_errorf("moat diff: session %s has a %s workspace: what it "
+		    "changes is in %s already (an overlay session keeps its changes "
+		    "apart)\n", info.id, p->workspace == WS_NONE ? "no" :
+		    p->workspace == WS_RO ? "read-only" : "bind", info.workspace[0] ?
+		    info.workspace : "the workspace");
+		profile_free(p);
+		return (-1);
+	}
+	ri->run_id[0] = '\0';
+	snprintf(ri->run_id, sizeof ri->run_id, "%s", info.run_id);
+	ri->workspace = xstrdup(info.workspace);
+	if (review_load(rv, info.run_id, info.workspace, &p->protect, &e) == -1) {
+		merr_print(&e);
+		rc = -1;
+	}
+	profile_free(p);
+	return (rc);
+}
+
 static int
 cmd_diff_exec(int argc, char **argv)
 {
@@ -271,7 +310,7 @@ cmd_diff_exec(int argc, char **argv)
 	struct merr		 e = { 0 };
 	const char		*db = NULL;
 	bool			 stat = false, names = false, json = false, colour;
-	int			 i, rc = 0;
+	int			 i, rc = 0, session;
 	size_t			 shown = 0;
 
 	{
@@ -297,7 +336,12 @@ cmd_diff_exec(int argc, char **argv)
 	if (i == argc)
 		return (cmd_usage_error(&cmd_diff_entry, "which run? give its ID "
 		    "(moat audit list)"));
-	if (review_open(db, argv[i], &ri, &rv, &e) == -1) {
+	if ((session = cmd_diff_session(argv[i], &ri, &rv)) == -1) {
+		audit_run_info_release(&ri);
+		review_release(&rv);
+		return (EXIT_MOAT);
+	}
+	if (session == 0 && review_open(db, argv[i], &ri, &rv, &e) == -1) {
 		merr_print(&e);
 		audit_run_info_release(&ri);
 		review_release(&rv);
@@ -313,8 +357,14 @@ cmd_diff_exec(int argc, char **argv)
 		autofree char	*ws = audit_json_str(ri.workspace);
 		const char	*sep = "\n  ";
 
-		printf("{\"id\": %lld, \"run_id\": %s, \"workspace\": %s, \"changes\": [",
-		    (long long)ri.id, rid, ws);
+		if (session == 1) {
+			autofree char	*sid = audit_json_str(argv[i - 1]);
+
+			printf("{\"session\": %s, \"run_id\": %s, \"workspace\": %s, "
+			    "\"changes\": [", sid, rid, ws);
+		} else
+			printf("{\"id\": %lld, \"run_id\": %s, \"workspace\": %s, "
+			    "\"changes\": [", (long long)ri.id, rid, ws);
 		for (size_t k = 0; k < rv.n; k++)
 			if (review_match(rv.v[k].path, argv + i, (size_t)(argc - i))) {
 				fputs(sep, stdout);
@@ -327,7 +377,10 @@ cmd_diff_exec(int argc, char **argv)
 	for (size_t k = 0; k < rv.n; k++)
 		shown += review_match(rv.v[k].path, argv + i, (size_t)(argc - i));
 	if (!names) {
-		printf("run %lld (%s) in ", (long long)ri.id, ri.run_id);
+		if (session == 1)
+			printf("session %s (%s) in ", argv[i - 1], ri.run_id);
+		else
+			printf("run %lld (%s) in ", (long long)ri.id, ri.run_id);
 		cmd_print_path(stdout, ri.workspace);
 		if (shown == 0)
 			printf(": no changes%s\n", argc > i ? " under the paths given" : "");

@@ -287,7 +287,7 @@ cmd_session_ls(int argc, char **argv)
  * session's profile, so it must be the same text the session started
  * with, or the record would say what the sandbox is not. The socket, or
  * -1 (said on stderr). */
-static int
+int
 cmd_session_attach(const char *which, const char *verb,
     struct session_info *info, struct profile **pp)
 {

@@ -53,6 +53,14 @@ int			 cmd_usage_error(const struct cmd_entry *, const char *, ...)
 void			 cmd_errorf(const char *, ...)
 			    __attribute__((format(printf, 1, 2)));
 
+/* A session by id or name, greeted, and the profile it started with loaded
+ * again (its text must give the same hash): the socket, or -1 (said on
+ * stderr, "moat session VERB: ..."). cmd-session.c. */
+struct session_info;
+struct profile;
+int	cmd_session_attach(const char *which, const char *verb,
+	    struct session_info *, struct profile **);
+
 /* A flag of a subcommand read by cmd_flags: a switch (set) or one that
  * takes the next argument (value). */
 struct cmd_flag {

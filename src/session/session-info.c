@@ -56,6 +56,7 @@ session_info_format(const struct session_info *in)
 	info_put(&buf, &len, "state", in->state);
 	info_put(&buf, &len, "workspace", in->workspace);
 	info_put(&buf, &len, "cwd", in->cwd);
+	info_put(&buf, &len, "run_id", in->run_id);
 #define NUM(k, fmt, v) do { snprintf(num, sizeof num, fmt, v); \
 	info_put(&buf, &len, k, num); } while (0)
 	NUM("pid", "%ld", (long)in->pid);
@@ -144,6 +145,7 @@ session_info_parse(const char *buf, size_t len, struct session_info *in)
 		STR("state", state);
 		STR("workspace", workspace);
 		STR("cwd", cwd);
+		STR("run_id", run_id);
 		PID("pid", pid);
 		PID("init_pid", init_pid);
 		NUM("created", created);

@@ -653,6 +653,7 @@ sv_serve_ready(struct run *r)
 	    r->ws_path != NULL ? r->ws_path : "");
 	snprintf(sv->info.cwd, sizeof sv->info.cwd, "%s",
 	    r->cwd_path != NULL ? r->cwd_path : "/");
+	snprintf(sv->info.run_id, sizeof sv->info.run_id, "%s", r->id);
 	if ((sv->listen = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC |
 	    SOCK_NONBLOCK, 0)) == -1) {
 		merr_errno(&e, "socket");

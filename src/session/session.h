@@ -40,6 +40,8 @@ struct session_info {
 	char		state[16];		/* "running" or "paused" */
 	char		workspace[PATH_MAX];	/* "" when none */
 	char		cwd[PATH_MAX];		/* commands start here by default */
+	char		run_id[40];		/* the sandbox's: its overlay layer is
+						   $XDG_STATE_HOME/moat/runs/RUN_ID */
 	pid_t		pid;			/* the supervisor */
 	pid_t		init_pid;
 	double		created;		/* Unix seconds */

@@ -317,6 +317,29 @@ is "the restored session has the files" "$out" "kept
 conf"
 run_moat session kill "$S4"
 
+# An overlay session: moat diff shows what its commands changed so far,
+# and the workspace is untouched.
+printf 'include = default\nworkspace = overlay\n' >"$T/ov.conf"
+echo orig >"$T/ws/ov-file"
+run_moat session new -p "$T/ov.conf"
+SO=$out
+run_moat session exec "$SO" -- sh -c 'echo changed > ov-file; echo new > ov-added'
+run_moat session exec "$SO" -- cat ov-file
+is "an overlay session's commands see their own changes" "$out" "changed"
+is "the workspace is untouched" "$(cat "$T/ws/ov-file")" "orig"
+run_moat diff "$SO"
+is "moat diff SESSION: 0" "$rc" 0
+like "it names the session and counts its changes" "$out" "^session $SO \([^)]*\) in .*: 2 changes"
+like "the modified file" "$out" "modified +ov-file"
+like "the added one" "$out" "added +ov-added"
+like "and the change itself" "$out" "\+changed"
+run_moat diff --json "$SO"
+like "--json names the session" "$out" "^\{\"session\": \"$SO\""
+run_moat session kill "$SO"
+run_moat diff "$S2"
+is "moat diff of a session with a bind workspace: 125" "$rc" 125
+like "saying its changes are in the workspace already" "$err" "session $S2 has a bind workspace: what it changes is in .* already"
+
 # exec --detach: the run id once started, the command left running and
 # recorded to its end by a moat of its own.
 mkfifo "$T/ws/go"
