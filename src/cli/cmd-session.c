@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <getopt.h>
@@ -21,6 +22,7 @@
 #include "profile/profile.h"
 #include "sandbox/chan.h"
 #include "sandbox/spawn.h"
+#include "review/review.h"
 #include "session/session.h"
 
 static int	cmd_session_exec(int, char **);
@@ -39,7 +41,7 @@ const struct cmd_entry cmd_session_entry = {
 		"ls\tthe running sessions: id, name, profile, workspace, age, TTL, processes, memory, commands",
 		"exec\trun a command in a session; shown, recorded and ended as moat run's",
 		"cp\tcopy a file in or out: SRC or DST is :PATH (or ID:PATH) inside",
-		"snapshot\tits /tmp and HOME inside, as a tar file (default ID-TIME.tar), made by tar in the session",
+		"snapshot\tits /tmp and HOME inside, and an overlay workspace's changes, as a tar file (default ID-TIME.tar), made by tar in the session",
 		"pause\tfreeze every process of a session (the cgroup freezer); it uses no CPU",
 		"resume\tthaw a paused session",
 		"ttl\tset the time a session has left (0: none)",
@@ -321,12 +323,68 @@ cmd_session_attach(const char *which, const char *verb,
 	return (fd);
 }
 
+/* Where a snapshot keeps an overlay session's workspace changes, whatever
+ * the workspace's path: restored under the new session's workspace. */
+#define SNAP_WS		"moat-workspace"
+#define SNAP_DELETED	"/tmp/.moat-snapshot-deleted"
+
+/* An overlay session's changes to its workspace, for a snapshot: the paths
+ * it added or changed, NUL-terminated and relative to /, appended to names;
+ * those it deleted, relative to the workspace, written inside the session
+ * to SNAP_DELETED (itself under /tmp, so it is in the archive). */
+static int
+cmd_session_ws_changes(int fd, const struct session_info *info,
+    const struct profile *p, FILE *names, struct merr *e)
+{
+	struct review	 rv;
+	FILE		*del = NULL;
+	int		 dfd = -1, rc = -1;
+	autofree char	*dir = NULL;	/* an added directory: tar takes all of it */
+
+	if (review_load(&rv, info->run_id, info->workspace, &p->protect, e) == -1)
+		return (-1);
+	for (size_t i = 0; i < rv.n; i++) {
+		const struct review_change	*c = &rv.v[i];
+		size_t				 dl = dir != NULL ? strlen(dir) : 0;
+
+		if (c->protected || (dir != NULL && strncmp(c->path, dir, dl) == 0 &&
+		    c->path[dl] == '/'))
+			continue;
+		if (c->kind != REVIEW_DELETED) {
+			fprintf(names, "%s/%s%c", info->workspace + 1, c->path, '\0');
+			if (c->kind == REVIEW_ADDED && S_ISDIR(c->new_mode)) {
+				free(dir);
+				dir = xstrdup(c->path);
+			}
+			continue;
+		}
+		if (del == NULL) {
+			if ((dfd = session_open_inside(fd, info, SNAP_DELETED, O_WRONLY |
+			    O_CREAT | O_TRUNC, 0600, e)) == -1 ||
+			    (del = fdopen(dfd, "w")) == NULL) {
+				if (dfd >= 0)
+					close(dfd);
+				merr_errno(e, "%s inside the session", SNAP_DELETED);
+				goto out;
+			}
+		}
+		fprintf(del, "%s%c", c->path, '\0');
+	}
+	rc = 0;
+out:
+	if (del != NULL && fclose(del) != 0 && rc == 0)
+		rc = merr_errno(e, "%s inside the session", SNAP_DELETED);
+	review_release(&rv);
+	return (rc);
+}
+
 /* A snapshot's files: moat runs tar in the session itself, over what the
- * session keeps that the host does not (its /tmp and the HOME inside; a
- * bind workspace is on the host already), so what a snapshot holds is
- * read, and what a restore writes is written, by the sandbox. Recorded as
- * a run of the session. in < 0: create the archive on out; else extract
- * from in. */
+ * session keeps that the host does not (its /tmp and the HOME inside, and
+ * an overlay workspace's changes; a bind workspace is on the host already),
+ * so what a snapshot holds is read, and what a restore writes is written,
+ * by the sandbox. Recorded as a run of the session. in < 0: create the
+ * archive on out; else extract from in (an overlay session's workspace
+ * changes under its own workspace, then what they deleted removed). */
 static int
 cmd_session_tar(const char *which, const char *verb, int in, int out)
 {
@@ -334,12 +392,20 @@ cmd_session_tar(const char *which, const char *verb, int in, int out)
 	struct cmd_run_opts	 o;
 	struct profile		*p;
 	struct run		 r;
+	struct merr		 e;
 	const char		*home = getenv("HOME");
-	char			*argv[12];
-	int			 fd, status, save = -1, k = 0, std = in >= 0 ? 0 : 1;
+	char			*argv[16];
+	autofree char		*xf = NULL, *list = NULL, *rm = NULL;
+	size_t			 listlen = 0;
+	FILE			*names = NULL;
+	int			 fd, status, save = -1, save0 = -1, listfd = -1, k = 0;
+	int			 std = in >= 0 ? 0 : 1;
+	bool			 ovl;
 
 	if ((fd = cmd_session_attach(which, verb, &info, &p)) == -1)
 		return (EXIT_MOAT);
+	ovl = p->workspace == WS_OVERLAY && info.workspace[0] == '/' &&
+	    info.workspace[1] != '\0';
 	memset(&o, 0, sizeof o);
 	o.detach_fd = -1;
 	run_init(&r);
@@ -347,19 +413,57 @@ cmd_session_tar(const char *which, const char *verb, int in, int out)
 	argv[k++] = "-C";
 	argv[k++] = "/";
 	if (in < 0) {
-		/* Each of them its own mount: what is bound into them (the
-		 * workspace, a profile's binds) is the host's, not the
-		 * session's. */
+		/* The names on stdin: /tmp, HOME, and each path an overlay
+		 * workspace changed, stored under SNAP_WS. Each its own mount:
+		 * what is bound into them (the workspace, a profile's binds) is
+		 * the host's, not the session's. */
+		if ((names = open_memstream(&list, &listlen)) == NULL) {
+			cmd_errorf("moat session %s: %s\n", verb, strerror(errno));
+			status = EXIT_MOAT;
+			goto out;
+		}
+		fprintf(names, "tmp%c", '\0');
+		if (home != NULL && home[0] == '/' && home[1] != '\0')
+			fprintf(names, "%s%c", home + 1, '\0');
+		if (ovl && cmd_session_ws_changes(fd, &info, p, names, &e) == -1) {
+			merr_print(&e);
+			fclose(names);
+			status = EXIT_MOAT;
+			goto out;
+		}
+		fclose(names);
+		if ((listfd = memfd_create("moat-snapshot", MFD_CLOEXEC)) == -1 ||
+		    write(listfd, list, listlen) != (ssize_t)listlen ||
+		    lseek(listfd, 0, SEEK_SET) == -1) {
+			cmd_errorf("moat session %s: %s\n", verb, strerror(errno));
+			status = EXIT_MOAT;
+			goto out;
+		}
 		argv[k++] = "--one-file-system";
+		if (ovl)
+			argv[k++] = xf = xprintf("--transform=s|^%s/|%s/|",
+			    info.workspace + 1, SNAP_WS);
+		argv[k++] = "--null";
+		argv[k++] = "-T";
+		argv[k++] = "-";
 		argv[k++] = "-cf";
 		argv[k++] = "-";
-		argv[k++] = "tmp";
-		if (home != NULL && home[0] == '/' && home[1] != '\0')
-			argv[k++] = (char *)home + 1;
 	} else {
 		/* A directory already there (the workspace's mount point)
-		 * keeps its own metadata. */
+		 * keeps its own metadata. An overlay session takes the
+		 * workspace changes under its own workspace; another leaves
+		 * them out: they would write the project itself. */
 		argv[k++] = "--no-overwrite-dir";
+		if (ovl)
+			argv[k++] = xf = xprintf("--transform=s|^%s/|%s/|", SNAP_WS,
+			    info.workspace + 1);
+		else {
+			argv[k++] = "--exclude=" SNAP_WS;
+			fprintf(stderr, "moat: note: a snapshot's workspace changes are "
+			    "restored only into a session whose profile has workspace = "
+			    "overlay; session %s's workspace is the project itself\n",
+			    info.id);
+		}
 		argv[k++] = "-xpf";
 		argv[k++] = "-";
 	}
@@ -370,7 +474,8 @@ cmd_session_tar(const char *which, const char *verb, int in, int out)
 	r.cwd_path = xstrdup("/");
 	o.session = info.id;
 	fflush(stdout);
-	if ((save = dup(std)) == -1 || dup2(in >= 0 ? in : out, std) == -1) {
+	if ((save = dup(std)) == -1 || dup2(in >= 0 ? in : out, std) == -1 ||
+	    (listfd >= 0 && ((save0 = dup(0)) == -1 || dup2(listfd, 0) == -1))) {
 		fprintf(stderr, "moat session %s: %s\n", verb, strerror(errno));
 		status = EXIT_MOAT;
 	} else
@@ -379,6 +484,28 @@ cmd_session_tar(const char *which, const char *verb, int in, int out)
 		dup2(save, std);
 		close(save);
 	}
+	if (save0 >= 0) {
+		dup2(save0, 0);
+		close(save0);
+	}
+	/* Restored: what the snapshot's session had deleted goes too. */
+	if (in >= 0 && status == 0 && ovl) {
+		char	*rmv[] = { "sh", "-c", NULL, NULL };
+
+		run_release(&r);
+		run_init(&r);
+		rmv[2] = rm = xprintf("if [ -f %s ]; then cd '%s' && xargs -0 rm -rf -- "
+		    "< %s; rm -f %s; fi", SNAP_DELETED, info.workspace, SNAP_DELETED,
+		    SNAP_DELETED);
+		r.argv = rmv;
+		r.session_fd = fd;
+		r.ws_path = xstrdup(info.workspace);
+		r.cwd_path = xstrdup("/");
+		status = cmd_run_go(&r, p, &o);
+	}
+out:
+	if (listfd >= 0)
+		close(listfd);
 	close(fd);
 	profile_free(p);
 	run_release(&r);

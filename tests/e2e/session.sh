@@ -335,7 +335,31 @@ like "the added one" "$out" "added +ov-added"
 like "and the change itself" "$out" "\+changed"
 run_moat diff --json "$SO"
 like "--json names the session" "$out" "^\{\"session\": \"$SO\""
+# Its snapshot holds the workspace changes (added, modified, deleted) and
+# restores them into a new overlay session, not into the project.
+echo doomed >"$T/ws/ov-doomed"
+run_moat session exec "$SO" -- sh -c 'rm ov-doomed; mkdir -p ov-dir; echo deep > ov-dir/f'
+run_moat session snapshot "$SO" "$T/ov-snap.tar"
+is "snapshot of an overlay session: 0" "$rc" 0
+like "the archive holds the workspace changes, by no host path" "$(tar tf "$T/ov-snap.tar")" "moat-workspace/ov-file"
 run_moat session kill "$SO"
+run_moat session new -p "$T/ov.conf" --from "$T/ov-snap.tar"
+SR=$out
+run_moat session exec "$SR" -- sh -c 'cat ov-file ov-added ov-dir/f; test -e ov-doomed && echo doomed-still-there; true'
+is "restored into an overlay session: modified, added and new directories' files" "$out" "changed
+new
+deep"
+run_moat diff --name-only "$SR"
+like "a deletion is restored too" "$out" "ov-doomed"
+is "the project is untouched" "$(cat "$T/ws/ov-file") $(test -e "$T/ws/ov-added" && echo added || echo none) $(cat "$T/ws/ov-doomed")" "orig none doomed"
+run_moat session kill "$SR"
+run_moat session new --from "$T/ov-snap.tar"
+SB=$out
+like "restored into a bind session: the workspace changes are left out, with a note" "$err" \
+    "a snapshot's workspace changes are restored only into a session whose profile has workspace = overlay"
+is "and the project is untouched" "$(cat "$T/ws/ov-file") $(test -e "$T/ws/ov-added" && echo added || echo none)" "orig none"
+run_moat session kill "$SB"
+rm -f "$T/ws/ov-doomed"
 run_moat diff "$S2"
 is "moat diff of a session with a bind workspace: 125" "$rc" 125
 like "saying its changes are in the workspace already" "$err" "session $S2 has a bind workspace: what it changes is in .* already"
