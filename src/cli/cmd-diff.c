@@ -276,6 +276,8 @@ cmd_diff_session(const char *arg, struct audit_run_info *ri, struct review *rv)
 	struct merr		 e;
 	int			 fd, rc = 1;
 
+	memset(ri, 0, sizeof *ri);
+	memset(rv, 0, sizeof *rv);
 	if (!session_name_valid(arg) || (fd = session_connect(arg, &info, &e)) == -1)
 		return (0);
 	close(fd);
