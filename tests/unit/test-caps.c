@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <seccomp.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -100,6 +101,46 @@ drop_with_locked_securebits(void)
 	return (strcmp(what, "lock the securebits") == 0 ? 0 : 2);
 }
 
+/* A process whose system calls fail under it (another seccomp filter, a
+ * container runtime's): the step that failed is named, nothing is left
+ * half-dropped in silence. Each child denies one call with EPERM. */
+static int
+deny_then_drop(int nr, int arg0, const char *want)
+{
+	scmp_filter_ctx	 ctx = seccomp_init(SCMP_ACT_ALLOW);
+	const char	*what = "";
+	int		 rc;
+
+	if (ctx == NULL)
+		return (3);
+	rc = arg0 >= 0 ?
+	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1,
+	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)arg0)) :
+	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
+	if (rc != 0 || seccomp_load(ctx) != 0) {
+		seccomp_release(ctx);
+		return (3);
+	}
+	seccomp_release(ctx);
+	if (caps_drop_all(&what) != -1)
+		return (1);
+	return (strcmp(what, want) == 0 ? 0 : 2);
+}
+
+static int
+drop_capset_denied(void)
+{
+	return (deny_then_drop(SCMP_SYS(capset), -1,
+	    "clear the permitted, effective and inheritable capabilities"));
+}
+
+static int
+drop_ambient_denied(void)
+{
+	return (deny_then_drop(SCMP_SYS(prctl), PR_CAP_AMBIENT,
+	    "clear the ambient capabilities"));
+}
+
 int
 main(void)
 {
@@ -117,6 +158,12 @@ main(void)
 	    "so (child exit %d)", rc);
 	rc = in_child(drop_with_locked_securebits);
 	tap_ok(rc == 0, "with securebits locked the other way it fails and says so "
+	    "(child exit %d)", rc);
+	rc = in_child(drop_capset_denied);
+	tap_ok(rc == 0, "with capset refused (EPERM) it fails at clearing the sets "
+	    "and says so (child exit %d)", rc);
+	rc = in_child(drop_ambient_denied);
+	tap_ok(rc == 0, "with the ambient prctl refused it fails there and says so "
 	    "(child exit %d)", rc);
 	return (tap_done());
 }
