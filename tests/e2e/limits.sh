@@ -192,10 +192,18 @@ while time.monotonic() - t < 3: pass
 print("%.3f" % ((time.process_time() - c) / (time.monotonic() - t)))'
 ratio=$(printf '%s\n' "$out" | head -1)
 if cg_used; then
-	# The quota is a ceiling; a machine loaded by other work may give less.
-	if [ -n "$ratio" ] && [ "$(echo "$ratio >= 0.3 && $ratio <= 0.6" | bc)" = 1 ]; then
-		ok "cpus 0.5: CPU time / wall = $ratio"
-	else not_ok "cpus 0.5: CPU time / wall near 0.5 (got '$ratio')"; diag "err: $err"; fi
+	# The quota is a ceiling. A machine loaded by other work may give less
+	# than half a core to anyone: the floor is checked only when a bare
+	# spinner, right after, gets most of a core.
+	bare=$($PY -c '
+import time
+t, c = time.monotonic(), time.process_time()
+while time.monotonic() - t < 1: pass
+print("%.3f" % ((time.process_time() - c) / (time.monotonic() - t)))')
+	if [ -n "$ratio" ] && [ "$(echo "$ratio <= 0.6" | bc)" = 1 ] &&
+	    { [ "$(echo "$bare < 0.85" | bc)" = 1 ] || [ "$(echo "$ratio >= 0.3" | bc)" = 1 ]; }; then
+		ok "cpus 0.5: CPU time / wall = $ratio (a bare spinner got $bare)"
+	else not_ok "cpus 0.5: CPU time / wall near 0.5 (got '$ratio', a bare spinner $bare)"; diag "err: $err"; fi
 	like "cpus 0.5: enforced by the cgroup" "$(jfield enforced)" 'cpu 0.50'
 else
 	like "cpus 0.5 without cgroups: said not to be enforced" "$(jfield enforced)" '^rlimits only'
