@@ -477,7 +477,7 @@ init_main(const struct init_args *a)
 		init_die_errno(chan, what);
 	if (net_setup(a->profile, fds + 1, &nnet, &what) == -1)
 		init_die_errno(chan, what);
-	if (rlimit_apply(&a->profile->limits, a->rlimit_as, &what) == -1)
+	if (rlimit_apply(&a->profile->limits, a->rlimit_data, &what) == -1)
 		init_die_errno(chan, what);
 	/* Nothing of the command runs before this: the supervisor moved us
 	 * into the run's cgroup while we built (on v1 that move waits out an
