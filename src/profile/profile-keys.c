@@ -731,6 +731,10 @@ const struct profile_key profile_keys[] = {
 	  "yes | no",
 	  "on a terminal, after each run, what was refused, the limits hit, the risk", 0,
 	  OFF(run_summary), 0, 0, 0 },
+	{ "record-refused", KEY_BOOL, set_bool, get_bool,
+	  "yes | no",
+	  "record writes a read-only mount refused and connections an isolated network refused", 0,
+	  OFF(record_refused), 0, 0, 0 },
 	{ "risk-confirm-above", KEY_UINT, set_percent, get_percent,
 	  "0-100, or off",
 	  "ask before running a command scored above this", 0,
@@ -778,6 +782,7 @@ profile_defaults(struct profile *p)
 	p->audit_unlogged = false;
 	p->audit_output = 64 << 10;
 	p->run_summary = true;
+	p->record_refused = true;
 	p->risk_confirm_above = -1;
 	p->risk_refuse_above = -1;
 	free(p->hostname);

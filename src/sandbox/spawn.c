@@ -69,6 +69,7 @@ struct spawn {
 	 * sandbox's RSS is held to (each sample), and whether it was hit. */
 	uint64_t		 mem_watch;
 	bool			 mem_killed;
+	unsigned		 filter_flags;	/* FILTER_*: what notify observes */
 	int			 killed_by;	/* a terminating signal moat forwarded */
 	bool			 have_status;
 	int			 status;	/* the command's wait status (MSG_STATUS) */
@@ -476,7 +477,9 @@ spawn_on_chan(struct loop *l, int fd, uint32_t events, void *arg)
 			    &sp->err)) == NULL) {
 				sp->failed = true;
 				spawn_kill(sp, SIGKILL);
-			}
+			} else
+				notify_observe_calls(sp->notify, sp->filter_flags,
+				    sp->r->profile);
 		}
 		/* The rest, in net_setup's order: the proxy listeners, served
 		 * from here, outside the sandbox's network namespace. */
@@ -1854,7 +1857,13 @@ run_sandbox(struct run *r, struct merr *e)
 		goto out;
 	}
 	plan_made = true;
-	if (filter_compile(p, FILTER_NOTIFY, &filter, e) == -1)
+	/* Refused writes to protected paths are recorded; so are connections
+	 * an isolated network refuses (the proxy records the others). */
+	sp.filter_flags = FILTER_NOTIFY;
+	if (p->record_refused)
+		sp.filter_flags |= FILTER_OBSERVE_WRITE |
+		    (p->net == NET_ISOLATED ? FILTER_OBSERVE_CONNECT : 0);
+	if (filter_compile(p, sp.filter_flags, &filter, e) == -1)
 		goto out;
 	/* The proxy's allowlist and upstream, before anything starts: a bad
 	 * one refuses the run here, and asking pip or npm for their index
