@@ -1302,7 +1302,7 @@ spawn_meter_stop(struct run *r, struct spawn *sp)
 static void
 spawn_limit_events(struct run *r, struct spawn *sp)
 {
-	const struct limits		*l = &r->profile->limits;
+	const struct limits		*l = &r->limits;	/* a share as bytes */
 	struct cg_events		 ev;
 	int				 sig = WIFSIGNALED(r->wstatus) &&
 					    r->end != END_SETUP_FAILED &&
@@ -1313,7 +1313,9 @@ spawn_limit_events(struct run *r, struct spawn *sp)
 	memset(&ev, 0, sizeof ev);
 	if (sp->cg != NULL)
 		(void)cg_events(sp->cg, &ev);
-	if (ev.oom_kills > 0 || r->end == END_OOM) {
+	/* (The sum of RSS over the limit was said when the sandbox was
+	 * killed for it: spawn_on_sample.) */
+	if ((ev.oom_kills > 0 || r->end == END_OOM) && !sp->mem_killed) {
 		meter_format_bytes((double)l->memory, b, sizeof b);
 		run_emit(r, EV_LIMIT_HIT, "memory limit %s hit: the kernel killed "
 		    "%llu process%s", l->memory > 0 ? b : "(the cgroup's)",
