@@ -1,7 +1,8 @@
 #!/bin/bash
 # startup.sh: how long a sandbox takes to start, compared in one hyperfine
 # run per workload: bare exec, unshare(1) with the same namespaces, bubblewrap
-# with the same namespaces and mounts, and `moat run -p isolated`. Workloads:
+# with the same namespaces and mounts, `moat run -p isolated` (its memory
+# limit, 25% of RAM, included) and the same with memory = 0. Workloads:
 # /bin/true and `python3 -c pass`. As root it runs everything twice: as root
 # and as uid 65534 (setpriv). Results: bench/results/*.md; a summary with
 # moat's median / bwrap's median (target <= 0.8) goes to stdout, then what
@@ -64,6 +65,9 @@ for d in bin sbin lib lib32 lib64 libx32; do
 	fi
 done
 bwrap_args+=(--ro-bind-try /etc/ld.so.cache /etc/ld.so.cache --proc /proc --dev /dev --tmpfs /tmp)
+# The isolated profile without its memory limit: what the default limit costs.
+printf 'include = isolated\nmemory = 0\n' >"$scratch/nomem.conf"
+chmod 644 "$scratch/nomem.conf"
 
 # bench WHO: one hyperfine run per workload as WHO (root or nobody).
 bench() {
@@ -78,13 +82,14 @@ bench() {
 	fi
 	for wl in true python; do
 		if [ "$wl" = true ]; then cmd=/bin/true; else cmd="$py -c pass"; fi
-		names=(bare unshare bwrap moat)
+		names=(bare unshare bwrap moat moat-nomem)
 		if [ "$who" = root ] && [ "$(id -u)" = 0 ]; then
 			cmds=("$cmd" "unshare -mpniuCf --mount-proc $cmd")
 		else
 			cmds=("$cmd" "unshare -UrmpniuCf --mount-proc $cmd")
 		fi
-		cmds+=("${bwrap_args[*]} $cmd" "$moat run -p isolated -- $cmd")
+		cmds+=("${bwrap_args[*]} $cmd" "$moat run -p isolated -- $cmd"
+		    "$moat run -p $scratch/nomem.conf -- $cmd")
 		# Each command must work once before it is timed; drop the ones that do not.
 		local -a hf=()
 		for i in "${!names[@]}"; do
@@ -131,7 +136,8 @@ import json, os, sys
 results, target, files = sys.argv[1], float(sys.argv[2]), sys.argv[3:]
 # root before the unprivileged user, /bin/true before python
 files.sort(key=lambda f: (not os.path.basename(f).startswith("root-"), "python" in f))
-print("%-16s %9s %9s %9s %9s %11s" % ("median (ms)", "bare", "unshare", "bwrap", "moat", "moat/bwrap"))
+print("%-16s %9s %9s %9s %9s %11s %11s" % ("median (ms)", "bare", "unshare", "bwrap", "moat",
+    "moat/bwrap", "moat-nomem"))
 verdicts = []
 for f in files:
     if not os.path.exists(f):
@@ -144,7 +150,8 @@ for f in files:
         r = med["moat"] / med["bwrap"]
         ratio = "%.2f" % r
         verdicts.append((label, r))
-    print("%-16s %s %s %s %s %11s" % (label, cell("bare"), cell("unshare"), cell("bwrap"), cell("moat"), ratio))
+    print("%-16s %s %s %s %s %11s %11s" % (label, cell("bare"), cell("unshare"), cell("bwrap"), cell("moat"),
+        ratio, cell("moat-nomem").strip()))
 print()
 if not verdicts:
     print("no moat/bwrap ratio: one of them was not timed (see above)")

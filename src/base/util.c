@@ -276,6 +276,39 @@ path_join(const char *a, const char *b)
 }
 
 /* True when path is dir or inside it (both absolute and normalised). */
+char *
+path_fold(const char *path)
+{
+	char		*out = xmalloc(strlen(path) + 2), *o = out;
+	const char	*p, *q;
+
+	for (p = path; *p != '\0'; p = q) {
+		size_t	l;
+
+		while (*p == '/')
+			p++;
+		if (*p == '\0')
+			break;
+		if ((q = strchr(p, '/')) == NULL)
+			q = p + strlen(p);
+		l = (size_t)(q - p);
+		if (l == 1 && p[0] == '.')
+			continue;
+		if (l == 2 && p[0] == '.' && p[1] == '.') {
+			while (o > out && *--o != '/')
+				;
+			continue;
+		}
+		*o++ = '/';
+		memcpy(o, p, l);
+		o += l;
+	}
+	if (o == out)
+		*o++ = '/';
+	*o = '\0';
+	return (out);
+}
+
 bool
 path_is_under(const char *path, const char *dir)
 {

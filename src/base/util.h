@@ -58,6 +58,10 @@ int	 write_file_at(int, const char *, const char *, struct merr *);
 int	 mkdir_p(const char *, mode_t, struct merr *);
 char	*path_join(const char *, const char *);
 bool	 path_is_under(const char *, const char *);
+/* An absolute path with "//", "/./" and "/../" folded lexically (".." at
+ * the root stays at the root; no symbolic link is looked at); anything not
+ * starting with "/" is taken as starting there. A new string. */
+char	*path_fold(const char *);
 /* Cuts blanks (and a CR) off both ends, in place; returns the new start. */
 char	*str_trim(char *);
 bool	 env_name_valid(const char *, size_t);

@@ -8,6 +8,7 @@
  * one line through a pipe. The doctor process itself only reads files. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <net/if.h>
 #include <poll.h>
@@ -33,6 +34,7 @@
 #include <seccomp.h>
 
 #include "base/cov.h"
+#include "profile/profile.h"
 #include "sandbox/cg.h"
 #include "cmd.h"
 #include "base/util.h"
@@ -974,6 +976,57 @@ doctor_cg_scan(struct doctor_cg *cg)
 	}
 }
 
+/* How the default profile's memory limit is held for this user: what it
+ * comes to, of what, and by which mechanism (cg_probe's description names
+ * the controllers a run's group gets, memory first). */
+static void
+doctor_memory(struct doctor *d, bool cg_memory, bool v2)
+{
+	struct doctor_check	*c = doctor_add(d, "memory", false);
+	struct profile		*p;
+	struct limits		 l;
+	struct merr		 e;
+	char			 src[PATH_MAX + 64];
+	const char		*pname = "the default profile";
+
+	if ((p = profile_load("default", &e)) != NULL) {
+		cg_limits_resolve(&p->limits, &l, src, sizeof src);
+		profile_free(p);
+	} else {
+		struct limits	 dl = { .memory_pct = 50 };
+
+		pname = "the built-in default (no default profile found)";
+		cg_limits_resolve(&dl, &l, src, sizeof src);
+	}
+	if (l.memory == 0) {
+		doctor_set(c, DOCTOR_WARN, "%s sets no memory limit", pname);
+		doctor_fix(c, "set memory = 50%% (a share of RAM) or a size in the profile");
+		return;
+	}
+	if (*src == '\0')
+		snprintf(src, sizeof src, "as set");
+	if (cg_memory) {
+		doctor_set(c, DOCTOR_OK, "%" PRIu64 "M for %s (%s), held by the run's "
+		    "cgroup (%s): every process and the files in its tmpfs count, an "
+		    "OOM kill over it", l.memory >> 20, pname, src,
+		    v2 ? "memory.max" : "v1 memory.limit_in_bytes");
+		return;
+	}
+	doctor_set(c, DOCTOR_WARN, "%" PRIu64 "M for %s (%s), held without a "
+	    "cgroup: RLIMIT_DATA per process, and moat kills the sandbox when the "
+	    "sum of its processes' resident memory passes it (sampled 4 times a "
+	    "second); tmpfs files do not count (tmp-size holds them)",
+	    l.memory >> 20, pname, src);
+	if (d->root)
+		doctor_fix(c, "mount the cgroup memory controller (see the cgroups line)");
+	else if (v2)
+		doctor_fix(c, "run moat in a cgroup v2 subtree delegated to you, with the "
+		    "memory controller: systemd-run --user --scope -p Delegate=yes moat ...");
+	else
+		doctor_fix(c, "cgroup v1 is writable by root only: run moat as root, or use "
+		    "cgroup v2 (systemd.unified_cgroup_hierarchy=1) and a delegated scope");
+}
+
 static void
 doctor_cgroups(struct doctor *d)
 {
@@ -1036,6 +1089,8 @@ doctor_cgroups(struct doctor *d)
 			    n, n == 1 ? "" : "s");
 		}
 	}
+	doctor_memory(d, dc->status == DOCTOR_OK &&
+	    strstr(dc->detail, ": controllers memory") != NULL, use_v2);
 	free(cg);
 }
 

@@ -275,6 +275,41 @@ set_cpus(struct profile *p, const struct profile_key *k, const char *v, struct m
 	return (0);
 }
 
+/* A size, or a share of the machine's memory: "50%". */
+static int
+set_memory(struct profile *p, const struct profile_key *k, const char *v, struct merr *e)
+{
+	size_t			 n = strlen(v);
+	unsigned long long	 pct;
+	uint64_t		 b;
+
+	(void)k;
+	if (n > 1 && v[n - 1] == '%') {
+		autofree char	*num = xstrndup(v, n - 1);
+
+		if (parse_uint(num, 100, &pct) == -1 || pct == 0)
+			return (merr_set(e, "a share is 1%% to 100%% of the "
+			    "machine's memory"));
+		p->limits.memory_pct = (unsigned)pct;
+		p->limits.memory = 0;
+		return (0);
+	}
+	if (parse_bytes(v, &b) == -1)
+		return (merr_set(e, "%s", ""));
+	p->limits.memory = b;
+	p->limits.memory_pct = 0;
+	return (0);
+}
+
+static char *
+get_memory(const struct profile *p, const struct profile_key *k)
+{
+	(void)k;
+	if (p->limits.memory_pct != 0)
+		return (xprintf("%u%%", p->limits.memory_pct));
+	return (fmt_bytes(p->limits.memory));
+}
+
 static char *
 get_cpus(const struct profile *p, const struct profile_key *k)
 {
@@ -625,9 +660,10 @@ const struct profile_key profile_keys[] = {
 	  "a size, e.g. 1G; 0 = unlimited",
 	  "largest file a process may write (RLIMIT_FSIZE)", 0,
 	  OFF(limits.fsize), 0, 0, 0 },
-	{ "memory", KEY_BYTES, set_bytes, get_bytes,
-	  "a size, e.g. 2G; 0 = none",
-	  "memory limit (cgroups)", 0, OFF(limits.memory), 0, 0, 0 },
+	{ "memory", KEY_BYTES, set_memory, get_memory,
+	  "a size, e.g. 2G, or a share of RAM, e.g. 50%; 0 = none",
+	  "memory limit (cgroup; else RLIMIT_DATA and the sum of RSS)", 0,
+	  0, 0, 0, 0 },
 	{ "memory-swap", KEY_BYTES, set_bytes, get_bytes,
 	  "a size, e.g. 1G; 0 = none",
 	  "swap limit (cgroups)", 0, OFF(limits.memory_swap), 0, 0, 0 },
@@ -695,6 +731,10 @@ const struct profile_key profile_keys[] = {
 	  "yes | no",
 	  "on a terminal, after each run, what was refused, the limits hit, the risk", 0,
 	  OFF(run_summary), 0, 0, 0 },
+	{ "record-refused", KEY_BOOL, set_bool, get_bool,
+	  "yes | no",
+	  "record writes a read-only mount refused and connections an isolated network refused", 0,
+	  OFF(record_refused), 0, 0, 0 },
 	{ "risk-confirm-above", KEY_UINT, set_percent, get_percent,
 	  "0-100, or off",
 	  "ask before running a command scored above this", 0,
@@ -732,6 +772,7 @@ profile_defaults(struct profile *p)
 	p->limits.nproc = 512;
 	p->limits.fsize = 1ULL << 30;
 	p->limits.memory = 0;
+	p->limits.memory_pct = 50;	/* a share of RAM: see default.conf */
 	p->limits.memory_swap = 0;
 	p->limits.cpus = 0;
 	p->limits.require_cgroups = false;
@@ -741,6 +782,7 @@ profile_defaults(struct profile *p)
 	p->audit_unlogged = false;
 	p->audit_output = 64 << 10;
 	p->run_summary = true;
+	p->record_refused = true;
 	p->risk_confirm_above = -1;
 	p->risk_refuse_above = -1;
 	free(p->hostname);

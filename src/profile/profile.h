@@ -54,6 +54,11 @@ struct limits {
 	uint64_t	 nproc;		/* RLIMIT_NPROC, and pids.max where cgroups exist */
 	uint64_t	 fsize;		/* RLIMIT_FSIZE bytes; 0 = unlimited */
 	uint64_t	 memory;	/* bytes; 0 = none (a cgroup limit, cg.c) */
+	/* memory as a share of the machine's memory, 1-100 percent (0: memory
+	 * is in bytes); the sandbox resolves it when a run starts (cg.c
+	 * cg_memory_budget: RAM, or less when moat itself is under a cgroup
+	 * limit). Only one of memory and memory_pct is ever set. */
+	unsigned	 memory_pct;
 	uint64_t	 memory_swap;	/* bytes; 0 = none */
 	double		 cpus;		/* fraction of cores; 0 = none */
 	bool		 require_cgroups;
@@ -99,6 +104,7 @@ struct profile {
 	bool		 audit_unlogged;	/* the run may go on when the log cannot be written */
 	uint64_t	 audit_output;	/* bytes of head and of tail kept per stream; 0 = none */
 	bool		 run_summary;	/* a summary on the terminal after each run */
+	bool		 record_refused;	/* writes and connects refused, as events */
 
 	/* risk thresholds (0-100; -1 = not set) */
 	int		 risk_confirm_above;

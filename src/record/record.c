@@ -423,8 +423,8 @@ rec_run(struct run *r, struct profile *p, const struct rec_opts *o,
 		rec_failed(r, &rc, e);
 	if (ret == 0) {
 		/* The limits as they were in force: --timeout over the
-		 * profile's, 0 for none. */
-		struct limits	l = p->limits;
+		 * profile's, 0 for none; a share of memory as bytes. */
+		struct limits	l = r->limits;
 
 		if (r->timeout > 0)
 			l.timeout = r->timeout;

@@ -46,6 +46,9 @@ run_summary_event(struct run_summary *s, const struct run_event *ev)
 	} else if (ev->kind == EV_SYSCALL_DENIED && ev->syscall != NULL)
 		summary_count(s->denied, &s->ndenied, &s->denied_more, ev->syscall,
 		    ev->count > 0 ? ev->count : 1);
+	else if (ev->kind == EV_FILE_CHANGED && ev->change != NULL &&
+	    strcmp(ev->change, "refused") == 0 && ev->path != NULL)
+		summary_count(s->wrefused, &s->nwrefused, &s->wrefused_more, ev->path, 1);
 	else if (ev->kind == EV_FILE_CHANGED) {
 		s->files_changed++;
 		s->files_outside += ev->outside;
@@ -102,10 +105,13 @@ run_summary_print(const struct run_summary *s, const struct run *r, FILE *f)
 	const char	*limit = summary_limit(r);
 	bool		 first = true;
 
-	if (s->nrefused > 0 || s->ndenied > 0 || limit != NULL || s->files_changed > 0) {
+	if (s->nrefused > 0 || s->ndenied > 0 || limit != NULL || s->files_changed > 0 ||
+	    s->nwrefused > 0) {
 		fputs("moat: ", f);
 		summary_list(f, "refused connections to", s->refused, s->nrefused,
 		    s->refused_more, &first);
+		summary_list(f, "refused writes to", s->wrefused, s->nwrefused,
+		    s->wrefused_more, &first);
 		summary_list(f, "denied system calls", s->denied, s->ndenied, s->denied_more, &first);
 		if (limit != NULL) {
 			fprintf(f, "%s%s limit hit", first ? "" : "; ", limit);
@@ -157,6 +163,8 @@ run_summary_json(const struct run_summary *s, const struct run *r)
 	fprintf(f, ",\"run_id\":%s", id);
 	summary_json_list(f, "refused", "dest", s->refused, s->nrefused, s->refused_more);
 	summary_json_list(f, "denied", "syscall", s->denied, s->ndenied, s->denied_more);
+	summary_json_list(f, "refused_writes", "path", s->wrefused, s->nwrefused,
+	    s->wrefused_more);
 	if (limit != NULL)
 		fprintf(f, ",\"limit_hit\":\"%s\"", limit);
 	else
@@ -181,5 +189,7 @@ run_summary_free(struct run_summary *s)
 		free(s->refused[i].name);
 	for (size_t i = 0; i < s->ndenied; i++)
 		free(s->denied[i].name);
+	for (size_t i = 0; i < s->nwrefused; i++)
+		free(s->wrefused[i].name);
 	run_summary_init(s);
 }

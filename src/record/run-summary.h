@@ -27,6 +27,11 @@ struct run_summary {
 	struct run_summary_count denied[RUN_SUMMARY_MAX];
 	size_t		 ndenied;
 	unsigned long	 denied_more;
+	/* Writes a read-only mount refused (protect, a read-only workspace):
+	 * file events whose change is "refused", by path. */
+	struct run_summary_count wrefused[RUN_SUMMARY_MAX];
+	size_t		 nwrefused;
+	unsigned long	 wrefused_more;
 	unsigned	 files_changed;	/* the workspace's overlay and rw-binds */
 	unsigned	 files_outside;	/* of those, under a profile's rw-bind */
 	int		 risk;		/* the final score; -1 when not scored */

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1349,6 +1350,104 @@ cg_sweep(struct merr *e)
 	}
 	cg_layout_free(&lo);
 	return (n);
+}
+
+/* ---- the memory a share is taken of ---- */
+
+/* "MemTotal:  24730000 kB" in /proc/meminfo text; 0 when absent. */
+uint64_t
+cg_parse_memtotal(const char *meminfo)
+{
+	const char		*p = strstr(meminfo, "MemTotal:");
+	unsigned long long	 kb;
+
+	if (p == NULL || (p != meminfo && p[-1] != '\n') ||
+	    sscanf(p + 9, "%llu kB", &kb) != 1 || kb > UINT64_MAX >> 10)
+		return (0);
+	return ((uint64_t)kb << 10);
+}
+
+/* The lowest limit in file name of dir and its ancestors up to the
+ * mount's root; UINT64_MAX when none is set. */
+static uint64_t
+cg_limit_up(const char *mntdir, const char *dir, const char *name, char **at)
+{
+	autofree char	*a = xstrdup(dir);
+	uint64_t	 low = UINT64_MAX, v;
+	char		*slash;
+
+	for (;;) {
+		autofd int	 fd = open(a, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		/* v1 says "no limit" with a huge number (PAGE_COUNTER_MAX
+		 * pages): anything at or above 2^62 is none. */
+		if (fd != -1 && cg_read_u64(fd, name, &v) == 0 && v < (1ULL << 62) &&
+		    v < low) {
+			low = v;
+			free(*at);
+			*at = path_join(a, name);
+		}
+		if (strcmp(a, mntdir) == 0 || (slash = strrchr(a, '/')) == NULL ||
+		    slash == a)
+			break;
+		*slash = '\0';
+	}
+	return (low);
+}
+
+uint64_t
+cg_memory_budget(char *src, size_t len)
+{
+	autofree char		*mi = NULL, *at = NULL;
+	struct cg_layout	 lo;
+	struct merr		 e;
+	uint64_t		 ram = 0, low = UINT64_MAX;
+
+	if (read_file("/proc/meminfo", &mi, NULL, &e) == 0)
+		ram = cg_parse_memtotal(mi);
+	if (cg_layout_read(&lo, &e) == 0) {
+		const struct cg_mnt	*m;
+		autofree char		*d1 = NULL, *d2 = NULL;
+
+		if ((m = cg_find_v1(&lo, "memory")) != NULL &&
+		    (d1 = cg_self_dir(&lo, m, "memory")) != NULL)
+			low = cg_limit_up(m->dir, d1, "memory.limit_in_bytes", &at);
+		if ((m = cg_find_v2(&lo)) != NULL &&
+		    (d2 = cg_self_dir(&lo, m, "")) != NULL) {
+			uint64_t	v = cg_limit_up(m->dir, d2, "memory.max", &at);
+
+			if (v < low)
+				low = v;
+		}
+		cg_layout_free(&lo);
+	}
+	if (low != UINT64_MAX && (ram == 0 || low < ram)) {
+		snprintf(src, len, "the cgroup limit in %s", at);
+		return (low);
+	}
+	snprintf(src, len, ram != 0 ? "RAM (MemTotal)" : "nothing: /proc/meminfo "
+	    "unreadable");
+	return (ram);
+}
+
+void
+cg_limits_resolve(const struct limits *l, struct limits *out, char *src,
+    size_t len)
+{
+	char	buf[PATH_MAX + 64];
+
+	*out = *l;
+	if (src != NULL && len > 0)
+		*src = '\0';
+	if (l->memory_pct == 0)
+		return;
+	/* Whole MiB: what the cgroup files and the rlimit are written with
+	 * reads back the same. */
+	out->memory = ((cg_memory_budget(buf, sizeof buf) >> 20) *
+	    l->memory_pct / 100) << 20;
+	out->memory_pct = 0;
+	if (src != NULL && len > 0)
+		snprintf(src, len, "%u%% of %s", l->memory_pct, buf);
 }
 
 enum cg_mode

@@ -106,7 +106,18 @@ int		 cg_sweep(struct merr *);
  * description, for `moat doctor`. */
 enum cg_mode	 cg_probe(char *desc, size_t len);
 
+/* The memory a share of RAM is taken of: MemTotal, or less when moat
+ * itself runs under a cgroup memory limit (a container, a systemd slice
+ * with MemoryMax): the lowest limit of its own group and its ancestors.
+ * Writes where the figure came from to src. 0 when nothing can be read. */
+uint64_t	 cg_memory_budget(char *src, size_t len);
+/* out = l, with a share of memory (l->memory_pct) made bytes of
+ * cg_memory_budget(); memory_pct is then 0. src as above (may be NULL). */
+void		 cg_limits_resolve(const struct limits *l, struct limits *out,
+		    char *src, size_t len);
+
 /* Parsing, exposed for unit tests. */
+uint64_t	 cg_parse_memtotal(const char *meminfo);
 int		 cg_parse_keyed(const char *text, const char *key, uint64_t *);
 int		 cg_parse_io_v1(const char *text, uint64_t *rd, uint64_t *wr);
 int		 cg_parse_io_v2(const char *text, uint64_t *rd, uint64_t *wr);

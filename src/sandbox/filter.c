@@ -93,6 +93,17 @@ filter_add(scmp_filter_ctx ctx, unsigned flags, const struct filter_rule *r,
 	return (0);
 }
 
+/* An observed call: notified, answered CONTINUE by notify.c. Not when the
+ * profile denies the call by name (the deny rule answers it). */
+static int
+filter_observe(scmp_filter_ctx ctx, const struct profile *p,
+    const struct filter_rule *r, struct merr *e)
+{
+	if (!filter_observed(p, r->syscall))
+		return (0);
+	return (filter_add(ctx, FILTER_NOTIFY, r, e));
+}
+
 static bool
 filter_relaxed(const struct profile *p, const char *name)
 {
@@ -194,7 +205,36 @@ filter_compile(const struct profile *p, unsigned flags, struct filter *f,
 		if (filter_add(ctx, flags, &r, e) == -1)
 			return (-1);
 	}
+	if ((flags & FILTER_NOTIFY) && (flags & FILTER_OBSERVE_WRITE)) {
+		static const uint64_t	 wr[] = { O_WRONLY, O_RDWR, O_CREAT, O_TRUNC };
+
+		/* Any of the bits set: one rule per bit, the rules are or'ed. */
+		for (size_t i = 0; i < nitems(wr); i++) {
+			struct filter_rule	ro = { .syscall = "openat", .nargs = 1,
+			    .args = { { 2, FOP_EQ, wr[i], wr[i] } } };
+			struct filter_rule	ro2 = { .syscall = "open", .nargs = 1,
+			    .args = { { 1, FOP_EQ, wr[i], wr[i] } } };
+
+			if (filter_observe(ctx, p, &ro, e) == -1 ||
+			    filter_observe(ctx, p, &ro2, e) == -1)
+				return (-1);
+		}
+		if (filter_observe(ctx, p, &(struct filter_rule){ .syscall = "creat" },
+		    e) == -1 || filter_observe(ctx, p,
+		    &(struct filter_rule){ .syscall = "openat2" }, e) == -1)
+			return (-1);
+	}
+	if ((flags & FILTER_NOTIFY) && (flags & FILTER_OBSERVE_CONNECT) &&
+	    filter_observe(ctx, p, &(struct filter_rule){ .syscall = "connect" },
+	    e) == -1)
+		return (-1);
 	return (filter_export(ctx, f, e));
+}
+
+bool
+filter_observed(const struct profile *p, const char *name)
+{
+	return (p == NULL || !strv_contains(&p->seccomp_deny, name));
 }
 
 int

@@ -14,6 +14,15 @@
 #include "profile/profile.h"
 
 #define FILTER_NOTIFY	0x1	/* denied calls go to a user-notification listener */
+/* With FILTER_NOTIFY, calls that are not denied but observed: the listener
+ * looks and lets them continue (notify.c). Opens with write intent (open,
+ * openat with O_WRONLY, O_RDWR, O_CREAT or O_TRUNC; creat; every openat2,
+ * whose flags seccomp cannot see), to record writes a read-only mount
+ * refuses; and connect, for an isolated network, where every connection
+ * off the sandbox's loopback fails. A call the profile denies by name is
+ * not observed: it stays denied. */
+#define FILTER_OBSERVE_WRITE	0x2
+#define FILTER_OBSERVE_CONNECT	0x4
 
 struct filter {
 	struct sock_fprog	prog;	/* owned filter instructions */
@@ -29,5 +38,8 @@ int		 filter_compile(const struct profile *, unsigned flags, struct filter *,
  * allocation. Returns -1 with errno set. */
 int		 filter_install(const struct filter *, int *listener);
 void		 filter_release(struct filter *);
+/* Whether an observed call (FILTER_OBSERVE_*) is observed under p, rather
+ * than denied by its seccomp-deny. */
+bool		 filter_observed(const struct profile *, const char *name);
 
 #endif

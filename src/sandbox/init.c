@@ -477,7 +477,7 @@ init_main(const struct init_args *a)
 		init_die_errno(chan, what);
 	if (net_setup(a->profile, fds + 1, &nnet, &what) == -1)
 		init_die_errno(chan, what);
-	if (rlimit_apply(&a->profile->limits, a->rlimit_as, &what) == -1)
+	if (rlimit_apply(&a->profile->limits, a->rlimit_data, &what) == -1)
 		init_die_errno(chan, what);
 	/* Nothing of the command runs before this: the supervisor moved us
 	 * into the run's cgroup while we built (on v1 that move waits out an
@@ -511,15 +511,10 @@ init_main(const struct init_args *a)
 		sigaction(forwarded[i], &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	/* Last, so nothing above had to be allowed. */
-	if (a->filter != NULL) {
-		if (filter_install(a->filter, &listener) == -1)
-			init_die_errno(chan, "install the seccomp filter");
-	}
-	if (listener >= 0)
-		fds[0] = listener;
 	/* A terminal from the sandbox's own devpts: the supervisor keeps the
-	 * master and relays it to the host's terminal. */
+	 * master and relays it to the host's terminal. Opened before the
+	 * filter: an open for writing is observed through the listener, which
+	 * the supervisor does not hold yet. */
 	if (a->pty) {
 		int	unlock = 0;
 
@@ -530,6 +525,14 @@ init_main(const struct init_args *a)
 			init_die_errno(chan, "open a terminal in the sandbox's devpts");
 		fds[1 + nnet] = master;
 	}
+	/* Last, so nothing above had to be allowed; from here until the
+	 * listener is sent, nothing may open a file for writing or connect. */
+	if (a->filter != NULL) {
+		if (filter_install(a->filter, &listener) == -1)
+			init_die_errno(chan, "install the seccomp filter");
+	}
+	if (listener >= 0)
+		fds[0] = listener;
 	nfds = nnet + (listener >= 0 ? 1 : 0) + (master >= 0 ? 1 : 0);
 
 	memset(&m, 0, sizeof m);

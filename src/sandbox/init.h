@@ -29,7 +29,7 @@ struct init_args {
 	bool			 pty;		/* give the command a terminal of the
 						   sandbox's own devpts, relayed by moat */
 	bool			 pty_fd[3];	/* which of stdin/stdout/stderr get it */
-	uint64_t		 rlimit_as;	/* memory fallback without a cgroup; 0 = none */
+	uint64_t		 rlimit_data;	/* memory fallback without a cgroup; 0 = none */
 	bool			 wait_placed;	/* the supervisor moves init into the
 						   cgroup while it builds (v1): wait for
 						   MSG_PLACED before the cgroup namespace */

@@ -4,13 +4,21 @@
  * it at once with an error, then describe it from its registers and report
  * it, aggregating tight loops into counts. Supervisor only.
  *
- * We never answer SECCOMP_USER_NOTIF_FLAG_CONTINUE and never read the
- * task's memory, so the usual notifier TOCTOU races do not apply: whatever
- * the arguments are, the call does not run.
+ * A denied call is never answered SECCOMP_USER_NOTIF_FLAG_CONTINUE and its
+ * memory is never read, so the usual notifier TOCTOU races do not apply:
+ * whatever the arguments are, the call does not run.
+ *
+ * Observed calls (filter.h FILTER_OBSERVE_*) are a record, not a gate: we
+ * read the path or address from the task's memory, answer CONTINUE, and the
+ * kernel decides (a read-only mount refuses the write, the isolated netns
+ * has no route). What we read may change under us before the kernel reads
+ * it, so an observed event says what the task appeared to try; the
+ * refusal itself never depends on it.
  */
 #include <errno.h>
 #include <poll.h>
 #include <sched.h>
+#include <stddef.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +28,11 @@
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
 #include <unistd.h>
 #include <linux/audit.h>
 #include <linux/netlink.h>
@@ -61,7 +74,14 @@ struct notify {
 	size_t			 nsys;
 	uint64_t		 total;
 	unsigned		 singles;	/* single reports so far */
+	unsigned		 observe;	/* FILTER_OBSERVE_* */
+	int			 nr_open, nr_openat, nr_creat, nr_openat2, nr_connect;
+	unsigned		 nobserved;	/* observed events emitted */
 };
+
+/* Observed events per run (protected writes, isolated connections): past
+ * this the calls still continue, unrecorded, and one note says so. */
+#define NOTIFY_MAX_OBSERVED	200
 
 static const char *const notify_families[] = {
 	[AF_UNSPEC] = "AF_UNSPEC", [AF_UNIX] = "AF_UNIX", [AF_INET] = "AF_INET",
@@ -284,6 +304,207 @@ notify_account(struct notify *n, uint32_t arch, int nr)
 	return (s);
 }
 
+/* Reads up to len bytes at addr in pid's memory (what is mapped of it). */
+static ssize_t
+notify_peek(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec	 l = { buf, len }, r = { (void *)(uintptr_t)addr, len };
+
+	return (process_vm_readv(pid, &l, 1, &r, 1, 0));
+}
+
+/* The path string at addr, made absolute against dirfd (AT_FDCWD: the
+ * task's working directory) as the task sees it, and "." and ".." folded.
+ * Returns an owned string or NULL. Symbolic links are not followed: a
+ * record, not a decision. */
+static char *
+notify_path(pid_t pid, int dirfd, uint64_t addr)
+{
+	char		 buf[PATH_MAX], base[PATH_MAX], *full, *out;
+	ssize_t		 n;
+	size_t		 got = 0;
+
+	/* Page by page: a path may end just before an unmapped page. */
+	while (got < sizeof buf - 1) {
+		size_t	chunk = 4096 - ((addr + got) & 4095);
+
+		if (chunk > sizeof buf - 1 - got)
+			chunk = sizeof buf - 1 - got;
+		if ((n = notify_peek(pid, addr + got, buf + got, chunk)) <= 0)
+			return (NULL);
+		if (memchr(buf + got, '\0', (size_t)n) != NULL)
+			break;
+		got += (size_t)n;
+	}
+	buf[sizeof buf - 1] = '\0';
+	if (buf[0] == '/')
+		full = xstrdup(buf);
+	else {
+		autofree char	*link = dirfd == AT_FDCWD ?
+		    xprintf("/proc/%ld/cwd", (long)pid) :
+		    xprintf("/proc/%ld/fd/%d", (long)pid, dirfd);
+
+		if ((n = readlink(link, base, sizeof base - 1)) <= 0 || base[0] != '/')
+			return (NULL);
+		base[n] = '\0';
+		full = xprintf("%s/%s", base, buf);
+	}
+	out = path_fold(full);
+	free(full);
+	return (out);
+}
+
+/* The protect entry (or "the read-only workspace") path falls under in r's
+ * profile, or NULL: the writes a read-only mount refuses in the workspace. */
+static const char *
+notify_protected(const struct run *r, const char *path)
+{
+	const struct profile	*p = r->profile;
+	const char		*ws = r->ws_path, *rel;
+	size_t			 wl;
+
+	if (p == NULL || ws == NULL)
+		return (NULL);
+	wl = strlen(ws);
+	if (strncmp(path, ws, wl) != 0 || (path[wl] != '/' && path[wl] != '\0'))
+		return (NULL);
+	if (p->workspace == WS_RO)
+		return ("the read-only workspace");
+	if (p->workspace != WS_BIND && p->workspace != WS_OVERLAY)
+		return (NULL);
+	rel = path[wl] == '/' ? path + wl + 1 : "";
+	for (size_t i = 0; i < p->protect.n; i++) {
+		const char	*e = p->protect.v[i];
+		size_t		 el = strlen(e);
+
+		if (el > 0 && e[el - 1] == '/') {
+			/* A directory: itself and everything under it. */
+			if (strncmp(rel, e, el - 1) == 0 &&
+			    (rel[el - 1] == '/' || rel[el - 1] == '\0'))
+				return (e);
+		} else if (strcmp(rel, e) == 0)
+			return (e);
+	}
+	return (NULL);
+}
+
+static void
+notify_observed_event(struct notify *n, struct run_event *ev)
+{
+	if (n->r == NULL || n->r->on_event == NULL)
+		return;
+	if (n->nobserved == NOTIFY_MAX_OBSERVED) {
+		struct run_event	note;
+
+		memset(&note, 0, sizeof note);
+		note.kind = EV_NOTE;
+		note.text = "more refused writes and connections were tried; not "
+		    "recorded one by one";
+		note.t = n->r->t_start > 0 ? now_mono() - n->r->t_start : 0;
+		n->r->on_event(n->r, &note);
+	}
+	if (n->nobserved++ >= NOTIFY_MAX_OBSERVED)
+		return;
+	ev->t = n->r->t_start > 0 ? now_mono() - n->r->t_start : 0;
+	n->r->on_event(n->r, ev);
+}
+
+/* An open with write intent: a write to a protected path is recorded. */
+static void
+notify_observe_open(struct notify *n, pid_t pid, int dirfd, uint64_t addr)
+{
+	autofree char		*path = NULL, *text = NULL;
+	const char		*why;
+	struct run_event	 ev;
+
+	if (n->r == NULL || (path = notify_path(pid, dirfd, addr)) == NULL ||
+	    (why = notify_protected(n->r, path)) == NULL)
+		return;
+	memset(&ev, 0, sizeof ev);
+	ev.kind = EV_FILE_CHANGED;
+	text = xprintf("write to %s refused: protected (%s)", path, why);
+	ev.text = text;
+	ev.path = path;
+	ev.change = "refused";
+	notify_observed_event(n, &ev);
+}
+
+/* A connect in an isolated sandbox: anything off its loopback fails. */
+static void
+notify_observe_connect(struct notify *n, pid_t pid, uint64_t addr, uint64_t len)
+{
+	struct sockaddr_storage	 ss;
+	char			 a[INET6_ADDRSTRLEN];
+	autofree char		*text = NULL;
+	struct run_event	 ev;
+	unsigned		 port;
+
+	memset(&ss, 0, sizeof ss);
+	if (len > sizeof ss)
+		len = sizeof ss;
+	if (len < sizeof(sa_family_t) || notify_peek(pid, addr, &ss, len) != (ssize_t)len)
+		return;
+	if (ss.ss_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+		const struct sockaddr_in	*in = (const void *)&ss;
+
+		if ((ntohl(in->sin_addr.s_addr) >> 24) == 127)
+			return;
+		inet_ntop(AF_INET, &in->sin_addr, a, sizeof a);
+		port = ntohs(in->sin_port);
+	} else if (ss.ss_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6	*in6 = (const void *)&ss;
+
+		if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr) ||
+		    (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) &&
+		    in6->sin6_addr.s6_addr[12] == 127))
+			return;
+		inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof a);
+		port = ntohs(in6->sin6_port);
+	} else
+		return;
+	memset(&ev, 0, sizeof ev);
+	ev.kind = EV_NET_CONN;
+	/* Port 53: the resolver of the host's resolv.conf, asked for a name
+	 * (which is in the query sent next, not here). */
+	text = xprintf(strchr(a, ':') != NULL ? "connect to [%s]:%u refused: the "
+	    "network is isolated%s" : "connect to %s:%u refused: the network is "
+	    "isolated%s", a, port, port == 53 ? " (a DNS lookup)" : "");
+	ev.text = text;
+	ev.host = a;
+	ev.addr = a;
+	ev.port = port;
+	ev.verdict = "refused";
+	ev.rule = port == 53 ? "net = isolated (a DNS lookup)" : "net = isolated";
+	notify_observed_event(n, &ev);
+}
+
+/* An observed call: look, then let it run. True when req was one. */
+static bool
+notify_observe(struct notify *n, const struct seccomp_notif *req)
+{
+	const __u64	*a = req->data.args;
+	int		 nr = req->data.nr;
+	pid_t		 pid = (pid_t)req->pid;
+
+	if (req->data.arch != n->native || n->observe == 0)
+		return (false);
+	if ((n->observe & FILTER_OBSERVE_WRITE) && nr != -1 &&
+	    (nr == n->nr_openat || nr == n->nr_openat2))
+		notify_observe_open(n, pid, (int)a[0], a[1]);
+	else if ((n->observe & FILTER_OBSERVE_WRITE) && nr != -1 &&
+	    (nr == n->nr_open || nr == n->nr_creat))
+		notify_observe_open(n, pid, AT_FDCWD, a[0]);
+	else if ((n->observe & FILTER_OBSERVE_CONNECT) && nr != -1 && nr == n->nr_connect)
+		notify_observe_connect(n, pid, a[1], a[2]);
+	else
+		return (false);
+	memset(n->resp, 0, n->resp_size);
+	n->resp->id = req->id;
+	n->resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+	(void)ioctl(n->fd, SECCOMP_IOCTL_NOTIF_SEND, n->resp);
+	return (true);
+}
+
 /* Receives one waiting call, answers it, reports it. Only call it when the
  * listener is readable: the receive ioctl blocks. */
 static void
@@ -299,6 +520,8 @@ notify_handle(struct notify *n)
 	memset(req, 0, n->req_size);
 	if (ioctl(n->fd, SECCOMP_IOCTL_NOTIF_RECV, req) == -1)
 		return;		/* ENOENT: the task died or was signalled meanwhile */
+	if (notify_observe(n, req))
+		return;
 	arch = req->data.arch;
 	nr = req->data.nr;
 	memcpy(args, req->data.args, sizeof args);
@@ -441,6 +664,30 @@ notify_stop(struct notify *n)
 	if (n->registered)
 		loop_del(n->loop, n->fd);
 	notify_free(n);
+}
+
+void
+notify_observe_calls(struct notify *n, unsigned flags, const struct profile *p)
+{
+	static const struct {
+		const char	*name;
+		size_t		 off;
+	} calls[] = {
+		{ "open", offsetof(struct notify, nr_open) },
+		{ "openat", offsetof(struct notify, nr_openat) },
+		{ "creat", offsetof(struct notify, nr_creat) },
+		{ "openat2", offsetof(struct notify, nr_openat2) },
+		{ "connect", offsetof(struct notify, nr_connect) },
+	};
+
+	n->observe = flags & (FILTER_OBSERVE_WRITE | FILTER_OBSERVE_CONNECT);
+	/* -1 (no such call here, or denied by name: answered as denied). */
+	for (size_t i = 0; i < nitems(calls); i++) {
+		int	nr = filter_syscall_nr(calls[i].name);
+
+		*(int *)(void *)((char *)n + calls[i].off) =
+		    nr == __NR_SCMP_ERROR || !filter_observed(p, calls[i].name) ? -1 : nr;
+	}
 }
 
 void

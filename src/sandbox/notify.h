@@ -1,8 +1,9 @@
 /* notify.h: the supervisor side of seccomp user notification. Every call the
  * filter denies (FILTER_NOTIFY) waits in the kernel until the supervisor
- * answers; we always answer with an error (EPERM, ENOSYS for clone3 and for
- * other ABIs), never let the call continue, and report what was tried as
- * EV_SYSCALL_DENIED events. Supervisor only. */
+ * answers; we answer a denied call with an error (EPERM, ENOSYS for clone3
+ * and for other ABIs), never let it continue, and report what was tried as
+ * EV_SYSCALL_DENIED events. Observed calls (FILTER_OBSERVE_*, see
+ * notify_observe_calls) continue after a look. Supervisor only. */
 #ifndef MOAT_NOTIFY_H
 #define MOAT_NOTIFY_H
 
@@ -34,6 +35,15 @@ struct notify	*notify_start(struct run *, struct loop *, int listener,
  * answer when no listener is left), so a session keeps its notify until the
  * sandbox is gone. NULL is a no-op. */
 void		 notify_stop(struct notify *);
+
+/* Which observed calls (filter.h FILTER_OBSERVE_*) the filter of profile p
+ * notifies: they are looked at and continue. A write to a protected path
+ * or a read-only workspace is an EV_FILE_CHANGED event with change
+ * "refused"; a connection off the loopback an EV_NET_CONN, verdict
+ * "refused", rule "net = isolated". */
+struct profile;
+void		 notify_observe_calls(struct notify *, unsigned flags,
+		    const struct profile *p);
 
 /* Where events go from now on: a session's next command. */
 void		 notify_set_run(struct notify *, struct run *);

@@ -20,10 +20,17 @@ rlimit_set(int res, rlim_t v)
 }
 
 int
-rlimit_apply(const struct limits *l, uint64_t as_bytes, const char **what)
+rlimit_apply(const struct limits *l, uint64_t data_bytes, const char **what)
 {
-	if (as_bytes != 0 && rlimit_set(RLIMIT_AS, as_bytes) == -1) {
-		*what = "setrlimit(RLIMIT_AS)";
+	/* Without a cgroup, memory is held per process by RLIMIT_DATA: since
+	 * Linux 4.7 it counts every private writable mapping (brk, anonymous
+	 * mmap, thread stacks), and not the address space a runtime only
+	 * reserves (PROT_NONE), which RLIMIT_AS counts: node, the JVM and Go
+	 * reserve gigabytes they never touch, and fail to start under an
+	 * RLIMIT_AS of a few hundred megabytes (bench/README.md has the
+	 * figures). The supervisor adds the sum over the sandbox (spawn.c). */
+	if (data_bytes != 0 && rlimit_set(RLIMIT_DATA, data_bytes) == -1) {
+		*what = "setrlimit(RLIMIT_DATA)";
 		return (-1);
 	}
 	if (rlimit_set(RLIMIT_CORE, 0) == -1) {

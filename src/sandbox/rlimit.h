@@ -5,9 +5,9 @@
 
 #include "profile/profile.h"
 
-/* core 0 always; nofile, nproc, fsize, cpu time when set; address space
- * when as_bytes is not 0 (the memory fallback without a cgroup). -1 with
+/* core 0 always; nofile, nproc, fsize, cpu time when set; RLIMIT_DATA
+ * when data_bytes is not 0 (the memory fallback without a cgroup). -1 with
  * errno and *what on failure. */
-int	rlimit_apply(const struct limits *, uint64_t as_bytes, const char **what);
+int	rlimit_apply(const struct limits *, uint64_t data_bytes, const char **what);
 
 #endif

@@ -8,6 +8,7 @@
 #include <grp.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
@@ -64,6 +65,11 @@ struct spawn {
 	int			 timerfd;
 	bool			 ready;
 	bool			 timed_out;
+	/* Without a cgroup's memory controller: the limit the sum of the
+	 * sandbox's RSS is held to (each sample), and whether it was hit. */
+	uint64_t		 mem_watch;
+	bool			 mem_killed;
+	unsigned		 filter_flags;	/* FILTER_*: what notify observes */
 	int			 killed_by;	/* a terminating signal moat forwarded */
 	bool			 have_status;
 	int			 status;	/* the command's wait status (MSG_STATUS) */
@@ -471,7 +477,9 @@ spawn_on_chan(struct loop *l, int fd, uint32_t events, void *arg)
 			    &sp->err)) == NULL) {
 				sp->failed = true;
 				spawn_kill(sp, SIGKILL);
-			}
+			} else
+				notify_observe_calls(sp->notify, sp->filter_flags,
+				    sp->r->profile);
 		}
 		/* The rest, in net_setup's order: the proxy listeners, served
 		 * from here, outside the sandbox's network namespace. */
@@ -1247,7 +1255,20 @@ static void
 spawn_on_sample(void *arg, const struct meter_sample *ms)
 {
 	struct run	*r = arg;
+	struct spawn	*sp = r->spawn;
 
+	/* RLIMIT_DATA holds each process; many processes together are held
+	 * here, one sample late at most (a quarter of a second by default). */
+	if (sp != NULL && sp->mem_watch != 0 && !sp->mem_killed &&
+	    !isnan(ms->mem_current) && ms->mem_current > (double)sp->mem_watch) {
+		sp->mem_killed = true;
+		spawn_kill(sp, SIGKILL);
+		run_emit(r, EV_LIMIT_HIT, "memory: the sandbox's processes held "
+		    "%.0f MiB, over the limit of %" PRIu64 " MiB: killed %s",
+		    ms->mem_current / (1 << 20), sp->mem_watch >> 20, sp->attached ?
+		    "the command's process group (the session goes on)" :
+		    "the sandbox");
+	}
 	if (r->on_sample != NULL)
 		r->on_sample(r, ms);
 }
@@ -1281,7 +1302,7 @@ spawn_meter_stop(struct run *r, struct spawn *sp)
 static void
 spawn_limit_events(struct run *r, struct spawn *sp)
 {
-	const struct limits		*l = &r->profile->limits;
+	const struct limits		*l = &r->limits;	/* a share as bytes */
 	struct cg_events		 ev;
 	int				 sig = WIFSIGNALED(r->wstatus) &&
 					    r->end != END_SETUP_FAILED &&
@@ -1292,7 +1313,9 @@ spawn_limit_events(struct run *r, struct spawn *sp)
 	memset(&ev, 0, sizeof ev);
 	if (sp->cg != NULL)
 		(void)cg_events(sp->cg, &ev);
-	if (ev.oom_kills > 0 || r->end == END_OOM) {
+	/* (The sum of RSS over the limit was said when the sandbox was
+	 * killed for it: spawn_on_sample.) */
+	if ((ev.oom_kills > 0 || r->end == END_OOM) && !sp->mem_killed) {
 		meter_format_bytes((double)l->memory, b, sizeof b);
 		run_emit(r, EV_LIMIT_HIT, "memory limit %s hit: the kernel killed "
 		    "%llu process%s", l->memory > 0 ? b : "(the cgroup's)",
@@ -1341,7 +1364,8 @@ spawn_finish(struct run *r, struct spawn *sp)
 
 		r->end = sig == SIGXCPU ? END_CPU_TIME :
 		    sp->killed_by == sig ? END_KILLED :
-		    sig == SIGKILL && cgr == END_OOM ? END_OOM : END_SIGNALED;
+		    sig == SIGKILL && (cgr == END_OOM || sp->mem_killed) ? END_OOM :
+		    END_SIGNALED;
 		r->exit_code = 128 + sig;
 	} else {
 		r->end = END_SIGNALED;
@@ -1523,6 +1547,9 @@ run_attached(struct run *r, struct spawn *sp, struct merr *e)
 
 	sp->attached = true;
 	sp->chan = r->session_fd;
+	/* What the session's sandbox was given when it started (its cgroup
+	 * or RLIMIT_DATA hold the command): resolved the same way. */
+	cg_limits_resolve(&p->limits, &r->limits, NULL, 0);
 	if (r->argv == NULL || r->argv[0] == NULL)
 		return (merr_set(e, "no command to run"));
 	if (r->cwd_path == NULL || r->cwd_path[0] != '/')
@@ -1738,7 +1765,8 @@ run_sandbox(struct run *r, struct merr *e)
 	const char		*ws = NULL, *cwd;
 	int			 sv[2] = { -1, -1 }, rc = -1;
 	bool			 plan_made = false;
-	uint64_t		 flags, ia_rlimit_as = 0;
+	uint64_t		 flags, ia_rlimit_data = 0;
+	char			 memsrc[PATH_MAX + 96];
 	double			 timeout;
 	pid_t			 pid;
 
@@ -1831,7 +1859,13 @@ run_sandbox(struct run *r, struct merr *e)
 		goto out;
 	}
 	plan_made = true;
-	if (filter_compile(p, FILTER_NOTIFY, &filter, e) == -1)
+	/* Refused writes to protected paths are recorded; so are connections
+	 * an isolated network refuses (the proxy records the others). */
+	sp.filter_flags = FILTER_NOTIFY;
+	if (p->record_refused)
+		sp.filter_flags |= FILTER_OBSERVE_WRITE |
+		    (p->net == NET_ISOLATED ? FILTER_OBSERVE_CONNECT : 0);
+	if (filter_compile(p, sp.filter_flags, &filter, e) == -1)
 		goto out;
 	/* The proxy's allowlist and upstream, before anything starts: a bad
 	 * one refuses the run here, and asking pip or npm for their index
@@ -1843,13 +1877,17 @@ run_sandbox(struct run *r, struct merr *e)
 	/* Limits: rlimits always (in a user namespace RLIMIT_NPROC counts the
 	 * sandbox alone); a cgroup when the profile limits memory or CPU, or
 	 * asks for one: creating it costs more than the rest of the start. */
-	if (p->limits.memory != 0 || p->limits.memory_swap != 0 ||
-	    p->limits.cpus > 0 || p->limits.require_cgroups ||
-	    (geteuid() == 0 && p->limits.nproc != 0) || sp.serve) {
+	cg_limits_resolve(&p->limits, &r->limits, memsrc, sizeof memsrc);
+	if (*memsrc != '\0')
+		run_emit(r, EV_NOTE, "memory: %" PRIu64 "M, %s", r->limits.memory >> 20,
+		    memsrc);
+	if (r->limits.memory != 0 || r->limits.memory_swap != 0 ||
+	    r->limits.cpus > 0 || r->limits.require_cgroups ||
+	    (geteuid() == 0 && r->limits.nproc != 0) || sp.serve) {
 		/* (The kernel exempts uid 0 from RLIMIT_NPROC: for root only
 		 * pids.max holds a fork loop. A session is paused with the
 		 * freezer, so it asks for one where it can be had.) */
-		if ((sp.cg = cg_create_ex(r->id, &p->limits,
+		if ((sp.cg = cg_create_ex(r->id, &r->limits,
 		    sp.serve ? CG_CTL_FREEZER : 0, e)) == NULL)
 			goto out;
 		snprintf(r->enforced, sizeof r->enforced, "%s", cg_describe(sp.cg));
@@ -1857,10 +1895,14 @@ run_sandbox(struct run *r, struct merr *e)
 		snprintf(r->enforced, sizeof r->enforced, "rlimits only (the profile "
 		    "sets no memory or CPU limit, so no cgroup is needed; nproc is "
 		    "RLIMIT_NPROC in the sandbox's user namespace)");
+	if (r->limits.memory != 0 &&
+	    (sp.cg == NULL || !(cg_controllers(sp.cg) & CG_CTL_MEMORY))) {
+		ia_rlimit_data = sp.mem_watch = r->limits.memory;
+		snprintf(r->enforced + strlen(r->enforced), sizeof r->enforced -
+		    strlen(r->enforced), "; memory %" PRIu64 "M by RLIMIT_DATA per "
+		    "process and the sum of RSS", r->limits.memory >> 20);
+	}
 	run_emit(r, EV_NOTE, "limits: %s", r->enforced);
-	if (p->limits.memory != 0 &&
-	    (sp.cg == NULL || !(cg_controllers(sp.cg) & CG_CTL_MEMORY)))
-		ia_rlimit_as = p->limits.memory;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
 		merr_errno(e, "socketpair");
@@ -1925,7 +1967,7 @@ run_sandbox(struct run *r, struct merr *e)
 	for (int i = 0; i < 3; i++)
 		ia.pty_fd[i] = ia.pty && isatty(i);
 	ia.new_session = !ia.pty && !sp.serve && isatty(STDIN_FILENO);
-	ia.rlimit_as = ia_rlimit_as;
+	ia.rlimit_data = ia_rlimit_data;
 	/* v2 places init at clone time (CLONE_INTO_CGROUP); v1 moves it. */
 	ia.wait_placed = sp.cg != NULL && cg_dirfd(sp.cg) < 0;
 

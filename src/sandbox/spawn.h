@@ -97,7 +97,10 @@ struct run {
 	double			 t_start, t_end;	/* CLOCK_MONOTONIC seconds */
 	char			*state_dir;	/* owned; $XDG_STATE_HOME/moat/runs/<id> when kept */
 	pid_t			 init_pid;	/* host pid of the sandbox init */
-	char			 enforced[256];	/* how the limits were enforced (cg_describe) */
+	char			 enforced[384];	/* how the limits were enforced (cg_describe) */
+	/* The profile's limits as this run got them: a share of memory
+	 * (memory_pct) made bytes (memory) of this machine's budget. */
+	struct limits		 limits;
 	char			*ws_path;	/* owned; the workspace as resolved (NULL: none) */
 	char			*cwd_path;	/* owned; the working directory inside */
 	struct meter_summary	 summary;	/* the final figures, filled at the end */

@@ -53,7 +53,7 @@ if command -v script >/dev/null && command -v setsid >/dev/null; then
 	like "answered n: not confirmed" "$out" "and it was not confirmed"
 	check "and it did not run" test ! -e "$T/ws/ran"
 	out=$(confirm y); rc=$?
-	unlike "answered y: no refusal" "$out" "moat: refused"
+	unlike "answered y: no refusal" "$out" "moat: refused: "
 	like "and the end summary" "$out" "exit 0, risk [0-9]+"
 	check "and it ran" test -e "$T/ws/ran"
 	is "the run is recorded as done" "$(sq "SELECT status FROM runs ORDER BY id DESC LIMIT 1")" "done"

@@ -4,7 +4,7 @@
 . "$(dirname "$0")/libtest.sh"
 
 checks="kernel userns userns-clone max-userns apparmor-userns mount-ns pid-ns net-ns
-ipc-ns uts-ns cgroup-ns cgroups cgroup-delegation seccomp seccomp-notify overlayfs
+ipc-ns uts-ns cgroup-ns cgroups cgroup-delegation memory seccomp seccomp-notify overlayfs
 pivot-root no-new-privs capabilities"
 
 if is_root; then me="root"; else me="uid $test_uid"; fi
@@ -62,6 +62,20 @@ v1|hybrid)
 		like "cgroup-delegation says why" "$out" \
 		    "^warn +cgroup-delegation +rlimits only: no writable cgroup v1 hierarchy"
 		like "and how to fix it" "$out" "^ +fix: cgroup v1 is writable by root only: run moat as root"
+	fi
+	# The default profile's memory limit: what it comes to, and how.
+	mb=$(( $(awk '/^MemTotal:/ { print $2 }' /proc/meminfo) / 1024 / 2 ))
+	if is_root; then
+		like "memory: 50% of RAM, held by the run's v1 cgroup" "$out" \
+		    "^ok +memory +${mb}M for the default profile \(50% of RAM \(MemTotal\)\), held by the run's cgroup \(v1 memory.limit_in_bytes\)"
+		MOAT_CGROUP=none run_moat doctor
+		like "memory, MOAT_CGROUP=none: RLIMIT_DATA and the sum of RSS" "$out" \
+		    "^warn +memory +${mb}M for the default profile .* held without a cgroup: RLIMIT_DATA per process"
+		run_moat doctor
+	else
+		like "memory: 50% of RAM, held by RLIMIT_DATA and the sum of RSS" "$out" \
+		    "^warn +memory +${mb}M for the default profile \(50% of RAM \(MemTotal\)\), held without a cgroup: RLIMIT_DATA per process"
+		like "memory: and what would give a cgroup" "$out" "^ +fix: cgroup v1 is writable by root only"
 	fi
 	;;
 v2)	like "cgroups line says v2" "$out" "ok +cgroups +v2 at /" ;;

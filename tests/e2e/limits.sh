@@ -89,6 +89,8 @@ if cg_used; then
 else
 	unlike "memory 64M (rlimit): the hog did not get its 200M" "$out" survived
 	like "memory 64M (rlimit): the allocation failed" "$err" 'MemoryError'
+	like "memory 64M (rlimit): said to be RLIMIT_DATA and the sum of RSS" \
+	    "$(jfield enforced)" 'memory 64M by RLIMIT_DATA per process and the sum of RSS'
 fi
 run_moat run -p "$T/plain.conf" -- $PY -c 'b = b"x" * (50 << 20); print("ok")'
 is "the next run is fine (host untouched)" "$out" ok
@@ -103,8 +105,10 @@ if cg_used; then
 	fi
 else
 	skip "memory 64M in the run's cgroup: no cgroup for $who ($(jfield enforced))"
-	is "memory 64M without a cgroup: the command's RLIMIT_AS is 64M" \
-	    "$(rlim 'Max address space')" "67108864 67108864"
+	is "memory 64M without a cgroup: the command's RLIMIT_DATA is 64M" \
+	    "$(rlim 'Max data size')" "67108864 67108864"
+	is "memory 64M without a cgroup: no RLIMIT_AS (it breaks node, the JVM, Go)" \
+	    "$(rlim 'Max address space')" "unlimited unlimited"
 fi
 
 # --- pids: a fork loop stops at the limit.

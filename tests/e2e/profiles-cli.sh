@@ -25,7 +25,9 @@ n=$(lineof "timeout = " "$ship/default.conf")
 like "timeout with its file:line" "$out" "timeout = 1h +# from $ship/default.conf:$n($|$(printf '\n'))"
 n=$(lineof "protect = .git/hooks/" "$ship/default.conf")
 like "a list item with its file:line" "$out" "protect = .git/hooks/ +# from $ship/default.conf:$n"
-like "an unset key shows its built-in default" "$out" "memory = 0 +# default"
+like "an unset key shows its built-in default" "$out" "memory-swap = 0 +# default"
+n=$(lineof "memory = 50%" "$ship/default.conf")
+like "memory: a share of RAM, with its file:line" "$out" "memory = 50% +# from $ship/default.conf:$n"
 like "an empty list says so" "$out" "# ro-bind +# default: empty"
 
 run_moat profiles show python

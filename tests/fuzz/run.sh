@@ -3,7 +3,8 @@
 # (-fsanitize=fuzzer,address,undefined) and runs each for FUZZ_SECONDS
 # (default 60). Usage: run.sh [SRCDIR [OUTDIR]]; `make fuzz` passes both.
 # FUZZ_HARNESSES picks some of: http socks rule session duration profile risk
-# (the profile parser with its includes; the risk scorer's shell reader).
+# fold (the profile parser with its includes; the risk scorer's shell reader;
+# the folding of a path an observed open in the sandbox asked for).
 # Exits non-zero on a crash, a leak or a failed assertion; the reproducer is
 # left in OUTDIR (crash-*, leak-*). Needs clang with libFuzzer (Debian: clang).
 set -eu
@@ -38,6 +39,8 @@ seed "$out/corpus-rule" v6 '[2001:db8::/32]:443'
 seed "$out/corpus-rule" local 'localhost:5432'
 seed "$out/corpus-rule" resolve 'db.test=2001:db8::20'
 seed "$out/corpus-session" info '\001id=s-0123abcd\nname=w\nprofile=default\nworkspace=/home/u/p%%0Aq\ncwd=/home/u/p\npid=42\ncreated=1.5\nttl_left=-1.000\ncommands=3\n'
+seed "$out/corpus-fold" hooks '/w/.git/../.git/hooks//pre-commit'
+seed "$out/corpus-fold" up '/../a/./b/../../c/...'
 seed "$out/corpus-duration" secs '1.5'
 seed "$out/corpus-duration" ms '500ms'
 seed "$out/corpus-duration" hours '8784h'
@@ -51,7 +54,7 @@ seed "$out/corpus-risk" nested 'sh -c "bash -c \\"perl -e \\\\\"fork while fork\
 seed "$out/corpus-session" event '\0002 0.5 443 10 20 0.25 0 0\000+CONNECT example.org:443 allowed\000+example.org\000+93.184.216.34\000+allowed\000+example.org\000-\000-\000-\000-\000'
 
 rc=0
-for h in ${FUZZ_HARNESSES:-http socks rule session duration profile risk}; do
+for h in ${FUZZ_HARNESSES:-http socks rule session duration profile risk fold}; do
 	echo "fuzz-$h: building"
 	extra= libs=
 	case $h in

@@ -606,6 +606,92 @@ test_parse(void)
 	free(s);
 	s = cg_parse_self("4:memory:/a/b\n", "pids");
 	tap_ok(s == NULL, "parse: absent controller");
+	tap_ok(cg_parse_memtotal("MemTotal:       24730000 kB\nMemFree: 1 kB\n") ==
+	    24730000ULL << 10, "parse: MemTotal");
+	tap_ok(cg_parse_memtotal("SwapTotal: 5 kB\nXMemTotal: 7 kB\n") == 0,
+	    "parse: no MemTotal line");
+}
+
+/* A share of memory is resolved against RAM, or against the cgroup limit
+ * moat runs under when that is lower; bytes pass unchanged. */
+static void
+test_share(void)
+{
+	struct limits	 l, out;
+	char		 src[512], ram[64];
+	autofree char	*mi = NULL;
+	struct merr	 e;
+	uint64_t	 total, budget;
+
+	if (read_file("/proc/meminfo", &mi, NULL, &e) == -1)
+		return;
+	total = cg_parse_memtotal(mi);
+	budget = cg_memory_budget(src, sizeof src);
+	tap_ok(budget > 0 && budget <= total, "budget %llu <= MemTotal %llu (%s)",
+	    (unsigned long long)budget, (unsigned long long)total, src);
+	memset(&l, 0, sizeof l);
+	l.memory_pct = 50;
+	l.nproc = 7;
+	cg_limits_resolve(&l, &out, src, sizeof src);
+	tap_ok(out.memory == ((budget >> 20) * 50 / 100) << 20 &&
+	    out.memory_pct == 0 && out.nproc == 7,
+	    "50%% resolves to %llu bytes: %s", (unsigned long long)out.memory, src);
+	snprintf(ram, sizeof ram, "50%% of ");
+	tap_ok(strncmp(src, ram, strlen(ram)) == 0, "and says of what: %s", src);
+	l.memory_pct = 0;
+	l.memory = 3ULL << 30;
+	cg_limits_resolve(&l, &out, src, sizeof src);
+	tap_ok(out.memory == 3ULL << 30 && *src == '\0', "bytes pass unchanged");
+}
+
+/* Root on v1: under a memory group limited to 1G, 50% is 512M, and the
+ * source named is that group's file. */
+static void
+test_share_v1(void)
+{
+	autofree char	*self = NULL, *cgt = NULL;
+	char		 dir[512], f[600], src[700];
+	struct merr	 e;
+	int		 st;
+	pid_t		 pid;
+
+	if (read_file("/proc/self/cgroup", &cgt, NULL, &e) == -1 ||
+	    (self = cg_parse_self(cgt, "memory")) == NULL ||
+	    !exists("/sys/fs/cgroup/memory/cgroup.procs")) {
+		tap_diag("no v1 memory hierarchy: the budget under a limit is not tested");
+		return;
+	}
+	snprintf(dir, sizeof dir, "/sys/fs/cgroup/memory%s/moat-test-budget-%ld",
+	    strcmp(self, "/") == 0 ? "" : self, (long)getpid());
+	if (mkdir(dir, 0755) == -1) {
+		tap_diag("mkdir %s: %s", dir, strerror(errno));
+		return;
+	}
+	snprintf(f, sizeof f, "%s/memory.limit_in_bytes", dir);
+	if ((pid = fork()) == 0) {
+		struct limits	 l, out;
+		char		 b[32];
+		int		 fd;
+
+		if ((fd = open(f, O_WRONLY)) == -1 || write(fd, "1G", 2) != 2)
+			_exit(2);
+		close(fd);
+		snprintf(f, sizeof f, "%s/cgroup.procs", dir);
+		snprintf(b, sizeof b, "%ld", (long)getpid());
+		if ((fd = open(f, O_WRONLY)) == -1 || write(fd, b, strlen(b)) < 0)
+			_exit(3);
+		close(fd);
+		memset(&l, 0, sizeof l);
+		l.memory_pct = 50;
+		cg_limits_resolve(&l, &out, src, sizeof src);
+		_exit(out.memory == 512ULL << 20 && strstr(src, dir) != NULL ? 0 : 1);
+	}
+	waitpid(pid, &st, 0);
+	tap_ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	    "v1: 50%% under a 1G group is 512M, named by its file (status %d)",
+	    WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	if (rmdir(dir) == -1)
+		tap_diag("rmdir %s: %s", dir, strerror(errno));
 }
 
 int
@@ -614,6 +700,7 @@ main(void)
 	struct merr	e;
 
 	test_parse();
+	test_share();
 	if (geteuid() != 0) {
 		tap_diag("not root: the kernel tests need root on cgroup v1");
 		test_unpriv();
@@ -621,6 +708,7 @@ main(void)
 		return (tap_done());
 	}
 	(void)cg_sweep(&e);
+	test_share_v1();
 	test_v1_root();
 	test_sweep();
 	test_v2_root();

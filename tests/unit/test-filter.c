@@ -889,6 +889,33 @@ test_describe(void)
 	tap_ok(strcmp(buf, "i386:getpid(...)") == 0, "describe: %s", buf);
 }
 
+/* What an observed open's path is matched as (notify.c, protect entries). */
+static void
+test_fold(void)
+{
+	static const char *const cases[][2] = {
+		{ "/w/.git/hooks/x", "/w/.git/hooks/x" },
+		{ "/w/.git/../.git/hooks//x", "/w/.git/hooks/x" },
+		{ "/w/./.bashrc", "/w/.bashrc" },
+		{ "/w/sub/../../w/.bashrc", "/w/.bashrc" },
+		{ "/../../etc/passwd", "/etc/passwd" },
+		{ "//", "/" },
+		{ "/a/b/..", "/a" },
+		{ "/a/..", "/" },
+		{ "/a/...", "/a/..." },
+		{ "/a/.b/", "/a/.b" },
+		{ "rel/x", "/rel/x" },
+		{ "", "/" },
+	};
+
+	for (size_t i = 0; i < nitems(cases); i++) {
+		autofree char	*got = path_fold(cases[i][0]);
+
+		tap_ok(strcmp(got, cases[i][1]) == 0, "path_fold(\"%s\") = %s (got %s)",
+		    cases[i][0], cases[i][1], got);
+	}
+}
+
 int
 main(void)
 {
@@ -900,6 +927,7 @@ main(void)
 	test_names();
 	test_compile_errors();
 	test_describe();
+	test_fold();
 	if (!tap_ok(filter_compile(NULL, 0, &f, &e) == 0, "default filter compiles")) {
 		tap_diag("%s", e.msg);
 		return (tap_done());
@@ -910,6 +938,10 @@ main(void)
 	check_probes(&f, allowed, nitems(allowed), "allowed:");
 	test_abis(&f);
 	int80 = run_child(NULL, p_int80) == 0;
+	filter_release(&f);
+	tap_ok(filter_compile(NULL, FILTER_NOTIFY | FILTER_OBSERVE_WRITE |
+	    FILTER_OBSERVE_CONNECT, &f, &e) == 0 && f.prog.len < BPF_MAXINSNS,
+	    "with observed opens and connects: %u BPF instructions", f.prog.len);
 	filter_release(&f);
 	test_relaxed();
 	test_notify(int80);

@@ -136,8 +136,9 @@ test_defaults(void)
 	    "default nofile 1024, nproc 512");
 	tap_ok(p->limits.fsize == 1ULL << 30, "default fsize 1G");
 	tap_ok(p->tmp_size == 512ULL << 20, "default tmp-size 512M");
-	tap_ok(p->limits.memory == 0 && p->limits.cpus == 0 &&
-	    !p->limits.require_cgroups, "default: no memory/cpu limit, cgroups optional");
+	tap_ok(p->limits.memory == 0 && p->limits.memory_pct == 50 &&
+	    p->limits.cpus == 0 && !p->limits.require_cgroups,
+	    "default: memory 50%% of RAM, no cpu limit, cgroups optional");
 	tap_ok(p->risk_confirm_above == -1 && p->risk_refuse_above == -1,
 	    "default risk thresholds off");
 	tap_ok(p->net_max_conns == 64 && !p->net_allow_private &&
@@ -417,6 +418,13 @@ test_values(void)
 		{ "timeout = inf", "timeout: bad value \"inf\": not a duration" },
 		{ "timeout = 1.", "not a duration" },
 		{ "cpus = lots", "cpus: bad value" },
+		{ "memory = 0%", "memory: bad value \"0%\": a share is 1% to 100% of the machine's memory" },
+		{ "memory = 101%", "a share is 1% to 100%" },
+		{ "memory = 12.5%", "a share is 1% to 100%" },
+		{ "memory = -5%", "a share is 1% to 100%" },
+		{ "memory = %", "memory: bad value \"%\"; valid: a size" },
+		{ "memory = 50 %", "a share is 1% to 100%" },
+		{ "memory = 2X", "memory: bad value \"2X\"" },
 		{ "require-cgroups = maybe", "valid: yes | no" },
 		{ "risk-refuse-above = 101", "valid: 0-100, or off" },
 		{ "hostname = -bad", "hostname: bad value" },
@@ -438,6 +446,45 @@ test_values(void)
 		if (!tap_ok(p == NULL && strstr(e.msg, ":2: ") != NULL &&
 		    strstr(e.msg, cases[i].want) != NULL, "refused: %s", cases[i].line))
 			tap_diag("got: %s", p == NULL ? e.msg : "(loaded)");
+		profile_free(p);
+	}
+}
+
+/* memory: a size or a share of RAM; the last line wins either way, and the
+ * formatted profile says which. */
+static void
+test_memory_share(void)
+{
+	static const struct {
+		const char	*text, *shown;
+		uint64_t	 bytes;
+		unsigned	 pct;
+	} cases[] = {
+		{ "memory = 25%\n", "memory = 25%", 0, 25 },
+		{ "memory = 100%\n", "memory = 100%", 0, 100 },
+		{ "memory = 25%\nmemory = 3G\n", "memory = 3G", 3ULL << 30, 0 },
+		{ "memory = 3G\nmemory = 10%\n", "memory = 10%", 0, 10 },
+		{ "memory = 0\n", "memory = 0", 0, 0 },
+	};
+	autofree char	*path = path_join(tmpdir, "share.conf");
+
+	for (size_t i = 0; i < nitems(cases); i++) {
+		struct merr	 e = { .msg = "" };
+		struct profile	*p;
+		autofree char	*text = NULL;
+		FILE		*f = fopen(path, "w");
+
+		fputs(cases[i].text, f);
+		fclose(f);
+		if (!tap_ok((p = profile_load_file(path, &e)) != NULL, "loads: %s", e.msg))
+			continue;
+		text = profile_format(p, false, NULL);
+		tap_ok(p->limits.memory == cases[i].bytes &&
+		    p->limits.memory_pct == cases[i].pct &&
+		    strstr(text, cases[i].shown) != NULL,
+		    "%s: %llu bytes, %u%%, shown as %s", cases[i].shown,
+		    (unsigned long long)p->limits.memory, p->limits.memory_pct,
+		    cases[i].shown);
 		profile_free(p);
 	}
 }
@@ -478,7 +525,7 @@ test_format(void)
 			    40 - 13, "", base);
 
 			tap_ok(strstr(shown, want) != NULL, "show: a value with its file:line");
-			tap_ok(strstr(shown, "\nmemory = 0") != NULL &&
+			tap_ok(strstr(shown, "\nmemory = 50%") != NULL &&
 			    strstr(shown, "# default\n") != NULL, "show: a default says so");
 			tap_ok(strstr(shown, "# dev-bind") != NULL &&
 			    strstr(shown, "# default: empty\n") != NULL,
@@ -628,6 +675,7 @@ main(void)
 	test_inheritance();
 	test_malformed();
 	test_values();
+	test_memory_share();
 	test_durations();
 	test_format();
 	test_search_path();
