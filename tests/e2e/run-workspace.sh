@@ -41,6 +41,10 @@ check "overlay: the deleted file is still on the host" test -e "$T/ws/del.txt"
 # Outside the workspace: what a run changed under a profile's rw-bind is
 # reported, recorded and raises the risk; what it left alone is not.
 mkdir -p "$T/cache" && echo old >"$T/cache/old" && echo keep >"$T/cache/keep"
+# Changes are told by ctime against the run's start on the kernel's coarse
+# clock (one tick, up to 10 ms): files made within the same tick as the
+# start would count as the run's. Real files are older than that.
+sleep 0.03
 CACHE=$(cd "$T/cache" && pwd -P)
 P=$(profile rwb "rw-bind=$CACHE:/cache")
 export MOAT_DB="$T/rwb.db"
