@@ -2,7 +2,9 @@
 # bench/scale.sh: costs that grow with the input. A run with N arguments
 # (the audit row's argv and command line), and a profile with M protect
 # lines (parsed by moat profiles check; planned and mounted by moat run, one
-# read-only placeholder per missing path). Prints each with hyperfine beside
+# read-only placeholder per missing path), and a bind workspace of M files
+# scanned for the run's changes (workspace-changes). Prints each with
+# hyperfine beside
 # bare fork+exec of the same command, so a cost that grows faster than the
 # input shows.
 #
@@ -40,3 +42,13 @@ echo "== protect lines: moat run -- true, $((M / 10)) and $M lines (the kernel's
 hyperfine -N --warmup 1 --runs 3 \
 	"$MOAT run -p $D/protect10.conf -- true" \
 	"$MOAT run -p $D/protect.conf -- true"
+
+echo
+echo "== a bind workspace of $M files: moat run -- true, without and with workspace-changes (the scan after the run)"
+mkdir -p "$D/big/d"
+for i in $(seq "$M"); do : >"$D/big/d/f$i"; done
+{ echo 'include = default'; echo 'workspace-changes = yes'; } >"$D/wc.conf"
+hyperfine -N --warmup 2 --runs 20 \
+	"$MOAT run -w $D/big -- true" \
+	"$MOAT run -w $D/big -p $D/wc.conf -- true"
+

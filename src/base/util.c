@@ -518,6 +518,20 @@ strset_add(struct strset *set, const char *s)
 	return (true);
 }
 
+bool
+strset_has(const struct strset *set, const char *s)
+{
+	size_t	mask, i;
+
+	if (set->cap == 0)
+		return (false);
+	mask = set->cap - 1;
+	for (i = strset_hash(s) & mask; set->slot[i] != NULL; i = (i + 1) & mask)
+		if (strcmp(set->slot[i], s) == 0)
+			return (true);
+	return (false);
+}
+
 void
 strset_clear(struct strset *set)
 {

@@ -45,6 +45,7 @@ struct strset {
 	size_t		  cap, n;	/* cap: a power of two, or 0 */
 };
 bool	 strset_add(struct strset *, const char *);	/* true when new */
+bool	 strset_has(const struct strset *, const char *);
 void	 strset_clear(struct strset *);
 
 void	 strv_take(struct strv *, char *);

@@ -104,6 +104,7 @@ struct profile {
 	bool		 audit_unlogged;	/* the run may go on when the log cannot be written */
 	uint64_t	 audit_output;	/* bytes of head and of tail kept per stream; 0 = none */
 	bool		 run_summary;	/* a summary on the terminal after each run */
+	bool		 workspace_changes;	/* bind: scan what the run changed */
 	bool		 record_refused;	/* writes and connects refused, as events */
 
 	/* risk thresholds (0-100; -1 = not set) */

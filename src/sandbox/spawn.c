@@ -1078,6 +1078,8 @@ static struct {
 	struct timespec		 t0;
 	size_t			 seen, n, more;
 	bool			 cut;
+	bool			 outside;	/* under an rw-bind, not the workspace */
+	struct strset		 skip;		/* moat's own placeholders */
 }		*spawn_scan;
 
 static bool
@@ -1101,15 +1103,18 @@ spawn_scan_entry(const char *path, const struct stat *st, int type,
 	if (ftw->level == 0 || type == FTW_DNR || type == FTW_NS ||
 	    !ts_not_before(&st->st_ctim, &spawn_scan->t0))
 		return (0);
+	if (strset_has(&spawn_scan->skip, path))
+		return (0);	/* a placeholder moat made */
 	if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_BTIME, &sx) == 0 &&
 	    (sx.stx_mask & STATX_BTIME) && ts_not_before(&(struct timespec){
 	    sx.stx_btime.tv_sec, sx.stx_btime.tv_nsec }, &spawn_scan->t0))
 		change = "added";
 	else if (S_ISDIR(st->st_mode))
 		return (0);	/* an old directory: its entries say what changed */
-	spawn_scan->r->files_outside++;
-	spawn_file_event(spawn_scan->r, path, change, true, &spawn_scan->n,
-	    &spawn_scan->more);
+	if (spawn_scan->outside)
+		spawn_scan->r->files_outside++;
+	spawn_file_event(spawn_scan->r, path, change, spawn_scan->outside,
+	    &spawn_scan->n, &spawn_scan->more);
 	return (0);
 }
 
@@ -1117,7 +1122,7 @@ static void
 spawn_scan_rw_binds(struct run *r, const char *ws, const struct mount_plan *plan,
     const struct timespec *t0)
 {
-	__typeof__(*spawn_scan) w = { .r = r, .t0 = *t0 };
+	__typeof__(*spawn_scan) w = { .r = r, .t0 = *t0, .outside = true };
 
 	if (r->on_event == NULL)
 		return;
@@ -1137,6 +1142,39 @@ spawn_scan_rw_binds(struct run *r, const char *ws, const struct mount_plan *plan
 	if (w.cut)
 		run_emit(r, EV_NOTE, "stopped looking for changes under the rw-binds "
 		    "after %d entries", SPAWN_SCAN_MAX);
+}
+
+/*
+ * workspace-changes = yes with a bind workspace: the same scan over the
+ * workspace, so that a bind run's changes are on the record as an overlay
+ * run's are (deletions excepted: nothing is left to find). moat's own
+ * placeholders for protect entries are not changes.
+ */
+static void
+spawn_scan_workspace(struct run *r, const char *ws, const struct mount_plan *plan,
+    const struct timespec *t0)
+{
+	__typeof__(*spawn_scan) w = { .r = r, .t0 = *t0 };
+	double		 t = now_mono();
+
+	if (r->on_event == NULL || ws == NULL || !r->profile->workspace_changes ||
+	    r->profile->workspace != WS_BIND)
+		return;
+	for (size_t i = 0; i < plan->n; i++)
+		if (plan->ops[i].kind == MOP_PROTECT && plan->ops[i].create)
+			(void)strset_add(&w.skip, plan->ops[i].dst);
+	spawn_scan = &w;
+	nftw(ws, spawn_scan_entry, 16, FTW_PHYS | FTW_MOUNT);
+	spawn_scan = NULL;
+	strset_clear(&w.skip);
+	if (w.more > 0)
+		run_emit(r, EV_NOTE, "%zu more files changed in the workspace, not "
+		    "listed", w.more);
+	if (w.cut)
+		run_emit(r, EV_NOTE, "stopped looking for changes in the workspace "
+		    "after %d entries", SPAWN_SCAN_MAX);
+	run_emit(r, EV_NOTE, "workspace scanned for changes in %.1f ms (%zu entries)",
+	    (now_mono() - t) * 1e3, w.seen);
 }
 
 static void
@@ -2100,6 +2138,7 @@ run_sandbox(struct run *r, struct merr *e)
 	if (p->workspace == WS_OVERLAY)
 		spawn_report_changes(r, ws, &plan);
 	spawn_scan_rw_binds(r, ws, &plan, &wall0);
+	spawn_scan_workspace(r, ws, &plan, &wall0);
 	if (sp.failed) {
 		memcpy(e, &sp.err, sizeof *e);
 		rc = -1;

@@ -38,6 +38,25 @@ like "overlay: an added file is reported" "$err" "file: added $WS/d/f"
 unlike "overlay: moat's own placeholders are not reported" "$err" "file: added $WS/\\.bashrc"
 check "overlay: the deleted file is still on the host" test -e "$T/ws/del.txt"
 
+# A bind workspace with workspace-changes = yes: what the run added or
+# changed there is recorded too; untouched files and moat's placeholders are
+# not. Off by default.
+mkdir -p "$T/wc" && echo keep >"$T/wc/keep" && echo old >"$T/wc/mod"
+sleep 0.03	# a clock tick before the run (see the rw-bind case below)
+WC=$(cd "$T/wc" && pwd -P)
+P=$(profile wcp "workspace-changes=yes")
+run_moat run -v -p "$P" -w "$WC" -- sh -c 'echo new > added; echo more >> mod; mkdir dir; : > dir/f'
+is "workspace-changes: the run worked" "$rc" 0
+like "workspace-changes: an added file is reported" "$err" "file: added $WC/added"
+like "workspace-changes: a modified file is reported" "$err" "file: modified $WC/mod"
+like "workspace-changes: a new directory's file is reported" "$err" "file: added $WC/dir/f"
+unlike "workspace-changes: an untouched file is not" "$err" "file: [a-z]+ $WC/keep"
+unlike "workspace-changes: moat's placeholders are not" "$err" "file: added $WC/\\.bashrc"
+unlike "workspace-changes: nothing is said to be outside the workspace" "$err" "file: .*outside the workspace"
+echo again >>"$T/wc/mod"; sleep 0.03
+run_moat run -v -w "$WC" -- sh -c 'echo other > added2'
+unlike "workspace-changes is off by default: no file events for a bind run" "$err" "file: added"
+
 # Outside the workspace: what a run changed under a profile's rw-bind is
 # reported, recorded and raises the risk; what it left alone is not.
 mkdir -p "$T/cache" && echo old >"$T/cache/old" && echo keep >"$T/cache/keep"
