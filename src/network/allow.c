@@ -141,6 +141,34 @@ allow_match(const struct allow *a, const struct allow_target *t,
 	return (NULL);
 }
 
+const struct net_rule *
+allow_match_name(const struct allow *a, const char *host)
+{
+	struct allow_target	t;
+	const char		*why;
+	const struct net_rule	*r;
+
+	if (allow_target_set(&t, host, 1) == -1 || t.is_addr)
+		return (NULL);
+	for (size_t i = 0; i < a->nrules; i++) {
+		t.port = a->rules[i].port == RULE_PORT_DEFAULT ? 443 :
+		    a->rules[i].port == RULE_PORT_ANY ? 1 : a->rules[i].port;
+		if ((r = allow_match(a, &t, &why)) != NULL)
+			return (r);
+	}
+	return (NULL);
+}
+
+bool
+allow_port_named(const struct allow *a, unsigned port)
+{
+	for (size_t i = 0; i < a->nrules; i++)
+		if (a->rules[i].kind != RULE_ADDR &&
+		    net_rule_port_match(a->rules[i].port, port))
+			return (true);
+	return (false);
+}
+
 enum allow_class
 allow_classify(int family, const uint8_t *a)
 {

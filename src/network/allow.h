@@ -57,6 +57,13 @@ int		 allow_target_set(struct allow_target *, const char *host,
  * When allow_all is set and nothing matches, returns NULL and *why = NULL. */
 const struct net_rule *allow_match(const struct allow *,
 		    const struct allow_target *, const char **why);
+/* The first rule that names host (a name, never an address) on any port:
+ * the sandbox's resolver answers a name some connection could be allowed
+ * to reach. NULL when none does (allow_all is the caller's to check). */
+const struct net_rule *allow_match_name(const struct allow *, const char *host);
+/* Could a rule for a name allow this port? Then a connection to an
+ * address no rule names may still be allowed by the name it sends. */
+bool		 allow_port_named(const struct allow *, unsigned port);
 /* May a connection that matched rule (NULL under allow_all) go to this
  * address? false with why filled when not. */
 bool		 allow_addr_ok(const struct allow *, const struct net_rule *,

@@ -53,6 +53,12 @@ struct rjob {
 	char		 port[8];
 	int		 err;		/* getaddrinfo's answer */
 	struct addrinfo	*res;
+	/* A question to the sandbox's resolver, answered when done. */
+	bool		 dns;
+	struct proxy_dns_q q;
+	const struct net_rule *rule;
+	struct sockaddr_storage from;	/* who asked, inside the netns */
+	socklen_t	 fromlen;
 };
 
 /* Shared between the loop and the worker threads; freed by whoever drops
@@ -216,6 +222,7 @@ enum conn_state {
 	CS_UPSTREAM,		/* proxied: CONNECT sent upstream, reading the answer */
 	CS_RELAY,
 	CS_LINGER,		/* error reply going out; then drain and close */
+	CS_PEEK,		/* transparent: the first bytes may name the host */
 };
 
 /* One direction of the relay: src → pipe → dst, after pend (bytes that were
@@ -264,7 +271,47 @@ struct conn {
 	char			 why[256];
 
 	struct dir		 cu, uc;	/* client→upstream, upstream→client */
+
+	/* transparent connections */
+	enum proxy_sniff_kind	 sniff;		/* what the first bytes were */
+	char			 tdst[INET6_ADDRSTRLEN];	/* the address connect() named */
+	unsigned		 tport;
+	bool			 pinned;	/* connect to pin_addr, which the
+						   resolver gave for the name */
+	int			 pin_family;
+	uint8_t			 pin_addr[16];
 };
+
+/* A connect() the sandbox made that we sent to the transparent listener,
+ * waiting for its accept: found by the client's local port. */
+struct tpend {
+	struct tpend		*next;
+	unsigned		 lport;
+	char			 dst[INET6_ADDRSTRLEN];
+	unsigned		 port;
+	char			 name[256];	/* from the resolver's map, or "" */
+	int			 real_family;	/* where name led: 0 for none */
+	uint8_t			 real[16];
+	bool			 sniff;		/* the first bytes decide */
+	double			 t;
+};
+
+/* What the sandbox's resolver answered: the address it gave (vaddr: the
+ * real one, or a 198.18.0.0/15 stand-in for the host's loopback or a name
+ * the upstream resolves) for a name, and where it leads. */
+struct dmap {
+	int			 vfamily;
+	uint8_t			 vaddr[16];
+	int			 rfamily;	/* 0: proxied, the upstream resolves */
+	uint8_t			 raddr[16];
+	char			 name[256];
+};
+#define PROXY_DMAP_MAX		4096	/* entries; the oldest go first */
+#define PROXY_TPEND_SECS	10.0
+#define PROXY_PEEK_SECS		1.0	/* for a client to speak first */
+#define PROXY_DNS_JOBS		256	/* questions being resolved at once */
+#define PROXY_DNS_TTL		30
+#define PROXY_DNS_NOTED		64	/* refused names recorded one by one */
 
 struct proxy {
 	const struct event_sink	*events;	/* borrowed: the run's */
@@ -287,11 +334,21 @@ struct proxy {
 	char			 up_name[300];	/* "host:port", "[v6]:port", for messages */
 	char			*up_auth;	/* owned; "Basic ..." or NULL */
 	bool			 up_socks;	/* a SOCKS5 upstream, else HTTP CONNECT */
+
+	/* transparent interception and the resolver */
+	struct tpend		*tpend;		/* owned list */
+	struct dmap		*dmap;		/* owned, ndmap of PROXY_DMAP_MAX */
+	size_t			 ndmap, dmap_next;
+	uint32_t		 synth_next;	/* stand-ins handed out */
+	unsigned		 ndnsjobs;
+	struct strv		 dns_noted;	/* refused names already recorded */
+	uint64_t		 dns_refused;
 };
 
 static void	conn_pump(struct conn *);
 static void	conn_start_connect(struct conn *);
 static void	conn_cb(struct loop *, int, uint32_t, void *);
+static void	dns_resolved(struct proxy *, struct rjob *);
 
 static void
 dir_init(struct dir *d)
@@ -360,10 +417,16 @@ conn_event(struct conn *c)
 	human(in, sizeof in, c->uc.bytes);
 	hostport(dest, sizeof dest, host[0] != '\0' ? host : "?",
 	    c->have_target ? c->t.port : c->rawport);
+	if (c->kind == PROXY_FD_DNS)		/* a name asked, no port */
+		snprintf(dest, sizeof dest, "%s", host);
 	xasprintf(&text, "%s %s%s%s%s via %s%s%s: %s; out %s, in %s, %.3f s",
 	    c->verdict != NULL ? c->verdict : "error", dest,
 	    c->addr[0] != '\0' ? " (" : "", c->addr, c->addr[0] != '\0' ? ")" : "",
-	    c->kind == PROXY_FD_HTTP ? "http proxy" : "socks5",
+	    c->kind == PROXY_FD_HTTP ? "http proxy" : c->kind == PROXY_FD_DNS ?
+	    "the sandbox's resolver" : c->kind == PROXY_FD_TRANS ?
+	    (c->sniff == SNIFF_TLS ? "transparent, TLS server name" :
+	    c->sniff == SNIFF_HTTP ? "transparent, HTTP Host" : "transparent") :
+	    "socks5",
 	    p->upstream ? " and upstream " : "", p->upstream ? p->up_name : "",
 	    c->why, out, in, now - c->t0);
 	memset(&ev, 0, sizeof ev);
@@ -511,6 +574,27 @@ conn_fail(struct conn *c, int code, uint8_t rep)
 			snprintf(body, sizeof body, "moat: %s: %s", dest, c->why);
 		n = proxy_http_reply(buf, sizeof buf, code, body);
 		dir_queue(&c->uc, buf, n);
+	} else if (c->kind == PROXY_FD_TRANS) {
+		/* Nothing was promised on this socket; a client that spoke
+		 * TLS or HTTP gets an answer in its own protocol. */
+		if (c->sniff == SNIFF_TLS) {
+			/* A fatal alert: access_denied (49), internal_error (80). */
+			static const uint8_t denied[] = { 21, 3, 1, 0, 2, 2, 49 };
+			static const uint8_t failed[] = { 21, 3, 1, 0, 2, 2, 80 };
+
+			dir_queue(&c->uc, code == 403 ? denied : failed, sizeof denied);
+		} else if (c->sniff == SNIFF_HTTP) {
+			char body[768], dest[300];
+
+			hostport(dest, sizeof dest, c->have_target ? c->t.host :
+			    c->tdst, c->tport);
+			snprintf(body, sizeof body, code == 403 ? "moat: %s not "
+			    "allowed by profile %s (%s)" : "moat: %s: %s%s", dest,
+			    code == 403 ? c->p->profile->name : c->why,
+			    code == 403 ? c->why : "");
+			n = proxy_http_reply(buf, sizeof buf, code, body);
+			dir_queue(&c->uc, buf, n);
+		}
 	} else if (rep != 0xff) {
 		n = proxy_socks_reply((uint8_t *)buf, rep);
 		dir_queue(&c->uc, buf, n);
@@ -733,6 +817,8 @@ conn_established(struct conn *c, const char *early_in, size_t early_in_len)
 		dir_queue(&c->uc, buf, n);
 	} else if (c->kind == PROXY_FD_HTTP) {
 		dir_queue(&c->cu, c->http.fwd, c->http.fwd_len);
+	} else if (c->kind == PROXY_FD_TRANS) {
+		/* The client believes it is connected already. */
 	} else {
 		n = proxy_socks_reply((uint8_t *)buf, SOCKS_REP_OK);
 		dir_queue(&c->uc, buf, n);
@@ -1142,6 +1228,8 @@ proxy_resolver_cb(struct loop *l, int fd, uint32_t events, void *arg)
 		next = done->next;
 		if (done->c != NULL)
 			conn_resolved(done->c, done);
+		else if (done->dns)
+			dns_resolved(p, done);
 		if (done->res != NULL)
 			freeaddrinfo(done->res);
 		free(done);
@@ -1223,6 +1311,19 @@ conn_request(struct conn *c, const char *host, unsigned port)
 			conn_start_connect(c);
 		} else
 			conn_resolve(c, p->up_host, p->up_port);
+		return;
+	}
+	if (c->pinned) {
+		/* The address the sandbox's resolver gave for this name, judged
+		 * when it was given; judged again under this port's rule. */
+		if (!allow_addr_ok(&p->allow, c->rule, c->pin_family, c->pin_addr,
+		    w, sizeof w)) {
+			conn_note_addr(c, c->pin_family, c->pin_addr);
+			conn_refuse(c, "resolves to %s", w);
+			return;
+		}
+		conn_add_addr(c, c->pin_family, c->pin_addr, port);
+		conn_start_connect(c);
 		return;
 	}
 	if (c->rule != NULL && c->rule->kind == RULE_LOCALHOST) {
@@ -1366,6 +1467,46 @@ conn_socks(struct conn *c)
 	conn_request(c, req.host, req.port);
 }
 
+/* A transparent connection whose destination no rule allows by address
+ * alone: the TLS server name or the HTTP Host of its first bytes decides,
+ * else (another protocol, or nothing said in PROXY_PEEK_SECS) the address. */
+static void
+conn_peek(struct conn *c, bool timed_out)
+{
+	enum proxy_parse	r;
+	char			host[256];
+	int			closed = 0;
+
+	if (!timed_out)
+		closed = conn_read_in(c, PROXY_HEAD_MAX);
+	r = proxy_sniff((const uint8_t *)c->in, c->inlen, &c->sniff, host);
+	if (r == PARSE_MORE && closed == 0 && !timed_out)
+		return;
+	if (r == PARSE_MORE && closed != 0) {
+		conn_set_why(c, "error", "client closed before saying anything");
+		conn_free(c);
+		return;
+	}
+	if (r == PARSE_OK && host[0] != '\0') {
+		struct allow_target t;
+
+		/* A name that is no valid name is judged by the address. */
+		if (allow_target_set(&t, host, c->tport) == 0) {
+			conn_request(c, host, c->tport);
+			return;
+		}
+	}
+	conn_request(c, c->tdst, c->tport);
+	if (c->verdict != NULL && strcmp(c->verdict, "refused") == 0) {
+		size_t	n = strlen(c->why);
+
+		snprintf(c->why + n, sizeof c->why - n, "%s", c->sniff == SNIFF_TLS ?
+		    " (TLS without a server name)" : c->sniff == SNIFF_HTTP ?
+		    " (HTTP without a Host)" : timed_out ? " (nothing sent that "
+		    "names a host)" : " (neither TLS nor HTTP: no host name)");
+	}
+}
+
 static void
 conn_cb(struct loop *l, int fd, uint32_t events, void *arg)
 {
@@ -1406,6 +1547,518 @@ conn_cb(struct loop *l, int fd, uint32_t events, void *arg)
 	case CS_LINGER:
 		conn_linger(c);
 		break;
+	case CS_PEEK:
+		if (fd == c->cfd)
+			conn_peek(c, false);
+		break;
+	}
+}
+
+/* --- transparent interception ------------------------------------------ */
+
+/* The address a sockaddr holds, as text and bytes; an IPv4-mapped IPv6
+ * address is the IPv4 one. -1 for other families. */
+static int
+trans_addr(const void *sa, size_t len, int *family, uint8_t *addr, unsigned *port)
+{
+	static const uint8_t	mapped[12] = { [10] = 0xff, [11] = 0xff };
+	struct sockaddr_storage	ss;
+
+	memset(&ss, 0, sizeof ss);
+	memcpy(&ss, sa, len < sizeof ss ? len : sizeof ss);
+	if (ss.ss_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+		const struct sockaddr_in *s4 = (const void *)&ss;
+
+		*family = AF_INET;
+		memcpy(addr, &s4->sin_addr, 4);
+		*port = ntohs(s4->sin_port);
+		return (0);
+	}
+	if (ss.ss_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *s6 = (const void *)&ss;
+
+		*port = ntohs(s6->sin6_port);
+		if (memcmp(&s6->sin6_addr, mapped, 12) == 0) {
+			*family = AF_INET;
+			memcpy(addr, (const uint8_t *)&s6->sin6_addr + 12, 4);
+		} else {
+			*family = AF_INET6;
+			memcpy(addr, &s6->sin6_addr, 16);
+		}
+		return (0);
+	}
+	return (-1);
+}
+
+/* The event of a connection refused before it was made. */
+static void
+trans_refused(struct proxy *p, const char *host, const char *addr,
+    unsigned port, const char *why)
+{
+	struct conn	c;
+
+	memset(&c, 0, sizeof c);
+	c.p = p;
+	c.kind = PROXY_FD_TRANS;
+	c.t0 = now_mono();
+	snprintf(c.rawhost, sizeof c.rawhost, "%s", host);
+	c.rawport = port;
+	snprintf(c.addr, sizeof c.addr, "%s", addr);
+	c.verdict = "refused";
+	snprintf(c.why, sizeof c.why, "%s", why);
+	conn_event(&c);
+}
+
+static struct tpend *
+trans_take(struct proxy *p, unsigned lport)
+{
+	for (struct tpend **pp = &p->tpend; *pp != NULL; pp = &(*pp)->next)
+		if ((*pp)->lport == lport) {
+			struct tpend *t = *pp;
+
+			*pp = t->next;
+			return (t);
+		}
+	return (NULL);
+}
+
+static void
+proxy_accept_cb(struct loop *, int, uint32_t, void *);
+
+int
+proxy_transparent(struct proxy *p, int sock, const void *dst, size_t dstlen)
+{
+	struct tpend		*tp;
+	struct allow_target	 t;
+	const struct net_rule	*rule = NULL;
+	const char		*why = NULL;
+	char			 text[INET6_ADDRSTRLEN], w[200];
+	uint8_t			 addr[16];
+	int			 family, sfam = 0;
+	unsigned		 port;
+	socklen_t		 sl = sizeof sfam;
+	struct sockaddr_storage	 ls;
+	struct sockaddr_in	 l4 = { .sin_family = AF_INET,
+	    .sin_port = htons(PROXY_TRANS_PORT),
+	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in6	 l6 = { .sin6_family = AF_INET6,
+	    .sin6_port = htons(PROXY_TRANS_PORT) };
+	int			 rc, err;
+
+	if (p->loop == NULL || p->lfd[PROXY_FD_TRANS] == -1)
+		return (ENETUNREACH);
+	if (trans_addr(dst, dstlen, &family, addr, &port) == -1 || port == 0)
+		return (ENETUNREACH);
+	inet_ntop(family, addr, text, sizeof text);
+	tp = xcalloc(1, sizeof *tp);
+	snprintf(tp->dst, sizeof tp->dst, "%s", text);
+	tp->port = port;
+
+	/* A name the resolver gave this address for decides; several names
+	 * may share it (a CDN): the first one allowed on this port wins. */
+	for (size_t i = 0; i < p->ndmap; i++) {
+		struct dmap		*d = &p->dmap[i];
+		const char		*w1 = NULL;
+		const struct net_rule	*r;
+
+		if (d->vfamily != family || memcmp(d->vaddr, addr,
+		    family == AF_INET ? 4 : 16) != 0)
+			continue;
+		if (allow_target_set(&t, d->name, port) == -1)
+			continue;
+		r = allow_match(&p->allow, &t, &w1);
+		if (r == NULL && w1 != NULL) {
+			if (tp->name[0] == '\0') {
+				snprintf(tp->name, sizeof tp->name, "%s", d->name);
+				why = w1;
+			}
+			continue;
+		}
+		snprintf(tp->name, sizeof tp->name, "%s", d->name);
+		tp->real_family = d->rfamily;
+		memcpy(tp->real, d->raddr, 16);
+		why = NULL;
+		rule = r;
+		break;
+	}
+	if (tp->name[0] != '\0' && why != NULL) {
+		trans_refused(p, tp->name, text, port, why);
+		free(tp);
+		return (EACCES);
+	}
+	if (tp->name[0] == '\0') {
+		/* An address the resolver never gave: its own rules, or a name
+		 * in the first bytes when a rule for names could take it. */
+		allow_target_set(&t, text, port);
+		rule = allow_match(&p->allow, &t, &why);
+		if (rule == NULL && why != NULL) {
+			if (!allow_port_named(&p->allow, port)) {
+				trans_refused(p, text, text, port, why);
+				free(tp);
+				return (EACCES);
+			}
+			tp->sniff = true;
+		} else if (!allow_addr_ok(&p->allow, rule, family, addr, w, sizeof w)) {
+			trans_refused(p, text, text, port, w);
+			free(tp);
+			return (EACCES);
+		}
+	}
+
+	/* Room in the listener's queue first: a blocking socket's connect
+	 * must never wait on us. */
+	proxy_accept_cb(p->loop, p->lfd[PROXY_FD_TRANS], EPOLLIN, p);
+	if (p->lfd[PROXY_FD_TRANS6] != -1)
+		proxy_accept_cb(p->loop, p->lfd[PROXY_FD_TRANS6], EPOLLIN, p);
+	if (getsockopt(sock, SOL_SOCKET, SO_DOMAIN, &sfam, &sl) == -1) {
+		free(tp);
+		return (errno);
+	}
+	if (sfam == AF_INET6) {
+		if (p->lfd[PROXY_FD_TRANS6] != -1)
+			l6.sin6_addr = in6addr_loopback;
+		else {
+			l6.sin6_addr.s6_addr[10] = l6.sin6_addr.s6_addr[11] = 0xff;
+			l6.sin6_addr.s6_addr[12] = 127;
+			l6.sin6_addr.s6_addr[15] = 1;
+		}
+		rc = connect(sock, (struct sockaddr *)&l6, sizeof l6);
+	} else
+		rc = connect(sock, (struct sockaddr *)&l4, sizeof l4);
+	err = rc == -1 ? errno : 0;
+	if (rc == -1 && err != EINPROGRESS) {
+		free(tp);
+		return (err);
+	}
+	sl = sizeof ls;
+	if (getsockname(sock, (struct sockaddr *)&ls, &sl) == -1) {
+		free(tp);
+		return (errno);
+	}
+	tp->lport = ntohs(ls.ss_family == AF_INET6 ?
+	    ((struct sockaddr_in6 *)&ls)->sin6_port :
+	    ((struct sockaddr_in *)&ls)->sin_port);
+	tp->t = now_mono();
+	/* A port used again: the older entry was never accepted. */
+	free(trans_take(p, tp->lport));
+	tp->next = p->tpend;
+	p->tpend = tp;
+	return (err);
+}
+
+void
+proxy_transparent_note(struct proxy *p, const void *dst, size_t dstlen,
+    const char *why)
+{
+	char		text[INET6_ADDRSTRLEN] = "?";
+	uint8_t		addr[16];
+	int		family;
+	unsigned	port = 0;
+
+	if (dst != NULL && trans_addr(dst, dstlen, &family, addr, &port) == 0)
+		inet_ntop(family, addr, text, sizeof text);
+	trans_refused(p, text, dst != NULL ? text : "", port, why);
+}
+
+/* An accepted transparent connection: what connect() named, and on. */
+static void
+trans_start(struct conn *c, unsigned lport)
+{
+	struct tpend	*tp = trans_take(c->p, lport);
+
+	if (tp == NULL) {
+		conn_set_why(c, "error", "a connection to the transparent port "
+		    "that moat did not redirect");
+		conn_free(c);
+		return;
+	}
+	snprintf(c->tdst, sizeof c->tdst, "%s", tp->dst);
+	c->tport = tp->port;
+	snprintf(c->rawhost, sizeof c->rawhost, "%s", tp->name[0] != '\0' ?
+	    tp->name : tp->dst);
+	c->rawport = tp->port;
+	if (tp->name[0] != '\0') {
+		if (tp->real_family != 0) {
+			c->pinned = true;
+			c->pin_family = tp->real_family;
+			memcpy(c->pin_addr, tp->real, 16);
+		}
+		conn_request(c, tp->name, c->tport);
+		free(tp);
+		return;
+	}
+	if (!tp->sniff) {
+		free(tp);
+		conn_request(c, c->tdst, c->tport);
+		return;
+	}
+	free(tp);
+	c->st = CS_PEEK;
+	c->deadline = now_mono() + PROXY_PEEK_SECS;
+	conn_peek(c, false);
+}
+
+/* --- the sandbox's resolver ---------------------------------------------- */
+
+/* The address the sandbox is told for (name, real): the real one, unless
+ * the sandbox could not reach it as itself (its own loopback) or there is
+ * none (proxied: the upstream resolves); then a stand-in. Recorded. */
+static void
+dns_map(struct proxy *p, const char *name, int rfamily, const uint8_t *raddr,
+    int *vfamily, uint8_t *vaddr)
+{
+	struct dmap	*d;
+	bool		 synth = rfamily == 0 || allow_classify(rfamily, raddr) ==
+			    ADDR_LOOPBACK;
+
+	for (size_t i = 0; i < p->ndmap; i++) {
+		d = &p->dmap[i];
+		if (strcmp(d->name, name) != 0 || d->rfamily != rfamily ||
+		    (rfamily != 0 && memcmp(d->raddr, raddr, 16) != 0))
+			continue;
+		*vfamily = d->vfamily;
+		memcpy(vaddr, d->vaddr, 16);
+		return;
+	}
+	if (p->dmap == NULL)
+		p->dmap = xcalloc(PROXY_DMAP_MAX, sizeof *p->dmap);
+	if (p->ndmap < PROXY_DMAP_MAX)
+		d = &p->dmap[p->ndmap++];
+	else {
+		d = &p->dmap[p->dmap_next];
+		p->dmap_next = (p->dmap_next + 1) % PROXY_DMAP_MAX;
+	}
+	memset(d, 0, sizeof *d);
+	snprintf(d->name, sizeof d->name, "%s", name);
+	d->rfamily = rfamily;
+	if (rfamily != 0)
+		memcpy(d->raddr, raddr, rfamily == AF_INET ? 4 : 16);
+	if (synth) {
+		uint32_t v = PROXY_SYNTH_NET + 1 + p->synth_next++ % PROXY_SYNTH_MAX;
+
+		d->vfamily = AF_INET;
+		d->vaddr[0] = (uint8_t)(v >> 24);
+		d->vaddr[1] = (uint8_t)(v >> 16);
+		d->vaddr[2] = (uint8_t)(v >> 8);
+		d->vaddr[3] = (uint8_t)v;
+	} else {
+		d->vfamily = rfamily;
+		memcpy(d->vaddr, raddr, 16);
+	}
+	*vfamily = d->vfamily;
+	memcpy(vaddr, d->vaddr, 16);
+}
+
+static void
+dns_send(struct proxy *p, const struct sockaddr_storage *to, socklen_t tolen,
+    const struct proxy_dns_q *q, uint8_t rcode, int family,
+    const uint8_t (*addrs)[16], size_t n)
+{
+	uint8_t	buf[DNS_MAX_UDP];
+	size_t	len = proxy_dns_reply(buf, sizeof buf, q, rcode, family, addrs, n,
+		    PROXY_DNS_TTL);
+
+	/* UDP: a full buffer loses the answer, and the client asks again. */
+	(void)sendto(p->lfd[PROXY_FD_DNS], buf, len, MSG_DONTWAIT | MSG_NOSIGNAL,
+	    (const struct sockaddr *)to, tolen);
+}
+
+/* Answers q with the addresses of family among the n given (raddrs are
+ * real: each is judged and mapped). */
+static void
+dns_answer(struct proxy *p, const struct sockaddr_storage *to, socklen_t tolen,
+    const struct proxy_dns_q *q, const struct net_rule *rule,
+    const struct sockaddr *const *sas, int n)
+{
+	uint8_t	out[DNS_MAX_ANSWERS][16];
+	size_t	nout = 0;
+	int	want = q->qtype == DNS_TYPE_AAAA ? AF_INET6 : AF_INET;
+	char	w[200];
+
+	memset(out, 0, sizeof out);
+	for (int i = 0; i < n && nout < DNS_MAX_ANSWERS; i++) {
+		int		vf;
+		uint8_t		va[16];
+		const uint8_t	*a = sockaddr_bytes(sas[i]);
+
+		if (sas[i]->sa_family != AF_INET && sas[i]->sa_family != AF_INET6)
+			continue;
+		if (!allow_addr_ok(&p->allow, rule, sas[i]->sa_family, a, w, sizeof w))
+			continue;
+		dns_map(p, q->name, sas[i]->sa_family, a, &vf, va);
+		if (vf == want) {
+			bool dup = false;
+
+			for (size_t k = 0; k < nout; k++)
+				dup |= memcmp(out[k], va, 16) == 0;
+			if (!dup)
+				memcpy(out[nout++], va, 16);
+		}
+	}
+	dns_send(p, to, tolen, q, DNS_RCODE_OK, want, (const uint8_t (*)[16])out, nout);
+}
+
+static void
+dns_refuse(struct proxy *p, const struct sockaddr_storage *to, socklen_t tolen,
+    const struct proxy_dns_q *q, const char *why)
+{
+	bool	noted = false;
+
+	p->dns_refused++;
+	dns_send(p, to, tolen, q, DNS_RCODE_REFUSED, AF_INET, NULL, 0);
+	noted = strv_contains(&p->dns_noted, q->name);
+	if (noted || p->dns_noted.n >= PROXY_DNS_NOTED)
+		return;
+	strv_add(&p->dns_noted, q->name);
+	{
+		struct conn	c;
+
+		memset(&c, 0, sizeof c);
+		c.p = p;
+		c.kind = PROXY_FD_DNS;
+		c.t0 = now_mono();
+		snprintf(c.rawhost, sizeof c.rawhost, "%s", q->name);
+		c.rawport = 0;
+		c.verdict = "refused";
+		snprintf(c.why, sizeof c.why, "%s", why);
+		conn_event(&c);
+	}
+}
+
+static void
+dns_resolved(struct proxy *p, struct rjob *j)
+{
+	const struct sockaddr	*sas[PROXY_MAX_ADDRS * 2];
+	int			 n = 0;
+
+	p->ndnsjobs--;
+	if (j->err != 0) {
+		dns_send(p, &j->from, j->fromlen, &j->q, j->err == EAI_NONAME
+#ifdef EAI_NODATA
+		    || j->err == EAI_NODATA
+#endif
+		    ? DNS_RCODE_NXDOMAIN : DNS_RCODE_SERVFAIL, AF_INET, NULL, 0);
+		return;
+	}
+	for (struct addrinfo *ai = j->res; ai != NULL && n < (int)nitems(sas);
+	    ai = ai->ai_next)
+		sas[n++] = ai->ai_addr;
+	dns_answer(p, &j->from, j->fromlen, &j->q, j->rule, sas, n);
+}
+
+static void
+dns_question(struct proxy *p, const struct sockaddr_storage *from,
+    socklen_t fromlen, const uint8_t *b, size_t len)
+{
+	struct proxy_dns_q		 q;
+	const struct net_rule		*rule = NULL;
+	const struct net_resolve	*st = NULL;
+	uint8_t				 rcode;
+	struct rjob			*j;
+
+	if (proxy_dns_parse(b, len, &q, &rcode) != PARSE_OK)
+		return;
+	if (rcode != DNS_RCODE_OK) {
+		dns_send(p, from, fromlen, &q, rcode, AF_INET, NULL, 0);
+		return;
+	}
+	/* Inside, localhost is the sandbox's own loopback, as in its hosts. */
+	if (strcmp(q.name, "localhost") == 0) {
+		static const uint8_t lo[2][16] = { { 127, 0, 0, 1 }, { [15] = 1 } };
+
+		dns_send(p, from, fromlen, &q, DNS_RCODE_OK, q.qtype == DNS_TYPE_AAAA ?
+		    AF_INET6 : AF_INET, q.qtype == DNS_TYPE_AAAA ? &lo[1] : &lo[0],
+		    q.qtype == DNS_TYPE_A || q.qtype == DNS_TYPE_AAAA);
+		return;
+	}
+	if (!q.name_ok || q.qclass != DNS_CLASS_IN) {
+		dns_refuse(p, from, fromlen, &q, "not a host name");
+		return;
+	}
+	if ((rule = allow_match_name(&p->allow, q.name)) == NULL && !p->allow.allow_all) {
+		dns_refuse(p, from, fromlen, &q, "no net-allow rule names it");
+		return;
+	}
+	/* Names have addresses and nothing else here. */
+	if (q.qtype != DNS_TYPE_A && q.qtype != DNS_TYPE_AAAA) {
+		dns_send(p, from, fromlen, &q, DNS_RCODE_OK, AF_INET, NULL, 0);
+		return;
+	}
+	if (p->upstream) {
+		/* The upstream resolves: a stand-in the map leads to the name. */
+		uint8_t	va[1][16];
+		int	vf;
+
+		dns_map(p, q.name, 0, NULL, &vf, va[0]);
+		dns_send(p, from, fromlen, &q, DNS_RCODE_OK, AF_INET, va,
+		    q.qtype == DNS_TYPE_A);
+		return;
+	}
+	if ((rule != NULL && rule->kind == RULE_LOCALHOST) ||
+	    (st = allow_lookup_static(&p->allow, q.name)) != NULL) {
+		struct sockaddr_storage	ss;
+		const struct sockaddr	*sa = (const struct sockaddr *)&ss;
+
+		memset(&ss, 0, sizeof ss);
+		if (rule != NULL && rule->kind == RULE_LOCALHOST) {
+			struct sockaddr_in *s4 = (void *)&ss;
+
+			s4->sin_family = AF_INET;
+			s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		} else if (st->family == AF_INET6) {
+			struct sockaddr_in6 *s6 = (void *)&ss;
+
+			s6->sin6_family = AF_INET6;
+			memcpy(&s6->sin6_addr, st->addr, 16);
+		} else {
+			struct sockaddr_in *s4 = (void *)&ss;
+
+			s4->sin_family = AF_INET;
+			memcpy(&s4->sin_addr, st->addr, 4);
+		}
+		dns_answer(p, from, fromlen, &q, rule, &sa, 1);
+		return;
+	}
+	if (p->ndnsjobs >= PROXY_DNS_JOBS) {
+		dns_send(p, from, fromlen, &q, DNS_RCODE_SERVFAIL, AF_INET, NULL, 0);
+		return;
+	}
+	j = xcalloc(1, sizeof *j);
+	snprintf(j->host, sizeof j->host, "%s", q.name);
+	snprintf(j->port, sizeof j->port, "443");
+	j->dns = true;
+	j->q = q;
+	j->rule = rule;
+	memcpy(&j->from, from, sizeof j->from);
+	j->fromlen = fromlen;
+	if (resolver_submit(p->rs, j) == -1) {
+		free(j);
+		dns_send(p, from, fromlen, &q, DNS_RCODE_SERVFAIL, AF_INET, NULL, 0);
+		return;
+	}
+	p->ndnsjobs++;
+}
+
+static void
+dns_cb(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct proxy		*p = arg;
+	uint8_t			 buf[2048];
+	struct sockaddr_storage	 from;
+	socklen_t		 fl;
+	ssize_t			 n;
+
+	(void)l;
+	(void)events;
+	for (int i = 0; i < 64; i++) {
+		fl = sizeof from;
+		n = recvfrom(fd, buf, sizeof buf, MSG_DONTWAIT,
+		    (struct sockaddr *)&from, &fl);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return;
+		dns_question(p, &from, fl, buf, (size_t)n);
 	}
 }
 
@@ -1419,7 +2072,12 @@ proxy_accept_cb(struct loop *l, int lfd, uint32_t events, void *arg)
 
 	(void)events;
 	for (int i = 0; i < 64; i++) {
-		if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1) {
+		struct sockaddr_storage	peer;
+		socklen_t		plen = sizeof peer;
+
+		memset(&peer, 0, sizeof peer);
+		if ((fd = accept4(lfd, (struct sockaddr *)&peer, &plen,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1) {
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
 			    errno == ENOMEM) {
 				/* Out of fds: stop listening until the next
@@ -1449,8 +2107,10 @@ proxy_accept_cb(struct loop *l, int lfd, uint32_t events, void *arg)
 		c->cfd = fd;
 		c->ufd = -1;
 		c->kind = lfd == p->lfd[PROXY_FD_HTTP] || lfd == p->lfd[PROXY_FD_HTTP6] ?
-		    PROXY_FD_HTTP : PROXY_FD_SOCKS;
-		c->st = c->kind == PROXY_FD_HTTP ? CS_HTTP_HEAD : CS_SOCKS_HELLO;
+		    PROXY_FD_HTTP : lfd == p->lfd[PROXY_FD_TRANS] ||
+		    lfd == p->lfd[PROXY_FD_TRANS6] ? PROXY_FD_TRANS : PROXY_FD_SOCKS;
+		c->st = c->kind == PROXY_FD_HTTP ? CS_HTTP_HEAD : c->kind ==
+		    PROXY_FD_TRANS ? CS_RESOLVE : CS_SOCKS_HELLO;
 		c->t0 = now_mono();
 		c->deadline = c->t0 + PROXY_HEAD_SECS;
 		dir_init(&c->cu);
@@ -1477,7 +2137,17 @@ proxy_accept_cb(struct loop *l, int lfd, uint32_t events, void *arg)
 			    "reached (net-max-conns)", p->max_conns);
 			if (c->kind == PROXY_FD_SOCKS)
 				dir_queue(&c->uc, "\5\0", 2);
+			if (c->kind == PROXY_FD_TRANS)
+				free(trans_take(p, ntohs(peer.ss_family == AF_INET6 ?
+				    ((struct sockaddr_in6 *)&peer)->sin6_port :
+				    ((struct sockaddr_in *)&peer)->sin_port)));
 			conn_fail(c, 503, SOCKS_REP_FAIL);
+			continue;
+		}
+		if (c->kind == PROXY_FD_TRANS) {
+			trans_start(c, ntohs(peer.ss_family == AF_INET6 ?
+			    ((struct sockaddr_in6 *)&peer)->sin6_port :
+			    ((struct sockaddr_in *)&peer)->sin_port));
 			continue;
 		}
 		/* Data may already be there; with edge triggering the
@@ -1499,6 +2169,16 @@ proxy_tick(struct loop *l, int fd, uint32_t events, void *arg)
 	if (read(fd, &v, sizeof v) == -1) {
 		/* Nothing to do: the timer re-arms itself. */
 	}
+	for (struct tpend **pp = &p->tpend; *pp != NULL; ) {
+		struct tpend *t = *pp;
+
+		if (now - t->t < PROXY_TPEND_SECS) {
+			pp = &t->next;
+			continue;
+		}
+		*pp = t->next;
+		free(t);
+	}
 	if (p->lfd_paused) {
 		for (int k = 0; k < PROXY_NFDS_MAX; k++)
 			if (p->lfd[k] != -1)
@@ -1511,6 +2191,9 @@ proxy_tick(struct loop *l, int fd, uint32_t events, void *arg)
 		    p->profile->net_idle_timeout <= 0))
 			continue;
 		switch (c->st) {
+		case CS_PEEK:
+			conn_peek(c, true);
+			break;
 		case CS_RELAY: {
 			size_t	n = strlen(c->why);
 
@@ -1739,7 +2422,8 @@ proxy_listen(struct proxy *p, struct loop *l, const int *fds, int nfds,
 	if ((p->tfd = loop_timer(l, 1.0, 1.0, proxy_tick, p, e)) == -1)
 		return (-1);
 	for (int i = 0; i < nfds; i++)
-		if (loop_add(l, p->lfd[i], EPOLLIN, proxy_accept_cb, p, e) == -1)
+		if (loop_add(l, p->lfd[i], EPOLLIN, i == PROXY_FD_DNS ? dns_cb :
+		    proxy_accept_cb, p, e) == -1)
 			return (-1);
 	return (0);
 }
@@ -1789,6 +2473,14 @@ proxy_stop(struct proxy *p)
 			loop_del(p->loop, p->rs->efd);
 		resolver_stop(p->rs);
 	}
+	while (p->tpend != NULL) {
+		struct tpend *t = p->tpend;
+
+		p->tpend = t->next;
+		free(t);
+	}
+	free(p->dmap);
+	strv_clear(&p->dns_noted);
 	allow_release(&p->allow);
 	free(p->up_auth);
 	free(p);

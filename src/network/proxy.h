@@ -19,18 +19,29 @@ struct loop;
 struct proxy;
 
 /* The order of the listening fds net_setup() returns and proxy_start() takes:
- * the two IPv4 ones always, then the two on [::1] when the netns has IPv6
- * (a client that resolves "localhost" to ::1 first finds the proxy too). */
+ * the IPv4 ones always, then those on [::1] when the netns has IPv6 (a
+ * client that resolves "localhost" to ::1 first finds the proxy too). */
 enum proxy_listener {
 	PROXY_FD_HTTP,		/* 127.0.0.1:3128 inside the sandbox */
 	PROXY_FD_SOCKS,		/* 127.0.0.1:1080 inside the sandbox */
-	PROXY_NFDS,		/* the IPv4 pair, always there */
+	PROXY_FD_TRANS,		/* 127.0.0.1:3129: connections redirected there */
+	PROXY_FD_DNS,		/* 127.0.0.1:53, UDP: the sandbox's resolver */
+	PROXY_NFDS,		/* the IPv4 set, always there */
 	PROXY_FD_HTTP6 = PROXY_NFDS,	/* [::1]:3128, when there is IPv6 */
 	PROXY_FD_SOCKS6,	/* [::1]:1080 */
+	PROXY_FD_TRANS6,	/* [::1]:3129 */
 	PROXY_NFDS_MAX,
 };
 #define PROXY_HTTP_PORT		3128
 #define PROXY_SOCKS_PORT	1080
+#define PROXY_TRANS_PORT	3129
+#define PROXY_DNS_PORT		53
+/* Where the sandbox's resolver answers a name that leads to the host's
+ * loopback (host.moat.internal, a net-resolve to 127.0.0.1): inside,
+ * 127.0.0.0/8 is the sandbox's own, so such names get an address of the
+ * benchmarking range 198.18.0.0/15 that the supervisor maps back. */
+#define PROXY_SYNTH_NET		0xc6120000u	/* 198.18.0.0 */
+#define PROXY_SYNTH_MAX		0x1fffeu	/* addresses in the /15 */
 #define PROXY_MAX_CONNS_DEFAULT	256	/* net-max-conns 0, when the fd limit is low */
 
 /* Before the sandbox exists: the upstream, and the allowlist with the
@@ -52,6 +63,24 @@ struct proxy	*proxy_start(const struct event_sink *, struct loop *, const struct
 /* Closes the listeners and every connection (each gets its final event)
  * and frees p. NULL is a no-op. */
 void		 proxy_stop(struct proxy *);
+/* Transparent interception: the sandbox called connect() on sock (its own
+ * TCP socket, in its netns, which the caller took with pidfd_getfd) to dst,
+ * which is not the sandbox's loopback. Decides with the allowlist: a
+ * destination no rule can allow is refused and recorded here (EACCES);
+ * otherwise sock is connected to the transparent listener inside the
+ * netns, and the connection is then served as the proxies' are (the host
+ * name from the resolver's answer, else from the TLS server name or the
+ * HTTP Host header, else the address). Returns the errno the sandbox's
+ * connect() should see: 0, EINPROGRESS (a non-blocking socket), EACCES, or
+ * what connect() gave. */
+int		 proxy_transparent(struct proxy *, int sock, const void *dst,
+		    size_t dstlen);
+
+/* Records a connection that could not be intercepted (dst NULL: its
+ * address unknown) as refused, saying why. */
+void		 proxy_transparent_note(struct proxy *, const void *dst,
+		    size_t dstlen, const char *why);
+
 /* Connections open now, and ever accepted (for tests and meters). */
 unsigned	 proxy_active(const struct proxy *);
 uint64_t	 proxy_total(const struct proxy *);
@@ -107,5 +136,51 @@ enum proxy_parse proxy_socks_request(const uint8_t *, size_t, size_t *used,
 		    struct proxy_socks_req *, uint8_t *rep);
 /* A reply with BND.ADDR 0.0.0.0:0; always SOCKS_REPLY_LEN bytes. */
 size_t		 proxy_socks_reply(uint8_t *, uint8_t rep);
+
+/* The first bytes of a transparent connection (proxy-sniff.c): a TLS
+ * ClientHello's server_name, or an HTTP/1 request's Host. PARSE_OK with
+ * *kind set and host filled ("" when the protocol names none); PARSE_MORE:
+ * could be either, incomplete; PARSE_BAD: neither (the address decides). */
+enum proxy_sniff_kind {
+	SNIFF_NONE,
+	SNIFF_TLS,
+	SNIFF_HTTP,
+};
+enum proxy_parse proxy_sniff(const uint8_t *, size_t, enum proxy_sniff_kind *kind,
+		    char host[256]);
+
+/* The sandbox's resolver (proxy-dns.c): one question of a DNS query over
+ * UDP, and the answer. */
+#define DNS_MAX_UDP		1232	/* what we answer at most */
+#define DNS_TYPE_A		1
+#define DNS_TYPE_AAAA		28
+#define DNS_CLASS_IN		1
+#define DNS_RCODE_OK		0
+#define DNS_RCODE_FORMERR	1
+#define DNS_RCODE_SERVFAIL	2
+#define DNS_RCODE_NXDOMAIN	3
+#define DNS_RCODE_NOTIMP	4
+#define DNS_RCODE_REFUSED	5
+#define DNS_MAX_ANSWERS		16
+
+struct proxy_dns_q {
+	uint16_t	 id;
+	bool		 rd;		/* recursion desired, echoed */
+	char		 name[256];	/* lower case, no final dot */
+	bool		 name_ok;	/* a host name (net_rule_name_valid) */
+	uint16_t	 qtype, qclass;
+	uint8_t		 question[260];	/* as asked, echoed in the answer */
+	size_t		 qlen;
+};
+/* PARSE_OK: a query with one question (*rcode 0), or one to answer with
+ * *rcode (FORMERR, NOTIMP) and no answers; PARSE_BAD: not a query, drop it. */
+enum proxy_parse proxy_dns_parse(const uint8_t *, size_t, struct proxy_dns_q *,
+		    uint8_t *rcode);
+/* The answer to q: rcode, and naddrs addresses of the given family (4 or
+ * 16 bytes each) as A or AAAA records. Returns its length (at most cap,
+ * which must be at least DNS_MAX_UDP). */
+size_t		 proxy_dns_reply(uint8_t *, size_t cap, const struct proxy_dns_q *,
+		    uint8_t rcode, int family, const uint8_t (*addrs)[16],
+		    size_t naddrs, uint32_t ttl);
 
 #endif

@@ -62,7 +62,7 @@ enum chan_msg_type {
  * execve would take them, and never past what one message carries. */
 #define SPAWN_PAYLOAD_MAX	(192 * 1024)
 #define SPAWN_ARGS_MAX		16384
-#define CHAN_MAX_FDS		8
+#define CHAN_MAX_FDS		12
 
 struct chan_msg {
 	int		type;

@@ -195,6 +195,20 @@ filter_compile(const struct profile *p, unsigned flags, struct filter *f,
 		if (filter_add(ctx, flags, &r, e) == -1)
 			return (-1);
 	}
+	/* Transparent interception: every connect() waits for the
+	 * supervisor, which reads the address (seccomp cannot) and lets a
+	 * connection to the sandbox's own loopback go on. Not when the profile
+	 * denies connect: then it is denied like any other call. */
+	if ((flags & (FILTER_NOTIFY | FILTER_CONNECT)) == (FILTER_NOTIFY |
+	    FILTER_CONNECT)) {
+		if (p != NULL && strv_contains(&p->seccomp_deny, "connect") &&
+		    !filter_relaxed(p, "connect"))
+			f->flags &= ~(unsigned)FILTER_CONNECT;
+		else if ((rc = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY,
+		    SCMP_SYS(connect), 0)) < 0)
+			return (merr_errno_n(e, -rc, "seccomp rule for connect"));
+	} else
+		f->flags &= ~(unsigned)FILTER_CONNECT;
 	if (flags & FILTER_NOTIFY) {
 		struct filter_rule	r = { .syscall = "seccomp", .err = EPERM,
 		    .nargs = 2, .args = {

@@ -23,6 +23,10 @@
  * not observed: it stays denied. */
 #define FILTER_OBSERVE_WRITE	0x2
 #define FILTER_OBSERVE_CONNECT	0x4
+/* With FILTER_NOTIFY: connect() goes to the listener too, for transparent
+ * interception (notify-connect.c). filter_compile clears it in f->flags
+ * when the profile denies connect itself. */
+#define FILTER_CONNECT	0x8
 
 struct filter {
 	struct sock_fprog	prog;	/* owned filter instructions */

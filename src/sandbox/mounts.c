@@ -215,6 +215,14 @@ mounts_plan(const struct run *r, const char *ws, const char *home,
 	op->mode = 0755;
 	op->size = 1 << 20;
 	for (size_t i = 0; i < nitems(etc_files); i++) {
+		/* Restricted and proxied: names are asked of the sandbox's
+		 * own resolver, which the supervisor serves (proxy.c). */
+		if (p->net != NET_ISOLATED && strcmp(etc_files[i], "resolv.conf") == 0) {
+			op = plan_add(mp, MOP_FILE, NULL, "/etc/resolv.conf");
+			op->data = xstrdup("nameserver 127.0.0.1\n");
+			op->mode = 0644;
+			continue;
+		}
 		snprintf(path, sizeof path, "/etc/%s", etc_files[i]);
 		plan_host_entry(mp, path, true);
 	}

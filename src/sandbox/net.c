@@ -34,9 +34,10 @@ net_lo_up(void)
 }
 
 /* A listening socket on 127.0.0.1:port, or [::1]:port (IPv6 only: the
- * IPv4 one has 127.0.0.1), of the netns it is created in. */
+ * IPv4 one has 127.0.0.1), of the netns it is created in; type
+ * SOCK_DGRAM is bound only (the resolver's). */
 static int
-net_listen(int family, unsigned port)
+net_listen(int family, int type, unsigned port)
 {
 	struct sockaddr_in	sin = {
 		.sin_family = AF_INET,
@@ -51,7 +52,7 @@ net_listen(int family, unsigned port)
 	autofd int		fd = -1;
 	int			one = 1;
 
-	if ((fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+	if ((fd = socket(family, type | SOCK_CLOEXEC, 0)) == -1)
 		return (-1);
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == -1 ||
 	    (family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY,
@@ -59,7 +60,7 @@ net_listen(int family, unsigned port)
 	    (family == AF_INET6 ?
 	    bind(fd, (struct sockaddr *)&sin6, sizeof sin6) :
 	    bind(fd, (struct sockaddr *)&sin, sizeof sin)) == -1 ||
-	    listen(fd, SOMAXCONN) == -1)
+	    (type == SOCK_STREAM && listen(fd, SOMAXCONN) == -1))
 		return (-1);
 	return (TAKE_FD(fd));
 }
@@ -67,9 +68,22 @@ net_listen(int family, unsigned port)
 int
 net_setup(const struct profile *p, int *fds, int *nfds, const char **what)
 {
-	static const unsigned	ports[PROXY_NFDS] = {
-		[PROXY_FD_HTTP] = PROXY_HTTP_PORT,
-		[PROXY_FD_SOCKS] = PROXY_SOCKS_PORT,
+	static const struct {
+		int		 family, type;
+		unsigned	 port;
+		const char	*what;
+	} socks[PROXY_NFDS_MAX] = {
+		[PROXY_FD_HTTP] = { AF_INET, SOCK_STREAM, PROXY_HTTP_PORT,
+		    "listen on 127.0.0.1:3128 (HTTP proxy) in the sandbox" },
+		[PROXY_FD_SOCKS] = { AF_INET, SOCK_STREAM, PROXY_SOCKS_PORT,
+		    "listen on 127.0.0.1:1080 (SOCKS5 proxy) in the sandbox" },
+		[PROXY_FD_TRANS] = { AF_INET, SOCK_STREAM, PROXY_TRANS_PORT,
+		    "listen on 127.0.0.1:3129 (transparent connections) in the sandbox" },
+		[PROXY_FD_DNS] = { AF_INET, SOCK_DGRAM, PROXY_DNS_PORT,
+		    "bind 127.0.0.1:53 (the resolver, UDP) in the sandbox" },
+		[PROXY_FD_HTTP6] = { AF_INET6, SOCK_STREAM, PROXY_HTTP_PORT, NULL },
+		[PROXY_FD_SOCKS6] = { AF_INET6, SOCK_STREAM, PROXY_SOCKS_PORT, NULL },
+		[PROXY_FD_TRANS6] = { AF_INET6, SOCK_STREAM, PROXY_TRANS_PORT, NULL },
 	};
 
 	*nfds = 0;
@@ -80,12 +94,11 @@ net_setup(const struct profile *p, int *fds, int *nfds, const char **what)
 	if (p->net == NET_ISOLATED)
 		return (0);
 	for (int i = 0; i < PROXY_NFDS; i++) {
-		if ((fds[i] = net_listen(AF_INET, ports[i])) == -1) {
+		if ((fds[i] = net_listen(socks[i].family, socks[i].type,
+		    socks[i].port)) == -1) {
 			int err = errno;
 
-			*what = i == PROXY_FD_HTTP ?
-			    "listen on 127.0.0.1:3128 (HTTP proxy) in the sandbox" :
-			    "listen on 127.0.0.1:1080 (SOCKS5 proxy) in the sandbox";
+			*what = socks[i].what;
 			while (i-- > 0)
 				close(fds[i]);
 			errno = err;
@@ -93,19 +106,18 @@ net_setup(const struct profile *p, int *fds, int *nfds, const char **what)
 		}
 	}
 	*nfds = PROXY_NFDS;
-	/* The same two on [::1], for clients that resolve "localhost" to ::1
+	/* The same on [::1], for clients that resolve "localhost" to ::1
 	 * first. Best effort: a netns without IPv6 (ipv6.disable=1, or
 	 * disable_ipv6 set) has no ::1 to bind, and 127.0.0.1 still serves. */
-	fds[PROXY_FD_HTTP6] = net_listen(AF_INET6, PROXY_HTTP_PORT);
-	fds[PROXY_FD_SOCKS6] = net_listen(AF_INET6, PROXY_SOCKS_PORT);
-	if (fds[PROXY_FD_HTTP6] != -1 && fds[PROXY_FD_SOCKS6] != -1)
-		*nfds = PROXY_NFDS_MAX;
-	else {
-		if (fds[PROXY_FD_HTTP6] != -1)
-			close(fds[PROXY_FD_HTTP6]);
-		if (fds[PROXY_FD_SOCKS6] != -1)
-			close(fds[PROXY_FD_SOCKS6]);
+	for (int i = PROXY_NFDS; i < PROXY_NFDS_MAX; i++) {
+		if ((fds[i] = net_listen(socks[i].family, socks[i].type,
+		    socks[i].port)) != -1)
+			continue;
+		while (i-- > PROXY_NFDS)
+			close(fds[i]);
+		return (0);
 	}
+	*nfds = PROXY_NFDS_MAX;
 	return (0);
 }
 

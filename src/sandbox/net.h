@@ -7,15 +7,16 @@
 #include "profile/profile.h"
 #include "base/util.h"
 
-#define NET_MAX_FDS	4
+#define NET_MAX_FDS	7
 
 /* Brings loopback up. For restricted and proxied modes it also creates the
  * proxy listening sockets inside the netns and returns them in fds (at most
  * NET_MAX_FDS) for the supervisor, in the order of enum proxy_listener
- * (proxy.h): fds[0] the HTTP proxy on 127.0.0.1:3128, fds[1] SOCKS5 on
- * 127.0.0.1:1080, then fds[2] and fds[3] the same on [::1]:3128 and
- * [::1]:1080 when the netns has IPv6; all close-on-exec. isolated returns
- * none. -1 with errno set and *what naming the step on failure. */
+ * (proxy.h): the HTTP proxy on 127.0.0.1:3128, SOCKS5 on 127.0.0.1:1080,
+ * the transparent listener on 127.0.0.1:3129, the resolver's UDP socket on
+ * 127.0.0.1:53, then the three listeners on [::1] when the netns has IPv6;
+ * all close-on-exec. isolated returns none. -1 with errno set and *what
+ * naming the step on failure. */
 int	net_setup(const struct profile *, int *fds, int *nfds, const char **what);
 
 /* For restricted and proxied: adds "NAME=VALUE" strings that point the usual

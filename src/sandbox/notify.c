@@ -14,6 +14,10 @@
  * has no route). What we read may change under us before the kernel reads
  * it, so an observed event says what the task appeared to try; the
  * refusal itself never depends on it.
+ *
+ * connect() under transparent interception (restricted and proxied modes)
+ * is neither: notify-connect.c says how it is answered, and why reading
+ * its address is safe there.
  */
 #include <errno.h>
 #include <poll.h>
@@ -41,6 +45,7 @@
 #include "filter.h"
 #include "base/loop.h"
 #include "notify.h"
+#include "notify-connect.h"
 #include "spawn.h"
 #include "base/util.h"
 
@@ -77,6 +82,7 @@ struct notify {
 	unsigned		 observe;	/* FILTER_OBSERVE_* */
 	int			 nr_open, nr_openat, nr_creat, nr_openat2, nr_connect;
 	unsigned		 nobserved;	/* observed events emitted */
+	struct proxy		*tproxy;	/* connect() is intercepted for it */
 };
 
 /* Observed events per run (protected writes, isolated connections): past
@@ -525,6 +531,12 @@ notify_handle(struct notify *n)
 	arch = req->data.arch;
 	nr = req->data.nr;
 	memcpy(args, req->data.args, sizeof args);
+	/* connect() is here for transparent interception, not denied. */
+	if (n->tproxy != NULL && arch == n->native && nr == SYS_connect) {
+		memset(n->resp, 0, n->resp_size);
+		notify_connect(n->fd, req, n->resp, n->tproxy);
+		return;
+	}
 
 	/* Another ABI, and clone3 (so that glibc falls back to clone), get
 	 * ENOSYS; everything else our filter denies gets EPERM. */
@@ -688,6 +700,12 @@ notify_observe_calls(struct notify *n, unsigned flags, const struct profile *p)
 		*(int *)(void *)((char *)n + calls[i].off) =
 		    nr == __NR_SCMP_ERROR || !filter_observed(p, calls[i].name) ? -1 : nr;
 	}
+}
+
+void
+notify_set_connect(struct notify *n, struct proxy *p)
+{
+	n->tproxy = p;
 }
 
 void

@@ -45,6 +45,12 @@ struct profile;
 void		 notify_observe_calls(struct notify *, unsigned flags,
 		    const struct profile *p);
 
+/* connect() calls (the filter sends them with FILTER_CONNECT) are
+ * answered by transparent interception for p (notify-connect.c), which must
+ * outlive n. */
+struct proxy;
+void		 notify_set_connect(struct notify *, struct proxy *);
+
 /* Where events go from now on: a session's next command. */
 void		 notify_set_run(struct notify *, struct run *);
 

@@ -79,6 +79,7 @@ struct spawn {
 	int			 nfds;
 	struct notify		*notify;	/* denied syscalls, reported */
 	struct proxy		*proxy;		/* restricted and proxied modes */
+	bool			 transparent;	/* connect() goes to notify, for proxy */
 	int			 out_r[2];	/* relay: read ends for stdout, stderr */
 	/* Where the command's output goes: SINK_OUT, SINK_ERR (the relay
 	 * pipes to our stdout and stderr) and SINK_PTY (the sandbox
@@ -419,7 +420,7 @@ spawn_on_chan(struct loop *l, int fd, uint32_t events, void *arg)
 	struct chan_msg	 m;
 	struct msghdr	 mh;
 	struct iovec	 iov = { .iov_base = &m, .iov_len = sizeof m };
-	char		 cbuf[CMSG_SPACE(sizeof(int) * 8)];
+	char		 cbuf[CMSG_SPACE(sizeof(int) * CHAN_MAX_FDS)];
 	struct cmsghdr	*c;
 	ssize_t		 n;
 
@@ -491,7 +492,8 @@ spawn_on_chan(struct loop *l, int fd, uint32_t events, void *arg)
 			if (rc == -1) {
 				sp->failed = true;
 				spawn_kill(sp, SIGKILL);
-			}
+			} else if (sp->notify != NULL && sp->transparent)
+				notify_set_connect(sp->notify, sp->proxy);
 		}
 		if (!sp->failed && sp->serve) {
 			if (sp->r->serve_ready != NULL)
@@ -1900,11 +1902,15 @@ run_sandbox(struct run *r, struct merr *e)
 	/* Refused writes to protected paths are recorded; so are connections
 	 * an isolated network refuses (the proxy records the others). */
 	sp.filter_flags = FILTER_NOTIFY;
+	/* Restricted and proxied: connect() is intercepted (notify-connect.c). */
+	if (p->net != NET_ISOLATED)
+		sp.filter_flags |= FILTER_CONNECT;
 	if (p->record_refused)
 		sp.filter_flags |= FILTER_OBSERVE_WRITE |
 		    (p->net == NET_ISOLATED ? FILTER_OBSERVE_CONNECT : 0);
 	if (filter_compile(p, sp.filter_flags, &filter, e) == -1)
 		goto out;
+	sp.transparent = (filter.flags & FILTER_CONNECT) != 0;
 	/* The proxy's allowlist and upstream, before anything starts: a bad
 	 * one refuses the run here, and asking pip or npm for their index
 	 * (net-allow-index) is on no clock of the run. */

@@ -3,7 +3,8 @@
 # sandbox. A web server the test starts on the host's loopback is the only
 # destination; the sandbox reaches it through moat's proxies and nothing
 # else: unlisted hosts get 403, names mapped to loopback or the metadata
-# address are refused, direct connections and DNS fail at once, SOCKS5 and
+# address are refused, direct connections no rule allows and DNS of names none
+# names fail at once, SOCKS5 and
 # git's ssh ProxyCommand work, 200 concurrent requests all arrive.
 . "${MOAT_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/libtest.sh"
 require_sandbox
@@ -123,13 +124,16 @@ sandbox bash -c "s=\$(date +%s%N); curl -sS --noproxy '*' -m 10 http://127.0.0.1
 read -r crc ms <<<"$out"
 check "direct connect() to the host's loopback fails (curl $crc) in ${ms} ms" \
     test "$crc" = 7 -a "${ms:-9999}" -lt 1000
-sandbox bash -c "s=\$(date +%s%N); (exec 3<>/dev/tcp/192.0.2.1/80) 2>/dev/null; r=\$?; e=\$(date +%s%N); echo \$r \$(( (e - s) / 1000000 ))"
-read -r crc ms <<<"$out"
-check "direct connect() to an outside address fails at once (${ms} ms)" \
+# A direct connect() is intercepted (net-transparent.sh): to an address on
+# a port no rule names it is refused at once, as by a firewall.
+sandbox bash -c "s=\$(date +%s%N); (exec 3<>/dev/tcp/192.0.2.1/81) 2>&1; r=\$?; e=\$(date +%s%N); echo \$r \$(( (e - s) / 1000000 ))"
+read -r crc ms <<<"$(printf '%s\n' "$out" | tail -1)"
+check "direct connect() to an outside address no rule allows is refused at once (${ms} ms)" \
     test "$crc" != 0 -a "${ms:-9999}" -lt 1000
+like "... with EACCES" "$out" "Permission denied"
 sandbox bash -c "s=\$(date +%s%N); getent hosts not-listed.test >/dev/null; r=\$?; e=\$(date +%s%N); echo \$r \$(( (e - s) / 1000000 ))"
 read -r crc ms <<<"$out"
-check "DNS inside fails (getent $crc) fast: ${ms} ms < 1000" test "$crc" != 0 -a "${ms:-9999}" -lt 1000
+check "DNS of a name no rule names fails (getent $crc) fast: ${ms} ms < 1000" test "$crc" != 0 -a "${ms:-9999}" -lt 1000
 
 # git over ssh: GIT_SSH_COMMAND's ProxyCommand tunnels through the HTTP
 # proxy; the web server receives ssh's banner, which proves the tunnel.

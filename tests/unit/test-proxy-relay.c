@@ -188,9 +188,28 @@ struct tp {
 	struct profile	 pr;
 	struct event_sink sink;
 	struct proxy	*p;
-	unsigned	 hport, sport;
+	unsigned	 hport, sport, tport, dport;
 	unsigned	 hport6, sport6;	/* 0: no IPv6 loopback here */
+	int		 dfd;			/* our end for DNS questions */
 };
+
+/* The resolver's UDP socket on 127.0.0.1, as net_setup makes one. */
+static int
+udp_lo(unsigned *port)
+{
+	struct sockaddr_in	sin = { .sin_family = AF_INET,
+	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t		len = sizeof sin;
+	int			fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd == -1 || bind(fd, (struct sockaddr *)&sin, sizeof sin) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == -1) {
+		perror("udp");
+		exit(1);
+	}
+	*port = ntohs(sin.sin_port);
+	return (fd);
+}
 
 /* A listener on [::1], as net_setup makes one in the sandbox; -1 when the
  * host has no IPv6 loopback. */
@@ -235,17 +254,21 @@ tp_start(struct tp *t, const char *name, enum net_mode mode, bool priv,
 	t->sink.emit = on_event;
 	fds[PROXY_FD_HTTP] = listen_lo(&t->hport);
 	fds[PROXY_FD_SOCKS] = listen_lo(&t->sport);
+	fds[PROXY_FD_TRANS] = listen_lo(&t->tport);
+	fds[PROXY_FD_DNS] = udp_lo(&t->dport);
 	fds[PROXY_FD_HTTP6] = listen_lo6(&t->hport6);
 	fds[PROXY_FD_SOCKS6] = listen_lo6(&t->sport6);
-	if (fds[PROXY_FD_HTTP6] != -1 && fds[PROXY_FD_SOCKS6] != -1)
+	fds[PROXY_FD_TRANS6] = listen_lo6(&(unsigned){ 0 });
+	if (fds[PROXY_FD_HTTP6] != -1 && fds[PROXY_FD_SOCKS6] != -1 &&
+	    fds[PROXY_FD_TRANS6] != -1)
 		nfds = PROXY_NFDS_MAX;
 	else {
-		if (fds[PROXY_FD_HTTP6] != -1)
-			close(fds[PROXY_FD_HTTP6]);
-		if (fds[PROXY_FD_SOCKS6] != -1)
-			close(fds[PROXY_FD_SOCKS6]);
+		for (int i = PROXY_NFDS; i < PROXY_NFDS_MAX; i++)
+			if (fds[i] != -1)
+				close(fds[i]);
 		t->hport6 = t->sport6 = 0;
 	}
+	t->dfd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if ((t->p = proxy_start(&t->sink, L, &t->pr, fds, nfds, &e)) == NULL) {
 		printf("Bail out! proxy_start: %s\n", e.msg);
 		exit(1);
@@ -255,6 +278,8 @@ tp_start(struct tp *t, const char *name, enum net_mode mode, bool priv,
 static void
 tp_stop(struct tp *t)
 {
+	if (t->dfd != -1)
+		close(t->dfd);
 	proxy_stop(t->p);
 	free(t->pr.name);
 	free(t->pr.net_upstream);

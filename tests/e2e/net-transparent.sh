@@ -1,0 +1,223 @@
+#!/bin/bash
+# net-transparent.sh: clients that ignore the proxy variables, in restricted
+# and proxied modes. Their connect() is intercepted (seccomp notification)
+# and served by the same allowlist as the proxies, and the sandbox's own
+# resolver answers allowed names only: a raw python socket, bash's /dev/tcp,
+# curl --noproxy, node's fetch and getent hosts reach an allowed host on the
+# host's loopback and are refused elsewhere, each recorded; a TLS client
+# that connects to a bare address is judged by the server name it sends, an
+# HTTP one by its Host header.
+. "${MOAT_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/libtest.sh"
+require_sandbox
+
+PY=/usr/bin/python3
+if ! [ -x "$PY" ] || ! command -v curl >/dev/null; then
+	skip_all "needs /usr/bin/python3 and curl"
+fi
+
+mkdir -p "$T/www"
+echo "hello from the host" >"$T/www/hello.txt"
+www_start "$T/www"
+export MOAT_DB="$T/audit.db"
+flat() { printf '%s' "$1" | tr '\n' ' '; }
+# The net events of the last run: "host:port verdict via" per line.
+events() {
+	"$PY" -c 'import sqlite3,sys
+c = sqlite3.connect(sys.argv[1])
+for h, p, v, t in c.execute("SELECT host, port, verdict, coalesce(detail, \"\") FROM events WHERE kind = \"net\" AND run = (SELECT max(id) FROM runs) ORDER BY id"):
+    print("%s:%s %s %s" % (h, "-" if p is None else p, v, "transparent" if "via transparent" in t else "resolver" if "resolver" in t else "proxy"))' "$MOAT_DB"
+}
+
+cat >"$T/tr.conf" <<EOF
+include = restricted
+net-allow = www.test:$P
+net-allow = localhost:$P
+net-resolve = www.test=127.0.0.1
+net-allow-private = yes
+EOF
+PROFILE=$T/tr.conf
+
+# The resolver: allowed names get an address (the host's loopback is a
+# stand-in of 198.18.0.0/15, since 127.0.0.1 is the sandbox's own), others
+# are refused.
+sandbox sh -c 'cat /etc/resolv.conf; getent hosts www.test; getent hosts host.moat.internal; getent hosts evil.test; echo "rc=$?"'
+like "resolv.conf names the sandbox's own resolver" "$out" "^nameserver 127\.0\.0\.1"
+like "getent hosts of an allowed name answers (a stand-in for the host's loopback)" "$out" \
+    "198\.18\.[0-9]+\.[0-9]+ +www\.test"
+like "getent hosts host.moat.internal answers (localhost:PORT rule)" "$out" \
+    "198\.18\.[0-9]+\.[0-9]+ +host\.moat\.internal"
+like "getent hosts of a name no rule names fails" "$out" "rc=2$"
+like "the refused name is recorded" "$(events)" "^evil\.test:- refused resolver"
+
+# bash's /dev/tcp and a raw python socket to an allowed name: through the
+# interception to the host's server, recorded as transparent.
+: >"$T/srv.log"
+sandbox bash -c "exec 3<>/dev/tcp/www.test/$P && printf 'GET /hello.txt HTTP/1.0\r\n\r\n' >&3 && tail -1 <&3"
+is "bash /dev/tcp to an allowed host reaches it" "$out" "hello from the host"
+like "... recorded as allowed, transparent" "$(events)" "^www\.test:$P allowed transparent"
+sandbox "$PY" -c "
+import socket
+s = socket.create_connection(('host.moat.internal', $P), timeout=10)
+s.sendall(b'GET /hello.txt HTTP/1.0\r\n\r\n')
+b = b''
+while True:
+    d = s.recv(4096)
+    if not d: break
+    b += d
+print(b.decode().splitlines()[-1])
+print(s.getpeername()[1] != $P and 'peer rewritten' or 'peer kept')"
+like "a raw python socket to host.moat.internal:PORT reaches the host's server" "$(flat "$out")" \
+    "^hello from the host "
+like "... recorded" "$(events)" "^host\.moat\.internal:$P allowed transparent"
+is "the host's server saw both requests" "$(grep -c 'GET /hello.txt' "$T/srv.log")" 2
+
+# Refused: a port no rule allows on an allowed name, and a bare address no
+# rule names; at once, with EACCES, recorded.
+Q=$((P == 65535 ? P - 1 : P + 1))
+sandbox bash -c "(exec 3<>/dev/tcp/www.test/$Q) 2>&1; echo rc=\$?"
+like "bash /dev/tcp to a port no rule allows: Permission denied" "$(flat "$out")" \
+    "Permission denied.*rc=1"
+like "... recorded as refused" "$(events)" "^www\.test:$Q refused transparent"
+sandbox "$PY" -c "
+import socket
+try:
+    socket.create_connection(('198.51.100.7', 9), timeout=5)
+    print('connected')
+except OSError as e:
+    print(e.errno, e.strerror)"
+is "a raw python socket to an address no rule names: EACCES" "$out" "13 Permission denied"
+like "... recorded" "$(events)" "^198\.51\.100\.7:9 refused transparent"
+
+# curl told to ignore the proxies goes the same way.
+sandbox curl -sS --noproxy '*' -m 10 "http://www.test:$P/hello.txt"
+is "curl --noproxy '*' reaches the allowed host" "$out" "hello from the host"
+
+# An HTTP client that connects to an address it resolved elsewhere is
+# judged by its Host header; one naming no allowed host gets moat's 403.
+http_raw() {	# ADDRESS HOST
+	sandbox "$PY" -c "
+import socket, sys
+s = socket.create_connection(('$1', $P), timeout=10)
+s.sendall(b'GET /hello.txt HTTP/1.0\r\nHost: $2:$P\r\n\r\n')
+b = b''
+while True:
+    d = s.recv(4096)
+    if not d: break
+    b += d
+t = b.decode(errors='replace').splitlines()
+print(t[0], '|', t[-1])"
+}
+http_raw 203.0.113.9 www.test
+like "HTTP to a bare address with Host: www.test reaches the host's server" "$out" \
+    "^HTTP/1\.[01] 200 .*\| hello from the host$"
+like "... recorded by its Host" "$(events)" "^www\.test:$P allowed transparent"
+http_raw 203.0.113.9 evil.test
+like "Host: evil.test gets moat's 403 naming the host" "$out" \
+    "^HTTP/1\.1 403 .*\| moat: evil\.test:$P not allowed by profile"
+like "... recorded" "$(events)" "^evil\.test:$P refused transparent"
+
+# TLS: the server name decides. A TLS server for tls.test on the host's
+# loopback, with a certificate made here.
+if command -v openssl >/dev/null; then
+	mkdir -p "$T/ws/tls"
+	if openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=tls.test \
+	    -addext subjectAltName=DNS:tls.test,DNS:other.test \
+	    -keyout "$T/ws/tls/key.pem" -out "$T/ws/tls/cert.pem" >/dev/null 2>&1; then
+		"$PY" - "$T/ws/tls" "$T/tlsport" <<'EOF' 2>"$T/tls.err" &
+import socket, ssl, sys, threading
+d, out = sys.argv[1:3]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(d + "/cert.pem", d + "/key.pem")
+ls = socket.socket()
+ls.bind(("127.0.0.1", 0))
+ls.listen(16)
+open(out + ".tmp", "w").write(str(ls.getsockname()[1]))
+import os; os.rename(out + ".tmp", out)
+def serve(c):
+    try:
+        t = ctx.wrap_socket(c, server_side=True)
+        t.sendall(b"tls hello\n")
+        t.close()
+    except Exception:
+        c.close()
+while True:
+    c, _ = ls.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+EOF
+		cleanup_hooks+=("kill $! 2>/dev/null")
+		for _ in $(seq 50); do [ -s "$T/tlsport" ] && break; sleep 0.1; done
+		TP=$(cat "$T/tlsport" 2>/dev/null)
+	fi
+	if [ -n "${TP:-}" ]; then
+		cat >"$T/tls.conf" <<EOF
+include = restricted
+net-allow = tls.test:$TP
+net-resolve = tls.test=127.0.0.1
+net-resolve = other.test=127.0.0.1
+net-allow-private = yes
+EOF
+		tls_raw() {	# SERVER-NAME
+			run_moat run -p "$T/tls.conf" -- "$PY" -c "
+import socket, ssl
+ctx = ssl.create_default_context(cafile='tls/cert.pem')
+s = socket.create_connection(('192.0.2.10', $TP), timeout=10)
+try:
+    t = ctx.wrap_socket(s, server_hostname='$1')
+    print(t.recv(100).decode().strip())
+except ssl.SSLError as e:
+    print('ssl error:', e.reason)"
+		}
+		tls_raw tls.test
+		is "TLS to a bare address with server name tls.test: allowed, handshake with the host's server" \
+		    "$out" "tls hello"
+		like "... recorded by its server name" "$(events)" "^tls\.test:$TP allowed transparent"
+		tls_raw other.test
+		is "TLS with server name other.test: refused with an access_denied alert" "$out" \
+		    "ssl error: TLSV1_ALERT_ACCESS_DENIED"
+		like "... recorded" "$(events)" "^other\.test:$TP refused transparent"
+	else
+		skip "TLS server name: the test's TLS server did not start: $(cat "$T/tls.err" 2>/dev/null)"
+	fi
+else
+	skip "TLS server name: openssl is not installed"
+fi
+
+# node 20's fetch ignores the proxy variables.
+if command -v node >/dev/null; then
+	sandbox node -e "
+fetch('http://www.test:$P/hello.txt').then(r => r.text()).then(t => console.log('ok', t.trim()), e => console.log('error', e.cause && e.cause.code))
+.then(() => fetch('http://www.test:$Q/')).then(r => console.log('ok', r.status), e => console.log('error', e.cause && e.cause.code))
+.then(() => fetch('http://evil.test/')).then(r => console.log('ok', r.status), e => console.log('error', e.cause && e.cause.code))"
+	is "node fetch: the allowed host answers; a refused port EACCES; a refused name does not resolve" \
+	    "$(flat "$out")" "ok hello from the host error EACCES error EAI_AGAIN"
+	ev=$(events)
+	like "... recorded: allowed" "$ev" "^www\.test:$P allowed transparent"
+	like "... recorded: the refused port" "$ev" "^www\.test:$Q refused transparent"
+	like "... recorded: the refused name" "$ev" "^evil\.test:- refused resolver"
+else
+	skip "node fetch: node is not installed"
+fi
+
+# Proxied mode: the resolver answers stand-ins, the upstream resolves.
+cat >"$T/px.conf" <<EOF
+include = restricted
+net = proxied
+net-upstream = http://127.0.0.1:1
+net-allow = www.test:$P
+EOF
+PROFILE=$T/px.conf sandbox bash -c "getent hosts www.test; exec 3<>/dev/tcp/www.test/$P; echo rc=\$?; cat <&3"
+like "proxied: the resolver gives a stand-in; connect succeeds and goes to the upstream" \
+    "$(flat "$out")" "^198\.18\.[0-9.]+ +www\.test rc=0"
+like "... recorded as failed at the upstream, by name" "$(events)" \
+    "^www\.test:$P failed transparent"
+
+# isolated mode has none of it.
+run_moat run -p isolated -- "$PY" -c "
+import socket
+try:
+    socket.create_connection(('198.51.100.7', 80), timeout=5)
+except OSError as e:
+    print(e.errno)"
+is "isolated: a direct connect() still fails with ENETUNREACH" "$out" "101"
+
+done_testing
