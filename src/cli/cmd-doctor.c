@@ -36,6 +36,7 @@
 #include "base/cov.h"
 #include "profile/profile.h"
 #include "sandbox/cg.h"
+#include "sandbox/notify-connect.h"
 #include "cmd.h"
 #include "base/util.h"
 
@@ -1134,6 +1135,20 @@ doctor_seccomp(struct doctor *d)
 		doctor_set(c, DOCTOR_MISSING, "%s", msg);
 		doctor_fix(c, "seccomp user notification needs Linux 5.0 and libseccomp 2.5 or newer, "
 		    "and no filter above moat (a container's or a sandbox's) that refuses new listeners");
+	}
+
+	/* Restricted and proxied modes catch clients that ignore the proxy
+	 * variables by taking their socket (notify-connect.c); without that,
+	 * such connections are refused and recorded, not carried. */
+	c = doctor_add(d, "net-transparent", false);
+	if (notify_connect_probe(msg, sizeof msg) == 0)
+		doctor_set(c, DOCTOR_OK, "pidfd_getfd takes a child's socket: restricted and "
+		    "proxied modes carry connections that ignore the proxy variables "
+		    "(raw sockets, /dev/tcp, node's fetch) through the allowlist");
+	else {
+		doctor_set(c, DOCTOR_WARN, "%s: connections that ignore the proxy variables are "
+		    "refused and recorded, not carried", msg);
+		doctor_fix(c, "Linux 5.6 or newer, and a Yama kernel.yama.ptrace_scope of 0 or 1");
 	}
 }
 

@@ -15,6 +15,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -309,6 +310,7 @@ struct dmap {
 #define PROXY_DMAP_MAX		4096	/* entries; the oldest go first */
 #define PROXY_TPEND_SECS	10.0
 #define PROXY_PEEK_SECS		1.0	/* for a client to speak first */
+#define PROXY_TRANS_WAIT_MS	1000	/* a blocking socket's connect to us */
 #define PROXY_DNS_JOBS		256	/* questions being resolved at once */
 #define PROXY_DNS_TTL		30
 #define PROXY_DNS_NOTED		64	/* refused names recorded one by one */
@@ -1643,7 +1645,7 @@ proxy_transparent(struct proxy *p, int sock, const void *dst, size_t dstlen)
 	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	struct sockaddr_in6	 l6 = { .sin6_family = AF_INET6,
 	    .sin6_port = htons(PROXY_TRANS_PORT) };
-	int			 rc, err;
+	int			 rc, err, fl;
 
 	if (p->loop == NULL || p->lfd[PROXY_FD_TRANS] == -1)
 		return (ENETUNREACH);
@@ -1714,6 +1716,15 @@ proxy_transparent(struct proxy *p, int sock, const void *dst, size_t dstlen)
 		free(tp);
 		return (errno);
 	}
+	/* A blocking socket is connected without blocking, then waited for
+	 * a moment: on loopback with room in the queue that is at once, and
+	 * the loop is never held longer, whatever the sandbox does. */
+	if ((fl = fcntl(sock, F_GETFL)) == -1) {
+		free(tp);
+		return (errno);
+	}
+	if (!(fl & O_NONBLOCK))
+		(void)fcntl(sock, F_SETFL, fl | O_NONBLOCK);
 	if (sfam == AF_INET6) {
 		if (p->lfd[PROXY_FD_TRANS6] != -1)
 			l6.sin6_addr = in6addr_loopback;
@@ -1726,6 +1737,19 @@ proxy_transparent(struct proxy *p, int sock, const void *dst, size_t dstlen)
 	} else
 		rc = connect(sock, (struct sockaddr *)&l4, sizeof l4);
 	err = rc == -1 ? errno : 0;
+	if (!(fl & O_NONBLOCK)) {
+		if (err == EINPROGRESS) {
+			struct pollfd	pfd = { .fd = sock, .events = POLLOUT };
+			socklen_t	el = sizeof err;
+
+			if (poll(&pfd, 1, PROXY_TRANS_WAIT_MS) == 1 &&
+			    getsockopt(sock, SOL_SOCKET, SO_ERROR, &err, &el) == 0)
+				rc = err == 0 ? 0 : -1;
+			else
+				err = ETIMEDOUT;
+		}
+		(void)fcntl(sock, F_SETFL, fl);
+	}
 	if (rc == -1 && err != EINPROGRESS) {
 		free(tp);
 		return (err);

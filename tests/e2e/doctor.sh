@@ -4,8 +4,8 @@
 . "$(dirname "$0")/libtest.sh"
 
 checks="kernel userns userns-clone max-userns apparmor-userns mount-ns pid-ns net-ns
-ipc-ns uts-ns cgroup-ns cgroups cgroup-delegation memory seccomp seccomp-notify overlayfs
-pivot-root no-new-privs capabilities"
+ipc-ns uts-ns cgroup-ns cgroups cgroup-delegation memory seccomp seccomp-notify
+net-transparent overlayfs pivot-root no-new-privs capabilities"
 
 if is_root; then me="root"; else me="uid $test_uid"; fi
 
@@ -45,6 +45,7 @@ else
 fi
 is "pivot-root: the new root was built" "$(status pivot-root)" ok
 is "seccomp-notify: the listener answered a call" "$(status seccomp-notify)" ok
+is "net-transparent: a child's socket can be taken" "$(status net-transparent)" ok
 
 mode=$(cg_mode)
 diag "cgroup layout here: $mode"
@@ -159,6 +160,8 @@ else
 	is "mount-ns is missing in there" "$(status mount-ns)" missing
 	like "the kernel's answer is shown" "$out" "^missing +mount-ns +unshare\(CLONE_NEW(NS|USER)\): Operation not permitted"
 	is "seccomp-notify is missing in there" "$(status seccomp-notify)" missing
+	like "net-transparent is a warning in there (the filter denies pidfd_getfd), saying what happens instead" \
+	    "$out" "^warn +net-transparent +pidfd_getfd: Operation not permitted.*refused and recorded, not carried"
 	like "the verdict says why" "$out" \
 	    "^verdict: moat cannot sandbox here as .*: missing .*\(this runs inside a moat sandbox, which refuses nested sandboxes by design\)"
 	# moat run in there fails the same way, and says why rather than

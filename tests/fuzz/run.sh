@@ -3,8 +3,10 @@
 # (-fsanitize=fuzzer,address,undefined) and runs each for FUZZ_SECONDS
 # (default 60). Usage: run.sh [SRCDIR [OUTDIR]]; `make fuzz` passes both.
 # FUZZ_HARNESSES picks some of: http socks rule session duration profile risk
-# fold (the profile parser with its includes; the risk scorer's shell reader;
-# the folding of a path an observed open in the sandbox asked for).
+# fold dns sniff (the profile parser with its includes; the risk scorer's
+# shell reader; the folding of a path an observed open in the sandbox asked
+# for; the sandbox resolver's questions; a transparent connection's first
+# bytes).
 # Exits non-zero on a crash, a leak or a failed assertion; the reproducer is
 # left in OUTDIR (crash-*, leak-*). Needs clang with libFuzzer (Debian: clang).
 set -eu
@@ -17,6 +19,7 @@ mkdir -p "$out"
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
     -D_GNU_SOURCE -I$src/src"
 libsrc="$src/src/network/proxy-http.c $src/src/network/proxy-socks.c $src/src/network/allow.c
+    $src/src/network/proxy-dns.c $src/src/network/proxy-sniff.c
     $src/src/profile/net-rule.c $src/src/session/session-info.c $src/src/base/event.c
     $src/src/base/util.c $src/src/base/error.c"
 
@@ -32,6 +35,13 @@ seed "$out/corpus-socks" domain '\005\001\000\005\001\000\003\013example.org\001
 seed "$out/corpus-socks" ipv4 '\005\002\000\002\005\001\000\001\177\000\000\001\037\220'
 seed "$out/corpus-socks" ipv6 '\005\001\000\005\001\000\004\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\001\000\026'
 seed "$out/corpus-socks" udp '\005\001\000\005\003\000\001\000\000\000\000\000\000'
+seed "$out/corpus-dns" a '\022\064\001\000\000\001\000\000\000\000\000\000\003www\007example\003org\000\000\001\000\001'
+seed "$out/corpus-dns" aaaa-edns '\000\001\001\040\000\001\000\000\000\000\000\001\004pypi\003org\000\000\034\000\001\000\000\051\020\000\000\000\000\000\000\000'
+seed "$out/corpus-dns" odd '\000\002\050\000\000\002\000\000\000\000\000\000\001A\300\014\000\377\000\003'
+seed "$out/corpus-sniff" get 'GET /a HTTP/1.1\r\nUser-Agent: x\r\nHost: Example.org:8080\r\n\r\n'
+seed "$out/corpus-sniff" v6 'POST / HTTP/1.0\nhost: [2001:db8::1]:80\n\nbody'
+seed "$out/corpus-sniff" tls '\026\003\001\000\100\001\000\000\074\003\003AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\000\000\002\023\001\001\000\000\021\000\000\000\015\000\013\000\000\010pypi.org'
+seed "$out/corpus-sniff" ssh 'SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n'
 seed "$out/corpus-rule" name 'example.org'
 seed "$out/corpus-rule" suffix '*.example.org:*'
 seed "$out/corpus-rule" cidr '198.51.100.0/24:8443'
@@ -54,7 +64,7 @@ seed "$out/corpus-risk" nested 'sh -c "bash -c \\"perl -e \\\\\"fork while fork\
 seed "$out/corpus-session" event '\0002 0.5 443 10 20 0.25 0 0\000+CONNECT example.org:443 allowed\000+example.org\000+93.184.216.34\000+allowed\000+example.org\000-\000-\000-\000-\000'
 
 rc=0
-for h in ${FUZZ_HARNESSES:-http socks rule session duration profile risk fold}; do
+for h in ${FUZZ_HARNESSES:-http socks rule session duration profile risk fold dns sniff}; do
 	echo "fuzz-$h: building"
 	extra= libs=
 	case $h in

@@ -1,6 +1,7 @@
 /* test-proxy-parse.c: the HTTP proxy and SOCKS5 request parsers and replies
  * (proxy-http.c, proxy-socks.c). */
 #include <string.h>
+#include <sys/socket.h>
 
 #include "network/proxy.h"
 #include "../tap.h"
@@ -10,6 +11,111 @@ http(const char *s, struct proxy_http_req *req, const char **why)
 {
 	*why = "";
 	return (proxy_http_parse(s, strlen(s), req, why));
+}
+
+/* A ClientHello record naming name (NULL: no server_name extension), with
+ * one other extension before it. */
+static size_t
+client_hello(uint8_t *b, const char *name)
+{
+	size_t	nl = name != NULL ? strlen(name) : 0, n = 0, ext, body;
+
+	b[n++] = 22; b[n++] = 3; b[n++] = 1; n += 2;		/* record */
+	b[n++] = 1; n += 3;					/* handshake */
+	body = n;
+	b[n++] = 3; b[n++] = 3;
+	memset(b + n, 'R', 32); n += 32;
+	b[n++] = 0;						/* session id */
+	b[n++] = 0; b[n++] = 2; b[n++] = 0x13; b[n++] = 1;	/* suites */
+	b[n++] = 1; b[n++] = 0;					/* compression */
+	ext = n; n += 2;
+	b[n++] = 0; b[n++] = 10; b[n++] = 0; b[n++] = 2; b[n++] = 0; b[n++] = 0x1d;
+	if (name != NULL) {
+		b[n++] = 0; b[n++] = 0;
+		b[n++] = 0; b[n++] = (uint8_t)(nl + 5);
+		b[n++] = 0; b[n++] = (uint8_t)(nl + 3);
+		b[n++] = 0; b[n++] = 0; b[n++] = (uint8_t)nl;
+		memcpy(b + n, name, nl); n += nl;
+	}
+	b[ext] = (uint8_t)((n - ext - 2) >> 8); b[ext + 1] = (uint8_t)(n - ext - 2);
+	b[body - 3] = 0; b[body - 2] = (uint8_t)((n - body) >> 8); b[body - 1] = (uint8_t)(n - body);
+	b[3] = (uint8_t)((n - 5) >> 8); b[4] = (uint8_t)(n - 5);
+	return (n);
+}
+
+static void
+test_sniff(void)
+{
+	enum proxy_sniff_kind	k;
+	char			h[256];
+	uint8_t			b[512];
+	size_t			n;
+	const char		*get = "GET /x HTTP/1.1\r\nAccept: */*\r\nHost: Files.Example.org:8080\r\n\r\n";
+
+	n = client_hello(b, "pypi.org");
+	tap_ok(proxy_sniff(b, n, &k, h) == PARSE_OK && k == SNIFF_TLS &&
+	    strcmp(h, "pypi.org") == 0, "TLS: the server name");
+	tap_ok(proxy_sniff(b, n - 1, &k, h) == PARSE_MORE, "TLS: a partial record: more");
+	tap_ok(proxy_sniff(b, 3, &k, h) == PARSE_MORE, "TLS: a partial header: more");
+	n = client_hello(b, NULL);
+	tap_ok(proxy_sniff(b, n, &k, h) == PARSE_OK && k == SNIFF_TLS && h[0] == '\0',
+	    "TLS without server_name: TLS, no name");
+	n = client_hello(b, "a b");
+	tap_ok(proxy_sniff(b, n, &k, h) == PARSE_OK && h[0] == '\0',
+	    "TLS: a server name with a space is no name");
+	b[1] = 2;
+	tap_ok(proxy_sniff(b, n, &k, h) == PARSE_BAD, "not TLS 1.x: neither");
+	tap_ok(proxy_sniff((const uint8_t *)get, strlen(get), &k, h) == PARSE_OK &&
+	    k == SNIFF_HTTP && strcmp(h, "Files.Example.org") == 0, "HTTP: the Host, no port");
+	tap_ok(proxy_sniff((const uint8_t *)get, 30, &k, h) == PARSE_MORE, "HTTP: a partial head: more");
+	tap_ok(proxy_sniff((const uint8_t *)"PUT / HTTP/1.0\nHOST: [2001:db8::1]:80\n\n", 39,
+	    &k, h) == PARSE_OK && strcmp(h, "2001:db8::1") == 0, "HTTP: an IPv6 Host, brackets off");
+	tap_ok(proxy_sniff((const uint8_t *)"GET / HTTP/1.0\r\n\r\n", 18, &k, h) == PARSE_OK &&
+	    k == SNIFF_HTTP && h[0] == '\0', "HTTP/1.0 without Host: HTTP, no name");
+	tap_ok(proxy_sniff((const uint8_t *)"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n", 32, &k, h) ==
+	    PARSE_BAD, "an ssh banner: neither");
+	tap_ok(proxy_sniff((const uint8_t *)"\0\1", 2, &k, h) == PARSE_BAD, "binary: neither");
+	tap_ok(proxy_sniff((const uint8_t *)"", 0, &k, h) == PARSE_MORE, "nothing yet: more");
+}
+
+static void
+test_dns(void)
+{
+	static const uint8_t	qa[] = "\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+	    "\x03WWW\x07" "example\x03org\x00\x00\x01\x00\x01";
+	static const uint8_t	qbad[] = "\x00\x01\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+	    "\x03" "a.b\x00\x00\x01\x00\x01";
+	static const uint8_t	qptr[] = "\x00\x01\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+	    "\xc0\x0c\x00\x01\x00\x01";
+	struct proxy_dns_q	q;
+	uint8_t			rc, out[DNS_MAX_UDP], addrs[2][16] = { { 192, 0, 2, 1 },
+				    { 198, 51, 100, 2 } };
+	size_t			n;
+
+	tap_ok(proxy_dns_parse(qa, sizeof qa - 1, &q, &rc) == PARSE_OK && rc == 0 &&
+	    q.id == 0x1234 && q.rd && strcmp(q.name, "www.example.org") == 0 && q.name_ok &&
+	    q.qtype == DNS_TYPE_A && q.qclass == DNS_CLASS_IN, "DNS: an A question, lower case");
+	n = proxy_dns_reply(out, sizeof out, &q, DNS_RCODE_OK, AF_INET,
+	    (const uint8_t (*)[16])addrs, 2, 30);
+	tap_ok(n == sizeof qa - 1 + 2 * 16 && out[0] == 0x12 && out[2] == 0x81 &&
+	    out[3] == 0x80 && out[7] == 2 && memcmp(out + n - 4, addrs[1], 4) == 0,
+	    "DNS: the answer has two A records after the question");
+	n = proxy_dns_reply(out, sizeof out, &q, DNS_RCODE_REFUSED, AF_INET, NULL, 0, 30);
+	tap_ok(n == sizeof qa - 1 && (out[3] & 0xf) == DNS_RCODE_REFUSED && out[7] == 0,
+	    "DNS: REFUSED, no answer");
+	tap_ok(proxy_dns_parse(qbad, sizeof qbad - 1, &q, &rc) == PARSE_OK && rc == 0 &&
+	    !q.name_ok, "DNS: a dot inside a label is no host name");
+	tap_ok(proxy_dns_parse(qptr, sizeof qptr - 1, &q, &rc) == PARSE_OK &&
+	    rc == DNS_RCODE_FORMERR, "DNS: a compression pointer in a question: FORMERR");
+	tap_ok(proxy_dns_parse(qa, 20, &q, &rc) == PARSE_OK && rc == DNS_RCODE_FORMERR,
+	    "DNS: a cut question: FORMERR");
+	out[0] = 0; out[1] = 1; out[2] = 0x81;
+	tap_ok(proxy_dns_parse(out, 12, &q, &rc) == PARSE_BAD, "DNS: an answer is dropped");
+	tap_ok(proxy_dns_parse(qa, 5, &q, &rc) == PARSE_BAD, "DNS: a runt is dropped");
+	memcpy(out, qa, sizeof qa - 1);
+	out[2] = 0x29;		/* opcode 5, UPDATE */
+	tap_ok(proxy_dns_parse(out, sizeof qa - 1, &q, &rc) == PARSE_OK &&
+	    rc == DNS_RCODE_NOTIMP, "DNS: another opcode: NOTIMP");
 }
 
 int
@@ -155,5 +261,8 @@ main(void)
 	    rep == 0xff, "wrong version: no reply, close");
 	tap_ok(proxy_socks_reply(out, SOCKS_REP_NOT_ALLOWED) == 10 && out[0] == 5 &&
 	    out[1] == 2 && out[3] == 1, "reply: not allowed by ruleset");
+
+	test_sniff();
+	test_dns();
 	return (tap_done());
 }
