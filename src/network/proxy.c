@@ -1929,7 +1929,11 @@ dns_refuse(struct proxy *p, const struct sockaddr_storage *to, socklen_t tolen,
 	bool	noted = false;
 
 	p->dns_refused++;
-	dns_send(p, to, tolen, q, DNS_RCODE_REFUSED, AF_INET, NULL, 0);
+	/* NXDOMAIN, not REFUSED: resolvers take REFUSED as a server to try
+	 * again later (glibc: EAI_AGAIN, "temporary failure"; pip retries),
+	 * and the name will not come to exist during the run. The record
+	 * says the truth. */
+	dns_send(p, to, tolen, q, DNS_RCODE_NXDOMAIN, AF_INET, NULL, 0);
 	noted = strv_contains(&p->dns_noted, q->name);
 	if (noted || p->dns_noted.n >= PROXY_DNS_NOTED)
 		return;

@@ -3,8 +3,9 @@
 # and proxied modes. Their connect() is intercepted (seccomp notification)
 # and served by the same allowlist as the proxies, and the sandbox's own
 # resolver answers allowed names only: a raw python socket, bash's /dev/tcp,
-# curl --noproxy, node's fetch and getent hosts reach an allowed host on the
-# host's loopback and are refused elsewhere, each recorded; a TLS client
+# curl --noproxy, node's fetch, a Go program and getent hosts reach an
+# allowed host on the host's loopback and are refused elsewhere, each
+# recorded; a TLS client
 # that connects to a bare address is judged by the server name it sends, an
 # HTTP one by its Host header.
 . "${MOAT_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/libtest.sh"
@@ -189,13 +190,61 @@ fetch('http://www.test:$P/hello.txt').then(r => r.text()).then(t => console.log(
 .then(() => fetch('http://www.test:$Q/')).then(r => console.log('ok', r.status), e => console.log('error', e.cause && e.cause.code))
 .then(() => fetch('http://evil.test/')).then(r => console.log('ok', r.status), e => console.log('error', e.cause && e.cause.code))"
 	is "node fetch: the allowed host answers; a refused port EACCES; a refused name does not resolve" \
-	    "$(flat "$out")" "ok hello from the host error EACCES error EAI_AGAIN"
+	    "$(flat "$out")" "ok hello from the host error EACCES error ENOTFOUND"
 	ev=$(events)
 	like "... recorded: allowed" "$ev" "^www\.test:$P allowed transparent"
 	like "... recorded: the refused port" "$ev" "^www\.test:$Q refused transparent"
 	like "... recorded: the refused name" "$ev" "^evil\.test:- refused resolver"
 else
 	skip "node fetch: node is not installed"
+fi
+
+# A Go program with Go's own resolver and dialer (no cgo, no getaddrinfo).
+if command -v go >/dev/null; then
+	mkdir -p "$T/go"
+	cat >"$T/go/main.go" <<'EOF'
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"time"
+)
+
+func main() {
+	r := &net.Resolver{PreferGo: true}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	a, err := r.LookupHost(ctx, os.Args[1])
+	fmt.Println("lookup", len(a), err)
+	d := net.Dialer{Resolver: r}
+	c, err := d.DialContext(ctx, "tcp", os.Args[2])
+	if err != nil {
+		fmt.Println("dial", err)
+		return
+	}
+	fmt.Fprintf(c, "GET /hello.txt HTTP/1.0\r\n\r\n")
+	b, _ := io.ReadAll(c)
+	fmt.Println("read", string(b[len(b)-20:]))
+}
+EOF
+	if (cd "$T/go" && CGO_ENABLED=0 GOCACHE="$T/go/cache" GOPATH="$T/go/path" \
+	    GO111MODULE=off go build -o "$T/ws/godial" main.go) >"$T/go/build.log" 2>&1; then
+		sandbox ./godial www.test "www.test:$P"
+		is "Go's resolver and dialer reach the allowed host" "$(flat "$out")" \
+		    "lookup 1 <nil> read hello from the host"
+		like "... recorded" "$(events)" "^www\.test:$P allowed transparent"
+		sandbox ./godial evil.test "www.test:$Q"
+		like "Go: a name no rule names is no such host; a refused port is permission denied" \
+		    "$(flat "$out")" "^lookup 0 lookup evil\.test on 127\.0\.0\.1:53: no such host dial .*connect: permission denied$"
+	else
+		skip "Go: the test program did not build: $(tail -1 "$T/go/build.log")"
+	fi
+else
+	skip "Go's resolver and dialer: go is not installed"
 fi
 
 # Proxied mode: the resolver answers stand-ins, the upstream resolves.
