@@ -247,6 +247,25 @@ else
 	skip "Go's resolver and dialer: go is not installed"
 fi
 
+# A session's commands are intercepted the same way, each on its own row.
+export XDG_RUNTIME_DIR="$T/run"
+mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
+run_moat session new -p "$T/tr.conf"
+S=$(printf '%s\n' "$out" | tail -1)
+if [ "$rc" = 0 ] && [ -n "$S" ]; then
+	cleanup_hooks+=("'$MOAT' session kill $S >/dev/null 2>&1")
+	run_moat session exec "$S" -- bash -c "exec 3<>/dev/tcp/www.test/$P && printf 'GET /hello.txt HTTP/1.0\r\n\r\n' >&3 && tail -1 <&3; (exec 4<>/dev/tcp/www.test/$Q) 2>&1"
+	like "session exec: /dev/tcp reaches the allowed host, a refused port is denied" \
+	    "$(flat "$out")" "^hello from the host .*Permission denied"
+	ev=$(events)
+	like "... both recorded on the command's row" "$ev" \
+	    "www\.test:$Q refused transparent.*|www\.test:$P allowed transparent"
+	is "... as two events" "$(printf '%s\n' "$ev" | grep -c transparent)" 2
+	run_moat session kill "$S"
+else
+	not_ok "session new with the transparent profile: $err"
+fi
+
 # Proxied mode: the resolver answers stand-ins, the upstream resolves.
 cat >"$T/px.conf" <<EOF
 include = restricted
