@@ -1779,9 +1779,19 @@ proxy_transparent_note(struct proxy *p, const void *dst, size_t dstlen,
 	int		family;
 	unsigned	port = 0;
 
-	if (dst != NULL && trans_addr(dst, dstlen, &family, addr, &port) == 0)
+	const char	*host = text;
+
+	if (dst != NULL && trans_addr(dst, dstlen, &family, addr, &port) == 0) {
 		inet_ntop(family, addr, text, sizeof text);
-	trans_refused(p, text, dst != NULL ? text : "", port, why);
+		/* The name the resolver gave the address for, if it did. */
+		for (size_t i = 0; i < p->ndmap; i++)
+			if (p->dmap[i].vfamily == family && memcmp(p->dmap[i].vaddr,
+			    addr, family == AF_INET ? 4 : 16) == 0) {
+				host = p->dmap[i].name;
+				break;
+			}
+	}
+	trans_refused(p, host, dst != NULL ? text : "", port, why);
 }
 
 /* An accepted transparent connection: what connect() named, and on. */

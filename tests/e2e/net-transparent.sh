@@ -266,6 +266,27 @@ else
 	not_ok "session new with the transparent profile: $err"
 fi
 
+# Where moat may not take the sandbox's socket (here: moat itself under a
+# filter that denies pidfd_getfd, as a hardened host's Yama ptrace_scope
+# of 2 would), such a connection fails as without moat, and is recorded.
+DENY=${MOAT_BUILDDIR:-$(dirname "$MOAT")}/tests/deny-syscall
+if [ -x "$DENY" ]; then
+	out=$( (cd "$T/ws" && "$DENY" pidfd_getfd "$MOAT" doctor) 2>&1)
+	like "doctor under that filter: net-transparent is a warning saying connections are only recorded" \
+	    "$out" "^warn +net-transparent +pidfd_getfd: Operation not permitted.*refused and recorded, not carried"
+	out=$( (cd "$T/ws" && "$DENY" pidfd_getfd "$MOAT" run -p "$T/tr.conf" -- \
+	    bash -c "(exec 3<>/dev/tcp/www.test/$P) 2>&1; echo rc=\$?") 2>&1)
+	like "record only: /dev/tcp to an allowed host fails as it would without moat" "$(flat "$out")" \
+	    "Network is unreachable.*rc=1"
+	like "... and is recorded as refused, with the resolver's name and why" "$(events)" \
+	    "^www\.test:$P refused transparent"
+	like "... the reason names pidfd_getfd" \
+	    "$("$PY" -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT rule FROM events WHERE kind = \"net\" ORDER BY id DESC LIMIT 1").fetchone()[0])' "$MOAT_DB")" \
+	    "may not take the sandbox's socket \(pidfd_getfd: Operation not permitted\)"
+else
+	skip "record-only fallback: $DENY was not built"
+fi
+
 # Proxied mode: the resolver answers stand-ins, the upstream resolves.
 cat >"$T/px.conf" <<EOF
 include = restricted
