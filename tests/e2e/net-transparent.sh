@@ -50,6 +50,17 @@ like "getent hosts host.moat.internal answers (localhost:PORT rule)" "$out" \
 like "getent hosts of a name no rule names fails" "$out" "rc=2$"
 like "the refused name is recorded" "$(events)" "^evil\.test:- refused resolver"
 
+# The rebinding defence holds in the resolver too: an allowed name whose
+# address is private gets no address (and the host resolver is never asked
+# for a name no rule names, so nothing leaves by DNS).
+cat >"$T/rb.conf" <<EOF
+include = restricted
+net-allow = rebind.test:$P
+net-resolve = rebind.test=10.1.2.3
+EOF
+run_moat run -p "$T/rb.conf" -- sh -c 'getent hosts rebind.test; echo "rc=$?"'
+is "an allowed name that resolves to a private address gets none" "$out" "rc=2"
+
 # bash's /dev/tcp and a raw python socket to an allowed name: through the
 # interception to the host's server, recorded as transparent.
 : >"$T/srv.log"
