@@ -415,6 +415,86 @@ serve(double secs)
 	}
 }
 
+/* Asks t's resolver for name (type A or AAAA), serving the loop until the
+ * answer comes (at most 5 s). Returns the answer's rcode and fills addrs
+ * with up to 4 addresses' first bytes; -1 when nothing came. */
+static int
+dns_ask(struct tp *t, const char *name, unsigned type, uint8_t addrs[4][16], int *n)
+{
+	uint8_t			 q[300] = { 0xab, 0xcd, 1, 0, 0, 1 }, a[1500];
+	size_t			 len = 12;
+	struct sockaddr_in	 to = { .sin_family = AF_INET,
+	    .sin_port = htons((uint16_t)t->dport),
+	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	double			 t0 = now_mono();
+	ssize_t			 r;
+
+	for (const char *p = name; *p != '\0'; ) {
+		size_t l = strcspn(p, ".");
+
+		q[len++] = (uint8_t)l;
+		memcpy(q + len, p, l);
+		len += l;
+		p += l + (p[l] == '.');
+	}
+	q[len++] = 0;
+	q[len++] = 0; q[len++] = (uint8_t)type; q[len++] = 0; q[len++] = 1;
+	*n = 0;
+	if (sendto(t->dfd, q, len, 0, (struct sockaddr *)&to, sizeof to) != (ssize_t)len)
+		return (-1);
+	while (now_mono() - t0 < 5) {
+		serve(0.02);
+		if ((r = recv(t->dfd, a, sizeof a, 0)) < 12)
+			continue;
+		if (a[0] != 0xab || a[1] != 0xcd || !(a[2] & 0x80))
+			return (-1);
+		/* Records follow the question: name pointer, type, class, ttl,
+		 * length, data. */
+		for (size_t off = len, k = 0; k < a[7] && off + 12 <= (size_t)r; k++) {
+			size_t dl = (size_t)a[off + 10] << 8 | a[off + 11];
+
+			if (*n < 4 && off + 12 + dl <= (size_t)r)
+				memcpy(addrs[(*n)++], a + off + 12, dl > 16 ? 16 : dl);
+			off += 12 + dl;
+		}
+		return (a[3] & 0xf);
+	}
+	return (-1);
+}
+
+static void
+test_resolver(struct tp *a, struct tp *b)
+{
+	uint8_t	ad[4][16];
+	int	n, rc;
+	size_t	before = nev;
+
+	rc = dns_ask(a, "not-listed.test", 1, ad, &n);
+	tap_ok(rc == 3 && n == 0, "resolver: a name no rule names: NXDOMAIN (rc %d)", rc);
+	tap_ok(nev == before + 1 && strcmp(ev[nev - 1].verdict, "refused") == 0 &&
+	    strcmp(ev[nev - 1].host, "not-listed.test") == 0 && ev[nev - 1].port == 0,
+	    "... recorded as refused, no port");
+	rc = dns_ask(a, "NOT-listed.test", 1, ad, &n);
+	tap_ok(rc == 3 && nev == before + 1, "... asked again, in capitals: the same, "
+	    "recorded once");
+	rc = dns_ask(a, "host.moat.internal", 1, ad, &n);
+	tap_ok(rc == 0 && n == 1 && ad[0][0] == 198 && ad[0][1] == 18,
+	    "resolver: host.moat.internal (a localhost:PORT rule): a 198.18/15 stand-in");
+	rc = dns_ask(a, "host.moat.internal", 28, ad, &n);
+	tap_ok(rc == 0 && n == 0, "... and no AAAA");
+	rc = dns_ask(a, "allowed.test", 1, ad, &n);
+	tap_ok(rc == 0 && n == 0, "resolver: a name whose address is loopback, "
+	    "net-allow-private off: no address");
+	rc = dns_ask(a, "meta.test", 1, ad, &n);
+	tap_ok(rc == 0 && n == 0, "resolver: a name whose address is the metadata service: no address");
+	rc = dns_ask(b, "allowed.test", 1, ad, &n);
+	tap_ok(rc == 0 && n == 1 && ad[0][0] == 198 && ad[0][1] == 18,
+	    "resolver, net-allow-private: loopback becomes a stand-in, never 127.x");
+	rc = dns_ask(a, "localhost", 1, ad, &n);
+	tap_ok(rc == 0 && n == 1 && ad[0][0] == 127 && ad[0][3] == 1,
+	    "resolver: localhost is the sandbox's own 127.0.0.1");
+}
+
 /* The first name /etc/hosts maps to 127.x other than localhost: lets the
  * resolver threads run against the system resolver without a network. */
 static bool
@@ -489,6 +569,8 @@ main(void)
 	}
 	snprintf(hp, sizeof hp, "http://127.0.0.1:%u", A.hport);
 	snprintf(sp, sizeof sp, "127.0.0.1:%u", A.sport);
+
+	test_resolver(&A, &B);
 
 	/* --- allowed, through each door --- */
 	snprintf(url, sizeof url, "http://localhost:%u/hello", b_port);
