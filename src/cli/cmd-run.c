@@ -163,13 +163,18 @@ cmd_run_refusal_summary(struct cmd_run_ui *ui)
 		autofree char		*line = NULL;
 		bool			 v6 = strchr(f->host, ':') != NULL;
 
-		cmd_errorf("moat: refused %s%s%s:%u", v6 ? "[" : "", f->host,
-		    v6 ? "]" : "", f->port);
+		/* Port 0: a name the sandbox's resolver was asked for. */
+		if (f->port == 0)
+			cmd_errorf("moat: refused the name %s", f->host);
+		else
+			cmd_errorf("moat: refused %s%s%s:%u", v6 ? "[" : "", f->host,
+			    v6 ? "]" : "", f->port);
 		if (f->n > 1)
 			fprintf(stderr, " (%u times)", f->n);
 		cmd_errorf(": %s", f->why);
 		if (strncmp(f->why, "no net-allow rule", 17) == 0 &&
-		    (line = net_rule_suggest(f->host, f->port)) != NULL)
+		    (line = net_rule_suggest(f->host, f->port != 0 ? f->port :
+		    443)) != NULL)
 			cmd_errorf("; to allow it, add \"net-allow = %s\" to "
 			    "profile %s, or run with --net-allow %s", line,
 			    ui->profile->name, line);

@@ -39,8 +39,10 @@ run_summary_event(struct run_summary *s, const struct run_event *ev)
 {
 	if (ev->kind == EV_NET_CONN && ev->verdict != NULL &&
 	    strcmp(ev->verdict, "refused") == 0 && ev->host != NULL && ev->host[0] != '\0') {
-		autofree char	*hp = xprintf(strchr(ev->host, ':') != NULL ? "[%s]:%u" :
-		    "%s:%u", ev->host, ev->port);
+		/* Port 0: a name the sandbox's resolver refused. */
+		autofree char	*hp = ev->port == 0 ? xstrdup(ev->host) :
+		    xprintf(strchr(ev->host, ':') != NULL ? "[%s]:%u" : "%s:%u",
+		    ev->host, ev->port);
 
 		summary_count(s->refused, &s->nrefused, &s->refused_more, hp, 1);
 	} else if (ev->kind == EV_SYSCALL_DENIED && ev->syscall != NULL)

@@ -61,6 +61,18 @@ EOF
 run_moat run -p "$T/rb.conf" -- sh -c 'getent hosts rebind.test; echo "rc=$?"'
 is "an allowed name that resolves to a private address gets none" "$out" "rc=2"
 
+# On a terminal, after the run, moat names the refused name once and the
+# line that would allow it.
+if command -v script >/dev/null; then
+	out=$( (cd "$T/ws" && script -qec "$(printf '%q ' "$MOAT" run -p "$T/tr.conf" -- \
+	    sh -c 'getent hosts evil.test; getent hosts evil.test; true')" /dev/null) 2>&1 </dev/null | tr -d '\r')
+	like "on a terminal: the refused name, once, and the net-allow line that would allow it" \
+	    "$out" "moat: refused the name evil\.test: no net-allow rule names it; to allow it, add \"net-allow = evil\.test\""
+	like "... and the summary line names it without a port" "$out" "moat: refused connections to evil\.test$"
+else
+	skip "the summary on a terminal: script(1) is not installed"
+fi
+
 # bash's /dev/tcp and a raw python socket to an allowed name: through the
 # interception to the host's server, recorded as transparent.
 : >"$T/srv.log"
