@@ -1770,6 +1770,32 @@ proxy_transparent(struct proxy *p, int sock, const void *dst, size_t dstlen)
 	return (err);
 }
 
+int
+proxy_transparent_dns(struct proxy *p, int sock)
+{
+	struct sockaddr_in	l4 = { .sin_family = AF_INET,
+	    .sin_port = htons(PROXY_DNS_PORT),
+	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in6	l6 = { .sin6_family = AF_INET6,
+	    .sin6_port = htons(PROXY_DNS_PORT) };
+	int			sfam = 0;
+	socklen_t		sl = sizeof sfam;
+
+	if (p->lfd[PROXY_FD_DNS] == -1)
+		return (ENETUNREACH);
+	if (getsockopt(sock, SOL_SOCKET, SO_DOMAIN, &sfam, &sl) == -1)
+		return (errno);
+	/* UDP connect() only sets the peer: it never blocks. */
+	if (sfam == AF_INET6) {
+		l6.sin6_addr.s6_addr[10] = l6.sin6_addr.s6_addr[11] = 0xff;
+		l6.sin6_addr.s6_addr[12] = 127;
+		l6.sin6_addr.s6_addr[15] = 1;
+		return (connect(sock, (struct sockaddr *)&l6, sizeof l6) == -1 ?
+		    errno : 0);
+	}
+	return (connect(sock, (struct sockaddr *)&l4, sizeof l4) == -1 ? errno : 0);
+}
+
 void
 proxy_transparent_note(struct proxy *p, const void *dst, size_t dstlen,
     const char *why)

@@ -76,6 +76,12 @@ void		 proxy_stop(struct proxy *);
 int		 proxy_transparent(struct proxy *, int sock, const void *dst,
 		    size_t dstlen);
 
+/* A UDP socket of the sandbox connect()ing to port 53 of another address
+ * (a client with a DNS server of its own): connects it to the sandbox's
+ * resolver instead, whose answers then come from 127.0.0.1:53. Returns the
+ * errno for the sandbox's connect(). */
+int		 proxy_transparent_dns(struct proxy *, int sock);
+
 /* Records a connection that could not be intercepted (dst NULL: its
  * address unknown) as refused, saying why. */
 void		 proxy_transparent_note(struct proxy *, const void *dst,

@@ -10,7 +10,9 @@
  * which decides with the proxies' allowlist and, when allowed, connects the
  * sandbox's own socket, taken with pidfd_getfd, to the transparent listener
  * inside the netns: the kernel never acts on an address in the sandbox's
- * memory, and the socket never leaves the sandbox's netns. Where the
+ * memory, and the socket never leaves the sandbox's netns. A UDP socket
+ * connecting to port 53 elsewhere (a DNS server of the client's own) is
+ * connected to the sandbox's resolver instead. Where the
  * supervisor may not take the socket or read the address (a Yama
  * ptrace_scope of 2 or more), the call fails as it would without us, and is
  * recorded as far as we can see it. Supervisor only. */
@@ -119,6 +121,14 @@ nc_local(const struct sockaddr_storage *ss)
 	return (net_rule_addr_loopback(family, a));
 }
 
+static unsigned
+nc_port(const struct sockaddr_storage *ss)
+{
+	return (ntohs(ss->ss_family == AF_INET6 ?
+	    ((const struct sockaddr_in6 *)(const void *)ss)->sin6_port :
+	    ((const struct sockaddr_in *)(const void *)ss)->sin_port));
+}
+
 void
 notify_connect(int listener, const struct seccomp_notif *req,
     struct seccomp_notif_resp *resp, struct proxy *p)
@@ -182,8 +192,17 @@ notify_connect(int listener, const struct seccomp_notif *req,
 		return;
 	}
 	sl = sizeof type;
-	if (getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &sl) == -1 ||
-	    type != SOCK_STREAM || (sl = sizeof proto, getsockopt(sock, SOL_SOCKET,
+	if (getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &sl) == 0 &&
+	    type == SOCK_DGRAM && nc_port(&ss) == 53 && (sl = sizeof proto,
+	    getsockopt(sock, SOL_SOCKET, SO_PROTOCOL, &proto, &sl)) == 0 &&
+	    proto == IPPROTO_UDP) {
+		/* A DNS server of the client's own: ours answers instead, on
+		 * the same policy. */
+		nc_answer(listener, resp, req->id, proxy_transparent_dns(p, sock),
+		    false);
+		return;
+	}
+	if (type != SOCK_STREAM || (sl = sizeof proto, getsockopt(sock, SOL_SOCKET,
 	    SO_PROTOCOL, &proto, &sl)) == -1 || proto != IPPROTO_TCP) {
 		/* Not TCP (UDP, an fd that is no socket): the kernel answers,
 		 * and with nothing but loopback there is no route. */

@@ -73,6 +73,22 @@ else
 	skip "the summary on a terminal: script(1) is not installed"
 fi
 
+# A client with a DNS server of its own (a UDP socket connected to
+# 8.8.8.8:53) is answered by the sandbox's resolver, on the same policy.
+sandbox "$PY" -c '
+import socket, struct
+def q(name):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(5)
+    s.connect(("8.8.8.8", 53))
+    s.send(struct.pack(">HHHHHH", 7, 0x100, 1, 0, 0, 0) + b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0\0\1\0\1")
+    a = s.recv(512)
+    print(name, "rcode", a[3] & 15, "answers", a[7], "from", s.getpeername()[0])
+q("www.test")
+q("evil.test")'
+is "DNS to 8.8.8.8:53 over a connected UDP socket: the sandbox's resolver answers (NXDOMAIN for a refused name)" \
+    "$(flat "$out")" "www.test rcode 0 answers 1 from 127.0.0.1 evil.test rcode 3 answers 0 from 127.0.0.1"
+
 # bash's /dev/tcp and a raw python socket to an allowed name: through the
 # interception to the host's server, recorded as transparent.
 : >"$T/srv.log"
