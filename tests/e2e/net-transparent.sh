@@ -128,6 +128,30 @@ except OSError as e:
 is "a raw python socket to an address no rule names: EACCES" "$out" "13 Permission denied"
 like "... recorded" "$(events)" "^198\.51\.100\.7:9 refused transparent"
 
+# IPv6 sockets too: a bare IPv6 address no rule names is refused, and an
+# IPv4-mapped address of an allowed name is carried.
+sandbox "$PY" -c "
+import socket
+try:
+    socket.create_connection(('2001:db8::7', 9), timeout=5)
+    print('connected')
+except OSError as e:
+    print(e.errno)
+a = socket.getaddrinfo('www.test', $P, socket.AF_INET)[0][4][0]
+s = socket.socket(socket.AF_INET6)
+s.settimeout(10)
+s.connect(('::ffff:' + a, $P))
+s.sendall(b'GET /hello.txt HTTP/1.0\\r\\n\\r\\n')
+b = b''
+while True:
+    d = s.recv(4096)
+    if not d: break
+    b += d
+print(b.decode().splitlines()[-1])"
+is "IPv6 sockets: a bare address refused (EACCES), a mapped allowed one carried" \
+    "$(flat "$out")" "13 hello from the host"
+like "... the refusal recorded" "$(events)" "^\[?2001:db8::7\]?:9 refused transparent"
+
 # curl told to ignore the proxies goes the same way.
 sandbox curl -sS --noproxy '*' -m 10 "http://www.test:$P/hello.txt"
 is "curl --noproxy '*' reaches the allowed host" "$out" "hello from the host"

@@ -52,9 +52,9 @@ test_sniff(void)
 	size_t			n;
 	const char		*get = "GET /x HTTP/1.1\r\nAccept: */*\r\nHost: Files.Example.org:8080\r\n\r\n";
 
-	n = client_hello(b, "pypi.org");
+	n = client_hello(b, "demo.org");
 	tap_ok(proxy_sniff(b, n, &k, h) == PARSE_OK && k == SNIFF_TLS &&
-	    strcmp(h, "pypi.org") == 0, "TLS: the server name");
+	    strcmp(h, "demo.org") == 0, "TLS: the server name");
 	tap_ok(proxy_sniff(b, n - 1, &k, h) == PARSE_MORE, "TLS: a partial record: more");
 	tap_ok(proxy_sniff(b, 3, &k, h) == PARSE_MORE, "TLS: a partial header: more");
 	n = client_hello(b, NULL);
