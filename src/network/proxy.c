@@ -287,6 +287,7 @@ struct conn {
  * waiting for its accept: found by the client's local port. */
 struct tpend {
 	struct tpend		*next;
+	int			 lfamily;	/* the listener it went to */
 	unsigned		 lport;
 	char			 dst[INET6_ADDRSTRLEN];
 	unsigned		 port;
@@ -1612,10 +1613,10 @@ trans_refused(struct proxy *p, const char *host, const char *addr,
 }
 
 static struct tpend *
-trans_take(struct proxy *p, unsigned lport)
+trans_take(struct proxy *p, int lfamily, unsigned lport)
 {
 	for (struct tpend **pp = &p->tpend; *pp != NULL; pp = &(*pp)->next)
-		if ((*pp)->lport == lport) {
+		if ((*pp)->lport == lport && (*pp)->lfamily == lfamily) {
 			struct tpend *t = *pp;
 
 			*pp = t->next;
@@ -1764,7 +1765,9 @@ proxy_transparent(struct proxy *p, int sock, const void *dst, size_t dstlen)
 	    ((struct sockaddr_in *)&ls)->sin_port);
 	tp->t = now_mono();
 	/* A port used again: the older entry was never accepted. */
-	free(trans_take(p, tp->lport));
+	tp->lfamily = sfam == AF_INET6 && p->lfd[PROXY_FD_TRANS6] != -1 ?
+	    AF_INET6 : AF_INET;
+	free(trans_take(p, tp->lfamily, tp->lport));
 	tp->next = p->tpend;
 	p->tpend = tp;
 	return (err);
@@ -1822,9 +1825,9 @@ proxy_transparent_note(struct proxy *p, const void *dst, size_t dstlen,
 
 /* An accepted transparent connection: what connect() named, and on. */
 static void
-trans_start(struct conn *c, unsigned lport)
+trans_start(struct conn *c, int lfamily, unsigned lport)
 {
-	struct tpend	*tp = trans_take(c->p, lport);
+	struct tpend	*tp = trans_take(c->p, lfamily, lport);
 
 	if (tp == NULL) {
 		conn_set_why(c, "error", "a connection to the transparent port "
@@ -2138,6 +2141,7 @@ proxy_accept_cb(struct loop *l, int lfd, uint32_t events, void *arg)
 	for (int i = 0; i < 64; i++) {
 		struct sockaddr_storage	peer;
 		socklen_t		plen = sizeof peer;
+		unsigned		pport;
 
 		memset(&peer, 0, sizeof peer);
 		if ((fd = accept4(lfd, (struct sockaddr *)&peer, &plen,
@@ -2153,6 +2157,9 @@ proxy_accept_cb(struct loop *l, int lfd, uint32_t events, void *arg)
 			}
 			return;
 		}
+		pport = ntohs(peer.ss_family == AF_INET6 ?
+		    ((struct sockaddr_in6 *)&peer)->sin6_port :
+		    ((struct sockaddr_in *)&peer)->sin_port);
 		/* Overflow connections get their refusal and are dropped,
 		 * and beyond as many again they are closed outright. */
 		if (p->nactive >= p->max_conns && p->noverflow >= p->max_conns) {
@@ -2202,16 +2209,12 @@ proxy_accept_cb(struct loop *l, int lfd, uint32_t events, void *arg)
 			if (c->kind == PROXY_FD_SOCKS)
 				dir_queue(&c->uc, "\5\0", 2);
 			if (c->kind == PROXY_FD_TRANS)
-				free(trans_take(p, ntohs(peer.ss_family == AF_INET6 ?
-				    ((struct sockaddr_in6 *)&peer)->sin6_port :
-				    ((struct sockaddr_in *)&peer)->sin_port)));
+				free(trans_take(p, peer.ss_family, pport));
 			conn_fail(c, 503, SOCKS_REP_FAIL);
 			continue;
 		}
 		if (c->kind == PROXY_FD_TRANS) {
-			trans_start(c, ntohs(peer.ss_family == AF_INET6 ?
-			    ((struct sockaddr_in6 *)&peer)->sin6_port :
-			    ((struct sockaddr_in *)&peer)->sin_port));
+			trans_start(c, peer.ss_family, pport);
 			continue;
 		}
 		/* Data may already be there; with edge triggering the
