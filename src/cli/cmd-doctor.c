@@ -1146,8 +1146,10 @@ doctor_seccomp(struct doctor *d)
 		    "proxied modes carry connections that ignore the proxy variables "
 		    "(raw sockets, /dev/tcp, node's fetch) through the allowlist");
 	else {
-		doctor_set(c, DOCTOR_WARN, "%s: connections that ignore the proxy variables are "
-		    "refused and recorded, not carried", msg);
+		doctor_set(c, DOCTOR_WARN, "%s: connections that ignore the proxy variables %s",
+		    msg, strncmp(msg, "process_vm_readv", 16) == 0 ?
+		    "find no route, and moat cannot see them (the run's record says so once)" :
+		    "are refused and recorded, not carried");
 		doctor_fix(c, "Linux 5.6 or newer, and a Yama kernel.yama.ptrace_scope of 0 or 1");
 	}
 }

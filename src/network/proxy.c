@@ -346,6 +346,7 @@ struct proxy {
 	unsigned		 ndnsjobs;
 	struct strv		 dns_noted;	/* refused names already recorded */
 	uint64_t		 dns_refused;
+	bool			 blind_noted;	/* proxy_transparent_blind said it */
 };
 
 static void	conn_pump(struct conn *);
@@ -422,6 +423,8 @@ conn_event(struct conn *c)
 	    c->have_target ? c->t.port : c->rawport);
 	if (c->kind == PROXY_FD_DNS)		/* a name asked, no port */
 		snprintf(dest, sizeof dest, "%s", host);
+	else if (host[0] == '\0' && c->rawport == 0 && !c->have_target)
+		snprintf(dest, sizeof dest, "(no destination seen)");
 	xasprintf(&text, "%s %s%s%s%s via %s%s%s: %s; out %s, in %s, %.3f s",
 	    c->verdict != NULL ? c->verdict : "error", dest,
 	    c->addr[0] != '\0' ? " (" : "", c->addr, c->addr[0] != '\0' ? ")" : "",
@@ -1797,6 +1800,25 @@ proxy_transparent_dns(struct proxy *p, int sock)
 		    errno : 0);
 	}
 	return (connect(sock, (struct sockaddr *)&l4, sizeof l4) == -1 ? errno : 0);
+}
+
+void
+proxy_transparent_blind(struct proxy *p, const char *why)
+{
+	struct conn	c;
+
+	if (p->blind_noted)
+		return;
+	p->blind_noted = true;
+	/* A connection event, so that the record keeps it (notes are for
+	 * -v only); "error": no destination was judged. */
+	memset(&c, 0, sizeof c);
+	c.p = p;
+	c.kind = PROXY_FD_TRANS;
+	c.t0 = now_mono();
+	c.verdict = "error";
+	snprintf(c.why, sizeof c.why, "%s", why);
+	conn_event(&c);
 }
 
 void

@@ -82,6 +82,10 @@ int		 proxy_transparent(struct proxy *, int sock, const void *dst,
  * errno for the sandbox's connect(). */
 int		 proxy_transparent_dns(struct proxy *, int sock);
 
+/* Records once per run (an "error" connection event with no host) that
+ * connect() calls cannot be seen at all. */
+void		 proxy_transparent_blind(struct proxy *, const char *why);
+
 /* Records a connection that could not be intercepted (dst NULL: its
  * address unknown) as refused, saying why. */
 void		 proxy_transparent_note(struct proxy *, const void *dst,

@@ -151,16 +151,19 @@ notify_connect(int listener, const struct seccomp_notif *req,
 	remote.iov_base = (void *)(uintptr_t)req->data.args[1];
 	remote.iov_len = len;
 	if (process_vm_readv(req->pid, &local, 1, &remote, 1, 0) != (ssize_t)len) {
-		if (errno == EPERM && nc_valid(listener, req->id)) {
-			/* Not ours to read: the connection is refused as it
-			 * would be without us, and recorded as what it was. */
-			proxy_transparent_note(p, NULL, 0, "the supervisor may not "
-			    "read the sandbox's memory (process_vm_readv: "
-			    "Operation not permitted)");
-			nc_answer(listener, resp, req->id, ENETUNREACH, false);
-			return;
+		/* EFAULT: the kernel's to answer, with the same. EPERM (Yama,
+		 * a security module): we cannot tell a connection to the
+		 * sandbox's own loopback or a Unix socket from any other, so
+		 * all go on as without us (the netns has no route out), and
+		 * the run's record says once that they were not seen. */
+		if (errno != EFAULT && errno != ESRCH) {
+			char why[160];
+
+			snprintf(why, sizeof why, "connect() is not intercepted: the "
+			    "supervisor may not read the sandbox's memory "
+			    "(process_vm_readv: %s)", strerror(errno));
+			proxy_transparent_blind(p, why);
 		}
-		/* EFAULT and friends: the kernel's to answer, with the same. */
 		nc_answer(listener, resp, req->id, 0, true);
 		return;
 	}
@@ -181,14 +184,18 @@ notify_connect(int listener, const struct seccomp_notif *req,
 	}
 	if ((sock = (int)syscall(SYS_pidfd_getfd, pidfd, (int)req->data.args[0],
 	    0)) == -1) {
+		char	why[160];
+
 		err = errno;
-		if (err == EPERM) {
-			proxy_transparent_note(p, &ss, len, "the supervisor may not "
-			    "take the sandbox's socket (pidfd_getfd: Operation not "
-			    "permitted)");
-			nc_answer(listener, resp, req->id, ENETUNREACH, false);
-		} else
-			nc_answer(listener, resp, req->id, 0, true);	/* EBADF */
+		if (err == EBADF) {		/* the kernel's to answer */
+			nc_answer(listener, resp, req->id, 0, true);
+			return;
+		}
+		/* EPERM (Yama, a security module), ENOSYS (before 5.6): */
+		snprintf(why, sizeof why, "the supervisor may not take the "
+		    "sandbox's socket (pidfd_getfd: %s)", strerror(err));
+		proxy_transparent_note(p, &ss, len, why);
+		nc_answer(listener, resp, req->id, ENETUNREACH, false);
 		return;
 	}
 	sl = sizeof type;
@@ -218,7 +225,7 @@ notify_connect_probe(char *why, size_t len)
 {
 	pid_t		 pid;
 	int		 pfd[2], pidfd, fd, status, rc = -1;
-	char		 c = 0;
+	char		 c = 0, got;
 
 	if (pipe2(pfd, O_CLOEXEC) == -1) {
 		snprintf(why, len, "pipe: %s", strerror(errno));
@@ -242,6 +249,11 @@ notify_connect_probe(char *why, size_t len)
 	if ((pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) == -1)
 		snprintf(why, len, "pidfd_open: %s (Linux 5.3 or later)",
 		    strerror(errno));
+	else if (process_vm_readv(pid, &(struct iovec){ &got, sizeof got }, 1,
+	    &(struct iovec){ &c, sizeof c }, 1, 0) != (ssize_t)sizeof c)
+		snprintf(why, len, "process_vm_readv: %s%s", strerror(errno),
+		    errno == EPERM ? " (a Yama ptrace_scope above 1, or a security "
+		    "module, forbids it)" : "");
 	else if ((fd = (int)syscall(SYS_pidfd_getfd, pidfd, 0, 0)) == -1)
 		snprintf(why, len, "pidfd_getfd: %s%s", strerror(errno), errno == ENOSYS ?
 		    " (Linux 5.6 or later)" : errno == EPERM ?

@@ -14,8 +14,9 @@ struct proxy;
 void	notify_connect(int listener, const struct seccomp_notif *req,
 	    struct seccomp_notif_resp *resp, struct proxy *);
 
-/* Can this process take a socket from a child of its own (pidfd_getfd)?
- * 0, or -1 with why saying what is missing. For moat doctor. */
+/* Can this process read a child's memory (process_vm_readv: the address
+ * of a connect()) and take a socket from it (pidfd_getfd)? 0, or -1 with
+ * why naming the call that failed first, and how. For moat doctor. */
 int	notify_connect_probe(char *why, size_t len);
 
 #endif

@@ -160,8 +160,8 @@ else
 	is "mount-ns is missing in there" "$(status mount-ns)" missing
 	like "the kernel's answer is shown" "$out" "^missing +mount-ns +unshare\(CLONE_NEW(NS|USER)\): Operation not permitted"
 	is "seccomp-notify is missing in there" "$(status seccomp-notify)" missing
-	like "net-transparent is a warning in there (the filter denies pidfd_getfd), saying what happens instead" \
-	    "$out" "^warn +net-transparent +pidfd_getfd: Operation not permitted.*refused and recorded, not carried"
+	like "net-transparent is a warning in there (the filter denies process_vm_readv), saying what happens instead" \
+	    "$out" "^warn +net-transparent +process_vm_readv: Operation not permitted.*moat cannot see them"
 	like "the verdict says why" "$out" \
 	    "^verdict: moat cannot sandbox here as .*: missing .*\(this runs inside a moat sandbox, which refuses nested sandboxes by design\)"
 	# moat run in there fails the same way, and says why rather than

@@ -346,6 +346,23 @@ if [ -x "$DENY" ]; then
 	like "... the reason names pidfd_getfd" \
 	    "$("$PY" -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT rule FROM events WHERE kind = \"net\" ORDER BY id DESC LIMIT 1").fetchone()[0])' "$MOAT_DB")" \
 	    "may not take the sandbox's socket \(pidfd_getfd: Operation not permitted\)"
+	# Where moat may not even read the address (process_vm_readv denied
+	# too, as under Yama), nothing is intercepted: the sandbox's own
+	# loopback still works, the rest finds no route, and the run's record
+	# says once that connect() was not seen.
+	out=$( (cd "$T/ws" && "$DENY" process_vm_readv "$MOAT" run -p "$T/tr.conf" -- \
+	    bash -c "(exec 3<>/dev/tcp/www.test/$P) 2>&1; echo rc=\$?; $PY -c '
+import socket
+l = socket.socket(); l.bind((\"127.0.0.1\", 0)); l.listen()
+socket.create_connection(l.getsockname()); print(\"own loopback ok\")'") 2>&1)
+	like "blind: /dev/tcp outside finds no route, the sandbox's own loopback works" \
+	    "$(flat "$out")" "Network is unreachable.*rc=1 own loopback ok"
+	like "... and the record has the note, once" \
+	    "$("$PY" -c 'import sqlite3,sys; print("\n".join(r[0] for r in sqlite3.connect(sys.argv[1]).execute("SELECT rule FROM events WHERE run = (SELECT max(id) FROM runs) AND rule LIKE \"connect() is not intercepted%\"")))' "$MOAT_DB")" \
+	    "^connect\(\) is not intercepted: the supervisor may not read the sandbox's memory \(process_vm_readv: Operation not permitted\)$"
+	out=$( (cd "$T/ws" && "$DENY" process_vm_readv "$MOAT" doctor) 2>&1)
+	like "doctor says so" "$out" \
+	    "^warn +net-transparent +process_vm_readv: Operation not permitted.*moat cannot see them"
 else
 	skip "record-only fallback: $DENY was not built"
 fi
