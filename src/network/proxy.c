@@ -315,6 +315,10 @@ struct dmap {
 #define PROXY_DNS_JOBS		256	/* questions being resolved at once */
 #define PROXY_DNS_TTL		30
 #define PROXY_DNS_NOTED		64	/* refused names recorded one by one */
+/* A name refused again within this is not recorded again: glibc asks for
+ * A and AAAA, and again for each search domain. Not for the whole run,
+ * since a session's next command must see its own refusals. */
+#define PROXY_DNS_NOTE_SECS	10.0
 
 struct proxy {
 	const struct event_sink	*events;	/* borrowed: the run's */
@@ -344,8 +348,11 @@ struct proxy {
 	size_t			 ndmap, dmap_next;
 	uint32_t		 synth_next;	/* stand-ins handed out */
 	unsigned		 ndnsjobs;
-	struct strv		 dns_noted;	/* refused names already recorded */
-	uint64_t		 dns_refused;
+	struct dnote {			/* refused names recorded lately */
+		char		 name[256];
+		double		 t;
+	}			*dns_noted;	/* owned, PROXY_DNS_NOTED */
+	uint64_t		 dns_more;	/* refusals beyond those */
 	bool			 blind_noted;	/* proxy_transparent_blind said it */
 };
 
@@ -1987,18 +1994,31 @@ static void
 dns_refuse(struct proxy *p, const struct sockaddr_storage *to, socklen_t tolen,
     const struct proxy_dns_q *q, const char *why)
 {
-	bool	noted = false;
+	struct dnote	*slot = NULL;
+	double		 now = now_mono();
 
-	p->dns_refused++;
 	/* NXDOMAIN, not REFUSED: resolvers take REFUSED as a server to try
 	 * again later (glibc: EAI_AGAIN, "temporary failure"; pip retries),
 	 * and the name will not come to exist during the run. The record
 	 * says the truth. */
 	dns_send(p, to, tolen, q, DNS_RCODE_NXDOMAIN, AF_INET, NULL, 0);
-	noted = strv_contains(&p->dns_noted, q->name);
-	if (noted || p->dns_noted.n >= PROXY_DNS_NOTED)
+	if (p->dns_noted == NULL)
+		p->dns_noted = xcalloc(PROXY_DNS_NOTED, sizeof *p->dns_noted);
+	for (size_t i = 0; i < PROXY_DNS_NOTED; i++) {
+		struct dnote *d = &p->dns_noted[i];
+		bool live = d->name[0] != '\0' && now - d->t < PROXY_DNS_NOTE_SECS;
+
+		if (live && strcmp(d->name, q->name) == 0)
+			return;
+		if (!live && slot == NULL)
+			slot = d;
+	}
+	if (slot == NULL) {
+		p->dns_more++;		/* one event for them at proxy_stop */
 		return;
-	strv_add(&p->dns_noted, q->name);
+	}
+	snprintf(slot->name, sizeof slot->name, "%s", q->name);
+	slot->t = now;
 	{
 		struct conn	c;
 
@@ -2562,6 +2582,21 @@ proxy_stop(struct proxy *p)
 			loop_del(p->loop, p->rs->efd);
 		resolver_stop(p->rs);
 	}
+	if (p->dns_more > 0) {
+		struct conn	c;
+
+		memset(&c, 0, sizeof c);
+		c.p = p;
+		c.kind = PROXY_FD_DNS;
+		c.t0 = now_mono();
+		snprintf(c.rawhost, sizeof c.rawhost, "(%llu more questions)",
+		    (unsigned long long)p->dns_more);
+		c.verdict = "refused";
+		snprintf(c.why, sizeof c.why, "no net-allow rule names them; "
+		    "beyond %d names at once, refusals are counted",
+		    PROXY_DNS_NOTED);
+		conn_event(&c);
+	}
 	while (p->tpend != NULL) {
 		struct tpend *t = p->tpend;
 
@@ -2569,7 +2604,7 @@ proxy_stop(struct proxy *p)
 		free(t);
 	}
 	free(p->dmap);
-	strv_clear(&p->dns_noted);
+	free(p->dns_noted);
 	allow_release(&p->allow);
 	free(p->up_auth);
 	free(p);

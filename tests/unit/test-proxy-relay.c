@@ -493,6 +493,27 @@ test_resolver(struct tp *a, struct tp *b)
 	rc = dns_ask(a, "localhost", 1, ad, &n);
 	tap_ok(rc == 0 && n == 1 && ad[0][0] == 127 && ad[0][3] == 1,
 	    "resolver: localhost is the sandbox's own 127.0.0.1");
+
+	/* A flood of names: 64 recorded one by one, the rest counted in one
+	 * event when the proxy stops. */
+	{
+		struct tp	e;
+		char		name[64];
+		bool		all = true;
+
+		tp_start(&e, "flood", NET_RESTRICTED, false, 0, NULL, NULL, NULL);
+		before = nev;
+		for (int i = 0; i < 70; i++) {
+			snprintf(name, sizeof name, "n%d.flood.test", i);
+			all &= dns_ask(&e, name, 1, ad, &n) == 3;
+		}
+		tap_ok(all && nev == before + 64, "a flood of 70 refused names: each "
+		    "answered, 64 recorded (%zu)", nev - before);
+		tp_stop(&e);
+		tap_ok(nev == before + 65 && strcmp(ev[nev - 1].host, "(6 more questions)") == 0 &&
+		    strcmp(ev[nev - 1].verdict, "refused") == 0,
+		    "... and the other 6 in one event at the end (%s)", ev[nev - 1].host);
+	}
 }
 
 /* The first name /etc/hosts maps to 127.x other than localhost: lets the
