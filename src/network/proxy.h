@@ -161,7 +161,10 @@ enum proxy_parse proxy_sniff(const uint8_t *, size_t, enum proxy_sniff_kind *kin
 
 /* The sandbox's resolver (proxy-dns.c): one question of a DNS query over
  * UDP, and the answer. */
-#define DNS_MAX_UDP		1232	/* what we answer at most */
+/* What we answer at most: a plain DNS message over UDP, which every client
+ * takes without EDNS or a retry over TCP; records that would not fit are
+ * left out (the count says how many there are), never truncated. */
+#define DNS_MAX_UDP		512
 #define DNS_TYPE_A		1
 #define DNS_TYPE_AAAA		28
 #define DNS_CLASS_IN		1

@@ -109,6 +109,25 @@ test_dns(void)
 	    rc == DNS_RCODE_FORMERR, "DNS: a compression pointer in a question: FORMERR");
 	tap_ok(proxy_dns_parse(qa, 20, &q, &rc) == PARSE_OK && rc == DNS_RCODE_FORMERR,
 	    "DNS: a cut question: FORMERR");
+	{
+		uint8_t	big[300] = { 0, 9, 1, 0, 0, 1 }, many[16][16];
+		size_t	k = 12;
+
+		for (int l = 0; l < 4; l++) {		/* a 4 x 60-byte name */
+			big[k++] = 60;
+			memset(big + k, 'a' + l, 60);
+			k += 60;
+		}
+		big[k++] = 0;
+		big[k++] = 0; big[k++] = DNS_TYPE_AAAA; big[k++] = 0; big[k++] = 1;
+		memset(many, 0x20, sizeof many);
+		tap_ok(proxy_dns_parse(big, k, &q, &rc) == PARSE_OK && rc == 0 && q.name_ok,
+		    "DNS: a 244-byte name");
+		n = proxy_dns_reply(out, sizeof out, &q, DNS_RCODE_OK, AF_INET6,
+		    (const uint8_t (*)[16])many, 16, 30);
+		tap_ok(n <= 512 && n == k + (size_t)out[7] * 28 && out[7] == 8 && out[6] == 0,
+		    "DNS: 16 AAAA for it: 8 fit in 512 bytes, and the count says 8 (%zu bytes)", n);
+	}
 	out[0] = 0; out[1] = 1; out[2] = 0x81;
 	tap_ok(proxy_dns_parse(out, 12, &q, &rc) == PARSE_BAD, "DNS: an answer is dropped");
 	tap_ok(proxy_dns_parse(qa, 5, &q, &rc) == PARSE_BAD, "DNS: a runt is dropped");
