@@ -64,11 +64,16 @@ sandbox curl -sS -m 10 --socks5-hostname 127.0.0.1:1080 "http://host.moat.intern
 is "SOCKS5 goes on through the upstream proxy" "$out" "hello through the upstream"
 sandbox "$PY" -c "import urllib.request as u; print(u.urlopen('http://host.moat.internal:$P/hello.txt', timeout=10).read().decode().strip())"
 is "python urllib through the upstream proxy" "$out" "hello through the upstream"
+# A client that ignores the proxy variables: the sandbox's resolver gives a
+# stand-in, the connection is intercepted and goes on through the upstream
+# by name.
+sandbox bash -c "exec 3<>/dev/tcp/host.moat.internal/$P && printf 'GET /hello.txt HTTP/1.0\r\n\r\n' >&3 && tail -1 <&3"
+is "bash /dev/tcp (transparent) goes on through the upstream proxy" "$out" "hello through the upstream"
 
 peers=$(awk '{print $1}' "$T/srv.log" | sort | uniq -c | awk '{print $2 "=" $1}' | tr '\n' ' ')
-is "every request reached the server from tinyproxy, none directly" "$peers" "127.0.0.3=4 "
-is "tinyproxy logged four CONNECTs to the server, asked for as the upstream's localhost" \
-    "$(grep -c "CONNECT.*localhost:$P" "$T/tinyproxy.log")" 4
+is "every request reached the server from tinyproxy, none directly" "$peers" "127.0.0.3=5 "
+is "tinyproxy logged five CONNECTs to the server, asked for as the upstream's localhost" \
+    "$(grep -c "CONNECT.*localhost:$P" "$T/tinyproxy.log")" 5
 
 sandbox curl -sS -m 10 -w ' %{http_code}' http://not-listed.test/
 like "the allowlist on top still refuses, with 403" "$(flat "$out")" \
