@@ -380,6 +380,15 @@ like "proxied: the resolver gives a stand-in; connect succeeds and goes to the u
 like "... recorded as failed at the upstream, by name" "$(events)" \
     "^www\.test:$P failed transparent"
 
+# A profile that denies connect itself keeps it denied: no interception.
+printf 'include = %s\nseccomp-deny = connect\n' "$T/tr.conf" >"$T/deny.conf"
+run_moat run -p "$T/deny.conf" -- bash -c "(exec 3<>/dev/tcp/198.51.100.7/$P) 2>&1; true"
+like "seccomp-deny = connect: connect() is denied (EPERM), not carried" "$out" \
+    "connect: Operation not permitted"
+like "... and recorded as a denied call" \
+    "$("$PY" -c 'import sqlite3,sys; print(" ".join("%s:%s" % r for r in sqlite3.connect(sys.argv[1]).execute("SELECT kind, coalesce(name, \"\") FROM events WHERE run = (SELECT max(id) FROM runs)")))' "$MOAT_DB")" \
+    "^syscall:connect$"
+
 # isolated mode has none of it.
 run_moat run -p isolated -- "$PY" -c "
 import socket
