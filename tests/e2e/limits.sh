@@ -286,9 +286,14 @@ if cg_used; then
 		for _ in $(seq 50); do [ -n "$(groups_of $mpid)" ] && break; sleep 0.1; done
 		kill -KILL $mpid; wait $mpid 2>/dev/null
 		sleep 0.5
-		check "a SIGKILLed run left its groups (before moat $sweeper)" test -n "$(groups_of $mpid)"
+		# Any moat sweeps them: another test file (make -j2) or suite
+		# running at the same time may get there first.
+		if [ -z "$(groups_of $mpid)" ]; then
+			skip "moat $sweeper sweeps a SIGKILLed run's groups: a concurrent moat swept them first"
+			continue
+		fi
 		run_moat $sweeper
-		is "moat $sweeper sweeps them" "$(groups_of $mpid)" ""
+		is "moat $sweeper sweeps a SIGKILLed run's groups" "$(groups_of $mpid)" ""
 		[ "$sweeper" = doctor ] && like "and doctor says so" "$out" "removed [0-9]+ cgroups? left by killed runs"
 		[ -z "$(groups_of $mpid)" ] || run_moat run -p "$T/mem.conf" -- true
 	done
