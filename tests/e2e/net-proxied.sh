@@ -102,7 +102,7 @@ like "and says which variables it looked for" "$(cat "$T/env.err")" "HTTPS_PROXY
 # the text; audit show says each thing once.
 export MOAT_DB="$T/audit.db"
 PROFILE=$T/proxied.conf sandbox curl -sS -m 10 "http://host.moat.internal:$P/hello.txt" http://not-listed.test/
-ev=$("$PY" -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print("\n".join("%s %s addr=%s" % r for r in c.execute("SELECT host, verdict, coalesce(addr, \"\") FROM events WHERE kind = \"net\" AND run = (SELECT max(id) FROM runs) ORDER BY id")))' "$MOAT_DB" 2>&1)
+ev=$("$PY" -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print("\n".join("%s %s addr=%s" % r for r in c.execute("SELECT host, verdict, coalesce(addr, \"\") FROM events WHERE kind = \"net\" AND run = (SELECT max(id) FROM runs) ORDER BY host")))' "$MOAT_DB" 2>&1)
 is "proxied: the addr column holds no upstream address for a name" "$ev" "host.moat.internal allowed addr=
 not-listed.test refused addr="
 rid=$("$PY" -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT max(id) FROM runs").fetchone()[0])' "$MOAT_DB")
