@@ -22,6 +22,10 @@
  * dropped from view (its last PANE_TAIL bytes are shown at the frame). */
 #define PANE_FRAME_BUDGET	(512 * 1024)
 #define PANE_TAIL		(8 * 1024)
+/* libvterm writes out of its buffer when a wide character is put on a
+ * screen of one column: the pane is never narrower than a wide one. */
+#define PANE_MIN_COLS		2
+#define PANE_MIN_ROWS		2
 
 /* A cell as the scrollback keeps it: one character, its attributes. */
 struct pcell {
@@ -55,7 +59,24 @@ struct pane {
 	size_t		 frame_bytes, frame_dropped, dropped;
 	char		 tail[PANE_TAIL];
 	size_t		 tail_len;
+	/* Where the filter in front of the emulator is in a CSI sequence. */
+	int		 esc;		/* 0, after ESC, in CSI */
+	int		 csi_seps;	/* parameters so far */
+	int		 csi_digits;	/* digits of the current one */
+	long		 csi_first;	/* the first parameter's value */
+	bool		 csi_plain;	/* no leader, no intermediate byte */
+	char		 last[4];	/* the last character put, UTF-8 */
+	size_t		 last_len;
+	size_t		 utf_left;	/* continuation bytes still to come */
 };
+
+/* libvterm 0.1 keeps 16 CSI parameters without checking, and its REP
+ * (CSI n b) loops for ever when no character came before: the filter
+ * keeps at most PANE_CSI_ARGS parameters of at most PANE_CSI_DIGITS
+ * digits each, and does REP itself (the last character, n times, at most
+ * a screenful). */
+#define PANE_CSI_ARGS	12
+#define PANE_CSI_DIGITS	5
 
 static int
 pane_on_damage(VTermRect rect, void *arg)
@@ -231,8 +252,8 @@ pane_new(int rows, int cols, size_t scrollback, pane_out_cb out, void *arg)
 {
 	struct pane	*p = xcalloc(1, sizeof *p);
 
-	p->rows = rows < 1 ? 1 : rows;
-	p->cols = cols < 1 ? 1 : cols;
+	p->rows = rows < PANE_MIN_ROWS ? PANE_MIN_ROWS : rows;
+	p->cols = cols < PANE_MIN_COLS ? PANE_MIN_COLS : cols;
 	p->out = out;
 	p->out_arg = arg;
 	p->sb_max = scrollback;
@@ -269,15 +290,103 @@ pane_free(struct pane *p)
 void
 pane_resize(struct pane *p, int rows, int cols)
 {
-	rows = rows < 1 ? 1 : rows;
-	cols = cols < 1 ? 1 : cols;
+	rows = rows < PANE_MIN_ROWS ? PANE_MIN_ROWS : rows;
+	cols = cols < PANE_MIN_COLS ? PANE_MIN_COLS : cols;
 	if (rows == p->rows && cols == p->cols)
 		return;
 	p->rows = rows;
 	p->cols = cols;
+	/* libvterm 0.1 keeps scroll margins past a smaller screen (and
+	 * later moves a negative length): margins off first, the cursor
+	 * kept; the program sets its own again on SIGWINCH. */
+	vterm_input_write(p->vt, "\0337\033[r\033[?69l\0338", 13);
 	vterm_set_size(p->vt, rows, cols);
 	vterm_screen_flush_damage(p->vs);
 	p->dirty = true;
+}
+
+/* The command's bytes to the emulator, CSI parameters bounded. */
+static void
+pane_feed(struct pane *p, const char *buf, size_t n)
+{
+	size_t	start = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char	c = (unsigned char)buf[i];
+		bool		drop = false;
+
+		if (c == 0x1b) {
+			p->esc = 1;
+			continue;
+		}
+		switch (p->esc) {
+		case 1:
+			p->esc = c == '[' ? 2 : 0;
+			p->csi_seps = p->csi_digits = 0;
+			p->csi_first = 0;
+			p->csi_plain = true;
+			break;
+		case 2:
+			if (c == 'b' && p->csi_plain) {
+				/* REP: the sequence is cancelled (CAN) and
+				 * the character put here instead. */
+				long	k = p->csi_first < 1 ? 1 : p->csi_first;
+
+				if (k > (long)p->rows * p->cols)
+					k = (long)p->rows * p->cols;
+				if (i > start)
+					vterm_input_write(p->vt, buf + start, i - start);
+				vterm_input_write(p->vt, "\030", 1);
+				for (long j = 0; j < k && p->last_len > 0; j++)
+					vterm_input_write(p->vt, p->last, p->last_len);
+				start = i + 1;
+				p->esc = 0;
+				continue;
+			}
+			if (c == 0x18 || c == 0x1a || (c >= 0x40 && c <= 0x7e))
+				p->esc = 0;	/* cancelled, or its final byte */
+			else if (c >= 0x3c && c <= 0x3f)
+				p->csi_plain = false;	/* a leader: < = > ? */
+			else if (c >= 0x20 && c <= 0x2f)
+				p->csi_plain = false;	/* an intermediate */
+			else if (c == ';' || c == ':') {
+				drop = ++p->csi_seps >= PANE_CSI_ARGS;
+				p->csi_digits = 0;
+			} else if (c >= '0' && c <= '9') {
+				drop = ++p->csi_digits > PANE_CSI_DIGITS ||
+				    p->csi_seps >= PANE_CSI_ARGS;
+				if (!drop && p->csi_seps == 0)
+					p->csi_first = p->csi_first * 10 + (c - '0');
+			}
+			break;
+		default:
+			/* The last character put, for REP. */
+			if (c >= 0x20 && c < 0x7f) {
+				p->last[0] = (char)c;
+				p->last_len = 1;
+				p->utf_left = 0;
+			} else if (c >= 0xc2 && c <= 0xf4) {
+				p->last[0] = (char)c;
+				p->last_len = 1;
+				p->utf_left = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : 1;
+			} else if (c >= 0x80 && c < 0xc0 && p->utf_left > 0 &&
+			    p->last_len < sizeof p->last) {
+				p->last[p->last_len++] = (char)c;
+				p->utf_left--;
+			} else if (c >= 0x80)
+				p->last_len = p->utf_left = 0;
+			break;
+		}
+		if (p->esc == 0 && p->utf_left > 0 && c < 0x80)
+			p->last_len = p->utf_left = 0;	/* a broken sequence */
+		if (drop) {
+			if (i > start)
+				vterm_input_write(p->vt, buf + start, i - start);
+			start = i + 1;
+		}
+	}
+	if (n > start)
+		vterm_input_write(p->vt, buf + start, n - start);
 }
 
 void
@@ -288,7 +397,7 @@ pane_write(struct pane *p, const char *buf, size_t n)
 	if (p->frame_bytes < PANE_FRAME_BUDGET) {
 		take = n < PANE_FRAME_BUDGET - p->frame_bytes ? n :
 		    PANE_FRAME_BUDGET - p->frame_bytes;
-		vterm_input_write(p->vt, buf, take);
+		pane_feed(p, buf, take);
 		p->frame_bytes += take;
 		buf += take;
 		n -= take;
@@ -372,8 +481,7 @@ pane_frame(struct pane *p)
 		pane_note(p, ROLE_DIM, "[moat: %zu bytes of output not shown]",
 		    dropped);
 		if (t != NULL)
-			vterm_input_write(p->vt, t + 1,
-			    p->tail_len - (size_t)(t + 1 - p->tail));
+			pane_feed(p, t + 1, p->tail_len - (size_t)(t + 1 - p->tail));
 		p->tail_len = 0;
 	}
 	p->frame_bytes = 0;
@@ -611,13 +719,16 @@ pane_draw(struct pane *p, WINDOW *w, int y0, int x0)
 char *
 pane_row_text(struct pane *p, int row)
 {
-	char		*s = xmalloc((size_t)p->cols * 4 + 1);
+	/* A cell holds up to VTERM_MAX_CHARS_PER_CELL characters of up to 4
+	 * bytes; get_text says how much there was, not how much it wrote. */
+	size_t		 cap = (size_t)p->cols * VTERM_MAX_CHARS_PER_CELL * 4;
+	char		*s = xmalloc(cap + 1);
 	size_t		 n = 0;
 	VTermRect	 r = { .start_row = row, .end_row = row + 1, .start_col = 0,
 			    .end_col = p->cols };
 
 	if (row >= 0 && row < p->rows)
-		n = vterm_screen_get_text(p->vs, s, (size_t)p->cols * 4, r);
-	s[n] = '\0';
+		n = vterm_screen_get_text(p->vs, s, cap, r);
+	s[n < cap ? n : cap] = '\0';
 	return (s);
 }

@@ -15,6 +15,7 @@
 #include "sandbox/chan.h"
 #include "sandbox/spawn.h"
 #include "session/session.h"
+#include "tui-line.h"
 #include "tui-shell.h"
 
 static int
@@ -145,103 +146,6 @@ tshell_history(char *buf, size_t len)
 	return (buf);
 }
 
-int
-tshell_words(const char *s, struct strv *words)
-{
-	char	*w = xmalloc(strlen(s) + 1);
-	size_t	 n = 0;
-	bool	 in = false;
-
-	for (;;) {
-		char	c = *s++;
-
-		if (c == '\0' || c == ' ' || c == '\t' || c == '\n') {
-			if (in) {
-				w[n] = '\0';
-				strv_add(words, w);
-				n = 0;
-				in = false;
-			}
-			if (c == '\0')
-				break;
-			continue;
-		}
-		in = true;
-		switch (c) {
-		case '\'':
-			while (*s != '\0' && *s != '\'')
-				w[n++] = *s++;
-			if (*s++ != '\'')
-				goto shell;
-			break;
-		case '"':
-			while (*s != '\0' && *s != '"') {
-				if (*s == '$' || *s == '`')
-					goto shell;
-				if (*s == '\\' && (s[1] == '"' || s[1] == '\\'))
-					s++;
-				w[n++] = *s++;
-			}
-			if (*s++ != '"')
-				goto shell;
-			break;
-		case '\\':
-			if (*s == '\0')
-				goto shell;
-			w[n++] = *s++;
-			break;
-		case ';': case '&': case '|': case '<': case '>': case '$':
-		case '`': case '(': case ')': case '*': case '?': case '[':
-		case '#': case '~':
-			/* ~ only at a word's start means home; cd reads it
-			 * itself, so a leading one is let through. */
-			if (c == '~' && n == 0) {
-				w[n++] = c;
-				break;
-			}
-			goto shell;
-		default:
-			w[n++] = c;
-		}
-	}
-	free(w);
-	return (0);
-shell:
-	free(w);
-	strv_clear(words);
-	return (-1);
-}
-
-char *
-tshell_path(const char *cwd, const char *dir)
-{
-	char	*full = dir[0] == '/' ? xstrdup(dir) : path_join(cwd, dir);
-	char	*out = xmalloc(strlen(full) + 2);
-	size_t	 n = 0;
-	char	*save = NULL;
-
-	for (char *c = strtok_r(full, "/", &save); c != NULL;
-	    c = strtok_r(NULL, "/", &save)) {
-		if (strcmp(c, ".") == 0)
-			continue;
-		if (strcmp(c, "..") == 0) {
-			while (n > 0 && out[n - 1] != '/')
-				n--;
-			if (n > 0)
-				n--;
-			continue;
-		}
-		out[n++] = '/';
-		memcpy(out + n, c, strlen(c));
-		n += strlen(c);
-	}
-	if (n == 0)
-		out[n++] = '/';
-	out[n] = '\0';
-	free(full);
-	return (out);
-}
-
 /* Is path a directory the sandbox can enter? Asked of the session's init,
  * which opens it in the sandbox's root. */
 static int
@@ -287,7 +191,7 @@ tshell_builtin(struct tshell *sh, const char *line, char **msg, bool *err)
 
 	*msg = NULL;
 	*err = false;
-	if (tshell_words(line, &w) == -1 || w.n == 0) {
+	if (tline_words(line, &w) == -1 || w.n == 0) {
 		strv_clear(&w);
 		return (0);
 	}
@@ -313,14 +217,14 @@ tshell_builtin(struct tshell *sh, const char *line, char **msg, bool *err)
 		if (to[0] == '~' && to[1] == '/' && home != NULL) {
 			char	*t = path_join(home, to + 2);
 
-			path = tshell_path(sh->cwd, t);
+			path = tline_path(sh->cwd, t);
 			free(t);
 		} else if (to[0] == '~') {
 			*msg = xprintf("cd: %s: only ~ and ~/ are read here", to);
 			*err = true;
 			goto out;
 		} else
-			path = tshell_path(sh->cwd, to);
+			path = tline_path(sh->cwd, to);
 		if (tshell_check_dir(sh, path, &e) == -1) {
 			*msg = xprintf("cd: %s: %s", to, e.msg);
 			*err = true;

@@ -51,12 +51,4 @@ int	tshell_exec(struct tshell *, const char *line, struct run *,
 /* The history file, $XDG_STATE_HOME/moat/history, its directory made
  * (0700); NULL when it cannot be. */
 const char *tshell_history(char *buf, size_t len);
-/* Splits a line as the built-ins read it: words, with '' "" and \
- * quoting; -1 when it needs the shell (unquoted ; & | < > $ ` ( ) or
- * an unterminated quote). Pure; unit-tested. */
-int	tshell_words(const char *line, struct strv *words);
-/* Resolves DIR against cwd as cd does, without following links ("..",
- * "." and repeated slashes folded); malloc'd. Pure; unit-tested. */
-char	*tshell_path(const char *cwd, const char *dir);
-
 #endif
