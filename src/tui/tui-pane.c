@@ -20,7 +20,7 @@
 
 /* What is fed to the emulator per frame before the rest of a flood is
  * dropped from view (its last PANE_TAIL bytes are shown at the frame). */
-#define PANE_FRAME_BUDGET	(512 * 1024)
+#define PANE_FRAME_BUDGET	(32 * 1024)
 #define PANE_TAIL		(8 * 1024)
 /* libvterm writes out of its buffer when a wide character is put on a
  * screen of one column: the pane is never narrower than a wide one. */
