@@ -23,8 +23,9 @@
 #define PANE_FRAME_BUDGET	(32 * 1024)
 #define PANE_TAIL		(8 * 1024)
 /* libvterm writes out of its buffer when a wide character is put on a
- * screen of one column: the pane is never narrower than a wide one. */
-#define PANE_MIN_COLS		2
+ * screen of one column or one row: the pane is never that small (8
+ * columns: the TUI draws nothing below 10). */
+#define PANE_MIN_COLS		8
 #define PANE_MIN_ROWS		2
 
 /* A cell as the scrollback keeps it: one character, its attributes. */
@@ -71,7 +72,8 @@ struct pane {
 };
 
 /* libvterm 0.1 keeps 16 CSI parameters without checking, and its REP
- * (CSI n b) loops for ever when no character came before: the filter
+ * (CSI n b, also as C1 CSI or with bytes of 0x80 and over between ESC and
+ * [) loops for ever when no character came before: the filter
  * keeps at most PANE_CSI_ARGS parameters of at most PANE_CSI_DIGITS
  * digits each, and does REP itself (the last character, n times, at most
  * a screenful). */
@@ -319,9 +321,21 @@ pane_feed(struct pane *p, const char *buf, size_t n)
 			p->esc = 1;
 			continue;
 		}
+		/* CSI is ESC [, or C1 CSI (U+009B, C2 9B in UTF-8). */
+		if (p->esc == 3) {
+			p->esc = c == 0x9b ? 4 : 0;
+			if (p->esc == 0)
+				goto plain;
+		}
 		switch (p->esc) {
 		case 1:
-			p->esc = c == '[' ? 2 : 0;
+			/* C0 controls act inside an escape; libvterm skips
+			 * bytes of 0x80 and over there. */
+			if (c < 0x20 || c >= 0x80)
+				break;
+			/* FALLTHROUGH */
+		case 4:
+			p->esc = c == '[' || p->esc == 4 ? 2 : 0;
 			p->csi_seps = p->csi_digits = 0;
 			p->csi_first = 0;
 			p->csi_plain = true;
@@ -360,6 +374,11 @@ pane_feed(struct pane *p, const char *buf, size_t n)
 			}
 			break;
 		default:
+		plain:
+			if (c == 0xc2) {
+				p->esc = 3;	/* perhaps C1 CSI */
+				break;
+			}
 			/* The last character put, for REP. */
 			if (c >= 0x20 && c < 0x7f) {
 				p->last[0] = (char)c;
