@@ -220,6 +220,13 @@ pane_on_popline(int cols, VTermScreenCell *cells, void *arg)
 			pane_cell_from(&cells[i], &l->cells[i]);
 		else
 			pane_cell_blank(&cells[i]);
+		/* A line kept at another width: a wide character that no
+		 * longer fits, or the second half of one whose first half is
+		 * gone, is a blank (libvterm writes past the line for them). */
+		if ((cells[i].width > 1 && i + 1 >= cols) ||
+		    (cells[i].chars[0] == (uint32_t)-1 &&
+		    (i == 0 || cells[i - 1].width < 2)))
+			pane_cell_blank(&cells[i]);
 	}
 	free(l->cells);
 	l->cells = NULL;
@@ -328,11 +335,28 @@ pane_feed(struct pane *p, const char *buf, size_t n)
 				goto plain;
 		}
 		switch (p->esc) {
+		case 5:
+			/* A character set (ESC ( X): libvterm hangs on one it
+			 * does not know; all but ASCII, UK and DEC graphics are
+			 * ASCII here. */
+			p->esc = 0;
+			if (c != 'B' && c != 'A' && c != '0' && c >= 0x20) {
+				if (i > start)
+					vterm_input_write(p->vt, buf + start, i - start);
+				vterm_input_write(p->vt, "B", 1);
+				start = i + 1;
+				continue;
+			}
+			break;
 		case 1:
 			/* C0 controls act inside an escape; libvterm skips
 			 * bytes of 0x80 and over there. */
 			if (c < 0x20 || c >= 0x80)
 				break;
+			if (c == '(' || c == ')' || c == '*' || c == '+') {
+				p->esc = 5;
+				break;
+			}
 			/* FALLTHROUGH */
 		case 4:
 			p->esc = c == '[' || p->esc == 4 ? 2 : 0;

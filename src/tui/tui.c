@@ -85,6 +85,9 @@ struct tui {
 	struct run	*run;		/* while a command runs */
 	char		 title[512];	/* the pane's title line */
 	double		 ctrlc_at;	/* the last ^C while it runs */
+	double		 spawned_at;	/* when init said it started; 0: not yet */
+	bool		 int_pending;	/* a ^C waits for it to have started */
+	int		 int_fd;	/* and its timer */
 	char		*pending;	/* a line readline accepted */
 	bool		 quit;
 	int		 quit_status;
@@ -626,6 +629,43 @@ tui_pane_out(const char *s, size_t n, void *arg)
 
 static void	tui_on_stdin(struct loop *, int, uint32_t, void *);
 
+/* SIGINT is sent a little after the command started: before it has its
+ * own process group and signal dispositions (inherited from init), a
+ * signal would be lost. */
+#define TUI_INT_DELAY	0.1
+
+static void
+tui_int_arm(struct tui *t, double s)
+{
+	struct itimerspec	its = { .it_value = { .tv_sec = (time_t)s,
+				    .tv_nsec = (long)((s - (double)(time_t)s) * 1e9) + 1 } };
+
+	(void)timerfd_settime(t->int_fd, 0, &its, NULL);
+}
+
+static void
+tui_on_int(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct tui	*t = arg;
+	uint64_t	 x;
+
+	(void)!read(fd, &x, sizeof x);
+	if (t->run != NULL && t->int_pending && t->spawned_at > 0) {
+		t->int_pending = false;
+		run_signal(t->run, SIGINT);
+	}
+}
+
+static void
+tui_rec_spawned(struct run *r, void *arg)
+{
+	struct tui	*t = arg;
+
+	t->spawned_at = now_mono();
+	if (t->int_pending)
+		tui_int_arm(t, TUI_INT_DELAY);
+}
+
 static void
 tui_loop_ready(struct run *r, struct loop *l)
 {
@@ -634,6 +674,7 @@ tui_loop_ready(struct run *r, struct loop *l)
 
 	(void)loop_add(l, STDIN_FILENO, EPOLLIN, tui_on_stdin, t, &e);
 	(void)loop_add(l, t->redraw_fd, EPOLLIN, tui_on_redraw, t, &e);
+	(void)loop_add(l, t->int_fd, EPOLLIN, tui_on_int, t, &e);
 }
 
 static void
@@ -689,6 +730,7 @@ tui_exec(struct tui *t, const char *line)
 	ro.on_event = tui_rec_event;
 	ro.on_warn = tui_rec_warn;
 	ro.confirm = tui_confirm;
+	ro.on_spawned = tui_rec_spawned;
 	ro.arg = t;
 
 	snprintf(t->title, sizeof t->title, "%s", line);
@@ -700,7 +742,8 @@ tui_exec(struct tui *t, const char *line)
 	pane_note(t->pane, ROLE_TITLE, "\u25b6 %s", line);
 	tmeter_start(&t->meter, lim->memory, lim->nproc, lim->timeout);
 	t->run = &r;
-	t->ctrlc_at = 0;
+	t->ctrlc_at = t->spawned_at = 0;
+	t->int_pending = false;
 	t->msg[0] = '\0';
 	tui_mark(t, DIRTY_ALL);
 	tui_redraw(t);
@@ -865,8 +908,13 @@ tui_key_run(struct tui *t, int c)
 		 * before it has its terminal. */
 		if (pane_altscreen(t->pane))
 			(void)run_pty_write(t->run, "\003", 1);
-		else
+		else if (t->spawned_at > 0 && now - t->spawned_at >= TUI_INT_DELAY)
 			run_signal(t->run, SIGINT);
+		else {
+			t->int_pending = true;
+			if (t->spawned_at > 0)
+				tui_int_arm(t, TUI_INT_DELAY - (now - t->spawned_at));
+		}
 		tui_say(t, ROLE_WARN, "^C sent; ^C again within %.0f s kills the command",
 		    TUI_KILL_S);
 		return;
@@ -1030,7 +1078,8 @@ tui_setup(struct tui *t, struct merr *e)
 	if ((t->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) == -1)
 		return (merr_errno(e, "signalfd"));
 	if ((t->redraw_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC |
-	    TFD_NONBLOCK)) == -1)
+	    TFD_NONBLOCK)) == -1 || (t->int_fd = timerfd_create(CLOCK_MONOTONIC,
+	    TFD_CLOEXEC | TFD_NONBLOCK)) == -1)
 		return (merr_errno(e, "timerfd_create"));
 	signal(SIGPIPE, SIG_IGN);
 	memset(&sa, 0, sizeof sa);
@@ -1072,7 +1121,7 @@ tui_main(const struct tui_opts *o)
 
 	memset(&t, 0, sizeof t);
 	t.o = o;
-	t.sigfd = t.redraw_fd = -1;
+	t.sigfd = t.redraw_fd = t.int_fd = -1;
 	tui_g = &t;
 	tui_locale();
 	if (o->db != NULL)
@@ -1131,6 +1180,8 @@ out:
 	tshell_close(&t.sh);
 	if (t.redraw_fd >= 0)
 		close(t.redraw_fd);
+	if (t.int_fd >= 0)
+		close(t.int_fd);
 	if (t.sigfd >= 0)
 		close(t.sigfd);
 	loop_free(t.loop);
