@@ -18,7 +18,7 @@ declare -A rank=(
 	[session]=4	# long-lived sandboxes
 	[review]=4	# diff and apply of overlay layers
 	[record]=4	# a run scored and recorded: every front end's one call
-	[tui]=5
+	[tui]=5		# the interactive shell: screen, pane, meters
 	[agent]=5	# wrap, mcp
 	[cli]=6		# main, the command table, one cmd-*.c per subcommand
 )

@@ -45,11 +45,15 @@ fclosep(void *p)
 		fclose(f);
 }
 
+void	(*util_fatal_hook)(void);
+
 static void
 oom(void)
 {
 	static const char	msg[] = "moat: out of memory\n";
 
+	if (util_fatal_hook != NULL)
+		util_fatal_hook();
 	(void)!write(STDERR_FILENO, msg, sizeof msg - 1);
 	_exit(125);
 }

@@ -21,6 +21,10 @@ void	fclosep(void *);
 #define TAKE_FD(fd)	({ int _fd = (fd); (fd) = -1; _fd; })
 #define nitems(a)	(sizeof (a) / sizeof (a)[0])
 
+/* Called before moat exits on a failure it cannot return from (out of
+ * memory): a full-screen front end restores the terminal (endwin) here. */
+extern void	(*util_fatal_hook)(void);
+
 void	*xmalloc(size_t);
 void	*xcalloc(size_t, size_t);
 void	*xrealloc(void *, size_t);

@@ -6,6 +6,7 @@
 #include "cmd.h"
 
 static const struct cmd_entry *cmd_table[] = {
+	&cmd_shell_entry,
 	&cmd_run_entry,
 	&cmd_profiles_entry,
 	&cmd_doctor_entry,

@@ -1,6 +1,7 @@
 /* main.c: moat's entry point; finds the subcommand and runs it. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 
@@ -12,6 +13,10 @@ main(int argc, char **argv)
 	/* No setlocale() here: `moat run` must start fast and prints no text
 	 * of its own that needs it; the TUI and the audit views set it. */
 	if (argc < 2) {
+		/* On a terminal, moat is its shell; elsewhere a call with no
+		 * command is a mistake. */
+		if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))
+			return (cmd_shell_entry.exec(1, (char *[]){ "shell", NULL }));
 		cmd_usage_all(stderr);
 		return (EXIT_MOAT);
 	}

@@ -729,6 +729,8 @@ spawn_source_read(struct spawn *sp, struct loop *l, int k, int fd, int stream)
 			return (1);
 		if (sp->r->on_output != NULL)
 			sp->r->on_output(sp->r, stream, buf, (size_t)n);
+		if (k == SINK_PTY && sp->r->pty_front)
+			continue;	/* the front end's pane shows it */
 		/* A terminal that is gone loses what is shown on it, as it
 		 * would without moat; a pipe's reader gone gives EPIPE. */
 		if (!spawn_sink_write(sp, l, k, buf, (size_t)n) && k != SINK_PTY)
@@ -873,7 +875,9 @@ spawn_pty_winsize(struct spawn *sp)
 {
 	struct winsize	ws;
 
-	if (sp->pty >= 0 && ioctl(sp->pty_host, TIOCGWINSZ, &ws) == 0)
+	if (sp->pty >= 0 && sp->r->pty_front)
+		ioctl(sp->pty, TIOCSWINSZ, &sp->r->pty_size);
+	else if (sp->pty >= 0 && ioctl(sp->pty_host, TIOCGWINSZ, &ws) == 0)
 		ioctl(sp->pty, TIOCSWINSZ, &ws);	/* the kernel signals the command */
 }
 
@@ -889,6 +893,13 @@ spawn_pty_start(struct spawn *sp, struct loop *l, int master)
 	sp->pty = master;
 	fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
 	spawn_pty_winsize(sp);
+	if (sp->r->pty_front) {
+		/* The front end reads nothing of ours and writes the keys. */
+		if (loop_add(l, master, EPOLLIN, spawn_on_pty, sp, &e) == -1)
+			run_emit(sp->r, EV_NOTE, "the terminal is not relayed: %s",
+			    e.msg);
+		return;
+	}
 	/* Our terminal, opened again: a description of our own can be
 	 * non-blocking without touching the caller's, so a terminal that stops
 	 * taking output (^S, a pane in copy mode) does not stop the loop. */
@@ -928,7 +939,7 @@ spawn_pty_stop(struct spawn *sp)
 
 	if (sp->pty >= 0) {
 		/* What the command wrote last; EIO once it is all read. */
-		ok = spawn_sink_flush(sp, SINK_PTY);
+		ok = spawn_sink_flush(sp, SINK_PTY) && !sp->r->pty_front;
 		loop_del(sp->r->loop, sp->pty);
 		/* In a session, a background process may keep the terminal
 		 * open: read until it is quiet, not until EIO. */
@@ -1204,6 +1215,10 @@ spawn_on_signal(struct loop *l, int fd, uint32_t events, void *arg)
 	while (read(fd, &si, sizeof si) == (ssize_t)sizeof si) {
 		int	sig = (int)si.ssi_signo;
 
+		if (sig == SIGWINCH && sp->r->on_winch != NULL) {
+			sp->r->on_winch(sp->r);
+			continue;
+		}
 		if (sig == SIGWINCH && sp->pty >= 0) {
 			spawn_pty_winsize(sp);
 			continue;
@@ -1442,6 +1457,38 @@ run_serve_send(struct run *r, const struct chan_msg *m, const void *payload,
 }
 
 void
+run_signal(struct run *r, int sig)
+{
+	if (r->spawn == NULL)
+		return;
+	r->spawn->killed_by = sig;
+	spawn_kill(r->spawn, sig);
+}
+
+ssize_t
+run_pty_write(struct run *r, const void *buf, size_t n)
+{
+	ssize_t	w;
+
+	if (r->spawn == NULL || r->spawn->pty < 0) {
+		errno = EBADF;
+		return (-1);
+	}
+	do
+		w = write(r->spawn->pty, buf, n);
+	while (w == -1 && errno == EINTR);
+	return (w);
+}
+
+void
+run_pty_resize(struct run *r, const struct winsize *ws)
+{
+	r->pty_size = *ws;
+	if (r->spawn != NULL)
+		spawn_pty_winsize(r->spawn);
+}
+
+void
 run_serve_stop(struct run *r)
 {
 	struct merr	e;
@@ -1635,6 +1682,7 @@ run_attached(struct run *r, struct spawn *sp, struct merr *e)
 
 	if ((r->loop = loop_new(e)) == NULL)
 		goto out;
+	r->spawn = sp;
 	sigemptyset(&mask);
 	for (size_t i = 0; i < nitems(spawn_signals); i++)
 		sigaddset(&mask, spawn_signals[i]);
@@ -1715,6 +1763,8 @@ run_attached(struct run *r, struct spawn *sp, struct merr *e)
 	if (timeout > 0 && (sp->timerfd = loop_timer(r->loop, timeout, 0,
 	    spawn_on_timer, sp, e)) == -1)
 		goto kill;
+	if (r->loop_ready != NULL)
+		r->loop_ready(r, r->loop);
 	while (!loop_stopped(r->loop))
 		if (loop_once(r->loop, -1, e) == -1)
 			goto kill;
@@ -1781,6 +1831,7 @@ out:
 		close(sp->pidfd);
 	loop_free(r->loop);
 	r->loop = NULL;
+	r->spawn = NULL;
 	strv_clear(&env);
 	return (rc);
 }

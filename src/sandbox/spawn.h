@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/ioctl.h>
 #include <sys/types.h>
 
 #include "base/error.h"
@@ -88,6 +89,18 @@ struct run {
 	/* In a session: called once init has started the command (its pid is
 	 * in cmd_pid); NULL: not wanted. */
 	void			(*on_spawned)(struct run *);
+	/* A command in a session (session_fd) only, with pty_force: the
+	 * sandbox's terminal belongs to the front end (the TUI's pane):
+	 * its output goes to on_output only, never to moat's own terminal,
+	 * which is neither made raw nor read; keys go in through
+	 * run_pty_write; its size is pty_size, and SIGWINCH calls on_winch. */
+	bool			 pty_front;
+	struct winsize		 pty_size;
+	void			(*on_winch)(struct run *);
+	/* Called once the run's loop exists, before the command starts: a
+	 * front end adds what it serves while the command runs (its keys, a
+	 * redraw timer) and removes it when the run returns. */
+	void			(*loop_ready)(struct run *, struct loop *);
 
 	/* out */
 	char			 id[40];	/* unique per run: time-pid-random */
@@ -128,6 +141,12 @@ void		 run_serve_stop(struct run *);
 /* Serving: freeze (true) or thaw every process of the sandbox with the
  * cgroup freezer; -1 with e saying why not (no freezer reachable). */
 int		 run_serve_freeze(struct run *, bool frozen, struct merr *);
+/* While a command runs (from a callback or a loop_ready handler): a signal
+ * to it, as if moat had been sent that signal (SIGKILL ends it as killed);
+ * keys to its terminal (pty_front); a new size of that terminal. */
+void		 run_signal(struct run *, int sig);
+ssize_t		 run_pty_write(struct run *, const void *, size_t);
+void		 run_pty_resize(struct run *, const struct winsize *);
 void		 run_emit(struct run *, enum run_event_kind, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 

