@@ -81,6 +81,7 @@ rec_start_fields(struct run *r, struct rec *rc, struct audit_start *as)
 	memset(as, 0, sizeof *as);
 	as->run_id = r->id;
 	as->source = o->source != NULL ? o->source : "cli";
+	as->client = o->client;
 	as->session = o->session;
 	as->profile = o->profile_label != NULL ? o->profile_label : p->name;
 	as->profile_text = rc->profile_text;

@@ -18,6 +18,7 @@
 
 struct rec_opts {
 	const char	*source;	/* "cli", "tui", "wrap", "mcp" */
+	const char	*client;	/* who asked, e.g. the MCP client's name; NULL */
 	const char	*db;		/* NULL: $MOAT_DB or the default */
 	bool		 unlogged_ok;	/* run even when the log cannot be written */
 	const char	*profile_label;	/* the profile as recorded; NULL: its name */
