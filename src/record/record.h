@@ -30,6 +30,9 @@ struct rec_opts {
 	const char	*stdin_script;
 	size_t		 stdin_len;
 	bool		 stdin_cut;	/* there was more than was read */
+	/* Rules loaded once by a front end that runs many commands (borrowed;
+	 * loading them is most of a warm run's cost); NULL: loaded per run. */
+	struct risk_rules *rules;
 	/* The profile's risk-confirm-above was passed: NULL when the user
 	 * confirmed, else why not ("it was not confirmed"). A NULL hook:
 	 * "there is no one to confirm it". */
