@@ -169,7 +169,10 @@ mcp_runner(struct mcp *m, struct mcp_req *req, struct mcp_run_args *a)
 	ro.session = a->s->id;
 	ro.on_output = mcp_runner_output;
 	ro.on_warn = mcp_runner_warn;
+	ro.rules = m->rules;
 	ro.arg = &rn;
+	if (getenv("MOAT_TRACE_TIMING") != NULL && *getenv("MOAT_TRACE_TIMING") != '\0')
+		ro.trace = now_mono();
 	rc = rec_run(&r, a->s->p, &ro, &out, &e);
 	if (rc == -1) {
 		rj = out.scored ? risk_reasons_json(&out.risk) : NULL;
@@ -324,6 +327,13 @@ mcp_run_start(struct mcp *m, struct mcp_req *req, struct mcp_run_args *a)
 
 	for (slot = 0; slot < MCP_CALLS_MAX && m->calls[slot] != NULL; slot++)
 		;
+	/* Once, here: the runners forked from now on inherit them. A failure
+	 * is left for each runner's own load to report. */
+	if (!m->rules_tried) {
+		m->rules_tried = true;
+		if (risk_load(&m->rules, &e) == -1)
+			m->rules = NULL;
+	}
 	if (slot == MCP_CALLS_MAX || pipe2(p, O_CLOEXEC) == -1) {
 		mcp_reply(m, req, mcp_tool_error("could not start the command: %s",
 		    slot == MCP_CALLS_MAX ? "too many running" : strerror(errno)));
@@ -352,7 +362,10 @@ mcp_run_start(struct mcp *m, struct mcp_req *req, struct mcp_run_args *a)
 		if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0) {
 			dup2(null, 0);
 			dup2(null, 1);
-			dup2(null, 2);
+			/* MOAT_TRACE_TIMING: the record's timings (and the
+			 * command's stderr) on the server's stderr. */
+			if (getenv("MOAT_TRACE_TIMING") == NULL)
+				dup2(null, 2);
 		}
 		res = mcp_runner(m, req, a);
 		s = json_dumps(json_pack("{s:o}", "result", res), JSON_COMPACT);

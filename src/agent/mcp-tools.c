@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "audit/audit.h"
-#include "base/sha256.h"
+#include "base/event.h"
 #include "mcp-tools.h"
 #include "profile/profile.h"
 #include "sandbox/chan.h"
@@ -906,6 +906,77 @@ mcp_make_dirs(int dfd, const char *rel)
 	return (0);
 }
 
+/* write_file is a row of the log of its own, as moat apply is: argv
+ * "write_file PATH", a file event, begun before the file is written (a
+ * write that cannot be recorded is not made). */
+struct mcp_wrec {
+	struct audit		*a;
+	struct audit_run	*ar;
+};
+
+static int
+mcp_write_begin(struct mcp *m, struct mcp_req *req, struct mcp_session *s,
+    const char *path, struct mcp_wrec *w, struct merr *e)
+{
+	struct audit_start	 as;
+	char			*argv[] = { "write_file", (char *)path, NULL };
+
+	memset(w, 0, sizeof *w);
+	if ((w->a = audit_open(m->o.db, 0, e)) == NULL)
+		return (-1);
+	memset(&as, 0, sizeof as);
+	as.source = "mcp";
+	as.client = req->client;
+	as.session = s->id;
+	as.profile = s->profile;
+	as.net_mode = profile_net_mode_name(s->p->net);
+	as.workspace = s->workspace;
+	as.cwd = s->cwd;
+	as.argv = argv;
+	as.risk = -1;
+	as.output_head = as.output_tail = AUDIT_OUTPUT_NONE;
+	if ((w->ar = audit_run_begin(w->a, &as, e)) == NULL) {
+		audit_close(w->a);
+		w->a = NULL;
+		return (-1);
+	}
+	return (0);
+}
+
+static void
+mcp_write_end(struct mcp_wrec *w, const char *host_path, const char *change,
+    size_t bytes, int err)
+{
+	struct audit_end	 ae;
+	struct run_event	 ev;
+	struct merr		 e;
+	autofree char		*text = NULL;
+
+	memset(&ev, 0, sizeof ev);
+	if (err == 0) {
+		ev.kind = EV_FILE_CHANGED;
+		ev.path = host_path;
+		ev.change = change;
+		ev.text = text = xprintf("write_file %s: %zu bytes", host_path, bytes);
+	} else {
+		ev.kind = EV_NOTE;
+		ev.text = text = xprintf("write_file %s: %s", host_path, strerror(err));
+	}
+	if (audit_run_event(w->ar, &ev, &e) == -1)
+		fprintf(stderr, "moat mcp: audit log: %s\n", e.msg);
+	memset(&ae, 0, sizeof ae);
+	ae.status = AUDIT_DONE;
+	ae.end_reason = "exited";
+	ae.exit_code = err == 0 ? 0 : 1;
+	ae.cpu_user = ae.cpu_sys = -1;
+	ae.peak_memory = ae.peak_pids = -1;
+	ae.risk = -1;
+	if (audit_run_end(TAKE_PTR(w->ar), &ae, &e) == -1)
+		fprintf(stderr, "moat mcp: audit log: %s\n", e.msg);
+	audit_close(w->a);
+	w->a = NULL;
+}
+
 static void
 mcp_tool_write(struct mcp *m, struct mcp_req *req, json_t *args)
 {
@@ -913,11 +984,16 @@ mcp_tool_write(struct mcp *m, struct mcp_req *req, json_t *args)
 	json_t		*jc = json_object_get(args, "content");
 	const char	*enc = json_string_value(json_object_get(args, "encoding"));
 	bool		 append = json_is_true(json_object_get(args, "append"));
-	autofd int	 dfd = -1, fd = -1;
+	autofd int	 dfd = -1, fd = -1, old = -1;
 	autofree unsigned char *bin = NULL;
+	autofree char	*host = NULL;
 	const unsigned char *data;
+	struct mcp_session *s;
+	struct mcp_wrec	 w;
+	struct merr	 e;
 	ssize_t		 n;
 	size_t		 done = 0;
+	int		 err = 0;
 
 	if (enc != NULL && strcmp(enc, "base64") == 0) {
 		bin = xmalloc(MCP_FILE_MAX);
@@ -938,31 +1014,47 @@ mcp_tool_write(struct mcp *m, struct mcp_req *req, json_t *args)
 	}
 	if ((dfd = mcp_ws_open(m, req, args, path, &rel)) == -1)
 		return;
-	if (json_is_true(json_object_get(args, "make_dirs")) &&
-	    mcp_make_dirs(dfd, rel) == -1) {
-		mcp_reply(m, req, mcp_tool_error("write_file %s: its directories: %s",
-		    path, strerror(errno)));
+	s = mcp_session_for(m, req, args);	/* found by mcp_ws_open already */
+	host = path_join(s->workspace, rel);
+	if (mcp_write_begin(m, req, s, rel, &w, &e) == -1) {
+		mcp_reply(m, req, mcp_tool_error("write_file %s: not written, because "
+		    "it could not be recorded: %s", path, e.msg));
 		return;
 	}
+	if (json_is_true(json_object_get(args, "make_dirs")) &&
+	    mcp_make_dirs(dfd, rel) == -1) {
+		err = errno;
+		mcp_write_end(&w, host, "added", 0, err);
+		mcp_reply(m, req, mcp_tool_error("write_file %s: its directories: %s",
+		    path, strerror(err)));
+		return;
+	}
+	old = mcp_openat2(dfd, rel, O_PATH | O_NOFOLLOW, 0);
 	fd = mcp_openat2(dfd, rel, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NOCTTY |
 	    O_NONBLOCK | (append ? O_APPEND : O_TRUNC), 0666);
 	if (fd == -1) {
+		err = errno;
+		mcp_write_end(&w, host, "modified", 0, err);
 		mcp_reply(m, req, mcp_tool_error("write_file %s: %s%s", path,
-		    strerror(errno), errno == EXDEV ? " (it leads out of the "
-		    "workspace)" : errno == EROFS ? " (read-only in this sandbox)" : ""));
+		    strerror(err), err == EXDEV ? " (it leads out of the "
+		    "workspace)" : err == EROFS ? " (read-only in this sandbox)" : ""));
 		return;
 	}
 	while (done < (size_t)n) {
-		ssize_t	w = write(fd, data + done, (size_t)n - done);
+		ssize_t	wr = write(fd, data + done, (size_t)n - done);
 
-		if (w < 0 && errno == EINTR)
+		if (wr < 0 && errno == EINTR)
 			continue;
-		if (w < 0) {
-			mcp_reply(m, req, mcp_tool_error("write_file %s: %s", path,
-			    strerror(errno)));
-			return;
+		if (wr < 0) {
+			err = errno;
+			break;
 		}
-		done += (size_t)w;
+		done += (size_t)wr;
+	}
+	mcp_write_end(&w, host, old >= 0 ? "modified" : "added", done, err);
+	if (err != 0) {
+		mcp_reply(m, req, mcp_tool_error("write_file %s: %s", path, strerror(err)));
+		return;
 	}
 	mcp_reply_structured(m, req, json_pack("{s:s,s:I}", "path", path, "bytes",
 	    (json_int_t)done));

@@ -19,6 +19,7 @@
 #include "base/loop.h"
 #include "mcp.h"
 #include "mcp-tools.h"
+#include "risk/risk.h"
 
 #define MCP_INSTRUCTIONS \
 	"moat runs each command in a sandbox (namespaces, seccomp, a network " \
@@ -95,6 +96,7 @@ mcp_free(struct mcp *m)
 			mcp_call_free(m->calls[i]);
 	mcp_sessions_clear(m);
 	json_decref(m->tools);
+	risk_rules_free(m->rules);
 	free(m->legacy_client);
 	strv_clear(&m->o.allow);
 	free(m);

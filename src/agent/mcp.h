@@ -34,6 +34,7 @@
 
 struct loop;
 struct profile;
+struct risk_rules;
 
 struct mcp_opts {
 	const char	*profile;	/* -p: the default profile; NULL = "default" */
@@ -91,6 +92,10 @@ struct mcp {
 	json_t		*tools;		/* owned; the tools/list array */
 	int		 sigfd;
 	struct loop	*loop;		/* while mcp_serve runs */
+	/* The risk rules, loaded once before the first runner is forked
+	 * (each runner inherits them); NULL: each loads its own. */
+	struct risk_rules *rules;	/* owned */
+	bool		 rules_tried;
 };
 
 struct mcp	*mcp_new(const struct mcp_opts *, int out);

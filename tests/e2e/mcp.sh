@@ -38,6 +38,7 @@ S= R=
 scenario legacy "$tag"
 run_moat audit list --agent mcp-test
 like "the runs are in moat audit list, agent mcp:CLIENT" "$out" "mcp:mcp-t.* +/bin/sh -c 'echo hello-$tag"
+like "write_file is a run of the log too" "$out" "mcp:mcp-t.* +write_file sub/w-$tag.txt"
 run_moat audit show "$R"
 like "audit show: its session" "$out" "$S"
 run_moat session ls

@@ -32,6 +32,10 @@ NEVER(int, session_open_inside, int s, const struct session_info *i, const char 
     mode_t md, struct merr *e)
 NEVER(struct audit *, audit_open, const char *p, int f, struct merr *e)
 NEVER(void, audit_close, struct audit *a)
+NEVER(struct audit_run *, audit_run_begin, struct audit *a, const struct audit_start *s,
+    struct merr *e)
+NEVER(int, audit_run_event, struct audit_run *r, const struct run_event *ev, struct merr *e)
+NEVER(int, audit_run_end, struct audit_run *r, const struct audit_end *en, struct merr *e)
 NEVER(struct sqlite3 *, audit_sqlite, struct audit *a)
 
 /* The call table is empty in a dry server. */
@@ -41,6 +45,7 @@ void	mcp_calls_tick(struct mcp *m) { }
 void	mcp_calls_shutdown(struct mcp *m) { }
 size_t	mcp_calls_running(const struct mcp *m) { return (0); }
 void	profile_free(struct profile *p) { assert(p == NULL); }
+void	risk_rules_free(struct risk_rules *r) { assert(r == NULL); }
 const char *profile_net_mode_name(enum net_mode n) { abort(); }
 
 static size_t	lines;
