@@ -28,6 +28,7 @@
 #define MCP_FILE_MAX		(1u << 20)	/* read_file and write_file, bytes */
 #define MCP_LIST_MAX		1000		/* list_files entries */
 #define MCP_OUTPUT_DEFAULT	(32u << 10)	/* run_command output kept per stream */
+#define MCP_SESSION_IDLE	3600.0		/* seconds without a command */
 
 struct mcp_tool {
 	const char	*name;
@@ -480,6 +481,9 @@ mcp_session_start(struct mcp *m, const char *pname, const char *ws, bool implici
 	o.profile = p;
 	o.profile_arg = pname;
 	o.workspace = ws;
+	/* Closed when the server ends; should it die without closing them
+	 * (SIGKILL), they end after an hour without a command. */
+	o.idle_ttl = MCP_SESSION_IDLE;
 	if (session_start(&o, id, e) == -1) {
 		profile_free(p);
 		return (NULL);

@@ -169,6 +169,18 @@ def scenario_legacy(tag):
     say(s1.get("exit_code") == 0 and s2.get("stdout") == "kept\n" and
         s1.get("session") == s2.get("session") == s.get("session"),
         "two calls share one session: a file in its /tmp stays", repr((s1, s2)))
+    e = sc(c.call("run_command", {"command": "echo $GREETING-$MOAT_X", "env": {
+        "GREETING": "hi", "MOAT_X": "y z"}}))
+    say(e.get("stdout") == "hi-y z\n", "run_command env sets variables", repr(e))
+    t = sc(c.call("run_command", {"command": "sleep 5", "timeout": 0.5}))
+    say(t.get("end_reason") == "timeout" and t.get("exit_code") == 124 and
+        t.get("duration_s", 9) < 4, "run_command timeout: ended, 124", repr(t))
+    big = sc(c.call("run_command", {"command": "head -c 100000 /dev/zero | tr '\\0' a; "
+                                    "echo; echo END", "output_max": 1000}))
+    say(big.get("stdout_truncated") is True and big.get("stdout_bytes") == 100005 and
+        big.get("stdout", "").endswith("END\n") and "bytes cut" in big.get("stdout", "") and
+        len(big.get("stdout", "")) < 1100, "output over output_max: head and tail, the cut said",
+        repr(big)[:300])
     w = c.call("write_file", {"path": "sub/w-%s.txt" % tag, "content": "written ü\n",
                               "make_dirs": True})
     rd = c.call("read_file", {"path": "sub/w-%s.txt" % tag})
