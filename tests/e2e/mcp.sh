@@ -17,6 +17,10 @@ export XDG_RUNTIME_DIR="$T/run" MCP_ERR="$T/mcp.err"
 mkdir -p "$XDG_RUNTIME_DIR"
 chmod 700 "$XDG_RUNTIME_DIR"
 cleanup_hooks+=("\"$MOAT\" session kill --all >/dev/null 2>&1")
+# A sanitizer build (--enable-sanitizers) reports into files here, the
+# runners' too (their stderr is /dev/null); checked at the end.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$T/san"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$T/san"
 tag=$$$RANDOM
 client="$MOAT_SRCDIR/tests/e2e/mcp-client.py"
 
@@ -70,4 +74,6 @@ run_moat audit list --agent mcp
 like "... it is in the log" "$out" "sleep 4$tag"
 scenario limit "$tag"
 [ -s "$T/mcp.err" ] && diag "moat mcp's stderr:" "$(tail -5 "$T/mcp.err")"
+is "no sanitizer report from moat mcp, its runners or its sessions" \
+    "$(cat "$T"/san.* 2>/dev/null | head -20)" ""
 done_testing
