@@ -134,6 +134,8 @@ mcp_runner(struct mcp *m, struct mcp_req *req, struct mcp_run_args *a)
 	bool			 cut1, cut2;
 	int			 fd, rc;
 
+	double			 t0 = now_mono();
+
 	if ((fd = session_connect(a->s->id, &info, &e)) == -1)
 		return (mcp_tool_error("session %s is gone (%s); start another with "
 		    "session_new, or leave session out", a->s->id, e.msg));
@@ -171,8 +173,10 @@ mcp_runner(struct mcp *m, struct mcp_req *req, struct mcp_run_args *a)
 	ro.on_warn = mcp_runner_warn;
 	ro.rules = m->rules;
 	ro.arg = &rn;
-	if (getenv("MOAT_TRACE_TIMING") != NULL && *getenv("MOAT_TRACE_TIMING") != '\0')
+	if (getenv("MOAT_TRACE_TIMING") != NULL && *getenv("MOAT_TRACE_TIMING") != '\0') {
 		ro.trace = now_mono();
+		fprintf(stderr, "moat: timing: mcp-connect  %7.3f ms\n", (ro.trace - t0) * 1e3);
+	}
 	rc = rec_run(&r, a->s->p, &ro, &out, &e);
 	if (rc == -1) {
 		rj = out.scored ? risk_reasons_json(&out.risk) : NULL;
