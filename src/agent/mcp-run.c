@@ -27,7 +27,7 @@
 #include "session/session.h"
 
 #define MCP_CANCEL_GRACE	3.0	/* seconds between SIGTERM and SIGKILL */
-#define MCP_REPORT_MAX		(8u << 20)
+#define MCP_REPORT_MAX		(64u << 20)	/* output_max twice, escaped, twice */
 
 /* What the runner keeps of one stream: the first and the last halves. */
 struct mcp_cap {
@@ -315,8 +315,13 @@ mcp_on_runner(struct loop *l, int fd, uint32_t events, void *arg)
 		c->len += (size_t)r;
 		return;
 	}
-	if (r > 0)
-		c->len = 0;	/* more than a runner writes: not its report */
+	if (r > 0) {
+		/* More than a runner writes: not its report. It is stopped
+		 * before it is waited for (it may be blocked writing). */
+		c->len = 0;
+		kill(c->pid, SIGKILL);
+		c->killed = true;
+	}
 	mcp_call_done(m, c);
 }
 
