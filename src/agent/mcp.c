@@ -175,7 +175,8 @@ mcp_utf8(const void *buf, size_t n, size_t *outlen)
 				    (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
 		uint32_t	cp = len == 1 ? c : len == 2 ? c & 0x1f :
 				    len == 3 ? c & 0x0f : c & 0x07;
-		bool		good = len > 0 && i + len <= n;
+		/* NUL too: the text goes into C strings on its way. */
+		bool		good = len > 0 && i + len <= n && c != 0;
 
 		for (size_t j = 1; good && j < len; j++) {
 			if ((s[i + j] & 0xc0) != 0x80)

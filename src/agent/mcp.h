@@ -112,7 +112,8 @@ void		 mcp_reply_error(struct mcp *, json_t *id, int code, json_t *data,
 		    const char *, ...) __attribute__((format(printf, 5, 6)));
 void		 mcp_send(struct mcp *, json_t *);
 void		 mcp_req_release(struct mcp_req *);
-/* Valid UTF-8 of any bytes: each bad byte becomes U+FFFD. Owned. */
+/* Valid UTF-8 of any bytes, with no NUL: each bad byte (and NUL) becomes
+ * U+FFFD. Owned. */
 char		*mcp_utf8(const void *, size_t, size_t *outlen);
 
 #endif

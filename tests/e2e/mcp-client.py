@@ -181,6 +181,9 @@ def scenario_legacy(tag):
         big.get("stdout", "").endswith("END\n") and "bytes cut" in big.get("stdout", "") and
         len(big.get("stdout", "")) < 1100, "output over output_max: head and tail, the cut said",
         repr(big)[:300])
+    b = sc(c.call("run_command", {"command": "printf 'a\\000b\\377c'"}))
+    say(b.get("stdout") == "a\ufffdb\ufffdc" and b.get("stdout_bytes") == 5,
+        "output that is not text: NUL and bad bytes become U+FFFD, counted as bytes", repr(b))
     w = c.call("write_file", {"path": "sub/w-%s.txt" % tag, "content": "written ü\n",
                               "make_dirs": True})
     rd = c.call("read_file", {"path": "sub/w-%s.txt" % tag})
