@@ -55,7 +55,10 @@ mcp_emit_fd(struct mcp *m, const char *s, size_t n)
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
-			m->eof = true;	/* EPIPE: the client is gone */
+			/* EPIPE: the client is gone; so is the server. */
+			m->eof = true;
+			if (m->loop != NULL)
+				loop_stop(m->loop);
 			return;
 		}
 		left -= (size_t)w;

@@ -403,6 +403,17 @@ def scenario_disconnect(tag):
     say(rc == 0, "moat mcp exits when its client goes away mid-call", repr(rc))
     left = subprocess.run(["pgrep", "-f", "sleep 4%s" % tag], capture_output=True).returncode
     say(left != 0, "nothing is left running")
+    # A client that stops reading (closes its end of stdout) but not writing.
+    c = Client()
+    c.p.stdout.close()
+    c.send({"jsonrpc": "2.0", "id": 1, "method": "ping"})
+    try:
+        rc = c.p.wait(10)
+    except subprocess.TimeoutExpired:
+        rc = None
+        c.p.kill()
+    say(rc == 0, "a client that closes the server's stdout: the server exits at its next "
+        "reply", repr(rc))
 
 
 def scenario_limit(tag):
