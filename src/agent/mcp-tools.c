@@ -22,6 +22,7 @@
 #include "base/event.h"
 #include "mcp-tools.h"
 #include "profile/profile.h"
+#include "review/review.h"
 #include "sandbox/chan.h"
 #include "session/session.h"
 
@@ -47,6 +48,7 @@ static void	mcp_tool_write(struct mcp *, struct mcp_req *, json_t *);
 static void	mcp_tool_list_files(struct mcp *, struct mcp_req *, json_t *);
 static void	mcp_tool_list_runs(struct mcp *, struct mcp_req *, json_t *);
 static void	mcp_tool_show_run(struct mcp *, struct mcp_req *, json_t *);
+static void	mcp_tool_diff(struct mcp *, struct mcp_req *, json_t *);
 
 #define S_SESSION "\"session\":{\"type\":\"string\",\"maxLength\":64,\"description\":" \
 	"\"a handle from session_new; omitted: this server's own session, made on first use\"}"
@@ -169,6 +171,23 @@ static const struct mcp_tool mcp_tools[] = {
 	  "{\"type\":\"object\",\"properties\":{\"run\":{\"type\":\"object\"},"
 	  "\"events\":{\"type\":\"array\"}},\"required\":[\"run\",\"events\"]}",
 	  mcp_tool_show_run },
+	{ "diff", "What an overlay session changed",
+	  "Lists what the commands of a session on an overlay workspace changed so "
+	  "far (the host's workspace is untouched until the user applies it): each "
+	  "path with added, modified, deleted, mode or symlink, its sizes, and "
+	  "whether it is protected (never applied). read_file shows the new content.",
+	  "{\"type\":\"object\",\"properties\":{" S_SESSION ","
+	  "\"paths\":{\"type\":\"array\",\"maxItems\":256,\"items\":{\"type\":"
+	  "\"string\",\"minLength\":1,\"maxLength\":4096},\"description\":\"only these "
+	  "paths, the directories above them or glob(7) patterns\"}},"
+	  "\"additionalProperties\":false}",
+	  "{\"type\":\"object\",\"properties\":{\"session\":{\"type\":\"string\"},"
+	  "\"workspace\":{\"type\":\"string\"},\"changes\":{\"type\":\"array\","
+	  "\"items\":{\"type\":\"object\",\"properties\":{\"path\":{\"type\":"
+	  "\"string\"},\"kind\":{\"type\":\"string\"},\"old_size\":{\"type\":"
+	  "\"integer\"},\"new_size\":{\"type\":\"integer\"},\"protected\":{\"type\":"
+	  "\"boolean\"}}}}},\"required\":[\"session\",\"changes\"]}",
+	  mcp_tool_diff },
 };
 
 static json_t *
@@ -1262,4 +1281,57 @@ mcp_tool_show_run(struct mcp *m, struct mcp_req *req, json_t *args)
 	}
 	audit_close(a);
 	mcp_reply_structured(m, req, json_pack("{s:o,s:o}", "run", run, "events", events));
+}
+
+/* --- what an overlay session changed (moat diff SESSION) */
+
+static void
+mcp_tool_diff(struct mcp *m, struct mcp_req *req, json_t *args)
+{
+	json_t			*jp = json_object_get(args, "paths"), *v, *changes;
+	struct mcp_session	*s;
+	struct session_info	 info;
+	struct review		 rv;
+	struct merr		 e;
+	struct strv		 filt = { 0 };
+	size_t			 i;
+	int			 fd;
+
+	if ((s = mcp_session_for(m, req, args)) == NULL)
+		return;
+	if (s->p->workspace != WS_OVERLAY) {
+		mcp_reply(m, req, mcp_tool_error("session %s has a %s workspace: what "
+		    "its commands change is in %s already (a session on an overlay "
+		    "profile keeps its changes apart for review)", s->id,
+		    profile_ws_mode_name(s->p->workspace), s->workspace != NULL ?
+		    s->workspace : "no workspace"));
+		return;
+	}
+	if ((fd = mcp_session_connect(m, req, s, &info)) == -1)
+		return;
+	close(fd);
+	memset(&rv, 0, sizeof rv);
+	if (review_load(&rv, info.run_id, info.workspace, &s->p->protect, &e) == -1) {
+		mcp_reply(m, req, mcp_tool_error("diff of session %s: %s", s->id, e.msg));
+		return;
+	}
+	json_array_foreach(jp, i, v)
+		strv_add(&filt, json_string_value(v));
+	changes = json_array();
+	for (i = 0; i < rv.n; i++) {
+		const struct review_change	*c = &rv.v[i];
+		autofree char			*path = NULL;
+
+		if (filt.n > 0 && !review_match(c->path, filt.v, filt.n))
+			continue;
+		path = mcp_utf8(c->path, strlen(c->path), NULL);
+		json_array_append_new(changes, json_pack("{s:s,s:s,s:I,s:I,s:b}",
+		    "path", path, "kind", review_kind_name(c->kind),
+		    "old_size", (json_int_t)c->old_size, "new_size", (json_int_t)c->new_size,
+		    "protected", c->protected));
+	}
+	mcp_reply_structured(m, req, json_pack("{s:s,s:s,s:o}", "session", s->id,
+	    "workspace", info.workspace, "changes", changes));
+	strv_clear(&filt);
+	review_release(&rv);
 }

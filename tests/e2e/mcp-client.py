@@ -129,7 +129,7 @@ def tools_ok(r, modern):
     tools = (r or {}).get("result", {}).get("tools", [])
     names = sorted(t["name"] for t in tools)
     want = sorted(["run_command", "session_new", "session_close", "read_file", "write_file",
-                   "list_files", "list_runs", "show_run"])
+                   "list_files", "list_runs", "show_run", "diff"])
     say(names == want, "tools/list names every tool", repr(names))
     say(all(t.get("inputSchema", {}).get("type") == "object" and
             isinstance(t.get("outputSchema"), dict) for t in tools),
@@ -344,6 +344,30 @@ def scenario_contain(tag, port):
     say(risky and risky.get("isError") is True and "risk" in text(risky) and
         "download-pipe-shell" in text(risky), "a command above the refuse threshold is a "
         "tool error with its reasons", repr(risky))
+    say(c.close() == 0, "exits 0")
+
+
+def scenario_review(tag):
+    c = Client()
+    c.legacy()
+    nb = c.call("diff", {})
+    say(nb and nb.get("isError") is True and "bind workspace" in text(nb),
+        "diff of a session on a bind workspace: a tool error saying why", repr(nb))
+    sid = sc(c.call("session_new", {"profile": os.environ["OV_PROFILE"]})).get("session")
+    s = sc(c.call("run_command", {"session": sid, "command":
+                                  "echo new > added-%s.txt; echo more >> old-%s.txt" % (tag, tag)}))
+    d = sc(c.call("diff", {"session": sid}))
+    ch = {x["path"]: x["kind"] for x in d.get("changes", [])}
+    say(s.get("exit_code") == 0 and ch.get("added-%s.txt" % tag) == "added" and
+        ch.get("old-%s.txt" % tag) == "modified", "diff lists what the overlay session changed",
+        repr((s, d)))
+    d2 = sc(c.call("diff", {"session": sid, "paths": ["added-*"]}))
+    say([x["path"] for x in d2.get("changes", [])] == ["added-%s.txt" % tag],
+        "diff paths narrows it", repr(d2))
+    r = sc(c.call("read_file", {"session": sid, "path": "added-%s.txt" % tag}))
+    say(r.get("content") == "new\n", "read_file reads the session's view", repr(r))
+    say(not os.path.exists("added-%s.txt" % tag) and open("old-%s.txt" % tag).read() == "old\n",
+        "the host workspace is untouched")
     say(c.close() == 0, "exits 0")
 
 

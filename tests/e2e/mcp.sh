@@ -5,7 +5,8 @@
 # calls, files written and read, sessions made and closed, the audit log's
 # runs); malformed, oversized, deep and unknown input answered with the
 # right JSON-RPC error while the server lives on; containment (a hidden
-# $HOME file, a refused host, a risky command refused); progress and
+# $HOME file, a refused host, a risky command refused); an overlay
+# session's changes listed by diff; progress and
 # cancellation; a client that goes away mid-call.
 . "$(dirname "$0")/libtest.sh"
 require_sandbox
@@ -66,6 +67,9 @@ EOC
 NET_PROFILE="$T/net.conf" MCP_ARGS="--allow-profile $T/net.conf" scenario contain "$tag" "$P"
 check "the refused command did not run" test ! -e "$T/ws/ran-$tag"
 
+printf 'include = default\nworkspace = overlay\n' >"$T/ov.conf"
+echo old >"$T/ws/old-$tag.txt"
+OV_PROFILE="$T/ov.conf" MCP_ARGS="--allow-profile $T/ov.conf" scenario review "$tag"
 scenario cancel "$tag"
 scenario disconnect "$tag"
 run_moat audit list --agent mcp --status running

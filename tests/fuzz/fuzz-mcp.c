@@ -17,6 +17,7 @@
 #include "agent/mcp-tools.h"
 #include "audit/audit.h"
 #include "profile/profile.h"
+#include "review/review.h"
 #include "session/session.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -35,6 +36,12 @@ NEVER(void, audit_close, struct audit *a)
 NEVER(struct audit_run *, audit_run_begin, struct audit *a, const struct audit_start *s,
     struct merr *e)
 NEVER(int, audit_run_event, struct audit_run *r, const struct run_event *ev, struct merr *e)
+NEVER(int, review_load, struct review *rv, const char *id, const char *ws,
+    const struct strv *pr, struct merr *e)
+NEVER(void, review_release, struct review *rv)
+NEVER(bool, review_match, const char *p, char *const *f, size_t n)
+NEVER(const char *, review_kind_name, enum review_kind k)
+NEVER(const char *, profile_ws_mode_name, enum ws_mode w)
 NEVER(int, audit_run_end, struct audit_run *r, const struct audit_end *en, struct merr *e)
 NEVER(struct sqlite3 *, audit_sqlite, struct audit *a)
 
