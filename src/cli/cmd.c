@@ -16,6 +16,7 @@ static const struct cmd_entry *cmd_table[] = {
 	&cmd_diff_entry,
 	&cmd_apply_entry,
 	&cmd_discard_entry,
+	&cmd_mcp_entry,
 };
 
 const struct cmd_entry *

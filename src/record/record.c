@@ -81,6 +81,7 @@ rec_start_fields(struct run *r, struct rec *rc, struct audit_start *as)
 	memset(as, 0, sizeof *as);
 	as->run_id = r->id;
 	as->source = o->source != NULL ? o->source : "cli";
+	as->client = o->client;
 	as->session = o->session;
 	as->profile = o->profile_label != NULL ? o->profile_label : p->name;
 	as->profile_text = rc->profile_text;
@@ -148,7 +149,9 @@ rec_prep(void *arg)
 	rc->audit = audit_open(rc->o->db, 0, &rc->audit_err);
 	rec_trace(rc, "audit-open", t);
 	t = now_mono();
-	if (risk_load(&rc->rules, &rc->risk_err) == -1) {
+	if (rc->o->rules != NULL)
+		rc->rules = rc->o->rules;
+	else if (risk_load(&rc->rules, &rc->risk_err) == -1) {
 		rc->risk_failed = true;
 		return (NULL);
 	}
@@ -444,7 +447,8 @@ rec_run(struct run *r, struct profile *p, const struct rec_opts *o,
 	}
 	free(rc.profile_text);
 	strv_clear(&rc.denied);
-	risk_rules_free(rc.rules);
+	if (rc.rules != o->rules)
+		risk_rules_free(rc.rules);
 	r->cb_arg = NULL;
 	return (ret);
 }

@@ -18,6 +18,7 @@
 
 struct rec_opts {
 	const char	*source;	/* "cli", "tui", "wrap", "mcp" */
+	const char	*client;	/* who asked, e.g. the MCP client's name; NULL */
 	const char	*db;		/* NULL: $MOAT_DB or the default */
 	bool		 unlogged_ok;	/* run even when the log cannot be written */
 	const char	*profile_label;	/* the profile as recorded; NULL: its name */
@@ -29,6 +30,9 @@ struct rec_opts {
 	const char	*stdin_script;
 	size_t		 stdin_len;
 	bool		 stdin_cut;	/* there was more than was read */
+	/* Rules loaded once by a front end that runs many commands (borrowed;
+	 * loading them is most of a warm run's cost); NULL: loaded per run. */
+	struct risk_rules *rules;
 	/* The profile's risk-confirm-above was passed: NULL when the user
 	 * confirmed, else why not ("it was not confirmed"). A NULL hook:
 	 * "there is no one to confirm it". */

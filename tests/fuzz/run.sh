@@ -3,11 +3,11 @@
 # (-fsanitize=fuzzer,address,undefined) and runs each for FUZZ_SECONDS
 # (default 60). Usage: run.sh [SRCDIR [OUTDIR]]; `make fuzz` passes both.
 # FUZZ_HARNESSES picks some of: http socks rule session duration profile risk
-# fold dns sniff line pane (the profile parser with its includes; the risk
-# scorer's shell reader; the folding of a path an observed open in the
+# fold dns sniff line pane mcp (the profile parser with its includes; the
+# risk scorer's shell reader; the folding of a path an observed open in the
 # sandbox asked for; the sandbox resolver's questions; a transparent
 # connection's first bytes; moat shell's reading of a line, and its output
-# pane over libvterm).
+# pane over libvterm; moat mcp's message path and dispatch).
 # Exits non-zero on a crash, a leak or a failed assertion; the reproducer is
 # left in OUTDIR (crash-*, leak-*). Needs clang with libFuzzer (Debian: clang).
 set -eu
@@ -52,6 +52,10 @@ seed "$out/corpus-rule" resolve 'db.test=2001:db8::20'
 seed "$out/corpus-session" info '\001id=s-0123abcd\nname=w\nprofile=default\nworkspace=/home/u/p%%0Aq\ncwd=/home/u/p\npid=42\ncreated=1.5\nttl_left=-1.000\ncommands=3\n'
 seed "$out/corpus-fold" hooks '/w/.git/../.git/hooks//pre-commit'
 seed "$out/corpus-fold" up '/../a/./b/../../c/...'
+seed "$out/corpus-mcp" init '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"c","version":"1"}}}\n{"jsonrpc":"2.0","method":"notifications/initialized"}\n{"jsonrpc":"2.0","id":2,"method":"tools/list"}\n'
+seed "$out/corpus-mcp" call '{"jsonrpc":"2.0","id":"a","method":"tools/call","params":{"name":"run_command","arguments":{"command":["sh","-c","true"],"timeout":1.5,"env":{"A":"b"},"cwd":"x"},"_meta":{"progressToken":7,"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}\n'
+seed "$out/corpus-mcp" files '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"write_file","arguments":{"path":"a/b","content":"eA==","encoding":"base64","make_dirs":true}}}\n{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"session_new","arguments":{"profile":"default","workspace":"/tmp"}}}\n{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":3}}\n'
+seed "$out/corpus-mcp" discover '{"jsonrpc":"2.0","id":5,"method":"server/discover","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"x","version":"1"}}}}\n{"jsonrpc":"2.0","id":6,"method":"ping"}\n'
 seed "$out/corpus-duration" secs '1.5'
 seed "$out/corpus-duration" ms '500ms'
 seed "$out/corpus-duration" hours '8784h'
@@ -70,7 +74,7 @@ seed "$out/corpus-pane" utf8 '\012\100caf\303\251 \344\270\255 \360\237\230\200 
 seed "$out/corpus-session" event '\0002 0.5 443 10 20 0.25 0 0\000+CONNECT example.org:443 allowed\000+example.org\000+93.184.216.34\000+allowed\000+example.org\000-\000-\000-\000-\000'
 
 rc=0
-for h in ${FUZZ_HARNESSES:-http socks rule session duration profile risk fold dns sniff line pane}; do
+for h in ${FUZZ_HARNESSES:-http socks rule session duration profile risk fold dns sniff line pane mcp}; do
 	echo "fuzz-$h: building"
 	extra= libs=
 	case $h in
@@ -78,6 +82,10 @@ for h in ${FUZZ_HARNESSES:-http socks rule session duration profile risk fold dn
 		extra="$src/src/profile/profile.c $src/src/profile/profile-keys.c
 		    $src/src/profile/filter-groups.c"
 		libs=-lseccomp ;;
+	mcp)
+		extra="$src/src/agent/mcp.c $src/src/agent/mcp-tools.c $src/src/base/loop.c
+		    -DPACKAGE_VERSION=\"fuzz\""
+		libs="-ljansson -lsqlite3" ;;
 	risk)
 		extra="$src/src/risk/risk.c $src/src/risk/risk-rules.c
 		    $src/src/risk/risk-shell.c $src/src/base/rx.c
