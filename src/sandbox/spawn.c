@@ -45,6 +45,7 @@
 #include "mounts.h"
 #include "net.h"
 #include "notify.h"
+#include "ttystate.h"
 #include "network/proxy.h"
 #include "spawn.h"
 
@@ -102,6 +103,7 @@ struct spawn {
 	}			 keys;
 	bool			 raw;		/* the host terminal is in raw mode */
 	struct termios		 saved;	/* and how it was */
+	struct ttystate		 tty;		/* what the command's output left on */
 	struct cg		*cg;		/* the run's cgroup, or CG_NONE */
 	struct meter		*meter;
 	double			 ru_user0, ru_sys0;	/* RUSAGE_CHILDREN before */
@@ -731,6 +733,8 @@ spawn_source_read(struct spawn *sp, struct loop *l, int k, int fd, int stream)
 			sp->r->on_output(sp->r, stream, buf, (size_t)n);
 		if (k == SINK_PTY && sp->r->pty_front)
 			continue;	/* the front end's pane shows it */
+		if (k == SINK_PTY)
+			ttystate_feed(&sp->tty, buf, (size_t)n);
 		/* A terminal that is gone loses what is shown on it, as it
 		 * would without moat; a pipe's reader gone gives EPIPE. */
 		if (!spawn_sink_write(sp, l, k, buf, (size_t)n) && k != SINK_PTY)
@@ -891,6 +895,7 @@ spawn_pty_start(struct spawn *sp, struct loop *l, int master)
 	struct merr	e;
 
 	sp->pty = master;
+	ttystate_init(&sp->tty);
 	fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
 	spawn_pty_winsize(sp);
 	if (sp->r->pty_front) {
@@ -935,7 +940,7 @@ spawn_pty_stop(struct spawn *sp)
 	struct spawn_sink	*sk = &sp->sink[SINK_PTY];
 	char			 buf[65536];
 	ssize_t			 n;
-	bool			 ok;
+	bool			 ok = true;
 
 	if (sp->pty >= 0) {
 		/* What the command wrote last; EIO once it is all read. */
@@ -957,12 +962,24 @@ spawn_pty_stop(struct spawn *sp)
 				break;
 			if (sp->r->on_output != NULL)
 				sp->r->on_output(sp->r, sp->pty_host, buf, (size_t)n);
+			ttystate_feed(&sp->tty, buf, (size_t)n);
 			if (ok)
 				ok = spawn_write_all(sk->dst, buf, (size_t)n, sp->sigfd);
 		}
 		close(sp->pty);
 		sp->pty = -1;
 	}
+	/* Whatever way the command ended (a timeout or a signal in the middle
+	 * of a full-screen program), our terminal gets back what it lent:
+	 * main screen, cursor, no mouse reports, keys as they were. */
+	if (sk->dst >= 0 && ttystate_dirty(&sp->tty)) {
+		char	restore[TTYSTATE_RESTORE_MAX];
+		size_t	rn = ttystate_restore(&sp->tty, restore);
+
+		if (ok && spawn_sink_flush(sp, SINK_PTY))
+			spawn_write_all(sk->dst, restore, rn, sp->sigfd);
+	}
+	ttystate_init(&sp->tty);
 	spawn_sink_drop(sk);
 	free(sp->keys.buf);
 	sp->keys.buf = NULL;
