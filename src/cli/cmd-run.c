@@ -305,6 +305,13 @@ cmd_run_go(struct run *r, struct profile *p, const struct cmd_run_opts *o)
 	rc = rec_run(r, p, &ro, &out, &e);
 	if (ui.meter_drawn)
 		fputs("\r\033[K", stderr);
+	/* A command the profile hides in part: which file, and what to add. */
+	if (r->exec_hint != NULL && (rc == 0 || r->end == END_EXEC_FAILED))
+		for (char *l = r->exec_hint, *nl; l != NULL; l = nl) {
+			if ((nl = strchr(l, '\n')) != NULL)
+				*nl++ = '\0';
+			cmd_errorf("%s\n", l);
+		}
 	if (rc == -1) {
 		if (out.refused_risk)
 			risk_result_print(&out.risk, stderr);

@@ -373,6 +373,19 @@ set_hostname(struct profile *p, const struct profile_key *k, const char *v, stru
 	return (set_string(p, k, v, e));
 }
 
+/* A command name as wrap compares it with argv[0]'s last component. */
+static int
+set_agent_command(struct profile *p, const struct profile_key *k, const char *v,
+    struct merr *e)
+{
+	if (*v == '\0' || strchr(v, '/') != NULL || strlen(v) > 64)
+		return (merr_set(e, "%s", ""));
+	for (const char *c = v; *c != '\0'; c++)
+		if (iscntrl((unsigned char)*c) || *c == ' ')
+			return (merr_set(e, "%s", ""));
+	return (set_string(p, k, v, e));
+}
+
 static int
 set_description(struct profile *p, const struct profile_key *k, const char *v, struct merr *e)
 {
@@ -625,6 +638,15 @@ const struct profile_key profile_keys[] = {
 	{ "ro-bind-try", KEY_LIST, set_bind, NULL,
 	  "SRC[:DST], absolute paths or ~/...",
 	  "as ro-bind, skipped when SRC does not exist", PK_PATH, 0, 0, 0, BIND_RO_TRY },
+	{ "bind-path-toolchains", KEY_BOOL, set_bool, get_bool,
+	  "yes | no",
+	  "binds read-only the prefixes of PATH's directories the sandbox would "
+	  "hide (~/.local, ~/.cargo, ~/.nvm/versions/node/V, ~/.pyenv/versions/V, ~/go): "
+	  "their bin, lib, lib64, libexec", 0, OFF(bind_path_toolchains), 0, 0, 0 },
+	{ "agent-command", KEY_STRING, set_agent_command, get_string,
+	  "a command name, e.g. claude",
+	  "moat wrap picks this profile for that agent when no -p is given",
+	  0, OFF(agent_command), 0, 64, 0 },
 	{ "dev-bind", KEY_LIST, set_bind, NULL,
 	  "SRC[:DST], SRC a device under /dev/",
 	  "binds a host device node", PK_PATH, 0, 0, 0, BIND_DEV },
@@ -645,6 +667,10 @@ const struct profile_key profile_keys[] = {
 	  "seconds, or e.g. 500ms, 10m, 2h; 0 = none",
 	  "wall-clock limit; the run ends with status 124", 0,
 	  OFF(limits.timeout), 0, 0, 0 },
+	{ "idle-timeout", KEY_SECONDS, set_seconds, get_seconds,
+	  "seconds, or e.g. 30m, 2h; 0 = none",
+	  "ends the run (status 124) when nothing was typed or shown for that long", 0,
+	  OFF(limits.idle_timeout), 0, 0, 0 },
 	{ "cpu-time", KEY_SECONDS, set_seconds, get_seconds,
 	  "seconds, or e.g. 10m; 0 = none",
 	  "CPU time limit (RLIMIT_CPU)", 0, OFF(limits.cpu_time), 0, 0, 0 },

@@ -739,5 +739,6 @@ profile_free(struct profile *p)
 	free(p->net_upstream);
 	free(p->hostname);
 	free(p->description);
+	free(p->agent_command);
 	free(p);
 }

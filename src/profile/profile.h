@@ -49,6 +49,8 @@ struct origin {
 
 struct limits {
 	double		 timeout;	/* wall clock, seconds; 0 = none */
+	double		 idle_timeout;	/* seconds with nothing on the terminal
+					   or the output pipes; 0 = none */
 	double		 cpu_time;	/* RLIMIT_CPU seconds; 0 = none */
 	uint64_t	 nofile;	/* RLIMIT_NOFILE */
 	uint64_t	 nproc;		/* RLIMIT_NPROC, and pids.max where cgroups exist */
@@ -78,6 +80,10 @@ struct profile {
 	size_t		 ntmpfs;
 	uint64_t	 tmp_size;	/* /tmp, and $HOME when it is a tmpfs */
 	struct strv	 protect;	/* workspace-relative; "dir/" names a directory */
+	bool		 bind_path_toolchains;	/* PATH's prefixes under hidden
+						   directories bound read-only */
+	char		*agent_command;	/* owned; the agent moat wrap picks this
+					   profile for ("claude"), or NULL */
 
 	struct limits	 limits;
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "mounts.h"
+#include "resolve.h"
 #include "spawn.h"
 #include "base/util.h"
 
@@ -281,6 +282,22 @@ mounts_plan(const struct run *r, const char *ws, const char *home,
 			    b->src));
 		}
 		plan_add(mp, k, b->src, b->dst);
+	}
+	/* bind-path-toolchains: where PATH's tools live, when hidden. */
+	if (p->bind_path_toolchains) {
+		struct strv	tb = { 0 };
+
+		resolve_path_binds(getenv("PATH"), mp, &tb);
+		for (size_t i = 0; i < tb.n; i++) {
+			char	*colon = strchr(tb.v[i], ':');
+
+			if (colon != NULL)
+				*colon = '\0';
+			op = plan_add(mp, MOP_BIND_RO, tb.v[i],
+			    colon != NULL ? colon + 1 : tb.v[i]);
+			op->optional = true;
+		}
+		strv_clear(&tb);
 	}
 	for (size_t i = 0; i < p->ntmpfs; i++) {
 		op = plan_add(mp, MOP_TMPFS, NULL, p->tmpfs[i].dst);

@@ -45,6 +45,7 @@
 #include "mounts.h"
 #include "net.h"
 #include "notify.h"
+#include "resolve.h"
 #include "ttystate.h"
 #include "network/proxy.h"
 #include "spawn.h"
@@ -71,6 +72,8 @@ struct spawn {
 	uint64_t		 mem_watch;
 	bool			 mem_killed;
 	unsigned		 filter_flags;	/* FILTER_*: what notify observes */
+	int			 idlefd;	/* idle-timeout's check, or -1 */
+	double			 active;	/* when output or keys last passed */
 	int			 killed_by;	/* a terminating signal moat forwarded */
 	bool			 have_status;
 	int			 status;	/* the command's wait status (MSG_STATUS) */
@@ -235,7 +238,8 @@ run_release(struct run *r)
 	free(r->state_dir);
 	free(r->ws_path);
 	free(r->cwd_path);
-	r->state_dir = r->ws_path = r->cwd_path = NULL;
+	free(r->exec_hint);
+	r->state_dir = r->ws_path = r->cwd_path = r->exec_hint = NULL;
 }
 
 void
@@ -729,6 +733,7 @@ spawn_source_read(struct spawn *sp, struct loop *l, int k, int fd, int stream)
 			return (0);
 		if (n <= 0)
 			return (1);
+		sp->active = now_mono();
 		if (sp->r->on_output != NULL)
 			sp->r->on_output(sp->r, stream, buf, (size_t)n);
 		if (k == SINK_PTY && sp->r->pty_front)
@@ -824,6 +829,8 @@ spawn_on_stdin(struct loop *l, int fd, uint32_t events, void *arg)
 	n = read(fd, buf, sizeof buf);
 	if (n == -1 && (errno == EINTR || errno == EAGAIN))
 		return;
+	if (n > 0)
+		sp->active = now_mono();
 	if (n > 0 && sp->pty >= 0) {
 		do
 			w = write(sp->pty, buf, (size_t)n);
@@ -1221,6 +1228,25 @@ spawn_on_timer(struct loop *l, int fd, uint32_t events, void *arg)
 	run_emit(sp->r, EV_LIMIT_HIT, "wall-clock timeout after %.3g s: killed %s",
 	    now_mono() - sp->r->t_start, sp->attached ?
 	    "the command's process group (the session goes on)" : "the sandbox");
+}
+
+/* idle-timeout: nothing shown on the terminal or the output pipes and
+ * nothing typed for that long. Checked a few times per period. */
+static void
+spawn_on_idle(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct spawn	*sp = arg;
+	double		 idle = sp->r->profile->limits.idle_timeout;
+	uint64_t	 x;
+
+	(void)!read(fd, &x, sizeof x);
+	if (sp->timed_out || now_mono() - sp->active < idle)
+		return;
+	sp->timed_out = true;
+	spawn_kill(sp, SIGKILL);
+	loop_del(l, fd);
+	run_emit(sp->r, EV_LIMIT_HIT, "idle timeout: nothing shown or typed for "
+	    "%.3g s: killed the sandbox", idle);
 }
 
 static void
@@ -1893,7 +1919,7 @@ run_sandbox(struct run *r, struct merr *e)
 	sp.sink[SINK_PTY].src_cb = spawn_on_pty;
 	sp.sink[SINK_PTY].dst = -1;
 	sp.pty = -1;
-	sp.pidfd = sp.chan = sp.sigfd = sp.timerfd = -1;
+	sp.pidfd = sp.chan = sp.sigfd = sp.timerfd = sp.idlefd = -1;
 	sp.serve = r->argv == NULL;
 	r->end = END_NONE;
 	r->exit_code = EXIT_MOAT;
@@ -1967,6 +1993,16 @@ run_sandbox(struct run *r, struct merr *e)
 		goto out;
 	}
 	plan_made = true;
+	/* The command as the host would run it, against what the sandbox
+	 * shows: a link or interpreter outside it is worth a clear word. */
+	if (!sp.serve && r->argv[0] != NULL) {
+		struct resolve	res;
+
+		resolve_command(r->argv[0], getenv("PATH"), cwdbuf, &plan, &res);
+		free(r->exec_hint);
+		r->exec_hint = resolve_hint(&res, r->argv[0], p->name, home);
+		resolve_release(&res);
+	}
 	/* Refused writes to protected paths are recorded; so are connections
 	 * an isolated network refuses (the proxy records the others). */
 	sp.filter_flags = FILTER_NOTIFY;
@@ -2163,6 +2199,17 @@ run_sandbox(struct run *r, struct merr *e)
 		spawn_kill(&sp, SIGKILL);
 		goto reap;
 	}
+	if (!sp.serve && p->limits.idle_timeout > 0) {
+		double	every = p->limits.idle_timeout / 10;
+
+		sp.active = now_mono();
+		every = every < 0.05 ? 0.05 : every > 10 ? 10 : every;
+		if ((sp.idlefd = loop_timer(r->loop, every, every, spawn_on_idle, &sp,
+		    e)) == -1) {
+			spawn_kill(&sp, SIGKILL);
+			goto reap;
+		}
+	}
 	if (!sp.serve && (sp.meter = meter_start(r->loop, r->meter_hz, sp.cg, pid,
 	    spawn_on_sample, r, e)) == NULL) {
 		spawn_kill(&sp, SIGKILL);
@@ -2272,6 +2319,8 @@ out:
 	free(sp.fds);
 	if (sp.timerfd >= 0)
 		close(sp.timerfd);
+	if (sp.idlefd >= 0)
+		close(sp.idlefd);
 	if (sp.sigfd >= 0)
 		close(sp.sigfd);
 	if (sp.pidfd >= 0)
