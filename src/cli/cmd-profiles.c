@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agent/wrap.h"
 #include "cmd.h"
 #include "network/index.h"
 #include "profile/profile.h"
@@ -146,8 +147,37 @@ profiles_show(const char *what)
 	printf("# profile %s: %s\n", p->name, p->path);
 	for (size_t i = 0; i < p->files.n; i++)
 		printf("# reads %s\n", p->files.v[i]);
-	text = profile_format(p, true, index_profile_note);
-	fputs(text, stdout);
+	/* An agent's profile: where moat wrap finds the agent here, and
+	 * the ro-bind lines it adds for what the profile hides (they show
+	 * among the profile's, from "moat wrap"). */
+	if (p->agent_command != NULL) {
+		char	*buf = NULL;
+		size_t	 len = 0;
+		FILE	*f = open_memstream(&buf, &len);
+		int	 n;
+
+		if (f == NULL) {
+			profile_free(p);
+			return (1);
+		}
+		fprintf(f, "# moat wrap -- %s: the agent as your PATH finds it:\n",
+		    p->agent_command);
+		if ((n = wrap_bind_install(p, p->agent_command, NULL, f, &e)) == -1)
+			fprintf(f, "#   %s\n", e.msg);
+		else if (n == 0)
+			fprintf(f, "#   all of it is shown by the profile: nothing more "
+			    "to bind\n");
+		else
+			fprintf(f, "#   %d ro-bind lines added by moat wrap (above)\n", n);
+		fclose(f);
+		text = profile_format(p, true, index_profile_note);
+		fputs(text, stdout);
+		fputs(buf, stdout);
+		free(buf);
+	} else {
+		text = profile_format(p, true, index_profile_note);
+		fputs(text, stdout);
+	}
 	profile_free(p);
 	return (0);
 }

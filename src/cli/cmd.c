@@ -17,6 +17,7 @@ static const struct cmd_entry *cmd_table[] = {
 	&cmd_apply_entry,
 	&cmd_discard_entry,
 	&cmd_mcp_entry,
+	&cmd_wrap_entry,
 };
 
 const struct cmd_entry *

@@ -28,6 +28,7 @@ extern const struct cmd_entry cmd_apply_entry;
 extern const struct cmd_entry cmd_discard_entry;
 extern const struct cmd_entry cmd_shell_entry;
 extern const struct cmd_entry cmd_mcp_entry;
+extern const struct cmd_entry cmd_wrap_entry;
 
 /* Review of an overlay run's changes (cmd-diff.c, cmd-apply.c). */
 struct run;

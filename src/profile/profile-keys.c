@@ -16,6 +16,8 @@
 
 /* profile_key.arg of "ro-bind-try": a read-only bind that may be missing. */
 #define BIND_RO_TRY	3
+/* and of "rw-bind-try": an agent's config file or directory, when it exists. */
+#define BIND_RW_TRY	4
 
 #define FIELD(p, k, type)	((type *)(void *)((char *)(p) + (k)->off))
 #define CFIELD(p, k, type)	((const type *)(const void *)((const char *)(p) + (k)->off))
@@ -462,8 +464,9 @@ set_bind(struct profile *p, const struct profile_key *k, const char *v, struct m
 		return (merr_set(e, "a dev-bind source is a device under /dev/"));
 	p->binds = xreallocarray(p->binds, p->nbinds + 1, sizeof *p->binds);
 	b = &p->binds[p->nbinds++];
-	b->kind = (enum bind_kind)(k->arg == BIND_RO_TRY ? BIND_RO : k->arg);
-	b->optional = k->arg == BIND_RO_TRY;
+	b->kind = k->arg == BIND_RO_TRY ? BIND_RO : k->arg == BIND_RW_TRY ? BIND_RW :
+	    (enum bind_kind)k->arg;
+	b->optional = k->arg == BIND_RO_TRY || k->arg == BIND_RW_TRY;
 	b->dst = xstrdup(dst != NULL ? dst : src);
 	b->src = TAKE_PTR(src);
 	return (0);
@@ -647,6 +650,9 @@ const struct profile_key profile_keys[] = {
 	  "a command name, e.g. claude",
 	  "moat wrap picks this profile for that agent when no -p is given",
 	  0, OFF(agent_command), 0, 64, 0 },
+	{ "rw-bind-try", KEY_LIST, set_bind, NULL,
+	  "SRC[:DST], absolute paths or ~/...",
+	  "as rw-bind, skipped when SRC does not exist", PK_PATH, 0, 0, 0, BIND_RW_TRY },
 	{ "dev-bind", KEY_LIST, set_bind, NULL,
 	  "SRC[:DST], SRC a device under /dev/",
 	  "binds a host device node", PK_PATH, 0, 0, 0, BIND_DEV },

@@ -503,6 +503,22 @@ parse_line(struct parse *ps, const char *file, int line, char *text, struct merr
 	return (0);
 }
 
+int
+profile_add(struct profile *p, const char *key, const char *value,
+    const char *origin, struct merr *e)
+{
+	const struct profile_key	*k = profile_key_find(key);
+	struct merr			 d;
+
+	if (k == NULL || k->type != KEY_LIST)
+		return (merr_set(e, "%s: not a list key", key));
+	if (k->set(p, k, value, &d) == -1)
+		return (merr_set(e, "%s = %s: %s", key, value, d.msg));
+	if (prov_find(p, k->name, value) == NULL)
+		prov_add(p, k->name, value, origin, 0);
+	return (0);
+}
+
 /* Reads one file. "from" and "fromline" name the include line when this is
  * an included file (NULL at the top), for messages. */
 static int
@@ -699,8 +715,10 @@ profile_format(const struct profile *p, bool provenance,
 			if (strcmp(pv->key, k->name) != 0)
 				continue;
 			free(note);
-			note = provenance ? xprintf("from %s:%d", pv->at.file,
-			    pv->at.line) : NULL;
+			/* line 0: added by moat itself (profile_add), no file */
+			note = !provenance ? NULL : pv->at.line > 0 ?
+			    xprintf("from %s:%d", pv->at.file, pv->at.line) :
+			    xprintf("from %s", pv->at.file);
 			format_line(f, k->name, pv->value, note);
 			any = true;
 		}

@@ -185,6 +185,11 @@ void				 profile_clear_lists(struct profile *);
 struct profile	*profile_load(const char *name, struct merr *e);
 struct profile	*profile_load_file(const char *path, struct merr *e);
 void		 profile_free(struct profile *);
+/* Adds VALUE to the list KEY as a line of ORIGIN would ("moat wrap: the
+ * agent's install"), provenance included, so "profiles show" and the
+ * audit's profile text carry it. -1 with e set when the value is refused. */
+int		 profile_add(struct profile *, const char *key, const char *value,
+		    const char *origin, struct merr *);
 /* The profile as resolved, one "key = value" line per value in table order.
  * With provenance, each line ends in "# from FILE:LINE" or "# default" and
  * empty lists and unset keys appear as comments ("moat profiles show").

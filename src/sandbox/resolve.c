@@ -264,10 +264,14 @@ resolve_follow(struct resolve *res, const char *path, enum resolve_role role,
 		if (target[0] == '/')
 			cur = xstrdup(target);
 		else {
-			char	*slash = strrchr(canon, '/');
+			char	*slash = strrchr(canon, '/'), *tidy;
 
 			*slash = '\0';
 			cur = xprintf("%s/%s", canon, target);
+			if ((tidy = resolve_canon_dir(cur)) != NULL) {	/* no "bin/../" */
+				free(cur);
+				cur = tidy;
+			}
 		}
 	}
 }

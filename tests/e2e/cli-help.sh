@@ -6,7 +6,7 @@
 . "${MOAT_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/libtest.sh"
 
 man="$MOAT_SRCDIR/doc/moat.1"
-for c in shell run profiles doctor risk audit session diff apply discard mcp; do
+for c in shell run profiles doctor risk audit session diff apply discard mcp wrap; do
 	run_moat "$c" --help
 	is "moat $c --help exits 0" "$rc" 0
 	like "moat $c --help starts with its usage line" "$out" "^usage: moat $c "

@@ -1,0 +1,102 @@
+#!/bin/bash
+# wrap.sh: moat wrap, driven as a user at a terminal would (ttydrive.py):
+# a scripted interactive agent installed under a fake npm-global prefix
+# with its interpreter under nvm, found through PATH, its link and its #!
+# line, and bound; its output, a resize reaching it, its exit status, ^C,
+# job control on the sandbox's terminal, the host terminal restored, the
+# line at the end, the run in the audit as source "wrap", the profile
+# chosen by the agent's name.
+. "$(dirname "$0")/libtest.sh"
+require_sandbox
+command -v python3 >/dev/null || skip_all "no python3 for the terminal driver"
+
+npm=$HOME/.npm-global nvm=$HOME/.nvm/versions/node/v20.1.0
+mkdir -p "$npm/bin" "$npm/lib/node_modules/fake/bin" "$nvm/bin"
+printf '#!/usr/bin/env fakenode\n' >"$npm/lib/node_modules/fake/bin/cli.js"
+chmod 755 "$npm/lib/node_modules/fake/bin/cli.js"
+ln -s ../lib/node_modules/fake/bin/cli.js "$npm/bin/fakeagent"
+ln -s ../lib/node_modules/fake/bin/cli.js "$npm/bin/claude"
+cat >"$nvm/bin/fakenode" <<'AGENT'
+#!/bin/sh
+echo "agent ready $(stty size) as $(basename "$1")"
+trap 'echo "resized $(stty size)"' WINCH
+while :; do
+	if read -r line; then
+		case $line in
+		quit) echo bye; exit 7 ;;
+		fullscreen) printf '\033[?1049h\033[?25lFULL\n' ;;
+		*) echo "you said $line" ;;
+		esac
+	fi
+done
+AGENT
+chmod 755 "$nvm/bin/fakenode"
+mkdir -p "$XDG_CONFIG_HOME/moat/profiles"
+printf 'include = default\nagent-command = fakeagent\ntimeout = 0\nidle-timeout = 1m\n' \
+    >"$XDG_CONFIG_HOME/moat/profiles/fake.conf"
+export PATH="$npm/bin:$nvm/bin:/usr/bin:/bin"
+
+drive() {	# drive STEP... -- CMD...: sets $res (rc, termios) and $o (output)
+	res=$(cd "$T/ws" && python3 "$MOAT_SRCDIR/tests/e2e/ttydrive.py" \
+	    --out "$T/tty.out" "$@" 2>"$T/tty.err")
+	o=$(cat -v "$T/tty.out" 2>/dev/null)
+	[ -s "$T/tty.err" ] && diag "$(cat "$T/tty.err")"
+}
+
+run_moat run -q -p fake -- fakeagent
+is "without wrap the agent is hidden: 127" "$rc" 127
+
+drive 'wait:agent ready' 'send:hello\r' 'wait:you said hello' 'resize:30x100' \
+    'wait:resized 30 100' 'send:quit\r' 'wait:bye' -- "$MOAT" wrap -- fakeagent
+like "wrap: the agent found through its link and #! line, and run" "$o" \
+    'agent ready 24 80 as fakeagent'
+like "wrap: keys reach it and its output comes back" "$o" 'you said hello'
+like "wrap: a resize reaches it (SIGWINCH, the new size)" "$o" 'resized 30 100'
+like "wrap: its exit status passes through" "$res" '^rc=7$'
+like "wrap: the terminal's settings are restored" "$res" 'termios=same'
+like "wrap: one line at the end" "$o" \
+    'moat wrap: exit 7 after [0-9.]+s; net 0 allowed, 0 refused; peak memory [^;]+; risk [0-9]+; run [0-9a-f]+-[0-9]+-[0-9a-f]+'
+id=$(printf '%s' "$o" | sed -n 's/.*; run \([0-9a-f-]*\).*/\1/p' | tail -1)
+run_moat audit list --agent wrap --json
+like "the run is in the audit with source wrap" "$out" "\"run_id\":\"${id:-no-id}\""
+run_moat audit list --agent cli --json
+unlike "and not as a moat run" "$out" "${id:-no-id}"
+
+drive 'wait:agent ready' 'send:fullscreen\r' 'wait:FULL' 'send:\x03' -- "$MOAT" wrap -q -- fakeagent
+like "^C: the agent dies of SIGINT, 130" "$res" '^rc=130$'
+like "^C in a full-screen agent: the terminal's settings are restored" "$res" 'termios=same'
+like "^C in a full-screen agent: the alternate screen is left" "${o#*FULL}" '\^\[\[\?1049l'
+
+drive 'wait:[$#] $' 'send:sleep 30\r' 'sleep:0.5' 'send:\x1a' 'wait:Stopped' \
+    'send:kill -9 %1; sleep 0.3; jobs\r' 'sleep:0.6' 'send:exit 4\r' -- "$MOAT" wrap -q -p fake -- bash --norc --noprofile -i
+like "job control: ^Z stops a job of the wrapped shell" "$o" 'Stopped.*sleep 30'
+like "job control: the shell goes on and exits with its status" "$res" '^rc=4$'
+
+run_moat profiles show fake
+like "profiles show: the agent as PATH finds it, link and interpreters" "$out" \
+    "found +$npm/bin/fakeagent -> ../lib/node_modules/fake/bin/cli.js \\(hidden by the profile: bound\\)
+#   file +$npm/lib/node_modules/fake/bin/cli.js .*
+# +interpreter /usr/bin/env
+# +interpreter $nvm/bin/fakenode \\(hidden"
+like "profiles show: the ro-bind lines wrap adds" "$out" \
+    "ro-bind = $npm/bin +# from moat wrap"
+
+# The shipped profile for Claude Code is chosen by the name "claude".
+drive 'wait:agent ready' 'send:quit\r' -- "$MOAT" wrap -q -- claude
+like "wrap -- claude: runs under the shipped claude-code profile" "$o" 'agent ready .* as claude'
+run_moat audit list --agent wrap --json
+like "wrap -- claude: recorded with profile claude-code" "$out" '"profile":"claude-code","net_mode":"restricted","risk":[0-9]+,"exit_code":7,"signal":null,"end_reason":"exited","argv":\["claude"\]'
+
+drive 'wait:apply\?' 'send:y\r' -- "$MOAT" wrap --review -p fake -- sh -c 'echo hi >newfile'
+like "--review: the line at the end counts the change" "$o" '; 1 files changed;'
+like "--review: the change is listed before the question" "$o" 'added .*newfile  3 B'
+is "--review: applied when answered y" "$(cat "$T/ws/newfile" 2>/dev/null)" hi
+like "--review: the status" "$res" '^rc=0$'
+drive 'wait:apply\?' 'send:n\r' -- "$MOAT" wrap --review -p fake -- sh -c 'echo no >other'
+check "--review: not applied when answered n" test ! -e "$T/ws/other"
+
+run_moat wrap -- no-such-agent
+is "an agent that is not installed: 127" "$rc" 127
+like "and what to do" "$err" 'no-such-agent: not found on your PATH'
+
+done_testing
