@@ -223,8 +223,10 @@ wrap_summary(const struct run *r, const struct wrap_ui *ui,
 	else
 		snprintf(how, sizeof how, "%s, status %d", end_reason_name(r->end),
 		    r->exit_code);
-	fprintf(f, "moat wrap: %s after %s; net %lu allowed, %lu refused",
-	    how, dur, ui->net_allowed, ui->net_refused);
+	fprintf(f, "moat wrap: %s after %s; ", how, dur);
+	if (r->profile->exec_trail)
+		fprintf(f, "%llu programs; ", (unsigned long long)r->execs);
+	fprintf(f, "net %lu allowed, %lu refused", ui->net_allowed, ui->net_refused);
 	if (r->profile->workspace == WS_OVERLAY || ui->files > 0)
 		fprintf(f, "; %lu files changed", ui->files);
 	if (ui->denied > 0)

@@ -119,6 +119,34 @@ const char *const audit_schema[] = {
 	/* 2 -> 3: the hash of what a row held when its moat began it, so that
 	 * no moat chains a row it did not begin, nor one edited since. */
 	"ALTER TABLE runs ADD COLUMN begin_hash TEXT;",
+	/* 3 -> 4: the exec trail, events of kind 'exec' (a program the run
+	 * started: name its path, detail its argv, extra its pid, parent,
+	 * cwd, argv and static risk). SQLite cannot change a CHECK, so the
+	 * table is made again with the same rows. */
+	"CREATE TABLE events4 ("
+	"  id INTEGER PRIMARY KEY,"
+	"  run INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,"
+	"  t REAL NOT NULL,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('syscall','net','limit','file','note',"
+	"    'exec')),"
+	"  name TEXT,"
+	"  detail TEXT,"
+	"  count INTEGER NOT NULL DEFAULT 1,"
+	"  host TEXT,"
+	"  port INTEGER,"
+	"  addr TEXT,"
+	"  bytes_out INTEGER,"
+	"  bytes_in INTEGER,"
+	"  verdict TEXT,"
+	"  rule TEXT,"
+	"  extra TEXT"
+	");"
+	"INSERT INTO events4 SELECT * FROM events;"
+	"DROP TABLE events;"
+	"ALTER TABLE events4 RENAME TO events;"
+	"CREATE INDEX events_run ON events (run);"
+	"CREATE INDEX events_kind_name ON events (kind, name, count, run);"
+	"CREATE INDEX events_kind_host ON events (kind, host, verdict);",
 };
 
 const size_t	audit_schema_n = sizeof audit_schema / sizeof audit_schema[0];

@@ -1618,6 +1618,31 @@ audit_aggregate(struct audit_run *ar, const char *name, char **detail, int64_t c
 	return (false);
 }
 
+/* An exec event's own fields, as JSON: pid, ppid, cwd, argv, risk and its
+ * reasons, redacted as one text (one pass of the rules per exec). */
+static char *
+audit_exec_extra(struct audit *a, const struct run_event *re)
+{
+	autofree char	*cwd = audit_json_str(re->cwd != NULL ? re->cwd : "");
+	autofree char	*raw = NULL;
+	char		*t;
+
+	xasprintf(&raw, "{\"pid\":%d,\"ppid\":%d,\"cwd\":%s,\"argv\":[", re->pid,
+	    re->ppid, cwd);
+	for (size_t i = 0; re->argv != NULL && re->argv[i] != NULL; i++) {
+		autofree char	*j = audit_json_str(re->argv[i]);
+
+		xasprintf(&t, "%s%s%s", raw, i > 0 ? "," : "", j);
+		free(raw);
+		raw = t;
+	}
+	xasprintf(&t, "%s],\"risk\":%d,\"reasons\":%s}", raw, re->risk,
+	    re->reasons != NULL ? re->reasons : "[]");
+	free(raw);
+	raw = t;
+	return (audit_redacted(a, raw));
+}
+
 int
 audit_run_event(struct audit_run *ar, const struct run_event *re, struct merr *e)
 {
@@ -1662,6 +1687,11 @@ audit_run_event(struct audit_run *ar, const struct run_event *re, struct merr *e
 		x.kind = "file";
 		name = re->path;
 		x.verdict = re->change != NULL ? xstrdup(re->change) : NULL;
+		break;
+	case EV_EXEC:
+		x.kind = "exec";
+		name = re->path;
+		x.extra = audit_exec_extra(ar->a, re);
 		break;
 	default:
 		x.kind = "note";

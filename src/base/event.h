@@ -17,6 +17,8 @@ enum run_event_kind {
 	EV_NET_CONN,
 	EV_LIMIT_HIT,
 	EV_FILE_CHANGED,
+	EV_EXEC,		/* a program the run started (the exec trail): a
+				   record of execve/execveat, not a gate */
 };
 
 struct run_event {
@@ -36,6 +38,17 @@ struct run_event {
 	const char		*path;
 	const char		*change;
 	bool			 outside;
+	/* EV_EXEC: the task and the parent it was started from (host pids;
+	 * ppid is the nearest ancestor on the trail, else the sandbox's
+	 * init), its working directory, and the file and argv as read from
+	 * its memory at the call (path; argv NULL-terminated, bounded). risk
+	 * and reasons (a JSON array) are the static score of that argv, -1
+	 * and NULL until the record scores it. */
+	int			 pid, ppid;
+	const char		*cwd;
+	char *const		*argv;
+	int			 risk;
+	const char		*reasons;
 };
 
 /* Where events go. emit fills in ev->t (seconds since the run started) and

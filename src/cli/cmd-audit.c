@@ -834,6 +834,88 @@ audit_show_record(struct audit_field *f, int nf, bool verbose, int64_t id)
 	}
 }
 
+/* The exec trail as a tree: each program under the one it was started
+ * from (the same pid when it exec'd again, else its parent on the trail),
+ * in the order they started, with pid, static risk and arguments. */
+struct audit_exec {
+	double		 t;
+	int64_t		 pid, ppid;
+	int		 risk;
+	char		*cmd;		/* owned: detail, "exec PATH: ARGV..." */
+	size_t		 parent;	/* index + 1, 0: a root */
+};
+
+static void
+audit_trail_print(const struct audit_exec *x, size_t n, size_t parent, int depth)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char	*c;
+
+		if (x[i].parent != parent)
+			continue;
+		printf("  %8.3fs %*s%s[%lld] ", x[i].t, depth * 2, "", depth > 0 ?
+		    "`- " : "", (long long)x[i].pid);
+		if ((c = strstr(x[i].cmd, ": ")) != NULL)
+			c += 2;
+		else
+			c = x[i].cmd;
+		audit_safe_print(stdout, c, strlen(c), false);
+		if (x[i].risk > 0)
+			printf("  (risk %d)", x[i].risk);
+		putchar('\n');
+		if (depth < 64)
+			audit_trail_print(x, n, i + 1, depth + 1);
+	}
+}
+
+static void
+audit_show_trail(struct audit *a, int64_t id)
+{
+	struct sqlite3_stmt	*st;
+	struct audit_exec	*x = NULL;
+	size_t			 n = 0;
+	int64_t			 total = 0;
+
+	if ((st = audit_q(a, "SELECT t, json_extract(extra, '$.pid'), "
+	    "json_extract(extra, '$.ppid'), json_extract(extra, '$.risk'), detail, "
+	    "count(*) OVER () FROM events WHERE run = ?1 AND kind = 'exec' "
+	    "ORDER BY t, id LIMIT 2000")) == NULL)
+		return;
+	sqlite3_bind_int64(st, 1, id);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char	*d = (const char *)sqlite3_column_text(st, 4);
+
+		x = xreallocarray(x, n + 1, sizeof *x);
+		x[n].t = sqlite3_column_double(st, 0);
+		x[n].pid = sqlite3_column_int64(st, 1);
+		x[n].ppid = sqlite3_column_int64(st, 2);
+		x[n].risk = sqlite3_column_type(st, 3) == SQLITE_NULL ? -1 :
+		    sqlite3_column_int(st, 3);
+		x[n].cmd = xstrdup(d != NULL ? d : "?");
+		x[n].parent = 0;
+		total = sqlite3_column_int64(st, 5);
+		/* the latest earlier program of the same pid, else of the parent */
+		for (size_t j = n; j-- > 0 && x[n].parent == 0;)
+			if (x[j].pid == x[n].pid)
+				x[n].parent = j + 1;
+		for (size_t j = n; j-- > 0 && x[n].parent == 0;)
+			if (x[j].pid == x[n].ppid)
+				x[n].parent = j + 1;
+		n++;
+	}
+	sqlite3_finalize(st);
+	if (n == 0)
+		return;
+	printf("\nprograms (%lld, as a tree by parent):\n", (long long)total);
+	audit_trail_print(x, n, 0, 0);
+	if (total > (int64_t)n)
+		printf("  ... and %lld more (moat audit show --json lists them)\n",
+		    (long long)(total - (int64_t)n));
+	for (size_t i = 0; i < n; i++)
+		free(x[i].cmd);
+	free(x);
+}
+
 static int
 audit_cmd_show(struct audit *a, const struct audit_opts *o)
 {
@@ -879,8 +961,9 @@ audit_cmd_show(struct audit *a, const struct audit_opts *o)
 	sqlite3_finalize(st);
 	audit_show_head(a, id, f, nf);
 
+	audit_show_trail(a, id);
 	if ((st = audit_q(a, "SELECT t, kind, name, count, detail, host, port, verdict, rule "
-	    "FROM events WHERE run = ?1 ORDER BY t, id LIMIT 200")) != NULL) {
+	    "FROM events WHERE run = ?1 AND kind != 'exec' ORDER BY t, id LIMIT 200")) != NULL) {
 		int	k = 0;
 
 		sqlite3_bind_int64(st, 1, id);

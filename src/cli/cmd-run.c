@@ -194,7 +194,7 @@ cmd_run_on_event(struct run *r, const struct run_event *ev, void *arg)
 	static const char	*kinds[] = {
 		[EV_NOTE] = "note", [EV_SYSCALL_DENIED] = "seccomp",
 		[EV_NET_CONN] = "net", [EV_LIMIT_HIT] = "limit",
-		[EV_FILE_CHANGED] = "file",
+		[EV_FILE_CHANGED] = "file", [EV_EXEC] = "exec",
 	};
 	struct cmd_run_ui	*ui = arg;
 

@@ -707,6 +707,10 @@ const struct profile_key profile_keys[] = {
 	  "refuse to run when cgroup limits cannot be set", 0,
 	  OFF(limits.require_cgroups), 0, 0, 0 },
 
+	{ "exec-trail", KEY_BOOL, set_bool, get_bool,
+	  "yes | no",
+	  "records every program started in the sandbox (execve, execveat) as an "
+	  "event of the run: a record, not a gate", 0, OFF(exec_trail), 0, 0, 0 },
 	{ "seccomp-deny", KEY_LIST, set_seccomp, NULL,
 	  "@group or a system call name",
 	  "denies more system calls than the default list", 0,

@@ -80,6 +80,7 @@ struct profile {
 	size_t		 ntmpfs;
 	uint64_t	 tmp_size;	/* /tmp, and $HOME when it is a tmpfs */
 	struct strv	 protect;	/* workspace-relative; "dir/" names a directory */
+	bool		 exec_trail;	/* every execve/execveat an EV_EXEC event */
 	bool		 bind_path_toolchains;	/* PATH's prefixes under hidden
 						   directories bound read-only */
 	char		*agent_command;	/* owned; the agent moat wrap picks this

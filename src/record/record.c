@@ -38,6 +38,19 @@ struct rec {
 	struct merr		 audit_err;	/* audit_open's failure */
 	struct merr		 risk_err;	/* risk_load's failure */
 	bool			 risk_failed;
+	/* The exec trail: the riskiest program the run started, scored as
+	 * its command line would be. */
+	struct risk_result	 exec_max;
+	char			*exec_max_cmd;	/* owned */
+	bool			 exec_scored;
+	/* A build runs the same command lines again and again: their scores,
+	 * by the joined command line, a small ring. */
+	struct rec_score {
+		char	*cmd;			/* owned */
+		int	 score;
+		char	*reasons;		/* owned, JSON */
+	}			 cache[64];
+	size_t			 ncache;
 };
 
 static void	*rec_prep(void *);
@@ -265,6 +278,76 @@ rec_before_exec(struct run *r, struct merr *e)
 	return (0);
 }
 
+/* The riskiest program of the exec trail raises the run's score to its
+ * own, with its reasons, each saying which program it was. */
+static void
+rec_exec_merge(struct rec *rc, struct risk_result *fin)
+{
+	const struct risk_result	*x = &rc->exec_max;
+
+	if (!rc->exec_scored || x->score <= fin->score)
+		return;
+	for (size_t i = 0; i < x->nreasons; i++) {
+		const struct risk_reason	*from = &x->reasons[i];
+		struct risk_reason		*to;
+
+		fin->reasons = xreallocarray(fin->reasons, fin->nreasons + 1,
+		    sizeof *fin->reasons);
+		to = &fin->reasons[fin->nreasons++];
+		memset(to, 0, sizeof *to);
+		to->rule = xstrdup(from->rule != NULL ? from->rule : "");
+		to->category = xstrdup(from->category != NULL ? from->category : "");
+		to->weight = from->weight;
+		to->match = xstrdup(from->match != NULL ? from->match : "");
+		to->reason = xstrdup(from->reason != NULL ? from->reason : "");
+		to->via = from->via != NULL ? xprintf("exec %s > %s", rc->exec_max_cmd,
+		    from->via) : xprintf("exec %s", rc->exec_max_cmd);
+	}
+	fin->score = x->score;
+}
+
+/* An exec of the trail: scored as its command line (from the cache when
+ * the same line was scored before); the riskiest kept. ev->reasons is the
+ * caller's to free. */
+static void
+rec_exec_score(struct rec *rc, struct run_event *ev)
+{
+	struct risk_result	 res;
+	struct rec_score	*c;
+	autofree char		*cmd = NULL;
+
+	if (rc->rules == NULL || rc->risk_failed || ev->argv == NULL ||
+	    ev->argv[0] == NULL)
+		return;
+	cmd = risk_argv_join(ev->argv);
+	for (size_t i = 0; i < rc->ncache && i < nitems(rc->cache); i++)
+		if (strcmp(rc->cache[i].cmd, cmd) == 0) {
+			ev->risk = rc->cache[i].score;
+			ev->reasons = xstrdup(rc->cache[i].reasons);
+			return;
+		}
+	memset(&res, 0, sizeof res);
+	if (risk_score_argv(rc->rules, ev->argv, &res) == -1)
+		return;
+	ev->risk = res.score;
+	ev->reasons = risk_reasons_json(&res);
+	c = &rc->cache[rc->ncache++ % nitems(rc->cache)];
+	free(c->cmd);
+	free(c->reasons);
+	c->cmd = xstrdup(cmd);
+	c->score = res.score;
+	c->reasons = xstrdup(ev->reasons);
+	if (!rc->exec_scored || res.score > rc->exec_max.score) {
+		if (rc->exec_scored)
+			risk_result_free(&rc->exec_max);
+		free(rc->exec_max_cmd);
+		rc->exec_max = res;
+		rc->exec_max_cmd = TAKE_PTR(cmd);
+		rc->exec_scored = true;
+	} else
+		risk_result_free(&res);
+}
+
 /* After the run: what was observed adds to the score, and the row is
  * completed. */
 static void
@@ -290,6 +373,7 @@ rec_end(struct run *r, struct rec *rc, bool setup_failed)
 		obs.limit_cpu = r->end == END_CPU_TIME;
 		obs.files_outside = r->files_outside;
 		risk_add_observed(rc->rules, &fin, &obs);
+		rec_exec_merge(rc, &fin);
 		rc->out->final_risk = rc->out->sum.risk = fin.score;
 	}
 	if (rc->ar == NULL)
@@ -329,10 +413,18 @@ out:
 }
 
 static void
-rec_on_event(struct run *r, const struct run_event *ev)
+rec_on_event(struct run *r, const struct run_event *in)
 {
-	struct rec	*rc = r->cb_arg;
-	struct merr	 ae;
+	struct rec		*rc = r->cb_arg;
+	struct merr		 ae;
+	struct run_event	 x = *in;
+	const struct run_event	*ev = &x;
+	autofree char		*reasons = NULL;
+
+	if (x.kind == EV_EXEC) {
+		rec_exec_score(rc, &x);
+		reasons = (char *)x.reasons;
+	}
 
 	if (rc->ar != NULL && ev->kind != EV_NOTE &&
 	    audit_run_event(rc->ar, ev, &ae) == -1)
@@ -449,6 +541,13 @@ rec_run(struct run *r, struct profile *p, const struct rec_opts *o,
 	strv_clear(&rc.denied);
 	if (rc.rules != o->rules)
 		risk_rules_free(rc.rules);
+	if (rc.exec_scored)
+		risk_result_free(&rc.exec_max);
+	free(rc.exec_max_cmd);
+	for (size_t i = 0; i < nitems(rc.cache); i++) {
+		free(rc.cache[i].cmd);
+		free(rc.cache[i].reasons);
+	}
 	r->cb_arg = NULL;
 	return (ret);
 }

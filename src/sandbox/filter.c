@@ -209,6 +209,17 @@ filter_compile(const struct profile *p, unsigned flags, struct filter *f,
 			return (merr_errno_n(e, -rc, "seccomp rule for connect"));
 	} else
 		f->flags &= ~(unsigned)FILTER_CONNECT;
+	/* The exec trail: a record, not a gate (notify.c answers CONTINUE). A
+	 * profile that denies execve keeps its rule (-EEXIST). */
+	if ((flags & FILTER_NOTIFY) && (flags & FILTER_EXEC_TRAIL)) {
+		static const int	calls[] = { SCMP_SYS(execve), SCMP_SYS(execveat) };
+
+		for (size_t i = 0; i < nitems(calls); i++)
+			if ((rc = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, calls[i], 0)) < 0 &&
+			    rc != -EEXIST)
+				return (merr_errno_n(e, -rc, "seccomp rule for the exec "
+				    "trail"));
+	}
 	if (flags & FILTER_NOTIFY) {
 		struct filter_rule	r = { .syscall = "seccomp", .err = EPERM,
 		    .nargs = 2, .args = {

@@ -27,6 +27,9 @@
  * interception (notify-connect.c). filter_compile clears it in f->flags
  * when the profile denies connect itself. */
 #define FILTER_CONNECT	0x8
+/* execve and execveat notify too, and the supervisor lets them continue
+ * after reading what they run (the exec trail; needs FILTER_NOTIFY). */
+#define FILTER_EXEC_TRAIL	0x10
 
 struct filter {
 	struct sock_fprog	prog;	/* owned filter instructions */

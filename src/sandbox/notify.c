@@ -18,8 +18,17 @@
  * connect() under transparent interception (restricted and proxied modes)
  * is neither: notify-connect.c says how it is answered, and why reading
  * its address is safe there.
+ *
+ * The exec trail (notify_trail) is a record in the same way: for execve
+ * and execveat we read the path and argv from /proc/PID/mem, check with
+ * SECCOMP_IOCTL_NOTIF_ID_VALID that the task is still the one that made
+ * the call (so the pid was not reused while we read), and answer CONTINUE.
+ * Another thread of the task can change that memory between our read and
+ * the kernel's, so what is recorded is what the memory held when we
+ * looked, which honest programs never change; nothing is decided on it.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
 #include <stddef.h>
@@ -83,11 +92,23 @@ struct notify {
 	int			 nr_open, nr_openat, nr_creat, nr_openat2, nr_connect;
 	unsigned		 nobserved;	/* observed events emitted */
 	struct proxy		*tproxy;	/* connect() is intercepted for it */
+	/* the exec trail */
+	bool			 trail;
+	uint64_t		 execs;
+	pid_t			*seen;		/* owned: pids that exec'd, a ring */
+	size_t			 nseen;
+	pid_t			 root;		/* the sandbox init's host pid */
+	int			 rootfd;	/* owned: the sandbox's root, or -1 */
 };
 
 /* Observed events per run (protected writes, isolated connections): past
  * this the calls still continue, unrecorded, and one note says so. */
 #define NOTIFY_MAX_OBSERVED	200
+
+#define NOTIFY_SEEN_MAX		4096	/* pids remembered for the parents */
+#define NOTIFY_EXEC_ARGS	64	/* argv entries read */
+#define NOTIFY_EXEC_ARG_MAX	512	/* bytes of one argument */
+#define NOTIFY_EXEC_BYTES	8192	/* bytes of argv in all */
 
 static const char *const notify_families[] = {
 	[AF_UNSPEC] = "AF_UNSPEC", [AF_UNIX] = "AF_UNIX", [AF_INET] = "AF_INET",
@@ -511,6 +532,213 @@ notify_observe(struct notify *n, const struct seccomp_notif *req)
 	return (true);
 }
 
+/* A NUL-terminated string of at most max bytes at addr in the task's memory
+ * (fd: /proc/PID/mem); NULL when it cannot be read. Reads page by page, so
+ * a string that ends just before an unmapped page is still read. */
+static char *
+notify_read_str(int fd, uint64_t addr, size_t max)
+{
+	char	*buf = xmalloc(max + 1);
+	size_t	 got = 0;
+
+	while (got < max) {
+		size_t	 want = 4096 - (size_t)((addr + got) & 4095);
+		ssize_t	 n;
+		char	*nul;
+
+		if (want > max - got)
+			want = max - got;
+		n = pread(fd, buf + got, want, (off_t)(addr + got));
+		if (n <= 0)
+			break;
+		if ((nul = memchr(buf + got, '\0', (size_t)n)) != NULL) {
+			got = (size_t)(nul - buf);
+			buf[got] = '\0';
+			return (buf);
+		}
+		got += (size_t)n;
+	}
+	if (got == 0) {
+		free(buf);
+		return (NULL);
+	}
+	buf[got] = '\0';	/* cut at max */
+	return (buf);
+}
+
+/* The parent pid from a /proc/PID directory's stat (dirfd), or of a pid
+ * (dirfd -1); 0 if unknown. */
+static pid_t
+notify_ppid(int dirfd, pid_t pid)
+{
+	char		 path[64], buf[512], *p;
+	ssize_t		 n;
+	autofd int	 fd = -1;
+	int		 ppid;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if ((fd = dirfd >= 0 ? openat(dirfd, "stat", O_RDONLY | O_CLOEXEC) :
+	    open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    (n = read(fd, buf, sizeof buf - 1)) <= 0)
+		return (0);
+	buf[n] = '\0';
+	/* "pid (comm) S ppid ...": comm may hold spaces and parentheses */
+	if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ' || p[2] == '\0' ||
+	    p[3] != ' ')
+		return (0);
+	for (ppid = 0, p += 4; *p >= '0' && *p <= '9' && ppid < 1 << 22; p++)
+		ppid = ppid * 10 + (*p - '0');
+	return ((pid_t)ppid);
+}
+
+static bool
+notify_seen(const struct notify *n, pid_t pid)
+{
+	for (size_t i = 0; i < n->nseen && i < NOTIFY_SEEN_MAX; i++)
+		if (n->seen[i] == pid)
+			return (true);
+	return (pid == n->root);
+}
+
+/* The parent on the trail, from the task's own parent p: the nearest
+ * ancestor that exec'd before (a subshell that only forked is passed
+ * over), else the sandbox's init. Ancestors outlive the exec (they wait),
+ * so this can run after the task was let go. */
+static pid_t
+notify_trail_parent(struct notify *n, pid_t p)
+{
+	pid_t	first = p;
+
+	for (int depth = 0; p > 1 && depth < 64; depth++) {
+		if (notify_seen(n, p))
+			return (p);
+		p = notify_ppid(-1, p);
+	}
+	return (n->root > 0 ? n->root : first);
+}
+
+/* The answer to an exec: let it go on. */
+static void
+notify_continue(struct notify *n, uint64_t id)
+{
+	memset(n->resp, 0, n->resp_size);
+	n->resp->id = id;
+	n->resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+	(void)ioctl(n->fd, SECCOMP_IOCTL_NOTIF_SEND, n->resp);
+}
+
+/* An execve or execveat: read what it runs (from /proc/PID, opened once),
+ * check the task is still the caller, let it continue, then read its cwd
+ * and parent, decide whether it was a program or a try along PATH, and
+ * report it. Everything before the answer delays the task; the rest runs
+ * while it execs. */
+static void
+notify_exec(struct notify *n, const struct seccomp_notif *req)
+{
+	bool			 at = req->data.nr != SYS_execve;
+	uint64_t		 a_path = at ? req->data.args[1] : req->data.args[0];
+	uint64_t		 a_argv = at ? req->data.args[2] : req->data.args[1];
+	char			 path[64], cwd[PATH_MAX], *argv[NOTIFY_EXEC_ARGS + 2];
+	autofree char		*file = NULL, *text = NULL;
+	uint64_t		 ptrs[NOTIFY_EXEC_ARGS + 1];
+	size_t			 nargs = 0, bytes = 0, tl;
+	ssize_t			 k;
+	pid_t			 pid = (pid_t)req->pid, parent;
+	autofd int		 dirfd = -1, fd = -1;
+	struct run_event	 ev;
+	bool			 valid, fallback = false;
+
+	snprintf(path, sizeof path, "/proc/%d", (int)pid);
+	dirfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd != -1 && (fd = openat(dirfd, "mem", O_RDONLY | O_CLOEXEC)) != -1) {
+		file = notify_read_str(fd, a_path, PATH_MAX);
+		k = pread(fd, ptrs, sizeof ptrs, (off_t)a_argv);
+		for (size_t i = 0; k > 0 && i < (size_t)k / sizeof ptrs[0] &&
+		    i < NOTIFY_EXEC_ARGS && ptrs[i] != 0 && bytes < NOTIFY_EXEC_BYTES; i++) {
+			char	*s = notify_read_str(fd, ptrs[i], NOTIFY_EXEC_ARG_MAX);
+
+			if (s == NULL)
+				break;
+			bytes += strlen(s) + 1;
+			argv[nargs++] = s;
+		}
+	}
+	/* The command's own first exec comes from a copy of init, which is
+	 * not dumpable and whose memory belongs to the host's user namespace:
+	 * an unprivileged supervisor cannot read it. What it runs is what moat
+	 * asked init to run; its tries along PATH are recorded once. */
+	if (file == NULL && n->r != NULL && n->r->argv != NULL) {
+		if (notify_seen(n, pid) && pid != n->root) {
+			notify_continue(n, req->id);
+			goto out;
+		}
+		fallback = true;
+		file = xstrdup(n->r->argv[0]);
+		for (char **a = n->r->argv; *a != NULL && nargs < NOTIFY_EXEC_ARGS &&
+		    bytes < NOTIFY_EXEC_BYTES; a++) {
+			argv[nargs++] = xstrndup(*a, NOTIFY_EXEC_ARG_MAX);
+			bytes += strlen(argv[nargs - 1]) + 1;
+		}
+	}
+	if (n->rootfd == -1 && dirfd != -1 && !fallback)
+		n->rootfd = openat(dirfd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	/* Only now is the pid known to have been the caller all along. */
+	valid = ioctl(n->fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) == 0;
+	notify_continue(n, req->id);
+	if (!valid)
+		goto out;
+	/* exec changes neither the working directory nor the parent: read
+	 * them while the task execs, through the same /proc/PID (a task that
+	 * is already gone leaves them unknown). */
+	if (dirfd == -1 || (k = readlinkat(dirfd, "cwd", cwd, sizeof cwd - 1)) < 0)
+		k = 0;
+	cwd[k] = '\0';
+	parent = dirfd >= 0 ? notify_ppid(dirfd, pid) : 0;
+	/* execvp and the shells try each directory of PATH: a file that is
+	 * not there (seen from the sandbox's root and the task's cwd) is a
+	 * try that fails with ENOENT, not a program run. */
+	if (file != NULL && !at && !fallback && n->rootfd != -1) {
+		autofree char	*rel = file[0] == '/' ? xstrdup(file + 1) :
+		    xprintf("%s/%s", cwd[0] == '/' ? cwd + 1 : ".", file);
+
+		if (faccessat(n->rootfd, *rel != '\0' ? rel : ".", F_OK, 0) == -1 &&
+		    (errno == ENOENT || errno == ENOTDIR))
+			goto out;
+	}
+	parent = notify_trail_parent(n, parent);
+	n->execs++;
+	if (n->nseen < NOTIFY_SEEN_MAX)
+		n->seen[n->nseen++] = pid;
+	else
+		n->seen[n->execs % NOTIFY_SEEN_MAX] = pid;
+	argv[nargs] = NULL;
+	tl = 64 + (file != NULL ? strlen(file) : 1) + bytes + nargs;
+	text = xmalloc(tl);
+	{
+		size_t	off = (size_t)snprintf(text, tl, "exec %s:", file != NULL ?
+		    file : "?");
+
+		for (size_t i = 0; i < nargs && off < tl; i++)
+			off += (size_t)snprintf(text + off, tl - off, " %s", argv[i]);
+	}
+	if (n->r != NULL && n->r->on_event != NULL) {
+		memset(&ev, 0, sizeof ev);
+		ev.kind = EV_EXEC;
+		ev.t = n->r->t_start > 0 ? now_mono() - n->r->t_start : 0;
+		ev.text = text;
+		ev.path = file != NULL ? file : "?";
+		ev.pid = (int)pid;
+		ev.ppid = (int)parent;
+		ev.cwd = cwd;
+		ev.argv = argv;
+		ev.risk = -1;
+		n->r->on_event(n->r, &ev);
+	}
+out:
+	for (size_t i = 0; i < nargs; i++)
+		free(argv[i]);
+}
+
 /* Receives one waiting call, answers it, reports it. Only call it when the
  * listener is readable: the receive ioctl blocks. */
 static void
@@ -535,6 +763,10 @@ notify_handle(struct notify *n)
 	if (n->tproxy != NULL && arch == n->native && nr == SYS_connect) {
 		memset(n->resp, 0, n->resp_size);
 		notify_connect(n->fd, req, n->resp, n->tproxy);
+		return;
+	}
+	if (n->trail && arch == n->native && (nr == SYS_execve || nr == SYS_execveat)) {
+		notify_exec(n, req);
 		return;
 	}
 
@@ -601,6 +833,9 @@ notify_free(struct notify *n)
 	for (size_t i = 0; i < n->nsys; i++)
 		free(n->sys[i].name);
 	free(n->sys);
+	free(n->seen);
+	if (n->rootfd != -1)
+		close(n->rootfd);
 	free(n->req);
 	free(n->resp);
 	if (n->fd != -1)
@@ -617,6 +852,7 @@ notify_start(struct run *r, struct loop *l, int listener, struct merr *e)
 	n->r = r;
 	n->loop = l;
 	n->fd = listener;
+	n->rootfd = -1;
 	n->native = seccomp_arch_native();
 	if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sz) == -1) {
 		merr_errno(e, "seccomp(SECCOMP_GET_NOTIF_SIZES)");
@@ -706,6 +942,21 @@ void
 notify_set_connect(struct notify *n, struct proxy *p)
 {
 	n->tproxy = p;
+}
+
+void
+notify_trail(struct notify *n, pid_t root)
+{
+	n->trail = true;
+	n->root = root;
+	if (n->seen == NULL)
+		n->seen = xcalloc(NOTIFY_SEEN_MAX, sizeof *n->seen);
+}
+
+uint64_t
+notify_execs(const struct notify *n)
+{
+	return (n != NULL ? n->execs : 0);
 }
 
 void

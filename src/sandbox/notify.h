@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "base/error.h"
 
@@ -44,6 +45,13 @@ void		 notify_stop(struct notify *);
 struct profile;
 void		 notify_observe_calls(struct notify *, unsigned flags,
 		    const struct profile *p);
+/* The exec trail: execve and execveat (filtered with FILTER_EXEC_TRAIL) are
+ * read, let continue, and reported as EV_EXEC events. root is the sandbox
+ * init's host pid, the parent of what has no traced ancestor. A record,
+ * not a gate: see notify.c. */
+void		 notify_trail(struct notify *, pid_t root);
+/* Programs started so far on the trail. */
+uint64_t	 notify_execs(const struct notify *);
 
 /* connect() calls (the filter sends them with FILTER_CONNECT) are
  * answered by transparent interception for p (notify-connect.c), which must

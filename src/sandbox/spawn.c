@@ -73,6 +73,7 @@ struct spawn {
 	bool			 mem_killed;
 	unsigned		 filter_flags;	/* FILTER_*: what notify observes */
 	int			 idlefd;	/* idle-timeout's check, or -1 */
+	bool			 trail;		/* the exec trail is on */
 	double			 active;	/* when output or keys last passed */
 	int			 killed_by;	/* a terminating signal moat forwarded */
 	bool			 have_status;
@@ -484,9 +485,12 @@ spawn_on_chan(struct loop *l, int fd, uint32_t events, void *arg)
 			    &sp->err)) == NULL) {
 				sp->failed = true;
 				spawn_kill(sp, SIGKILL);
-			} else
+			} else {
 				notify_observe_calls(sp->notify, sp->filter_flags,
 				    sp->r->profile);
+				if (sp->trail)
+					notify_trail(sp->notify, sp->r->init_pid);
+			}
 		}
 		/* The rest, in net_setup's order: the proxy listeners, served
 		 * from here, outside the sandbox's network namespace. */
@@ -2012,6 +2016,13 @@ run_sandbox(struct run *r, struct merr *e)
 	if (p->record_refused)
 		sp.filter_flags |= FILTER_OBSERVE_WRITE |
 		    (p->net == NET_ISOLATED ? FILTER_OBSERVE_CONNECT : 0);
+	/* The exec trail, for a command of its own (a session's filter is
+	 * made once for all its commands), unless the profile denies exec. */
+	sp.trail = p->exec_trail && !sp.serve &&
+	    !strv_contains(&p->seccomp_deny, "execve") &&
+	    !strv_contains(&p->seccomp_deny, "execveat");
+	if (sp.trail)
+		sp.filter_flags |= FILTER_EXEC_TRAIL;
 	if (filter_compile(p, sp.filter_flags, &filter, e) == -1)
 		goto out;
 	sp.transparent = (filter.flags & FILTER_CONNECT) != 0;
@@ -2250,6 +2261,7 @@ run_sandbox(struct run *r, struct merr *e)
 	r->t_end = now_mono();
 	spawn_drain_output(&sp);
 	spawn_pty_stop(&sp);
+	r->execs = notify_execs(sp.notify);
 	notify_stop(sp.notify);
 	sp.notify = NULL;
 	proxy_stop(sp.proxy);

@@ -118,6 +118,7 @@ struct run {
 	char			*cwd_path;	/* owned; the working directory inside */
 	struct meter_summary	 summary;	/* the final figures, filled at the end */
 	unsigned		 files_outside;	/* files changed under rw-binds */
+	uint64_t		 execs;		/* programs started (exec-trail) */
 	/* owned; when the host's PATH, a link or a #! interpreter of argv[0]
 	 * leads outside what the profile shows: which, and the lines to add
 	 * (resolve_hint), for the front end to say. NULL otherwise. */
