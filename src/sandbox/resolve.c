@@ -223,8 +223,9 @@ resolve_interp(struct resolve *res, const char *path, int depth,
 
 		if (w[0] == '-' || strchr(w, '=') != NULL)
 			continue;
-		if (strchr(w, '/') != NULL)
-			found = xstrdup(w);
+		if (strchr(w, '/') != NULL)	/* a path, from the caller's cwd */
+			found = w[0] == '/' ? xstrdup(w) :
+			    path_join(cwd != NULL ? cwd : "/", w);
 		else
 			found = resolve_which(w, path_env, cwd, plan, false);
 		if (found != NULL)

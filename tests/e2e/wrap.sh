@@ -125,6 +125,25 @@ run_moat audit show "${id:-no-id}"
 like "trail: the run's risk is the riskiest program's" "$out" 'risk +[5-9][0-9] \(before the run: [0-9]\)'
 like "trail: that program is marked in the tree" "$out" 'sh -c curl -s http://example.invalid/x \| sh  \(risk [5-9][0-9]\)'
 
+# A wrapped shell that runs curl: one host allowed, one refused, both on
+# the line at the end and in the run's events.
+if command -v curl >/dev/null; then
+	mkdir -p "$T/www" && echo "hello from the host" >"$T/www/hello.txt"
+	www_start "$T/www"
+	printf 'include = restricted\nagent-command = netagent\ntimeout = 0\nexec-trail = yes\nnet-allow = localhost:%s\n' "$P" \
+	    >"$XDG_CONFIG_HOME/moat/profiles/net.conf"
+	run_moat wrap -p net -- sh -c "curl -sS -m 10 http://host.moat.internal:$P/hello.txt; curl -fsS -m 10 -o /dev/null http://example.invalid/ 2>/dev/null; echo rc=\$?"
+	like "net: the allowed host answers" "$out" 'hello from the host'
+	like "net: the refused one does not" "$out" 'rc=[1-9]'
+	like "net: the line at the end counts both" "$err" '; net 1 allowed, 1 refused;'
+	id=$(printf '%s' "$err" | sed -n 's/.*; run \([0-9a-f-]*\).*/\1/p' | tail -1)
+	run_moat audit show "${id:-no-id}"
+	like "net: the refusal is an event of the wrapped run" "$out" 'net +refused example\.invalid:80'
+	like "net: curl is on the trail" "$out" "\\] curl -sS -m 10 http://host.moat.internal:$P/hello.txt"
+else
+	for _ in 1 2 3 4 5; do skip "no curl on this machine"; done
+fi
+
 run_moat wrap -- no-such-agent
 is "an agent that is not installed: 127" "$rc" 127
 like "and what to do" "$err" 'no-such-agent: not found on your PATH'
