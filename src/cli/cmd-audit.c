@@ -17,6 +17,7 @@
 #include "audit/audit.h"
 #include "review/review.h"
 #include "cmd.h"
+#include "sandbox/ttystate.h"
 #include "sandbox/cg.h"
 #include "base/util.h"
 
@@ -668,20 +669,40 @@ audit_show_output(struct audit *a, int64_t id)
 		return;
 	sqlite3_bind_int64(st, 1, id);
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		int	nh = sqlite3_column_bytes(st, 1), nt = sqlite3_column_bytes(st, 2);
-		long long total = sqlite3_column_int64(st, 3);
+		int		 nh = sqlite3_column_bytes(st, 1), nt = sqlite3_column_bytes(st, 2);
+		long long	 total = sqlite3_column_int64(st, 3);
+		const char	*h = sqlite3_column_blob(st, 1), *t = sqlite3_column_blob(st, 2);
+		/* What a terminal showed (escape sequences, carriage returns):
+		 * the text it drew, not the codes. */
+		bool		 term = (nh > 0 && (memchr(h, '\033', (size_t)nh) != NULL ||
+				    memchr(h, '\r', (size_t)nh) != NULL)) ||
+				    (nt > 0 && (memchr(t, '\033', (size_t)nt) != NULL ||
+				    memchr(t, '\r', (size_t)nt) != NULL));
 
-		printf("\n%s (%lld bytes%s):\n", sqlite3_column_text(st, 0), total,
-		    nt > 0 ? ", head and tail" : "");
-		audit_safe_print(stdout, sqlite3_column_blob(st, 1), (size_t)nh, true);
-		if (nt > 0) {
-			if (total > nh + nt)
+		printf("\n%s (%lld bytes%s%s):\n", sqlite3_column_text(st, 0), total,
+		    nt > 0 ? ", head and tail" : "", term ? "; as the text a terminal "
+		    "drew, --json has the bytes" : "");
+		for (int part = 0; part < 2; part++) {
+			const char	*b = part == 0 ? h : t;
+			int		 len = part == 0 ? nh : nt;
+
+			if (part == 1 && nt > 0 && total > nh + nt)
 				printf("\n[... %lld bytes not kept ...]\n", total - nh - nt);
-			audit_safe_print(stdout, sqlite3_column_blob(st, 2), (size_t)nt, true);
+			if (len <= 0)
+				continue;
+			if (term) {
+				size_t	 cap = (size_t)len * 8 + 2;
+				char	*txt = xmalloc(cap);
+				size_t	 tn = ttystate_text(b, (size_t)len, txt, cap);
+
+				audit_safe_print(stdout, txt, tn, true);
+				free(txt);
+			} else {
+				audit_safe_print(stdout, b, (size_t)len, true);
+				if (b[len - 1] != '\n' && (part == 1 || nt == 0))
+					putchar('\n');
+			}
 		}
-		if ((nt > 0 ? ((const char *)sqlite3_column_blob(st, 2))[nt - 1] :
-		    nh > 0 ? ((const char *)sqlite3_column_blob(st, 1))[nh - 1] : '\n') != '\n')
-			putchar('\n');
 	}
 	sqlite3_finalize(st);
 }

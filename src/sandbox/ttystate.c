@@ -255,3 +255,101 @@ ttystate_restore(const struct ttystate *ts, char *buf)
 #undef PUT
 	return (n);
 }
+
+/* One line being drawn, for ttystate_text. */
+#define TTYSTATE_LINE	1024
+
+static size_t
+ttystate_text_put(char *out, size_t cap, size_t n, const char *line, size_t len)
+{
+	while (len > 0 && line[len - 1] == ' ')
+		len--;
+	for (size_t i = 0; i < len && n + 2 < cap; i++)
+		out[n++] = line[i];
+	if (n + 1 < cap)
+		out[n++] = '\n';
+	return (n);
+}
+
+size_t
+ttystate_text(const void *in, size_t len, char *out, size_t cap)
+{
+	const uint8_t	*p = in;
+	struct ttystate	 ts;
+	char		 line[TTYSTATE_LINE];
+	size_t		 n = 0, col = 0, used = 0;
+
+	if (cap == 0)
+		return (0);
+	ttystate_init(&ts);
+	for (size_t i = 0; i < len && n + 1 < cap; i++) {
+		uint8_t	c = p[i];
+		uint8_t	before = ts.state;
+
+		ttystate_feed(&ts, &c, 1);
+		if (before == TS_CSI && ts.state == TS_GROUND && c >= 0x40 && c <= 0x7e) {
+			uint32_t	a = ts.nparams > 0 && ts.params[0] > 0 ? ts.params[0] : 1;
+
+			if (ts.prefix != 0)
+				continue;
+			switch (c) {
+			case 'K':	/* erase to the end of the line (0, the default) */
+				if (ts.nparams == 0 || ts.params[0] == 0)
+					used = col < used ? col : used;
+				else if (ts.params[0] == 2)
+					used = col = 0;
+				break;
+			case 'C':
+				col = col + a < TTYSTATE_LINE ? col + a : TTYSTATE_LINE - 1;
+				break;
+			case 'D':
+				col = a < col ? col - a : 0;
+				break;
+			case 'G':
+				col = a - 1 < TTYSTATE_LINE ? a - 1 : TTYSTATE_LINE - 1;
+				break;
+			case 'H':
+			case 'f':
+			case 'A':
+			case 'B':
+			case 'J':	/* another row, or the screen cleared */
+				if (used > 0)
+					n = ttystate_text_put(out, cap, n, line, used);
+				used = col = 0;
+				if (c == 'H' || c == 'f')
+					col = ts.nparams > 1 && ts.params[1] > 1 &&
+					    ts.params[1] - 1 < TTYSTATE_LINE ? ts.params[1] - 1 : 0;
+				break;
+			}
+			continue;
+		}
+		if (before != TS_GROUND || ts.state != TS_GROUND)
+			continue;	/* part of a sequence */
+		if (c == '\n') {
+			n = ttystate_text_put(out, cap, n, line, used);
+			used = col = 0;
+		} else if (c == '\r')
+			col = 0;
+		else if (c == '\b')
+			col = col > 0 ? col - 1 : 0;
+		else if (c == '\t') {
+			size_t	to = (col / 8 + 1) * 8;
+
+			while (col < to && col < TTYSTATE_LINE) {
+				if (col >= used)
+					line[used++] = ' ';
+				col++;
+			}
+		} else if (c >= 0x20 && c != 0x7f && col < TTYSTATE_LINE) {
+			while (used < col)
+				line[used++] = ' ';
+			line[col++] = (char)c;
+			if (col > used)
+				used = col;
+		}
+	}
+	if (used > 0 && n + 1 < cap)
+		n = ttystate_text_put(out, cap, n, line, used);
+	out[n] = '\0';
+	return (n);
+}

@@ -42,5 +42,12 @@ bool	ttystate_dirty(const struct ttystate *);
  * tracked setting back to the terminal's default, and returns its length;
  * 0 when nothing is to be done. */
 size_t	ttystate_restore(const struct ttystate *, char *buf);
+/* A terminal stream as the text it shows, line by line, for a reader of
+ * the audit log: control sequences dropped, a carriage return, a backspace
+ * or a cursor move going back over a line, erase to the end of the line,
+ * tabs as spaces, a cursor placed on another row starting a new line.
+ * Not a screen: full-screen drawing comes out as the lines it wrote.
+ * Writes at most cap - 1 bytes and a NUL; returns the length. */
+size_t	ttystate_text(const void *, size_t, char *out, size_t cap);
 
 #endif

@@ -66,6 +66,16 @@ drive 'wait:agent ready' 'send:fullscreen\r' 'wait:FULL' 'send:\x03' -- "$MOAT" 
 like "^C: the agent dies of SIGINT, 130" "$res" '^rc=130$'
 like "^C in a full-screen agent: the terminal's settings are restored" "$res" 'termios=same'
 like "^C in a full-screen agent: the alternate screen is left" "${o#*FULL}" '\^\[\[\?1049l'
+run_moat audit list --agent wrap --json	# the ^C run: -q, no line at the end
+id=$(printf '%s' "$out" | sed -n 's/.*"run_id":"\([^"]*\)".*"exit_code":130.*/\1/p' | head -1)
+run_moat audit show "${id:-no-id}"
+like "audit show: the terminal's output as the text it drew" "$out" \
+    'stdout \([0-9]+ bytes; as the text a terminal drew, --json has the bytes\):
+agent ready 24 80 as fakeagent
+fullscreen
+FULL'
+unlike "audit show: no escape codes in that text" "$(printf '%s' "$out" | sed -n '/^stdout/,/^record/p')" '\\x1b'
+
 
 drive 'wait:[$#] $' 'send:sleep 30\r' 'sleep:0.5' 'send:\x1a' 'wait:Stopped' \
     'send:kill -9 %1; sleep 0.3; jobs\r' 'sleep:0.6' 'send:exit 4\r' -- "$MOAT" wrap -q -p fake -- bash --norc --noprofile -i

@@ -31,5 +31,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	assert((na > 0) == ttystate_dirty(&a));
 	ttystate_feed(&a, ra, na);
 	assert(!ttystate_dirty(&a));
+	{
+		/* The text a terminal drew: printable bytes and newlines only,
+		 * within the buffer. */
+		static char	txt[8192];
+		size_t		tn = ttystate_text(data, size, txt, sizeof txt);
+
+		assert(tn < sizeof txt && txt[tn] == '\0' && strlen(txt) == tn);
+		for (size_t i = 0; i < tn; i++)
+			assert(txt[i] == '\n' || (unsigned char)txt[i] >= 0x20);
+		assert(memchr(txt, 0x7f, tn) == NULL);
+	}
 	return (0);
 }

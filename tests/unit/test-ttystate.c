@@ -100,5 +100,31 @@ main(void)
 		tap_ok(ttystate_restore(&ts, big) <= TTYSTATE_RESTORE_MAX &&
 		    ttystate_dirty(&ts), "everything on at once fits the buffer");
 	}
+	{
+		/* The text a terminal drew, for moat audit show. */
+		static const struct {
+			const char	*in, *want, *what;
+		} t[] = {
+			{ "plain\nlines\n", "plain\nlines\n", "plain lines as they are" },
+			{ "10%\r50%\r100%\n", "100%\n", "a progress line redrawn with \\r: its last state" },
+			{ "abc\b\bX\n", "aXc\n", "backspace goes back over the line" },
+			{ "long text\rshort\033[K\n", "short\n", "erase to the end of the line" },
+			{ "\033[1;31mred\033[0m words\n", "red words\n", "colours dropped" },
+			{ "\033]0;title\007after\n", "after\n", "a window title dropped" },
+			{ "\033[?1049h\033[1;1H\033[2Jtop\033[3;1Hbottom", "top\nbottom\n",
+			    "a full-screen program: each row it drew" },
+			{ "a\tb\n", "a       b\n", "tabs as spaces" },
+			{ "x\033[5Cy\n", "x     y\n", "a cursor move forward leaves spaces" },
+			{ "trailing   \n", "trailing\n", "trailing spaces trimmed" },
+		};
+		char	buf[256];
+
+		for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+			ttystate_text(t[i].in, strlen(t[i].in), buf, sizeof buf);
+			is(buf, t[i].want, t[i].what);
+		}
+		tap_ok(ttystate_text("abcdef\n", 7, buf, 4) == 3 && strcmp(buf, "ab\n") == 0,
+		    "the text is cut at the buffer's size, NUL-terminated");
+	}
 	return (tap_done());
 }
