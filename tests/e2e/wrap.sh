@@ -82,6 +82,12 @@ drive 'wait:[$#] $' 'send:sleep 30\r' 'sleep:0.5' 'send:\x1a' 'wait:Stopped' \
 like "job control: ^Z stops a job of the wrapped shell" "$o" 'Stopped.*sleep 30'
 like "job control: the shell goes on and exits with its status" "$res" '^rc=4$'
 
+# What wrap binds of the install is read-only: the agent cannot rewrite
+# itself or its interpreter for the next session.
+run_moat wrap -q -p fake -- sh -c "echo x >>'$npm/lib/node_modules/fake/bin/cli.js' 2>/dev/null && echo wrote-agent; echo x >>'$nvm/bin/fakenode' 2>/dev/null && echo wrote-node; echo done"
+is "the agent's install and interpreter are read-only inside" "$out" "done"
+check "and unchanged on the host" grep -qx '#!/usr/bin/env fakenode' "$npm/lib/node_modules/fake/bin/cli.js"
+
 run_moat profiles show fake
 like "profiles show: the agent as PATH finds it, link and interpreters" "$out" \
     "found +$npm/bin/fakeagent -> ../lib/node_modules/fake/bin/cli.js \\(hidden by the profile: bound\\)
