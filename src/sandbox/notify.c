@@ -627,9 +627,9 @@ notify_continue(struct notify *n, uint64_t id)
 	(void)ioctl(n->fd, SECCOMP_IOCTL_NOTIF_SEND, n->resp);
 }
 
-/* An execve or execveat: read what it runs (from /proc/PID, opened once),
- * check the task is still the caller, let it continue, then read its cwd
- * and parent, decide whether it was a program or a try along PATH, and
+/* An execve or execveat: read what it runs, its cwd and its parent (from
+ * /proc/PID, opened once), check the task is still the caller, let it
+ * continue, then decide whether it was a program or a try along PATH, and
  * report it. Everything before the answer delays the task; the rest runs
  * while it execs. */
 static void
@@ -682,18 +682,18 @@ notify_exec(struct notify *n, const struct seccomp_notif *req)
 	}
 	if (n->rootfd == -1 && dirfd != -1 && !fallback)
 		n->rootfd = openat(dirfd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	/* The working directory and the parent, while the task waits: a
+	 * program that execs and exits at once (the end of a pipeline) would
+	 * be gone before we looked. */
+	if (dirfd == -1 || (k = readlinkat(dirfd, "cwd", cwd, sizeof cwd - 1)) < 0)
+		k = 0;
+	cwd[k] = '\0';
+	parent = dirfd >= 0 ? notify_ppid(dirfd, pid) : 0;
 	/* Only now is the pid known to have been the caller all along. */
 	valid = ioctl(n->fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) == 0;
 	notify_continue(n, req->id);
 	if (!valid)
 		goto out;
-	/* exec changes neither the working directory nor the parent: read
-	 * them while the task execs, through the same /proc/PID (a task that
-	 * is already gone leaves them unknown). */
-	if (dirfd == -1 || (k = readlinkat(dirfd, "cwd", cwd, sizeof cwd - 1)) < 0)
-		k = 0;
-	cwd[k] = '\0';
-	parent = dirfd >= 0 ? notify_ppid(dirfd, pid) : 0;
 	/* execvp and the shells try each directory of PATH: a file that is
 	 * not there (seen from the sandbox's root and the task's cwd) is a
 	 * try that fails with ENOENT, not a program run. */
