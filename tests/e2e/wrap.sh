@@ -111,6 +111,11 @@ like "--review: the status" "$res" '^rc=0$'
 drive 'wait:apply\?' 'send:n\r' -- "$MOAT" wrap --review -p fake -- sh -c 'echo no >other'
 check "--review: not applied when answered n" test ! -e "$T/ws/other"
 
+# The agent profiles record what the agent changed in the (bind) project.
+run_moat run -v -p agent -- sh -c 'echo hi > agent-made'
+like "the agent profile records a file the agent added to the project" "$err" "file: added .*/agent-made"
+rm -f "$T/ws/agent-made"
+
 # The exec trail: a pipeline, a subshell that forks, a background job and
 # an exec that replaces its shell, each program under the right parent.
 run_moat wrap -p fake -- sh -c 'echo a | tr a b; (ls -d / >/dev/null; true); sleep 0.2 & sh -c "exec cat /dev/null"; wait'
