@@ -334,8 +334,9 @@ out:
 }
 
 static void
-init_reap(int chan)
+init_reap(int chan, const struct mount_plan *plan)
 {
+	char	full[sizeof ((struct chan_msg *)0)->text];
 	pid_t	w;
 	int	st;
 
@@ -343,8 +344,9 @@ init_reap(int chan)
 		for (size_t i = 0; i < init_nlives; i++) {
 			if (init_lives[i].pid != w)
 				continue;
+			mounts_full_tmpfs(plan, full, sizeof full);
 			init_send_tagged(chan, MSG_STATUS, init_lives[i].tag, st, 0,
-			    NULL, NULL, 0);
+			    full, NULL, 0);
 			init_lives[i] = init_lives[--init_nlives];
 			break;
 		}
@@ -413,7 +415,7 @@ init_serve(const struct init_args *a, int chan)
 		if (pfd[1].revents & POLLIN) {
 			while (read(sigfd, &si, sizeof si) == (ssize_t)sizeof si)
 				;
-			init_reap(chan);
+			init_reap(chan, a->plan);
 		}
 		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 			struct chan_msg	 m;
@@ -598,6 +600,7 @@ init_main(const struct init_args *a)
 		memset(&m, 0, sizeof m);
 		m.type = MSG_STATUS;
 		m.code = st;
+		mounts_full_tmpfs(a->plan, m.text, sizeof m.text);
 		init_send(chan, &m, NULL, 0);
 		if (WIFEXITED(st))
 			init_exit(WEXITSTATUS(st));

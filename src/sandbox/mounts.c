@@ -474,6 +474,40 @@ do_tmpfs(const char *dst, unsigned mode, uint64_t size)
 	return (mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, opts));
 }
 
+/* Full: less room left than a page of the smallest write that fails for it
+ * would need, or 64 KiB, whichever is more. A write of the last bytes
+ * leaves 0; dd or cp into a full /tmp stops at the limit with ENOSPC. */
+#define TMPFS_FULL_SLACK	(64 * 1024)
+
+void
+mounts_full_tmpfs(const struct mount_plan *mp, char *buf, size_t n)
+{
+	size_t	off = 0;
+
+	if (n == 0)
+		return;
+	buf[0] = '\0';
+	for (size_t i = 0; i < mp->n; i++) {
+		const struct mop	*op = &mp->ops[i];
+		struct statvfs		 sv;
+		int			 w;
+
+		if (op->kind != MOP_TMPFS || op->size == 0 || statvfs(op->dst, &sv) == -1 ||
+		    (uint64_t)sv.f_bavail * sv.f_frsize >= TMPFS_FULL_SLACK)
+			continue;
+		w = op->size % (1 << 20) == 0 ?
+		    snprintf(buf + off, n - off, "%s%s (%llu MiB)", off > 0 ? ", " : "",
+		    op->dst, (unsigned long long)(op->size >> 20)) :
+		    snprintf(buf + off, n - off, "%s%s (%llu KiB)", off > 0 ? ", " : "",
+		    op->dst, (unsigned long long)(op->size >> 10));
+		if (w < 0 || (size_t)w >= n - off) {
+			buf[off] = '\0';
+			break;
+		}
+		off += (size_t)w;
+	}
+}
+
 static bool
 cannot_create(int err)
 {

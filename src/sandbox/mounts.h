@@ -56,6 +56,9 @@ void	mounts_plan_release(struct mount_plan *);
 /* In init, in the new mount namespace: builds the root, pivots into it,
  * detaches the host's. -1 with errno set and *what naming the step. */
 int	mounts_build_root(struct mount_plan *, const char **what);
+/* In init, after a command: the size-capped tmpfs mounts (/tmp, the home,
+ * tmpfs entries) that have no room left, named in buf ("" when none). */
+void	mounts_full_tmpfs(const struct mount_plan *, char *buf, size_t n);
 
 /* The placeholders a run created on the host (bind mode) are removed after
  * it, once no other run uses the workspace: see spawn.c. */

@@ -78,6 +78,8 @@ struct spawn {
 	int			 killed_by;	/* a terminating signal moat forwarded */
 	bool			 have_status;
 	int			 status;	/* the command's wait status (MSG_STATUS) */
+	char			 full[sizeof ((struct chan_msg *)0)->text];
+						/* MSG_STATUS: tmpfs mounts left full */
 	int			 init_status;
 	struct chan_msg		 fail;		/* MSG_SETUP_FAILED / MSG_EXEC_FAILED */
 	int			*fds;		/* from MSG_READY; owned */
@@ -528,6 +530,8 @@ spawn_on_chan(struct loop *l, int fd, uint32_t events, void *arg)
 	case MSG_STATUS:
 		sp->have_status = true;
 		sp->status = m.code;
+		memcpy(sp->full, m.text, sizeof sp->full);
+		sp->full[sizeof sp->full - 1] = '\0';
 		break;
 	}
 }
@@ -1436,6 +1440,11 @@ spawn_limit_events(struct run *r, struct spawn *sp)
 		run_emit(r, EV_LIMIT_HIT, "file size limit %s hit: killed with "
 		    "SIGXFSZ", b);
 	}
+	/* init looked when the command ended: a size-capped tmpfs with no
+	 * room left refused the writes past it (ENOSPC). */
+	if (sp->full[0] != '\0')
+		run_emit(r, EV_LIMIT_HIT, "tmpfs size limit hit: %s full when the "
+		    "command ended (raise tmp-size, or that tmpfs entry's size, in the profile)", sp->full);
 }
 
 static void
@@ -1639,6 +1648,8 @@ spawn_on_session(struct loop *l, int fd, uint32_t events, void *arg)
 	case MSG_STATUS:
 		sp->have_status = true;
 		sp->status = m.code;
+		memcpy(sp->full, m.text, sizeof sp->full);
+		sp->full[sizeof sp->full - 1] = '\0';
 		loop_stop(l);
 		break;
 	case MSG_EVENT:

@@ -8,6 +8,9 @@
 require_sandbox
 tag=$$$RANDOM
 PY=/usr/bin/python3
+export XDG_RUNTIME_DIR="$T/run"
+mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
+cleanup_hooks+=("\"$MOAT\" session kill --all >/dev/null 2>&1")
 
 profile() { # profile NAME KEY=VALUE...: writes $T/NAME.conf
 	local f="$T/$1.conf"; shift
@@ -150,6 +153,33 @@ id=$(jfield run_id)
 run_moat audit show "$id"
 like "fsize 1M: the hit is a limit event of the run" "$out" "limit +file size limit 1.0M hit: killed with SIGXFSZ"
 rm -f "$T/ws/big"
+
+# --- a full tmpfs: the writes past tmp-size fail with ENOSPC, and the run's
+# record says which mount was full when the command ended.
+profile tmpfull tmp-size=1M timeout=30
+run_moat run --json -p "$T/tmpfull.conf" -- sh -c 'dd if=/dev/zero of=/tmp/fill bs=64k count=64 2>&1; echo "dd=$?"'
+like "tmp-size 1M: a 4M write into /tmp is refused (ENOSPC)" "$out" "No space left on device"
+id=$(jfield run_id)
+run_moat audit show "$id"
+like "tmp-size 1M: the full /tmp is a limit event of the run" "$out" "limit +tmpfs size limit hit: /tmp \(1 MiB\) full when the command ended"
+run_moat run --json -p "$T/tmpfull.conf" -- sh -c 'dd if=/dev/zero of=/tmp/fill bs=64k count=8 2>/dev/null; echo "dd=$?"'
+is "tmp-size 1M: a 512K write fits" "$(printf '%s\n' "$out" | grep '^dd=')" "dd=0"
+id=$(jfield run_id)
+run_moat audit show "$id"
+unlike "tmp-size 1M: a /tmp with room left is no limit event" "$out" "tmpfs size limit"
+# In a session, each command's end is looked at: the one that filled /tmp.
+if run_moat session new -p "$T/tmpfull.conf" && [ "$rc" = 0 ]; then
+	S=${out%% *}
+	run_moat session exec "$S" -- sh -c 'dd if=/dev/zero of=/tmp/fill bs=64k count=64 2>/dev/null; true'
+	is "session, tmp-size 1M: the command that filled /tmp exits 0" "$rc" 0
+	run_moat audit --session "$S" --json --limit 1
+	id=$(printf '%s\n' "$out" | jq -r '.[0].run_id')
+	run_moat audit show "$id"
+	like "session, tmp-size 1M: its run has the limit event" "$out" "limit +tmpfs size limit hit: /tmp \(1 MiB\) full"
+	run_moat session kill "$S"
+else
+	not_ok "session new with tmp-size 1M: $out $err"
+fi
 
 # --- the limits as they were in force: --timeout over the profile's.
 run_moat run --json --timeout 7 -p "$T/plain.conf" -- true
