@@ -25,6 +25,7 @@
 
 #include "audit.h"
 #include "redact.h"
+#include "spool.h"
 #include "base/sha256.h"
 #include "base/event.h"
 #include "base/util.h"
@@ -33,6 +34,7 @@
 #define AUDIT_FLUSH_EVENTS	256	/* buffered events or samples before a write */
 #define AUDIT_FLUSH_SECONDS	1.0
 #define AUDIT_MAX_DETAILS	32	/* distinct argument summaries per syscall */
+#define SPOOL_READ_MAX		(16 << 20)	/* of the spool read at open */
 
 struct audit {
 	struct sqlite3	*db;
@@ -50,6 +52,9 @@ struct audit {
 	int		 wal_pages;	/* frames in the WAL after our last commit */
 	char		*user;		/* owned; looked up once, not on every begin */
 	unsigned long long self_start;	/* our /proc/self/stat start time */
+	int		 spoolfd;	/* the completions spool (spool.h), or -1 */
+	int64_t		*pending;	/* owned; rows whose spooled completion waits */
+	size_t		 npending;
 };
 
 struct audit_ev {
@@ -606,6 +611,7 @@ audit_empty_file(int fd, const char *path, struct merr *e)
 	return (true);
 }
 
+static void	audit_spool_replay(struct audit *);
 static int	audit_meta_get(struct audit *, const char *, char *, size_t,
 		    struct merr *);
 static int	audit_meta_set(struct audit *, const char *, const char *,
@@ -686,6 +692,7 @@ audit_open(const char *path, int flags, struct merr *e)
 		path = audit_default_path(def, sizeof def);
 	a = xcalloc(1, sizeof *a);
 	a->lockfd = -1;
+	a->spoolfd = -1;
 	a->path = xstrdup(path);
 	a->flags = flags;
 	audit_read_boot_id(a->boot_id, sizeof a->boot_id);
@@ -802,8 +809,13 @@ audit_open(const char *path, int flags, struct merr *e)
 		sqlite3_wal_hook(a->db, audit_wal_hook, a);
 		a->redact = redact_new();
 		if (redact_load_default(a->redact, e) == -1 ||
-		    audit_check_damage(a, e) == -1 ||
-		    (!(flags & AUDIT_NO_RECOVER) && audit_recover(a, e) == -1)) {
+		    audit_check_damage(a, e) == -1) {
+			audit_close(a);
+			return (NULL);
+		}
+		if ((a->spoolfd = spool_open(path)) != -1)
+			audit_spool_replay(a);
+		if (!(flags & AUDIT_NO_RECOVER) && audit_recover(a, e) == -1) {
 			audit_close(a);
 			return (NULL);
 		}
@@ -831,6 +843,9 @@ audit_close(struct audit *a)
 		sqlite3_close_v2(a->db);
 	if (a->lockfd != -1)
 		close(a->lockfd);
+	if (a->spoolfd != -1)
+		close(a->spoolfd);
+	free(a->pending);
 	redact_free(a->redact);
 	free(a->user);
 	free(a->path);
@@ -1120,6 +1135,150 @@ audit_owner_alive(struct audit *a, pid_t pid, unsigned long long start,
 	return (true);
 }
 
+static const char audit_end_sql[] = "UPDATE runs SET status = ?1, ended_at = ?2, "
+    "duration = ?3, end_reason = ?4, exit_code = ?5, signal = ?6, cpu_user = ?7, "
+    "cpu_sys = ?8, peak_memory = ?9, peak_pids = ?10, limits = ?11, "
+    "risk_final = ?12, risk_final_reasons = CASE WHEN json_valid(?13) THEN ?13 "
+    "ELSE json_quote(?13) END, stdout_bytes = ?14, "
+    "stdout_sha256 = ?15, stderr_bytes = ?16, stderr_sha256 = ?17 "
+    "WHERE id = ?18 AND status = 'running'";
+
+/* The completion's values into audit_end_sql (a spool record holds the same
+ * whether it was just made or read back). */
+static void
+audit_bind_end(struct sqlite3_stmt *st, const struct spool_rec *r)
+{
+	bind_text(st, 1, r->status);
+	bind_text(st, 2, r->ended_at);
+	sqlite3_bind_double(st, 3, r->duration);
+	bind_text(st, 4, r->end_reason);
+	sqlite3_bind_int(st, 5, r->exit_code);
+	if (r->signal > 0)
+		sqlite3_bind_int(st, 6, r->signal);
+	bind_real_opt(st, 7, r->cpu_user);
+	bind_real_opt(st, 8, r->cpu_sys);
+	bind_int_opt(st, 9, r->peak_memory);
+	bind_int_opt(st, 10, r->peak_pids);
+	bind_text(st, 11, r->limits);
+	bind_int_opt(st, 12, r->risk);
+	bind_text(st, 13, r->risk_reasons != NULL ? r->risk_reasons : "[]");
+	sqlite3_bind_int64(st, 14, r->out_bytes[0]);
+	bind_text(st, 15, r->out_sha[0]);
+	sqlite3_bind_int64(st, 16, r->out_bytes[1]);
+	bind_text(st, 17, r->out_sha[1]);
+	sqlite3_bind_int64(st, 18, r->rowid);
+}
+
+static bool
+audit_pending(const struct audit *a, int64_t id)
+{
+	for (size_t i = 0; i < a->npending; i++)
+		if (a->pending[i] == id)
+			return (true);
+	return (false);
+}
+
+/* A spooled completion into the log, as audit_run_end would have written
+ * it, with a note saying so. 1 written; 0 not this log's to take (no
+ * running row by that id and run id, begun by moat as the record says);
+ * -1 not now (e says why: the log is still full or busy). */
+static int
+audit_spool_apply(struct audit *a, const struct spool_rec *r, struct merr *e)
+{
+	autostmt struct sqlite3_stmt *chk = NULL, *st = NULL, *ev = NULL;
+	const char	*why;
+	int		 begun;
+
+	if ((chk = audit_prepare(a, "SELECT 1 FROM runs WHERE id = ?1 AND run_id = ?2 "
+	    "AND status = 'running' AND begin_hash = ?3", e)) == NULL ||
+	    (st = audit_prepare(a, audit_end_sql, e)) == NULL ||
+	    (ev = audit_prepare(a, "INSERT INTO events (run, t, kind, name, detail) "
+	    "VALUES (?1, ?2, 'note', 'completion-spooled', ?3)", e)) == NULL)
+		return (-1);
+	sqlite3_bind_int64(chk, 1, r->rowid);
+	bind_text(chk, 2, r->run_id);
+	bind_text(chk, 3, r->begin_hash);
+	audit_bind_end(st, r);
+	sqlite3_bind_int64(ev, 1, r->rowid);
+	sqlite3_bind_double(ev, 2, r->duration);
+	bind_text(ev, 3, "the log could not take this completion when the command "
+	    "ended (a full disk, or a lock held past every retry): it was kept in the "
+	    "spool and written by a later moat; output and events not yet written "
+	    "then were not kept");
+	if (audit_exec(a, "BEGIN IMMEDIATE", e) == -1)
+		return (-1);
+	if (sqlite3_step(chk) != SQLITE_ROW) {
+		audit_rollback(a);
+		return (0);
+	}
+	if ((begun = audit_row_begun(a, r->rowid, &why, e)) != 1) {
+		audit_rollback(a);
+		return (begun);
+	}
+	if (audit_step_done(a, st, e, "complete a spooled run") == -1 ||
+	    audit_step_done(a, ev, e, "complete a spooled run") == -1 ||
+	    audit_chain(a, r->rowid, e) == -1 || audit_exec(a, "COMMIT", e) == -1) {
+		audit_rollback(a);
+		return (-1);
+	}
+	return (1);
+}
+
+/* The spool's completions into the log (at open, before recovery, which
+ * would otherwise mark those runs interrupted). Lines written are dropped
+ * from the spool, and lines that are no record of this log's; those the log
+ * cannot take yet stay, and their rows are left running (a->pending). */
+static void
+audit_spool_replay(struct audit *a)
+{
+	struct stat	 st;
+	autofree char	*buf = NULL;
+	char		*kept = NULL;
+	size_t		 nkept = 0, len;
+	ssize_t		 n;
+
+	if (fstat(a->spoolfd, &st) == -1 || st.st_size == 0 ||
+	    flock(a->spoolfd, LOCK_EX) == -1)
+		return;
+	len = (size_t)(st.st_size < SPOOL_READ_MAX ? st.st_size : SPOOL_READ_MAX);
+	buf = xmalloc(len + 1);
+	if ((n = pread(a->spoolfd, buf, len, 0)) <= 0)
+		goto out;
+	buf[n] = '\0';
+	kept = xmalloc((size_t)n + 1);
+	for (char *line = buf, *nl; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
+		struct spool_rec r;
+		struct merr	 e;
+		const char	*why;
+		autofree char	*copy = NULL;
+		size_t		 ll = (size_t)(nl - line);
+
+		*nl = '\0';
+		if (ll > SPOOL_LINE_MAX)
+			continue;
+		copy = xstrdup(line);
+		if (spool_parse(copy, &r, &why) == -1)
+			continue;
+		memset(&e, 0, sizeof e);
+		if (audit_spool_apply(a, &r, &e) != -1)
+			continue;
+		memcpy(kept + nkept, line, ll);
+		kept[nkept + ll] = '\n';
+		nkept += ll + 1;
+		a->pending = xreallocarray(a->pending, a->npending + 1, sizeof *a->pending);
+		a->pending[a->npending++] = r.rowid;
+	}
+	/* What is left, written again into room set aside anew. */
+	if (ftruncate(a->spoolfd, 0) == 0) {
+		(void)fallocate(a->spoolfd, FALLOC_FL_KEEP_SIZE, 0, SPOOL_RESERVE);
+		if (nkept > 0 && write(a->spoolfd, kept, nkept) != (ssize_t)nkept)
+			a->npending = 0;	/* lost with the line: recovery marks them */
+	}
+out:
+	free(kept);
+	(void)flock(a->spoolfd, LOCK_UN);
+}
+
 int
 audit_recover(struct audit *a, struct merr *e)
 {
@@ -1134,6 +1293,8 @@ audit_recover(struct audit *a, struct merr *e)
 	    "FROM runs WHERE status = 'running'", e)) == NULL)
 		return (-1);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (audit_pending(a, sqlite3_column_int64(st, 0)))
+			continue;	/* its completion waits in the spool */
 		if (sqlite3_column_int64(st, 1) > 0 && sqlite3_column_int64(st, 2) > 0 &&
 		    sqlite3_column_type(st, 3) == SQLITE_TEXT &&
 		    !audit_owner_alive(a, (pid_t)sqlite3_column_int64(st, 1),
@@ -1830,6 +1991,30 @@ audit_note_edited(struct audit_run *ar, struct merr *e)
 static int	audit_run_end_once(struct audit_run *, struct sqlite3_stmt *,
 		    struct sqlite3_stmt *, char *, struct merr *);
 
+/* The completion could not be written: into the spool, to be written by
+ * the next moat that opens the log. e already says why the log refused;
+ * it is told what became of the run. */
+static void
+audit_spool_end(struct audit_run *ar, const struct spool_rec *r, struct merr *e)
+{
+	struct audit	*a = ar->a;
+	autofree char	*line = NULL;
+	size_t		 len;
+	char		 why[sizeof e->msg];
+
+	snprintf(why, sizeof why, "%s", e->msg);
+	line = spool_format(r, &len);
+	if (a->spoolfd == -1 || len > SPOOL_LINE_MAX ||
+	    spool_append(a->spoolfd, line, len) == -1) {
+		merr_set(e, "%s; run %s's completion (exit %d) is lost: the next moat "
+		    "marks it interrupted", why, ar->run_id, r->exit_code);
+		return;
+	}
+	merr_set(e, "%s; run %s's completion (exit %d) was kept in %s-spool, and the "
+	    "next moat that opens the log writes it there (the output and events "
+	    "not yet written are not kept)", why, ar->run_id, r->exit_code, a->path);
+}
+
 int
 audit_run_end(struct audit_run *ar, const struct audit_end *en, struct merr *e)
 {
@@ -1837,40 +2022,30 @@ audit_run_end(struct audit_run *ar, const struct audit_end *en, struct merr *e)
 	autostmt struct sqlite3_stmt *st = NULL, *up = NULL;
 	double		 ended = en->ended_at > 0 ? en->ended_at : audit_now();
 	char		 iso[40], sha[2][SHA256_HEX_LEN], now_hash[SHA256_HEX_LEN];
+	autofree char	*reasons = NULL;
+	struct spool_rec rec;
 	int		 rc = -1;
 
 	audit_iso_time(ended, iso, sizeof iso);
 	for (int i = 0; i < 2; i++)
 		sha256_final_hex(&ar->out[i].sha, sha[i]);
-	if ((st = audit_prepare(a, "UPDATE runs SET status = ?1, ended_at = ?2, "
-	    "duration = ?3, end_reason = ?4, exit_code = ?5, signal = ?6, cpu_user = ?7, "
-	    "cpu_sys = ?8, peak_memory = ?9, peak_pids = ?10, limits = ?11, "
-	    "risk_final = ?12, risk_final_reasons = CASE WHEN json_valid(?13) THEN ?13 "
-	    "ELSE json_quote(?13) END, stdout_bytes = ?14, "
-	    "stdout_sha256 = ?15, stderr_bytes = ?16, stderr_sha256 = ?17 "
-	    "WHERE id = ?18 AND status = 'running'", e)) == NULL)
+	reasons = audit_redacted(a, en->risk_reasons != NULL ? en->risk_reasons : "[]");
+	rec = (struct spool_rec){
+		.rowid = ar->rowid, .run_id = ar->run_id, .begin_hash = ar->begin_hash,
+		.status = audit_status_name(en->status == AUDIT_RUNNING ? AUDIT_DONE :
+		    en->status),
+		.ended_at = iso,
+		.duration = round((ended - ar->started_at) * 1000) / 1000,
+		.end_reason = en->end_reason, .exit_code = en->exit_code,
+		.signal = en->signal, .cpu_user = en->cpu_user, .cpu_sys = en->cpu_sys,
+		.peak_memory = en->peak_memory, .peak_pids = en->peak_pids,
+		.limits = en->limits, .risk = en->risk, .risk_reasons = reasons,
+		.out_bytes = { (int64_t)ar->out[0].bytes, (int64_t)ar->out[1].bytes },
+		.out_sha = { sha[0], sha[1] },
+	};
+	if ((st = audit_prepare(a, audit_end_sql, e)) == NULL)
 		goto out;
-	bind_text(st, 1, audit_status_name(en->status == AUDIT_RUNNING ? AUDIT_DONE :
-	    en->status));
-	bind_text(st, 2, iso);
-	sqlite3_bind_double(st, 3, round((ended - ar->started_at) * 1000) / 1000);
-	bind_text(st, 4, en->end_reason);
-	sqlite3_bind_int(st, 5, en->exit_code);
-	if (en->signal > 0)
-		sqlite3_bind_int(st, 6, en->signal);
-	bind_real_opt(st, 7, en->cpu_user);
-	bind_real_opt(st, 8, en->cpu_sys);
-	bind_int_opt(st, 9, en->peak_memory);
-	bind_int_opt(st, 10, en->peak_pids);
-	bind_text(st, 11, en->limits);
-	bind_int_opt(st, 12, en->risk);
-	sqlite3_bind_text(st, 13, audit_redacted(a, en->risk_reasons != NULL ?
-	    en->risk_reasons : "[]"), -1, free);
-	sqlite3_bind_int64(st, 14, (int64_t)ar->out[0].bytes);
-	bind_text(st, 15, sha[0]);
-	sqlite3_bind_int64(st, 16, (int64_t)ar->out[1].bytes);
-	bind_text(st, 17, sha[1]);
-	sqlite3_bind_int64(st, 18, ar->rowid);
+	audit_bind_end(st, &rec);
 	if ((up = audit_prepare(a, "UPDATE runs SET begin_hash = ?1 WHERE id = ?2",
 	    e)) == NULL)
 		goto out;
@@ -1878,7 +2053,8 @@ audit_run_end(struct audit_run *ar, const struct audit_end *en, struct merr *e)
 	sqlite3_bind_int64(up, 2, ar->rowid);
 	/* The command has run: its completion is not given up for a lock held
 	 * past the busy timeout or a write that failed for space, but tried
-	 * again (AUDIT_END_TRIES times; the buffers are still ours). */
+	 * again (AUDIT_END_TRIES times; the buffers are still ours), and then
+	 * kept in the spool. */
 	for (int try = 1; ; try++) {
 		int	code;
 
@@ -1888,10 +2064,13 @@ audit_run_end(struct audit_run *ar, const struct audit_end *en, struct merr *e)
 			break;
 		code = sqlite3_extended_errcode(a->db) & 0xff;
 		audit_rollback(a);
-		if (try == AUDIT_END_TRIES || (code != SQLITE_BUSY &&
-		    code != SQLITE_LOCKED && code != SQLITE_FULL &&
-		    code != SQLITE_IOERR))
+		if (code != SQLITE_BUSY && code != SQLITE_LOCKED && code != SQLITE_FULL &&
+		    code != SQLITE_IOERR)
 			goto out;
+		if (try == AUDIT_END_TRIES) {
+			audit_spool_end(ar, &rec, e);
+			goto out;
+		}
 		if (code == SQLITE_FULL || code == SQLITE_IOERR)
 			sleep(1);
 	}

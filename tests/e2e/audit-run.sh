@@ -148,6 +148,37 @@ check "with the time it ended, not when the row could be written" \
     test "$(sq "SELECT duration < 4 FROM runs WHERE argv LIKE '%lockedout%'")" = 1
 like "and its output" "$(sq "SELECT CAST(head AS TEXT) FROM outputs o JOIN runs r ON o.run = r.id WHERE r.argv LIKE '%lockedout%'")" "lockedout-done"
 
+# A disk that stays full past every retry: the completion is kept in the
+# spool (room set aside beside the log when it was opened) and written by
+# the next moat, not lost as "interrupted". A small filesystem of its own
+# needs mount(2): root only.
+if is_root && mkdir -p "$T/small" && mount -t tmpfs -o size=6M tmpfs "$T/small" 2>/dev/null; then
+	cleanup_hooks+=("umount -l '$T/small' 2>/dev/null")
+	MOAT_DB="$T/small/a.db" run_moat run -- true
+	rm -f "$T/ws/go-full"
+	(cd "$T/ws" && MOAT_DB="$T/small/a.db" exec "$MOAT" run -- sh -c 'while [ ! -e go-full ]; do sleep 0.05; done; head -c 3000000 /dev/zero | tr "\0" z; exit 5') >/dev/null 2>"$T/full.err" &
+	fpid=$!
+	for _ in $(seq 100); do [ "$(MOAT_DB="$T/small/a.db" sq "SELECT count(*) FROM runs WHERE status = 'running'")" = 1 ] && break; sleep 0.05; done
+	dd if=/dev/zero of="$T/small/filler" bs=64k 2>/dev/null
+	touch "$T/ws/go-full"
+	wait $fpid; rc=$?
+	is "full disk: the command's status passes through" "$rc" 5
+	like "full disk: moat says the completion was kept in the spool" "$(cat "$T/full.err")" \
+	    "full.*completion \(exit 5\) was kept in $T/small/a.db-spool"
+	check "full disk: the spool holds it" grep -q "^moat-spool-1" "$T/small/a.db-spool"
+	rm -f "$T/small/filler"
+	MOAT_DB="$T/small/a.db" run_moat run -- true
+	is "full disk: the next moat writes the spooled completion" \
+	    "$(MOAT_DB="$T/small/a.db" sq "SELECT status || ' ' || exit_code || ' ' || stdout_bytes FROM runs WHERE id = 2")" "done 5 3000000"
+	is "full disk: with a note saying so" \
+	    "$(MOAT_DB="$T/small/a.db" sq "SELECT name FROM events WHERE run = 2 AND kind = 'note'")" "completion-spooled"
+	MOAT_DB="$T/small/a.db" run_moat audit verify
+	is "full disk: verify: 0" "$rc" 0
+	umount -l "$T/small"
+else
+	skip "a disk full past the retries: mounting a small filesystem needs root ($who)"
+fi
+
 # A damaged file: never written into; verify says so.
 export MOAT_DB_SAVE=$MOAT_DB
 export MOAT_DB="$T/dmg.db"

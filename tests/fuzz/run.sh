@@ -3,11 +3,12 @@
 # (-fsanitize=fuzzer,address,undefined) and runs each for FUZZ_SECONDS
 # (default 60). Usage: run.sh [SRCDIR [OUTDIR]]; `make fuzz` passes both.
 # FUZZ_HARNESSES picks some of: http socks rule session duration profile risk
-# fold dns sniff line pane mcp ttystate resolve (the profile parser with its includes; the
+# fold dns sniff line pane mcp ttystate resolve spool (the profile parser with its includes; the
 # risk scorer's shell reader; the folding of a path an observed open in the
 # sandbox asked for; the sandbox resolver's questions; a transparent
 # connection's first bytes; moat shell's reading of a line, and its output
-# pane over libvterm; moat mcp's message path and dispatch).
+# pane over libvterm; moat mcp's message path and dispatch; the audit
+# log's spool of completions).
 # Exits non-zero on a crash, a leak or a failed assertion; the reproducer is
 # left in OUTDIR (crash-*, leak-*). Needs clang with libFuzzer (Debian: clang).
 set -eu
@@ -61,6 +62,8 @@ seed "$out/corpus-ttystate" cut '\033[?1000;1006h\033P1$r\033[?25'
 seed "$out/corpus-resolve" env '#!/usr/bin/env -S python3 -u\nprint(1)\n'
 seed "$out/corpus-resolve" interp '#! /bin/sh -e\n'
 seed "$out/corpus-resolve" self '#!cmd\n'
+seed "$out/corpus-spool" done 'moat-spool-1\t12\t20261206T222549-30645-42bff0b1\t0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\tdone\t2026-12-06T22:25:49.120Z\t1.5\texited\t3\t\t0.5\t\t4096\t\t{"timeout_s":7}\t9\t["a\\tb"]\t300000\t0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\t0\t0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'
+seed "$out/corpus-spool" signal 'moat-spool-1\t1\tr\t0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\tsetup-failed\tt\t0\tkilled\t137\t9\t\t\t\t\t\t\t\t0\t0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\t0\t0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'
 seed "$out/corpus-duration" secs '1.5'
 seed "$out/corpus-duration" ms '500ms'
 seed "$out/corpus-duration" hours '8784h'
@@ -79,7 +82,7 @@ seed "$out/corpus-pane" utf8 '\012\100caf\303\251 \344\270\255 \360\237\230\200 
 seed "$out/corpus-session" event '\0002 0.5 443 10 20 0.25 0 0\000+CONNECT example.org:443 allowed\000+example.org\000+93.184.216.34\000+allowed\000+example.org\000-\000-\000-\000-\000'
 
 rc=0
-for h in ${FUZZ_HARNESSES:-http socks rule session duration profile risk fold dns sniff line pane mcp ttystate resolve}; do
+for h in ${FUZZ_HARNESSES:-http socks rule session duration profile risk fold dns sniff line pane mcp ttystate resolve spool}; do
 	echo "fuzz-$h: building"
 	extra= libs=
 	case $h in
@@ -93,6 +96,8 @@ for h in ${FUZZ_HARNESSES:-http socks rule session duration profile risk fold dn
 		libs="-ljansson -lsqlite3" ;;
 	resolve)
 		extra="$src/src/sandbox/resolve.c" ;;
+	spool)
+		extra="$src/src/audit/spool.c" ;;
 	risk)
 		extra="$src/src/risk/risk.c $src/src/risk/risk-rules.c
 		    $src/src/risk/risk-shell.c $src/src/base/rx.c

@@ -1103,6 +1103,133 @@ test_full(void)
 	audit_close(a);
 }
 
+/* A completion the log cannot take (full past every retry) is kept in the
+ * spool by a moat that then exits; the next moat to open the log writes it,
+ * instead of marking the run interrupted. Lines that are no record of a
+ * running row are dropped without touching the log. */
+static void
+test_spool(void)
+{
+	struct merr		 e;
+	autofree char		*p = db_path("spool.db");
+	autofree char		*sp = xprintf("%s-spool", p);
+	struct audit		*a = make_db("spool.db", 1, &e);
+	struct audit_verify	 v;
+	char			*t;
+	int			 fds[2], st;
+	char			 msg[1024] = "";
+	ssize_t			 n;
+	pid_t			 pid;
+	FILE			*f;
+
+	if (a == NULL || pipe(fds) == -1) {
+		tap_ok(0, "spool: make the log: %s", e.msg);
+		return;
+	}
+	audit_close(a);
+	if ((pid = fork()) == 0) {
+		static char		 big[300000];
+		char			*argv[] = { "spooled-cmd", NULL };
+		struct audit_start	 s = { .argv = argv, .risk = 7 };
+		struct audit_end	 en = { .status = AUDIT_DONE, .end_reason = "exited",
+					    .exit_code = 3, .risk = 9, .cpu_user = 0.5,
+					    .cpu_sys = -1, .peak_memory = 4096, .peak_pids = -1,
+					    .limits = "{\"timeout_s\":7}" };
+		struct audit_run	*ar;
+		char			 q[128];
+
+		close(fds[0]);
+		a = audit_open(p, 0, &e);
+		ar = a != NULL ? audit_run_begin(a, &s, &e) : NULL;
+		if (ar == NULL)
+			_exit(2);
+		memset(big, 'y', sizeof big);
+		audit_output_feed(ar, 1, big, sizeof big);
+		snprintf(q, sizeof q, "PRAGMA max_page_count = %lld",
+		    q_int(a, "PRAGMA page_count"));
+		sql(a, q);
+		if (audit_run_end(ar, &en, &e) == 0)
+			_exit(3);
+		if (write(fds[1], e.msg, strlen(e.msg)) < 0)
+			_exit(4);
+		_exit(0);	/* its owner gone, as a moat that warned and exited */
+	}
+	close(fds[1]);
+	n = read(fds[0], msg, sizeof msg - 1);
+	msg[n > 0 ? n : 0] = '\0';
+	close(fds[0]);
+	waitpid(pid, &st, 0);
+	tap_ok(WIFEXITED(st) && WEXITSTATUS(st) == 0 && strstr(msg, "full") != NULL &&
+	    strstr(msg, "kept in") != NULL && strstr(msg, "-spool") != NULL,
+	    "spool: a full log's completion is kept in the spool, saying so: %s", msg);
+	f = fopen(sp, "r");
+	{
+		char	line[4096] = "";
+
+		tap_ok(f != NULL && fgets(line, sizeof line, f) != NULL &&
+		    strncmp(line, "moat-spool-1\t2\t", 15) == 0,
+		    "spool: the spool holds the run's record: %.40s", line);
+		if (f != NULL)
+			fclose(f);
+	}
+	a = audit_open(p, 0, &e);
+	if (a == NULL) {
+		tap_ok(0, "spool: reopen: %s", e.msg);
+		return;
+	}
+	t = q_text(a, "SELECT status || ' ' || end_reason || ' ' || exit_code || ' ' || "
+	    "risk_final || ' ' || stdout_bytes || ' ' || (seq IS NOT NULL) FROM runs WHERE id = 2");
+	tap_ok(strcmp(t, "done exited 3 9 300000 1") == 0,
+	    "spool: the next open writes the completion, chained: %s", t);
+	free(t);
+	t = q_text(a, "SELECT name FROM events WHERE run = 2 AND kind = 'note'");
+	tap_ok(strcmp(t, "completion-spooled") == 0, "spool: with a note saying so: %s", t);
+	free(t);
+	tap_ok(audit_verify(a, &v, &e) == 0 && v.rows == 2, "spool: verify: valid, 2 rows");
+	{
+		struct stat	sb;
+
+		tap_ok(stat(sp, &sb) == 0 && sb.st_size == 0, "spool: the spool is empty again");
+	}
+	audit_close(a);
+
+	/* A running row moat never began (no owner), forged into the log. */
+	a = audit_open(p, 0, &e);
+	if (a != NULL)
+		sql(a, "INSERT INTO runs (run_id, status, source, argv, command, started_at, "
+		    "begin_hash) VALUES ('forged', 'running', 'cli', '[]', 'rm -rf / # forged', "
+		    "'2026-01-01T00:00:00.000Z', '" "0000000000000000000000000000000000000000"
+		    "000000000000000000000000')");
+	audit_close(a);
+	/* Garbage, a record for a row that is no longer running, one for the
+	 * forged row, and a cut line: dropped, the log unchanged. */
+	f = fopen(sp, "w");
+	if (f != NULL) {
+		fprintf(f, "garbage\nmoat-spool-1\t2\tx\t%064d\tdone\t"
+		    "2026-01-01T00:00:00.000Z\t1\texited\t0\t\t\t\t\t\t\t\t[]\t0\t%064d\t0\t%064d\n"
+		    "moat-spool-1\t3\tforged\t%064d\tdone\t"
+		    "2026-01-01T00:00:00.000Z\t1\texited\t0\t\t\t\t\t\t\t\t[]\t0\t%064d\t0\t%064d\n"
+		    "moat-spool-1\t2", 0, 0, 0, 0, 0, 0);
+		fclose(f);
+	}
+	a = audit_open(p, 0, &e);
+	t = a != NULL ? q_text(a, "SELECT exit_code FROM runs WHERE id = 2") : xstrdup("?");
+	tap_ok(strcmp(t, "3") == 0, "spool: lines that are no running row's are dropped: "
+	    "exit %s", t);
+	free(t);
+	t = a != NULL ? q_text(a, "SELECT status || ' ' || (seq IS NULL) FROM runs "
+	    "WHERE run_id = 'forged'") : xstrdup("?");
+	tap_ok(strcmp(t, "running 1") == 0, "spool: a record for a row moat did not begin "
+	    "is not written, nor chained: %s", t);
+	free(t);
+	{
+		struct stat	sb;
+
+		tap_ok(stat(sp, &sb) == 0 && sb.st_size == 0, "spool: and removed from it");
+	}
+	audit_close(a);
+}
+
 static void
 test_time(void)
 {
@@ -1174,6 +1301,7 @@ main(void)
 	test_empty();
 	test_readonly();
 	test_full();
+	test_spool();
 	test_speed();
 	rm = xprintf("rm -rf '%s'", tmpdir);
 	if (system(rm) != 0)
