@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "cg.h"
@@ -43,6 +44,10 @@ struct meter {
 	double			 mem_peak, procs_peak;
 	unsigned long		 nsamples;
 	const char		*source;
+	char			**tmpfs;	/* owned; meter_add_tmpfs: paths inside */
+	size_t			 ntmpfs;
+	pid_t			 root_pid;	/* a process of the run's other than
+						   init, whose root is the sandbox's */
 };
 
 /* ---- pure math ---- */
@@ -260,6 +265,7 @@ meter_proc_tree(struct meter *m, struct cg_stats *st)
 			continue;
 		meter_children(m->procfd, q[i], threads, &q, &n, &cap);
 	}
+	m->root_pid = n > 1 ? q[1] : 0;
 	st->cpu_total = st->cpu_user + st->cpu_sys;
 	if (io_any) {
 		st->io_read = (double)rd;
@@ -345,6 +351,7 @@ meter_proc_totals(struct meter *m, struct cg_stats *st)
 		} while (changed);
 	}
 	st->cpu_user = st->cpu_sys = st->mem_current = st->pids_current = 0;
+	m->root_pid = 0;
 	for (i = 0; i < n; i++) {
 		char		 path[64], buf[1024];
 		autofd int	 fd = -1;
@@ -353,6 +360,8 @@ meter_proc_totals(struct meter *m, struct cg_stats *st)
 
 		if (!v[i].in)
 			continue;
+		if (v[i].pid != m->init)
+			m->root_pid = v[i].pid;
 		st->cpu_user += v[i].user;
 		st->cpu_sys += v[i].sys;
 		st->mem_current += v[i].rss;
@@ -381,6 +390,27 @@ meter_proc_totals(struct meter *m, struct cg_stats *st)
 
 /* ---- sampling ---- */
 
+/* What the sandbox's tmpfs mounts hold is memory, as a cgroup would charge
+ * it. They are reached through the root of a process of the run's (init's
+ * own /proc entry is closed to us: it never exec'd, so it is not dumpable
+ * to the sandbox's owner); with none left, they count no more. */
+static double
+meter_tmpfs_bytes(const struct meter *m)
+{
+	double	sum = 0;
+
+	for (size_t i = 0; m->root_pid > 0 && i < m->ntmpfs; i++) {
+		struct statvfs	sv;
+		char		path[4200];
+
+		snprintf(path, sizeof path, "/proc/%ld/root%s", (long)m->root_pid,
+		    m->tmpfs[i]);
+		if (statvfs(path, &sv) == 0 && sv.f_blocks >= sv.f_bfree)
+			sum += (double)(sv.f_blocks - sv.f_bfree) * (double)sv.f_frsize;
+	}
+	return (sum);
+}
+
 void
 meter_sample_now(struct meter *m, struct meter_sample *out)
 {
@@ -394,6 +424,8 @@ meter_sample_now(struct meter *m, struct meter_sample *out)
 	if (!have_cg || isnan(st.cpu_total) || isnan(st.mem_current) ||
 	    isnan(st.pids_current)) {
 		meter_proc_totals(m, &ps);
+		if (!isnan(ps.mem_current))
+			ps.mem_current += meter_tmpfs_bytes(m);
 		if (!have_cg)
 			st = ps;
 		else {
@@ -550,7 +582,17 @@ meter_stop(struct meter *m, struct meter_summary *out)
 		close(m->tfd);
 	}
 	close(m->procfd);
+	for (size_t i = 0; i < m->ntmpfs; i++)
+		free(m->tmpfs[i]);
+	free(m->tmpfs);
 	free(m);
+}
+
+void
+meter_add_tmpfs(struct meter *m, const char *path)
+{
+	m->tmpfs = xreallocarray(m->tmpfs, m->ntmpfs + 1, sizeof *m->tmpfs);
+	m->tmpfs[m->ntmpfs++] = xstrdup(path);
 }
 
 void

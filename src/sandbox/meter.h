@@ -26,7 +26,7 @@ struct meter_sample {
 	double	cpu_quota_pct;	/* % of the quota: the cgroup's cpus, else all cores */
 	double	cpu_user;	/* seconds, cumulative */
 	double	cpu_sys;	/* seconds, cumulative */
-	double	mem_current;	/* bytes (cgroup charge, or the sum of RSS) */
+	double	mem_current;	/* bytes (cgroup charge, or RSS + tmpfs) */
 	double	mem_peak;	/* bytes, since the start */
 	double	nprocs;		/* tasks (threads), as pids.current counts them */
 	double	io_read;	/* bytes, cumulative */
@@ -54,6 +54,9 @@ struct meter;
  * descendants). The first sample is taken at once (t = 0, no CPU % yet). */
 struct meter	*meter_start(struct loop *, double hz, struct cg *, pid_t init_pid,
 		    meter_cb, void *arg, struct merr *);
+/* A tmpfs of the run's, by its path inside the sandbox: where memory is
+ * summed from /proc, what it holds counts too, as a cgroup charges it. */
+void		 meter_add_tmpfs(struct meter *, const char *path);
 /* Takes one sample now (also done at stop); returns it in *out if not NULL. */
 void		 meter_sample_now(struct meter *, struct meter_sample *out);
 /* Takes a last sample, removes the timer and frees m. Call it before

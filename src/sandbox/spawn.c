@@ -80,6 +80,7 @@ struct spawn {
 	int			 status;	/* the command's wait status (MSG_STATUS) */
 	char			 full[sizeof ((struct chan_msg *)0)->text];
 						/* MSG_STATUS: tmpfs mounts left full */
+	const struct mount_plan	*plan;		/* borrowed; one-shot runs */
 	int			 init_status;
 	struct chan_msg		 fail;		/* MSG_SETUP_FAILED / MSG_EXEC_FAILED */
 	int			*fds;		/* from MSG_READY; owned */
@@ -519,6 +520,11 @@ spawn_on_chan(struct loop *l, int fd, uint32_t events, void *arg)
 				spawn_kill(sp, SIGKILL);
 			}
 		}
+		/* Without a cgroup, meters count what its tmpfs mounts hold. */
+		for (size_t i = 0; sp->meter != NULL && sp->plan != NULL &&
+		    i < sp->plan->n; i++)
+			if (sp->plan->ops[i].kind == MOP_TMPFS)
+				meter_add_tmpfs(sp->meter, sp->plan->ops[i].dst);
 		run_emit(sp->r, EV_NOTE, "sandbox ready after %.1f ms",
 		    (now_mono() - sp->r->t_start) * 1000);
 		break;
@@ -1369,7 +1375,7 @@ spawn_on_sample(void *arg, const struct meter_sample *ms)
 	    !isnan(ms->mem_current) && ms->mem_current > (double)sp->mem_watch) {
 		sp->mem_killed = true;
 		spawn_kill(sp, SIGKILL);
-		run_emit(r, EV_LIMIT_HIT, "memory: the sandbox's processes held "
+		run_emit(r, EV_LIMIT_HIT, "memory: the sandbox's processes and tmpfs files held "
 		    "%.0f MiB, over the limit of %" PRIu64 " MiB: killed %s",
 		    ms->mem_current / (1 << 20), sp->mem_watch >> 20, sp->attached ?
 		    "the command's process group (the session goes on)" :
@@ -2117,6 +2123,7 @@ run_sandbox(struct run *r, struct merr *e)
 
 	ia.profile = p;
 	ia.plan = &plan;
+	sp.plan = &plan;
 	ia.filter = &filter;
 	/* A copy: init wipes moat's own argv (it may hold -e values). */
 	for (char **a = r->argv; a != NULL && *a != NULL; a++)

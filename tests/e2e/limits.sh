@@ -167,6 +167,11 @@ is "tmp-size 1M: a 512K write fits" "$(printf '%s\n' "$out" | grep '^dd=')" "dd=
 id=$(jfield run_id)
 run_moat audit show "$id"
 unlike "tmp-size 1M: a /tmp with room left is no limit event" "$out" "tmpfs size limit"
+# What /tmp holds is memory (tmpfs pages), with a cgroup or without one.
+run_moat run --json -p "$T/plain.conf" -- sh -c 'dd if=/dev/zero of=/tmp/held bs=1M count=96 2>/dev/null; i=0; while [ $i -lt 40 ]; do i=$((i+1)); sleep 0.05; done'
+peak=$(jfield mem_peak_bytes)
+check "96M written into /tmp counts in the run's peak memory ($peak bytes, $(jfield meter_source))" \
+    test "${peak:-0}" -ge $((96 << 20))
 # In a session, each command's end is looked at: the one that filled /tmp.
 if run_moat session new -p "$T/tmpfull.conf" && [ "$rc" = 0 ]; then
 	S=${out%% *}
