@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/cov.h"
 #include "base/sha256.h"
 #include "cmd.h"
 #include "profile/profile.h"
@@ -553,7 +554,7 @@ cmd_session_detach(struct run *r, struct profile *p, struct cmd_run_opts *o)
 	char	line[sizeof r->id + 2];
 	ssize_t	n;
 	size_t	len = 0;
-	int	pfd[2], null, wst;
+	int	pfd[2], null, wst, rc;
 	pid_t	pid;
 
 	if (pipe2(pfd, O_CLOEXEC) == -1) {
@@ -577,7 +578,9 @@ cmd_session_detach(struct run *r, struct profile *p, struct cmd_run_opts *o)
 		}
 		o->detach_fd = pfd[1];
 		o->quiet = true;
-		_exit(cmd_run_go(r, p, o));
+		rc = cmd_run_go(r, p, o);
+		cov_dump();	/* a coverage build's counters: _exit skips atexit */
+		_exit(rc);
 	}
 	close(pfd[1]);
 	while (len < sizeof line - 1) {
