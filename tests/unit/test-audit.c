@@ -20,6 +20,7 @@
 
 #include "audit/audit.h"
 #include "audit/redact.h"
+#include "audit/spool.h"
 #include "base/sha256.h"
 #include "sandbox/spawn.h"
 #include "../tap.h"
@@ -1230,6 +1231,83 @@ test_spool(void)
 	audit_close(a);
 }
 
+/* The spool's reader takes only lines moat writes: each kind of damage is
+ * refused with what is wrong, and what it takes comes back the same. */
+static void
+test_spool_parse(void)
+{
+	static const char	h[] = "0123456789abcdef0123456789abcdef"
+				    "0123456789abcdef0123456789abcdef";
+	static const struct {
+		const char	*fields;	/* after the magic; %s = a hash */
+		const char	*why;
+	} bad[] = {
+		{ "x\t%s", "too few fields" },
+		{ "0\tr\t%s\tdone\tt\t1\texited\t0\t\t\t\t\t\t\t\t\t0\t%s\t0\t%s", "a bad row id" },
+		{ "1\tr\tnothex\tdone\tt\t1\texited\t0\t\t\t\t\t\t\t\t\t0\t%s\t0\t%s", "begin hash" },
+		{ "1\tr\t%s\trunning\tt\t1\texited\t0\t\t\t\t\t\t\t\t\t0\t%s\t0\t%s", "status" },
+		{ "1\tr\t%s\tdone\tt\t-1\texited\t0\t\t\t\t\t\t\t\t\t0\t%s\t0\t%s", "duration" },
+		{ "1\tr\t%s\tdone\tt\t1\texited\t256\t\t\t\t\t\t\t\t\t0\t%s\t0\t%s", "exit code" },
+		{ "1\tr\t%s\tdone\tt\t1\texited\t0\t65\t\t\t\t\t\t\t\t0\t%s\t0\t%s", "signal" },
+		{ "1\tr\t%s\tdone\tt\t1\texited\t0\t\t\t\t-5\t\t\t\t\t0\t%s\t0\t%s", "peak" },
+		{ "1\tr\t%s\tdone\tt\t1\texited\t0\t\t\t\t\t\t\t1001\t\t0\t%s\t0\t%s", "risk" },
+		{ "1\tr\t%s\tdone\tt\t1\texited\t0\t\t\t\t\t\t\t\t\t-1\t%s\t0\t%s", "output" },
+		{ "1\tr\\q\t%s\tdone\tt\t1\texited\t0\t\t\t\t\t\t\t\t\t0\t%s\t0\t%s", "escape" },
+		{ "1\tr\t%s\tdone\tt\t1\texited\t0\t\t\t\t\t\t\t\t\t0\t%s\t0\t%s\textra", "too many" },
+	};
+	struct spool_rec	 r;
+	const char		*why;
+	autofree char		*line = NULL;
+	int			 rc;
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char		 l[1024];
+		size_t		 o = (size_t)snprintf(l, sizeof l, "%s\t", SPOOL_MAGIC);
+
+		/* Each "%s" of the fields becomes the hash. */
+		for (const char *f = bad[i].fields; *f != '\0' && o < sizeof l - 70; f++)
+			if (f[0] == '%' && f[1] == 's') {
+				o += (size_t)snprintf(l + o, sizeof l - o, "%s", h);
+				f++;
+			} else
+				l[o++] = *f;
+		l[o] = '\0';
+		why = NULL;
+		rc = spool_parse(l, &r, &why);
+		tap_ok(rc == -1 && why != NULL &&
+		    strstr(why, bad[i].why) != NULL, "spool line refused for %s: %s",
+		    bad[i].why, why != NULL ? why : "(accepted)");
+	}
+	{
+		autofree char	*l = xprintf("other-magic\t1\tr\t%s\tdone\tt\t1\texited\t0"
+				    "\t\t\t\t\t\t\t\t\t0\t%s\t0\t%s", h, h, h);
+
+		rc = spool_parse(l, &r, &why);
+		tap_ok(rc == -1 && strstr(why, "not a moat") != NULL,
+		    "spool line of another kind refused: %s", why);
+	}
+	{
+		struct spool_rec w = { .rowid = 7, .run_id = "a\tb\\c\nd",
+				      .begin_hash = h, .status = "setup-failed",
+				      .ended_at = "2026-12-06T00:00:00.000Z", .duration = 0.25,
+				      .end_reason = "killed", .exit_code = 137, .signal = 9,
+				      .cpu_user = -1, .cpu_sys = 0.5, .peak_memory = -1,
+				      .peak_pids = 3, .limits = NULL, .risk = -1,
+				      .risk_reasons = "[\"x\"]", .out_bytes = { 1, 0 },
+				      .out_sha = { h, h } };
+		size_t		 len;
+
+		line = spool_format(&w, &len);
+		line[len - 1] = '\0';
+		tap_ok(spool_parse(line, &r, &why) == 0 && r.rowid == 7 &&
+		    strcmp(r.run_id, "a\tb\\c\nd") == 0 && r.signal == 9 &&
+		    r.cpu_user < 0 && r.cpu_sys == 0.5 && r.peak_memory < 0 &&
+		    r.peak_pids == 3 && r.limits == NULL && r.risk == -1 &&
+		    strcmp(r.status, "setup-failed") == 0,
+		    "spool: a record with tabs, newlines and backslashes comes back the same");
+	}
+}
+
 static void
 test_time(void)
 {
@@ -1302,6 +1380,7 @@ main(void)
 	test_readonly();
 	test_full();
 	test_spool();
+	test_spool_parse();
 	test_speed();
 	rm = xprintf("rm -rf '%s'", tmpdir);
 	if (system(rm) != 0)
