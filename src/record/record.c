@@ -351,8 +351,9 @@ rec_exec_score(struct rec *rc, struct run_event *ev)
 /* After the run: what was observed adds to the score, and the row is
  * completed. */
 static void
-rec_end(struct run *r, struct rec *rc, bool setup_failed)
+rec_end(struct run *r, struct rec *rc, const char *failed)
 {
+	bool				 setup_failed = failed != NULL;
 	const struct meter_summary	*ms = &r->summary;
 	struct audit_end		 en;
 	struct risk_result		 fin;
@@ -380,7 +381,9 @@ rec_end(struct run *r, struct rec *rc, bool setup_failed)
 		goto out;
 	memset(&en, 0, sizeof en);
 	en.status = setup_failed ? AUDIT_SETUP_FAILED : AUDIT_DONE;
-	en.end_reason = end_reason_name(r->end);
+	/* A setup failure's row says what failed, as one refused before
+	 * its row was begun does (audit_run_failed). */
+	en.end_reason = setup_failed && *failed != '\0' ? failed : end_reason_name(r->end);
 	en.exit_code = setup_failed ? EXIT_MOAT : r->exit_code;
 	en.signal = !setup_failed && r->end != END_EXEC_FAILED &&
 	    WIFSIGNALED(r->wstatus) ? WTERMSIG(r->wstatus) : 0;
@@ -530,7 +533,7 @@ rec_run(struct run *r, struct profile *p, const struct rec_opts *o,
 		    sizeof out->limits_json) != 0)
 			out->limits_json[0] = '\0';
 	}
-	rec_end(r, &rc, ret == -1);
+	rec_end(r, &rc, ret == -1 ? e->msg : NULL);
 	{
 		double	t = now_mono();
 

@@ -131,7 +131,7 @@ filter_export(scmp_filter_ctx ctx, struct filter *f, struct merr *e)
 	int		 rc;
 
 	if ((fd = memfd_create("moat-seccomp", MFD_CLOEXEC)) == -1)
-		return (merr_errno(e, "memfd_create"));
+		return (merr_errno(e, "compile the seccomp filter: memfd_create"));
 	if ((rc = seccomp_export_bpf(ctx, fd)) < 0)
 		return (merr_errno_n(e, -rc, "seccomp_export_bpf"));
 	if (fstat(fd, &st) == -1)
@@ -166,8 +166,17 @@ filter_compile(const struct profile *p, unsigned flags, struct filter *f,
 	if ((ctx = seccomp_init(SCMP_ACT_ALLOW)) == NULL)
 		return (merr_set(e, "seccomp_init failed"));
 	badarch = (flags & FILTER_NOTIFY) ? SCMP_ACT_NOTIFY : SCMP_ACT_ERRNO(ENOSYS);
-	if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, badarch)) < 0)
+	if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, badarch)) < 0) {
+		/* libseccomp asks the kernel what it supports; a filter above
+		 * moat that refuses seccomp(2) makes it say "nothing". */
+		if ((flags & FILTER_NOTIFY) && seccomp_api_get() < 5)
+			return (merr_errno_n(e, -rc, "seccomp user notification is not "
+			    "available (libseccomp reports API level %u: the kernel is "
+			    "older than 5.0, or a seccomp filter above moat, a container's "
+			    "or a sandbox's, refuses seccomp(2)); moat will not run without "
+			    "its syscall filter: run \"moat doctor\"", seccomp_api_get()));
 		return (merr_errno_n(e, -rc, "seccomp bad-arch action"));
+	}
 	/* filter_install sets the mode itself; no_new_privs is init's job. */
 	if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0)) < 0)
 		return (merr_errno_n(e, -rc, "seccomp no_new_privs attribute"));

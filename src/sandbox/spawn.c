@@ -2206,6 +2206,16 @@ run_sandbox(struct run *r, struct merr *e)
 		setsockopt(sp.chan, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
 	}
 	if (spawn_map_ids(pid, e) == -1) {
+		struct chan_msg	m;
+
+		/* init may have failed first (a refused prctl) and be gone,
+		 * which is why its maps could not be written: say what it
+		 * said. */
+		if (recv(sp.chan, &m, sizeof m, MSG_DONTWAIT) == (ssize_t)sizeof m &&
+		    m.type == MSG_SETUP_FAILED) {
+			m.text[sizeof m.text - 1] = '\0';
+			merr_errno_n(e, m.err, "could not build the sandbox: %s", m.text);
+		}
 		spawn_kill(&sp, SIGKILL);
 		goto reap;
 	}
@@ -2247,7 +2257,9 @@ run_sandbox(struct run *r, struct merr *e)
 	{
 		struct chan_msg	go = { .type = MSG_GO };
 
-		if (send(sp.chan, &go, sizeof go, MSG_NOSIGNAL) == -1) {
+		/* EPIPE: init failed before it read this (a refused prctl);
+		 * its message waits on the channel for the loop to read. */
+		if (send(sp.chan, &go, sizeof go, MSG_NOSIGNAL) == -1 && errno != EPIPE) {
 			merr_errno(e, "start the sandbox init");
 			spawn_kill(&sp, SIGKILL);
 			goto reap;

@@ -80,4 +80,56 @@ like "require-cgroups without a cgroup: says why" "$err" \
     "require_cgroups is set but no cgroup can be used: cgroups disabled \(MOAT_CGROUP=none\)"
 is "require-cgroups without a cgroup: the command did not run" "$out" ""
 
+# Each step of building the sandbox refused by the kernel, as a container's
+# seccomp policy or a hardened host might refuse it (tests/deny-syscall
+# answers one system call with EPERM for moat and everything under it):
+# moat exits 125 naming the step, the command never runs, and the run is a
+# setup-failed row. Nothing is retried without the layer.
+DENY=${MOAT_BUILDDIR:-$(dirname "$MOAT")}/tests/deny-syscall
+if [ -x "$DENY" ]; then
+	while IFS='|' read -r call step; do
+		rm -f "$T/ws/ran-$call"
+		run_moat_denied() { (cd "$T/ws" && "$DENY" "$call" "$MOAT" run -- touch "ran-$call") >"$T/d.out" 2>"$T/d.err" </dev/null; rc=$?; err=$(cat "$T/d.err"); }
+		run_moat_denied
+		is "$call refused: exit 125" "$rc" 125
+		like "$call refused: moat names the step" "$err" "$step"
+		check "$call refused: the command did not run" test ! -e "$T/ws/ran-$call"
+	done <<'STEPS'
+mount|could not build the sandbox: make the mount tree private: Operation not permitted
+pivot_root|could not build the sandbox: pivot_root into the base tmpfs: Operation not permitted
+umount2|could not build the sandbox: detach the host root: Operation not permitted
+mount_setattr|could not build the sandbox: make a bind mount read-only / nosuid \(/usr\): Operation not permitted
+capset|could not build the sandbox: clear the permitted, effective and inheritable capabilities: Operation not permitted
+sethostname|could not build the sandbox: sethostname: Operation not permitted
+prlimit64|could not build the sandbox: setrlimit\(RLIMIT_[A-Z]+\): Operation not permitted
+prctl|could not build the sandbox: prctl\(PR_SET_PDEATHSIG\): Operation not permitted
+clone3|cannot create a user namespace for the sandbox.*run "moat doctor" for the fix
+seccomp|seccomp user notification is not available .*refuses seccomp\(2\)\); moat will not run without its syscall filter
+memfd_create|compile the seccomp filter: memfd_create: Operation not permitted
+STEPS
+	like "a refused mount is a setup-failed row with moat's message" \
+	    "$(sq "SELECT status || '|' || exit_code || '|' || end_reason FROM runs WHERE argv LIKE '%ran-mount%'")" \
+	    "^setup-failed\|125\|could not build the sandbox: make the mount tree private"
+	# moat doctor names the same refusals, with the fix.
+	(cd "$T/ws" && "$DENY" unshare "$MOAT" doctor) >"$T/doc.out" 2>&1; rc=$?
+	check "doctor, unshare refused: it says moat cannot sandbox here (exit != 0)" test "$rc" -ne 0
+	like "doctor, unshare refused: the userns line is missing, with the fix" "$(cat "$T/doc.out")" \
+	    "missing +userns +unshare\(CLONE_NEWUSER\): Operation not permitted"
+	(cd "$T/ws" && "$DENY" pivot_root "$MOAT" doctor) >"$T/doc.out" 2>&1
+	like "doctor, pivot_root refused: the pivot-root line is missing, with the fix" "$(cat "$T/doc.out")" \
+	    "missing +pivot-root +pivot_root: Operation not permitted.*
+.*fix: the kernel refused a step of building the new root"
+	(cd "$T/ws" && "$DENY" capset "$MOAT" doctor) >"$T/doc.out" 2>&1
+	like "doctor, capset refused: the capabilities line is missing" "$(cat "$T/doc.out")" \
+	    "missing +capabilities +cap_set_proc\(empty\): Operation not permitted"
+	(cd "$T/ws" && "$DENY" seccomp "$MOAT" doctor) >"$T/doc.out" 2>&1
+	like "doctor, seccomp refused: the seccomp-notify line is missing" "$(cat "$T/doc.out")" \
+	    "missing +seccomp-notify +libseccomp reports API level 1"
+	(cd "$T/ws" && "$DENY" pidfd_getfd "$MOAT" doctor) >"$T/doc.out" 2>&1
+	like "doctor, pidfd_getfd refused: net-transparent is a warning, saying what is lost" "$(cat "$T/doc.out")" \
+	    "warn +net-transparent +pidfd_getfd: Operation not permitted.*refused and recorded, not carried"
+else
+	skip "steps refused by the kernel: $DENY was not built"
+fi
+
 done_testing
