@@ -1308,6 +1308,67 @@ test_spool_parse(void)
 	}
 }
 
+/* A log from a newer moat is refused, never written into or downgraded; an
+ * older one is migrated by a writer only, and a reader says so. */
+static void
+test_schema_versions(void)
+{
+	struct merr	 e;
+	autofree char	*pn = db_path("newer.db"), *po = db_path("older.db");
+	struct audit	*a;
+	sqlite3		*db;
+	char		 want[128];
+
+	if (sqlite3_open(pn, &db) != SQLITE_OK ||
+	    sqlite3_exec(db, "CREATE TABLE x (y); PRAGMA user_version = 99", NULL, NULL,
+	    NULL) != SQLITE_OK) {
+		tap_ok(0, "a log of schema 99: %s", sqlite3_errmsg(db));
+		sqlite3_close(db);
+		return;
+	}
+	sqlite3_close(db);
+	snprintf(want, sizeof want, "schema version 99 is newer than this moat understands "
+	    "(%d): upgrade moat", AUDIT_SCHEMA_VERSION);
+	memset(&e, 0, sizeof e);
+	a = audit_open(pn, 0, &e);
+	tap_ok(a == NULL && strstr(e.msg, want) != NULL, "a newer log is refused for "
+	    "writing: %s", e.msg);
+	audit_close(a);
+	memset(&e, 0, sizeof e);
+	a = audit_open(pn, AUDIT_READONLY, &e);
+	tap_ok(a == NULL && strstr(e.msg, want) != NULL, "and for reading: %s", e.msg);
+	audit_close(a);
+	if (sqlite3_open(pn, &db) == SQLITE_OK) {
+		sqlite3_stmt	*st;
+
+		tap_ok(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) ==
+		    SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
+		    sqlite3_column_int(st, 0) == 99, "the newer log is left as it was");
+		sqlite3_finalize(st);
+		sqlite3_close(db);
+	}
+
+	if (sqlite3_open(po, &db) != SQLITE_OK ||
+	    sqlite3_exec(db, audit_schema[0], NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL) != SQLITE_OK) {
+		tap_ok(0, "a log of schema 1: %s", sqlite3_errmsg(db));
+		sqlite3_close(db);
+		return;
+	}
+	sqlite3_close(db);
+	memset(&e, 0, sizeof e);
+	a = audit_open(po, AUDIT_READONLY, &e);
+	tap_ok(a == NULL && strstr(e.msg, "schema version 1, this moat needs") != NULL &&
+	    strstr(e.msg, "open it once read-write (any moat run) to migrate") != NULL,
+	    "an older log opened for reading says how to migrate it: %s", e.msg);
+	audit_close(a);
+	memset(&e, 0, sizeof e);
+	a = audit_open(po, 0, &e);
+	tap_ok(a != NULL && q_int(a, "PRAGMA user_version") == AUDIT_SCHEMA_VERSION,
+	    "and a writer migrates it: %s", a != NULL ? "ok" : e.msg);
+	audit_close(a);
+}
+
 static void
 test_time(void)
 {
@@ -1381,6 +1442,7 @@ main(void)
 	test_full();
 	test_spool();
 	test_spool_parse();
+	test_schema_versions();
 	test_speed();
 	rm = xprintf("rm -rf '%s'", tmpdir);
 	if (system(rm) != 0)
