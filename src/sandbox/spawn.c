@@ -182,7 +182,8 @@ spawn_attach_finish(struct spawn_attach *at, int chan, struct merr *e)
 	/* EPIPE: init is gone already, after a setup failure (a refused
 	 * mount) whose message waits on the channel: the loop reads it and
 	 * the run reports that, not this. */
-	if (send(chan, &placed, sizeof placed, MSG_NOSIGNAL) == -1 && errno != EPIPE)
+	if (send(chan, &placed, sizeof placed, MSG_NOSIGNAL) == -1 && errno != EPIPE &&
+	    errno != ECONNRESET)
 		return (merr_errno(e, "start the sandbox init"));
 	return (0);
 }
@@ -2257,9 +2258,11 @@ run_sandbox(struct run *r, struct merr *e)
 	{
 		struct chan_msg	go = { .type = MSG_GO };
 
-		/* EPIPE: init failed before it read this (a refused prctl);
-		 * its message waits on the channel for the loop to read. */
-		if (send(sp.chan, &go, sizeof go, MSG_NOSIGNAL) == -1 && errno != EPIPE) {
+		/* EPIPE, or ECONNRESET when it left this unread: init failed
+		 * before it read this (a refused prctl); its message waits on
+		 * the channel for the loop to read. */
+		if (send(sp.chan, &go, sizeof go, MSG_NOSIGNAL) == -1 && errno != EPIPE &&
+		    errno != ECONNRESET) {
 			merr_errno(e, "start the sandbox init");
 			spawn_kill(&sp, SIGKILL);
 			goto reap;

@@ -88,12 +88,12 @@ is "require-cgroups without a cgroup: the command did not run" "$out" ""
 DENY=${MOAT_BUILDDIR:-$(dirname "$MOAT")}/tests/deny-syscall
 if [ -x "$DENY" ]; then
 	while IFS='|' read -r call step; do
-		rm -f "$T/ws/ran-$call"
-		run_moat_denied() { (cd "$T/ws" && "$DENY" "$call" "$MOAT" run -- touch "ran-$call") >"$T/d.out" 2>"$T/d.err" </dev/null; rc=$?; err=$(cat "$T/d.err"); }
+		rm -f "$T/ws/ran-${call%%:*}"
+		run_moat_denied() { (cd "$T/ws" && "$DENY" "$call" "$MOAT" run -- touch "ran-${call%%:*}") >"$T/d.out" 2>"$T/d.err" </dev/null; rc=$?; err=$(cat "$T/d.err"); }
 		run_moat_denied
 		is "$call refused: exit 125" "$rc" 125
 		like "$call refused: moat names the step" "$err" "$step"
-		check "$call refused: the command did not run" test ! -e "$T/ws/ran-$call"
+		check "$call refused: the command did not run" test ! -e "$T/ws/ran-${call%%:*}"
 	done <<'STEPS'
 mount|could not build the sandbox: make the mount tree private: Operation not permitted
 pivot_root|could not build the sandbox: pivot_root into the base tmpfs: Operation not permitted
@@ -106,6 +106,8 @@ prctl|could not build the sandbox: prctl\(PR_SET_PDEATHSIG\): Operation not perm
 clone3|cannot create a user namespace for the sandbox.*run "moat doctor" for the fix
 seccomp|seccomp user notification is not available .*refuses seccomp\(2\)\); moat will not run without its syscall filter
 memfd_create|compile the seccomp filter: memfd_create: Operation not permitted
+unshare:0:0x02000000|could not build the sandbox: unshare\(CLONE_NEWCGROUP\): Operation not permitted
+ioctl:1:0x8914|could not build the sandbox: bring up loopback in the new network namespace: Operation not permitted
 STEPS
 	like "a refused mount is a setup-failed row with moat's message" \
 	    "$(sq "SELECT status || '|' || exit_code || '|' || end_reason FROM runs WHERE argv LIKE '%ran-mount%'")" \
@@ -125,6 +127,21 @@ STEPS
 	(cd "$T/ws" && "$DENY" seccomp "$MOAT" doctor) >"$T/doc.out" 2>&1
 	like "doctor, seccomp refused: the seccomp-notify line is missing" "$(cat "$T/doc.out")" \
 	    "missing +seccomp-notify +libseccomp reports API level 1"
+	# Each namespace refused alone (unshare with that flag): its line.
+	while IFS='|' read -r bit flag line; do
+		(cd "$T/ws" && "$DENY" "unshare:0:$bit" "$MOAT" doctor) >"$T/doc.out" 2>&1; rc=$?
+		check "doctor, $flag refused: exit != 0" test "$rc" -ne 0
+		like "doctor, $flag refused: the $line line is missing, naming the flag and the fix" \
+		    "$(cat "$T/doc.out")" "missing +$line +unshare\\($flag\\): Operation not permitted.*
+.*fix: the kernel refuses $flag here"
+	done <<'NS'
+0x20000|CLONE_NEWNS|mount-ns
+0x20000000|CLONE_NEWPID|pid-ns
+0x40000000|CLONE_NEWNET|net-ns
+0x08000000|CLONE_NEWIPC|ipc-ns
+0x04000000|CLONE_NEWUTS|uts-ns
+0x02000000|CLONE_NEWCGROUP|cgroup-ns
+NS
 	(cd "$T/ws" && "$DENY" pidfd_getfd "$MOAT" doctor) >"$T/doc.out" 2>&1
 	like "doctor, pidfd_getfd refused: net-transparent is a warning, saying what is lost" "$(cat "$T/doc.out")" \
 	    "warn +net-transparent +pidfd_getfd: Operation not permitted.*refused and recorded, not carried"
