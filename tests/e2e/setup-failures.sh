@@ -106,6 +106,9 @@ prctl|could not build the sandbox: prctl\(PR_SET_PDEATHSIG\): Operation not perm
 clone3|cannot create a user namespace for the sandbox.*run "moat doctor" for the fix
 seccomp|seccomp user notification is not available .*refuses seccomp\(2\)\); moat will not run without its syscall filter
 memfd_create|compile the seccomp filter: memfd_create: Operation not permitted
+mount:3:0x1000|could not build the sandbox: bind a host path \(/usr\): Operation not permitted
+mount:3:0x20|could not build the sandbox: make the new root read-only: Operation not permitted
+mount:3:0x8|could not build the sandbox: mount a fresh /proc for the new pid namespace \(/proc\): Operation not permitted
 unshare:0:0x02000000|could not build the sandbox: unshare\(CLONE_NEWCGROUP\): Operation not permitted
 ioctl:1:0x8914|could not build the sandbox: bring up loopback in the new network namespace: Operation not permitted
 STEPS
