@@ -254,16 +254,26 @@ mkdir_p(const char *path, mode_t mode, struct merr *e)
 	autofree char	*p = xstrdup(path);
 	char		*s;
 
-	for (s = p + 1; *s != '\0'; s++) {
-		if (*s != '/')
+	for (s = p + 1; ; s++) {
+		struct stat	st;
+		bool		last = *s == '\0';
+
+		if (!last && *s != '/')
 			continue;
 		*s = '\0';
-		if (mkdir(p, mode) == -1 && errno != EEXIST)
-			return (merr_errno(e, "mkdir %s", p));
+		/* A directory that is there is fine, whatever mkdir says of it
+		 * (EEXIST, or EROFS, EACCES, EPERM where the parent may not be
+		 * written or a policy refuses the call). */
+		if (mkdir(p, mode) == -1 && errno != EEXIST) {
+			int	err = errno;
+
+			if (stat(p, &st) == -1 || !S_ISDIR(st.st_mode))
+				return (merr_errno_n(e, err, "mkdir %s", p));
+		}
+		if (last)
+			break;
 		*s = '/';
 	}
-	if (mkdir(p, mode) == -1 && errno != EEXIST)
-		return (merr_errno(e, "mkdir %s", p));
 	return (0);
 }
 

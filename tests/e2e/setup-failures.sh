@@ -112,6 +112,12 @@ mount:3:0x8|could not build the sandbox: mount a fresh /proc for the new pid nam
 unshare:0:0x02000000|could not build the sandbox: unshare\(CLONE_NEWCGROUP\): Operation not permitted
 ioctl:1:0x8914|could not build the sandbox: bring up loopback in the new network namespace: Operation not permitted
 STEPS
+	# A directory that cannot be made is named, not one on the way that
+	# is already there.
+	(cd "$T/ws" && MOAT_DB="$T/newdir/audit.db" "$DENY" mkdir "$MOAT" run -- touch ran-mkdir) >/dev/null 2>"$T/d.err"; rc=$?
+	is "mkdir refused: a new log's directory: exit 125" "$rc" 125
+	like "mkdir refused: the message names the directory moat had to make" "$(cat "$T/d.err")" \
+	    "audit log $T/newdir/audit.db: mkdir $T/newdir: Operation not permitted"
 	like "a refused mount is a setup-failed row with moat's message" \
 	    "$(sq "SELECT status || '|' || exit_code || '|' || end_reason FROM runs WHERE argv LIKE '%ran-mount%'")" \
 	    "^setup-failed\|125\|could not build the sandbox: make the mount tree private"
