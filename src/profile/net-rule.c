@@ -286,3 +286,47 @@ net_rule_suggest(const char *host, unsigned port)
 	net_rule_release(&r);
 	return (s);
 }
+
+/* A secret's host names a port when it needs one: none written is 443,
+ * the only port HTTPS has by default. */
+static bool
+net_rule_port_covers(unsigned allow, unsigned host)
+{
+	if (allow == RULE_PORT_ANY)
+		return (true);
+	if (host == RULE_PORT_ANY)
+		return (false);
+	if (host == RULE_PORT_DEFAULT)
+		host = 443;
+	return (net_rule_port_match(allow, host));
+}
+
+bool
+net_rule_covers(const struct net_rule *allow, const struct net_rule *host)
+{
+	size_t	hl, al;
+
+	if (!net_rule_port_covers(allow->port, host->port))
+		return (false);
+	switch (host->kind) {
+	case RULE_NAME:
+		if (allow->kind == RULE_NAME)
+			return (strcmp(allow->name, host->name) == 0);
+		if (allow->kind != RULE_SUFFIX)
+			return (false);
+		hl = strlen(host->name);
+		al = strlen(allow->name);
+		return (hl > al && strcmp(host->name + hl - al, allow->name) == 0);
+	case RULE_SUFFIX:
+		if (allow->kind != RULE_SUFFIX)
+			return (false);
+		hl = strlen(host->name);
+		al = strlen(allow->name);
+		return (hl >= al && strcmp(host->name + hl - al, allow->name) == 0);
+	case RULE_LOCALHOST:
+		return (allow->kind == RULE_LOCALHOST);
+	case RULE_ADDR:
+		break;
+	}
+	return (false);
+}

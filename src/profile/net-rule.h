@@ -54,6 +54,11 @@ void		 net_rule_resolve_release(struct net_resolve *);
  * (the host's loopback, in any of its names, is localhost:PORT; 80 and 443
  * need no port); NULL when no rule can. Caller frees. */
 char		*net_rule_suggest(const char *host, unsigned port);
+/* Does the net-allow rule allow every destination the other rule names
+ * (a secret's host, whose port is 443 when none is written)? An address
+ * rule is never covered: a secret's host is a name. */
+bool		 net_rule_covers(const struct net_rule *allow,
+		    const struct net_rule *host);
 /* Does the rule allow this port? */
 bool		 net_rule_port_match(unsigned rule_port, unsigned port);
 

@@ -35,6 +35,7 @@ struct rec {
 	bool			 prep_started;
 	char			**argv;
 	const struct profile	*profile;
+	const struct secrets	*secrets;	/* the run's, once read */
 	struct merr		 audit_err;	/* audit_open's failure */
 	struct merr		 risk_err;	/* risk_load's failure */
 	bool			 risk_failed;
@@ -135,6 +136,7 @@ rec_failed(struct run *r, struct rec *rc, const struct merr *why)
 	autofree char		*reasons = NULL;
 	struct merr		 ae;
 
+	rc->secrets = &r->secrets;	/* read, when the failure came after */
 	if (rc->audit == NULL && rc->profile_text == NULL)
 		rec_prep(rc);
 	if (rc->audit == NULL)
@@ -160,6 +162,11 @@ rec_prep(void *arg)
 	rec_trace(rc, "profile-text", t);
 	t = now_mono();
 	rc->audit = audit_open(rc->o->db, 0, &rc->audit_err);
+	/* The run's secrets, read before the clone: never stored. */
+	for (size_t i = 0; rc->audit != NULL && rc->secrets != NULL &&
+	    i < rc->secrets->n; i++)
+		audit_redact_secret(rc->audit, rc->secrets->v[i].name,
+		    rc->secrets->v[i].value, rc->secrets->v[i].len);
 	rec_trace(rc, "audit-open", t);
 	t = now_mono();
 	if (rc->o->rules != NULL)
@@ -188,6 +195,8 @@ rec_prep_start(struct run *r)
 {
 	struct rec	*rc = r->cb_arg;
 	sigset_t	 all, old;
+
+	rc->secrets = &r->secrets;
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
