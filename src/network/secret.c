@@ -12,6 +12,14 @@
 #include <unistd.h>
 
 #include "secret.h"
+#include "tls.h"
+
+/* Each names the bundle for one family of clients: OpenSSL and what uses
+ * it (curl, git, python's ssl), python requests, node, curl, pip, git. */
+const char *const secret_ca_vars[] = {
+	"SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS",
+	"CURL_CA_BUNDLE", "PIP_CERT", "GIT_SSL_CAINFO", NULL,
+};
 
 static struct secret *
 secrets_get(struct secrets *s, const char *name, size_t len)
@@ -121,7 +129,8 @@ secret_placeholder(struct secret *x, struct merr *e)
 }
 
 int
-secrets_load(struct secrets *s, const struct profile *p, struct merr *e)
+secrets_load(struct secrets *s, const struct profile *p, const char *run_id,
+    struct merr *e)
 {
 	for (size_t i = 0; i < p->secrets.n; i++) {
 		struct strv	 hosts = { 0 };
@@ -165,6 +174,15 @@ secrets_load(struct secrets *s, const struct profile *p, struct merr *e)
 		if (secret_value_check(x, e) == -1 || secret_placeholder(x, e) == -1)
 			goto fail;
 	}
+	if (s->n > 0) {
+		autofree char	*sys = tls_system_bundle();
+
+		if ((s->ca = tls_ca_new(run_id, e)) == NULL)
+			goto fail;
+		s->ca_bundle = xprintf("%s%s%s", sys != NULL ? sys : "",
+		    sys != NULL && sys[0] != '\0' && sys[strlen(sys) - 1] != '\n' ?
+		    "\n" : "", tls_ca_pem(s->ca));
+	}
 	return (0);
 fail:
 	secrets_release(s);
@@ -194,6 +212,10 @@ secrets_release(struct secrets *s)
 	free(s->v);
 	s->v = NULL;
 	s->n = 0;
+	tls_ca_free(s->ca);
+	s->ca = NULL;
+	free(s->ca_bundle);
+	s->ca_bundle = NULL;
 }
 
 const struct secret *

@@ -27,15 +27,26 @@ struct secret {
 	char	*source;	/* owned; "moat's environment" or the file */
 };
 
+struct tls_ca;
+
 struct secrets {
 	struct secret	*v;	/* owned, n entries */
 	size_t		 n;
+	/* With any secret: the run's CA (tls.c), and what the sandbox trusts
+	 * with it, the system's bundle and the CA (ca_bundle, owned). */
+	struct tls_ca	*ca;
+	char		*ca_bundle;
 };
+
+/* Where the bundle is inside the sandbox, and the variables that name it. */
+#define SECRET_CA_PATH	"/etc/moat-ca.pem"
+extern const char *const secret_ca_vars[];
 
 /* Reads each secret of the profile: the value from its secret-file, else
  * from moat's environment; makes its placeholder. -1 with e naming the
  * secret and what to do (unset, empty, unreadable, too short). */
-int		 secrets_load(struct secrets *, const struct profile *, struct merr *);
+int		 secrets_load(struct secrets *, const struct profile *,
+		    const char *run_id, struct merr *);
 /* Overwrites every value (the sandbox's init, in its copy of the memory). */
 void		 secrets_wipe(struct secrets *);
 /* Wipes and frees. A zeroed struct secrets is empty. */

@@ -2040,7 +2040,7 @@ run_sandbox(struct run *r, struct merr *e)
 	ei.run_id = r->id;
 	/* Read now, before the clone: init wipes its copy of them. */
 	secrets_release(&r->secrets);
-	if (secrets_load(&r->secrets, p, e) == -1)
+	if (secrets_load(&r->secrets, p, r->id, e) == -1)
 		goto out;
 	ei.secrets = &r->secrets;
 	if (environ_build(&ei, &env, e) == -1 ||
@@ -2085,6 +2085,8 @@ run_sandbox(struct run *r, struct merr *e)
 	 * one refuses the run here, and asking pip or npm for their index
 	 * (net-allow-index) is on no clock of the run. */
 	if (p->net != NET_ISOLATED && (sp.proxy = proxy_new(&r->events, r->ws_path, p, e)) == NULL)
+		goto out;
+	if (sp.proxy != NULL && proxy_secrets(sp.proxy, &r->secrets, e) == -1)
 		goto out;
 	if (ws != NULL && p->workspace == WS_BIND && wslock_take(&wl, ws, &plan, e) == -1)
 		goto out;
