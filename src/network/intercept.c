@@ -646,8 +646,10 @@ serve(struct job *j)
 			    "%s may only be sent to its own hosts, not %s",
 			    req.foreign->name, j->host);
 			reply(&j->cl, 403, "Forbidden", body);
-			icpt_event(ic, "refused", j->host, j->port, "secret placeholder "
-			    "for another host", hlen, 0, mono() - t0, "refused %s %s:%u%s: "
+			snprintf(body, sizeof body, "the placeholder of secret %s sent "
+			    "to a host not its own", req.foreign->name);
+			icpt_event(ic, "refused", j->host, j->port, body, hlen, 0,
+			    mono() - t0, "refused %s %s:%u%s: "
 			    "the placeholder of secret %s sent to a host that is not one "
 			    "of its own (intercepted)", req.method, j->host, j->port,
 			    req.path, req.foreign->name);

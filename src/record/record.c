@@ -24,6 +24,7 @@ struct rec {
 	struct risk_rules	*rules;
 	struct strv		 denied;	/* syscall names, once per denial (capped) */
 	unsigned		 net_refused;
+	unsigned		 secret_misused;	/* refusals of a secret's placeholder */
 	struct audit		*audit;
 	struct audit_run	*ar;
 	bool			 warned;	/* one message about a failing log */
@@ -377,6 +378,7 @@ rec_end(struct run *r, struct rec *rc, const char *failed)
 		for (size_t i = 0; i < rc->denied.n; i++)
 			obs.denied[risk_deny_kind(rc->denied.v[i])]++;
 		obs.net_refused = rc->net_refused;
+		obs.secret_misused = rc->secret_misused;
 		obs.limit_oom = r->end == END_OOM;
 		obs.limit_pids = r->end == END_PIDS;
 		obs.limit_timeout = r->end == END_TIMEOUT;
@@ -450,8 +452,12 @@ rec_on_event(struct run *r, const struct run_event *in)
 			strv_add(&rc->denied, ev->syscall);
 	}
 	if (ev->kind == EV_NET_CONN && ev->verdict != NULL &&
-	    strcmp(ev->verdict, "refused") == 0)
+	    strcmp(ev->verdict, "refused") == 0) {
 		rc->net_refused++;
+		/* The proxy's refusals of a secret's placeholder all say so. */
+		if (ev->rule != NULL && strstr(ev->rule, "the placeholder of secret ") != NULL)
+			rc->secret_misused++;
+	}
 	if (rc->o->on_event != NULL)
 		rc->o->on_event(r, ev, rc->o->arg);
 }

@@ -131,6 +131,12 @@ run_moat run -p "$PROFILE" --secret TOKEN_B=localhost:"$PB" -- sh -c \
 like "a secret's placeholder sent to another secret's host: 403 with why" "$(flat)" \
     'placeholder of secret TOKEN_B may only be sent to its own hosts.* 403$'
 is "... that server never received the request" "$(count "$T/a.log" '"/foreign"')" 0
+like "... and the run's observed risk is high, saying why" \
+    "$(sq "select risk_final, risk_final_reasons from runs where id = (select max(id) from runs)")" \
+    '^(8[0-9]|9[0-9]|100)\|.*seen-secret-misused'
+run_moat run -p "$PROFILE" -- sh -c 'curl -sS '"$A"'/fine -H "Authorization: Bearer $TOKEN_A"'
+unlike "a run that only used its secret where it may go has no such reason" \
+    "$(sq "select risk_final_reasons from runs where id = (select max(id) from runs)")" 'secret-misused'
 run_moat run -p "$PROFILE" -- sh -c 'curl -sS --cacert test-ca.pem -w " %{http_code}" '"$B"'/blind -H "Authorization: Bearer $TOKEN_A"'
 like "a host no secret names is a blind tunnel: its own certificate, it answers" "$(flat)" 'ok GET /blind +200'
 is "... and receives the placeholder, never the value" \
