@@ -47,6 +47,7 @@ struct intercept {
 	SSL_CTX			*up;		/* owned */
 	struct allow		 hosts[64];	/* per secret: its hosts as rules */
 	size_t			 nhosts;
+	struct allow		 http;		/* the profile's HTTP rules */
 	int			 ev[2];		/* [0]: the loop reads; [1]: threads write */
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 cv;
@@ -600,6 +601,35 @@ swapped_names(const struct secrets *s, uint64_t bits, char *buf, size_t len)
 		}
 }
 
+/* The profile's HTTP rules for the connection's host: when any names it,
+ * a request must match one (method and path, the query aside). */
+static bool
+http_refused(struct intercept *ic, struct job *j, const struct secret_http_msg *m,
+    char *why, size_t len)
+{
+	struct allow_target	 t;
+	char			 path[sizeof m->path];
+	bool			 any = false;
+
+	if (ic->http.nrules == 0 || allow_target_set(&t, j->host, j->port) == -1)
+		return (false);
+	snprintf(path, sizeof path, "%s", m->path);
+	path[strcspn(path, "?")] = '\0';
+	for (size_t i = 0; i < ic->http.nrules; i++) {
+		const struct net_rule	*r = &ic->http.rules[i];
+
+		if (!allow_rule_match(r, &t))
+			continue;
+		any = true;
+		if (net_rule_http_match(r, m->method, path))
+			return (false);
+	}
+	if (any)
+		snprintf(why, len, "no net-allow HTTP rule for %.100s allows %s %.120s",
+		    j->host, m->method, path);
+	return (any);
+}
+
 /* HTTP/1.1 between the two, one request at a time. */
 static void
 serve(struct job *j)
@@ -614,7 +644,7 @@ serve(struct job *j)
 		const char		*why = "";
 		uint64_t		 c0 = j->cl.bytes, u0 = j->up.bytes;
 		double			 t0 = mono();
-		char			 sw[256];
+		char			 sw[256], why_rule[300];
 		struct sink		 k;
 
 		rc = read_head(&j->cl, &head, &hlen);
@@ -664,6 +694,20 @@ serve(struct job *j)
 			icpt_event(ic, "error", j->host, j->port, why, hlen, 0,
 			    mono() - t0, "error %s:%u: a malformed request: %s "
 			    "(intercepted)", j->host, j->port, why);
+			free(out);
+			return;
+		}
+		if (http_refused(ic, j, &req, why_rule, sizeof why_rule)) {
+			char	body[700];
+
+			snprintf(body, sizeof body, "moat: %s %.200s on %.100s is not allowed "
+			    "by the profile's HTTP rules (%.300s)", req.method, req.path,
+			    j->host, why_rule);
+			reply(&j->cl, 403, "Forbidden", body);
+			icpt_event(ic, "refused", j->host, j->port, why_rule, hlen, 0,
+			    mono() - t0, "refused %s %s:%u%s: %s (intercepted)",
+			    req.method, j->host, j->port, req.path, why_rule);
+			explicit_bzero(out, olen);
 			free(out);
 			return;
 		}
@@ -945,6 +989,18 @@ intercept_new(const struct secrets *s, const struct profile *p, struct merr *e)
 		if (rc == -1)
 			goto fail;
 	}
+	{
+		struct strv	rules = { 0 }, none = { 0 };
+		int		rc;
+
+		for (size_t i = 0; i < p->net_allow.n; i++)
+			if (strpbrk(p->net_allow.v[i], " \t") != NULL)
+				strv_add(&rules, p->net_allow.v[i]);
+		rc = allow_init(&ic->http, &rules, &none, true, false, e);
+		strv_clear(&rules);
+		if (rc == -1)
+			goto fail;
+	}
 	if ((ic->up = tls_client_ctx_new(&p->net_ca, e)) == NULL)
 		goto fail;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ic->ev) == -1) {
@@ -997,6 +1053,7 @@ intercept_free(struct intercept *ic, const struct event_sink *sink)
 		intercept_drain(ic, sink);
 	for (size_t i = 0; i < ic->nhosts; i++)
 		allow_release(&ic->hosts[i]);
+	allow_release(&ic->http);
 	SSL_CTX_free(ic->up);
 	if (ic->ev[0] != -1)
 		close(ic->ev[0]);

@@ -33,6 +33,12 @@ struct net_rule {
 	uint8_t		 addr[16];
 	unsigned	 prefix;	/* RULE_ADDR: 32/128 for a single address */
 	unsigned	 port;		/* 1-65535, RULE_PORT_DEFAULT or RULE_PORT_ANY */
+	/* An HTTP rule (the host, then GET,HEAD and a path pattern): the methods
+	 * (comma-separated) and the path pattern ("*" within a segment, "**"
+	 * across), NULL for any. Only a secret's hosts, whose requests moat
+	 * sees, can have one. Owned. */
+	char		*methods;
+	char		*path;
 };
 
 /* A net-resolve entry, "name=address". */
@@ -59,6 +65,11 @@ char		*net_rule_suggest(const char *host, unsigned port);
  * rule is never covered: a secret's host is a name. */
 bool		 net_rule_covers(const struct net_rule *allow,
 		    const struct net_rule *host);
+/* Does an HTTP rule allow this request (its path without the query)? A
+ * path with dot segments, an encoded dot or slash, "//" or a backslash
+ * matches no path pattern. */
+bool		 net_rule_http_match(const struct net_rule *, const char *method,
+		    const char *path);
 /* Does the rule allow this port? */
 bool		 net_rule_port_match(unsigned rule_port, unsigned port);
 

@@ -621,14 +621,46 @@ profile_check_secrets(const struct profile *p, struct merr *e)
 	size_t		 nallow = 0;
 	int		 rc = -1;
 
-	if (p->secrets.n == 0 && p->secret_files.n == 0)
-		return (0);
 	allow = xcalloc(p->net_allow.n + 1, sizeof *allow);
 	for (size_t i = 0; i < p->net_allow.n; i++) {
 		struct merr	d;
 
 		if (net_rule_parse(p->net_allow.v[i], &allow[nallow], &d) == 0)
 			nallow++;
+	}
+	/* An HTTP rule needs requests moat sees: a secret's host's. */
+	for (size_t a = 0; a < nallow; a++) {
+		bool	seen = false;
+
+		if (allow[a].methods == NULL && allow[a].path == NULL)
+			continue;
+		for (size_t i = 0; i < p->secrets.n && !seen; i++) {
+			struct strv	 hosts = { 0 };
+			const char	*name;
+			size_t		 len;
+			struct merr	 d;
+
+			if (profile_secret_split(p->secrets.v[i], &name, &len, &hosts,
+			    &d) == 0)
+				for (size_t h = 0; h < hosts.n && !seen; h++) {
+					struct net_rule	r;
+
+					if (net_rule_parse(hosts.v[h], &r, &d) == -1)
+						continue;
+					seen = net_rule_covers(&r, &allow[a]);
+					net_rule_release(&r);
+				}
+			strv_clear(&hosts);
+		}
+		if (!seen) {
+			autofree char	*where = prov_where(p, "net-allow", allow[a].text);
+
+			merr_set(e, "%s: net-allow = %s: a method or path applies only to "
+			    "a secret's host, whose requests moat sees (a secret line "
+			    "names it); other hosts are tunnels: drop the method and path",
+			    where, allow[a].text);
+			goto out;
+		}
 	}
 	for (size_t i = 0; i < p->secrets.n; i++) {
 		struct strv	 hosts = { 0 };

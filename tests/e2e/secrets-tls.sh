@@ -151,6 +151,22 @@ run_moat audit show "$id"
 like "the DNS name is recorded as refused with why" "$out" \
     'refused moat-secret-[0-9a-f]{32}\.example\.com .*the placeholder of secret TOKEN_A in a name asked of the resolver'
 
+# HTTP rules on a secret's host: a method and a path.
+printf '%s\n' "include = $T/sec.conf" "net-allow = localhost:$PA GET,HEAD /repos/**" \
+    "net-allow = localhost:$PA POST /upload/*" >"$T/rules.conf"
+run_moat run -p "$T/rules.conf" -- sh -c 'for r in "GET /repos/a/b" "HEAD /repos/a" "DELETE /repos/a/b" "GET /admin" "POST /upload/x" "POST /upload/x/y" "GET /repos/../admin" "GET /repos/%2e%2e/admin"; do set -- $r; curl -sS -o /dev/null --path-as-is -w "$1 $2 %{http_code}\n" -X "$1" '"$A"'"$2" -H "Authorization: Bearer $TOKEN_A" $( [ "$1" = HEAD ] && echo -I); done'
+is "HTTP rules: GET and HEAD under /repos, POST one level under /upload; the rest 403" "$(flat)" \
+    "GET /repos/a/b 200 HEAD /repos/a 200 DELETE /repos/a/b 403 GET /admin 403 POST /upload/x 200 POST /upload/x/y 403 GET /repos/../admin 403 GET /repos/%2e%2e/admin 403"
+is "the server received the allowed requests only (no DELETE, no /admin)" \
+    "$(grep -c -E '"path": "/(admin|repos/\.\.|repos/%2e)' "$T/a.log")|$(grep -c '"DELETE"' "$T/a.log")" "0|0"
+like "a refused request is an event naming the rule it lacked" \
+    "$(sq "select detail from events where detail like 'refused DELETE%'")" \
+    "^refused DELETE host.moat.internal:$PA/repos/a/b: no net-allow HTTP rule for host.moat.internal allows DELETE /repos/a/b \\(intercepted\\)$"
+printf 'include = %s\nnet-allow = localhost:%s GET /x\n' "$T/sec.conf" "$PB" >"$T/badrule.conf"
+run_moat run -p "$T/badrule.conf" -- true
+like "an HTTP rule for a host no secret names is refused, saying why" "$rc $err" \
+    "^125 .*badrule.conf:2: net-allow = localhost:$PB GET /x: a method or path applies only to a secret's host"
+
 # Upstream verification: without net-ca, the test server's certificate fails.
 grep -v '^net-ca' "$PROFILE" >"$T/noca.conf"
 run_moat run -p "$T/noca.conf" -- sh -c 'curl -sS -w " %{http_code}" '"$A"'/unverified -H "Authorization: Bearer $TOKEN_A"'
