@@ -272,6 +272,43 @@ tls_client_ctx_new(const struct strv *cafiles, struct merr *e)
 	return (ctx);
 }
 
+int
+tls_probe(char *msg, size_t len)
+{
+	struct tls_ca	*ca;
+	SSL_CTX		*up;
+	struct merr	 e;
+	autofree char	*bundle = NULL;
+	const char	*f = getenv(X509_get_default_cert_file_env());
+	size_t		 n = 0;
+
+	if (f == NULL || *f == '\0')
+		f = X509_get_default_cert_file();
+	if ((ca = tls_ca_new("doctor", &e)) == NULL ||
+	    tls_ca_server_ctx(ca, "doctor.moat.internal", &e) == NULL) {
+		tls_ca_free(ca);
+		snprintf(msg, len, "%s", e.msg);
+		return (-1);
+	}
+	tls_ca_free(ca);
+	if ((up = tls_client_ctx_new(NULL, &e)) == NULL) {
+		snprintf(msg, len, "%s", e.msg);
+		return (-1);
+	}
+	SSL_CTX_free(up);
+	if ((bundle = tls_system_bundle()) == NULL) {
+		snprintf(msg, len, "%s: the system's CA bundle %s cannot be read, so no "
+		    "secret's host can be verified", OpenSSL_version(OPENSSL_VERSION), f);
+		return (-1);
+	}
+	for (const char *p = bundle; (p = strstr(p, "BEGIN CERTIFICATE")) != NULL; p++)
+		n++;
+	snprintf(msg, len, "%s: a run's CA and a host's certificate are made; "
+	    "secrets' hosts are verified against %s (%zu CAs) and net-ca",
+	    OpenSSL_version(OPENSSL_VERSION), f, n);
+	return (n > 0 ? 0 : -1);
+}
+
 char *
 tls_system_bundle(void)
 {

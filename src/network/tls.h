@@ -30,6 +30,10 @@ SSL_CTX		*tls_client_ctx_new(const struct strv *cafiles, struct merr *);
 /* The system's CA bundle as OpenSSL finds it ($SSL_CERT_FILE, else its
  * default file), read into a new string; NULL when there is none. */
 char		*tls_system_bundle(void);
+/* What moat doctor says: makes a CA and a certificate and the upstream
+ * context, and finds the system's CA bundle. 0 with msg saying what was
+ * found; -1 with msg saying what failed. */
+int		 tls_probe(char *msg, size_t len);
 /* OpenSSL's last error as text, into buf. */
 const char	*tls_error(char *buf, size_t len);
 
