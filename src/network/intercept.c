@@ -227,24 +227,63 @@ struct sink {
 	const struct secrets	*unswap;	/* NULL: the bytes as they are */
 	char			*carry;		/* owned; up to keep bytes */
 	size_t			 ncarry, keep;
+	/* What goes out next, as one chunk in one TLS write: room for the
+	 * chunk's size line before it and its CRLF after. */
+	char			*out;		/* owned */
+	size_t			 nout, capout;
 };
+
+#define SINK_HDR	20	/* "ffffffffffffffff\r\n" */
+
+static int
+sink_flush(struct sink *k)
+{
+	char	hdr[SINK_HDR + 1];
+	int	hl;
+	char	*start = k->out + SINK_HDR;
+	size_t	len = k->nout;
+
+	if (k->nout == 0)
+		return (0);
+	k->nout = 0;
+	if (k->chunked) {
+		hl = snprintf(hdr, sizeof hdr, "%zx\r\n", len);
+		start -= hl;
+		memcpy(start, hdr, (size_t)hl);
+		memcpy(start + hl + len, "\r\n", 2);
+		len += (size_t)hl + 2;
+	}
+	return (side_write(k->to, start, len));
+}
 
 static int
 sink_raw(struct sink *k, const char *p, size_t n)
 {
-	char	hdr[24];
-	int	hl;
-
 	if (n == 0)
 		return (0);
-	if (k->chunked) {
-		hl = snprintf(hdr, sizeof hdr, "%zx\r\n", n);
-		if (side_write(k->to, hdr, (size_t)hl) == -1)
-			return (-1);
+	if (k->out == NULL) {
+		k->capout = 2 * ICPT_BUF + SECRET_PLACEHOLDER_LEN;
+		k->out = xmalloc(SINK_HDR + k->capout + 2);
 	}
-	if (side_write(k->to, p, n) == -1)
+	if (k->nout + n > k->capout && sink_flush(k) == -1)
 		return (-1);
-	return (k->chunked ? side_write(k->to, "\r\n", 2) : 0);
+	if (n > k->capout) {
+		/* Larger than the buffer (not from sink_put): in pieces. */
+		while (n > 0) {
+			size_t	m = n < k->capout ? n : k->capout;
+
+			memcpy(k->out + SINK_HDR, p, m);
+			k->nout = m;
+			if (sink_flush(k) == -1)
+				return (-1);
+			p += m;
+			n -= m;
+		}
+		return (0);
+	}
+	memcpy(k->out + SINK_HDR + k->nout, p, n);
+	k->nout += n;
+	return (0);
 }
 
 static void
@@ -268,7 +307,7 @@ sink_put(struct sink *k, const char *p, size_t n)
 	size_t			 len, pos = 0, emit;
 
 	if (k->unswap == NULL)
-		return (sink_raw(k, p, n));
+		return (sink_raw(k, p, n) == -1 ? -1 : sink_flush(k));
 	while (n > 0) {
 		size_t	take = n < ICPT_BUF ? n : ICPT_BUF;
 
@@ -304,6 +343,8 @@ sink_put(struct sink *k, const char *p, size_t n)
 		pos += emit;
 		memmove(buf, buf + pos, len - pos);
 		k->ncarry = len - pos;
+		if (sink_flush(k) == -1)
+			return (-1);
 	}
 	return (0);
 }
@@ -315,6 +356,10 @@ sink_free(struct sink *k)
 		explicit_bzero(k->carry, k->keep + ICPT_BUF + 1);
 	free(k->carry);
 	k->carry = NULL;
+	if (k->out != NULL)
+		explicit_bzero(k->out, SINK_HDR + k->capout + 2);
+	free(k->out);
+	k->out = NULL;
 }
 
 /* The body's end: what was held back, and the last chunk. */
@@ -325,12 +370,11 @@ sink_end(struct sink *k)
 
 	if (k->unswap != NULL && k->ncarry > 0)
 		rc = sink_raw(k, k->carry, k->ncarry);
+	if (rc == 0)
+		rc = sink_flush(k);
 	if (rc == 0 && k->chunked)
 		rc = side_write(k->to, "0\r\n\r\n", 5);
-	if (k->carry != NULL)
-		explicit_bzero(k->carry, k->keep + ICPT_BUF + 1);
-	free(k->carry);
-	k->carry = NULL;
+	sink_free(k);
 	return (rc);
 }
 
@@ -726,12 +770,14 @@ serve(struct job *j)
 		if ((req.chunked && (relay_chunked(&j->cl, &k) == -1 || sink_end(&k) == -1)) ||
 		    (!req.chunked && req.clen > 0 &&
 		    relay_n(&j->cl, &k, (uint64_t)req.clen) == -1)) {
+			sink_free(&k);
 			icpt_event(ic, "error", j->host, j->port, "request body cut",
 			    j->cl.bytes - c0, 0, mono() - t0, "error %s %s:%u%s: the "
 			    "request body was cut short (intercepted)", req.method,
 			    j->host, j->port, req.path);
 			return;
 		}
+		sink_free(&k);
 		/* The response; interim 1xx heads are passed on first. */
 		do {
 			rc = read_head(&j->up, &head, &hlen);

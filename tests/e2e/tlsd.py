@@ -6,6 +6,7 @@
 #   /echo        200, the request's Authorization and X-Api-Key as the body
 #   /echo-header 200, a header X-Echo that repeats the Authorization
 #   /chunked     200, a chunked body of three chunks
+#   /bytes/N     200, N bytes (for bench/secrets.sh)
 #   anything     200 "ok METHOD PATH"
 # HTTP/1.1 with keep-alive.
 import json, ssl, sys, threading
@@ -35,10 +36,21 @@ class H(BaseHTTPRequestHandler):
                 self.rfile.readline()
         elif n:
             body = self.rfile.read(n)
-        with lock, open(log, "a") as f:
-            f.write(json.dumps({"method": self.command, "path": self.path,
-                                "headers": dict(self.headers.items()),
-                                "body": body.decode("latin-1")}) + "\n")
+        if log != "/dev/null":
+            with lock, open(log, "a") as f:
+                f.write(json.dumps({"method": self.command, "path": self.path,
+                                    "headers": dict(self.headers.items()),
+                                    "body": body.decode("latin-1")}) + "\n")
+        if self.path.startswith("/bytes/"):
+            n = int(self.path[7:])
+            self.send_response(200)
+            self.send_header("Content-Length", str(n))
+            self.end_headers()
+            block = b"x" * 65536
+            while n > 0:
+                self.wfile.write(block[:min(n, len(block))])
+                n -= min(n, len(block))
+            return
         if self.path.startswith("/chunked"):
             self.send_response(200)
             self.send_header("Transfer-Encoding", "chunked")
