@@ -824,6 +824,15 @@ audit_open(const char *path, int flags, struct merr *e)
 }
 
 void
+audit_redact_secret(struct audit *a, const char *name, const char *value, size_t len)
+{
+	autofree char	*repl = xprintf("[REDACTED:secret-%s]", name);
+
+	if (a->redact != NULL)
+		redact_add_literal(a->redact, value, len, repl);
+}
+
+void
 audit_close(struct audit *a)
 {
 	if (a == NULL)

@@ -87,6 +87,10 @@ const char	*audit_default_path(char *, size_t);
  * read-only or full database fails here with a message that says so. */
 struct audit	*audit_open(const char *path, int flags, struct merr *);
 void		 audit_close(struct audit *);
+/* A run's secret: its value is redacted from everything stored through
+ * this handle from now on, as [REDACTED:secret-NAME]. */
+void		 audit_redact_secret(struct audit *, const char *name,
+		    const char *value, size_t len);
 const char	*audit_path(const struct audit *);
 struct sqlite3	*audit_sqlite(struct audit *);	/* for moat audit and tests */
 /* Marks runs whose owner is gone interrupted and chains them; returns how

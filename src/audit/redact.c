@@ -29,6 +29,12 @@ struct redact_rule {
 struct redact {
 	struct redact_rule	*rules;		/* owned, n entries */
 	size_t			 n;
+	struct redact_literal {
+		char	*value;		/* owned; wiped when freed */
+		size_t	 len;
+		char	*repl;		/* owned */
+	}			*lits;
+	size_t			 nlits;
 	/* Set while loading moat's own file: its patterns compile on first
 	 * need (make check compiles them all); a user's file compiles as it
 	 * loads, so a bad pattern names file:line. */
@@ -71,7 +77,29 @@ redact_free(struct redact *r)
 		rx_free(&r->rules[i].re);
 	}
 	free(r->rules);
+	for (size_t i = 0; i < r->nlits; i++) {
+		explicit_bzero(r->lits[i].value, r->lits[i].len);
+		free(r->lits[i].value);
+		free(r->lits[i].repl);
+	}
+	free(r->lits);
 	free(r);
+}
+
+void
+redact_add_literal(struct redact *r, const char *value, size_t len, const char *repl)
+{
+	struct redact_literal	*l;
+
+	if (len == 0 || memchr(value, '\0', len) != NULL)
+		return;
+	r->lits = xreallocarray(r->lits, r->nlits + 1, sizeof *r->lits);
+	l = &r->lits[r->nlits++];
+	l->value = xmalloc(len + 1);
+	memcpy(l->value, value, len);
+	l->value[len] = '\0';
+	l->len = len;
+	l->repl = xstrdup(repl);
 }
 
 size_t
@@ -257,6 +285,23 @@ redact_segment(const struct redact *r, const char *seg, struct rbuf *out)
 {
 	autofree char	*cur = xstrdup(seg);
 
+	for (size_t i = 0; i < r->nlits; i++) {
+		const struct redact_literal	*l = &r->lits[i];
+		struct rbuf			 next = { NULL, 0, 0 };
+		const char			*s = cur, *m;
+
+		if (strstr(cur, l->value) == NULL)
+			continue;
+		while ((m = strstr(s, l->value)) != NULL) {
+			rbuf_add(&next, s, (size_t)(m - s));
+			rbuf_add(&next, l->repl, strlen(l->repl));
+			s = m + l->len;
+		}
+		rbuf_add(&next, s, strlen(s));
+		explicit_bzero(cur, strlen(cur));
+		free(cur);
+		cur = next.p;
+	}
 	for (size_t i = 0; i < r->n; i++) {
 		struct rbuf	next = { NULL, 0, 0 };
 

@@ -22,6 +22,11 @@ int		 redact_load_file(struct redact *, const char *, struct merr *);
  * rules are found: storing unredacted secrets is not a silent fallback. */
 int		 redact_load_default(struct redact *, struct merr *);
 size_t		 redact_count(const struct redact *);
+/* A value to replace wherever it occurs, before the rules run: a run's
+ * secret (len bytes, no NUL), replaced by repl. The value is kept until
+ * redact_free, which overwrites it. */
+void		 redact_add_literal(struct redact *, const char *value, size_t len,
+		    const char *repl);
 /* The shipped rules compile on first need; this compiles all of them now
  * (for tests): -1 names the first bad one. */
 int		 redact_compile(struct redact *, struct merr *);

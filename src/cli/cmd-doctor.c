@@ -33,6 +33,7 @@
 
 #include <seccomp.h>
 
+#include "network/tls.h"
 #include "base/cov.h"
 #include "profile/profile.h"
 #include "sandbox/cg.h"
@@ -1151,6 +1152,16 @@ doctor_seccomp(struct doctor *d)
 		    "find no route, and moat cannot see them (the run's record says so once)" :
 		    "are refused and recorded, not carried");
 		doctor_fix(c, "Linux 5.6 or newer, and a Yama kernel.yama.ptrace_scope of 0 or 1");
+	}
+
+	/* Secrets: the proxy terminates TLS for their hosts (tls.c). */
+	c = doctor_add(d, "tls-intercept", false);
+	if (tls_probe(msg, sizeof msg) == 0)
+		doctor_set(c, DOCTOR_OK, "%s", msg);
+	else {
+		doctor_set(c, DOCTOR_WARN, "%s: a secret's host will fail verification unless net-ca names its CA", msg);
+		doctor_fix(c, "install the system's CA certificates (Debian: ca-certificates), "
+		    "or point SSL_CERT_FILE at a bundle");
 	}
 }
 

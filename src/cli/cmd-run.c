@@ -52,7 +52,7 @@ static int	cmd_run_exec(int, char **);
 const struct cmd_entry cmd_run_entry = {
 	.name = "run",
 	.usage = "run [-p PROFILE] [-w DIR] [--timeout SECS] [-e NAME[=VALUE]]... "
-	    "[--net-allow HOST[:PORT]]... [-v] [-q] [--meter] [--meter-rate HZ] [--json] "
+	    "[--net-allow HOST[:PORT]]... [--secret NAME=HOST[,HOST]]... [-v] [-q] [--meter] [--meter-rate HZ] [--json] "
 	    "[--db PATH] [--unlogged] [--on ID] [--review] -- CMD [ARG]...",
 	.summary = "run one command in the sandbox; its exit status passes through",
 	.options = (const char *const[]){
@@ -61,6 +61,7 @@ const struct cmd_entry cmd_run_entry = {
 		"--timeout SECS\twall-clock limit (1.5, 500ms, 2m; 0 = none), overriding the profile's",
 		"-e, --env NAME[=VALUE]\tpass NAME from moat's environment, or set it",
 		"--net-allow HOST[:PORT]\tone more net-allow rule for this run (restricted, proxied)",
+		"--secret NAME=HOST[,HOST]\tNAME's value stays outside: inside it is a placeholder, swapped for the value on HTTPS to those hosts",
 		"-v, --verbose\thow the sandbox was built and what happened in it, on stderr",
 		"--meter\ta live CPU, memory and process meter on stderr",
 		"--meter-rate HZ\tsamples per second for the meters (default 4, at most 100)",
@@ -368,6 +369,7 @@ cmd_run_exec(int argc, char **argv)
 		{ "unlogged", no_argument, NULL, 'U' },
 		{ "net-allow", required_argument, NULL, 'A' },
 		{ "on", required_argument, NULL, 'O' },
+		{ "secret", required_argument, NULL, 'S' },
 		{ "review", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -379,7 +381,7 @@ cmd_run_exec(int argc, char **argv)
 	struct cmd_run_opts	 o;
 	int			 c, status;
 	const char		*why;
-	struct strv		 net_allow = { 0 }, on_layers = { 0 };
+	struct strv		 net_allow = { 0 }, on_layers = { 0 }, secrets = { 0 };
 	struct net_rule		 rule;
 	const char		*on = NULL;
 	autofree char		*on_id = NULL, *on_ws = NULL;
@@ -449,6 +451,28 @@ cmd_run_exec(int argc, char **argv)
 		case 'O':
 			on = optarg;
 			break;
+		case 'S':
+			/* NAME=HOST[,HOST]: a profile line "secret = NAME HOST...". */
+			{
+				const char	*eq = strchr(optarg, '=');
+				char		*line, *ch;
+
+				if (eq == NULL || eq == optarg || eq[1] == '\0') {
+					strv_clear(&secrets);
+					strv_clear(&net_allow);
+					run_release(&r);
+					return (cmd_usage_error(&cmd_run_entry, "--secret "
+					    "%s: expected NAME=HOST[,HOST]... (the variable, "
+					    "then the hosts its value is sent to)", optarg));
+				}
+				line = xstrdup(optarg);
+				line[eq - optarg] = ' ';
+				for (ch = line; *ch != '\0'; ch++)
+					if (*ch == ',')
+						*ch = ' ';
+				strv_take(&secrets, line);
+			}
+			break;
 		case 'R':
 			review = true;
 			break;
@@ -471,8 +495,16 @@ cmd_run_exec(int argc, char **argv)
 	if ((p = profile_load(pname, &e)) == NULL) {
 		merr_print(&e);
 		strv_clear(&net_allow);
+		strv_clear(&secrets);
 		run_release(&r);
 		return (EXIT_MOAT);
+	}
+	if (secrets.n > 0 && p->net == NET_ISOLATED) {
+		cmd_errorf("moat run: --secret: profile %s has net = isolated: "
+		    "nothing leaves it; use a restricted profile with a net-allow "
+		    "line for the secret's hosts (or --net-allow)\n", p->name);
+		strv_clear(&net_allow);
+		goto secret_fail;
 	}
 	if (net_allow.n > 0 && (p->net == NET_ISOLATED || (p->net == NET_PROXIED &&
 	    p->net_allow.n == 0 && p->net_allow_index.n == 0))) {
@@ -496,6 +528,24 @@ cmd_run_exec(int argc, char **argv)
 		o.profile_label = label;
 	}
 	strv_clear(&net_allow);
+	/* As profile lines, so the row's profile text has them; then checked
+	 * against the net-allow rules, --net-allow's included. */
+	for (size_t i = 0; i < secrets.n; i++) {
+		char	*label = xprintf("%s --secret %s", o.profile_label != NULL ?
+			    o.profile_label : p->name, secrets.v[i]);
+
+		free(o.profile_label);
+		o.profile_label = label;
+		if (profile_add(p, "secret", secrets.v[i], "--secret", &e) == -1) {
+			cmd_errorf("moat run: --secret: %s\n", e.msg);
+			goto secret_fail;
+		}
+	}
+	if (profile_check_secrets(p, &e) == -1) {
+		cmd_errorf("moat run: %s\n", e.msg);
+		goto secret_fail;
+	}
+	strv_clear(&secrets);
 	/* --on and --review work on a copy: the workspace as an overlay. */
 	if ((on != NULL || review) && p->workspace != WS_OVERLAY) {
 		if (p->workspace == WS_NONE) {
@@ -521,4 +571,11 @@ cmd_run_exec(int argc, char **argv)
 	profile_free(p);
 	run_release(&r);
 	return (status);
+
+secret_fail:
+	strv_clear(&secrets);
+	free(o.profile_label);
+	profile_free(p);
+	run_release(&r);
+	return (EXIT_MOAT);
 }

@@ -102,41 +102,38 @@ allow_prefix_match(const uint8_t *net, unsigned prefix, const uint8_t *addr)
 	return (((net[bytes] ^ addr[bytes]) & (uint8_t)(0xff00u >> bits)) == 0);
 }
 
+bool
+allow_rule_match(const struct net_rule *r, const struct allow_target *t)
+{
+	size_t	hl, sl;
+
+	if (!net_rule_port_match(r->port, t->port))
+		return (false);
+	switch (r->kind) {
+	case RULE_NAME:
+		return (!t->is_addr && strcmp(t->host, r->name) == 0);
+	case RULE_SUFFIX:
+		hl = strlen(t->host);
+		sl = strlen(r->name);
+		return (!t->is_addr && hl > sl && strcmp(t->host + hl - sl, r->name) == 0);
+	case RULE_ADDR:
+		return (t->is_addr && t->family == r->family &&
+		    allow_prefix_match(r->addr, r->prefix, t->addr));
+	case RULE_LOCALHOST:
+		return (t->is_addr ? net_rule_addr_loopback(t->family, t->addr) :
+		    strcmp(t->host, "localhost") == 0 ||
+		    strcmp(t->host, RULE_HOST_LOOPBACK) == 0);
+	}
+	return (false);
+}
+
 const struct net_rule *
 allow_match(const struct allow *a, const struct allow_target *t,
     const char **why)
 {
-	for (size_t i = 0; i < a->nrules; i++) {
-		const struct net_rule	*r = &a->rules[i];
-		size_t			 hl, sl;
-
-		if (!net_rule_port_match(r->port, t->port))
-			continue;
-		switch (r->kind) {
-		case RULE_NAME:
-			if (!t->is_addr && strcmp(t->host, r->name) == 0)
-				return (r);
-			break;
-		case RULE_SUFFIX:
-			hl = strlen(t->host);
-			sl = strlen(r->name);
-			if (!t->is_addr && hl > sl &&
-			    strcmp(t->host + hl - sl, r->name) == 0)
-				return (r);
-			break;
-		case RULE_ADDR:
-			if (t->is_addr && t->family == r->family &&
-			    allow_prefix_match(r->addr, r->prefix, t->addr))
-				return (r);
-			break;
-		case RULE_LOCALHOST:
-			if (t->is_addr ? net_rule_addr_loopback(t->family, t->addr) :
-			    strcmp(t->host, "localhost") == 0 ||
-			    strcmp(t->host, RULE_HOST_LOOPBACK) == 0)
-				return (r);
-			break;
-		}
-	}
+	for (size_t i = 0; i < a->nrules; i++)
+		if (allow_rule_match(&a->rules[i], t))
+			return (&a->rules[i]);
 	*why = a->allow_all ? NULL : "no net-allow rule matches";
 	return (NULL);
 }

@@ -53,6 +53,8 @@ void		 allow_release(struct allow *);
 /* -1 when host is not a valid name or address. */
 int		 allow_target_set(struct allow_target *, const char *host,
 		    unsigned port);
+/* Does this one rule allow the target (host and port)? */
+bool		 allow_rule_match(const struct net_rule *, const struct allow_target *);
 /* The first rule that allows the target, else NULL with *why saying so.
  * When allow_all is set and nothing matches, returns NULL and *why = NULL. */
 const struct net_rule *allow_match(const struct allow *,

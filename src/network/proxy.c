@@ -31,6 +31,8 @@
 #include "base/event.h"
 #include "allow.h"
 #include "index.h"
+#include "intercept.h"
+#include "secret-http.h"
 #include "base/loop.h"
 #include "proxy.h"
 #include "base/util.h"
@@ -354,6 +356,10 @@ struct proxy {
 	}			*dns_noted;	/* owned, PROXY_DNS_NOTED */
 	uint64_t		 dns_more;	/* refusals beyond those */
 	bool			 blind_noted;	/* proxy_transparent_blind said it */
+
+	/* secrets: their hosts' TLS terminated (intercept.c) */
+	const struct secrets	*secrets;	/* borrowed: the run's */
+	struct intercept	*icpt;		/* owned */
 };
 
 static void	conn_pump(struct conn *);
@@ -813,6 +819,55 @@ conn_pump_events(struct conn *c, int fd, uint32_t events)
 		conn_active(c);
 }
 
+/* A connection to one of a secret's hosts: answered here as the relay
+ * would, then handed with both sockets to an interception thread
+ * (intercept.c), which terminates TLS and swaps the secret in. The
+ * connection's own event says it was intercepted. true: handed over (or
+ * failed and freed); false: not a secret's host, relay as usual. */
+static bool
+conn_intercept(struct conn *c)
+{
+	struct proxy	*p = c->p;
+	uint64_t	 named;
+	char		 names[200], buf[64];
+	const char	*verify;
+	struct merr	 e;
+	size_t		 n = 0;
+	int		 cfd, ufd;
+
+	if (!c->have_target || c->t.is_addr ||
+	    !intercept_match(p->icpt, &c->t, &named, names, sizeof names))
+		return (false);
+	if (c->kind == PROXY_FD_HTTP && !c->http.connect)
+		return (false);		/* plain http://: nothing to swap in TLS */
+	if (c->kind == PROXY_FD_HTTP)
+		n = proxy_http_reply(buf, sizeof buf, 200, "");
+	else if (c->kind != PROXY_FD_TRANS)
+		n = proxy_socks_reply((uint8_t *)buf, SOCKS_REP_OK);
+	if (n > 0 && send(c->cfd, buf, n, MSG_NOSIGNAL) != (ssize_t)n) {
+		conn_set_why(c, "error", "the client went away");
+		conn_free(c);
+		return (true);
+	}
+	/* The host's loopback presents a certificate for localhost. */
+	verify = c->rule != NULL && c->rule->kind == RULE_LOCALHOST ? "localhost" :
+	    c->t.host;
+	size_t	wl = strlen(c->why);
+	snprintf(c->why + wl, sizeof c->why - wl, "; TLS intercepted for secret %s",
+	    names);
+	loop_del(p->loop, c->cfd);
+	loop_del(p->loop, c->ufd);
+	cfd = c->cfd;
+	ufd = c->ufd;
+	c->cfd = c->ufd = -1;
+	if (intercept_start(p->icpt, cfd, ufd, c->t.host, c->t.port, verify, named,
+	    c->in, c->inlen, &e) == -1)
+		conn_set_why(c, "error", "%s", e.msg);
+	c->inlen = 0;
+	conn_free(c);
+	return (true);
+}
+
 /* The request is allowed and connected (or tunnelled upstream): answer the
  * client and start the relay. Bytes already read past the request go on. */
 static void
@@ -825,6 +880,8 @@ conn_established(struct conn *c, const char *early_in, size_t early_in_len)
 	if (c->why[0] == '\0')
 		snprintf(c->why, sizeof c->why, "%s",
 		    c->rule != NULL ? c->rule->text : "proxied");
+	if (c->p->icpt != NULL && early_in_len == 0 && conn_intercept(c))
+		return;
 	if (c->kind == PROXY_FD_HTTP && c->http.connect) {
 		n = proxy_http_reply(buf, sizeof buf, 200, "");
 		dir_queue(&c->uc, buf, n);
@@ -1280,6 +1337,27 @@ conn_request(struct conn *c, const char *host, unsigned port)
 
 	snprintf(c->rawhost, sizeof c->rawhost, "%s", host);
 	c->rawport = port;
+	/* A secret's placeholder in a host name, or in a plain HTTP request
+	 * (its head and what came with it), goes nowhere: the value is only
+	 * ever swapped in on the secret's own hosts, over TLS. */
+	{
+		const struct secret	*x = secret_http_placeholder_in(p->secrets,
+		    host, strlen(host));
+		bool			 plain = x == NULL && c->http.fwd != NULL;
+
+		if (plain)
+			x = secret_http_placeholder_in(p->secrets, c->http.fwd,
+			    c->http.fwd_len);
+		if (x == NULL && c->inlen > 0)
+			x = secret_http_placeholder_in(p->secrets, c->in, c->inlen);
+		if (x != NULL) {
+			conn_refuse(c, "the placeholder of secret %s %s: a secret "
+			    "goes only to its own hosts, over HTTPS", x->name,
+			    plain ? "in a plain HTTP request" : c->inlen > 0 ?
+			    "in the connection's first bytes" : "in the host name");
+			return;
+		}
+	}
 	if (allow_target_set(&c->t, host, port) == -1) {
 		conn_set_why(c, "error", "not a valid host name or address");
 		conn_fail(c, 400, SOCKS_REP_HOST_UNREACH);
@@ -2071,6 +2149,21 @@ dns_question(struct proxy *p, const struct sockaddr_storage *from,
 		dns_send(p, from, fromlen, &q, rcode, AF_INET, NULL, 0);
 		return;
 	}
+	/* A name that carries a secret's placeholder out: refused, whatever
+	 * the rules would say of it. */
+	{
+		const struct secret	*x = secret_http_placeholder_in(p->secrets,
+		    q.name, strlen(q.name));
+
+		if (x != NULL) {
+			char	w[160];
+
+			snprintf(w, sizeof w, "the placeholder of secret %s in a "
+			    "name asked of the resolver", x->name);
+			dns_refuse(p, from, fromlen, &q, w);
+			return;
+		}
+	}
 	/* Inside, localhost is the sandbox's own loopback, as in its hosts. */
 	if (strcmp(q.name, "localhost") == 0) {
 		static const uint8_t lo[2][16] = { { 127, 0, 0, 1 }, { [15] = 1 } };
@@ -2489,6 +2582,29 @@ fail:
 	return (NULL);
 }
 
+/* Events of the interception threads, sent on by the loop. */
+static void
+proxy_intercept_cb(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct proxy	*p = arg;
+
+	(void)l;
+	(void)fd;
+	(void)events;
+	intercept_drain(p->icpt, p->events);
+}
+
+int
+proxy_secrets(struct proxy *p, const struct secrets *s, struct merr *e)
+{
+	p->secrets = s;
+	if (s == NULL || s->n == 0)
+		return (0);
+	if ((p->icpt = intercept_new(s, p->profile, e)) == NULL)
+		return (-1);
+	return (0);
+}
+
 int
 proxy_listen(struct proxy *p, struct loop *l, const int *fds, int nfds,
     struct merr *e)
@@ -2530,6 +2646,9 @@ proxy_listen(struct proxy *p, struct loop *l, const int *fds, int nfds,
 		return (-1);
 	if ((p->tfd = loop_timer(l, 1.0, 1.0, proxy_tick, p, e)) == -1)
 		return (-1);
+	if (p->icpt != NULL && loop_add(l, intercept_event_fd(p->icpt), EPOLLIN,
+	    proxy_intercept_cb, p, e) == -1)
+		return (-1);
 	for (int i = 0; i < nfds; i++)
 		if (loop_add(l, p->lfd[i], EPOLLIN, i == PROXY_FD_DNS ? dns_cb :
 		    proxy_accept_cb, p, e) == -1)
@@ -2560,6 +2679,12 @@ proxy_stop(struct proxy *p)
 {
 	if (p == NULL)
 		return;
+	if (p->icpt != NULL) {
+		if (p->loop != NULL)
+			loop_del(p->loop, intercept_event_fd(p->icpt));
+		intercept_free(p->icpt, p->events);
+		p->icpt = NULL;
+	}
 	while (p->conns != NULL) {
 		if (p->conns->verdict == NULL)
 			conn_set_why(p->conns, "error", "the run ended first");

@@ -51,6 +51,11 @@ enum proxy_listener {
  * p's lifetime, gets one EV_NET_CONN per connection and the index notes. */
 struct proxy	*proxy_new(const struct event_sink *events, const char *ws,
 		    const struct profile *, struct merr *);
+/* The run's secrets (borrowed for p's life): connections to their hosts
+ * are intercepted (intercept.c) and their placeholders refused anywhere
+ * else. Before proxy_listen. -1 with e when TLS cannot be set up (net-ca). */
+struct secrets;
+int		 proxy_secrets(struct proxy *, const struct secrets *, struct merr *);
 /* Serves the listeners init made: takes ownership of fds (closed by
  * proxy_stop). fds[i] is the listener named by enum proxy_listener; nfds
  * is PROXY_NFDS or PROXY_NFDS_MAX. On failure the caller proxy_stops p. */

@@ -122,6 +122,8 @@ net_rule_release(struct net_rule *r)
 {
 	free(r->text);
 	free(r->name);
+	free(r->methods);
+	free(r->path);
 	memset(r, 0, sizeof *r);
 }
 
@@ -161,15 +163,113 @@ net_rule_addr(struct net_rule *r, const char *host, const char *len,
 	return (0);
 }
 
-int
-net_rule_parse(const char *text, struct net_rule *r, struct merr *e)
+/* "METHOD[,METHOD]... [/PATH]" or "/PATH" after a rule's host: an HTTP
+ * rule, for the hosts whose requests moat sees (a secret's). */
+static int
+net_rule_http_parse(char *s, struct net_rule *r, struct merr *e)
+{
+	char	*w, *save = NULL;
+
+	for (w = strtok_r(s, " \t", &save); w != NULL; w = strtok_r(NULL, " \t", &save)) {
+		if (w[0] == '/') {
+			if (r->path != NULL)
+				return (merr_set(e, "one path per rule"));
+			for (const char *c = w; *c != '\0'; c++)
+				if ((unsigned char)*c <= 0x20 || *c == 0x7f || *c == '?' ||
+				    *c == '#')
+					return (merr_set(e, "a path is \"/\" and what follows "
+					    "it, without a query; \"*\" is one segment, "
+					    "\"**\" any"));
+			if (strstr(w, "/../") != NULL || strstr(w, "/./") != NULL)
+				return (merr_set(e, "a path without \".\" or \"..\" segments"));
+			r->path = xstrdup(w);
+			continue;
+		}
+		if (r->methods != NULL || r->path != NULL)
+			return (merr_set(e, "after the host: METHOD[,METHOD] then /PATH"));
+		for (const char *c = w; *c != '\0'; c++)
+			if (!((*c >= 'A' && *c <= 'Z') || (*c == ',' && c != w && c[1] != '\0' &&
+			    c[1] != ',')))
+				return (merr_set(e, "\"%s\" is not a method list (GET, or "
+				    "GET,HEAD: upper case, comma-separated)", w));
+		r->methods = xstrdup(w);
+	}
+	if (r->methods == NULL && r->path == NULL)
+		return (merr_set(e, "nothing after the host"));
+	return (0);
+}
+
+/* "*" matches within a segment, "**" across them. */
+static bool
+net_rule_glob(const char *p, const char *s)
+{
+	for (; *p != '\0'; p++, s++) {
+		if (p[0] == '*' && p[1] == '*') {
+			for (p += 2;; s++) {
+				if (net_rule_glob(p, s))
+					return (true);
+				if (*s == '\0')
+					return (false);
+			}
+		}
+		if (*p == '*') {
+			for (p++;; s++) {
+				if (net_rule_glob(p, s))
+					return (true);
+				if (*s == '\0' || *s == '/')
+					return (false);
+			}
+		}
+		if (*s != *p)
+			return (false);
+	}
+	return (*s == '\0');
+}
+
+bool
+net_rule_http_match(const struct net_rule *r, const char *method, const char *path)
+{
+	size_t	ml = strlen(method);
+
+	if (r->methods != NULL) {
+		const char	*m = r->methods;
+		bool		 ok = false;
+
+		while (*m != '\0' && !ok) {
+			size_t	n = strcspn(m, ",");
+
+			ok = n == ml && strncmp(m, method, n) == 0;
+			m += n + (m[n] == ',');
+		}
+		if (!ok)
+			return (false);
+	}
+	if (r->path == NULL)
+		return (true);
+	/* A path that a server would read as another: dot segments, an
+	 * encoded dot or slash. Refused by any path rule. */
+	if (path[0] != '/' || strstr(path, "/../") != NULL || strstr(path, "/./") != NULL ||
+	    strcasestr(path, "%2e") != NULL || strcasestr(path, "%2f") != NULL ||
+	    strstr(path, "//") != NULL || strchr(path, '\\') != NULL ||
+	    (strlen(path) >= 3 && strcmp(path + strlen(path) - 3, "/..") == 0))
+		return (false);
+	return (net_rule_glob(r->path, path));
+}
+
+static int
+net_rule_parse_all(const char *text, struct net_rule *r, struct merr *e)
 {
 	autofree char	*s = xstrdup(text);
-	char		*host = s, *port = NULL, *slash, *end, *colon;
+	char		*host = s, *port = NULL, *slash, *end, *colon, *rest;
 	bool		 v6 = false;
 
 	memset(r, 0, sizeof *r);
 	r->port = RULE_PORT_DEFAULT;
+	if ((rest = strpbrk(s, " \t")) != NULL) {
+		*rest++ = '\0';
+		if (net_rule_http_parse(rest, r, e) == -1)
+			return (-1);
+	}
 	if (s[0] == '[') {		/* [v6], [v6]:port, [v6/len]:port */
 		if ((end = strchr(s, ']')) == NULL)
 			return (merr_set(e, "missing \"]\""));
@@ -230,6 +330,15 @@ net_rule_parse(const char *text, struct net_rule *r, struct merr *e)
 	return (0);
 }
 
+int
+net_rule_parse(const char *text, struct net_rule *r, struct merr *e)
+{
+	if (net_rule_parse_all(text, r, e) == 0)
+		return (0);
+	net_rule_release(r);
+	return (-1);
+}
+
 void
 net_rule_resolve_release(struct net_resolve *st)
 {
@@ -285,4 +394,48 @@ net_rule_suggest(const char *host, unsigned port)
 	}
 	net_rule_release(&r);
 	return (s);
+}
+
+/* A secret's host names a port when it needs one: none written is 443,
+ * the only port HTTPS has by default. */
+static bool
+net_rule_port_covers(unsigned allow, unsigned host)
+{
+	if (allow == RULE_PORT_ANY)
+		return (true);
+	if (host == RULE_PORT_ANY)
+		return (false);
+	if (host == RULE_PORT_DEFAULT)
+		host = 443;
+	return (net_rule_port_match(allow, host));
+}
+
+bool
+net_rule_covers(const struct net_rule *allow, const struct net_rule *host)
+{
+	size_t	hl, al;
+
+	if (!net_rule_port_covers(allow->port, host->port))
+		return (false);
+	switch (host->kind) {
+	case RULE_NAME:
+		if (allow->kind == RULE_NAME)
+			return (strcmp(allow->name, host->name) == 0);
+		if (allow->kind != RULE_SUFFIX)
+			return (false);
+		hl = strlen(host->name);
+		al = strlen(allow->name);
+		return (hl > al && strcmp(host->name + hl - al, allow->name) == 0);
+	case RULE_SUFFIX:
+		if (allow->kind != RULE_SUFFIX)
+			return (false);
+		hl = strlen(host->name);
+		al = strlen(allow->name);
+		return (hl >= al && strcmp(host->name + hl - al, allow->name) == 0);
+	case RULE_LOCALHOST:
+		return (allow->kind == RULE_LOCALHOST);
+	case RULE_ADDR:
+		break;
+	}
+	return (false);
 }

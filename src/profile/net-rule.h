@@ -33,6 +33,12 @@ struct net_rule {
 	uint8_t		 addr[16];
 	unsigned	 prefix;	/* RULE_ADDR: 32/128 for a single address */
 	unsigned	 port;		/* 1-65535, RULE_PORT_DEFAULT or RULE_PORT_ANY */
+	/* An HTTP rule (the host, then GET,HEAD and a path pattern): the methods
+	 * (comma-separated) and the path pattern ("*" within a segment, "**"
+	 * across), NULL for any. Only a secret's hosts, whose requests moat
+	 * sees, can have one. Owned. */
+	char		*methods;
+	char		*path;
 };
 
 /* A net-resolve entry, "name=address". */
@@ -54,6 +60,16 @@ void		 net_rule_resolve_release(struct net_resolve *);
  * (the host's loopback, in any of its names, is localhost:PORT; 80 and 443
  * need no port); NULL when no rule can. Caller frees. */
 char		*net_rule_suggest(const char *host, unsigned port);
+/* Does the net-allow rule allow every destination the other rule names
+ * (a secret's host, whose port is 443 when none is written)? An address
+ * rule is never covered: a secret's host is a name. */
+bool		 net_rule_covers(const struct net_rule *allow,
+		    const struct net_rule *host);
+/* Does an HTTP rule allow this request (its path without the query)? A
+ * path with dot segments, an encoded dot or slash, "//" or a backslash
+ * matches no path pattern. */
+bool		 net_rule_http_match(const struct net_rule *, const char *method,
+		    const char *path);
 /* Does the rule allow this port? */
 bool		 net_rule_port_match(unsigned rule_port, unsigned port);
 

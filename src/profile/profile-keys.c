@@ -595,6 +595,127 @@ set_net_resolve(struct profile *p, const struct profile_key *k, const char *v, s
 	return (0);
 }
 
+/* Variables the sandbox sets itself, or moat reads: a secret cannot be one. */
+static bool
+secret_name_reserved(const char *n, size_t len)
+{
+	static const char *const names[] = {
+		"PATH", "HOME", "USER", "LOGNAME", "PWD", "TMPDIR", "SHELL", "TERM",
+		"http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY",
+		"all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY",
+	};
+
+	if (len >= 5 && strncmp(n, "MOAT_", 5) == 0)
+		return (true);
+	for (size_t i = 0; i < nitems(names); i++)
+		if (strlen(names[i]) == len && strncmp(n, names[i], len) == 0)
+			return (true);
+	return (false);
+}
+
+#define SECRET_HOSTS_MAX	64
+
+int
+profile_secret_split(const char *v, const char **name, size_t *len,
+    struct strv *hosts, struct merr *e)
+{
+	const char	*c = v, *w;
+
+	while (*c == ' ' || *c == '\t')
+		c++;
+	*name = c;
+	while (*c != '\0' && *c != ' ' && *c != '\t')
+		c++;
+	*len = (size_t)(c - *name);
+	if (!env_name_valid(*name, *len))
+		return (merr_set(e, "\"%.*s\" is not a variable name (letters, "
+		    "digits and _, not starting with a digit)", (int)*len, *name));
+	if (secret_name_reserved(*name, *len))
+		return (merr_set(e, "%.*s is a variable moat sets or reads itself; "
+		    "name the secret's own variable", (int)*len, *name));
+	for (;;) {
+		while (*c == ' ' || *c == '\t')
+			c++;
+		if (*c == '\0')
+			break;
+		w = c;
+		while (*c != '\0' && *c != ' ' && *c != '\t')
+			c++;
+		if (hosts->n >= SECRET_HOSTS_MAX)
+			return (merr_set(e, "more than %d hosts", SECRET_HOSTS_MAX));
+		strv_take(hosts, xstrndup(w, (size_t)(c - w)));
+	}
+	if (hosts->n == 0)
+		return (merr_set(e, "no host: write the hosts the secret is "
+		    "sent to after its name"));
+	return (0);
+}
+
+/* "NAME HOST...": each host in net-allow's grammar, a name (a certificate
+ * is issued for it), never an address. Stored single-spaced. */
+static int
+set_secret(struct profile *p, const struct profile_key *k, const char *v, struct merr *e)
+{
+	struct strv	 hosts = { 0 };
+	const char	*name;
+	size_t		 len;
+	char		*norm;
+
+	if (profile_secret_split(v, &name, &len, &hosts, e) == -1) {
+		strv_clear(&hosts);
+		return (-1);
+	}
+	norm = xstrndup(name, len);
+	for (size_t i = 0; i < hosts.n; i++) {
+		struct net_rule	 r;
+		char		*t;
+
+		if (net_rule_parse(hosts.v[i], &r, e) == -1) {
+			merr_prefix(e, "host \"%s\"", hosts.v[i]);
+			goto fail;
+		}
+		if (r.kind == RULE_ADDR) {
+			net_rule_release(&r);
+			merr_set(e, "host \"%s\" is an address: a secret goes to a "
+			    "host name, which its certificate names", hosts.v[i]);
+			goto fail;
+		}
+		net_rule_release(&r);
+		t = xprintf("%s %s", norm, hosts.v[i]);
+		free(norm);
+		norm = t;
+	}
+	strv_clear(&hosts);
+	strv_take(FIELD(p, k, struct strv), norm);
+	return (0);
+fail:
+	strv_clear(&hosts);
+	free(norm);
+	return (-1);
+}
+
+/* "NAME PATH": the value is the file's content, read by moat (never bound
+ * in); PATH absolute, or "~/..." ($HOME when the run starts). */
+static int
+set_secret_file(struct profile *p, const struct profile_key *k, const char *v,
+    struct merr *e)
+{
+	const char	*sp = strpbrk(v, " \t"), *path;
+
+	if (sp == NULL)
+		return (merr_set(e, "missing the path after the name"));
+	if (!env_name_valid(v, (size_t)(sp - v)))
+		return (merr_set(e, "\"%.*s\" is not a variable name", (int)(sp - v), v));
+	for (path = sp; *path == ' ' || *path == '\t'; path++)
+		;
+	if (strpbrk(path, " \t") != NULL)
+		return (merr_set(e, "one path after the name"));
+	if (check_path(strncmp(path, "~/", 2) == 0 ? path + 1 : path, e) == -1)
+		return (-1);
+	strv_take(FIELD(p, k, struct strv), xprintf("%.*s %s", (int)(sp - v), v, path));
+	return (0);
+}
+
 /* The package tools net-allow-index knows: the network layer (index.c)
  * reads their configuration. */
 static const char *const index_tools[] = { "pip", "npm" };
@@ -740,6 +861,18 @@ const struct profile_key profile_keys[] = {
 	  "pip | npm",
 	  "allows the hosts of the package index that tool is configured to use", 0,
 	  0, 0, 0, 0 },
+	{ "secret", KEY_LIST, set_secret, NULL,
+	  "NAME HOST [HOST]..., each HOST as in net-allow (a name, *.suffix or localhost:PORT; no port: 443)",
+	  "the value of NAME stays outside: inside it is a placeholder the proxy replaces with the value on intercepted HTTPS to those hosts",
+	  0, OFF(secrets), 0, 0, 0 },
+	{ "secret-file", KEY_LIST, set_secret_file, NULL,
+	  "NAME PATH, PATH absolute or ~/...",
+	  "the secret NAME's value is that file's content (moat reads it; it is never bound in), not moat's environment",
+	  0, OFF(secret_files), 0, 0, 0 },
+	{ "net-ca", KEY_LIST, set_path_list, NULL,
+	  "an absolute path or ~/..., a PEM file",
+	  "CA certificates the proxy trusts, besides the system's, for the hosts it intercepts",
+	  PK_PATH, OFF(net_ca), 0, 0, 0 },
 	{ "net-allow-private", KEY_BOOL, set_bool, get_bool,
 	  "yes | no",
 	  "allowed names may resolve to loopback or private addresses", 0,
@@ -853,4 +986,7 @@ profile_clear_lists(struct profile *p)
 	strv_clear(&p->net_allow);
 	strv_clear(&p->net_resolve);
 	strv_clear(&p->net_allow_index);
+	strv_clear(&p->secrets);
+	strv_clear(&p->secret_files);
+	strv_clear(&p->net_ca);
 }

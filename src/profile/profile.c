@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "net-rule.h"
 #include "profile.h"
 
 #ifndef MOAT_PROFILEDIR
@@ -599,6 +600,137 @@ parse_file(struct parse *ps, const char *path, const char *from, int fromline,
 	return (rc);
 }
 
+/* Where a list value came from, for a message: "profile FILE:LINE", or
+ * the origin profile_add was given ("moat run --secret"). */
+static char *
+prov_where(const struct profile *p, const char *key, const char *value)
+{
+	for (size_t i = 0; i < p->nprov; i++)
+		if (strcmp(p->prov[i].key, key) == 0 &&
+		    strcmp(p->prov[i].value, value) == 0)
+			return (p->prov[i].at.line > 0 ? xprintf("profile %s:%d",
+			    p->prov[i].at.file, p->prov[i].at.line) :
+			    xstrdup(p->prov[i].at.file));
+	return (xprintf("profile %s", p->path != NULL ? p->path : p->name));
+}
+
+int
+profile_check_secrets(const struct profile *p, struct merr *e)
+{
+	struct net_rule	*allow;
+	size_t		 nallow = 0;
+	int		 rc = -1;
+
+	allow = xcalloc(p->net_allow.n + 1, sizeof *allow);
+	for (size_t i = 0; i < p->net_allow.n; i++) {
+		struct merr	d;
+
+		if (net_rule_parse(p->net_allow.v[i], &allow[nallow], &d) == 0)
+			nallow++;
+	}
+	/* An HTTP rule needs requests moat sees: a secret's host's. */
+	for (size_t a = 0; a < nallow; a++) {
+		bool	seen = false;
+
+		if (allow[a].methods == NULL && allow[a].path == NULL)
+			continue;
+		for (size_t i = 0; i < p->secrets.n && !seen; i++) {
+			struct strv	 hosts = { 0 };
+			const char	*name;
+			size_t		 len;
+			struct merr	 d;
+
+			if (profile_secret_split(p->secrets.v[i], &name, &len, &hosts,
+			    &d) == 0)
+				for (size_t h = 0; h < hosts.n && !seen; h++) {
+					struct net_rule	r;
+
+					if (net_rule_parse(hosts.v[h], &r, &d) == -1)
+						continue;
+					seen = net_rule_covers(&r, &allow[a]);
+					net_rule_release(&r);
+				}
+			strv_clear(&hosts);
+		}
+		if (!seen) {
+			autofree char	*where = prov_where(p, "net-allow", allow[a].text);
+
+			merr_set(e, "%s: net-allow = %s: a method or path applies only to "
+			    "a secret's host, whose requests moat sees (a secret line "
+			    "names it); other hosts are tunnels: drop the method and path",
+			    where, allow[a].text);
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < p->secrets.n; i++) {
+		struct strv	 hosts = { 0 };
+		const char	*name;
+		size_t		 len;
+		autofree char	*where = prov_where(p, "secret", p->secrets.v[i]);
+
+		if (profile_secret_split(p->secrets.v[i], &name, &len, &hosts, e) == -1) {
+			merr_prefix(e, "%s: secret = %s", where, p->secrets.v[i]);
+			strv_clear(&hosts);
+			goto out;
+		}
+		if (p->net == NET_ISOLATED) {
+			merr_set(e, "%s: secret %.*s: net = isolated reaches no host; "
+			    "use net = restricted with a net-allow line for %s",
+			    where, (int)len, name, hosts.v[0]);
+			strv_clear(&hosts);
+			goto out;
+		}
+		for (size_t h = 0; h < hosts.n; h++) {
+			struct net_rule	r;
+			struct merr	d;
+			bool		ok = false;
+
+			if (net_rule_parse(hosts.v[h], &r, &d) == -1)
+				continue;	/* the setter refused it already */
+			for (size_t a = 0; a < nallow && !ok; a++)
+				ok = net_rule_covers(&allow[a], &r);
+			net_rule_release(&r);
+			if (!ok) {
+				merr_set(e, "%s: secret %.*s: no net-allow line admits "
+				    "%s%s; add \"net-allow = %s\" (a secret is only "
+				    "sent where the network may go)", where, (int)len,
+				    name, hosts.v[h], strchr(hosts.v[h], ':') == NULL ?
+				    " (port 443)" : "", hosts.v[h]);
+				strv_clear(&hosts);
+				goto out;
+			}
+		}
+		strv_clear(&hosts);
+	}
+	for (size_t i = 0; i < p->secret_files.n; i++) {
+		const char	*v = p->secret_files.v[i], *sp = strchr(v, ' ');
+		size_t		 len = (size_t)(sp - v);
+		bool		 named = false;
+		autofree char	*where = prov_where(p, "secret-file", v);
+
+		for (size_t j = 0; j < p->secrets.n && !named; j++)
+			named = strncmp(p->secrets.v[j], v, len + 1) == 0;
+		if (!named) {
+			merr_set(e, "%s: secret-file %.*s: no \"secret = %.*s HOST...\" "
+			    "line names where it is sent; add one", where, (int)len, v,
+			    (int)len, v);
+			goto out;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (strncmp(p->secret_files.v[j], v, len + 1) == 0) {
+				merr_set(e, "%s: secret-file %.*s: a second file for "
+				    "the same secret; keep one", where, (int)len, v);
+				goto out;
+			}
+	}
+	rc = 0;
+out:
+	for (size_t a = 0; a < nallow; a++)
+		net_rule_release(&allow[a]);
+	free(allow);
+	return (rc);
+}
+
 /* All files read: build the lists from the provenance (which "-=" and
  * "!clear" edited), then check what involves more than one key. */
 static int
@@ -622,7 +754,7 @@ profile_finish(struct profile *p, struct merr *e)
 		    "(http://HOST:PORT, socks5://HOST:PORT, or env)",
 		    pv != NULL ? pv->at.file : p->path, pv != NULL ? pv->at.line : 0));
 	}
-	return (0);
+	return (profile_check_secrets(p, e));
 }
 
 static struct profile *

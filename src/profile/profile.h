@@ -103,6 +103,13 @@ struct profile {
 	struct strv	 net_allow_index;	/* "pip", "npm": their index hosts, resolved at run start (index.c) */
 	bool		 net_allow_private;	/* allowed names may resolve to loopback/private */
 	char		*net_upstream;	/* owned; URL or "env" */
+	/* Secrets that never enter the sandbox (network/secret.c): "NAME
+	 * HOST..." each, words single-spaced; the value comes from moat's
+	 * environment or a secret-file line "NAME PATH"; inside, NAME holds a
+	 * placeholder the proxy swaps for the value on the way to HOST. */
+	struct strv	 secrets;
+	struct strv	 secret_files;
+	struct strv	 net_ca;	/* CA files trusted upstream besides the system's */
 	unsigned	 net_max_conns;
 	double		 net_idle_timeout;	/* seconds a relayed connection may
 						   carry nothing; 0 = no limit */
@@ -214,6 +221,17 @@ int		 profile_find(const char *name, char *out, size_t len,
 		    size_t *dirindex, struct merr *e);
 /* A profile name is letters, digits, '.', '_', '-', not starting with '.'. */
 bool		 profile_name_valid(const char *);
+/* What involves more than one key of the secrets: each names a host a
+ * net-allow line admits (and the network is not isolated), each
+ * secret-file names a secret, once. -1 with e naming the line (file:line,
+ * or the origin of a line profile_add gave) and what to write. profile_load
+ * checks this; a front end that adds secrets or net-allow rules for one
+ * run checks again. */
+int		 profile_check_secrets(const struct profile *, struct merr *);
+/* "NAME HOST..." of a secret line: the name (len bytes at *name) and the
+ * hosts (a strv the caller clears). -1 with e on bad syntax. */
+int		 profile_secret_split(const char *, const char **name, size_t *len,
+		    struct strv *hosts, struct merr *);
 /* A tool net-allow-index knows: "pip" or "npm". */
 bool		 profile_index_tool_valid(const char *);
 

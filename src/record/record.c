@@ -24,6 +24,7 @@ struct rec {
 	struct risk_rules	*rules;
 	struct strv		 denied;	/* syscall names, once per denial (capped) */
 	unsigned		 net_refused;
+	unsigned		 secret_misused;	/* refusals of a secret's placeholder */
 	struct audit		*audit;
 	struct audit_run	*ar;
 	bool			 warned;	/* one message about a failing log */
@@ -35,6 +36,7 @@ struct rec {
 	bool			 prep_started;
 	char			**argv;
 	const struct profile	*profile;
+	const struct secrets	*secrets;	/* the run's, once read */
 	struct merr		 audit_err;	/* audit_open's failure */
 	struct merr		 risk_err;	/* risk_load's failure */
 	bool			 risk_failed;
@@ -135,6 +137,7 @@ rec_failed(struct run *r, struct rec *rc, const struct merr *why)
 	autofree char		*reasons = NULL;
 	struct merr		 ae;
 
+	rc->secrets = &r->secrets;	/* read, when the failure came after */
 	if (rc->audit == NULL && rc->profile_text == NULL)
 		rec_prep(rc);
 	if (rc->audit == NULL)
@@ -160,6 +163,11 @@ rec_prep(void *arg)
 	rec_trace(rc, "profile-text", t);
 	t = now_mono();
 	rc->audit = audit_open(rc->o->db, 0, &rc->audit_err);
+	/* The run's secrets, read before the clone: never stored. */
+	for (size_t i = 0; rc->audit != NULL && rc->secrets != NULL &&
+	    i < rc->secrets->n; i++)
+		audit_redact_secret(rc->audit, rc->secrets->v[i].name,
+		    rc->secrets->v[i].value, rc->secrets->v[i].len);
 	rec_trace(rc, "audit-open", t);
 	t = now_mono();
 	if (rc->o->rules != NULL)
@@ -188,6 +196,8 @@ rec_prep_start(struct run *r)
 {
 	struct rec	*rc = r->cb_arg;
 	sigset_t	 all, old;
+
+	rc->secrets = &r->secrets;
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -368,6 +378,7 @@ rec_end(struct run *r, struct rec *rc, const char *failed)
 		for (size_t i = 0; i < rc->denied.n; i++)
 			obs.denied[risk_deny_kind(rc->denied.v[i])]++;
 		obs.net_refused = rc->net_refused;
+		obs.secret_misused = rc->secret_misused;
 		obs.limit_oom = r->end == END_OOM;
 		obs.limit_pids = r->end == END_PIDS;
 		obs.limit_timeout = r->end == END_TIMEOUT;
@@ -441,8 +452,12 @@ rec_on_event(struct run *r, const struct run_event *in)
 			strv_add(&rc->denied, ev->syscall);
 	}
 	if (ev->kind == EV_NET_CONN && ev->verdict != NULL &&
-	    strcmp(ev->verdict, "refused") == 0)
+	    strcmp(ev->verdict, "refused") == 0) {
 		rc->net_refused++;
+		/* The proxy's refusals of a secret's placeholder all say so. */
+		if (ev->rule != NULL && strstr(ev->rule, "the placeholder of secret ") != NULL)
+			rc->secret_misused++;
+	}
 	if (rc->o->on_event != NULL)
 		rc->o->on_event(r, ev, rc->o->arg);
 }

@@ -20,7 +20,7 @@ static const char *const risk_events[] = {
 	"base64-blob", "hex-payload", "deep-nesting", "oversize",
 	"denied-mount", "denied-userns", "denied-ptrace", "denied-keyring",
 	"denied-bpf", "denied-raw-net", "denied-tty-inject", "denied-other",
-	"net-refused", "limit-oom", "limit-pids", "limit-timeout", "limit-cpu",
+	"net-refused", "secret-misused", "limit-oom", "limit-pids", "limit-timeout", "limit-cpu",
 	"files-outside",
 };
 

@@ -1198,6 +1198,7 @@ risk_add_observed(const struct risk_rules *rs, struct risk_result *res,
 	for (int k = 0; k < RISK_DENY_MAX; k++)
 		risk_event(rs, res, deny[k], o->denied[k], NULL);
 	risk_event(rs, res, "net-refused", o->net_refused, NULL);
+	risk_event(rs, res, "secret-misused", o->secret_misused, NULL);
 	risk_event(rs, res, "limit-oom", o->limit_oom, NULL);
 	risk_event(rs, res, "limit-pids", o->limit_pids, NULL);
 	risk_event(rs, res, "limit-timeout", o->limit_timeout, NULL);

@@ -93,6 +93,7 @@ enum risk_deny {
 struct risk_observed {
 	unsigned	denied[RISK_DENY_MAX];	/* denied syscalls by kind */
 	unsigned	net_refused;		/* connections the proxy or netns refused */
+	unsigned	secret_misused;		/* a secret's placeholder sent where it may not go */
 	unsigned	limit_oom;		/* limits hit */
 	unsigned	limit_pids;
 	unsigned	limit_timeout;

@@ -59,6 +59,8 @@ environ_build(const struct environ_in *in, struct strv *env, struct merr *e)
 		if (eq == NULL)
 			continue;
 		name = xstrndup(*ep, (size_t)(eq - *ep));
+		if (secrets_find_name(in->secrets, *ep, (size_t)(eq - *ep)) != NULL)
+			continue;
 		if (environ_name_allowed(&p->env_pass, name))
 			env_put_kv(env, *ep);
 	}
@@ -82,8 +84,18 @@ environ_build(const struct environ_in *in, struct strv *env, struct merr *e)
 			    "(letters, digits and _, not starting with a digit)", x));
 		if (eq != NULL)
 			env_put_kv(env, x);
-		else if ((v = getenv(x)) != NULL)
+		else if (secrets_find_name(in->secrets, x, n) == NULL &&
+		    (v = getenv(x)) != NULL)
 			env_put(env, x, n, v);
+	}
+	/* The bundle with the run's CA, for every client family's variable. */
+	for (size_t i = 0; in->secrets != NULL && in->secrets->ca != NULL &&
+	    secret_ca_vars[i] != NULL; i++)
+		env_put(env, secret_ca_vars[i], strlen(secret_ca_vars[i]), SECRET_CA_PATH);
+	for (size_t i = 0; in->secrets != NULL && i < in->secrets->n; i++) {
+		const struct secret	*sc = &in->secrets->v[i];
+
+		env_put(env, sc->name, strlen(sc->name), sc->placeholder);
 	}
 	return (0);
 }

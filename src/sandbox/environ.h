@@ -3,6 +3,7 @@
 #ifndef MOAT_ENVIRON_H
 #define MOAT_ENVIRON_H
 
+#include "network/secret.h"
 #include "profile/profile.h"
 #include "base/util.h"
 
@@ -13,6 +14,10 @@ struct environ_in {
 	const char		*user;		/* login name */
 	const char		*cwd;		/* $PWD inside */
 	const char		*run_id;
+	/* NULL or the run's secrets: each variable holds its placeholder,
+	 * and the host's value of it is never copied, not even to be
+	 * replaced (init inherits the heap). */
+	const struct secrets	*secrets;
 };
 
 /* Fills env (NAME=VALUE strings, later entries win). -1 and e for a bad -e. */

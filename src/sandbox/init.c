@@ -28,6 +28,7 @@
 #include "rlimit.h"
 #include "mounts.h"
 #include "net.h"
+#include "network/secret.h"
 #include "profile/profile.h"
 #include "base/cov.h"
 
@@ -496,6 +497,7 @@ init_main(const struct init_args *a)
 		init_die_errno(chan, "unshare(CLONE_NEWCGROUP)");
 
 	init_wipe_host_memory();
+	secrets_wipe(a->secrets);
 	/* Not dumpable: the command cannot ptrace init or read its /proc files. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
 		init_die_errno(chan, "prctl(PR_SET_DUMPABLE)");

@@ -13,6 +13,7 @@
 struct mount_plan;
 struct filter;
 struct profile;
+struct secrets;
 
 /* The channel's messages are chan.h's. */
 
@@ -35,6 +36,7 @@ struct init_args {
 						   MSG_PLACED before the cgroup namespace */
 	int			 out[2];	/* write ends for stdout and stderr when the
 						   supervisor relays them; -1: passed through */
+	struct secrets		*secrets;	/* the supervisor's: init wipes its copy */
 	bool			 serve;		/* no command of its own: after READY,
 						   start commands on MSG_SPAWN until the
 						   supervisor closes the channel */

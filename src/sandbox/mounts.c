@@ -230,6 +230,13 @@ mounts_plan(const struct run *r, const char *ws, const char *home,
 	op = plan_add(mp, MOP_FILE, NULL, "/etc/hostname");
 	op->data = xprintf("%s\n", p->hostname != NULL ? p->hostname : "moat");
 	op->mode = 0644;
+	/* With secrets: the system's CAs and the run's, which the proxy's
+	 * certificates for the secrets' hosts come from (environ.c names it). */
+	if (r->secrets.ca_bundle != NULL) {
+		op = plan_add(mp, MOP_FILE, NULL, SECRET_CA_PATH);
+		op->data = xstrdup(r->secrets.ca_bundle);
+		op->mode = 0644;
+	}
 	plan_add(mp, MOP_READONLY, NULL, "/etc");
 
 	/* A fresh /proc with the host-control files read-only or masked. */

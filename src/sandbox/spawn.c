@@ -245,6 +245,31 @@ run_release(struct run *r)
 	free(r->cwd_path);
 	free(r->exec_hint);
 	r->state_dir = r->ws_path = r->cwd_path = r->exec_hint = NULL;
+	secrets_release(&r->secrets);
+}
+
+/* A secret's value in any variable or argument would carry it into the
+ * sandbox after all: refused, naming where. */
+static int
+spawn_secrets_check(const struct run *r, const struct strv *env, struct merr *e)
+{
+	const struct secret	*x;
+
+	for (size_t i = 0; i < env->n; i++)
+		if ((x = secrets_find_value(&r->secrets, env->v[i],
+		    strlen(env->v[i]))) != NULL)
+			return (merr_set(e, "secret %s: its value is also in the "
+			    "variable %.*s, which would carry it into the sandbox; "
+			    "drop that variable from env-pass, env-set or -e",
+			    x->name, (int)strcspn(env->v[i], "="), env->v[i]));
+	for (size_t i = 0; r->argv != NULL && r->argv[i] != NULL; i++)
+		if ((x = secrets_find_value(&r->secrets, r->argv[i],
+		    strlen(r->argv[i]))) != NULL)
+			return (merr_set(e, "secret %s: its value is in argument "
+			    "%zu of the command; write $%s there instead (the "
+			    "placeholder, which the proxy swaps)", x->name, i,
+			    x->name));
+	return (0);
 }
 
 void
@@ -1688,7 +1713,7 @@ run_attached(struct run *r, struct spawn *sp, struct merr *e)
 {
 	const struct profile	*p = r->profile;
 	struct strv		 env = { 0 };
-	struct environ_in	 ei;
+	struct environ_in	 ei = { 0 };
 	struct chan_msg		 m;
 	sigset_t		 mask, oldmask;
 	autofree char		*home = NULL, *user = NULL, *payload = NULL;
@@ -1704,6 +1729,9 @@ run_attached(struct run *r, struct spawn *sp, struct merr *e)
 	cg_limits_resolve(&p->limits, &r->limits, NULL, 0);
 	if (r->argv == NULL || r->argv[0] == NULL)
 		return (merr_set(e, "no command to run"));
+	if (p->secrets.n > 0)
+		return (merr_set(e, "profile %s has secrets: a session's commands "
+		    "do not get them yet; run the command with moat run", p->name));
 	if (r->cwd_path == NULL || r->cwd_path[0] != '/')
 		return (merr_set(e, "no working directory inside the session"));
 	/* No clone here: the front end's threads may start at once. */
@@ -1912,7 +1940,7 @@ run_sandbox(struct run *r, struct merr *e)
 	struct init_args	 ia;
 	struct spawn_attach	 at = { .started = false };
 	struct timespec		 wall0;
-	struct environ_in	 ei;
+	struct environ_in	 ei = { 0 };
 	struct wslock		 wl = { .fd = -1 };
 	sigset_t		 mask, oldmask;
 	char			 cwdbuf[PATH_MAX], wsbuf[PATH_MAX];
@@ -1949,6 +1977,10 @@ run_sandbox(struct run *r, struct merr *e)
 		return (run_attached(r, &sp, e));
 	if (sp.serve && r->serve_ready == NULL)
 		return (merr_set(e, "no command to run"));
+	if (sp.serve && p->secrets.n > 0)
+		return (merr_set(e, "profile %s has secrets: a session does not "
+		    "carry them yet; use moat run for a command that needs them",
+		    p->name));
 
 	/* Who, where: the same user, the workspace at its host path. */
 	spawn_who(&home, &user);
@@ -2007,7 +2039,13 @@ run_sandbox(struct run *r, struct merr *e)
 	ei.user = user;
 	ei.cwd = cwd;
 	ei.run_id = r->id;
-	if (environ_build(&ei, &env, e) == -1)
+	/* Read now, before the clone: init wipes its copy of them. */
+	secrets_release(&r->secrets);
+	if (secrets_load(&r->secrets, p, r->id, e) == -1)
+		goto out;
+	ei.secrets = &r->secrets;
+	if (environ_build(&ei, &env, e) == -1 ||
+	    spawn_secrets_check(r, &env, e) == -1)
 		goto out;
 	net_env(p, &env);	/* the proxy variables, in restricted and proxied modes */
 	if (mounts_plan(r, ws, home, upper, &plan, e) == -1) {
@@ -2048,6 +2086,8 @@ run_sandbox(struct run *r, struct merr *e)
 	 * one refuses the run here, and asking pip or npm for their index
 	 * (net-allow-index) is on no clock of the run. */
 	if (p->net != NET_ISOLATED && (sp.proxy = proxy_new(&r->events, r->ws_path, p, e)) == NULL)
+		goto out;
+	if (sp.proxy != NULL && proxy_secrets(sp.proxy, &r->secrets, e) == -1)
 		goto out;
 	if (ws != NULL && p->workspace == WS_BIND && wslock_take(&wl, ws, &plan, e) == -1)
 		goto out;
@@ -2134,6 +2174,7 @@ run_sandbox(struct run *r, struct merr *e)
 	ia.cwd = cwd;
 	ia.hostname = p->hostname != NULL ? p->hostname : "moat";
 	ia.chan = sv[1];
+	ia.secrets = &r->secrets;
 	/* Output to a terminal: the command gets a terminal of its own,
 	 * relayed (and recorded) through the master; keys too when stdin is
 	 * a terminal. Were stdout and stderr different terminals, stderr's

@@ -13,6 +13,7 @@
 #include "base/error.h"
 #include "base/event.h"
 #include "meter.h"
+#include "network/secret.h"
 #include "profile/profile.h"
 #include "base/util.h"
 
@@ -123,6 +124,10 @@ struct run {
 	 * leads outside what the profile shows: which, and the lines to add
 	 * (resolve_hint), for the front end to say. NULL otherwise. */
 	char			*exec_hint;
+	/* The profile's secrets as this run read them (values, placeholders,
+	 * hosts); owned. Filled before the clone: the record teaches the
+	 * audit's redaction the values. */
+	struct secrets		 secrets;
 
 	/* private to spawn.c */
 	struct loop		*loop;

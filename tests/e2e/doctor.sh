@@ -5,7 +5,7 @@
 
 checks="kernel userns userns-clone max-userns apparmor-userns mount-ns pid-ns net-ns
 ipc-ns uts-ns cgroup-ns cgroups cgroup-delegation memory seccomp seccomp-notify
-net-transparent overlayfs pivot-root no-new-privs capabilities"
+net-transparent tls-intercept overlayfs pivot-root no-new-privs capabilities"
 
 if is_root; then me="root"; else me="uid $test_uid"; fi
 
@@ -46,6 +46,13 @@ fi
 is "pivot-root: the new root was built" "$(status pivot-root)" ok
 is "seccomp-notify: the listener answered a call" "$(status seccomp-notify)" ok
 is "net-transparent: a child's socket can be taken" "$(status net-transparent)" ok
+like "tls-intercept: a run's CA and a certificate can be made, the system's CAs are found" "$out" \
+    "^ok +tls-intercept +OpenSSL [0-9.]+.*: a run's CA and a host's certificate are made; secrets' hosts are verified against [^ ]+ \\([1-9][0-9]* CAs\\) and net-ca"
+SSL_CERT_FILE=$T/no-such-bundle run_moat doctor
+like "tls-intercept: without the system's CAs, a warning that says what follows and the fix" "$out" \
+    "^warn +tls-intercept +.*the system's CA bundle $T/no-such-bundle cannot be read.*unless net-ca names its CA
+ +fix: install the system's CA certificates"
+run_moat doctor
 
 mode=$(cg_mode)
 diag "cgroup layout here: $mode"

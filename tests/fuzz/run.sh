@@ -3,7 +3,7 @@
 # (-fsanitize=fuzzer,address,undefined) and runs each for FUZZ_SECONDS
 # (default 60). Usage: run.sh [SRCDIR [OUTDIR]]; `make fuzz` passes both.
 # FUZZ_HARNESSES picks some of: http socks rule session duration profile risk
-# fold dns sniff line pane mcp ttystate resolve spool (the profile parser with its includes; the
+# fold dns sniff line pane mcp ttystate resolve spool secret (the profile parser with its includes; the
 # risk scorer's shell reader; the folding of a path an observed open in the
 # sandbox asked for; the sandbox resolver's questions; a transparent
 # connection's first bytes; moat shell's reading of a line, and its output
@@ -64,6 +64,10 @@ seed "$out/corpus-resolve" interp '#! /bin/sh -e\n'
 seed "$out/corpus-resolve" self '#!cmd\n'
 seed "$out/corpus-spool" done 'moat-spool-1\t12\t20261206T222549-30645-42bff0b1\t0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\tdone\t2026-12-06T22:25:49.120Z\t1.5\texited\t3\t\t0.5\t\t4096\t\t{"timeout_s":7}\t9\t["a\\tb"]\t300000\t0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\t0\t0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'
 seed "$out/corpus-spool" signal 'moat-spool-1\t1\tr\t0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\tsetup-failed\tt\t0\tkilled\t137\t9\t\t\t\t\t\t\t\t0\t0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\t0\t0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'
+seed "$out/corpus-secret" bearer 'GET /v1/x?key=moat-secret-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\nHost: api.test\r\nAuthorization: Bearer moat-secret-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\nContent-Length: 3\r\n\r\nabc'
+seed "$out/corpus-secret" basic 'POST / HTTP/1.0\nAuthorization: Basic dTptb2F0LXNlY3JldC1hYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFh\nTransfer-Encoding: gzip, chunked\nConnection: keep-alive\n\n'
+seed "$out/corpus-secret" response 'HTTP/1.1 200 OK\r\nX-Echo: value-of-a-1234 vb-5678\r\nContent-Length: 10\r\nConnection: close\r\n\r\n'
+seed "$out/corpus-secret" foreign 'GET / HTTP/1.1\r\nx-api-key: moat-secret-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\r\n\r\n'
 seed "$out/corpus-duration" secs '1.5'
 seed "$out/corpus-duration" ms '500ms'
 seed "$out/corpus-duration" hours '8784h'
@@ -82,7 +86,7 @@ seed "$out/corpus-pane" utf8 '\012\100caf\303\251 \344\270\255 \360\237\230\200 
 seed "$out/corpus-session" event '\0002 0.5 443 10 20 0.25 0 0\000+CONNECT example.org:443 allowed\000+example.org\000+93.184.216.34\000+allowed\000+example.org\000-\000-\000-\000-\000'
 
 rc=0
-for h in ${FUZZ_HARNESSES:-http socks rule session duration profile risk fold dns sniff line pane mcp ttystate resolve spool}; do
+for h in ${FUZZ_HARNESSES:-http socks rule session duration profile risk fold dns sniff line pane mcp ttystate resolve spool secret}; do
 	echo "fuzz-$h: building"
 	extra= libs=
 	case $h in
@@ -98,6 +102,9 @@ for h in ${FUZZ_HARNESSES:-http socks rule session duration profile risk fold dn
 		extra="$src/src/sandbox/resolve.c" ;;
 	spool)
 		extra="$src/src/audit/spool.c" ;;
+	secret)
+		extra="$src/src/network/secret-http.c"
+		libs=-lcrypto ;;
 	risk)
 		extra="$src/src/risk/risk.c $src/src/risk/risk-rules.c
 		    $src/src/risk/risk-shell.c $src/src/base/rx.c

@@ -268,6 +268,51 @@ main(void)
 		tap_ok(allow_target_set(&t, "[::1]", 80) == 0 && t.is_addr &&
 		    strcmp(t.host, "::1") == 0, "bracketed IPv6 target");
 	}
+	{
+		/* HTTP rules: the host as any rule, then methods and a path. */
+		struct net_rule	 r;
+		struct merr	 e;
+		static const struct {
+			const char	*method, *path;
+			bool		 ok;
+		} cases[] = {
+			{ "GET", "/repos/a", true }, { "GET", "/repos/a/b/c", true },
+			{ "HEAD", "/repos/", true }, { "DELETE", "/repos/a", false },
+			{ "GET", "/repos", false }, { "GET", "/other", false },
+			{ "GET", "/repos/../admin", false }, { "GET", "/repos/..", false },
+			{ "GET", "/repos/%2E%2e/admin", false }, { "GET", "/repos/a%2fb", false },
+			{ "GET", "/repos//a", false }, { "GET", "/repos/a\\b", false },
+			{ "GE", "/repos/a", false }, { "GETS", "/repos/a", false },
+		};
+
+		tap_ok(net_rule_parse("api.test GET,HEAD /repos/**", &r, &e) == 0 &&
+		    r.kind == RULE_NAME && strcmp(r.name, "api.test") == 0 &&
+		    strcmp(r.methods, "GET,HEAD") == 0 && strcmp(r.path, "/repos/**") == 0,
+		    "an HTTP rule: host, methods, path");
+		for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+			tap_ok(net_rule_http_match(&r, cases[i].method, cases[i].path) ==
+			    cases[i].ok, "%s %s %s", cases[i].method, cases[i].path,
+			    cases[i].ok ? "allowed" : "refused");
+		net_rule_release(&r);
+		tap_ok(net_rule_parse("api.test /v1/*/items", &r, &e) == 0 &&
+		    r.methods == NULL && net_rule_http_match(&r, "DELETE", "/v1/x/items") &&
+		    !net_rule_http_match(&r, "GET", "/v1/x/y/items"),
+		    "a path alone: any method; * stays within a segment");
+		net_rule_release(&r);
+		tap_ok(net_rule_parse("10.0.0.0/8:443 POST", &r, &e) == 0 &&
+		    r.prefix == 8 && r.path == NULL && strcmp(r.methods, "POST") == 0,
+		    "a CIDR's slash is not a path");
+		net_rule_release(&r);
+		tap_ok(net_rule_parse("api.test get /x", &r, &e) == -1 &&
+		    strstr(e.msg, "not a method list") != NULL, "methods are upper case: %s", e.msg);
+		tap_ok(net_rule_parse("api.test GET /x?y", &r, &e) == -1 &&
+		    strstr(e.msg, "without a query") != NULL, "no query in a path: %s", e.msg);
+		tap_ok(net_rule_parse("api.test /a/../b", &r, &e) == -1, "no dot segment in a path");
+		tap_ok(net_rule_parse("api.test /a GET", &r, &e) == -1 &&
+		    strstr(e.msg, "METHOD[,METHOD] then /PATH") != NULL, "the method comes first: %s", e.msg);
+		tap_ok(net_rule_parse("api.test /a /b", &r, &e) == -1 &&
+		    strstr(e.msg, "one path") != NULL, "one path: %s", e.msg);
+	}
 	allow_release(&A);
 	return (tap_done());
 }

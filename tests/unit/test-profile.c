@@ -646,6 +646,132 @@ test_shipped(void)
 	profile_free(p);
 }
 
+/* Writes text to tmpdir/name; returns the path (caller frees). */
+static char *
+write_conf(const char *name, const char *text)
+{
+	char	*path = path_join(tmpdir, name);
+	FILE	*f = fopen(path, "w");
+
+	fputs(text, f);
+	fclose(f);
+	return (path);
+}
+
+/* secret, secret-file, net-ca: their syntax, the check against net-allow
+ * (one grammar: a suffix rule admits a name below it, a port must match,
+ * no port is 443), and each refusal as a user reads it. */
+static void
+test_secrets(void)
+{
+	struct merr	 e = { .msg = "" };
+	struct profile	*p;
+	char		 want[PATH_MAX + 256];
+	autofree char	*ok = write_conf("sec-ok.conf",
+	    "net = restricted\n"
+	    "net-allow = *.github.com\n"
+	    "net-allow = localhost:8443\n"
+	    "net-allow = api.example.com:*\n"
+	    "secret = GH_TOKEN   api.github.com\tuploads.github.com\n"
+	    "secret = GH_TOKEN *.x.github.com\n"
+	    "secret = LOCAL localhost:8443\n"
+	    "secret = EX api.example.com:8443\n"
+	    "secret-file = LOCAL ~/token.txt\n"
+	    "net-ca = /etc/ssl/test-ca.pem\n");
+	autofree char	*iso = write_conf("sec-iso.conf",
+	    "secret = GH_TOKEN api.github.com\n");
+	autofree char	*port = write_conf("sec-port.conf",
+	    "net = restricted\nnet-allow = api.github.com:80\n"
+	    "secret = GH_TOKEN api.github.com\n");
+	autofree char	*other = write_conf("sec-other.conf",
+	    "net = restricted\nnet-allow = api.github.com\n"
+	    "secret = GH_TOKEN api.github.com uploads.github.com\n");
+	autofree char	*sfx = write_conf("sec-sfx.conf",
+	    "net = restricted\nnet-allow = api.github.com\n"
+	    "secret = GH_TOKEN *.github.com\n");
+	autofree char	*addr = write_conf("sec-addr.conf",
+	    "net = restricted\nnet-allow = 192.0.2.0/24\n"
+	    "secret = T 192.0.2.1\n");
+	autofree char	*nohost = write_conf("sec-nohost.conf",
+	    "net = restricted\nsecret = GH_TOKEN\n");
+	autofree char	*reserved = write_conf("sec-res.conf",
+	    "net = restricted\nnet-allow = x.com\nsecret = PATH x.com\n");
+	autofree char	*badname = write_conf("sec-name.conf",
+	    "net = restricted\nnet-allow = x.com\nsecret = 1TOKEN x.com\n");
+	autofree char	*orphan = write_conf("sec-orphan.conf",
+	    "net = restricted\nnet-allow = x.com\nsecret = A x.com\n"
+	    "secret-file = B /run/b\n");
+	autofree char	*twice = write_conf("sec-twice.conf",
+	    "net = restricted\nnet-allow = x.com\nsecret = A x.com\n"
+	    "secret-file = A /run/a\nsecret-file = A /run/b\n");
+	autofree char	*relfile = write_conf("sec-rel.conf",
+	    "net = restricted\nnet-allow = x.com\nsecret = A x.com\n"
+	    "secret-file = A token.txt\n");
+
+	p = profile_load_file(ok, &e);
+	if (tap_ok(p != NULL, "secrets for admitted hosts load: %s", e.msg)) {
+		tap_ok(p->secrets.n == 4 &&
+		    strcmp(p->secrets.v[0], "GH_TOKEN api.github.com uploads.github.com") == 0 &&
+		    strcmp(p->secrets.v[1], "GH_TOKEN *.x.github.com") == 0,
+		    "a secret line is kept single-spaced (%s)", p->secrets.n > 0 ?
+		    p->secrets.v[0] : "none");
+		tap_ok(p->secret_files.n == 1 &&
+		    strcmp(p->secret_files.v[0], "LOCAL ~/token.txt") == 0,
+		    "secret-file keeps ~/ for the run to expand");
+		tap_ok(p->net_ca.n == 1 && strcmp(p->net_ca.v[0], "/etc/ssl/test-ca.pem") == 0,
+		    "net-ca is a path list");
+		tap_ok(prov_is(p, "secret", "LOCAL localhost:8443", ok, 7),
+		    "a secret's provenance is its line");
+		/* A front end's --secret goes through profile_add and the check. */
+		tap_ok(profile_add(p, "secret", "NEW other.test", "--secret", &e) == 0 &&
+		    profile_check_secrets(p, &e) == -1 && strcmp(e.msg,
+		    "--secret: secret NEW: no net-allow line admits other.test (port "
+		    "443); add \"net-allow = other.test\" (a secret is only sent where "
+		    "the network may go)") == 0, "--secret for a host no rule admits: %s",
+		    e.msg);
+	}
+	profile_free(p);
+	snprintf(want, sizeof want, "profile %s:1: secret GH_TOKEN: net = isolated "
+	    "reaches no host; use net = restricted with a net-allow line for "
+	    "api.github.com", iso);
+	bad(iso, want);
+	snprintf(want, sizeof want, "profile %s:3: secret GH_TOKEN: no net-allow "
+	    "line admits api.github.com (port 443); add \"net-allow = "
+	    "api.github.com\" (a secret is only sent where the network may go)", port);
+	bad(port, want);
+	snprintf(want, sizeof want, "profile %s:3: secret GH_TOKEN: no net-allow "
+	    "line admits uploads.github.com (port 443); add \"net-allow = "
+	    "uploads.github.com\" (a secret is only sent where the network may go)",
+	    other);
+	bad(other, want);
+	snprintf(want, sizeof want, "profile %s:3: secret GH_TOKEN: no net-allow "
+	    "line admits *.github.com (port 443); add \"net-allow = *.github.com\" "
+	    "(a secret is only sent where the network may go)", sfx);
+	bad(sfx, want);
+	snprintf(want, sizeof want, "profile %s:3: secret: bad value \"T "
+	    "192.0.2.1\": host \"192.0.2.1\" is an address: a secret goes to a "
+	    "host name, which its certificate names; valid: ", addr);
+	bad_prefix(addr, want);
+	snprintf(want, sizeof want, "profile %s:2: secret: bad value \"GH_TOKEN\": "
+	    "no host: write the hosts the secret is sent to after its name", nohost);
+	bad_prefix(nohost, want);
+	snprintf(want, sizeof want, "profile %s:3: secret: bad value \"PATH "
+	    "x.com\": PATH is a variable moat sets or reads itself", reserved);
+	bad_prefix(reserved, want);
+	snprintf(want, sizeof want, "profile %s:3: secret: bad value \"1TOKEN "
+	    "x.com\": \"1TOKEN\" is not a variable name", badname);
+	bad_prefix(badname, want);
+	snprintf(want, sizeof want, "profile %s:4: secret-file B: no \"secret = B "
+	    "HOST...\" line names where it is sent; add one", orphan);
+	bad(orphan, want);
+	snprintf(want, sizeof want, "profile %s:5: secret-file A: a second file for "
+	    "the same secret; keep one", twice);
+	bad(twice, want);
+	snprintf(want, sizeof want, "profile %s:4: secret-file: bad value \"A "
+	    "token.txt\": not an absolute path", relfile);
+	bad_prefix(relfile, want);
+}
+
 int
 main(void)
 {
@@ -681,6 +807,7 @@ main(void)
 	test_search_path();
 	test_shipped();
 	test_long_list();
+	test_secrets();
 
 	{
 		char	cmd[PATH_MAX + 16];

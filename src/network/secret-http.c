@@ -1,0 +1,497 @@
+/* secret-http.c: HTTP/1.1 message heads read and rewritten for a run's
+ * secrets: the placeholder becomes the value on the way to a secret's host
+ * (request line, headers, Basic credentials), the value becomes the
+ * placeholder on the way back. Pure functions; the proxy's interception
+ * threads call them (intercept.c), the fuzzer too. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/evp.h>
+
+#include "secret-http.h"
+
+/* A growing buffer, local to this file. */
+struct hbuf {
+	char	*p;
+	size_t	 len, cap;
+};
+
+static void
+hb_add(struct hbuf *b, const void *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		while (b->len + n + 1 > b->cap)
+			b->cap = b->cap == 0 ? 1024 : b->cap * 2;
+		b->p = xrealloc(b->p, b->cap);
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+enum secret_http_rc
+secret_http_head_end(const char *buf, size_t len, size_t *head_len)
+{
+	size_t	max = len < SECRET_HTTP_HEAD_MAX ? len : SECRET_HTTP_HEAD_MAX;
+
+	for (size_t i = 0; i < max; i++) {
+		if (buf[i] != '\n')
+			continue;
+		if (i + 1 < max && buf[i + 1] == '\n') {
+			*head_len = i + 2;
+			return (SH_OK);
+		}
+		if (i + 2 < max && buf[i + 1] == '\r' && buf[i + 2] == '\n') {
+			*head_len = i + 3;
+			return (SH_OK);
+		}
+	}
+	return (len >= SECRET_HTTP_HEAD_MAX ? SH_TOO_LARGE : SH_MORE);
+}
+
+const struct secret *
+secret_http_placeholder_in(const struct secrets *s, const void *buf, size_t len)
+{
+	if (s == NULL || len < SECRET_PLACEHOLDER_LEN ||
+	    memmem(buf, len, SECRET_PREFIX, sizeof SECRET_PREFIX - 1) == NULL)
+		return (NULL);
+	for (size_t i = 0; i < s->n; i++)
+		if (memmem(buf, len, s->v[i].placeholder, SECRET_PLACEHOLDER_LEN) != NULL)
+			return (&s->v[i]);
+	return (NULL);
+}
+
+/* Appends s (n bytes) to out with each occurrence of from replaced by to. */
+static void
+replace_into(struct hbuf *out, const char *s, size_t n, const char *from,
+    size_t flen, const char *to, size_t tlen)
+{
+	const char	*m;
+
+	while (n > 0 && (m = memmem(s, n, from, flen)) != NULL) {
+		hb_add(out, s, (size_t)(m - s));
+		hb_add(out, to, tlen);
+		n -= (size_t)(m - s) + flen;
+		s = m + flen;
+	}
+	hb_add(out, s, n);
+}
+
+/* One line (no line end) with every swap done: to_value, each named
+ * secret's placeholder to its value; else each value to its placeholder. */
+static char *
+swap_line(const struct secrets *s, uint64_t named, bool to_value,
+    const char *line, size_t n, size_t *outlen)
+{
+	struct hbuf	 cur = { NULL, 0, 0 };
+
+	hb_add(&cur, line, n);
+	for (size_t i = 0; i < s->n && i < 64; i++) {
+		const struct secret	*x = &s->v[i];
+		struct hbuf		 next = { NULL, 0, 0 };
+
+		if (to_value && !(named & (1ULL << i)))
+			continue;
+		if (to_value)
+			replace_into(&next, cur.p, cur.len, x->placeholder,
+			    SECRET_PLACEHOLDER_LEN, x->value, x->len);
+		else
+			replace_into(&next, cur.p, cur.len, x->value, x->len,
+			    x->placeholder, SECRET_PLACEHOLDER_LEN);
+		if (next.p == NULL)
+			hb_add(&next, "", 0);
+		explicit_bzero(cur.p, cur.len);
+		free(cur.p);
+		cur = next;
+	}
+	*outlen = cur.len;
+	return (cur.p);
+}
+
+static bool
+tchar(unsigned char c)
+{
+	return (isalnum(c) || strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/* Does a comma-separated header value hold the token (case ignored)? */
+static bool
+has_token(const char *v, size_t n, const char *tok)
+{
+	size_t	tl = strlen(tok);
+
+	for (size_t i = 0; i < n;) {
+		size_t	j;
+
+		while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+			i++;
+		j = i;
+		while (j < n && v[j] != ',')
+			j++;
+		{
+			size_t	k = j;
+
+			while (k > i && (v[k - 1] == ' ' || v[k - 1] == '\t'))
+				k--;
+			if (k - i == tl && strncasecmp(v + i, tok, tl) == 0)
+				return (true);
+		}
+		i = j;
+	}
+	return (false);
+}
+
+/* The last token of a comma-separated value, case ignored. */
+static bool
+last_token_is(const char *v, size_t n, const char *tok)
+{
+	size_t	tl = strlen(tok);
+
+	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+		n--;
+	return (n >= tl && strncasecmp(v + n - tl, tok, tl) == 0 &&
+	    (n == tl || v[n - tl - 1] == ',' || v[n - tl - 1] == ' ' ||
+	    v[n - tl - 1] == '\t'));
+}
+
+/* Basic credentials: the decoded user:password of a header value, or NULL. */
+static unsigned char *
+basic_decode(const char *v, size_t n, size_t *dlen)
+{
+	unsigned char	*d;
+	int		 len;
+	size_t		 pad = 0;
+
+	if (n < 6 || strncasecmp(v, "Basic ", 6) != 0)
+		return (NULL);
+	v += 6;
+	n -= 6;
+	while (n > 0 && *v == ' ') {
+		v++;
+		n--;
+	}
+	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+		n--;
+	if (n == 0 || n % 4 != 0 || n > 8192)
+		return (NULL);
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)v[i]) && v[i] != '+' && v[i] != '/' &&
+		    !(v[i] == '=' && i >= n - 2))
+			return (NULL);
+	pad = (v[n - 1] == '=') + (v[n - 2] == '=');
+	d = xmalloc(n / 4 * 3 + 1);
+	if ((len = EVP_DecodeBlock(d, (const unsigned char *)v, (int)n)) < 0 ||
+	    (size_t)len < pad) {
+		free(d);
+		return (NULL);
+	}
+	*dlen = (size_t)len - pad;
+	d[*dlen] = '\0';
+	return (d);
+}
+
+/* The header fields both directions read; -1 with *why on a malformed one. */
+static int
+header_field(const char *line, size_t n, struct secret_http_msg *m,
+    size_t *vstart, const char **why)
+{
+	size_t	colon = 0, v;
+
+	while (colon < n && line[colon] != ':') {
+		if (!tchar((unsigned char)line[colon])) {
+			*why = colon == 0 && (line[0] == ' ' || line[0] == '\t') ?
+			    "a folded header line" : "a header name with a bad byte";
+			return (-1);
+		}
+		colon++;
+	}
+	if (colon == 0 || colon == n) {
+		*why = "a header line without a name and a colon";
+		return (-1);
+	}
+	for (v = colon + 1; v < n && (line[v] == ' ' || line[v] == '\t'); v++)
+		;
+	for (size_t i = v; i < n; i++)
+		if ((unsigned char)line[i] < 0x20 && line[i] != '\t') {
+			*why = "a control byte in a header value";
+			return (-1);
+		}
+	*vstart = v;
+	if (colon == 14 && strncasecmp(line, "Content-Length", 14) == 0) {
+		int64_t	cl = 0;
+		size_t	i = v, end = n;
+
+		while (end > v && (line[end - 1] == ' ' || line[end - 1] == '\t'))
+			end--;
+		if (i == end) {
+			*why = "an empty Content-Length";
+			return (-1);
+		}
+		for (; i < end; i++) {
+			if (!isdigit((unsigned char)line[i]) || cl > INT64_MAX / 10 - 10) {
+				*why = "a Content-Length that is not a number";
+				return (-1);
+			}
+			cl = cl * 10 + (line[i] - '0');
+		}
+		if (m->clen != -1 && m->clen != cl) {
+			*why = "two different Content-Length headers";
+			return (-1);
+		}
+		m->clen = cl;
+	} else if (colon == 17 && strncasecmp(line, "Transfer-Encoding", 17) == 0) {
+		m->chunked = last_token_is(line + v, n - v, "chunked");
+		if (!m->chunked) {
+			*why = "a Transfer-Encoding that does not end in chunked";
+			return (-1);
+		}
+	} else if (colon == 10 && strncasecmp(line, "Connection", 10) == 0) {
+		if (has_token(line + v, n - v, "close"))
+			m->close = true;
+		if (has_token(line + v, n - v, "keep-alive") && m->minor == 0)
+			m->close = false;
+		if (has_token(line + v, n - v, "upgrade"))
+			m->upgrade = true;
+	}
+	return (0);
+}
+
+/* The target for an event: its path, the query replaced by "?...". */
+static void
+target_path(struct secret_http_msg *m, const char *t, size_t n)
+{
+	const char	*q;
+
+	if (n > 8 && (strncasecmp(t, "https://", 8) == 0 || strncasecmp(t, "http://", 7) == 0)) {
+		const char	*p = memchr(t + 8, '/', n - 8);
+		size_t		 skip = p != NULL ? (size_t)(p - t) : n;
+
+		t += skip;
+		n -= skip;
+		if (n == 0) {
+			t = "/";
+			n = 1;
+		}
+	}
+	if ((q = memchr(t, '?', n)) != NULL)
+		snprintf(m->path, sizeof m->path, "%.*s?...", (int)(q - t), t);
+	else
+		snprintf(m->path, sizeof m->path, "%.*s", (int)n, t);
+}
+
+/* The next line of a head: [*pos, end of line), *next after its line end. */
+static size_t
+next_line(const char *h, size_t len, size_t pos, size_t *next)
+{
+	const char	*nl = memchr(h + pos, '\n', len - pos);
+	size_t		 e = nl != NULL ? (size_t)(nl - h) : len;
+
+	*next = nl != NULL ? e + 1 : len;
+	if (e > pos && h[e - 1] == '\r')
+		e--;
+	return (e - pos);
+}
+
+/* A foreign placeholder: in the head, or inside a Basic credential. */
+static const struct secret *
+foreign_in(const struct secrets *s, uint64_t named, const char *buf, size_t n)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if ((i >= 64 || !(named & (1ULL << i))) &&
+		    memmem(buf, n, s->v[i].placeholder, SECRET_PLACEHOLDER_LEN) != NULL)
+			return (&s->v[i]);
+	return (NULL);
+}
+
+static uint64_t
+swapped_in(const struct secrets *s, uint64_t named, const char *buf, size_t n)
+{
+	uint64_t	b = 0;
+
+	for (size_t i = 0; i < s->n && i < 64; i++)
+		if ((named & (1ULL << i)) &&
+		    memmem(buf, n, s->v[i].placeholder, SECRET_PLACEHOLDER_LEN) != NULL)
+			b |= 1ULL << i;
+	return (b);
+}
+
+static enum secret_http_rc
+message(const struct secrets *s, uint64_t named, bool request, const char *head,
+    size_t len, bool head_request, enum secret_http_body body, char **out,
+    size_t *outlen, struct secret_http_msg *m, const char **why)
+{
+	bool		 reframe = false;
+	struct hbuf	 ob = { NULL, 0, 0 };
+	size_t		 pos = 0, next, n, he;
+	const char	*sp1, *sp2, *ver;
+
+	memset(m, 0, sizeof *m);
+	m->clen = -1;
+	*out = NULL;
+	*outlen = 0;
+	if (secret_http_head_end(head, len, &he) != SH_OK || he != len) {
+		*why = "not one complete message head";
+		return (SH_BAD);
+	}
+	if (memchr(head, '\0', len) != NULL) {
+		*why = "a NUL byte in the head";
+		return (SH_BAD);
+	}
+	m->head_len = len;
+	n = next_line(head, len, 0, &next);
+	sp1 = memchr(head, ' ', n);
+	sp2 = sp1 != NULL ? memchr(sp1 + 1, ' ', n - (size_t)(sp1 + 1 - head)) : NULL;
+	if (!request && sp1 != NULL && sp2 == NULL && head + n - sp1 == 4)
+		sp2 = head + n;		/* "HTTP/1.1 204": no reason phrase */
+	if (sp1 == NULL || sp2 == NULL) {
+		*why = request ? "a request line is METHOD TARGET HTTP/1.x" :
+		    "a status line is HTTP/1.x CODE REASON";
+		return (SH_BAD);
+	}
+	ver = request ? sp2 + 1 : head;
+	if ((size_t)(head + n - ver) < 8 || strncmp(ver, "HTTP/1.", 7) != 0 ||
+	    (ver[7] != '0' && ver[7] != '1') ||
+	    (request ? ver + 8 != head + n : ver + 8 != sp1)) {
+		*why = "not HTTP/1.0 or HTTP/1.1";
+		return (SH_BAD);
+	}
+	m->minor = ver[7] - '0';
+	m->close = m->minor == 0;
+	if (request) {
+		size_t	ml = (size_t)(sp1 - head);
+
+		if (ml == 0 || ml >= sizeof m->method) {
+			*why = "a method of 1 to 15 letters";
+			return (SH_BAD);
+		}
+		for (size_t i = 0; i < ml; i++)
+			if (!tchar((unsigned char)head[i])) {
+				*why = "a method with a bad byte";
+				return (SH_BAD);
+			}
+		memcpy(m->method, head, ml);
+		m->method[ml] = '\0';
+		for (const char *t = sp1 + 1; t < sp2; t++)
+			if ((unsigned char)*t <= 0x20 || *t == 0x7f) {
+				*why = "a request target with a control byte";
+				return (SH_BAD);
+			}
+		if (sp2 == sp1 + 1) {
+			*why = "an empty request target";
+			return (SH_BAD);
+		}
+		target_path(m, sp1 + 1, (size_t)(sp2 - sp1 - 1));
+	} else {
+		if (sp2 - sp1 != 4 || !isdigit((unsigned char)sp1[1]) ||
+		    !isdigit((unsigned char)sp1[2]) || !isdigit((unsigned char)sp1[3])) {
+			/* "HTTP/1.1 200" with no reason: sp2 is missing */
+			*why = "a status line's code is three digits";
+			return (SH_BAD);
+		}
+		m->status = (sp1[1] - '0') * 100 + (sp1[2] - '0') * 10 + (sp1[3] - '0');
+		reframe = body != SH_BODY_KEEP && m->status / 100 != 1 &&
+		    m->status != 204 && m->status != 304 && !head_request;
+	}
+	if (request) {
+		if ((m->foreign = foreign_in(s, named, head, len)) != NULL)
+			return (SH_FOREIGN);
+		m->swapped = swapped_in(s, named, head, len);
+	}
+	/* The start line, then each header, swapped; the blank line last. */
+	for (pos = 0; pos < len; pos = next) {
+		char		*sw;
+		size_t		 swlen, vstart = 0;
+		const char	*line = head + pos;
+
+		n = next_line(head, len, pos, &next);
+		if (n == 0)
+			break;		/* the blank line */
+		if (pos > 0 && header_field(line, n, m, &vstart, why) == -1) {
+			free(ob.p);
+			return (SH_BAD);
+		}
+		/* A body moat rewrites is framed anew: its length changes. */
+		if (reframe && (strncasecmp(line, "Content-Length:", 15) == 0 ||
+		    strncasecmp(line, "Transfer-Encoding:", 18) == 0 ||
+		    (body == SH_BODY_CLOSE && strncasecmp(line, "Connection:", 11) == 0)))
+			continue;
+		if (request && pos > 0 && (strncasecmp(line, "Authorization:", 14) == 0 ||
+		    strncasecmp(line, "Proxy-Authorization:", 20) == 0)) {
+			unsigned char	*d;
+			size_t		 dl;
+
+			if ((d = basic_decode(line + vstart, n - vstart, &dl)) != NULL) {
+				const struct secret	*f = foreign_in(s, named,
+				    (const char *)d, dl);
+
+				if (f != NULL) {
+					free(d);
+					free(ob.p);
+					m->foreign = f;
+					return (SH_FOREIGN);
+				}
+				m->swapped |= swapped_in(s, named, (const char *)d, dl);
+				if (swapped_in(s, named, (const char *)d, dl) != 0) {
+					size_t		 nl;
+					char		*nd = swap_line(s, named, true,
+					    (const char *)d, dl, &nl);
+					unsigned char	*enc = xmalloc(4 * ((nl + 2) / 3) + 1);
+					int		 el = EVP_EncodeBlock(enc,
+					    (unsigned char *)nd, (int)nl);
+
+					hb_add(&ob, line, vstart);
+					hb_add(&ob, "Basic ", 6);
+					hb_add(&ob, enc, (size_t)el);
+					hb_add(&ob, "\r\n", 2);
+					explicit_bzero(nd, nl);
+					explicit_bzero(enc, (size_t)el);
+					free(nd);
+					free(enc);
+					explicit_bzero(d, dl);
+					free(d);
+					continue;
+				}
+				free(d);
+			}
+		}
+		sw = swap_line(s, named, request, line, n, &swlen);
+		hb_add(&ob, sw, swlen);
+		hb_add(&ob, "\r\n", 2);
+		explicit_bzero(sw, swlen);
+		free(sw);
+	}
+	if (reframe)
+		hb_add(&ob, body == SH_BODY_CHUNKED ? "Transfer-Encoding: chunked\r\n" :
+		    "Connection: close\r\n", body == SH_BODY_CHUNKED ? 28 : 19);
+	hb_add(&ob, "\r\n", 2);
+	if (m->chunked)
+		m->clen = -1;	/* chunked wins over a length (RFC 9112 6.3) */
+	if (!request && (m->status / 100 == 1 || m->status == 204 ||
+	    m->status == 304 || head_request)) {
+		m->chunked = false;
+		m->clen = 0;
+	}
+	*out = ob.p;
+	*outlen = ob.len;
+	return (SH_OK);
+}
+
+enum secret_http_rc
+secret_http_request(const struct secrets *s, uint64_t named, const char *head,
+    size_t len, char **out, size_t *outlen, struct secret_http_msg *m,
+    const char **why)
+{
+	return (message(s, named, true, head, len, false, SH_BODY_KEEP, out, outlen,
+	    m, why));
+}
+
+enum secret_http_rc
+secret_http_response(const struct secrets *s, const char *head, size_t len,
+    bool head_request, enum secret_http_body body, char **out, size_t *outlen,
+    struct secret_http_msg *m, const char **why)
+{
+	return (message(s, 0, false, head, len, head_request, body, out, outlen,
+	    m, why));
+}

@@ -1,0 +1,61 @@
+/* secret.h: the secrets of a run that never enter its sandbox. Each has
+ * its real value (from moat's environment or a secret-file, read by the
+ * supervisor) and a placeholder made for the run ("moat-secret-" and 32
+ * hex digits) that the sandbox sees in the secret's variable instead; the
+ * proxy swaps one for the other on the way to the secret's hosts.
+ * Supervisor only: the sandbox's init wipes its copy (secrets_wipe). */
+#ifndef MOAT_SECRET_H
+#define MOAT_SECRET_H
+
+#include <stddef.h>
+
+#include "base/error.h"
+#include "base/util.h"
+#include "profile/profile.h"
+
+#define SECRET_PREFIX		"moat-secret-"
+#define SECRET_PLACEHOLDER_LEN	(sizeof SECRET_PREFIX - 1 + 32)
+#define SECRET_VALUE_MIN	8	/* shorter is not told apart from other text */
+#define SECRET_VALUE_MAX	16384
+
+struct secret {
+	char	*name;		/* owned; the variable */
+	char	*value;		/* owned; the real value, len bytes */
+	size_t	 len;
+	char	 placeholder[SECRET_PLACEHOLDER_LEN + 1];
+	struct strv hosts;	/* owned; net-allow grammar, from every line naming it */
+	char	*source;	/* owned; "moat's environment" or the file */
+};
+
+struct tls_ca;
+
+struct secrets {
+	struct secret	*v;	/* owned, n entries */
+	size_t		 n;
+	/* With any secret: the run's CA (tls.c), and what the sandbox trusts
+	 * with it, the system's bundle and the CA (ca_bundle, owned). */
+	struct tls_ca	*ca;
+	char		*ca_bundle;
+};
+
+/* Where the bundle is inside the sandbox, and the variables that name it. */
+#define SECRET_CA_PATH	"/etc/moat-ca.pem"
+extern const char *const secret_ca_vars[];
+
+/* Reads each secret of the profile: the value from its secret-file, else
+ * from moat's environment; makes its placeholder. -1 with e naming the
+ * secret and what to do (unset, empty, unreadable, too short). */
+int		 secrets_load(struct secrets *, const struct profile *,
+		    const char *run_id, struct merr *);
+/* Overwrites every value (the sandbox's init, in its copy of the memory). */
+void		 secrets_wipe(struct secrets *);
+/* Wipes and frees. A zeroed struct secrets is empty. */
+void		 secrets_release(struct secrets *);
+/* The first secret whose real value occurs in the len bytes at buf. */
+const struct secret *secrets_find_value(const struct secrets *, const void *buf,
+		    size_t len);
+/* The secret a NAME=VALUE or a variable name is (the name before '='). */
+const struct secret *secrets_find_name(const struct secrets *, const char *name,
+		    size_t len);
+
+#endif

@@ -1,0 +1,216 @@
+#!/bin/bash
+# secrets-tls.sh: a secret swapped in on intercepted HTTPS. Two local TLS
+# servers (tlsd.py, a test CA of their own that moat trusts through net-ca)
+# log what they receive. curl (Bearer, x-api-key, Basic, a query
+# parameter, keep-alive, a chunked upload), python urllib, node fetch and
+# git over https send the placeholder, and the secret's server receives the
+# real value; what it echoes comes back as the placeholder. A second secret's
+# placeholder sent to the first server is refused (403) and recorded, and
+# that server never sees its value; a host no secret names stays a blind
+# tunnel and gets the placeholder only; the placeholder in plain HTTP or a
+# DNS name is refused. Upstream verification failure is a 502 with the
+# reason; a client that trusts only its own CA gets moat's message on
+# stderr. Bad requests are bounded: an oversized head (431), a client gone
+# mid-request, 1000 requests on one connection. The audit holds method,
+# host and path of each request and never a value.
+. "${MOAT_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/libtest.sh"
+require_sandbox
+
+PY=/usr/bin/python3
+for tool in "$PY" curl openssl; do
+	command -v "$tool" >/dev/null || skip_all "needs $tool"
+done
+export MOAT_DB="$T/audit.db"
+
+# The test CA and a certificate for localhost from it.
+(
+	cd "$T" &&
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout ca.key -out ca.pem -days 2 -subj "/CN=moat test CA" \
+	    -addext "basicConstraints=critical,CA:TRUE" \
+	    -addext "keyUsage=critical,keyCertSign" &&
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout srv.key -out srv.csr -subj "/CN=localhost" &&
+	printf '%s\n' 'subjectAltName=DNS:localhost,DNS:host.moat.internal,IP:127.0.0.1' \
+	    'basicConstraints=CA:FALSE' 'keyUsage=critical,digitalSignature' \
+	    'extendedKeyUsage=serverAuth' 'authorityKeyIdentifier=keyid' \
+	    'subjectKeyIdentifier=hash' >ext.cnf &&
+	openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+	    -out srv.pem -days 2 -extfile ext.cnf
+) >"$T/openssl.log" 2>&1 || skip_all "openssl could not make a test CA: $(tail -2 "$T/openssl.log")"
+
+# tlsd NAME: a server; its port in $T/NAME.port, its log $T/NAME.log.
+tlsd() {
+	"$PY" "$MOAT_SRCDIR/tests/e2e/tlsd.py" "$T/$1.port" "$T/srv.pem" "$T/srv.key" \
+	    "$T/$1.log" 2>"$T/$1.err" &
+	cleanup_hooks+=("kill $! 2>/dev/null")
+	for _ in $(seq 100); do [ -s "$T/$1.port" ] && break; sleep 0.1; done
+	[ -s "$T/$1.port" ] || skip_all "the test TLS server did not start: $(cat "$T/$1.err")"
+	touch "$T/$1.log"
+}
+tlsd a
+tlsd b
+PA=$(cat "$T/a.port")
+PB=$(cat "$T/b.port")
+A=https://host.moat.internal:$PA
+B=https://host.moat.internal:$PB
+
+VA="tokA-$(od -An -N20 -tx1 /dev/urandom | tr -d ' \n')"
+VB="tokB-$(od -An -N20 -tx1 /dev/urandom | tr -d ' \n')"
+export TOKEN_A="$VA" TOKEN_B="$VB"
+cat >"$T/sec.conf" <<EOF
+include = restricted
+net-allow = localhost:$PA
+net-allow = localhost:$PB
+net-allow = localhost:$((PB + 1))
+secret = TOKEN_A localhost:$PA
+net-ca = $T/ca.pem
+EOF
+PROFILE=$T/sec.conf
+# count FILE TEXT: lines of FILE holding TEXT
+count() { grep -c -F -- "$2" "$1" 2>/dev/null || true; }
+# flat: the output on one line
+flat() { printf '%s' "$out" | tr '\n' ' '; }
+# sq SQL: a query of the audit database
+sq() { "$PY" -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print("\n".join("|".join(str(v) for v in r) for r in c.execute(sys.argv[2])))' "$MOAT_DB" "$1"; }
+cp "$T/ca.pem" "$T/ws/test-ca.pem"
+
+sandbox sh -c 'echo "$SSL_CERT_FILE $REQUESTS_CA_BUNDLE $NODE_EXTRA_CA_CERTS $CURL_CA_BUNDLE $PIP_CERT $GIT_SSL_CAINFO"; grep -c "BEGIN CERTIFICATE" /etc/moat-ca.pem'
+like "the CA variables name moat's bundle, which holds the system's CAs and the run's" "$out" \
+    '^/etc/moat-ca.pem /etc/moat-ca.pem /etc/moat-ca.pem /etc/moat-ca.pem /etc/moat-ca.pem /etc/moat-ca.pem
+[0-9]+$'
+check "the bundle has more than the run's CA (the system's too)" [ "$(printf '%s' "$out" | tail -1)" -gt 1 ]
+
+sandbox sh -c 'curl -sS '"$A"'/echo -H "Authorization: Bearer $TOKEN_A" -H "x-api-key: $TOKEN_A"'
+is "curl through the proxy: exit 0" "$rc" 0
+like "what the server echoes comes back as the placeholder" "$out" \
+    '^Bearer moat-secret-[0-9a-f]{32}\|moat-secret-[0-9a-f]{32}$'
+is "the server received the real value as Bearer and x-api-key" \
+    "$(count "$T/a.log" "\"Authorization\": \"Bearer $VA\", \"x-api-key\": \"$VA\"")" 1
+
+sandbox sh -c 'curl -sS -u "me:$TOKEN_A" '"$A"'/basic'
+is "Basic: the server received base64 of user:value" \
+    "$(count "$T/a.log" "\"Authorization\": \"Basic $(printf 'me:%s' "$VA" | base64 -w0)\"")" 1
+sandbox sh -c 'curl -sS "'"$A"'/q?key=$TOKEN_A&x=1"'
+is "a query parameter: the server received the real value" "$(count "$T/a.log" "\"path\": \"/q?key=$VA&x=1\"")" 1
+sandbox sh -c 'printf "%s" "body-$TOKEN_A" | curl -sS -H "Transfer-Encoding: chunked" -H "Authorization: Bearer $TOKEN_A" --data-binary @- '"$A"'/upload; curl -sS '"$A"'/chunked -H "Authorization: Bearer $TOKEN_A"'
+like "a chunked upload and a chunked response pass" "$out" 'one two three'
+is "the chunked upload's header was swapped, its body left as written" \
+    "$(grep '"/upload"' "$T/a.log" | grep -c -F "Bearer $VA")|$(grep '"/upload"' "$T/a.log" | grep -c 'body-moat-secret-')" "1|1"
+
+sandbox sh -c 'curl -sS '"$A/k1 $A/k2 $A/k3"' -H "Authorization: Bearer $TOKEN_A"'
+like "keep-alive: three requests on one curl" "$(printf '%s' "$out" | tr '\n' ' ')" 'ok GET /k1 ok GET /k2 ok GET /k3'
+is "... each swapped" "$(grep -E '"/k[123]"' "$T/a.log" | grep -c -F "Bearer $VA")" 3
+
+sandbox "$PY" -c 'import os, urllib.request as u
+r = u.Request("'"$A"'/py", headers={"Authorization": "Bearer " + os.environ["TOKEN_A"]})
+print(u.urlopen(r).read().decode().strip())'
+is "python urllib: exit 0" "$rc" 0
+is "python urllib: the server received the real value" "$(grep '"/py"' "$T/a.log" | grep -c -F "Bearer $VA")" 1
+
+if command -v node >/dev/null; then
+	sandbox node -e 'fetch("'"$A"'/node", { headers: { authorization: "Bearer " + process.env.TOKEN_A } }).then(r => r.text()).then(t => console.log(t.trim()), e => { console.log(String(e.cause || e)); process.exit(1) })'
+	is "node fetch: exit 0 ($out)" "$rc" 0
+	is "node fetch: the server received the real value" "$(grep '"/node"' "$T/a.log" | grep -c -F "Bearer $VA")" 1
+else
+	skip "node fetch: node is not installed here"
+	skip "node fetch: node is not installed here"
+fi
+
+if command -v git >/dev/null; then
+	sandbox sh -c 'git -c http.extraHeader="Authorization: Bearer $TOKEN_A" ls-remote '"$A"'/repo.git 2>&1 | head -3'
+	is "git over https: the server received the real value with git's request" \
+	    "$(grep '/repo.git/info/refs' "$T/a.log" | grep -c -F "Bearer $VA")" 1
+else
+	skip "git over https: git is not installed here"
+fi
+
+# Another secret's placeholder to the first secret's host: refused.
+run_moat run -p "$PROFILE" --secret TOKEN_B=localhost:"$PB" -- sh -c \
+    'curl -sS -w " %{http_code}" '"$A"'/foreign -H "Authorization: Bearer $TOKEN_B"'
+like "a secret's placeholder sent to another secret's host: 403 with why" "$(flat)" \
+    'placeholder of secret TOKEN_B may only be sent to its own hosts.* 403$'
+is "... that server never received the request" "$(count "$T/a.log" '"/foreign"')" 0
+like "... and the run's observed risk is high, saying why" \
+    "$(sq "select risk_final, risk_final_reasons from runs where id = (select max(id) from runs)")" \
+    '^(8[0-9]|9[0-9]|100)\|.*seen-secret-misused'
+run_moat run -p "$PROFILE" -- sh -c 'curl -sS '"$A"'/fine -H "Authorization: Bearer $TOKEN_A"'
+unlike "a run that only used its secret where it may go has no such reason" \
+    "$(sq "select risk_final_reasons from runs where id = (select max(id) from runs)")" 'secret-misused'
+run_moat run -p "$PROFILE" -- sh -c 'curl -sS --cacert test-ca.pem -w " %{http_code}" '"$B"'/blind -H "Authorization: Bearer $TOKEN_A"'
+like "a host no secret names is a blind tunnel: its own certificate, it answers" "$(flat)" 'ok GET /blind +200'
+is "... and receives the placeholder, never the value" \
+    "$(grep '"/blind"' "$T/b.log" | grep -c 'Bearer moat-secret-')|$(count "$T/b.log" "$VA")" "1|0"
+run_moat run -p "$PROFILE" -- sh -c 'curl -sS -w " %{http_code}" http://host.moat.internal:'"$((PB + 1))"'/plain -H "Authorization: Bearer $TOKEN_A"'
+like "the placeholder in a plain HTTP request is refused (403)" "$(flat)" \
+    "placeholder of secret TOKEN_A in a plain HTTP request.* 403$"
+run_moat run -p "$PROFILE" -- sh -c 'getent hosts "$TOKEN_A.example.com"; echo "rc=$?"'
+is "the placeholder in a DNS name gets no answer" "$out" "rc=2"
+id=$("$PY" -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select run_id from runs order by rowid desc limit 1").fetchone()[0])' "$MOAT_DB")
+run_moat audit show "$id"
+like "the DNS name is recorded as refused with why" "$out" \
+    'refused moat-secret-[0-9a-f]{32}\.example\.com .*the placeholder of secret TOKEN_A in a name asked of the resolver'
+
+# HTTP rules on a secret's host: a method and a path.
+printf '%s\n' "include = $T/sec.conf" "net-allow = localhost:$PA GET,HEAD /repos/**" \
+    "net-allow = localhost:$PA POST /upload/*" >"$T/rules.conf"
+run_moat run -p "$T/rules.conf" -- sh -c 'for r in "GET /repos/a/b" "HEAD /repos/a" "DELETE /repos/a/b" "GET /admin" "POST /upload/x" "POST /upload/x/y" "GET /repos/../admin" "GET /repos/%2e%2e/admin"; do set -- $r; curl -sS -o /dev/null --path-as-is -w "$1 $2 %{http_code}\n" -X "$1" '"$A"'"$2" -H "Authorization: Bearer $TOKEN_A" $( [ "$1" = HEAD ] && echo -I); done'
+is "HTTP rules: GET and HEAD under /repos, POST one level under /upload; the rest 403" "$(flat)" \
+    "GET /repos/a/b 200 HEAD /repos/a 200 DELETE /repos/a/b 403 GET /admin 403 POST /upload/x 200 POST /upload/x/y 403 GET /repos/../admin 403 GET /repos/%2e%2e/admin 403"
+is "the server received the allowed requests only (no DELETE, no /admin)" \
+    "$(grep -c -E '"path": "/(admin|repos/\.\.|repos/%2e)' "$T/a.log")|$(grep -c '"DELETE"' "$T/a.log")" "0|0"
+like "a refused request is an event naming the rule it lacked" \
+    "$(sq "select detail from events where detail like 'refused DELETE%'")" \
+    "^refused DELETE host.moat.internal:$PA/repos/a/b: no net-allow HTTP rule for host.moat.internal allows DELETE /repos/a/b \\(intercepted\\)$"
+printf 'include = %s\nnet-allow = localhost:%s GET /x\n' "$T/sec.conf" "$PB" >"$T/badrule.conf"
+run_moat run -p "$T/badrule.conf" -- true
+like "an HTTP rule for a host no secret names is refused, saying why" "$rc $err" \
+    "^125 .*badrule.conf:2: net-allow = localhost:$PB GET /x: a method or path applies only to a secret's host"
+
+# Upstream verification: without net-ca, the test server's certificate fails.
+grep -v '^net-ca' "$PROFILE" >"$T/noca.conf"
+run_moat run -p "$T/noca.conf" -- sh -c 'curl -sS -w " %{http_code}" '"$A"'/unverified -H "Authorization: Bearer $TOKEN_A"'
+like "upstream verification failure: 502 with the reason" "$(flat)" \
+    'certificate of localhost failed verification: unable to get local issuer certificate.* 502$'
+is "... and nothing reached the server" "$(count "$T/a.log" '"/unverified"')" 0
+
+# A client that trusts only its own CA (a pinned one) refuses moat's.
+run_moat run -p "$PROFILE" -- sh -c 'curl -sS --cacert test-ca.pem '"$A"'/pinned 2>/dev/null; echo "curl=$?"'
+like "a client that trusts only its own CA fails" "$out" 'curl=(60|35)'
+like "moat says why on stderr, naming the host and the secret" "$err" \
+    "moat: host.moat.internal: the client refused moat's certificate, so secret TOKEN_A cannot be swapped in"
+
+# Bounded: an oversized head, a client gone mid-request, 1000 requests on
+# one connection.
+run_moat run -p "$PROFILE" -- "$PY" -c 'import http.client, ssl, socket
+c = http.client.HTTPSConnection("host.moat.internal", '"$PA"', context=ssl.create_default_context())
+c.putrequest("GET", "/big"); c.putheader("X-Big", "a" * 70000); c.endheaders()
+print(c.getresponse().status)
+s = ssl.create_default_context().wrap_socket(socket.create_connection(("host.moat.internal", '"$PA"')), server_hostname="host.moat.internal")
+s.sendall(b"GET /cut HTTP/1.1\r\nHost: x\r\nX-Half: "); s.close()
+c = http.client.HTTPSConnection("host.moat.internal", '"$PA"', context=ssl.create_default_context())
+ok = 0
+for i in range(1000):
+    c.request("GET", "/n%d" % i, headers={"Authorization": "Bearer moat"})
+    r = c.getresponse(); r.read(); ok += r.status == 200
+print(ok)'
+is "an oversized request head: 431; 1000 requests on one kept-alive connection all answered" \
+    "$(flat)" "431 1000"
+id=$("$PY" -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select run_id from runs order by rowid desc limit 1").fetchone()[0])' "$MOAT_DB")
+run_moat audit show "$id"
+like "the oversized head is recorded" "$out" 'refused host.moat.internal:[0-9]+: a request head over 64 KiB'
+like "the client gone mid-request is recorded" "$out" 'the client closed in the middle of a request'
+is "the 1000 requests are 1000 events" "$(sq "select count(*) from events where run = (select max(id) from runs) and detail like 'allowed GET host.moat.internal:%/n% -> 200 %'")" 1000
+
+# The audit: each request's method, host and path; never a value.
+like "an intercepted request is an event with method, host, path, status" \
+    "$(sq "select detail from events where detail like 'allowed GET %/echo -> %'")" \
+    "^allowed GET host.moat.internal:$PA/echo -> 200 \\(intercepted; secret TOKEN_A swapped\\); out [0-9]+ B, in [0-9]+ B, [0-9.]+ s$"
+is "the event's host, port and verdict are fields of their own" \
+    "$(sq "select host, port, verdict, bytes_out > 0, bytes_in > 0 from events where detail like 'allowed GET %/echo -> %'")" \
+    "host.moat.internal|$PA|allowed|1|1"
+is "a query is redacted in the event" \
+    "$(sq "select count(*) from events where detail like 'allowed GET host.moat.internal:$PA/q?... -> 200 %'")" 1
+is "no value anywhere in the audit database" "$(cat "$MOAT_DB"* | grep -c -a -e "$VA" -e "$VB")" 0
+
+done_testing

@@ -1,0 +1,228 @@
+#!/bin/bash
+# secrets.sh: a secret's value never enters the sandbox. Inside, its
+# variable holds a placeholder made for the run; the value is in no
+# process's environment, command line or memory there (its children's
+# read from inside, and the sandbox's init read from the host as root),
+# in no file under /tmp or HOME; the audit log never stores it, even when
+# a workspace file holds it and the command prints it. Bad input is refused
+# before the run, naming the secret: unset, empty or short variable, a
+# host no net-allow admits, an isolated profile, the value on the command
+# line or in another variable passed in, a missing secret-file; sessions
+# refuse a profile with secrets.
+. "${MOAT_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/libtest.sh"
+require_sandbox
+
+PY=/usr/bin/python3
+[ -x "$PY" ] || skip_all "needs /usr/bin/python3"
+export MOAT_DB="$T/audit.db"
+
+# The value: long, random, unlike anything else in the sandbox. Only its
+# reverse is ever handed to a checker inside, which turns it round in its
+# own memory and searches the others'.
+VAL="tok-$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')"
+REV=$(printf '%s' "$VAL" | rev)
+export TOKEN_A="$VAL"
+
+cat >"$T/sec.conf" <<EOF
+include = restricted
+net-allow = localhost:8443
+secret = TOKEN_A localhost:8443
+env-pass = TOKEN_*
+EOF
+PROFILE=$T/sec.conf
+
+sandbox sh -c 'printf "%s\n" "$TOKEN_A"'
+is "a run with a secret exits 0" "$rc" 0
+like "inside, the secret's variable holds a placeholder" "$out" '^moat-secret-[0-9a-f]{32}$'
+first=$out
+sandbox sh -c 'printf "%s\n" "$TOKEN_A"'
+like "the next run has a placeholder too" "$out" '^moat-secret-[0-9a-f]{32}$'
+check "each run has a placeholder of its own" [ "$out" != "$first" ]
+
+run_moat run -p "$PROFILE" -e TOKEN_A -- sh -c 'printf "%s\n" "$TOKEN_A"'
+like "-e NAME does not pass the host's value of a secret" "$out" '^moat-secret-[0-9a-f]{32}$'
+
+# Nowhere inside: every process's environment and command line, every
+# file under /tmp and HOME (what the command wrote there included), and
+# the memory of processes the checker can read (its children, which got
+# the same environment; pid 1 is not readable at all).
+cat >"$T/ws/scan.py" <<'EOF'
+import os, re, subprocess, sys
+# The whole value, or its last 32 bytes: a freed copy has its first
+# bytes overwritten by the allocator's own pointers.
+val = os.environ["REV"][::-1].encode()[-32:]
+kids = [subprocess.Popen(["sh", "-c", 'echo "$TOKEN_A" >/tmp/t.txt; exec sleep 30']),
+        subprocess.Popen(["sleep", "30"])]
+while not os.path.exists("/tmp/t.txt"):
+    pass
+found, scanned, read_mem = [], 0, []
+for pid in [d for d in os.listdir("/proc") if d.isdigit()]:
+    for f in ("environ", "cmdline"):
+        try:
+            data = open(f"/proc/{pid}/{f}", "rb").read()
+        except OSError:
+            continue
+        scanned += 1
+        if val in data:
+            found.append(f"/proc/{pid}/{f}")
+for top in ("/tmp", os.environ["HOME"]):
+    for d, _, files in os.walk(top):
+        for n in files:
+            try:
+                if val in open(os.path.join(d, n), "rb").read():
+                    found.append(os.path.join(d, n))
+            except OSError:
+                pass
+for k in kids:
+    n = 0
+    with open(f"/proc/{k.pid}/maps") as maps, open(f"/proc/{k.pid}/mem", "rb", 0) as mem:
+        for line in maps:
+            m = re.match(r"([0-9a-f]+)-([0-9a-f]+) r", line)
+            if not m or "[vvar]" in line or "[vsyscall]" in line:
+                continue
+            lo, hi = int(m.group(1), 16), int(m.group(2), 16)
+            try:
+                mem.seek(lo)
+                chunk = mem.read(hi - lo)
+            except OSError:
+                continue
+            n += len(chunk)
+            if val in chunk:
+                found.append(f"memory of {k.pid}")
+    read_mem.append(n)
+    k.kill()
+try:
+    open("/proc/1/mem", "rb").read(1)
+    init = "readable"
+except OSError:
+    init = "unreadable"
+print("found:", " ".join(found) or "nothing")
+print("scanned", scanned > 4, "mem", all(n > 100000 for n in read_mem), "init", init)
+EOF
+run_moat run -p "$PROFILE" -e REV="$REV" -- "$PY" scan.py
+is "the checker ran" "$rc" 0
+is "the value is in no environ, cmdline, file under /tmp or HOME, or child's memory" \
+    "$(printf '%s\n' "$out" | head -1)" "found: nothing"
+is "environs were read, memory was read, init's memory is not readable" \
+    "$(printf '%s\n' "$out" | tail -1)" "scanned True mem True init unreadable"
+
+# The sandbox's init is a copy of moat made before any command: it wipes
+# the value from its memory. Only root may read a memory init made
+# non-dumpable.
+if ldd "$MOAT" 2>/dev/null | grep -q 'libasan'; then
+	skip "init's memory read from the host: a sanitizer build's runtime keeps its own copy of moat's environment (read from /proc/self/environ at start), out of moat's reach"
+elif is_root; then
+	(cd "$T/ws" && exec "$MOAT" run -q -p "$PROFILE" -- sleep 31.4159) >/dev/null 2>&1 &
+	mpid=$!
+	cleanup_hooks+=("kill $mpid 2>/dev/null")
+	init=""
+	for _ in $(seq 200); do
+		for c in $(cat /proc/$mpid/task/*/children 2>/dev/null); do
+			grep -q 'sleep' /proc/"$(cat /proc/$c/task/*/children 2>/dev/null | awk '{print $1}')"/cmdline 2>/dev/null && init=$c
+		done
+		[ -n "$init" ] && break
+		sleep 0.05
+	done
+	if [ -n "$init" ]; then
+		out=$(REV="$REV" "$PY" - "$init" <<'EOF'
+import os, re, sys
+val = os.environ["REV"][::-1].encode()[-32:]	# a freed copy's tail too
+pid, n, hit = sys.argv[1], 0, False
+with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+    for line in maps:
+        m = re.match(r"([0-9a-f]+)-([0-9a-f]+) r", line)
+        if not m or "[vvar]" in line or "[vsyscall]" in line:
+            continue
+        lo, hi = int(m.group(1), 16), int(m.group(2), 16)
+        if hi - lo > 1 << 30:
+            continue	# a sanitizer's shadow: reserved, never written
+        try:
+            mem.seek(lo)
+            chunk = mem.read(hi - lo)
+        except OSError:
+            continue
+        n += len(chunk)
+        hit = hit or val in chunk
+print("read", n > 100000, "found", hit)
+EOF
+)
+		is "the sandbox's init holds no copy of the value (its memory read from the host)" \
+		    "$out" "read True found False"
+	else
+		not_ok "the sandbox's init was found under moat (pid $mpid)"
+	fi
+	kill "$mpid" 2>/dev/null; wait "$mpid" 2>/dev/null
+else
+	skip "init's memory read from the host: init is not dumpable, so only root (CAP_SYS_PTRACE) may read it"
+fi
+
+# The audit: a workspace file that holds the value (a .env in the
+# project) is printed, and its output stored redacted.
+printf 'TOKEN_A=%s\n' "$VAL" >"$T/ws/.env"
+run_moat run -p "$PROFILE" -- cat .env
+is "a workspace file with the value is printed (it is the user's project)" "$out" "TOKEN_A=$VAL"
+id=$("$PY" -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select run_id from runs order by rowid desc limit 1").fetchone()[0])' "$MOAT_DB")
+run_moat audit show "$id"
+like "the audit shows the output redacted, naming the secret" "$out" 'TOKEN_A=\[REDACTED:secret-TOKEN_A\]'
+rm -f "$T/ws/.env"
+hits=$(cat "$MOAT_DB"* | grep -c -a -F "$VAL")
+is "the value is nowhere in the audit database" "$hits" 0
+
+# secret-file: the value read by moat from a file it never binds in.
+printf '%s\n' "file-$VAL" >"$HOME/token.txt"
+cat >"$T/file.conf" <<EOF
+include = restricted
+net-allow = localhost:8443
+secret = TOKEN_F localhost:8443
+secret-file = TOKEN_F ~/token.txt
+EOF
+run_moat run -p "$T/file.conf" -- sh -c 'printf "%s\n" "$TOKEN_F"; cat ~/token.txt 2>&1 | head -1'
+like "secret-file: the variable holds a placeholder; the file is not there" "$out" \
+    '^moat-secret-[0-9a-f]{32}
+cat: .*token.txt: No such file or directory$'
+rm -f "$HOME/token.txt"
+run_moat run -p "$T/file.conf" -- true
+is "a missing secret-file: exit 125" "$rc" 125
+like "a missing secret-file is named" "$err" "secret TOKEN_F: cannot read $HOME/token.txt"
+
+# moat profiles show lists the secrets and their hosts.
+run_moat profiles show "$T/sec.conf"
+like "profiles show lists the secret and its host" "$out" "secret = TOKEN_A localhost:8443 +# from $T/sec.conf:3"
+
+# Refused before the run, naming the secret and what to do.
+TOKEN_A= run_moat run -p "$PROFILE" -- true
+is "an empty variable: exit 125" "$rc" 125
+is "an empty variable is named" "$err" 'moat: secret TOKEN_A: $TOKEN_A holds an empty value; set it, or drop the secret'
+(unset TOKEN_A; run_moat run -p "$PROFILE" -- true; echo "$rc|$err" >"$T/unset")
+is "an unset variable: exit 125, named, with the fix" "$(cat "$T/unset")" \
+    '125|moat: secret TOKEN_A: the variable is not set in moat'"'"'s environment; export it, or read it from a file with "secret-file = TOKEN_A PATH"'
+TOKEN_A=short run_moat run -p "$PROFILE" -- true
+like "a value under 8 bytes is refused" "$rc $err" '^125 .*secret TOKEN_A: the value from \$TOKEN_A is 5 bytes'
+run_moat run -p "$PROFILE" -- echo "$VAL"
+is "the value on the command line: exit 125" "$rc" 125
+like "the value on the command line is refused, naming the argument" "$err" \
+    'secret TOKEN_A: its value is in argument 1 of the command; write \$TOKEN_A there instead'
+TOKEN_COPY=$VAL run_moat run -p "$PROFILE" -- true
+like "the value in another variable passed in is refused, naming it" "$rc $err" \
+    '^125 .*secret TOKEN_A: its value is also in the variable TOKEN_COPY'
+hits=$(cat "$MOAT_DB"* | grep -c -a -F "$VAL")
+is "refused runs leave the value out of the audit database too" "$hits" 0
+
+run_moat run -p restricted --secret TOKEN_A=api.example.test -- true
+is "--secret for a host no net-allow admits: exit 125" "$rc" 125
+is "--secret for a host no net-allow admits: the line to add" "$err" \
+    'moat run: --secret: secret TOKEN_A: no net-allow line admits api.example.test (port 443); add "net-allow = api.example.test" (a secret is only sent where the network may go)'
+run_moat run -p restricted --net-allow api.example.test --secret TOKEN_A=api.example.test,other.test -- true
+like "--secret checks every host" "$rc $err" '^125 .*no net-allow line admits other.test'
+run_moat run -p restricted --net-allow api.example.test --secret TOKEN_A=api.example.test -- sh -c 'printf "%s\n" "$TOKEN_A"'
+like "--secret with --net-allow: the placeholder inside" "$rc $out" '^0 moat-secret-[0-9a-f]{32}$'
+run_moat run --secret TOKEN_A=api.example.test -- true
+like "--secret with an isolated profile is refused" "$rc $err" '^125 moat run: --secret: profile default has net = isolated'
+run_moat run -p restricted --secret TOKEN_A -- true
+like "--secret without hosts: a usage error" "$rc $err" '^125 moat run: --secret TOKEN_A: expected NAME=HOST'
+
+run_moat session new -p "$PROFILE"
+like "a session refuses a profile with secrets, saying what to use" "$rc $err" \
+    "has secrets: a session does not carry them yet; use moat run"
+
+done_testing
