@@ -1,7 +1,8 @@
-/* cmd-audit.c: "moat audit": list, show, stats, export, prune and verify the
- * audit log. Front end; reads (and, for prune, writes) the SQLite file. */
+/* cmd-audit.c: "moat audit": list, show, replay, stats, export, prune and
+ * verify the audit log. Front end; reads (and, for prune, writes) the SQLite file. */
 #include <ctype.h>
 #include <errno.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <langinfo.h>
 #include <math.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "audit/audit.h"
+#include "audit/replay.h"
 #include "review/review.h"
 #include "cmd.h"
 #include "sandbox/ttystate.h"
@@ -25,13 +27,17 @@ static int	cmd_audit_exec(int, char **);
 
 const struct cmd_entry cmd_audit_entry = {
 	.name = "audit",
-	.usage = "audit [--db PATH] list|show ID|stats|export|prune [--before DATE] [--layers-max SIZE]|verify "
-	    "[--since T] [--until T] [--profile P] [--status S] [--min-risk N] "
+	.usage = "audit [--db PATH] list|show ID|replay ID [--speed N] [--no-wait] [--max-pause T]|stats|export|"
+	    "prune [--before DATE] [--layers-max SIZE]|verify [--since T] [--until T] [--profile P] [--status S] [--min-risk N] "
 	    "[--agent A] [--session ID] [--grep TEXT] [--limit N] [-v] [--json|--csv] [--format jsonl|csv]",
 	.summary = "review what ran, what it tried and how risky it was (moat-audit(5))",
 	.options = (const char *const[]){
 		"list\tthe runs, newest first (the default)",
 		"show ID\tone run: command, verdict, risk reasons, events, output; then its record",
+		"replay ID\tplay a run's kept terminal output back at the pace it was written",
+		"--speed N\twith replay: N times as fast (0.5 = half as fast)",
+		"--no-wait\twith replay: no pauses, everything at once",
+		"--max-pause T\twith replay: no pause longer than T (e.g. 2s), however long the run was idle",
 		"stats\tcounts, risk bands, top commands, denied calls and hosts",
 		"export\tevery matching run with its events, as JSON lines or CSV",
 		"prune --before DATE\tdelete runs that ended before DATE (the chain keeps a checkpoint) and overlay layers kept since before it",
@@ -67,6 +73,9 @@ struct audit_opts {
 	bool		 json, csv;
 	bool		 verbose;	/* show: every field */
 	const char	*format;	/* export */
+	double		 speed;		/* replay; 0 = 1 */
+	bool		 no_wait;	/* replay */
+	double		 max_pause;	/* replay; 0 = none */
 };
 
 /* Columns whose text is JSON already: embedded as is in --json output. */
@@ -137,10 +146,15 @@ audit_parse_opts(int argc, char **argv, struct audit_opts *o)
 			o->verbose = true;
 			continue;
 		}
+		if (strcmp(a, "--no-wait") == 0) {
+			o->no_wait = true;
+			continue;
+		}
 		if (a[0] != '-' || a[1] != '-') {
 			if (o->sub == NULL)
 				o->sub = a;
-			else if (o->id == NULL && strcmp(o->sub, "show") == 0)
+			else if (o->id == NULL && (strcmp(o->sub, "show") == 0 ||
+			    strcmp(o->sub, "replay") == 0))
 				o->id = a;
 			else
 				return (cmd_usage_error(&cmd_audit_entry, "unexpected \"%s\"", a));
@@ -210,6 +224,22 @@ audit_parse_opts(int argc, char **argv, struct audit_opts *o)
 			o->limit = n == 0 ? -1 : (long long)n;
 		} else if (strcmp(name, "--format") == 0)
 			o->format = v;
+		else if (strcmp(name, "--speed") == 0) {
+			char	*end;
+
+			errno = 0;
+			o->speed = strtod(v, &end);
+			if (errno != 0 || end == v || *end != '\0' || !isfinite(o->speed) ||
+			    o->speed < 0.01 || o->speed > 10000)
+				return (cmd_usage_error(&cmd_audit_entry, "--speed \"%s\": expected "
+				    "a factor from 0.01 to 10000, e.g. 2 or 0.5", v));
+		} else if (strcmp(name, "--max-pause") == 0) {
+			const char	*why = NULL;
+
+			if (parse_duration(v, &o->max_pause, &why) == -1 || o->max_pause <= 0)
+				return (cmd_usage_error(&cmd_audit_entry, "--max-pause \"%s\": %s",
+				    v, why != NULL ? why : "expected a duration above 0, e.g. 2s"));
+		}
 		else
 			return (cmd_usage_error(&cmd_audit_entry, "unknown option %s", name));
 	}
@@ -1239,6 +1269,132 @@ audit_cmd_prune(struct audit *a, const struct audit_opts *o)
 	return (0);
 }
 
+static volatile sig_atomic_t	audit_replay_stop;
+
+static void
+audit_replay_sig(int sig)
+{
+	(void)sig;
+	audit_replay_stop = 1;
+}
+
+/* Writes all of a chunk; false when the reader went away or a signal
+ * asked to stop. */
+static bool
+audit_replay_write(int fd, const char *p, size_t len)
+{
+	while (len > 0 && !audit_replay_stop) {
+		ssize_t	n = write(fd, p, len);
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return (false);
+		p += n;
+		len -= (size_t)n;
+	}
+	return (!audit_replay_stop);
+}
+
+/* Sleeps s seconds, or until a signal asks to stop. */
+static void
+audit_replay_pause(double s)
+{
+	struct timespec	ts;
+
+	if (s <= 0)
+		return;
+	ts.tv_sec = (time_t)s;
+	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+	while (!audit_replay_stop && nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+/* moat audit replay: the run's kept output (stdout to stdout, stderr to
+ * stderr) as it was written, paused as it paused; a terminal it played on
+ * gets back what the output switched on (ttystate), as the pty relay does
+ * when a run ends. */
+static int
+audit_cmd_replay(struct audit *a, const struct audit_opts *o)
+{
+	struct replay		 r = { 0 };
+	struct merr		 e;
+	struct ttystate		 ts[2];
+	struct sigaction	 sa = { 0 }, old[3];
+	static const int	 sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	double			 speed = o->speed > 0 ? o->speed : 1;
+	uint64_t		 prev = 0;
+	int64_t			 id;
+	bool			 tty[2] = { isatty(1) == 1, isatty(2) == 1 };
+
+	if (o->id == NULL)
+		return (cmd_usage_error(&cmd_audit_entry, "replay needs a run: ID or run id prefix"));
+	if (audit_resolve(a, o->id, &id) == -1)
+		return (1);
+	if (replay_load(a, id, &r, &e) == -1) {
+		merr_print(&e);
+		return (EXIT_MOAT);
+	}
+	if (r.n == 0) {
+		cmd_errorf("moat audit replay: run %lld kept no output (it wrote none, "
+		    "or its profile keeps none: audit-output = 0)\n", (long long)id);
+		replay_clear(&r);
+		return (1);
+	}
+	if (r.damaged)
+		cmd_errorf("moat audit replay: run %lld: its output's timing is damaged; "
+		    "played without pauses (moat audit verify says whether the row "
+		    "was edited)\n", (long long)id);
+	else if (r.untimed && !o->no_wait)
+		cmd_errorf("moat audit replay: run %lld was recorded without timing (by a "
+		    "moat before audit schema 5): played without pauses\n", (long long)id);
+	ttystate_init(&ts[0]);
+	ttystate_init(&ts[1]);
+	sa.sa_handler = audit_replay_sig;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < nitems(sigs); i++)
+		sigaction(sigs[i], &sa, &old[i]);
+	prev = r.c[0].ms;
+	for (size_t i = 0; i < r.n && !audit_replay_stop; i++) {
+		const struct replay_chunk	*c = &r.c[i];
+		int				 fd = c->stream == 2 ? 2 : 1;
+		double				 wait = (double)(c->ms - prev) / 1000 / speed;
+
+		if (c->ms > prev && !o->no_wait && !r.damaged) {
+			if (o->max_pause > 0 && wait > o->max_pause)
+				wait = o->max_pause;
+			audit_replay_pause(wait);
+		}
+		if (c->ms > prev)
+			prev = c->ms;
+		if (c->skipped > 0) {
+			char	gap[96];
+			int	n = snprintf(gap, sizeof gap, "%s[... %llu bytes not kept ...]\r\n",
+				    tty[fd - 1] ? "\r\n\033[m" : "\n",
+				    (unsigned long long)c->skipped);
+
+			if (!audit_replay_write(fd, gap, (size_t)n))
+				break;
+		}
+		if (tty[fd - 1])
+			ttystate_feed(&ts[fd - 1], c->p, c->len);
+		if (!audit_replay_write(fd, c->p, c->len))
+			break;
+	}
+	for (int k = 0; k < 2; k++) {
+		char	rb[TTYSTATE_RESTORE_MAX];
+		size_t	n;
+
+		if (tty[k] && (n = ttystate_restore(&ts[k], rb)) > 0)
+			while (write(k + 1, rb, n) == -1 && errno == EINTR)
+				;
+	}
+	for (size_t i = 0; i < nitems(sigs); i++)
+		sigaction(sigs[i], &old[i], NULL);
+	replay_clear(&r);
+	return (audit_replay_stop ? 130 : 0);
+}
+
 static int
 cmd_audit_exec(int argc, char **argv)
 {
@@ -1256,7 +1412,8 @@ cmd_audit_exec(int argc, char **argv)
 		o.sub = "list";
 	if (strcmp(o.sub, "list") != 0 && strcmp(o.sub, "show") != 0 &&
 	    strcmp(o.sub, "stats") != 0 && strcmp(o.sub, "export") != 0 &&
-	    strcmp(o.sub, "prune") != 0 && strcmp(o.sub, "verify") != 0)
+	    strcmp(o.sub, "prune") != 0 && strcmp(o.sub, "verify") != 0 &&
+	    strcmp(o.sub, "replay") != 0)
 		return (cmd_usage_error(&cmd_audit_entry, "unknown subcommand \"%s\"", o.sub));
 	path = o.db != NULL ? o.db : audit_default_path(def, sizeof def);
 	if (access(path, F_OK) == -1) {
@@ -1290,6 +1447,8 @@ cmd_audit_exec(int argc, char **argv)
 		rc = audit_cmd_list(a, &o);
 	else if (strcmp(o.sub, "show") == 0)
 		rc = audit_cmd_show(a, &o);
+	else if (strcmp(o.sub, "replay") == 0)
+		rc = audit_cmd_replay(a, &o);
 	else if (strcmp(o.sub, "stats") == 0)
 		rc = audit_cmd_stats(a, &o);
 	else if (strcmp(o.sub, "export") == 0)
