@@ -50,7 +50,7 @@ const struct cmd_entry cmd_audit_entry = {
 		"--min-risk N\truns whose risk score is N or more",
 		"--agent A\truns started by that agent or client",
 		"--session ID\tthe commands run in that session (moat session exec)",
-		"--grep TEXT\truns whose command line holds TEXT",
+		"--grep TEXT\truns whose command line, or output as the terminal showed it (escape codes applied, not bytes), holds TEXT",
 		"--limit N\tat most N runs",
 		"-v, --verbose\tshow: every field of the record (hash chain, owner, digests, limits)",
 		"--json, --csv\tmachine-readable output for list, show and stats",
@@ -248,6 +248,57 @@ audit_parse_opts(int argc, char **argv, struct audit_opts *o)
 	return (0);
 }
 
+/* A stream's kept output as the text a terminal showed (ttystate_text):
+ * head and tail as one text when they meet, else each on its own lines.
+ * Owned by the caller; *len is its length. */
+static char *
+audit_render(const char *h, size_t nh, const char *t, size_t nt, long long total,
+    size_t *len)
+{
+	size_t	 n = nh + nt, cap = n * 8 + 4, k = 0;
+	char	*out = xmalloc(cap);
+
+	if (h == NULL)
+		nh = 0;
+	if (t == NULL)
+		nt = 0;
+	if (nt == 0 || total <= (long long)(nh + nt)) {
+		autofree char	*all = xmalloc(nh + nt + 1);
+
+		if (nh > 0)
+			memcpy(all, h, nh);
+		if (nt > 0)
+			memcpy(all + nh, t, nt);
+		k = ttystate_text(all, nh + nt, out, cap);
+	} else {
+		k = ttystate_text(h, nh, out, cap);
+		out[k++] = '\n';
+		k += ttystate_text(t, nt, out + k, cap - k);
+	}
+	*len = k;
+	return (out);
+}
+
+/* moat_seen(head, tail, total, text): the --grep test of one outputs row,
+ * over what a terminal showed of it, not its bytes. */
+static void
+audit_sql_seen(struct sqlite3_context *ctx, int argc, struct sqlite3_value **v)
+{
+	const char	*text = (const char *)sqlite3_value_text(v[3]);
+	size_t		 len;
+	autofree char	*r = NULL;
+
+	(void)argc;
+	if (text == NULL || *text == '\0') {
+		sqlite3_result_int(ctx, 0);
+		return;
+	}
+	r = audit_render(sqlite3_value_blob(v[0]), (size_t)sqlite3_value_bytes(v[0]),
+	    sqlite3_value_blob(v[1]), (size_t)sqlite3_value_bytes(v[1]),
+	    sqlite3_value_int64(v[2]), &len);
+	sqlite3_result_int(ctx, memmem(r, len, text, strlen(text)) != NULL);
+}
+
 /* The WHERE clause for the filters that were given, and only those, so that
  * SQLite can use the indexes (started_at, profile, status, risk, source,
  * session); parameters ?1..?8 are bound by audit_bind_filter. Owned by the caller. */
@@ -261,7 +312,10 @@ audit_where(const struct audit_opts *o, bool by_time)
 		{ offsetof(struct audit_opts, status), "status = ?4" },
 		{ offsetof(struct audit_opts, min_risk), "risk >= ?5" },
 		{ offsetof(struct audit_opts, agent), "(source = ?6 OR client = ?6)" },
-		{ offsetof(struct audit_opts, grep), "instr(command, ?7) > 0" },
+		{ offsetof(struct audit_opts, grep), "(instr(command, ?7) > 0 OR EXISTS "
+		    "(SELECT 1 FROM outputs o WHERE o.run = runs.id AND moat_seen(o.head, "
+		    "o.tail, CASE o.stream WHEN 'stdout' THEN runs.stdout_bytes ELSE "
+		    "runs.stderr_bytes END, ?7)))" },
 		{ offsetof(struct audit_opts, session), "session = ?8" },
 	};
 	bool	 on[nitems(conds)] = {
@@ -492,6 +546,45 @@ audit_fmt_duration(double d, char *buf, size_t len)
 #define COL_TIME	0x2
 #define COL_AGENT	0x4
 
+/* Under a listed run that --grep found by its output: the first line that
+ * holds the text, as the terminal showed it. */
+static void
+audit_grep_line(struct audit *a, int64_t id, const char *grep, int width)
+{
+	struct sqlite3_stmt	*st = audit_q(a, "SELECT o.stream, o.head, o.tail, "
+	    "CASE o.stream WHEN 'stdout' THEN r.stdout_bytes ELSE r.stderr_bytes END "
+	    "FROM outputs o JOIN runs r ON r.id = o.run WHERE o.run = ?1 ORDER BY o.stream DESC");
+
+	if (st == NULL)
+		return;
+	sqlite3_bind_int64(st, 1, id);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		size_t		 len;
+		autofree char	*r = audit_render(sqlite3_column_blob(st, 1),
+				    (size_t)sqlite3_column_bytes(st, 1), sqlite3_column_blob(st, 2),
+				    (size_t)sqlite3_column_bytes(st, 2), sqlite3_column_int64(st, 3),
+				    &len);
+		char		*m = memmem(r, len, grep, strlen(grep)), *b, *e, *line = NULL;
+		size_t		 n = 0;
+		FILE		*f;
+
+		if (m == NULL)
+			continue;
+		for (b = m; b > r && b[-1] != '\n'; b--)
+			;
+		if ((e = memchr(m, '\n', len - (size_t)(m - r))) == NULL)
+			e = r + len;
+		f = open_memstream(&line, &n);
+		fprintf(f, "    %s: ", sqlite3_column_text(st, 0));
+		audit_safe_print(f, b, (size_t)(e - b), false);
+		fclose(f);
+		audit_line_out(line, n, width);
+		free(line);
+		break;
+	}
+	sqlite3_finalize(st);
+}
+
 static const char audit_list_cols[] =
 	"id, run_id, started_at, ended_at, duration, status, source, client, profile, "
 	"net_mode, risk, exit_code, signal, end_reason, argv, command, session";
@@ -618,6 +711,8 @@ audit_cmd_list(struct audit *a, const struct audit_opts *o)
 		fclose(f);
 		audit_line_out(line, len, width);
 		free(line);
+		if (o->grep != NULL && strstr(s, o->grep) == NULL)
+			audit_grep_line(a, sqlite3_column_int64(st, 0), o->grep, width);
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
@@ -1442,6 +1537,13 @@ cmd_audit_exec(int argc, char **argv)
 			merr_print(&e);
 			return (EXIT_MOAT);
 		}
+	}
+	if (sqlite3_create_function(audit_sqlite(a), "moat_seen", 4, SQLITE_UTF8 |
+	    SQLITE_DETERMINISTIC, NULL, audit_sql_seen, NULL, NULL) != SQLITE_OK) {
+		fprintf(stderr, "moat audit: %s: %s\n", audit_path(a),
+		    sqlite3_errmsg(audit_sqlite(a)));
+		audit_close(a);
+		return (EXIT_MOAT);
 	}
 	if (strcmp(o.sub, "list") == 0)
 		rc = audit_cmd_list(a, &o);

@@ -80,6 +80,30 @@ drive 'wait:one' 'send:\x03' -- "$MOAT" audit replay "$id"
 like "^C during the pause: replay stops (130)" "$res" '^rc=130$'
 unlike "^C: what came after the pause is not played" "$o" 'two'
 
+# --grep reads the output as the terminal showed it, not its bytes.
+run_moat audit list --grep 'two GH=[REDACTED'
+like "--grep: text a colour code cut in two in the bytes is found" "$out" \
+    "^ *$id .*
+    stdout: two GH=\[REDACTED:github-token\]\*+ three\$"
+run_moat audit list --grep "${secret:4:10}"
+unlike "--grep: a redacted secret is not found" "$out" "^ *$id "
+run_moat run -q -- sh -c 'x=$(printf "\033[4m"); y=$(printf "\033[m"); printf "un${x}der${y}line\n"; a=load; printf "${a}ing\r99%% done\n"'
+run_moat audit list --limit 1 --json
+id2=$(printf '%s' "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+run_moat audit list --grep underline
+like "--grep: a word drawn with escape codes in it" "$out" "^ *$id2 .*
+    stdout: underline\$"
+run_moat audit list --grep 4mder
+unlike "--grep: the escape code's bytes are not text" "$out" "^ *$id2 "
+run_moat audit list --grep '99% done'
+like "--grep: a line redrawn after a carriage return, as it was left" "$out" "^ *$id2 "
+run_moat audit list --grep loading
+unlike "--grep: what the redraw overwrote is not found" "$out" "^ *$id2 "
+run_moat audit list --grep underline --json
+like "--grep with --json: the run" "$out" "\"id\":$id2,"
+run_moat audit stats --grep underline --json
+like "--grep with stats: one run" "$out" '"runs":1[,}]'
+
 run_moat audit replay
 is "replay without a run: usage error" "$rc" 125
 like "replay without a run: says what is missing" "$err" 'replay needs a run'
