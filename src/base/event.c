@@ -49,7 +49,7 @@ event_printf(const struct event_sink *s, enum run_event_kind kind, const char *f
  */
 #define EVENT_NSTR	9
 
-/* An exec's extra field: "PID PPID NARGS CWDLEN LEN...:" then the cwd and
+/* An exec's extra field: "PID PPID NSPID NARGS CWDLEN LEN...:" then the cwd and
  * each argument, without separators. Arguments that would not fit in
  * EVENT_EXEC_MAX are left out. Returns its length, 0 when ev is no exec. */
 static size_t
@@ -66,8 +66,8 @@ event_exec_field(const struct run_event *ev, char *f)
 	while (ev->argv != NULL && ev->argv[nargs] != NULL && nargs < EVENT_EXEC_ARGS &&
 	    100 + 21 * (nargs + 1) + body + strlen(ev->argv[nargs]) < EVENT_EXEC_MAX)
 		body += strlen(ev->argv[nargs++]);
-	off = (size_t)snprintf(f, EVENT_EXEC_MAX, "%d %d %zu %zu", ev->pid, ev->ppid, nargs,
-	    cwdlen);
+	off = (size_t)snprintf(f, EVENT_EXEC_MAX, "%d %d %d %zu %zu", ev->pid, ev->ppid,
+	    ev->nspid, nargs, cwdlen);
 	for (size_t i = 0; i < nargs; i++)
 		off += (size_t)snprintf(f + off, EVENT_EXEC_MAX - off, " %zu",
 		    strlen(ev->argv[i]));
@@ -215,7 +215,7 @@ int
 event_decode_exec(const char *buf, size_t len, struct run_event *ev, struct event_exec *x)
 {
 	const char		*v[EVENT_NSTR], *s, *end;
-	unsigned long long	 pid, ppid, nargs, lens[EVENT_EXEC_ARGS + 1], sum = 0;
+	unsigned long long	 pid, ppid, nspid, nargs, lens[EVENT_EXEC_ARGS + 1], sum = 0;
 	size_t			 off = 0;
 
 	if (event_decode_v(buf, len, ev, v) == -1)
@@ -227,6 +227,7 @@ event_decode_exec(const char *buf, size_t len, struct run_event *ev, struct even
 	end = s + strlen(s);
 	if (event_num(&s, end, ' ', 1 << 22, &pid) == -1 ||
 	    event_num(&s, end, ' ', 1 << 22, &ppid) == -1 ||
+	    event_num(&s, end, ' ', 1 << 22, &nspid) == -1 ||
 	    event_num(&s, end, ' ', EVENT_EXEC_ARGS, &nargs) == -1)
 		return (-1);
 	for (size_t i = 0; i <= nargs; i++) {
@@ -250,5 +251,6 @@ event_decode_exec(const char *buf, size_t len, struct run_event *ev, struct even
 	ev->argv = x->argv;
 	ev->pid = (int)pid;
 	ev->ppid = (int)ppid;
+	ev->nspid = (int)nspid;
 	return (0);
 }

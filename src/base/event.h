@@ -45,6 +45,8 @@ struct run_event {
 	 * and reasons (a JSON array) are the static score of that argv, -1
 	 * and NULL until the record scores it. */
 	int			 pid, ppid;
+	int			 nspid;		/* the pid inside the sandbox of a
+						   child of its init, else 0 */
 	const char		*cwd;
 	char *const		*argv;
 	int			 risk;

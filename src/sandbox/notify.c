@@ -591,6 +591,32 @@ notify_ppid(int dirfd, pid_t pid)
 	return ((pid_t)ppid);
 }
 
+/* The pid of a task in its innermost pid namespace (the last field of
+ * NSpid in /proc/PID/status); 0 if unknown. */
+static pid_t
+notify_nspid(pid_t pid)
+{
+	char		 path[64], buf[2048], *p, *e;
+	ssize_t		 n;
+	autofd int	 fd = -1;
+	long		 v = 0;
+
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    (n = read(fd, buf, sizeof buf - 1)) <= 0)
+		return (0);
+	buf[n] = '\0';
+	if ((p = strstr(buf, "\nNSpid:")) == NULL)
+		return (0);
+	p += 7;
+	if ((e = strchr(p, '\n')) != NULL)
+		*e = '\0';
+	while ((e = strpbrk(p, " \t")) != NULL && e[strspn(e, " \t")] != '\0')
+		p = e + strspn(e, " \t");
+	v = strtol(p, NULL, 10);
+	return (v > 0 && v < 1 << 22 ? (pid_t)v : 0);
+}
+
 static bool
 notify_seen(const struct notify *n, pid_t pid)
 {
@@ -643,7 +669,7 @@ notify_exec(struct notify *n, const struct seccomp_notif *req)
 	uint64_t		 ptrs[NOTIFY_EXEC_ARGS + 1];
 	size_t			 nargs = 0, bytes = 0, tl;
 	ssize_t			 k;
-	pid_t			 pid = (pid_t)req->pid, parent;
+	pid_t			 pid = (pid_t)req->pid, parent, nspid;
 	autofd int		 dirfd = -1, fd = -1;
 	struct run_event	 ev;
 	bool			 valid, fallback = false;
@@ -689,6 +715,9 @@ notify_exec(struct notify *n, const struct seccomp_notif *req)
 		k = 0;
 	cwd[k] = '\0';
 	parent = dirfd >= 0 ? notify_ppid(dirfd, pid) : 0;
+	/* A child of init is a command's own process: its pid inside is what
+	 * a session's client knows it by (trail.c). */
+	nspid = parent == n->root && n->root > 0 ? notify_nspid(pid) : 0;
 	/* Only now is the pid known to have been the caller all along. */
 	valid = ioctl(n->fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) == 0;
 	notify_continue(n, req->id);
@@ -729,6 +758,7 @@ notify_exec(struct notify *n, const struct seccomp_notif *req)
 		ev.path = file != NULL ? file : "?";
 		ev.pid = (int)pid;
 		ev.ppid = (int)parent;
+		ev.nspid = (int)nspid;
 		ev.cwd = cwd;
 		ev.argv = argv;
 		ev.risk = -1;

@@ -1625,9 +1625,9 @@ spawn_on_session(struct loop *l, int fd, uint32_t events, void *arg)
 		if (nfds > 0 && sp->pidfd < 0) {
 			sp->pidfd = fds[0];
 			r->cmd_pid = spawn_pidfd_pid(sp->pidfd);
-			trail_flush(&sp->own, r);
 		} else if (nfds > 0)
 			close(fds[0]);
+		trail_flush(&sp->own, r, m.code);
 		if (m.flags & SPAWN_PTY || nfds > 1) {
 			if (nfds > 1 && sp->pty < 0)
 				spawn_pty_start(sp, l, fds[1]);

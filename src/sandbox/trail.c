@@ -36,7 +36,8 @@ trail_decide(struct trail *t, struct run *r, const char *buf, size_t len)
 
 	if (event_decode_exec(buf, len, &ev, x) == -1 || ev.kind != EV_EXEC)
 		goto out;
-	own = ev.pid == r->cmd_pid;
+	own = (r->cmd_pid > 0 && ev.pid == r->cmd_pid) ||
+	    (t->inner > 0 && ev.nspid == t->inner);
 	if (!own && !trail_has(t, ev.ppid))
 		goto out;	/* another command's, or a process init adopted */
 	if (own && (ev.argv == NULL || ev.argv[0] == NULL)) {
@@ -72,7 +73,7 @@ out:
 void
 trail_event(struct trail *t, struct run *r, const char *buf, size_t len)
 {
-	if (r->cmd_pid > 0) {
+	if (t->spawned) {
 		trail_decide(t, r, buf, len);
 		return;
 	}
@@ -84,11 +85,12 @@ trail_event(struct trail *t, struct run *r, const char *buf, size_t len)
 }
 
 void
-trail_flush(struct trail *t, struct run *r)
+trail_flush(struct trail *t, struct run *r, pid_t inner)
 {
+	t->spawned = true;
+	t->inner = inner;
 	for (size_t i = 0; i < t->npending; i++) {
-		if (r->cmd_pid > 0)
-			trail_decide(t, r, t->pending[i], t->pendlen[i]);
+		trail_decide(t, r, t->pending[i], t->pendlen[i]);
 		free(t->pending[i]);
 	}
 	t->npending = 0;

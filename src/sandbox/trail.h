@@ -24,14 +24,19 @@ struct trail {
 	size_t	 pendlen[TRAIL_PENDING];
 	size_t	 npending;
 	bool	 first;		/* the command's own exec was recorded */
+	bool	 spawned;	/* MSG_SPAWNED came */
+	pid_t	 inner;		/* the command's pid inside the sandbox */
 };
 
 /* An encoded EV_EXEC event from the session: r->on_event gets it when it
- * is of r's command (r->cmd_pid), or later (trail_flush) when that is not
- * known yet. */
+ * is of r's command, or later (trail_flush) when the command's pids are
+ * not known yet. Its own process is known by its host pid (r->cmd_pid,
+ * from the pidfd) or, as that is gone when the command ended before its
+ * client looked, by its pid inside the sandbox. */
 void	trail_event(struct trail *, struct run *, const char *, size_t);
-/* The command's pid is known: the held events are decided. */
-void	trail_flush(struct trail *, struct run *);
+/* MSG_SPAWNED came (inner: the command's pid inside): the held events are
+ * decided. */
+void	trail_flush(struct trail *, struct run *, pid_t inner);
 void	trail_clear(struct trail *);
 
 #endif

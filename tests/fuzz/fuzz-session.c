@@ -78,7 +78,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				n = event_encode(&ev, buf, sizeof buf);
 				assert(n > 0);
 				assert(event_decode_exec(buf, n, &again, &y) == 0);
-				assert(again.pid == ev.pid && again.ppid == ev.ppid);
+				assert(again.pid == ev.pid && again.ppid == ev.ppid &&
+				    again.nspid == ev.nspid);
 				assert(strcmp(again.cwd, ev.cwd) == 0);
 				for (size_t i = 0; i < na; i++)
 					assert(again.argv[i] != NULL &&

@@ -82,7 +82,7 @@ seed "$out/corpus-line" cd 'cd ../a/./b//c/..'
 seed "$out/corpus-line" shell 'cd x && ls $HOME'
 seed "$out/corpus-pane" sgr '\030\120\033[1;31mred\033[0m\r\n\033[2J\033[5;5Hx\033[?1049h\033[?25l\033]2;t\007\033[6n\033[c'
 seed "$out/corpus-pane" utf8 '\012\100caf\303\251 \344\270\255 \360\237\230\200 \377\376\r\n\033[3;10r\033[M'
-seed "$out/corpus-session" exec '\0005 0.5 0 0 0 0 0 0\000+exec /usr/bin/tr: tr a b\000-\000-\000-\000-\000-\000+/usr/bin/tr\000-\000+12 7 3 4 2 1 1:/tmptrab\000'
+seed "$out/corpus-session" exec '\0005 0.5 0 0 0 0 0 0\000+exec /usr/bin/tr: tr a b\000-\000-\000-\000-\000-\000+/usr/bin/tr\000-\000+12 7 3 3 4 2 1 1:/tmptrab\000'
 seed "$out/corpus-session" event '\0002 0.5 443 10 20 0.25 0 0\000+CONNECT example.org:443 allowed\000+example.org\000+93.184.216.34\000+allowed\000+example.org\000-\000-\000-\000-\000'
 
 rc=0
