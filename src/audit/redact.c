@@ -280,17 +280,20 @@ redact_rule_apply(struct redact_rule *rule, const char *s, struct rbuf *out, boo
 static void
 redact_segment(const struct redact *r, const char *seg, struct rbuf *out, bool keep)
 {
-	autofree char	*cur = xstrdup(seg);
+	autofree char	*cur = xstrdup(seg), *folded = rx_fold(seg);
 
 	for (size_t i = 0; i < r->n; i++) {
 		struct rbuf	next = { NULL, 0, 0 };
 
 		/* Most texts hold none of a rule's literals: no copy then. */
-		if (r->rules[i].kind != REDACT_TEXT || !rx_maybe(&r->rules[i].re, cur))
+		if (r->rules[i].kind != REDACT_TEXT ||
+		    !rx_maybe_folded(&r->rules[i].re, cur, folded))
 			continue;
 		redact_rule_apply(&r->rules[i], cur, &next, keep);
 		free(cur);
 		cur = next.p != NULL ? next.p : xstrdup("");
+		free(folded);
+		folded = rx_fold(cur);
 	}
 	rbuf_add(out, cur, strlen(cur));
 }
