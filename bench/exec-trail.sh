@@ -4,23 +4,27 @@
 # (default 1,000), four ways side by side: bare, bubblewrap (all namespaces,
 # /usr read-only), moat run without the trail, moat run with exec-trail =
 # yes (every execve read from the task's memory, let continue, scored and
-# recorded in the audit log). The summary: each median, and what the trail
-# adds over moat without it, per run and per exec (target: at most 10%).
+# recorded in the audit log). With -s, a script of 200 short programs
+# instead, each a different command line (tr, ls, grep, sed, wc, cat,
+# basename, dirname with arguments: what a build's shell steps start).
+# The summary: each median, and what the trail adds over moat without it,
+# per run and per exec (target: at most 10%).
 #
-# usage: bench/exec-trail.sh [-n EXECS] [-r RUNS] [-w WARMUP]
+# usage: bench/exec-trail.sh [-s] [-n EXECS] [-r RUNS] [-w WARMUP]
 #   MOAT=path/to/moat (default ./moat), MOAT_PROFILE_DIR (default profiles/)
 set -u
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/.." && pwd)
-n=1000 runs=10 warmup=2 py=/usr/bin/python3
+n=1000 runs=10 warmup=2 py=/usr/bin/python3 script=no
 
 while [ $# -gt 0 ]; do
 	case $1 in
 	-n) n=$2; shift 2 ;;
+	-s) script=yes; shift ;;
 	-r) runs=$2; shift 2 ;;
 	-w) warmup=$2; shift 2 ;;
-	-h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "exec-trail.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -39,6 +43,11 @@ export HOME=$scratch/home XDG_STATE_HOME=$scratch/state MOAT_DB=$scratch/audit.d
 printf 'include = isolated\ntimeout = 0\nexec-trail = no\n' >"$scratch/off.conf"
 printf 'include = isolated\ntimeout = 0\nexec-trail = yes\n' >"$scratch/on.conf"
 loop="i=0; while [ \$i -lt $n ]; do /bin/true; i=\$((i+1)); done"
+if [ "$script" = yes ]; then
+	# 25 rounds of 8 programs, each round's arguments its own.
+	n=200
+	loop="i=0; while [ \$i -lt 25 ]; do echo r\$i | tr r R >/dev/null; ls -d /usr/bin/\$i* >/dev/null 2>&1; grep -c r\$i /etc/passwd >/dev/null; sed -n \$((i+1))p /etc/passwd >/dev/null; wc -c /etc/hostname >/dev/null; cat /etc/hostname >/dev/null; basename /a/\$i >/dev/null; dirname /a/\$i/b >/dev/null; i=\$((i+1)); done"
+fi
 
 bwrap=(bwrap --unshare-all --die-with-parent --new-session --ro-bind /usr /usr)
 for d in bin sbin lib lib32 lib64 libx32; do
@@ -58,7 +67,8 @@ hf+=(-n moat "$moat run -q -p $scratch/off.conf -- sh -c '$loop'"
 (cd "$scratch/ws" && "$moat" run -q -p "$scratch/on.conf" -- /bin/true) ||
 	die "moat run with the trail fails here"
 (cd "$scratch/ws" && hyperfine --warmup "$warmup" --runs "$runs" --style basic \
-    --export-json "$scratch/r.json" --export-markdown "$here/results/exec-trail.md" \
+    --export-json "$scratch/r.json" \
+    --export-markdown "$here/results/exec-trail$([ "$script" = yes ] && echo -script).md" \
     "${hf[@]}") </dev/null || die "hyperfine failed"
 (cd "$scratch/ws" && "$moat" run -q -p "$scratch/on.conf" -- sh -c "$loop")
 echo

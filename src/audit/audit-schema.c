@@ -147,6 +147,9 @@ const char *const audit_schema[] = {
 	"CREATE INDEX events_run ON events (run);"
 	"CREATE INDEX events_kind_name ON events (kind, name, count, run);"
 	"CREATE INDEX events_kind_host ON events (kind, host, verdict);",
+	/* 4 -> 5: when each stretch of a stream's kept output was written
+	 * (lines "OFFSET MS"), so moat audit replay plays it at its pace. */
+	"ALTER TABLE outputs ADD COLUMN timing TEXT;",
 };
 
 const size_t	audit_schema_n = sizeof audit_schema / sizeof audit_schema[0];

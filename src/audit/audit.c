@@ -10,6 +10,7 @@
  * chain). Running rows are outside the chain until then. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <math.h>
 #include <pwd.h>
 #include <signal.h>
@@ -66,6 +67,18 @@ struct audit_ev {
 	int64_t		 bytes_out, bytes_in;
 };
 
+/* When a stretch of a stream was written: its first byte's offset in the
+ * stream, milliseconds after the run began. */
+struct audit_tick {
+	uint64_t	 off;
+	uint64_t	 ms;
+};
+
+/* Ticks kept per part of a stream (head, tail); chunks closer than
+ * AUDIT_TICK_MS to the last tick share it. */
+#define AUDIT_TICKS_MAX	4096
+#define AUDIT_TICK_MS	5
+
 struct audit_out {
 	uint64_t	 bytes;
 	struct sha256	 sha;
@@ -74,6 +87,10 @@ struct audit_out {
 	char		*ring;		/* owned, tail_max bytes */
 	size_t		 ring_pos;	/* next write position */
 	uint64_t	 ring_fill;	/* bytes that went to the ring */
+	struct audit_tick *th;		/* owned, the head's ticks, nth of them */
+	size_t		 nth;
+	struct audit_tick *tt;		/* owned, the tail's: a ring of */
+	size_t		 tt0, ntt;	/* AUDIT_TICKS_MAX from tt0 */
 };
 
 struct audit_agg {
@@ -86,6 +103,7 @@ struct audit_run {
 	int64_t		 rowid;
 	char		*run_id;	/* owned */
 	double		 started_at;
+	double		 started_mono;	/* now_mono() at the begin: output's ticks */
 	size_t		 head_max, tail_max;
 	struct audit_out out[2];
 	struct audit_ev	*ev;		/* owned, nev buffered */
@@ -958,6 +976,13 @@ audit_children_hash(struct audit *a, int64_t id, char hex[SHA256_HEX_LEN], struc
 	if (audit_hash_query(a, &s, "SELECT stream, head, tail FROM outputs WHERE run = ?1 "
 	    "ORDER BY stream", id, e) == -1)
 		return (-1);
+	/* Output's timing (schema 5) as output: each row that has one, named
+	 * by its column, so a row of an older moat, which has none, keeps the
+	 * digest it was chained with, and a timing added, changed or removed
+	 * later changes it. */
+	if (audit_hash_query(a, &s, "SELECT stream, timing FROM outputs WHERE run = ?1 "
+	    "AND timing IS NOT NULL ORDER BY stream", id, e) == -1)
+		return (-1);
 	sha256_final_hex(&s, hex);
 	return (0);
 }
@@ -1533,7 +1558,7 @@ audit_run_begin(struct audit *a, const struct audit_start *s, struct merr *e)
 	    s->output_tail == AUDIT_OUTPUT_NONE ? 0 : s->output_tail;
 	for (int i = 0; i < 2; i++)
 		sha256_init(&ar->out[i].sha);
-	ar->last_flush = now_mono();
+	ar->last_flush = ar->started_mono = now_mono();
 	if ((st = audit_prepare(a, audit_insert_sql, e)) == NULL)
 		goto fail;
 	audit_bind_start(a, st, s, ar->run_id, "running", now);
@@ -1881,19 +1906,54 @@ audit_run_sample(struct audit_run *ar, const struct audit_sample *s, struct merr
 	return (audit_maybe_flush(ar, e));
 }
 
+/* Notes that the bytes from off on were written at ms, into the tail's
+ * ring of ticks, dropping those the tail no longer holds. */
+static void
+audit_tick_tail(struct audit_run *ar, struct audit_out *o, uint64_t off, uint64_t ms)
+{
+	uint64_t	 from = o->bytes > ar->tail_max ? o->bytes - ar->tail_max : 0;
+
+	if (o->tt == NULL)
+		o->tt = xreallocarray(NULL, AUDIT_TICKS_MAX, sizeof *o->tt);
+	if (o->ntt == 0 || ms >= o->tt[(o->tt0 + o->ntt - 1) % AUDIT_TICKS_MAX].ms +
+	    AUDIT_TICK_MS) {
+		if (o->ntt == AUDIT_TICKS_MAX) {
+			o->tt0 = (o->tt0 + 1) % AUDIT_TICKS_MAX;
+			o->ntt--;
+		}
+		o->tt[(o->tt0 + o->ntt++) % AUDIT_TICKS_MAX] =
+		    (struct audit_tick){ off, ms };
+	}
+	/* A tick is needed while the stretch it starts reaches into the tail. */
+	while (o->ntt > 1 && o->tt[(o->tt0 + 1) % AUDIT_TICKS_MAX].off <= from) {
+		o->tt0 = (o->tt0 + 1) % AUDIT_TICKS_MAX;
+		o->ntt--;
+	}
+}
+
 void
 audit_output_feed(struct audit_run *ar, int stream, const void *buf, size_t len)
 {
 	struct audit_out	*o;
 	const char		*p = buf;
 	size_t			 k;
+	uint64_t		 off, ms;
+	double			 dt;
 
-	if (stream != 1 && stream != 2)
+	if ((stream != 1 && stream != 2) || len == 0)
 		return;
 	o = &ar->out[stream - 1];
+	off = o->bytes;
+	dt = now_mono() - ar->started_mono;
+	ms = dt > 0 ? (uint64_t)(dt * 1000) : 0;
 	o->bytes += len;
 	sha256_update(&o->sha, buf, len);
 	if (o->nhead < ar->head_max) {
+		if (o->th == NULL)
+			o->th = xreallocarray(NULL, AUDIT_TICKS_MAX, sizeof *o->th);
+		if (o->nth == 0 || (o->nth < AUDIT_TICKS_MAX &&
+		    ms >= o->th[o->nth - 1].ms + AUDIT_TICK_MS))
+			o->th[o->nth++] = (struct audit_tick){ off, ms };
 		if (o->head == NULL)
 			o->head = xmalloc(ar->head_max);
 		k = ar->head_max - o->nhead < len ? ar->head_max - o->nhead : len;
@@ -1901,9 +1961,11 @@ audit_output_feed(struct audit_run *ar, int stream, const void *buf, size_t len)
 		o->nhead += k;
 		p += k;
 		len -= k;
+		off += k;
 	}
 	if (len == 0 || ar->tail_max == 0)
 		return;
+	audit_tick_tail(ar, o, off, ms);
 	if (o->ring == NULL)
 		o->ring = xmalloc(ar->tail_max);
 	o->ring_fill += len;
@@ -1918,14 +1980,40 @@ audit_output_feed(struct audit_run *ar, int stream, const void *buf, size_t len)
 	o->ring_pos = (o->ring_pos + len) % ar->tail_max;
 }
 
-/* Stores one stream's head and tail, redacted. */
+/* A stream's ticks as moat-audit(5) says: a line "OFFSET MS" per stretch,
+ * offsets rising, only those of bytes kept (the head's, then the tail's,
+ * whose first starts where the tail does). */
+static char *
+audit_timing_text(const struct audit_out *o, size_t ntail)
+{
+	size_t		 cap = (o->nth + o->ntt) * 42 + 1, len = 0;
+	char		*t = xmalloc(cap);
+	uint64_t	 from = o->bytes - ntail;
+
+	t[0] = '\0';
+	for (size_t j = 0; j < o->nth; j++)
+		len += (size_t)snprintf(t + len, cap - len, "%" PRIu64 " %" PRIu64 "\n",
+		    o->th[j].off, o->th[j].ms);
+	for (size_t j = 0; ntail > 0 && j < o->ntt; j++) {
+		const struct audit_tick	*x = &o->tt[(o->tt0 + j) % AUDIT_TICKS_MAX];
+
+		if (j + 1 < o->ntt && o->tt[(o->tt0 + j + 1) % AUDIT_TICKS_MAX].off <= from)
+			continue;
+		len += (size_t)snprintf(t + len, cap - len, "%" PRIu64 " %" PRIu64 "\n",
+		    x->off > from ? x->off : from, x->ms);
+	}
+	return (t);
+}
+
+/* Stores one stream's head and tail, redacted so that every byte keeps
+ * its offset, and when each stretch of it was written. */
 static int
 audit_write_output(struct audit_run *ar, int i, struct merr *e)
 {
 	struct audit		*a = ar->a;
 	struct audit_out	*o = &ar->out[i];
 	autostmt struct sqlite3_stmt *st = NULL;
-	autofree char		*tail = NULL, *rh = NULL, *rt = NULL;
+	autofree char		*tail = NULL, *rh = NULL, *rt = NULL, *timing = NULL;
 	size_t			 ntail = 0, nrh = 0, nrt = 0;
 
 	if (o->bytes == 0 || (o->nhead == 0 && o->ring_fill == 0))
@@ -1939,12 +2027,30 @@ audit_write_output(struct audit_run *ar, int i, struct merr *e)
 			memcpy(tail, o->ring + o->ring_pos, ar->tail_max - o->ring_pos);
 			memcpy(tail + ar->tail_max - o->ring_pos, o->ring, o->ring_pos);
 		}
-		rt = redact_text(a->redact, tail, ntail, &nrt);
 	}
-	if (o->nhead > 0)
-		rh = redact_text(a->redact, o->head, o->nhead, &nrh);
-	if ((st = audit_prepare(a, "INSERT INTO outputs (run, stream, head, tail) "
-	    "VALUES (?1, ?2, ?3, ?4)", e)) == NULL)
+	if (o->nhead > 0 && ntail > 0 && o->bytes == o->nhead + ntail) {
+		/* Head and tail meet: redacted as one text, so a secret that
+		 * spans the cut is found, then cut again where it was. */
+		autofree char	*all = xmalloc(o->nhead + ntail), *r = NULL;
+
+		memcpy(all, o->head, o->nhead);
+		memcpy(all + o->nhead, tail, ntail);
+		r = redact_text_keep(a->redact, all, o->nhead + ntail);
+		rh = xmalloc(o->nhead);
+		memcpy(rh, r, o->nhead);
+		rt = xmalloc(ntail);
+		memcpy(rt, r + o->nhead, ntail);
+	} else {
+		if (ntail > 0)
+			rt = redact_text_keep(a->redact, tail, ntail);
+		if (o->nhead > 0)
+			rh = redact_text_keep(a->redact, o->head, o->nhead);
+	}
+	nrt = ntail;
+	nrh = o->nhead;
+	timing = audit_timing_text(o, ntail);
+	if ((st = audit_prepare(a, "INSERT INTO outputs (run, stream, head, tail, timing) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5)", e)) == NULL)
 		return (-1);
 	sqlite3_bind_int64(st, 1, ar->rowid);
 	bind_text(st, 2, i == 0 ? "stdout" : "stderr");
@@ -1952,6 +2058,8 @@ audit_write_output(struct audit_run *ar, int i, struct merr *e)
 		sqlite3_bind_blob(st, 3, rh, (int)nrh, SQLITE_TRANSIENT);
 	if (rt != NULL)
 		sqlite3_bind_blob(st, 4, rt, (int)nrt, SQLITE_TRANSIENT);
+	if (timing != NULL && *timing != '\0')
+		bind_text(st, 5, timing);
 	return (audit_step_done(a, st, e, "record output"));
 }
 
@@ -1970,6 +2078,8 @@ audit_run_free(struct audit_run *ar)
 	for (int i = 0; i < 2; i++) {
 		free(ar->out[i].head);
 		free(ar->out[i].ring);
+		free(ar->out[i].th);
+		free(ar->out[i].tt);
 	}
 	free(ar->run_id);
 	free(ar);

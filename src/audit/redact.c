@@ -257,9 +257,31 @@ redact_expand(struct rbuf *b, const char *repl, const char *s, const regmatch_t 
 	}
 }
 
+/* Appends the replacement of the match m of s in exactly as many bytes as
+ * the match: cut, or filled up with '*'; a newline or carriage return of
+ * the match stays where it was, so text laid out around it keeps its rows
+ * and columns. No byte of the match survives unless the rule's replacement
+ * names its group. */
+static void
+redact_expand_keep(struct rbuf *b, const char *repl, const char *s, const regmatch_t *m)
+{
+	struct rbuf	r = { NULL, 0, 0 };
+	size_t		n = (size_t)(m[0].rm_eo - m[0].rm_so);
+
+	redact_expand(&r, repl, s, m);
+	for (size_t i = 0; i < n; i++) {
+		char	c = s[m[0].rm_so + (regoff_t)i];
+
+		if (c != '\n' && c != '\r')
+			c = i < r.len ? r.p[i] : '*';
+		rbuf_add(b, &c, 1);
+	}
+	free(r.p);
+}
+
 /* One text rule over one NUL-terminated string; appends the result to out. */
 static void
-redact_rule_apply(struct redact_rule *rule, const char *s, struct rbuf *out)
+redact_rule_apply(struct redact_rule *rule, const char *s, struct rbuf *out, bool keep)
 {
 	regmatch_t	m[10];
 	int		eflags = 0;
@@ -271,7 +293,10 @@ redact_rule_apply(struct redact_rule *rule, const char *s, struct rbuf *out)
 			rbuf_add(out, s + m[0].rm_so, 1);
 			s += m[0].rm_so + 1;
 		} else {
-			redact_expand(out, rule->repl, s, m);
+			if (keep)
+				redact_expand_keep(out, rule->repl, s, m);
+			else
+				redact_expand(out, rule->repl, s, m);
 			s += m[0].rm_eo;
 		}
 		eflags = REG_NOTBOL;
@@ -281,9 +306,9 @@ redact_rule_apply(struct redact_rule *rule, const char *s, struct rbuf *out)
 
 /* All text rules over one NUL-free segment. */
 static void
-redact_segment(const struct redact *r, const char *seg, struct rbuf *out)
+redact_segment(const struct redact *r, const char *seg, struct rbuf *out, bool keep)
 {
-	autofree char	*cur = xstrdup(seg);
+	autofree char	*cur = xstrdup(seg), *folded = rx_fold(seg);
 
 	for (size_t i = 0; i < r->nlits; i++) {
 		const struct redact_literal	*l = &r->lits[i];
@@ -306,17 +331,20 @@ redact_segment(const struct redact *r, const char *seg, struct rbuf *out)
 		struct rbuf	next = { NULL, 0, 0 };
 
 		/* Most texts hold none of a rule's literals: no copy then. */
-		if (r->rules[i].kind != REDACT_TEXT || !rx_maybe(&r->rules[i].re, cur))
+		if (r->rules[i].kind != REDACT_TEXT ||
+		    !rx_maybe_folded(&r->rules[i].re, cur, folded))
 			continue;
-		redact_rule_apply(&r->rules[i], cur, &next);
+		redact_rule_apply(&r->rules[i], cur, &next, keep);
 		free(cur);
 		cur = next.p != NULL ? next.p : xstrdup("");
+		free(folded);
+		folded = rx_fold(cur);
 	}
 	rbuf_add(out, cur, strlen(cur));
 }
 
-char *
-redact_text(const struct redact *r, const char *s, size_t len, size_t *outlen)
+static char *
+redact_any(const struct redact *r, const char *s, size_t len, size_t *outlen, bool keep)
 {
 	struct rbuf	out = { NULL, 0, 0 };
 	autofree char	*copy = xmalloc(len + 1);
@@ -326,7 +354,7 @@ redact_text(const struct redact *r, const char *s, size_t len, size_t *outlen)
 	copy[len] = '\0';
 	rbuf_add(&out, "", 0);
 	for (;;) {
-		redact_segment(r, copy + i, &out);
+		redact_segment(r, copy + i, &out, keep);
 		i += strlen(copy + i);
 		if (i >= len)
 			break;
@@ -336,6 +364,18 @@ redact_text(const struct redact *r, const char *s, size_t len, size_t *outlen)
 	if (outlen != NULL)
 		*outlen = out.len;
 	return (out.p);
+}
+
+char *
+redact_text(const struct redact *r, const char *s, size_t len, size_t *outlen)
+{
+	return (redact_any(r, s, len, outlen, false));
+}
+
+char *
+redact_text_keep(const struct redact *r, const char *s, size_t len)
+{
+	return (redact_any(r, s, len, NULL, true));
 }
 
 void

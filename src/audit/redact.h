@@ -34,6 +34,11 @@ int		 redact_compile(struct redact *, struct merr *);
  * match of every text rule replaced. Bytes between NULs are treated as
  * separate strings, so binary output is handled. */
 char		*redact_text(const struct redact *, const char *, size_t, size_t *);
+/* As redact_text, but each match becomes exactly as many bytes as it had
+ * (its replacement cut or filled with '*', its newlines kept): the result
+ * has len bytes and a NUL, and a terminal stream keeps its layout and the
+ * byte offsets its timing refers to. */
+char		*redact_text_keep(const struct redact *, const char *, size_t);
 /* Redacts each argument with the text rules, and replaces the argument after
  * one that matches a "next-arg" rule (--password X). Appends to out. */
 void		 redact_argv(const struct redact *, char *const *, struct strv *);

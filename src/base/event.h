@@ -45,6 +45,8 @@ struct run_event {
 	 * and reasons (a JSON array) are the static score of that argv, -1
 	 * and NULL until the record scores it. */
 	int			 pid, ppid;
+	int			 nspid;		/* the pid inside the sandbox of a
+						   child of its init, else 0 */
 	const char		*cwd;
 	char *const		*argv;
 	int			 risk;
@@ -69,11 +71,26 @@ void	event_vprintf(const struct event_sink *, enum run_event_kind, const char *,
 /* An event as bytes for another process, and back. event_encode: the
  * length, 0 when cap is too small (strings are cut at EVENT_FIELD_MAX);
  * EVENT_WIRE_MAX always suffices. event_decode: -1 for anything event_encode
- * does not make; the strings point into buf, which must outlive ev. */
+ * does not make; the strings point into buf, which must outlive ev. An
+ * exec's pid, parent, cwd and argv go in one more field (at most
+ * EVENT_EXEC_MAX bytes: arguments that do not fit are left out), read back
+ * by event_decode_exec only. */
 #define EVENT_FIELD_MAX	4096
-#define EVENT_WIRE_MAX	(9 * (EVENT_FIELD_MAX + 2) + 160)
+#define EVENT_EXEC_MAX	16384
+#define EVENT_EXEC_ARGS	64
+#define EVENT_WIRE_MAX	(8 * (EVENT_FIELD_MAX + 2) + EVENT_EXEC_MAX + 2 + 160)
 #include <stddef.h>
 size_t	event_encode(const struct run_event *, char *buf, size_t cap);
 int	event_decode(const char *buf, size_t len, struct run_event *);
+
+/* Room for what event_decode_exec decodes. */
+struct event_exec {
+	char	 text[EVENT_EXEC_MAX + 1];	/* the cwd and arguments, NUL after each */
+	char	*argv[EVENT_EXEC_ARGS + 1];
+};
+/* As event_decode; an exec's pid, ppid, cwd and argv are filled too, their
+ * strings in x. */
+int	event_decode_exec(const char *buf, size_t len, struct run_event *,
+	    struct event_exec *x);
 
 #endif

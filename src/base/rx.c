@@ -287,8 +287,13 @@ rx_init(struct rx *x, const char *pat, int cflags)
 		rx_set_clear(&set);
 		return;
 	}
-	for (size_t i = 0; i < set.n; i++)
+	for (size_t i = 0; i < set.n; i++) {
 		x->lits[i] = TAKE_PTR(set.v[i]);
+		/* Folded once, for rx_maybe_folded. */
+		for (char *c = x->lits[i]; (cflags & REG_ICASE) && *c != '\0'; c++)
+			if (*c >= 'A' && *c <= 'Z')
+				*c = (char)(*c - 'A' + 'a');
+	}
 	x->nlits = set.n;
 }
 
@@ -334,6 +339,28 @@ rx_maybe(const struct rx *x, const char *s)
 		    strstr(s, x->lits[i])) != NULL)
 			return (true);
 	return (false);
+}
+
+bool
+rx_maybe_folded(const struct rx *x, const char *s, const char *folded)
+{
+	if (x->nlits == 0)
+		return (true);
+	for (size_t i = 0; i < x->nlits; i++)
+		if (strstr(x->cflags & REG_ICASE ? folded : s, x->lits[i]) != NULL)
+			return (true);
+	return (false);
+}
+
+char *
+rx_fold(const char *s)
+{
+	char	*f = xstrdup(s);
+
+	for (char *c = f; *c != '\0'; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c - 'A' + 'a');
+	return (f);
 }
 
 int

@@ -34,6 +34,11 @@ void	 rx_free(struct rx *);
 int	 rx_compile(struct rx *, char *err, size_t errlen);
 /* False when s cannot match: it holds none of the required literals. */
 bool	 rx_maybe(const struct rx *, const char *s);
+/* The same, given also s with A-Z folded to a-z (rx_fold, owned by the
+ * caller): many rules over one text fold it once, and a case-insensitive
+ * literal is then a plain strstr, not a strcasestr. */
+bool	 rx_maybe_folded(const struct rx *, const char *s, const char *folded);
+char	*rx_fold(const char *);
 /* regexec(3) after the prefilter, compiling on first need: 0 on a match,
  * REG_NOMATCH otherwise (and for a pattern that does not compile). */
 int	 rx_exec(struct rx *, const char *s, size_t nmatch, regmatch_t *, int eflags);

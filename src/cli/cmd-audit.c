@@ -1,7 +1,8 @@
-/* cmd-audit.c: "moat audit": list, show, stats, export, prune and verify the
- * audit log. Front end; reads (and, for prune, writes) the SQLite file. */
+/* cmd-audit.c: "moat audit": list, show, replay, stats, export, prune and
+ * verify the audit log. Front end; reads (and, for prune, writes) the SQLite file. */
 #include <ctype.h>
 #include <errno.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <langinfo.h>
 #include <math.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "audit/audit.h"
+#include "audit/replay.h"
 #include "review/review.h"
 #include "cmd.h"
 #include "sandbox/ttystate.h"
@@ -25,13 +27,17 @@ static int	cmd_audit_exec(int, char **);
 
 const struct cmd_entry cmd_audit_entry = {
 	.name = "audit",
-	.usage = "audit [--db PATH] list|show ID|stats|export|prune [--before DATE] [--layers-max SIZE]|verify "
-	    "[--since T] [--until T] [--profile P] [--status S] [--min-risk N] "
+	.usage = "audit [--db PATH] list|show ID|replay ID [--speed N] [--no-wait] [--max-pause T]|stats|export|"
+	    "prune [--before DATE] [--layers-max SIZE]|verify [--since T] [--until T] [--profile P] [--status S] [--min-risk N] "
 	    "[--agent A] [--session ID] [--grep TEXT] [--limit N] [-v] [--json|--csv] [--format jsonl|csv]",
 	.summary = "review what ran, what it tried and how risky it was (moat-audit(5))",
 	.options = (const char *const[]){
 		"list\tthe runs, newest first (the default)",
 		"show ID\tone run: command, verdict, risk reasons, events, output; then its record",
+		"replay ID\tplay a run's kept terminal output back at the pace it was written",
+		"--speed N\twith replay: N times as fast (0.5 = half as fast)",
+		"--no-wait\twith replay: no pauses, everything at once",
+		"--max-pause T\twith replay: no pause longer than T (e.g. 2s), however long the run was idle",
 		"stats\tcounts, risk bands, top commands, denied calls and hosts",
 		"export\tevery matching run with its events, as JSON lines or CSV",
 		"prune --before DATE\tdelete runs that ended before DATE (the chain keeps a checkpoint) and overlay layers kept since before it",
@@ -44,7 +50,7 @@ const struct cmd_entry cmd_audit_entry = {
 		"--min-risk N\truns whose risk score is N or more",
 		"--agent A\truns started by that agent or client",
 		"--session ID\tthe commands run in that session (moat session exec)",
-		"--grep TEXT\truns whose command line holds TEXT",
+		"--grep TEXT\truns whose command line, or output as the terminal showed it (escape codes applied, not bytes), holds TEXT",
 		"--limit N\tat most N runs",
 		"-v, --verbose\tshow: every field of the record (hash chain, owner, digests, limits)",
 		"--json, --csv\tmachine-readable output for list, show and stats",
@@ -67,6 +73,9 @@ struct audit_opts {
 	bool		 json, csv;
 	bool		 verbose;	/* show: every field */
 	const char	*format;	/* export */
+	double		 speed;		/* replay; 0 = 1 */
+	bool		 no_wait;	/* replay */
+	double		 max_pause;	/* replay; 0 = none */
 };
 
 /* Columns whose text is JSON already: embedded as is in --json output. */
@@ -137,10 +146,15 @@ audit_parse_opts(int argc, char **argv, struct audit_opts *o)
 			o->verbose = true;
 			continue;
 		}
+		if (strcmp(a, "--no-wait") == 0) {
+			o->no_wait = true;
+			continue;
+		}
 		if (a[0] != '-' || a[1] != '-') {
 			if (o->sub == NULL)
 				o->sub = a;
-			else if (o->id == NULL && strcmp(o->sub, "show") == 0)
+			else if (o->id == NULL && (strcmp(o->sub, "show") == 0 ||
+			    strcmp(o->sub, "replay") == 0))
 				o->id = a;
 			else
 				return (cmd_usage_error(&cmd_audit_entry, "unexpected \"%s\"", a));
@@ -210,12 +224,79 @@ audit_parse_opts(int argc, char **argv, struct audit_opts *o)
 			o->limit = n == 0 ? -1 : (long long)n;
 		} else if (strcmp(name, "--format") == 0)
 			o->format = v;
+		else if (strcmp(name, "--speed") == 0) {
+			char	*end;
+
+			errno = 0;
+			o->speed = strtod(v, &end);
+			if (errno != 0 || end == v || *end != '\0' || !isfinite(o->speed) ||
+			    o->speed < 0.01 || o->speed > 10000)
+				return (cmd_usage_error(&cmd_audit_entry, "--speed \"%s\": expected "
+				    "a factor from 0.01 to 10000, e.g. 2 or 0.5", v));
+		} else if (strcmp(name, "--max-pause") == 0) {
+			const char	*why = NULL;
+
+			if (parse_duration(v, &o->max_pause, &why) == -1 || o->max_pause <= 0)
+				return (cmd_usage_error(&cmd_audit_entry, "--max-pause \"%s\": %s",
+				    v, why != NULL ? why : "expected a duration above 0, e.g. 2s"));
+		}
 		else
 			return (cmd_usage_error(&cmd_audit_entry, "unknown option %s", name));
 	}
 	if (o->json && o->csv)
 		return (cmd_usage_error(&cmd_audit_entry, "--json and --csv exclude each other"));
 	return (0);
+}
+
+/* A stream's kept output as the text a terminal showed (ttystate_text):
+ * head and tail as one text when they meet, else each on its own lines.
+ * Owned by the caller; *len is its length. */
+static char *
+audit_render(const char *h, size_t nh, const char *t, size_t nt, long long total,
+    size_t *len)
+{
+	size_t	 n = nh + nt, cap = n * 8 + 4, k = 0;
+	char	*out = xmalloc(cap);
+
+	if (h == NULL)
+		nh = 0;
+	if (t == NULL)
+		nt = 0;
+	if (nt == 0 || total <= (long long)(nh + nt)) {
+		autofree char	*all = xmalloc(nh + nt + 1);
+
+		if (nh > 0)
+			memcpy(all, h, nh);
+		if (nt > 0)
+			memcpy(all + nh, t, nt);
+		k = ttystate_text(all, nh + nt, out, cap);
+	} else {
+		k = ttystate_text(h, nh, out, cap);
+		out[k++] = '\n';
+		k += ttystate_text(t, nt, out + k, cap - k);
+	}
+	*len = k;
+	return (out);
+}
+
+/* moat_seen(head, tail, total, text): the --grep test of one outputs row,
+ * over what a terminal showed of it, not its bytes. */
+static void
+audit_sql_seen(struct sqlite3_context *ctx, int argc, struct sqlite3_value **v)
+{
+	const char	*text = (const char *)sqlite3_value_text(v[3]);
+	size_t		 len;
+	autofree char	*r = NULL;
+
+	(void)argc;
+	if (text == NULL || *text == '\0') {
+		sqlite3_result_int(ctx, 0);
+		return;
+	}
+	r = audit_render(sqlite3_value_blob(v[0]), (size_t)sqlite3_value_bytes(v[0]),
+	    sqlite3_value_blob(v[1]), (size_t)sqlite3_value_bytes(v[1]),
+	    sqlite3_value_int64(v[2]), &len);
+	sqlite3_result_int(ctx, memmem(r, len, text, strlen(text)) != NULL);
 }
 
 /* The WHERE clause for the filters that were given, and only those, so that
@@ -231,7 +312,10 @@ audit_where(const struct audit_opts *o, bool by_time)
 		{ offsetof(struct audit_opts, status), "status = ?4" },
 		{ offsetof(struct audit_opts, min_risk), "risk >= ?5" },
 		{ offsetof(struct audit_opts, agent), "(source = ?6 OR client = ?6)" },
-		{ offsetof(struct audit_opts, grep), "instr(command, ?7) > 0" },
+		{ offsetof(struct audit_opts, grep), "(instr(command, ?7) > 0 OR EXISTS "
+		    "(SELECT 1 FROM outputs o WHERE o.run = runs.id AND moat_seen(o.head, "
+		    "o.tail, CASE o.stream WHEN 'stdout' THEN runs.stdout_bytes ELSE "
+		    "runs.stderr_bytes END, ?7)))" },
 		{ offsetof(struct audit_opts, session), "session = ?8" },
 	};
 	bool	 on[nitems(conds)] = {
@@ -462,6 +546,45 @@ audit_fmt_duration(double d, char *buf, size_t len)
 #define COL_TIME	0x2
 #define COL_AGENT	0x4
 
+/* Under a listed run that --grep found by its output: the first line that
+ * holds the text, as the terminal showed it. */
+static void
+audit_grep_line(struct audit *a, int64_t id, const char *grep, int width)
+{
+	struct sqlite3_stmt	*st = audit_q(a, "SELECT o.stream, o.head, o.tail, "
+	    "CASE o.stream WHEN 'stdout' THEN r.stdout_bytes ELSE r.stderr_bytes END "
+	    "FROM outputs o JOIN runs r ON r.id = o.run WHERE o.run = ?1 ORDER BY o.stream DESC");
+
+	if (st == NULL)
+		return;
+	sqlite3_bind_int64(st, 1, id);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		size_t		 len;
+		autofree char	*r = audit_render(sqlite3_column_blob(st, 1),
+				    (size_t)sqlite3_column_bytes(st, 1), sqlite3_column_blob(st, 2),
+				    (size_t)sqlite3_column_bytes(st, 2), sqlite3_column_int64(st, 3),
+				    &len);
+		char		*m = memmem(r, len, grep, strlen(grep)), *b, *e, *line = NULL;
+		size_t		 n = 0;
+		FILE		*f;
+
+		if (m == NULL)
+			continue;
+		for (b = m; b > r && b[-1] != '\n'; b--)
+			;
+		if ((e = memchr(m, '\n', len - (size_t)(m - r))) == NULL)
+			e = r + len;
+		f = open_memstream(&line, &n);
+		fprintf(f, "    %s: ", sqlite3_column_text(st, 0));
+		audit_safe_print(f, b, (size_t)(e - b), false);
+		fclose(f);
+		audit_line_out(line, n, width);
+		free(line);
+		break;
+	}
+	sqlite3_finalize(st);
+}
+
 static const char audit_list_cols[] =
 	"id, run_id, started_at, ended_at, duration, status, source, client, profile, "
 	"net_mode, risk, exit_code, signal, end_reason, argv, command, session";
@@ -588,6 +711,8 @@ audit_cmd_list(struct audit *a, const struct audit_opts *o)
 		fclose(f);
 		audit_line_out(line, len, width);
 		free(line);
+		if (o->grep != NULL && strstr(s, o->grep) == NULL)
+			audit_grep_line(a, sqlite3_column_int64(st, 0), o->grep, width);
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
@@ -1239,6 +1364,132 @@ audit_cmd_prune(struct audit *a, const struct audit_opts *o)
 	return (0);
 }
 
+static volatile sig_atomic_t	audit_replay_stop;
+
+static void
+audit_replay_sig(int sig)
+{
+	(void)sig;
+	audit_replay_stop = 1;
+}
+
+/* Writes all of a chunk; false when the reader went away or a signal
+ * asked to stop. */
+static bool
+audit_replay_write(int fd, const char *p, size_t len)
+{
+	while (len > 0 && !audit_replay_stop) {
+		ssize_t	n = write(fd, p, len);
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return (false);
+		p += n;
+		len -= (size_t)n;
+	}
+	return (!audit_replay_stop);
+}
+
+/* Sleeps s seconds, or until a signal asks to stop. */
+static void
+audit_replay_pause(double s)
+{
+	struct timespec	ts;
+
+	if (s <= 0)
+		return;
+	ts.tv_sec = (time_t)s;
+	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+	while (!audit_replay_stop && nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+/* moat audit replay: the run's kept output (stdout to stdout, stderr to
+ * stderr) as it was written, paused as it paused; a terminal it played on
+ * gets back what the output switched on (ttystate), as the pty relay does
+ * when a run ends. */
+static int
+audit_cmd_replay(struct audit *a, const struct audit_opts *o)
+{
+	struct replay		 r = { 0 };
+	struct merr		 e;
+	struct ttystate		 ts[2];
+	struct sigaction	 sa = { 0 }, old[3];
+	static const int	 sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	double			 speed = o->speed > 0 ? o->speed : 1;
+	uint64_t		 prev = 0;
+	int64_t			 id;
+	bool			 tty[2] = { isatty(1) == 1, isatty(2) == 1 };
+
+	if (o->id == NULL)
+		return (cmd_usage_error(&cmd_audit_entry, "replay needs a run: ID or run id prefix"));
+	if (audit_resolve(a, o->id, &id) == -1)
+		return (1);
+	if (replay_load(a, id, &r, &e) == -1) {
+		merr_print(&e);
+		return (EXIT_MOAT);
+	}
+	if (r.n == 0) {
+		cmd_errorf("moat audit replay: run %lld kept no output (it wrote none, "
+		    "or its profile keeps none: audit-output = 0)\n", (long long)id);
+		replay_clear(&r);
+		return (1);
+	}
+	if (r.damaged)
+		cmd_errorf("moat audit replay: run %lld: its output's timing is damaged; "
+		    "played without pauses (moat audit verify says whether the row "
+		    "was edited)\n", (long long)id);
+	else if (r.untimed && !o->no_wait)
+		cmd_errorf("moat audit replay: run %lld was recorded without timing (by a "
+		    "moat before audit schema 5): played without pauses\n", (long long)id);
+	ttystate_init(&ts[0]);
+	ttystate_init(&ts[1]);
+	sa.sa_handler = audit_replay_sig;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < nitems(sigs); i++)
+		sigaction(sigs[i], &sa, &old[i]);
+	prev = r.c[0].ms;
+	for (size_t i = 0; i < r.n && !audit_replay_stop; i++) {
+		const struct replay_chunk	*c = &r.c[i];
+		int				 fd = c->stream == 2 ? 2 : 1;
+		double				 wait = (double)(c->ms - prev) / 1000 / speed;
+
+		if (c->ms > prev && !o->no_wait && !r.damaged) {
+			if (o->max_pause > 0 && wait > o->max_pause)
+				wait = o->max_pause;
+			audit_replay_pause(wait);
+		}
+		if (c->ms > prev)
+			prev = c->ms;
+		if (c->skipped > 0) {
+			char	gap[96];
+			int	n = snprintf(gap, sizeof gap, "%s[... %llu bytes not kept ...]\r\n",
+				    tty[fd - 1] ? "\r\n\033[m" : "\n",
+				    (unsigned long long)c->skipped);
+
+			if (!audit_replay_write(fd, gap, (size_t)n))
+				break;
+		}
+		if (tty[fd - 1])
+			ttystate_feed(&ts[fd - 1], c->p, c->len);
+		if (!audit_replay_write(fd, c->p, c->len))
+			break;
+	}
+	for (int k = 0; k < 2; k++) {
+		char	rb[TTYSTATE_RESTORE_MAX];
+		size_t	n;
+
+		if (tty[k] && (n = ttystate_restore(&ts[k], rb)) > 0)
+			while (write(k + 1, rb, n) == -1 && errno == EINTR)
+				;
+	}
+	for (size_t i = 0; i < nitems(sigs); i++)
+		sigaction(sigs[i], &old[i], NULL);
+	replay_clear(&r);
+	return (audit_replay_stop ? 130 : 0);
+}
+
 static int
 cmd_audit_exec(int argc, char **argv)
 {
@@ -1256,7 +1507,8 @@ cmd_audit_exec(int argc, char **argv)
 		o.sub = "list";
 	if (strcmp(o.sub, "list") != 0 && strcmp(o.sub, "show") != 0 &&
 	    strcmp(o.sub, "stats") != 0 && strcmp(o.sub, "export") != 0 &&
-	    strcmp(o.sub, "prune") != 0 && strcmp(o.sub, "verify") != 0)
+	    strcmp(o.sub, "prune") != 0 && strcmp(o.sub, "verify") != 0 &&
+	    strcmp(o.sub, "replay") != 0)
 		return (cmd_usage_error(&cmd_audit_entry, "unknown subcommand \"%s\"", o.sub));
 	path = o.db != NULL ? o.db : audit_default_path(def, sizeof def);
 	if (access(path, F_OK) == -1) {
@@ -1286,10 +1538,19 @@ cmd_audit_exec(int argc, char **argv)
 			return (EXIT_MOAT);
 		}
 	}
+	if (sqlite3_create_function(audit_sqlite(a), "moat_seen", 4, SQLITE_UTF8 |
+	    SQLITE_DETERMINISTIC, NULL, audit_sql_seen, NULL, NULL) != SQLITE_OK) {
+		fprintf(stderr, "moat audit: %s: %s\n", audit_path(a),
+		    sqlite3_errmsg(audit_sqlite(a)));
+		audit_close(a);
+		return (EXIT_MOAT);
+	}
 	if (strcmp(o.sub, "list") == 0)
 		rc = audit_cmd_list(a, &o);
 	else if (strcmp(o.sub, "show") == 0)
 		rc = audit_cmd_show(a, &o);
+	else if (strcmp(o.sub, "replay") == 0)
+		rc = audit_cmd_replay(a, &o);
 	else if (strcmp(o.sub, "stats") == 0)
 		rc = audit_cmd_stats(a, &o);
 	else if (strcmp(o.sub, "export") == 0)

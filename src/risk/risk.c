@@ -180,7 +180,7 @@ score_regex(struct rctx *cx, enum risk_scope scope, const char *s, const char *v
 {
 	regmatch_t	 m[1];
 	regex_t		 re;
-	autofree char	*cut = NULL;
+	autofree char	*cut = NULL, *folded = NULL;
 	size_t		 slen = strlen(s);
 
 	if (cx->scanned >= RISK_SCAN_BUDGET) {
@@ -193,11 +193,14 @@ score_regex(struct rctx *cx, enum risk_scope scope, const char *s, const char *v
 		slen = RISK_SCAN_MAX;
 	}
 	cx->scanned += slen;
+	/* Folded once for every rule's prefilter (rx_maybe_folded). */
+	folded = rx_fold(s);
 	for (size_t i = 0; i < cx->rules->n; i++) {
 		const struct risk_rule	*r = cx->rules->v[i];
 		size_t			 off = 0, len = strlen(s);
 
-		if (r->scope != scope || rx_exec(r->re[0], s, 0, NULL, 0) != 0)
+		if (r->scope != scope || !rx_maybe_folded(r->re[0], s, folded) ||
+		    rx_exec(r->re[0], s, 0, NULL, 0) != 0)
 			continue;
 		if (regcomp(&re, r->re[0]->pat, REG_EXTENDED | (r->nocase ? REG_ICASE : 0)) == 0) {
 			if (regexec(&re, s, 1, m, 0) == 0 && m[0].rm_eo > m[0].rm_so) {

@@ -20,7 +20,8 @@
  * its address is safe there.
  *
  * The exec trail (notify_trail) is a record in the same way: for execve
- * and execveat we read the path and argv from /proc/PID/mem, check with
+ * and execveat we read the path and argv from the task's memory
+ * (process_vm_readv), its cwd and parent, check with
  * SECCOMP_IOCTL_NOTIF_ID_VALID that the task is still the one that made
  * the call (so the pid was not reused while we read), and answer CONTINUE.
  * Another thread of the task can change that memory between our read and
@@ -50,6 +51,13 @@
 #include <linux/audit.h>
 #include <linux/netlink.h>
 #include <linux/seccomp.h>
+
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS	SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP	(1UL << 0)
+#endif
 
 #include "filter.h"
 #include "base/loop.h"
@@ -532,23 +540,33 @@ notify_observe(struct notify *n, const struct seccomp_notif *req)
 	return (true);
 }
 
-/* A NUL-terminated string of at most max bytes at addr in the task's memory
- * (fd: /proc/PID/mem); NULL when it cannot be read. Reads page by page, so
- * a string that ends just before an unmapped page is still read. */
+/* Bytes from addr to the end of its page, at most max: a read that stays
+ * in one page either succeeds whole or fails (process_vm_readv does not
+ * split an iovec element). */
+static size_t
+notify_in_page(uint64_t addr, size_t max)
+{
+	size_t	left = 4096 - (size_t)(addr & 4095);
+
+	return (left < max ? left : max);
+}
+
+/* A NUL-terminated string of at most max bytes at addr in the task's
+ * memory; NULL when it cannot be read. Reads page by page, so a string
+ * that ends just before an unmapped page is still read. */
 static char *
-notify_read_str(int fd, uint64_t addr, size_t max)
+notify_read_str(pid_t pid, uint64_t addr, size_t max)
 {
 	char	*buf = xmalloc(max + 1);
 	size_t	 got = 0;
 
 	while (got < max) {
-		size_t	 want = 4096 - (size_t)((addr + got) & 4095);
+		size_t	 want = notify_in_page(addr + got, max - got);
 		ssize_t	 n;
 		char	*nul;
 
-		if (want > max - got)
-			want = max - got;
-		n = pread(fd, buf + got, want, (off_t)(addr + got));
+		n = process_vm_readv(pid, &(struct iovec){ buf + got, want }, 1,
+		    &(struct iovec){ (void *)(uintptr_t)(addr + got), want }, 1, 0);
 		if (n <= 0)
 			break;
 		if ((nul = memchr(buf + got, '\0', (size_t)n)) != NULL) {
@@ -566,10 +584,78 @@ notify_read_str(int fd, uint64_t addr, size_t max)
 	return (buf);
 }
 
-/* The parent pid from a /proc/PID directory's stat (dirfd), or of a pid
- * (dirfd -1); 0 if unknown. */
+/* The path and arguments of an execve the task waits in, with as few
+ * reads of its memory as the layout allows: the path's first bytes and
+ * the argv array in one process_vm_readv, every argument in a second
+ * (each within its page); what does not end there is read page by page.
+ * Returns the path (NULL when the memory cannot be read) and fills argv
+ * (at most NOTIFY_EXEC_ARGS, NOTIFY_EXEC_BYTES in all). */
+static char *
+notify_read_exec(pid_t pid, uint64_t a_path, uint64_t a_argv, char **argv,
+    size_t *nargs, size_t *bytes)
+{
+	char		 head[256], *file = NULL, *arena = NULL, *nul;
+	uint64_t	 ptrs[NOTIFY_EXEC_ARGS + 1];
+	struct iovec	 l[NOTIFY_EXEC_ARGS], r[NOTIFY_EXEC_ARGS];
+	size_t		 hl = notify_in_page(a_path, sizeof head), np, nread, off;
+	size_t		 al = notify_in_page(a_argv, sizeof ptrs) & ~(size_t)7;
+	ssize_t		 k;
+
+	*nargs = *bytes = 0;
+	k = process_vm_readv(pid, (struct iovec[]){ { head, hl }, { ptrs, al } }, al > 0 ? 2 : 1,
+	    (struct iovec[]){ { (void *)(uintptr_t)a_path, hl }, { (void *)(uintptr_t)a_argv, al } },
+	    al > 0 ? 2 : 1, 0);
+	if (k < (ssize_t)hl)
+		return (notify_read_str(pid, a_path, PATH_MAX));
+	file = (nul = memchr(head, '\0', hl)) != NULL ? xstrndup(head, (size_t)(nul - head)) :
+	    notify_read_str(pid, a_path, PATH_MAX);
+	np = (size_t)(k - (ssize_t)hl) / sizeof ptrs[0];
+	/* An argv array that runs on into the next page. */
+	while (np < NOTIFY_EXEC_ARGS + 1 && (np == 0 || ptrs[np - 1] != 0)) {
+		size_t	want = notify_in_page(a_argv + np * 8, (NOTIFY_EXEC_ARGS + 1 - np) * 8) &
+			    ~(size_t)7;
+
+		if (want == 0 || (k = process_vm_readv(pid, &(struct iovec){ ptrs + np, want }, 1,
+		    &(struct iovec){ (void *)(uintptr_t)(a_argv + np * 8), want }, 1, 0)) <= 0)
+			break;
+		np += (size_t)k / 8;
+	}
+	for (nread = 0; nread < np && nread < NOTIFY_EXEC_ARGS && ptrs[nread] != 0; nread++)
+		;
+	if (nread == 0)
+		return (file);
+	arena = xmalloc(nread * NOTIFY_EXEC_ARG_MAX);
+	for (size_t i = 0; i < nread; i++) {
+		l[i] = (struct iovec){ arena + i * NOTIFY_EXEC_ARG_MAX,
+		    notify_in_page(ptrs[i], NOTIFY_EXEC_ARG_MAX) };
+		r[i] = (struct iovec){ (void *)(uintptr_t)ptrs[i], l[i].iov_len };
+	}
+	k = process_vm_readv(pid, l, nread, r, nread, 0);
+	off = 0;
+	for (size_t i = 0; i < nread && *bytes < NOTIFY_EXEC_BYTES; i++) {
+		char	*s = NULL;
+		size_t	 len = l[i].iov_len;
+
+		/* Each element was read whole, or none after it. */
+		if (k > 0 && off + len <= (size_t)k) {
+			if ((nul = memchr(l[i].iov_base, '\0', len)) != NULL)
+				s = xstrndup(l[i].iov_base, (size_t)(nul - (char *)l[i].iov_base));
+			else if (len == NOTIFY_EXEC_ARG_MAX)
+				s = xstrndup(l[i].iov_base, len);	/* cut at the max */
+		}
+		off += len;
+		if (s == NULL && (s = notify_read_str(pid, ptrs[i], NOTIFY_EXEC_ARG_MAX)) == NULL)
+			break;
+		*bytes += strlen(s) + 1;
+		argv[(*nargs)++] = s;
+	}
+	free(arena);
+	return (file);
+}
+
+/* The parent pid from /proc/PID/stat; 0 if unknown. */
 static pid_t
-notify_ppid(int dirfd, pid_t pid)
+notify_ppid_stat(pid_t pid)
 {
 	char		 path[64], buf[512], *p;
 	ssize_t		 n;
@@ -577,8 +663,7 @@ notify_ppid(int dirfd, pid_t pid)
 	int		 ppid;
 
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	if ((fd = dirfd >= 0 ? openat(dirfd, "stat", O_RDONLY | O_CLOEXEC) :
-	    open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
 	    (n = read(fd, buf, sizeof buf - 1)) <= 0)
 		return (0);
 	buf[n] = '\0';
@@ -589,6 +674,62 @@ notify_ppid(int dirfd, pid_t pid)
 	for (ppid = 0, p += 4; *p >= '0' && *p <= '9' && ppid < 1 << 22; p++)
 		ppid = ppid * 10 + (*p - '0');
 	return ((pid_t)ppid);
+}
+
+/* PIDFD_GET_INFO (Linux 6.13), where the headers predate it. */
+struct notify_pidfd_info {
+	uint64_t	 mask;
+	uint64_t	 cgroupid;
+	uint32_t	 pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+	uint32_t	 spare0[1];
+};
+#define NOTIFY_PIDFD_GET_INFO	_IOWR(0xFF, 11, struct notify_pidfd_info)
+#define NOTIFY_PIDFD_INFO_PID	1ULL
+
+/* The parent pid of a pid; 0 if unknown. A pidfd's PIDFD_GET_INFO first:
+ * the kernel fills in a few fields there, where /proc/PID/stat formats
+ * fifty. */
+static pid_t
+notify_ppid(pid_t pid)
+{
+	static bool	 no_info;
+
+	if (!no_info) {
+		struct notify_pidfd_info	 info = { .mask = NOTIFY_PIDFD_INFO_PID };
+		autofd int			 pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+		if (pfd >= 0 && ioctl(pfd, NOTIFY_PIDFD_GET_INFO, &info) == 0)
+			return ((pid_t)info.ppid);
+		if (pfd >= 0 && (errno == ENOTTY || errno == EINVAL))
+			no_info = true;		/* an older kernel: stat from now on */
+	}
+	return (notify_ppid_stat(pid));
+}
+
+/* The pid of a task in its innermost pid namespace (the last field of
+ * NSpid in /proc/PID/status); 0 if unknown. */
+static pid_t
+notify_nspid(pid_t pid)
+{
+	char		 path[64], buf[2048], *p, *e;
+	ssize_t		 n;
+	autofd int	 fd = -1;
+	long		 v = 0;
+
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    (n = read(fd, buf, sizeof buf - 1)) <= 0)
+		return (0);
+	buf[n] = '\0';
+	if ((p = strstr(buf, "\nNSpid:")) == NULL)
+		return (0);
+	p += 7;
+	if ((e = strchr(p, '\n')) != NULL)
+		*e = '\0';
+	while ((e = strpbrk(p, " \t")) != NULL && e[strspn(e, " \t")] != '\0')
+		p = e + strspn(e, " \t");
+	v = strtol(p, NULL, 10);
+	return (v > 0 && v < 1 << 22 ? (pid_t)v : 0);
 }
 
 static bool
@@ -612,7 +753,7 @@ notify_trail_parent(struct notify *n, pid_t p)
 	for (int depth = 0; p > 1 && depth < 64; depth++) {
 		if (notify_seen(n, p))
 			return (p);
-		p = notify_ppid(-1, p);
+		p = notify_ppid(p);
 	}
 	return (n->root > 0 ? n->root : first);
 }
@@ -640,29 +781,13 @@ notify_exec(struct notify *n, const struct seccomp_notif *req)
 	uint64_t		 a_argv = at ? req->data.args[2] : req->data.args[1];
 	char			 path[64], cwd[PATH_MAX], *argv[NOTIFY_EXEC_ARGS + 2];
 	autofree char		*file = NULL, *text = NULL;
-	uint64_t		 ptrs[NOTIFY_EXEC_ARGS + 1];
 	size_t			 nargs = 0, bytes = 0, tl;
 	ssize_t			 k;
-	pid_t			 pid = (pid_t)req->pid, parent;
-	autofd int		 dirfd = -1, fd = -1;
+	pid_t			 pid = (pid_t)req->pid, parent, nspid;
 	struct run_event	 ev;
 	bool			 valid, fallback = false;
 
-	snprintf(path, sizeof path, "/proc/%d", (int)pid);
-	dirfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd != -1 && (fd = openat(dirfd, "mem", O_RDONLY | O_CLOEXEC)) != -1) {
-		file = notify_read_str(fd, a_path, PATH_MAX);
-		k = pread(fd, ptrs, sizeof ptrs, (off_t)a_argv);
-		for (size_t i = 0; k > 0 && i < (size_t)k / sizeof ptrs[0] &&
-		    i < NOTIFY_EXEC_ARGS && ptrs[i] != 0 && bytes < NOTIFY_EXEC_BYTES; i++) {
-			char	*s = notify_read_str(fd, ptrs[i], NOTIFY_EXEC_ARG_MAX);
-
-			if (s == NULL)
-				break;
-			bytes += strlen(s) + 1;
-			argv[nargs++] = s;
-		}
-	}
+	file = notify_read_exec(pid, a_path, a_argv, argv, &nargs, &bytes);
 	/* The command's own first exec comes from a copy of init, which is
 	 * not dumpable and whose memory belongs to the host's user namespace:
 	 * an unprivileged supervisor cannot read it. What it runs is what moat
@@ -680,15 +805,23 @@ notify_exec(struct notify *n, const struct seccomp_notif *req)
 			bytes += strlen(argv[nargs - 1]) + 1;
 		}
 	}
-	if (n->rootfd == -1 && dirfd != -1 && !fallback)
-		n->rootfd = openat(dirfd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (n->rootfd == -1 && file != NULL && !fallback) {
+		snprintf(path, sizeof path, "/proc/%d/root", (int)pid);
+		n->rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	}
 	/* The working directory and the parent, while the task waits: a
 	 * program that execs and exits at once (the end of a pipeline) would
-	 * be gone before we looked. */
-	if (dirfd == -1 || (k = readlinkat(dirfd, "cwd", cwd, sizeof cwd - 1)) < 0)
+	 * be gone before we looked. By its pid: the task cannot go and its
+	 * pid be reused while it waits here unless a signal kills it, which
+	 * the check of the notification's id below sees. */
+	snprintf(path, sizeof path, "/proc/%d/cwd", (int)pid);
+	if ((k = readlink(path, cwd, sizeof cwd - 1)) < 0)
 		k = 0;
 	cwd[k] = '\0';
-	parent = dirfd >= 0 ? notify_ppid(dirfd, pid) : 0;
+	parent = notify_ppid(pid);
+	/* A child of init is a command's own process: its pid inside is what
+	 * a session's client knows it by (trail.c). */
+	nspid = parent == n->root && n->root > 0 ? notify_nspid(pid) : 0;
 	/* Only now is the pid known to have been the caller all along. */
 	valid = ioctl(n->fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) == 0;
 	notify_continue(n, req->id);
@@ -729,6 +862,7 @@ notify_exec(struct notify *n, const struct seccomp_notif *req)
 		ev.path = file != NULL ? file : "?";
 		ev.pid = (int)pid;
 		ev.ppid = (int)parent;
+		ev.nspid = (int)nspid;
 		ev.cwd = cwd;
 		ev.argv = argv;
 		ev.risk = -1;
@@ -951,6 +1085,11 @@ notify_trail(struct notify *n, pid_t root)
 	n->root = root;
 	if (n->seen == NULL)
 		n->seen = xcalloc(NOTIFY_SEEN_MAX, sizeof *n->seen);
+	/* The task waits on every exec until we answer: with this flag
+	 * (Linux 6.6) the kernel hands the CPU from it to us and back instead
+	 * of waking us on whatever CPU is free, and the task again after. An
+	 * older kernel refuses it and the trail works as before. */
+	(void)ioctl(n->fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
 }
 
 uint64_t

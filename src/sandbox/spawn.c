@@ -49,6 +49,7 @@
 #include "ttystate.h"
 #include "network/proxy.h"
 #include "spawn.h"
+#include "trail.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD	3
@@ -74,6 +75,7 @@ struct spawn {
 	unsigned		 filter_flags;	/* FILTER_*: what notify observes */
 	int			 idlefd;	/* idle-timeout's check, or -1 */
 	bool			 trail;		/* the exec trail is on */
+	struct trail		 own;		/* attached: this command's part of it */
 	double			 active;	/* when output or keys last passed */
 	int			 killed_by;	/* a terminating signal moat forwarded */
 	bool			 have_status;
@@ -1650,6 +1652,7 @@ spawn_on_session(struct loop *l, int fd, uint32_t events, void *arg)
 			r->cmd_pid = spawn_pidfd_pid(sp->pidfd);
 		} else if (nfds > 0)
 			close(fds[0]);
+		trail_flush(&sp->own, r, m.code);
 		if (m.flags & SPAWN_PTY || nfds > 1) {
 			if (nfds > 1 && sp->pty < 0)
 				spawn_pty_start(sp, l, fds[1]);
@@ -1685,8 +1688,11 @@ spawn_on_session(struct loop *l, int fd, uint32_t events, void *arg)
 		loop_stop(l);
 		break;
 	case MSG_EVENT:
-		if (payload != NULL && event_decode(payload, len, &ev) == 0 &&
-		    r->on_event != NULL) {
+		if (payload == NULL || event_decode(payload, len, &ev) == -1)
+			break;
+		if (ev.kind == EV_EXEC)
+			trail_event(&sp->own, r, payload, len);
+		else if (r->on_event != NULL) {
 			ev.t = now_mono() - r->t_start;
 			r->on_event(r, &ev);
 		}
@@ -1908,6 +1914,7 @@ restore:
 	}
 	sigprocmask(SIG_SETMASK, &oldmask, NULL);
 out:
+	trail_clear(&sp->own);
 	for (int i = 0; i < nfds; i++)
 		if (fds[i] > 2)
 			close(fds[i]);
@@ -2072,9 +2079,10 @@ run_sandbox(struct run *r, struct merr *e)
 	if (p->record_refused)
 		sp.filter_flags |= FILTER_OBSERVE_WRITE |
 		    (p->net == NET_ISOLATED ? FILTER_OBSERVE_CONNECT : 0);
-	/* The exec trail, for a command of its own (a session's filter is
-	 * made once for all its commands), unless the profile denies exec. */
-	sp.trail = p->exec_trail && !sp.serve &&
+	/* The exec trail, unless the profile denies exec; a session's is
+	 * sent to the clients whose commands run, and each keeps its own
+	 * command's (trail.c). */
+	sp.trail = p->exec_trail &&
 	    !strv_contains(&p->seccomp_deny, "execve") &&
 	    !strv_contains(&p->seccomp_deny, "execveat");
 	if (sp.trail)

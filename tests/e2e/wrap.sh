@@ -61,6 +61,11 @@ run_moat audit list --agent wrap --json
 like "the run is in the audit with source wrap" "$out" "\"run_id\":\"${id:-no-id}\""
 run_moat audit list --agent cli --json
 unlike "and not as a moat run" "$out" "${id:-no-id}"
+run_moat audit replay "${id:-no-id}" --no-wait
+is "audit replay of the wrapped session: exit 0" "$rc" 0
+like "audit replay: the agent's session as it drew it, keys echoed and answers" \
+    "$(printf '%s' "$out" | tr -d '\r' | tr '\n' ' ')" \
+    'agent ready 24 80 as fakeagent hello you said hello .*resized 30 100 quit bye'
 
 drive 'wait:agent ready' 'send:fullscreen\r' 'wait:FULL' 'send:\x03' -- "$MOAT" wrap -q -- fakeagent
 like "^C: the agent dies of SIGINT, 130" "$res" '^rc=130$'

@@ -48,7 +48,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		memcpy(copy, data + 1, size - 1);
 		if (event_decode(copy, size - 1, &ev) == 0) {
-			assert(ev.kind >= EV_NOTE && ev.kind <= EV_FILE_CHANGED);
+			assert(ev.kind >= EV_NOTE && ev.kind <= EV_EXEC);
 			assert(ev.port <= 65535);
 			n = event_encode(&ev, buf, sizeof buf);
 			if (n > 0) {
@@ -59,6 +59,32 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				    strlen(ev.host) > EVENT_FIELD_MAX));
 				assert(streq(again.text, ev.text) || (ev.text != NULL &&
 				    strlen(ev.text) > EVENT_FIELD_MAX));
+			}
+		}
+		/* An exec's pid, parent, cwd and argv: what decodes encodes
+		 * again to the same. */
+		{
+			static struct event_exec	x, y;
+			struct run_event		again;
+
+			if (event_decode_exec(copy, size - 1, &ev, &x) == 0 &&
+			    ev.kind == EV_EXEC) {
+				size_t	na = 0;
+
+				assert(ev.argv != NULL && ev.cwd != NULL);
+				while (ev.argv[na] != NULL)
+					na++;
+				assert(na <= EVENT_EXEC_ARGS);
+				n = event_encode(&ev, buf, sizeof buf);
+				assert(n > 0);
+				assert(event_decode_exec(buf, n, &again, &y) == 0);
+				assert(again.pid == ev.pid && again.ppid == ev.ppid &&
+				    again.nspid == ev.nspid);
+				assert(strcmp(again.cwd, ev.cwd) == 0);
+				for (size_t i = 0; i < na; i++)
+					assert(again.argv[i] != NULL &&
+					    strcmp(again.argv[i], ev.argv[i]) == 0);
+				assert(again.argv[na] == NULL);
 			}
 		}
 		free(copy);

@@ -3,12 +3,13 @@
 # (-fsanitize=fuzzer,address,undefined) and runs each for FUZZ_SECONDS
 # (default 60). Usage: run.sh [SRCDIR [OUTDIR]]; `make fuzz` passes both.
 # FUZZ_HARNESSES picks some of: http socks rule session duration profile risk
-# fold dns sniff line pane mcp ttystate resolve spool secret (the profile parser with its includes; the
+# fold dns sniff line pane mcp ttystate resolve spool secret replay (the profile parser with its includes; the
 # risk scorer's shell reader; the folding of a path an observed open in the
 # sandbox asked for; the sandbox resolver's questions; a transparent
 # connection's first bytes; moat shell's reading of a line, and its output
 # pane over libvterm; moat mcp's message path and dispatch; the audit
-# log's spool of completions).
+# log's spool of completions; the timing of a run's output that moat
+# audit replay reads from the log).
 # Exits non-zero on a crash, a leak or a failed assertion; the reproducer is
 # left in OUTDIR (crash-*, leak-*). Needs clang with libFuzzer (Debian: clang).
 set -eu
@@ -59,6 +60,8 @@ seed "$out/corpus-mcp" files '{"jsonrpc":"2.0","id":3,"method":"tools/call","par
 seed "$out/corpus-mcp" discover '{"jsonrpc":"2.0","id":5,"method":"server/discover","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"x","version":"1"}}}}\n{"jsonrpc":"2.0","id":6,"method":"ping"}\n'
 seed "$out/corpus-ttystate" vim '\033[?1049h\033[>4;2m\033[?1h\033=\033[1;24r\033[?2004h\033[38;5;12m~\033]0;t\007\033(0q'
 seed "$out/corpus-ttystate" cut '\033[?1000;1006h\033P1$r\033[?25'
+seed "$out/corpus-replay" ticks '0 0\n10 20\n84 160\n90 181\n|0123456789abcdefghijklmnopqrstuvwxyz'
+seed "$out/corpus-replay" same '0 5\n0 5\n3 1\n|\033[1mhi\033[m\r\n'
 seed "$out/corpus-resolve" env '#!/usr/bin/env -S python3 -u\nprint(1)\n'
 seed "$out/corpus-resolve" interp '#! /bin/sh -e\n'
 seed "$out/corpus-resolve" self '#!cmd\n'
@@ -83,10 +86,11 @@ seed "$out/corpus-line" cd 'cd ../a/./b//c/..'
 seed "$out/corpus-line" shell 'cd x && ls $HOME'
 seed "$out/corpus-pane" sgr '\030\120\033[1;31mred\033[0m\r\n\033[2J\033[5;5Hx\033[?1049h\033[?25l\033]2;t\007\033[6n\033[c'
 seed "$out/corpus-pane" utf8 '\012\100caf\303\251 \344\270\255 \360\237\230\200 \377\376\r\n\033[3;10r\033[M'
+seed "$out/corpus-session" exec '\0005 0.5 0 0 0 0 0 0\000+exec /usr/bin/tr: tr a b\000-\000-\000-\000-\000-\000+/usr/bin/tr\000-\000+12 7 3 3 4 2 1 1:/tmptrab\000'
 seed "$out/corpus-session" event '\0002 0.5 443 10 20 0.25 0 0\000+CONNECT example.org:443 allowed\000+example.org\000+93.184.216.34\000+allowed\000+example.org\000-\000-\000-\000-\000'
 
 rc=0
-for h in ${FUZZ_HARNESSES:-http socks rule session duration profile risk fold dns sniff line pane mcp ttystate resolve spool secret}; do
+for h in ${FUZZ_HARNESSES:-http socks rule session duration profile risk fold dns sniff line pane mcp ttystate resolve spool secret replay}; do
 	echo "fuzz-$h: building"
 	extra= libs=
 	case $h in
@@ -105,6 +109,9 @@ for h in ${FUZZ_HARNESSES:-http socks rule session duration profile risk fold dn
 	secret)
 		extra="$src/src/network/secret-http.c"
 		libs=-lcrypto ;;
+	replay)
+		extra="$src/src/audit/replay.c"
+		libs=-lsqlite3 ;;
 	risk)
 		extra="$src/src/risk/risk.c $src/src/risk/risk-rules.c
 		    $src/src/risk/risk-shell.c $src/src/base/rx.c

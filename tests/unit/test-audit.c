@@ -20,6 +20,7 @@
 
 #include "audit/audit.h"
 #include "audit/redact.h"
+#include "audit/replay.h"
 #include "audit/spool.h"
 #include "base/sha256.h"
 #include "sandbox/spawn.h"
@@ -266,6 +267,62 @@ test_redact(void)
 	redact_free(r);
 }
 
+/* Output is redacted in place: a secret becomes as many bytes as it had,
+ * so a terminal's layout and the offsets of output's timing hold. */
+static void
+test_redact_keep(void)
+{
+	struct merr	 e;
+	struct redact	*r = redact_new();
+	static const char *const in[] = {
+		"\033[1mGH=ghp_1234567890abcdefghijABCDEFGHIJ123456\033[m next\r\n",
+		"token=abc x",
+		"-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\r\nAAAA\n-----END RSA PRIVATE KEY-----\n$ ",
+		"plain text, nothing secret\n",
+		"a\0Bearer abcdefghijk\0b",
+	};
+	static const size_t inlen[] = { 0, 0, 0, 0, 22 };	/* the last holds NULs */
+
+	if (!tap_ok(redact_load_default(r, &e) == 0, "rules for in-place redaction"))
+		return;
+	for (size_t i = 0; i < nitems(in); i++) {
+		size_t		 n = inlen[i] != 0 ? inlen[i] : strlen(in[i]);
+		autofree char	*out = redact_text_keep(r, in[i], n);
+		size_t		 nl_in = 0, nl_out = 0, cr_in = 0, cr_out = 0;
+		bool		 same_pos = true;
+
+		for (size_t k = 0; k < n; k++) {
+			nl_in += in[i][k] == '\n';
+			nl_out += out[k] == '\n';
+			cr_in += in[i][k] == '\r';
+			cr_out += out[k] == '\r';
+			if ((in[i][k] == '\n') != (out[k] == '\n') || (in[i][k] == '\0') !=
+			    (out[k] == '\0'))
+				same_pos = false;
+		}
+		tap_ok(out[n] == '\0' && same_pos && nl_in == nl_out && cr_in == cr_out,
+		    "in place: %zu bytes, newlines and NULs where they were (%zu)", n, i);
+		if (i == 0)
+			tap_ok(strstr(out, "ghp_1234") == NULL && strncmp(out,
+			    "\033[1mGH=[REDACTED:github-token]*****************\033[m next\r\n",
+			    n) == 0, "a token: its replacement filled with '*' to its length: %s",
+			    out);
+		if (i == 1)
+			tap_ok(strcmp(out, "token=[RE x") == 0, "a short secret: the "
+			    "replacement cut to its length: %s", out);
+		if (i == 2)
+			tap_ok(strstr(out, "MIIE") == NULL && strstr(out, "AAAA") == NULL &&
+			    strncmp(out, "[REDACTED:private-key]", 22) == 0 &&
+			    strcmp(out + n - 2, "$ ") == 0, "a private key over several "
+			    "lines: gone, its lines kept");
+		if (i == 3)
+			tap_ok(strcmp(out, in[i]) == 0, "text without a secret is unchanged");
+		if (i == 4)
+			tap_ok(memmem(out, n, "abcdefghijk", 11) == NULL, "after a NUL byte too");
+	}
+	redact_free(r);
+}
+
 static void
 test_round_trip(void)
 {
@@ -373,8 +430,9 @@ test_round_trip(void)
 	    (tap_diag("%s", t), 0), "stdout head 16 and tail 16 bytes");
 	free(t);
 	t = q_text(a, "SELECT head || coalesce(tail, '') FROM outputs WHERE stream = 'stderr'");
-	tap_ok(strstr(t, "abc123xyz") == NULL && strstr(t, "token=[REDACTED]") != NULL,
-	    "stored output is redacted: %s", t);
+	tap_ok(strstr(t, "abc123") == NULL && strstr(t, "xyz") == NULL &&
+	    strcmp(t, "err token=[REDACTED\n") == 0, "stored output is redacted, each "
+	    "byte in its place, also a secret across the cut of head and tail: %s", t);
 	free(t);
 	tap_ok(q_int(a, "SELECT sum(count) FROM events WHERE name = 'mount'") == 1000 &&
 	    q_int(a, "SELECT count(*) FROM events WHERE name = 'mount'") <= 3,
@@ -670,6 +728,214 @@ test_session(void)
 	tap_ok(ar != NULL && audit_run_end(ar, &en, &e) == 0 &&
 	    audit_verify(a, &v, &e) == 0 && v.rows == 2,
 	    "a session's run chains after it (%s)", v.msg);
+	audit_close(a);
+}
+
+/* Output's timing (schema 5): when each stretch of a stream was written,
+ * kept for the head and the tail, chained as output is, read back by
+ * replay.c into the stretches in time order with the bytes not kept
+ * marked. */
+static void
+test_timing(void)
+{
+	struct merr		 e;
+	autofree char		*p = db_path("timing.db");
+	struct audit		*a = audit_open(p, 0, &e);
+	char			*argv[] = { "agent", NULL };
+	struct audit_start	 s = { .source = "wrap", .profile = "agent",
+	    .net_mode = "restricted", .argv = argv, .risk = -1,
+	    .output_head = 16, .output_tail = 16 };
+	struct audit_end	 en = { .status = AUDIT_DONE, .end_reason = "exited",
+	    .cpu_user = -1, .cpu_sys = -1, .peak_memory = -1, .peak_pids = -1, .risk = -1 };
+	struct audit_run	*ar;
+	struct audit_verify	 v;
+	struct replay		 r = { 0 };
+	autofree char		*t = NULL;
+	char			 chunk[11];
+	size_t			 kept = 0, gaps = 0;
+	uint64_t		 skipped = 0, last = 0;
+	bool			 rising = true;
+
+	if (!tap_ok(a != NULL, "a log for timing"))
+		return;
+	/* 10 chunks of 10 bytes, 20 ms apart, then 2 bytes to stderr. */
+	ar = audit_run_begin(a, &s, &e);
+	for (int i = 0; ar != NULL && i < 10; i++) {
+		snprintf(chunk, sizeof chunk, "%c%c%c%c%c%c%c%c%c%c", '0' + i, '0' + i,
+		    '0' + i, '0' + i, '0' + i, '0' + i, '0' + i, '0' + i, '0' + i, '0' + i);
+		audit_output_feed(ar, 1, chunk, 10);
+		usleep(20000);
+	}
+	if (ar != NULL)
+		audit_output_feed(ar, 2, "E\n", 2);
+	tap_ok(ar != NULL && audit_run_end(ar, &en, &e) == 0, "a run with timed output");
+	t = q_text(a, "SELECT timing FROM outputs WHERE stream = 'stdout'");
+	{
+		struct replay_tick	*tk = NULL;
+		size_t			 n = 0;
+
+		tap_ok(replay_timing_parse(t, strlen(t), &tk, &n) == 0 && n == 4 &&
+		    tk[0].off == 0 && tk[1].off == 10 && tk[2].off == 84 && tk[3].off == 90 &&
+		    tk[1].ms >= tk[0].ms + 15 && tk[3].ms >= tk[2].ms + 15,
+		    "stdout's timing: the head's two stretches, then the tail's from its first "
+		    "byte (84) and the next (90)") || (tap_diag("%s", t), 0);
+		free(tk);
+	}
+	tap_ok(audit_verify(a, &v, &e) == 0, "the row verifies (%s)", v.msg);
+	sql(a, "UPDATE outputs SET timing = '0 0\n' WHERE stream = 'stdout'");
+	expect_broken(a, "edited", 1, "timing changed");
+	sql(a, "UPDATE outputs SET timing = NULL WHERE stream = 'stdout'");
+	expect_broken(a, "edited", 1, "timing removed");
+	{
+		char	*restore = xprintf("UPDATE outputs SET timing = '%s' WHERE stream = "
+		    "'stdout'", t);
+
+		sql(a, restore);
+		free(restore);
+	}
+	tap_ok(audit_verify(a, &v, &e) == 0, "restored: valid again (%s)", v.msg);
+
+	tap_ok(replay_load(a, 1, &r, &e) == 0 && !r.untimed && !r.damaged,
+	    "replay_load reads the run");
+	for (size_t i = 0; i < r.n; i++) {
+		if (r.c[i].ms < last)
+			rising = false;
+		last = r.c[i].ms;
+		kept += r.c[i].len;
+		if (r.c[i].skipped > 0) {
+			gaps++;
+			skipped += r.c[i].skipped;
+		}
+	}
+	tap_ok(rising && kept == 34 && gaps == 1 && skipped == 68,
+	    "the chunks: in time order, the 32 bytes kept of stdout and stderr's 2, one gap "
+	    "of 68 bytes (%zu chunks, %zu bytes, %zu gaps, %llu skipped)", r.n, kept, gaps,
+	    (unsigned long long)skipped);
+	tap_ok(r.n >= 2 && r.c[r.n - 1].stream == 2 && memcmp(r.c[r.n - 1].p, "E\n", 2) == 0,
+	    "stderr's line, written last, comes last");
+	replay_clear(&r);
+	audit_close(a);
+
+	/* The parser: what is not lines of two numbers is refused. */
+	{
+		static const char *const bad[] = { "1", "1 2", "1 2\n0 3\n", "a 1\n", "1  2\n",
+		    "-1 2\n", "99999999999999999999 1\n", "1 2\r\n", " 1 2\n" };
+		struct replay_tick	*tk = NULL;
+		size_t			 n = 7;
+		bool			 ok = true;
+
+		for (size_t i = 0; i < nitems(bad); i++)
+			if (replay_timing_parse(bad[i], strlen(bad[i]), &tk, &n) != -1) {
+				tap_diag("accepted \"%s\"", bad[i]);
+				ok = false;
+				free(tk);
+			}
+		tap_ok(ok, "malformed timing is refused");
+		tap_ok(replay_timing_parse("", 0, &tk, &n) == 0 && n == 0 && tk == NULL,
+		    "empty timing: no ticks");
+	}
+	/* A damaged timing plays without pauses; a missing one says so. */
+	{
+		struct replay	 d = { 0 };
+
+		replay_add(&d, 1, "abc", 3, NULL, 0, 3, "x", 1);
+		replay_add(&d, 2, "de", 2, NULL, 0, 2, NULL, 0);
+		tap_ok(d.damaged && d.untimed && d.n == 2 && d.c[0].len == 3 &&
+		    d.c[1].len == 2, "damaged and missing timing: the bytes whole, flagged");
+		replay_clear(&d);
+	}
+}
+
+/* A log of schema 4 (no timing column) with a chained run whose output
+ * its moat kept, hashed by hand as schema 4 did: migrated, it still
+ * verifies, and replay plays its output without timing. */
+static void
+test_timing_v4(void)
+{
+	struct merr		 e;
+	struct audit		*a;
+	struct audit_verify	 v;
+	struct replay		 r = { 0 };
+	autofree char		*p = db_path("v4.db");
+	sqlite3			*db;
+	char			 children[SHA256_HEX_LEN], hash[SHA256_HEX_LEN];
+	char			*row = xstrdup("moat-run-v1\n"), *ins;
+	struct sha256		 c;
+	static const char	 kids[] = "events\nsamples\noutputs\nstream=T6:stdout\n"
+	    "head=B6:hello\n\ntail=N0:\n\036";
+	static const char *const nulls[] = { "client", "user", "uid", "host", "profile",
+	    "profile_hash", "net_mode", "workspace", "cwd", "risk_static",
+	    "risk_static_reasons" };
+	static const char *const nulls3[] = { "duration", "end_reason", "exit_code",
+	    "signal", "cpu_user", "cpu_sys", "peak_memory", "peak_pids", "limits",
+	    "risk_final", "risk_final_reasons" };
+	static const char *const nulls4[] = { "stderr_bytes", "stderr_sha256", "owner_pid",
+	    "owner_start", "boot_id" };
+
+	if (sqlite3_open(p, &db) != SQLITE_OK)
+		return;
+	for (int i = 0; i < 4; i++)
+		if (sqlite3_exec(db, audit_schema[i], NULL, NULL, NULL) != SQLITE_OK) {
+			tap_ok(0, "a version 4 log: %s", sqlite3_errmsg(db));
+			sqlite3_close(db);
+			free(row);
+			return;
+		}
+	sqlite3_exec(db, "PRAGMA user_version = 4", NULL, NULL, NULL);
+	sha256_init(&c);
+	sha256_update(&c, kids, sizeof kids - 1);
+	sha256_final_hex(&c, children);
+	ser(&row, "id", 'I', "1");
+	ser(&row, "run_id", 'T', "old");
+	ser(&row, "seq", 'I', "1");
+	ser(&row, "children_hash", 'T', children);
+	ser(&row, "status", 'T', "done");
+	ser(&row, "source", 'T', "cli");
+	for (size_t i = 0; i < 9; i++)
+		ser(&row, nulls[i], 'N', NULL);
+	ser(&row, "argv", 'T', "[\"echo\"]");
+	ser(&row, "command", 'T', "echo");
+	for (size_t i = 9; i < nitems(nulls); i++)
+		ser(&row, nulls[i], 'N', NULL);
+	ser(&row, "started_at", 'T', "2026-01-01T00:00:00.000Z");
+	ser(&row, "ended_at", 'T', "2026-01-01T00:00:01.000Z");
+	for (size_t i = 0; i < nitems(nulls3); i++)
+		ser(&row, nulls3[i], 'N', NULL);
+	ser(&row, "stdout_bytes", 'I', "6");
+	ser(&row, "stdout_sha256", 'N', NULL);
+	for (size_t i = 0; i < nitems(nulls4); i++)
+		ser(&row, nulls4[i], 'N', NULL);
+	{
+		char	*next = xprintf("%s%s", row, AUDIT_GENESIS);
+
+		free(row);
+		row = next;
+	}
+	sha256_hex(row, strlen(row), hash);
+	free(row);
+	ins = xprintf("INSERT INTO runs (id, run_id, seq, prev_hash, hash, children_hash, "
+	    "status, source, argv, command, started_at, ended_at, stdout_bytes) VALUES (1, "
+	    "'old', 1, '%s', '%s', '%s', 'done', 'cli', '[\"echo\"]', 'echo', "
+	    "'2026-01-01T00:00:00.000Z', '2026-01-01T00:00:01.000Z', 6);"
+	    "INSERT INTO outputs (run, stream, head) VALUES (1, 'stdout', X'68656c6c6f0a');"
+	    "UPDATE meta SET value = '1' WHERE key = 'head_seq';"
+	    "UPDATE meta SET value = '%s' WHERE key = 'head_hash';",
+	    AUDIT_GENESIS, hash, children, hash);
+	tap_ok(sqlite3_exec(db, ins, NULL, NULL, NULL) == SQLITE_OK, "a chained row of "
+	    "version 4 with output: %s", sqlite3_errmsg(db));
+	free(ins);
+	sqlite3_close(db);
+	if ((a = audit_open(p, AUDIT_NO_RECOVER, &e)) == NULL) {
+		tap_ok(0, "open the version 4 log: %s", e.msg);
+		return;
+	}
+	tap_ok(q_int(a, "PRAGMA user_version") == AUDIT_SCHEMA_VERSION,
+	    "opening migrates it to version %d", AUDIT_SCHEMA_VERSION);
+	tap_ok(audit_verify(a, &v, &e) == 0 && v.rows == 1,
+	    "its row with output, hashed before timing existed, still verifies (%s)", v.msg);
+	tap_ok(replay_load(a, 1, &r, &e) == 0 && r.untimed && r.n == 1,
+	    "migrated: replay plays it, untimed");
+	replay_clear(&r);
 	audit_close(a);
 }
 
@@ -1427,10 +1693,13 @@ main(void)
 	test_sha256();
 	test_time();
 	test_redact();
+	test_redact_keep();
 	test_round_trip();
 	test_wal_bounded();
 	test_chain();
 	test_session();
+	test_timing();
+	test_timing_v4();
 	test_prune();
 	test_interrupted();
 	for (int i = 0; i < 3; i++)

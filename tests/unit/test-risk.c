@@ -414,6 +414,8 @@ test_rx(void)
 		{ "(ab|c*)d", 0, "d", "d", NULL },
 		{ "-----BEGIN [A-Z ]*KEY-----", 0, "-----BEGIN ", "-----BEGIN RSA KEY-----", "BEGIN" },
 		{ "(password|token)[=:]", 1, "password|token", "TOKEN=x", "tok=x" },
+		{ "(PassWord|TOKEN)=", 1, "password|token", "Token=x", "tok=x" },
+		{ "(PassWord|TOKEN)=", 0, "PassWord|TOKEN", "TOKEN=x", "token=x" },
 	};
 	int	ok = 1;
 
@@ -426,6 +428,18 @@ test_rx(void)
 		for (size_t k = 0; k < x.nlits; k++)
 			snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s",
 			    k > 0 ? "|" : "", x.lits[k]);
+		/* Folded once by the caller, the prefilter says the same. */
+		for (int k = 0; k < 2; k++) {
+			const char	*t = k == 0 ? cases[i].match : cases[i].miss;
+			char		*f = t != NULL ? rx_fold(t) : NULL;
+
+			if (t != NULL && rx_maybe_folded(&x, t, f) != rx_maybe(&x, t)) {
+				tap_diag("rx %s: folded prefilter differs on \"%s\"",
+				    cases[i].pat, t);
+				ok = 0;
+			}
+			free(f);
+		}
 		if (strcmp(got, cases[i].lits) != 0 ||
 		    rx_exec(&x, cases[i].match, 0, NULL, 0) != 0 ||
 		    (cases[i].miss != NULL && rx_maybe(&x, cases[i].miss)) ||
