@@ -88,6 +88,12 @@ is "require-cgroups without a cgroup: the command did not run" "$out" ""
 DENY=${MOAT_BUILDDIR:-$(dirname "$MOAT")}/tests/deny-syscall
 if [ -x "$DENY" ]; then
 	while IFS='|' read -r call step; do
+		# A sanitizer's runtime reads its rlimits at start and aborts
+		# when it cannot: that moat never reaches the step.
+		if [ "$call" = prlimit64 ] && grep -qa __asan_init "$MOAT"; then
+			skip "$call refused: a sanitizer build's runtime aborts before moat starts"
+			continue
+		fi
 		rm -f "$T/ws/ran-${call%%:*}"
 		run_moat_denied() { (cd "$T/ws" && "$DENY" "$call" "$MOAT" run -- touch "ran-${call%%:*}") >"$T/d.out" 2>"$T/d.err" </dev/null; rc=$?; err=$(cat "$T/d.err"); }
 		run_moat_denied
