@@ -37,9 +37,14 @@ struct review_change;
 void	cmd_print_path(FILE *, const char *);
 void	cmd_diff_summary_line(FILE *, const struct review_change *, bool);
 int	cmd_diff_show(const struct review *, const struct review_change *, FILE *, bool);
-struct audit_run_info;
-int	cmd_apply_selected(const char *, const struct audit_run_info *,
-	    const struct review *, const bool *, char **, size_t, bool);
+int	cmd_apply_selected(const char *, const struct review *, const bool *,
+	    char **, size_t, bool);
+/* The layer ID names for moat diff, apply, discard: a live session's (its
+ * id or name), an ended session's kept layer, or a run's (an audit ID or a
+ * run id prefix); *live for a live session. 0, or -1 said on stderr
+ * ("moat VERB: ..."). cmd-diff.c. */
+int	cmd_review_open(const char *db, const char *arg, const char *verb,
+	    struct review *, bool *live);
 struct strv;
 int	cmd_apply_on(const char *, const char *, struct run *, char **, char **,
 	    struct strv *);

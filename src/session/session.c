@@ -654,6 +654,17 @@ sv_serve_ready(struct run *r)
 	snprintf(sv->info.cwd, sizeof sv->info.cwd, "%s",
 	    r->cwd_path != NULL ? r->cwd_path : "/");
 	snprintf(sv->info.run_id, sizeof sv->info.run_id, "%s", r->id);
+	/* An overlay layer says whose it is, so that moat diff, apply and
+	 * discard find it by the session's id or name after it ended. */
+	if (r->state_dir != NULL) {
+		autofree char	*f = path_join(r->state_dir, "session");
+		autofree char	*text = session_info_format(&sv->info);
+		autofd int	 fd = open(f, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+				    O_CLOEXEC, 0600);
+
+		if (fd == -1 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+			sv_log(sv, "cannot write %s: %s", f, strerror(errno));
+	}
 	if ((sv->listen = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC |
 	    SOCK_NONBLOCK, 0)) == -1) {
 		merr_errno(&e, "socket");
@@ -710,7 +721,14 @@ session_serve(const struct session_opts *o, const char *id, int ready)
 	text = profile_format(o->profile, false, NULL);
 	sha256_hex(text, strlen(text), sv.info.profile_hash);
 	sv.info.pid = getpid();
-	sv.info.created = (double)time(NULL);
+	{
+		struct timespec	now;
+
+		/* To the millisecond below (the info's precision): a host
+		 * change from this moment on is a conflict for an apply. */
+		clock_gettime(CLOCK_REALTIME, &now);
+		sv.info.created = (double)now.tv_sec + (double)(now.tv_nsec / 1000000) / 1e3;
+	}
 	sv.info.idle_ttl = o->idle_ttl;
 	if (session_sockaddr(id, &sv.sa, &e) == -1) {
 		sv_ready_say(&sv, e.msg);
@@ -895,6 +913,51 @@ session_request(int fd, int type, int code, struct session_info *info,
 		    "understand"));
 	}
 	free(payload);
+	return (0);
+}
+
+int
+session_layer_find(const char *which, struct session_info *info, struct merr *e)
+{
+	char		 state[PATH_MAX];
+	autofree char	*runs = NULL;
+	DIR		*d;
+	struct dirent	*de;
+	bool		 found = false;
+
+	memset(info, 0, sizeof *info);
+	if (!session_name_valid(which))
+		return (merr_set(e, "no session %s", which));
+	xdg_dir("XDG_STATE_HOME", ".local/state", state, sizeof state);
+	runs = xprintf("%s/moat/runs", state);
+	if ((d = opendir(runs)) == NULL)
+		return (merr_set(e, "no session %s (live, or ended with a kept layer)",
+		    which));
+	while ((de = readdir(d)) != NULL) {
+		autofree char		*f = NULL, *text = NULL;
+		struct session_info	 in;
+		struct merr		 ie;
+		size_t			 len;
+
+		if (de->d_name[0] == '.')
+			continue;
+		f = xprintf("%s/%s/session", runs, de->d_name);
+		if (read_file(f, &text, &len, &ie) == -1 ||
+		    session_info_parse(text, len, &in) == -1 ||
+		    strcmp(in.run_id, de->d_name) != 0)
+			continue;
+		if (strcmp(in.id, which) != 0 && strcmp(in.name, which) != 0)
+			continue;
+		/* An id is unique; a name may have been used again: the
+		 * newest. */
+		if (!found || in.created > info->created)
+			*info = in;
+		found = true;
+	}
+	closedir(d);
+	if (!found)
+		return (merr_set(e, "no session %s (live, or ended with a kept layer)",
+		    which));
 	return (0);
 }
 

@@ -71,6 +71,11 @@ int	session_connect(const char *, struct session_info *, struct merr *);
  * NULL). */
 int	session_request(int fd, int type, int code, struct session_info *,
 	    struct merr *);
+/* The layer an overlay session keeps, live or ended, by its id or name:
+ * the session's info as it was when it became ready (the file "session"
+ * in $XDG_STATE_HOME/moat/runs/RUN_ID); the newest when a name was used
+ * again. -1 with e set when there is none. */
+int	session_layer_find(const char *, struct session_info *, struct merr *);
 /* Every live session; stale sockets (a supervisor that was killed) are
  * removed. *v is malloc'd. */
 int	session_list(struct session_info **v, size_t *n, struct merr *);
