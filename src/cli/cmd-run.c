@@ -282,6 +282,8 @@ cmd_run_go(struct run *r, struct profile *p, const struct cmd_run_opts *o)
 	ro.profile_label = o->profile_label;
 	ro.session = o->session;
 	ro.trace = o->trace;
+	ro.audit = o->audit;
+	ro.rules = o->rules;
 	ro.confirm = cmd_run_confirm;
 	ro.on_event = cmd_run_on_event;
 	ro.on_sample = cmd_run_on_sample;

@@ -86,6 +86,8 @@ int	cmd_flags(const struct cmd_entry *, int argc, char **argv,
 /* How a command is run, shown and recorded once its flags are read: moat
  * run and moat session exec share it (cmd-run.c). */
 struct run;
+struct audit;
+struct risk_rules;
 struct profile;
 struct cmd_run_opts {
 	bool		 meter, json;
@@ -99,6 +101,10 @@ struct cmd_run_opts {
 	 * a newline are written here and it is closed, and stderr goes to
 	 * /dev/null; -1: none. */
 	int		 detach_fd;
+	/* Opened before the run by moat session exec while it connected
+	 * (borrowed); NULL: rec_run opens and loads them. */
+	struct audit		*audit;
+	struct risk_rules	*rules;
 };
 int	cmd_run_go(struct run *, struct profile *, const struct cmd_run_opts *);
 /* --timeout's value: a duration, 0 = none (RUN_TIMEOUT_NONE); -1 with the

@@ -136,8 +136,10 @@ sv_log(struct sv *sv, const char *fmt, ...)
 	fflush(stderr);
 }
 
+/* What the session is now; with procs, what its sandbox holds (a walk of
+ * /proc: too slow for every greeting, so only MSG_INFO asks for it). */
 static void
-sv_info_now(struct sv *sv)
+sv_info_now(struct sv *sv, bool procs_mem)
 {
 	unsigned	live = 0;
 
@@ -147,8 +149,10 @@ sv_info_now(struct sv *sv)
 	sv->info.ttl_left = sv->ttl_held > 0 ? sv->ttl_held : sv->ttl_end > 0 ?
 	    fmax(0, sv->ttl_end - now_mono()) : -1;
 	sv->info.init_pid = sv->r.init_pid;
+	sv->info.procs = 0;
+	sv->info.mem = 0;
 	/* What the sandbox holds now: every process of its pid namespace. */
-	{
+	if (procs_mem) {
 		char		 path[300], *buf = NULL;
 		struct merr	 e;
 		unsigned	 procs = 0;
@@ -200,11 +204,11 @@ sv_answer(struct sv *sv, int fd, int type, uint32_t tag, int code, const char *t
 }
 
 static void
-sv_answer_info(struct sv *sv, int fd)
+sv_answer_info(struct sv *sv, int fd, bool procs_mem)
 {
 	autofree char	*text = NULL;
 
-	sv_info_now(sv);
+	sv_info_now(sv, procs_mem);
 	text = session_info_format(&sv->info);
 	sv_answer(sv, fd, MSG_HELLO, 0, CHAN_PROTOCOL, NULL, text, strlen(text),
 	    NULL, 0);
@@ -352,10 +356,10 @@ sv_on_client(struct loop *l, int fd, uint32_t events, void *arg)
 			goto out;
 		}
 		cl->greeted = true;
-		sv_answer_info(sv, fd);
+		sv_answer_info(sv, fd, false);
 		break;
 	case MSG_INFO:
-		sv_answer_info(sv, fd);
+		sv_answer_info(sv, fd, true);
 		break;
 	case MSG_TTL:
 		if (m.code < 0) {
@@ -371,7 +375,7 @@ sv_on_client(struct loop *l, int fd, uint32_t events, void *arg)
 		}
 		sv_log(sv, "TTL set to %d s%s", m.code, sv->ttl_held > 0 ?
 		    " (from the resume)" : "");
-		sv_answer_info(sv, fd);
+		sv_answer_info(sv, fd, false);
 		break;
 	case MSG_PAUSE:
 		if (run_serve_freeze(&sv->r, m.code != 0, &e) == -1) {
@@ -394,10 +398,10 @@ sv_on_client(struct loop *l, int fd, uint32_t events, void *arg)
 			if (sv_ttl_set(sv, left, &e) == -1)
 				sv_log(sv, "the TTL could not be set again: %s", e.msg);
 		}
-		sv_answer_info(sv, fd);
+		sv_answer_info(sv, fd, false);
 		break;
 	case MSG_CLOSE:
-		sv_answer_info(sv, fd);
+		sv_answer_info(sv, fd, false);
 		snprintf(sv->why, sizeof sv->why, "closed by a client");
 		run_serve_stop(&sv->r);
 		break;
@@ -1011,7 +1015,9 @@ session_list(struct session_info **v, size_t *n, struct merr *e)
 			}
 			continue;
 		}
-		if (session_request(fd, MSG_HELLO, CHAN_PROTOCOL, &in, &ie) == 0) {
+		/* The greeting, then its processes and memory (MSG_INFO). */
+		if (session_request(fd, MSG_HELLO, CHAN_PROTOCOL, &in, &ie) == 0 &&
+		    session_request(fd, MSG_INFO, 0, &in, &ie) == 0) {
 			*v = xreallocarray(*v, *n + 1, sizeof **v);
 			(*v)[(*n)++] = in;
 		}

@@ -49,8 +49,10 @@ struct session_info {
 	double		idle_ttl;		/* seconds; 0: none */
 	unsigned	commands;		/* started so far */
 	unsigned	live;			/* running now */
-	unsigned	procs;			/* processes in the sandbox */
-	double		mem;			/* bytes resident in the sandbox */
+	unsigned	procs;			/* processes in the sandbox, and */
+	double		mem;			/* bytes resident there: in the answer
+						   to MSG_INFO only (0 in a greeting,
+						   which every client waits for) */
 };
 
 /* The directory of control sockets, made 0700 if missing, refused when it
