@@ -679,15 +679,9 @@ static int
 cmd_session_run(int argc, char **argv)
 {
 	static const struct option	opts[] = {
+		CMD_RUN_OPTIONS,
 		{ "tty", no_argument, NULL, 't' },
-		{ "timeout", required_argument, NULL, 'T' },
-		{ "env", required_argument, NULL, 'e' },
 		{ "cwd", required_argument, NULL, 'C' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "db", required_argument, NULL, 'D' },
-		{ "unlogged", no_argument, NULL, 'U' },
 		{ "detach", no_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -711,25 +705,23 @@ cmd_session_run(int argc, char **argv)
 	optind = 1;
 	/* Options before and after the session's id or name. */
 	for (;;) {
-		if ((c = getopt_long(argc, argv, "+te:vq", opts, NULL)) == -1) {
+		if ((c = getopt_long(argc, argv, "+t" CMD_RUN_SHORT, opts, NULL)) == -1) {
 			if (which != NULL || optind >= argc ||
 			    strcmp(argv[optind - 1], "--") == 0)
 				break;
 			which = argv[optind++];
 			continue;
 		}
+		switch (cmd_run_option(&cmd_session_entry, c, optarg, &r, &o)) {
+		case 1:
+			continue;
+		case -1:
+			run_release(&r);
+			return (EXIT_MOAT);
+		}
 		switch (c) {
 		case 't':
 			r.pty_force = true;
-			break;
-		case 'T':
-			if (cmd_run_timeout(&cmd_session_entry, optarg, &r.timeout) == -1) {
-				run_release(&r);
-				return (EXIT_MOAT);
-			}
-			break;
-		case 'e':
-			strv_add(&r.env_extra, optarg);
 			break;
 		case 'C':
 			if (optarg[0] != '/') {
@@ -738,21 +730,6 @@ cmd_session_run(int argc, char **argv)
 				    "path inside the sandbox must be absolute", optarg));
 			}
 			cwd = optarg;
-			break;
-		case 'v':
-			r.verbose++;
-			break;
-		case 'j':
-			o.json = true;
-			break;
-		case 'q':
-			o.quiet = true;
-			break;
-		case 'D':
-			o.db = optarg;
-			break;
-		case 'U':
-			o.unlogged = true;
 			break;
 		case 'd':
 			detach = true;

@@ -107,8 +107,29 @@ struct cmd_run_opts {
 	struct risk_rules	*rules;
 };
 int	cmd_run_go(struct run *, struct profile *, const struct cmd_run_opts *);
-/* --timeout's value: a duration, 0 = none (RUN_TIMEOUT_NONE); -1 with the
- * usage error printed. */
-int	cmd_run_timeout(const struct cmd_entry *, const char *, double *);
+
+/* The flags of a command's run that moat run and moat session exec share
+ * (cmd.c): the getopt_long entries each puts in its table, their short
+ * letters, and one reader for both. */
+enum {
+	CMD_RUN_TIMEOUT = 0x100,
+	CMD_RUN_JSON,
+	CMD_RUN_DB,
+	CMD_RUN_UNLOGGED,
+};
+#define CMD_RUN_OPTIONS \
+	{ "timeout", required_argument, NULL, CMD_RUN_TIMEOUT }, \
+	{ "env", required_argument, NULL, 'e' }, \
+	{ "verbose", no_argument, NULL, 'v' }, \
+	{ "quiet", no_argument, NULL, 'q' }, \
+	{ "json", no_argument, NULL, CMD_RUN_JSON }, \
+	{ "db", required_argument, NULL, CMD_RUN_DB }, \
+	{ "unlogged", no_argument, NULL, CMD_RUN_UNLOGGED }
+#define CMD_RUN_SHORT	"e:vq"
+/* getopt_long's answer c (its optarg in arg) read into r and o when it is
+ * one of CMD_RUN_OPTIONS: 1; 0 when it is not one of them; -1 with the
+ * usage error printed (ce's). */
+int	cmd_run_option(const struct cmd_entry *ce, int c, const char *arg,
+	    struct run *, struct cmd_run_opts *);
 
 #endif

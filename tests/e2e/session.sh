@@ -74,6 +74,15 @@ is "a command's timeout: 124" "$rc" 124
 check "its processes are gone" gone_within 3 "sleep 4$tag"
 run_moat session exec "$S" -- echo still-here
 is "the session goes on after a command's timeout" "$out" "still-here"
+# The flags a command's run shares with moat run are read by one reader:
+# the same values taken, the same errors said.
+run_moat session exec "$S" --timeout 1.5x -- true
+serr=$(printf '%s\n' "$err" | head -1)
+run_moat run --timeout 1.5x -- true
+is "a bad --timeout: the same message as moat run's" "${serr#moat session: }" "$(printf '%s\n' "${err#moat run: }" | head -1)"
+run_moat session exec "$S" -q --json --unlogged -v -e "SHARED_$tag=1" -- sh -c "echo \$SHARED_$tag"
+like "-q --json --unlogged -v -e together" "$rc $out" "^0 1
+\{.*\"exit_code\": 0"
 
 run_moat session exec "$S" -t -- tty
 like "-t gives the command a terminal of the sandbox" "$out" "^/dev/pts/[0-9]+"
