@@ -86,6 +86,11 @@ struct sv_client {
 						   (closing on unread data would reset the
 						   connection before it reads the answer),
 						   then drop it */
+	/* Commands of its that ended: their cgroups stay until it has read
+	 * their last counters, which it has when it asks for the next
+	 * command or goes away. */
+	uint32_t		*ended;		/* owned */
+	size_t			 nended;
 };
 
 struct sv_cmd {
@@ -95,6 +100,11 @@ struct sv_cmd {
 	uint32_t		 ctag;		/* the client's */
 	pid_t			 pid;		/* inside */
 	bool			 open;		/* a MSG_OPEN, not a command */
+	/* Its own cgroup (v1): the directories the client gets with
+	 * MSG_SPAWNED, and their controllers. */
+	int			 group[SPAWN_GROUP_MAX];
+	int			 ngroup;
+	char			 ctls[64];
 };
 
 struct sv {
@@ -214,12 +224,31 @@ sv_answer_info(struct sv *sv, int fd, bool procs_mem)
 	    NULL, 0);
 }
 
+/* The cgroups of a client's commands that ended. */
+static void
+sv_client_groups_done(struct sv *sv, struct sv_client *cl)
+{
+	for (size_t i = 0; i < cl->nended; i++)
+		run_serve_group_done(&sv->r, cl->ended[i]);
+	free(cl->ended);
+	cl->ended = NULL;
+	cl->nended = 0;
+}
+
 static void
 sv_cmd_drop(struct sv *sv, struct sv_cmd *c)
 {
 	for (struct sv_cmd **pp = &sv->cmds; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == c) {
 			*pp = c->next;
+			for (int i = 0; i < c->ngroup; i++)
+				close(c->group[i]);
+			if (c->ngroup > 0 && c->client != NULL) {
+				c->client->ended = xreallocarray(c->client->ended,
+				    c->client->nended + 1, sizeof *c->client->ended);
+				c->client->ended[c->client->nended++] = c->tag;
+			} else if (c->ngroup > 0)
+				run_serve_group_done(&sv->r, c->tag);
 			free(c);
 			break;
 		}
@@ -249,6 +278,7 @@ sv_client_drop(struct sv *sv, struct loop *l, struct sv_client *cl)
 		sv_kill_tag(sv, c->tag, SIGKILL);
 		c->client = NULL;	/* its status is dropped when it comes */
 	}
+	sv_client_groups_done(sv, cl);
 	loop_del(l, cl->fd);
 	close(cl->fd);
 	for (struct sv_client **pp = &sv->clients; *pp != NULL; pp = &(*pp)->next)
@@ -417,13 +447,39 @@ sv_on_client(struct loop *l, int fd, uint32_t events, void *arg)
 			sv_answer(sv, fd, MSG_ERROR, m.tag, 0, text, NULL, 0, NULL, 0);
 			break;
 		}
+		sv_client_groups_done(sv, cl);
 		c = xcalloc(1, sizeof *c);
 		c->client = cl;
 		c->ctag = m.tag;
 		c->tag = ++sv->next_tag;
 		fw.tag = c->tag;
-		if (run_serve_send(&sv->r, &fw, payload, len, fds, nfds, &e) == -1) {
+		/* Its own cgroup, which it moves itself into before it execs:
+		 * the cgroup.procs files go to init after the stdio. */
+		{
+			int	all[3 + SPAWN_GROUP_MAX], procs[SPAWN_GROUP_MAX], n, k = 0;
+
+			if ((n = run_serve_group(&sv->r, c->tag, procs, c->group,
+			    c->ctls, sizeof c->ctls, &e)) == -1) {
+				sv_log(sv, "command %u runs in the session's cgroup: %s",
+				    c->tag, e.msg);
+				n = 0;
+			}
+			c->ngroup = n;
+			for (int i = 0; i < nfds && k < 3; i++)
+				all[k++] = fds[i];
+			for (int i = 0; i < n; i++)
+				all[k++] = procs[i];
+			fw.code = n;
+			rc = nfds <= 3 ? run_serve_send(&sv->r, &fw, payload, len, all,
+			    k, &e) : merr_set(&e, "a malformed request");
+			for (int i = 0; i < n; i++)
+				close(procs[i]);
+		}
+		if (rc == -1) {
 			sv_answer(sv, fd, MSG_ERROR, m.tag, 0, e.msg, NULL, 0, NULL, 0);
+			for (int i = 0; i < c->ngroup; i++)
+				close(c->group[i]);
+			run_serve_group_done(&sv->r, c->tag);
 			free(c);
 			break;
 		}
@@ -602,9 +658,23 @@ sv_serve_msg(struct run *r, const struct chan_msg *m, int *fds, int nfds)
 		struct chan_msg	fw = *m;
 
 		fw.tag = c->ctag;
-		if (m->type == MSG_SPAWNED)
+		if (m->type == MSG_SPAWNED && c->ngroup > 0 && nfds <= 2) {
+			/* The command's group, for its client's meters. */
+			int	all[2 + SPAWN_GROUP_MAX], k = 0;
+
+			for (int i = 0; i < nfds; i++)
+				all[k++] = fds[i];
+			for (int i = 0; i < c->ngroup; i++)
+				all[k++] = c->group[i];
+			fw.argc = c->ngroup;
+			snprintf(fw.text, sizeof fw.text, "%s", c->ctls);
 			c->pid = m->code;
-		(void)chan_send(c->client->fd, &fw, NULL, 0, fds, nfds);
+			(void)chan_send(c->client->fd, &fw, NULL, 0, all, k);
+		} else {
+			if (m->type == MSG_SPAWNED)
+				c->pid = m->code;
+			(void)chan_send(c->client->fd, &fw, NULL, 0, fds, nfds);
+		}
 	}
 	if (c != NULL && (m->type == MSG_STATUS || m->type == MSG_OPEN ||
 	    (m->type == MSG_EXEC_FAILED && m->code == 125)))

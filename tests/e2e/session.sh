@@ -416,6 +416,49 @@ like "saying the session ended" "$(cat "$T/mid.err")" "moat: the session ended w
 is "its run is done, killed by SIGKILL, not a failure to start" \
 	"$(sq "SELECT status || ' ' || end_reason || ' ' || signal FROM runs WHERE argv LIKE '%sleep%9$tag%'")" "done killed 9"
 
+# A cgroup per command (cgroup v1, as root here): each command of a session
+# runs in a child group of the session's, so its meters, memory peak and
+# OOM kill are its own; a background process keeps its group until the
+# session ends.
+printf 'include = default\nmemory = 160M\n' >"$T/m160.conf"
+run_moat session new -p "$T/m160.conf"
+SG=$out
+run_moat session exec "$SG" --json -- sleep 0.3
+if printf '%s' "$out" | grep -q '"meter_source":"cgroup v1"'; then
+	run_moat session exec "$SG" -- sh -c 'grep memory /proc/self/cgroup'
+	g1=$out
+	run_moat session exec "$SG" -- sh -c 'grep memory /proc/self/cgroup'
+	like "a command runs in a group of its own inside the session's" "$g1" ":memory:/cmd-[0-9]+$"
+	check "the next one in another" test "$g1" != "$out"
+	run_moat session exec "$SG" --json -- python3 -c "x = bytearray(64 << 20); x[::4096] = b'a' * len(x[::4096])"
+	big=$(printf '%s' "$out" | sed -n 's/.*"mem_peak_bytes":\([0-9]*\).*/\1/p')
+	run_moat session exec "$SG" --json -- sleep 0.3
+	small=$(printf '%s' "$out" | sed -n 's/.*"mem_peak_bytes":\([0-9]*\).*/\1/p')
+	check "its memory peak is its own: 64M counted ($big)" test "${big:-0}" -ge $((64 << 20))
+	check "and the next command's is its own too ($small)" test "${small:-999999999}" -lt $((16 << 20))
+	run_moat session exec "$SG" --json -- python3 -c "x = bytearray(400 << 20); x[::4096] = b'a' * len(x[::4096])"
+	like "a command over the session's memory: its own OOM, 137" "$rc $out" '^137 .*"end_reason":"oom"'
+	like "said as a limit hit" "$err" "memory limit 160.0M hit"
+	run_moat session exec "$SG" --json -- echo after
+	like "the session and its next command go on, not ended by that OOM" "$rc $out" '^0 after
+.*"end_reason":"exited"'
+	run_moat session exec "$SG" -- sh -c "sleep 6$tag >/dev/null 2>&1 &"
+	bg=$(pgrep -f "^sleep 6$tag\$" | head -1)
+	bgg=$(sed -n 's/^[0-9]*:memory:\(.*\)/\1/p' "/proc/$bg/cgroup" 2>/dev/null)
+	run_moat session exec "$SG" -- true
+	like "a background process stays in its command's group" "$bgg" "/cmd-[0-9]+$"
+	check "which stays while it runs" test -d "/sys/fs/cgroup/memory$bgg"
+	run_moat session kill "$SG"
+	check "the session's end kills it and removes its group" gone_within 5 "sleep 6$tag"
+	check "... the group removed" test ! -e "/sys/fs/cgroup/memory$bgg"
+else
+	for w in "own group" "another group" "own peak" "next peak" "own OOM" \
+	    "limit hit" "goes on" "background group" "group stays" "killed" "removed"; do
+		skip "a cgroup per command ($w): no cgroup v1 for $who here; a command is metered as its process subtree"
+	done
+	run_moat session kill "$SG"
+fi
+
 run_moat session new --ttl 1
 S3=$out
 run_moat session exec "$S3" -- echo alive
