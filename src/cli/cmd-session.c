@@ -38,7 +38,7 @@ const struct cmd_entry cmd_session_entry = {
 	    "[--idle-ttl DURATION] [--ttl-paused run|stop] [--from FILE] [-v] | ls [--json] | exec ID|NAME [-t] "
 	    "[--timeout SECS] [-e NAME[=VALUE]]... [--cwd DIR] [-q] [--json] [--db PATH] "
 	    "[--unlogged] [--detach] -- CMD [ARG]... | cp ID SRC DST | snapshot ID|NAME [FILE] | pause ID|NAME | "
-	    "resume ID|NAME | ttl ID|NAME DURATION | kill ID|NAME|--all",
+	    "resume ID|NAME | ttl ID|NAME DURATION | allow|deny ID|NAME HOST[:PORT] [--db PATH] | kill ID|NAME|--all",
 	.summary = "long-lived sandboxes: start one, run many commands in it, end it",
 	.options = (const char *const[]){
 		"new\tstart a session (a sandbox that stays up) and print its id",
@@ -49,6 +49,8 @@ const struct cmd_entry cmd_session_entry = {
 		"pause\tfreeze every process of a session (the cgroup freezer); it uses no CPU",
 		"resume\tthaw a paused session",
 		"ttl\tset the time a session has left (0: none)",
+		"allow\tadd a net-allow rule (HOST[:PORT], *.suffix, an address or network) to a running session's allowlist, recorded",
+		"deny\ttake such a rule out again (connections already open go on)",
 		"kill\tend a session (or every one of yours) and everything in it",
 		"-p, --profile PROFILE\tnew: a profile name or path (default: default)",
 		"-w, --workspace DIR\tnew: the workspace instead of the current directory",
@@ -64,7 +66,7 @@ const struct cmd_entry cmd_session_entry = {
 		"--cwd DIR\texec: the working directory inside (default: the workspace)",
 		"-q, --quiet\texec: no summary on the terminal after the command",
 		"--json\tls: JSON lines; exec: a JSON summary after the output",
-		"--db PATH\texec: the audit database (default $XDG_DATA_HOME/moat/audit.db)",
+		"--db PATH\texec, allow, deny: the audit database (default $XDG_DATA_HOME/moat/audit.db)",
 		"--unlogged\texec: run even when the audit log cannot be written",
 		"--detach\texec: print the run id once the command starts and leave it running; its output is in the audit log",
 		"--all\tkill: every session of yours",
@@ -986,6 +988,37 @@ cmd_session_kill(int argc, char **argv)
 	return (rc);
 }
 
+/* moat session allow|deny ID RULE: the session's allowlist changed live,
+ * on the record (session_allow). */
+static int
+cmd_session_allow(int argc, char **argv, bool allow)
+{
+	const char	*db = NULL;
+	struct merr	 e;
+	const struct cmd_flag	flags[] = {
+		{ "--db", NULL, &db },
+		{ NULL, NULL, NULL },
+	};
+
+	switch (cmd_flags(&cmd_session_entry, argc, argv, flags, &argc)) {
+	case 1:
+		return (0);
+	case -1:
+		return (EXIT_MOAT);
+	}
+	if (argc != 2)
+		return (cmd_usage_error(&cmd_session_entry, "session %s ID|NAME "
+		    "HOST[:PORT] (one net-allow rule: a name, *.suffix, an address "
+		    "or a network, with a port or :*)", allow ? "allow" : "deny"));
+	if (session_allow(argv[0], argv[1], allow, db, "cli", NULL, &e) == -1) {
+		cmd_errorf("moat session %s: %s\n", allow ? "allow" : "deny", e.msg);
+		return (EXIT_MOAT);
+	}
+	printf("session %s: %s %s\n", argv[0], allow ? "allowed" : "no longer allows",
+	    argv[1]);
+	return (0);
+}
+
 int
 cmd_session_exec(int argc, char **argv)
 {
@@ -993,7 +1026,8 @@ cmd_session_exec(int argc, char **argv)
 
 	if (sub == NULL)
 		return (cmd_usage_error(&cmd_session_entry, "which session command? "
-		    "new, ls, exec, cp, snapshot, pause, resume, ttl or kill"));
+		    "new, ls, exec, cp, snapshot, pause, resume, ttl, allow, deny or "
+		    "kill"));
 	if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0) {
 		cmd_help(&cmd_session_entry, stdout);
 		return (0);
@@ -1014,6 +1048,9 @@ cmd_session_exec(int argc, char **argv)
 		return (cmd_session_pause(argc - 1, argv + 1, sub[0] == 'p'));
 	if (strcmp(sub, "kill") == 0)
 		return (cmd_session_kill(argc - 1, argv + 1));
+	if (strcmp(sub, "allow") == 0 || strcmp(sub, "deny") == 0)
+		return (cmd_session_allow(argc - 1, argv + 1, sub[0] == 'a'));
 	return (cmd_usage_error(&cmd_session_entry, "unknown session command "
-	    "\"%s\": new, ls, exec, cp, snapshot, pause, resume, ttl or kill", sub));
+	    "\"%s\": new, ls, exec, cp, snapshot, pause, resume, ttl, allow, "
+	    "deny or kill", sub));
 }

@@ -44,6 +44,9 @@ enum chan_msg_type {
 				   the same type and tag, err, and the fd */
 	MSG_PAUSE,		/* client: code 1 freeze every process of the
 				   session, 0 thaw them; answer HELLO */
+	MSG_NET,		/* client: code 1 add the payload's net-allow
+				   rule to the session's allowlist, 0 remove
+				   it; answer HELLO, or ERROR saying why */
 	MSG_TYPE_MAX,
 };
 

@@ -1603,6 +1603,20 @@ run_serve_freeze(struct run *r, bool frozen, struct merr *e)
 }
 
 int
+run_serve_net(struct run *r, const char *rule, bool add, struct merr *e)
+{
+	struct spawn	*sp = r->spawn;
+
+	if (sp == NULL)
+		return (merr_set(e, "the sandbox is not serving"));
+	if (sp->proxy == NULL)
+		return (merr_set(e, "its profile has net = isolated: nothing leaves "
+		    "it, and no rule changes that (a session of a restricted "
+		    "profile can be given hosts)"));
+	return (proxy_allow(sp->proxy, rule, add, e));
+}
+
+int
 run_serve_group(struct run *r, uint32_t tag, int *procs, int *dirs, char *ctls,
     size_t ctlslen, struct merr *e)
 {

@@ -151,6 +151,10 @@ void		 run_serve_stop(struct run *);
 /* Serving: freeze (true) or thaw every process of the sandbox with the
  * cgroup freezer; -1 with e saying why not (no freezer reachable). */
 int		 run_serve_freeze(struct run *, bool frozen, struct merr *);
+/* Serving: the sandbox's allowlist changed (proxy_allow): rule added or
+ * removed. -1 with e saying why (an isolated sandbox has no proxy). */
+int		 run_serve_net(struct run *, const char *rule, bool add,
+		    struct merr *);
 /* A command's own cgroup in the serving sandbox's (cg_child_make), named
  * after its tag: the descriptors init and the client get, their count (0:
  * none here; the command is metered as its process subtree) and their

@@ -25,10 +25,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit/audit.h"
 #include "base/cov.h"
+#include "base/event.h"
 #include "base/loop.h"
 #include "base/sha256.h"
 #include "base/util.h"
+#include "profile/net-rule.h"
 #include "profile/profile.h"
 #include "sandbox/chan.h"
 #include "sandbox/spawn.h"
@@ -81,6 +84,7 @@ session_sockaddr(const char *id, struct sockaddr_un *sa, struct merr *e)
 struct sv_client {
 	struct sv_client	*next;
 	int			 fd;
+	struct ucred		 cred;		/* who it is (SO_PEERCRED) */
 	bool			 greeted;
 	bool			 refused;	/* answered MSG_ERROR: read what it sent
 						   (closing on unread data would reset the
@@ -435,6 +439,24 @@ sv_on_client(struct loop *l, int fd, uint32_t events, void *arg)
 		snprintf(sv->why, sizeof sv->why, "closed by a client");
 		run_serve_stop(&sv->r);
 		break;
+	case MSG_NET: {
+		char	*rule = payload != NULL ? payload : "";
+
+		if (len == 0 || len > 300 || memchr(rule, '\0', len) != NULL) {
+			sv_answer(sv, fd, MSG_ERROR, 0, 0, "a malformed rule", NULL, 0,
+			    NULL, 0);
+			break;
+		}
+		if (run_serve_net(&sv->r, rule, m.code != 0, &e) == -1) {
+			sv_answer(sv, fd, MSG_ERROR, 0, 0, e.msg, NULL, 0, NULL, 0);
+			break;
+		}
+		/* Who changed it: the client's pid and uid, in the log. */
+		sv_log(sv, "net-allow %s %s by pid %d (uid %u)", rule, m.code != 0 ?
+		    "added" : "removed", (int)cl->cred.pid, (unsigned)cl->cred.uid);
+		sv_answer_info(sv, fd, false);
+		break;
+	}
 	case MSG_SPAWN: {
 		struct sv_cmd	*c;
 		struct chan_msg	 fw = m;
@@ -583,6 +605,7 @@ sv_on_listen(struct loop *l, int fd, uint32_t events, void *arg)
 		cl->fd = c;
 		if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &cl_len) == -1)
 			cred.uid = (uid_t)-1;
+		cl->cred = cred;
 		if (cred.uid != geteuid()) {
 			sv_refuse_peer(sv, cl, &cred, "this session belongs to uid %u",
 			    (unsigned)geteuid());
@@ -1033,6 +1056,97 @@ session_layer_find(const char *which, struct session_info *info, struct merr *e)
 		return (merr_set(e, "no session %s (live, or ended with a kept layer)",
 		    which));
 	return (0);
+}
+
+int
+session_allow(const char *which, const char *rule, bool allow, const char *db,
+    const char *source, const char *client, struct merr *e)
+{
+	struct session_info	 info;
+	struct net_rule		 nr;
+	struct audit		*a = NULL;
+	struct audit_run	*ar = NULL;
+	struct audit_start	 as;
+	struct audit_end	 ae;
+	struct run_event	 ev;
+	struct chan_msg		 m;
+	struct merr		 re = { 0 }, ae2;
+	char			*argv[6], *payload = NULL;
+	autofree char		*note = NULL;
+	size_t			 len = 0;
+	int			 fd, fds[2], nfds = 0, rc = -1;
+
+	if (net_rule_parse(rule, &nr, e) == -1) {
+		merr_prefix(e, "%s", rule);
+		return (-1);
+	}
+	net_rule_release(&nr);
+	if ((fd = session_connect(which, &info, e)) == -1)
+		return (-1);
+	argv[0] = "moat";
+	argv[1] = "session";
+	argv[2] = allow ? "allow" : "deny";
+	argv[3] = info.id;
+	argv[4] = (char *)rule;
+	argv[5] = NULL;
+	memset(&as, 0, sizeof as);
+	as.source = source != NULL ? source : "cli";
+	as.client = client;
+	as.session = info.id;
+	as.profile = info.profile;
+	as.net_mode = info.net;
+	as.workspace = info.workspace[0] != '\0' ? info.workspace : NULL;
+	as.cwd = info.cwd;
+	as.argv = argv;
+	as.risk = -1;
+	as.output_head = as.output_tail = AUDIT_OUTPUT_NONE;
+	if ((a = audit_open(db, 0, e)) == NULL ||
+	    (ar = audit_run_begin(a, &as, e)) == NULL) {
+		merr_prefix(e, "nothing changed: it could not be recorded");
+		goto out;
+	}
+	memset(&m, 0, sizeof m);
+	m.type = MSG_NET;
+	m.code = allow;
+	if (chan_send(fd, &m, rule, strlen(rule), NULL, 0) == -1)
+		merr_errno(&re, "send to the session");
+	else if (chan_recv(fd, 0, &m, &payload, &len, fds, 2, &nfds) != 1)
+		merr_set(&re, "the session did not answer");
+	else if (m.type == MSG_ERROR)
+		merr_set(&re, "session %s: %s", info.id, m.text);
+	else if (m.type != MSG_HELLO)
+		merr_set(&re, "the session answered something moat does not "
+		    "understand");
+	else
+		rc = 0;
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);
+	free(payload);
+	memset(&ev, 0, sizeof ev);
+	ev.kind = EV_NOTE;
+	ev.text = note = rc == 0 ? xprintf("net-allow %s %s session %s's allowlist, "
+	    "by %s%s%s (pid %d)", rule, allow ? "added to" : "removed from", info.id,
+	    as.source, client != NULL ? ":" : "", client != NULL ? client : "",
+	    (int)getpid()) : xprintf("net-allow %s: not %s: %s", rule,
+	    allow ? "added" : "removed", re.msg);
+	(void)audit_run_event(ar, &ev, &ae2);
+	memset(&ae, 0, sizeof ae);
+	ae.status = AUDIT_DONE;
+	ae.end_reason = "exited";
+	ae.exit_code = rc == 0 ? 0 : 1;
+	ae.cpu_user = ae.cpu_sys = -1;
+	ae.peak_memory = ae.peak_pids = -1;
+	ae.risk = -1;
+	if (audit_run_end(TAKE_PTR(ar), &ae, &ae2) == -1 && rc == 0) {
+		*e = ae2;
+		merr_prefix(e, "changed, but its row could not be completed");
+		rc = -1;
+	} else if (rc == -1)
+		*e = re;
+out:
+	audit_close(a);
+	close(fd);
+	return (rc);
 }
 
 int

@@ -78,6 +78,17 @@ int	session_request(int fd, int type, int code, struct session_info *,
  * in $XDG_STATE_HOME/moat/runs/RUN_ID); the newest when a name was used
  * again. -1 with e set when there is none. */
 int	session_layer_find(const char *, struct session_info *, struct merr *);
+/* Changes a running session's allowlist for its commands' next
+ * connections: rule (net-allow's grammar, e.g. host, *.suffix, host:port)
+ * added (allow) or removed (deny; only a rule equal to one there). It is
+ * on the record before it is made: a row of its own in the audit log db
+ * (NULL: the default), argv "moat session allow|deny ID RULE", the
+ * session's, with source and client (who changed it: "cli", "tui"...; the
+ * user and pid are the row's own) and a note of what happened; nothing is
+ * changed when it cannot be recorded. 0, or -1 with e saying why. */
+int	session_allow(const char *which, const char *rule, bool allow,
+	    const char *db, const char *source, const char *client,
+	    struct merr *);
 /* Every live session; stale sockets (a supervisor that was killed) are
  * removed. *v is malloc'd. */
 int	session_list(struct session_info **v, size_t *n, struct merr *);

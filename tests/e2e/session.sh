@@ -459,6 +459,48 @@ else
 	run_moat session kill "$SG"
 fi
 
+# A running session's allowlist changed live: allow adds a rule for its
+# next connections, deny takes it out again; each change is a row of the
+# session in the audit log, and the session's log says who made it.
+if command -v curl >/dev/null && [ -x /usr/bin/python3 ]; then
+	mkdir -p "$T/www" && echo "hello-$tag" >"$T/www/h.txt"
+	PY=/usr/bin/python3 www_start "$T/www"
+	printf 'include = restricted\nnet-resolve = www.test=127.0.0.1\nnet-allow-private = yes\n' >"$T/net.conf"
+	run_moat session new -p "$T/net.conf" --name "net$tag"
+	SN=${out%% *}
+	get() { run_moat session exec "net$tag" -q -- curl -sSf -m 10 "http://www.test:$P/h.txt"; }
+	get
+	like "before: the host is refused (the proxy answers 403)" "$rc $err" "^22 .*403"
+	run_moat session allow "net$tag" "www.test:$P"
+	is "session allow: 0, said" "$rc $out" "0 session net$tag: allowed www.test:$P"
+	get
+	is "its next command reaches the host" "$rc $out" "0 hello-$tag"
+	run_moat session deny "net$tag" "www.test:$P"
+	is "session deny: 0, said" "$rc $out" "0 session net$tag: no longer allows www.test:$P"
+	get
+	like "after: refused again" "$rc $err" "^22 .*403"
+	run_moat session deny "net$tag" "www.test:$P"
+	like "deny of a rule it does not have: 125, said" "$rc $err" "^125 .*no net-allow rule www.test:$P in the allowlist"
+	run_moat session allow "net$tag" "bad..name"
+	like "a bad rule: 125, named, and not recorded" "$rc $err" '^125 moat session allow: bad..name: "bad..name" is not a host name'
+	run_moat audit list --session "$SN"
+	like "each change is a row of the session" "$out" "moat session allow $SN www.test:$P"
+	is "two denies and an allow recorded, not the bad rule" "$(printf '%s\n' "$out" | grep -c 'moat session \(allow\|deny\)')" 3
+	like "who changed it: in the session's log, with the client's pid" \
+	    "$(cat "$XDG_RUNTIME_DIR/moat/$SN.log" 2>/dev/null || cat /tmp/moat-"$test_uid"/"$SN".log)" \
+	    "net-allow www.test:$P added by pid [0-9]+ \(uid $test_uid\)"
+	run_moat session new -p isolated
+	SI=$out
+	run_moat session allow "$SI" "www.test:$P"
+	like "an isolated session cannot be given a host: said why" "$rc $err" "^125 .*net = isolated"
+	run_moat session kill "$SI"
+	run_moat session kill "net$tag"
+else
+	for w in before allow reach deny after twice bad rows count who isolated; do
+		skip "session allow/deny ($w): needs curl and /usr/bin/python3"
+	done
+fi
+
 run_moat session new --ttl 1
 S3=$out
 run_moat session exec "$S3" -- echo alive
