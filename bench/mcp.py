@@ -3,7 +3,9 @@
 in a warm session (the server's own session, made by a first call), against
 bare fork+exec+wait of /bin/true (posix_spawn) in the same run: N of each,
 interleaved, median and quartiles. Usage: bench/mcp.py [N] (MOAT names the
-binary). Prints a markdown table."""
+binary; BASE another one, whose server is timed too, interleaved with the
+first: a change measured before and after in one run). Prints a markdown
+table."""
 import json
 import os
 import statistics
@@ -12,12 +14,15 @@ import sys
 import time
 
 n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
-p = subprocess.Popen([os.environ.get("MOAT", "./moat"), "mcp", "-p", "isolated"],
-                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
 rid = 0
 
 
-def call(method, params):
+def server(binary):
+    return subprocess.Popen([binary, "mcp", "-p", "isolated"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+
+
+def call(p, method, params):
     global rid
     rid += 1
     p.stdin.write(json.dumps({"jsonrpc": "2.0", "id": rid, "method": method,
@@ -29,23 +34,30 @@ def call(method, params):
             return m
 
 
-call("initialize", {"protocolVersion": "2025-11-25", "capabilities": {},
-                    "clientInfo": {"name": "bench", "version": "1"}})
 args = {"name": "run_command", "arguments": {"command": ["/bin/true"]}}
-r = call("tools/call", args)
-assert r["result"]["structuredContent"]["exit_code"] == 0, r
-mcp, bare = [], []
-for _ in range(5):
-    call("tools/call", args)
+servers = [server(os.environ.get("MOAT", "./moat"))]
+if os.environ.get("BASE"):
+    servers.append(server(os.environ["BASE"]))
+for p in servers:
+    call(p, "initialize", {"protocolVersion": "2025-11-25", "capabilities": {},
+                           "clientInfo": {"name": "bench", "version": "1"}})
+    r = call(p, "tools/call", args)
+    assert r["result"]["structuredContent"]["exit_code"] == 0, r
+    for _ in range(5):
+        call(p, "tools/call", args)
+times, bare = [[] for _ in servers], []
 for _ in range(n):
-    t = time.perf_counter()
-    call("tools/call", args)
-    mcp.append(time.perf_counter() - t)
+    for i, p in enumerate(servers):
+        t = time.perf_counter()
+        call(p, "tools/call", args)
+        times[i].append(time.perf_counter() - t)
     t = time.perf_counter()
     os.waitpid(os.posix_spawn("/bin/true", ["/bin/true"], {}), 0)
     bare.append(time.perf_counter() - t)
-p.stdin.close()
-p.wait()
+for p in servers:
+    p.stdin.close()
+    p.wait()
+mcp = times[0]
 
 
 def row(name, v):
@@ -58,3 +70,5 @@ print("| what | median ms | q1 ms | q3 ms | runs |")
 print("|---|---|---|---|---|")
 print(row("bare fork+exec+wait /bin/true", bare))
 print(row("moat mcp tools/call run_command /bin/true (warm session)", mcp))
+if len(times) > 1:
+    print(row("the same through BASE's moat mcp", times[1]))

@@ -14,6 +14,8 @@
 #
 # usage: bench/session.sh [-r RUNS] [-n SESSIONS]
 #   MOAT=path/to/moat (default ./moat), MOAT_PROFILE_DIR (default profiles/)
+#   BASE=path/to/another/moat: its session exec too, into a session of its
+#   own, in the same hyperfine run (a change measured before and after)
 set -u
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -36,6 +38,8 @@ moat=${MOAT:-./moat}
 case $moat in /*) ;; *) moat=$(cd "$(dirname "$moat")" 2>/dev/null && pwd)/$(basename "$moat") ;; esac
 [ -x "$moat" ] || die "no moat binary at ${MOAT:-./moat}"
 inproc=${INPROC:-$(dirname "$moat")/bench/session-inproc}
+base=${BASE:-}
+[ -z "$base" ] || [ -x "$base" ] || die "no moat binary at BASE=$base"
 export MOAT_PROFILE_DIR=${MOAT_PROFILE_DIR:-$top/profiles}
 results=$here/results
 mkdir -p "$results"
@@ -64,14 +68,44 @@ bench() {
 	    XDG_RUNTIME_DIR="$rt" MOAT_PROFILE_DIR="$MOAT_PROFILE_DIR")
 	run_as() { (cd "$ws" && "${envv[@]}" "${prefix[@]}" "$@"); }
 	S=$(run_as "$moat" session new -p isolated </dev/null) || { echo "session.sh: [$who] session new failed" >&2; return; }
+	local -a more=()
+	if [ -n "$base" ]; then
+		SB=$(run_as "$base" session new -p isolated </dev/null) || { echo "session.sh: [$who] BASE session new failed" >&2; return; }
+		more=(-n "session exec (base)" "$base session exec $SB -- /bin/true")
+	fi
 	echo "== $who: exec into $S against one-shot sandboxes, $runs runs each"
 	run_as hyperfine -N --warmup 5 --runs "$runs" --style basic \
 	    --export-markdown "$ws/session-$who.md" --export-json "$ws/session-$who.json" \
 	    -n bare "/bin/true" \
 	    -n bwrap "${bwrap_args[*]} /bin/true" \
 	    -n "moat run" "$moat run -p isolated -- /bin/true" \
-	    -n "session exec" "$moat session exec $S -- /bin/true" </dev/null >/dev/null ||
+	    -n "session exec" "$moat session exec $S -- /bin/true" "${more[@]}" </dev/null >/dev/null ||
 		echo "session.sh: hyperfine failed for $who" >&2
+	# hyperfine runs one command's runs, then the next's: on a machine
+	# whose load moves, a before/after comparison is taken interleaved too.
+	if [ -n "$base" ]; then
+		run_as "$py" - "$runs" "$moat" "$S" "$base" "$SB" <<'PY' | sed "s/^/$who: /"
+import os, statistics, sys, time
+n, moat, s, base, sb = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+cmds = [("bare", ["/bin/true"]),
+        ("session exec", [moat, "session", "exec", s, "--", "/bin/true"]),
+        ("session exec (base)", [base, "session", "exec", sb, "--", "/bin/true"]),
+        ("moat run", [moat, "run", "-p", "isolated", "--", "/bin/true"])]
+null = os.open("/dev/null", os.O_RDWR)
+t = {c: [] for c, _ in cmds}
+for _ in range(n):
+    for name, argv in cmds:
+        t0 = time.monotonic()
+        pid = os.posix_spawn(argv[0], argv, os.environ, file_actions=[
+            (os.POSIX_SPAWN_DUP2, null, 0), (os.POSIX_SPAWN_DUP2, null, 1)])
+        os.waitpid(pid, 0)
+        t[name].append((time.monotonic() - t0) * 1000)
+print("interleaved, %d rounds (median, q1, q3 ms): " % n + "; ".join(
+    "%s %.2f (%.2f, %.2f)" % (c, statistics.median(v), *statistics.quantiles(v, n=4)[0:3:2])
+    for c, v in t.items()))
+PY
+		run_as "$base" session kill "$SB" >/dev/null </dev/null
+	fi
 	cp "$ws/session-$who.md" "$results/" 2>/dev/null
 	cp "$ws/session-$who.json" "$scratch/" 2>/dev/null
 	# The in-process path (what a front end that stays up takes).
@@ -145,12 +179,13 @@ fi
 echo
 "$py" - "$scratch"/session-*.json <<'PY'
 import json, sys
-print("%-10s %9s %9s %9s %13s %14s %14s" % ("median ms", "bare", "bwrap", "moat run", "session exec", "exec/bwrap", "exec/bare"))
+print("%-10s %9s %9s %9s %13s %14s %14s %14s" % ("median ms", "bare", "bwrap", "moat run", "session exec", "exec/bwrap", "exec/bare", "exec (base)"))
 for f in sys.argv[1:]:
     med = {r["command"]: r["median"] * 1000 for r in json.load(open(f))["results"]}
     who = f.rsplit("session-", 1)[1][:-5]
     g = lambda k: med.get(k, float("nan"))
-    print("%-10s %9.2f %9.2f %9.2f %13.2f %14.2f %14.2f" % (who, g("bare"), g("bwrap"),
-        g("moat run"), g("session exec"), g("session exec") / g("bwrap"), g("session exec") / g("bare")))
+    print("%-10s %9.2f %9.2f %9.2f %13.2f %14.2f %14.2f %14.2f" % (who, g("bare"), g("bwrap"),
+        g("moat run"), g("session exec"), g("session exec") / g("bwrap"), g("session exec") / g("bare"),
+        g("session exec (base)")))
 print("targets: session exec <= 2 ms and <= 0.6x bwrap; session new < 20 ms")
 PY

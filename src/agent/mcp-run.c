@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,6 +121,23 @@ mcp_summary_list(const struct run_summary_count *v, size_t n, unsigned long more
 	return (a);
 }
 
+/* The log, opened on a thread while the runner connects to its session:
+ * neither needs the other. */
+struct mcp_runner_log {
+	const char	*db;
+	struct audit	*audit;
+};
+
+static void *
+mcp_runner_open_log(void *arg)
+{
+	struct mcp_runner_log	*rl = arg;
+	struct merr		 e;
+
+	rl->audit = audit_open(rl->db, 0, &e);	/* a failure: rec_run says it */
+	return (NULL);
+}
+
 /* The runner's work, in the forked process: the tool's result. */
 static json_t *
 mcp_runner(struct mcp *m, struct mcp_req *req, struct mcp_run_args *a)
@@ -136,10 +154,23 @@ mcp_runner(struct mcp *m, struct mcp_req *req, struct mcp_run_args *a)
 	int			 fd, rc;
 
 	double			 t0 = now_mono();
+	struct mcp_runner_log	 rl = { .db = m->o.db };
+	pthread_t		 lt;
+	bool			 lt_started;
+	sigset_t		 all, old;
 
-	if ((fd = session_connect(a->s->id, &info, &e)) == -1)
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	lt_started = pthread_create(&lt, NULL, mcp_runner_open_log, &rl) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	fd = session_connect(a->s->id, &info, &e);
+	if (lt_started)
+		pthread_join(lt, NULL);
+	if (fd == -1) {
+		audit_close(rl.audit);
 		return (mcp_tool_error("session %s is gone (%s); start another with "
 		    "session_new, or leave session out", a->s->id, e.msg));
+	}
 	run_init(&r);
 	r.argv = a->argv;
 	r.session_fd = fd;
@@ -153,6 +184,7 @@ mcp_runner(struct mcp *m, struct mcp_req *req, struct mcp_run_args *a)
 	else {
 		run_release(&r);
 		close(fd);
+		audit_close(rl.audit);
 		return (mcp_tool_error("cwd %s is not inside the workspace (%s in "
 		    "the sandbox)", a->cwd, info.cwd));
 	}
@@ -173,6 +205,7 @@ mcp_runner(struct mcp *m, struct mcp_req *req, struct mcp_run_args *a)
 	ro.on_output = mcp_runner_output;
 	ro.on_warn = mcp_runner_warn;
 	ro.rules = m->rules;
+	ro.audit = rl.audit;
 	ro.arg = &rn;
 	if (getenv("MOAT_TRACE_TIMING") != NULL && *getenv("MOAT_TRACE_TIMING") != '\0') {
 		ro.trace = now_mono();
@@ -227,6 +260,7 @@ mcp_runner(struct mcp *m, struct mcp_req *req, struct mcp_run_args *a)
 	rec_out_free(&out);
 	run_release(&r);
 	close(fd);
+	audit_close(rl.audit);
 	return (res);
 }
 

@@ -49,6 +49,7 @@ static void	mcp_tool_list_files(struct mcp *, struct mcp_req *, json_t *);
 static void	mcp_tool_list_runs(struct mcp *, struct mcp_req *, json_t *);
 static void	mcp_tool_show_run(struct mcp *, struct mcp_req *, json_t *);
 static void	mcp_tool_diff(struct mcp *, struct mcp_req *, json_t *);
+static void	mcp_tool_apply(struct mcp *, struct mcp_req *, json_t *);
 
 #define S_SESSION "\"session\":{\"type\":\"string\",\"maxLength\":64,\"description\":" \
 	"\"a handle from session_new; omitted: this server's own session, made on first use\"}"
@@ -188,6 +189,26 @@ static const struct mcp_tool mcp_tools[] = {
 	  "\"integer\"},\"new_size\":{\"type\":\"integer\"},\"protected\":{\"type\":"
 	  "\"boolean\"}}}}},\"required\":[\"session\",\"changes\"]}",
 	  mcp_tool_diff },
+	{ "apply", "Apply an overlay session's changes",
+	  "Copies what the commands of a session on an overlay workspace changed "
+	  "onto the host's workspace, all of it or the paths named, as moat apply "
+	  "SESSION does: nothing is written when a host file changed since the "
+	  "session started (the conflicts are listed), protected paths are never "
+	  "written, and the apply is recorded. Only when the user started moat mcp "
+	  "with --allow-apply; otherwise the user applies with moat apply SESSION. "
+	  "dry_run lists what would be applied.",
+	  "{\"type\":\"object\",\"properties\":{" S_SESSION ","
+	  "\"paths\":{\"type\":\"array\",\"maxItems\":256,\"items\":{\"type\":"
+	  "\"string\",\"minLength\":1,\"maxLength\":4096},\"description\":\"only these "
+	  "paths, the directories above them or glob(7) patterns\"},"
+	  "\"dry_run\":{\"type\":\"boolean\"}},\"additionalProperties\":false}",
+	  "{\"type\":\"object\",\"properties\":{\"session\":{\"type\":\"string\"},"
+	  "\"workspace\":{\"type\":\"string\"},\"applied\":{\"type\":\"array\","
+	  "\"items\":{\"type\":\"object\",\"properties\":{\"path\":{\"type\":"
+	  "\"string\"},\"kind\":{\"type\":\"string\"}}}},\"protected\":{\"type\":"
+	  "\"array\",\"items\":{\"type\":\"string\"}},\"dry_run\":{\"type\":"
+	  "\"boolean\"}},\"required\":[\"session\",\"applied\",\"protected\"]}",
+	  mcp_tool_apply },
 };
 
 static json_t *
@@ -839,6 +860,103 @@ mcp_is_utf8(const unsigned char *s, size_t n)
 	return (same && memchr(s, '\0', n) == NULL);
 }
 
+/* Each file tool's call is a row of the log of its own, as moat apply is:
+ * argv "write_file PATH" (or read_file, list_files), begun before the file
+ * is touched (a call that cannot be recorded is not made), with a file
+ * event for a write and a note for a read. */
+struct mcp_wrec {
+	struct audit		*a;
+	struct audit_run	*ar;
+};
+
+static int
+mcp_rec_begin(struct mcp *m, struct mcp_req *req, struct mcp_session *s,
+    const char *tool, const char *path, struct mcp_wrec *w, struct merr *e)
+{
+	struct audit_start	 as;
+	char			*argv[] = { (char *)tool, (char *)path, NULL };
+
+	memset(w, 0, sizeof *w);
+	if ((w->a = audit_open(m->o.db, 0, e)) == NULL)
+		return (-1);
+	memset(&as, 0, sizeof as);
+	as.source = "mcp";
+	as.client = req->client;
+	as.session = s->id;
+	as.profile = s->profile;
+	as.net_mode = profile_net_mode_name(s->p->net);
+	as.workspace = s->workspace;
+	as.cwd = s->cwd;
+	as.argv = argv;
+	as.risk = -1;
+	as.output_head = as.output_tail = AUDIT_OUTPUT_NONE;
+	if ((w->ar = audit_run_begin(w->a, &as, e)) == NULL) {
+		audit_close(w->a);
+		w->a = NULL;
+		return (-1);
+	}
+	return (0);
+}
+
+static void
+mcp_rec_end(struct mcp_wrec *w, struct run_event *ev, int exit_code)
+{
+	struct audit_end	 ae;
+	struct merr		 e;
+
+	if (w->ar == NULL)
+		return;
+	if (audit_run_event(w->ar, ev, &e) == -1)
+		fprintf(stderr, "moat mcp: audit log: %s\n", e.msg);
+	memset(&ae, 0, sizeof ae);
+	ae.status = AUDIT_DONE;
+	ae.end_reason = "exited";
+	ae.exit_code = exit_code;
+	ae.cpu_user = ae.cpu_sys = -1;
+	ae.peak_memory = ae.peak_pids = -1;
+	ae.risk = -1;
+	if (audit_run_end(TAKE_PTR(w->ar), &ae, &e) == -1)
+		fprintf(stderr, "moat mcp: audit log: %s\n", e.msg);
+	audit_close(w->a);
+	w->a = NULL;
+}
+
+/* A read's row ends with a note: what was read, or why not. */
+static void
+mcp_read_end(struct mcp_wrec *w, const char *tool, const char *host_path,
+    const char *what, int err)
+{
+	struct run_event	 ev;
+	autofree char		*text = NULL;
+
+	memset(&ev, 0, sizeof ev);
+	ev.kind = EV_NOTE;
+	ev.path = host_path;
+	ev.text = text = err == 0 ? xprintf("%s %s: %s", tool, host_path, what) :
+	    xprintf("%s %s: %s", tool, host_path, strerror(err));
+	mcp_rec_end(w, &ev, err == 0 ? 0 : 1);
+}
+
+static void
+mcp_write_end(struct mcp_wrec *w, const char *host_path, const char *change,
+    size_t bytes, int err)
+{
+	struct run_event	 ev;
+	autofree char		*text = NULL;
+
+	memset(&ev, 0, sizeof ev);
+	if (err == 0) {
+		ev.kind = EV_FILE_CHANGED;
+		ev.path = host_path;
+		ev.change = change;
+		ev.text = text = xprintf("write_file %s: %zu bytes", host_path, bytes);
+	} else {
+		ev.kind = EV_NOTE;
+		ev.text = text = xprintf("write_file %s: %s", host_path, strerror(err));
+	}
+	mcp_rec_end(w, &ev, err == 0 ? 0 : 1);
+}
+
 static void
 mcp_tool_read(struct mcp *m, struct mcp_req *req, json_t *args)
 {
@@ -848,20 +966,35 @@ mcp_tool_read(struct mcp *m, struct mcp_req *req, json_t *args)
 	size_t		 max = jm != NULL ? (size_t)json_integer_value(jm) : 262144, got = 0;
 	autofd int	 dfd = -1, fd = -1;
 	autofree unsigned char *buf = NULL;
-	autofree char	*content = NULL;
+	autofree char	*content = NULL, *host = NULL, *what = NULL;
+	struct mcp_session *s;
+	struct mcp_wrec	 w;
+	struct merr	 e;
 	struct stat	 st;
 	bool		 text;
 
 	if ((dfd = mcp_ws_open(m, req, args, path, &rel)) == -1)
 		return;
+	s = mcp_session_for(m, req, args);	/* found by mcp_ws_open already */
+	host = path_join(s->workspace, rel);
+	if (mcp_rec_begin(m, req, s, "read_file", rel, &w, &e) == -1) {
+		mcp_reply(m, req, mcp_tool_error("read_file %s: not read, because "
+		    "it could not be recorded: %s", path, e.msg));
+		return;
+	}
 	if ((fd = mcp_openat2(dfd, rel, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0)) == -1 ||
 	    fstat(fd, &st) == -1) {
+		int	err = errno;
+
+		mcp_read_end(&w, "read_file", host, NULL, err);
 		mcp_reply(m, req, mcp_tool_error("read_file %s: %s%s", path,
-		    strerror(errno), errno == EXDEV ? " (it leads out of the "
+		    strerror(err), err == EXDEV ? " (it leads out of the "
 		    "workspace)" : ""));
 		return;
 	}
 	if (!S_ISREG(st.st_mode)) {
+		mcp_read_end(&w, "read_file", host, NULL, S_ISDIR(st.st_mode) ?
+		    EISDIR : EINVAL);
 		mcp_reply(m, req, mcp_tool_error("read_file %s: not a regular file%s",
 		    path, S_ISDIR(st.st_mode) ? " (a directory: use list_files)" : ""));
 		return;
@@ -873,14 +1006,20 @@ mcp_tool_read(struct mcp *m, struct mcp_req *req, json_t *args)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
+			int	err = errno;
+
+			mcp_read_end(&w, "read_file", host, NULL, err);
 			mcp_reply(m, req, mcp_tool_error("read_file %s: %s", path,
-			    strerror(errno)));
+			    strerror(err)));
 			return;
 		}
 		if (r == 0)
 			break;
 		got += (size_t)r;
 	}
+	what = xprintf("%zu bytes from offset %lld of %lld", got, (long long)off,
+	    (long long)st.st_size);
+	mcp_read_end(&w, "read_file", host, what, 0);
 	text = mcp_is_utf8(buf, got);
 	if (text) {
 		content = xmalloc(got + 1);
@@ -929,77 +1068,6 @@ mcp_make_dirs(int dfd, const char *rel)
 	return (0);
 }
 
-/* write_file is a row of the log of its own, as moat apply is: argv
- * "write_file PATH", a file event, begun before the file is written (a
- * write that cannot be recorded is not made). */
-struct mcp_wrec {
-	struct audit		*a;
-	struct audit_run	*ar;
-};
-
-static int
-mcp_write_begin(struct mcp *m, struct mcp_req *req, struct mcp_session *s,
-    const char *path, struct mcp_wrec *w, struct merr *e)
-{
-	struct audit_start	 as;
-	char			*argv[] = { "write_file", (char *)path, NULL };
-
-	memset(w, 0, sizeof *w);
-	if ((w->a = audit_open(m->o.db, 0, e)) == NULL)
-		return (-1);
-	memset(&as, 0, sizeof as);
-	as.source = "mcp";
-	as.client = req->client;
-	as.session = s->id;
-	as.profile = s->profile;
-	as.net_mode = profile_net_mode_name(s->p->net);
-	as.workspace = s->workspace;
-	as.cwd = s->cwd;
-	as.argv = argv;
-	as.risk = -1;
-	as.output_head = as.output_tail = AUDIT_OUTPUT_NONE;
-	if ((w->ar = audit_run_begin(w->a, &as, e)) == NULL) {
-		audit_close(w->a);
-		w->a = NULL;
-		return (-1);
-	}
-	return (0);
-}
-
-static void
-mcp_write_end(struct mcp_wrec *w, const char *host_path, const char *change,
-    size_t bytes, int err)
-{
-	struct audit_end	 ae;
-	struct run_event	 ev;
-	struct merr		 e;
-	autofree char		*text = NULL;
-
-	memset(&ev, 0, sizeof ev);
-	if (err == 0) {
-		ev.kind = EV_FILE_CHANGED;
-		ev.path = host_path;
-		ev.change = change;
-		ev.text = text = xprintf("write_file %s: %zu bytes", host_path, bytes);
-	} else {
-		ev.kind = EV_NOTE;
-		ev.text = text = xprintf("write_file %s: %s", host_path, strerror(err));
-	}
-	if (audit_run_event(w->ar, &ev, &e) == -1)
-		fprintf(stderr, "moat mcp: audit log: %s\n", e.msg);
-	memset(&ae, 0, sizeof ae);
-	ae.status = AUDIT_DONE;
-	ae.end_reason = "exited";
-	ae.exit_code = err == 0 ? 0 : 1;
-	ae.cpu_user = ae.cpu_sys = -1;
-	ae.peak_memory = ae.peak_pids = -1;
-	ae.risk = -1;
-	if (audit_run_end(TAKE_PTR(w->ar), &ae, &e) == -1)
-		fprintf(stderr, "moat mcp: audit log: %s\n", e.msg);
-	audit_close(w->a);
-	w->a = NULL;
-}
-
 static void
 mcp_tool_write(struct mcp *m, struct mcp_req *req, json_t *args)
 {
@@ -1039,7 +1107,7 @@ mcp_tool_write(struct mcp *m, struct mcp_req *req, json_t *args)
 		return;
 	s = mcp_session_for(m, req, args);	/* found by mcp_ws_open already */
 	host = path_join(s->workspace, rel);
-	if (mcp_write_begin(m, req, s, rel, &w, &e) == -1) {
+	if (mcp_rec_begin(m, req, s, "write_file", rel, &w, &e) == -1) {
 		mcp_reply(m, req, mcp_tool_error("write_file %s: not written, because "
 		    "it could not be recorded: %s", path, e.msg));
 		return;
@@ -1101,6 +1169,10 @@ mcp_tool_list_files(struct mcp *m, struct mcp_req *req, json_t *args)
 	json_t		*v[MCP_LIST_MAX], *entries = json_array();
 	size_t		 n = 0;
 	bool		 more = false;
+	autofree char	*host = NULL, *what = NULL;
+	struct mcp_session *s;
+	struct mcp_wrec	 w;
+	struct merr	 e;
 
 	if (path == NULL)
 		path = ".";
@@ -1108,10 +1180,21 @@ mcp_tool_list_files(struct mcp *m, struct mcp_req *req, json_t *args)
 		json_decref(entries);
 		return;
 	}
+	s = mcp_session_for(m, req, args);	/* found by mcp_ws_open already */
+	host = strcmp(rel, ".") == 0 ? xstrdup(s->workspace) : path_join(s->workspace, rel);
+	if (mcp_rec_begin(m, req, s, "list_files", rel, &w, &e) == -1) {
+		mcp_reply(m, req, mcp_tool_error("list_files %s: not listed, because "
+		    "it could not be recorded: %s", path, e.msg));
+		json_decref(entries);
+		return;
+	}
 	if ((fd = mcp_openat2(dfd, rel, O_RDONLY | O_DIRECTORY, 0)) == -1 ||
 	    (d = fdopendir(fd)) == NULL) {
+		int	err = errno;
+
+		mcp_read_end(&w, "list_files", host, NULL, err);
 		mcp_reply(m, req, mcp_tool_error("list_files %s: %s%s", path,
-		    strerror(errno), errno == EXDEV ? " (it leads out of the "
+		    strerror(err), err == EXDEV ? " (it leads out of the "
 		    "workspace)" : ""));
 		if (fd >= 0)
 			close(fd);
@@ -1138,6 +1221,8 @@ mcp_tool_list_files(struct mcp *m, struct mcp_req *req, json_t *args)
 		    "size", (json_int_t)st.st_size);
 	}
 	closedir(d);
+	what = xprintf("%zu entries%s", n, more ? " (cut short)" : "");
+	mcp_read_end(&w, "list_files", host, what, 0);
 	qsort(v, n, sizeof v[0], mcp_entry_cmp);
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(entries, v[i]);
@@ -1332,6 +1417,123 @@ mcp_tool_diff(struct mcp *m, struct mcp_req *req, json_t *args)
 	}
 	mcp_reply_structured(m, req, json_pack("{s:s,s:s,s:o}", "session", s->id,
 	    "workspace", info.workspace, "changes", changes));
+	strv_clear(&filt);
+	review_release(&rv);
+}
+
+/* --- an overlay session's changes onto the workspace (moat apply SESSION) */
+
+static void
+mcp_apply_done(const struct review_change *c, void *arg)
+{
+	autofree char	*path = mcp_utf8(c->path, strlen(c->path), NULL);
+
+	json_array_append_new(arg, json_pack("{s:s,s:s}", "path", path, "kind",
+	    review_kind_name(c->kind)));
+}
+
+static void
+mcp_tool_apply(struct mcp *m, struct mcp_req *req, json_t *args)
+{
+	json_t			*jp = json_object_get(args, "paths"), *v;
+	json_t			*applied, *prot;
+	bool			 dry = json_is_true(json_object_get(args, "dry_run"));
+	struct mcp_session	*s;
+	struct session_info	 info;
+	struct review		 rv;
+	struct review_apply_opts o;
+	struct review_result	 res = { 0 };
+	struct merr		 e;
+	struct strv		 filt = { 0 };
+	autofree bool		*sel = NULL;
+	size_t			 i;
+	int			 fd, rc;
+
+	if ((s = mcp_session_for(m, req, args)) == NULL)
+		return;
+	if (s->p->workspace != WS_OVERLAY) {
+		mcp_reply(m, req, mcp_tool_error("session %s has a %s workspace: what "
+		    "its commands change is in %s already, there is nothing to apply",
+		    s->id, profile_ws_mode_name(s->p->workspace), s->workspace != NULL ?
+		    s->workspace : "no workspace"));
+		return;
+	}
+	if (!dry && !m->o.allow_apply) {
+		mcp_reply(m, req, mcp_tool_error("apply is the user's: this moat mcp was "
+		    "not started with --allow-apply. Ask the user to review and apply "
+		    "with: moat diff %s; moat apply %s [PATH]...", s->id, s->id));
+		return;
+	}
+	if ((fd = mcp_session_connect(m, req, s, &info)) == -1)
+		return;
+	close(fd);
+	if (review_open_session(&rv, s->id, info.run_id, info.workspace, s->profile,
+	    &s->p->protect, info.created, &e) == -1) {
+		mcp_reply(m, req, mcp_tool_error("apply of session %s: %s", s->id, e.msg));
+		review_release(&rv);
+		return;
+	}
+	json_array_foreach(jp, i, v)
+		strv_add(&filt, json_string_value(v));
+	for (i = 0; i < filt.n; i++) {
+		bool	hit = false;
+
+		for (size_t j = 0; j < rv.n && !hit; j++)
+			hit = review_match(rv.v[j].path, filt.v + i, 1);
+		if (!hit) {
+			mcp_reply(m, req, mcp_tool_error("apply: session %s changed "
+			    "nothing at %s (the diff tool lists what it changed)", s->id,
+			    filt.v[i]));
+			goto out;
+		}
+	}
+	sel = xcalloc(rv.n + 1, sizeof *sel);
+	applied = json_array();
+	prot = json_array();
+	for (i = 0; i < rv.n; i++) {
+		sel[i] = review_match(rv.v[i].path, filt.v, filt.n);
+		if (sel[i] && rv.v[i].protected) {
+			autofree char	*path = mcp_utf8(rv.v[i].path, strlen(rv.v[i].path), NULL);
+
+			json_array_append_new(prot, json_string(path));
+		} else if (sel[i] && dry)
+			mcp_apply_done(&rv.v[i], applied);
+	}
+	if (dry)
+		rc = review_conflicts(&rv, sel, &res.conflicts, &e) == -1 ? -1 :
+		    res.conflicts != NULL;
+	else {
+		memset(&o, 0, sizeof o);
+		o.db = m->o.db;
+		o.source = "mcp";
+		o.client = req->client;
+		o.filters = filt.v;
+		o.nfilters = filt.n;
+		o.on_done = mcp_apply_done;
+		o.arg = applied;
+		rc = review_apply(&rv, sel, &o, &res, &e);
+	}
+	if (rc == 1) {
+		autofree char	*list = mcp_utf8(res.conflicts, strlen(res.conflicts), NULL);
+
+		mcp_reply(m, req, mcp_tool_error("apply of session %s: nothing applied: "
+		    "these paths changed in %s since the session started, and applying "
+		    "would overwrite that (apply the others by naming them):\n%s",
+		    s->id, info.workspace, list));
+		json_decref(applied);
+		json_decref(prot);
+	} else if (rc == -1) {
+		mcp_reply(m, req, mcp_tool_error("apply of session %s: %s%s", s->id,
+		    e.msg, json_array_size(applied) > 0 ? " (what was applied before "
+		    "it stays, recorded)" : ""));
+		json_decref(applied);
+		json_decref(prot);
+	} else
+		mcp_reply_structured(m, req, json_pack("{s:s,s:s,s:o,s:o,s:b}",
+		    "session", s->id, "workspace", info.workspace, "applied", applied,
+		    "protected", prot, "dry_run", dry));
+out:
+	review_result_release(&res);
 	strv_clear(&filt);
 	review_release(&rv);
 }

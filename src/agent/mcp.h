@@ -39,6 +39,7 @@ struct risk_rules;
 struct mcp_opts {
 	const char	*profile;	/* -p: the default profile; NULL = "default" */
 	struct strv	 allow;		/* --allow-profile: what a client may ask for */
+	bool		 allow_apply;	/* --allow-apply: the apply tool writes */
 	const char	*workspace;	/* -w; NULL = the current directory */
 	const char	*db;		/* --db; NULL = $MOAT_DB or the default */
 	int		 verbose;

@@ -1,9 +1,10 @@
-/* cmd-apply.c: "moat apply ID [PATH]...": copies what an overlay run changed
- * onto the host workspace, all of it or the paths named. Nothing is written
- * when a host entry it would touch changed since the run started (a conflict,
- * each one named), nor ever to a protected path; symbolic links are made as
- * links and never followed. The apply is recorded in the audit log as a row
- * of its own ("moat apply RUN_ID") with an event per path. Front end. */
+/* cmd-apply.c: "moat apply ID [PATH]...": copies what an overlay run or
+ * session changed onto the host workspace, all of it or the paths named.
+ * Nothing is written when a host entry it would touch changed since the run
+ * or session started (a conflict, each one named), nor ever to a protected
+ * path; symbolic links are made as links and never followed. The apply is
+ * recorded in the audit log as a row of its own ("moat apply RUN_ID" or
+ * "moat apply SESSION") with an event per path (review_apply). Front end. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,9 +25,9 @@ static int	cmd_apply_exec(int, char **);
 const struct cmd_entry cmd_apply_entry = {
 	.name = "apply",
 	.usage = "apply [--db FILE] [--dry-run] ID [PATH]...",
-	.summary = "copy what an overlay run changed onto the workspace",
+	.summary = "copy what an overlay run or session changed onto the workspace",
 	.options = (const char *const[]){
-		"ID\tthe run: its ID in moat audit list, or a prefix of its run id",
+		"ID\tthe run: its ID in moat audit list, or a prefix of its run id; or a session on an overlay workspace (its id or name), running or ended",
 		"PATH\tonly these paths: a file, a directory above it, or a glob pattern",
 		"--dry-run\tsay what would be applied, and any conflict, without writing",
 		"--db FILE\tthe audit log (default $MOAT_DB or $XDG_DATA_HOME/moat/audit.db)",
@@ -37,80 +38,33 @@ const struct cmd_entry cmd_apply_entry = {
 	.exec = cmd_apply_exec,
 };
 
-struct apply_ctx {
-	struct audit_run	*ar;
-	size_t			 n;
-	struct timespec		 t0;
-};
+/* What names the layer on moat's command line: the session's id, or the
+ * run's audit ID; owned. */
+static char *
+cmd_review_id(const struct review *rv)
+{
+	if (rv->session != NULL)
+		return (xstrdup(rv->session));
+	return (xprintf("%lld", (long long)rv->row));
+}
 
 static void
 apply_done(const struct review_change *c, void *arg)
 {
-	struct apply_ctx	*ax = arg;
-	struct run_event	 ev;
-	struct timespec		 now;
-	autofree char		*text = NULL;
-	struct merr		 e = { 0 };
-
-	ax->n++;
+	(void)arg;
 	printf("applied  %-8s  ", review_kind_name(c->kind));
 	cmd_print_path(stdout, c->path);
 	fputc('\n', stdout);
-	if (ax->ar == NULL)
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	memset(&ev, 0, sizeof ev);
-	ev.kind = EV_FILE_CHANGED;
-	ev.t = (double)(now.tv_sec - ax->t0.tv_sec) + (now.tv_nsec - ax->t0.tv_nsec) / 1e9;
-	ev.path = c->path;
-	ev.change = c->kind == REVIEW_ADDED ? "added" : c->kind == REVIEW_DELETED ?
-	    "deleted" : "modified";
-	ev.text = text = xprintf("applied %s %s", review_kind_name(c->kind), c->path);
-	if (audit_run_event(ax->ar, &ev, &e) == -1)
-		merr_print(&e);
-}
-
-/* The apply's own audit row: who applied which run's changes where. */
-static struct audit_run *
-apply_record(struct audit **ap, const char *db, const struct audit_run_info *ri,
-    char **argv, struct merr *e)
-{
-	struct audit_start	 as;
-	struct audit_run	*ar;
-	struct run_event	 ev;
-	autofree char		*note = NULL;
-
-	if ((*ap = audit_open(db, 0, e)) == NULL)
-		return (NULL);
-	memset(&as, 0, sizeof as);
-	as.source = "cli";
-	as.profile = ri->profile;
-	as.net_mode = "none";
-	as.workspace = ri->workspace;
-	as.cwd = ri->workspace;
-	as.argv = argv;
-	as.risk = -1;
-	as.output_head = as.output_tail = AUDIT_OUTPUT_NONE;
-	if ((ar = audit_run_begin(*ap, &as, e)) == NULL)
-		return (NULL);
-	memset(&ev, 0, sizeof ev);
-	ev.kind = EV_NOTE;
-	ev.text = note = xprintf("apply of run %lld (%s) onto %s", (long long)ri->id,
-	    ri->run_id, ri->workspace);
-	audit_run_event(ar, &ev, e);
-	return (ar);
 }
 
 static int
 cmd_apply_exec(int argc, char **argv)
 {
-	struct audit_run_info	 ri;
 	struct review		 rv;
-	struct merr		 e = { 0 };
 	autofree bool		*sel = NULL;
+	autofree char		*label = NULL, *id = NULL;
 	const char		*db = NULL;
-	bool			 dry = false;
-	size_t			 nprot = 0;
+	bool			 dry = false, live;
 	int			 i, rc = EXIT_MOAT;
 	char			**filters;
 	size_t			 nf;
@@ -131,14 +85,14 @@ cmd_apply_exec(int argc, char **argv)
 	}
 	i = 0;
 	if (i == argc)
-		return (cmd_usage_error(&cmd_apply_entry, "which run? give its ID "
-		    "(moat audit list)"));
-	if (review_open(db, argv[i], &ri, &rv, &e) == -1) {
-		merr_print(&e);
+		return (cmd_usage_error(&cmd_apply_entry, "which run or session? give "
+		    "its ID (moat audit list, moat session ls)"));
+	if (cmd_review_open(db, argv[i], "apply", &rv, &live) == -1)
 		goto out;
-	}
 	if (rv.note[0] != '\0')
 		fprintf(stderr, "moat: note: %s\n", rv.note);
+	label = review_label(&rv);
+	id = cmd_review_id(&rv);
 	filters = argv + i + 1;
 	nf = (size_t)(argc - i - 1);
 	for (size_t k = 0; k < nf; k++) {
@@ -147,9 +101,9 @@ cmd_apply_exec(int argc, char **argv)
 		for (size_t j = 0; j < rv.n && !hit; j++)
 			hit = review_match(rv.v[j].path, filters + k, 1);
 		if (!hit) {
-			fprintf(stderr, "moat apply: run %lld changed nothing at \"", (long long)ri.id);
+			fprintf(stderr, "moat apply: %s changed nothing at \"", label);
 			cmd_print_path(stderr, filters[k]);
-			fprintf(stderr, "\" (see moat diff %lld --name-only)\n", (long long)ri.id);
+			fprintf(stderr, "\" (see moat diff %s --name-only)\n", id);
 			goto out;
 		}
 	}
@@ -157,15 +111,13 @@ cmd_apply_exec(int argc, char **argv)
 	for (size_t k = 0; k < rv.n; k++) {
 		sel[k] = review_match(rv.v[k].path, filters, nf);
 		if (sel[k] && rv.v[k].protected) {
-			nprot++;
 			fputs("not applied (protected)  ", stderr);
 			cmd_print_path(stderr, rv.v[k].path);
 			fputc('\n', stderr);
 		}
 	}
-	rc = cmd_apply_selected(db, &ri, &rv, sel, filters, nf, dry);
+	rc = cmd_apply_selected(db, &rv, sel, filters, nf, dry);
 out:
-	audit_run_info_release(&ri);
 	review_release(&rv);
 	return (rc);
 }
@@ -173,15 +125,13 @@ out:
 /* Applies the selected changes of a loaded review, after the conflict check;
  * moat apply and moat run --review. Returns the exit status. */
 int
-cmd_apply_selected(const char *db, const struct audit_run_info *ri,
-    const struct review *rv, const bool *sel, char **filters, size_t nf, bool dry)
+cmd_apply_selected(const char *db, const struct review *rv, const bool *sel,
+    char **filters, size_t nf, bool dry)
 {
 	struct merr		 e = { 0 };
-	struct audit		*a = NULL;
-	struct apply_ctx	 ax = { 0 };
-	struct audit_end	 ae;
-	struct strv		 rargv = { 0 };
-	autofree char		*conflicts = NULL;
+	struct review_apply_opts o;
+	struct review_result	 res = { 0 };
+	autofree char		*label = review_label(rv), *id = cmd_review_id(rv);
 	size_t			 nsel = 0, nprot = 0;
 	int			 rc = EXIT_MOAT;
 
@@ -190,70 +140,57 @@ cmd_apply_selected(const char *db, const struct audit_run_info *ri,
 			nsel++;
 		else if (sel[k])
 			nprot++;
-	if (review_conflicts(rv, sel, ri->started_at, &conflicts, &e) == -1) {
-		merr_print(&e);
-		goto out;
+	if (nsel == 0) {
+		printf("%s: nothing to apply%s\n", label,
+		    nprot > 0 ? " (only protected paths)" : "");
+		return (0);
 	}
-	if (conflicts != NULL) {
+	if (dry) {
+		if (review_conflicts(rv, sel, &res.conflicts, &e) == -1) {
+			merr_print(&e);
+			return (EXIT_MOAT);
+		}
+		if (res.conflicts == NULL) {
+			for (size_t k = 0; k < rv->n; k++)
+				if (sel[k] && !rv->v[k].protected) {
+					printf("would apply  %-8s  ", review_kind_name(rv->v[k].kind));
+					cmd_print_path(stdout, rv->v[k].path);
+					fputc('\n', stdout);
+				}
+			return (0);
+		}
+	} else {
+		memset(&o, 0, sizeof o);
+		o.db = db;
+		o.source = "cli";
+		o.filters = filters;
+		o.nfilters = nf;
+		o.on_done = apply_done;
+		if (review_apply(rv, sel, &o, &res, &e) == 0)
+			rc = 0;
+		else if (res.conflicts == NULL)
+			merr_print(&e);
+	}
+	if (res.conflicts != NULL) {
 		fprintf(stderr, "moat apply: nothing applied: these paths changed in %s "
-		    "since run %lld started, and applying would overwrite that:\n",
-		    ri->workspace, (long long)ri->id);
-		for (char *p = conflicts, *nl; *p != '\0'; p = nl + 1) {
+		    "since %s started, and applying would overwrite that:\n",
+		    rv->ws, label);
+		for (char *p = res.conflicts, *nl; *p != '\0'; p = nl + 1) {
 			nl = strchr(p, '\n');
 			*nl = '\0';
 			fputs("  ", stderr);
 			cmd_print_path(stderr, p);
 			fputc('\n', stderr);
 		}
-		fprintf(stderr, "Look at them with moat diff %lld; apply the other paths by "
-		    "naming them, or move your edits away and apply again.\n", (long long)ri->id);
-		goto out;
+		fprintf(stderr, "Look at them with moat diff %s; apply the other paths by "
+		    "naming them, or move your edits away and apply again.\n", id);
+		review_result_release(&res);
+		return (EXIT_MOAT);
 	}
-	if (nsel == 0) {
-		printf("run %lld: nothing to apply%s\n", (long long)ri->id,
-		    nprot > 0 ? " (only protected paths)" : "");
-		rc = 0;
-		goto out;
-	}
-	if (dry) {
-		for (size_t k = 0; k < rv->n; k++)
-			if (sel[k] && !rv->v[k].protected) {
-				printf("would apply  %-8s  ", review_kind_name(rv->v[k].kind));
-				cmd_print_path(stdout, rv->v[k].path);
-				fputc('\n', stdout);
-			}
-		rc = 0;
-		goto out;
-	}
-	strv_add(&rargv, "moat");
-	strv_add(&rargv, "apply");
-	strv_add(&rargv, ri->run_id);
-	for (size_t k = 0; k < nf; k++)
-		strv_add(&rargv, filters[k]);
-	clock_gettime(CLOCK_MONOTONIC, &ax.t0);
-	if ((ax.ar = apply_record(&a, db, ri, rargv.v, &e)) == NULL) {
-		merr_print(&e);
-		fprintf(stderr, "moat apply: nothing applied: the apply could not be "
-		    "recorded in the audit log\n");
-		goto out;
-	}
-	rc = review_apply(rv, sel, apply_done, &ax, &e) == -1 ? EXIT_MOAT : 0;
-	if (rc != 0)
-		merr_print(&e);
-	memset(&ae, 0, sizeof ae);
-	ae.status = AUDIT_DONE;
-	ae.end_reason = "exited";
-	ae.exit_code = rc;
-	ae.cpu_user = ae.cpu_sys = -1;
-	ae.peak_memory = ae.peak_pids = -1;
-	ae.risk = -1;
-	if (audit_run_end(TAKE_PTR(ax.ar), &ae, &e) == -1)
-		merr_print(&e);
-	printf("run %lld: %zu change%s applied to %s\n", (long long)ri->id, ax.n,
-	    ax.n == 1 ? "" : "s", ri->workspace);
-out:
-	strv_clear(&rargv);
-	audit_close(a);
+	if (res.row != 0)
+		printf("%s: %zu change%s applied to %s\n", label, res.applied,
+		    res.applied == 1 ? "" : "s", rv->ws);
+	review_result_release(&res);
 	return (rc);
 }
 
@@ -374,7 +311,7 @@ cmd_apply_review(const char *db, const char *run_id, int status)
 	if (taken == 0)
 		printf("Nothing applied; the layer is kept for moat apply %lld.\n",
 		    (long long)ri.id);
-	else if (cmd_apply_selected(db, &ri, &rv, sel, NULL, 0, false) != 0)
+	else if (cmd_apply_selected(db, &rv, sel, NULL, 0, false) != 0)
 		rc = EXIT_MOAT;
 out:
 	audit_run_info_release(&ri);

@@ -18,6 +18,7 @@
 #include "audit/audit.h"
 #include "audit/replay.h"
 #include "review/review.h"
+#include "session/session.h"
 #include "cmd.h"
 #include "sandbox/ttystate.h"
 #include "sandbox/cg.h"
@@ -1318,15 +1319,23 @@ audit_cmd_verify(struct audit *a, const struct audit_opts *o)
 	}
 }
 
-/* A layer whose run still runs is not pruned. */
+/* A layer whose run still runs, or a live session's, is not pruned. */
+struct layer_busy {
+	struct audit	*a;
+	struct strv	 live;		/* the run ids of live sessions */
+};
+
 static bool
 audit_layer_busy(const char *run_id, void *arg)
 {
+	struct layer_busy	*lb = arg;
 	struct audit_run_info	 ri;
 	struct merr		 e = { 0 };
 	bool			 busy;
 
-	if (audit_run_find(arg, run_id, &ri, &e) == -1)
+	if (strv_contains(&lb->live, run_id))
+		return (true);
+	if (audit_run_find(lb->a, run_id, &ri, &e) == -1)
 		return (false);
 	busy = strcmp(ri.status, "running") == 0;
 	audit_run_info_release(&ri);
@@ -1341,6 +1350,7 @@ audit_cmd_prune(struct audit *a, const struct audit_opts *o)
 	int64_t			 n;
 	double			 before = 0;
 	char			 freed[32], left[32];
+	int			 rc;
 
 	if (o->before[0] == '\0' && o->layers_max == 0)
 		return (cmd_usage_error(&cmd_audit_entry, "prune needs --before DATE "
@@ -1354,9 +1364,24 @@ audit_cmd_prune(struct audit *a, const struct audit_opts *o)
 		if (audit_parse_time(o->before, 0, &before) == -1)
 			before = 0;
 	}
-	if (review_prune(before, o->layers_max, audit_layer_busy, a, &rp, &e) == -1) {
-		merr_print(&e);
-		return (EXIT_MOAT);
+	{
+		struct layer_busy	 lb = { .a = a };
+		struct session_info	*sv = NULL;
+		size_t			 nsv = 0;
+
+		if (session_list(&sv, &nsv, &e) == -1) {
+			merr_print(&e);
+			return (EXIT_MOAT);
+		}
+		for (size_t k = 0; k < nsv; k++)
+			strv_add(&lb.live, sv[k].run_id);
+		free(sv);
+		rc = review_prune(before, o->layers_max, audit_layer_busy, &lb, &rp, &e);
+		strv_clear(&lb.live);
+		if (rc == -1) {
+			merr_print(&e);
+			return (EXIT_MOAT);
+		}
 	}
 	audit_fmt_bytes((double)rp.bytes, freed, sizeof freed);
 	audit_fmt_bytes((double)rp.left, left, sizeof left);

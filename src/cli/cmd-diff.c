@@ -27,7 +27,7 @@ const struct cmd_entry cmd_diff_entry = {
 	.usage = "diff [--stat | --name-only | --json] [--db FILE] ID [PATH]...",
 	.summary = "show what an overlay run changed in its workspace, before moat apply",
 	.options = (const char *const[]){
-		"ID\tthe run: its ID in moat audit list, or a prefix of its run id; or a running session (its id or name) on an overlay workspace",
+		"ID\tthe run: its ID in moat audit list, or a prefix of its run id; or a session on an overlay workspace (its id or name), running or ended",
 		"PATH\tonly these paths: a file, a directory above it, or a glob pattern",
 		"--stat\tone line per changed path with its lines added and removed",
 		"--name-only\tthe changed paths, one per line",
@@ -265,54 +265,97 @@ change_json(FILE *f, const struct review_change *c)
 	fprintf(f, ", \"protected\": %s}", c->protected ? "true" : "false");
 }
 
-/* arg names a running session: its overlay layer as it is now, read as a
- * run's (review_load with the session's protect entries). 1 when it did,
- * 0 when arg is no session (a run, then), -1 when said on stderr. */
+/* A session's overlay layer: a live one's with the profile it runs with
+ * (the same text, or refused), an ended one's with its profile as it reads
+ * now (the default's protect entries when it is gone, with a note). */
 static int
-cmd_diff_session(const char *arg, struct audit_run_info *ri, struct review *rv)
+cmd_review_session(const char *arg, const char *verb, const struct session_info *in,
+    bool live, struct review *rv)
 {
-	struct session_info	 info;
-	struct profile		*p;
-	struct merr		 e;
-	int			 fd, rc = 1;
+	struct session_info	 info = *in;
+	struct profile		*p = NULL;
+	struct merr		 e = { 0 }, pe = { 0 };
+	char			 note[sizeof rv->note] = "";
+	int			 fd, rc = 0;
 
-	memset(ri, 0, sizeof *ri);
-	memset(rv, 0, sizeof *rv);
-	if (!session_name_valid(arg) || (fd = session_connect(arg, &info, &e)) == -1)
-		return (0);
-	close(fd);
-	if ((fd = cmd_session_attach(arg, "diff", &info, &p)) == -1)
-		return (-1);
-	close(fd);
-	if (p->workspace != WS_OVERLAY) {
-		cmd_errorf("moat diff: session %s has a %s workspace: what it "
+	if (live) {
+		if ((fd = cmd_session_attach(arg, verb, &info, &p)) == -1)
+			return (-1);
+		close(fd);
+	} else if ((p = profile_load(info.profile, &pe)) == NULL) {
+		if ((p = profile_load("default", &e)) == NULL) {
+			merr_print(&e);
+			return (-1);
+		}
+		snprintf(note, sizeof note, "the session's profile %.200s cannot be "
+		    "read (%.200s); the default profile's protect entries are used",
+		    info.profile, pe.msg);
+	}
+	if (live && p->workspace != WS_OVERLAY) {
+		cmd_errorf("moat %s: session %s has a %s workspace: what it "
 		    "changes is in %s already (an overlay session keeps its changes "
-		    "apart)\n", info.id, p->workspace == WS_NONE ? "no" :
+		    "apart)\n", verb, info.id, p->workspace == WS_NONE ? "no" :
 		    p->workspace == WS_RO ? "read-only" : "bind", info.workspace[0] ?
 		    info.workspace : "the workspace");
 		profile_free(p);
 		return (-1);
 	}
-	ri->run_id[0] = '\0';
-	snprintf(ri->run_id, sizeof ri->run_id, "%s", info.run_id);
-	ri->workspace = xstrdup(info.workspace);
-	if (review_load(rv, info.run_id, info.workspace, &p->protect, &e) == -1) {
-		merr_print(&e);
+	if (review_open_session(rv, info.id, info.run_id, info.workspace,
+	    info.profile, &p->protect, info.created, &e) == -1) {
+		cmd_errorf("moat %s: session %s: %s\n", verb, info.id, e.msg);
 		rc = -1;
 	}
+	memcpy(rv->note, note, sizeof note);
 	profile_free(p);
 	return (rc);
+}
+
+int
+cmd_review_open(const char *db, const char *arg, const char *verb,
+    struct review *rv, bool *live)
+{
+	struct audit_run_info	 ri;
+	struct session_info	 info;
+	struct merr		 e;
+	int			 fd, rc;
+	bool			 found;
+
+	memset(rv, 0, sizeof *rv);
+	*live = false;
+	if (session_name_valid(arg) && (fd = session_connect(arg, &info, &e)) != -1) {
+		close(fd);
+		*live = true;
+		return (cmd_review_session(arg, verb, &info, true, rv));
+	}
+	/* An ended session whose layer is kept; else a run. A run's audit ID
+	 * is all digits, which a session's id never is. */
+	if (strspn(arg, "0123456789") != strlen(arg) &&
+	    session_layer_find(arg, &info, &e) == 0)
+		return (cmd_review_session(arg, verb, &info, false, rv));
+	rc = review_open(db, arg, &ri, rv, &e);
+	found = ri.id != 0;
+	audit_run_info_release(&ri);
+	if (rc == -1 && !found && session_name_valid(arg) &&
+	    strspn(arg, "0123456789") != strlen(arg)) {
+		cmd_errorf("moat %s: no session %s (running, or ended with its layer "
+		    "kept: see moat session ls) and %s\n", verb, arg, e.msg);
+		return (-1);
+	}
+	if (rc == -1) {
+		cmd_errorf("moat %s: %s\n", verb, e.msg);
+		return (-1);
+	}
+	return (0);
 }
 
 static int
 cmd_diff_exec(int argc, char **argv)
 {
-	struct audit_run_info	 ri;
 	struct review		 rv;
-	struct merr		 e = { 0 };
 	const char		*db = NULL;
 	bool			 stat = false, names = false, json = false, colour;
-	int			 i, rc = 0, session;
+	bool			 live;
+	int			 i, rc = 0;
 	size_t			 shown = 0;
 
 	{
@@ -338,14 +381,7 @@ cmd_diff_exec(int argc, char **argv)
 	if (i == argc)
 		return (cmd_usage_error(&cmd_diff_entry, "which run? give its ID "
 		    "(moat audit list)"));
-	if ((session = cmd_diff_session(argv[i], &ri, &rv)) == -1) {
-		audit_run_info_release(&ri);
-		review_release(&rv);
-		return (EXIT_MOAT);
-	}
-	if (session == 0 && review_open(db, argv[i], &ri, &rv, &e) == -1) {
-		merr_print(&e);
-		audit_run_info_release(&ri);
+	if (cmd_review_open(db, argv[i], "diff", &rv, &live) == -1) {
 		review_release(&rv);
 		return (EXIT_MOAT);
 	}
@@ -355,18 +391,19 @@ cmd_diff_exec(int argc, char **argv)
 	colour = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL && !json;
 
 	if (json) {
-		autofree char	*rid = audit_json_str(ri.run_id);
-		autofree char	*ws = audit_json_str(ri.workspace);
+		autofree char	*rid = audit_json_str(rv.run_id);
+		autofree char	*ws = audit_json_str(rv.ws);
 		const char	*sep = "\n  ";
 
-		if (session == 1) {
-			autofree char	*sid = audit_json_str(argv[i - 1]);
+		if (rv.session != NULL) {
+			autofree char	*sid = audit_json_str(rv.session);
 
-			printf("{\"session\": %s, \"run_id\": %s, \"workspace\": %s, "
-			    "\"changes\": [", sid, rid, ws);
+			printf("{\"session\": %s, \"live\": %s, \"run_id\": %s, "
+			    "\"workspace\": %s, \"changes\": [", sid,
+			    live ? "true" : "false", rid, ws);
 		} else
 			printf("{\"id\": %lld, \"run_id\": %s, \"workspace\": %s, "
-			    "\"changes\": [", (long long)ri.id, rid, ws);
+			    "\"changes\": [", (long long)rv.row, rid, ws);
 		for (size_t k = 0; k < rv.n; k++)
 			if (review_match(rv.v[k].path, argv + i, (size_t)(argc - i))) {
 				fputs(sep, stdout);
@@ -379,11 +416,12 @@ cmd_diff_exec(int argc, char **argv)
 	for (size_t k = 0; k < rv.n; k++)
 		shown += review_match(rv.v[k].path, argv + i, (size_t)(argc - i));
 	if (!names) {
-		if (session == 1)
-			printf("session %s (%s) in ", argv[i - 1], ri.run_id);
+		if (rv.session != NULL)
+			printf("session %s%s (%s) in ", rv.session, live ? "" : ", ended",
+			    rv.run_id);
 		else
-			printf("run %lld (%s) in ", (long long)ri.id, ri.run_id);
-		cmd_print_path(stdout, ri.workspace);
+			printf("run %lld (%s) in ", (long long)rv.row, rv.run_id);
+		cmd_print_path(stdout, rv.ws);
 		if (shown == 0)
 			printf(": no changes%s\n", argc > i ? " under the paths given" : "");
 		else
@@ -420,7 +458,6 @@ cmd_diff_exec(int argc, char **argv)
 	}
 out:
 	fflush(stdout);
-	audit_run_info_release(&ri);
 	review_release(&rv);
 	return (rc);
 }

@@ -15,11 +15,12 @@ static int	cmd_mcp_exec(int, char **);
 
 const struct cmd_entry cmd_mcp_entry = {
 	.name = "mcp",
-	.usage = "mcp [-p PROFILE] [--allow-profile NAME]... [-w DIR] [--db PATH] [-v]",
+	.usage = "mcp [-p PROFILE] [--allow-profile NAME]... [--allow-apply] [-w DIR] [--db PATH] [-v]",
 	.summary = "a Model Context Protocol server on stdio: agents run commands in sessions",
 	.options = (const char *const[]){
 		"-p, --profile PROFILE\tthe profile of the sessions it makes (default: default)",
 		"--allow-profile NAME\tone more profile a client may ask session_new for (repeatable)",
+		"--allow-apply\tthe apply tool may copy an overlay session's changes onto the workspace (without it, the user applies them: moat apply SESSION)",
 		"-w, --workspace DIR\tthe workspace of its sessions; session_new may name a directory under it (default: the current directory)",
 		"--db PATH\tthe audit database (default $XDG_DATA_HOME/moat/audit.db)",
 		"-v, --verbose\twhat it does, on stderr",
@@ -36,6 +37,7 @@ cmd_mcp_exec(int argc, char **argv)
 	static const struct option	opts[] = {
 		{ "profile", required_argument, NULL, 'p' },
 		{ "allow-profile", required_argument, NULL, 'A' },
+		{ "allow-apply", no_argument, NULL, 'a' },
 		{ "workspace", required_argument, NULL, 'w' },
 		{ "db", required_argument, NULL, 'D' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -59,6 +61,9 @@ cmd_mcp_exec(int argc, char **argv)
 			break;
 		case 'A':
 			strv_add(&o.allow, optarg);
+			break;
+		case 'a':
+			o.allow_apply = true;
 			break;
 		case 'w':
 			o.workspace = optarg;

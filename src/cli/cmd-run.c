@@ -78,21 +78,6 @@ const struct cmd_entry cmd_run_entry = {
 	.exec = cmd_run_exec,
 };
 
-int
-cmd_run_timeout(const struct cmd_entry *ce, const char *arg, double *out)
-{
-	const char	*why;
-
-	if (parse_duration(arg, out, &why) == -1) {
-		cmd_usage_error(ce, "--timeout %s: %s (seconds, or with ms, s, m, h: "
-		    "1.5, 500ms, 2m; 0 = none; at most 366 days)", arg, why);
-		return (-1);
-	}
-	if (*out == 0)
-		*out = RUN_TIMEOUT_NONE;
-	return (0);
-}
-
 /* The profile's risk-confirm-above: ask on the terminal, never on stdin
  * (it belongs to the command). No terminal: the answer is no. NULL when
  * confirmed, else why not. */
@@ -282,6 +267,8 @@ cmd_run_go(struct run *r, struct profile *p, const struct cmd_run_opts *o)
 	ro.profile_label = o->profile_label;
 	ro.session = o->session;
 	ro.trace = o->trace;
+	ro.audit = o->audit;
+	ro.rules = o->rules;
 	ro.confirm = cmd_run_confirm;
 	ro.on_event = cmd_run_on_event;
 	ro.on_sample = cmd_run_on_sample;
@@ -356,17 +343,11 @@ int
 cmd_run_exec(int argc, char **argv)
 {
 	static const struct option	opts[] = {
+		CMD_RUN_OPTIONS,
 		{ "profile", required_argument, NULL, 'p' },
 		{ "workspace", required_argument, NULL, 'w' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "env", required_argument, NULL, 'e' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
 		{ "meter", no_argument, NULL, 'm' },
 		{ "meter-rate", required_argument, NULL, 'r' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "db", required_argument, NULL, 'D' },
-		{ "unlogged", no_argument, NULL, 'U' },
 		{ "net-allow", required_argument, NULL, 'A' },
 		{ "on", required_argument, NULL, 'O' },
 		{ "secret", required_argument, NULL, 'S' },
@@ -394,28 +375,20 @@ cmd_run_exec(int argc, char **argv)
 	run_init(&r);
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+p:w:e:vqh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+p:w:h" CMD_RUN_SHORT, opts, NULL)) != -1) {
+		switch (cmd_run_option(&cmd_run_entry, c, optarg, &r, &o)) {
+		case 1:
+			continue;
+		case -1:
+			run_release(&r);
+			return (EXIT_MOAT);
+		}
 		switch (c) {
 		case 'p':
 			pname = optarg;
 			break;
 		case 'w':
 			r.workspace = optarg;
-			break;
-		case 't':
-			if (cmd_run_timeout(&cmd_run_entry, optarg, &r.timeout) == -1) {
-				run_release(&r);
-				return (EXIT_MOAT);
-			}
-			break;
-		case 'e':
-			strv_add(&r.env_extra, optarg);
-			break;
-		case 'v':
-			r.verbose++;
-			break;
-		case 'q':
-			o.quiet = true;
 			break;
 		case 'm':
 			o.meter = true;
@@ -427,15 +400,6 @@ cmd_run_exec(int argc, char **argv)
 				return (cmd_usage_error(&cmd_run_entry, "--meter-rate %s: "
 				    "not a rate in Hz between 0 and 100", optarg));
 			}
-			break;
-		case 'j':
-			o.json = true;
-			break;
-		case 'D':
-			o.db = optarg;
-			break;
-		case 'U':
-			o.unlogged = true;
 			break;
 		case 'A':
 			/* The profile's own grammar (net-rule.c). */

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <getopt.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit/audit.h"
 #include "base/cov.h"
 #include "base/sha256.h"
 #include "cmd.h"
@@ -24,6 +26,7 @@
 #include "sandbox/chan.h"
 #include "sandbox/spawn.h"
 #include "review/review.h"
+#include "risk/risk.h"
 #include "session/session.h"
 
 static int	cmd_session_exec(int, char **);
@@ -35,7 +38,7 @@ const struct cmd_entry cmd_session_entry = {
 	    "[--idle-ttl DURATION] [--ttl-paused run|stop] [--from FILE] [-v] | ls [--json] | exec ID|NAME [-t] "
 	    "[--timeout SECS] [-e NAME[=VALUE]]... [--cwd DIR] [-q] [--json] [--db PATH] "
 	    "[--unlogged] [--detach] -- CMD [ARG]... | cp ID SRC DST | snapshot ID|NAME [FILE] | pause ID|NAME | "
-	    "resume ID|NAME | ttl ID|NAME DURATION | kill ID|NAME|--all",
+	    "resume ID|NAME | ttl ID|NAME DURATION | allow|deny ID|NAME HOST[:PORT] [--db PATH] | kill ID|NAME|--all",
 	.summary = "long-lived sandboxes: start one, run many commands in it, end it",
 	.options = (const char *const[]){
 		"new\tstart a session (a sandbox that stays up) and print its id",
@@ -46,6 +49,8 @@ const struct cmd_entry cmd_session_entry = {
 		"pause\tfreeze every process of a session (the cgroup freezer); it uses no CPU",
 		"resume\tthaw a paused session",
 		"ttl\tset the time a session has left (0: none)",
+		"allow\tadd a net-allow rule (HOST[:PORT], *.suffix, an address or network) to a running session's allowlist, recorded",
+		"deny\ttake such a rule out again (connections already open go on)",
 		"kill\tend a session (or every one of yours) and everything in it",
 		"-p, --profile PROFILE\tnew: a profile name or path (default: default)",
 		"-w, --workspace DIR\tnew: the workspace instead of the current directory",
@@ -61,7 +66,7 @@ const struct cmd_entry cmd_session_entry = {
 		"--cwd DIR\texec: the working directory inside (default: the workspace)",
 		"-q, --quiet\texec: no summary on the terminal after the command",
 		"--json\tls: JSON lines; exec: a JSON summary after the output",
-		"--db PATH\texec: the audit database (default $XDG_DATA_HOME/moat/audit.db)",
+		"--db PATH\texec, allow, deny: the audit database (default $XDG_DATA_HOME/moat/audit.db)",
 		"--unlogged\texec: run even when the audit log cannot be written",
 		"--detach\texec: print the run id once the command starts and leave it running; its output is in the audit log",
 		"--all\tkill: every session of yours",
@@ -603,24 +608,88 @@ cmd_session_detach(struct run *r, struct profile *p, struct cmd_run_opts *o)
 	return (WIFEXITED(wst) ? WEXITSTATUS(wst) : EXIT_MOAT);
 }
 
+/* What moat session exec prepares before the session is reached, neither
+ * of which needs it: the log opened (with its sweep) on a thread while this
+ * one loads the risk rules, and then connects to the session and loads its
+ * profile. (Two threads, one per step, measured slower on two busy cores.)
+ * A failure is left for rec_run to meet again and say. */
+struct exec_prep {
+	pthread_t		 t;
+	bool			 started;
+	const char		*db;
+	double			 trace;
+	struct audit		*audit;
+	struct risk_rules	*rules;
+};
+
+static void
+exec_prep_trace(const struct exec_prep *ep, const char *what, double t)
+{
+	if (ep->trace > 0)
+		fprintf(stderr, "moat: timing: %-12s %7.3f ms (at %7.3f ms)\n",
+		    what, (now_mono() - t) * 1e3, (now_mono() - ep->trace) * 1e3);
+}
+
+static void *
+exec_prep_audit(void *arg)
+{
+	struct exec_prep	*ep = arg;
+	struct merr		 e;
+	double			 t = now_mono();
+
+	ep->audit = audit_open(ep->db, 0, &e);
+	exec_prep_trace(ep, "audit-open", t);
+	return (NULL);
+}
+
+static void
+exec_prep_start(struct exec_prep *ep)
+{
+	sigset_t	 all, old;
+	struct merr	 e;
+	double		 t;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	ep->started = pthread_create(&ep->t, NULL, exec_prep_audit, ep) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	t = now_mono();
+	if (risk_load(&ep->rules, &e) == -1)
+		ep->rules = NULL;
+	exec_prep_trace(ep, "risk-load", t);
+}
+
+static void
+exec_prep_join(struct exec_prep *ep)
+{
+	if (ep->started)
+		pthread_join(ep->t, NULL);
+	ep->started = false;
+}
+
+static void
+exec_prep_release(struct exec_prep *ep)
+{
+	exec_prep_join(ep);
+	audit_close(ep->audit);
+	risk_rules_free(ep->rules);
+	ep->audit = NULL;
+	ep->rules = NULL;
+}
+
 static int
 cmd_session_run(int argc, char **argv)
 {
 	static const struct option	opts[] = {
+		CMD_RUN_OPTIONS,
 		{ "tty", no_argument, NULL, 't' },
-		{ "timeout", required_argument, NULL, 'T' },
-		{ "env", required_argument, NULL, 'e' },
 		{ "cwd", required_argument, NULL, 'C' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "db", required_argument, NULL, 'D' },
-		{ "unlogged", no_argument, NULL, 'U' },
 		{ "detach", no_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct session_info	 info;
 	struct cmd_run_opts	 o;
+	struct exec_prep	 ep;
 	struct profile		*p;
 	struct run		 r;
 	const char		*which, *cwd = NULL;
@@ -629,31 +698,32 @@ cmd_session_run(int argc, char **argv)
 
 	which = NULL;
 	memset(&o, 0, sizeof o);
+	memset(&ep, 0, sizeof ep);
+	if (getenv("MOAT_TRACE_TIMING") != NULL && *getenv("MOAT_TRACE_TIMING") != '\0')
+		o.trace = now_mono();
 	o.detach_fd = -1;
 	run_init(&r);
 	opterr = 0;
 	optind = 1;
 	/* Options before and after the session's id or name. */
 	for (;;) {
-		if ((c = getopt_long(argc, argv, "+te:vq", opts, NULL)) == -1) {
+		if ((c = getopt_long(argc, argv, "+t" CMD_RUN_SHORT, opts, NULL)) == -1) {
 			if (which != NULL || optind >= argc ||
 			    strcmp(argv[optind - 1], "--") == 0)
 				break;
 			which = argv[optind++];
 			continue;
 		}
+		switch (cmd_run_option(&cmd_session_entry, c, optarg, &r, &o)) {
+		case 1:
+			continue;
+		case -1:
+			run_release(&r);
+			return (EXIT_MOAT);
+		}
 		switch (c) {
 		case 't':
 			r.pty_force = true;
-			break;
-		case 'T':
-			if (cmd_run_timeout(&cmd_session_entry, optarg, &r.timeout) == -1) {
-				run_release(&r);
-				return (EXIT_MOAT);
-			}
-			break;
-		case 'e':
-			strv_add(&r.env_extra, optarg);
 			break;
 		case 'C':
 			if (optarg[0] != '/') {
@@ -662,21 +732,6 @@ cmd_session_run(int argc, char **argv)
 				    "path inside the sandbox must be absolute", optarg));
 			}
 			cwd = optarg;
-			break;
-		case 'v':
-			r.verbose++;
-			break;
-		case 'j':
-			o.json = true;
-			break;
-		case 'q':
-			o.quiet = true;
-			break;
-		case 'D':
-			o.db = optarg;
-			break;
-		case 'U':
-			o.unlogged = true;
 			break;
 		case 'd':
 			detach = true;
@@ -704,20 +759,32 @@ cmd_session_run(int argc, char **argv)
 		    "with %s", r.pty_force ? "-t" : "--json"));
 	}
 	r.argv = argv + optind;
+	/* --detach forks, and neither an SQLite connection nor a thread
+	 * crosses a fork: it opens the log after. */
+	ep.db = o.db;
+	ep.trace = o.trace;
+	if (!detach)
+		exec_prep_start(&ep);
 	if ((fd = cmd_session_attach(which, "exec", &info, &p)) == -1) {
+		exec_prep_release(&ep);
 		run_release(&r);
 		return (EXIT_MOAT);
 	}
+	if (o.trace > 0)
+		fprintf(stderr, "moat: timing: %-12s %7.3f ms (at %7.3f ms)\n",
+		    "attach", (now_mono() - o.trace) * 1e3, (now_mono() - o.trace) * 1e3);
 	r.session_fd = fd;
 	r.ws_path = info.workspace[0] != '\0' ? xstrdup(info.workspace) : NULL;
 	r.cwd_path = xstrdup(cwd != NULL ? cwd : info.cwd);
 	o.session = info.id;
-	if (getenv("MOAT_TRACE_TIMING") != NULL && *getenv("MOAT_TRACE_TIMING") != '\0')
-		o.trace = now_mono();
+	exec_prep_join(&ep);
+	o.audit = ep.audit;
+	o.rules = ep.rules;
 	if (detach)
 		status = cmd_session_detach(&r, p, &o);
 	else
 		status = cmd_run_go(&r, p, &o);
+	exec_prep_release(&ep);
 	close(fd);
 	profile_free(p);
 	run_release(&r);
@@ -921,6 +988,37 @@ cmd_session_kill(int argc, char **argv)
 	return (rc);
 }
 
+/* moat session allow|deny ID RULE: the session's allowlist changed live,
+ * on the record (session_allow). */
+static int
+cmd_session_allow(int argc, char **argv, bool allow)
+{
+	const char	*db = NULL;
+	struct merr	 e;
+	const struct cmd_flag	flags[] = {
+		{ "--db", NULL, &db },
+		{ NULL, NULL, NULL },
+	};
+
+	switch (cmd_flags(&cmd_session_entry, argc, argv, flags, &argc)) {
+	case 1:
+		return (0);
+	case -1:
+		return (EXIT_MOAT);
+	}
+	if (argc != 2)
+		return (cmd_usage_error(&cmd_session_entry, "session %s ID|NAME "
+		    "HOST[:PORT] (one net-allow rule: a name, *.suffix, an address "
+		    "or a network, with a port or :*)", allow ? "allow" : "deny"));
+	if (session_allow(argv[0], argv[1], allow, db, "cli", NULL, &e) == -1) {
+		cmd_errorf("moat session %s: %s\n", allow ? "allow" : "deny", e.msg);
+		return (EXIT_MOAT);
+	}
+	printf("session %s: %s %s\n", argv[0], allow ? "allowed" : "no longer allows",
+	    argv[1]);
+	return (0);
+}
+
 int
 cmd_session_exec(int argc, char **argv)
 {
@@ -928,7 +1026,8 @@ cmd_session_exec(int argc, char **argv)
 
 	if (sub == NULL)
 		return (cmd_usage_error(&cmd_session_entry, "which session command? "
-		    "new, ls, exec, cp, snapshot, pause, resume, ttl or kill"));
+		    "new, ls, exec, cp, snapshot, pause, resume, ttl, allow, deny or "
+		    "kill"));
 	if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0) {
 		cmd_help(&cmd_session_entry, stdout);
 		return (0);
@@ -949,6 +1048,9 @@ cmd_session_exec(int argc, char **argv)
 		return (cmd_session_pause(argc - 1, argv + 1, sub[0] == 'p'));
 	if (strcmp(sub, "kill") == 0)
 		return (cmd_session_kill(argc - 1, argv + 1));
+	if (strcmp(sub, "allow") == 0 || strcmp(sub, "deny") == 0)
+		return (cmd_session_allow(argc - 1, argv + 1, sub[0] == 'a'));
 	return (cmd_usage_error(&cmd_session_entry, "unknown session command "
-	    "\"%s\": new, ls, exec, cp, snapshot, pause, resume, ttl or kill", sub));
+	    "\"%s\": new, ls, exec, cp, snapshot, pause, resume, ttl, allow, "
+	    "deny or kill", sub));
 }

@@ -1,9 +1,12 @@
-/* cmd.c: the subcommand table and usage messages. Front end. */
+/* cmd.c: the subcommand table, usage messages, and the readers of flags
+ * several subcommands share. Front end. */
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cmd.h"
+#include "sandbox/spawn.h"
 
 static const struct cmd_entry *cmd_table[] = {
 	&cmd_shell_entry,
@@ -126,5 +129,43 @@ cmd_flags(const struct cmd_entry *ce, int argc, char **argv,
 			*f->value = argv[i];
 	}
 	argv[*n] = NULL;
+	return (0);
+}
+
+int
+cmd_run_option(const struct cmd_entry *ce, int c, const char *arg,
+    struct run *r, struct cmd_run_opts *o)
+{
+	const char	*why;
+
+	switch (c) {
+	case CMD_RUN_TIMEOUT:
+		if (parse_duration(arg, &r->timeout, &why) == -1) {
+			cmd_usage_error(ce, "--timeout %s: %s (seconds, or with ms, s, "
+			    "m, h: 1.5, 500ms, 2m; 0 = none; at most 366 days)", arg, why);
+			return (-1);
+		}
+		if (r->timeout == 0)
+			r->timeout = RUN_TIMEOUT_NONE;
+		return (1);
+	case 'e':
+		strv_add(&r->env_extra, arg);
+		return (1);
+	case 'v':
+		r->verbose++;
+		return (1);
+	case 'q':
+		o->quiet = true;
+		return (1);
+	case CMD_RUN_JSON:
+		o->json = true;
+		return (1);
+	case CMD_RUN_DB:
+		o->db = arg;
+		return (1);
+	case CMD_RUN_UNLOGGED:
+		o->unlogged = true;
+		return (1);
+	}
 	return (0);
 }

@@ -37,9 +37,14 @@ struct review_change;
 void	cmd_print_path(FILE *, const char *);
 void	cmd_diff_summary_line(FILE *, const struct review_change *, bool);
 int	cmd_diff_show(const struct review *, const struct review_change *, FILE *, bool);
-struct audit_run_info;
-int	cmd_apply_selected(const char *, const struct audit_run_info *,
-	    const struct review *, const bool *, char **, size_t, bool);
+int	cmd_apply_selected(const char *, const struct review *, const bool *,
+	    char **, size_t, bool);
+/* The layer ID names for moat diff, apply, discard: a live session's (its
+ * id or name), an ended session's kept layer, or a run's (an audit ID or a
+ * run id prefix); *live for a live session. 0, or -1 said on stderr
+ * ("moat VERB: ..."). cmd-diff.c. */
+int	cmd_review_open(const char *db, const char *arg, const char *verb,
+	    struct review *, bool *live);
 struct strv;
 int	cmd_apply_on(const char *, const char *, struct run *, char **, char **,
 	    struct strv *);
@@ -81,6 +86,8 @@ int	cmd_flags(const struct cmd_entry *, int argc, char **argv,
 /* How a command is run, shown and recorded once its flags are read: moat
  * run and moat session exec share it (cmd-run.c). */
 struct run;
+struct audit;
+struct risk_rules;
 struct profile;
 struct cmd_run_opts {
 	bool		 meter, json;
@@ -94,10 +101,35 @@ struct cmd_run_opts {
 	 * a newline are written here and it is closed, and stderr goes to
 	 * /dev/null; -1: none. */
 	int		 detach_fd;
+	/* Opened before the run by moat session exec while it connected
+	 * (borrowed); NULL: rec_run opens and loads them. */
+	struct audit		*audit;
+	struct risk_rules	*rules;
 };
 int	cmd_run_go(struct run *, struct profile *, const struct cmd_run_opts *);
-/* --timeout's value: a duration, 0 = none (RUN_TIMEOUT_NONE); -1 with the
- * usage error printed. */
-int	cmd_run_timeout(const struct cmd_entry *, const char *, double *);
+
+/* The flags of a command's run that moat run and moat session exec share
+ * (cmd.c): the getopt_long entries each puts in its table, their short
+ * letters, and one reader for both. */
+enum {
+	CMD_RUN_TIMEOUT = 0x100,
+	CMD_RUN_JSON,
+	CMD_RUN_DB,
+	CMD_RUN_UNLOGGED,
+};
+#define CMD_RUN_OPTIONS \
+	{ "timeout", required_argument, NULL, CMD_RUN_TIMEOUT }, \
+	{ "env", required_argument, NULL, 'e' }, \
+	{ "verbose", no_argument, NULL, 'v' }, \
+	{ "quiet", no_argument, NULL, 'q' }, \
+	{ "json", no_argument, NULL, CMD_RUN_JSON }, \
+	{ "db", required_argument, NULL, CMD_RUN_DB }, \
+	{ "unlogged", no_argument, NULL, CMD_RUN_UNLOGGED }
+#define CMD_RUN_SHORT	"e:vq"
+/* getopt_long's answer c (its optarg in arg) read into r and o when it is
+ * one of CMD_RUN_OPTIONS: 1; 0 when it is not one of them; -1 with the
+ * usage error printed (ce's). */
+int	cmd_run_option(const struct cmd_entry *ce, int c, const char *arg,
+	    struct run *, struct cmd_run_opts *);
 
 #endif

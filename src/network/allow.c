@@ -26,10 +26,96 @@ allow_release(struct allow *a)
 		net_rule_release(&a->rules[i]);
 	for (size_t i = 0; i < a->nstatics; i++)
 		net_rule_resolve_release(&a->statics[i]);
+	for (size_t i = 0; i < a->nremoved; i++)
+		net_rule_release(&a->removed[i]);
+	for (size_t i = 0; i < a->nretired; i++)
+		free(a->retired[i]);
+	free(a->retired);
+	free(a->removed);
 	free(a->rules);
 	free(a->statics);
 	memset(a, 0, sizeof *a);
 }
+
+static bool
+allow_str_same(const char *a, const char *b)
+{
+	return (a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0);
+}
+
+/* The same rule: host, port, and an HTTP rule's methods and path. */
+static bool
+allow_rule_same(const struct net_rule *x, const struct net_rule *y)
+{
+	if (x->kind != y->kind || x->port != y->port ||
+	    !allow_str_same(x->name, y->name) ||
+	    !allow_str_same(x->methods, y->methods) ||
+	    !allow_str_same(x->path, y->path))
+		return (false);
+	return (x->family == y->family && x->prefix == y->prefix &&
+	    memcmp(x->addr, y->addr, sizeof x->addr) == 0);
+}
+
+/* The current array is kept (a connection may point into it) and a new
+ * one of n rules takes its place. */
+static struct net_rule *
+allow_swap(struct allow *a, size_t n)
+{
+	struct net_rule	*nv = xcalloc(n + 1, sizeof *nv);
+
+	a->retired = xreallocarray(a->retired, a->nretired + 1, sizeof *a->retired);
+	a->retired[a->nretired++] = a->rules;
+	a->rules = nv;
+	return (nv);
+}
+
+int
+allow_add(struct allow *a, const char *text, struct merr *e)
+{
+	struct net_rule	 r, *old = a->rules, *nv;
+	size_t		 n = a->nrules;
+
+	if (net_rule_parse(text, &r, e) == -1)
+		return (-1);
+	for (size_t i = 0; i < n; i++)
+		if (allow_rule_same(&old[i], &r)) {
+			net_rule_release(&r);
+			return (0);
+		}
+	nv = allow_swap(a, n + 1);
+	if (n > 0)
+		memcpy(nv, old, n * sizeof *nv);	/* the strings move over */
+	nv[n] = r;
+	a->nrules = n + 1;
+	return (0);
+}
+
+int
+allow_remove(struct allow *a, const char *text, struct merr *e)
+{
+	struct net_rule	 r, *old = a->rules, *nv;
+	size_t		 n = a->nrules, k = 0, hits = 0;
+
+	if (net_rule_parse(text, &r, e) == -1)
+		return (-1);
+	for (size_t i = 0; i < n; i++)
+		hits += allow_rule_same(&old[i], &r);
+	if (hits == 0) {
+		net_rule_release(&r);
+		return (merr_set(e, "no net-allow rule %s in the allowlist", text));
+	}
+	nv = allow_swap(a, n - hits);
+	a->removed = xreallocarray(a->removed, a->nremoved + hits, sizeof *a->removed);
+	for (size_t i = 0; i < n; i++)
+		if (allow_rule_same(&old[i], &r))
+			a->removed[a->nremoved++] = old[i];	/* freed at release */
+		else
+			nv[k++] = old[i];
+	net_rule_release(&r);
+	a->nrules = k;
+	return (0);
+}
+
 
 int
 allow_init(struct allow *a, const struct strv *rules, const struct strv *resolve,

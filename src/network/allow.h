@@ -20,6 +20,13 @@ struct allow {
 	size_t			 nstatics;
 	bool			 allow_private;
 	bool			 allow_all;	/* proxied mode without a net-allow list */
+	/* What allow_add and allow_remove replaced: a connection may still
+	 * point at a rule of an older array, so arrays and removed rules are
+	 * freed only by allow_release. */
+	struct net_rule		**retired;	/* owned: old arrays (not their rules) */
+	size_t			 nretired;
+	struct net_rule		*removed;	/* owned: rules taken out */
+	size_t			 nremoved;
 };
 
 /* Where a request wants to go, normalised: names lower case without a final
@@ -50,6 +57,12 @@ int		 allow_init(struct allow *, const struct strv *rules,
 		    const struct strv *resolve, bool allow_private, bool allow_all,
 		    struct merr *);
 void		 allow_release(struct allow *);
+/* A running sandbox's allowlist changed (moat session allow, deny): text,
+ * in net-allow's grammar, added (nothing when an equal rule is there), or
+ * every rule equal to it removed (-1 with e when none is). Rules a live
+ * connection matched stay valid. */
+int		 allow_add(struct allow *, const char *text, struct merr *);
+int		 allow_remove(struct allow *, const char *text, struct merr *);
 /* -1 when host is not a valid name or address. */
 int		 allow_target_set(struct allow_target *, const char *host,
 		    unsigned port);

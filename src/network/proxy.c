@@ -2674,6 +2674,12 @@ proxy_start(const struct event_sink *events, struct loop *l, const struct profil
 	return (p);
 }
 
+int
+proxy_allow(struct proxy *p, const char *rule, bool add, struct merr *e)
+{
+	return (add ? allow_add(&p->allow, rule, e) : allow_remove(&p->allow, rule, e));
+}
+
 void
 proxy_stop(struct proxy *p)
 {

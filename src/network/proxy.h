@@ -68,6 +68,11 @@ struct proxy	*proxy_start(const struct event_sink *, struct loop *, const struct
 /* Closes the listeners and every connection (each gets its final event)
  * and frees p. NULL is a no-op. */
 void		 proxy_stop(struct proxy *);
+/* A running sandbox's allowlist changed: rule (net-allow's grammar) added
+ * (add) or removed; connections already open are not touched. On the
+ * loop's thread. -1 with e saying why. */
+int		 proxy_allow(struct proxy *, const char *rule, bool add,
+		    struct merr *);
 /* Transparent interception: the sandbox called connect() on sock (its own
  * TCP socket, in its netns, which the caller took with pidfd_getfd) to dst,
  * which is not the sandbox's loopback. Decides with the allowlist: a

@@ -162,21 +162,25 @@ rec_prep(void *arg)
 	rc->profile_text = profile_format(rc->profile, false, NULL);
 	rec_trace(rc, "profile-text", t);
 	t = now_mono();
-	rc->audit = audit_open(rc->o->db, 0, &rc->audit_err);
+	if (rc->o->audit != NULL)
+		rc->audit = rc->o->audit;
+	else {
+		rc->audit = audit_open(rc->o->db, 0, &rc->audit_err);
+		rec_trace(rc, "audit-open", t);
+	}
 	/* The run's secrets, read before the clone: never stored. */
 	for (size_t i = 0; rc->audit != NULL && rc->secrets != NULL &&
 	    i < rc->secrets->n; i++)
 		audit_redact_secret(rc->audit, rc->secrets->v[i].name,
 		    rc->secrets->v[i].value, rc->secrets->v[i].len);
-	rec_trace(rc, "audit-open", t);
 	t = now_mono();
 	if (rc->o->rules != NULL)
 		rc->rules = rc->o->rules;
 	else if (risk_load(&rc->rules, &rc->risk_err) == -1) {
 		rc->risk_failed = true;
 		return (NULL);
-	}
-	rec_trace(rc, "risk-load", t);
+	} else
+		rec_trace(rc, "risk-load", t);
 	t = now_mono();
 	risk_score_argv(rc->rules, rc->argv, &rc->out->risk);
 	if (rc->o->stdin_script != NULL)
@@ -552,7 +556,8 @@ rec_run(struct run *r, struct profile *p, const struct rec_opts *o,
 	{
 		double	t = now_mono();
 
-		audit_close(rc.audit);
+		if (rc.audit != o->audit)
+			audit_close(rc.audit);
 		rec_trace(&rc, "audit-close", t);	/* its "at" is the total */
 	}
 	free(rc.profile_text);

@@ -33,6 +33,9 @@ struct rec_opts {
 	/* Rules loaded once by a front end that runs many commands (borrowed;
 	 * loading them is most of a warm run's cost); NULL: loaded per run. */
 	struct risk_rules *rules;
+	/* The log, opened already by a front end that had time to spare
+	 * before the run (borrowed: not closed here); NULL: opened per run. */
+	struct audit	*audit;
 	/* The profile's risk-confirm-above was passed: NULL when the user
 	 * confirmed, else why not ("it was not confirmed"). A NULL hook:
 	 * "there is no one to confirm it". */

@@ -20,9 +20,11 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "audit/audit.h"
+#include "base/event.h"
 #include "profile/profile.h"
 #include "review.h"
 
@@ -439,6 +441,7 @@ review_load(struct review *rv, const char *run_id, const char *ws,
 
 	memset(rv, 0, sizeof *rv);
 	rv->ws = xstrdup(ws);
+	rv->run_id = xstrdup(run_id);
 	strv_copy(&rv->protect, protect);
 	if (review_chain(run_id, &rv->layers, e) == -1)
 		return (-1);
@@ -467,9 +470,33 @@ review_release(struct review *rv)
 	free(rv->v);
 	free(rv->ws);
 	free(rv->upper);
+	free(rv->run_id);
+	free(rv->session);
+	free(rv->profile);
 	strv_clear(&rv->layers);
 	strv_clear(&rv->protect);
 	memset(rv, 0, sizeof *rv);
+}
+
+int
+review_open_session(struct review *rv, const char *id, const char *run_id,
+    const char *ws, const char *profile, const struct strv *protect,
+    double created, struct merr *e)
+{
+	int	rc = review_load(rv, run_id, ws, protect, e);
+
+	rv->session = xstrdup(id);
+	rv->profile = xstrdup(profile);
+	rv->since = created;
+	return (rc);
+}
+
+char *
+review_label(const struct review *rv)
+{
+	if (rv->session != NULL)
+		return (xprintf("session %s", rv->session));
+	return (xprintf("run %lld", (long long)rv->row));
 }
 
 bool
@@ -502,19 +529,115 @@ review_layer_path(const struct review *rv, const struct review_change *c)
 	return (path_join(rv->layers.v[c->layer], c->path));
 }
 
-/* Conflicts: anything under a host path whose ctime is at or after since.
- * The kernel stamps files from a coarse clock, which lags by at most a
- * tick: a host write in the first tick of the run may go unseen. */
+/* What earlier applies of a layer wrote: the state dir's "applied" file,
+ * one record per path applied (and its parent), NUL-terminated:
+ * "CTIME_SEC.CTIME_NSEC INO PATH" as the host entry was right after. A
+ * host entry that still has that ctime and inode was last written by moat
+ * itself, not by someone since. The later record of a path counts. */
+struct applied_rec {
+	char		*path;		/* into the file's text */
+	long long	 sec;
+	long		 nsec;
+	unsigned long long ino;
+	size_t		 seq;
+};
+
+struct applied {
+	char			*text;	/* owned */
+	struct applied_rec	*v;	/* owned; by path, then seq */
+	size_t			 n;
+};
+
+static int
+applied_cmp(const void *a, const void *b)
+{
+	const struct applied_rec	*x = a, *y = b;
+	int				 c = strcmp(x->path, y->path);
+
+	if (c != 0)
+		return (c);
+	return (x->seq < y->seq ? -1 : x->seq > y->seq);
+}
+
+static void
+applied_load(const struct review *rv, struct applied *ap)
+{
+	autofree char	*state = review_state_dir(rv->run_id), *f = NULL;
+	size_t		 len = 0, cap = 0;
+	struct merr	 e;
+
+	memset(ap, 0, sizeof *ap);
+	f = path_join(state, "applied");
+	if (read_file(f, &ap->text, &len, &e) == -1)
+		return;
+	for (char *p = ap->text, *end = ap->text + len; p < end; p += strlen(p) + 1) {
+		struct applied_rec	 r = { 0 };
+		int			 off = -1;
+
+		if (memchr(p, '\0', (size_t)(end - p)) == NULL)
+			break;	/* a record cut short */
+		if (sscanf(p, "%lld.%ld %llu %n", &r.sec, &r.nsec, &r.ino, &off) != 3 ||
+		    off <= 0)
+			continue;
+		r.path = p + off;
+		r.seq = ap->n;
+		if (ap->n == cap) {
+			cap = cap ? cap * 2 : 64;
+			ap->v = xreallocarray(ap->v, cap, sizeof *ap->v);
+		}
+		ap->v[ap->n++] = r;
+	}
+	if (ap->n > 1)
+		qsort(ap->v, ap->n, sizeof *ap->v, applied_cmp);
+}
+
+static void
+applied_release(struct applied *ap)
+{
+	free(ap->text);
+	free(ap->v);
+	memset(ap, 0, sizeof *ap);
+}
+
+/* The host entry rel (stat st) is as an earlier apply left it. */
 static bool
-changed_since(const struct stat *st, double since)
+applied_by_us(const struct applied *ap, const char *rel, const struct stat *st)
+{
+	size_t	lo = 0, hi = ap->n;
+
+	while (lo < hi) {	/* the first record of rel */
+		size_t	mid = (lo + hi) / 2;
+
+		if (strcmp(ap->v[mid].path, rel) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == ap->n || strcmp(ap->v[lo].path, rel) != 0)
+		return (false);
+	while (lo + 1 < ap->n && strcmp(ap->v[lo + 1].path, rel) == 0)
+		lo++;	/* the last one */
+	return (ap->v[lo].sec == (long long)st->st_ctim.tv_sec &&
+	    ap->v[lo].nsec == st->st_ctim.tv_nsec &&
+	    ap->v[lo].ino == (unsigned long long)st->st_ino);
+}
+
+/* Conflicts: anything under a host path whose ctime is at or after since,
+ * unless an earlier apply of the layer left it so. The kernel stamps files
+ * from a coarse clock, which lags by at most a tick: a host write in the
+ * first tick of the run may go unseen. */
+static bool
+changed_since(const struct applied *ap, const char *rel, const struct stat *st,
+    double since)
 {
 	double	t = (double)st->st_ctim.tv_sec + st->st_ctim.tv_nsec / 1e9;
 
-	return (t >= since);
+	return (t >= since && !applied_by_us(ap, rel, st));
 }
 
 static bool
-tree_changed(const char *path, double since, size_t *budget)
+tree_changed(const struct applied *ap, const char *path, const char *rel,
+    double since, size_t *budget)
 {
 	struct stat	 st;
 	DIR		*d;
@@ -523,36 +646,38 @@ tree_changed(const char *path, double since, size_t *budget)
 
 	if (lstat(path, &st) == -1)
 		return (false);
-	if (changed_since(&st, since))
+	if (changed_since(ap, rel, &st, since))
 		return (true);
 	if (!S_ISDIR(st.st_mode) || (*budget)-- == 0)
 		return (false);
 	if ((d = opendir(path)) == NULL)
 		return (true);	/* cannot tell: do not destroy it */
 	while (!hit && (de = readdir(d)) != NULL) {
-		autofree char	*p = NULL;
+		autofree char	*p = NULL, *r = NULL;
 
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
 		p = path_join(path, de->d_name);
-		hit = tree_changed(p, since, budget);
+		r = path_join(rel, de->d_name);
+		hit = tree_changed(ap, p, r, since, budget);
 	}
 	closedir(d);
 	return (hit);
 }
 
 int
-review_conflicts(const struct review *rv, const bool *sel, double since,
-    char **out, struct merr *e)
+review_conflicts(const struct review *rv, const bool *sel, char **out,
+    struct merr *e)
 {
-	char	*buf = NULL;
-	size_t	 len = 0, budget = 1000000;
-	FILE	*f;
+	struct applied	 ap;
+	char		*buf = NULL;
+	size_t		 len = 0, budget = 1000000;
+	FILE		*f;
 
-	(void)e;
 	*out = NULL;
 	if ((f = open_memstream(&buf, &len)) == NULL)
 		return (merr_errno(e, "open_memstream"));
+	applied_load(rv, &ap);
 	for (size_t i = 0; i < rv->n; i++) {
 		const struct review_change *c = &rv->v[i];
 		autofree char	*host = NULL;
@@ -567,9 +692,11 @@ review_conflicts(const struct review *rv, const bool *sel, double since,
 			continue;
 		}
 		if (c->old_mode == 0 || (S_ISDIR(st.st_mode) && c->kind == REVIEW_DELETED ?
-		    tree_changed(host, since, &budget) : changed_since(&st, since)))
+		    tree_changed(&ap, host, c->path, rv->since, &budget) :
+		    changed_since(&ap, c->path, &st, rv->since)))
 			fprintf(f, "%s\n", c->path);
 	}
+	applied_release(&ap);
 	fclose(f);
 	if (len > 0)
 		*out = buf;
@@ -734,16 +861,121 @@ apply_one(const struct review *rv, int wsfd, const struct review_change *c,
 	return (write_file_over(pfd, base, src, c->new_mode, e));
 }
 
+/* The apply's own audit row: who applied which layer's changes where. */
+static struct audit_run *
+apply_record_begin(struct audit *a, const struct review *rv,
+    const struct review_apply_opts *o, struct merr *e)
+{
+	struct audit_start	 as;
+	struct audit_run	*ar;
+	struct run_event	 ev;
+	struct strv		 argv = { 0 };
+	autofree char		*note = NULL, *label = review_label(rv);
+
+	strv_add(&argv, "moat");
+	strv_add(&argv, "apply");
+	strv_add(&argv, rv->session != NULL ? rv->session : rv->run_id);
+	for (size_t k = 0; k < o->nfilters; k++)
+		strv_add(&argv, o->filters[k]);
+	memset(&as, 0, sizeof as);
+	as.source = o->source != NULL ? o->source : "cli";
+	as.client = o->client;
+	as.session = rv->session;
+	as.profile = rv->profile;
+	as.net_mode = "none";
+	as.workspace = rv->ws;
+	as.cwd = rv->ws;
+	as.argv = argv.v;
+	as.risk = -1;
+	as.output_head = as.output_tail = AUDIT_OUTPUT_NONE;
+	ar = audit_run_begin(a, &as, e);
+	strv_clear(&argv);
+	if (ar == NULL)
+		return (NULL);
+	memset(&ev, 0, sizeof ev);
+	ev.kind = EV_NOTE;
+	ev.text = note = xprintf("apply of %s (layer %s) onto %s", label,
+	    rv->run_id, rv->ws);
+	audit_run_event(ar, &ev, e);
+	return (ar);
+}
+
+static void
+apply_record_event(struct audit_run *ar, const struct review_change *c,
+    const struct timespec *t0)
+{
+	struct run_event	 ev;
+	struct timespec		 now;
+	autofree char		*text = NULL;
+	struct merr		 e = { 0 };
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	memset(&ev, 0, sizeof ev);
+	ev.kind = EV_FILE_CHANGED;
+	ev.t = (double)(now.tv_sec - t0->tv_sec) + (now.tv_nsec - t0->tv_nsec) / 1e9;
+	ev.path = c->path;
+	ev.change = c->kind == REVIEW_ADDED ? "added" : c->kind == REVIEW_DELETED ?
+	    "deleted" : "modified";
+	ev.text = text = xprintf("applied %s %s", review_kind_name(c->kind), c->path);
+	if (audit_run_event(ar, &ev, &e) == -1)
+		merr_print(&e);
+}
+
+/* Appends to the layer's "applied" file how rel and its parent are on the
+ * host now (see struct applied). */
+static void
+applied_note(FILE *f, int wsfd, const char *rel)
+{
+	autofree char	*dir = xstrdup(rel);
+	char		*slash;
+	struct stat	 st;
+
+	if (fstatat(wsfd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		fprintf(f, "%lld.%09ld %llu %s%c", (long long)st.st_ctim.tv_sec,
+		    (long)st.st_ctim.tv_nsec, (unsigned long long)st.st_ino, rel, '\0');
+	if ((slash = strrchr(dir, '/')) != NULL) {
+		*slash = '\0';
+		if (fstatat(wsfd, dir, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			fprintf(f, "%lld.%09ld %llu %s%c", (long long)st.st_ctim.tv_sec,
+			    (long)st.st_ctim.tv_nsec, (unsigned long long)st.st_ino, dir, '\0');
+	}
+}
+
 int
 review_apply(const struct review *rv, const bool *sel,
-    void (*on_done)(const struct review_change *, void *), void *arg,
+    const struct review_apply_opts *o, struct review_result *res,
     struct merr *e)
 {
-	autofd int	wsfd = -1;
+	autofd int		 wsfd = -1;
+	autofree char		*state = NULL, *applied = NULL;
+	struct audit		*a = NULL;
+	struct audit_run	*ar = NULL;
+	struct audit_end	 ae;
+	struct timespec		 t0;
+	FILE			*af = NULL;
+	int			 rc = -1;
 
+	memset(res, 0, sizeof *res);
+	if (review_conflicts(rv, sel, &res->conflicts, e) == -1)
+		return (-1);
+	if (res->conflicts != NULL)
+		return (1);
 	if ((wsfd = open(rv->ws, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return (merr_errno(e, "workspace %s", rv->ws));
-	for (size_t i = 0; i < rv->n; i++) {
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if ((a = audit_open(o->db, 0, e)) == NULL ||
+	    (ar = apply_record_begin(a, rv, o, e)) == NULL) {
+		merr_prefix(e, "nothing applied: the apply could not be recorded in "
+		    "the audit log");
+		audit_close(a);
+		return (-1);
+	}
+	res->row = audit_run_rowid(ar);
+	state = review_state_dir(rv->run_id);
+	applied = path_join(state, "applied");
+	af = fopen(applied, "ae");
+	rc = 0;
+	for (size_t i = 0; i < rv->n && rc == 0; i++) {
 		const struct review_change *c = &rv->v[i];
 
 		if (c->protected || !sel[i])	/* never written, whatever was asked */
@@ -754,12 +986,43 @@ review_apply(const struct review *rv, const bool *sel,
 			continue;
 		if (apply_one(rv, wsfd, c, e) == -1) {
 			merr_prefix(e, "apply %s", c->path);
-			return (-1);
+			rc = -1;
+			break;
 		}
-		if (on_done != NULL)
-			on_done(c, arg);
+		res->applied++;
+		apply_record_event(ar, c, &t0);
+		if (af != NULL)
+			applied_note(af, wsfd, c->path);
+		if (o->on_done != NULL)
+			o->on_done(c, o->arg);
 	}
-	return (0);
+	if (af != NULL)
+		fclose(af);
+	memset(&ae, 0, sizeof ae);
+	ae.status = AUDIT_DONE;
+	ae.end_reason = "exited";
+	ae.exit_code = rc == 0 ? 0 : EXIT_MOAT;
+	ae.cpu_user = ae.cpu_sys = -1;
+	ae.peak_memory = ae.peak_pids = -1;
+	ae.risk = -1;
+	{
+		struct merr	 e2 = { 0 };
+
+		if (audit_run_end(ar, &ae, &e2) == -1 && rc == 0) {
+			*e = e2;
+			merr_prefix(e, "applied, but the apply's row could not be completed");
+			rc = -1;
+		}
+	}
+	audit_close(a);
+	return (rc);
+}
+
+void
+review_result_release(struct review_result *res)
+{
+	free(res->conflicts);
+	memset(res, 0, sizeof *res);
 }
 
 int
@@ -814,6 +1077,9 @@ review_open(const char *db, const char *arg, struct audit_run_info *ri,
 	memcpy(note, rv->note, sizeof note);
 	rc = review_load(rv, ri->run_id, ri->workspace, &p->protect, e);
 	memcpy(rv->note, note, sizeof note);
+	rv->row = ri->id;
+	rv->since = ri->started_at;
+	rv->profile = ri->profile != NULL ? xstrdup(ri->profile) : NULL;
 	profile_free(p);
 	return (rc);
 }

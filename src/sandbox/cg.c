@@ -1236,6 +1236,167 @@ cg_rmdir_wait(const char *path, int dfd, struct merr *e)
 	return (merr_errno(e, "rmdir %s", path));
 }
 
+/* ---- a command's group inside a session's (v1) ---- */
+
+int
+cg_child_make(struct cg *cg, const char *name, int *procs, int *dirs,
+    size_t max, struct merr *e)
+{
+	size_t	n = 0;
+
+	if (cg->mode != CG_V1)
+		return (0);
+	for (size_t i = 0; i < cg->ndirs && n < max; i++) {
+		autofree char	*sub = path_join(name, "cgroup.procs");
+		int		 d, p;
+
+		/* A freezer is the session's (pause): the command stays in it. */
+		if (cg->dirs[i].ctl == CG_CTL_FREEZER)
+			continue;
+		if (mkdirat(cg->dirs[i].fd, name, 0755) == -1 && errno != EEXIST)
+			goto fail;
+		if ((d = openat(cg->dirs[i].fd, name, O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC)) == -1)
+			goto fail;
+		if ((p = openat(cg->dirs[i].fd, sub, O_WRONLY | O_CLOEXEC)) == -1) {
+			close(d);
+			goto fail;
+		}
+		dirs[n] = d;
+		procs[n++] = p;
+		continue;
+fail:
+		merr_errno(e, "the command's group %s/%s", cg->dirs[i].path, name);
+		for (size_t k = 0; k < n; k++) {
+			close(dirs[k]);
+			close(procs[k]);
+		}
+		cg_child_remove(cg, name);
+		return (-1);
+	}
+	return ((int)n);
+}
+
+void
+cg_child_remove(struct cg *cg, const char *name)
+{
+	if (cg->mode != CG_V1)
+		return;
+	/* EBUSY: a background process of the command is still in it. It is
+	 * removed with the session (cg_destroy). */
+	for (size_t i = 0; i < cg->ndirs; i++)
+		(void)unlinkat(cg->dirs[i].fd, name, AT_REMOVEDIR);
+}
+
+void
+cg_child_ctls(const struct cg *cg, char *buf, size_t len)
+{
+	size_t	o = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < cg->ndirs && o < len; i++) {
+		int	k;
+
+		if (cg->dirs[i].ctl == CG_CTL_FREEZER)
+			continue;
+		k = snprintf(buf + o, len - o, "%s%u", o > 0 ? " " : "", cg->dirs[i].ctl);
+		if (k < 0 || (size_t)k >= len - o)
+			break;
+		o += (size_t)k;
+	}
+}
+
+struct cg *
+cg_adopt(const int *dirs, size_t n, const char *ctls, struct merr *e)
+{
+	struct cg	*cg;
+	const char	*p = ctls;
+	unsigned	 known = CG_CTL_MEMORY | CG_CTL_PIDS | CG_CTL_CPU |
+			    CG_CTL_CPUACCT | CG_CTL_IO;
+
+	if (n == 0 || n > CG_MAXDIRS)
+		return (merr_set(e, "no command group to read"), NULL);
+	cg = xcalloc(1, sizeof *cg);
+	cg->mode = CG_V1;
+	for (size_t i = 0; i < n; i++) {
+		char		*end;
+		unsigned long	 ctl;
+
+		while (*p == ' ')
+			p++;
+		ctl = strtoul(p, &end, 10);
+		if (end == p || *p == '-' || ctl == 0 || (ctl & ~known) != 0)
+			goto bad;
+		p = end;
+		cg->dirs[i].ctl = (unsigned)ctl;
+		cg->ctl |= (unsigned)ctl;
+	}
+	while (*p == ' ')
+		p++;
+	if (*p != '\0')
+		goto bad;
+	for (size_t i = 0; i < n; i++) {
+		cg->dirs[i].fd = dirs[i];
+		cg->dirs[i].path = xprintf("/proc/self/fd/%d", dirs[i]);
+	}
+	cg->ndirs = n;
+	snprintf(cg->desc, sizeof cg->desc, "cgroup v1: the command's own group "
+	    "in its session's");
+	return (cg);
+bad:
+	free(cg);
+	return (merr_set(e, "a malformed command group (controllers \"%.64s\")",
+	    ctls), NULL);
+}
+
+void
+cg_close(struct cg *cg)
+{
+	if (cg == NULL)
+		return;
+	for (size_t i = 0; i < cg->ndirs; i++) {
+		if (cg->dirs[i].fd >= 0)
+			close(cg->dirs[i].fd);
+		free(cg->dirs[i].path);
+	}
+	free(cg);
+}
+
+/* The command groups left in a session's group (the directory dfd at
+ * path): what runs in them killed, then removed, before the session's own
+ * group can be. */
+static void
+cg_rmdir_children(int dfd, const char *path)
+{
+	int		 fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR		*d;
+	struct dirent	*de;
+
+	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		autofree char	*sub = NULL;
+		struct merr	 ce;
+		int		 cfd;
+
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		sub = path_join(path, de->d_name);
+		if ((cfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC)) >= 0)
+			for (int pass = 0; pass < 100 &&
+			    cg_kill_dir(cfd, SIGKILL, NULL, NULL) > 0; pass++)
+				;
+		(void)cg_rmdir_wait(sub, cfd, &ce);
+		if (cfd >= 0)
+			close(cfd);
+	}
+	closedir(d);
+}
+
 int
 cg_destroy(struct cg *cg, struct merr *e)
 {
@@ -1246,6 +1407,9 @@ cg_destroy(struct cg *cg, struct merr *e)
 		return (0);
 	if (cg->mode != CG_NONE)
 		(void)cg_kill(cg, SIGKILL);
+	if (cg->mode == CG_V1)
+		for (i = 0; i < cg->ndirs; i++)
+			cg_rmdir_children(cg->dirs[i].fd, cg->dirs[i].path);
 	for (i = 0; i < cg->ndirs; i++) {
 		if (cg_rmdir_wait(cg->dirs[i].path, cg->dirs[i].fd, e) == -1)
 			rc = -1;
@@ -1304,6 +1468,7 @@ cg_sweep_dir(const char *moatdir)
 		if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 			continue;
 		(void)cg_kill_dir(fd, SIGKILL, NULL, NULL);
+		cg_rmdir_children(fd, path);	/* a session's command groups */
 		if (cg_rmdir_wait(path, fd, &e) == 0)
 			n++;
 	}

@@ -72,6 +72,31 @@ struct cg	*cg_create_ex(const char *run_id, const struct limits *l,
 int		 cg_freeze(struct cg *, bool frozen, struct merr *);
 /* Whether cg_freeze can work on this group. */
 bool		 cg_can_freeze(const struct cg *);
+/* A command's own group inside a session's, so that its meters, memory
+ * peak and OOM kills are its own: on v1, a child group name in every
+ * hierarchy of the session's group but the freezer (which stays the
+ * session's, for pause). Each one's cgroup.procs opened for writing into
+ * procs (the command writes 0 there before it execs: it moves itself, with
+ * the opener's permission) and its directory into dirs (for the client
+ * that reads its counters). Returns how many (0: none to give, on CG_NONE,
+ * and on v2, whose session group holds its init and so can hand no
+ * controller down to a child), or -1 with e set. */
+int		 cg_child_make(struct cg *, const char *name, int *procs,
+		    int *dirs, size_t max, struct merr *);
+/* Removes a command's group; one that still holds a background process of
+ * the command stays until the session's group is destroyed. */
+void		 cg_child_remove(struct cg *, const char *name);
+/* The controllers of each directory cg_child_make gives, in its order, as
+ * numbers (CG_CTL_*) separated by spaces: what the client passes to
+ * cg_adopt. */
+void		 cg_child_ctls(const struct cg *, char *buf, size_t);
+/* A command's group made by its session (v1): n directory descriptors
+ * (taken when it succeeds) and their controllers as cg_child_ctls says
+ * them, nothing more. Read it like
+ * one's own; free it with cg_close, which removes nothing. */
+struct cg	*cg_adopt(const int *dirs, size_t n, const char *ctls,
+		    struct merr *);
+void		 cg_close(struct cg *);
 /* Moves pid into the group (every hierarchy on v1). No-op on CG_NONE. The
  * supervisor calls it after clone and before the sandbox init proceeds. */
 int		 cg_attach(struct cg *, pid_t, struct merr *);

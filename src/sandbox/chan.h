@@ -44,6 +44,9 @@ enum chan_msg_type {
 				   the same type and tag, err, and the fd */
 	MSG_PAUSE,		/* client: code 1 freeze every process of the
 				   session, 0 thaw them; answer HELLO */
+	MSG_NET,		/* client: code 1 add the payload's net-allow
+				   rule to the session's allowlist, 0 remove
+				   it; answer HELLO, or ERROR saying why */
 	MSG_TYPE_MAX,
 };
 
@@ -60,6 +63,12 @@ enum chan_msg_type {
 #define SPAWN_PTY	0x08
 /* A request's payload and argument counts are bounded: argv and envp as
  * execve would take them, and never past what one message carries. */
+/* A MSG_SPAWN from a session's supervisor to init ends its descriptors
+ * with code cgroup.procs files of the command's own group (at most
+ * SPAWN_GROUP_MAX), which the command writes itself into before it execs;
+ * the MSG_SPAWNED it forwards to the client ends with argc directories of
+ * that group, their controllers in text (cg_child_ctls). */
+#define SPAWN_GROUP_MAX	6
 #define SPAWN_PAYLOAD_MAX	(192 * 1024)
 #define SPAWN_ARGS_MAX		16384
 #define CHAN_MAX_FDS		12

@@ -122,6 +122,10 @@ struct init_cmd {
 	bool		  new_session;	/* no terminal, but its own session */
 	int		  chan;
 	uint32_t	  tag;
+	/* A session command's own cgroup: its cgroup.procs in each hierarchy,
+	 * opened by the supervisor, which the command writes itself into. */
+	int		  group[SPAWN_GROUP_MAX];
+	int		  ngroup;
 };
 
 /* The command: a clean process that execs. */
@@ -133,6 +137,13 @@ init_exec(const struct init_cmd *c)
 	int		err, keep = cov_fd();	/* -1 but in a coverage build */
 
 	init_tag = c->tag;
+	/* Into its own group first, while it is one process: whatever it
+	 * forks from here on is counted there too. */
+	for (int i = 0; i < c->ngroup; i++) {
+		if (write(c->group[i], "0\n", 2) != 2)
+			init_die_errno(c->chan, "move the command into its own cgroup");
+		close(c->group[i]);
+	}
 	for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
 		signal(forwarded[i], SIG_DFL);
 	signal(SIGPIPE, SIG_DFL);
@@ -271,7 +282,12 @@ init_spawn(const struct init_args *a, int chan, const struct chan_msg *m,
 				goto bad;
 			c.fd[i] = fds[k++];
 		}
-	if (k != nfds || init_spawn_parse(m, buf, len, &c) == -1)
+	/* After the stdio ones, code of them are the command's cgroup. */
+	if (m->code < 0 || m->code > SPAWN_GROUP_MAX || k + m->code != nfds)
+		goto bad;
+	for (c.ngroup = 0; k < nfds; k++)
+		c.group[c.ngroup++] = fds[k];
+	if (init_spawn_parse(m, buf, len, &c) == -1)
 		goto bad;
 	if (m->flags & SPAWN_PTY) {
 		int	unlock = 0;
@@ -422,9 +438,10 @@ init_serve(const struct init_args *a, int chan)
 			struct chan_msg	 m;
 			char		*buf = NULL;
 			size_t		 n = 0;
-			int		 fds[3], nfds = 0, rc;
+			int		 fds[3 + SPAWN_GROUP_MAX], nfds = 0, rc;
 
-			rc = chan_recv(chan, MSG_DONTWAIT, &m, &buf, &n, fds, 3, &nfds);
+			rc = chan_recv(chan, MSG_DONTWAIT, &m, &buf, &n, fds,
+			    (int)nitems(fds), &nfds);
 			if (rc == -1 && (errno == EINTR || errno == EAGAIN ||
 			    errno == EBADMSG))
 				continue;

@@ -1604,6 +1604,47 @@ run_serve_freeze(struct run *r, bool frozen, struct merr *e)
 	return (0);
 }
 
+int
+run_serve_net(struct run *r, const char *rule, bool add, struct merr *e)
+{
+	struct spawn	*sp = r->spawn;
+
+	if (sp == NULL)
+		return (merr_set(e, "the sandbox is not serving"));
+	if (sp->proxy == NULL)
+		return (merr_set(e, "its profile has net = isolated: nothing leaves "
+		    "it, and no rule changes that (a session of a restricted "
+		    "profile can be given hosts)"));
+	return (proxy_allow(sp->proxy, rule, add, e));
+}
+
+int
+run_serve_group(struct run *r, uint32_t tag, int *procs, int *dirs, char *ctls,
+    size_t ctlslen, struct merr *e)
+{
+	struct spawn	*sp = r->spawn;
+	char		 name[32];
+
+	ctls[0] = '\0';
+	if (sp == NULL || sp->cg == NULL)
+		return (0);
+	snprintf(name, sizeof name, "cmd-%u", tag);
+	cg_child_ctls(sp->cg, ctls, ctlslen);
+	return (cg_child_make(sp->cg, name, procs, dirs, SPAWN_GROUP_MAX, e));
+}
+
+void
+run_serve_group_done(struct run *r, uint32_t tag)
+{
+	struct spawn	*sp = r->spawn;
+	char		 name[32];
+
+	if (sp == NULL || sp->cg == NULL)
+		return;
+	snprintf(name, sizeof name, "cmd-%u", tag);
+	cg_child_remove(sp->cg, name);
+}
+
 /* The host pid behind a pidfd, from its fdinfo; -1 when it is gone. */
 static pid_t
 spawn_pidfd_pid(int pidfd)
@@ -1631,10 +1672,11 @@ spawn_on_session(struct loop *l, int fd, uint32_t events, void *arg)
 	struct run_event	 ev;
 	char			*payload = NULL;
 	size_t			 len = 0;
-	int			 fds[2], nfds = 0, rc;
+	int			 fds[2 + SPAWN_GROUP_MAX], nfds = 0, rc;
 	struct merr		 e;
 
-	rc = chan_recv(fd, MSG_DONTWAIT, &m, &payload, &len, fds, 2, &nfds);
+	rc = chan_recv(fd, MSG_DONTWAIT, &m, &payload, &len, fds, (int)nitems(fds),
+	    &nfds);
 	if (rc == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (rc <= 0) {
@@ -1647,6 +1689,20 @@ spawn_on_session(struct loop *l, int fd, uint32_t events, void *arg)
 	}
 	switch (m.type) {
 	case MSG_SPAWNED:
+		/* Its own cgroup's directories come last (the session's
+		 * supervisor made it): its meters, peak and OOM kills are its
+		 * own. */
+		if (m.argc > 0 && m.argc <= SPAWN_GROUP_MAX && m.argc <= nfds &&
+		    sp->cg == NULL) {
+			m.text[sizeof m.text - 1] = '\0';
+			nfds -= m.argc;
+			if ((sp->cg = cg_adopt(fds + nfds, (size_t)m.argc, m.text,
+			    &e)) == NULL) {
+				run_emit(r, EV_NOTE, "the command's cgroup: %s", e.msg);
+				for (int i = nfds; i < nfds + m.argc; i++)
+					close(fds[i]);
+			}
+		}
 		if (nfds > 0 && sp->pidfd < 0) {
 			sp->pidfd = fds[0];
 			r->cmd_pid = spawn_pidfd_pid(sp->pidfd);
@@ -1663,7 +1719,7 @@ spawn_on_session(struct loop *l, int fd, uint32_t events, void *arg)
 		    (now_mono() - r->t_start) * 1000, m.code);
 		if (r->on_spawned != NULL)
 			r->on_spawned(r);
-		if (r->cmd_pid > 0 && (sp->meter = meter_start(l, r->meter_hz, NULL,
+		if (r->cmd_pid > 0 && (sp->meter = meter_start(l, r->meter_hz, sp->cg,
 		    r->cmd_pid, spawn_on_sample, r, &e)) == NULL)
 			run_emit(r, EV_NOTE, "no meters: %s", e.msg);
 		break;
@@ -1929,6 +1985,8 @@ out:
 		close(sp->sigfd);
 	if (sp->pidfd >= 0)
 		close(sp->pidfd);
+	cg_close(sp->cg);	/* the session's supervisor removes it */
+	sp->cg = NULL;
 	loop_free(r->loop);
 	r->loop = NULL;
 	r->spawn = NULL;

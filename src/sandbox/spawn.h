@@ -151,6 +151,18 @@ void		 run_serve_stop(struct run *);
 /* Serving: freeze (true) or thaw every process of the sandbox with the
  * cgroup freezer; -1 with e saying why not (no freezer reachable). */
 int		 run_serve_freeze(struct run *, bool frozen, struct merr *);
+/* Serving: the sandbox's allowlist changed (proxy_allow): rule added or
+ * removed. -1 with e saying why (an isolated sandbox has no proxy). */
+int		 run_serve_net(struct run *, const char *rule, bool add,
+		    struct merr *);
+/* A command's own cgroup in the serving sandbox's (cg_child_make), named
+ * after its tag: the descriptors init and the client get, their count (0:
+ * none here; the command is metered as its process subtree) and their
+ * controllers for cg_adopt in ctls. run_serve_group_done removes it when
+ * the command has ended. */
+int		 run_serve_group(struct run *, uint32_t tag, int *procs, int *dirs,
+		    char *ctls, size_t ctlslen, struct merr *);
+void		 run_serve_group_done(struct run *, uint32_t tag);
 /* While a command runs (from a callback or a loop_ready handler): a signal
  * to it, as if moat had been sent that signal (SIGKILL ends it as killed);
  * keys to its terminal (pty_front); a new size of that terminal. */

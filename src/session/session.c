@@ -25,10 +25,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit/audit.h"
 #include "base/cov.h"
+#include "base/event.h"
 #include "base/loop.h"
 #include "base/sha256.h"
 #include "base/util.h"
+#include "profile/net-rule.h"
 #include "profile/profile.h"
 #include "sandbox/chan.h"
 #include "sandbox/spawn.h"
@@ -81,11 +84,17 @@ session_sockaddr(const char *id, struct sockaddr_un *sa, struct merr *e)
 struct sv_client {
 	struct sv_client	*next;
 	int			 fd;
+	struct ucred		 cred;		/* who it is (SO_PEERCRED) */
 	bool			 greeted;
 	bool			 refused;	/* answered MSG_ERROR: read what it sent
 						   (closing on unread data would reset the
 						   connection before it reads the answer),
 						   then drop it */
+	/* Commands of its that ended: their cgroups stay until it has read
+	 * their last counters, which it has when it asks for the next
+	 * command or goes away. */
+	uint32_t		*ended;		/* owned */
+	size_t			 nended;
 };
 
 struct sv_cmd {
@@ -95,6 +104,11 @@ struct sv_cmd {
 	uint32_t		 ctag;		/* the client's */
 	pid_t			 pid;		/* inside */
 	bool			 open;		/* a MSG_OPEN, not a command */
+	/* Its own cgroup (v1): the directories the client gets with
+	 * MSG_SPAWNED, and their controllers. */
+	int			 group[SPAWN_GROUP_MAX];
+	int			 ngroup;
+	char			 ctls[64];
 };
 
 struct sv {
@@ -136,8 +150,10 @@ sv_log(struct sv *sv, const char *fmt, ...)
 	fflush(stderr);
 }
 
+/* What the session is now; with procs, what its sandbox holds (a walk of
+ * /proc: too slow for every greeting, so only MSG_INFO asks for it). */
 static void
-sv_info_now(struct sv *sv)
+sv_info_now(struct sv *sv, bool procs_mem)
 {
 	unsigned	live = 0;
 
@@ -147,8 +163,10 @@ sv_info_now(struct sv *sv)
 	sv->info.ttl_left = sv->ttl_held > 0 ? sv->ttl_held : sv->ttl_end > 0 ?
 	    fmax(0, sv->ttl_end - now_mono()) : -1;
 	sv->info.init_pid = sv->r.init_pid;
+	sv->info.procs = 0;
+	sv->info.mem = 0;
 	/* What the sandbox holds now: every process of its pid namespace. */
-	{
+	if (procs_mem) {
 		char		 path[300], *buf = NULL;
 		struct merr	 e;
 		unsigned	 procs = 0;
@@ -200,14 +218,25 @@ sv_answer(struct sv *sv, int fd, int type, uint32_t tag, int code, const char *t
 }
 
 static void
-sv_answer_info(struct sv *sv, int fd)
+sv_answer_info(struct sv *sv, int fd, bool procs_mem)
 {
 	autofree char	*text = NULL;
 
-	sv_info_now(sv);
+	sv_info_now(sv, procs_mem);
 	text = session_info_format(&sv->info);
 	sv_answer(sv, fd, MSG_HELLO, 0, CHAN_PROTOCOL, NULL, text, strlen(text),
 	    NULL, 0);
+}
+
+/* The cgroups of a client's commands that ended. */
+static void
+sv_client_groups_done(struct sv *sv, struct sv_client *cl)
+{
+	for (size_t i = 0; i < cl->nended; i++)
+		run_serve_group_done(&sv->r, cl->ended[i]);
+	free(cl->ended);
+	cl->ended = NULL;
+	cl->nended = 0;
 }
 
 static void
@@ -216,6 +245,14 @@ sv_cmd_drop(struct sv *sv, struct sv_cmd *c)
 	for (struct sv_cmd **pp = &sv->cmds; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == c) {
 			*pp = c->next;
+			for (int i = 0; i < c->ngroup; i++)
+				close(c->group[i]);
+			if (c->ngroup > 0 && c->client != NULL) {
+				c->client->ended = xreallocarray(c->client->ended,
+				    c->client->nended + 1, sizeof *c->client->ended);
+				c->client->ended[c->client->nended++] = c->tag;
+			} else if (c->ngroup > 0)
+				run_serve_group_done(&sv->r, c->tag);
 			free(c);
 			break;
 		}
@@ -245,6 +282,7 @@ sv_client_drop(struct sv *sv, struct loop *l, struct sv_client *cl)
 		sv_kill_tag(sv, c->tag, SIGKILL);
 		c->client = NULL;	/* its status is dropped when it comes */
 	}
+	sv_client_groups_done(sv, cl);
 	loop_del(l, cl->fd);
 	close(cl->fd);
 	for (struct sv_client **pp = &sv->clients; *pp != NULL; pp = &(*pp)->next)
@@ -352,10 +390,10 @@ sv_on_client(struct loop *l, int fd, uint32_t events, void *arg)
 			goto out;
 		}
 		cl->greeted = true;
-		sv_answer_info(sv, fd);
+		sv_answer_info(sv, fd, false);
 		break;
 	case MSG_INFO:
-		sv_answer_info(sv, fd);
+		sv_answer_info(sv, fd, true);
 		break;
 	case MSG_TTL:
 		if (m.code < 0) {
@@ -371,7 +409,7 @@ sv_on_client(struct loop *l, int fd, uint32_t events, void *arg)
 		}
 		sv_log(sv, "TTL set to %d s%s", m.code, sv->ttl_held > 0 ?
 		    " (from the resume)" : "");
-		sv_answer_info(sv, fd);
+		sv_answer_info(sv, fd, false);
 		break;
 	case MSG_PAUSE:
 		if (run_serve_freeze(&sv->r, m.code != 0, &e) == -1) {
@@ -394,13 +432,31 @@ sv_on_client(struct loop *l, int fd, uint32_t events, void *arg)
 			if (sv_ttl_set(sv, left, &e) == -1)
 				sv_log(sv, "the TTL could not be set again: %s", e.msg);
 		}
-		sv_answer_info(sv, fd);
+		sv_answer_info(sv, fd, false);
 		break;
 	case MSG_CLOSE:
-		sv_answer_info(sv, fd);
+		sv_answer_info(sv, fd, false);
 		snprintf(sv->why, sizeof sv->why, "closed by a client");
 		run_serve_stop(&sv->r);
 		break;
+	case MSG_NET: {
+		char	*rule = payload != NULL ? payload : "";
+
+		if (len == 0 || len > 300 || memchr(rule, '\0', len) != NULL) {
+			sv_answer(sv, fd, MSG_ERROR, 0, 0, "a malformed rule", NULL, 0,
+			    NULL, 0);
+			break;
+		}
+		if (run_serve_net(&sv->r, rule, m.code != 0, &e) == -1) {
+			sv_answer(sv, fd, MSG_ERROR, 0, 0, e.msg, NULL, 0, NULL, 0);
+			break;
+		}
+		/* Who changed it: the client's pid and uid, in the log. */
+		sv_log(sv, "net-allow %s %s by pid %d (uid %u)", rule, m.code != 0 ?
+		    "added" : "removed", (int)cl->cred.pid, (unsigned)cl->cred.uid);
+		sv_answer_info(sv, fd, false);
+		break;
+	}
 	case MSG_SPAWN: {
 		struct sv_cmd	*c;
 		struct chan_msg	 fw = m;
@@ -413,13 +469,39 @@ sv_on_client(struct loop *l, int fd, uint32_t events, void *arg)
 			sv_answer(sv, fd, MSG_ERROR, m.tag, 0, text, NULL, 0, NULL, 0);
 			break;
 		}
+		sv_client_groups_done(sv, cl);
 		c = xcalloc(1, sizeof *c);
 		c->client = cl;
 		c->ctag = m.tag;
 		c->tag = ++sv->next_tag;
 		fw.tag = c->tag;
-		if (run_serve_send(&sv->r, &fw, payload, len, fds, nfds, &e) == -1) {
+		/* Its own cgroup, which it moves itself into before it execs:
+		 * the cgroup.procs files go to init after the stdio. */
+		{
+			int	all[3 + SPAWN_GROUP_MAX], procs[SPAWN_GROUP_MAX], n, k = 0;
+
+			if ((n = run_serve_group(&sv->r, c->tag, procs, c->group,
+			    c->ctls, sizeof c->ctls, &e)) == -1) {
+				sv_log(sv, "command %u runs in the session's cgroup: %s",
+				    c->tag, e.msg);
+				n = 0;
+			}
+			c->ngroup = n;
+			for (int i = 0; i < nfds && k < 3; i++)
+				all[k++] = fds[i];
+			for (int i = 0; i < n; i++)
+				all[k++] = procs[i];
+			fw.code = n;
+			rc = nfds <= 3 ? run_serve_send(&sv->r, &fw, payload, len, all,
+			    k, &e) : merr_set(&e, "a malformed request");
+			for (int i = 0; i < n; i++)
+				close(procs[i]);
+		}
+		if (rc == -1) {
 			sv_answer(sv, fd, MSG_ERROR, m.tag, 0, e.msg, NULL, 0, NULL, 0);
+			for (int i = 0; i < c->ngroup; i++)
+				close(c->group[i]);
+			run_serve_group_done(&sv->r, c->tag);
 			free(c);
 			break;
 		}
@@ -523,6 +605,7 @@ sv_on_listen(struct loop *l, int fd, uint32_t events, void *arg)
 		cl->fd = c;
 		if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &cl_len) == -1)
 			cred.uid = (uid_t)-1;
+		cl->cred = cred;
 		if (cred.uid != geteuid()) {
 			sv_refuse_peer(sv, cl, &cred, "this session belongs to uid %u",
 			    (unsigned)geteuid());
@@ -598,9 +681,23 @@ sv_serve_msg(struct run *r, const struct chan_msg *m, int *fds, int nfds)
 		struct chan_msg	fw = *m;
 
 		fw.tag = c->ctag;
-		if (m->type == MSG_SPAWNED)
+		if (m->type == MSG_SPAWNED && c->ngroup > 0 && nfds <= 2) {
+			/* The command's group, for its client's meters. */
+			int	all[2 + SPAWN_GROUP_MAX], k = 0;
+
+			for (int i = 0; i < nfds; i++)
+				all[k++] = fds[i];
+			for (int i = 0; i < c->ngroup; i++)
+				all[k++] = c->group[i];
+			fw.argc = c->ngroup;
+			snprintf(fw.text, sizeof fw.text, "%s", c->ctls);
 			c->pid = m->code;
-		(void)chan_send(c->client->fd, &fw, NULL, 0, fds, nfds);
+			(void)chan_send(c->client->fd, &fw, NULL, 0, all, k);
+		} else {
+			if (m->type == MSG_SPAWNED)
+				c->pid = m->code;
+			(void)chan_send(c->client->fd, &fw, NULL, 0, fds, nfds);
+		}
 	}
 	if (c != NULL && (m->type == MSG_STATUS || m->type == MSG_OPEN ||
 	    (m->type == MSG_EXEC_FAILED && m->code == 125)))
@@ -654,6 +751,17 @@ sv_serve_ready(struct run *r)
 	snprintf(sv->info.cwd, sizeof sv->info.cwd, "%s",
 	    r->cwd_path != NULL ? r->cwd_path : "/");
 	snprintf(sv->info.run_id, sizeof sv->info.run_id, "%s", r->id);
+	/* An overlay layer says whose it is, so that moat diff, apply and
+	 * discard find it by the session's id or name after it ended. */
+	if (r->state_dir != NULL) {
+		autofree char	*f = path_join(r->state_dir, "session");
+		autofree char	*text = session_info_format(&sv->info);
+		autofd int	 fd = open(f, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+				    O_CLOEXEC, 0600);
+
+		if (fd == -1 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+			sv_log(sv, "cannot write %s: %s", f, strerror(errno));
+	}
 	if ((sv->listen = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC |
 	    SOCK_NONBLOCK, 0)) == -1) {
 		merr_errno(&e, "socket");
@@ -710,7 +818,14 @@ session_serve(const struct session_opts *o, const char *id, int ready)
 	text = profile_format(o->profile, false, NULL);
 	sha256_hex(text, strlen(text), sv.info.profile_hash);
 	sv.info.pid = getpid();
-	sv.info.created = (double)time(NULL);
+	{
+		struct timespec	now;
+
+		/* To the millisecond below (the info's precision): a host
+		 * change from this moment on is a conflict for an apply. */
+		clock_gettime(CLOCK_REALTIME, &now);
+		sv.info.created = (double)now.tv_sec + (double)(now.tv_nsec / 1000000) / 1e3;
+	}
 	sv.info.idle_ttl = o->idle_ttl;
 	if (session_sockaddr(id, &sv.sa, &e) == -1) {
 		sv_ready_say(&sv, e.msg);
@@ -899,6 +1014,142 @@ session_request(int fd, int type, int code, struct session_info *info,
 }
 
 int
+session_layer_find(const char *which, struct session_info *info, struct merr *e)
+{
+	char		 state[PATH_MAX];
+	autofree char	*runs = NULL;
+	DIR		*d;
+	struct dirent	*de;
+	bool		 found = false;
+
+	memset(info, 0, sizeof *info);
+	if (!session_name_valid(which))
+		return (merr_set(e, "no session %s", which));
+	xdg_dir("XDG_STATE_HOME", ".local/state", state, sizeof state);
+	runs = xprintf("%s/moat/runs", state);
+	if ((d = opendir(runs)) == NULL)
+		return (merr_set(e, "no session %s (live, or ended with a kept layer)",
+		    which));
+	while ((de = readdir(d)) != NULL) {
+		autofree char		*f = NULL, *text = NULL;
+		struct session_info	 in;
+		struct merr		 ie;
+		size_t			 len;
+
+		if (de->d_name[0] == '.')
+			continue;
+		f = xprintf("%s/%s/session", runs, de->d_name);
+		if (read_file(f, &text, &len, &ie) == -1 ||
+		    session_info_parse(text, len, &in) == -1 ||
+		    strcmp(in.run_id, de->d_name) != 0)
+			continue;
+		if (strcmp(in.id, which) != 0 && strcmp(in.name, which) != 0)
+			continue;
+		/* An id is unique; a name may have been used again: the
+		 * newest. */
+		if (!found || in.created > info->created)
+			*info = in;
+		found = true;
+	}
+	closedir(d);
+	if (!found)
+		return (merr_set(e, "no session %s (live, or ended with a kept layer)",
+		    which));
+	return (0);
+}
+
+int
+session_allow(const char *which, const char *rule, bool allow, const char *db,
+    const char *source, const char *client, struct merr *e)
+{
+	struct session_info	 info;
+	struct net_rule		 nr;
+	struct audit		*a = NULL;
+	struct audit_run	*ar = NULL;
+	struct audit_start	 as;
+	struct audit_end	 ae;
+	struct run_event	 ev;
+	struct chan_msg		 m;
+	struct merr		 re = { 0 }, ae2;
+	char			*argv[6], *payload = NULL;
+	autofree char		*note = NULL;
+	size_t			 len = 0;
+	int			 fd, fds[2], nfds = 0, rc = -1;
+
+	if (net_rule_parse(rule, &nr, e) == -1) {
+		merr_prefix(e, "%s", rule);
+		return (-1);
+	}
+	net_rule_release(&nr);
+	if ((fd = session_connect(which, &info, e)) == -1)
+		return (-1);
+	argv[0] = "moat";
+	argv[1] = "session";
+	argv[2] = allow ? "allow" : "deny";
+	argv[3] = info.id;
+	argv[4] = (char *)rule;
+	argv[5] = NULL;
+	memset(&as, 0, sizeof as);
+	as.source = source != NULL ? source : "cli";
+	as.client = client;
+	as.session = info.id;
+	as.profile = info.profile;
+	as.net_mode = info.net;
+	as.workspace = info.workspace[0] != '\0' ? info.workspace : NULL;
+	as.cwd = info.cwd;
+	as.argv = argv;
+	as.risk = -1;
+	as.output_head = as.output_tail = AUDIT_OUTPUT_NONE;
+	if ((a = audit_open(db, 0, e)) == NULL ||
+	    (ar = audit_run_begin(a, &as, e)) == NULL) {
+		merr_prefix(e, "nothing changed: it could not be recorded");
+		goto out;
+	}
+	memset(&m, 0, sizeof m);
+	m.type = MSG_NET;
+	m.code = allow;
+	if (chan_send(fd, &m, rule, strlen(rule), NULL, 0) == -1)
+		merr_errno(&re, "send to the session");
+	else if (chan_recv(fd, 0, &m, &payload, &len, fds, 2, &nfds) != 1)
+		merr_set(&re, "the session did not answer");
+	else if (m.type == MSG_ERROR)
+		merr_set(&re, "session %s: %s", info.id, m.text);
+	else if (m.type != MSG_HELLO)
+		merr_set(&re, "the session answered something moat does not "
+		    "understand");
+	else
+		rc = 0;
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);
+	free(payload);
+	memset(&ev, 0, sizeof ev);
+	ev.kind = EV_NOTE;
+	ev.text = note = rc == 0 ? xprintf("net-allow %s %s session %s's allowlist, "
+	    "by %s%s%s (pid %d)", rule, allow ? "added to" : "removed from", info.id,
+	    as.source, client != NULL ? ":" : "", client != NULL ? client : "",
+	    (int)getpid()) : xprintf("net-allow %s: not %s: %s", rule,
+	    allow ? "added" : "removed", re.msg);
+	(void)audit_run_event(ar, &ev, &ae2);
+	memset(&ae, 0, sizeof ae);
+	ae.status = AUDIT_DONE;
+	ae.end_reason = "exited";
+	ae.exit_code = rc == 0 ? 0 : 1;
+	ae.cpu_user = ae.cpu_sys = -1;
+	ae.peak_memory = ae.peak_pids = -1;
+	ae.risk = -1;
+	if (audit_run_end(TAKE_PTR(ar), &ae, &ae2) == -1 && rc == 0) {
+		*e = ae2;
+		merr_prefix(e, "changed, but its row could not be completed");
+		rc = -1;
+	} else if (rc == -1)
+		*e = re;
+out:
+	audit_close(a);
+	close(fd);
+	return (rc);
+}
+
+int
 session_list(struct session_info **v, size_t *n, struct merr *e)
 {
 	char		 dir[PATH_MAX];
@@ -948,7 +1199,9 @@ session_list(struct session_info **v, size_t *n, struct merr *e)
 			}
 			continue;
 		}
-		if (session_request(fd, MSG_HELLO, CHAN_PROTOCOL, &in, &ie) == 0) {
+		/* The greeting, then its processes and memory (MSG_INFO). */
+		if (session_request(fd, MSG_HELLO, CHAN_PROTOCOL, &in, &ie) == 0 &&
+		    session_request(fd, MSG_INFO, 0, &in, &ie) == 0) {
 			*v = xreallocarray(*v, *n + 1, sizeof **v);
 			(*v)[(*n)++] = in;
 		}

@@ -49,8 +49,10 @@ struct session_info {
 	double		idle_ttl;		/* seconds; 0: none */
 	unsigned	commands;		/* started so far */
 	unsigned	live;			/* running now */
-	unsigned	procs;			/* processes in the sandbox */
-	double		mem;			/* bytes resident in the sandbox */
+	unsigned	procs;			/* processes in the sandbox, and */
+	double		mem;			/* bytes resident there: in the answer
+						   to MSG_INFO only (0 in a greeting,
+						   which every client waits for) */
 };
 
 /* The directory of control sockets, made 0700 if missing, refused when it
@@ -70,6 +72,22 @@ int	session_connect(const char *, struct session_info *, struct merr *);
  * MSG_PAUSE with code 1 or 0, MSG_CLOSE) and its answer in info (may be
  * NULL). */
 int	session_request(int fd, int type, int code, struct session_info *,
+	    struct merr *);
+/* The layer an overlay session keeps, live or ended, by its id or name:
+ * the session's info as it was when it became ready (the file "session"
+ * in $XDG_STATE_HOME/moat/runs/RUN_ID); the newest when a name was used
+ * again. -1 with e set when there is none. */
+int	session_layer_find(const char *, struct session_info *, struct merr *);
+/* Changes a running session's allowlist for its commands' next
+ * connections: rule (net-allow's grammar, e.g. host, *.suffix, host:port)
+ * added (allow) or removed (deny; only a rule equal to one there). It is
+ * on the record before it is made: a row of its own in the audit log db
+ * (NULL: the default), argv "moat session allow|deny ID RULE", the
+ * session's, with source and client (who changed it: "cli", "tui"...; the
+ * user and pid are the row's own) and a note of what happened; nothing is
+ * changed when it cannot be recorded. 0, or -1 with e saying why. */
+int	session_allow(const char *which, const char *rule, bool allow,
+	    const char *db, const char *source, const char *client,
 	    struct merr *);
 /* Every live session; stale sockets (a supervisor that was killed) are
  * removed. *v is malloc'd. */

@@ -129,7 +129,7 @@ def tools_ok(r, modern):
     tools = (r or {}).get("result", {}).get("tools", [])
     names = sorted(t["name"] for t in tools)
     want = sorted(["run_command", "session_new", "session_close", "read_file", "write_file",
-                   "list_files", "list_runs", "show_run", "diff"])
+                   "list_files", "list_runs", "show_run", "diff", "apply"])
     say(names == want, "tools/list names every tool", repr(names))
     say(all(t.get("inputSchema", {}).get("type") == "object" and
             isinstance(t.get("outputSchema"), dict) for t in tools),
@@ -368,6 +368,48 @@ def scenario_review(tag):
     say(r.get("content") == "new\n", "read_file reads the session's view", repr(r))
     say(not os.path.exists("added-%s.txt" % tag) and open("old-%s.txt" % tag).read() == "old\n",
         "the host workspace is untouched")
+    ls = sc(c.call("list_files", {"session": sid}))
+    runs = [x.get("command") for x in sc(c.call("list_runs", {"session": sid, "limit": 10}))
+            .get("runs", [])]
+    say("read_file added-%s.txt" % tag in runs and "list_files ." in runs and
+        len(ls.get("entries", [])) > 0, "read_file and list_files are runs of the session's log",
+        repr(runs))
+    na = c.call("apply", {"session": sid})
+    say(na and na.get("isError") is True and "moat apply " + sid in text(na) and
+        not os.path.exists("added-%s.txt" % tag),
+        "apply without --allow-apply: refused, telling the user's command", repr(na))
+    dr = sc(c.call("apply", {"session": sid, "dry_run": True}))
+    say(sorted(x["path"] for x in dr.get("applied", [])) ==
+        ["added-%s.txt" % tag, "old-%s.txt" % tag] and dr.get("dry_run") is True and
+        not os.path.exists("added-%s.txt" % tag), "apply dry_run lists what would be applied",
+        repr(dr))
+    say(c.close() == 0, "exits 0")
+
+    c = Client(extra=["--allow-apply"])
+    c.legacy()
+    sid = sc(c.call("session_new", {"profile": os.environ["OV_PROFILE"]})).get("session")
+    c.call("run_command", {"session": sid, "command":
+                           "echo one > ap-%s.txt; echo s >> old-%s.txt; echo t > mine-%s.txt"
+                           % (tag, tag, tag)})
+    with open("mine-%s.txt" % tag, "w") as f:
+        f.write("host\n")
+    cf = c.call("apply", {"session": sid})
+    say(cf and cf.get("isError") is True and "mine-%s.txt" % tag in text(cf) and
+        not os.path.exists("ap-%s.txt" % tag) and open("mine-%s.txt" % tag).read() == "host\n",
+        "apply with a host file changed since: nothing applied, the path named", repr(cf))
+    ap = sc(c.call("apply", {"session": sid, "paths": ["ap-*", "old-%s.txt" % tag]}))
+    say(sorted((x["path"], x["kind"]) for x in ap.get("applied", [])) ==
+        [("ap-%s.txt" % tag, "added"), ("old-%s.txt" % tag, "modified")] and
+        open("ap-%s.txt" % tag).read() == "one\n" and
+        open("old-%s.txt" % tag).read() == "old\ns\n", "apply paths: those on the host", repr(ap))
+    c.call("run_command", {"session": sid, "command": "echo two >> ap-%s.txt" % tag})
+    a2 = sc(c.call("apply", {"session": sid, "paths": ["ap-%s.txt" % tag]}))
+    say(len(a2.get("applied", [])) == 1 and open("ap-%s.txt" % tag).read() == "one\ntwo\n",
+        "a second apply of the same path after the session changed it again", repr(a2))
+    runs = [x.get("command") for x in sc(c.call("list_runs", {"session": sid, "limit": 10}))
+            .get("runs", [])]
+    say("moat apply %s 'ap-*' old-%s.txt" % (sid, tag) in runs,
+        "each apply is a run of the session's log", repr(runs))
     say(c.close() == 0, "exits 0")
 
 

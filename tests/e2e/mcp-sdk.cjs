@@ -25,8 +25,8 @@ function say(good, what, why) {
 		    "the SDK client connects (initialize, initialized)",
 		    JSON.stringify(client.getServerVersion()));
 		const { tools } = await client.listTools();
-		say(tools.length === 9 && tools.every(t => t.outputSchema),
-		    "listTools: 9 tools with output schemas", JSON.stringify(tools.map(t => t.name)));
+		say(tools.length === 10 && tools.every(t => t.outputSchema),
+		    "listTools: 10 tools with output schemas", JSON.stringify(tools.map(t => t.name)));
 		const r = await client.callTool({ name: "run_command",
 		    arguments: { command: "echo sdk-" + tag } });
 		say(r.structuredContent?.stdout === "sdk-" + tag + "\n" && !r.isError,

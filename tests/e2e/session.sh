@@ -74,6 +74,15 @@ is "a command's timeout: 124" "$rc" 124
 check "its processes are gone" gone_within 3 "sleep 4$tag"
 run_moat session exec "$S" -- echo still-here
 is "the session goes on after a command's timeout" "$out" "still-here"
+# The flags a command's run shares with moat run are read by one reader:
+# the same values taken, the same errors said.
+run_moat session exec "$S" --timeout 1.5x -- true
+serr=$(printf '%s\n' "$err" | head -1)
+run_moat run --timeout 1.5x -- true
+is "a bad --timeout: the same message as moat run's" "${serr#moat session: }" "$(printf '%s\n' "${err#moat run: }" | head -1)"
+run_moat session exec "$S" -q --json --unlogged -v -e "SHARED_$tag=1" -- sh -c "echo \$SHARED_$tag"
+like "-q --json --unlogged -v -e together" "$rc $out" "^0 1
+\{.*\"exit_code\": 0"
 
 run_moat session exec "$S" -t -- tty
 like "-t gives the command a terminal of the sandbox" "$out" "^/dev/pts/[0-9]+"
@@ -406,6 +415,91 @@ is "an exec whose session is killed under it ends 137 (killed)" "$rc" 137
 like "saying the session ended" "$(cat "$T/mid.err")" "moat: the session ended while the command ran"
 is "its run is done, killed by SIGKILL, not a failure to start" \
 	"$(sq "SELECT status || ' ' || end_reason || ' ' || signal FROM runs WHERE argv LIKE '%sleep%9$tag%'")" "done killed 9"
+
+# A cgroup per command (cgroup v1, as root here): each command of a session
+# runs in a child group of the session's, so its meters, memory peak and
+# OOM kill are its own; a background process keeps its group until the
+# session ends.
+printf 'include = default\nmemory = 160M\n' >"$T/m160.conf"
+run_moat session new -p "$T/m160.conf"
+SG=$out
+run_moat session exec "$SG" --json -- sleep 0.3
+if printf '%s' "$out" | grep -q '"meter_source":"cgroup v1"'; then
+	run_moat session exec "$SG" -- sh -c 'grep memory /proc/self/cgroup'
+	g1=$out
+	run_moat session exec "$SG" -- sh -c 'grep memory /proc/self/cgroup'
+	like "a command runs in a group of its own inside the session's" "$g1" ":memory:/cmd-[0-9]+$"
+	check "the next one in another" test "$g1" != "$out"
+	run_moat session exec "$SG" --json -- python3 -c "x = bytearray(64 << 20); x[::4096] = b'a' * len(x[::4096])"
+	big=$(printf '%s' "$out" | sed -n 's/.*"mem_peak_bytes":\([0-9]*\).*/\1/p')
+	run_moat session exec "$SG" --json -- sleep 0.3
+	small=$(printf '%s' "$out" | sed -n 's/.*"mem_peak_bytes":\([0-9]*\).*/\1/p')
+	check "its memory peak is its own: 64M counted ($big)" test "${big:-0}" -ge $((64 << 20))
+	check "and the next command's is its own too ($small)" test "${small:-999999999}" -lt $((16 << 20))
+	run_moat session exec "$SG" --json -- python3 -c "x = bytearray(400 << 20); x[::4096] = b'a' * len(x[::4096])"
+	like "a command over the session's memory: its own OOM, 137" "$rc $out" '^137 .*"end_reason":"oom"'
+	like "said as a limit hit" "$err" "memory limit 160.0M hit"
+	run_moat session exec "$SG" --json -- echo after
+	like "the session and its next command go on, not ended by that OOM" "$rc $out" '^0 after
+.*"end_reason":"exited"'
+	run_moat session exec "$SG" -- sh -c "sleep 6$tag >/dev/null 2>&1 &"
+	bg=$(pgrep -f "^sleep 6$tag\$" | head -1)
+	bgg=$(sed -n 's/^[0-9]*:memory:\(.*\)/\1/p' "/proc/$bg/cgroup" 2>/dev/null)
+	run_moat session exec "$SG" -- true
+	like "a background process stays in its command's group" "$bgg" "/cmd-[0-9]+$"
+	check "which stays while it runs" test -d "/sys/fs/cgroup/memory$bgg"
+	run_moat session kill "$SG"
+	check "the session's end kills it and removes its group" gone_within 5 "sleep 6$tag"
+	check "... the group removed" test ! -e "/sys/fs/cgroup/memory$bgg"
+else
+	for w in "own group" "another group" "own peak" "next peak" "own OOM" \
+	    "limit hit" "goes on" "background group" "group stays" "killed" "removed"; do
+		skip "a cgroup per command ($w): no cgroup v1 for $who here; a command is metered as its process subtree"
+	done
+	run_moat session kill "$SG"
+fi
+
+# A running session's allowlist changed live: allow adds a rule for its
+# next connections, deny takes it out again; each change is a row of the
+# session in the audit log, and the session's log says who made it.
+if command -v curl >/dev/null && [ -x /usr/bin/python3 ]; then
+	mkdir -p "$T/www" && echo "hello-$tag" >"$T/www/h.txt"
+	PY=/usr/bin/python3 www_start "$T/www"
+	printf 'include = restricted\nnet-resolve = www.test=127.0.0.1\nnet-allow-private = yes\n' >"$T/net.conf"
+	run_moat session new -p "$T/net.conf" --name "net$tag"
+	SN=${out%% *}
+	get() { run_moat session exec "net$tag" -q -- curl -sSf -m 10 "http://www.test:$P/h.txt"; }
+	get
+	like "before: the host is refused (the proxy answers 403)" "$rc $err" "^22 .*403"
+	run_moat session allow "net$tag" "www.test:$P"
+	is "session allow: 0, said" "$rc $out" "0 session net$tag: allowed www.test:$P"
+	get
+	is "its next command reaches the host" "$rc $out" "0 hello-$tag"
+	run_moat session deny "net$tag" "www.test:$P"
+	is "session deny: 0, said" "$rc $out" "0 session net$tag: no longer allows www.test:$P"
+	get
+	like "after: refused again" "$rc $err" "^22 .*403"
+	run_moat session deny "net$tag" "www.test:$P"
+	like "deny of a rule it does not have: 125, said" "$rc $err" "^125 .*no net-allow rule www.test:$P in the allowlist"
+	run_moat session allow "net$tag" "bad..name"
+	like "a bad rule: 125, named, and not recorded" "$rc $err" '^125 moat session allow: bad..name: "bad..name" is not a host name'
+	run_moat audit list --session "$SN"
+	like "each change is a row of the session" "$out" "moat session allow $SN www.test:$P"
+	is "two denies and an allow recorded, not the bad rule" "$(printf '%s\n' "$out" | grep -c 'moat session \(allow\|deny\)')" 3
+	like "who changed it: in the session's log, with the client's pid" \
+	    "$(cat "$XDG_RUNTIME_DIR/moat/$SN.log" 2>/dev/null || cat /tmp/moat-"$test_uid"/"$SN".log)" \
+	    "net-allow www.test:$P added by pid [0-9]+ \(uid $test_uid\)"
+	run_moat session new -p isolated
+	SI=$out
+	run_moat session allow "$SI" "www.test:$P"
+	like "an isolated session cannot be given a host: said why" "$rc $err" "^125 .*net = isolated"
+	run_moat session kill "$SI"
+	run_moat session kill "net$tag"
+else
+	for w in before allow reach deny after twice bad rows count who isolated; do
+		skip "session allow/deny ($w): needs curl and /usr/bin/python3"
+	done
+fi
 
 run_moat session new --ttl 1
 S3=$out

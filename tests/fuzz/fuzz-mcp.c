@@ -39,6 +39,13 @@ NEVER(int, audit_run_event, struct audit_run *r, const struct run_event *ev, str
 NEVER(int, review_load, struct review *rv, const char *id, const char *ws,
     const struct strv *pr, struct merr *e)
 NEVER(void, review_release, struct review *rv)
+NEVER(int, review_open_session, struct review *rv, const char *id, const char *rid,
+    const char *ws, const char *pn, const struct strv *pr, double t, struct merr *e)
+NEVER(int, review_apply, const struct review *rv, const bool *sel,
+    const struct review_apply_opts *o, struct review_result *res, struct merr *e)
+NEVER(int, review_conflicts, const struct review *rv, const bool *sel, char **out,
+    struct merr *e)
+NEVER(void, review_result_release, struct review_result *res)
 NEVER(bool, review_match, const char *p, char *const *f, size_t n)
 NEVER(const char *, review_kind_name, enum review_kind k)
 NEVER(const char *, profile_ws_mode_name, enum ws_mode w)

@@ -313,6 +313,39 @@ main(void)
 		tap_ok(net_rule_parse("api.test /a /b", &r, &e) == -1 &&
 		    strstr(e.msg, "one path") != NULL, "one path: %s", e.msg);
 	}
+	{
+		/* A running session's allowlist changed live. */
+		static const char *const two[] = { "a.test", "b.test:8443", NULL };
+		const struct net_rule	*held;
+		struct allow_target	 t;
+		const char		*why;
+		struct merr		 e;
+
+		setup(two, NULL, false, false);
+		allow_target_set(&t, "b.test", 8443);
+		held = allow_match(&A, &t, &why);
+		tap_ok(match("c.test", 443) == NULL, "live: c.test refused before");
+		tap_ok(allow_add(&A, "c.test", &e) == 0 && eq(match("c.test", 443), "c.test"),
+		    "live: allow_add lets c.test through");
+		tap_ok(allow_add(&A, "C.test", &e) == 0 && A.nrules == 3,
+		    "live: an equal rule is not added twice");
+		tap_ok(allow_add(&A, "bad..name", &e) == -1 && A.nrules == 3,
+		    "live: a bad rule is refused, nothing added");
+		tap_ok(allow_remove(&A, "a.test", &e) == 0 && match("a.test", 443) == NULL &&
+		    eq(match("c.test", 443), "c.test"), "live: allow_remove takes a.test out, c.test stays");
+		tap_ok(allow_remove(&A, "a.test", &e) == -1 && strstr(e.msg, "no net-allow rule") != NULL,
+		    "live: removing a rule that is not there says so");
+		tap_ok(allow_remove(&A, "b.test", &e) == -1 && eq(match("b.test", 8443), "b.test:8443"),
+		    "live: b.test (port 443) is not b.test:8443");
+		tap_ok(held != NULL && strcmp(held->text, "b.test:8443") == 0 &&
+		    allow_remove(&A, "b.test:8443", &e) == 0 && strcmp(held->text, "b.test:8443") == 0,
+		    "live: a rule a connection matched stays readable after changes");
+		tap_ok(match("b.test", 8443) == NULL && A.nrules == 1, "live: one rule left");
+		tap_ok(allow_add(&A, "c.test GET /x", &e) == 0 && A.nrules == 2 &&
+		    allow_remove(&A, "c.test POST /x", &e) == -1 &&
+		    allow_remove(&A, "c.test GET /x", &e) == 0 && A.nrules == 1,
+		    "live: an HTTP rule is its own, by its methods and path");
+	}
 	allow_release(&A);
 	return (tap_done());
 }

@@ -694,12 +694,44 @@ test_share_v1(void)
 		tap_diag("rmdir %s: %s", dir, strerror(errno));
 }
 
+/* A command's group as its client adopts it: the controllers the session
+ * names for each directory, and nothing else. */
+static void
+test_adopt(void)
+{
+	struct merr	 e;
+	struct cg	*cg;
+	int		 fds[3];
+	const char	*bad[] = { "", "x", "1 0", "1 999", "1", "1 2 3 4" };
+
+	for (int i = 0; i < 3; i++)
+		fds[i] = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	cg = cg_adopt(fds, 3, "1 2 12", &e);
+	tap_ok(cg != NULL && cg_controllers(cg) == (CG_CTL_MEMORY | CG_CTL_PIDS |
+	    CG_CTL_CPU | CG_CTL_CPUACCT), "adopt: the controllers of each directory");
+	cg_close(cg);
+	for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+		size_t	n = k == 4 ? 2 : k == 5 ? 3 : 2;
+
+		for (int i = 0; i < 3; i++)
+			fds[i] = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		cg = cg_adopt(fds, n, bad[k], &e);
+		tap_ok(cg == NULL, "adopt refuses \"%s\" for %zu directories", bad[k], n);
+		for (int i = 0; i < 3; i++)
+			close(fds[i]);
+		cg_close(cg);
+	}
+	tap_ok(cg_adopt(fds, 0, "1", &e) == NULL && cg_adopt(fds, 7, "1", &e) == NULL,
+	    "adopt refuses no directory, or more than a group has");
+}
+
 int
 main(void)
 {
 	struct merr	e;
 
 	test_parse();
+	test_adopt();
 	test_share();
 	if (geteuid() != 0) {
 		tap_diag("not root: the kernel tests need root on cgroup v1");
