@@ -1032,6 +1032,13 @@ cmd_session_exec(int argc, char **argv)
 		cmd_help(&cmd_session_entry, stdout);
 		return (0);
 	}
+	/* "moat session kill --help" asks for help, as any command's does;
+	 * what comes after "--" is the command's own. */
+	for (int i = 2; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			cmd_help(&cmd_session_entry, stdout);
+			return (0);
+		}
 	if (strcmp(sub, "new") == 0)
 		return (cmd_session_new(argc - 1, argv + 1));
 	if (strcmp(sub, "ls") == 0)

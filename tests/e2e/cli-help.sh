@@ -26,6 +26,16 @@ for c in shell run profiles doctor risk audit session diff apply discard mcp wra
 	run_moat "$c" -h
 	is "moat $c -h is the same text" "$out" "$(cd "$T/ws" && "$MOAT" "$c" --help)"
 done
+# A subcommand's words ask for help too, and what follows "--" is the
+# command's own.
+for sub in new ls exec cp snapshot pause resume ttl kill allow deny; do
+	run_moat session "$sub" --help
+	is "moat session $sub --help: exit 0 with the session usage, touching nothing" \
+	    "$rc $(printf '%s\n' "$out" | head -1 | cut -c1-19) $err" "0 usage: moat session "
+done
+run_moat session exec no-such-session -- sh --help
+is "moat session exec S -- CMD --help is the command's, not moat's" "$rc" 125
+like "moat session exec S -- CMD --help: the session is looked for" "$err" "no-such-session"
 (cd "$T/ws" && "$MOAT" --version) >"$T/version" 2>&1 </dev/null
 is "moat --version exits 0" "$?" 0
 is "moat --version prints one line that ends with a newline" \
