@@ -44,7 +44,7 @@ hyperfine -N --warmup 1 --runs 3 \
 	"$MOAT run -p $D/protect.conf -- true"
 
 echo
-echo "== a bind workspace of $M files: moat run -- true, without and with workspace-changes (the scan after the run)"
+echo "== a bind workspace of $M files: moat run -- true, without and with workspace-changes (a listing before the run, the scan after it)"
 mkdir -p "$D/big/d"
 for i in $(seq "$M"); do : >"$D/big/d/f$i"; done
 { echo 'include = default'; echo 'workspace-changes = yes'; } >"$D/wc.conf"

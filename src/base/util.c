@@ -532,18 +532,24 @@ strset_add(struct strset *set, const char *s)
 	return (true);
 }
 
-bool
-strset_has(const struct strset *set, const char *s)
+const char *
+strset_get(const struct strset *set, const char *s)
 {
 	size_t	mask, i;
 
 	if (set->cap == 0)
-		return (false);
+		return (NULL);
 	mask = set->cap - 1;
 	for (i = strset_hash(s) & mask; set->slot[i] != NULL; i = (i + 1) & mask)
 		if (strcmp(set->slot[i], s) == 0)
-			return (true);
-	return (false);
+			return (set->slot[i]);
+	return (NULL);
+}
+
+bool
+strset_has(const struct strset *set, const char *s)
+{
+	return (strset_get(set, s) != NULL);
 }
 
 void

@@ -50,6 +50,8 @@ struct strset {
 };
 bool	 strset_add(struct strset *, const char *);	/* true when new */
 bool	 strset_has(const struct strset *, const char *);
+/* The string the set holds equal to s (the caller's pointer), or NULL. */
+const char *strset_get(const struct strset *, const char *);
 void	 strset_clear(struct strset *);
 
 void	 strv_take(struct strv *, char *);

@@ -1152,6 +1152,55 @@ spawn_report_changes(struct run *r, const char *ws, const struct mount_plan *pla
  */
 #define SPAWN_SCAN_MAX	20000
 
+/* A bind workspace's entries before the run (workspace-changes = yes), for
+ * the deletions a scan after it cannot see. Each entry of v is a mark, '0'
+ * until the scan after the run meets the path, then the path; the set's
+ * keys point at the paths. */
+struct spawn_before {
+	struct strv	 v;	/* owned */
+	struct strset	 set;
+	bool		 cut;	/* more than SPAWN_SCAN_MAX entries: not used */
+};
+static struct spawn_before	*spawn_listing;
+
+static int
+spawn_list_entry(const char *path, const struct stat *st, int type,
+    struct FTW *ftw)
+{
+	char	*e;
+
+	(void)st;
+	(void)type;
+	if (ftw->level == 0)
+		return (0);
+	if (spawn_listing->v.n >= SPAWN_SCAN_MAX) {
+		spawn_listing->cut = true;
+		return (1);
+	}
+	e = xprintf("0%s", path);
+	strv_take(&spawn_listing->v, e);
+	(void)strset_add(&spawn_listing->set, e + 1);
+	return (0);
+}
+
+static void
+spawn_list_workspace(const struct run *r, const char *ws, struct spawn_before *b)
+{
+	if (r->on_event == NULL || ws == NULL || !r->profile->workspace_changes ||
+	    r->profile->workspace != WS_BIND)
+		return;
+	spawn_listing = b;
+	nftw(ws, spawn_list_entry, 16, FTW_PHYS | FTW_MOUNT);
+	spawn_listing = NULL;
+}
+
+static void
+spawn_before_clear(struct spawn_before *b)
+{
+	strset_clear(&b->set);
+	strv_clear(&b->v);
+}
+
 static struct {
 	struct run		*r;
 	struct timespec		 t0;
@@ -1159,6 +1208,7 @@ static struct {
 	bool			 cut;
 	bool			 outside;	/* under an rw-bind, not the workspace */
 	struct strset		 skip;		/* moat's own placeholders */
+	struct spawn_before	*before;	/* the workspace as it was, or NULL */
 }		*spawn_scan;
 
 static bool
@@ -1178,6 +1228,12 @@ spawn_scan_entry(const char *path, const struct stat *st, int type,
 	if (++spawn_scan->seen > SPAWN_SCAN_MAX) {
 		spawn_scan->cut = true;
 		return (1);	/* stops nftw */
+	}
+	if (spawn_scan->before != NULL && ftw->level > 0) {
+		char	*k = (char *)strset_get(&spawn_scan->before->set, path);
+
+		if (k != NULL)
+			k[-1] = '1';	/* still there */
 	}
 	if (ftw->level == 0 || type == FTW_DNR || type == FTW_NS ||
 	    !ts_not_before(&st->st_ctim, &spawn_scan->t0))
@@ -1226,12 +1282,13 @@ spawn_scan_rw_binds(struct run *r, const char *ws, const struct mount_plan *plan
 /*
  * workspace-changes = yes with a bind workspace: the same scan over the
  * workspace, so that a bind run's changes are on the record as an overlay
- * run's are (deletions excepted: nothing is left to find). moat's own
- * placeholders for protect entries are not changes.
+ * run's are; and what was listed before the run (spawn_list_workspace) but
+ * is no longer there, deleted. moat's own placeholders for protect entries
+ * are not changes.
  */
 static void
 spawn_scan_workspace(struct run *r, const char *ws, const struct mount_plan *plan,
-    const struct timespec *t0)
+    const struct timespec *t0, struct spawn_before *before)
 {
 	__typeof__(*spawn_scan) w = { .r = r, .t0 = *t0 };
 	double		 t = now_mono();
@@ -1242,10 +1299,21 @@ spawn_scan_workspace(struct run *r, const char *ws, const struct mount_plan *pla
 	for (size_t i = 0; i < plan->n; i++)
 		if (plan->ops[i].kind == MOP_PROTECT && plan->ops[i].create)
 			(void)strset_add(&w.skip, plan->ops[i].dst);
+	if (before->v.n > 0 && !before->cut)
+		w.before = before;
 	spawn_scan = &w;
 	nftw(ws, spawn_scan_entry, 16, FTW_PHYS | FTW_MOUNT);
 	spawn_scan = NULL;
 	strset_clear(&w.skip);
+	/* What was there before and the scan did not meet is gone (checked
+	 * once more: a path the walk could not enter is not a deletion). */
+	for (size_t i = 0; w.before != NULL && !w.cut && i < before->v.n; i++) {
+		const char	*e = before->v.v[i];
+		struct stat	 st;
+
+		if (e[0] == '0' && lstat(e + 1, &st) == -1 && errno == ENOENT)
+			spawn_file_event(r, e + 1, "deleted", false, &w.n, &w.more);
+	}
 	if (w.more > 0)
 		run_emit(r, EV_NOTE, "%zu more files changed in the workspace, not "
 		    "listed", w.more);
@@ -2005,6 +2073,7 @@ run_sandbox(struct run *r, struct merr *e)
 	struct init_args	 ia;
 	struct spawn_attach	 at = { .started = false };
 	struct timespec		 wall0;
+	struct spawn_before	 before = { 0 };
 	struct environ_in	 ei = { 0 };
 	struct wslock		 wl = { .fd = -1 };
 	sigset_t		 mask, oldmask;
@@ -2269,6 +2338,7 @@ run_sandbox(struct run *r, struct merr *e)
 			sp.ru_sys0 = tv_seconds(&ru.ru_stime);
 		}
 	}
+	spawn_list_workspace(r, ws, &before);
 	/* The clock file timestamps come from, for spawn_scan_rw_binds. */
 	clock_gettime(CLOCK_REALTIME_COARSE, &wall0);
 	r->t_start = now_mono();
@@ -2411,7 +2481,7 @@ run_sandbox(struct run *r, struct merr *e)
 	if (p->workspace == WS_OVERLAY)
 		spawn_report_changes(r, ws, &plan);
 	spawn_scan_rw_binds(r, ws, &plan, &wall0);
-	spawn_scan_workspace(r, ws, &plan, &wall0);
+	spawn_scan_workspace(r, ws, &plan, &wall0, &before);
 	if (sp.failed) {
 		memcpy(e, &sp.err, sizeof *e);
 		rc = -1;
@@ -2488,6 +2558,7 @@ out:
 	filter_release(&filter);
 	if (plan_made)
 		mounts_plan_release(&plan);
+	spawn_before_clear(&before);
 	strv_clear(&env);
 	strv_clear(&argv);
 	return (rc);

@@ -41,12 +41,19 @@ check "overlay: the deleted file is still on the host" test -e "$T/ws/del.txt"
 # A bind workspace with workspace-changes = yes: what the run added or
 # changed there is recorded too; untouched files and moat's placeholders are
 # not. Off by default.
-mkdir -p "$T/wc" && echo keep >"$T/wc/keep" && echo old >"$T/wc/mod"
+mkdir -p "$T/wc/olddir" && echo keep >"$T/wc/keep" && echo old >"$T/wc/mod" &&
+    echo gone >"$T/wc/gone" && : >"$T/wc/olddir/inner"
 sleep 0.03	# a clock tick before the run (see the rw-bind case below)
 WC=$(cd "$T/wc" && pwd -P)
 P=$(profile wcp "workspace-changes=yes")
-run_moat run -v -p "$P" -w "$WC" -- sh -c 'echo new > added; echo more >> mod; mkdir dir; : > dir/f'
+run_moat run -v -p "$P" -w "$WC" -- sh -c 'echo new > added; echo more >> mod; mkdir dir; : > dir/f; rm gone; rm -r olddir'
 is "workspace-changes: the run worked" "$rc" 0
+like "workspace-changes: a deleted file is reported" "$err" "file: deleted $WC/gone"
+like "workspace-changes: a deleted directory and what it held are reported" "$err" \
+    "file: deleted $WC/olddir.*
+.*file: deleted $WC/olddir/inner|file: deleted $WC/olddir/inner.*
+.*file: deleted $WC/olddir"
+unlike "workspace-changes: a kept file is not reported deleted" "$err" "file: deleted $WC/(keep|mod)"
 like "workspace-changes: an added file is reported" "$err" "file: added $WC/added"
 like "workspace-changes: a modified file is reported" "$err" "file: modified $WC/mod"
 like "workspace-changes: a new directory's file is reported" "$err" "file: added $WC/dir/f"
