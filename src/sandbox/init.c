@@ -270,6 +270,7 @@ init_spawn(const struct init_args *a, int chan, const struct chan_msg *m,
 	struct init_cmd	 c;
 	int		 k = 0, master = -1, pidfd = -1, out[2];
 	pid_t		 pid;
+	sigset_t	 block, saved;
 
 	memset(&c, 0, sizeof c);
 	c.fd[0] = c.fd[1] = c.fd[2] = -1;
@@ -304,7 +305,13 @@ init_spawn(const struct init_args *a, int chan, const struct chan_msg *m,
 			c.pty_fd[i] = c.fd[i] < 0;
 	}
 	c.new_session = true;
+	/* The child starts with every signal blocked: one sent to it before
+	 * init_exec has put back the default dispositions (a ^C right after
+	 * the spawn) waits, and then acts as it would on the command. */
+	sigfillset(&block);
+	sigprocmask(SIG_BLOCK, &block, &saved);
 	if ((pid = fork()) == -1) {
+		sigprocmask(SIG_SETMASK, &saved, NULL);
 		init_send_tagged(chan, MSG_EXEC_FAILED, m->tag, 125, errno,
 		    "fork the command", NULL, 0);
 		goto out;
@@ -313,6 +320,7 @@ init_spawn(const struct init_args *a, int chan, const struct chan_msg *m,
 		cov_child();	/* init's counts are init's to write (cov_flush) */
 		init_exec(&c);
 	}
+	sigprocmask(SIG_SETMASK, &saved, NULL);
 	if (init_nlives == init_caplives) {
 		size_t		 cap = init_caplives == 0 ? 16 : init_caplives * 2;
 		struct init_live *nl = realloc(init_lives, cap * sizeof *nl);
