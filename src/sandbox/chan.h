@@ -76,7 +76,9 @@ enum chan_msg_type {
 struct chan_msg {
 	int		type;
 	int		err;		/* errno */
-	int		code;		/* exit code, wait status, count of fds, ... */
+	int		code;		/* exit code, wait status, count of fds, ...;
+					   MSG_SPAWN with SPAWN_PTY: the terminal's
+					   size, rows << 16 | columns (0: unknown) */
 	int		nfds_notify;	/* MSG_READY: 1 when the first fd is the seccomp listener */
 	int		has_pty;	/* MSG_READY: 1 when the last fd is the terminal's master */
 	uint32_t	tag;		/* MSG_SPAWN and its answers: which command (0: the

@@ -1928,8 +1928,14 @@ run_attached(struct run *r, struct spawn *sp, struct merr *e)
 	m.tag = 1;
 	m.argc = argc;
 	m.envc = (int)env.n;
-	if (pty)
+	if (pty) {
+		struct winsize	ws = r->pty_size;
+
 		m.flags |= SPAWN_PTY;
+		if (!r->pty_front && ioctl(sp->pty_host, TIOCGWINSZ, &ws) == -1)
+			memset(&ws, 0, sizeof ws);
+		m.code = (int)((unsigned)ws.ws_row << 16 | ws.ws_col);
+	}
 	if (!pty_fd[0]) {
 		m.flags |= SPAWN_FD0;
 		fds[nfds++] = STDIN_FILENO;
