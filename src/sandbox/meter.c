@@ -36,6 +36,7 @@ struct meter {
 	long			 hz_clk, pagesize;
 	int			 procfd;	/* /proc */
 	bool			 tree;		/* children lists exist: walk them */
+	bool			 probed;	/* same_ns, ns_* and tree are known */
 	bool			 io_ok;		/* PID/io readable so far */
 
 	double			 t0;
@@ -273,6 +274,31 @@ meter_proc_tree(struct meter *m, struct cg_stats *st)
 	}
 }
 
+/* What the process to sample is: its pid namespace, and whether its
+ * children can be walked. -1 with errno: not readable (yet). A command a
+ * session's init forked is not dumpable until it execs, and its /proc
+ * files are then root's: an unprivileged supervisor asks again at the
+ * next sample. */
+static int
+meter_probe(struct meter *m)
+{
+	struct stat	a, b;
+	char		path[64];
+
+	snprintf(path, sizeof path, "/proc/%ld/ns/pid", (long)m->init);
+	if (stat(path, &a) == -1)
+		return (-1);
+	m->ns_dev = a.st_dev;
+	m->ns_ino = a.st_ino;
+	m->same_ns = stat("/proc/self/ns/pid", &b) == 0 &&
+	    a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+	snprintf(path, sizeof path, "/proc/%ld/task/%ld/children",
+	    (long)m->init, (long)m->init);
+	m->tree = access(path, R_OK) == 0;	/* CONFIG_PROC_CHILDREN */
+	m->probed = true;
+	return (0);
+}
+
 static void
 meter_proc_totals(struct meter *m, struct cg_stats *st)
 {
@@ -287,7 +313,7 @@ meter_proc_totals(struct meter *m, struct cg_stats *st)
 	st->cpu_user = st->cpu_sys = st->cpu_total = NAN;
 	st->mem_current = st->mem_peak = st->pids_current = NAN;
 	st->pids_peak = st->io_read = st->io_write = NAN;
-	if (m->init <= 0)
+	if (m->init <= 0 || (!m->probed && meter_probe(m) == -1))
 		return;
 	if (m->tree) {
 		meter_proc_tree(m, st);
@@ -499,8 +525,6 @@ meter_start(struct loop *loop, double hz, struct cg *cg, pid_t init_pid,
     meter_cb cb, void *arg, struct merr *e)
 {
 	struct meter	*m = xcalloc(1, sizeof *m);
-	struct stat	 a, b;
-	char		 path[64];
 	long		 ncpu;
 
 	if (hz <= 0)
@@ -521,20 +545,11 @@ meter_start(struct loop *loop, double hz, struct cg *cg, pid_t init_pid,
 		m->source = cg_mode(cg) == CG_V2 ? "cgroup v2" : "cgroup v1";
 	else
 		m->source = "procfs";
-	if (init_pid > 0) {
-		snprintf(path, sizeof path, "/proc/%ld/ns/pid", (long)init_pid);
-		if (stat(path, &a) == -1) {
-			merr_errno(e, "meter: stat %s", path);
-			free(m);
-			return (NULL);
-		}
-		m->ns_dev = a.st_dev;
-		m->ns_ino = a.st_ino;
-		m->same_ns = stat("/proc/self/ns/pid", &b) == 0 &&
-		    a.st_ino == b.st_ino && a.st_dev == b.st_dev;
-		snprintf(path, sizeof path, "/proc/%ld/task/%ld/children",
-		    (long)init_pid, (long)init_pid);
-		m->tree = access(path, R_OK) == 0;	/* CONFIG_PROC_CHILDREN */
+	if (init_pid > 0 && meter_probe(m) == -1 && errno != EACCES &&
+	    errno != EPERM) {
+		merr_errno(e, "meter: stat /proc/%ld/ns/pid", (long)init_pid);
+		free(m);
+		return (NULL);
 	}
 	m->io_ok = true;
 	if ((m->procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
