@@ -778,7 +778,7 @@ spawn_source_read(struct spawn *sp, struct loop *l, int k, int fd, int stream)
 		sp->active = now_mono();
 		if (sp->r->on_output != NULL)
 			sp->r->on_output(sp->r, stream, buf, (size_t)n);
-		if (k == SINK_PTY && sp->r->pty_front)
+		if (sp->r->pty_front)
 			continue;	/* the front end's pane shows it */
 		if (k == SINK_PTY)
 			ttystate_feed(&sp->tty, buf, (size_t)n);
@@ -831,6 +831,8 @@ spawn_drain_output(struct spawn *sp)
 				break;
 			if (sp->r->on_output != NULL)
 				sp->r->on_output(sp->r, i + 1, buf, (size_t)n);
+			if (sp->r->pty_front)
+				continue;	/* the front end's pane shows it */
 			if (!spawn_write_all(i + 1, buf, (size_t)n, sp->sigfd))
 				break;
 		}
@@ -1922,7 +1924,8 @@ run_attached(struct run *r, struct spawn *sp, struct merr *e)
 	sp->pty_host = isatty(STDOUT_FILENO) || !isatty(STDERR_FILENO) ?
 	    STDOUT_FILENO : STDERR_FILENO;
 	for (int i = 0; i < 3; i++)
-		pty_fd[i] = pty && (isatty(i) || r->pty_force);
+		pty_fd[i] = pty && (isatty(i) || r->pty_force) &&
+		    !(i == 2 && r->pty_front && r->pty_no_stderr);
 	memset(&m, 0, sizeof m);
 	m.type = MSG_SPAWN;
 	m.tag = 1;

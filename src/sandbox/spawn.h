@@ -96,6 +96,9 @@ struct run {
 	 * which is neither made raw nor read; keys go in through
 	 * run_pty_write; its size is pty_size, and SIGWINCH calls on_winch. */
 	bool			 pty_front;
+	/* With pty_front: stderr is a pipe to on_output (stream 2), not the
+	 * terminal, so the front end can tell it apart. */
+	bool			 pty_no_stderr;
 	struct winsize		 pty_size;
 	void			(*on_winch)(struct run *);
 	/* Called once the run's loop exists, before the command starts: a
