@@ -5,6 +5,7 @@
  * properties are dropped here, and answers to reports (cursor position,
  * device attributes) go back to the command's own terminal through the
  * output callback. Front end (TUI), in the supervisor's process. */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,7 +34,7 @@ struct pcell {
 	uint32_t	ch;
 	uint8_t		width;
 	uint8_t		bold : 1, underline : 1, italic : 1, reverse : 1,
-			blink : 1, strike : 1;
+			blink : 1, strike : 1, font : 2;
 	VTermColor	fg, bg;
 };
 
@@ -53,6 +54,7 @@ struct pane {
 	struct pline	*sb;		/* owned */
 	size_t		 sb_max, sb_len, sb_head;
 	int		 scroll;	/* lines scrolled back; 0: live */
+	long		 found;		/* the line a search found, or -1 */
 	bool		 dirty;
 	bool		 cursor_visible;
 	bool		 alt;
@@ -60,6 +62,11 @@ struct pane {
 	size_t		 frame_bytes, frame_dropped, dropped;
 	char		 tail[PANE_TAIL];
 	size_t		 tail_len;
+	/* The font the emulator's pen has for whom it writes (PANE_FONT_*),
+	 * -1 unknown; the command's output stream's, and a mark per row of
+	 * what the last draw showed there. */
+	int		 pen_font;
+	int		 stream_font;
 	/* Where the filter in front of the emulator is in a CSI sequence. */
 	int		 esc;		/* 0, after ESC, in CSI */
 	int		 csi_seps;	/* parameters so far */
@@ -153,6 +160,8 @@ pane_on_pushline(int cols, const VTermScreenCell *cells, void *arg)
 		free(l->cells);
 		p->sb_head = (p->sb_head + 1) % p->sb_max;
 		p->sb_len--;
+		if (p->found >= 0)
+			p->found--;
 		if (p->scroll > 0 && (size_t)p->scroll > p->sb_len)
 			p->scroll = (int)p->sb_len;
 	}
@@ -170,6 +179,7 @@ pane_on_pushline(int cols, const VTermScreenCell *cells, void *arg)
 		c->reverse = cells[i].attrs.reverse;
 		c->blink = cells[i].attrs.blink;
 		c->strike = cells[i].attrs.strike;
+		c->font = cells[i].attrs.font <= PANE_FONT_STDERR ? cells[i].attrs.font : 0;
 		c->fg = cells[i].fg;
 		c->bg = cells[i].bg;
 	}
@@ -192,6 +202,7 @@ pane_cell_from(VTermScreenCell *cell, const struct pcell *c)
 	cell->attrs.reverse = c->reverse;
 	cell->attrs.blink = c->blink;
 	cell->attrs.strike = c->strike;
+	cell->attrs.font = c->font;
 	cell->fg = c->fg;
 	cell->bg = c->bg;
 }
@@ -268,6 +279,9 @@ pane_new(int rows, int cols, size_t scrollback, pane_out_cb out, void *arg)
 	p->sb_max = scrollback;
 	p->sb = scrollback > 0 ? xcalloc(scrollback, sizeof *p->sb) : NULL;
 	p->cursor_visible = true;
+	p->found = -1;
+	p->pen_font = -1;
+	p->stream_font = PANE_FONT_STDOUT;
 	if ((p->vt = vterm_new(p->rows, p->cols)) == NULL) {
 		fprintf(stderr, "moat: out of memory for the terminal pane\n");
 		abort();
@@ -307,11 +321,37 @@ pane_resize(struct pane *p, int rows, int cols)
 	p->cols = cols;
 	/* libvterm 0.1 keeps scroll margins past a smaller screen (and
 	 * later moves a negative length): margins off first, the cursor
-	 * kept; the program sets its own again on SIGWINCH. */
-	vterm_input_write(p->vt, "\0337\033[r\033[?69l\0338", 13);
+	 * kept; the program sets its own again on SIGWINCH. Not with DECSC
+	 * and DECRC: in the alternate screen that would overwrite the cursor
+	 * leaving it restores (a full-screen program resized, by a zoom,
+	 * would hand back the pane with the cursor at its top). */
+	{
+		VTermPos	pos;
+		char		seq[48];
+		int		n;
+
+		vterm_state_get_cursorpos(p->st, &pos);
+		n = snprintf(seq, sizeof seq, "\033[r\033[?69l\033[%d;%dH",
+		    pos.row + 1, pos.col + 1);
+		vterm_input_write(p->vt, seq, (size_t)n);
+	}
 	vterm_set_size(p->vt, rows, cols);
 	vterm_screen_flush_damage(p->vs);
 	p->dirty = true;
+}
+
+/* The emulator's pen to font f (SGR 10 + f), unless it has it (or
+ * always). */
+static void
+pane_font(struct pane *p, int f, bool always)
+{
+	char	sgr[16];
+
+	if (!always && p->pen_font == f)
+		return;
+	snprintf(sgr, sizeof sgr, "\033[%dm", 10 + f);
+	vterm_input_write(p->vt, sgr, strlen(sgr));
+	p->pen_font = f;
 }
 
 /* The command's bytes to the emulator, CSI parameters bounded. */
@@ -338,7 +378,14 @@ pane_feed(struct pane *p, const char *buf, size_t n)
 		case 5:
 			/* A character set (ESC ( X): libvterm hangs on one it
 			 * does not know; all but ASCII, UK and DEC graphics are
-			 * ASCII here. */
+			 * ASCII here. A C0 control on the way acts and the
+			 * escape goes on (CAN and SUB cancel it); libvterm
+			 * skips bytes of 0x80 and over there. */
+			if (c < 0x20 || c >= 0x80) {
+				if (c == 0x18 || c == 0x1a)
+					p->esc = 0;
+				break;
+			}
 			p->esc = 0;
 			if (c != 'B' && c != 'A' && c != '0' && c >= 0x20) {
 				if (i > start)
@@ -357,6 +404,10 @@ pane_feed(struct pane *p, const char *buf, size_t n)
 				p->esc = 5;
 				break;
 			}
+			/* Another intermediate: the escape goes on, and a
+			 * '[' after it still starts a CSI in libvterm. */
+			if (c >= 0x20 && c <= 0x2f)
+				break;
 			/* FALLTHROUGH */
 		case 4:
 			p->esc = c == '[' || p->esc == 4 ? 2 : 0;
@@ -377,6 +428,16 @@ pane_feed(struct pane *p, const char *buf, size_t n)
 				vterm_input_write(p->vt, "\030", 1);
 				for (long j = 0; j < k && p->last_len > 0; j++)
 					vterm_input_write(p->vt, p->last, p->last_len);
+				start = i + 1;
+				p->esc = 0;
+				continue;
+			}
+			if (c == 'm' && p->csi_plain) {
+				/* SGR: the command may set any attribute but
+				 * the font, which says whose a cell is (alternate
+				 * fonts 1 to 9 are moat's and stderr's marks). */
+				vterm_input_write(p->vt, buf + start, i + 1 - start);
+				pane_font(p, p->stream_font, true);
 				start = i + 1;
 				p->esc = 0;
 				continue;
@@ -434,6 +495,46 @@ pane_feed(struct pane *p, const char *buf, size_t n)
 
 void
 pane_write(struct pane *p, const char *buf, size_t n)
+{
+	pane_write_stream(p, 1, buf, n);
+}
+
+static void	pane_write_one(struct pane *, const char *, size_t);
+
+void
+pane_write_stream(struct pane *p, int stream, const char *buf, size_t n)
+{
+	int	f = stream == 2 ? PANE_FONT_STDERR : PANE_FONT_STDOUT;
+
+	if (f != p->stream_font || p->pen_font != f) {
+		/* Another stream: its font from here. A sequence the other
+		 * one left unfinished is cut (the emulator starts afresh at
+		 * this ESC, and so does the filter). */
+		p->stream_font = f;
+		pane_font(p, f, true);
+		p->esc = 0;
+	}
+	if (stream != 2) {
+		pane_write_one(p, buf, n);
+		return;
+	}
+	/* A pipe's bytes had no terminal's output processing: each newline
+	 * is a carriage return too (ONLCR). */
+	while (n > 0) {
+		const char	*nl = memchr(buf, '\n', n);
+		size_t		 k = nl != NULL ? (size_t)(nl - buf) : n;
+
+		pane_write_one(p, buf, k);
+		if (nl == NULL)
+			break;
+		pane_write_one(p, "\r\n", 2);
+		buf += k + 1;
+		n -= k + 1;
+	}
+}
+
+static void
+pane_write_one(struct pane *p, const char *buf, size_t n)
 {
 	size_t	take;
 
@@ -502,13 +603,15 @@ pane_note(struct pane *p, int role, const char *fmt, ...)
 		if ((unsigned char)*c < 0x20 || *c == 0x7f)
 			*c = '?';
 	vterm_state_get_cursorpos(p->st, &pos);
-	n = (size_t)snprintf(line, sizeof line, "%s\033[0;%sm%s\033[0m\r\n",
-	    pos.col > 0 ? "\r\n" : "", draw_colours() > 0 ? pane_role_sgr(role) :
-	    role == ROLE_TITLE || role == ROLE_BAD ? "1" : "0", msg);
+	n = (size_t)snprintf(line, sizeof line, "%s\033[0;%d;%sm%s\033[0m\r\n",
+	    pos.col > 0 ? "\r\n" : "", 10 + PANE_FONT_MOAT, draw_colours() > 0 ?
+	    pane_role_sgr(role) : role == ROLE_TITLE || role == ROLE_BAD ? "1" : "0",
+	    msg);
 	if (n >= sizeof line)
 		n = sizeof line - 1;
 	vterm_input_write(p->vt, line, n);
 	vterm_screen_flush_damage(p->vs);
+	p->pen_font = PANE_FONT_STDOUT;	/* SGR 0 */
 	p->dirty = true;
 }
 
@@ -523,8 +626,10 @@ pane_frame(struct pane *p)
 		vterm_input_write(p->vt, "\033[0m", 4);
 		pane_note(p, ROLE_DIM, "[moat: %zu bytes of output not shown]",
 		    dropped);
-		if (t != NULL)
+		if (t != NULL) {
+			pane_font(p, p->stream_font, false);
 			pane_feed(p, t + 1, p->tail_len - (size_t)(t + 1 - p->tail));
+		}
 		p->tail_len = 0;
 	}
 	p->frame_bytes = 0;
@@ -546,6 +651,7 @@ pane_reset_modes(struct pane *p)
 		vterm_input_write(p->vt, "\033[?1049l", 8);
 	vterm_input_write(p->vt, reset, sizeof reset - 1);
 	vterm_screen_flush_damage(p->vs);
+	p->pen_font = -1;	/* the next output says its own */
 	p->alt = false;
 	p->cursor_visible = true;
 	p->dirty = true;
@@ -609,6 +715,73 @@ pane_scroll(struct pane *p, int lines)
 	if (s != p->scroll)
 		p->dirty = true;
 	p->scroll = (int)s;
+	p->found = -1;
+}
+
+/* The text of line v: the scrollback's below sb_len, the screen's after;
+ * malloc'd. */
+static char *
+pane_line_text(struct pane *p, long v)
+{
+	if (v >= (long)p->sb_len)
+		return (pane_row_text(p, (int)(v - (long)p->sb_len)));
+	{
+		struct pline	*l = pane_sb_at(p, (size_t)v);
+		char		*s = xmalloc((size_t)l->cols * MB_LEN_MAX + 1);
+		size_t		 n = 0;
+		mbstate_t	 ps;
+
+		memset(&ps, 0, sizeof ps);
+		for (int i = 0; i < l->cols; i++) {
+			size_t	k;
+
+			if (l->cells[i].ch == (uint32_t)-1)
+				continue;	/* the second half of a wide one */
+			k = wcrtomb(s + n, l->cells[i].ch != 0 ?
+			    (wchar_t)l->cells[i].ch : L' ', &ps);
+			if (k == (size_t)-1) {
+				memset(&ps, 0, sizeof ps);
+				s[n++] = '?';
+			} else
+				n += k;
+		}
+		s[n] = '\0';
+		return (s);
+	}
+}
+
+int
+pane_find(struct pane *p, const char *needle, int dir)
+{
+	long	total = (long)p->sb_len + p->rows, top = (long)p->sb_len - p->scroll;
+	long	v;
+
+	if (needle == NULL || *needle == '\0')
+		return (0);
+	if (p->found >= 0 && p->found < total)
+		v = p->found + (dir > 0 ? -1 : 1);
+	else
+		v = dir > 0 ? top + p->rows - 1 : top;
+	for (; v >= 0 && v < total; v += dir > 0 ? -1 : 1) {
+		char	*text = pane_line_text(p, v);
+		bool	 hit = strcasestr(text, needle) != NULL;
+
+		free(text);
+		if (!hit)
+			continue;
+		/* The line found at the view's top (or on the live screen). */
+		p->scroll = v < (long)p->sb_len ? (int)((long)p->sb_len - v) : 0;
+		p->found = v;
+		p->dirty = true;
+		return (1);
+	}
+	return (0);
+}
+
+long
+pane_found(const struct pane *p)
+{
+	return (p->found);
 }
 
 int
@@ -757,6 +930,43 @@ pane_draw(struct pane *p, WINDOW *w, int y0, int x0)
 		return (true);
 	}
 	return (false);
+}
+
+int
+pane_mark(struct pane *p, int row)
+{
+	long		v = (long)p->sb_len - p->scroll + row;
+	int		mark = PANE_FONT_STDOUT;
+	VTermScreenCell	cell;
+	VTermPos	pos;
+
+	if (row < 0 || row >= p->rows)
+		return (mark);
+	for (int col = 0; col < p->cols; col++) {
+		int	f;
+
+		if (v < (long)p->sb_len) {
+			struct pline	*l = pane_sb_at(p, (size_t)v);
+
+			if (col >= l->cols)
+				break;
+			if (l->cells[col].ch == 0 || l->cells[col].ch == ' ')
+				continue;
+			f = l->cells[col].font;
+		} else {
+			pos.row = (int)(v - (long)p->sb_len);
+			pos.col = col;
+			if (vterm_screen_get_cell(p->vs, pos, &cell) == 0 ||
+			    cell.chars[0] == 0 || cell.chars[0] == ' ')
+				continue;
+			f = cell.attrs.font;
+		}
+		if (f == PANE_FONT_MOAT)
+			return (f);
+		if (f == PANE_FONT_STDERR)
+			mark = f;
+	}
+	return (mark);
 }
 
 char *

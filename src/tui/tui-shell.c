@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/sha256.h"
 #include "profile/profile.h"
 #include "record/record.h"
 #include "sandbox/chan.h"
@@ -129,6 +130,46 @@ tshell_switch(struct tshell *sh, const char *profile, struct merr *e)
 		sh->cwd = cwd;
 	} else
 		free(cwd);
+	return (0);
+}
+
+int
+tshell_attach(struct tshell *sh, const char *which, struct merr *e)
+{
+	struct session_info	 info;
+	struct profile		*p;
+	struct tshell		 old = *sh;
+	char			 hash[SHA256_HEX_LEN], *text;
+	int			 fd;
+
+	if ((fd = session_connect(which, &info, e)) == -1)
+		return (-1);
+	close(fd);
+	if ((p = profile_load(info.profile, e)) == NULL)
+		return (-1);
+	/* Its commands are checked and recorded with the profile it was
+	 * started with: one changed since is not that one. */
+	text = profile_format(p, false, NULL);
+	sha256_hex(text, strlen(text), hash);
+	free(text);
+	if (strcmp(hash, info.profile_hash) != 0) {
+		profile_free(p);
+		return (merr_set(e, "profile %s has changed since session %s started; "
+		    "its sandbox is still the old one: :new -p %s starts one with the "
+		    "profile as it is now", info.profile, info.id, info.profile));
+	}
+	tshell_end_session(&old);
+	profile_free(old.profile);
+	free(old.profile_arg);
+	free(old.cwd);
+	free(old.oldpwd);
+	sh->profile = p;
+	sh->profile_arg = xstrdup(info.profile);
+	sh->info = info;
+	snprintf(sh->id, sizeof sh->id, "%s", info.id);
+	sh->started = false;	/* not ours: it stays when the shell leaves */
+	sh->cwd = xstrdup(info.cwd[0] == '/' ? info.cwd : "/");
+	sh->oldpwd = NULL;
 	return (0);
 }
 

@@ -40,6 +40,11 @@ void	tshell_close(struct tshell *);
 /* A new session with another profile in place of this one; on -1 the old
  * one goes on. */
 int	tshell_switch(struct tshell *, const char *profile, struct merr *);
+/* Attaches to a running session (an id or a name) in place of this one,
+ * which ends if the shell started it; the one attached to is not ended
+ * when the shell leaves. Refused when its profile changed since it
+ * started. On -1 the old one goes on. */
+int	tshell_attach(struct tshell *, const char *which, struct merr *);
 /* cd, export, unset: 1 when line was one (msg: what to show, malloc'd, or
  * NULL; err: it is an error), 0 when it is for the sandbox's shell. */
 int	tshell_builtin(struct tshell *, const char *line, char **msg, bool *err);

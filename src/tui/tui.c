@@ -8,6 +8,7 @@
  * or writes the terminal itself. The command's terminal is the pane's
  * (run.pty_front): its output is parsed by the emulator and never written
  * to the host terminal. Front end (TUI), in the supervisor's process. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <langinfo.h>
@@ -35,11 +36,14 @@
 #include "profile/profile.h"
 #include "record/record.h"
 #include "sandbox/spawn.h"
+#include "review/review.h"
+#include "tui-audit.h"
 #include "tui-draw.h"
 #include "tui-meter.h"
 #include "tui-pane.h"
 #include "tui-runs.h"
 #include "tui-shell.h"
+#include "tui-view.h"
 #include "tui.h"
 
 #define DIRTY_HEADER	0x01
@@ -85,9 +89,6 @@ struct tui {
 	struct run	*run;		/* while a command runs */
 	char		 title[512];	/* the pane's title line */
 	double		 ctrlc_at;	/* the last ^C while it runs */
-	double		 spawned_at;	/* when init said it started; 0: not yet */
-	bool		 int_pending;	/* a ^C waits for it to have started */
-	int		 int_fd;	/* and its timer */
 	char		*pending;	/* a line readline accepted */
 	bool		 quit;
 	int		 quit_status;
@@ -101,6 +102,27 @@ struct tui {
 	FILE		*rl_null;
 	char		 history[4096];
 	bool		 have_history;
+
+	/* A view in the pane's place (audit, profiles, sessions, diff). */
+	enum {
+		VIEW_NONE, VIEW_AUDIT, VIEW_PROFILES, VIEW_SESSIONS, VIEW_DIFF,
+	}		 mode;
+	struct tview	 view;
+	struct taudit_filter af;
+	struct review	 rv;		/* VIEW_DIFF: the session's changes */
+	double		 rv_since;	/* when the session started (Unix s) */
+	/* A question on the help line: a search, a filter. */
+	enum {
+		ASK_NONE, ASK_FIND, ASK_VIEW_FIND, ASK_AUDIT_TEXT,
+		ASK_AUDIT_PROFILE, ASK_AUDIT_RISK,
+	}		 ask;
+	char		 answer[128];
+	size_t		 answer_len;
+	char		 find[128];	/* the last search */
+	bool		 zoom;		/* the pane takes the screen */
+	bool		 stderr_apart;	/* :stderr apart: a pipe, marked */
+	char		*last;		/* the last command line run (F5) */
+	char		 self[4096];	/* this moat, for its own subcommands */
 };
 
 /* readline and the fatal paths take no argument: the one TUI. */
@@ -161,7 +183,15 @@ tui_layout(struct tui *t)
 	getmaxyx(stdscr, t->rows, t->cols);
 	body = t->rows - 3;		/* header, input, help */
 	t->strip_y = -1;
-	if (t->cols >= TUI_WIDE && body >= 8) {
+	if (t->zoom) {
+		/* The pane takes all but the input and help lines. */
+		t->side_w = 0;
+		t->side_x = t->cols;
+		t->title_y = -1;
+		t->pane_y = t->pane_x = 0;
+		t->pane_w = t->cols - 1;	/* and the margin */
+		t->pane_h = t->rows - 2;
+	} else if (t->cols >= TUI_WIDE && body >= 8) {
 		t->side_w = TUI_SIDE_W;
 		t->side_x = t->cols - t->side_w;
 		t->title_y = 1;
@@ -173,7 +203,7 @@ tui_layout(struct tui *t)
 		t->side_w = 0;
 		t->side_x = t->cols;
 		t->pane_x = 0;
-		t->pane_w = t->cols;
+		t->pane_w = t->cols - 1;	/* and the margin */
 		if (body >= 5) {
 			t->strip_y = 1;
 			t->title_y = 2;
@@ -268,9 +298,14 @@ tui_draw_title(struct tui *t)
 {
 	char	buf[640];
 
-	if (pane_scrolled(t->pane) > 0)
-		snprintf(buf, sizeof buf, "%s [scrolled back %d lines: PgDn, End]",
-		    t->title, pane_scrolled(t->pane));
+	if (t->title_y < 0)
+		return;		/* zoomed */
+	if (t->mode != VIEW_NONE)
+		snprintf(buf, sizeof buf, "%s", tview_in_text(&t->view) ?
+		    t->view.text_title : t->view.title);
+	else if (pane_scrolled(t->pane) > 0)
+		snprintf(buf, sizeof buf, "%s [scrolled back %d lines: PgDn, End, "
+		    "/ search]", t->title, pane_scrolled(t->pane));
 	else
 		snprintf(buf, sizeof buf, "%s", t->title[0] != '\0' ? t->title :
 		    "output");
@@ -294,6 +329,38 @@ tui_draw_side(struct tui *t)
 	tui_rule(y++, x, w, "recent", ROLE_TITLE);
 	rrows = t->rows - 2 - y;
 	truns_draw(t->runs, t->nruns, stdscr, y, x, rrows, w);
+}
+
+/* The column right of the pane says whose each row is: moat's own lines
+ * and a command's stderr (when apart) are marked there, where nothing a
+ * command writes can reach. In two columns it is the rule before the
+ * meters. */
+static void
+tui_draw_margin(struct tui *t)
+{
+	int	x = t->pane_x + t->pane_w;
+
+	if (x >= t->cols)
+		return;
+	for (int r = 0; r < t->pane_h; r++) {
+		int	 m = t->mode == VIEW_NONE ? pane_mark(t->pane, r) : PANE_FONT_STDOUT;
+		wchar_t	 wc[2] = { t->side_w > 0 ? L'\u2502' : L' ', L'\0' };
+		cchar_t	 cc;
+		short	 pair = 0;
+		attr_t	 a = A_NORMAL;
+
+		if (m == PANE_FONT_MOAT) {
+			wc[0] = L'\u00ab';
+			a = draw_role(ROLE_TITLE, &pair);
+		} else if (m == PANE_FONT_STDERR) {
+			wc[0] = L'\u258c';
+			a = draw_role(ROLE_BAD, &pair);
+		}
+		/* The screen's last column in one column: a row of the pane
+		 * is never the last row, so curses does not scroll. */
+		setcchar(&cc, wc, a, pair, NULL);
+		mvadd_wch(t->pane_y + r, x, &cc);
+	}
 }
 
 static void
@@ -353,14 +420,38 @@ tui_draw_input(struct tui *t)
 	return (x < t->cols ? x : t->cols - 1);
 }
 
+/* The questions of the help line, by t->ask. */
+static const char *const tui_asks[] = {
+	"", "search back: ", "find: ", "runs whose command holds: ",
+	"runs of profile: ", "runs of risk at least: ",
+};
+
 static void
 tui_draw_help(struct tui *t)
 {
 	const char	*keys = t->run != NULL ?
-	    "^C interrupt (twice: kill)  PgUp/PgDn scroll  keys go to the command" :
-	    "F1 help  PgUp/PgDn scroll  :help  :quit  F10/^D quit";
+	    "^C interrupt (twice: kill)  PgUp/PgDn scroll  F12 zoom  keys go to the command" :
+	    "F1 help  F2 audit  F3 profiles  F5 rerun  F12 zoom  PgUp scroll  F10/^D quit";
 
+	if (t->mode != VIEW_NONE)
+		keys = tview_in_text(&t->view) ?
+		    "Up/Down PgUp/PgDn Home/End  / find  n next  Esc/q back" :
+		    t->view.help;
+	else if (pane_scrolled(t->pane) > 0 && !pane_altscreen(t->pane))
+		keys = "scrollback: PgUp/PgDn Up/Down  Home top  End/Esc/q live  "
+		    "/ search  n older  N newer";
+	else if (t->zoom)
+		keys = t->run != NULL ? "zoomed: F12 back  ^C interrupt  keys go to "
+		    "the command" : "zoomed: F12 back";
 	move(t->rows - 1, 0);
+	if (t->ask != ASK_NONE) {
+		draw_set_role(stdscr, ROLE_TITLE);
+		draw_str(stdscr, tui_asks[t->ask], t->cols);
+		attr_set(A_NORMAL, 0, NULL);
+		draw_str(stdscr, t->answer, t->cols - getcurx(stdscr));
+		draw_fill(stdscr, t->cols - 1);
+		return;
+	}
 	if (t->msg[0] != '\0') {
 		draw_set_role(stdscr, t->msg_role);
 		draw_str(stdscr, t->msg, t->cols);
@@ -387,9 +478,12 @@ tui_redraw(struct tui *t)
 		t->dirty = 0;
 		return;
 	}
-	if (t->dirty & DIRTY_HEADER)
+	if (t->dirty & DIRTY_HEADER && !t->zoom)
 		tui_draw_header(t);
-	if (t->dirty & (DIRTY_PANE | DIRTY_HEADER)) {
+	if (t->mode != VIEW_NONE) {
+		tui_draw_title(t);
+		tview_draw(&t->view, stdscr, t->pane_y, t->pane_x, t->pane_h, t->pane_w);
+	} else if (t->dirty & (DIRTY_PANE | DIRTY_HEADER)) {
 		tui_draw_title(t);
 		if (pane_draw(t->pane, stdscr, t->pane_y, t->pane_x))
 			getyx(stdscr, cy, cxp);
@@ -400,10 +494,19 @@ tui_redraw(struct tui *t)
 		else if (t->strip_y >= 0)
 			tui_draw_strip(t);
 	}
+	if (t->dirty & (DIRTY_PANE | DIRTY_METERS | DIRTY_RUNS | DIRTY_HEADER))
+		tui_draw_margin(t);
 	tui_draw_help(t);
 	cx = tui_draw_input(t);
-	/* The cursor: in the pane while a command runs, else on the input. */
-	if (t->run != NULL) {
+	/* The cursor: on a question, in the pane while a command runs, else
+	 * on the input; none over a view. */
+	if (t->ask != ASK_NONE) {
+		cx = draw_width(tui_asks[t->ask]) + draw_width(t->answer);
+		move(t->rows - 1, cx < t->cols - 1 ? cx : t->cols - 2);
+		curs_set(1);
+	} else if (t->mode != VIEW_NONE)
+		curs_set(0);
+	else if (t->run != NULL) {
 		if (cy < 0 && !(t->dirty & DIRTY_PANE) && pane_scrolled(t->pane) == 0) {
 			/* The pane was not redrawn: ask it where its cursor is. */
 			pane_draw(t->pane, stdscr, t->pane_y, t->pane_x);
@@ -587,7 +690,7 @@ tui_rec_output(struct run *r, int stream, const void *buf, size_t n, void *arg)
 {
 	struct tui	*t = arg;
 
-	pane_write(t->pane, buf, n);
+	pane_write_stream(t->pane, stream, buf, n);
 	tui_mark(t, DIRTY_PANE);
 }
 
@@ -632,43 +735,7 @@ tui_pane_out(const char *s, size_t n, void *arg)
 }
 
 static void	tui_on_stdin(struct loop *, int, uint32_t, void *);
-
-/* SIGINT is sent a little after the command started: before it has its
- * own process group and signal dispositions (inherited from init), a
- * signal would be lost. */
-#define TUI_INT_DELAY	0.1
-
-static void
-tui_int_arm(struct tui *t, double s)
-{
-	struct itimerspec	its = { .it_value = { .tv_sec = (time_t)s,
-				    .tv_nsec = (long)((s - (double)(time_t)s) * 1e9) + 1 } };
-
-	(void)timerfd_settime(t->int_fd, 0, &its, NULL);
-}
-
-static void
-tui_on_int(struct loop *l, int fd, uint32_t events, void *arg)
-{
-	struct tui	*t = arg;
-	uint64_t	 x;
-
-	(void)!read(fd, &x, sizeof x);
-	if (t->run != NULL && t->int_pending && t->spawned_at > 0) {
-		t->int_pending = false;
-		run_signal(t->run, SIGINT);
-	}
-}
-
-static void
-tui_rec_spawned(struct run *r, void *arg)
-{
-	struct tui	*t = arg;
-
-	t->spawned_at = now_mono();
-	if (t->int_pending)
-		tui_int_arm(t, TUI_INT_DELAY);
-}
+static int	tui_keys(struct tui *);
 
 static void
 tui_loop_ready(struct run *r, struct loop *l)
@@ -678,7 +745,9 @@ tui_loop_ready(struct run *r, struct loop *l)
 
 	(void)loop_add(l, STDIN_FILENO, EPOLLIN, tui_on_stdin, t, &e);
 	(void)loop_add(l, t->redraw_fd, EPOLLIN, tui_on_redraw, t, &e);
-	(void)loop_add(l, t->int_fd, EPOLLIN, tui_on_int, t, &e);
+	/* Keys curses read ahead with the line (a ^C typed right after it)
+	 * are this command's: the descriptor would not say so again. */
+	tui_keys(t);
 }
 
 static void
@@ -723,6 +792,7 @@ tui_exec(struct tui *t, const char *line)
 	run_init(&r);
 	r.pty_force = true;
 	r.pty_front = true;
+	r.pty_no_stderr = t->stderr_apart;
 	r.pty_size.ws_row = (unsigned short)t->pane_h;
 	r.pty_size.ws_col = (unsigned short)t->pane_w;
 	r.loop_ready = tui_loop_ready;
@@ -734,7 +804,6 @@ tui_exec(struct tui *t, const char *line)
 	ro.on_event = tui_rec_event;
 	ro.on_warn = tui_rec_warn;
 	ro.confirm = tui_confirm;
-	ro.on_spawned = tui_rec_spawned;
 	ro.arg = t;
 
 	snprintf(t->title, sizeof t->title, "%s", line);
@@ -746,8 +815,7 @@ tui_exec(struct tui *t, const char *line)
 	pane_note(t->pane, ROLE_TITLE, "\u25b6 %s", line);
 	tmeter_start(&t->meter, lim->memory, lim->nproc, lim->timeout);
 	t->run = &r;
-	t->ctrlc_at = t->spawned_at = 0;
-	t->int_pending = false;
+	t->ctrlc_at = 0;
 	t->msg[0] = '\0';
 	tui_mark(t, DIRTY_ALL);
 	tui_redraw(t);
@@ -819,46 +887,485 @@ static const char *const tui_help[] = {
 	"moat shell: each line runs in this session's sandbox, recorded in the audit log.",
 	"  cd DIR, export NAME=VALUE, unset NAME   carried to the next command",
 	"  :help  this text      :quit  leave (the session ends)",
-	"  :profile NAME  a new session with that profile",
-	"keys: PgUp/PgDn Home/End scroll the pane, F1 help, F10 or ^D quit,",
-	"      ^C interrupts a command, a second ^C kills it; Tab completes paths",
+	"  :profile NAME  a new session with that profile    :profiles  pick one (F3)",
+	"  :new [-p PROFILE]  a fresh session    :sessions  list them, Enter attaches",
+	"  :audit [TEXT]  the audit log (F2)     :show ID  a run's details in the pane",
+	"  :diff  review an overlay session's changes, accept or reject each file",
+	"  :find TEXT  search the scrollback     :stderr apart|terminal  see below",
+	"keys: PgUp/PgDn scroll the pane (then Home/End, / search, n/N, Esc), F1 help,",
+	"      F2 audit, F3 profiles, F5 run the last line again, F12 zoom the pane,",
+	"      F10 or ^D quit, ^C interrupts a command (a second kills it), Tab completes",
+	"  moat's own lines are marked \u00bb in the pane's margin, a command's stderr \u258c",
+	"  when it is apart (:stderr apart: a pipe; the terminal otherwise)",
 	NULL,
 };
+
+/* --- moat's own subcommands, their output for the pane or a view ------- */
+
+/* Runs this moat with args (the log's --db added after args[1] when one
+ * was given) and returns what it wrote to stdout and stderr, at most 8 MiB;
+ * NULL when it could not run, with *status its exit status. */
+static char *
+tui_moat(struct tui *t, const char *const *args, size_t *len, int *status)
+{
+	char		*argv[16], *buf = NULL;
+	size_t		 n = 0, cap = 0, k = 0;
+	int		 pfd[2], st = 0;
+	pid_t		 pid;
+	char		 cols[16];
+
+	*len = 0;
+	*status = 125;
+	argv[k++] = "moat";
+	for (size_t i = 0; args[i] != NULL && k < nitems(argv) - 3; i++) {
+		argv[k++] = (char *)args[i];
+		if (i == 0 && t->sh.db != NULL && strcmp(args[0], "profiles") != 0 &&
+		    strcmp(args[0], "session") != 0) {
+			argv[k++] = "--db";
+			argv[k++] = (char *)t->sh.db;
+		}
+	}
+	argv[k] = NULL;
+	if (pipe2(pfd, O_CLOEXEC) == -1)
+		return (NULL);
+	snprintf(cols, sizeof cols, "%d", t->pane_w > 20 ? t->pane_w : 80);
+	if ((pid = fork()) == -1) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return (NULL);
+	}
+	if (pid == 0) {
+		sigset_t	none;
+		int		null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		for (size_t i = 0; i < nitems(tui_signals); i++)
+			signal(tui_signals[i], SIG_DFL);
+		signal(SIGPIPE, SIG_DFL);
+		if (null >= 0)
+			dup2(null, STDIN_FILENO);
+		dup2(pfd[1], STDOUT_FILENO);
+		dup2(pfd[1], STDERR_FILENO);
+		setenv("COLUMNS", cols, 1);
+		setenv("NO_COLOR", "1", 1);
+		execv(t->self, argv);
+		_exit(127);
+	}
+	close(pfd[1]);
+	for (;;) {
+		ssize_t	r;
+
+		if (cap - n < 65536) {
+			cap = cap == 0 ? 65536 : cap * 2;
+			buf = xrealloc(buf, cap + 1);
+		}
+		r = read(pfd[0], buf + n, cap - n);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		if (n >= 8 << 20)
+			break;
+	}
+	close(pfd[0]);
+	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
+		;
+	*status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	if (buf == NULL)
+		buf = xstrdup("");
+	buf[n] = '\0';
+	*len = n;
+	return (buf);
+}
+
+/* Text of moat's own, line by line into the pane. */
+static void
+tui_note_text(struct tui *t, int role, const char *buf)
+{
+	char	*copy = xstrdup(buf);
+
+	for (char *p = copy, *nl; p != NULL && *p != '\0'; p = nl) {
+		if ((nl = strchr(p, '\n')) != NULL)
+			*nl++ = '\0';
+		for (char *c = p; *c != '\0'; c++)
+			if (*c == '\t')
+				*c = ' ';
+		pane_note(t->pane, role, "%s", p);
+	}
+	free(copy);
+	tui_mark(t, DIRTY_PANE);
+}
+
+/* --- views ------------------------------------------------------------- */
+
+static void
+tui_view_close(struct tui *t)
+{
+	tview_clear(&t->view);
+	if (t->mode == VIEW_DIFF)
+		review_release(&t->rv);
+	t->mode = VIEW_NONE;
+	t->ask = ASK_NONE;
+	tui_mark(t, DIRTY_ALL);
+}
+
+static void
+tui_audit_reload(struct tui *t)
+{
+	struct merr	e;
+	char		what[300];
+	size_t		sel = t->view.sel;
+
+	tview_clear(&t->view);
+	if (taudit_load(t->sh.db, &t->af, &t->view, &e) == -1)
+		tui_say(t, ROLE_BAD, "%s", e.msg);
+	t->view.sel = sel;
+	taudit_describe(&t->af, what, sizeof what);
+	snprintf(t->view.title, sizeof t->view.title, "audit:%.200s (%zu)", what,
+	    t->view.n);
+	tui_mark(t, DIRTY_ALL);
+}
+
+static void
+tui_audit_open(struct tui *t, const char *text)
+{
+	if (t->mode != VIEW_NONE)
+		tui_view_close(t);
+	memset(&t->af, 0, sizeof t->af);
+	if (text != NULL)
+		snprintf(t->af.text, sizeof t->af.text, "%s", text);
+	t->mode = VIEW_AUDIT;
+	snprintf(t->view.help, sizeof t->view.help, "Enter details  / command  "
+	    "s status  r risk  p profile  c clear  Esc/q close");
+	tui_audit_reload(t);
+}
+
+/* A run's details, paged over the list (or in the pane). */
+static void
+tui_show(struct tui *t, const char *id, bool in_view)
+{
+	const char	*args[] = { "audit", "show", id, NULL };
+	size_t		 n;
+	int		 st;
+	char		*out = tui_moat(t, args, &n, &st), title[128];
+
+	if (out == NULL) {
+		tui_say(t, ROLE_BAD, "moat audit show could not run: %s", strerror(errno));
+		return;
+	}
+	if (in_view) {
+		snprintf(title, sizeof title, "run %s", id);
+		tview_text(&t->view, title, out, n);
+	} else
+		tui_note_text(t, st == 0 ? ROLE_N : ROLE_BAD, out);
+	free(out);
+	tui_mark(t, DIRTY_ALL);
+}
+
+struct tui_prof {
+	char	*name, *path;
+	size_t	 dir;
+};
+
+static int
+tui_prof_cmp(const void *a, const void *b)
+{
+	const struct tui_prof	*x = a, *y = b;
+	int			 c = strcmp(x->name, y->name);
+
+	return (c != 0 ? c : x->dir < y->dir ? -1 : x->dir > y->dir);
+}
+
+/* The profiles on the search path, the first of a name only. */
+static void
+tui_profiles_open(struct tui *t)
+{
+	const char	*dirs[16];
+	char		 buf[16 * 256];
+	struct tui_prof	*f = NULL;
+	size_t		 n, nf = 0;
+
+	if (t->mode != VIEW_NONE)
+		tui_view_close(t);
+	n = profile_dirs(dirs, nitems(dirs), buf, sizeof buf);
+	for (size_t i = 0; i < n; i++) {
+		DIR		*d;
+		struct dirent	*de;
+
+		if ((d = opendir(dirs[i])) == NULL)
+			continue;
+		while ((de = readdir(d)) != NULL) {
+			size_t	l = strlen(de->d_name);
+			char	*name;
+
+			if (l <= 5 || strcmp(de->d_name + l - 5, ".conf") != 0)
+				continue;
+			if (!profile_name_valid(name = xstrndup(de->d_name, l - 5))) {
+				free(name);
+				continue;
+			}
+			f = xreallocarray(f, nf + 1, sizeof *f);
+			f[nf].name = name;
+			f[nf].path = xprintf("%s/%s", dirs[i], de->d_name);
+			f[nf++].dir = i;
+		}
+		closedir(d);
+	}
+	if (nf > 0)
+		qsort(f, nf, sizeof *f, tui_prof_cmp);
+	for (size_t i = 0; i < nf; i++) {
+		struct merr	 e;
+		struct profile	*p;
+
+		if (i > 0 && strcmp(f[i].name, f[i - 1].name) == 0)
+			continue;
+		if ((p = profile_load_file(f[i].path, &e)) == NULL)
+			tview_add(&t->view, f[i].name, ROLE_BAD, -1, "%-16s %-7s (broken: %s)",
+			    f[i].name, f[i].dir == 0 ? "user" : "shipped", e.msg);
+		else {
+			tview_add(&t->view, f[i].name, strcmp(f[i].name,
+			    t->sh.profile_arg) == 0 ? ROLE_TITLE : ROLE_N, -1,
+			    "%-16s %-7s %s", f[i].name, f[i].dir == 0 ? "user" : "shipped",
+			    p->description != NULL ? p->description : "");
+			if (strcmp(f[i].name, t->sh.profile_arg) == 0)
+				t->view.sel = t->view.n - 1;
+			profile_free(p);
+		}
+	}
+	for (size_t i = 0; i < nf; i++) {
+		free(f[i].name);
+		free(f[i].path);
+	}
+	free(f);
+	t->mode = VIEW_PROFILES;
+	snprintf(t->view.title, sizeof t->view.title, "profiles (this session: %s)",
+	    t->sh.profile_arg);
+	snprintf(t->view.help, sizeof t->view.help, "Enter a new session with it  "
+	    "s show  / find  Esc/q close");
+	tui_mark(t, DIRTY_ALL);
+}
+
+static void
+tui_sessions_open(struct tui *t)
+{
+	struct session_info	*v = NULL;
+	struct merr		 e;
+	size_t			 n = 0;
+
+	if (t->mode != VIEW_NONE)
+		tui_view_close(t);
+	if (session_list(&v, &n, &e) == -1) {
+		tui_say(t, ROLE_BAD, "sessions: %s", e.msg);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		bool	ours = strcmp(v[i].id, t->sh.id) == 0;
+
+		tview_add(&t->view, v[i].id, ours ? ROLE_TITLE : ROLE_N, -1,
+		    "%-11s %-12s %-12s %-7s %-7s %3u cmds  %s%s", v[i].id,
+		    v[i].name[0] != '\0' ? v[i].name : "-", v[i].profile, v[i].net,
+		    v[i].state, v[i].commands, v[i].workspace[0] != '\0' ?
+		    v[i].workspace : "(no workspace)", ours ? "  (this shell's)" : "");
+	}
+	free(v);
+	t->mode = VIEW_SESSIONS;
+	snprintf(t->view.title, sizeof t->view.title, "sessions (%zu)", n);
+	snprintf(t->view.help, sizeof t->view.help, "Enter attach this shell to it  "
+	    "Esc/q close");
+	tui_mark(t, DIRTY_ALL);
+}
+
+static void
+tui_diff_fill(struct tui *t)
+{
+	size_t	sel = t->view.sel;
+
+	tview_clear(&t->view);
+	for (size_t i = 0; i < t->rv.n; i++) {
+		const struct review_change *c = &t->rv.v[i];
+		mode_t	m = c->new_mode != 0 ? c->new_mode : c->old_mode;
+
+		tview_add(&t->view, c->path, c->protected ? ROLE_DIM :
+		    c->kind == REVIEW_ADDED ? ROLE_OK : c->kind == REVIEW_DELETED ?
+		    ROLE_BAD : ROLE_WARN, c->protected ? -1 : 1, "%-8s %s%s%s%s%s",
+		    review_kind_name(c->kind), c->path, S_ISDIR(m) ? "/" : "",
+		    c->target != NULL ? " -> " : "", c->target != NULL ? c->target : "",
+		    c->protected ? "  (protected: never applied)" : "");
+	}
+	t->view.sel = sel;
+	snprintf(t->view.title, sizeof t->view.title, "changes of session %s in %s "
+	    "(%zu)", t->sh.id, t->rv.ws != NULL ? t->rv.ws : "", t->rv.n);
+}
+
+/* :diff: the session's overlay layer as it is now, one change a line. */
+static void
+tui_diff_open(struct tui *t)
+{
+	struct session_info	info;
+	struct merr		e;
+	int			fd;
+
+	if (t->mode != VIEW_NONE)
+		tui_view_close(t);
+	if (t->sh.profile->workspace != WS_OVERLAY) {
+		pane_note(t->pane, ROLE_BAD, "moat: :diff: this session's workspace is "
+		    "%s, not overlay: what its commands change is %s already; start "
+		    "one with a profile that says workspace = overlay (:profile NAME)",
+		    profile_ws_mode_name(t->sh.profile->workspace),
+		    t->sh.profile->workspace == WS_BIND ? "in the workspace" :
+		    "nowhere to review");
+		tui_mark(t, DIRTY_PANE);
+		return;
+	}
+	if ((fd = session_connect(t->sh.id, &info, &e)) == -1) {
+		pane_note(t->pane, ROLE_BAD, "moat: :diff: %s", e.msg);
+		tui_mark(t, DIRTY_PANE);
+		return;
+	}
+	close(fd);
+	memset(&t->rv, 0, sizeof t->rv);
+	if (review_load(&t->rv, info.run_id, info.workspace, &t->sh.profile->protect,
+	    &e) == -1) {
+		pane_note(t->pane, ROLE_BAD, "moat: :diff: %s", e.msg);
+		review_release(&t->rv);
+		tui_mark(t, DIRTY_PANE);
+		return;
+	}
+	t->rv_since = info.created;
+	t->mode = VIEW_DIFF;
+	tui_diff_fill(t);
+	snprintf(t->view.help, sizeof t->view.help, "Space/y/n mark  a all  "
+	    "d diff  Enter apply marked  Esc/q close");
+	tui_mark(t, DIRTY_ALL);
+}
+
+static void
+tui_diff_show(struct tui *t)
+{
+	struct tview_item	*it = tview_selected(&t->view);
+	const char		*args[] = { "diff", t->sh.id, NULL, NULL };
+	size_t			 n;
+	int			 st;
+	char			*out, title[300];
+
+	if (it == NULL)
+		return;
+	args[2] = it->key;
+	if ((out = tui_moat(t, args, &n, &st)) == NULL)
+		return;
+	snprintf(title, sizeof title, "diff of %s", it->key);
+	tview_text(&t->view, title, out, n);
+	free(out);
+	tui_mark(t, DIRTY_ALL);
+}
+
+/* Applies the marked changes, after the checks moat apply makes. */
+static void
+tui_diff_apply(struct tui *t)
+{
+	size_t	n = 0;
+
+	for (size_t i = 0; i < t->view.n; i++)
+		n += t->view.v[i].mark == 1;
+	tui_say(t, ROLE_WARN, "%zu change%s marked; applying a session's changes "
+	    "is not built yet: they stay in its layer", n, n == 1 ? "" : "s");
+}
+
+/* --- commands of moat's own (":cmd") ------------------------------------ */
+
+static void
+tui_switched(struct tui *t, const char *what)
+{
+	pane_note(t->pane, ROLE_OK, "%s: session %s, profile %s", what, t->sh.id,
+	    t->sh.profile_arg);
+	tui_set_prompt(t);
+	tui_mark(t, DIRTY_ALL);
+}
 
 /* Lines for moat itself (":cmd"): 1 when handled. */
 static int
 tui_colon(struct tui *t, const char *line)
 {
-	struct merr	e;
+	struct merr	 e;
+	const char	*arg;
+	char		 cmd[32];
+	size_t		 k = 0;
 
 	if (line[0] != ':')
 		return (0);
-	if (strcmp(line, ":quit") == 0 || strcmp(line, ":q") == 0) {
+	for (line++; *line != '\0' && *line != ' ' && k + 1 < sizeof cmd; line++)
+		cmd[k++] = *line;
+	cmd[k] = '\0';
+	for (arg = line; *arg == ' '; arg++)
+		;
+	/* The line as typed, in the pane; not a search's (it would find
+	 * itself). */
+	if (strcmp(cmd, "find") != 0)
+		pane_note(t->pane, ROLE_TITLE, "\u25b6 :%s%s%s", cmd, *arg ? " " : "",
+		    arg);
+	if (strcmp(cmd, "quit") == 0 || strcmp(cmd, "q") == 0) {
 		t->quit = true;
-		return (1);
-	}
-	if (strcmp(line, ":help") == 0) {
+	} else if (strcmp(cmd, "help") == 0) {
 		for (size_t i = 0; tui_help[i] != NULL; i++)
 			pane_note(t->pane, ROLE_DIM, "%s", tui_help[i]);
-		return (1);
-	}
-	if (strncmp(line, ":profile ", 9) == 0) {
-		const char	*name = line + 9;
-
-		while (*name == ' ')
-			name++;
-		if (tshell_switch(&t->sh, name, &e) == -1) {
+	} else if (strcmp(cmd, "profile") == 0 && *arg != '\0') {
+		if (tshell_switch(&t->sh, arg, &e) == -1)
 			pane_note(t->pane, ROLE_BAD, "moat: %s", e.msg);
+		else
+			tui_switched(t, "a new session");
+	} else if (strcmp(cmd, "profiles") == 0 && *arg == '\0') {
+		tui_profiles_open(t);
+	} else if (strcmp(cmd, "new") == 0) {
+		const char	*p = t->sh.profile_arg;
+		char		*copy;
+
+		if (strncmp(arg, "-p ", 3) == 0) {
+			for (p = arg + 3; *p == ' '; p++)
+				;
+		} else if (*arg != '\0') {
+			pane_note(t->pane, ROLE_BAD, "moat: :new takes -p PROFILE or "
+			    "nothing, not \"%s\"", arg);
 			return (1);
 		}
-		pane_note(t->pane, ROLE_OK, "profile %s: a new session, %s", name,
-		    t->sh.id);
-		tui_set_prompt(t);
-		tui_mark(t, DIRTY_ALL);
-		return (1);
+		copy = xstrdup(p);
+		if (tshell_switch(&t->sh, copy, &e) == -1)
+			pane_note(t->pane, ROLE_BAD, "moat: :new: %s", e.msg);
+		else
+			tui_switched(t, "a fresh session");
+		free(copy);
+	} else if (strcmp(cmd, "sessions") == 0 && *arg == '\0') {
+		tui_sessions_open(t);
+	} else if (strcmp(cmd, "attach") == 0 && *arg != '\0') {
+		if (tshell_attach(&t->sh, arg, &e) == -1)
+			pane_note(t->pane, ROLE_BAD, "moat: :attach: %s", e.msg);
+		else
+			tui_switched(t, "attached");
+	} else if (strcmp(cmd, "audit") == 0) {
+		tui_audit_open(t, *arg != '\0' ? arg : NULL);
+	} else if (strcmp(cmd, "show") == 0 && *arg != '\0' && strchr(arg, ' ') == NULL) {
+		tui_show(t, arg, false);
+	} else if (strcmp(cmd, "diff") == 0 && *arg == '\0') {
+		tui_diff_open(t);
+	} else if (strcmp(cmd, "find") == 0 && *arg != '\0') {
+		snprintf(t->find, sizeof t->find, "%s", arg);
+		pane_scroll(t->pane, PANE_END);
+		if (!pane_find(t->pane, t->find, 1))
+			tui_say(t, ROLE_WARN, "\"%s\" is not in the scrollback", t->find);
+	} else if (strcmp(cmd, "stderr") == 0 && (strcmp(arg, "apart") == 0 ||
+	    strcmp(arg, "terminal") == 0)) {
+		t->stderr_apart = arg[0] == 'a';
+		pane_note(t->pane, ROLE_DIM, t->stderr_apart ? "stderr apart: a "
+		    "command's stderr is a pipe, its lines marked \u258c in the margin "
+		    "(a program that asks whether stderr is a terminal is told no)" :
+		    "stderr on the terminal, with stdout: a program sees a terminal "
+		    "on both, and its lines are not told apart");
+	} else {
+		pane_note(t->pane, ROLE_BAD, "moat: unknown command \":%s%s%s\"; :help "
+		    "lists them", cmd, *arg ? " " : "", arg);
 	}
-	pane_note(t->pane, ROLE_BAD, "moat: unknown command \"%s\"; :help lists them",
-	    line);
+	tui_mark(t, DIRTY_ALL);
 	return (1);
 }
 
@@ -874,6 +1381,8 @@ tui_line(struct tui *t, char *line)
 	tui_history_add(t, s);
 	if (tui_colon(t, s))
 		goto out;
+	free(t->last);
+	t->last = xstrdup(s);
 	if (tshell_builtin(&t->sh, s, &msg, &err)) {
 		pane_note(t->pane, ROLE_TITLE, "\u25b6 %s", s);
 		if (msg != NULL) {
@@ -894,7 +1403,278 @@ out:
 
 /* --- keys -------------------------------------------------------------- */
 
-/* A key while a command runs: to the command, but for ^C and scrolling. */
+static void
+tui_zoom(struct tui *t)
+{
+	t->zoom = !t->zoom;
+	tui_layout(t);
+	clear();
+	tui_mark(t, DIRTY_ALL);
+}
+
+/* An answer typed on the help line is done: act on it. */
+static void
+tui_answered(struct tui *t, int how)
+{
+	int	ask = t->ask;
+
+	t->ask = ASK_NONE;
+	tui_mark(t, DIRTY_ALL);
+	if (how != '\r')
+		return;		/* Esc: nothing */
+	switch (ask) {
+	case ASK_FIND:
+		if (t->answer[0] != '\0')
+			snprintf(t->find, sizeof t->find, "%s", t->answer);
+		if (!pane_find(t->pane, t->find, 1))
+			tui_say(t, ROLE_WARN, "\"%s\": no older line has it", t->find);
+		break;
+	case ASK_VIEW_FIND:
+		if (t->answer[0] != '\0')
+			snprintf(t->find, sizeof t->find, "%s", t->answer);
+		if (!tview_find(&t->view, t->find))
+			tui_say(t, ROLE_WARN, "\"%s\" is not here", t->find);
+		break;
+	case ASK_AUDIT_TEXT:
+		snprintf(t->af.text, sizeof t->af.text, "%s", t->answer);
+		t->view.sel = 0;
+		tui_audit_reload(t);
+		break;
+	case ASK_AUDIT_PROFILE:
+		snprintf(t->af.profile, sizeof t->af.profile, "%s", t->answer);
+		t->view.sel = 0;
+		tui_audit_reload(t);
+		break;
+	case ASK_AUDIT_RISK: {
+		unsigned long long	n;
+
+		if (t->answer[0] == '\0')
+			n = 0;
+		else if (parse_uint(t->answer, 100, &n) == -1) {
+			tui_say(t, ROLE_BAD, "risk \"%s\": a number from 0 to 100",
+			    t->answer);
+			break;
+		}
+		t->af.min_risk = (int)n;
+		t->view.sel = 0;
+		tui_audit_reload(t);
+		break;
+	}
+	}
+}
+
+static void
+tui_ask(struct tui *t, int what)
+{
+	t->ask = what;
+	t->answer[0] = '\0';
+	t->answer_len = 0;
+	t->msg[0] = '\0';
+	tui_mark(t, DIRTY_HELP);
+}
+
+static void
+tui_key_ask(struct tui *t, int c)
+{
+	if (c == '\r' || c == '\n' || c == KEY_ENTER || c == 27 || c == 3 || c == 7) {
+		tui_answered(t, c == 27 || c == 3 || c == 7 ? 27 : '\r');
+		return;
+	}
+	if (c == KEY_BACKSPACE || c == 127 || c == 8) {
+		while (t->answer_len > 0 &&
+		    ((unsigned char)t->answer[--t->answer_len] & 0xc0) == 0x80)
+			;
+		t->answer[t->answer_len] = '\0';
+	} else if (c == 21) {
+		t->answer_len = 0;
+		t->answer[0] = '\0';
+	} else if (c >= 0x20 && c < 256 && c != 0x7f &&
+	    t->answer_len + 1 < sizeof t->answer) {
+		t->answer[t->answer_len++] = (char)c;
+		t->answer[t->answer_len] = '\0';
+	}
+	tui_mark(t, DIRTY_HELP);
+}
+
+/* A key over a view. */
+static void
+tui_key_view(struct tui *t, int c)
+{
+	struct tview_item	*it;
+	struct merr		 e;
+
+	if (tview_key(&t->view, c, t->pane_h)) {
+		tui_mark(t, DIRTY_PANE);
+		return;
+	}
+	if (tview_in_text(&t->view)) {
+		if (c == 27 || c == 'q' || c == KEY_F(2) || c == KEY_F(3))
+			tview_text_close(&t->view);
+		else if (c == '/')
+			tui_ask(t, ASK_VIEW_FIND);
+		else if (c == 'n' && !tview_find(&t->view, t->find))
+			tui_say(t, ROLE_WARN, "\"%s\" is not here", t->find);
+		tui_mark(t, DIRTY_ALL);
+		return;
+	}
+	it = tview_selected(&t->view);
+	if (c == 27 || c == 'q' || (c == KEY_F(2) && t->mode == VIEW_AUDIT) ||
+	    (c == KEY_F(3) && t->mode == VIEW_PROFILES)) {
+		tui_view_close(t);
+		return;
+	}
+	if (c == KEY_F(2)) {
+		tui_audit_open(t, NULL);
+		return;
+	}
+	if (c == KEY_F(3)) {
+		tui_profiles_open(t);
+		return;
+	}
+	if (c == '/' && t->mode != VIEW_AUDIT) {
+		tui_ask(t, ASK_VIEW_FIND);
+		return;
+	}
+	switch (t->mode) {
+	case VIEW_AUDIT:
+		if ((c == '\r' || c == KEY_ENTER) && it != NULL)
+			tui_show(t, it->key, true);
+		else if (c == '/')
+			tui_ask(t, ASK_AUDIT_TEXT);
+		else if (c == 'p')
+			tui_ask(t, ASK_AUDIT_PROFILE);
+		else if (c == 'r')
+			tui_ask(t, ASK_AUDIT_RISK);
+		else if (c == 's') {
+			snprintf(t->af.status, sizeof t->af.status, "%s",
+			    taudit_next_status(t->af.status));
+			t->view.sel = 0;
+			tui_audit_reload(t);
+		} else if (c == 'c') {
+			memset(&t->af, 0, sizeof t->af);
+			tui_audit_reload(t);
+		}
+		break;
+	case VIEW_PROFILES:
+		if ((c == '\r' || c == KEY_ENTER) && it != NULL) {
+			char	*name = xstrdup(it->key);
+
+			tui_view_close(t);
+			pane_note(t->pane, ROLE_TITLE, "\u25b6 :profile %s", name);
+			if (tshell_switch(&t->sh, name, &e) == -1)
+				pane_note(t->pane, ROLE_BAD, "moat: %s", e.msg);
+			else
+				tui_switched(t, "a new session");
+			free(name);
+		} else if (c == 's' && it != NULL) {
+			const char	*args[] = { "profiles", "show", it->key, NULL };
+			size_t		 n;
+			int		 st;
+			char		*out = tui_moat(t, args, &n, &st), title[300];
+
+			if (out != NULL) {
+				snprintf(title, sizeof title, "profile %s", it->key);
+				tview_text(&t->view, title, out, n);
+				free(out);
+			}
+		}
+		break;
+	case VIEW_SESSIONS:
+		if ((c == '\r' || c == KEY_ENTER) && it != NULL) {
+			char	*id = xstrdup(it->key);
+
+			tui_view_close(t);
+			pane_note(t->pane, ROLE_TITLE, "\u25b6 :attach %s", id);
+			if (strcmp(id, t->sh.id) == 0)
+				pane_note(t->pane, ROLE_DIM, "this shell is in session %s "
+				    "already", id);
+			else if (tshell_attach(&t->sh, id, &e) == -1)
+				pane_note(t->pane, ROLE_BAD, "moat: :attach: %s", e.msg);
+			else
+				tui_switched(t, "attached");
+			free(id);
+		}
+		break;
+	case VIEW_DIFF:
+		if (it == NULL)
+			break;
+		if ((c == ' ' || c == 'y' || c == 'n') && it->mark >= 0) {
+			it->mark = c == ' ' ? !it->mark : c == 'y';
+			tview_key(&t->view, KEY_DOWN, t->pane_h);
+		} else if (c == 'a') {
+			bool	all = true;
+
+			for (size_t i = 0; i < t->view.n; i++)
+				if (t->view.v[i].mark == 0)
+					all = false;
+			for (size_t i = 0; i < t->view.n; i++)
+				if (t->view.v[i].mark >= 0)
+					t->view.v[i].mark = !all;
+		} else if (c == 'd')
+			tui_diff_show(t);
+		else if (c == '\r' || c == KEY_ENTER)
+			tui_diff_apply(t);
+		break;
+	default:
+		break;
+	}
+	tui_mark(t, DIRTY_ALL);
+}
+
+/* The pane scrolled back (not a full-screen program's): PgUp/PgDn,
+ * Up/Down, Home, End, a search. 1 when the key was one of these. */
+static int
+tui_key_scroll(struct tui *t, int c)
+{
+	int	page = t->pane_h > 1 ? t->pane_h - 1 : 1;
+
+	if (pane_altscreen(t->pane))
+		return (0);
+	if (c == KEY_PPAGE || c == KEY_SHOME) {
+		t->msg[0] = '\0';	/* the help line: the scrollback's keys */
+		pane_scroll(t->pane, c == KEY_SHOME ? 1000000 : page);
+		tui_mark(t, DIRTY_PANE | DIRTY_HELP);
+		return (1);
+	}
+	if (pane_scrolled(t->pane) == 0)
+		return (0);
+	switch (c) {
+	case KEY_NPAGE:
+		pane_scroll(t->pane, -page);
+		break;
+	case KEY_UP:
+		pane_scroll(t->pane, 1);
+		break;
+	case KEY_DOWN:
+		pane_scroll(t->pane, -1);
+		break;
+	case KEY_HOME:
+		pane_scroll(t->pane, 1000000);
+		break;
+	case KEY_END:
+	case KEY_SEND:
+	case 27:
+	case 'q':
+		pane_scroll(t->pane, PANE_END);
+		break;
+	case '/':
+		tui_ask(t, ASK_FIND);
+		break;
+	case 'n':
+	case 'N':
+		if (!pane_find(t->pane, t->find, c == 'n' ? 1 : -1))
+			tui_say(t, ROLE_WARN, "\"%s\": no %s line has it", t->find,
+			    c == 'n' ? "older" : "newer");
+		break;
+	default:
+		return (0);
+	}
+	tui_mark(t, DIRTY_PANE | DIRTY_HELP);
+	return (1);
+}
+
+/* A key while a command runs: to the command, but for ^C, zoom and
+ * scrolling. */
 static void
 tui_key_run(struct tui *t, int c)
 {
@@ -909,28 +1689,25 @@ tui_key_run(struct tui *t, int c)
 		t->ctrlc_at = now;
 		/* A full-screen program reads ^C as a key (its terminal is
 		 * raw); anything else gets SIGINT in its process group, even
-		 * before it has its terminal. */
+		 * before it has its terminal (init resets the dispositions it
+		 * gave the command's process before it execs). */
 		if (pane_altscreen(t->pane))
 			(void)run_pty_write(t->run, "\003", 1);
-		else if (t->spawned_at > 0 && now - t->spawned_at >= TUI_INT_DELAY)
+		else
 			run_signal(t->run, SIGINT);
-		else {
-			t->int_pending = true;
-			if (t->spawned_at > 0)
-				tui_int_arm(t, TUI_INT_DELAY - (now - t->spawned_at));
-		}
 		tui_say(t, ROLE_WARN, "^C sent; ^C again within %.0f s kills the command",
 		    TUI_KILL_S);
 		return;
 	}
-	if (!pane_altscreen(t->pane) && (c == KEY_PPAGE || c == KEY_NPAGE)) {
-		pane_scroll(t->pane, c == KEY_PPAGE ? t->pane_h - 1 : -(t->pane_h - 1));
-		tui_mark(t, DIRTY_PANE);
+	if (c == KEY_F(12)) {
+		tui_zoom(t);
 		return;
 	}
+	if (tui_key_scroll(t, c))
+		return;
 	if (pane_scrolled(t->pane) > 0) {
 		pane_scroll(t->pane, PANE_END);
-		tui_mark(t, DIRTY_PANE);
+		tui_mark(t, DIRTY_PANE | DIRTY_HELP);
 	}
 	if (c >= 0 && c < 256)
 		pane_key(t->pane, c, true);
@@ -950,27 +1727,39 @@ tui_key_idle(struct tui *t, int c)
 		{ KEY_DC, "\033[3~" }, { KEY_BACKSPACE, "\177" }, { KEY_ENTER, "\r" },
 	};
 
-	switch (c) {
-	case KEY_PPAGE:
-	case KEY_NPAGE:
-		pane_scroll(t->pane, c == KEY_PPAGE ? t->pane_h - 1 : -(t->pane_h - 1));
-		tui_mark(t, DIRTY_PANE);
+	if (tui_key_scroll(t, c))
 		return;
-	case KEY_SHOME:
-		pane_scroll(t->pane, 1000000);
-		tui_mark(t, DIRTY_PANE);
-		return;
-	case KEY_SEND:
+	if (pane_scrolled(t->pane) > 0) {
+		/* Any other key: back to the live pane, and on to the line. */
 		pane_scroll(t->pane, PANE_END);
-		tui_mark(t, DIRTY_PANE);
-		return;
+		tui_mark(t, DIRTY_PANE | DIRTY_HELP);
+	}
+	switch (c) {
 	case KEY_F(1):
 		for (size_t i = 0; tui_help[i] != NULL; i++)
 			pane_note(t->pane, ROLE_DIM, "%s", tui_help[i]);
 		tui_mark(t, DIRTY_PANE);
 		return;
+	case KEY_F(2):
+		tui_audit_open(t, NULL);
+		return;
+	case KEY_F(3):
+		tui_profiles_open(t);
+		return;
+	case KEY_F(5):
+		if (t->last == NULL)
+			tui_say(t, ROLE_WARN, "F5 runs the last command line again: "
+			    "none was run yet");
+		else {
+			free(t->pending);
+			t->pending = xstrdup(t->last);
+		}
+		return;
 	case KEY_F(10):
 		t->quit = true;
+		return;
+	case KEY_F(12):
+		tui_zoom(t);
 		return;
 	default:
 		break;
@@ -1002,8 +1791,12 @@ tui_keys(struct tui *t)
 			tui_resize(t);
 			continue;
 		}
-		if (t->run != NULL)
+		if (t->ask != ASK_NONE)
+			tui_key_ask(t, c);
+		else if (t->run != NULL)
 			tui_key_run(t, c);
+		else if (t->mode != VIEW_NONE)
+			tui_key_view(t, c);
 		else
 			tui_key_idle(t, c);
 	}
@@ -1082,8 +1875,7 @@ tui_setup(struct tui *t, struct merr *e)
 	if ((t->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) == -1)
 		return (merr_errno(e, "signalfd"));
 	if ((t->redraw_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC |
-	    TFD_NONBLOCK)) == -1 || (t->int_fd = timerfd_create(CLOCK_MONOTONIC,
-	    TFD_CLOEXEC | TFD_NONBLOCK)) == -1)
+	    TFD_NONBLOCK)) == -1)
 		return (merr_errno(e, "timerfd_create"));
 	signal(SIGPIPE, SIG_IGN);
 	memset(&sa, 0, sizeof sa);
@@ -1125,9 +1917,14 @@ tui_main(const struct tui_opts *o)
 
 	memset(&t, 0, sizeof t);
 	t.o = o;
-	t.sigfd = t.redraw_fd = t.int_fd = -1;
+	t.sigfd = t.redraw_fd = -1;
 	tui_g = &t;
 	tui_locale();
+	{
+		ssize_t	n = readlink("/proc/self/exe", t.self, sizeof t.self - 1);
+
+		t.self[n > 0 ? n : 0] = '\0';
+	}
 	if (o->db != NULL)
 		snprintf(t.db, sizeof t.db, "%s", o->db);
 	else
@@ -1180,12 +1977,13 @@ out:
 	tui_g = NULL;
 	if (t.rl_null != NULL)
 		fclose(t.rl_null);
+	if (t.mode != VIEW_NONE)
+		tui_view_close(&t);
+	free(t.last);
 	pane_free(t.pane);
 	tshell_close(&t.sh);
 	if (t.redraw_fd >= 0)
 		close(t.redraw_fd);
-	if (t.int_fd >= 0)
-		close(t.int_fd);
 	if (t.sigfd >= 0)
 		close(t.sigfd);
 	loop_free(t.loop);

@@ -51,12 +51,14 @@ expect() {
 	else not_ok "$1"; diag "screen:" "$scr" "moat's stderr: $(cat "$T/err" 2>/dev/null)"; fi
 }
 keys() { tm send-keys "$@"; }
-# line TEXT: typed once the last command has ended (keys typed while one
-# runs are that command's, as on a terminal), then Enter.
+# line TEXT: typed once the last command has ended and the input line is
+# empty again (keys typed while one runs are that command's, as on a
+# terminal, and a line typed before the last one was taken would join it),
+# then Enter.
 line() {
 	local i
 	for i in $(seq 150); do
-		screen | tail -2 | head -1 | grep -q '^running: ' || break
+		screen | tail -2 | head -1 | grep -Eq '^running: |[^$] *$' || break
 		sleep 0.1
 	done
 	tm send-keys -l "$1"; tm send-keys Enter
@@ -100,7 +102,7 @@ line "cd .."
 
 # --- the memory meter moves while a command allocates.
 line "$PY -c 'import time; b = bytearray(80 << 20); time.sleep(4)'"
-if wait_for '│ +peak (8[0-9]|9[0-9]|1[0-9][0-9])(\.[0-9])?M|^no meters: ' 8 &&
+if wait_for '[│«▌] +peak (8[0-9]|9[0-9]|1[0-9][0-9])(\.[0-9])?M|^no meters: ' 8 &&
     printf '%s\n' "$scr" | grep -q '^no meters: '; then
 	# The supervisor says so when it cannot sample the command (as uid
 	# 65534 a session's command may not be readable in /proc).
@@ -109,8 +111,8 @@ if wait_for '│ +peak (8[0-9]|9[0-9]|1[0-9][0-9])(\.[0-9])?M|^no meters: ' 8 &&
 	skip "the pids meter: as above"
 else
 	expect "the memory meter shows the allocation while it runs" \
-	    '│ +peak (8[0-9]|9[0-9]|1[0-9][0-9])(\.[0-9])?M' 1
-	expect "the pids meter counts against the limit" '│pids .* [0-9]+/[0-9]+ *$'
+	    '[│«▌] +peak (8[0-9]|9[0-9]|1[0-9][0-9])(\.[0-9])?M' 1
+	expect "the pids meter counts against the limit" '[│«▌]pids .* [0-9]+/[0-9]+ *$'
 fi
 expect "the command ends" 'exit 0 .*' 10
 wait_for "^$T/ws \\$ *$"
@@ -177,7 +179,7 @@ if command -v sqlite3 >/dev/null; then
 else
 	skip "no sqlite3 to read the audit log"
 fi
-expect "the recent runs list shows them" '│ +[0-9]+ ✓ +0 .* echo after-f'
+expect "the recent runs list shows them" '[│«▌] +[0-9]+ ✓ +0 .* echo after-f'
 hist="$XDG_STATE_HOME/moat/history"
 like "the history is kept under XDG_STATE_HOME/moat" "$(cat "$hist" 2>/dev/null)" 'echo narrow-ok'
 is "the history file is the user's alone" "$(stat -c %a "$hist" 2>/dev/null)" 600
@@ -188,7 +190,11 @@ line ":quit"
 expect ":quit leaves with status 0" '^EXIT 0$'
 expect "the terminal is restored (canonical mode, echo)" '^icanon echo *$'
 is "the terminal is off the alternate screen" "$(tm display -p '#{alternate_on}')" 0
-run_moat session ls
+for _ in $(seq 100); do
+	run_moat session ls
+	printf '%s' "$out" | grep -q "$sid" || break
+	sleep 0.1
+done
 unlike "the shell's session ended with it" "$out" "$sid"
 
 # --- ^D on an empty line, and SIGTERM, restore it too; bare moat on a
@@ -237,6 +243,229 @@ line "touch made-in-isolated"
 expect "and it is in force (a read-only workspace)" 'Read-only file system'
 line ":quit"
 expect "the switched shell leaves too" '^EXIT 0$'
+tm kill-server 2>/dev/null
+
+# --- moat's built-ins and keys: the audit view (F2, :audit, :show),
+# the profiles (F3, :profiles), sessions (:sessions, :new, attach), the
+# review of an overlay session's changes (:diff), F5, zoom, search.
+printf 'include = default\nworkspace = overlay\n' >"$T/ovl.conf"
+start 160 40 "'$MOAT' shell -p '$T/ovl.conf'"
+wait_for "^$T/ws \\$ *$"
+line "echo built-in-run-$$"
+expect "a run to look at" '■ exit 0 · '
+keys F2
+expect "F2 opens the audit view" '─ audit: all runs \([0-9]+\) ─'
+like "the runs are listed, the latest first, with the command" "$scr" \
+    "^ +[0-9]+ ✓ +0 +[0-9.]+s +[0-9]+ .* tui +echo built-in-run-$$"
+keys /; tm send-keys -l "built-in-run"; keys Enter
+expect "/ narrows it to a text of the command" '─ audit: "built-in-run" \(1\) ─'
+keys s
+expect "s narrows it by status" '─ audit: status done "built-in-run" \(1\) ─'
+keys Enter
+expect "Enter opens the run's details" "^command +/bin/sh -c 'echo built-in-run-$$'"
+expect "its verdict and risk" '^verdict +done, exited, exit 0'
+keys Escape
+expect "Esc goes back to the list" '─ audit: status done'
+keys r; tm send-keys -l "101"; keys Enter
+expect "a risk that is no score is refused" 'risk "101": a number from 0 to 100'
+keys c
+expect "c clears the filters" '─ audit: all runs'
+keys q
+expect "q closes the view: the pane is back" "^built-in-run-$$ "
+rid=$(printf '%s\n' "$scr" | grep -Eo 'run [0-9a-f]+-[0-9]+-[0-9a-f]+' | tail -1 | cut -d' ' -f2)
+line ":show $rid"
+expect ":show ID prints a run's details in the pane" "^run_id +$rid"
+line ":audit no-such-command-$$"
+expect ":audit TEXT opens the view narrowed" "─ audit: \"no-such-command-$$\" \(0\) ─"
+like "and says when nothing is there" "$scr" '\(nothing here\)'
+keys Escape
+
+keys F3
+expect "F3 opens the profiles" '─ profiles \(this session: '
+like "with their descriptions" "$scr" '^isolated +shipped +strictest'
+keys s
+expect "s shows one resolved" 'profile .*: '
+keys Escape
+keys q
+line ":profiles"
+expect ":profiles opens them too" '─ profiles \(this session: '
+keys /; tm send-keys -l "isolated"; keys Enter Enter
+expect "Enter starts a new session with the one picked" '^ moat · isolated · '
+line ":new"
+expect ":new starts a fresh session with the same profile" 'a fresh session: session s-[0-9a-f]+, profile isolated'
+line ":new -p $T/nope.conf"
+expect ":new -p with a profile that is not there says so" "moat: :new: .*nope"
+line ":new -p $T/ovl.conf"
+expect ":new -p PROFILE takes that profile" '^ moat · /.*ovl.conf · '
+mine=$(printf '%s\n' "$scr" | grep -Eo '· s-[0-9a-f]{8} ·' | head -1 | tr -dc 'a-z0-9-')
+run_moat session new --name tui-other-$$ -p isolated
+other=$(printf '%s' "$out" | grep -Eo 's-[0-9a-f]{8}' | head -1)
+line ":sessions"
+expect ":sessions lists the sessions, this shell's marked" "^$mine .* \(this shell's\)"
+like "and the others" "$scr" "^$other +tui-other-$$ +isolated"
+keys /; tm send-keys -l "tui-other-$$"; keys Enter Enter
+expect "Enter attaches the shell to one" "attached: session $other, profile isolated"
+expect "the header says so" "^ moat · isolated · .* · $other · "
+for _ in $(seq 100); do
+	run_moat session ls
+	printf '%s' "$out" | grep -q "$mine" || break
+	sleep 0.1
+done
+unlike "the shell's own session ended when it left it" "$out" "$mine"
+line ":attach no-such-$$"
+expect "attaching to no session says so" 'moat: :attach: .*no-such'
+line ":frobnicate"
+expect "an unknown built-in says what there is" 'unknown command ":frobnicate"; :help lists them'
+
+# :diff in an overlay session: the changes listed, marked, diffed; the host
+# untouched.
+echo "host line" >"$T/ws/edited.txt"
+line ":new -p $T/ovl.conf"
+wait_for 'a fresh session: session s-[0-9a-f]+, profile /'
+line 'echo "new line" >>edited.txt; echo fresh >added.txt; mkdir -p d; ln -s /etc/passwd d/link; echo "changed-$PPID"'
+expect "a command changes the overlay" '^changed-[0-9]+ '
+line ":diff"
+expect ":diff lists the session's changes" '─ changes of session s-[0-9a-f]+ in .* \(4\) ─'
+like "each added or modified file with its mark" "$scr" '^\[x\] added +added.txt'
+like "a modified one" "$scr" '^\[x\] modified +edited.txt'
+like "a symbolic link with its target" "$scr" '^\[x\] symlink +d/link -> /etc/passwd'
+keys /; tm send-keys -l edited; keys Enter
+keys d
+expect "d shows the file's diff" '^\+new line'
+like "against the host's" "$scr" '^ host line'
+keys Escape
+keys n
+expect "n rejects a change" '^\[ \] modified +edited.txt'
+keys a
+expect "a marks them all" '^\[x\] modified +edited.txt'
+keys q
+is "the host workspace is unchanged" "$(cat "$T/ws/edited.txt"; ls "$T/ws")" "host line
+edited.txt
+sub"
+line ":new -p default"
+line ":diff"
+expect ":diff of a bind session says there is nothing to review" \
+    "moat: :diff: this session's workspace is bind, not overlay"
+
+# F5 runs the last line again; F12 zooms the pane and back.
+line 'echo x >>count; echo "count $(wc -l <count)"'
+expect "a line to run again" '^count 1 '
+keys F5
+expect "F5 runs it again" '^count 2 '
+keys F12
+expect "F12 zooms the pane: no header, no meters" '^zoomed: F12 back'
+unlike "the header is gone" "$scr" '^ moat · '
+unlike "and the meters" "$scr" '─ meters ─'
+line 'echo "zoomed $(stty size)"'
+expect "a command in the zoomed pane has its size" '^zoomed 38 159 *$'
+keys F12
+expect "F12 again: the screen as it was" '─ meters ─'
+line 'echo "unzoomed $(stty size)"'
+expect "and the pane's size back" '^unzoomed 3[0-9] 1[0-9][0-9] *│'
+
+# Search: /TEXT in the scrollback, n older, N newer, Home, End.
+line 'seq -f "row-%g" 1 300'
+expect "a long output" '^row-300 +│'
+keys PPage
+expect "PgUp: the scrollback, and its keys on the help line" '^scrollback: PgUp/PgDn'
+keys /; tm send-keys -l "row-42"; keys Enter
+expect "/ finds a line and puts it at the top of the pane" '^─ .*scrolled back'
+first=$(printf '%s\n' "$scr" | sed -n 3p)
+like "the line found is the first shown" "$first" '^row-42 +│'
+keys /; tm send-keys -l "ROW-1"; keys Enter
+wait_for '^row-19 '
+first=$(printf '%s\n' "$scr" | sed -n 3p)
+like "a search is case-insensitive and goes back from the foot of the view" "$first" '^row-19 +│'
+keys n
+sleep 0.3; scr=$(screen); first=$(printf '%s\n' "$scr" | sed -n 3p)
+like "n finds the next older one" "$first" '^row-18 +│'
+keys N N
+sleep 0.3; scr=$(screen); first=$(printf '%s\n' "$scr" | sed -n 3p)
+like "N the next newer one" "$first" '^row-1[0-9][0-9] +│|^row-1[0-9][0-9]$'
+keys /; tm send-keys -l "nowhere-$$"; keys Enter
+expect "a text that is not there is said" "\"nowhere-$$\": no older line has it"
+keys Home
+sleep 0.3; scr=$(screen); first=$(printf '%s\n' "$scr" | sed -n 3p)
+unlike "Home goes to the oldest line" "$first" '^row-'
+keys End
+expect "End comes back to the live pane" '─ output ─'
+line ":find row-250"
+wait_for 'scrolled back'
+first=$(printf '%s\n' "$scr" | sed -n 3p)
+like ":find TEXT searches too" "$first" '^row-250 +│'
+keys Escape
+expect "Esc leaves the scrollback" '─ output ─'
+line ":quit"
+expect "the shell leaves" '^EXIT 0$'
+run_moat session ls
+like "a session it attached to stays" "$out" "$other"
+run_moat session kill "$other"
+tm kill-server 2>/dev/null
+
+# --- stdout, stderr and moat's own lines told apart, in the column right
+# of the pane (two columns: the rule before the meters).
+start 160 40 "'$MOAT' shell"
+wait_for "^$T/ws \\$ *$"
+line 'echo out-line; echo err-line >&2; [ -t 2 ] && echo "stderr-is-tty" || echo "stderr-is-pipe"'
+expect "stderr goes to the terminal by default" '^stderr-is-tty +│'
+like "and is not told apart there" "$scr" '^err-line +│'
+like "moat's own lines are marked «" "$scr" '^■ exit 0 · .* +«'
+line ':stderr apart'
+line 'echo out-line2; sleep 0.2; echo err-line2 >&2; sleep 0.2; [ -t 2 ] && echo "stderr-is-tty" || echo "stderr-is-pipe"'
+expect ":stderr apart: stderr is a pipe" '^stderr-is-pipe +│'
+like "its lines are marked ▌" "$scr" '^err-line2 +▌'
+like "stdout's are not" "$scr" '^out-line2 +│'
+line "printf '\\342\\226\\240 exit 0 \\302\\267 forged\\n\\033[11mfont-forged\\033[0m\\n'"
+expect "a command's line that looks like moat's is not marked" '^■ exit 0 · forged +│'
+like "nor one in the font moat marks its own with" "$scr" '^font-forged +│'
+line ':stderr terminal'
+line 'echo err-line3 >&2'
+expect ":stderr terminal puts it back" '^err-line3 +│'
+
+# --- a full-screen editor in the pane, zoomed and back, the screen
+# restored after it.
+if [ -x /usr/bin/vim ]; then
+	line "vim -u NONE -N -i NONE notes.txt"
+	expect "vim draws in the pane" '"notes.txt" \[New\]'
+	n1=$(printf '%s\n' "$scr" | grep -c '^~ ')
+	keys F12
+	sleep 0.3
+	wait_for '^~ *$' 5
+	n2=$(printf '%s\n' "$scr" | grep -c '^~ *$')
+	if [ "$n2" -gt "$n1" ]; then ok "F12 while vim runs: it redraws on the whole screen ($n1 -> $n2 rows)"
+	else not_ok "F12 while vim runs: it redraws on the whole screen"; diag "$n1 -> $n2" "$scr"; fi
+	keys F12
+	keys i; tm send-keys -l "vim-wrote-this"; keys Escape; tm send-keys -l ":wq"; keys Enter
+	line "echo after-vim-$$"
+	expect "vim exits" "^after-vim-$$"
+	unlike "its screen is gone from the pane" "$scr" '^~ '
+	like "the pane's own lines are back" "$scr" '▶ vim -u NONE'
+	is "what it wrote is in the workspace" "$(cat "$T/ws/notes.txt" 2>/dev/null)" vim-wrote-this
+else
+	skip "no vim here (/usr/bin/vim): the editor in the pane is not tried"
+fi
+line ":quit"
+expect "the shell leaves" '^EXIT 0$'
+
+# --- an 8-colour terminal, and NO_COLOR.
+start 120 30 "TERM=xterm '$MOAT' shell"
+wait_for "^$T/ws \\$ *$"
+line 'printf "\033[38;5;196mred256\033[0m \033[38;2;0;200;0mgreen-rgb\033[0m\n"'
+wait_for '^red256 green-rgb'
+ansi=$(tm capture-pane -p -e)
+like "TERM=xterm: a 256-colour red is drawn in the nearest of 8" "$ansi" $'\e\\[31mred256'
+like "TERM=xterm: a true-colour green too" "$ansi" $'\e\\[32mgreen-rgb'
+line ":quit"
+expect "it leaves" '^EXIT 0$'
+start 120 30 "NO_COLOR=1 '$MOAT' shell"
+wait_for "^$T/ws \\$ *$"
+line 'printf "plain \033[31mred-text\033[0m \033[1mbold-text\033[0m\n"'
+wait_for '^plain red-text bold-text'
+ansi=$(tm capture-pane -p -e)
+unlike "NO_COLOR: no colour is drawn" "$ansi" $'\e\\[3[0-7]m|\e\\[38;'
+like "NO_COLOR: bold stays bold" "$ansi" $'\e\\[1mbold-text'
+line ":quit"
+expect "it leaves" '^EXIT 0$'
 tm kill-server 2>/dev/null
 
 # --- --plain: commands from stdin without a terminal.
