@@ -58,7 +58,7 @@ keys() { tm send-keys "$@"; }
 line() {
 	local i
 	for i in $(seq 150); do
-		screen | tail -2 | head -1 | grep -Eq '^running: |[^$] *$' || break
+		screen | tail -2 | head -1 | grep -Ev '^running: ' | grep -Eq ' \$ *$' && break
 		sleep 0.1
 	done
 	tm send-keys -l "$1"; tm send-keys Enter
@@ -395,8 +395,12 @@ first=$(printf '%s\n' "$scr" | sed -n 3p)
 like ":find TEXT searches too" "$first" '^row-250 +│'
 keys Escape
 expect "Esc leaves the scrollback" '─ output ─'
-line ":quit"
-expect "the shell leaves" '^EXIT 0$'
+keys F1
+expect "F1 shows the keys and built-ins in the pane" '^ +:audit \[TEXT\] +the audit log \(F2\)'
+line ":help"
+expect ":help too" '^ +:diff +review an overlay session'
+keys F10
+expect "F10 leaves" '^EXIT 0$'
 run_moat session ls
 like "a session it attached to stays" "$out" "$other"
 run_moat session kill "$other"
