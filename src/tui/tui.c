@@ -890,7 +890,7 @@ static const char *const tui_help[] = {
 	"  :profile NAME  a new session with that profile    :profiles  pick one (F3)",
 	"  :new [-p PROFILE]  a fresh session    :sessions  list them, Enter attaches",
 	"  :audit [TEXT]  the audit log (F2)     :show ID  a run's details in the pane",
-	"  :diff  review an overlay session's changes, mark and diff each file",
+	"  :diff  review an overlay session's changes: mark, diff, apply each file",
 	"  :find TEXT  search the scrollback     :stderr apart|terminal  see below",
 	"keys: PgUp/PgDn scroll the pane (then Home/End, / search, n/N, Esc), F1 help,",
 	"      F2 audit, F3 profiles, F5 run the last line again, F12 zoom the pane,",
@@ -908,16 +908,19 @@ static const char *const tui_help[] = {
 static char *
 tui_moat(struct tui *t, const char *const *args, size_t *len, int *status)
 {
-	char		*argv[16], *buf = NULL;
-	size_t		 n = 0, cap = 0, k = 0;
+	char		**argv, *buf = NULL;
+	size_t		 n = 0, cap = 0, k = 0, nargs = 0;
 	int		 pfd[2], st = 0;
 	pid_t		 pid;
 	char		 cols[16];
 
 	*len = 0;
 	*status = 125;
+	while (args[nargs] != NULL)
+		nargs++;
+	argv = xcalloc(nargs + 4, sizeof *argv);
 	argv[k++] = "moat";
-	for (size_t i = 0; args[i] != NULL && k < nitems(argv) - 3; i++) {
+	for (size_t i = 0; args[i] != NULL; i++) {
 		argv[k++] = (char *)args[i];
 		if (i == 0 && t->sh.db != NULL && strcmp(args[0], "profiles") != 0 &&
 		    strcmp(args[0], "session") != 0) {
@@ -926,12 +929,15 @@ tui_moat(struct tui *t, const char *const *args, size_t *len, int *status)
 		}
 	}
 	argv[k] = NULL;
-	if (pipe2(pfd, O_CLOEXEC) == -1)
+	if (pipe2(pfd, O_CLOEXEC) == -1) {
+		free(argv);
 		return (NULL);
+	}
 	snprintf(cols, sizeof cols, "%d", t->pane_w > 20 ? t->pane_w : 80);
 	if ((pid = fork()) == -1) {
 		close(pfd[0]);
 		close(pfd[1]);
+		free(argv);
 		return (NULL);
 	}
 	if (pid == 0) {
@@ -953,6 +959,7 @@ tui_moat(struct tui *t, const char *const *args, size_t *len, int *status)
 		_exit(127);
 	}
 	close(pfd[1]);
+	free(argv);
 	for (;;) {
 		ssize_t	r;
 
@@ -1261,16 +1268,47 @@ tui_diff_show(struct tui *t)
 	tui_mark(t, DIRTY_ALL);
 }
 
-/* Applies the marked changes, after the checks moat apply makes. */
+/* Applies the marked changes as moat apply SESSION PATH... does (its
+ * checks: nothing written on a conflict, never a protected path; its row
+ * in the audit log), and pages its answer over the list, which is read
+ * again. */
 static void
 tui_diff_apply(struct tui *t)
 {
-	size_t	n = 0;
+	struct strv		 args = { 0 };
+	struct session_info	 info;
+	struct merr		 e;
+	size_t			 n;
+	int			 st, fd;
+	char			*out;
 
+	strv_add(&args, "apply");
+	strv_add(&args, t->sh.id);
 	for (size_t i = 0; i < t->view.n; i++)
-		n += t->view.v[i].mark == 1;
-	tui_say(t, ROLE_WARN, "%zu change%s marked; applying a session's changes "
-	    "is not built yet: they stay in its layer", n, n == 1 ? "" : "s");
+		if (t->view.v[i].mark == 1)
+			strv_add(&args, t->view.v[i].key);
+	if (args.n == 2) {
+		tui_say(t, ROLE_WARN, "nothing is marked: Space or y marks a change");
+		strv_clear(&args);
+		return;
+	}
+	out = tui_moat(t, (const char *const *)args.v, &n, &st);
+	strv_clear(&args);
+	if (out == NULL) {
+		tui_say(t, ROLE_BAD, "moat apply could not run: %s", strerror(errno));
+		return;
+	}
+	review_release(&t->rv);
+	memset(&t->rv, 0, sizeof t->rv);
+	if ((fd = session_connect(t->sh.id, &info, &e)) >= 0) {
+		close(fd);
+		(void)review_load(&t->rv, info.run_id, info.workspace,
+		    &t->sh.profile->protect, &e);
+	}
+	tui_diff_fill(t);
+	tview_text(&t->view, st == 0 ? "applied" : "not applied", out, n);
+	free(out);
+	tui_mark(t, DIRTY_ALL);
 }
 
 /* --- commands of moat's own (":cmd") ------------------------------------ */

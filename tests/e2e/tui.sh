@@ -338,10 +338,27 @@ keys n
 expect "n rejects a change" '^\[ \] modified +edited.txt'
 keys a
 expect "a marks them all" '^\[x\] modified +edited.txt'
-keys q
 is "the host workspace is unchanged" "$(cat "$T/ws/edited.txt"; ls "$T/ws")" "host line
 edited.txt
 sub"
+keys a
+expect "a again unmarks them all" '^\[ \] modified +edited.txt'
+keys Home Space
+expect "Space marks one" '^\[x\] added +added.txt'
+keys Enter
+expect "Enter applies the marked ones, as moat apply does" '─ applied ─'
+keys Escape
+expect "the list is read again: what was applied is no change now" '─ changes of session s-[0-9a-f]+ in .* \(3\) ─'
+unlike "added.txt is gone from it" "$scr" 'added +added.txt'
+keys q
+is "the host has the file applied, and only it" "$(cat "$T/ws/added.txt" "$T/ws/edited.txt"; ls "$T/ws")" "fresh
+host line
+added.txt
+edited.txt
+sub"
+run_moat audit list --grep "moat apply"
+like "the apply is a row of the audit log" "$out" 'moat apply'
+rm -f "$T/ws/added.txt"
 line ":new -p default"
 line ":diff"
 expect ":diff of a bind session says there is nothing to review" \
