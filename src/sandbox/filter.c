@@ -35,6 +35,7 @@
 #include <linux/seccomp.h>
 
 #include "filter.h"
+#include "filter-cache.h"
 #include "base/util.h"
 
 static void
@@ -263,6 +264,30 @@ filter_compile(const struct profile *p, unsigned flags, struct filter *f,
 	    e) == -1)
 		return (-1);
 	return (filter_export(ctx, f, e));
+}
+
+int
+filter_compile_cached(const struct profile *p, unsigned flags, struct filter *f,
+    bool *cached, struct merr *e)
+{
+	const struct scmp_version	*v = seccomp_version();
+	uint8_t				 key[SHA256_LEN];
+	char				 lib[64];
+	bool				 keyed;
+
+	*cached = false;
+	snprintf(lib, sizeof lib, "libseccomp %u.%u.%u", v != NULL ? v->major : 0,
+	    v != NULL ? v->minor : 0, v != NULL ? v->micro : 0);
+	keyed = filter_cache_key(p, flags, lib, key) == 0;
+	if (keyed && filter_cache_load(key, flags, f) == 0) {
+		*cached = true;
+		return (0);
+	}
+	if (filter_compile(p, flags, f, e) == -1)
+		return (-1);
+	if (keyed)
+		filter_cache_store(key, f);
+	return (0);
 }
 
 bool

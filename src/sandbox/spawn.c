@@ -2214,8 +2214,14 @@ run_sandbox(struct run *r, struct merr *e)
 	    !strv_contains(&p->seccomp_deny, "execveat");
 	if (sp.trail)
 		sp.filter_flags |= FILTER_EXEC_TRAIL;
-	if (filter_compile(p, sp.filter_flags, &filter, e) == -1)
-		goto out;
+	{
+		bool	cached;
+
+		if (filter_compile_cached(p, sp.filter_flags, &filter, &cached, e) == -1)
+			goto out;
+		run_emit(r, EV_NOTE, "seccomp: %u instructions, %s", filter.prog.len,
+		    cached ? "from the cache" : "compiled");
+	}
 	sp.transparent = (filter.flags & FILTER_CONNECT) != 0;
 	/* The proxy's allowlist and upstream, before anything starts: a bad
 	 * one refuses the run here, and asking pip or npm for their index
