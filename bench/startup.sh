@@ -31,7 +31,7 @@ while [ $# -gt 0 ]; do
 	-w) warmup=$2; shift 2 ;;
 	-b) base=$2; shift 2 ;;
 	--root-only) unpriv=no; shift ;;
-	-h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "startup.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
