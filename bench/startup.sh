@@ -2,7 +2,9 @@
 # startup.sh: how long a sandbox takes to start, compared in one hyperfine
 # run per workload: bare exec, unshare(1) with the same namespaces, bubblewrap
 # with the same namespaces and mounts, `moat run -p isolated` (its memory
-# limit, 25% of RAM, included) and the same with memory = 0. Workloads:
+# limit, 25% of RAM, included), `moat run` with the default profile, and
+# isolated with memory = 0; with -b, the isolated run of another moat build
+# too (before/after a change, in the same run). Workloads:
 # /bin/true and `python3 -c pass`. As root it runs everything twice: as root
 # and as uid 65534 (setpriv). Results: bench/results/*.md; a summary with
 # moat's median / bwrap's median (target <= 0.8) goes to stdout, then what
@@ -10,7 +12,7 @@
 # log, loading and applying the risk rules, the row's begin and end, closing
 # the log), as medians over the same number of runs of /bin/true.
 #
-# usage: bench/startup.sh [-r RUNS] [-w WARMUP] [--root-only]
+# usage: bench/startup.sh [-r RUNS] [-w WARMUP] [-b OTHER_MOAT] [--root-only]
 #   MOAT=path/to/moat (default ./moat), MOAT_PROFILE_DIR (default profiles/)
 set -u
 
@@ -21,13 +23,15 @@ warmup=5
 unpriv=yes
 target=0.8
 py=/usr/bin/python3
+base=
 
 while [ $# -gt 0 ]; do
 	case $1 in
 	-r) runs=$2; shift 2 ;;
 	-w) warmup=$2; shift 2 ;;
+	-b) base=$2; shift 2 ;;
 	--root-only) unpriv=no; shift ;;
-	-h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "startup.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -40,6 +44,10 @@ command -v hyperfine >/dev/null ||
 moat=${MOAT:-./moat}
 case $moat in /*) ;; *) moat=$(cd "$(dirname "$moat")" 2>/dev/null && pwd)/$(basename "$moat") ;; esac
 [ -x "$moat" ] || die "no moat binary at ${MOAT:-./moat}: build it, or set MOAT=path/to/moat"
+if [ -n "$base" ]; then
+	case $base in /*) ;; *) base=$(cd "$(dirname "$base")" 2>/dev/null && pwd)/$(basename "$base") ;; esac
+	[ -x "$base" ] || die "-b $base: no moat binary there"
+fi
 export MOAT_PROFILE_DIR=${MOAT_PROFILE_DIR:-$top/profiles}
 have_bwrap=yes
 if ! command -v bwrap >/dev/null; then
@@ -82,14 +90,18 @@ bench() {
 	fi
 	for wl in true python; do
 		if [ "$wl" = true ]; then cmd=/bin/true; else cmd="$py -c pass"; fi
-		names=(bare unshare bwrap moat moat-nomem)
+		names=(bare unshare bwrap moat moat-default moat-nomem)
 		if [ "$who" = root ] && [ "$(id -u)" = 0 ]; then
 			cmds=("$cmd" "unshare -mpniuCf --mount-proc $cmd")
 		else
 			cmds=("$cmd" "unshare -UrmpniuCf --mount-proc $cmd")
 		fi
 		cmds+=("${bwrap_args[*]} $cmd" "$moat run -p isolated -- $cmd"
-		    "$moat run -p $scratch/nomem.conf -- $cmd")
+		    "$moat run -- $cmd" "$moat run -p $scratch/nomem.conf -- $cmd")
+		if [ -n "$base" ]; then
+			names+=(moat-b)
+			cmds+=("$base run -p isolated -- $cmd")
+		fi
 		# Each command must work once before it is timed; drop the ones that do not.
 		local -a hf=()
 		for i in "${!names[@]}"; do
@@ -136,27 +148,47 @@ import json, os, sys
 results, target, files = sys.argv[1], float(sys.argv[2]), sys.argv[3:]
 # root before the unprivileged user, /bin/true before python
 files.sort(key=lambda f: (not os.path.basename(f).startswith("root-"), "python" in f))
-print("%-16s %9s %9s %9s %9s %11s %11s" % ("median (ms)", "bare", "unshare", "bwrap", "moat",
-    "moat/bwrap", "moat-nomem"))
-verdicts = []
+cols = ["bare", "unshare", "bwrap", "moat", "moat-default", "moat-nomem", "moat-b"]
+rows, cpus, verdicts = [], [], []
 for f in files:
-    if not os.path.exists(f):
-        continue
-    label = os.path.basename(f)[:-5]
-    med = {r["command"]: r["median"] * 1000 for r in json.load(open(f))["results"]}
-    cell = lambda k: "%9.2f" % med[k] if k in med else "%9s" % "-"
-    ratio = "-"
-    if "moat" in med and "bwrap" in med:
-        r = med["moat"] / med["bwrap"]
-        ratio = "%.2f" % r
-        verdicts.append((label, r))
-    print("%-16s %s %s %s %s %11s %11s" % (label, cell("bare"), cell("unshare"), cell("bwrap"), cell("moat"),
-        ratio, cell("moat-nomem").strip()))
+    if os.path.exists(f):
+        res = json.load(open(f))["results"]
+        rows.append((os.path.basename(f)[:-5], {r["command"]: r["median"] * 1000 for r in res}))
+        cpus.append((os.path.basename(f)[:-5],
+            {r["command"]: (r["user"] + r["system"]) * 1000 for r in res}))
+cols = [c for c in cols if any(c in med for _, med in rows)]
+
+def table(title, rows, ratio=True):
+    print(title)
+    print("%-14s" % "" + "".join("%15s" % c for c in cols))
+    for label, med in rows:
+        line = "%-14s" % label
+        for c in cols:
+            if c not in med:
+                line += "%15s" % "-"
+            elif ratio and c.startswith("moat") and "bwrap" in med:
+                line += "%15s" % ("%.2f (%.2f)" % (med[c], med[c] / med["bwrap"]))
+            else:
+                line += "%15.2f" % med[c]
+        print(line)
+
+table("medians in ms; in brackets, the median over bwrap's", rows)
+print()
+# CPU time moves less with the machine's load than wall time does. It is
+# what the timed process and the children it waited for used: moat's
+# includes the command's, bwrap's does not (bwrap does not reap the
+# sandbox's pid 1 itself), so no ratio to bwrap here.
+table("CPU (user + system of what hyperfine waited for, means) in ms", cpus, False)
+for label, med in rows:
+    for c in ("moat", "moat-default"):
+        if c in med and "bwrap" in med:
+            verdicts.append((label, c, med[c] / med["bwrap"]))
 print()
 if not verdicts:
     print("no moat/bwrap ratio: one of them was not timed (see above)")
-for label, r in verdicts:
-    print("%-16s moat/bwrap = %.2f: target <= %.1f %s" % (label, r, target, "met" if r <= target else "MISSED"))
+for label, c, r in verdicts:
+    print("%-14s %-12s /bwrap = %.2f: target <= %.1f %s" % (label, c, r, target,
+        "met" if r <= target else "MISSED"))
 print("markdown tables: %s/*.md" % results)
 PY
 

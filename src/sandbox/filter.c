@@ -35,6 +35,7 @@
 #include <linux/seccomp.h>
 
 #include "filter.h"
+#include "filter-cache.h"
 #include "base/util.h"
 
 static void
@@ -149,6 +150,16 @@ filter_export(scmp_filter_ctx ctx, struct filter *f, struct merr *e)
 	return (0);
 }
 
+static int
+filter_no_notify(int err, struct merr *e)
+{
+	return (merr_errno_n(e, err, "seccomp user notification is not available "
+	    "(libseccomp reports API level %u: the kernel is older than 5.0, or a "
+	    "seccomp filter above moat, a container's or a sandbox's, refuses "
+	    "seccomp(2)); moat will not run without its syscall filter: run "
+	    "\"moat doctor\"", seccomp_api_get()));
+}
+
 int
 filter_compile(const struct profile *p, unsigned flags, struct filter *f,
     struct merr *e)
@@ -170,11 +181,7 @@ filter_compile(const struct profile *p, unsigned flags, struct filter *f,
 		/* libseccomp asks the kernel what it supports; a filter above
 		 * moat that refuses seccomp(2) makes it say "nothing". */
 		if ((flags & FILTER_NOTIFY) && seccomp_api_get() < 5)
-			return (merr_errno_n(e, -rc, "seccomp user notification is not "
-			    "available (libseccomp reports API level %u: the kernel is "
-			    "older than 5.0, or a seccomp filter above moat, a container's "
-			    "or a sandbox's, refuses seccomp(2)); moat will not run without "
-			    "its syscall filter: run \"moat doctor\"", seccomp_api_get()));
+			return (filter_no_notify(-rc, e));
 		return (merr_errno_n(e, -rc, "seccomp bad-arch action"));
 	}
 	/* filter_install sets the mode itself; no_new_privs is init's job. */
@@ -263,6 +270,36 @@ filter_compile(const struct profile *p, unsigned flags, struct filter *f,
 	    e) == -1)
 		return (-1);
 	return (filter_export(ctx, f, e));
+}
+
+int
+filter_compile_cached(const struct profile *p, unsigned flags, struct filter *f,
+    bool *cached, struct merr *e)
+{
+	const struct scmp_version	*v = seccomp_version();
+	uint8_t				 key[SHA256_LEN];
+	char				 lib[64];
+	unsigned			 api;
+	bool				 keyed;
+
+	*cached = false;
+	/* What libseccomp found the kernel can do (a few seccomp(2) probes,
+	 * made once) is part of the key: where the kernel, or a filter above
+	 * moat, allows less, the program is compiled, and the compile says
+	 * what is missing. */
+	api = seccomp_api_get();
+	snprintf(lib, sizeof lib, "libseccomp %u.%u.%u api %u", v != NULL ? v->major : 0,
+	    v != NULL ? v->minor : 0, v != NULL ? v->micro : 0, api);
+	keyed = filter_cache_key(p, flags, lib, key) == 0;
+	if (keyed && filter_cache_load(key, flags, f) == 0) {
+		*cached = true;
+		return (0);
+	}
+	if (filter_compile(p, flags, f, e) == -1)
+		return (-1);
+	if (keyed)
+		filter_cache_store(key, f);
+	return (0);
 }
 
 bool

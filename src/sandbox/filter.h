@@ -40,6 +40,11 @@ struct filter {
  * seccomp_deny, minus seccomp_allow). Supervisor, before clone. */
 int		 filter_compile(const struct profile *, unsigned flags, struct filter *,
 		    struct merr *);
+/* The same program, from the cache of compiled programs when it holds a
+ * usable one for this profile and flags (filter-cache.c), else compiled
+ * and kept there; *cached says which. */
+int		 filter_compile_cached(const struct profile *, unsigned flags,
+		    struct filter *, bool *cached, struct merr *);
 /* Installs it in the calling process (no_new_privs must be set). With
  * FILTER_NOTIFY, *listener gets the notification fd. Async-signal-safe: no
  * allocation. Returns -1 with errno set. */

@@ -51,6 +51,7 @@ init_capture(int argc, char **argv, char **envp)
 static volatile pid_t	init_child;
 static int		init_pty_slave = -1;	/* for the command, when it gets a terminal */
 static uint32_t		init_tag;	/* the command's, in its process before exec */
+static uint64_t		init_rlimit_data;	/* the command's RLIMIT_DATA; 0: none */
 
 static void
 init_send(int chan, const struct chan_msg *m, const int *fds, int nfds)
@@ -192,6 +193,9 @@ init_exec(const struct init_cmd *c)
 		init_die_errno(3, "enter the working directory inside the sandbox");
 	environ = c->envp;
 	cov_dump();
+	/* Last: nothing of init's allocates after it (rlimit.c). */
+	if (init_rlimit_data != 0 && rlimit_data(init_rlimit_data) == -1)
+		init_die_errno(3, "setrlimit(RLIMIT_DATA)");
 	execvp(cmd, c->argv);
 	err = errno;
 	if (err == ENOENT || err == ENOTDIR)
@@ -513,8 +517,9 @@ init_main(const struct init_args *a)
 		init_die_errno(chan, what);
 	if (net_setup(a->profile, fds + 1, &nnet, &what) == -1)
 		init_die_errno(chan, what);
-	if (rlimit_apply(&a->profile->limits, a->rlimit_data, &what) == -1)
+	if (rlimit_apply(&a->profile->limits, &what) == -1)
 		init_die_errno(chan, what);
+	init_rlimit_data = a->rlimit_data;
 	/* Nothing of the command runs before this: the supervisor moved us
 	 * into the run's cgroup while we built (on v1 that move waits out an
 	 * RCU grace period in the kernel, so it is not done before GO). */

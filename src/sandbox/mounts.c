@@ -541,18 +541,26 @@ do_op(struct mount_plan *mp, struct mop *op, const char **what)
 			return (-1);
 		return (chmod(dst, op->mode));
 	case MOP_SYMLINK:
+		/* The parents are walked only when the direct attempt finds
+		 * them missing (most are there: /, /dev, /etc). */
 		*what = "create a symlink in the new root";
-		if (make_parents(dst, false) == -1)
+		if (symlink(op->src, dst) == 0 || errno == EEXIST)
+			return (0);
+		if (errno != ENOENT || make_parents(dst, false) == -1)
 			return (-1);
 		if (symlink(op->src, dst) == -1 && errno != EEXIST)
 			return (-1);
 		return (0);
 	case MOP_FILE:
 		*what = "write a file in the new root";
-		if (make_parents(dst, false) == -1)
-			return (-1);
 		if ((fd = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-		    O_NOFOLLOW, op->mode)) == -1)
+		    O_NOFOLLOW, op->mode)) == -1) {
+			if (errno != ENOENT || make_parents(dst, false) == -1)
+				return (-1);
+			fd = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+			    O_NOFOLLOW, op->mode);
+		}
+		if (fd == -1)
 			return (-1);
 		if (write(fd, op->data, strlen(op->data)) == -1) {
 			close(fd);

@@ -1,5 +1,6 @@
 /* rlimit.c: rlimits. Runs in the sandbox init, which the command inherits
- * them from; they hold with or without cgroups (see cg.c for those). */
+ * them from (RLIMIT_DATA: in the command's process before its exec); they
+ * hold with or without cgroups (see cg.c for those). */
 #include <math.h>
 #include <sys/resource.h>
 
@@ -19,20 +20,25 @@ rlimit_set(int res, rlim_t v)
 	return (setrlimit(res, &rl));
 }
 
+/* Without a cgroup, memory is held per process by RLIMIT_DATA: since Linux
+ * 4.7 it counts every private writable mapping (brk, anonymous mmap, thread
+ * stacks), and not the address space a runtime only reserves (PROT_NONE),
+ * which RLIMIT_AS counts: node, the JVM and Go reserve gigabytes they never
+ * touch, and fail to start under an RLIMIT_AS of a few hundred megabytes
+ * (bench/README.md has the figures). The supervisor adds the sum over the
+ * sandbox (spawn.c). It is set in the command's process, not in init: init
+ * is moat's own code, and must still be able to allocate for a session's
+ * next command (a sanitizer build of init maps terabytes of shadow memory,
+ * which is over any such limit already). */
 int
-rlimit_apply(const struct limits *l, uint64_t data_bytes, const char **what)
+rlimit_data(uint64_t bytes)
 {
-	/* Without a cgroup, memory is held per process by RLIMIT_DATA: since
-	 * Linux 4.7 it counts every private writable mapping (brk, anonymous
-	 * mmap, thread stacks), and not the address space a runtime only
-	 * reserves (PROT_NONE), which RLIMIT_AS counts: node, the JVM and Go
-	 * reserve gigabytes they never touch, and fail to start under an
-	 * RLIMIT_AS of a few hundred megabytes (bench/README.md has the
-	 * figures). The supervisor adds the sum over the sandbox (spawn.c). */
-	if (data_bytes != 0 && rlimit_set(RLIMIT_DATA, data_bytes) == -1) {
-		*what = "setrlimit(RLIMIT_DATA)";
-		return (-1);
-	}
+	return (rlimit_set(RLIMIT_DATA, bytes));
+}
+
+int
+rlimit_apply(const struct limits *l, const char **what)
+{
 	if (rlimit_set(RLIMIT_CORE, 0) == -1) {
 		*what = "setrlimit(RLIMIT_CORE)";
 		return (-1);

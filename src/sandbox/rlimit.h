@@ -5,9 +5,11 @@
 
 #include "profile/profile.h"
 
-/* core 0 always; nofile, nproc, fsize, cpu time when set; RLIMIT_DATA
- * when data_bytes is not 0 (the memory fallback without a cgroup). -1 with
- * errno and *what on failure. */
-int	rlimit_apply(const struct limits *, uint64_t data_bytes, const char **what);
+/* core 0 always; nofile, nproc, fsize, cpu time when set. -1 with errno
+ * and *what on failure. */
+int	rlimit_apply(const struct limits *, const char **what);
+/* RLIMIT_DATA of bytes (the memory fallback without a cgroup), set in the
+ * command's process before its exec; -1 with errno. */
+int	rlimit_data(uint64_t bytes);
 
 #endif

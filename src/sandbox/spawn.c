@@ -190,6 +190,43 @@ spawn_attach_finish(struct spawn_attach *at, int chan, struct merr *e)
 	return (0);
 }
 
+/* The groups killed moats left behind are removed by the next moat, on a
+ * thread while init builds the root: the sweep (mountinfo, the moat/
+ * directories of each hierarchy) took a tenth of a millisecond at the end
+ * of every run, after the command, where nothing else hides it. */
+struct spawn_sweep {
+	pthread_t	 thread;
+	bool		 started;
+};
+
+static void *
+spawn_sweep_main(void *arg)
+{
+	struct merr	e;
+
+	(void)arg;
+	cg_sweep(&e);
+	return (NULL);
+}
+
+/* Signals stay blocked in the thread (the caller blocked them for the
+ * signalfd); without a thread the sweep runs in spawn_sweep_join. */
+static void
+spawn_sweep_start(struct spawn_sweep *sw)
+{
+	sw->started = pthread_create(&sw->thread, NULL, spawn_sweep_main, NULL) == 0;
+}
+
+static void
+spawn_sweep_join(struct spawn_sweep *sw)
+{
+	if (sw->started)
+		pthread_join(sw->thread, NULL);
+	else
+		spawn_sweep_main(NULL);
+	sw->started = false;
+}
+
 const char *
 end_reason_name(enum end_reason er)
 {
@@ -2081,6 +2118,7 @@ run_sandbox(struct run *r, struct merr *e)
 	struct strv		 env = { 0 }, argv = { 0 };
 	struct init_args	 ia;
 	struct spawn_attach	 at = { .started = false };
+	struct spawn_sweep	 sw = { .started = false };
 	struct timespec		 wall0;
 	struct spawn_before	 before = { 0 };
 	struct environ_in	 ei = { 0 };
@@ -2223,8 +2261,14 @@ run_sandbox(struct run *r, struct merr *e)
 	    !strv_contains(&p->seccomp_deny, "execveat");
 	if (sp.trail)
 		sp.filter_flags |= FILTER_EXEC_TRAIL;
-	if (filter_compile(p, sp.filter_flags, &filter, e) == -1)
-		goto out;
+	{
+		bool	cached;
+
+		if (filter_compile_cached(p, sp.filter_flags, &filter, &cached, e) == -1)
+			goto out;
+		run_emit(r, EV_NOTE, "seccomp: %u instructions, %s", filter.prog.len,
+		    cached ? "from the cache" : "compiled");
+	}
 	sp.transparent = (filter.flags & FILTER_CONNECT) != 0;
 	/* The proxy's allowlist and upstream, before anything starts: a bad
 	 * one refuses the run here, and asking pip or npm for their index
@@ -2370,6 +2414,13 @@ run_sandbox(struct run *r, struct merr *e)
 	r->init_pid = pid;
 	if (r->after_clone != NULL)
 		r->after_clone(r);
+	spawn_sweep_start(&sw);
+	/* The v1 move as early as it can go, as it is the longest wait of the
+	 * start: but after the other threads are made, as a cgroup move
+	 * holds every fork and thread creation of the machine back until it
+	 * is done. */
+	if (ia.wait_placed)
+		spawn_attach_start(&at, sp.cg, pid);
 	close(sv[1]);
 	sv[1] = -1;
 	for (int i = 0; i < 2; i++) {
@@ -2378,10 +2429,8 @@ run_sandbox(struct run *r, struct merr *e)
 			ia.out[i] = -1;
 		}
 		if (sp.out_r[i] >= 0 && loop_add(r->loop, sp.out_r[i], EPOLLIN,
-		    spawn_on_output, &sp, e) == -1) {
-			spawn_kill(&sp, SIGKILL);
-			goto reap;
-		}
+		    spawn_on_output, &sp, e) == -1)
+			goto kill_placing;
 	}
 	sp.chan = sv[0];
 	r->chan = sp.chan;
@@ -2403,44 +2452,10 @@ run_sandbox(struct run *r, struct merr *e)
 			m.text[sizeof m.text - 1] = '\0';
 			merr_errno_n(e, m.err, "could not build the sandbox: %s", m.text);
 		}
-		spawn_kill(&sp, SIGKILL);
-		goto reap;
+		goto kill_placing;
 	}
-	run_emit(r, EV_NOTE, "sandbox init is pid %d; namespaces: user (%s), mount, "
-	    "pid, net, ipc, uts, cgroup", (int)pid, geteuid() == 0 ?
-	    "root: ids mapped 1:1, capabilities exist only inside" :
-	    "your uid and gid mapped to themselves, setgroups denied");
-
-	if (loop_add(r->loop, sp.pidfd, EPOLLIN, spawn_on_exit, &sp, e) == -1 ||
-	    loop_add(r->loop, sp.chan, EPOLLIN, spawn_on_chan, &sp, e) == -1 ||
-	    loop_add(r->loop, sp.sigfd, EPOLLIN, spawn_on_signal, &sp, e) == -1) {
-		spawn_kill(&sp, SIGKILL);
-		goto reap;
-	}
-	timeout = r->timeout > 0 ? r->timeout : r->timeout < 0 ? 0 : p->limits.timeout;
-	if (sp.serve)
-		timeout = 0;	/* each command has its own, and the session a TTL */
-	if (timeout > 0 && (sp.timerfd = loop_timer(r->loop, timeout, 0,
-	    spawn_on_timer, &sp, e)) == -1) {
-		spawn_kill(&sp, SIGKILL);
-		goto reap;
-	}
-	if (!sp.serve && p->limits.idle_timeout > 0) {
-		double	every = p->limits.idle_timeout / 10;
-
-		sp.active = now_mono();
-		every = every < 0.05 ? 0.05 : every > 10 ? 10 : every;
-		if ((sp.idlefd = loop_timer(r->loop, every, every, spawn_on_idle, &sp,
-		    e)) == -1) {
-			spawn_kill(&sp, SIGKILL);
-			goto reap;
-		}
-	}
-	if (!sp.serve && (sp.meter = meter_start(r->loop, r->meter_hz, sp.cg, pid,
-	    spawn_on_sample, r, e)) == NULL) {
-		spawn_kill(&sp, SIGKILL);
-		goto reap;
-	}
+	/* init builds the root from here on, while the loop, the timers and
+	 * the meter are set up. */
 	{
 		struct chan_msg	go = { .type = MSG_GO };
 
@@ -2450,12 +2465,40 @@ run_sandbox(struct run *r, struct merr *e)
 		if (send(sp.chan, &go, sizeof go, MSG_NOSIGNAL) == -1 && errno != EPIPE &&
 		    errno != ECONNRESET) {
 			merr_errno(e, "start the sandbox init");
-			spawn_kill(&sp, SIGKILL);
-			goto reap;
+			goto kill_placing;
 		}
 	}
-	if (ia.wait_placed)
-		spawn_attach_start(&at, sp.cg, pid);
+	run_emit(r, EV_NOTE, "sandbox init is pid %d; namespaces: user (%s), mount, "
+	    "pid, net, ipc, uts, cgroup", (int)pid, geteuid() == 0 ?
+	    "root: ids mapped 1:1, capabilities exist only inside" :
+	    "your uid and gid mapped to themselves, setgroups denied");
+
+	if (loop_add(r->loop, sp.pidfd, EPOLLIN, spawn_on_exit, &sp, e) == -1 ||
+	    loop_add(r->loop, sp.chan, EPOLLIN, spawn_on_chan, &sp, e) == -1 ||
+	    loop_add(r->loop, sp.sigfd, EPOLLIN, spawn_on_signal, &sp, e) == -1) {
+		goto kill_placing;
+	}
+	timeout = r->timeout > 0 ? r->timeout : r->timeout < 0 ? 0 : p->limits.timeout;
+	if (sp.serve)
+		timeout = 0;	/* each command has its own, and the session a TTL */
+	if (timeout > 0 && (sp.timerfd = loop_timer(r->loop, timeout, 0,
+	    spawn_on_timer, &sp, e)) == -1) {
+		goto kill_placing;
+	}
+	if (!sp.serve && p->limits.idle_timeout > 0) {
+		double	every = p->limits.idle_timeout / 10;
+
+		sp.active = now_mono();
+		every = every < 0.05 ? 0.05 : every > 10 ? 10 : every;
+		if ((sp.idlefd = loop_timer(r->loop, every, every, spawn_on_idle, &sp,
+		    e)) == -1) {
+			goto kill_placing;
+		}
+	}
+	if (!sp.serve && (sp.meter = meter_start(r->loop, r->meter_hz, sp.cg, pid,
+	    spawn_on_sample, r, e)) == NULL) {
+		goto kill_placing;
+	}
 	/* In parallel with init building the root (and the cgroup move). */
 	if (r->before_exec != NULL && r->before_exec(r, e) == -1) {
 		if (ia.wait_placed)
@@ -2509,6 +2552,12 @@ run_sandbox(struct run *r, struct merr *e)
 	rc = 0;
 	goto restore;
 
+kill_placing:
+	/* A failure after the clone: init dies, the cgroup move (a thread
+	 * from the clone on) is waited for. */
+	spawn_kill(&sp, SIGKILL);
+	if (ia.wait_placed)
+		spawn_attach_finish(&at, -1, &(struct merr){ 0 });
 reap:
 	{
 		siginfo_t	si;
@@ -2539,11 +2588,8 @@ out:
 			fprintf(stderr, "moat: %s\n", ce.msg);
 		sp.cg = NULL;
 	}
-	if (r->t_start > 0) {
-		struct merr	ce;
-
-		cg_sweep(&ce);	/* groups left by a moat that was killed */
-	}
+	if (r->t_start > 0)
+		spawn_sweep_join(&sw);	/* groups left by a moat that was killed */
 	wslock_release(&wl);
 	for (int i = 0; i < sp.nfds; i++)
 		close(sp.fds[i]);

@@ -3,13 +3,14 @@
 # (-fsanitize=fuzzer,address,undefined) and runs each for FUZZ_SECONDS
 # (default 60). Usage: run.sh [SRCDIR [OUTDIR]]; `make fuzz` passes both.
 # FUZZ_HARNESSES picks some of: http socks rule session duration profile risk
-# fold dns sniff line pane mcp ttystate resolve spool secret replay (the profile parser with its includes; the
+# fold dns sniff line pane mcp ttystate resolve spool secret replay bpf-cache (the profile parser with its includes; the
 # risk scorer's shell reader; the folding of a path an observed open in the
 # sandbox asked for; the sandbox resolver's questions; a transparent
 # connection's first bytes; moat shell's reading of a line, and its output
 # pane over libvterm; moat mcp's message path and dispatch; the audit
 # log's spool of completions; the timing of a run's output that moat
-# audit replay reads from the log).
+# audit replay reads from the log; a cached seccomp program as
+# filter-cache.c reads it).
 # Exits non-zero on a crash, a leak or a failed assertion; the reproducer is
 # left in OUTDIR (crash-*, leak-*). Needs clang with libFuzzer (Debian: clang).
 set -eu
@@ -90,9 +91,18 @@ seed "$out/corpus-pane" charset-c0 '\010\000\033+\010[0b'
 seed "$out/corpus-pane" utf8 '\012\100caf\303\251 \344\270\255 \360\237\230\200 \377\376\r\n\033[3;10r\033[M'
 seed "$out/corpus-session" exec '\0005 0.5 0 0 0 0 0 0\000+exec /usr/bin/tr: tr a b\000-\000-\000-\000-\000-\000+/usr/bin/tr\000-\000+12 7 3 3 4 2 1 1:/tmptrab\000'
 seed "$out/corpus-session" event '\0002 0.5 443 10 20 0.25 0 0\000+CONNECT example.org:443 allowed\000+example.org\000+93.184.216.34\000+allowed\000+example.org\000-\000-\000-\000-\000'
+# A whole cache file for the harness's key: two instructions, FILTER_NOTIFY.
+mkdir -p "$out/corpus-bpf-cache"
+python3 - "$out/corpus-bpf-cache/two" <<'PY' || true
+import hashlib, struct, sys
+key = bytes([0x6d, 0x6f, 0x61, 0x74]) + bytes(range(1, 29))
+body = b"MOATBPF1" + key + struct.pack("=II", 1, 2) + \
+    struct.pack("=HBBI", 0x20, 0, 0, 4) + struct.pack("=HBBI", 0x06, 0, 0, 0x7fff0000)
+open(sys.argv[1], "wb").write(body + hashlib.sha256(body).digest())
+PY
 
 rc=0
-for h in ${FUZZ_HARNESSES:-http socks rule session duration profile risk fold dns sniff line pane mcp ttystate resolve spool secret replay}; do
+for h in ${FUZZ_HARNESSES:-http socks rule session duration profile risk fold dns sniff line pane mcp ttystate resolve spool secret replay bpf-cache}; do
 	echo "fuzz-$h: building"
 	extra= libs=
 	case $h in
@@ -114,6 +124,8 @@ for h in ${FUZZ_HARNESSES:-http socks rule session duration profile risk fold dn
 	replay)
 		extra="$src/src/audit/replay.c"
 		libs=-lsqlite3 ;;
+	bpf-cache)
+		extra="$src/src/sandbox/filter-cache.c $src/src/base/sha256.c" ;;
 	risk)
 		extra="$src/src/risk/risk.c $src/src/risk/risk-rules.c
 		    $src/src/risk/risk-shell.c $src/src/base/rx.c

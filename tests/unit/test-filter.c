@@ -31,6 +31,7 @@
 #include <linux/seccomp.h>
 
 #include "sandbox/filter.h"
+#include "sandbox/filter-cache.h"
 #include "base/loop.h"
 #include "sandbox/notify.h"
 #include "sandbox/spawn.h"
@@ -916,6 +917,55 @@ test_fold(void)
 	}
 }
 
+/* A cache file's reader: what it takes back is what was written, and it
+ * takes nothing cut short, changed, of another key or with other flags. */
+static void
+test_cache(const struct filter *f)
+{
+	uint8_t		 key[SHA256_LEN], other[SHA256_LEN];
+	struct filter	 g;
+	uint8_t		*b;
+	size_t		 n;
+	struct profile	 p;
+
+	memset(&p, 0, sizeof p);
+	tap_ok(filter_cache_key(NULL, FILTER_NOTIFY, "libseccomp 2.5.4", key) == 0,
+	    "cache: a key for the default filter");
+	strv_add(&p.seccomp_allow, "@userns");
+	filter_cache_key(&p, FILTER_NOTIFY, "libseccomp 2.5.4", other);
+	tap_ok(memcmp(key, other, SHA256_LEN) != 0,
+	    "cache: a profile that relaxes a group has another key");
+	filter_cache_key(NULL, FILTER_NOTIFY | FILTER_EXEC_TRAIL, "libseccomp 2.5.4", other);
+	tap_ok(memcmp(key, other, SHA256_LEN) != 0, "cache: other flags, another key");
+	filter_cache_key(NULL, FILTER_NOTIFY, "libseccomp 2.6.0", other);
+	tap_ok(memcmp(key, other, SHA256_LEN) != 0,
+	    "cache: another libseccomp, another key");
+	strv_clear(&p.seccomp_allow);
+
+	b = filter_cache_format(key, f, &n);
+	tap_ok(filter_cache_parse(b, n, key, f->flags, &g) == 0 &&
+	    g.prog.len == f->prog.len && g.flags == f->flags &&
+	    memcmp(g.prog.filter, f->prog.filter, n - 8 - 2 * SHA256_LEN - 8) == 0,
+	    "cache: a file reads back as the program written (%zu bytes)", n);
+	filter_release(&g);
+	tap_ok(filter_cache_parse(b, n, other, f->flags, &g) == -1 &&
+	    g.prog.filter == NULL, "cache: a file of another key is refused");
+	tap_ok(filter_cache_parse(b, n - 1, key, f->flags, &g) == -1,
+	    "cache: a file cut short is refused");
+	b[60] ^= 0x40;
+	tap_ok(filter_cache_parse(b, n, key, f->flags, &g) == -1,
+	    "cache: a changed byte is refused");
+	b[60] ^= 0x40;
+	tap_ok(filter_cache_parse(b, n, key, f->flags | FILTER_EXEC_TRAIL, &g) == -1,
+	    "cache: a program without a flag asked for is refused");
+	tap_ok(filter_cache_parse(b, n, key, f->flags | FILTER_CONNECT, &g) == 0,
+	    "cache: but one the compile cleared FILTER_CONNECT from is taken");
+	filter_release(&g);
+	tap_ok(filter_cache_parse(b, n, key, 0, &g) == -1,
+	    "cache: a program with flags not asked for is refused");
+	free(b);
+}
+
 int
 main(void)
 {
@@ -942,6 +992,9 @@ main(void)
 	tap_ok(filter_compile(NULL, FILTER_NOTIFY | FILTER_OBSERVE_WRITE |
 	    FILTER_OBSERVE_CONNECT, &f, &e) == 0 && f.prog.len < BPF_MAXINSNS,
 	    "with observed opens and connects: %u BPF instructions", f.prog.len);
+	filter_release(&f);
+	tap_ok(filter_compile(NULL, FILTER_NOTIFY, &f, &e) == 0, "with notification");
+	test_cache(&f);
 	filter_release(&f);
 	test_relaxed();
 	test_notify(int80);
