@@ -52,7 +52,7 @@ enum chan_msg_type {
 
 /* The control socket's protocol; a client of another version is answered
  * MSG_ERROR naming both. */
-#define CHAN_PROTOCOL	1
+#define CHAN_PROTOCOL	2
 
 /* MSG_SPAWN flags: which of the command's stdin, stdout and stderr come
  * with the message (in that order), and whether it gets a terminal of the
@@ -76,15 +76,16 @@ enum chan_msg_type {
 struct chan_msg {
 	int		type;
 	int		err;		/* errno */
-	int		code;		/* exit code, wait status, count of fds, ...;
-					   MSG_SPAWN with SPAWN_PTY: the terminal's
-					   size, rows << 16 | columns (0: unknown) */
+	int		code;		/* exit code, wait status, count of fds, ...
+					   (MSG_SPAWN to init: its cgroup files) */
 	int		nfds_notify;	/* MSG_READY: 1 when the first fd is the seccomp listener */
 	int		has_pty;	/* MSG_READY: 1 when the last fd is the terminal's master */
 	uint32_t	tag;		/* MSG_SPAWN and its answers: which command (0: the
 					   one-shot run's) */
 	int		flags;		/* MSG_SPAWN: SPAWN_* */
 	int		argc, envc;	/* MSG_SPAWN: strings in the payload after cwd */
+	uint32_t	winsize;	/* MSG_SPAWN with SPAWN_PTY: the terminal's
+					   size, rows << 16 | columns (0: unknown) */
 	char		text[480];
 };
 /* MSG_SPAWN's payload: cwd, then argc argv strings, then envc environment

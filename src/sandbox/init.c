@@ -309,9 +309,9 @@ init_spawn(const struct init_args *a, int chan, const struct chan_msg *m,
 			c.pty_fd[i] = c.fd[i] < 0;
 		/* Its size before it starts: a command that asks at once
 		 * (stty size, a full-screen program) is not told 0x0. */
-		if (m->code > 0) {
-			struct winsize	ws = { .ws_row = (unsigned short)(m->code >> 16),
-					    .ws_col = (unsigned short)(m->code & 0xffff) };
+		if (m->winsize > 0) {
+			struct winsize	ws = { .ws_row = (unsigned short)(m->winsize >> 16),
+					    .ws_col = (unsigned short)(m->winsize & 0xffff) };
 
 			(void)ioctl(master, TIOCSWINSZ, &ws);
 		}

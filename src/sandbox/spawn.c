@@ -1974,7 +1974,7 @@ run_attached(struct run *r, struct spawn *sp, struct merr *e)
 		m.flags |= SPAWN_PTY;
 		if (!r->pty_front && ioctl(sp->pty_host, TIOCGWINSZ, &ws) == -1)
 			memset(&ws, 0, sizeof ws);
-		m.code = (int)((unsigned)ws.ws_row << 16 | ws.ws_col);
+		m.winsize = (uint32_t)ws.ws_row << 16 | ws.ws_col;
 	}
 	if (!pty_fd[0]) {
 		m.flags |= SPAWN_FD0;

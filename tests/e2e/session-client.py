@@ -5,10 +5,11 @@
 import socket, struct, sys
 
 MSG_SPAWN, MSG_HELLO, MSG_ERROR = 8, 11, 12
-FMT = "=iiiiiIiii480s"
+FMT = "=iiiiiIiiiI480s"
+PROTOCOL = 2
 
 def msg(t, code=0, tag=0):
-    return struct.pack(FMT, t, 0, code, 0, 0, tag, 0, 0, 0, b"")
+    return struct.pack(FMT, t, 0, code, 0, 0, tag, 0, 0, 0, 0, b"")
 
 path, what = sys.argv[1], sys.argv[2]
 s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -18,18 +19,18 @@ if what == "short":
     s.send(b"\x0b\x00\x00")
 elif what == "huge":
     s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
-    s.send(msg(MSG_HELLO, 1) + b"x" * (300 * 1024))
+    s.send(msg(MSG_HELLO, PROTOCOL) + b"x" * (300 * 1024))
 elif what == "version":
     s.send(msg(MSG_HELLO, 999))
 elif what == "nohello":
     s.send(msg(MSG_SPAWN, 0, 1) + b"/\0/bin/true\0")
 elif what == "hello":
-    s.send(msg(MSG_HELLO, 1))
+    s.send(msg(MSG_HELLO, PROTOCOL))
 elif what == "badspawn":
-    s.send(msg(MSG_HELLO, 1))
+    s.send(msg(MSG_HELLO, PROTOCOL))
     s.recv(65536)
     # argc says 3 strings, the payload holds one
-    m = struct.pack(FMT, MSG_SPAWN, 0, 0, 0, 0, 7, 0, 3, 0, b"")
+    m = struct.pack(FMT, MSG_SPAWN, 0, 0, 0, 0, 7, 0, 3, 0, 0, b"")
     s.send(m + b"/\0/bin/true\0")
 try:
     d = s.recv(1 << 20)
@@ -40,7 +41,7 @@ if not d:
     print("closed")
     sys.exit(0)
 t, err, code, _, _, tag = struct.unpack("=iiiiiI", d[:24])
-text = d[36:516].split(b"\0")[0].decode()
+text = d[40:520].split(b"\0")[0].decode()
 if t == MSG_ERROR:
     print("error: " + text)
 elif t == MSG_HELLO:

@@ -258,7 +258,7 @@ is "a short message is refused" "$(python3 "$client" "$sock" short)" \
 is "an oversized one too" "$(python3 "$client" "$sock" huge)" \
 	"error: a malformed message (short, truncated, or over 196608 bytes)"
 like "another protocol version is refused, naming both" "$(python3 "$client" "$sock" version)" \
-	"error: protocol version 999 is not spoken here \(this session speaks 1\)"
+	"error: protocol version 999 is not spoken here \(this session speaks 2\)"
 is "a request before the greeting is refused" "$(python3 "$client" "$sock" nohello)" \
 	"error: the first message must be a greeting"
 is "a spawn request whose counts do not match its strings is refused" \
@@ -287,9 +287,9 @@ run_moat run -p default -w "$XDG_RUNTIME_DIR" -- python3 -c '
 import socket, struct, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 s.connect(sys.argv[1])
-s.send(struct.pack("=iiiiiIiii480s", 11, 0, 1, 0, 0, 0, 0, 0, 0, b""))
+s.send(struct.pack("=iiiiiIiiiI480s", 11, 0, 2, 0, 0, 0, 0, 0, 0, 0, b""))
 d = s.recv(4096)
-print(struct.unpack("=i", d[:4])[0], d[36:516].split(b"\0")[0].decode())' "$sock"
+print(struct.unpack("=i", d[:4])[0], d[40:520].split(b"\0")[0].decode())' "$sock"
 like "a client inside a sandbox is refused, though it is the same uid" "$out" \
 	"^12 refused: a client in another pid namespace \(inside a sandbox\) may not use this session"
 
