@@ -90,7 +90,7 @@ if [ -x "$DENY" ]; then
 	while IFS='|' read -r call step; do
 		# A sanitizer's runtime reads its rlimits at start and aborts
 		# when it cannot: that moat never reaches the step.
-		if [ "$call" = prlimit64 ] && grep -qa __asan_init "$MOAT"; then
+		if [ "${call%%:*}" = prlimit64 ] && grep -qa __asan_init "$MOAT"; then
 			skip "$call refused: a sanitizer build's runtime aborts before moat starts"
 			continue
 		fi
@@ -111,6 +111,7 @@ mount_setattr|could not build the sandbox: make a bind mount read-only / nosuid 
 capset|could not build the sandbox: clear the permitted, effective and inheritable capabilities: Operation not permitted
 sethostname|could not build the sandbox: sethostname: Operation not permitted
 prlimit64|could not build the sandbox: setrlimit\(RLIMIT_[A-Z]+\): Operation not permitted
+prlimit64:1:7|could not build the sandbox: setrlimit\(RLIMIT_NOFILE\): Operation not permitted
 prctl|could not build the sandbox: prctl\(PR_SET_PDEATHSIG\): Operation not permitted
 clone3|cannot create a user namespace for the sandbox.*run "moat doctor" for the fix
 seccomp|seccomp user notification is not available .*refuses seccomp\(2\)\); moat will not run without its syscall filter
