@@ -256,7 +256,7 @@ line "echo built-in-run-$$"
 expect "a run to look at" '■ exit 0 · '
 keys F2
 expect "F2 opens the audit view" '─ audit: all runs \([0-9]+\) ─'
-like "the runs are listed, the latest first, with the command" "$scr" \
+expect "the runs are listed, the latest first, with the command" \
     "^ +[0-9]+ ✓ +0 +[0-9.]+s +[0-9]+ .* tui +echo built-in-run-$$"
 keys /; tm send-keys -l "built-in-run"; keys Enter
 expect "/ narrows it to a text of the command" '─ audit: "built-in-run" \(1\) ─'
@@ -278,12 +278,12 @@ line ":show $rid"
 expect ":show ID prints a run's details in the pane" "^run_id +$rid"
 line ":audit no-such-command-$$"
 expect ":audit TEXT opens the view narrowed" "─ audit: \"no-such-command-$$\" \(0\) ─"
-like "and says when nothing is there" "$scr" '\(nothing here\)'
+expect "and says when nothing is there" '\(nothing here\)'
 keys Escape
 
 keys F3
 expect "F3 opens the profiles" '─ profiles \(this session: '
-like "with their descriptions" "$scr" '^isolated +shipped +strictest'
+expect "with their descriptions" '^isolated +shipped +strictest'
 keys s
 expect "s shows one resolved" 'profile .*: '
 keys Escape
@@ -303,7 +303,7 @@ run_moat session new --name tui-other-$$ -p isolated
 other=$(printf '%s' "$out" | grep -Eo 's-[0-9a-f]{8}' | head -1)
 line ":sessions"
 expect ":sessions lists the sessions, this shell's marked" "^$mine .* \(this shell's\)"
-like "and the others" "$scr" "^$other +tui-other-$$ +isolated"
+expect "and the others" "^$other +tui-other-$$ +isolated"
 keys /; tm send-keys -l "tui-other-$$"; keys Enter Enter
 expect "Enter attaches the shell to one" "attached: session $other, profile isolated"
 expect "the header says so" "^ moat · isolated · .* · $other · "
@@ -327,13 +327,13 @@ line 'echo "new line" >>edited.txt; echo fresh >added.txt; mkdir -p d; ln -s /et
 expect "a command changes the overlay" '^changed-[0-9]+ '
 line ":diff"
 expect ":diff lists the session's changes" '─ changes of session s-[0-9a-f]+ in .* \(4\) ─'
-like "each added or modified file with its mark" "$scr" '^\[x\] added +added.txt'
-like "a modified one" "$scr" '^\[x\] modified +edited.txt'
-like "a symbolic link with its target" "$scr" '^\[x\] symlink +d/link -> /etc/passwd'
+expect "each added or modified file with its mark" '^\[x\] added +added.txt'
+expect "a modified one" '^\[x\] modified +edited.txt'
+expect "a symbolic link with its target" '^\[x\] symlink +d/link -> /etc/passwd'
 keys /; tm send-keys -l edited; keys Enter
 keys d
 expect "d shows the file's diff" '^\+new line'
-like "against the host's" "$scr" '^ host line'
+expect "against the host's" '^ host line'
 keys Escape
 keys n
 expect "n rejects a change" '^\[ \] modified +edited.txt'
