@@ -4,13 +4,13 @@
  * supervisor's process. */
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <sqlite3.h>
 
 #include "audit/audit.h"
 #include "tui-audit.h"
 #include "tui-draw.h"
+#include "tui-runs.h"
 #include "tui-view.h"
 
 static const char *const taudit_statuses[] = {
@@ -83,23 +83,12 @@ taudit_load(const char *db, const struct taudit_filter *f, struct tview *v,
 	    "(?1 = '' OR status = ?1) AND (?2 <= 0 OR risk >= ?2) AND "
 	    "(?3 = '' OR profile = ?3) AND (?4 = '' OR instr(lower(command), "
 	    "lower(?4)) > 0) ORDER BY id DESC LIMIT ?5";
-	char			path[4096];
-	struct stat		st;
 	struct audit		*a;
 	sqlite3_stmt		*q = NULL;
-	int			k = 0;
+	int			k = 0, rc;
 
-	if (db == NULL)
-		db = audit_default_path(path, sizeof path);
-	if (db == NULL || stat(db, &st) == -1)
-		return (0);
-	if ((a = audit_open(db, AUDIT_READONLY, e)) == NULL)
-		return (-1);
-	if (sqlite3_prepare_v2(audit_sqlite(a), sql, -1, &q, NULL) != SQLITE_OK) {
-		merr_set(e, "audit log %s: %s", db, sqlite3_errmsg(audit_sqlite(a)));
-		audit_close(a);
-		return (-1);
-	}
+	if ((rc = truns_query(db, sql, &a, &q, e)) <= 0)
+		return (rc);
 	sqlite3_bind_text(q, 1, f->status, -1, SQLITE_STATIC);
 	sqlite3_bind_int(q, 2, f->min_risk);
 	sqlite3_bind_text(q, 3, f->profile, -1, SQLITE_STATIC);

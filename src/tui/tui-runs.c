@@ -33,28 +33,41 @@ truns_unquote(char *out, size_t n, const char *s)
 	out[k] = '\0';
 }
 
+/* The audit log opened read-only and sql prepared on it: 1, or 0 when the
+ * log does not exist yet (no runs), or -1 with e set. Finalize *q and close
+ * *a after. */
 int
-truns_load(const char *db, struct trun *v, int n, struct merr *e)
+truns_query(const char *db, const char *sql, struct audit **a, sqlite3_stmt **q,
+    struct merr *e)
 {
-	static const char	sql[] = "SELECT id, status, exit_code, risk, "
-	    "duration, command, source FROM runs ORDER BY id DESC LIMIT ?1";
-	char			path[4096];
-	struct stat		st;
-	struct audit		*a;
-	sqlite3_stmt		*q = NULL;
-	int			k = 0;
+	char		path[4096];
+	struct stat	st;
 
 	if (db == NULL)
 		db = audit_default_path(path, sizeof path);
 	if (db == NULL || stat(db, &st) == -1)
 		return (0);
-	if ((a = audit_open(db, AUDIT_READONLY, e)) == NULL)
+	if ((*a = audit_open(db, AUDIT_READONLY, e)) == NULL)
 		return (-1);
-	if (sqlite3_prepare_v2(audit_sqlite(a), sql, -1, &q, NULL) != SQLITE_OK) {
-		merr_set(e, "audit log %s: %s", db, sqlite3_errmsg(audit_sqlite(a)));
-		audit_close(a);
+	if (sqlite3_prepare_v2(audit_sqlite(*a), sql, -1, q, NULL) != SQLITE_OK) {
+		merr_set(e, "audit log %s: %s", db, sqlite3_errmsg(audit_sqlite(*a)));
+		audit_close(*a);
 		return (-1);
 	}
+	return (1);
+}
+
+int
+truns_load(const char *db, struct trun *v, int n, struct merr *e)
+{
+	static const char	sql[] = "SELECT id, status, exit_code, risk, "
+	    "duration, command, source FROM runs ORDER BY id DESC LIMIT ?1";
+	struct audit		*a;
+	sqlite3_stmt		*q = NULL;
+	int			k = 0, rc;
+
+	if ((rc = truns_query(db, sql, &a, &q, e)) <= 0)
+		return (rc);
 	sqlite3_bind_int(q, 1, n > TRUNS_MAX ? TRUNS_MAX : n);
 	while (k < n && sqlite3_step(q) == SQLITE_ROW) {
 		struct trun	*t = &v[k++];

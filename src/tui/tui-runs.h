@@ -8,7 +8,11 @@
 
 #include <curses.h>
 
+#include <sqlite3.h>
+
 #include "base/error.h"
+
+struct audit;
 
 struct trun {
 	int64_t		id;
@@ -24,6 +28,10 @@ struct trun {
 /* The latest n (at most TRUNS_MAX) runs, newest first; how many, or -1
  * with e set. A log that does not exist yet has none. */
 int	truns_load(const char *db, struct trun *, int n, struct merr *);
+/* The log opened read-only with sql prepared on it, for the TUI's views: 1,
+ * 0 when the log does not exist yet, or -1 with e set. */
+int	truns_query(const char *db, const char *sql, struct audit **, sqlite3_stmt **,
+	    struct merr *);
 void	truns_draw(const struct trun *, int n, WINDOW *, int y, int x, int rows,
 	    int width);
 
