@@ -42,24 +42,6 @@ struct redact {
 };
 
 /* A growing byte buffer, local to this file. */
-struct rbuf {
-	char	*p;
-	size_t	 len, cap;
-};
-
-static void
-rbuf_add(struct rbuf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		while (b->len + n + 1 > b->cap)
-			b->cap = b->cap == 0 ? 256 : b->cap * 2;
-		b->p = xrealloc(b->p, b->cap);
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
 struct redact *
 redact_new(void)
 {
@@ -240,20 +222,20 @@ redact_load_default(struct redact *r, struct merr *e)
 
 /* Appends repl with \1..\9 expanded from the match m of s. */
 static void
-redact_expand(struct rbuf *b, const char *repl, const char *s, const regmatch_t *m)
+redact_expand(struct sbuf *b, const char *repl, const char *s, const regmatch_t *m)
 {
 	for (const char *p = repl; *p != '\0'; p++) {
 		if (p[0] == '\\' && p[1] >= '1' && p[1] <= '9') {
 			const regmatch_t *g = &m[p[1] - '0'];
 
 			if (g->rm_so != -1)
-				rbuf_add(b, s + g->rm_so, (size_t)(g->rm_eo - g->rm_so));
+				sbuf_add(b, s + g->rm_so, (size_t)(g->rm_eo - g->rm_so));
 			p++;
 		} else if (p[0] == '\\' && p[1] == '\\') {
-			rbuf_add(b, "\\", 1);
+			sbuf_add(b, "\\", 1);
 			p++;
 		} else
-			rbuf_add(b, p, 1);
+			sbuf_add(b, p, 1);
 	}
 }
 
@@ -263,9 +245,9 @@ redact_expand(struct rbuf *b, const char *repl, const char *s, const regmatch_t 
  * and columns. No byte of the match survives unless the rule's replacement
  * names its group. */
 static void
-redact_expand_keep(struct rbuf *b, const char *repl, const char *s, const regmatch_t *m)
+redact_expand_keep(struct sbuf *b, const char *repl, const char *s, const regmatch_t *m)
 {
-	struct rbuf	r = { NULL, 0, 0 };
+	struct sbuf	r = { NULL, 0, 0 };
 	size_t		n = (size_t)(m[0].rm_eo - m[0].rm_so);
 
 	redact_expand(&r, repl, s, m);
@@ -274,23 +256,23 @@ redact_expand_keep(struct rbuf *b, const char *repl, const char *s, const regmat
 
 		if (c != '\n' && c != '\r')
 			c = i < r.len ? r.p[i] : '*';
-		rbuf_add(b, &c, 1);
+		sbuf_add(b, &c, 1);
 	}
 	free(r.p);
 }
 
 /* One text rule over one NUL-terminated string; appends the result to out. */
 static void
-redact_rule_apply(struct redact_rule *rule, const char *s, struct rbuf *out, bool keep)
+redact_rule_apply(struct redact_rule *rule, const char *s, struct sbuf *out, bool keep)
 {
 	regmatch_t	m[10];
 	int		eflags = 0;
 
 	while (*s != '\0' && rx_exec(&rule->re, s, nitems(m), m, eflags) == 0) {
-		rbuf_add(out, s, (size_t)m[0].rm_so);
+		sbuf_add(out, s, (size_t)m[0].rm_so);
 		if (m[0].rm_eo == m[0].rm_so) {
 			/* An empty match replaces nothing; step past one byte. */
-			rbuf_add(out, s + m[0].rm_so, 1);
+			sbuf_add(out, s + m[0].rm_so, 1);
 			s += m[0].rm_so + 1;
 		} else {
 			if (keep)
@@ -301,34 +283,34 @@ redact_rule_apply(struct redact_rule *rule, const char *s, struct rbuf *out, boo
 		}
 		eflags = REG_NOTBOL;
 	}
-	rbuf_add(out, s, strlen(s));
+	sbuf_add(out, s, strlen(s));
 }
 
 /* All text rules over one NUL-free segment. */
 static void
-redact_segment(const struct redact *r, const char *seg, struct rbuf *out, bool keep)
+redact_segment(const struct redact *r, const char *seg, struct sbuf *out, bool keep)
 {
 	autofree char	*cur = xstrdup(seg), *folded = rx_fold(seg);
 
 	for (size_t i = 0; i < r->nlits; i++) {
 		const struct redact_literal	*l = &r->lits[i];
-		struct rbuf			 next = { NULL, 0, 0 };
+		struct sbuf			 next = { NULL, 0, 0 };
 		const char			*s = cur, *m;
 
 		if (strstr(cur, l->value) == NULL)
 			continue;
 		while ((m = strstr(s, l->value)) != NULL) {
-			rbuf_add(&next, s, (size_t)(m - s));
-			rbuf_add(&next, l->repl, strlen(l->repl));
+			sbuf_add(&next, s, (size_t)(m - s));
+			sbuf_add(&next, l->repl, strlen(l->repl));
 			s = m + l->len;
 		}
-		rbuf_add(&next, s, strlen(s));
+		sbuf_add(&next, s, strlen(s));
 		explicit_bzero(cur, strlen(cur));
 		free(cur);
 		cur = next.p;
 	}
 	for (size_t i = 0; i < r->n; i++) {
-		struct rbuf	next = { NULL, 0, 0 };
+		struct sbuf	next = { NULL, 0, 0 };
 
 		/* Most texts hold none of a rule's literals: no copy then. */
 		if (r->rules[i].kind != REDACT_TEXT ||
@@ -340,25 +322,25 @@ redact_segment(const struct redact *r, const char *seg, struct rbuf *out, bool k
 		free(folded);
 		folded = rx_fold(cur);
 	}
-	rbuf_add(out, cur, strlen(cur));
+	sbuf_add(out, cur, strlen(cur));
 }
 
 static char *
 redact_any(const struct redact *r, const char *s, size_t len, size_t *outlen, bool keep)
 {
-	struct rbuf	out = { NULL, 0, 0 };
+	struct sbuf	out = { NULL, 0, 0 };
 	autofree char	*copy = xmalloc(len + 1);
 	size_t		 i = 0;
 
 	memcpy(copy, s, len);
 	copy[len] = '\0';
-	rbuf_add(&out, "", 0);
+	sbuf_add(&out, "", 0);
 	for (;;) {
 		redact_segment(r, copy + i, &out, keep);
 		i += strlen(copy + i);
 		if (i >= len)
 			break;
-		rbuf_add(&out, "", 1);	/* keep the NUL byte itself */
+		sbuf_add(&out, "", 1);	/* keep the NUL byte itself */
 		i++;
 	}
 	if (outlen != NULL)

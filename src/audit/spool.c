@@ -25,38 +25,21 @@
 
 #define SPOOL_FIELDS	21
 
-struct sbuf {
-	char	*p;
-	size_t	 len, cap;
-};
-
-static void
-sb_add(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		b->p = xrealloc(b->p, b->cap);
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
 static void
 sb_field(struct sbuf *b, const char *s)
 {
-	sb_add(b, "\t", 1);
+	sbuf_add(b, "\t", 1);
 	if (s == NULL)
 		return;
 	for (; *s != '\0'; s++) {
 		if (*s == '\t')
-			sb_add(b, "\\t", 2);
+			sbuf_add(b, "\\t", 2);
 		else if (*s == '\n')
-			sb_add(b, "\\n", 2);
+			sbuf_add(b, "\\n", 2);
 		else if (*s == '\\')
-			sb_add(b, "\\\\", 2);
+			sbuf_add(b, "\\\\", 2);
 		else
-			sb_add(b, s, 1);
+			sbuf_add(b, s, 1);
 	}
 }
 
@@ -91,7 +74,7 @@ spool_format(const struct spool_rec *r, size_t *len)
 {
 	struct sbuf	b = { NULL, 0, 0 };
 
-	sb_add(&b, SPOOL_MAGIC, strlen(SPOOL_MAGIC));
+	sbuf_add(&b, SPOOL_MAGIC, strlen(SPOOL_MAGIC));
 	sb_int(&b, r->rowid, false);
 	sb_field(&b, r->run_id);
 	sb_field(&b, r->begin_hash);
@@ -112,7 +95,7 @@ spool_format(const struct spool_rec *r, size_t *len)
 		sb_int(&b, r->out_bytes[i], false);
 		sb_field(&b, r->out_sha[i]);
 	}
-	sb_add(&b, "\n", 1);
+	sbuf_add(&b, "\n", 1);
 	*len = b.len;
 	return (b.p);
 }

@@ -277,6 +277,19 @@ mkdir_p(const char *path, mode_t mode, struct merr *e)
 	return (0);
 }
 
+void
+sbuf_add(struct sbuf *b, const void *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		while (b->len + n + 1 > b->cap)
+			b->cap = b->cap == 0 ? 256 : b->cap * 2;
+		b->p = xrealloc(b->p, b->cap);
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
 char *
 path_join(const char *a, const char *b)
 {

@@ -36,6 +36,13 @@ int	 xasprintf(char **, const char *, ...)
 char	*xprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
 
 /* A NULL-terminated vector of owned strings. */
+/* A growing buffer, NUL-terminated after len; p owned (free it). */
+struct sbuf {
+	char	*p;
+	size_t	 len, cap;
+};
+void	 sbuf_add(struct sbuf *, const void *, size_t);
+
 struct strv {
 	char	**v;	/* owned, NULL-terminated once anything is added */
 	size_t	  n;

@@ -13,24 +13,6 @@
 #include "secret-http.h"
 
 /* A growing buffer, local to this file. */
-struct hbuf {
-	char	*p;
-	size_t	 len, cap;
-};
-
-static void
-hb_add(struct hbuf *b, const void *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		while (b->len + n + 1 > b->cap)
-			b->cap = b->cap == 0 ? 1024 : b->cap * 2;
-		b->p = xrealloc(b->p, b->cap);
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
 enum secret_http_rc
 secret_http_head_end(const char *buf, size_t len, size_t *head_len)
 {
@@ -65,18 +47,18 @@ secret_http_placeholder_in(const struct secrets *s, const void *buf, size_t len)
 
 /* Appends s (n bytes) to out with each occurrence of from replaced by to. */
 static void
-replace_into(struct hbuf *out, const char *s, size_t n, const char *from,
+replace_into(struct sbuf *out, const char *s, size_t n, const char *from,
     size_t flen, const char *to, size_t tlen)
 {
 	const char	*m;
 
 	while (n > 0 && (m = memmem(s, n, from, flen)) != NULL) {
-		hb_add(out, s, (size_t)(m - s));
-		hb_add(out, to, tlen);
+		sbuf_add(out, s, (size_t)(m - s));
+		sbuf_add(out, to, tlen);
 		n -= (size_t)(m - s) + flen;
 		s = m + flen;
 	}
-	hb_add(out, s, n);
+	sbuf_add(out, s, n);
 }
 
 /* One line (no line end) with every swap done: to_value, each named
@@ -85,12 +67,12 @@ static char *
 swap_line(const struct secrets *s, uint64_t named, bool to_value,
     const char *line, size_t n, size_t *outlen)
 {
-	struct hbuf	 cur = { NULL, 0, 0 };
+	struct sbuf	 cur = { NULL, 0, 0 };
 
-	hb_add(&cur, line, n);
+	sbuf_add(&cur, line, n);
 	for (size_t i = 0; i < s->n && i < 64; i++) {
 		const struct secret	*x = &s->v[i];
-		struct hbuf		 next = { NULL, 0, 0 };
+		struct sbuf		 next = { NULL, 0, 0 };
 
 		if (to_value && !(named & (1ULL << i)))
 			continue;
@@ -101,7 +83,7 @@ swap_line(const struct secrets *s, uint64_t named, bool to_value,
 			replace_into(&next, cur.p, cur.len, x->value, x->len,
 			    x->placeholder, SECRET_PLACEHOLDER_LEN);
 		if (next.p == NULL)
-			hb_add(&next, "", 0);
+			sbuf_add(&next, "", 0);
 		explicit_bzero(cur.p, cur.len);
 		free(cur.p);
 		cur = next;
@@ -323,7 +305,7 @@ message(const struct secrets *s, uint64_t named, bool request, const char *head,
     size_t *outlen, struct secret_http_msg *m, const char **why)
 {
 	bool		 reframe = false;
-	struct hbuf	 ob = { NULL, 0, 0 };
+	struct sbuf	 ob = { NULL, 0, 0 };
 	size_t		 pos = 0, next, n, he;
 	const char	*sp1, *sp2, *ver;
 
@@ -441,10 +423,10 @@ message(const struct secrets *s, uint64_t named, bool request, const char *head,
 					int		 el = EVP_EncodeBlock(enc,
 					    (unsigned char *)nd, (int)nl);
 
-					hb_add(&ob, line, vstart);
-					hb_add(&ob, "Basic ", 6);
-					hb_add(&ob, enc, (size_t)el);
-					hb_add(&ob, "\r\n", 2);
+					sbuf_add(&ob, line, vstart);
+					sbuf_add(&ob, "Basic ", 6);
+					sbuf_add(&ob, enc, (size_t)el);
+					sbuf_add(&ob, "\r\n", 2);
 					explicit_bzero(nd, nl);
 					explicit_bzero(enc, (size_t)el);
 					free(nd);
@@ -457,15 +439,15 @@ message(const struct secrets *s, uint64_t named, bool request, const char *head,
 			}
 		}
 		sw = swap_line(s, named, request, line, n, &swlen);
-		hb_add(&ob, sw, swlen);
-		hb_add(&ob, "\r\n", 2);
+		sbuf_add(&ob, sw, swlen);
+		sbuf_add(&ob, "\r\n", 2);
 		explicit_bzero(sw, swlen);
 		free(sw);
 	}
 	if (reframe)
-		hb_add(&ob, body == SH_BODY_CHUNKED ? "Transfer-Encoding: chunked\r\n" :
+		sbuf_add(&ob, body == SH_BODY_CHUNKED ? "Transfer-Encoding: chunked\r\n" :
 		    "Connection: close\r\n", body == SH_BODY_CHUNKED ? 28 : 19);
-	hb_add(&ob, "\r\n", 2);
+	sbuf_add(&ob, "\r\n", 2);
 	if (m->chunked)
 		m->clen = -1;	/* chunked wins over a length (RFC 9112 6.3) */
 	if (!request && (m->status / 100 == 1 || m->status == 204 ||
