@@ -37,7 +37,7 @@ except OSError as e:
 like "an unbounded fork loop is stopped by nproc" "$out" "^stopped [0-9]+ 11$"
 n=$(echo "$out" | awk '{print $2}')
 check "below the limit of 64 processes (forked ${n:-?})" test "${n:-9999}" -lt 64
-check "none of the forked sleepers survive the run" sh -c '! pgrep -f "time.sleep\\(60\\)" >/dev/null'
+check "none of the forked sleepers survive the run" sh -c '! pgrep -u '"$test_uid"' -f "time.sleep\\(60\\)" >/dev/null'
 
 run_moat run -p "$T/tight.conf" -- sh -c 'dd if=/dev/zero of=big bs=1M count=100 2>&1; ls -l big | awk "{print \$5}"'
 like "a file larger than fsize is cut off" "$out" "(File too large|8388608)"

@@ -64,8 +64,9 @@ fi
 
 # Twenty at once: twenty complete rows and a valid chain.
 before=$(sq "SELECT count(*) FROM runs")
-for i in $(seq 20); do (cd "$T/ws" && "$MOAT" run -- sh -c "echo $i" >/dev/null 2>&1) & done
-wait
+pids=()
+for i in $(seq 20); do (cd "$T/ws" && "$MOAT" run -- sh -c "echo $i" >/dev/null 2>&1) & pids+=($!); done
+wait "${pids[@]}"
 is "20 concurrent runs give 20 rows" "$(sq "SELECT count(*) FROM runs")" "$((before + 20))"
 is "all of them done" "$(sq "SELECT count(*) FROM runs WHERE status != 'done' AND status != 'refused'")" "0"
 run_moat audit verify

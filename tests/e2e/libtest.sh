@@ -1,10 +1,17 @@
 # libtest.sh: TAP helpers for moat's end-to-end and attack tests (bash).
 # Source it, call ok/not_ok/skip/is, then done_testing.
 #
-# When the suite runs as root and MOAT_TEST_UNPRIV is not "no", done_testing
-# runs the same file again as uid/gid 65534 (setpriv), continuing the
-# numbering, so one `make check` proves every sandbox test both as root and as
-# an unprivileged user. Set MOAT_TEST_UNPRIV=no to run only as the caller.
+# When the suite runs as root and MOAT_TEST_UNPRIV is not "no", the same file
+# runs again as uid/gid 65534 (setpriv), so one `make check` proves every
+# sandbox test both as root and as an unprivileged user. Set
+# MOAT_TEST_UNPRIV=no to run only as the caller. The second pass starts when
+# this file is sourced and runs beside the first (most of a test's time is
+# spent waiting on sandboxes, not on the CPU); done_testing waits for it and
+# appends its points, numbered on from the first pass's. Set
+# MOAT_TEST_SERIAL=1 to run it after the first pass instead, as one would to
+# tell whether two passes disturb each other. A file whose second pass needs
+# something the first sets up sets MOAT_TEST_DEFER=1 before sourcing this,
+# and calls unpriv_begin once it is ready.
 #
 # Strict mode (CI=true, as .ci/run sets it, or MOAT_TEST_STRICT=1): a file
 # that cannot run at all (no sandbox for this user, a missing tool, no uid
@@ -34,6 +41,42 @@ on_exit() {
 	rm -rf "$T" 2>/dev/null || true
 }
 trap on_exit EXIT
+# Ended from outside (the first pass ending early ends the second this way):
+# clean up as on any exit.
+trap 'exit 143' TERM
+
+# The uid 65534 pass: can it run, and if so start it now (or, serial, at
+# done_testing). Its TAP goes to a file and is renumbered at the end.
+unpriv_pid=
+unpriv_why=
+unpriv_wanted() {
+	[ "$test_uid" = 0 ] && [ -z "${MOAT_TEST_CHILD:-}" ] &&
+	    [ "${MOAT_TEST_UNPRIV:-yes}" != no ] && command -v setpriv >/dev/null
+}
+unpriv_start() {
+	# Its status goes to a file: a test's own bare `wait` may reap it first.
+	(MOAT_TEST_CHILD=1 TMPDIR=/tmp \
+	    setpriv --reuid=65534 --regid=65534 --clear-groups \
+	    env -u HOME -u MOAT_DB bash "$0" >"$T/unpriv.tap" 2>"$T/unpriv.err" </dev/null
+	 echo $? >"$T/unpriv.rc") &
+	unpriv_pid=$!
+}
+if unpriv_wanted; then
+	if ! setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$MOAT" -a -r "$0"; then
+		unpriv_why="uid 65534 cannot reach $MOAT or $0 (a build under a private directory such as /root; .ci/run copies the tree to /tmp)"
+	elif [ "${MOAT_TEST_SERIAL:-}" != 1 ] && [ "${MOAT_TEST_DEFER:-}" != 1 ]; then
+		unpriv_start
+	fi
+	# A first pass that ends early takes the second with it.
+	cleanup_hooks+=('[ -n "$unpriv_pid" ] && pkill -TERM -P "$unpriv_pid" 2>/dev/null; true')
+fi
+# unpriv_begin: start the deferred second pass now (see MOAT_TEST_DEFER).
+unpriv_begin() {
+	if unpriv_wanted && [ -z "$unpriv_why" ] && [ -z "$unpriv_pid" ] &&
+	    [ "${MOAT_TEST_SERIAL:-}" != 1 ]; then
+		unpriv_start
+	fi
+}
 
 ok()     { tap_n=$((tap_n + 1)); echo "ok $tap_n - [$who] $*"; }
 not_ok() { tap_n=$((tap_n + 1)); tap_fail=$((tap_fail + 1)); echo "not ok $tap_n - [$who] $*"; }
@@ -95,7 +138,7 @@ skip_all() {
 		echo "1..$tap_n"
 		exit 1
 	fi
-	if [ "$tap_n" = 0 ]; then
+	if [ "$tap_n" = 0 ] && [ -z "${MOAT_TEST_CHILD:-}" ]; then
 		echo "1..0 # SKIP $why"
 	else
 		skip "$why"
@@ -129,23 +172,38 @@ www_start() {
 }
 
 done_testing() {
-	if [ "$test_uid" = 0 ] && [ -z "${MOAT_TEST_CHILD:-}" ] &&
-	    [ "${MOAT_TEST_UNPRIV:-yes}" != no ] && command -v setpriv >/dev/null &&
-	    ! setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$MOAT" -a -r "$0"; then
-		local why="uid 65534 cannot reach $MOAT or $0 (a build under a private directory such as /root; .ci/run copies the tree to /tmp)"
+	if [ -n "$unpriv_why" ]; then
 		if strict; then
 			not_ok "the uid 65534 pass runs (strict mode)"
-			diag "$why"
+			diag "$unpriv_why"
 		else
-			skip "the uid 65534 pass: $why"
+			skip "the uid 65534 pass: $unpriv_why"
 		fi
-	elif [ "$test_uid" = 0 ] && [ -z "${MOAT_TEST_CHILD:-}" ] &&
-	    [ "${MOAT_TEST_UNPRIV:-yes}" != no ] && command -v setpriv >/dev/null; then
-		# The second pass, unprivileged. It prints the final plan.
-		MOAT_TAP_START=$tap_n MOAT_TEST_CHILD=1 TMPDIR=/tmp \
-		    setpriv --reuid=65534 --regid=65534 --clear-groups \
-		    env -u HOME -u MOAT_DB bash "$0"
-		local child=$?
+	elif unpriv_wanted; then
+		[ -z "$unpriv_pid" ] && unpriv_start	# serial
+		local child
+		wait "$unpriv_pid" 2>/dev/null
+		child=$(cat "$T/unpriv.rc" 2>/dev/null) || child=1
+		unpriv_pid=
+		cat "$T/unpriv.err" >&2
+		# Its points numbered on from ours; its plan replaced by the whole's.
+		# A point it printed with no number would be miscounted: it has none.
+		local n
+		n=$(awk -v off="$tap_n" '
+			match($0, /^(not )?ok [0-9]+/) {
+				head = substr($0, 1, RLENGTH); rest = substr($0, RLENGTH + 1)
+				num = head; sub(/^(not )?ok /, "", num)
+				sub(/[0-9]+$/, "", head)
+				last = num + off
+				print head last rest; next
+			}
+			/^1\.\.[0-9]+/ { next }
+			{ print }
+			END { print "#n " (last ? last : off) }' "$T/unpriv.tap" |
+		    tee "$T/unpriv.out" | sed -n 's/^#n //p')
+		grep -v '^#n ' "$T/unpriv.out"
+		tap_n=${n:-$tap_n}
+		echo "1..$tap_n"
 		[ $tap_fail -eq 0 ] && exit $child
 		exit 1
 	fi

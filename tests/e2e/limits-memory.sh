@@ -12,25 +12,36 @@
 # user), so the shipped 50% comes to 1G here and isolated's 25% to 512M,
 # and a bomb that got through could not hurt the machine. The runtimes run
 # outside it, under the default as it is on this machine.
+#
+# The root pass makes two such groups, one for each pass, before it starts
+# the uid 65534 pass beside it (MOAT_TEST_DEFER), so the bombs of the two
+# passes never share 2G.
+MOAT_TEST_DEFER=1
 . "$(dirname "$0")/libtest.sh"
 require_sandbox
 PY=/usr/bin/python3
 
 jfield() { printf '%s\n' "$out" | grep '^{' | tail -1 | jq -r ".$1" 2>/dev/null; }
 
-# The group: made by the root pass, inherited by name by the uid 65534 pass.
+# The groups: made by the root pass; the uid 65534 pass is handed its own by
+# name.
 if is_root && [ -z "${MOAT_TEST_CHILD:-}" ]; then
 	mnt=$(awk '$9 == "cgroup" && $NF ~ /(^|,)memory(,|$)/ { print $5; exit }' /proc/self/mountinfo)
 	self=$(sed -n 's/^[0-9]*:memory://p' /proc/self/cgroup)
+	MOAT_TEST_MEMGROUP=
 	if [ -n "$mnt" ] && [ -n "$self" ]; then
 		[ "$self" = / ] && self=
-		g="$mnt$self/moat-test-mem-$$"
-		if mkdir "$g" 2>/dev/null && echo 2G >"$g/memory.limit_in_bytes" &&
-		    chown 65534 "$g/cgroup.procs" "$g/tasks"; then
-			export MOAT_TEST_MEMGROUP="$g"
-			cleanup_hooks+=("rmdir '$g/moat' '$g' 2>/dev/null")
-		fi
+		for pass in root unpriv; do
+			g="$mnt$self/moat-test-mem-$$-$pass"
+			if mkdir "$g" 2>/dev/null && echo 2G >"$g/memory.limit_in_bytes" &&
+			    chown 65534 "$g/cgroup.procs" "$g/tasks"; then
+				cleanup_hooks+=("rmdir '$g/moat' '$g' 2>/dev/null")
+				if [ $pass = root ]; then root_group=$g; else export MOAT_TEST_MEMGROUP="$g"; fi
+			fi
+		done
 	fi
+	unpriv_begin
+	MOAT_TEST_MEMGROUP=${root_group:-}
 fi
 # conf CMD...: CMD in the 2G group (when there is one), in the workspace;
 # sets $out, $err, $rc as run_moat does.
