@@ -67,8 +67,10 @@ if unpriv_wanted; then
 	elif [ "${MOAT_TEST_SERIAL:-}" != 1 ] && [ "${MOAT_TEST_DEFER:-}" != 1 ]; then
 		unpriv_start
 	fi
-	# A first pass that ends early takes the second with it.
-	cleanup_hooks+=('[ -n "$unpriv_pid" ] && pkill -TERM -P "$unpriv_pid" 2>/dev/null; true')
+	# A first pass that ends early takes the second with it, showing what
+	# the second had done (a file killed at its time limit included).
+	cleanup_hooks+=('[ -n "$unpriv_pid" ] && { pkill -TERM -P "$unpriv_pid" 2>/dev/null
+		sed "s/^/# (the uid 65534 pass, cut short) /" "$T/unpriv.tap" "$T/unpriv.err" 2>/dev/null; }; true')
 fi
 # unpriv_begin: start the deferred second pass now (see MOAT_TEST_DEFER).
 unpriv_begin() {
