@@ -248,6 +248,40 @@ write_file_at(int dirfd, const char *path, const char *s, struct merr *e)
 	return (0);
 }
 
+static bool
+stat_owned(const struct stat *st)
+{
+	return (st->st_uid == geteuid() && (st->st_mode & 022) == 0);
+}
+
+bool
+cache_dir_owned(const char *dir)
+{
+	struct stat	st;
+	struct merr	e;
+
+	if (mkdir_p(dir, 0700, &e) == -1 || lstat(dir, &st) == -1)
+		return (false);
+	return (S_ISDIR(st.st_mode) && stat_owned(&st));
+}
+
+int
+open_owned(const char *dir, const char *path)
+{
+	struct stat	st;
+	int		fd;
+
+	if (lstat(dir, &st) == -1 || !S_ISDIR(st.st_mode) || !stat_owned(&st))
+		return (-1);
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)) == -1)
+		return (-1);
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || !stat_owned(&st)) {
+		close(fd);
+		return (-1);
+	}
+	return (fd);
+}
+
 int
 mkdir_p(const char *path, mode_t mode, struct merr *e)
 {

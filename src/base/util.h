@@ -70,6 +70,13 @@ void	 strv_clear(struct strv *);
 int	 read_file(const char *, char **, size_t *, struct merr *);
 int	 write_file_at(int, const char *, const char *, struct merr *);
 int	 mkdir_p(const char *, mode_t, struct merr *);
+/* moat's own caches: a directory or file is trusted only when it is the
+ * caller's (effective uid) and writable by no one else. cache_dir_owned
+ * makes dir (mode 0700) when it is missing and says whether it is a
+ * directory so held; open_owned opens path read-only when it is a regular
+ * file so held in such a directory, never following a link: -1 otherwise. */
+bool	 cache_dir_owned(const char *dir);
+int	 open_owned(const char *dir, const char *path);
 char	*path_join(const char *, const char *);
 bool	 path_is_under(const char *, const char *);
 /* An absolute path with "//", "/./" and "/../" folded lexically (".." at

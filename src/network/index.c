@@ -491,27 +491,43 @@ mtime_of(const char *path, char *buf, size_t len)
 	return (true);
 }
 
+/* $XDG_CACHE_HOME/moat, or NULL when it is not an absolute path. */
 static char *
-cache_path(const char *tool)
+cache_dir(void)
 {
 	char	dir[PATH_MAX];
 
 	xdg_dir("XDG_CACHE_HOME", ".cache", dir, sizeof dir);
 	if (dir[0] != '/')
 		return (NULL);
-	return (xprintf("%s/moat/index-%s", dir, tool));
+	return (xprintf("%s/moat", dir));
 }
 
+static char *
+cache_path(const char *tool)
+{
+	autofree char	*dir = cache_dir();
+
+	return (dir == NULL ? NULL : xprintf("%s/index-%s", dir, tool));
+}
+
+/* A cache names hosts the sandbox may reach: it is read only when it and
+ * its directory are the user's and writable by no one else (open_owned),
+ * as the seccomp cache is; anything else asks the tool again. */
 static bool
 cache_read(const char *tool, struct tool_cache *c)
 {
-	autofree char	*path = cache_path(tool), *buf = NULL;
-	char		*line, *next, mt[48];
-	struct merr	 d;
+	autofree char	*dir = cache_dir(), *path = cache_path(tool);
+	char		 buf[4 * PATH_MAX], *line, *next, mt[48];
+	autofd int	 fd = -1;
+	ssize_t		 n;
 
 	memset(c, 0, sizeof *c);
-	if (path == NULL || read_file(path, &buf, NULL, &d) == -1)
+	if (dir == NULL || path == NULL || (fd = open_owned(dir, path)) == -1)
 		return (false);
+	if ((n = read(fd, buf, sizeof buf - 1)) <= 0)
+		return (false);
+	buf[n] = '\0';
 	for (line = buf; line != NULL; line = next) {
 		char	*eq;
 
@@ -542,18 +558,12 @@ cache_read(const char *tool, struct tool_cache *c)
 static void
 cache_write(const char *tool, const struct tool_cache *c)
 {
-	autofree char	*path = cache_path(tool), *dir = NULL, *tmp = NULL, *text = NULL;
-	struct merr	 d;
-	char		*slash;
+	autofree char	*path = cache_path(tool), *dir = cache_dir(), *tmp = NULL,
+			*text = NULL;
 	int		 fd;
 	bool		 ok;
 
-	if (path == NULL)
-		return;
-	dir = xstrdup(path);
-	if ((slash = strrchr(dir, '/')) != NULL)
-		*slash = '\0';
-	if (mkdir_p(dir, 0700, &d) == -1)
+	if (path == NULL || dir == NULL || !cache_dir_owned(dir))
 		return;
 	tmp = xprintf("%s.%d.tmp", path, (int)getpid());
 	text = xprintf("tool=%s\ntool_mtime=%s\nmodule=%s\nmodule_mtime=%s\n"

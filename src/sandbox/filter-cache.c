@@ -160,13 +160,6 @@ filter_cache_paths(const uint8_t key[SHA256_LEN], char *dir, size_t ndir,
 	snprintf(path, npath, "%s/seccomp-%s", dir, hex);
 }
 
-/* The user's, and writable by the user alone. */
-static bool
-filter_cache_owned(const struct stat *st)
-{
-	return (st->st_uid == geteuid() && (st->st_mode & 022) == 0);
-}
-
 int
 filter_cache_load(const uint8_t key[SHA256_LEN], unsigned want, struct filter *f)
 {
@@ -181,12 +174,10 @@ filter_cache_load(const uint8_t key[SHA256_LEN], unsigned want, struct filter *f
 	if (key == NULL)
 		return (-1);
 	filter_cache_paths(key, dir, sizeof dir, path, sizeof path);
-	if (lstat(dir, &st) == -1 || !S_ISDIR(st.st_mode) || !filter_cache_owned(&st))
+	/* The user's, and writable by the user alone: else compiled afresh. */
+	if ((fd = open_owned(dir, path)) == -1)
 		return (-1);
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)) == -1)
-		return (-1);
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || !filter_cache_owned(&st) ||
-	    st.st_size < 0 || (size_t)st.st_size > sizeof buf)
+	if (fstat(fd, &st) == -1 || st.st_size < 0 || (size_t)st.st_size > sizeof buf)
 		return (-1);
 	if ((n = read(fd, buf, sizeof buf)) != st.st_size)
 		return (-1);
@@ -198,8 +189,6 @@ filter_cache_store(const uint8_t key[SHA256_LEN], const struct filter *f)
 {
 	char		 dir[PATH_MAX + 8], path[PATH_MAX + 80], tmp[PATH_MAX + 100];
 	autofree void	*b = NULL;
-	struct stat	 st;
-	struct merr	 e;
 	size_t		 len;
 	int		 fd;
 	bool		 ok;
@@ -208,8 +197,7 @@ filter_cache_store(const uint8_t key[SHA256_LEN], const struct filter *f)
 		return;
 	filter_cache_paths(key, dir, sizeof dir, path, sizeof path);
 	/* Best effort: a run that cannot keep its program only pays again. */
-	if (mkdir_p(dir, 0700, &e) == -1 || lstat(dir, &st) == -1 ||
-	    !S_ISDIR(st.st_mode) || !filter_cache_owned(&st))
+	if (!cache_dir_owned(dir))
 		return;
 	b = filter_cache_format(key, f, &len);
 	snprintf(tmp, sizeof tmp, "%s.%d.tmp", path, (int)getpid());

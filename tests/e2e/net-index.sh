@@ -201,6 +201,25 @@ if [ -n "$pip_says" ]; then
 	HOME=$T/empty run_moat run -v -p "$T/dflt.conf" -- true
 	like "the second run takes pip's answer from the cache" "$err" "pip.s default \(asked [^)]*, cached\)"
 	check "... kept in \$XDG_CACHE_HOME/moat" test -s "$XDG_CACHE_HOME/moat/index-pip"
+	# The cache names hosts the sandbox may reach: believed only when the
+	# user alone can have written it. A planted host, first in a file as
+	# moat writes it (believed: the control), then group-writable, then in
+	# a directory others may write.
+	cf="$XDG_CACHE_HOME/moat/index-pip"
+	cp -p "$cf" "$T/index-pip.good"
+	plant() { sed 's|^url=.*|url=https://planted.test/simple|' "$T/index-pip.good" >"$cf.new" &&
+		chmod 0600 "$cf.new" && mv "$cf.new" "$cf"; }
+	plant
+	HOME=$T/empty run_moat run -v -p "$T/dflt.conf" -- true
+	like "a cache as moat writes it is believed (the control)" "$err" "allowing planted.test"
+	plant; chmod 0620 "$cf"
+	HOME=$T/empty run_moat run -v -p "$T/dflt.conf" -- true
+	unlike "a group-writable cache is not believed" "$err" "planted.test"
+	like "... pip is asked again" "$err" "pip.s default \(asked [^)]*\)"
+	plant; chmod 0777 "$XDG_CACHE_HOME/moat"
+	HOME=$T/empty run_moat run -v -p "$T/dflt.conf" -- true
+	unlike "a cache in a directory others may write is not believed" "$err" "planted.test"
+	chmod 0700 "$XDG_CACHE_HOME/moat"
 	HOME=$T/empty run_moat profiles show "$T/dflt.conf"
 	like "profiles show lists the cached default without running pip" "$out" \
 	    "net-allow-index pip, from pip.s default \(asked [^)]*, cached\)"
@@ -212,6 +231,10 @@ if [ -n "$pip_says" ]; then
 else
 	skip "pip's cache (no pip)"
 	skip "pip's cache file (no pip)"
+	skip "a planted cache (no pip)"
+	skip "a group-writable cache (no pip)"
+	skip "... asked again (no pip)"
+	skip "a cache in a directory others may write (no pip)"
 	skip "profiles show with pip's cached default (no pip)"
 	skip "no python3 and no index (no pip to compare)"
 	skip "no python3 and no index: the message (no pip to compare)"
