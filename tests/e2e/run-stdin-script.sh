@@ -81,8 +81,11 @@ like "and the reasons say it was not read in full" "$r" "^oversize"
 
 # A pipe whose writer stays open (an interactive producer): moat scores
 # what came within its wait and starts the shell, which reads the rest.
+# The producer writes its last line only once the shell has started.
 rm -f "$T/ws/started"
-( printf 'touch started\nread line\necho "got $line"\n'; sleep 10; echo late ) |
+( printf 'touch started\nread line\necho "got $line"\n'
+  for _ in $(seq 200); do [ -e "$T/ws/started" ] && break; sleep 0.05; done
+  echo late ) |
     (cd "$T/ws" && "$MOAT" run -p default -- sh >"$T/slow.out" 2>&1) &
 spid=$!
 for _ in $(seq 50); do [ -e "$T/ws/started" ] && break; sleep 0.1; done
