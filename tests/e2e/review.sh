@@ -320,10 +320,14 @@ s5 diff "$S5"
 like "then there is nothing to review, and moat says so" "$err" "no session $S5"
 
 # --review on a terminal: a question per path.
-if command -v script >/dev/null; then
+if command -v python3 >/dev/null; then
 	mkdir -p "$T/ws3" && echo a >"$T/ws3/a.txt"
-	# The answers come once the questions are up (moat drops earlier keys).
-	(sleep 3; printf 'd\n'; sleep 0.5; printf 'y\n'; sleep 0.5; printf 'n\n'; sleep 1) | (cd "$T/ws3" && script -qec "'$MOAT' run --review -- sh -c 'echo more >> a.txt; echo new > b.txt'" /dev/null) >"$T/tty.out" 2>&1
+	# Each answer is typed once its question is up (moat drops earlier keys).
+	(cd "$T/ws3" && python3 "$MOAT_SRCDIR/tests/e2e/ttydrive.py" --out "$T/tty.out" \
+	    'wait:a\.txt: apply' 'send:d\n' 'wait:\+more.*a\.txt: apply' 'send:y\n' \
+	    'wait:b\.txt: apply' 'send:n\n' \
+	    -- "$MOAT" run --review -- sh -c 'echo more >> a.txt; echo new > b.txt') >/dev/null 2>"$T/tty.err"
+	[ -s "$T/tty.err" ] && diag "$(cat "$T/tty.err")"
 	tout=$(tr -d '\r' <"$T/tty.out")
 	like "run --review asks per path" "$tout" "modified a.txt: apply\? \[y\]es \[n\]o \[d\]iff \[a\]ll \[q\]uit"
 	like "d shows the diff" "$tout" "\+more"
@@ -331,7 +335,7 @@ if command -v script >/dev/null; then
 more
 no-b"
 else
-	skip "run --review on a terminal: no script(1) here"
+	skip "run --review on a terminal: no python3 for the terminal driver"
 fi
 
 done_testing
