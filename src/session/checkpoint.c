@@ -11,9 +11,10 @@
  * namespace, so criu, once inside the session's user namespace, cannot
  * open its namespaces ("Can't open PID/ns/net on procfs: Permission
  * denied"). Every session's seccomp filter reports to a listener the
- * supervisor holds (SECCOMP_RET_USER_NOTIF): criu restores a filter
- * without its listener, and the kernel then fails each such call with
- * ENOSYS. In restricted and proxied modes the proxy's listening sockets,
+ * supervisor holds (SECCOMP_RET_USER_NOTIF): criu dumps and restores
+ * such a filter without its listener, and the restored process's notified
+ * calls then fail with ENOSYS (seen with a test program whose uname was
+ * notified: "ok" before the dump, ENOSYS after the restore). In restricted and proxied modes the proxy's listening sockets,
  * made inside, are served by the supervisor outside. So the checks below
  * end in a refusal that names these; the ones before it say what the
  * host lacks first, as they would matter once the session is fixed. */
@@ -42,10 +43,10 @@ extern char	**environ;
 #define CAP_CHECKPOINT_RESTORE	40
 #endif
 
-/* What `criu check` may print and take: it is quick (a few tens of ms);
- * one that hangs is killed. */
+/* What `criu check` may print and take: it is quick (60 ms here); one
+ * that hangs is killed. */
 #define CKPT_OUT_MAX	65536
-#define CKPT_CHECK_SECS	30
+#define CKPT_CHECK_SECS	10
 
 void
 ckpt_first_error(const char *out, size_t n, char *line, size_t linen)
@@ -140,6 +141,7 @@ ckpt_criu_check(const char *criu, struct merr *e)
 	autofree char			*out = NULL;
 	char				 line[512];
 	size_t				 len = 0;
+	bool				 hung = false;
 	int				 p[2], st, rc;
 	pid_t				 pid;
 	time_t				 until = time(NULL) + CKPT_CHECK_SECS;
@@ -162,9 +164,14 @@ ckpt_criu_check(const char *criu, struct merr *e)
 		struct pollfd	pf = { .fd = p[0], .events = POLLIN };
 		ssize_t		r;
 		time_t		left = until - time(NULL);
+		int		ready;
 
-		if (left <= 0 || poll(&pf, 1, (int)left * 1000) == 0) {
+		ready = left <= 0 ? 0 : poll(&pf, 1, (int)left * 1000);
+		if (ready == -1 && errno == EINTR)
+			continue;
+		if (ready <= 0) {
 			kill(pid, SIGKILL);
+			hung = true;
 			break;
 		}
 		if (len == CKPT_OUT_MAX) {
@@ -187,6 +194,9 @@ ckpt_criu_check(const char *criu, struct merr *e)
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
 		return (0);
 	ckpt_first_error(out, len, line, sizeof line);
+	if (hung)
+		return (merr_set(e, "`%s check` did not finish within %d s%s%s",
+		    criu, CKPT_CHECK_SECS, line[0] != '\0' ? ": " : "", line));
 	if (WIFSIGNALED(st))
 		return (merr_set(e, "`%s check` was killed by signal %d%s%s", criu,
 		    WTERMSIG(st), line[0] != '\0' ? ": " : "", line));

@@ -16,7 +16,7 @@ real_criu=${MOAT_TEST_CRIU:-$(command -v criu)}
 
 # A stand-in criu: `criu check` prints what $T/criu-says holds and exits
 # with $T/criu-exit; each call is noted in $T/criu-called.
-mkdir -p "$T/fake" "$T/nocriu"
+mkdir -p "$T/fake" "$T/nocriu" "$T/hang"
 cat >"$T/fake/criu" <<EOF
 #!/bin/sh
 echo "\$*" >>"$T/criu-called"
@@ -71,6 +71,15 @@ if is_root; then
 	fake 3 ""
 	snap "$T/fake" "$S" --processes
 	is "a check that prints nothing: said so" "$err" "moat session snapshot: --processes: \`$T/fake/criu check\` failed (exit 3): it printed nothing"
+
+	# A check that hangs is killed and said so.
+	hang=6$$$RANDOM
+	printf '#!/bin/sh\necho "Error (criu/x.c:1): stuck"\nexec %s %s\n' "$(command -v sleep)" "$hang" >"$T/hang/criu"
+	chmod 755 "$T/hang/criu"
+	snap "$T/hang" "$S" --processes
+	is "a check that hangs: 125" "$rc" 125
+	is "it is said so, with what it printed" "$err" "moat session snapshot: --processes: \`$T/hang/criu check\` did not finish within 10 s: Error (criu/x.c:1): stuck"
+	check "and it was killed" test -z "$(pgrep -f "sleep $hang\$")"
 
 	# Root without CAP_CHECKPOINT_RESTORE (dropped from the bounding set,
 	# so gone after the exec): refused before criu runs.
