@@ -14,8 +14,12 @@
  * supervisor holds (SECCOMP_RET_USER_NOTIF): criu dumps and restores
  * such a filter without its listener, and the restored process's notified
  * calls then fail with ENOSYS (seen with a test program whose uname was
- * notified: "ok" before the dump, ENOSYS after the restore). In restricted and proxied modes the proxy's listening sockets,
- * made inside, are served by the supervisor outside. So the checks below
+ * notified: "ok" before the dump, ENOSYS after the restore). In
+ * restricted and proxied modes the proxy's listening sockets, made
+ * inside, are served by the supervisor outside. And here criu 4.2
+ * dumped, but could not restore, a tree in a mount namespace of its own,
+ * even a minimal pivot_root'd one ("BUG at criu/mount.c:48"; with
+ * --mntns-compat-mode, "Can't umount at ./sys"). So the checks below
  * end in a refusal that names these; the ones before it say what the
  * host lacks first, as they would matter once the session is fixed. */
 #include <errno.h>
