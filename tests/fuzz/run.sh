@@ -3,14 +3,15 @@
 # (-fsanitize=fuzzer,address,undefined) and runs each for FUZZ_SECONDS
 # (default 60). Usage: run.sh [SRCDIR [OUTDIR]]; `make fuzz` passes both.
 # FUZZ_HARNESSES picks some of: http socks rule session duration profile risk
-# fold dns sniff line pane mcp ttystate resolve spool secret replay bpf-cache (the profile parser with its includes; the
+# fold dns sniff line pane mcp ttystate resolve spool secret replay bpf-cache criu (the profile parser with its includes; the
 # risk scorer's shell reader; the folding of a path an observed open in the
 # sandbox asked for; the sandbox resolver's questions; a transparent
 # connection's first bytes; moat shell's reading of a line, and its output
 # pane over libvterm; moat mcp's message path and dispatch; the audit
 # log's spool of completions; the timing of a run's output that moat
 # audit replay reads from the log; a cached seccomp program as
-# filter-cache.c reads it).
+# filter-cache.c reads it; the output of `criu check` as moat session
+# snapshot --processes reads it).
 # Exits non-zero on a crash, a leak or a failed assertion; the reproducer is
 # left in OUTDIR (crash-*, leak-*). Needs clang with libFuzzer (Debian: clang).
 set -eu
@@ -66,6 +67,8 @@ seed "$out/corpus-replay" same '0 5\n0 5\n3 1\n|\033[1mhi\033[m\r\n'
 seed "$out/corpus-resolve" env '#!/usr/bin/env -S python3 -u\nprint(1)\n'
 seed "$out/corpus-resolve" interp '#! /bin/sh -e\n'
 seed "$out/corpus-resolve" self '#!cmd\n'
+seed "$out/corpus-criu" vdso 'Warn  (criu/kerndat.c:1): x\n  Error (criu/vdso.c:99): vdso: Unexpected rt vDSO area bounds  \nError (criu/cr-check.c:7): later\n'
+seed "$out/corpus-criu" good 'Looks good.\n'
 seed "$out/corpus-spool" done 'moat-spool-1\t12\t20261206T222549-30645-42bff0b1\t0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\tdone\t2026-12-06T22:25:49.120Z\t1.5\texited\t3\t\t0.5\t\t4096\t\t{"timeout_s":7}\t9\t["a\\tb"]\t300000\t0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\t0\t0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'
 seed "$out/corpus-spool" signal 'moat-spool-1\t1\tr\t0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\tsetup-failed\tt\t0\tkilled\t137\t9\t\t\t\t\t\t\t\t0\t0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\t0\t0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'
 seed "$out/corpus-secret" bearer 'GET /v1/x?key=moat-secret-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\nHost: api.test\r\nAuthorization: Bearer moat-secret-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\nContent-Length: 3\r\n\r\nabc'
@@ -102,7 +105,7 @@ open(sys.argv[1], "wb").write(body + hashlib.sha256(body).digest())
 PY
 
 rc=0
-for h in ${FUZZ_HARNESSES:-http socks rule session duration profile risk fold dns sniff line pane mcp ttystate resolve spool secret replay bpf-cache}; do
+for h in ${FUZZ_HARNESSES:-http socks rule session duration profile risk fold dns sniff line pane mcp ttystate resolve spool secret replay bpf-cache criu}; do
 	echo "fuzz-$h: building"
 	extra= libs=
 	case $h in
@@ -126,6 +129,9 @@ for h in ${FUZZ_HARNESSES:-http socks rule session duration profile risk fold dn
 		libs=-lsqlite3 ;;
 	bpf-cache)
 		extra="$src/src/sandbox/filter-cache.c $src/src/base/sha256.c" ;;
+	criu)
+		extra="$src/src/session/checkpoint.c"
+		libs=-lcap ;;
 	risk)
 		extra="$src/src/risk/risk.c $src/src/risk/risk-rules.c
 		    $src/src/risk/risk-shell.c $src/src/base/rx.c
