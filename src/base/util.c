@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -246,6 +247,29 @@ write_file_at(int dirfd, const char *path, const char *s, struct merr *e)
 	if (write(fd, s, len) != (ssize_t)len)
 		return (merr_errno(e, "write %s", path));
 	return (0);
+}
+
+void
+close_fds_except(int from, const int *keep, size_t n)
+{
+	unsigned	lo = (unsigned)from;
+
+	/* Each gap between the kept descriptors, in order. */
+	for (;;) {
+		unsigned	next = ~0U;
+
+		for (size_t i = 0; i < n; i++)
+			if (keep[i] >= 0 && (unsigned)keep[i] >= lo &&
+			    (unsigned)keep[i] < next)
+				next = (unsigned)keep[i];
+		if (next > lo && syscall(SYS_close_range, lo,
+		    next == ~0U ? ~0U : next - 1, 0U) == -1)
+			for (unsigned fd = lo; fd < (next == ~0U ? 1024U : next); fd++)
+				close((int)fd);
+		if (next == ~0U)
+			return;
+		lo = next + 1;
+	}
 }
 
 static bool

@@ -76,6 +76,10 @@ int	 mkdir_p(const char *, mode_t, struct merr *);
  * directory so held; open_owned opens path read-only when it is a regular
  * file so held in such a directory, never following a link: -1 otherwise. */
 bool	 cache_dir_owned(const char *dir);
+/* Closes every descriptor from `from` up but those n in keep (-1 entries
+ * ignored): for a process that outlives its caller, which must not hold on
+ * to what the caller left open without close-on-exec. */
+void	 close_fds_except(int from, const int *keep, size_t n);
 int	 open_owned(const char *dir, const char *path);
 char	*path_join(const char *, const char *);
 bool	 path_is_under(const char *, const char *);

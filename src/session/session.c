@@ -925,6 +925,14 @@ session_start(const struct session_opts *o, char id[SESSION_ID_MAX],
 			dup2(null, 1);
 		}
 		dup2(log, 2);
+		/* Nothing else of the caller's: what it left open without
+		 * close-on-exec would stay in the supervisor, and in init, for
+		 * the session's life. */
+		{
+			int	keep[] = { p[1], cov_fd() };
+
+			close_fds_except(3, keep, sizeof keep / sizeof keep[0]);
+		}
 		session_serve(o, id, p[1]);
 	}
 	close(log);

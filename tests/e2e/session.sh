@@ -523,6 +523,28 @@ touch "$XDG_RUNTIME_DIR/moat/s-00000001.log"
 run_moat session ls
 check "ls removes a dead session's log after a week" test ! -e "$XDG_RUNTIME_DIR/moat/s-00000000.log"
 check "and keeps a recent one" test -e "$XDG_RUNTIME_DIR/moat/s-00000001.log"
+# What the caller left open without close-on-exec stays with it: not in the
+# supervisor nor in init, which outlive it.
+exec 7>"$T/leak-$tag"
+run_moat session new --name "leak$tag"
+exec 7>&-
+SL=${out%% *}
+sup=$(pgrep -u "$test_uid" -f "session new --name leak$tag\$" | head -1)
+if [ -n "$sup" ]; then
+	unlike "the caller's descriptors are not in the session's supervisor" \
+	    "$(ls -l /proc/"$sup"/fd/ 2>&1)" "leak-$tag"
+	kids=$(pgrep -P "$sup" | tr '\n' ' ')
+	if is_root; then
+		unlike "nor in its init" "$(for k in $kids; do ls -l /proc/"$k"/fd/; done 2>&1)" "leak-$tag"
+	else
+		skip "nor in its init: init is not dumpable, so only root may list its descriptors"
+	fi
+else
+	not_ok "the session's supervisor is found (session new --name leak$tag)"
+	skip "nor in its init: no supervisor"
+fi
+run_moat session kill "$SL"
+
 # Supervisors are detached: what a sanitizer build reports lands in their logs.
 unlike "no sanitizer report in any session's log" "$(cat "$XDG_RUNTIME_DIR"/moat/*.log)" \
 	"Sanitizer|runtime error"
