@@ -15,6 +15,8 @@ tag=$$$RANDOM
 client="$MOAT_SRCDIR/tests/e2e/session-client.py"
 cleanup_hooks+=("\"$MOAT\" session kill --all >/dev/null 2>&1")
 
+# PATTERN is an extended regex over the whole command line: anchor it (^sleep N$)
+# so that the moat client whose argv ends with the command does not match.
 alive() { pgrep -f "$1" >/dev/null; }
 sq() { python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print("\n".join("|".join("" if v is None else str(v) for v in r) for r in c.execute(sys.argv[2])))' "${MOAT_DB:-$XDG_DATA_HOME/moat/audit.db}" "$1"; }
 alive_within() { # alive_within SECONDS PATTERN
@@ -231,21 +233,21 @@ is "and its output" "$(cat "$T/first.out")" "first"
 # A client that goes away: its command is killed.
 (cd "$T/ws" && exec "$MOAT" session exec "$S" -- sleep 5$tag) </dev/null >/dev/null 2>&1 &
 cpid=$!
-for _ in $(seq 50); do alive "sleep 5$tag" && break; sleep 0.1; done
-check "the command of a client runs" alive "sleep 5$tag"
+for _ in $(seq 50); do alive "^sleep 5$tag\$" && break; sleep 0.1; done
+check "the command of a client runs" alive "^sleep 5$tag\$"
 kill -KILL $cpid
 wait $cpid 2>/dev/null
-check "the client killed: its command is killed" gone_within 3 "sleep 5$tag"
+check "the client killed: its command is killed" gone_within 3 "^sleep 5$tag\$"
 
 # Two sessions: neither sees, signals nor reads the other.
 run_moat session new
 S2=$out
 run_moat session exec "$S" -- sh -c "nohup sleep 6$tag >/dev/null 2>&1 & echo secret-$tag > /tmp/mine"
-for _ in $(seq 30); do alive "sleep 6$tag" && break; sleep 0.1; done
+for _ in $(seq 30); do alive "^sleep 6$tag\$" && break; sleep 0.1; done
 run_moat session exec "$S2" -- sh -c "ps -eo args 2>/dev/null || cat /proc/[0-9]*/cmdline"
 unlike "another session does not see its processes" "$out" "sleep 6$tag"
 run_moat session exec "$S2" -- sh -c 'kill -9 -1; pkill -9 sleep; true'
-check "nor kills them (kill -9 -1 inside the other)" alive "sleep 6$tag"
+check "nor kills them (kill -9 -1 inside the other)" alive "^sleep 6$tag\$"
 run_moat session exec "$S2" -- cat /tmp/mine
 unlike "nor reads its /tmp" "$out" "secret-$tag"
 
@@ -300,9 +302,9 @@ print(re.search(r"sandbox init pid (\d+)", open(sys.argv[1]).read()).group(1))
 PY
 )
 svpid=$(ps -o ppid= -p "$spid" | tr -d ' ')
-check "the session's processes run" alive "sleep 6$tag"
+check "the session's processes run" alive "^sleep 6$tag\$"
 kill -KILL "$svpid"
-check "the supervisor killed with SIGKILL: its processes are gone" gone_within 3 "sleep 6$tag"
+check "the supervisor killed with SIGKILL: its processes are gone" gone_within 3 "^sleep 6$tag\$"
 run_moat session exec "$S" -- true
 is "exec into it: 125" "$rc" 125
 like "saying it is not running" "$err" "no session $S is running"
@@ -406,10 +408,10 @@ like "saying why" "$err" "--detach leaves the command running with no one to sho
 run_moat session exec "$S2" -- sh -c "nohup sleep 7$tag >/dev/null 2>&1 &"
 (cd "$T/ws" && exec "$MOAT" session exec "$S2" -- sleep 9$tag) >"$T/mid.out" 2>"$T/mid.err" &
 mid=$!
-check "a command runs" alive_within 5 "sleep 9$tag"
+check "a command runs" alive_within 5 "^sleep 9$tag\$"
 run_moat session kill "$S2"
 is "session kill: 0" "$rc" 0
-check "it ends everything inside" gone_within 3 "sleep 7$tag"
+check "it ends everything inside" gone_within 3 "^sleep 7$tag\$"
 wait $mid; rc=$?
 is "an exec whose session is killed under it ends 137 (killed)" "$rc" 137
 like "saying the session ended" "$(cat "$T/mid.err")" "moat: the session ended while the command ran"
@@ -449,7 +451,7 @@ if printf '%s' "$out" | grep -q '"meter_source":"cgroup v1"'; then
 	like "a background process stays in its command's group" "$bgg" "/cmd-[0-9]+$"
 	check "which stays while it runs" test -d "/sys/fs/cgroup/memory$bgg"
 	run_moat session kill "$SG"
-	check "the session's end kills it and removes its group" gone_within 5 "sleep 6$tag"
+	check "the session's end kills it and removes its group" gone_within 5 "^sleep 6$tag\$"
 	check "... the group removed" test ! -e "/sys/fs/cgroup/memory$bgg"
 else
 	for w in "own group" "another group" "own peak" "next peak" "own OOM" \
