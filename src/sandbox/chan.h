@@ -47,6 +47,8 @@ enum chan_msg_type {
 	MSG_NET,		/* client: code 1 add the payload's net-allow
 				   rule to the session's allowlist, 0 remove
 				   it; answer HELLO, or ERROR saying why */
+	MSG_STOPPED,		/* init -> supervisor: the one-shot command
+				   stopped (code: the signal); SIGCONT goes on */
 	MSG_TYPE_MAX,
 };
 

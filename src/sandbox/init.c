@@ -92,8 +92,12 @@ init_die_errno(int chan, const char *what)
 static void
 init_forward(int sig)
 {
-	if (init_child > 0)
-		kill(init_child, sig);
+	if (init_child <= 0)
+		return;
+	/* A stopped job goes on as a whole, as a shell's fg does it. */
+	if (sig == SIGCONT)
+		kill(-init_child, sig);
+	kill(init_child, sig);
 }
 
 static const int	forwarded[] = {
@@ -121,6 +125,9 @@ struct init_cmd {
 	int		  pty_slave;	/* -1: no terminal */
 	bool		  pty_fd[3];	/* which of the three get the terminal */
 	bool		  new_session;	/* no terminal, but its own session */
+	bool		  job;		/* init leads the terminal's session: a
+					   process group of its own in it, in
+					   the foreground */
 	int		  chan;
 	uint32_t	  tag;
 	/* A session command's own cgroup: its cgroup.procs in each hierarchy,
@@ -173,7 +180,25 @@ init_exec(const struct init_cmd *c)
 	for (int i = 0; i < 3; i++)
 		if (src[i] >= 0 && dup2(src[i], i) == -1)
 			init_die_errno(3, "attach the command's stdio");
-	if (slave >= 0) {
+	if (slave >= 0 && c->job) {
+		/* A job of init's session, as a shell starts one: a process
+		 * group whose parent is in the same session is not orphaned,
+		 * so the stop signals of ^Z (and the agent's own SIGTSTP) stop
+		 * it instead of being discarded, and init sees it stop.
+		 * SIGTTOU blocked: from a background group tcsetpgrp would
+		 * stop it. */
+		sigset_t	ttou;
+
+		sigemptyset(&ttou);
+		sigaddset(&ttou, SIGTTOU);
+		sigprocmask(SIG_BLOCK, &ttou, NULL);
+		if (setpgid(0, 0) == -1 || tcsetpgrp(slave, getpid()) == -1)
+			init_die_errno(3, "take the sandbox terminal");
+		sigprocmask(SIG_UNBLOCK, &ttou, NULL);
+		for (int i = 0; i < 3; i++)
+			if (c->pty_fd[i] && dup2(slave, i) == -1)
+				init_die_errno(3, "attach the sandbox terminal");
+	} else if (slave >= 0) {
 		/* Its own session, and the sandbox's terminal as its controlling
 		 * one: job control works, and nothing reaches the host's. */
 		if (setsid() == -1 || ioctl(slave, TIOCSCTTY, 0) == -1)
@@ -543,8 +568,12 @@ init_main(const struct init_args *a)
 		init_die_errno(chan, what);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
 		init_die_errno(chan, "prctl(PR_SET_NO_NEW_PRIVS)");
-	/* Terminal signals reach moat only; it forwards them through us. */
-	setpgid(0, 0);
+	/* Terminal signals reach moat only; it forwards them through us.
+	 * With a terminal of the sandbox's, init leads a session of its own
+	 * and the terminal is its controlling one, so that the command is a
+	 * job in it that ^Z can stop (see init_exec). */
+	if (a->pty ? setsid() == -1 : setpgid(0, 0) == -1)
+		init_die_errno(chan, "leave the host's process group");
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = init_forward;
@@ -565,6 +594,8 @@ init_main(const struct init_args *a)
 		    (init_pty_slave = ioctl(master, TIOCGPTPEER,
 		    O_RDWR | O_NOCTTY | O_CLOEXEC)) == -1)
 			init_die_errno(chan, "open a terminal in the sandbox's devpts");
+		if (ioctl(init_pty_slave, TIOCSCTTY, 0) == -1)
+			init_die_errno(chan, "take the sandbox terminal");
 		fds[1 + nnet] = master;
 	}
 	/* Last, so nothing above had to be allowed; from here until the
@@ -611,6 +642,7 @@ init_main(const struct init_args *a)
 			.pty_slave = init_pty_slave,
 			.pty_fd = { a->pty_fd[0], a->pty_fd[1], a->pty_fd[2] },
 			.new_session = a->new_session, .chan = chan,
+			.job = init_pty_slave >= 0,
 		};
 
 		init_exec(&c);
@@ -628,7 +660,7 @@ init_main(const struct init_args *a)
 	/* Reap everything; the run ends when the command does, and our exit
 	 * takes whatever it left behind with it. */
 	for (;;) {
-		pid_t	w = wait(&st);
+		pid_t	w = waitpid(-1, &st, WUNTRACED);
 
 		if (w == -1) {
 			if (errno == EINTR)
@@ -637,6 +669,16 @@ init_main(const struct init_args *a)
 		}
 		if (w != pid)
 			continue;
+		if (WIFSTOPPED(st)) {
+			/* ^Z on its terminal, or it stopped itself: the
+			 * supervisor gives the host's terminal back and says
+			 * when to go on (SIGCONT, passed to its group). */
+			memset(&m, 0, sizeof m);
+			m.type = MSG_STOPPED;
+			m.code = WSTOPSIG(st);
+			init_send(chan, &m, NULL, 0);
+			continue;
+		}
 		memset(&m, 0, sizeof m);
 		m.type = MSG_STATUS;
 		m.code = st;

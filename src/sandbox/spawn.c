@@ -488,6 +488,8 @@ spawn_kill(struct spawn *sp, int sig)
 	syscall(SYS_pidfd_send_signal, sp->pidfd, sig, NULL, 0);
 }
 
+static void	spawn_pty_suspend(struct spawn *, struct loop *);
+
 static void
 spawn_on_chan(struct loop *l, int fd, uint32_t events, void *arg)
 {
@@ -597,6 +599,10 @@ spawn_on_chan(struct loop *l, int fd, uint32_t events, void *arg)
 	case MSG_EXEC_FAILED:
 		sp->fail = m;
 		sp->fail.text[sizeof m.text - 1] = '\0';
+		break;
+	case MSG_STOPPED:
+		if (m.code == SIGTSTP)
+			spawn_pty_suspend(sp, l);
 		break;
 	case MSG_STATUS:
 		sp->have_status = true;
@@ -1020,6 +1026,83 @@ spawn_pty_start(struct spawn *sp, struct loop *l, int master)
 	    (isatty(STDIN_FILENO) || sp->r->pty_force) &&
 	    loop_add(l, STDIN_FILENO, EPOLLIN, spawn_on_stdin, sp, &e) == 0)
 		sp->stdin_on = true;
+}
+
+/*
+ * The command stopped on its terminal (^Z typed there, or its own
+ * SIGTSTP): moat does what a shell does with a stopped job, then stops
+ * too. Its terminal gets back what the command had switched on (the
+ * alternate screen, mouse reports, ...) and its settings, and moat sends
+ * SIGTSTP to its own process group, so the shell that started it takes
+ * the terminal back. When moat goes on (fg), the terminal goes raw again
+ * with the command's modes, the window size (it may have changed) is
+ * passed on, and the command's group gets SIGCONT and SIGWINCH to redraw.
+ * Where nothing can continue moat (its process group is orphaned: the
+ * kernel discards SIGTSTP), kill() returns at once and so does the
+ * command. Only when our terminal is relayed raw: otherwise there is no
+ * terminal to give back, and a stopped command stays stopped as before.
+ */
+static void
+spawn_pty_suspend(struct spawn *sp, struct loop *l)
+{
+	struct spawn_sink	*sk = &sp->sink[SINK_PTY];
+	char			 buf[65536], seq[TTYSTATE_RESTORE_MAX];
+	struct ttystate		 was;
+	struct sigaction	 sa, old;
+	struct termios		 t;
+	sigset_t		 tstp, prev;
+	ssize_t			 n;
+	size_t			 sn;
+
+	if (!sp->raw || sp->pty < 0 || sp->r->pty_front)
+		return;
+	/* What it wrote before it stopped, on its way first. */
+	if (sk->len > 0) {
+		(void)spawn_write_all(sk->dst, sk->buf + sk->off, sk->len - sk->off,
+		    sp->sigfd);
+		spawn_sink_resume(sp, l, SINK_PTY);
+	}
+	while ((n = read(sp->pty, buf, sizeof buf)) > 0) {
+		if (sp->r->on_output != NULL)
+			sp->r->on_output(sp->r, sp->pty_host, buf, (size_t)n);
+		ttystate_feed(&sp->tty, buf, (size_t)n);
+		if (!spawn_write_all(sk->dst, buf, (size_t)n, sp->sigfd))
+			break;
+	}
+	was = sp->tty;
+	if ((sn = ttystate_restore(&sp->tty, seq)) > 0)
+		(void)spawn_write_all(sk->dst, seq, sn, sp->sigfd);
+	ttystate_init(&sp->tty);
+	(void)tcsetattr(STDIN_FILENO, TCSADRAIN, &sp->saved);
+	run_emit(sp->r, EV_NOTE, "the command stopped (SIGTSTP): moat stops too");
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&tstp);
+	sigaddset(&tstp, SIGTSTP);
+	sigaction(SIGTSTP, &sa, &old);
+	pthread_sigmask(SIG_UNBLOCK, &tstp, &prev);
+	kill(0, SIGTSTP);	/* stops here, before kill returns */
+	pthread_sigmask(SIG_SETMASK, &prev, NULL);
+	sigaction(SIGTSTP, &old, NULL);
+
+	/* Continued. The shell may have changed the terminal's settings
+	 * while moat was stopped: they are what moat restores at the end. */
+	if (tcgetattr(STDIN_FILENO, &sp->saved) == 0) {
+		t = sp->saved;
+		cfmakeraw(&t);
+		t.c_oflag |= OPOST | ONLCR;
+		(void)tcsetattr(STDIN_FILENO, TCSADRAIN, &t);
+	}
+	if ((sn = ttystate_resume(&was, seq)) > 0) {
+		(void)spawn_write_all(sk->dst, seq, sn, sp->sigfd);
+		ttystate_feed(&sp->tty, seq, sn);
+	}
+	spawn_pty_winsize(sp);
+	sp->active = now_mono();	/* the time stopped is not idle */
+	spawn_kill(sp, SIGCONT);
+	spawn_kill(sp, SIGWINCH);	/* redraw, even at the same size */
+	run_emit(sp->r, EV_NOTE, "moat continued: so does the command");
 }
 
 static void

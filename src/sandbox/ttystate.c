@@ -256,6 +256,24 @@ ttystate_restore(const struct ttystate *ts, char *buf)
 	return (n);
 }
 
+size_t
+ttystate_resume(const struct ttystate *ts, char *buf)
+{
+	size_t	n = 0;
+
+	/* 2026 (synchronized output) stays off: the redraw would wait for
+	 * an end that was already cut. */
+	for (size_t i = 1; i < sizeof ttystate_modes / sizeof ttystate_modes[0]; i++)
+		if (ts->modes & (1u << i))
+			n += (size_t)snprintf(buf + n, TTYSTATE_RESTORE_MAX - n,
+			    "\033[?%u%c", ttystate_modes[i].mode, ttystate_modes[i].on);
+	if (ts->keypad) {
+		memcpy(buf + n, "\033=", 2);
+		n += 2;
+	}
+	return (n);
+}
+
 /* One line being drawn, for ttystate_text. */
 #define TTYSTATE_LINE	1024
 

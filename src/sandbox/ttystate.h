@@ -42,6 +42,13 @@ bool	ttystate_dirty(const struct ttystate *);
  * tracked setting back to the terminal's default, and returns its length;
  * 0 when nothing is to be done. */
 size_t	ttystate_restore(const struct ttystate *, char *buf);
+/* The other way (a stopped command going on, moat in the foreground
+ * again): what switches the tracked modes on again, the alternate screen,
+ * the hidden cursor, mouse and paste reports, application keys, so that
+ * the command's redraw lands where it drew before. Colours, a scroll
+ * region, charsets and keyboard protocols are left to the redraw. At most
+ * TTYSTATE_RESTORE_MAX bytes. */
+size_t	ttystate_resume(const struct ttystate *, char *buf);
 /* A terminal stream as the text it shows, line by line, for a reader of
  * the audit log: control sequences dropped, a carriage return, a backspace
  * or a cursor move going back over a line, erase to the end of the line,

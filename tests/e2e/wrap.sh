@@ -87,6 +87,44 @@ drive 'wait:[$#] $' 'send:sleep 30\r' 'sleep:0.5' 'send:\x1a' 'wait:Stopped' \
 like "job control: ^Z stops a job of the wrapped shell" "$o" 'Stopped.*sleep 30'
 like "job control: the shell goes on and exits with its status" "$res" '^rc=4$'
 
+# ^Z on the agent's terminal suspends moat to the shell that started it,
+# as a job of that shell (dash -i here: it does not reset the terminal of
+# a stopped job itself, so what it shows is what moat left), and fg
+# brings it back: raw again, the agent's alternate screen on again, the
+# new size passed on, the agent continued where it was.
+sh_prompt='wait:[$#] $'
+drive "$sh_prompt" "send:$MOAT wrap -q -p fake -- fakeagent\r" 'wait:agent ready' \
+    'send:fullscreen\r' 'wait:FULL' 'send:\x1a' 'wait:Stopped' "$sh_prompt" \
+    'send:stty -a | tr " " "\\n" | grep -x -- "-*icanon"; echo tty-$((1+1))\r' \
+    'wait:tty-2' "$sh_prompt" 'mark:stopped' 'resize:30x100' 'send:fg\r' 'wait:resized 30 100' \
+    'send:hello\r' 'wait:you said hello' 'send:quit\r' 'wait:bye' "$sh_prompt" \
+    'send:echo "rc=$?"\r' 'wait:rc=[0-9]+' "$sh_prompt" 'send:exit\r' -- sh -i
+flat=$(printf '%s' "$o" | sed 's/\^M//g' | tr '\n' ' ')
+like "^Z: the wrapped agent stops and moat with it: the shell's job is stopped" "$flat" \
+    'FULL .*Stopped +[^ ]*moat wrap -q -p fake -- fakeagent'
+like "^Z: the alternate screen is left before the shell shows the stop" "$flat" \
+    'FULL \^Z\^\[\[\?1049l\^\[\[\?25h[^ ]* *\+ Stopped'
+like "^Z: the shell finds its terminal cooked (icanon), not raw" "$flat" ' icanon tty-2 '
+unlike "^Z: not raw (-icanon)" "$flat" ' -icanon '
+after=$(printf '%s' "$res" | sed -n 's/^mark:stopped=//p')
+like "fg: the agent goes on, its alternate screen on again, the new size reaches it" \
+    "$(tail -c +"${after:-1}" "$T/tty.out" | tr -d '\r' | cat -v | tr '\n' ' ')" \
+    '^ *fg [^ ]*moat wrap -q -p fake -- fakeagent \^\[\[\?1049h\^\[\[\?25lresized 30 100 '
+like "fg: keys reach it again and it answers" "$flat" 'resized 30 100 .*hello .*you said hello'
+like "fg: its exit status passes through to the shell" "$flat" 'bye .*rc=7 '
+like "^Z and fg: the terminal's settings are restored at the end" "$res" 'termios=same'
+
+# An agent that stops itself (SIGTSTP to its own process, as a raw-mode
+# agent does for its ^Z key) suspends moat the same way; moat run shares
+# the relay.
+drive "$sh_prompt" "send:$MOAT run -q -p fake -- sh -c 'echo \"be\"\"fore\"; kill -TSTP \$\$; echo \"af\"\"ter\"; exit 5'\r" \
+    'wait:before' 'wait:Stopped' "$sh_prompt" 'send:fg\r' 'wait:after' "$sh_prompt" \
+    'send:echo "rc=$?"\r' 'wait:rc=[0-9]+' "$sh_prompt" 'send:exit\r' -- sh -i
+flat=$(printf '%s' "$o" | sed 's/\^M//g' | tr '\n' ' ')
+like "its own SIGTSTP: moat run stops as a job of the shell" "$flat" ' before .*Stopped'
+like "fg: it goes on after the stop and its status passes through" "$flat" 'Stopped.* after .*rc=5 '
+like "its own SIGTSTP: the terminal's settings are restored at the end" "$res" 'termios=same'
+
 # What wrap binds of the install is read-only: the agent cannot rewrite
 # itself or its interpreter for the next session.
 run_moat wrap -q -p fake -- sh -c "echo x >>'$npm/lib/node_modules/fake/bin/cli.js' 2>/dev/null && echo wrote-agent; echo x >>'$nvm/bin/fakenode' 2>/dev/null && echo wrote-node; echo done"

@@ -99,6 +99,23 @@ main(void)
 		ttystate_feed(&ts, all, strlen(all));
 		tap_ok(ttystate_restore(&ts, big) <= TTYSTATE_RESTORE_MAX &&
 		    ttystate_dirty(&ts), "everything on at once fits the buffer");
+		tap_ok(ttystate_resume(&ts, big) <= TTYSTATE_RESTORE_MAX,
+		    "and so does switching it all on again");
+	}
+	{
+		/* A stopped full-screen command going on: its modes again. */
+		char		buf[TTYSTATE_RESTORE_MAX + 1];
+		struct ttystate	ts;
+		const char	*out = "\033[?2026h\033[?1049h\033[?25l\033[?1000h\033=\033[1mX";
+
+		ttystate_init(&ts);
+		ttystate_feed(&ts, out, strlen(out));
+		buf[ttystate_resume(&ts, buf)] = '\0';
+		is(buf, "\033[?1000h\033[?1049h\033[?25l\033=",
+		    "resume: mouse, alternate screen, hidden cursor, keypad on again; "
+		    "no synchronized output, no colours");
+		ttystate_init(&ts);
+		tap_ok(ttystate_resume(&ts, buf) == 0, "resume of a clean terminal: nothing");
 	}
 	{
 		/* The text a terminal drew, for moat audit show. */
