@@ -83,6 +83,10 @@ struct notify_sys {
 	uint64_t	 reported;	/* how many of count were reported already */
 };
 
+#define NOTIFY_EXEC_ARGS_ALLOC	65	/* NOTIFY_EXEC_ARGS and the NULL */
+#define NOTIFY_LATER_MAX	32	/* execs reported together at most */
+#define NOTIFY_LATER_WAIT	0.01	/* seconds an exec waits to be reported */
+
 struct notify {
 	struct run		*r;
 	struct loop		*loop;
@@ -107,6 +111,18 @@ struct notify {
 	size_t			 nseen;
 	pid_t			 root;		/* the sandbox init's host pid */
 	int			 rootfd;	/* owned: the sandbox's root, or -1 */
+	/* Execs let go but not yet reported (notify_flush): owned. */
+	struct notify_later {
+		char		*file;		/* NULL: unknown */
+		char		*argv[NOTIFY_EXEC_ARGS_ALLOC];
+		size_t		 nargs, bytes;
+		char		*cwd;
+		pid_t		 pid, parent, nspid;
+		double		 t;
+		bool		 try_path;	/* may be a PATH try: look first */
+	}			 later[NOTIFY_LATER_MAX];
+	size_t			 nlater;
+	int			 laterfd;	/* the timer that flushes them, or -1 */
 };
 
 /* Observed events per run (protected writes, isolated connections): past
@@ -768,6 +784,8 @@ notify_continue(struct notify *n, uint64_t id)
 	(void)ioctl(n->fd, SECCOMP_IOCTL_NOTIF_SEND, n->resp);
 }
 
+static void	notify_on_later(struct loop *, int, uint32_t, void *);
+
 /* An execve or execveat: read what it runs, its cwd and its parent (from
  * /proc/PID, opened once), check the task is still the caller, let it
  * continue, then decide whether it was a program or a try along PATH, and
@@ -780,11 +798,10 @@ notify_exec(struct notify *n, const struct seccomp_notif *req)
 	uint64_t		 a_path = at ? req->data.args[1] : req->data.args[0];
 	uint64_t		 a_argv = at ? req->data.args[2] : req->data.args[1];
 	char			 path[64], cwd[PATH_MAX], *argv[NOTIFY_EXEC_ARGS + 2];
-	autofree char		*file = NULL, *text = NULL;
-	size_t			 nargs = 0, bytes = 0, tl;
+	autofree char		*file = NULL;
+	size_t			 nargs = 0, bytes = 0;
 	ssize_t			 k;
 	pid_t			 pid = (pid_t)req->pid, parent, nspid;
-	struct run_event	 ev;
 	bool			 valid, fallback = false;
 
 	file = notify_read_exec(pid, a_path, a_argv, argv, &nargs, &bytes);
@@ -827,50 +844,121 @@ notify_exec(struct notify *n, const struct seccomp_notif *req)
 	notify_continue(n, req->id);
 	if (!valid)
 		goto out;
-	/* execvp and the shells try each directory of PATH: a file that is
-	 * not there (seen from the sandbox's root and the task's cwd) is a
-	 * try that fails with ENOENT, not a program run. */
-	if (file != NULL && !at && !fallback && n->rootfd != -1) {
-		autofree char	*rel = file[0] == '/' ? xstrdup(file + 1) :
-		    xprintf("%s/%s", cwd[0] == '/' ? cwd + 1 : ".", file);
-
-		if (faccessat(n->rootfd, *rel != '\0' ? rel : ".", F_OK, 0) == -1 &&
-		    (errno == ENOENT || errno == ENOTDIR))
-			goto out;
-	}
+	/* The parent on the trail now, while the ancestors are surely
+	 * alive; a PATH try's pid is the program's, so it may be seen. */
 	parent = notify_trail_parent(n, parent);
-	n->execs++;
-	if (n->nseen < NOTIFY_SEEN_MAX)
-		n->seen[n->nseen++] = pid;
-	else
-		n->seen[n->execs % NOTIFY_SEEN_MAX] = pid;
-	argv[nargs] = NULL;
-	tl = 64 + (file != NULL ? strlen(file) : 1) + bytes + nargs;
-	text = xmalloc(tl);
+	if (n->nseen == 0 || n->seen[(n->nseen - 1) % NOTIFY_SEEN_MAX] != pid)
+		n->seen[n->nseen++ % NOTIFY_SEEN_MAX] = pid;
+	/* The rest (PATH tries dropped, the event made, scored and written)
+	 * waits for a batch: with SYNC_WAKE_UP the task was woken on this
+	 * CPU and runs only once we sleep, so what we do now delays it. */
 	{
-		size_t	off = (size_t)snprintf(text, tl, "exec %s:", file != NULL ?
-		    file : "?");
+		struct notify_later	*x;
 
-		for (size_t i = 0; i < nargs && off < tl; i++)
-			off += (size_t)snprintf(text + off, tl - off, " %s", argv[i]);
-	}
-	if (n->r != NULL && n->r->on_event != NULL) {
-		memset(&ev, 0, sizeof ev);
-		ev.kind = EV_EXEC;
-		ev.t = n->r->t_start > 0 ? now_mono() - n->r->t_start : 0;
-		ev.text = text;
-		ev.path = file != NULL ? file : "?";
-		ev.pid = (int)pid;
-		ev.ppid = (int)parent;
-		ev.nspid = (int)nspid;
-		ev.cwd = cwd;
-		ev.argv = argv;
-		ev.risk = -1;
-		n->r->on_event(n->r, &ev);
+		if (n->nlater == NOTIFY_LATER_MAX)
+			notify_flush(n);
+		x = &n->later[n->nlater++];
+		x->file = TAKE_PTR(file);
+		memcpy(x->argv, argv, nargs * sizeof argv[0]);
+		x->nargs = nargs;
+		nargs = 0;	/* x owns them */
+		x->bytes = bytes;
+		x->cwd = xstrdup(cwd);
+		x->pid = pid;
+		x->parent = parent;
+		x->nspid = nspid;
+		x->t = n->r != NULL && n->r->t_start > 0 ? now_mono() - n->r->t_start : 0;
+		x->try_path = !at && !fallback;
+		if (n->laterfd == -1 && n->loop != NULL) {
+			struct merr	e;
+
+			n->laterfd = loop_timer(n->loop, NOTIFY_LATER_WAIT, 0,
+			    notify_on_later, n, &e);
+		}
+		if (n->laterfd == -1)
+			notify_flush(n);
 	}
 out:
 	for (size_t i = 0; i < nargs; i++)
 		free(argv[i]);
+}
+
+/* One exec let go earlier: a program run, or a try along PATH (dropped);
+ * reported as an EV_EXEC event. */
+static void
+notify_report(struct notify *n, struct notify_later *x)
+{
+	autofree char		*text = NULL;
+	struct run_event	 ev;
+	size_t			 tl;
+
+	/* execvp and the shells try each directory of PATH: a file that is
+	 * not there (seen from the sandbox's root and the task's cwd) is a
+	 * try that fails with ENOENT, not a program run. */
+	if (x->file != NULL && x->try_path && n->rootfd != -1) {
+		autofree char	*rel = x->file[0] == '/' ? xstrdup(x->file + 1) :
+		    xprintf("%s/%s", x->cwd[0] == '/' ? x->cwd + 1 : ".", x->file);
+
+		if (faccessat(n->rootfd, *rel != '\0' ? rel : ".", F_OK, 0) == -1 &&
+		    (errno == ENOENT || errno == ENOTDIR))
+			return;
+	}
+	n->execs++;
+	x->argv[x->nargs] = NULL;
+	tl = 64 + (x->file != NULL ? strlen(x->file) : 1) + x->bytes + x->nargs;
+	text = xmalloc(tl);
+	{
+		size_t	off = (size_t)snprintf(text, tl, "exec %s:", x->file != NULL ?
+		    x->file : "?");
+
+		for (size_t i = 0; i < x->nargs && off < tl; i++)
+			off += (size_t)snprintf(text + off, tl - off, " %s", x->argv[i]);
+	}
+	if (n->r != NULL && n->r->on_event != NULL) {
+		memset(&ev, 0, sizeof ev);
+		ev.kind = EV_EXEC;
+		ev.t = x->t;
+		ev.text = text;
+		ev.path = x->file != NULL ? x->file : "?";
+		ev.pid = (int)x->pid;
+		ev.ppid = (int)x->parent;
+		ev.nspid = (int)x->nspid;
+		ev.cwd = x->cwd;
+		ev.argv = x->argv;
+		ev.risk = -1;
+		n->r->on_event(n->r, &ev);
+	}
+}
+
+void
+notify_flush(struct notify *n)
+{
+	if (n == NULL)
+		return;
+	if (n->laterfd != -1) {
+		loop_del(n->loop, n->laterfd);
+		close(n->laterfd);
+		n->laterfd = -1;
+	}
+	for (size_t i = 0; i < n->nlater; i++) {
+		struct notify_later	*x = &n->later[i];
+
+		notify_report(n, x);
+		free(x->file);
+		free(x->cwd);
+		for (size_t j = 0; j < x->nargs; j++)
+			free(x->argv[j]);
+	}
+	n->nlater = 0;
+}
+
+static void
+notify_on_later(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	(void)l;
+	(void)fd;
+	(void)events;
+	notify_flush(arg);
 }
 
 /* Receives one waiting call, answers it, reports it. Only call it when the
@@ -970,6 +1058,10 @@ notify_free(struct notify *n)
 	free(n->seen);
 	if (n->rootfd != -1)
 		close(n->rootfd);
+	if (n->laterfd != -1) {
+		loop_del(n->loop, n->laterfd);
+		close(n->laterfd);
+	}
 	free(n->req);
 	free(n->resp);
 	if (n->fd != -1)
@@ -987,6 +1079,7 @@ notify_start(struct run *r, struct loop *l, int listener, struct merr *e)
 	n->loop = l;
 	n->fd = listener;
 	n->rootfd = -1;
+	n->laterfd = -1;
 	n->native = seccomp_arch_native();
 	if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sz) == -1) {
 		merr_errno(e, "seccomp(SECCOMP_GET_NOTIF_SIZES)");
@@ -1021,6 +1114,7 @@ notify_stop(struct notify *n)
 	 * listener closes; answer them as the filter means. */
 	while (n->fd != -1 && notify_readable(n->fd))
 		notify_handle(n);
+	notify_flush(n);
 	for (size_t i = 0; i < n->nsys; i++) {
 		struct notify_sys	*s = &n->sys[i];
 
@@ -1093,14 +1187,16 @@ notify_trail(struct notify *n, pid_t root)
 }
 
 uint64_t
-notify_execs(const struct notify *n)
+notify_execs(struct notify *n)
 {
+	notify_flush(n);
 	return (n != NULL ? n->execs : 0);
 }
 
 void
 notify_set_run(struct notify *n, struct run *r)
 {
+	notify_flush(n);	/* the execs so far were the last command's */
 	n->r = r;
 }
 

@@ -50,8 +50,13 @@ void		 notify_observe_calls(struct notify *, unsigned flags,
  * init's host pid, the parent of what has no traced ancestor. A record,
  * not a gate: see notify.c. */
 void		 notify_trail(struct notify *, pid_t root);
-/* Programs started so far on the trail. */
-uint64_t	 notify_execs(const struct notify *);
+/* Programs started so far on the trail (the execs waiting to be reported
+ * are reported first). */
+uint64_t	 notify_execs(struct notify *);
+/* The trail's execs are reported in batches, at most NOTIFY_LATER_WAIT
+ * after the task went on: this reports those waiting now. Call it before
+ * anything that must come after them (a command's status). NULL: no-op. */
+void		 notify_flush(struct notify *);
 
 /* connect() calls (the filter sends them with FILTER_CONNECT) are
  * answered by transparent interception for p (notify-connect.c), which must

@@ -501,6 +501,9 @@ spawn_on_chan(struct loop *l, int fd, uint32_t events, void *arg)
 	struct cmsghdr	*c;
 	ssize_t		 n;
 
+	/* The exec trail's waiting events first: a command's status must
+	 * not overtake the programs it ran. */
+	notify_flush(sp->notify);
 	memset(&mh, 0, sizeof mh);
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
