@@ -42,7 +42,16 @@ struct cg {
 	unsigned	 ctl;		/* controllers the group got */
 	double		 cpus;		/* enforced quota in cores, 0 = none */
 	char		 desc[512];
+	/* v2, a session's group (CG_SESSION): the leaf its init lives in,
+	 * so that the group holds no process and can hand controllers down
+	 * to its commands' groups, which get child_ctl. -1: none. */
+	int		 initfd;
+	unsigned	 child_ctl;
 };
+
+/* The leaf a session's init lives in, beside its commands' groups. */
+#define CG_INIT_LEAF	"init"
+
 
 /* A cgroup mount from mountinfo. */
 struct cg_mnt {
@@ -810,6 +819,12 @@ cg_free_dirs(struct cg *cg, bool remove)
 {
 	size_t	i;
 
+	if (cg->initfd >= 0) {
+		close(cg->initfd);
+		cg->initfd = -1;
+		if (remove)
+			(void)unlinkat(cg->dirs[0].fd, CG_INIT_LEAF, AT_REMOVEDIR);
+	}
 	for (i = 0; i < cg->ndirs; i++) {
 		if (cg->dirs[i].fd != -1)
 			close(cg->dirs[i].fd);
@@ -818,6 +833,27 @@ cg_free_dirs(struct cg *cg, bool remove)
 		free(cg->dirs[i].path);
 	}
 	cg->ndirs = 0;
+}
+
+/* v2, a session: init goes into a leaf of the session's group, and the
+ * group, holding no process then ("no internal processes"), switches on
+ * for its children the controllers it has itself. The session's limits
+ * stay on the group and hold init and every command together. Where the
+ * leaf cannot be made, init lives in the group as before and commands get
+ * no group of their own. */
+static void
+cg_session_leaf(struct cg *cg)
+{
+	struct cg_dir	*d = &cg->dirs[0];
+
+	if (mkdirat(d->fd, CG_INIT_LEAF, 0755) == -1 && errno != EEXIST)
+		return;
+	if ((cg->initfd = openat(d->fd, CG_INIT_LEAF, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1) {
+		(void)unlinkat(d->fd, CG_INIT_LEAF, AT_REMOVEDIR);
+		return;
+	}
+	cg->child_ctl = cg_v2_enable(d->path, cg->ctl);
 }
 
 static unsigned
@@ -851,6 +887,7 @@ cg_create_ex(const char *run_id, const struct limits *l, unsigned extra,
 	int			 r = 1;
 
 	cg->mode = CG_NONE;
+	cg->initfd = -1;
 	if (strcmp(mode, "none") == 0) {
 		snprintf(why1, sizeof why1, "cgroups disabled (MOAT_CGROUP=none)");
 		goto none;
@@ -901,6 +938,8 @@ cg_create_ex(const char *run_id, const struct limits *l, unsigned extra,
 		free(cg);
 		return (NULL);
 	}
+	if (cg->mode == CG_V2 && (extra & CG_SESSION))
+		cg_session_leaf(cg);
 	cg_describe_fill(cg, l, miss);
 	return (cg);
 
@@ -982,6 +1021,8 @@ cg_attach(struct cg *cg, pid_t pid, struct merr *e)
 int
 cg_dirfd(const struct cg *cg)
 {
+	if (cg->mode == CG_V2 && cg->initfd >= 0)
+		return (cg->initfd);
 	return (cg->mode == CG_V2 && cg->ndirs == 1 ? cg->dirs[0].fd : -1);
 }
 
@@ -1244,7 +1285,9 @@ cg_child_make(struct cg *cg, const char *name, int *procs, int *dirs,
 {
 	size_t	n = 0;
 
-	if (cg->mode != CG_V1)
+	if (cg->mode == CG_V2 && cg->initfd < 0)
+		return (0);
+	if (cg->mode != CG_V1 && cg->mode != CG_V2)
 		return (0);
 	for (size_t i = 0; i < cg->ndirs && n < max; i++) {
 		autofree char	*sub = path_join(name, "cgroup.procs");
@@ -1280,7 +1323,7 @@ fail:
 void
 cg_child_remove(struct cg *cg, const char *name)
 {
-	if (cg->mode != CG_V1)
+	if (cg->mode != CG_V1 && !(cg->mode == CG_V2 && cg->initfd >= 0))
 		return;
 	/* EBUSY: a background process of the command is still in it. It is
 	 * removed with the session (cg_destroy). */
@@ -1299,6 +1342,11 @@ cg_child_ctls(const struct cg *cg, char *buf, size_t len)
 
 		if (cg->dirs[i].ctl == CG_CTL_FREEZER)
 			continue;
+		if (cg->mode == CG_V2) {
+			/* One directory, with what the group handed down. */
+			snprintf(buf, len, "%u", cg->child_ctl | CG_CTL_V2);
+			return;
+		}
 		k = snprintf(buf + o, len - o, "%s%u", o > 0 ? " " : "", cg->dirs[i].ctl);
 		if (k < 0 || (size_t)k >= len - o)
 			break;
@@ -1312,12 +1360,13 @@ cg_adopt(const int *dirs, size_t n, const char *ctls, struct merr *e)
 	struct cg	*cg;
 	const char	*p = ctls;
 	unsigned	 known = CG_CTL_MEMORY | CG_CTL_PIDS | CG_CTL_CPU |
-			    CG_CTL_CPUACCT | CG_CTL_IO;
+			    CG_CTL_CPUACCT | CG_CTL_IO | CG_CTL_V2;
 
 	if (n == 0 || n > CG_MAXDIRS)
 		return (merr_set(e, "no command group to read"), NULL);
 	cg = xcalloc(1, sizeof *cg);
 	cg->mode = CG_V1;
+	cg->initfd = -1;
 	for (size_t i = 0; i < n; i++) {
 		char		*end;
 		unsigned long	 ctl;
@@ -1328,6 +1377,14 @@ cg_adopt(const int *dirs, size_t n, const char *ctls, struct merr *e)
 		if (end == p || *p == '-' || ctl == 0 || (ctl & ~known) != 0)
 			goto bad;
 		p = end;
+		/* v2: one directory, whose controllers may be none (a
+		 * hybrid host's unified hierarchy still counts CPU). */
+		if ((ctl & CG_CTL_V2) && (n != 1 || (ctl & (CG_CTL_CPUACCT |
+		    CG_CTL_FREEZER))))
+			goto bad;
+		if (ctl & CG_CTL_V2)
+			cg->mode = CG_V2;
+		ctl &= ~(unsigned long)CG_CTL_V2;
 		cg->dirs[i].ctl = (unsigned)ctl;
 		cg->ctl |= (unsigned)ctl;
 	}
@@ -1340,8 +1397,8 @@ cg_adopt(const int *dirs, size_t n, const char *ctls, struct merr *e)
 		cg->dirs[i].path = xprintf("/proc/self/fd/%d", dirs[i]);
 	}
 	cg->ndirs = n;
-	snprintf(cg->desc, sizeof cg->desc, "cgroup v1: the command's own group "
-	    "in its session's");
+	snprintf(cg->desc, sizeof cg->desc, "cgroup %s: the command's own group "
+	    "in its session's", cg->mode == CG_V2 ? "v2" : "v1");
 	return (cg);
 bad:
 	free(cg);
@@ -1407,7 +1464,12 @@ cg_destroy(struct cg *cg, struct merr *e)
 		return (0);
 	if (cg->mode != CG_NONE)
 		(void)cg_kill(cg, SIGKILL);
-	if (cg->mode == CG_V1)
+	if (cg->initfd >= 0) {
+		close(cg->initfd);
+		cg->initfd = -1;
+	}
+	/* A session's command groups (and on v2 its init's leaf) first. */
+	if (cg->mode != CG_NONE)
 		for (i = 0; i < cg->ndirs; i++)
 			cg_rmdir_children(cg->dirs[i].fd, cg->dirs[i].path);
 	for (i = 0; i < cg->ndirs; i++) {

@@ -31,6 +31,12 @@ enum cg_mode {
 #define CG_CTL_IO	0x10	/* v1 blkio, v2 io: statistics only */
 #define CG_CTL_FREEZER	0x20	/* v1 freezer, asked for with cg_create_ex;
 				   v2 groups can always freeze */
+/* Not a controller: in what cg_child_ctls says, a v2 command group. */
+#define CG_CTL_V2	0x40
+/* cg_create_ex's extra: a session's group. On v2 its init lives in a leaf
+ * of the group ("init"; cg_dirfd gives it, for CLONE_INTO_CGROUP), so that
+ * the group can switch controllers on for its commands' groups. */
+#define CG_SESSION	0x100
 
 /* Counters of the run's group. NAN: not available with this mode/kernel. */
 struct cg_stats {
@@ -78,9 +84,11 @@ bool		 cg_can_freeze(const struct cg *);
  * session's, for pause). Each one's cgroup.procs opened for writing into
  * procs (the command writes 0 there before it execs: it moves itself, with
  * the opener's permission) and its directory into dirs (for the client
- * that reads its counters). Returns how many (0: none to give, on CG_NONE,
- * and on v2, whose session group holds its init and so can hand no
- * controller down to a child), or -1 with e set. */
+ * that reads its counters). On v2 (a CG_SESSION group whose init is in its
+ * leaf) one directory beside the leaf, with the controllers the session's
+ * group could hand down (none on a hybrid host's unified hierarchy, which
+ * still counts CPU). Returns how many (0: none to give, on CG_NONE, and on
+ * a v2 group without the leaf), or -1 with e set. */
 int		 cg_child_make(struct cg *, const char *name, int *procs,
 		    int *dirs, size_t max, struct merr *);
 /* Removes a command's group; one that still holds a background process of
@@ -90,7 +98,7 @@ void		 cg_child_remove(struct cg *, const char *name);
  * numbers (CG_CTL_*) separated by spaces: what the client passes to
  * cg_adopt. */
 void		 cg_child_ctls(const struct cg *, char *buf, size_t);
-/* A command's group made by its session (v1): n directory descriptors
+/* A command's group made by its session (v1, or v2: one): n directory descriptors
  * (taken when it succeeds) and their controllers as cg_child_ctls says
  * them, nothing more. Read it like
  * one's own; free it with cg_close, which removes nothing. */

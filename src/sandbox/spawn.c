@@ -2379,7 +2379,7 @@ run_sandbox(struct run *r, struct merr *e)
 		 * pids.max holds a fork loop. A session is paused with the
 		 * freezer, so it asks for one where it can be had.) */
 		if ((sp.cg = cg_create_ex(r->id, &r->limits,
-		    sp.serve ? CG_CTL_FREEZER : 0, e)) == NULL)
+		    sp.serve ? CG_CTL_FREEZER | CG_SESSION : 0, e)) == NULL)
 			goto out;
 		snprintf(r->enforced, sizeof r->enforced, "%s", cg_describe(sp.cg));
 	} else

@@ -723,6 +723,40 @@ test_adopt(void)
 	}
 	tap_ok(cg_adopt(fds, 0, "1", &e) == NULL && cg_adopt(fds, 7, "1", &e) == NULL,
 	    "adopt refuses no directory, or more than a group has");
+	{
+		/* A v2 session's command group: one directory, its controllers
+		 * marked v2, none at all on a hybrid host. */
+		char		 v2[16], v2none[16];
+		const char	*badv2[] = { v2, "72", "96" };
+
+		snprintf(v2, sizeof v2, "%u", CG_CTL_V2 | CG_CTL_MEMORY | CG_CTL_PIDS |
+		    CG_CTL_CPU);
+		snprintf(v2none, sizeof v2none, "%u", CG_CTL_V2);
+		fds[0] = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		cg = cg_adopt(fds, 1, v2, &e);
+		tap_ok(cg != NULL && cg_mode(cg) == CG_V2 && cg_controllers(cg) ==
+		    (CG_CTL_MEMORY | CG_CTL_PIDS | CG_CTL_CPU),
+		    "adopt: a v2 command group, its controllers without the mark");
+		cg_close(cg);
+		fds[0] = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		cg = cg_adopt(fds, 1, v2none, &e);
+		tap_ok(cg != NULL && cg_mode(cg) == CG_V2 && cg_controllers(cg) == 0,
+		    "adopt: a v2 command group with no controller (CPU is still counted)");
+		cg_close(cg);
+		/* v2 in two directories; v2 with v1's cpuacct or a freezer. */
+		for (size_t k = 0; k < sizeof badv2 / sizeof badv2[0]; k++) {
+			size_t	n = k == 0 ? 2 : 1;
+
+			for (int i = 0; i < 2; i++)
+				fds[i] = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			cg = cg_adopt(fds, n, k == 0 ? "71 71" : badv2[k], &e);
+			tap_ok(cg == NULL, "adopt refuses v2 \"%s\" for %zu directories",
+			    k == 0 ? "71 71" : badv2[k], n);
+			for (int i = 0; i < 2; i++)
+				close(fds[i]);
+			cg_close(cg);
+		}
+	}
 }
 
 int
