@@ -8,7 +8,8 @@
 # kill. On a hybrid host (controllers bound to v1, the unified hierarchy
 # mounted with none) the structure and the CPU count are what can be
 # tested; a command's own memory peak and OOM need the memory controller
-# in the unified hierarchy, and are skipped without it.
+# in the unified hierarchy, and are skipped without it. The uid 65534
+# pass runs in a group delegated to that user.
 . "$(dirname "$0")/libtest.sh"
 require_sandbox
 export XDG_RUNTIME_DIR="$T/run" MOAT_CGROUP=v2
@@ -44,7 +45,7 @@ if [ -n "$why" ]; then
 	for w in "metered from its group" "seen inside" "on the host" "init's leaf" \
 	    "no internal process" "next group" "another" "removed" "background" \
 	    "handed down" "busy CPU" "idle CPU" "own peak" "next peak" "own OOM" \
-	    "goes on" "kill" "group removed"; do
+	    "goes on" "pause" "frozen" "thawed" "kill" "group removed"; do
 		skip "a v2 session ($w): $why"
 	done
 else
@@ -99,6 +100,14 @@ else
 	done
 fi
 
+# Pause freezes the session's group, and with it the leaf and every
+# command's group under it.
+run_moat session pause "$S"
+is "session pause: 0" "$rc" 0
+check "the command's group under the session's is frozen too" grep -qx 'frozen 1' "$cmdg/cgroup.events"
+run_moat session resume "$S"
+check "resume thaws it" grep -qx 'frozen 0' "$cmdg/cgroup.events"
+
 run_moat session kill "$S"
 check "the session's end kills the background process" gone_within 5 "^sleep 30$tag\$"
 check "and removes the session's group, its leaf and its commands' groups" test ! -e "$G"
@@ -107,5 +116,19 @@ fi
 # One-shot runs keep init in the run's group: nothing to hand down there.
 run_moat run -p "$T/m160.conf" -- cat /proc/self/cgroup
 is "moat run: the command in its run's group, no leaf" "$(printf '%s' "$out" | sed -n 's/^0:://p')" "/"
+
+# The uid 65534 pass runs in a group delegated to it, as systemd delegates
+# user@UID.service to its user: the directory and its cgroup.procs,
+# cgroup.subtree_control and cgroup.threads are the user's. The root pass
+# makes it and moves itself there before the second pass starts, which
+# inherits it; the root pass moves back and removes it at the end.
+if is_root && [ -z "${MOAT_TEST_CHILD:-}" ] && [ -n "$mnt" ] &&
+    D="$mnt/moat-test-deleg-$tag" && mkdir "$D" 2>/dev/null; then
+	for f in "" /cgroup.procs /cgroup.subtree_control /cgroup.threads; do
+		chown 65534:65534 "$D$f"
+	done
+	cleanup_hooks+=("echo \$\$ >'$mnt/cgroup.procs'; find '$D' -depth -mindepth 1 -type d -exec rmdir {} + 2>/dev/null; rmdir '$D'")
+	echo $$ >"$D/cgroup.procs"
+fi
 
 done_testing
