@@ -10,15 +10,37 @@
 # tested; a command's own memory peak and OOM need the memory controller
 # in the unified hierarchy, and are skipped without it. The uid 65534
 # pass runs in a group delegated to that user.
+MOAT_TEST_DEFER=1
 . "$(dirname "$0")/libtest.sh"
 require_sandbox
+mnt=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+
+# The uid 65534 pass runs in a group delegated to it, as systemd delegates
+# user@UID.service to its user: the directory and its cgroup.procs,
+# cgroup.subtree_control and cgroup.threads are the user's. On v2 only the
+# owner of the common ancestor may move a process there, so the root pass
+# steps in, starts the second pass (which is born there), and steps back;
+# it removes the group at the end.
+if is_root && [ -z "${MOAT_TEST_CHILD:-}" ]; then
+	home=$(sed -n 's/^0:://p' /proc/self/cgroup)
+	D="$mnt/moat-test-deleg-$$"
+	[ -n "$mnt" ] && mkdir "$D" 2>/dev/null &&
+	    cleanup_hooks+=("find '$D' -depth -mindepth 1 -type d -exec rmdir {} + 2>/dev/null; rmdir '$D'")
+	if [ -d "$D" ] && chown 65534:65534 "$D" "$D/cgroup.procs" \
+	    "$D/cgroup.subtree_control" "$D/cgroup.threads" &&
+	    echo $$ >"$D/cgroup.procs"; then
+		unpriv_begin
+		echo $$ >"$mnt$home/cgroup.procs"
+	else
+		unpriv_begin
+	fi
+fi
 export XDG_RUNTIME_DIR="$T/run" MOAT_CGROUP=v2
 mkdir -p "$XDG_RUNTIME_DIR"
 chmod 700 "$XDG_RUNTIME_DIR"
 tag=$$$RANDOM
 cleanup_hooks+=("\"$MOAT\" session kill --all >/dev/null 2>&1")
 
-mnt=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
 alive() { pgrep -f "$1" >/dev/null; }
 gone_within() { # gone_within SECONDS PATTERN
 	for _ in $(seq $(($1 * 10))); do alive "$2" || return 0; sleep 0.1; done
@@ -117,18 +139,5 @@ fi
 run_moat run -p "$T/m160.conf" -- cat /proc/self/cgroup
 is "moat run: the command in its run's group, no leaf" "$(printf '%s' "$out" | sed -n 's/^0:://p')" "/"
 
-# The uid 65534 pass runs in a group delegated to it, as systemd delegates
-# user@UID.service to its user: the directory and its cgroup.procs,
-# cgroup.subtree_control and cgroup.threads are the user's. The root pass
-# makes it and moves itself there before the second pass starts, which
-# inherits it; the root pass moves back and removes it at the end.
-if is_root && [ -z "${MOAT_TEST_CHILD:-}" ] && [ -n "$mnt" ] &&
-    D="$mnt/moat-test-deleg-$tag" && mkdir "$D" 2>/dev/null; then
-	for f in "" /cgroup.procs /cgroup.subtree_control /cgroup.threads; do
-		chown 65534:65534 "$D$f"
-	done
-	cleanup_hooks+=("echo \$\$ >'$mnt/cgroup.procs'; find '$D' -depth -mindepth 1 -type d -exec rmdir {} + 2>/dev/null; rmdir '$D'")
-	echo $$ >"$D/cgroup.procs"
-fi
 
 done_testing
