@@ -111,6 +111,8 @@ struct notify {
 	size_t			 nseen;
 	pid_t			 root;		/* the sandbox init's host pid */
 	int			 rootfd;	/* owned: the sandbox's root, or -1 */
+	int			 mntnsfd;	/* owned: its mount namespace, kept
+						   alive for the batch, or -1 */
 	/* Execs let go but not yet reported (notify_flush): owned. */
 	struct notify_later {
 		char		*file;		/* NULL: unknown */
@@ -759,8 +761,8 @@ notify_seen(const struct notify *n, pid_t pid)
 
 /* The parent on the trail, from the task's own parent p: the nearest
  * ancestor that exec'd before (a subshell that only forked is passed
- * over), else the sandbox's init. Ancestors outlive the exec (they wait),
- * so this can run after the task was let go. */
+ * over), else the sandbox's init. Run while the task waits: an ancestor
+ * that only waited for the exec (a vfork) may be gone right after it. */
 static pid_t
 notify_trail_parent(struct notify *n, pid_t p)
 {
@@ -825,6 +827,10 @@ notify_exec(struct notify *n, const struct seccomp_notif *req)
 	if (n->rootfd == -1 && file != NULL && !fallback) {
 		snprintf(path, sizeof path, "/proc/%d/root", (int)pid);
 		n->rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		/* The batch may be looked at after the sandbox ended: its
+		 * mounts stay while the namespace has a reference. */
+		snprintf(path, sizeof path, "/proc/%d/ns/mnt", (int)pid);
+		n->mntnsfd = open(path, O_RDONLY | O_CLOEXEC);
 	}
 	/* The working directory and the parent, while the task waits: a
 	 * program that execs and exits at once (the end of a pipeline) would
@@ -839,14 +845,16 @@ notify_exec(struct notify *n, const struct seccomp_notif *req)
 	/* A child of init is a command's own process: its pid inside is what
 	 * a session's client knows it by (trail.c). */
 	nspid = parent == n->root && n->root > 0 ? notify_nspid(pid) : 0;
+	/* The parent on the trail too, while the ancestors surely live: a
+	 * shell's subshell that vforked the task waits in the kernel until
+	 * the exec, and may be gone a moment after we answer. */
+	parent = notify_trail_parent(n, parent);
 	/* Only now is the pid known to have been the caller all along. */
 	valid = ioctl(n->fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) == 0;
 	notify_continue(n, req->id);
 	if (!valid)
 		goto out;
-	/* The parent on the trail now, while the ancestors are surely
-	 * alive; a PATH try's pid is the program's, so it may be seen. */
-	parent = notify_trail_parent(n, parent);
+	/* A PATH try's pid is the program's, so it may be seen now. */
 	if (n->nseen == 0 || n->seen[(n->nseen - 1) % NOTIFY_SEEN_MAX] != pid)
 		n->seen[n->nseen++ % NOTIFY_SEEN_MAX] = pid;
 	/* The rest (PATH tries dropped, the event made, scored and written)
@@ -1058,6 +1066,8 @@ notify_free(struct notify *n)
 	free(n->seen);
 	if (n->rootfd != -1)
 		close(n->rootfd);
+	if (n->mntnsfd != -1)
+		close(n->mntnsfd);
 	if (n->laterfd != -1) {
 		loop_del(n->loop, n->laterfd);
 		close(n->laterfd);
@@ -1079,6 +1089,7 @@ notify_start(struct run *r, struct loop *l, int listener, struct merr *e)
 	n->loop = l;
 	n->fd = listener;
 	n->rootfd = -1;
+	n->mntnsfd = -1;
 	n->laterfd = -1;
 	n->native = seccomp_arch_native();
 	if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sz) == -1) {
