@@ -1043,7 +1043,7 @@ spawn_pty_start(struct spawn *sp, struct loop *l, int master)
  * Where nothing can continue moat (its process group is orphaned: the
  * kernel discards SIGTSTP), kill() returns at once and so does the
  * command. Only when our terminal is relayed raw: otherwise there is no
- * terminal to give back, and a stopped command stays stopped as before.
+ * terminal to give back, and the command goes on at once.
  */
 static void
 spawn_pty_suspend(struct spawn *sp, struct loop *l)
@@ -1057,8 +1057,12 @@ spawn_pty_suspend(struct spawn *sp, struct loop *l)
 	ssize_t			 n;
 	size_t			 sn;
 
-	if (!sp->raw || sp->pty < 0 || sp->r->pty_front)
+	if (!sp->raw || sp->pty < 0 || sp->r->pty_front) {
+		/* No terminal of ours to hand back: it goes on at once, as
+		 * when the kernel discarded its SIGTSTP. */
+		spawn_kill(sp, SIGCONT);
 		return;
+	}
 	/* What it wrote before it stopped, on its way first. */
 	if (sk->len > 0) {
 		(void)spawn_write_all(sk->dst, sk->buf + sk->off, sk->len - sk->off,

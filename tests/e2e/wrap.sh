@@ -124,6 +124,10 @@ flat=$(printf '%s' "$o" | sed 's/\^M//g' | tr '\n' ' ')
 like "its own SIGTSTP: moat run stops as a job of the shell" "$flat" ' before .*Stopped'
 like "fg: it goes on after the stop and its status passes through" "$flat" 'Stopped.* after .*rc=5 '
 like "its own SIGTSTP: the terminal's settings are restored at the end" "$res" 'termios=same'
+# Keys not from the terminal (stdin elsewhere): moat has no terminal to
+# hand back, so the command goes on at once, as the kernel had it.
+drive 'wait:after' -- sh -c "\"\$0\" run -q -p fake -- sh -c 'echo before; kill -TSTP \$\$; echo after; exit 3' </dev/null" "$MOAT"
+like "its own SIGTSTP, stdin not a terminal: it goes on and ends, 3" "$res" '^rc=3$'
 
 # What wrap binds of the install is read-only: the agent cannot rewrite
 # itself or its interpreter for the next session.
