@@ -25,6 +25,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ttystate_init(&b);
 	ttystate_feed(&b, data, cut);
 	ttystate_feed(&b, data + cut, size - cut);
+	{
+		/* A stopped command going on: its modes on again fit the
+		 * buffer, and fed to a clean state give the same modes. */
+		char		rs[TTYSTATE_RESTORE_MAX + 1];
+		struct ttystate	c;
+		size_t		ns = ttystate_resume(&a, rs);
+
+		assert(ns <= TTYSTATE_RESTORE_MAX);
+		ttystate_init(&c);
+		ttystate_feed(&c, rs, ns);
+		assert(c.modes == (a.modes & ~1u) && c.keypad == a.keypad);
+	}
 	na = ttystate_restore(&a, ra);
 	nb = ttystate_restore(&b, rb);
 	assert(na <= TTYSTATE_RESTORE_MAX && na == nb && memcmp(ra, rb, na) == 0);

@@ -3,7 +3,8 @@
 # (-fsanitize=fuzzer,address,undefined) and runs each for FUZZ_SECONDS
 # (default 60). Usage: run.sh [SRCDIR [OUTDIR]]; `make fuzz` passes both.
 # FUZZ_HARNESSES picks some of: http socks rule session duration profile risk
-# fold dns sniff line pane mcp ttystate resolve spool secret replay bpf-cache criu (the profile parser with its includes; the
+# fold dns sniff line pane mcp ttystate resolve spool secret replay bpf-cache criu
+# cg-adopt (the profile parser with its includes; the
 # risk scorer's shell reader; the folding of a path an observed open in the
 # sandbox asked for; the sandbox resolver's questions; a transparent
 # connection's first bytes; moat shell's reading of a line, and its output
@@ -11,7 +12,8 @@
 # log's spool of completions; the timing of a run's output that moat
 # audit replay reads from the log; a cached seccomp program as
 # filter-cache.c reads it; the output of `criu check` as moat session
-# snapshot --processes reads it).
+# snapshot --processes reads it; what a session's supervisor says of a
+# command's cgroup, as its client adopts it).
 # Exits non-zero on a crash, a leak or a failed assertion; the reproducer is
 # left in OUTDIR (crash-*, leak-*). Needs clang with libFuzzer (Debian: clang).
 set -eu
@@ -69,6 +71,9 @@ seed "$out/corpus-resolve" interp '#! /bin/sh -e\n'
 seed "$out/corpus-resolve" self '#!cmd\n'
 seed "$out/corpus-criu" vdso 'Warn  (criu/kerndat.c:1): x\n  Error (criu/vdso.c:99): vdso: Unexpected rt vDSO area bounds  \nError (criu/cr-check.c:7): later\n'
 seed "$out/corpus-criu" good 'Looks good.\n'
+seed "$out/corpus-cg-adopt" v1 '\0031 2 12'
+seed "$out/corpus-cg-adopt" v2 '\00171'
+seed "$out/corpus-cg-adopt" v2-none '\00164'
 seed "$out/corpus-spool" done 'moat-spool-1\t12\t20261206T222549-30645-42bff0b1\t0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\tdone\t2026-12-06T22:25:49.120Z\t1.5\texited\t3\t\t0.5\t\t4096\t\t{"timeout_s":7}\t9\t["a\\tb"]\t300000\t0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\t0\t0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'
 seed "$out/corpus-spool" signal 'moat-spool-1\t1\tr\t0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\tsetup-failed\tt\t0\tkilled\t137\t9\t\t\t\t\t\t\t\t0\t0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\t0\t0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'
 seed "$out/corpus-secret" bearer 'GET /v1/x?key=moat-secret-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\nHost: api.test\r\nAuthorization: Bearer moat-secret-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\nContent-Length: 3\r\n\r\nabc'
@@ -105,7 +110,7 @@ open(sys.argv[1], "wb").write(body + hashlib.sha256(body).digest())
 PY
 
 rc=0
-for h in ${FUZZ_HARNESSES:-http socks rule session duration profile risk fold dns sniff line pane mcp ttystate resolve spool secret replay bpf-cache criu}; do
+for h in ${FUZZ_HARNESSES:-http socks rule session duration profile risk fold dns sniff line pane mcp ttystate resolve spool secret replay bpf-cache criu cg-adopt}; do
 	echo "fuzz-$h: building"
 	extra= libs=
 	case $h in
@@ -132,6 +137,8 @@ for h in ${FUZZ_HARNESSES:-http socks rule session duration profile risk fold dn
 	criu)
 		extra="$src/src/session/checkpoint.c"
 		libs=-lcap ;;
+	cg-adopt)
+		extra="$src/src/sandbox/cg.c" ;;
 	risk)
 		extra="$src/src/risk/risk.c $src/src/risk/risk-rules.c
 		    $src/src/risk/risk-shell.c $src/src/base/rx.c
