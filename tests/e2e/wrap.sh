@@ -114,6 +114,16 @@ like "fg: keys reach it again and it answers" "$flat" 'resized 30 100 .*hello .*
 like "fg: its exit status passes through to the shell" "$flat" 'bye .*rc=7 '
 like "^Z and fg: the terminal's settings are restored at the end" "$res" 'termios=same'
 
+# Killed while stopped: the signal waits until fg, then ends the agent as
+# any signal to moat does, the terminal restored on the way out.
+drive "$sh_prompt" "send:$MOAT wrap -q -p fake -- fakeagent\r" 'wait:agent ready' \
+    'send:fullscreen\r' 'wait:FULL' 'send:\x1a' 'wait:Stopped' "$sh_prompt" \
+    'send:kill %1; fg; echo "rc=$?"\r' 'wait:rc=[0-9]+' "$sh_prompt" 'send:exit\r' -- sh -i
+flat=$(printf '%s' "$o" | sed 's/\^M//g' | tr '\n' ' ')
+like "killed while stopped: on fg it ends of SIGTERM, 143" "$flat" 'rc=143 '
+like "killed while stopped: the alternate screen left last" "$flat" '\^\[\[\?1049l\^\[\[\?25h *rc=143'
+like "killed while stopped: the terminal's settings are restored" "$res" 'termios=same'
+
 # An agent that stops itself (SIGTSTP to its own process, as a raw-mode
 # agent does for its ^Z key) suspends moat the same way; moat run shares
 # the relay.
