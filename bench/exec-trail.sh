@@ -7,10 +7,13 @@
 # recorded in the audit log). With -s, a script of 200 short programs
 # instead, each a different command line (tr, ls, grep, sed, wc, cat,
 # basename, dirname with arguments: what a build's shell steps start).
+# With -c, a C build: cc -c on FILES small C files one after the other
+# (default 333; each is three execs, cc, cc1 and as, so about 1,000), what
+# the target is about: a build whose programs do work of their own.
 # The summary: each median, and what the trail adds over moat without it,
 # per run and per exec (target: at most 10%).
 #
-# usage: bench/exec-trail.sh [-s] [-n EXECS] [-r RUNS] [-w WARMUP]
+# usage: bench/exec-trail.sh [-s | -c FILES] [-n EXECS] [-r RUNS] [-w WARMUP]
 #   MOAT=path/to/moat (default ./moat), MOAT_PROFILE_DIR (default profiles/)
 set -u
 
@@ -22,9 +25,10 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	-n) n=$2; shift 2 ;;
 	-s) script=yes; shift ;;
+	-c) script=cc; cfiles=$2; shift 2 ;;
 	-r) runs=$2; shift 2 ;;
 	-w) warmup=$2; shift 2 ;;
-	-h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "exec-trail.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -49,12 +53,28 @@ if [ "$script" = yes ]; then
 	loop="i=0; while [ \$i -lt 25 ]; do echo r\$i | tr r R >/dev/null; ls -d /usr/bin/\$i* >/dev/null 2>&1; grep -c r\$i /etc/passwd >/dev/null; sed -n \$((i+1))p /etc/passwd >/dev/null; wc -c /etc/hostname >/dev/null; cat /etc/hostname >/dev/null; basename /a/\$i >/dev/null; dirname /a/\$i/b >/dev/null; i=\$((i+1)); done"
 fi
 
+if [ "$script" = cc ]; then
+	command -v cc >/dev/null || die "-c: no cc to build with"
+	# Each file a function of its own; the objects go to /tmp, which is
+	# a tmpfs of its own under bubblewrap and moat alike.
+	for i in $(seq "$cfiles"); do
+		printf 'int f%d(int x) { int s = 0; for (int i = 0; i < x; i++) s += i * %d; return s; }\n' \
+		    "$i" "$i" >"$scratch/ws/f$i.c"
+	done
+	n=$((cfiles * 3))
+	loop="for f in f*.c; do cc -c -O0 \$f -o /tmp/x.o || exit 1; done"
+	# bubblewrap needs the sources (the workspace bound where it is) and
+	# cc's link in /etc/alternatives.
+	bwcwd=(--ro-bind "$scratch/ws" "$scratch/ws" --chdir "$scratch/ws")
+	[ -d /etc/alternatives ] && bwcwd+=(--ro-bind /etc/alternatives /etc/alternatives)
+fi
+
 bwrap=(bwrap --unshare-all --die-with-parent --new-session --ro-bind /usr /usr)
 for d in bin sbin lib lib32 lib64 libx32; do
 	if [ -L "/$d" ]; then bwrap+=(--symlink "$(readlink "/$d")" "/$d")
 	elif [ -d "/$d" ]; then bwrap+=(--ro-bind "/$d" "/$d"); fi
 done
-bwrap+=(--proc /proc --dev /dev --tmpfs /tmp)
+bwrap+=(--proc /proc --dev /dev --tmpfs /tmp ${bwcwd[@]+"${bwcwd[@]}"})
 
 hf=(-n bare "sh -c '$loop'")
 if command -v bwrap >/dev/null && "${bwrap[@]}" /bin/true 2>/dev/null; then
@@ -68,7 +88,7 @@ hf+=(-n moat "$moat run -q -p $scratch/off.conf -- sh -c '$loop'"
 	die "moat run with the trail fails here"
 (cd "$scratch/ws" && hyperfine --warmup "$warmup" --runs "$runs" --style basic \
     --export-json "$scratch/r.json" \
-    --export-markdown "$here/results/exec-trail$([ "$script" = yes ] && echo -script).md" \
+    --export-markdown "$here/results/exec-trail$(case $script in yes) echo -script ;; cc) echo -cc ;; esac).md" \
     "${hf[@]}") </dev/null || die "hyperfine failed"
 (cd "$scratch/ws" && "$moat" run -q -p "$scratch/on.conf" -- sh -c "$loop")
 echo
@@ -76,13 +96,19 @@ echo
 import json, sys
 res = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
 n = int(sys.argv[2])
-print("%-12s %10s %10s" % ("", "median ms", "per exec us"))
+# CPU: user and system time of the whole tree (hyperfine's means), which a
+# loaded machine moves far less than the wall time.
+cpu = {k: (r["user"] + r["system"]) * 1000 for k, r in res.items()}
+print("%-12s %10s %10s %10s" % ("", "median ms", "per exec us", "CPU ms"))
 for k in ("bare", "bwrap", "moat", "moat-trail"):
     if k in res:
         m = res[k]["median"] * 1000
-        print("%-12s %10.1f %10.1f" % (k, m, m * 1000 / n))
+        print("%-12s %10.1f %10.1f %10.1f" % (k, m, m * 1000 / n, cpu[k]))
 if "moat" in res and "moat-trail" in res:
     a, b = res["moat"]["median"], res["moat-trail"]["median"]
     print("\nthe trail adds %.1f%% (%.1f us per exec) to %d execs under moat: target <= 10%% %s"
           % ((b / a - 1) * 100, (b - a) * 1e6 / n, n, "met" if b / a <= 1.10 else "MISSED"))
+    ca, cb = cpu["moat"], cpu["moat-trail"]
+    print("in CPU time of the whole tree: %.1f%% (%.1f us per exec)"
+          % ((cb / ca - 1) * 100, (cb - ca) * 1000 / n))
 PY
