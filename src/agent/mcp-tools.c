@@ -473,6 +473,7 @@ mcp_session_release(struct mcp_session *s)
 void
 mcp_sessions_clear(struct mcp *m)
 {
+	mcp_workers_retire(m, NULL);
 	for (size_t i = 0; i < m->nsessions; i++)
 		mcp_session_release(&m->sessions[i]);
 	m->nsessions = 0;
@@ -552,6 +553,7 @@ mcp_session_forget(struct mcp *m, struct mcp_session *s)
 {
 	size_t	i = (size_t)(s - m->sessions);
 
+	mcp_workers_retire(m, s->id);
 	mcp_session_release(s);
 	memmove(&m->sessions[i], &m->sessions[i + 1],
 	    (m->nsessions - i - 1) * sizeof *s);

@@ -35,6 +35,9 @@ struct mcp_run_args {
  * nothing started, a tool error was sent. */
 int	 mcp_run_start(struct mcp *, struct mcp_req *, struct mcp_run_args *);
 void	 mcp_call_free(struct mcp_call *);
+/* The kept runner of session id (NULL: of every session) ends, now or,
+ * when a call runs in it, as that call ends. */
+void	 mcp_workers_retire(struct mcp *, const char *id);
 /* notifications/cancelled: the call with that request id is ended. */
 void	 mcp_call_cancel(struct mcp *, const json_t *id);
 /* Once a second: progress of the calls that asked for it; cancelled
