@@ -4,7 +4,7 @@
 # (default 60). Usage: run.sh [SRCDIR [OUTDIR]]; `make fuzz` passes both.
 # FUZZ_HARNESSES picks some of: http socks rule session duration profile risk
 # fold dns sniff line pane mcp ttystate resolve spool secret replay bpf-cache criu
-# cg-adopt (the profile parser with its includes; the
+# cg-adopt risk-cache (the profile parser with its includes; the
 # risk scorer's shell reader; the folding of a path an observed open in the
 # sandbox asked for; the sandbox resolver's questions; a transparent
 # connection's first bytes; moat shell's reading of a line, and its output
@@ -109,8 +109,20 @@ body = b"MOATBPF1" + key + struct.pack("=II", 1, 2) + \
 open(sys.argv[1], "wb").write(body + hashlib.sha256(body).digest())
 PY
 
+# The body of a cached risk rules file: one file, one match rule.
+mkdir -p "$out/corpus-risk-cache"
+python3 - "$out/corpus-risk-cache/one" <<'PY' || true
+import struct, sys
+def s(x):
+    return struct.pack("=I", 0xffffffff) if x is None else struct.pack("=I", len(x)) + x
+u = lambda *v: struct.pack("=" + "I" * len(v), *v)
+body = u(1) + s(b"f") + u(1) + s(b"r1") + s(b"c") + s(b"x") + s(None) + s(b"f") + \
+    u(10, 0, 0, 1, 0, 1, 0, 1) + s(b"ab+c") + u(9, 1) + s(b"ab")
+open(sys.argv[1], "wb").write(body)
+PY
+
 rc=0
-for h in ${FUZZ_HARNESSES:-http socks rule session duration profile risk fold dns sniff line pane mcp ttystate resolve spool secret replay bpf-cache criu cg-adopt}; do
+for h in ${FUZZ_HARNESSES:-http socks rule session duration profile risk fold dns sniff line pane mcp ttystate resolve spool secret replay bpf-cache criu cg-adopt risk-cache}; do
 	echo "fuzz-$h: building"
 	extra= libs=
 	case $h in
@@ -139,8 +151,15 @@ for h in ${FUZZ_HARNESSES:-http socks rule session duration profile risk fold dn
 		libs=-lcap ;;
 	cg-adopt)
 		extra="$src/src/sandbox/cg.c" ;;
+	risk-cache)
+		extra="$src/src/risk/risk-cache.c $src/src/risk/risk-rules.c
+		    $src/src/risk/risk.c $src/src/risk/risk-shell.c
+		    $src/src/base/sha256.c $src/src/base/rx.c
+		    -DMOAT_RISK_SHIPPED_RULES=\"$src/rules/risk.rules\"
+		    -DMOAT_SRC_RISK_RULES=\"$src/rules/risk.rules\"" ;;
 	risk)
 		extra="$src/src/risk/risk.c $src/src/risk/risk-rules.c
+		    $src/src/risk/risk-cache.c $src/src/base/sha256.c
 		    $src/src/risk/risk-shell.c $src/src/base/rx.c
 		    -DMOAT_RISK_SHIPPED_RULES=\"$src/rules/risk.rules\"
 		    -DMOAT_SRC_RISK_RULES=\"$src/rules/risk.rules\""
