@@ -649,10 +649,11 @@ cmd_session_detach(struct run *r, struct profile *p, struct cmd_run_opts *o)
 }
 
 /* What moat session exec prepares before the session is reached, neither
- * of which needs it: the log opened (with its sweep) on a thread while this
- * one loads the risk rules, and then connects to the session and loads its
- * profile. (Two threads, one per step, measured slower on two busy cores.)
- * A failure is left for rec_run to meet again and say. */
+ * of which needs it: the log opened (with its sweep) and then the risk
+ * rules loaded on a thread while this one connects to the session and
+ * loads its profile, mostly waiting for the session's answer. (Two
+ * threads, one per step, measured slower on two busy cores.) A failure is
+ * left for rec_run to meet again and say. */
 struct exec_prep {
 	pthread_t		 t;
 	bool			 started;
@@ -679,6 +680,10 @@ exec_prep_audit(void *arg)
 
 	ep->audit = audit_open(ep->db, 0, &e);
 	exec_prep_trace(ep, "audit-open", t);
+	t = now_mono();
+	if (risk_load(&ep->rules, &e) == -1)
+		ep->rules = NULL;
+	exec_prep_trace(ep, "risk-load", t);
 	return (NULL);
 }
 
@@ -686,17 +691,13 @@ static void
 exec_prep_start(struct exec_prep *ep)
 {
 	sigset_t	 all, old;
-	struct merr	 e;
-	double		 t;
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	ep->started = pthread_create(&ep->t, NULL, exec_prep_audit, ep) == 0;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	t = now_mono();
-	if (risk_load(&ep->rules, &e) == -1)
-		ep->rules = NULL;
-	exec_prep_trace(ep, "risk-load", t);
+	if (!ep->started)
+		(void)exec_prep_audit(ep);
 }
 
 static void
