@@ -331,60 +331,6 @@ mcp_call_free(struct mcp_call *c)
 
 /* --- kept runners */
 
-/* A request for a kept runner: the command as mcp_tool_run made it. */
-static char *
-mcp_request_encode(const char *client, const struct mcp_run_args *a)
-{
-	json_t	*argv = json_array(), *env = json_array(), *o;
-	char	*s;
-
-	for (size_t i = 0; a->argv[i] != NULL; i++)
-		json_array_append_new(argv, json_string(a->argv[i]));
-	for (size_t i = 0; i < a->env.n; i++)
-		json_array_append_new(env, json_string(a->env.v[i]));
-	/* s*: a NULL leaves the key out, as the reading expects. */
-	o = json_pack("{s:s*,s:o,s:f,s:s*,s:o,s:I}", "client", client, "argv", argv,
-	    "timeout", a->timeout, "cwd", a->cwd, "env", env, "output_max",
-	    (json_int_t)a->output_max);
-	s = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
-	json_decref(o);
-	return (s);
-}
-
-/* Its reading in the runner: -1 when it is not one this server writes. */
-static int
-mcp_request_decode(const json_t *o, char **client, struct strv *argv,
-    struct mcp_run_args *a)
-{
-	const char	*cl = NULL, *cwd = NULL;
-	json_t		*av = NULL, *ev = NULL, *v;
-	json_int_t	 om = 0;
-	double		 timeout = 0;
-	size_t		 i;
-
-	if (json_unpack((json_t *)o, "{s?s,s:o,s:F,s?s,s:o,s:I!}", "client", &cl, "argv",
-	    &av, "timeout", &timeout, "cwd", &cwd, "env", &ev, "output_max", &om) != 0 ||
-	    !json_is_array(av) || json_array_size(av) == 0 || !json_is_array(ev) ||
-	    om < 0 || om > (json_int_t)MCP_REPORT_MAX || !(timeout >= 0))
-		return (-1);
-	json_array_foreach(av, i, v)
-		if (!json_is_string(v))
-			return (-1);
-	json_array_foreach(ev, i, v)
-		if (!json_is_string(v) || strchr(json_string_value(v), '=') == NULL)
-			return (-1);
-	json_array_foreach(av, i, v)
-		strv_add(argv, json_string_value(v));
-	json_array_foreach(ev, i, v)
-		strv_add(&a->env, json_string_value(v));
-	a->argv = argv->v;
-	a->timeout = timeout;
-	a->cwd = cwd;
-	a->output_max = (size_t)om;
-	*client = cl != NULL ? xstrdup(cl) : NULL;
-	return (0);
-}
-
 /* Writes all of s and a newline; -1 when the other end is gone. */
 static int
 mcp_write_line(int fd, const char *s)
@@ -463,7 +409,7 @@ mcp_runner_main(struct mcp *m, struct mcp_req *req, struct mcp_run_args *a, int 
 			break;
 		memset(&next, 0, sizeof next);
 		next.s = s;
-		if (mcp_request_decode(rq, &client, &argv, &next) == -1)
+		if (mcp_run_request_decode(rq, &client, &argv, &next) == -1)
 			res = mcp_tool_error("the server's request could not be read");
 		else
 			res = mcp_runner(m, client, &next, &conn);
@@ -666,7 +612,7 @@ mcp_run_start(struct mcp *m, struct mcp_req *req, struct mcp_run_args *a)
 	 * and no opening of the log. One that is gone is ended, and a new
 	 * runner forked. */
 	if ((w = mcp_worker_find(m, a->s->id)) != NULL && !w->busy && !w->retire) {
-		autofree char	*rq = mcp_request_encode(req->client, a);
+		autofree char	*rq = mcp_run_request_encode(req->client, a);
 
 		if (rq != NULL && mcp_write_line(w->req, rq) == 0)
 			pid = w->pid;
