@@ -17,8 +17,6 @@
  * bind their own calls among themselves, never to these.
  *
  * Supervisor (the proxy, its interception threads), moat doctor. */
-#include "config.h"
-
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdarg.h>
