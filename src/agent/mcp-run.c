@@ -9,6 +9,7 @@
  * marked interrupted), and progress goes out while it runs. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <poll.h>
 #include <pthread.h>
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -127,6 +129,9 @@ mcp_summary_list(const struct run_summary_count *v, size_t n, unsigned long more
  * the log means no close of the last one, which checkpoints the WAL). */
 struct mcp_conn {
 	int			 fd;		/* -1: not connected */
+	char			*sock;		/* owned; the session's socket */
+	dev_t			 dev;		/* its identity when connected */
+	ino_t			 ino;
 	struct session_info	 info;
 	struct audit		*audit;		/* owned */
 	bool			 log_tried;
@@ -149,14 +154,41 @@ mcp_runner_open_log(void *arg)
 	return (NULL);
 }
 
-/* A kept connection the session closed (it ended, or was killed) reads
- * as ready: the session sends nothing unasked between commands. */
+/* A kept connection the session closed reads as ready: the session sends
+ * nothing unasked between commands. A session that is ending removes its
+ * socket first, while its end of the connection may last a moment longer
+ * (its sandbox is torn down), so the socket is checked too: gone or
+ * another, and the session is gone, as a new connection would find. */
 static bool
-mcp_conn_alive(int fd)
+mcp_conn_alive(const struct mcp_conn *c)
 {
-	struct pollfd	pf = { .fd = fd, .events = POLLIN };
+	struct pollfd	pf = { .fd = c->fd, .events = POLLIN };
+	struct stat	st;
 
-	return (poll(&pf, 1, 0) == 0);
+	return (poll(&pf, 1, 0) == 0 && c->sock != NULL && stat(c->sock, &st) == 0 &&
+	    st.st_dev == c->dev && st.st_ino == c->ino);
+}
+
+/* Where the session's socket is, and what it is now. */
+static void
+mcp_conn_note(struct mcp_conn *c)
+{
+	char		dir[PATH_MAX];
+	struct stat	st;
+	struct merr	e;
+
+	free(c->sock);
+	c->sock = NULL;
+	if (session_dir(dir, sizeof dir, &e) == -1)
+		return;
+	c->sock = xprintf("%s/%s.sock", dir, c->info.id);
+	if (stat(c->sock, &st) == -1) {
+		free(c->sock);
+		c->sock = NULL;
+		return;
+	}
+	c->dev = st.st_dev;
+	c->ino = st.st_ino;
 }
 
 /* Connects to the session unless still connected; the first time also
@@ -169,7 +201,7 @@ mcp_conn_open(struct mcp *m, struct mcp_conn *c, const char *id, struct merr *e)
 	bool			 lt_started = false;
 	sigset_t		 all, old;
 
-	if (c->fd >= 0 && mcp_conn_alive(c->fd))
+	if (c->fd >= 0 && mcp_conn_alive(c))
 		return (0);
 	if (c->fd >= 0)
 		close(c->fd);
@@ -180,7 +212,8 @@ mcp_conn_open(struct mcp *m, struct mcp_conn *c, const char *id, struct merr *e)
 		lt_started = pthread_create(&lt, NULL, mcp_runner_open_log, &rl) == 0;
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	}
-	c->fd = session_connect(id, &c->info, e);
+	if ((c->fd = session_connect(id, &c->info, e)) >= 0)
+		mcp_conn_note(c);
 	if (lt_started) {
 		pthread_join(lt, NULL);
 		c->audit = rl.audit;
@@ -194,6 +227,8 @@ mcp_conn_close(struct mcp_conn *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
+	free(c->sock);
+	c->sock = NULL;
 	audit_close(c->audit);
 	c->audit = NULL;
 }
