@@ -8,9 +8,10 @@
  * change times, in order, and the names in risk.d), and reads that instead
  * while the key holds.
  *
- * As the seccomp program's cache (sandbox/filter-cache.c): a file is used
- * only when it is a regular file of the user's that no one else may write,
- * in a directory of the user's that no one else may write, and it names the
+ * As the seccomp program's cache (sandbox/filter-cache.c), through the same
+ * checks (open_owned, cache_dir_owned in base/util.c): a file is used only
+ * when it is a regular file of the user's that no one else may write, in a
+ * directory of the user's that no one else may write, and it names the
  * same key and its checksum holds; anything else is read afresh from the
  * rules files and the file replaced. The checksum finds damage (a file cut
  * short, a byte changed), not a forgery: whoever can write the user's own
@@ -339,13 +340,6 @@ risk_cache_paths(char *dir, size_t ndir, char *path, size_t npath)
 	snprintf(path, npath, "%s/risk-rules", dir);
 }
 
-/* The user's, and writable by the user alone. */
-static bool
-risk_cache_owned(const struct stat *st)
-{
-	return (st->st_uid == geteuid() && (st->st_mode & 022) == 0);
-}
-
 struct risk_rules *
 risk_cache_load(const uint8_t key[SHA256_LEN])
 {
@@ -357,12 +351,9 @@ risk_cache_load(const uint8_t key[SHA256_LEN])
 	ssize_t			 n;
 
 	risk_cache_paths(dir, sizeof dir, path, sizeof path);
-	if (lstat(dir, &st) == -1 || !S_ISDIR(st.st_mode) || !risk_cache_owned(&st))
+	if ((fd = open_owned(dir, path)) == -1)
 		return (NULL);
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)) == -1)
-		return (NULL);
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || !risk_cache_owned(&st) ||
-	    st.st_size <= 0 || st.st_size > RISK_CACHE_MAX)
+	if (fstat(fd, &st) == -1 || st.st_size <= 0 || st.st_size > RISK_CACHE_MAX)
 		return (NULL);
 	buf = xmalloc((size_t)st.st_size);
 	if ((n = read(fd, buf, (size_t)st.st_size)) != st.st_size)
@@ -376,8 +367,6 @@ risk_cache_store(const uint8_t key[SHA256_LEN], const struct risk_rules *rs)
 {
 	char		 dir[PATH_MAX + 8], path[PATH_MAX + 32], tmp[PATH_MAX + 64];
 	autofree char	*b = NULL;
-	struct stat	 st;
-	struct merr	 e;
 	size_t		 len;
 	int		 fd;
 	bool		 ok;
@@ -385,8 +374,7 @@ risk_cache_store(const uint8_t key[SHA256_LEN], const struct risk_rules *rs)
 	risk_cache_paths(dir, sizeof dir, path, sizeof path);
 	/* Best effort: a moat that cannot keep the rules only reads them
 	 * again. */
-	if (mkdir_p(dir, 0700, &e) == -1 || lstat(dir, &st) == -1 ||
-	    !S_ISDIR(st.st_mode) || !risk_cache_owned(&st))
+	if (!cache_dir_owned(dir))
 		return;
 	b = risk_cache_encode(key, rs, &len);
 	if (len > RISK_CACHE_MAX)
