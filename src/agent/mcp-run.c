@@ -9,6 +9,7 @@
  * marked interrupted), and progress goes out while it runs. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <poll.h>
 #include <pthread.h>
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -121,6 +123,20 @@ mcp_summary_list(const struct run_summary_count *v, size_t n, unsigned long more
 	return (a);
 }
 
+/* What a runner keeps from one command of its session to the next: the
+ * connection, the session's info and the audit log (opening the log and
+ * connecting were most of a warm call's cost, and a kept connection to
+ * the log means no close of the last one, which checkpoints the WAL). */
+struct mcp_conn {
+	int			 fd;		/* -1: not connected */
+	char			*sock;		/* owned; the session's socket */
+	dev_t			 dev;		/* its identity when connected */
+	ino_t			 ino;
+	struct session_info	 info;
+	struct audit		*audit;		/* owned */
+	bool			 log_tried;
+};
+
 /* The log, opened on a thread while the runner connects to its session:
  * neither needs the other. */
 struct mcp_runner_log {
@@ -138,11 +154,90 @@ mcp_runner_open_log(void *arg)
 	return (NULL);
 }
 
+/* A kept connection the session closed reads as ready: the session sends
+ * nothing unasked between commands. A session that is ending removes its
+ * socket first, while its end of the connection may last a moment longer
+ * (its sandbox is torn down), so the socket is checked too: gone or
+ * another, and the session is gone, as a new connection would find. */
+static bool
+mcp_conn_alive(const struct mcp_conn *c)
+{
+	struct pollfd	pf = { .fd = c->fd, .events = POLLIN };
+	struct stat	st;
+
+	return (poll(&pf, 1, 0) == 0 && c->sock != NULL && stat(c->sock, &st) == 0 &&
+	    st.st_dev == c->dev && st.st_ino == c->ino);
+}
+
+/* Where the session's socket is, and what it is now. */
+static void
+mcp_conn_note(struct mcp_conn *c)
+{
+	char		dir[PATH_MAX];
+	struct stat	st;
+	struct merr	e;
+
+	free(c->sock);
+	c->sock = NULL;
+	if (session_dir(dir, sizeof dir, &e) == -1)
+		return;
+	c->sock = xprintf("%s/%s.sock", dir, c->info.id);
+	if (stat(c->sock, &st) == -1) {
+		free(c->sock);
+		c->sock = NULL;
+		return;
+	}
+	c->dev = st.st_dev;
+	c->ino = st.st_ino;
+}
+
+/* Connects to the session unless still connected; the first time also
+ * opens the log, on a thread meanwhile. */
+static int
+mcp_conn_open(struct mcp *m, struct mcp_conn *c, const char *id, struct merr *e)
+{
+	struct mcp_runner_log	 rl = { .db = m->o.db };
+	pthread_t		 lt;
+	bool			 lt_started = false;
+	sigset_t		 all, old;
+
+	if (c->fd >= 0 && mcp_conn_alive(c))
+		return (0);
+	if (c->fd >= 0)
+		close(c->fd);
+	if (!c->log_tried) {
+		c->log_tried = true;
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &old);
+		lt_started = pthread_create(&lt, NULL, mcp_runner_open_log, &rl) == 0;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	if ((c->fd = session_connect(id, &c->info, e)) >= 0)
+		mcp_conn_note(c);
+	if (lt_started) {
+		pthread_join(lt, NULL);
+		c->audit = rl.audit;
+	}
+	return (c->fd >= 0 ? 0 : -1);
+}
+
+static void
+mcp_conn_close(struct mcp_conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	free(c->sock);
+	c->sock = NULL;
+	audit_close(c->audit);
+	c->audit = NULL;
+}
+
 /* The runner's work, in the forked process: the tool's result. */
 static json_t *
-mcp_runner(struct mcp *m, struct mcp_req *req, struct mcp_run_args *a)
+mcp_runner(struct mcp *m, const char *client, struct mcp_run_args *a, struct mcp_conn *conn)
 {
-	struct session_info	 info;
+	struct session_info	*info = &conn->info;
 	struct mcp_runner	 rn;
 	struct rec_opts		 ro;
 	struct rec_out		 out;
@@ -151,42 +246,26 @@ mcp_runner(struct mcp *m, struct mcp_req *req, struct mcp_run_args *a)
 	json_t			*sc, *res, *reasons;
 	autofree char		*rj = NULL, *o1 = NULL, *o2 = NULL, *text = NULL;
 	bool			 cut1, cut2;
-	int			 fd, rc;
-
+	int			 rc;
 	double			 t0 = now_mono();
-	struct mcp_runner_log	 rl = { .db = m->o.db };
-	pthread_t		 lt;
-	bool			 lt_started;
-	sigset_t		 all, old;
 
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	lt_started = pthread_create(&lt, NULL, mcp_runner_open_log, &rl) == 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	fd = session_connect(a->s->id, &info, &e);
-	if (lt_started)
-		pthread_join(lt, NULL);
-	if (fd == -1) {
-		audit_close(rl.audit);
+	if (mcp_conn_open(m, conn, a->s->id, &e) == -1)
 		return (mcp_tool_error("session %s is gone (%s); start another with "
 		    "session_new, or leave session out", a->s->id, e.msg));
-	}
 	run_init(&r);
 	r.argv = a->argv;
-	r.session_fd = fd;
-	r.ws_path = info.workspace[0] != '\0' ? xstrdup(info.workspace) : NULL;
+	r.session_fd = conn->fd;
+	r.ws_path = info->workspace[0] != '\0' ? xstrdup(info->workspace) : NULL;
 	if (a->cwd == NULL)
-		r.cwd_path = xstrdup(info.cwd);
+		r.cwd_path = xstrdup(info->cwd);
 	else if (a->cwd[0] != '/')
-		r.cwd_path = path_join(info.cwd, a->cwd);
-	else if (path_is_under(a->cwd, info.cwd))
+		r.cwd_path = path_join(info->cwd, a->cwd);
+	else if (path_is_under(a->cwd, info->cwd))
 		r.cwd_path = xstrdup(a->cwd);
 	else {
 		run_release(&r);
-		close(fd);
-		audit_close(rl.audit);
 		return (mcp_tool_error("cwd %s is not inside the workspace (%s in "
-		    "the sandbox)", a->cwd, info.cwd));
+		    "the sandbox)", a->cwd, info->cwd));
 	}
 	if (a->timeout > 0)
 		r.timeout = a->timeout;
@@ -199,13 +278,13 @@ mcp_runner(struct mcp *m, struct mcp_req *req, struct mcp_run_args *a)
 	}
 	memset(&ro, 0, sizeof ro);
 	ro.source = "mcp";
-	ro.client = req->client;
+	ro.client = client;
 	ro.db = m->o.db;
 	ro.session = a->s->id;
 	ro.on_output = mcp_runner_output;
 	ro.on_warn = mcp_runner_warn;
 	ro.rules = m->rules;
-	ro.audit = rl.audit;
+	ro.audit = conn->audit;
 	ro.arg = &rn;
 	if (getenv("MOAT_TRACE_TIMING") != NULL && *getenv("MOAT_TRACE_TIMING") != '\0') {
 		ro.trace = now_mono();
@@ -259,8 +338,6 @@ mcp_runner(struct mcp *m, struct mcp_req *req, struct mcp_run_args *a)
 	}
 	rec_out_free(&out);
 	run_release(&r);
-	close(fd);
-	audit_close(rl.audit);
 	return (res);
 }
 
@@ -281,8 +358,168 @@ mcp_call_free(struct mcp_call *c)
 	mcp_req_release(&c->req);
 	if (c->fd >= 0)
 		close(c->fd);
+	if (c->req_fd >= 0)
+		close(c->req_fd);
 	free(c->buf);
 	free(c);
+}
+
+/* --- kept runners */
+
+/* Writes all of s and a newline; -1 when the other end is gone. */
+static int
+mcp_write_line(int fd, const char *s)
+{
+	size_t	n = s != NULL ? strlen(s) : 0, done = 0;
+
+	while (done < n + 1) {
+		ssize_t	w = done < n ? write(fd, s + done, n - done) : write(fd, "\n", 1);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return (-1);
+		done += (size_t)w;
+	}
+	return (0);
+}
+
+/* The next request in the runner: a line, parsed; NULL at the end of the
+ * server's pipe (or a line it never writes). */
+static json_t *
+mcp_read_request(int fd)
+{
+	struct sbuf	 b = { 0 };
+	json_t		*o = NULL;
+	char		 chunk[4096];
+
+	for (;;) {
+		ssize_t	r = read(fd, chunk, sizeof chunk);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || b.len + (size_t)r > MCP_REPORT_MAX)
+			break;
+		sbuf_add(&b, chunk, (size_t)r);
+		if (memchr(chunk, '\n', (size_t)r) != NULL) {
+			o = json_loadb(b.p, b.len, JSON_DISABLE_EOF_CHECK |
+			    JSON_REJECT_DUPLICATES, NULL);
+			break;
+		}
+	}
+	free(b.p);
+	return (o);
+}
+
+/* The runner process: the first command (from the server's memory at the
+ * fork), then each request the server sends while it keeps this runner
+ * for the session, until the end of its request pipe. */
+static void __attribute__((noreturn))
+mcp_runner_main(struct mcp *m, struct mcp_req *req, struct mcp_run_args *a, int res_fd,
+    int req_fd)
+{
+	struct mcp_conn		 conn = { .fd = -1 };
+	struct mcp_session	*s = a->s;
+	json_t			*res, *rq;
+	char			*line;
+	int			 rc;
+
+	res = mcp_runner(m, req->client, a, &conn);
+	for (;;) {
+		struct mcp_run_args	 next;
+		struct strv		 argv = { 0 };
+		autofree char		*client = NULL;
+		sigset_t		 pend;
+
+		line = json_dumps(json_pack("{s:o}", "result", res), JSON_COMPACT);
+		rc = mcp_write_line(res_fd, line);
+		free(line);
+		/* A cancel that came after the command's end: this runner
+		 * is not kept (the server closes its pipe); nothing more. */
+		sigemptyset(&pend);
+		if (rc == -1 || (sigpending(&pend) == 0 && (sigismember(&pend, SIGTERM) ||
+		    sigismember(&pend, SIGINT) || sigismember(&pend, SIGHUP))))
+			break;
+		if ((rq = mcp_read_request(req_fd)) == NULL)
+			break;
+		memset(&next, 0, sizeof next);
+		next.s = s;
+		if (mcp_run_request_decode(rq, &client, &argv, &next) == -1)
+			res = mcp_tool_error("the server's request could not be read");
+		else
+			res = mcp_runner(m, client, &next, &conn);
+		json_decref(rq);
+		strv_clear(&next.env);
+		strv_clear(&argv);
+	}
+	mcp_conn_close(&conn);
+	cov_dump();	/* a coverage build's counters: _exit skips atexit */
+	_exit(rc == 0 ? 0 : EXIT_MOAT);
+}
+
+static struct mcp_worker *
+mcp_worker_find(struct mcp *m, const char *id)
+{
+	for (size_t i = 0; i < MCP_SESSIONS_MAX; i++)
+		if (m->workers[i].session[0] != '\0' && strcmp(m->workers[i].session, id) == 0)
+			return (&m->workers[i]);
+	return (NULL);
+}
+
+/* Ends a kept runner that runs nothing: the end of its request pipe ends
+ * it, after it closed its connection and the log. */
+static void
+mcp_worker_end(struct mcp_worker *w)
+{
+	close(w->req);
+	close(w->res);
+	while (waitpid(w->pid, NULL, 0) == -1 && errno == EINTR)
+		;
+	memset(w, 0, sizeof *w);
+}
+
+void
+mcp_workers_retire(struct mcp *m, const char *id)
+{
+	for (size_t i = 0; i < MCP_SESSIONS_MAX; i++) {
+		struct mcp_worker	*w = &m->workers[i];
+
+		if (w->session[0] == '\0' || (id != NULL && strcmp(w->session, id) != 0))
+			continue;
+		if (w->busy)
+			w->retire = true;
+		else
+			mcp_worker_end(w);
+	}
+}
+
+/* A runner that answered and may run the session's next command: kept
+ * when the session has none and still exists here, else ended. */
+static void
+mcp_worker_keep(struct mcp *m, struct mcp_call *c)
+{
+	struct mcp_worker	*w = NULL;
+	bool			 known = false;
+
+	for (size_t i = 0; i < m->nsessions; i++)
+		known |= strcmp(m->sessions[i].id, c->session) == 0;
+	if (known && !c->cancelled && mcp_worker_find(m, c->session) == NULL)
+		for (size_t i = 0; i < MCP_SESSIONS_MAX && w == NULL; i++)
+			if (m->workers[i].session[0] == '\0')
+				w = &m->workers[i];
+	if (w == NULL) {
+		close(c->req_fd);
+		c->req_fd = -1;
+		while (waitpid(c->pid, NULL, 0) == -1 && errno == EINTR)
+			;
+		return;
+	}
+	snprintf(w->session, sizeof w->session, "%s", c->session);
+	w->pid = c->pid;
+	w->req = TAKE_FD(c->req_fd);
+	w->res = TAKE_FD(c->fd);
+	w->busy = false;
+	w->retire = false;
 }
 
 /* A runner killed before it completed its row leaves it running: a sweep
@@ -297,9 +534,10 @@ mcp_call_recover(struct mcp *m)
 		audit_close(a);
 }
 
-/* The runner has ended (its pipe is closed): its result, unless cancelled. */
+/* The runner answered (a line) or ended (eof): the call's reply, unless
+ * cancelled; the runner kept for the session's next command or ended. */
 static void
-mcp_call_done(struct mcp *m, struct mcp_call *c)
+mcp_call_done(struct mcp *m, struct mcp_call *c, bool eof)
 {
 	json_t	*rep = NULL, *res;
 	int	 st = 0;
@@ -309,11 +547,25 @@ mcp_call_done(struct mcp *m, struct mcp_call *c)
 			m->calls[i] = NULL;
 	if (m->loop != NULL)
 		loop_del(m->loop, c->fd);
-	while (waitpid(c->pid, &st, 0) == -1 && errno == EINTR)
-		;
-	if (c->len > 0)
-		rep = json_loadb(c->buf, c->len, 0, NULL);
+	if (!eof && !c->killed)
+		rep = json_loadb(c->buf, c->len, JSON_DISABLE_EOF_CHECK, NULL);
 	res = json_object_get(rep, "result");
+	if (c->w != NULL) {
+		/* Its pipes are the kept runner's. */
+		c->fd = -1;
+		c->req_fd = -1;
+		c->w->busy = false;
+		if (eof || c->killed || c->cancelled || c->w->retire) {
+			/* It is gone or going: the end of its pipe, a wait. */
+			if (eof || c->killed)
+				kill(c->w->pid, SIGKILL);
+			mcp_worker_end(c->w);
+		}
+	} else if (eof || c->killed) {
+		kill(c->pid, SIGKILL);
+		while (waitpid(c->pid, &st, 0) == -1 && errno == EINTR)
+			;
+	}
 	if (c->killed || !json_is_object(res))
 		mcp_call_recover(m);
 	if (!c->cancelled) {
@@ -326,6 +578,10 @@ mcp_call_done(struct mcp *m, struct mcp_call *c)
 			    WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
 	} else if (m->o.verbose > 0)
 		fprintf(stderr, "moat mcp: a cancelled call ended\n");
+	/* After the reply: keeping or ending the runner waits for nothing
+	 * the client waits for. */
+	if (c->w == NULL && !eof && !c->killed)
+		mcp_worker_keep(m, c);
 	json_decref(rep);
 	mcp_call_free(c);
 }
@@ -348,6 +604,9 @@ mcp_on_runner(struct loop *l, int fd, uint32_t events, void *arg)
 		return;
 	if (r > 0 && c->len + (size_t)r <= MCP_REPORT_MAX) {
 		c->len += (size_t)r;
+		/* The result is one line; the runner then waits. */
+		if (memchr(c->buf + c->len - (size_t)r, '\n', (size_t)r) != NULL)
+			mcp_call_done(m, c, false);
 		return;
 	}
 	if (r > 0) {
@@ -357,17 +616,18 @@ mcp_on_runner(struct loop *l, int fd, uint32_t events, void *arg)
 		kill(c->pid, SIGKILL);
 		c->killed = true;
 	}
-	mcp_call_done(m, c);
+	mcp_call_done(m, c, true);
 }
 
 int
 mcp_run_start(struct mcp *m, struct mcp_req *req, struct mcp_run_args *a)
 {
-	struct mcp_call	*c;
-	struct merr	 e;
-	size_t		 slot;
-	int		 p[2], null;
-	pid_t		 parent = getpid(), pid;
+	struct mcp_call		*c;
+	struct mcp_worker	*w;
+	struct merr		 e;
+	size_t			 slot;
+	int			 p[2] = { -1, -1 }, q[2] = { -1, -1 }, null;
+	pid_t			 parent = getpid(), pid = -1;
 
 	for (slot = 0; slot < MCP_CALLS_MAX && m->calls[slot] != NULL; slot++)
 		;
@@ -378,27 +638,66 @@ mcp_run_start(struct mcp *m, struct mcp_req *req, struct mcp_run_args *a)
 		if (risk_load(&m->rules, &e) == -1)
 			m->rules = NULL;
 	}
-	if (slot == MCP_CALLS_MAX || pipe2(p, O_CLOEXEC) == -1) {
+	if (slot == MCP_CALLS_MAX) {
 		mcp_reply(m, req, mcp_tool_error("could not start the command: %s",
-		    slot == MCP_CALLS_MAX ? "too many running" : strerror(errno)));
+		    "too many running"));
 		return (-1);
 	}
-	fflush(stderr);
-	if ((pid = fork()) == -1) {
-		close(p[0]);
-		close(p[1]);
-		mcp_reply(m, req, mcp_tool_error("could not start the command: "
-		    "fork: %s", strerror(errno)));
+	/* The session's kept runner, when it is free: no fork, no connection
+	 * and no opening of the log. One that is gone is ended, and a new
+	 * runner forked. */
+	if ((w = mcp_worker_find(m, a->s->id)) != NULL && !w->busy && !w->retire) {
+		autofree char	*rq = mcp_run_request_encode(req->client, a);
+
+		if (rq != NULL && mcp_write_line(w->req, rq) == 0)
+			pid = w->pid;
+		else {
+			kill(w->pid, SIGKILL);
+			mcp_worker_end(w);
+			w = NULL;
+		}
+	} else
+		w = NULL;
+	if (w == NULL && (pipe2(p, O_CLOEXEC) == -1 || pipe2(q, O_CLOEXEC) == -1)) {
+		mcp_reply(m, req, mcp_tool_error("could not start the command: %s",
+		    strerror(errno)));
+		if (p[0] >= 0) {
+			close(p[0]);
+			close(p[1]);
+		}
 		return (-1);
+	}
+	if (w == NULL) {
+		fflush(stderr);
+		if ((pid = fork()) == -1) {
+			close(p[0]);
+			close(p[1]);
+			close(q[0]);
+			close(q[1]);
+			mcp_reply(m, req, mcp_tool_error("could not start the command: "
+			    "fork: %s", strerror(errno)));
+			return (-1);
+		}
 	}
 	if (pid == 0) {
-		json_t	*res;
-		char	*s;
-		size_t	 n, done = 0;
-
 		/* The runner. If moat mcp dies, its command is ended and its
-		 * row completed (SIGTERM is passed to the command). */
+		 * row completed (SIGTERM is passed to the command). The other
+		 * runners' pipes are closed here: a copy of one would keep
+		 * that runner from seeing the end of its request pipe. */
 		close(p[0]);
+		close(q[1]);
+		for (size_t i = 0; i < MCP_SESSIONS_MAX; i++)
+			if (m->workers[i].session[0] != '\0') {
+				close(m->workers[i].req);
+				close(m->workers[i].res);
+			}
+		for (size_t i = 0; i < MCP_CALLS_MAX; i++)
+			if (m->calls[i] != NULL) {
+				if (m->calls[i]->fd >= 0)
+					close(m->calls[i]->fd);
+				if (m->calls[i]->req_fd >= 0)
+					close(m->calls[i]->req_fd);
+			}
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (getppid() != parent)
 			_exit(EXIT_MOAT);
@@ -411,36 +710,33 @@ mcp_run_start(struct mcp *m, struct mcp_req *req, struct mcp_run_args *a)
 			if (getenv("MOAT_TRACE_TIMING") == NULL)
 				dup2(null, 2);
 		}
-		res = mcp_runner(m, req, a);
-		s = json_dumps(json_pack("{s:o}", "result", res), JSON_COMPACT);
-		n = s != NULL ? strlen(s) : 0;
-		while (done < n) {
-			ssize_t	w = write(p[1], s + done, n - done);
-
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0)
-				break;
-			done += (size_t)w;
-		}
-		cov_dump();	/* a coverage build's counters: _exit skips atexit */
-		_exit(done == n ? 0 : EXIT_MOAT);
+		mcp_runner_main(m, req, a, p[1], q[0]);
 	}
-	close(p[1]);
 	c = xcalloc(1, sizeof *c);
 	c->req.id = json_incref(req->id);
 	c->req.modern = req->modern;
 	c->req.client = req->client != NULL ? xstrdup(req->client) : NULL;
 	c->req.progress = json_incref(req->progress);
 	c->pid = pid;
-	c->fd = p[0];
+	snprintf(c->session, sizeof c->session, "%s", a->s->id);
+	if (w != NULL) {
+		c->w = w;
+		c->fd = w->res;
+		c->req_fd = -1;
+		w->busy = true;
+	} else {
+		close(p[1]);
+		close(q[0]);
+		c->fd = p[0];
+		c->req_fd = q[1];
+	}
 	c->t_start = now_mono();
 	m->calls[slot] = c;
 	if (m->loop == NULL || loop_add(m->loop, c->fd, EPOLLIN, mcp_on_runner, m, &e) == -1) {
 		c->cancelled = true;
 		kill(pid, SIGKILL);
 		c->killed = true;
-		mcp_call_done(m, c);
+		mcp_call_done(m, c, true);
 		mcp_reply_error(m, req->id, RPC_INTERNAL_ERROR, NULL, "Internal error: "
 		    "the runner could not be watched");
 		return (-1);

@@ -29,6 +29,7 @@
 #define MCP_FILE_MAX		(1u << 20)	/* read_file and write_file, bytes */
 #define MCP_LIST_MAX		1000		/* list_files entries */
 #define MCP_OUTPUT_DEFAULT	(32u << 10)	/* run_command output kept per stream */
+#define MCP_OUTPUT_MAX		(1u << 20)	/* the most its schema lets a call ask for */
 #define MCP_SESSION_IDLE	3600.0		/* seconds without a command */
 
 struct mcp_tool {
@@ -473,6 +474,7 @@ mcp_session_release(struct mcp_session *s)
 void
 mcp_sessions_clear(struct mcp *m)
 {
+	mcp_workers_retire(m, NULL);
 	for (size_t i = 0; i < m->nsessions; i++)
 		mcp_session_release(&m->sessions[i]);
 	m->nsessions = 0;
@@ -552,6 +554,7 @@ mcp_session_forget(struct mcp *m, struct mcp_session *s)
 {
 	size_t	i = (size_t)(s - m->sessions);
 
+	mcp_workers_retire(m, s->id);
 	mcp_session_release(s);
 	memmove(&m->sessions[i], &m->sessions[i + 1],
 	    (m->nsessions - i - 1) * sizeof *s);
@@ -739,6 +742,62 @@ mcp_tool_run(struct mcp *m, struct mcp_req *req, json_t *args)
 		(void)mcp_run_start(m, req, &ra);
 	strv_clear(&ra.env);
 	strv_clear(&argv);
+}
+
+/* --- a command sent to a session's kept runner (mcp-run.c) */
+
+/* A request for a kept runner: the command as mcp_tool_run made it. */
+char *
+mcp_run_request_encode(const char *client, const struct mcp_run_args *a)
+{
+	json_t	*argv = json_array(), *env = json_array(), *o;
+	char	*s;
+
+	for (size_t i = 0; a->argv[i] != NULL; i++)
+		json_array_append_new(argv, json_string(a->argv[i]));
+	for (size_t i = 0; i < a->env.n; i++)
+		json_array_append_new(env, json_string(a->env.v[i]));
+	/* s*: a NULL leaves the key out, as the reading expects. */
+	o = json_pack("{s:s*,s:o,s:f,s:s*,s:o,s:I}", "client", client, "argv", argv,
+	    "timeout", a->timeout, "cwd", a->cwd, "env", env, "output_max",
+	    (json_int_t)a->output_max);
+	s = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return (s);
+}
+
+/* Its reading in the runner: -1 when it is not one this server writes. */
+int
+mcp_run_request_decode(const json_t *o, char **client, struct strv *argv,
+    struct mcp_run_args *a)
+{
+	const char	*cl = NULL, *cwd = NULL;
+	json_t		*av = NULL, *ev = NULL, *v;
+	json_int_t	 om = 0;
+	double		 timeout = 0;
+	size_t		 i;
+
+	if (json_unpack((json_t *)o, "{s?s,s:o,s:F,s?s,s:o,s:I!}", "client", &cl, "argv",
+	    &av, "timeout", &timeout, "cwd", &cwd, "env", &ev, "output_max", &om) != 0 ||
+	    !json_is_array(av) || json_array_size(av) == 0 || !json_is_array(ev) ||
+	    om < 0 || om > (json_int_t)MCP_OUTPUT_MAX || !(timeout >= 0))
+		return (-1);
+	json_array_foreach(av, i, v)
+		if (!json_is_string(v))
+			return (-1);
+	json_array_foreach(ev, i, v)
+		if (!json_is_string(v) || strchr(json_string_value(v), '=') == NULL)
+			return (-1);
+	json_array_foreach(av, i, v)
+		strv_add(argv, json_string_value(v));
+	json_array_foreach(ev, i, v)
+		strv_add(&a->env, json_string_value(v));
+	a->argv = argv->v;
+	a->timeout = timeout;
+	a->cwd = cwd;
+	a->output_max = (size_t)om;
+	*client = cl != NULL ? xstrdup(cl) : NULL;
+	return (0);
 }
 
 /* --- files inside a session's workspace */

@@ -31,10 +31,20 @@ struct mcp_run_args {
 	struct strv		 env;		/* NAME=VALUE; owned */
 	size_t			 output_max;	/* bytes kept per stream */
 };
+/* A command for a kept runner as one JSON text (owned), and its reading
+ * there: 0 with argv (strings added, a->argv pointing at them), a->env,
+ * a->cwd (borrowed from o), a->timeout, a->output_max and *client (owned
+ * or NULL) set; -1 when o is not what encode writes. a->s is the caller's. */
+char	*mcp_run_request_encode(const char *client, const struct mcp_run_args *a);
+int	 mcp_run_request_decode(const json_t *o, char **client, struct strv *argv,
+	    struct mcp_run_args *a);
 /* Starts a runner for the command; the reply follows when it ends. -1:
  * nothing started, a tool error was sent. */
 int	 mcp_run_start(struct mcp *, struct mcp_req *, struct mcp_run_args *);
 void	 mcp_call_free(struct mcp_call *);
+/* The kept runner of session id (NULL: of every session) ends, now or,
+ * when a call runs in it, as that call ends. */
+void	 mcp_workers_retire(struct mcp *, const char *id);
 /* notifications/cancelled: the call with that request id is ended. */
 void	 mcp_call_cancel(struct mcp *, const json_t *id);
 /* Once a second: progress of the calls that asked for it; cancelled

@@ -53,17 +53,33 @@ struct mcp_req {
 	json_t		*progress;	/* owned; _meta.progressToken, or NULL */
 };
 
+struct mcp_worker;
+
 /* A tool call running in a runner process (mcp-run.c). */
 struct mcp_call {
 	struct mcp_req	 req;
 	pid_t		 pid;
 	int		 fd;		/* the runner's report pipe */
+	int		 req_fd;	/* its request pipe (the next command) */
+	struct mcp_worker *w;		/* the session's kept runner it runs in */
+	char		 session[24];	/* the session it runs in */
 	char		*buf;		/* owned; what it wrote so far */
 	size_t		 len, cap;
 	bool		 cancelled;
 	bool		 killed;	/* SIGKILL sent after the grace time */
 	double		 t_start, t_cancel;
 	double		 progress;	/* the last progress value sent */
+};
+
+/* A runner kept after its command, connected to its session and with the
+ * audit log open, waiting on req for the session's next command (mcp-run.c). */
+struct mcp_worker {
+	char		 session[24];	/* "": a free slot */
+	pid_t		 pid;
+	int		 req;		/* a request: one JSON line */
+	int		 res;		/* its result: one JSON line */
+	bool		 busy;		/* a call runs in it */
+	bool		 retire;	/* its session was closed while busy */
 };
 
 /* A session this server started or was named (mcp-tools.c). */
@@ -90,6 +106,7 @@ struct mcp {
 	struct mcp_call	*calls[MCP_CALLS_MAX];
 	struct mcp_session sessions[MCP_SESSIONS_MAX];
 	size_t		 nsessions;
+	struct mcp_worker workers[MCP_SESSIONS_MAX];	/* at most one per session */
 	json_t		*tools;		/* owned; the tools/list array */
 	int		 sigfd;
 	struct loop	*loop;		/* while mcp_serve runs */

@@ -162,8 +162,16 @@ rx_flush(struct rx_set *best, const char *run, size_t *nrun)
 {
 	struct rx_set	cand = { .none = true };
 
+	size_t		mb = rx_set_min(best);
+
 	if (*nrun == 0)
 		return;
+	/* rx_set_pick's test for a set of one, before copying the run: most
+	 * runs lose, and a rules file reads thousands of them. */
+	if (!(*nrun > mb || (*nrun == mb && best->n > 1))) {
+		*nrun = 0;
+		return;
+	}
 	rx_set_one(&cand, run, *nrun);
 	rx_set_pick(best, &cand);
 	*nrun = 0;
@@ -295,6 +303,19 @@ rx_init(struct rx *x, const char *pat, int cflags)
 				*c = (char)(*c - 'A' + 'a');
 	}
 	x->nlits = set.n;
+}
+
+void
+rx_init_known(struct rx *x, const char *pat, int cflags, char *lits[], size_t n)
+{
+	memset(x, 0, sizeof *x);
+	x->pat = xstrdup(pat);
+	x->cflags = cflags;
+	x->state = RX_PENDING;
+	for (size_t i = 0; i < n && i < RX_MAX_LITS; i++)
+		x->lits[x->nlits++] = lits[i];
+	for (size_t i = RX_MAX_LITS; i < n; i++)
+		free(lits[i]);
 }
 
 void

@@ -29,6 +29,9 @@ struct rx {
 
 /* Keeps a copy of pat and finds its required literals; compiles nothing. */
 void	 rx_init(struct rx *, const char *pat, int cflags);
+/* The same with the literals known already (a cache of an rx_init's): n
+ * of them, each non-empty, taken; compiles nothing. */
+void	 rx_init_known(struct rx *, const char *pat, int cflags, char *lits[], size_t n);
 void	 rx_free(struct rx *);
 /* Compiles now (once): 0, or -1 with regerror's text in err. */
 int	 rx_compile(struct rx *, char *err, size_t errlen);

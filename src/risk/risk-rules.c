@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "risk.h"
+#include "risk-cache.h"
 
 /* Events a rule may name: the static detectors in risk.c and the observed
  * counts of risk_add_observed(). A typo here should be an error, not a rule
@@ -89,12 +91,25 @@ risk_pending_clear(struct risk_pending *p)
 	memset(p, 0, sizeof *p);
 }
 
+/* FNV-1a of a rule's id: compared before the ids themselves, so that
+ * adding each of the shipped rules is not a strcmp with all before it. */
+uint32_t
+risk_id_hash(const char *s)
+{
+	uint32_t	h = 2166136261u;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return (h);
+}
+
 /* Adds r to rs, replacing a rule with the same id; takes r. */
 static void
 risk_rules_put(struct risk_rules *rs, struct risk_rule *r)
 {
+	r->idhash = risk_id_hash(r->id);
 	for (size_t i = 0; i < rs->n; i++) {
-		if (strcmp(rs->v[i]->id, r->id) == 0) {
+		if (rs->v[i]->idhash == r->idhash && strcmp(rs->v[i]->id, r->id) == 0) {
 			risk_rule_free(rs->v[i]);
 			if (r->weight == 0) {	/* "weight 0" removes a shipped rule */
 				memmove(&rs->v[i], &rs->v[i + 1], (rs->n - i - 1) * sizeof *rs->v);
@@ -399,8 +414,85 @@ risk_rules_filter(const struct dirent *d)
 	return (d->d_name[0] != '.' && n > 6 && strcmp(d->d_name + n - 6, ".rules") == 0);
 }
 
+/* One input of the cache's key: its path and its identity, or why it has
+ * none. A rules file written in any way changes its ctime. */
+static void
+risk_key_file(struct sha256 *h, const char *path)
+{
+	struct stat	st;
+	char		buf[192];
+
+	sha256_update(h, path, strlen(path) + 1);
+	if (stat(path, &st) == -1)
+		snprintf(buf, sizeof buf, "missing %d", errno);
+	else
+		snprintf(buf, sizeof buf, "%llu %llu %lld %lld.%09ld %lld.%09ld %o",
+		    (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+		    (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+		    st.st_mtim.tv_nsec, (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec,
+		    (unsigned)st.st_mode);
+	sha256_update(h, buf, strlen(buf) + 1);
+}
+
+/* The key of what risk_load_files would read now: this binary (the
+ * reader and the scorer that use the rules), the shipped file, each file
+ * of risk.d by name, $MOAT_RISK_RULES. -1 when risk.d cannot be listed:
+ * the load then says why. */
+static int
+risk_cache_key(uint8_t key[SHA256_LEN])
+{
+	struct sha256	 h;
+	struct dirent	**names = NULL;
+	char		 cfg[PATH_MAX];
+	autofree char	*dir = NULL;
+	const char	*env;
+	int		 n;
+
+	sha256_init(&h);
+	sha256_update(&h, "moat risk rules 1", 18);
+	risk_key_file(&h, "/proc/self/exe");
+	risk_key_file(&h, risk_shipped_path());
+	dir = path_join(xdg_dir("XDG_CONFIG_HOME", ".config", cfg, sizeof cfg), "moat/risk.d");
+	sha256_update(&h, dir, strlen(dir) + 1);
+	if ((n = scandir(dir, &names, risk_rules_filter, alphasort)) >= 0) {
+		for (int i = 0; i < n; i++) {
+			autofree char	*path = path_join(dir, names[i]->d_name);
+
+			risk_key_file(&h, path);
+			free(names[i]);
+		}
+		free(names);
+	} else if (errno != ENOENT && errno != ENOTDIR)
+		return (-1);
+	sha256_update(&h, "env", 4);
+	if ((env = getenv("MOAT_RISK_RULES")) != NULL && *env != '\0')
+		risk_key_file(&h, env);
+	sha256_final(&h, key);
+	return (0);
+}
+
+static int	risk_load_files(struct risk_rules **, struct merr *);
+
+/* The rules kept from the last moat that read the same files, else read
+ * from them and kept (risk-cache.c). */
 int
 risk_load(struct risk_rules **out, struct merr *e)
+{
+	uint8_t	key[SHA256_LEN];
+
+	if (risk_cache_key(key) == -1)
+		return (risk_load_files(out, e));
+	if ((*out = risk_cache_load(key)) != NULL)
+		return (0);
+	if (risk_load_files(out, e) == -1)
+		return (-1);
+	risk_cache_store(key, *out);
+	return (0);
+}
+
+/* Reads the rules files themselves. */
+static int
+risk_load_files(struct risk_rules **out, struct merr *e)
 {
 	struct risk_rules	*rs = risk_rules_new();
 	struct dirent		**names = NULL;

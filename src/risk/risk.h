@@ -9,6 +9,7 @@
 
 #include <regex.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "base/error.h"
@@ -34,6 +35,7 @@ enum risk_scope {
 
 struct risk_rule {
 	char		*id;		/* owned */
+	uint32_t	 idhash;	/* of id: a later rule replaces by id */
 	char		*category;	/* owned */
 	char		*reason;	/* owned */
 	int		 weight;	/* 0-100; 0 disables the rule */
@@ -112,6 +114,8 @@ int			 risk_load(struct risk_rules **, struct merr *);
 int			 risk_rules_compile(struct risk_rules *, struct merr *);
 const char		*risk_shipped_path(void);
 bool			 risk_event_known(const char *);
+/* A rule's idhash. */
+uint32_t		 risk_id_hash(const char *);
 
 /* risk.c: scoring. */
 int		 risk_score_text(const struct risk_rules *, const char *, struct risk_result *);

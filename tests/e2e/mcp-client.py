@@ -482,6 +482,89 @@ def scenario_disconnect(tag):
         "reply", repr(rc))
 
 
+def children(pid):
+    """The pids whose parent is pid (from /proc)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    st = f.read()
+            except OSError:
+                continue
+            if int(st.rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(d))
+    return out
+
+
+def until(pred, timeout=20):
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return pred()
+
+
+def recorder(s):
+    """The pid of the process that recorded a run: its run id's middle part."""
+    parts = (s.get("run_id") or "--").split("-")
+    return int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else None
+
+
+def scenario_kept(tag):
+    """A session's runner is kept for its next command: the connection and
+    the log stay open. What must hold around that."""
+    c = Client()
+    c.legacy()
+    s1 = sc(c.call("run_command", {"command": ["sh", "-c", "echo a > /tmp/k-" + tag]}))
+    s2 = sc(c.call("run_command", {"command": ["cat", "/tmp/k-" + tag]}))
+    s3 = sc(c.call("run_command", {"command": ["true"]}))
+    kept = recorder(s1)
+    say(s2.get("stdout") == "a\n" and s3.get("exit_code") == 0 and kept is not None and
+        recorder(s2) == kept and recorder(s3) == kept,
+        "a warm session's commands are run and recorded by one kept runner",
+        repr((s1, s2, s3)))
+    say(s1.get("run_id") != s2.get("run_id") != s3.get("run_id"),
+        "each is a run of its own", repr((s1, s2, s3)))
+    n = c.call("session_new", {})
+    other = sc(n).get("session")
+    o1 = sc(c.call("run_command", {"command": ["true"], "session": other}))
+    say(o1.get("exit_code") == 0 and recorder(o1) not in (None, kept),
+        "another session's command has a runner of its own", repr(o1))
+    srv = c.p.pid
+    say(kept in children(srv) and recorder(o1) in children(srv),
+        "the server keeps one runner per session", repr(children(srv)))
+    c.call("session_close", {"session": other})
+    say(until(lambda: recorder(o1) not in children(srv)) and kept in children(srv),
+        "session_close ends that session's kept runner, not the other's",
+        repr(children(srv)))
+    # A cancel ends the runner it reached; the next command gets another.
+    i = c.next_id
+    c.next_id += 1
+    c.send({"jsonrpc": "2.0", "id": i, "method": "tools/call", "params": {
+        "name": "run_command", "arguments": {"command": "sleep 5%s" % tag}}})
+    until(lambda: subprocess.run(["pgrep", "-f", "sleep 5%s" % tag],
+                                 capture_output=True).returncode == 0, 10)
+    c.send({"jsonrpc": "2.0", "method": "notifications/cancelled",
+            "params": {"requestId": i, "reason": "test"}})
+    say(until(lambda: kept not in children(srv)), "a cancelled call's kept runner ends",
+        repr((kept, children(srv))))
+    s4 = sc(c.call("run_command", {"command": ["cat", "/tmp/k-" + tag]}))
+    say(s4.get("stdout") == "a\n" and recorder(s4) not in (None, kept),
+        "the next command runs in a new runner, in the same session", repr(s4))
+    # The session ends under its kept runner: the next call says so.
+    kept = recorder(s4)
+    subprocess.run([os.environ["MOAT"], "session", "kill", s4.get("session", "")],
+                   capture_output=True)
+    g = c.call("run_command", {"command": ["true"]})
+    say(g is not None and g.get("isError") is True and "is gone" in text(g),
+        "a kept runner whose session was killed answers that it is gone", repr(g))
+    say(c.close() == 0, "exits 0")
+    say(until(lambda: not os.path.exists("/proc/%d" % kept)),
+        "no runner outlives the server")
+
+
 def scenario_limit(tag):
     c = Client()
     c.legacy()

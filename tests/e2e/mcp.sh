@@ -72,6 +72,7 @@ echo old >"$T/ws/old-$tag.txt"
 OV_PROFILE="$T/ov.conf" MCP_ARGS="--allow-profile $T/ov.conf" scenario review "$tag"
 scenario cancel "$tag"
 scenario disconnect "$tag"
+scenario kept "$tag"
 run_moat audit list --agent mcp --status running
 unlike "the run of the client that went away is not left running" "$out" "sleep 4$tag"
 run_moat audit list --agent mcp

@@ -7,7 +7,9 @@
  * runner or open the log is answered with an error, and the stubs below
  * abort if anything reaches them. Every line it writes must be one JSON-RPC
  * message: an object with jsonrpc "2.0" and a result, or an error with an
- * integer code and a message. Build and run: tests/fuzz/run.sh. */
+ * integer code and a message. Each line is also read as a command the
+ * server sends a kept runner (mcp_run_request_decode). Build and run:
+ * tests/fuzz/run.sh. */
 #include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -52,6 +54,9 @@ NEVER(const char *, profile_ws_mode_name, enum ws_mode w)
 NEVER(int, audit_run_end, struct audit_run *r, const struct audit_end *en, struct merr *e)
 NEVER(struct sqlite3 *, audit_sqlite, struct audit *a)
 
+/* A dry server keeps no runners. */
+void	mcp_workers_retire(struct mcp *m, const char *id) { }
+
 /* The call table is empty in a dry server. */
 void	mcp_call_free(struct mcp_call *c) { assert(c == NULL); }
 void	mcp_call_cancel(struct mcp *m, const json_t *id) { assert(id != NULL); }
@@ -85,6 +90,48 @@ check_line(struct mcp *m, const char *s, size_t n)
 	lines++;
 }
 
+/* Each line is also read as a command for a kept runner (mcp-run.c reads
+ * what the server writes there): one taken is written again and reads
+ * back the same. */
+static void
+check_request(const char *s, size_t n)
+{
+	json_t			*j = json_loadb(s, n, JSON_REJECT_DUPLICATES, NULL), *j2;
+	struct mcp_run_args	 a, b;
+	struct strv		 av = { 0 }, bv = { 0 };
+	char			*ca = NULL, *cb = NULL, *text;
+
+	memset(&a, 0, sizeof a);
+	memset(&b, 0, sizeof b);
+	if (j == NULL || mcp_run_request_decode(j, &ca, &av, &a) == -1) {
+		assert(av.n == 0 && a.env.n == 0 && ca == NULL);
+		json_decref(j);
+		return;
+	}
+	assert(av.n > 0 && a.argv == av.v);
+	text = mcp_run_request_encode(ca, &a);
+	assert(text != NULL);
+	j2 = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+	assert(j2 != NULL && mcp_run_request_decode(j2, &cb, &bv, &b) == 0);
+	assert(av.n == bv.n && a.env.n == b.env.n);
+	for (size_t i = 0; i < av.n; i++)
+		assert(strcmp(av.v[i], bv.v[i]) == 0);
+	for (size_t i = 0; i < a.env.n; i++)
+		assert(strcmp(a.env.v[i], b.env.v[i]) == 0 && strchr(b.env.v[i], '=') != NULL);
+	assert((ca == NULL) == (cb == NULL) && (ca == NULL || strcmp(ca, cb) == 0));
+	assert((a.cwd == NULL) == (b.cwd == NULL) && (a.cwd == NULL || strcmp(a.cwd, b.cwd) == 0));
+	assert(a.timeout == b.timeout && a.output_max == b.output_max);
+	free(text);
+	free(ca);
+	free(cb);
+	strv_clear(&av);
+	strv_clear(&bv);
+	strv_clear(&a.env);
+	strv_clear(&b.env);
+	json_decref(j);
+	json_decref(j2);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -105,6 +152,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t	n = (nl = memchr(s, '\n', size)) != NULL ? (size_t)(nl - s) : size;
 
 		mcp_handle(m, s, n);
+		check_request(s, n);
 		n += nl != NULL;
 		s += n;
 		size -= n;

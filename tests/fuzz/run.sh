@@ -4,7 +4,7 @@
 # (default 60). Usage: run.sh [SRCDIR [OUTDIR]]; `make fuzz` passes both.
 # FUZZ_HARNESSES picks some of: http socks rule session duration profile risk
 # fold dns sniff line pane mcp ttystate resolve spool secret replay bpf-cache criu
-# cg-adopt (the profile parser with its includes; the
+# cg-adopt risk-cache (the profile parser with its includes; the
 # risk scorer's shell reader; the folding of a path an observed open in the
 # sandbox asked for; the sandbox resolver's questions; a transparent
 # connection's first bytes; moat shell's reading of a line, and its output
@@ -61,6 +61,7 @@ seed "$out/corpus-fold" up '/../a/./b/../../c/...'
 seed "$out/corpus-mcp" init '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"c","version":"1"}}}\n{"jsonrpc":"2.0","method":"notifications/initialized"}\n{"jsonrpc":"2.0","id":2,"method":"tools/list"}\n'
 seed "$out/corpus-mcp" call '{"jsonrpc":"2.0","id":"a","method":"tools/call","params":{"name":"run_command","arguments":{"command":["sh","-c","true"],"timeout":1.5,"env":{"A":"b"},"cwd":"x"},"_meta":{"progressToken":7,"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}\n'
 seed "$out/corpus-mcp" files '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"write_file","arguments":{"path":"a/b","content":"eA==","encoding":"base64","make_dirs":true}}}\n{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"session_new","arguments":{"profile":"default","workspace":"/tmp"}}}\n{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":3}}\n'
+seed "$out/corpus-mcp" runner '{"client":"c","argv":["sh","-c","true"],"timeout":1.5,"cwd":"x","env":["A=b"],"output_max":32768}\n{"argv":["a"],"timeout":0,"env":[],"output_max":0}\n'
 seed "$out/corpus-mcp" discover '{"jsonrpc":"2.0","id":5,"method":"server/discover","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"x","version":"1"}}}}\n{"jsonrpc":"2.0","id":6,"method":"ping"}\n'
 seed "$out/corpus-ttystate" vim '\033[?1049h\033[>4;2m\033[?1h\033=\033[1;24r\033[?2004h\033[38;5;12m~\033]0;t\007\033(0q'
 seed "$out/corpus-ttystate" cut '\033[?1000;1006h\033P1$r\033[?25'
@@ -109,8 +110,20 @@ body = b"MOATBPF1" + key + struct.pack("=II", 1, 2) + \
 open(sys.argv[1], "wb").write(body + hashlib.sha256(body).digest())
 PY
 
+# The body of a cached risk rules file: one file, one match rule.
+mkdir -p "$out/corpus-risk-cache"
+python3 - "$out/corpus-risk-cache/one" <<'PY' || true
+import struct, sys
+def s(x):
+    return struct.pack("=I", 0xffffffff) if x is None else struct.pack("=I", len(x)) + x
+u = lambda *v: struct.pack("=" + "I" * len(v), *v)
+body = u(1) + s(b"f") + u(1) + s(b"r1") + s(b"c") + s(b"x") + s(None) + s(b"f") + \
+    u(10, 0, 0, 1, 0, 1, 0, 1) + s(b"ab+c") + u(9, 1) + s(b"ab")
+open(sys.argv[1], "wb").write(body)
+PY
+
 rc=0
-for h in ${FUZZ_HARNESSES:-http socks rule session duration profile risk fold dns sniff line pane mcp ttystate resolve spool secret replay bpf-cache criu cg-adopt}; do
+for h in ${FUZZ_HARNESSES:-http socks rule session duration profile risk fold dns sniff line pane mcp ttystate resolve spool secret replay bpf-cache criu cg-adopt risk-cache}; do
 	echo "fuzz-$h: building"
 	extra= libs=
 	case $h in
@@ -139,8 +152,15 @@ for h in ${FUZZ_HARNESSES:-http socks rule session duration profile risk fold dn
 		libs=-lcap ;;
 	cg-adopt)
 		extra="$src/src/sandbox/cg.c" ;;
+	risk-cache)
+		extra="$src/src/risk/risk-cache.c $src/src/risk/risk-rules.c
+		    $src/src/risk/risk.c $src/src/risk/risk-shell.c
+		    $src/src/base/sha256.c $src/src/base/rx.c
+		    -DMOAT_RISK_SHIPPED_RULES=\"$src/rules/risk.rules\"
+		    -DMOAT_SRC_RISK_RULES=\"$src/rules/risk.rules\"" ;;
 	risk)
 		extra="$src/src/risk/risk.c $src/src/risk/risk-rules.c
+		    $src/src/risk/risk-cache.c $src/src/base/sha256.c
 		    $src/src/risk/risk-shell.c $src/src/base/rx.c
 		    -DMOAT_RISK_SHIPPED_RULES=\"$src/rules/risk.rules\"
 		    -DMOAT_SRC_RISK_RULES=\"$src/rules/risk.rules\""
