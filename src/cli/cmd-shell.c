@@ -17,7 +17,7 @@ static int	cmd_shell_exec(int, char **);
 const struct cmd_entry cmd_shell_entry = {
 	.name = "shell",
 	.usage = "shell [-p PROFILE] [-w DIR] [--plain] [--scrollback LINES] "
-	    "[--db PATH] [--unlogged]",
+	    "[--ask-timeout SECONDS] [--db PATH] [--unlogged]",
 	.summary = "the interactive sandbox shell: each line a recorded run in one "
 	    "session, with live meters (bare moat on a terminal opens it)",
 	.options = (const char *const[]){
@@ -26,6 +26,10 @@ const struct cmd_entry cmd_shell_entry = {
 		"--plain\tno full screen: a prompt and one line of meters per command "
 		    "(without a terminal, the commands are read from stdin)",
 		"--scrollback LINES\tlines kept above the output pane (default 2000)",
+		"--ask-timeout SECONDS\ta connection the allowlist refuses is held "
+		    "while you are asked: once, this session, always or deny; "
+		    "refused when not answered in time (default 30, at most 600; "
+		    "0: refused at once, never asked)",
 		"--db PATH\tthe audit database (default $XDG_DATA_HOME/moat/audit.db)",
 		"--unlogged\trun commands even when the audit log cannot be written",
 		"-h, --help\tthis text",
@@ -44,6 +48,7 @@ cmd_shell_exec(int argc, char **argv)
 		{ "workspace", required_argument, NULL, 'w' },
 		{ "plain", no_argument, NULL, 'P' },
 		{ "scrollback", required_argument, NULL, 'S' },
+		{ "ask-timeout", required_argument, NULL, 'A' },
 		{ "db", required_argument, NULL, 'D' },
 		{ "unlogged", no_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
@@ -55,6 +60,7 @@ cmd_shell_exec(int argc, char **argv)
 
 	memset(&o, 0, sizeof o);
 	o.scrollback = TUI_SCROLLBACK_DEFAULT;
+	o.ask_secs = TUI_ASK_SECS_DEFAULT;
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+p:w:h", opts, NULL)) != -1) {
@@ -74,6 +80,13 @@ cmd_shell_exec(int argc, char **argv)
 				    "%s: a number of lines from 0 to %d", optarg,
 				    TUI_SCROLLBACK_MAX));
 			o.scrollback = (size_t)n;
+			break;
+		case 'A':
+			if (parse_uint(optarg, TUI_ASK_SECS_MAX, &n) == -1)
+				return (cmd_usage_error(&cmd_shell_entry, "--ask-timeout "
+				    "%s: whole seconds from 0 to %d", optarg,
+				    TUI_ASK_SECS_MAX));
+			o.ask_secs = (unsigned)n;
 			break;
 		case 'D':
 			o.db = optarg;

@@ -226,6 +226,8 @@ enum conn_state {
 	CS_RELAY,
 	CS_LINGER,		/* error reply going out; then drain and close */
 	CS_PEEK,		/* transparent: the first bytes may name the host */
+	CS_ASK,			/* refused by the allowlist, held while the user is
+				   asked (proxy_set_ask) */
 };
 
 /* One direction of the relay: src → pipe → dst, after pend (bytes that were
@@ -272,6 +274,14 @@ struct conn {
 
 	const char		*verdict;
 	char			 why[256];
+
+	/* held for an answer (CS_ASK): the question's id (0: never asked),
+	 * the allowlist's reason, and who answered yes and how */
+	uint32_t		 ask_id;
+	unsigned		 ask_secs;
+	bool			 asked_ok;
+	char			 ask_why[200];
+	char			 ask_how[120];
 
 	struct dir		 cu, uc;	/* client→upstream, upstream→client */
 
@@ -360,6 +370,11 @@ struct proxy {
 	/* secrets: their hosts' TLS terminated (intercept.c) */
 	const struct secrets	*secrets;	/* borrowed: the run's */
 	struct intercept	*icpt;		/* owned */
+
+	/* a refusal asked about first (proxy_set_ask) */
+	proxy_ask_fn		 ask;
+	void			*ask_arg;
+	uint32_t		 ask_next;
 };
 
 static void	conn_pump(struct conn *);
@@ -1326,6 +1341,30 @@ conn_resolve(struct conn *c, const char *host, const char *port)
 	c->job = j;
 }
 
+/* A destination the allowlist refuses: held, when someone can be asked
+ * (once per connection), until proxy_answer or its time is up. The client
+ * waits as on a slow resolver. false: refuse it now. */
+static bool
+conn_ask(struct conn *c, const char *why)
+{
+	struct proxy	*p = c->p;
+	unsigned	 secs;
+
+	if (p->ask == NULL || c->ask_id != 0 || c->kind == PROXY_FD_DNS)
+		return (false);
+	if (++p->ask_next == 0)
+		p->ask_next = 1;
+	c->ask_id = p->ask_next;
+	snprintf(c->ask_why, sizeof c->ask_why, "%s", why);
+	secs = p->ask(p->ask_arg, c->ask_id, c->rawhost, c->rawport, why);
+	if (secs == 0)
+		return (false);
+	c->ask_secs = secs;
+	c->st = CS_ASK;
+	c->deadline = now_mono() + secs;
+	return (true);
+}
+
 /* The request names host:port: decide, then resolve or connect. */
 static void
 conn_request(struct conn *c, const char *host, unsigned port)
@@ -1370,12 +1409,14 @@ conn_request(struct conn *c, const char *host, unsigned port)
 	if (c->t.is_addr)
 		conn_note_addr(c, c->t.family, c->t.addr);
 	c->rule = allow_match(&p->allow, &c->t, &why);
-	if (c->rule == NULL && why != NULL) {
-		conn_refuse(c, "%s", why);
+	if (c->rule == NULL && why != NULL && !c->asked_ok) {
+		if (!conn_ask(c, why))
+			conn_refuse(c, "%s", why);
 		return;
 	}
-	snprintf(c->why, sizeof c->why, "%s", c->rule != NULL ? c->rule->text :
-	    "proxied");
+	snprintf(c->why, sizeof c->why, "%s%s%s", c->rule != NULL ?
+	    c->rule->text : c->asked_ok ? "not in the allowlist" : "proxied",
+	    c->ask_how[0] != '\0' ? "; " : "", c->ask_how);
 	c->naddrs = 0;
 
 	/* An address is judged as one, in both modes. */
@@ -1615,6 +1656,7 @@ conn_cb(struct loop *l, int fd, uint32_t events, void *arg)
 			conn_socks(c);
 		break;
 	case CS_RESOLVE:
+	case CS_ASK:
 		if (fd == c->cfd && (events & (EPOLLERR | EPOLLHUP))) {
 			conn_set_why(c, "error", "client went away");
 			conn_free(c);
@@ -2409,6 +2451,10 @@ proxy_tick(struct loop *l, int fd, uint32_t events, void *arg)
 		case CS_LINGER:
 			conn_free(c);
 			break;
+		case CS_ASK:
+			conn_refuse(c, "%s; no answer within %u s", c->ask_why,
+			    c->ask_secs);
+			break;
 		case CS_HTTP_HEAD:
 		case CS_SOCKS_HELLO:
 		case CS_SOCKS_REQ:
@@ -2678,6 +2724,37 @@ int
 proxy_allow(struct proxy *p, const char *rule, bool add, struct merr *e)
 {
 	return (add ? allow_add(&p->allow, rule, e) : allow_remove(&p->allow, rule, e));
+}
+
+void
+proxy_set_ask(struct proxy *p, proxy_ask_fn fn, void *arg)
+{
+	p->ask = fn;
+	p->ask_arg = arg;
+}
+
+int
+proxy_answer(struct proxy *p, uint32_t id, bool allow, const char *how)
+{
+	struct conn	*c;
+	char		 host[sizeof c->rawhost];
+
+	for (c = p->conns; c != NULL; c = c->next)
+		if (c->st == CS_ASK && c->ask_id == id)
+			break;
+	if (c == NULL || id == 0)
+		return (-1);
+	if (!allow) {
+		conn_refuse(c, "%s; %s", c->ask_why, how);
+		return (0);
+	}
+	/* Decided again: a rule added meanwhile ("for this session") is
+	 * the connection's rule, else it goes as allowed once. */
+	c->asked_ok = true;
+	snprintf(c->ask_how, sizeof c->ask_how, "%s", how);
+	snprintf(host, sizeof host, "%s", c->rawhost);
+	conn_request(c, host, c->rawport);
+	return (0);
 }
 
 void

@@ -73,6 +73,21 @@ void		 proxy_stop(struct proxy *);
  * loop's thread. -1 with e saying why. */
 int		 proxy_allow(struct proxy *, const char *rule, bool add,
 		    struct merr *);
+/* A connection the allowlist refuses (through the HTTP or SOCKS5 proxy,
+ * or a transparent one past its first bytes) can be held while someone is
+ * asked: fn gets a fresh id, the host and port as the client named them
+ * and the allowlist's reason, and returns the seconds to hold it (0:
+ * refuse it now, as without fn). proxy_answer(id) lets it go on (allow:
+ * the allowlist decides again, a rule added meanwhile is its rule, and
+ * without one it goes as allowed once; how is said in its event) or
+ * refuses it saying how; no answer in time refuses it saying so. -1: no
+ * connection waits under that id (answered, timed out, gone). On the
+ * loop's thread. */
+typedef unsigned (*proxy_ask_fn)(void *arg, uint32_t id, const char *host,
+		    unsigned port, const char *why);
+void		 proxy_set_ask(struct proxy *, proxy_ask_fn, void *);
+int		 proxy_answer(struct proxy *, uint32_t id, bool allow,
+		    const char *how);
 /* Transparent interception: the sandbox called connect() on sock (its own
  * TCP socket, in its netns, which the caller took with pidfd_getfd) to dst,
  * which is not the sandbox's loopback. Decides with the allowlist: a

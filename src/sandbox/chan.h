@@ -49,12 +49,32 @@ enum chan_msg_type {
 				   it; answer HELLO, or ERROR saying why */
 	MSG_STOPPED,		/* init -> supervisor: the one-shot command
 				   stopped (code: the signal); SIGCONT goes on */
+	MSG_ASK,		/* supervisor -> client: a connection its command
+				   made is refused by the allowlist and held:
+				   tag = the question's id, code = seconds held,
+				   text = "HOST:PORT", payload: why. client ->
+				   supervisor: tag 0, code = seconds: this client
+				   answers (before its MSG_SPAWN; no reply); tag
+				   = a question's id, code = a NETASK_* (no reply;
+				   anything else is refused and logged) */
 	MSG_TYPE_MAX,
 };
 
 /* The control socket's protocol; a client of another version is answered
  * MSG_ERROR naming both. */
-#define CHAN_PROTOCOL	2
+#define CHAN_PROTOCOL	3
+
+/* MSG_ASK's answers: the connection refused, or let go on: once, after a
+ * rule was added for the session (session_allow), or after it was also
+ * written to the user's profile; the last two say so in its event. */
+enum chan_netask {
+	NETASK_DENY = 0,
+	NETASK_ONCE,
+	NETASK_SESSION,
+	NETASK_ALWAYS,
+	NETASK_MAX = NETASK_ALWAYS,
+};
+#define NETASK_SECS_MAX	600	/* the longest a connection is held */
 
 /* MSG_SPAWN flags: which of the command's stdin, stdout and stderr come
  * with the message (in that order), and whether it gets a terminal of the

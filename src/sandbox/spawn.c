@@ -1859,6 +1859,68 @@ spawn_pidfd_pid(int pidfd)
 	return (pid > 0 ? (pid_t)pid : -1);
 }
 
+/* The supervisor asks about a refused connection it holds: the front
+ * end's question, or the answer no at once when it cannot ask now. */
+static void
+spawn_on_ask(struct run *r, struct chan_msg *m, const char *why)
+{
+	char		*colon;
+	unsigned long	 port;
+	unsigned	 secs = 0;
+	struct merr	 e;
+
+	m->text[sizeof m->text - 1] = '\0';
+	if (m->tag == 0)
+		return;
+	if ((colon = strrchr(m->text, ':')) != NULL && colon != m->text &&
+	    m->code > 0 && m->code <= NETASK_SECS_MAX && r->on_net_ask != NULL) {
+		*colon = '\0';
+		port = strtoul(colon + 1, NULL, 10);
+		if (port > 0 && port < 65536)
+			secs = r->on_net_ask(r, m->tag, m->text, (unsigned)port,
+			    why != NULL ? why : "");
+	}
+	if (secs == 0)
+		(void)run_net_answer(r, m->tag, NETASK_DENY, &e);
+}
+
+/* A refused connection in a serving sandbox's proxy: the front end's. */
+static unsigned
+spawn_net_ask(void *arg, uint32_t id, const char *host, unsigned port,
+    const char *why)
+{
+	struct run	*r = arg;
+	unsigned	 secs = r->on_net_ask(r, id, host, port, why);
+
+	return (secs > NETASK_SECS_MAX ? NETASK_SECS_MAX : secs);
+}
+
+int
+run_net_answer(struct run *r, uint32_t id, int how, struct merr *e)
+{
+	struct chan_msg	m = { .type = MSG_ASK, .tag = id, .code = how };
+
+	if (r->session_fd < 0)
+		return (merr_set(e, "not a command of a session"));
+	if (chan_send(r->session_fd, &m, NULL, 0, NULL, 0) == -1)
+		return (merr_errno(e, "answer the session"));
+	return (0);
+}
+
+int
+run_serve_answer(struct run *r, uint32_t id, bool allow, const char *who,
+    struct merr *e)
+{
+	struct spawn	*sp = r->spawn;
+
+	if (sp == NULL || sp->proxy == NULL)
+		return (merr_set(e, "the sandbox is not serving"));
+	if (proxy_answer(sp->proxy, id, allow, who) == -1)
+		return (merr_set(e, "no connection waits for answer %u (refused "
+		    "when its time was up, or gone)", id));
+	return (0);
+}
+
 /* A command in a session: what its supervisor says of it. */
 static void
 spawn_on_session(struct loop *l, int fd, uint32_t events, void *arg)
@@ -1939,6 +2001,9 @@ spawn_on_session(struct loop *l, int fd, uint32_t events, void *arg)
 		memcpy(sp->full, m.text, sizeof sp->full);
 		sp->full[sizeof sp->full - 1] = '\0';
 		loop_stop(l);
+		break;
+	case MSG_ASK:
+		spawn_on_ask(r, &m, payload);
 		break;
 	case MSG_EVENT:
 		if (payload == NULL || event_decode(payload, len, &ev) == -1)
@@ -2102,6 +2167,18 @@ run_attached(struct run *r, struct spawn *sp, struct merr *e)
 		int	sz = 256 * 1024;
 
 		setsockopt(sp->chan, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+	}
+	/* A front end that answers questions says so first: only then does
+	 * the supervisor hold a refused connection for it. */
+	if (r->on_net_ask != NULL && r->net_ask_secs > 0) {
+		struct chan_msg	a = { .type = MSG_ASK, .code =
+			    (int)(r->net_ask_secs > NETASK_SECS_MAX ? NETASK_SECS_MAX :
+			    r->net_ask_secs) };
+
+		if (chan_send(sp->chan, &a, NULL, 0, NULL, 0) == -1) {
+			merr_errno(e, "send to the session");
+			goto restore;
+		}
 	}
 	if (chan_send(sp->chan, &m, payload, len, fds, nfds) == -1) {
 		merr_errno(e, "send the command to the session");
@@ -2367,6 +2444,8 @@ run_sandbox(struct run *r, struct merr *e)
 		goto out;
 	if (sp.proxy != NULL && proxy_secrets(sp.proxy, &r->secrets, e) == -1)
 		goto out;
+	if (sp.proxy != NULL && r->on_net_ask != NULL)
+		proxy_set_ask(sp.proxy, spawn_net_ask, r);
 	if (ws != NULL && p->workspace == WS_BIND && wslock_take(&wl, ws, &plan, e) == -1)
 		goto out;
 	/* Limits: rlimits always (in a user namespace RLIMIT_NPROC counts the

@@ -105,6 +105,18 @@ struct run {
 	 * front end adds what it serves while the command runs (its keys, a
 	 * redraw timer) and removes it when the run returns. */
 	void			(*loop_ready)(struct run *, struct loop *);
+	/* A connection the allowlist refuses, asked about before it is
+	 * refused: its question's id, host and port as the command named
+	 * them, and the allowlist's reason; returns the seconds it is held
+	 * for an answer (run_net_answer), 0 to refuse it at once. A serving
+	 * sandbox's proxy calls it (a session's supervisor, which asks a
+	 * client); in a session's command, the question comes from the
+	 * supervisor, which holds it only for a client that set this and
+	 * said so (net_ask_secs, at most NETASK_SECS_MAX). NULL: refused at once. */
+	unsigned		(*on_net_ask)(struct run *, uint32_t id,
+				    const char *host, unsigned port,
+				    const char *why);
+	unsigned		 net_ask_secs;
 
 	/* out */
 	char			 id[40];	/* unique per run: time-pid-random */
@@ -158,6 +170,14 @@ int		 run_serve_freeze(struct run *, bool frozen, struct merr *);
  * removed. -1 with e saying why (an isolated sandbox has no proxy). */
 int		 run_serve_net(struct run *, const char *rule, bool add,
 		    struct merr *);
+/* A question of on_net_ask answered: a session's command answers its
+ * supervisor (how: a NETASK_* of chan.h; its message to the supervisor); a
+ * serving sandbox lets the connection go on (allow) or refuses it, saying
+ * who in the event (who: free text). -1 with e: no such question waits
+ * (answered, timed out) or the supervisor is gone. */
+int		 run_net_answer(struct run *, uint32_t id, int how, struct merr *);
+int		 run_serve_answer(struct run *, uint32_t id, bool allow,
+		    const char *who, struct merr *);
 /* A command's own cgroup in the serving sandbox's (cg_child_make), named
  * after its tag: the descriptors init and the client get, their count (0:
  * none here; the command is metered as its process subtree) and their

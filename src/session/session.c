@@ -95,6 +95,18 @@ struct sv_client {
 	 * command or goes away. */
 	uint32_t		*ended;		/* owned */
 	size_t			 nended;
+	/* It answers questions about refused connections (MSG_ASK): for
+	 * how many seconds the proxy holds one for it; 0: it does not. */
+	unsigned		 ask_secs;
+};
+
+/* A question about a refused connection, waiting for its client. */
+struct sv_ask {
+	struct sv_ask		*next;
+	uint32_t		 id;
+	struct sv_client	*client;
+	double			 until;		/* CLOCK_MONOTONIC: the proxy's
+						   time is up */
 };
 
 struct sv_cmd {
@@ -124,6 +136,7 @@ struct sv {
 						   seconds left, the timer off; 0: none */
 	struct sv_client	*clients;
 	struct sv_cmd		*cmds;
+	struct sv_ask		*asks;
 	uint32_t		 next_tag;
 	char			 why[256];	/* how it ended, for the log */
 };
@@ -269,10 +282,118 @@ sv_kill_tag(struct sv *sv, uint32_t tag, int sig)
 	(void)run_serve_send(&sv->r, &m, NULL, 0, NULL, 0, &e);
 }
 
+/* The questions of cl (NULL: every one whose time is up) forgotten; a
+ * connection still held for a client that went away is refused. */
+static void
+sv_asks_drop(struct sv *sv, struct sv_client *cl)
+{
+	double		now = now_mono();
+	struct merr	e;
+
+	for (struct sv_ask **pp = &sv->asks; *pp != NULL; ) {
+		struct sv_ask	*a = *pp;
+
+		if (cl != NULL ? a->client != cl : now < a->until + 1) {
+			pp = &a->next;
+			continue;
+		}
+		if (cl != NULL)
+			(void)run_serve_answer(&sv->r, a->id, false,
+			    "the client asked went away", &e);
+		*pp = a->next;
+		free(a);
+	}
+}
+
+/* The proxy holds a connection the allowlist refuses: asked of a client
+ * that answers and has a command running (the first; the connection is
+ * not known to be its command's, but the sandbox is its own), else
+ * refused now, as for every other client. */
+static unsigned
+sv_on_net_ask(struct run *r, uint32_t id, const char *host, unsigned port,
+    const char *why)
+{
+	struct sv	*sv = r->cb_arg;
+	struct sv_ask	*a;
+	struct chan_msg	 m = { .type = MSG_ASK, .tag = id };
+
+	sv_asks_drop(sv, NULL);
+	for (struct sv_cmd *c = sv->cmds; c != NULL; c = c->next) {
+		if (c->open || c->client == NULL || c->client->ask_secs == 0)
+			continue;
+		m.code = (int)c->client->ask_secs;
+		snprintf(m.text, sizeof m.text, "%s:%u", host, port);
+		if (chan_send(c->client->fd, &m, why, strlen(why), NULL, 0) == -1)
+			continue;
+		a = xcalloc(1, sizeof *a);
+		a->id = id;
+		a->client = c->client;
+		a->until = now_mono() + c->client->ask_secs;
+		a->next = sv->asks;
+		sv->asks = a;
+		sv_log(sv, "%s:%u refused by the allowlist: asked of pid %d, held "
+		    "%u s", host, port, (int)c->client->cred.pid, c->client->ask_secs);
+		return (c->client->ask_secs);
+	}
+	return (0);
+}
+
+static const char *const sv_ask_how[] = {
+	[NETASK_DENY] = "denied",
+	[NETASK_ONCE] = "allowed once",
+	[NETASK_SESSION] = "allowed for the session",
+	[NETASK_ALWAYS] = "allowed always (written to the profile)",
+};
+
+/* A client's MSG_ASK: that it answers (tag 0), or an answer. */
+static void
+sv_on_ask(struct sv *sv, struct sv_client *cl, const struct chan_msg *m,
+    size_t len)
+{
+	struct sv_ask	*a, **pp;
+	char		 who[160];
+	struct merr	 e;
+
+	if (m->tag == 0) {
+		if (m->code <= 0 || m->code > NETASK_SECS_MAX || len > 0) {
+			sv_answer(sv, cl->fd, MSG_ERROR, 0, 0, "a malformed offer to "
+			    "answer (seconds out of range)", NULL, 0, NULL, 0);
+			return;
+		}
+		cl->ask_secs = (unsigned)m->code;
+		return;
+	}
+	if (m->code < 0 || m->code > NETASK_MAX || len > 0) {
+		sv_log(sv, "a malformed answer from pid %d refused (code %d)",
+		    (int)cl->cred.pid, m->code);
+		sv_answer(sv, cl->fd, MSG_ERROR, m->tag, 0, "a malformed answer",
+		    NULL, 0, NULL, 0);
+		return;
+	}
+	for (pp = &sv->asks; (a = *pp) != NULL; pp = &a->next)
+		if (a->id == m->tag && a->client == cl)
+			break;
+	if (a == NULL) {
+		sv_log(sv, "an answer from pid %d to no question of its (%u): "
+		    "too late, or never asked", (int)cl->cred.pid, m->tag);
+		return;
+	}
+	*pp = a->next;
+	free(a);
+	snprintf(who, sizeof who, "%s by pid %d (uid %u)", sv_ask_how[m->code],
+	    (int)cl->cred.pid, (unsigned)cl->cred.uid);
+	if (run_serve_answer(&sv->r, m->tag, m->code != NETASK_DENY, who, &e) == -1)
+		sv_log(sv, "%s", e.msg);
+	else
+		sv_log(sv, "question %u: %s", m->tag, who);
+}
+
 static void
 sv_client_drop(struct sv *sv, struct loop *l, struct sv_client *cl)
 {
 	struct sv_cmd	*c, *next;
+
+	sv_asks_drop(sv, cl);
 
 	/* Its commands go with it: nobody would see or record the rest. */
 	for (c = sv->cmds; c != NULL; c = next) {
@@ -534,6 +655,9 @@ sv_on_client(struct loop *l, int fd, uint32_t events, void *arg)
 		sv->cmds = c;
 		break;
 	}
+	case MSG_ASK:
+		sv_on_ask(sv, cl, &m, len);
+		break;
 	case MSG_KILL:
 		for (struct sv_cmd *c = sv->cmds; c != NULL; c = c->next)
 			if (c->client == cl && c->ctag == m.tag)
@@ -838,6 +962,7 @@ session_serve(const struct session_opts *o, const char *id, int ready)
 	sv.r.on_event = sv_on_event;
 	sv.r.serve_ready = sv_serve_ready;
 	sv.r.serve_msg = sv_serve_msg;
+	sv.r.on_net_ask = sv_on_net_ask;
 	sv.r.cb_arg = &sv;
 	rc = run_sandbox(&sv.r, &e);
 	if (rc == -1) {

@@ -37,6 +37,8 @@
 #include "record/record.h"
 #include "sandbox/spawn.h"
 #include "review/review.h"
+#include "sandbox/chan.h"
+#include "session/session.h"
 #include "tui-audit.h"
 #include "tui-draw.h"
 #include "tui-meter.h"
@@ -123,6 +125,18 @@ struct tui {
 	bool		 stderr_apart;	/* :stderr apart: a pipe, marked */
 	char		*last;		/* the last command line run (F5) */
 	char		 self[4096];	/* this moat, for its own subcommands */
+
+	/* A connection the allowlist refused, held by the session's proxy
+	 * while the user decides (one question at a time). */
+	struct {
+		bool		 on;
+		bool		 confirm;	/* "always": the line shown, y writes it */
+		uint32_t	 id;
+		char		 rule[300];	/* HOST:PORT, net-allow's grammar */
+		double		 until;		/* refused then (CLOCK_MONOTONIC) */
+	}		 na;
+	struct loop	*run_loop;	/* the run's, while a command runs */
+	int		 na_timer;	/* the countdown's, in run_loop; -1 */
 };
 
 /* readline and the fatal paths take no argument: the one TUI. */
@@ -444,6 +458,24 @@ tui_draw_help(struct tui *t)
 		keys = t->run != NULL ? "zoomed: F12 back  ^C interrupt  keys go to "
 		    "the command" : "zoomed: F12 back";
 	move(t->rows - 1, 0);
+	if (t->na.on) {
+		char	q[600];
+		double	left = ceil(t->na.until - now_mono());
+
+		if (t->na.confirm)
+			snprintf(q, sizeof q, "write \"net-allow = %s\" to %s? [y]es "
+			    "[n]o \u00b7 refused in %.0f s", t->na.rule,
+			    t->sh.profile->path, left > 0 ? left : 0);
+		else
+			snprintf(q, sizeof q, "%s not allowed: [o]nce [s]ession "
+			    "[a]lways [d]eny \u00b7 refused in %.0f s", t->na.rule,
+			    left > 0 ? left : 0);
+		draw_set_role(stdscr, ROLE_WARN);
+		draw_str(stdscr, q, t->cols);
+		attr_set(A_NORMAL, 0, NULL);
+		draw_fill(stdscr, t->cols - 1);
+		return;
+	}
 	if (t->ask != ASK_NONE) {
 		draw_set_role(stdscr, ROLE_TITLE);
 		draw_str(stdscr, tui_asks[t->ask], t->cols);
@@ -743,6 +775,7 @@ tui_loop_ready(struct run *r, struct loop *l)
 	struct tui	*t = tui_g;	/* cb_arg is the record's */
 	struct merr	 e;
 
+	t->run_loop = l;
 	(void)loop_add(l, STDIN_FILENO, EPOLLIN, tui_on_stdin, t, &e);
 	(void)loop_add(l, t->redraw_fd, EPOLLIN, tui_on_redraw, t, &e);
 	/* Keys curses read ahead with the line (a ^C typed right after it)
@@ -778,6 +811,169 @@ tui_confirm(const struct risk_result *res, int above, void *arg)
 	return (c == 'y' || c == 'Y' ? NULL : "it was not confirmed");
 }
 
+/* The question is over: answered, timed out, or its command ended. */
+static void
+tui_na_close(struct tui *t)
+{
+	t->na.on = t->na.confirm = false;
+	if (t->na_timer >= 0) {
+		if (t->run_loop != NULL)
+			loop_del(t->run_loop, t->na_timer);
+		close(t->na_timer);
+		t->na_timer = -1;
+	}
+	tui_mark(t, DIRTY_HELP | DIRTY_PANE);
+}
+
+static void
+tui_on_na_tick(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct tui	*t = arg;
+	uint64_t	 v;
+
+	(void)l;
+	(void)events;
+	if (read(fd, &v, sizeof v) == -1) {
+		/* EAGAIN: the clock below decides. */
+	}
+	if (t->na.on && now_mono() >= t->na.until) {
+		pane_note(t->pane, ROLE_BAD, "%s: no answer in %u s, refused",
+		    t->na.rule, t->o->ask_secs);
+		tui_na_close(t);
+	}
+	tui_mark(t, DIRTY_HELP);
+}
+
+/* "always": the rule appended to the profile's own file, as it was
+ * shown. A profile with no file of its own has nothing to write to. */
+static int
+tui_na_write(struct tui *t, struct merr *e)
+{
+	const char	*path = t->sh.profile->path;
+	autofd int	 fd = -1;
+	char		*line;
+	int		 rc = 0;
+
+	if (path == NULL)
+		return (merr_set(e, "profile %s is built in: there is no file to "
+		    "write the rule to", t->sh.profile->name));
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return (merr_errno(e, "open %s to add the rule", path));
+	line = xprintf("net-allow = %s\n", t->na.rule);
+	if (write(fd, line, strlen(line)) != (ssize_t)strlen(line))
+		rc = merr_errno(e, "write %s", path);
+	free(line);
+	return (rc);
+}
+
+static void
+tui_na_answer(struct tui *t, int how)
+{
+	struct merr	e;
+	static const char *const said[] = {
+		[NETASK_DENY] = "denied",
+		[NETASK_ONCE] = "allowed once",
+		[NETASK_SESSION] = "allowed for this session",
+		[NETASK_ALWAYS] = "allowed always",
+	};
+
+	if (how == NETASK_ALWAYS && tui_na_write(t, &e) == -1) {
+		pane_note(t->pane, ROLE_BAD, "moat: %s; allowed for this session "
+		    "only", e.msg);
+		how = NETASK_SESSION;
+	} else if (how == NETASK_ALWAYS)
+		pane_note(t->pane, ROLE_OK, "net-allow = %s written to %s",
+		    t->na.rule, t->sh.profile->path);
+	/* For the session: the session's allowlist changed, on the record
+	 * as moat session allow is, before the connection goes on. */
+	if ((how == NETASK_SESSION || how == NETASK_ALWAYS) &&
+	    session_allow(t->sh.id, t->na.rule, true, t->sh.db, "tui", NULL,
+	    &e) == -1) {
+		pane_note(t->pane, ROLE_BAD, "moat: %s; allowed once instead", e.msg);
+		how = NETASK_ONCE;
+	}
+	if (t->run != NULL && run_net_answer(t->run, t->na.id, how, &e) == -1)
+		pane_note(t->pane, ROLE_BAD, "moat: %s", e.msg);
+	else
+		pane_note(t->pane, how == NETASK_DENY ? ROLE_WARN : ROLE_OK,
+		    "%s: %s", t->na.rule, said[how]);
+	tui_na_close(t);
+}
+
+/* A key while the question is open: ^C and F12 keep their meaning. */
+static bool
+tui_key_na(struct tui *t, int c)
+{
+	if (c == 3 || c == KEY_F(12))
+		return (false);
+	if (t->na.confirm) {
+		if (c == 'y' || c == 'Y')
+			tui_na_answer(t, NETASK_ALWAYS);
+		else if (c == 'n' || c == 'N' || c == 27) {
+			t->na.confirm = false;
+			tui_mark(t, DIRTY_HELP);
+		}
+		return (true);
+	}
+	switch (c) {
+	case 'o': case 'O':
+		tui_na_answer(t, NETASK_ONCE);
+		break;
+	case 's': case 'S':
+		tui_na_answer(t, NETASK_SESSION);
+		break;
+	case 'a': case 'A':
+		if (t->sh.profile->path == NULL)
+			tui_say(t, ROLE_BAD, "profile %s is built in: nothing to write "
+			    "the rule to ([s]ession allows it until the shell ends)",
+			    t->sh.profile->name);
+		else {
+			t->na.confirm = true;
+			tui_mark(t, DIRTY_HELP);
+		}
+		break;
+	case 'd': case 'D': case 27:
+		tui_na_answer(t, NETASK_DENY);
+		break;
+	default:
+		break;
+	}
+	return (true);
+}
+
+/* The session's proxy holds a connection the allowlist refused: the
+ * question on the help line, with its time. One at a time: another that
+ * comes meanwhile is refused at once (its client sees the 403 or SOCKS
+ * refusal it would have without the shell). */
+static unsigned
+tui_net_ask(struct run *r, uint32_t id, const char *host, unsigned port,
+    const char *why)
+{
+	struct tui	*t = tui_g;
+	struct merr	 e;
+
+	(void)r;
+	if (t->o->ask_secs == 0 || t->run_loop == NULL)
+		return (0);
+	if (t->na.on) {
+		pane_note(t->pane, ROLE_WARN, "%s:%u refused (%s): another "
+		    "question is open", host, port, why);
+		tui_mark(t, DIRTY_PANE);
+		return (0);
+	}
+	snprintf(t->na.rule, sizeof t->na.rule, strchr(host, ':') != NULL ?
+	    "[%s]:%u" : "%s:%u", host, port);
+	t->na.id = id;
+	t->na.until = now_mono() + t->o->ask_secs;
+	t->na.on = true;
+	t->na.confirm = false;
+	t->na_timer = loop_timer(t->run_loop, 1, 1, tui_on_na_tick, t, &e);
+	pane_note(t->pane, ROLE_WARN, "%s refused by the allowlist (%s): held "
+	    "for %u s while you decide", t->na.rule, why, t->o->ask_secs);
+	tui_mark(t, DIRTY_PANE | DIRTY_HELP);
+	return (t->o->ask_secs);
+}
+
 static void
 tui_exec(struct tui *t, const char *line)
 {
@@ -797,6 +993,10 @@ tui_exec(struct tui *t, const char *line)
 	r.pty_size.ws_col = (unsigned short)t->pane_w;
 	r.loop_ready = tui_loop_ready;
 	r.on_winch = tui_on_winch;
+	if (t->o->ask_secs > 0) {
+		r.on_net_ask = tui_net_ask;
+		r.net_ask_secs = t->o->ask_secs;
+	}
 	r.meter_hz = TUI_METER_HZ;
 	memset(&ro, 0, sizeof ro);
 	ro.on_output = tui_rec_output;
@@ -822,6 +1022,11 @@ tui_exec(struct tui *t, const char *line)
 
 	rc = tshell_exec(&t->sh, line, &r, &ro, &out, &e);
 
+	if (t->na.on)
+		pane_note(t->pane, ROLE_WARN, "%s: the command ended before an "
+		    "answer", t->na.rule);
+	t->run_loop = NULL;	/* freed with the run */
+	tui_na_close(t);
 	t->run = NULL;
 	tmeter_stop(&t->meter);
 	pane_frame(t->pane);
@@ -1829,6 +2034,8 @@ tui_keys(struct tui *t)
 			tui_resize(t);
 			continue;
 		}
+		if (t->na.on && t->run != NULL && tui_key_na(t, c))
+			continue;
 		if (t->ask != ASK_NONE)
 			tui_key_ask(t, c);
 		else if (t->run != NULL)
@@ -1955,7 +2162,7 @@ tui_main(const struct tui_opts *o)
 
 	memset(&t, 0, sizeof t);
 	t.o = o;
-	t.sigfd = t.redraw_fd = -1;
+	t.sigfd = t.redraw_fd = t.na_timer = -1;
 	tui_g = &t;
 	tui_locale();
 	{

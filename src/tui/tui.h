@@ -18,10 +18,14 @@ struct tui_opts {
 	bool		 unlogged;	/* run when the log cannot be written */
 	bool		 plain;		/* --plain */
 	size_t		 scrollback;	/* lines kept above the pane */
+	unsigned	 ask_secs;	/* a refused connection held while the
+					   user is asked; 0: never asked */
 };
 
 #define TUI_SCROLLBACK_DEFAULT	2000
 #define TUI_SCROLLBACK_MAX	1000000
+#define TUI_ASK_SECS_DEFAULT	30
+#define TUI_ASK_SECS_MAX	600	/* NETASK_SECS_MAX */
 
 /* Runs the shell until :quit, F10, Ctrl-D or the end of stdin; returns
  * the exit status (the last command's in plain mode; 125 when the

@@ -4,9 +4,9 @@
 # "error: TEXT", "hello", "closed", or "nothing".
 import socket, struct, sys
 
-MSG_SPAWN, MSG_HELLO, MSG_ERROR = 8, 11, 12
+MSG_SPAWN, MSG_HELLO, MSG_ERROR, MSG_ASK = 8, 11, 12, 21
 FMT = "=iiiiiIiiiI480s"
-PROTOCOL = 2
+PROTOCOL = 3
 
 def msg(t, code=0, tag=0):
     return struct.pack(FMT, t, 0, code, 0, 0, tag, 0, 0, 0, 0, b"")
@@ -26,6 +26,21 @@ elif what == "nohello":
     s.send(msg(MSG_SPAWN, 0, 1) + b"/\0/bin/true\0")
 elif what == "hello":
     s.send(msg(MSG_HELLO, PROTOCOL))
+elif what == "badask":
+    # an answer that is none of deny, once, session, always
+    s.send(msg(MSG_HELLO, PROTOCOL))
+    s.recv(65536)
+    s.send(msg(MSG_ASK, 9, 5))
+elif what == "badoffer":
+    # an offer to answer, held for longer than a connection ever is
+    s.send(msg(MSG_HELLO, PROTOCOL))
+    s.recv(65536)
+    s.send(msg(MSG_ASK, 601, 0))
+elif what == "lateanswer":
+    # a well-formed answer to a question never asked: no reply
+    s.send(msg(MSG_HELLO, PROTOCOL))
+    s.recv(65536)
+    s.send(msg(MSG_ASK, 1, 77))
 elif what == "badspawn":
     s.send(msg(MSG_HELLO, PROTOCOL))
     s.recv(65536)

@@ -260,11 +260,17 @@ is "a short message is refused" "$(python3 "$client" "$sock" short)" \
 is "an oversized one too" "$(python3 "$client" "$sock" huge)" \
 	"error: a malformed message (short, truncated, or over 196608 bytes)"
 like "another protocol version is refused, naming both" "$(python3 "$client" "$sock" version)" \
-	"error: protocol version 999 is not spoken here \(this session speaks 2\)"
+	"error: protocol version 999 is not spoken here \(this session speaks 3\)"
 is "a request before the greeting is refused" "$(python3 "$client" "$sock" nohello)" \
 	"error: the first message must be a greeting"
 is "a spawn request whose counts do not match its strings is refused" \
 	"$(python3 "$client" "$sock" badspawn)" "type 4 code 125 tag 7: a malformed spawn request"
+is "an answer about a refused connection that is none of the four is refused" \
+	"$(python3 "$client" "$sock" badask)" "error: a malformed answer"
+is "an offer to answer held past 600 s is refused" \
+	"$(python3 "$client" "$sock" badoffer)" "error: a malformed offer to answer (seconds out of range)"
+is "an answer to a question never asked gets no reply" \
+	"$(python3 "$client" "$sock" lateanswer)" "nothing"
 run_moat session exec "$S" -- echo after-the-garbage
 is "the session still works after all that" "$out" "after-the-garbage"
 if is_root && command -v setpriv >/dev/null; then

@@ -469,6 +469,111 @@ fi
 line ":quit"
 expect "the shell leaves" '^EXIT 0$'
 
+# --- a connection the allowlist refuses, asked about in place while the
+# session's proxy holds it: deny, once, session, always, and no answer.
+if command -v curl >/dev/null; then
+	mkdir -p "$T/www" && echo "hello-ask-$$" >"$T/www/h.txt"
+	www_start "$T/www"
+	printf 'include = restricted\nnet-resolve = www.test=127.0.0.1\nnet-resolve = www2.test=127.0.0.1\nnet-resolve = www3.test=127.0.0.1\nnet-allow-private = yes\n' >"$T/ask.conf"
+	start 160 50 "'$MOAT' shell -p '$T/ask.conf' --ask-timeout 60"
+	expect "a restricted shell starts" "^$T/ws \\$ *$"
+	sid=$(printf '%s\n' "$scr" | grep -oE 's-[0-9a-f]{8}' | head -1)
+	slog="$XDG_RUNTIME_DIR/moat/$sid.log"
+	asked() { grep -c 'refused by the allowlist: asked of pid' "$slog" 2>/dev/null; }
+	# shown TAG: moat audit show of the run whose command holds TAG, once
+	# its row is complete.
+	shown() {
+		local i id=
+		for i in $(seq 100); do
+			id=$("$MOAT" audit list --grep "$1" --status done 2>/dev/null |
+			    awk 'NR == 2 { print $1 }')
+			[ -n "$id" ] && break
+			sleep 0.1
+		done
+		run_moat audit show "$id"
+	}
+	# get HOST TAG: curl through the proxy, then "TAG-" and its status
+	# (a tag per command: an expect never matches an earlier one's end).
+	get() { line "curl -sS -m 90 http://$1:$P/h.txt; echo $2-\$?"; }
+
+	get www.test ask1
+	expect "a refused connection is held and asked about, saying its time" \
+	    "^www.test:$P not allowed: \\[o\\]nce \\[s\\]ession \\[a\\]lways \\[d\\]eny · refused in [0-9]+ s"
+	like "the pane says what was refused and why" "$scr" \
+	    "www.test:$P refused by the allowlist \\(no net-allow rule matches\\): held for 60 s"
+	keys d
+	expect "d denies: the command gets the proxy's refusal, saying who denied it" \
+	    "not allowed by profile .*denied by pid [0-9]+"
+	expect "... and goes on" "^ask1-0"
+	shown ask1-
+	like "the denial is recorded with the connection" "$out" \
+	    "refused www.test:$P .*no net-allow rule matches; denied by pid [0-9]+ \\(uid $test_uid\\)"
+
+	get www.test ask2
+	expect "asked again (a denial holds for that connection only)" "^www.test:$P not allowed: "
+	keys o
+	expect "o: allowed once, the command reaches the host" "^hello-ask-$$"
+	expect "... and ends" "^ask2-0"
+	shown ask2-
+	like "recorded as allowed once, by whom" "$out" \
+	    "allowed www.test:$P .*not in the allowlist; allowed once by pid [0-9]+ \\(uid $test_uid\\)"
+
+	get www.test ask3
+	expect "once is once: the next connection is asked about again" "^www.test:$P not allowed: "
+	keys s
+	expect "s: allowed for the session" "www.test:$P: allowed for this session"
+	expect "the command reaches the host" "^ask3-0"
+	shown ask3-
+	like "recorded with the session's new rule" "$out" \
+	    "allowed www.test:$P .*www.test:$P; allowed for the session by pid"
+	run_moat audit list --session "$sid"
+	like "the session's allowlist change is a row of its own" "$out" "moat session allow $sid www.test:$P"
+	n=$(asked)
+	get www.test ask4
+	expect "the session's next command reaches the host unasked" "^ask4-0"
+	is "... no question was held for it" "$(asked)" "$n"
+
+	# A client that does not answer (moat session exec) is never held.
+	t0=$(date +%s)
+	run_moat session exec "$sid" -q -- curl -sS -m 30 "http://www3.test:$P/h.txt"
+	like "moat session exec in the same session: refused at once, as without a shell" \
+	    "$rc $out" "^0 moat: www3.test:$P not allowed by profile .*\\(no net-allow rule matches\\)$"
+	check "... well within the shell's time to answer" test $(( $(date +%s) - t0 )) -lt 30
+	get www2.test ask5
+	expect "another host: asked" "^www2.test:$P not allowed: "
+	keys a
+	expect "a: the line is shown with the file before it is written" \
+	    "^write \"net-allow = www2.test:$P\" to $T/ask.conf\\? \\[y\\]es \\[n\\]o · refused in"
+	is "... and not written yet" "$(grep -c "net-allow = www2" "$T/ask.conf")" 0
+	keys y
+	expect "y: written, and the command reaches the host" "net-allow = www2.test:$P written to $T/ask.conf"
+	expect "... and it goes on" "^ask5-0"
+	is "the profile has the line" "$(grep -c "^net-allow = www2.test:$P\$" "$T/ask.conf")" 1
+	shown ask5-
+	like "recorded as always" "$out" "allowed www2.test:$P .*allowed always \\(written to the profile\\) by pid"
+
+	line ":quit"
+	expect "it leaves" '^EXIT 0$'
+
+	# No answer in time: refused, saying so on the screen and on the record.
+	start 160 50 "'$MOAT' shell -p '$T/ask.conf' --ask-timeout 2"
+	expect "a shell with --ask-timeout 2" "^$T/ws \\$ *$"
+	get www3.test ask6
+	expect "asked, with 2 s to answer" "^www3.test:$P not allowed: .* refused in [12] s"
+	expect "no answer: refused when the time is up" "www3.test:$P: no answer in 2 s, refused"
+	expect "the command gets the refusal, saying why" "not allowed by profile .*no answer within 2"
+	expect "... and ends" "^ask6-0"
+	shown ask6-
+	like "recorded as not answered" "$out" "refused www3.test:$P .*no answer within 2 s"
+	line ":quit"
+	expect "it leaves" '^EXIT 0$'
+	run_moat shell --ask-timeout 601
+	like "a bad --ask-timeout is refused, saying what it takes" "$rc $err" \
+	    "^125 .*ask-timeout 601: whole seconds from 0 to 600"
+else
+	skip "no curl here: the allow-once prompt is not tried"
+fi
+
 # --- an 8-colour terminal, and NO_COLOR.
 start 120 30 "TERM=xterm '$MOAT' shell"
 wait_for "^$T/ws \\$ *$"
