@@ -1,7 +1,8 @@
 /* tui-line.c: how the shell's built-ins read a line: words with the
  * shell's quoting, or "this is for the shell" when it has anything a shell
- * would act on; and a directory resolved as cd does, without the
- * filesystem. Pure; any process. */
+ * would act on; a directory resolved as cd does, without the filesystem;
+ * and a command line as the audit log quoted it, read back for the recent
+ * runs. Pure; any process. */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,4 +105,100 @@ tline_path(const char *cwd, const char *dir)
 	out[n] = '\0';
 	free(full);
 	return (out);
+}
+
+/* One \uXXXX of a JSON string, as UTF-8 (a surrogate half: '?'). */
+static size_t
+tline_utf8(char *out, unsigned cp)
+{
+	if (cp >= 0xd800 && cp <= 0xdfff)
+		cp = '?';
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return (1);
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xc0 | cp >> 6);
+		out[1] = (char)(0x80 | (cp & 0x3f));
+		return (2);
+	}
+	out[0] = (char)(0xe0 | cp >> 12);
+	out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+	out[2] = (char)(0x80 | (cp & 0x3f));
+	return (3);
+}
+
+void
+tline_unquote(char *out, size_t n, const char *s)
+{
+	size_t	k = 0;
+	char	u[4];
+
+	/* As audit_argv_line wrote it: an argument with a blank, a quote or
+	 * a shell character is in single quotes, or, when it holds a single
+	 * quote itself, a JSON string; any other is as it is (no backslash
+	 * outside quotes). Bytes that are not UTF-8 are kept: drawing shows
+	 * them, and control characters, as '?'. */
+	while (*s != '\0' && k + 1 < n) {
+		if (*s == '\'') {
+			for (s++; *s != '\0' && *s != '\'' && k + 1 < n; s++)
+				out[k++] = *s;
+			if (*s == '\'')
+				s++;
+			continue;
+		}
+		if (*s != '"') {
+			out[k++] = *s++;
+			continue;
+		}
+		for (s++; *s != '\0' && *s != '"' && k + 1 < n; ) {
+			size_t	m = 1;
+
+			if (*s != '\\' || s[1] == '\0') {
+				out[k++] = *s++;
+				continue;
+			}
+			s++;
+			switch (*s) {
+			case 'n': u[0] = '\n'; break;
+			case 't': u[0] = '\t'; break;
+			case 'r': u[0] = '\r'; break;
+			case 'b': u[0] = '\b'; break;
+			case 'f': u[0] = '\f'; break;
+			case 'u': {
+				unsigned	cp = 0;
+				int		i;
+
+				for (i = 1; i <= 4; i++) {
+					char	c = s[i];
+
+					if (c >= '0' && c <= '9')
+						cp = cp * 16 + (unsigned)(c - '0');
+					else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+						cp = cp * 16 + (unsigned)((c | 0x20) - 'a' + 10);
+					else
+						break;
+				}
+				if (i <= 4) {		/* not four hex digits */
+					u[0] = 'u';
+					break;
+				}
+				m = tline_utf8(u, cp);
+				s += 4;
+				break;
+			}
+			default:			/* \" \\ \/ */
+				u[0] = *s;
+				break;
+			}
+			s++;
+			if (k + m >= n)
+				break;
+			memcpy(out + k, u, m);
+			k += m;
+		}
+		if (*s == '"')
+			s++;
+	}
+	out[k] = '\0';
 }

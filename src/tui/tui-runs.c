@@ -9,29 +9,8 @@
 
 #include "audit/audit.h"
 #include "tui-draw.h"
+#include "tui-line.h"
 #include "tui-runs.h"
-
-/* The command as the log joined it, shell-quoted ('it'\''s'), read back
- * to the line as typed. */
-static void
-truns_unquote(char *out, size_t n, const char *s)
-{
-	size_t	k = 0;
-
-	while (*s != '\0' && k + 1 < n) {
-		if (*s == '\'') {
-			for (s++; *s != '\0' && *s != '\'' && k + 1 < n; s++)
-				out[k++] = *s;
-			if (*s == '\'')
-				s++;
-		} else if (*s == '\\' && s[1] != '\0') {
-			out[k++] = s[1];
-			s += 2;
-		} else
-			out[k++] = *s++;
-	}
-	out[k] = '\0';
-}
 
 /* The audit log opened read-only and sql prepared on it: 1, or 0 when the
  * log does not exist yet (no runs), or -1 with e set. Finalize *q and close
@@ -89,7 +68,7 @@ truns_load(const char *db, struct trun *v, int n, struct merr *e)
 		if (src != NULL && strcmp(src, "tui") == 0 &&
 		    strncmp(cmd, "/bin/sh -c ", 11) == 0)
 			cmd += 11;
-		truns_unquote(t->command, sizeof t->command, cmd);
+		tline_unquote(t->command, sizeof t->command, cmd);
 	}
 	sqlite3_finalize(q);
 	audit_close(a);

@@ -2008,6 +2008,27 @@ tui_key_idle(struct tui *t, int c)
 		break;
 	}
 	t->msg[0] = '\0';
+	if (c == 27) {
+		int	next = wgetch(stdscr);
+
+		/* Esc alone (curses waited its escdelay for more) is not
+		 * readline's Meta prefix, which would take the next key: it
+		 * only clears the help line. Esc with a key right behind it is
+		 * Alt+key, and goes to readline as such. */
+		tui_mark(t, DIRTY_HELP);
+		if (next == ERR)
+			return;
+		if (next < 0 || next >= 256) {
+			ungetch(next);
+			return;
+		}
+		{
+			char	b[2] = { 27, (char)next };
+
+			tui_rl_feed(t, b, 2);
+		}
+		return;
+	}
 	for (size_t i = 0; i < nitems(seqs); i++)
 		if (seqs[i].key == c) {
 			tui_rl_feed(t, seqs[i].seq, strlen(seqs[i].seq));

@@ -56,12 +56,16 @@ keys() { tm send-keys "$@"; }
 # terminal, and a line typed before the last one was taken would join it),
 # then Enter.
 line() {
+	idle
+	tm send-keys -l "$1"; tm send-keys Enter
+}
+# idle: until the last command has ended and the input line is empty.
+idle() {
 	local i
 	for i in $(seq 150); do
 		screen | tail -2 | head -1 | grep -Ev '^running: ' | grep -Eq ' \$ *$' && break
 		sleep 0.1
 	done
-	tm send-keys -l "$1"; tm send-keys Enter
 }
 
 # --- start: the header, the prompt, the meters.
@@ -87,6 +91,18 @@ like "no escape of the command is shown as text" "$scr" '^plain red-text plain +
 line 'for i in 1 2 3; do printf "\rprogress %d%%" $((i * 33)); sleep 0.1; done; echo'
 expect "a \\r progress bar ends on one line" '^progress 99% +│'
 unlike "its earlier states are overwritten" "$scr" 'progress 33%|progress 66%'
+
+# Esc at the prompt is no Meta prefix: the key after it is typed as it is.
+idle
+tm send-keys -l "echo esc-"
+keys Escape
+sleep 0.3
+tm send-keys -l "typed-$$"; keys Enter
+expect "Esc at the prompt does not take the next key" "^esc-typed-$$ +│"
+# The recent runs show a line as typed, whatever the log quoted in it.
+line "echo \"'\" \\\\z"
+expect "the recent runs show a line with quotes and a backslash as typed" \
+    '[0-9]+ ✓ +0 +[0-9.]+s +[0-9]+ echo "'"'"'" \\\\z'
 
 # --- cd and export carry to the next command; unset takes a variable off.
 line "cd sub"
@@ -494,7 +510,10 @@ if command -v curl >/dev/null; then
 	}
 	# get HOST TAG: curl through the proxy, then "TAG-" and its status
 	# (a tag per command: an expect never matches an earlier one's end).
-	get() { line "curl -sS -m 90 http://$1:$P/h.txt; echo $2-\$?"; }
+	# The second before it ends lets the proxy see the connection close
+	# and send its event while the command still runs (an event that
+	# comes after the command's end is not on its row).
+	get() { line "curl -sS -m 90 http://$1:$P/h.txt; r=\$?; sleep 1; echo $2-\$r"; }
 
 	get www.test ask1
 	expect "a refused connection is held and asked about, saying its time" \

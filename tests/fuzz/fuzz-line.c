@@ -4,9 +4,13 @@
  * input is a line (bytes up to the first NUL). Words never hold a byte the
  * line did not; a line with an unquoted ; | & $ ` is never taken as words;
  * a resolved path is absolute, with no "." or ".." component and no empty
- * one. Build and run: tests/fuzz/run.sh. */
+ * one. The line read as one argument the audit log quoted (in single
+ * quotes, or a JSON string when it holds one, as audit_argv_line does)
+ * comes back as it was from tline_unquote. Build and run:
+ * tests/fuzz/run.sh. */
 #include <assert.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +50,41 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    (n < 2 || strcmp(p + n - 2, "/.") != 0) &&
 	    (n < 3 || strcmp(p + n - 3, "/..") != 0)));
 	free(p);
+	{
+		/* Quoted as the log quotes an argument with a blank. */
+		size_t	 len = strlen(s), k = 0;
+		char	*q = malloc(len * 6 + 3), out[1024];
+
+		assert(q != NULL);
+		if (strchr(s, '\'') == NULL)
+			k = (size_t)sprintf(q, "'%s'", s);
+		else {
+			q[k++] = '"';
+			for (const unsigned char *c = (const unsigned char *)s;
+			    *c != '\0'; c++) {
+				if (*c == '"' || *c == '\\') {
+					q[k++] = '\\';
+					q[k++] = (char)*c;
+				} else if (*c == '\n' || *c == '\t') {
+					q[k++] = '\\';
+					q[k++] = *c == '\n' ? 'n' : 't';
+				} else if (*c < 0x20)
+					k += (size_t)sprintf(q + k, "\\u%04x", *c);
+				else
+					q[k++] = (char)*c;
+			}
+			q[k++] = '"';
+			q[k] = '\0';
+		}
+		tline_unquote(out, sizeof out, q);
+		assert(strlen(out) < sizeof out);
+		if (len < sizeof out)
+			assert(strcmp(out, s) == 0);
+		/* Anything at all reads back without running past the end. */
+		tline_unquote(out, 7, s);
+		assert(strlen(out) < 7);
+		free(q);
+	}
 	free(s);
 	return (0);
 }

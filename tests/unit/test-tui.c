@@ -93,6 +93,18 @@ row_is(struct pane *p, int row, const char *want)
 	return (ok);
 }
 
+/* The recent runs' command read back from the log's line. */
+static void
+check_unquote(const char *logged, const char *want, const char *what)
+{
+	char	out[256];
+
+	tline_unquote(out, sizeof out, logged);
+	tap_ok(strcmp(out, want) == 0, "recent runs: %s", what);
+	if (strcmp(out, want) != 0)
+		printf("# [%s] -> [%s], want [%s]\n", logged, out, want);
+}
+
 int
 main(void)
 {
@@ -122,6 +134,32 @@ main(void)
 	check_path("/", "../../..", "/");
 	check_path("/a/b", "/etc/../tmp", "/tmp");
 	check_path("/a", "..", "/");
+
+	/* --- the recent runs' commands, as audit_argv_line quoted them */
+	check_unquote("ls -l", "ls -l", "a bare line is as it is");
+	check_unquote("'echo \"a  b\"'", "echo \"a  b\"", "single quotes hold spaces "
+	    "and double quotes");
+	check_unquote("\"echo it's\"", "echo it's", "a line with a single quote "
+	    "is a JSON string, read back");
+	check_unquote("\"printf 'a\\\\b' \\\"q\\\"\"", "printf 'a\\b' \"q\"",
+	    "backslashes and double quotes in one");
+	check_unquote("\"a\\tb\\u001bc\\nd\"", "a\tb\033c\nd",
+	    "control characters come back (drawing shows them as ?)");
+	check_unquote("\"x \\u00e9 \\ud800'\"", "x \xc3\xa9 ?'",
+	    "\\u escapes as UTF-8, a lone surrogate as ?");
+	check_unquote("\"it's \xff\xfe\"", "it's \xff\xfe",
+	    "bytes that are not UTF-8 are kept as they were");
+	check_unquote("moat session allow s-1 'a b' \"c'd\"",
+	    "moat session allow s-1 a b c'd", "each argument of a line unquoted");
+	check_unquote("\"unterminated \\", "unterminated \\",
+	    "a cut-off line ends cleanly");
+	{
+		char	small[8];
+
+		tline_unquote(small, sizeof small, "\"\\u00e9\\u00e9\\u00e9\\u00e9\"");
+		tap_ok(strlen(small) == 6, "a character that does not fit whole is "
+		    "left out");
+	}
 
 	/* --- meters */
 	tmeter_start(&m, 512u << 20, 64, 30);
