@@ -5,6 +5,7 @@
  * then forks the command, forwards signals to it and reaps every process
  * until it exits. Any failure before exec is fatal: one line to the
  * supervisor and _exit(125) (isolate's "die" through an error pipe). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -20,6 +21,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "caps.h"
@@ -415,6 +417,124 @@ init_reap(int chan, const struct mount_plan *plan)
 	}
 }
 
+/*
+ * A signal to a command's group reaches each process as it is when init
+ * sends it. A process that has a handler for it then, and execs right
+ * after, loses it with the exec: dash -c (the shell of the TUI's lines)
+ * forks "sleep 60", and its child, still dash with dash's SIGINT handler,
+ * takes a ^C that comes before the exec, defers it and execs sleep, which
+ * sleeps on; dash, which deferred its own copy while it waits, dies of
+ * the ^C a minute later. So for a while after such a signal init looks
+ * again at the group's processes that had a handler for it, and gives it
+ * once more to those that have none any more (they exec'd), once each.
+ * Processes that keep their handler (the waiting dash, a program that
+ * traps ^C) or that joined the group since are left as they are.
+ */
+#define INIT_KILL_FOLLOW_S	0.5	/* how long init looks again */
+#define INIT_KILL_FOLLOW_MS	20	/* how often */
+#define INIT_KILL_WATCH		64
+
+static struct init_follow {
+	int	sig;
+	double	until;
+	pid_t	watch[INIT_KILL_WATCH];	/* had a handler; 0: done */
+	size_t	nwatch;
+} init_follow;
+
+static double
+init_now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+}
+
+/* pid's group (stat's fifth field), and whether it has a handler for sig
+ * (status's SigCgt); -1 when it is gone. */
+static pid_t
+init_proc(pid_t pid, int sig, bool *caught)
+{
+	char			path[64], buf[2048], *p;
+	ssize_t			n;
+	int			fd;
+	long			pg = -1;
+	unsigned long long	cgt;
+
+	*caught = false;
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (-1);
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return (-1);
+	buf[n] = '\0';
+	/* After the command's name, which may hold anything but ends at
+	 * the last ')': state, ppid, pgrp. */
+	if ((p = strrchr(buf, ')')) == NULL || sscanf(p + 1, " %*c %*d %ld", &pg) != 1)
+		return (-1);
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (-1);
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return (-1);
+	buf[n] = '\0';
+	if ((p = strstr(buf, "\nSigCgt:")) != NULL &&
+	    sscanf(p + 8, "%llx", &cgt) == 1)
+		*caught = (cgt >> (sig - 1)) & 1;
+	return ((pid_t)pg);
+}
+
+/* At the kill: the group's processes that have a handler for sig. */
+static void
+init_follow_start(pid_t pgrp, int sig)
+{
+	struct init_follow	*f = &init_follow;
+	DIR			*d;
+	struct dirent		*de;
+	bool			 caught;
+
+	memset(f, 0, sizeof *f);
+	f->sig = sig;
+	if ((d = opendir("/proc")) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL && f->nwatch < INIT_KILL_WATCH) {
+		char	*end;
+		long	 pid = strtol(de->d_name, &end, 10);
+
+		if (*end == '\0' && pid > 1 &&
+		    init_proc((pid_t)pid, sig, &caught) == pgrp && caught)
+			f->watch[f->nwatch++] = (pid_t)pid;
+	}
+	closedir(d);
+	if (f->nwatch > 0)
+		f->until = init_now() + INIT_KILL_FOLLOW_S;
+}
+
+/* Later: a watched process with no handler any more gets it again. */
+static void
+init_follow_check(void)
+{
+	struct init_follow	*f = &init_follow;
+	bool			 caught;
+
+	for (size_t i = 0; i < f->nwatch; i++) {
+		if (f->watch[i] == 0)
+			continue;
+		if (init_proc(f->watch[i], f->sig, &caught) == -1)
+			f->watch[i] = 0;	/* gone */
+		else if (!caught) {
+			kill(f->watch[i], f->sig);
+			f->watch[i] = 0;
+		}
+	}
+	if (init_now() >= f->until)
+		f->until = 0;
+}
+
 static void
 init_kill(const struct chan_msg *m)
 {
@@ -424,6 +544,8 @@ init_kill(const struct chan_msg *m)
 			 * should it have left the group. */
 			kill(-init_lives[i].pid, m->code);
 			kill(init_lives[i].pid, m->code);
+			if (m->code > 0 && m->code != SIGKILL)
+				init_follow_start(init_lives[i].pid, m->code);
 		}
 }
 
@@ -469,11 +591,13 @@ init_serve(const struct init_args *a, int chan)
 				    { .fd = sigfd, .events = POLLIN } };
 		struct signalfd_siginfo	si;
 
-		if (poll(pfd, 2, -1) == -1) {
+		if (poll(pfd, 2, init_follow.until > 0 ? INIT_KILL_FOLLOW_MS : -1) == -1) {
 			if (errno == EINTR)
 				continue;
 			init_exit(125);
 		}
+		if (init_follow.until > 0)
+			init_follow_check();
 		if (pfd[1].revents & POLLIN) {
 			while (read(sigfd, &si, sizeof si) == (ssize_t)sizeof si)
 				;
