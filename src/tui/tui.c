@@ -137,6 +137,26 @@ struct tui {
 	}		 na;
 	struct loop	*run_loop;	/* the run's, while a command runs */
 	int		 na_timer;	/* the countdown's, in run_loop; -1 */
+
+	/* moat's own subcommand whose output a view waits for (one at a
+	 * time): read in the loop, so the screen stays live meanwhile. */
+	struct tui_job {
+		pid_t		 pid;		/* 0: none */
+		int		 fd;
+		char		*buf;		/* owned */
+		size_t		 n, cap;
+		int		 what;		/* JOB_* */
+		int		 mode;		/* the view it was asked from */
+		char		 key[512];	/* the run, profile or path */
+	}		 job;
+};
+
+enum {
+	JOB_SHOW_VIEW,		/* moat audit show, paged over the audit view */
+	JOB_SHOW_PANE,		/* the same, into the pane (:show ID) */
+	JOB_PROFILE,		/* moat profiles show */
+	JOB_DIFF,		/* moat diff SESSION PATH */
+	JOB_APPLY,		/* moat apply SESSION PATH... */
 };
 
 /* readline and the fatal paths take no argument: the one TUI. */
@@ -1107,20 +1127,31 @@ static const char *const tui_help[] = {
 
 /* --- moat's own subcommands, their output for the pane or a view ------- */
 
-/* Runs this moat with args (the log's --db added after args[1] when one
- * was given) and returns what it wrote to stdout and stderr, at most 8 MiB;
- * NULL when it could not run, with *status its exit status. */
-static char *
-tui_moat(struct tui *t, const char *const *args, size_t *len, int *status)
+static void	tui_job_done(struct tui *, int status);
+static void	tui_on_job(struct loop *, int, uint32_t, void *);
+
+/* Starts this moat with args (the log's --db added after args[1] when one
+ * was given), its stdout and stderr on a pipe the loop reads (at most 8
+ * MiB): tui_job_done shows it when it ends, in the view it was asked for
+ * if that is still open. 0, or -1 with errno (one runs already: EBUSY). */
+static int
+tui_moat(struct tui *t, const char *const *args, int what, const char *key)
 {
-	char		**argv, *buf = NULL;
-	size_t		 n = 0, cap = 0, k = 0, nargs = 0;
-	int		 pfd[2], st = 0;
+	char		**argv;
+	size_t		 k = 0, nargs = 0;
+	int		 pfd[2];
 	pid_t		 pid;
 	char		 cols[16];
+	struct merr	 e;
 
-	*len = 0;
-	*status = 125;
+	if (t->job.pid > 0) {
+		tui_say(t, ROLE_WARN, "moat %s %s is still running: wait for it, or "
+		    "Esc", t->job.what == JOB_PROFILE ? "profiles show" :
+		    t->job.what == JOB_DIFF ? "diff" : t->job.what == JOB_APPLY ?
+		    "apply" : "audit show", t->job.key);
+		errno = EBUSY;
+		return (-1);
+	}
 	while (args[nargs] != NULL)
 		nargs++;
 	argv = xcalloc(nargs + 4, sizeof *argv);
@@ -1136,14 +1167,14 @@ tui_moat(struct tui *t, const char *const *args, size_t *len, int *status)
 	argv[k] = NULL;
 	if (pipe2(pfd, O_CLOEXEC) == -1) {
 		free(argv);
-		return (NULL);
+		return (-1);
 	}
 	snprintf(cols, sizeof cols, "%d", t->pane_w > 20 ? t->pane_w : 80);
 	if ((pid = fork()) == -1) {
 		close(pfd[0]);
 		close(pfd[1]);
 		free(argv);
-		return (NULL);
+		return (-1);
 	}
 	if (pid == 0) {
 		sigset_t	none;
@@ -1165,31 +1196,82 @@ tui_moat(struct tui *t, const char *const *args, size_t *len, int *status)
 	}
 	close(pfd[1]);
 	free(argv);
-	for (;;) {
-		ssize_t	r;
+	(void)fcntl(pfd[0], F_SETFL, O_NONBLOCK);
+	memset(&t->job, 0, sizeof t->job);
+	t->job.pid = pid;
+	t->job.fd = pfd[0];
+	t->job.what = what;
+	t->job.mode = t->mode;
+	snprintf(t->job.key, sizeof t->job.key, "%s", key);
+	if (loop_add(t->loop, pfd[0], EPOLLIN, tui_on_job, t, &e) == -1) {
+		/* Read at once instead: it blocks, but shows. */
+		(void)fcntl(pfd[0], F_SETFL, 0);
+		tui_on_job(t->loop, pfd[0], EPOLLIN, t);
+		return (0);
+	}
+	tui_say(t, ROLE_DIM, "loading\u2026 (Esc in the view drops it)");
+	return (0);
+}
 
-		if (cap - n < 65536) {
-			cap = cap == 0 ? 65536 : cap * 2;
-			buf = xrealloc(buf, cap + 1);
+/* The subcommand's output as it comes; at its end (or 8 MiB), done. */
+static void
+tui_on_job(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct tui	*t = arg;
+	struct tui_job	*j = &t->job;
+	ssize_t		 r;
+	int		 st = 0;
+
+	(void)events;
+	for (;;) {
+		if (j->cap - j->n < 65536) {
+			j->cap = j->cap == 0 ? 65536 : j->cap * 2;
+			j->buf = xrealloc(j->buf, j->cap + 1);
 		}
-		r = read(pfd[0], buf + n, cap - n);
+		r = read(fd, j->buf + j->n, j->cap - j->n);
 		if (r == -1 && errno == EINTR)
 			continue;
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-		if (n >= 8 << 20)
+		if (r == -1 && errno == EAGAIN)
+			return;
+		if (r <= 0 || (j->n += (size_t)r) >= 8 << 20)
 			break;
 	}
-	close(pfd[0]);
-	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
+	loop_del(l, fd);
+	close(fd);
+	if (j->n >= 8 << 20)
+		kill(j->pid, SIGTERM);
+	while (waitpid(j->pid, &st, 0) == -1 && errno == EINTR)
 		;
-	*status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	if (buf == NULL)
-		buf = xstrdup("");
-	buf[n] = '\0';
-	*len = n;
-	return (buf);
+	j->pid = 0;
+	if (j->buf == NULL)
+		j->buf = xstrdup("");
+	j->buf[j->n] = '\0';
+	t->msg[0] = '\0';
+	tui_job_done(t, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+	free(j->buf);
+	memset(j, 0, sizeof *j);
+	tui_mark(t, DIRTY_ALL);
+	if (t->run == NULL)
+		tui_redraw(t);
+}
+
+/* The view it was asked from was left: its output is not wanted. */
+static void
+tui_job_drop(struct tui *t)
+{
+	struct tui_job	*j = &t->job;
+
+	if (j->pid <= 0)
+		return;
+	loop_del(t->loop, j->fd);
+	close(j->fd);
+	kill(j->pid, SIGTERM);
+	while (waitpid(j->pid, NULL, 0) == -1 && errno == EINTR)
+		;
+	free(j->buf);
+	memset(j, 0, sizeof *j);
+	t->msg[0] = '\0';
+	tui_mark(t, DIRTY_HELP);
 }
 
 /* Text of moat's own, line by line into the pane. */
@@ -1215,6 +1297,8 @@ tui_note_text(struct tui *t, int role, const char *buf)
 static void
 tui_view_close(struct tui *t)
 {
+	if (t->job.pid > 0 && t->job.what != JOB_SHOW_PANE)
+		tui_job_drop(t);
 	tview_clear(&t->view);
 	if (t->mode == VIEW_DIFF)
 		review_release(&t->rv);
@@ -1259,21 +1343,10 @@ static void
 tui_show(struct tui *t, const char *id, bool in_view)
 {
 	const char	*args[] = { "audit", "show", id, NULL };
-	size_t		 n;
-	int		 st;
-	char		*out = tui_moat(t, args, &n, &st), title[128];
 
-	if (out == NULL) {
+	if (tui_moat(t, args, in_view ? JOB_SHOW_VIEW : JOB_SHOW_PANE, id) == -1 &&
+	    errno != EBUSY)
 		tui_say(t, ROLE_BAD, "moat audit show could not run: %s", strerror(errno));
-		return;
-	}
-	if (in_view) {
-		snprintf(title, sizeof title, "run %s", id);
-		tview_text(&t->view, title, out, n);
-	} else
-		tui_note_text(t, st == 0 ? ROLE_N : ROLE_BAD, out);
-	free(out);
-	tui_mark(t, DIRTY_ALL);
 }
 
 struct tui_prof {
@@ -1458,19 +1531,12 @@ tui_diff_show(struct tui *t)
 {
 	struct tview_item	*it = tview_selected(&t->view);
 	const char		*args[] = { "diff", t->sh.id, NULL, NULL };
-	size_t			 n;
-	int			 st;
-	char			*out, title[300];
 
 	if (it == NULL)
 		return;
 	args[2] = it->key;
-	if ((out = tui_moat(t, args, &n, &st)) == NULL)
-		return;
-	snprintf(title, sizeof title, "diff of %s", it->key);
-	tview_text(&t->view, title, out, n);
-	free(out);
-	tui_mark(t, DIRTY_ALL);
+	if (tui_moat(t, args, JOB_DIFF, it->key) == -1 && errno != EBUSY)
+		tui_say(t, ROLE_BAD, "moat diff could not run: %s", strerror(errno));
 }
 
 /* Applies the marked changes as moat apply SESSION PATH... does (its
@@ -1481,11 +1547,6 @@ static void
 tui_diff_apply(struct tui *t)
 {
 	struct strv		 args = { 0 };
-	struct session_info	 info;
-	struct merr		 e;
-	size_t			 n;
-	int			 st, fd;
-	char			*out;
 
 	strv_add(&args, "apply");
 	strv_add(&args, t->sh.id);
@@ -1497,12 +1558,20 @@ tui_diff_apply(struct tui *t)
 		strv_clear(&args);
 		return;
 	}
-	out = tui_moat(t, (const char *const *)args.v, &n, &st);
-	strv_clear(&args);
-	if (out == NULL) {
+	if (tui_moat(t, (const char *const *)args.v, JOB_APPLY, t->sh.id) == -1 &&
+	    errno != EBUSY)
 		tui_say(t, ROLE_BAD, "moat apply could not run: %s", strerror(errno));
-		return;
-	}
+	strv_clear(&args);
+}
+
+/* What moat apply said: over the list, which is read again. */
+static void
+tui_diff_applied(struct tui *t, int st)
+{
+	struct session_info	 info;
+	struct merr		 e;
+	int			 fd;
+
 	review_release(&t->rv);
 	memset(&t->rv, 0, sizeof t->rv);
 	if ((fd = session_connect(t->sh.id, &info, &e)) >= 0) {
@@ -1511,9 +1580,40 @@ tui_diff_apply(struct tui *t)
 		    &t->sh.profile->protect, &e);
 	}
 	tui_diff_fill(t);
-	tview_text(&t->view, st == 0 ? "applied" : "not applied", out, n);
-	free(out);
-	tui_mark(t, DIRTY_ALL);
+	tview_text(&t->view, st == 0 ? "applied" : "not applied", t->job.buf,
+	    t->job.n);
+}
+
+static void
+tui_job_done(struct tui *t, int st)
+{
+	struct tui_job	*j = &t->job;
+	char		 title[600];
+
+	if (j->what == JOB_SHOW_PANE) {
+		tui_note_text(t, st == 0 ? ROLE_N : ROLE_BAD, j->buf);
+		return;
+	}
+	/* A view's page: only in the view it was asked from. */
+	if ((int)t->mode != j->mode || t->mode == VIEW_NONE)
+		return;
+	switch (j->what) {
+	case JOB_SHOW_VIEW:
+		snprintf(title, sizeof title, "run %s", j->key);
+		break;
+	case JOB_PROFILE:
+		snprintf(title, sizeof title, "profile %s", j->key);
+		break;
+	case JOB_DIFF:
+		snprintf(title, sizeof title, "diff of %s", j->key);
+		break;
+	case JOB_APPLY:
+		tui_diff_applied(t, st);
+		return;
+	default:
+		return;
+	}
+	tview_text(&t->view, title, j->buf, j->n);
 }
 
 /* --- commands of moat's own (":cmd") ------------------------------------ */
@@ -1811,15 +1911,11 @@ tui_key_view(struct tui *t, int c)
 			free(name);
 		} else if (c == 's' && it != NULL) {
 			const char	*args[] = { "profiles", "show", it->key, NULL };
-			size_t		 n;
-			int		 st;
-			char		*out = tui_moat(t, args, &n, &st), title[300];
 
-			if (out != NULL) {
-				snprintf(title, sizeof title, "profile %s", it->key);
-				tview_text(&t->view, title, out, n);
-				free(out);
-			}
+			if (tui_moat(t, args, JOB_PROFILE, it->key) == -1 &&
+			    errno != EBUSY)
+				tui_say(t, ROLE_BAD, "moat profiles show could not "
+				    "run: %s", strerror(errno));
 		}
 		break;
 	case VIEW_SESSIONS:

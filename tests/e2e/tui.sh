@@ -292,6 +292,29 @@ expect "q closes the view: the pane is back" "^built-in-run-$$ "
 rid=$(printf '%s\n' "$scr" | grep -Eo 'run [0-9a-f]+-[0-9]+-[0-9a-f]+' | tail -1 | cut -d' ' -f2)
 line ":show $rid"
 expect ":show ID prints a run's details in the pane" "^run_id +$rid"
+# A run's details come from moat audit show, a subprocess: the shell
+# stays live while it runs. Here it waits for a log another holds locked
+# (moat waits up to 5 s for a busy log), and Esc closes the view at once.
+if command -v sqlite3 >/dev/null; then
+	keys F2
+	expect "the audit view opens" '─ audit: '
+	printf 'PRAGMA locking_mode=EXCLUSIVE;\nBEGIN EXCLUSIVE;\nSELECT count(*) FROM runs;\n.shell sleep 8\nCOMMIT;\n' |
+	    sqlite3 "$MOAT_DB" >/dev/null 2>&1 &
+	lockpid=$!
+	for _ in $(seq 50); do
+		sqlite3 -cmd '.timeout 0' "$MOAT_DB" 'SELECT 1' >/dev/null 2>&1 || break
+		sleep 0.1
+	done
+	keys Enter
+	expect "a run's details: loading, said on the help line" 'loading…'
+	keys Escape
+	for _ in $(seq 30); do screen | grep -q '─ audit: ' || break; sleep 0.1; done
+	unlike "Esc closes the view at once, while moat audit show still waits" "$(screen)" '─ audit: '
+	check "... the log is still locked: the shell did not wait for the subprocess" kill -0 $lockpid
+	wait $lockpid
+else
+	skip "no sqlite3 here: the shell staying live while a view loads is not tried"
+fi
 line ":audit no-such-command-$$"
 expect ":audit TEXT opens the view narrowed" "─ audit: \"no-such-command-$$\" \(0\) ─"
 expect "and says when nothing is there" '\(nothing here\)'
