@@ -265,7 +265,7 @@ tm kill-server 2>/dev/null
 # --- moat's built-ins and keys: the audit view (F2, :audit, :show),
 # the profiles (F3, :profiles), sessions (:sessions, :new, attach), the
 # review of an overlay session's changes (:diff), F5, zoom, search.
-printf 'include = default\nworkspace = overlay\n' >"$T/ovl.conf"
+printf 'include = default\nworkspace = overlay\nexec-trail = yes\n' >"$T/ovl.conf"
 start 160 40 "'$MOAT' shell -p '$T/ovl.conf'"
 wait_for "^$T/ws \\$ *$"
 line "echo built-in-run-$$"
@@ -315,6 +315,26 @@ if command -v sqlite3 >/dev/null; then
 else
 	skip "no sqlite3 here: the shell staying live while a view loads is not tried"
 fi
+# A run's view (the audit view's Enter) is moat audit show's: the risk
+# reasons, the exec trail as a tree, the events, and a graph of the CPU
+# and memory samples.
+line "cat ~/.ssh/id_rsa 2>/dev/null; unshare -U true 2>/dev/null; $PY -c 'import time; b = bytearray(30 << 20); time.sleep(1)'; echo trail-run-$$"
+expect "a command that starts programs of its own" "^trail-run-$$"
+idle
+keys F2
+expect "the audit view" '─ audit: all runs'
+keys /; tm send-keys -l "trail-run-$$"; keys Enter
+expect "narrowed to it" "─ audit: \"trail-run-$$\" \(1\) ─"
+keys Enter
+expect "its view: the risk reasons" '^ +reason +\+60 private-key'
+expect "the exec trail, as moat audit show prints it" '^programs \(4, as a tree by parent\):'
+like "... each program under the shell that started it" "$scr" '`- \[[0-9]+\] unshare -U true'
+like "the events: the namespace refused" "$scr" 'syscall unshare denied'
+like "a graph of its CPU samples" "$scr" '^ +cpu +[#*]+ +max '
+like "... and of its memory" "$scr" '^ +mem +[#*]+ +max [0-9.]+ MiB'
+keys Escape
+expect "Esc: back to the list" "─ audit: \"trail-run-$$\""
+keys Escape
 line ":audit no-such-command-$$"
 expect ":audit TEXT opens the view narrowed" "─ audit: \"no-such-command-$$\" \(0\) ─"
 expect "and says when nothing is there" '\(nothing here\)'
