@@ -448,7 +448,12 @@ keys PPage
 expect "PgUp: the scrollback, and its keys on the help line" '^scrollback: PgUp/PgDn'
 keys /; tm send-keys -l "row-42"; keys Enter
 expect "/ finds a line and puts it at the top of the pane" '^─ .*scrolled back'
-first=$(printf '%s\n' "$scr" | sed -n 3p)
+# (PgUp already said "scrolled back": wait for the line found itself.)
+for _ in $(seq 50); do
+	first=$(screen | sed -n 3p)
+	printf '%s\n' "$first" | grep -Eq '^row-42 +│' && break
+	sleep 0.1
+done
 like "the line found is the first shown" "$first" '^row-42 +│'
 keys /; tm send-keys -l "ROW-1"; keys Enter
 wait_for '^row-19 '
