@@ -330,9 +330,9 @@ expect "its view: the risk reasons" '^ +reason +\+60 private-key'
 expect "the exec trail, as moat audit show prints it" '^programs \(4, as a tree by parent\):'
 like "... each program under the shell that started it" "$scr" '`- \[[0-9]+\] unshare -U true'
 like "the events: the namespace refused" "$scr" 'syscall unshare denied'
-like "a graph of its CPU samples (empty bars when it stayed under a percent)" \
-    "$scr" '^ +cpu +[#* ]+ +max [0-9.]+%'
-like "... and of its memory" "$scr" '^ +mem +[#*]+ +max [0-9.]+ MiB'
+like "a graph of its CPU samples (blank when it stayed under a percent)" \
+    "$scr" '^ +cpu +[^a-z]+ max [0-9.]+%'
+like "... and of its memory" "$scr" '^ +mem +[^a-z]+ max [0-9.]+ MiB'
 keys Escape
 expect "Esc: back to the list" "─ audit: \"trail-run-$$\""
 keys Escape
