@@ -20,7 +20,6 @@
 
 #include "audit/audit.h"
 #include "base/cov.h"
-#include "base/sha256.h"
 #include "cmd.h"
 #include "profile/profile.h"
 #include "sandbox/chan.h"
@@ -302,8 +301,6 @@ cmd_session_attach(const char *which, const char *verb,
     struct session_info *info, struct profile **pp)
 {
 	struct merr	 e;
-	char		 hash[SHA256_HEX_LEN];
-	autofree char	*text = NULL;
 	int		 fd;
 
 	*pp = NULL;
@@ -316,9 +313,7 @@ cmd_session_attach(const char *which, const char *verb,
 		close(fd);
 		return (-1);
 	}
-	text = profile_format(*pp, false, NULL);
-	sha256_hex(text, strlen(text), hash);
-	if (strcmp(hash, info->profile_hash) != 0) {
+	if (!session_profile_matches(info, *pp)) {
 		cmd_errorf("moat session %s: profile %s has changed since "
 		    "session %s started; its sandbox is still the old one: start a "
 		    "new session to use the new profile\n", verb, info->profile,
@@ -1060,7 +1055,8 @@ cmd_session_allow(int argc, char **argv, bool allow)
 		return (cmd_usage_error(&cmd_session_entry, "session %s ID|NAME "
 		    "HOST[:PORT] (one net-allow rule: a name, *.suffix, an address "
 		    "or a network, with a port or :*)", allow ? "allow" : "deny"));
-	if (session_allow(argv[0], argv[1], allow, db, "cli", NULL, &e) == -1) {
+	if (session_allow(argv[0], argv[1], allow ? SESSION_ALLOW : SESSION_DENY,
+	    db, "cli", NULL, &e) == -1) {
 		cmd_errorf("moat session %s: %s\n", allow ? "allow" : "deny", e.msg);
 		return (EXIT_MOAT);
 	}

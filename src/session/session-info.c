@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/sha256.h"
 #include "base/util.h"
+#include "profile/profile.h"
 #include "session.h"
 
 bool
@@ -52,6 +54,7 @@ session_info_format(const struct session_info *in)
 	info_put(&buf, &len, "name", in->name);
 	info_put(&buf, &len, "profile", in->profile);
 	info_put(&buf, &len, "profile_hash", in->profile_hash);
+	info_put(&buf, &len, "profile_hash_live", in->profile_hash_live);
 	info_put(&buf, &len, "net", in->net);
 	info_put(&buf, &len, "state", in->state);
 	info_put(&buf, &len, "workspace", in->workspace);
@@ -141,6 +144,7 @@ session_info_parse(const char *buf, size_t len, struct session_info *in)
 		STR("name", name);
 		STR("profile", profile);
 		STR("profile_hash", profile_hash);
+		STR("profile_hash_live", profile_hash_live);
 		STR("net", net);
 		STR("state", state);
 		STR("workspace", workspace);
@@ -169,3 +173,14 @@ session_info_parse(const char *buf, size_t len, struct session_info *in)
 	return (0);
 }
 
+bool
+session_profile_matches(const struct session_info *in, const struct profile *p)
+{
+	char		 hash[SHA256_HEX_LEN];
+	autofree char	*text = profile_format(p, false, NULL);
+
+	sha256_hex(text, strlen(text), hash);
+	return (strcmp(hash, in->profile_hash) == 0 ||
+	    (in->profile_hash_live[0] != '\0' &&
+	    strcmp(hash, in->profile_hash_live) == 0));
+}

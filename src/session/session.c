@@ -127,6 +127,9 @@ struct sv {
 	struct run		 r;
 	const struct session_opts *o;
 	struct session_info	 info;
+	struct strv		 live_added;	/* net-allow rules written to the
+						   profile's file since (MSG_NET) */
+	struct strv		 live_denied;	/* and those denied since */
 	struct sockaddr_un	 sa;
 	int			 listen;
 	int			 ready;		/* pipe to session_start, until ready */
@@ -458,6 +461,44 @@ sv_ttl_stopped(const struct sv *sv)
 	return (sv->o->ttl_paused_stop && strcmp(sv->info.state, "paused") == 0);
 }
 
+
+/* The hash of the profile as it would read with the net-allow rules
+ * written to its file since the session started (the shell's "always"
+ * appends the rule it allowed), less those denied since: what a client
+ * that loads the file so changed finds, still talking to this sandbox. */
+static void
+sv_live_hash(struct sv *sv, const char *rule, bool add)
+{
+	const struct profile	*p = sv->o->profile;
+	struct profile		 copy = *p;
+	struct strv		*to = add ? &sv->live_added : &sv->live_denied,
+				*from = add ? &sv->live_denied : &sv->live_added;
+	autofree struct prov	*pv = NULL;
+	autofree char		*text = NULL;
+	size_t			 n = 0;
+
+	(void)strv_remove(from, rule);
+	if (!strv_contains(to, rule))
+		strv_add(to, rule);
+	/* profile_format writes a list key's values in the order of the
+	 * profile's provenance: the file's lines, less those denied, then
+	 * what was written after them. */
+	pv = xcalloc(p->nprov + sv->live_added.n, sizeof *pv);
+	for (size_t i = 0; i < p->nprov; i++)
+		if (strcmp(p->prov[i].key, "net-allow") != 0 ||
+		    !strv_contains(&sv->live_denied, p->prov[i].value))
+			pv[n++] = p->prov[i];
+	for (size_t i = 0; i < sv->live_added.n; i++) {
+		pv[n].key = (char *)"net-allow";
+		pv[n].value = sv->live_added.v[i];
+		pv[n++].at.line = 0;
+	}
+	copy.prov = pv;
+	copy.nprov = n;
+	text = profile_format(&copy, false, NULL);
+	sha256_hex(text, strlen(text), sv->info.profile_hash_live);
+}
+
 static void
 sv_on_client(struct loop *l, int fd, uint32_t events, void *arg)
 {
@@ -575,6 +616,8 @@ sv_on_client(struct loop *l, int fd, uint32_t events, void *arg)
 		/* Who changed it: the client's pid and uid, in the log. */
 		sv_log(sv, "net-allow %s %s by pid %d (uid %u)", rule, m.code != 0 ?
 		    "added" : "removed", (int)cl->cred.pid, (unsigned)cl->cred.uid);
+		if (m.code != SESSION_ALLOW)
+			sv_live_hash(sv, rule, m.code == SESSION_ALLOW_WRITTEN);
 		sv_answer_info(sv, fd, false);
 		break;
 	}
@@ -941,6 +984,8 @@ session_serve(const struct session_opts *o, const char *id, int ready)
 	snprintf(sv.info.state, sizeof sv.info.state, "running");
 	text = profile_format(o->profile, false, NULL);
 	sha256_hex(text, strlen(text), sv.info.profile_hash);
+	memcpy(sv.info.profile_hash_live, sv.info.profile_hash,
+	    sizeof sv.info.profile_hash_live);
 	sv.info.pid = getpid();
 	{
 		struct timespec	now;
@@ -1192,7 +1237,7 @@ session_layer_find(const char *which, struct session_info *info, struct merr *e)
 }
 
 int
-session_allow(const char *which, const char *rule, bool allow, const char *db,
+session_allow(const char *which, const char *rule, int allow, const char *db,
     const char *source, const char *client, struct merr *e)
 {
 	struct session_info	 info;

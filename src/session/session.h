@@ -36,6 +36,11 @@ struct session_info {
 	char		name[SESSION_NAME_MAX];
 	char		profile[PATH_MAX];	/* as named at session new */
 	char		profile_hash[65];	/* sha256 of the profile's text */
+	char		profile_hash_live[65];	/* the same with the net-allow
+						   rules written to its file since
+						   (SESSION_ALLOW_WRITTEN): a
+						   profile file changed just so
+						   still names this sandbox */
 	char		net[16];
 	char		state[16];		/* "running" or "paused" */
 	char		workspace[PATH_MAX];	/* "" when none */
@@ -54,6 +59,12 @@ struct session_info {
 						   to MSG_INFO only (0 in a greeting,
 						   which every client waits for) */
 };
+
+/* Whether profile p, as a client loaded it, is the one session in runs:
+ * the profile it started with, or that with the net-allow rules written
+ * to its file since (SESSION_ALLOW_WRITTEN), less those denied since. */
+bool	session_profile_matches(const struct session_info *in,
+	    const struct profile *p);
 
 /* The directory of control sockets, made 0700 if missing, refused when it
  * is not ours or not private. */
@@ -85,8 +96,13 @@ int	session_layer_find(const char *, struct session_info *, struct merr *);
  * (NULL: the default), argv "moat session allow|deny ID RULE", the
  * session's, with source and client (who changed it: "cli", "tui"...; the
  * user and pid are the row's own) and a note of what happened; nothing is
- * changed when it cannot be recorded. 0, or -1 with e saying why. */
-int	session_allow(const char *which, const char *rule, bool allow,
+ * changed when it cannot be recorded. allow is SESSION_DENY,
+ * SESSION_ALLOW, or SESSION_ALLOW_WRITTEN when the caller has also written
+ * the rule to the profile's file (the shell's "always"): a client that
+ * loads the file so changed is then still talking to this sandbox
+ * (session_profile_matches). 0, or -1 with e saying why. */
+enum { SESSION_DENY, SESSION_ALLOW, SESSION_ALLOW_WRITTEN };
+int	session_allow(const char *which, const char *rule, int allow,
 	    const char *db, const char *source, const char *client,
 	    struct merr *);
 /* Every live session; stale sockets (a supervisor that was killed) are

@@ -10,7 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "base/sha256.h"
 #include "profile/profile.h"
 #include "record/record.h"
 #include "sandbox/chan.h"
@@ -139,7 +138,6 @@ tshell_attach(struct tshell *sh, const char *which, struct merr *e)
 	struct session_info	 info;
 	struct profile		*p;
 	struct tshell		 old = *sh;
-	char			 hash[SHA256_HEX_LEN], *text;
 	int			 fd;
 
 	if ((fd = session_connect(which, &info, e)) == -1)
@@ -149,10 +147,7 @@ tshell_attach(struct tshell *sh, const char *which, struct merr *e)
 		return (-1);
 	/* Its commands are checked and recorded with the profile it was
 	 * started with: one changed since is not that one. */
-	text = profile_format(p, false, NULL);
-	sha256_hex(text, strlen(text), hash);
-	free(text);
-	if (strcmp(hash, info.profile_hash) != 0) {
+	if (!session_profile_matches(&info, p)) {
 		profile_free(p);
 		return (merr_set(e, "profile %s has changed since session %s started; "
 		    "its sandbox is still the old one: :new -p %s starts one with the "

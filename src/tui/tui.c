@@ -907,7 +907,8 @@ tui_na_answer(struct tui *t, int how)
 	/* For the session: the session's allowlist changed, on the record
 	 * as moat session allow is, before the connection goes on. */
 	if ((how == NETASK_SESSION || how == NETASK_ALWAYS) &&
-	    session_allow(t->sh.id, t->na.rule, true, t->sh.db, "tui", NULL,
+	    session_allow(t->sh.id, t->na.rule, how == NETASK_ALWAYS ?
+	    SESSION_ALLOW_WRITTEN : SESSION_ALLOW, t->sh.db, "tui", NULL,
 	    &e) == -1) {
 		pane_note(t->pane, ROLE_BAD, "moat: %s; allowed once instead", e.msg);
 		how = NETASK_ONCE;

@@ -619,6 +619,13 @@ if command -v curl >/dev/null; then
 	is "the profile has the line" "$(grep -c "^net-allow = www2.test:$P\$" "$T/ask.conf")" 1
 	shown ask5-
 	like "recorded as always" "$out" "allowed www2.test:$P .*allowed always \\(written to the profile\\) by pid"
+	# The profile file changed by that line alone still names this sandbox.
+	run_moat session exec "$sid" -q -- echo still-mine
+	is "after always, the session still takes commands from moat session exec" "$rc $out" "0 still-mine"
+	echo "net-allow = other.test" >>"$T/ask.conf"
+	run_moat session exec "$sid" -q -- true
+	like "a profile changed further is refused as before" "$rc $err" "^125 .*profile .* has changed since session"
+	sed -i '$d' "$T/ask.conf"
 
 	line ":quit"
 	expect "it leaves" '^EXIT 0$'
