@@ -218,6 +218,96 @@ secrets_release(struct secrets *s)
 	s->ca_bundle = NULL;
 }
 
+char *
+secrets_encode(const struct secrets *s, size_t *len)
+{
+	size_t	 cap = 1, n = 0;
+	char	*buf;
+
+	for (size_t i = 0; i < s->n; i++) {
+		cap += strlen(s->v[i].name) + SECRET_PLACEHOLDER_LEN + s->v[i].len + 4;
+		for (size_t h = 0; h < s->v[i].hosts.n; h++)
+			cap += strlen(s->v[i].hosts.v[h]) + 1;
+	}
+	buf = xmalloc(cap);
+#define PUT(p, l) do { memcpy(buf + n, (p), (l)); n += (l); buf[n++] = '\0'; } while (0)
+	for (size_t i = 0; i < s->n; i++) {
+		const struct secret	*x = &s->v[i];
+
+		PUT(x->name, strlen(x->name));
+		PUT(x->placeholder, SECRET_PLACEHOLDER_LEN);
+		PUT(x->value, x->len);
+		for (size_t h = 0; h < x->hosts.n; h++) {
+			memcpy(buf + n, x->hosts.v[h], strlen(x->hosts.v[h]));
+			n += strlen(x->hosts.v[h]);
+			if (h + 1 < x->hosts.n)
+				buf[n++] = ' ';
+		}
+		buf[n++] = '\0';
+	}
+#undef PUT
+	*len = n;
+	return (buf);
+}
+
+/* The next NUL-terminated field of [*p, end), or NULL. */
+static const char *
+secrets_field(const char **p, const char *end, size_t *len)
+{
+	const char	*f = *p, *z = memchr(f, '\0', (size_t)(end - f));
+
+	if (f >= end || z == NULL)
+		return (NULL);
+	*len = (size_t)(z - f);
+	*p = z + 1;
+	return (f);
+}
+
+int
+secrets_decode(struct secrets *s, const char *buf, size_t len, struct merr *e)
+{
+	const char	*p = buf, *end = buf + len;
+
+	memset(s, 0, sizeof *s);
+	while (p < end) {
+		const char	*name, *ph, *val, *hosts;
+		size_t		 nl, pl, vl, hl;
+		struct secret	*x;
+
+		if ((name = secrets_field(&p, end, &nl)) == NULL ||
+		    (ph = secrets_field(&p, end, &pl)) == NULL ||
+		    (val = secrets_field(&p, end, &vl)) == NULL ||
+		    (hosts = secrets_field(&p, end, &hl)) == NULL)
+			goto bad;
+		if (nl == 0 || pl != SECRET_PLACEHOLDER_LEN ||
+		    strncmp(ph, SECRET_PREFIX, sizeof SECRET_PREFIX - 1) != 0 ||
+		    vl < SECRET_VALUE_MIN || vl > SECRET_VALUE_MAX || s->n >= 64)
+			goto bad;
+		for (size_t i = 0; i < s->n; i++)
+			if (strcmp(s->v[i].name, name) == 0)
+				goto bad;
+		x = secrets_get(s, name, nl);
+		memcpy(x->placeholder, ph, pl);
+		x->placeholder[pl] = '\0';
+		x->value = xmalloc(vl + 1);
+		memcpy(x->value, val, vl);
+		x->value[vl] = '\0';
+		x->len = vl;
+		x->source = xstrdup("the session");
+		for (const char *h = hosts; h < hosts + hl; ) {
+			size_t	w = strcspn(h, " ");
+
+			if (w > 0)
+				strv_take(&x->hosts, xstrndup(h, w));
+			h += w + (h[w] == ' ');
+		}
+	}
+	return (0);
+bad:
+	secrets_release(s);
+	return (merr_set(e, "the session sent its secrets malformed"));
+}
+
 const struct secret *
 secrets_find_value(const struct secrets *s, const void *buf, size_t len)
 {

@@ -51,6 +51,16 @@ int		 secrets_load(struct secrets *, const struct profile *,
 void		 secrets_wipe(struct secrets *);
 /* Wipes and frees. A zeroed struct secrets is empty. */
 void		 secrets_release(struct secrets *);
+/* A session's secrets as its supervisor sends them to a client of the
+ * same user (MSG_SECRETS on the control socket): per secret its name, its
+ * placeholder, its value and its hosts, each NUL-terminated. The client
+ * builds its command's variables from them and teaches its record's
+ * redaction the values; no CA is sent (the session's sandbox has it).
+ * secrets_encode's buffer is malloc'd: wipe it before freeing. */
+char		*secrets_encode(const struct secrets *, size_t *len);
+/* -1 with e when the bytes are not what secrets_encode wrote. */
+int		 secrets_decode(struct secrets *, const char *, size_t,
+		    struct merr *);
 /* The first secret whose real value occurs in the len bytes at buf. */
 const struct secret *secrets_find_value(const struct secrets *, const void *buf,
 		    size_t len);

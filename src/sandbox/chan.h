@@ -57,6 +57,8 @@ enum chan_msg_type {
 				   answers (before its MSG_SPAWN; no reply); tag
 				   = a question's id, code = a NETASK_* (no reply;
 				   anything else is refused and logged) */
+	MSG_SECRETS,		/* client: the session's secrets; answer the
+				   same type, payload secrets_encode's */
 	MSG_TYPE_MAX,
 };
 

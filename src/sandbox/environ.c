@@ -88,8 +88,10 @@ environ_build(const struct environ_in *in, struct strv *env, struct merr *e)
 		    (v = getenv(x)) != NULL)
 			env_put(env, x, n, v);
 	}
-	/* The bundle with the run's CA, for every client family's variable. */
-	for (size_t i = 0; in->secrets != NULL && in->secrets->ca != NULL &&
+	/* The bundle with the run's CA, for every client family's variable
+	 * (a session's client has the secrets but not the CA: its sandbox
+	 * has the bundle). */
+	for (size_t i = 0; in->secrets != NULL && in->secrets->n > 0 &&
 	    secret_ca_vars[i] != NULL; i++)
 		env_put(env, secret_ca_vars[i], strlen(secret_ca_vars[i]), SECRET_CA_PATH);
 	for (size_t i = 0; in->secrets != NULL && i < in->secrets->n; i++) {

@@ -2023,6 +2023,40 @@ spawn_on_session(struct loop *l, int fd, uint32_t events, void *arg)
 	free(payload);
 }
 
+/* A session's secrets, from its supervisor, which read them when the
+ * session started and runs their interception: the command's variables
+ * get the session's placeholders, and the record's redaction learns the
+ * values (this process is the session's user's, outside the sandbox). */
+static int
+spawn_session_secrets(struct run *r, struct merr *e)
+{
+	struct chan_msg	 m = { .type = MSG_SECRETS };
+	autofree char	*payload = NULL;
+	size_t		 len = 0;
+	int		 fds[1], nfds = 0, rc;
+
+	secrets_release(&r->secrets);
+	if (chan_send(r->session_fd, &m, NULL, 0, NULL, 0) == -1)
+		return (merr_errno(e, "ask the session for its secrets"));
+	do
+		rc = chan_recv(r->session_fd, 0, &m, &payload, &len, fds, 1, &nfds);
+	while (rc == -1 && errno == EINTR);
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);
+	if (rc <= 0)
+		return (merr_set(e, "the session did not say its secrets: %s",
+		    rc == 0 ? "it closed" : strerror(errno)));
+	if (m.type == MSG_ERROR)
+		return (merr_set(e, "the session did not say its secrets: %s (a "
+		    "session started by an older moat: start it again)", m.text));
+	rc = m.type != MSG_SECRETS ? merr_set(e, "the session answered "
+	    "message %d when asked for its secrets", m.type) :
+	    secrets_decode(&r->secrets, payload != NULL ? payload : "", len, e);
+	if (payload != NULL)
+		explicit_bzero(payload, len);
+	return (rc);
+}
+
 /*
  * A command in a session's sandbox (r->session_fd): no clone, no mounts;
  * the request goes to the session's supervisor with the command's stdin
@@ -2053,9 +2087,8 @@ run_attached(struct run *r, struct spawn *sp, struct merr *e)
 	cg_limits_resolve(&p->limits, &r->limits, NULL, 0);
 	if (r->argv == NULL || r->argv[0] == NULL)
 		return (merr_set(e, "no command to run"));
-	if (p->secrets.n > 0)
-		return (merr_set(e, "profile %s has secrets: a session's commands "
-		    "do not get them yet; run the command with moat run", p->name));
+	if (p->secrets.n > 0 && spawn_session_secrets(r, e) == -1)
+		return (-1);
 	if (r->cwd_path == NULL || r->cwd_path[0] != '/')
 		return (merr_set(e, "no working directory inside the session"));
 	/* No clone here: the front end's threads may start at once. */
@@ -2068,7 +2101,9 @@ run_attached(struct run *r, struct spawn *sp, struct merr *e)
 	ei.user = user;
 	ei.cwd = r->cwd_path;
 	ei.run_id = r->id;
-	if (environ_build(&ei, &env, e) == -1)
+	ei.secrets = &r->secrets;
+	if (environ_build(&ei, &env, e) == -1 ||
+	    spawn_secrets_check(r, &env, e) == -1)
 		goto out;
 	net_env(p, &env);
 
@@ -2325,10 +2360,6 @@ run_sandbox(struct run *r, struct merr *e)
 		return (run_attached(r, &sp, e));
 	if (sp.serve && r->serve_ready == NULL)
 		return (merr_set(e, "no command to run"));
-	if (sp.serve && p->secrets.n > 0)
-		return (merr_set(e, "profile %s has secrets: a session does not "
-		    "carry them yet; use moat run for a command that needs them",
-		    p->name));
 
 	/* Who, where: the same user, the workspace at its host path. */
 	spawn_who(&home, &user);

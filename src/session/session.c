@@ -701,6 +701,20 @@ sv_on_client(struct loop *l, int fd, uint32_t events, void *arg)
 	case MSG_ASK:
 		sv_on_ask(sv, cl, &m, len);
 		break;
+	case MSG_SECRETS: {
+		/* A client of the same user, in our pid namespace (checked at
+		 * accept): its command's variables and its record's redaction. */
+		size_t		 n;
+		autofree char	*text = secrets_encode(&sv->r.secrets, &n);
+
+		if (n > SPAWN_PAYLOAD_MAX)
+			sv_answer(sv, fd, MSG_ERROR, 0, 0, "its secrets' values "
+			    "are too large to be sent to a client", NULL, 0, NULL, 0);
+		else
+			sv_answer(sv, fd, MSG_SECRETS, 0, 0, NULL, text, n, NULL, 0);
+		explicit_bzero(text, n);
+		break;
+	}
 	case MSG_KILL:
 		for (struct sv_cmd *c = sv->cmds; c != NULL; c = c->next)
 			if (c->client == cl && c->ctag == m.tag)

@@ -125,6 +125,41 @@ else
 	skip "git over https: git is not installed here"
 fi
 
+# A session's commands and moat mcp's run_command: the session's
+# supervisor runs the interception for the session's life.
+export XDG_RUNTIME_DIR="$T/run"
+mkdir -p "$XDG_RUNTIME_DIR"
+chmod 700 "$XDG_RUNTIME_DIR"
+cleanup_hooks+=("\"$MOAT\" session kill --all >/dev/null 2>&1")
+run_moat session new -p "$PROFILE"
+S=${out%% *}
+is "a session with a secret starts" "$rc" 0
+for i in 1 2; do
+	run_moat session exec "$S" -- sh -c 'curl -sS '"$A"'/echo/sess'"$i"' -H "Authorization: Bearer $TOKEN_A"'
+	like "session exec $i: what the server echoes comes back as the placeholder" "$rc $out" \
+	    '^0 Bearer moat-secret-[0-9a-f]{32}\|$'
+done
+is "session exec: the server received the real value for both commands" \
+    "$(grep -E '"/echo/sess[12]"' "$T/a.log" | grep -c -F "Bearer $VA")" 2
+is "session exec: each request is an event of its command's run" \
+    "$(sq "select count(*) from events where detail like 'allowed GET host.moat.internal:$PA/echo/sess_ -> 200 (intercepted; secret TOKEN_A swapped)%'")" 2
+run_moat session kill "$S"
+MCP_REQ='{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"run_command","arguments":{"command":"curl -sS '"$A"'/echo/mcp -H \"Authorization: Bearer $TOKEN_A\""},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"sec-test","version":"1"}}}}'
+out=$(cd "$T/ws" && MCP_REQ="$MCP_REQ" "$PY" -c 'import json, os, subprocess, sys
+p = subprocess.Popen([os.environ["MOAT"], "mcp", "-p", sys.argv[1]], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+p.stdin.write(os.environ["MCP_REQ"].encode() + b"\n"); p.stdin.flush()
+for line in p.stdout:
+    m = json.loads(line)
+    if m.get("id") == 1:
+        sc = m.get("result", {}).get("structuredContent", {})
+        print(sc.get("exit_code"), sc.get("stdout", "").strip(), sc.get("stderr", "").strip())
+        break
+p.stdin.close(); p.wait(30)' "$PROFILE" 2>"$T/mcp.err")
+like "moat mcp run_command: curl's answer echoes the placeholder" "$out" \
+    '^0 Bearer moat-secret-[0-9a-f]{32}\|'
+is "moat mcp run_command: the server received the real value" \
+    "$(grep '"/echo/mcp"' "$T/a.log" | grep -c -F "Bearer $VA")" 1
+
 # Another secret's placeholder to the first secret's host: refused.
 run_moat run -p "$PROFILE" --secret TOKEN_B=localhost:"$PB" -- sh -c \
     'curl -sS -w " %{http_code}" '"$A"'/foreign -H "Authorization: Bearer $TOKEN_B"'

@@ -7,8 +7,8 @@
 # a workspace file holds it and the command prints it. Bad input is refused
 # before the run, naming the secret: unset, empty or short variable, a
 # host no net-allow admits, an isolated profile, the value on the command
-# line or in another variable passed in, a missing secret-file; sessions
-# refuse a profile with secrets.
+# line or in another variable passed in, a missing secret-file. A session
+# carries its secrets as a run does, with one placeholder for its life.
 . "${MOAT_SRCDIR:-$(dirname "$0")/../..}/tests/e2e/libtest.sh"
 require_sandbox
 
@@ -221,8 +221,41 @@ like "--secret with an isolated profile is refused" "$rc $err" '^125 moat run: -
 run_moat run -p restricted --secret TOKEN_A -- true
 like "--secret without hosts: a usage error" "$rc $err" '^125 moat run: --secret TOKEN_A: expected NAME=HOST'
 
+# A session: its supervisor holds the values for the session's life; its
+# commands get the session's placeholder, the same in each of them.
+export XDG_RUNTIME_DIR="$T/run"
+mkdir -p "$XDG_RUNTIME_DIR"
+chmod 700 "$XDG_RUNTIME_DIR"
+cleanup_hooks+=("\"$MOAT\" session kill --all >/dev/null 2>&1")
 run_moat session new -p "$PROFILE"
-like "a session refuses a profile with secrets, saying what to use" "$rc $err" \
-    "has secrets: a session does not carry them yet; use moat run"
+is "a session with secrets starts" "$rc" 0
+S=${out%% *}
+run_moat session exec "$S" -- sh -c 'printf "%s\n" "$TOKEN_A"; echo "$SSL_CERT_FILE"'
+like "session exec: the secret's variable holds a placeholder, the CA bundle is named" \
+    "$rc $out" '^0 moat-secret-[0-9a-f]{32}
+/etc/moat-ca.pem$'
+sfirst=$(printf '%s' "$out" | head -1)
+run_moat session exec "$S" -- sh -c 'printf "%s\n" "$TOKEN_A"'
+is "the session's next command has the same placeholder" "$out" "$sfirst"
+check "the session's placeholder is not a run's" [ "$sfirst" != "$first" ]
+run_moat session exec "$S" -e REV="$REV" -- "$PY" scan.py
+is "session exec: the value is in no environ, cmdline, file under /tmp or HOME, or child's memory" \
+    "$rc $(printf '%s\n' "$out" | head -1)" "0 found: nothing"
+run_moat session exec "$S" -- echo "$VAL"
+like "session exec: the value on the command line is refused" "$rc $err" \
+    '^125 .*secret TOKEN_A: its value is in argument 1 of the command'
+printf 'TOKEN_A=%s\n' "$VAL" >"$T/ws/.env"
+run_moat session exec "$S" -- cat .env
+id=$("$PY" -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select run_id from runs order by rowid desc limit 1").fetchone()[0])' "$MOAT_DB")
+run_moat audit show "$id"
+like "session exec: the audit shows the output redacted, naming the secret" "$out" \
+    'TOKEN_A=\[REDACTED:secret-TOKEN_A\]'
+rm -f "$T/ws/.env"
+hits=$(cat "$MOAT_DB"* | grep -c -a -F "$VAL")
+is "the value is nowhere in the audit database after the session's commands" "$hits" 0
+run_moat session kill "$S"
+(unset TOKEN_A; run_moat session new -p "$PROFILE"; echo "$rc|$err" >"$T/unset")
+like "a session whose secret is unset is refused before it starts, naming it" \
+    "$(cat "$T/unset")" "^125\|.*secret TOKEN_A: the variable is not set in moat's environment"
 
 done_testing

@@ -4,7 +4,10 @@
  * secrets names, and as a response. Whatever the bytes: a request that is
  * let through holds no placeholder of the named secret and none of the
  * other (that one is refused), a response holds no value, and a head
- * reframed for a rewritten body says chunked once and no length.
+ * reframed for a rewritten body says chunked once and no length. The
+ * same bytes are read as a session's secrets (secrets_decode, what a
+ * client reads from the session's supervisor): what decodes encodes to
+ * bytes that decode to the same secrets.
  * Build and run: tests/fuzz/run.sh, or make fuzz. */
 #include <assert.h>
 #include <stdint.h>
@@ -40,6 +43,33 @@ has(const char *buf, size_t n, const char *s, size_t sl)
 	return (memmem(buf, n, s, sl) != NULL);
 }
 
+/* A session's secrets: decoded, encoded, decoded again, the same. */
+static void
+fuzz_decode(const char *in, size_t size)
+{
+	struct secrets	 a, b;
+	struct merr	 e;
+	char		*text;
+	size_t		 n;
+
+	if (secrets_decode(&a, in, size, &e) == -1)
+		return;
+	text = secrets_encode(&a, &n);
+	assert(secrets_decode(&b, text, n, &e) == 0);
+	assert(a.n == b.n);
+	for (size_t i = 0; i < a.n; i++) {
+		assert(strcmp(a.v[i].name, b.v[i].name) == 0);
+		assert(strcmp(a.v[i].placeholder, b.v[i].placeholder) == 0);
+		assert(a.v[i].len == b.v[i].len &&
+		    memcmp(a.v[i].value, b.v[i].value, a.v[i].len) == 0);
+		assert(a.v[i].hosts.n == b.v[i].hosts.n);
+		assert(strlen(a.v[i].placeholder) == SECRET_PLACEHOLDER_LEN);
+	}
+	free(text);
+	secrets_release(&a);
+	secrets_release(&b);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -52,6 +82,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (sv[0].name == NULL)
 		setup();
+	fuzz_decode(in, size);
 	if (secret_http_head_end(in, size, &hl) != SH_OK)
 		return (0);
 	rc = secret_http_request(&ss, 1, in, hl, &out, &olen, &m, &why);

@@ -80,6 +80,7 @@ seed "$out/corpus-spool" signal 'moat-spool-1\t1\tr\t0123456789abcdef0123456789a
 seed "$out/corpus-secret" bearer 'GET /v1/x?key=moat-secret-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\nHost: api.test\r\nAuthorization: Bearer moat-secret-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\nContent-Length: 3\r\n\r\nabc'
 seed "$out/corpus-secret" basic 'POST / HTTP/1.0\nAuthorization: Basic dTptb2F0LXNlY3JldC1hYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFh\nTransfer-Encoding: gzip, chunked\nConnection: keep-alive\n\n'
 seed "$out/corpus-secret" response 'HTTP/1.1 200 OK\r\nX-Echo: value-of-a-1234 vb-5678\r\nContent-Length: 10\r\nConnection: close\r\n\r\n'
+seed "$out/corpus-secret" session 'TOKEN\000moat-secret-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\000value-1234\000api.test *.b.test:8443\000'
 seed "$out/corpus-secret" foreign 'GET / HTTP/1.1\r\nx-api-key: moat-secret-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\r\n\r\n'
 seed "$out/corpus-duration" secs '1.5'
 seed "$out/corpus-duration" ms '500ms'
@@ -140,8 +141,10 @@ for h in ${FUZZ_HARNESSES:-http socks rule session duration profile risk fold dn
 	spool)
 		extra="$src/src/audit/spool.c" ;;
 	secret)
-		extra="$src/src/network/secret-http.c"
-		libs=-lcrypto ;;
+		extra="$src/src/network/secret-http.c $src/src/network/secret.c
+		    $src/src/network/tls.c $src/src/profile/profile.c
+		    $src/src/profile/profile-keys.c $src/src/profile/filter-groups.c"
+		libs="-lssl -lcrypto -lseccomp" ;;
 	replay)
 		extra="$src/src/audit/replay.c"
 		libs=-lsqlite3 ;;
