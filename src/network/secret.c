@@ -107,6 +107,35 @@ secret_read_file(struct secret *x, const char *path, struct merr *e)
 	return (0);
 }
 
+/* Whether a secret-file's PATH does not exist (a secret-try's). */
+static bool
+secret_file_absent(const char *path)
+{
+	const char	*home = getenv("HOME");
+	autofree char	*full = NULL;
+	struct stat	 st;
+
+	if (strncmp(path, "~/", 2) == 0) {
+		if (home == NULL || home[0] != '/')
+			return (true);
+		path = full = xprintf("%s%s", home, path + 1);
+	}
+	return (stat(path, &st) == -1 && errno == ENOENT);
+}
+
+static void
+secret_drop(struct secrets *s, size_t i)
+{
+	struct secret	*x = &s->v[i];
+
+	free(x->name);
+	free(x->value);
+	free(x->source);
+	strv_clear(&x->hosts);
+	memmove(x, x + 1, (s->n - i - 1) * sizeof *x);
+	s->n--;
+}
+
 static int
 secret_placeholder(struct secret *x, struct merr *e)
 {
@@ -132,17 +161,22 @@ int
 secrets_load(struct secrets *s, const struct profile *p, const char *run_id,
     struct merr *e)
 {
-	for (size_t i = 0; i < p->secrets.n; i++) {
+	for (size_t i = 0; i < p->secrets.n + p->secrets_try.n; i++) {
 		struct strv	 hosts = { 0 };
 		const char	*name;
 		size_t		 len;
 		struct secret	*x;
+		bool		 try = i >= p->secrets.n;
+		size_t		 had = s->n;
 
-		if (profile_secret_split(p->secrets.v[i], &name, &len, &hosts, e) == -1) {
+		if (profile_secret_split(try ? p->secrets_try.v[i - p->secrets.n] :
+		    p->secrets.v[i], &name, &len, &hosts, e) == -1) {
 			strv_clear(&hosts);
 			goto fail;
 		}
 		x = secrets_get(s, name, len);
+		if (s->n > had)
+			x->optional = try;
 		for (size_t h = 0; h < hosts.n; h++)
 			if (!strv_contains(&x->hosts, hosts.v[h]))
 				strv_add(&x->hosts, hosts.v[h]);
@@ -157,6 +191,12 @@ secrets_load(struct secrets *s, const struct profile *p, const char *run_id,
 			if (strncmp(p->secret_files.v[j], x->name, nl) == 0 &&
 			    p->secret_files.v[j][nl] == ' ')
 				file = p->secret_files.v[j] + nl + 1;
+		/* secret-try without a value: not a secret of this run. */
+		if (x->optional && (file != NULL ? secret_file_absent(file) :
+		    (v = getenv(x->name)) == NULL || *v == '\0')) {
+			secret_drop(s, i--);
+			continue;
+		}
 		if (file != NULL) {
 			if (secret_read_file(x, file, e) == -1)
 				goto fail;

@@ -7,6 +7,7 @@
 #ifndef MOAT_SECRET_H
 #define MOAT_SECRET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "base/error.h"
@@ -25,6 +26,7 @@ struct secret {
 	char	 placeholder[SECRET_PLACEHOLDER_LEN + 1];
 	struct strv hosts;	/* owned; net-allow grammar, from every line naming it */
 	char	*source;	/* owned; "moat's environment" or the file */
+	bool	 optional;	/* only secret-try lines name it */
 };
 
 struct tls_ca;
@@ -44,7 +46,9 @@ extern const char *const secret_ca_vars[];
 
 /* Reads each secret of the profile: the value from its secret-file, else
  * from moat's environment; makes its placeholder. -1 with e naming the
- * secret and what to do (unset, empty, unreadable, too short). */
+ * secret and what to do (unset, empty, unreadable, too short). A secret
+ * only secret-try lines name is left out when its variable is unset or
+ * empty (or its secret-file does not exist). */
 int		 secrets_load(struct secrets *, const struct profile *,
 		    const char *run_id, struct merr *);
 /* Overwrites every value (the sandbox's init, in its copy of the memory). */

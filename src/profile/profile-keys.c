@@ -865,6 +865,10 @@ const struct profile_key profile_keys[] = {
 	  "NAME HOST [HOST]..., each HOST as in net-allow (a name, *.suffix or localhost:PORT; no port: 443)",
 	  "the value of NAME stays outside: inside it is a placeholder the proxy replaces with the value on intercepted HTTPS to those hosts",
 	  0, OFF(secrets), 0, 0, 0 },
+	{ "secret-try", KEY_LIST, set_secret, NULL,
+	  "NAME HOST [HOST]..., as secret",
+	  "as secret when NAME has a value; when it is unset or empty the run goes on without it",
+	  0, OFF(secrets_try), 0, 0, 0 },
 	{ "secret-file", KEY_LIST, set_secret_file, NULL,
 	  "NAME PATH, PATH absolute or ~/...",
 	  "the secret NAME's value is that file's content (moat reads it; it is never bound in), not moat's environment",
@@ -987,6 +991,7 @@ profile_clear_lists(struct profile *p)
 	strv_clear(&p->net_resolve);
 	strv_clear(&p->net_allow_index);
 	strv_clear(&p->secrets);
+	strv_clear(&p->secrets_try);
 	strv_clear(&p->secret_files);
 	strv_clear(&p->net_ca);
 }

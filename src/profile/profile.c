@@ -614,9 +614,24 @@ prov_where(const struct profile *p, const char *key, const char *value)
 	return (xprintf("profile %s", p->path != NULL ? p->path : p->name));
 }
 
+/* The i-th secret line of either key (secret, then secret-try). */
+static const char *
+secret_line(const struct profile *p, size_t i, const char **key)
+{
+	if (i < p->secrets.n) {
+		*key = "secret";
+		return (p->secrets.v[i]);
+	}
+	*key = "secret-try";
+	return (p->secrets_try.v[i - p->secrets.n]);
+}
+
 int
 profile_check_secrets(const struct profile *p, struct merr *e)
 {
+	size_t		 nsec = p->secrets.n + p->secrets_try.n;
+	const char	*key;
+
 	struct net_rule	*allow;
 	size_t		 nallow = 0;
 	int		 rc = -1;
@@ -634,14 +649,14 @@ profile_check_secrets(const struct profile *p, struct merr *e)
 
 		if (allow[a].methods == NULL && allow[a].path == NULL)
 			continue;
-		for (size_t i = 0; i < p->secrets.n && !seen; i++) {
+		for (size_t i = 0; i < nsec && !seen; i++) {
 			struct strv	 hosts = { 0 };
 			const char	*name;
 			size_t		 len;
 			struct merr	 d;
 
-			if (profile_secret_split(p->secrets.v[i], &name, &len, &hosts,
-			    &d) == 0)
+			if (profile_secret_split(secret_line(p, i, &key), &name, &len,
+			    &hosts, &d) == 0)
 				for (size_t h = 0; h < hosts.n && !seen; h++) {
 					struct net_rule	r;
 
@@ -662,14 +677,14 @@ profile_check_secrets(const struct profile *p, struct merr *e)
 			goto out;
 		}
 	}
-	for (size_t i = 0; i < p->secrets.n; i++) {
+	for (size_t i = 0; i < nsec; i++) {
 		struct strv	 hosts = { 0 };
-		const char	*name;
+		const char	*name, *line = secret_line(p, i, &key);
 		size_t		 len;
-		autofree char	*where = prov_where(p, "secret", p->secrets.v[i]);
+		autofree char	*where = prov_where(p, key, line);
 
-		if (profile_secret_split(p->secrets.v[i], &name, &len, &hosts, e) == -1) {
-			merr_prefix(e, "%s: secret = %s", where, p->secrets.v[i]);
+		if (profile_secret_split(line, &name, &len, &hosts, e) == -1) {
+			merr_prefix(e, "%s: %s = %s", where, key, line);
 			strv_clear(&hosts);
 			goto out;
 		}
@@ -708,8 +723,8 @@ profile_check_secrets(const struct profile *p, struct merr *e)
 		bool		 named = false;
 		autofree char	*where = prov_where(p, "secret-file", v);
 
-		for (size_t j = 0; j < p->secrets.n && !named; j++)
-			named = strncmp(p->secrets.v[j], v, len + 1) == 0;
+		for (size_t j = 0; j < nsec && !named; j++)
+			named = strncmp(secret_line(p, j, &key), v, len + 1) == 0;
 		if (!named) {
 			merr_set(e, "%s: secret-file %.*s: no \"secret = %.*s HOST...\" "
 			    "line names where it is sent; add one", where, (int)len, v,

@@ -108,6 +108,9 @@ struct profile {
 	 * environment or a secret-file line "NAME PATH"; inside, NAME holds a
 	 * placeholder the proxy swaps for the value on the way to HOST. */
 	struct strv	 secrets;
+	/* The same, for a secret only when its value is there: unset or
+	 * empty, the run goes on without it (an agent logged in another way). */
+	struct strv	 secrets_try;
 	struct strv	 secret_files;
 	struct strv	 net_ca;	/* CA files trusted upstream besides the system's */
 	unsigned	 net_max_conns;

@@ -2087,7 +2087,8 @@ run_attached(struct run *r, struct spawn *sp, struct merr *e)
 	cg_limits_resolve(&p->limits, &r->limits, NULL, 0);
 	if (r->argv == NULL || r->argv[0] == NULL)
 		return (merr_set(e, "no command to run"));
-	if (p->secrets.n > 0 && spawn_session_secrets(r, e) == -1)
+	if (p->secrets.n + p->secrets_try.n > 0 &&
+	    spawn_session_secrets(r, e) == -1)
 		return (-1);
 	if (r->cwd_path == NULL || r->cwd_path[0] != '/')
 		return (merr_set(e, "no working directory inside the session"));

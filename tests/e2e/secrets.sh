@@ -221,6 +221,55 @@ like "--secret with an isolated profile is refused" "$rc $err" '^125 moat run: -
 run_moat run -p restricted --secret TOKEN_A -- true
 like "--secret without hosts: a usage error" "$rc $err" '^125 moat run: --secret TOKEN_A: expected NAME=HOST'
 
+# secret-try: a secret when its variable has a value; unset or empty, the
+# run starts without it. What a user wrote (secret =, --secret) stays
+# required.
+cat >"$T/try.conf" <<EOF
+include = restricted
+net-allow = localhost:8443
+secret-try = TRY_TOKEN localhost:8443
+env-pass = TRY_*
+EOF
+(unset TRY_TOKEN; run_moat run -p "$T/try.conf" -- sh -c 'echo "[${TRY_TOKEN-unset}] ${SSL_CERT_FILE-none}"'; echo "$rc|$out" >"$T/try")
+is "secret-try with the variable unset: the run starts, the variable unset inside, no CA" \
+    "$(cat "$T/try")" "0|[unset] none"
+TRY_TOKEN= run_moat run -p "$T/try.conf" -- sh -c 'echo "[${TRY_TOKEN-unset}]"'
+is "secret-try with the variable empty: the run starts, the empty variable passed as env-pass says" "$rc|$out" "0|[]"
+TRY_TOKEN=$VAL run_moat run -p "$T/try.conf" -e REV="$REV" -- sh -c 'echo "$TRY_TOKEN"; "$0" scan.py | head -1' "$PY"
+like "secret-try with a value: a placeholder inside, the value nowhere" "$rc $out" \
+    '^0 moat-secret-[0-9a-f]{32}
+found: nothing$'
+TRY_TOKEN=short run_moat run -p "$T/try.conf" -- true
+like "secret-try with a value under 8 bytes is refused as a secret's" "$rc $err" \
+    '^125 .*secret TRY_TOKEN: the value from \$TRY_TOKEN is 5 bytes'
+(unset TRY_TOKEN; run_moat run -p "$T/try.conf" --secret TRY_TOKEN=localhost:8443 -- true; echo "$rc|$err" >"$T/try")
+like "--secret for a secret-try's variable makes it required: unset, refused" "$(cat "$T/try")" \
+    "^125\|moat: secret TRY_TOKEN: the variable is not set in moat's environment"
+printf 'include = %s\nsecret = TRY_TOKEN localhost:8443\n' "$T/try.conf" >"$T/try2.conf"
+(unset TRY_TOKEN; run_moat run -p "$T/try2.conf" -- true; echo "$rc|$err" >"$T/try")
+like "a secret line for the same variable makes it required too" "$(cat "$T/try")" \
+    "^125\|moat: secret TRY_TOKEN: the variable is not set"
+run_moat profiles show "$T/try.conf"
+like "profiles show lists a secret-try line with its hosts" "$out" \
+    "secret-try = TRY_TOKEN localhost:8443 +# from $T/try.conf:3"
+printf 'include = restricted\nsecret-try = TRY_TOKEN api.example.test\n' >"$T/try3.conf"
+run_moat run -p "$T/try3.conf" -- true
+like "secret-try for a host no net-allow admits is refused at the profile, naming the line" "$rc $err" \
+    "^125 .*try3.conf:2: secret TRY_TOKEN: no net-allow line admits api.example.test"
+
+# The shipped agent profiles keep the agent's API key outside when it is
+# set, and start without it (a login of another kind) when it is not.
+for pa in "claude-code ANTHROPIC_API_KEY" "codex OPENAI_API_KEY" "gemini GEMINI_API_KEY" "aider DEEPSEEK_API_KEY"; do
+	set -- $pa
+	(export "$2=$VAL"; run_moat run -p "$1" -- sh -c 'eval "echo \$$0"' "$2"; echo "$rc|$out" >"$T/agent")
+	like "profile $1: \$$2 set: a placeholder inside" "$(cat "$T/agent")" '^0\|moat-secret-[0-9a-f]{32}$'
+	(unset "$2"; run_moat run -p "$1" -- sh -c 'eval "echo \${$0-unset}"' "$2"; echo "$rc|$out" >"$T/agent")
+	is "profile $1: \$$2 unset: it starts without it" "$(cat "$T/agent")" "0|unset"
+done
+run_moat profiles show claude-code
+like "profiles show claude-code: the API key is a secret for the API's host" "$out" \
+    "secret-try = ANTHROPIC_API_KEY api.anthropic.com +# from .*claude-code.conf:[0-9]+"
+
 # A session: its supervisor holds the values for the session's life; its
 # commands get the session's placeholder, the same in each of them.
 export XDG_RUNTIME_DIR="$T/run"
