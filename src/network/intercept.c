@@ -35,6 +35,7 @@
 #define ICPT_IDLE_SECS	120	/* a connection that carries nothing for this long ends */
 #define ICPT_BUF	16384
 #define ICPT_LINE_MAX	1024	/* a chunk-size line */
+#define ICPT_DRAIN_MAX	(4 << 20)	/* read and dropped after a refusal mid-body */
 
 struct icpt_conn {
 	struct icpt_conn	*next;
@@ -225,6 +226,12 @@ struct sink {
 	struct side		*to;
 	bool			 chunked;
 	const struct secrets	*unswap;	/* NULL: the bytes as they are */
+	/* A request body: the placeholders that may not pass (of secrets
+	 * not named for this host), looked for across the reads. */
+	const struct secrets	*forbid_in;
+	uint64_t		 forbid;
+	struct secret_scan	 scan;
+	const struct secret	*found;		/* one was: nothing more goes */
 	char			*carry;		/* owned; up to keep bytes */
 	size_t			 ncarry, keep;
 	/* What goes out next, as one chunk in one TLS write: room for the
@@ -306,6 +313,9 @@ sink_put(struct sink *k, const char *p, size_t n)
 	char			*buf;
 	size_t			 len, pos = 0, emit;
 
+	if (k->forbid != 0 &&
+	    (k->found = secret_scan(&k->scan, k->forbid_in, k->forbid, p, n)) != NULL)
+		return (-1);
 	if (k->unswap == NULL)
 		return (sink_raw(k, p, n) == -1 ? -1 : sink_flush(k));
 	while (n > 0) {
@@ -519,6 +529,21 @@ reply(struct side *s, int code, const char *reason, const char *body)
 	    strlen(body) + 1, body);
 	if (n > 0)
 		(void)side_write(s, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
+}
+
+/* After a refusal mid-body: what the client still sends is read and
+ * dropped (at most max bytes, a second's pause ends it), so that the
+ * answer reaches it before the close, not a reset for unread bytes. */
+static void
+drain(struct side *s, size_t max)
+{
+	struct timeval	tv = { .tv_sec = 1 };
+	const char	*p;
+	size_t		 got, total = 0;
+
+	(void)setsockopt(s->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	while (total < max && (got = side_take(s, ICPT_BUF, &p)) > 0)
+		total += got;
 }
 
 /* --- the connection's thread --------------------------------------------- */
@@ -767,10 +792,34 @@ serve(struct job *j)
 		explicit_bzero(out, olen);
 		free(out);
 		sink_init(&k, &j->up, req.chunked, NULL);
+		k.forbid_in = ic->secrets;
+		k.forbid = ~j->named & (ic->secrets->n >= 64 ? ~0ULL :
+		    (1ULL << ic->secrets->n) - 1);
 		if ((req.chunked && (relay_chunked(&j->cl, &k) == -1 || sink_end(&k) == -1)) ||
 		    (!req.chunked && req.clen > 0 &&
 		    relay_n(&j->cl, &k, (uint64_t)req.clen) == -1)) {
 			sink_free(&k);
+			if (k.found != NULL) {
+				char	body[512];
+
+				/* The upstream has a cut request and no more:
+				 * the placeholder's last byte never went. */
+				snprintf(body, sizeof body, "moat: the placeholder of "
+				    "secret %s may only be sent to its own hosts, not "
+				    "in a request body to %s", k.found->name, j->host);
+				reply(&j->cl, 403, "Forbidden", body);
+				drain(&j->cl, ICPT_DRAIN_MAX);
+				snprintf(body, sizeof body, "the placeholder of secret "
+				    "%s sent to a host not its own, in a request body",
+				    k.found->name);
+				icpt_event(ic, "refused", j->host, j->port, body,
+				    j->cl.bytes - c0, 0, mono() - t0, "refused %s "
+				    "%s:%u%s: the placeholder of secret %s in the request "
+				    "body, to a host that is not one of its own "
+				    "(intercepted)", req.method, j->host, j->port,
+				    req.path, k.found->name);
+				return;
+			}
 			icpt_event(ic, "error", j->host, j->port, "request body cut",
 			    j->cl.bytes - c0, 0, mono() - t0, "error %s %s:%u%s: the "
 			    "request body was cut short (intercepted)", req.method,

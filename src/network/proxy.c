@@ -44,6 +44,7 @@
 #define PROXY_RESOLVERS	4	/* getaddrinfo threads at most */
 #define PROXY_MAX_ADDRS	8
 #define PROXY_PIPE_MAX	(1 << 20)	/* a busy direction's pipe */
+#define PROXY_SCAN_BUF	65536		/* a searched direction's read */
 #define PROXY_PIPE_MIN	(256 << 10)	/* when the pipe budget is short */
 #define PROXY_LARGE_PIPES 16		/* grown pipes at once, per run */
 
@@ -243,6 +244,13 @@ struct dir {
 	bool		 grown;		/* dir_grow ran */
 	bool		 large;		/* and made it larger: one of nlarge */
 	uint64_t	 bytes;
+	/* A plain (not TLS) stream from the client, with secrets in the run:
+	 * read and searched for a placeholder (each piece before it goes on),
+	 * not spliced. scan_sniff: the stream's first byte decides. */
+	const struct secrets	*scan_in;
+	bool			 scan_sniff;
+	struct secret_scan	 scan;
+	const struct secret	*found;
 };
 
 struct conn {
@@ -726,7 +734,18 @@ dir_grow(struct proxy *p, struct dir *d)
 	}
 }
 
-/* Moves what can move in one direction. 1: progress, 0: blocked, -1: dead. */
+/* A stream that begins as TLS (a handshake record) or SSH: encrypted from
+ * the next bytes on, where no placeholder can be read, so it is spliced. */
+static bool
+dir_scan_tls(const struct dir *d, const char *buf, size_t n)
+{
+	(void)d;
+	return ((n >= 1 && (unsigned char)buf[0] == 0x16) ||
+	    (n >= 4 && memcmp(buf, "SSH-", 4) == 0));
+}
+
+/* Moves what can move in one direction. 1: progress, 0: blocked, -1: dead,
+ * -2: a placeholder in a searched one (d->found). */
 static int
 dir_pump(struct proxy *p, struct dir *d)
 {
@@ -736,6 +755,8 @@ dir_pump(struct proxy *p, struct dir *d)
 	for (;;) {
 		bool moved = false;
 
+		if (d->poff == d->plen)
+			d->poff = d->plen = 0;
 		while (d->poff < d->plen) {
 			n = send(d->dst, d->pend + d->poff, d->plen - d->poff,
 			    MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -777,8 +798,35 @@ dir_pump(struct proxy *p, struct dir *d)
 		 * the pipe is full; the drain above then runs again on the
 		 * destination's next EPOLLOUT, and reads after it. */
 		if (!d->grown && d->bytes + d->fill >= 4 * d->cap &&
-		    p->nlarge < PROXY_LARGE_PIPES)
+		    p->nlarge < PROXY_LARGE_PIPES && d->scan_in == NULL)
 			dir_grow(p, d);
+		if (d->scan_in != NULL) {
+			char	buf[PROXY_SCAN_BUF];
+
+			/* Read only once what was read before is sent: one
+			 * buffer per direction at most. */
+			if ((n = recv(d->src, buf, sizeof buf, MSG_DONTWAIT)) > 0) {
+				if (d->scan_sniff && dir_scan_tls(d, buf, (size_t)n))
+					d->scan_in = NULL;
+				else if ((d->found = secret_scan(&d->scan, d->scan_in,
+				    ~0ULL, buf, (size_t)n)) != NULL)
+					return (-2);
+				d->scan_sniff = false;
+				dir_queue(d, buf, (size_t)n);
+				moved = true;
+			} else if (n == 0) {
+				d->eof = true;
+				moved = true;
+			} else if (errno == EINTR) {
+				moved = true;
+			} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				return (-1);
+			}
+			if (!moved)
+				return (progress);
+			progress = 1;
+			continue;
+		}
 		n = splice(d->src, NULL, d->pipe[1], NULL, PROXY_PIPE_MAX,
 		    SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 		if (n > 0) {
@@ -798,12 +846,38 @@ dir_pump(struct proxy *p, struct dir *d)
 	}
 }
 
+/* A placeholder in what a plain HTTP client sent after its request head
+ * (a body, a later request on the connection): nothing of it went on.
+ * The upstream's side is closed; the client hears 403 when nothing of a
+ * response reached it yet. */
+static void
+conn_secret_out(struct conn *c)
+{
+	char	dest[300];
+
+	hostport(dest, sizeof dest, c->have_target ? c->t.host : c->rawhost,
+	    c->have_target ? c->t.port : c->rawport);
+	c->verdict = "refused";
+	snprintf(c->why, sizeof c->why, "the placeholder of secret %s in what "
+	    "the client sent on a plain (not TLS) connection to %.100s: a secret "
+	    "goes only to its own hosts, over HTTPS", c->cu.found->name, dest);
+	if (c->uc.bytes == 0 && c->uc.fill == 0 && c->uc.poff == c->uc.plen) {
+		c->cu.scan_in = NULL;
+		conn_fail(c, 403, SOCKS_REP_NOT_ALLOWED);
+	} else
+		conn_free(c);
+}
+
 static void
 conn_pump(struct conn *c)
 {
 	int	a, b;
 
 	a = dir_pump(c->p, &c->cu);
+	if (a == -2) {
+		conn_secret_out(c);
+		return;
+	}
 	b = dir_pump(c->p, &c->uc);
 	if (a == -1 || b == -1 || (c->cu.shut && c->uc.shut))
 		conn_free(c);
@@ -824,8 +898,10 @@ conn_pump_events(struct conn *c, int fd, uint32_t events)
 	bool	uc = (fd == c->ufd && in) || (fd == c->cfd && out);
 	int	a = 0, b = 0;
 
-	if (cu)
-		a = dir_pump(c->p, &c->cu);
+	if (cu && (a = dir_pump(c->p, &c->cu)) == -2) {
+		conn_secret_out(c);
+		return;
+	}
 	if (uc)
 		b = dir_pump(c->p, &c->uc);
 	if (a == -1 || b == -1 || (c->cu.shut && c->uc.shut))
@@ -910,6 +986,21 @@ conn_established(struct conn *c, const char *early_in, size_t early_in_len)
 	}
 	dir_queue(&c->uc, early_in, early_in_len);
 	dir_queue(&c->cu, c->in, c->inlen);
+	/* With secrets, what a client sends on a plain connection (plain
+	 * HTTP, or a tunnel or transparent connection that does not begin
+	 * as TLS) is searched too, from where its first bytes, searched in
+	 * conn_request, ended. */
+	if (c->p->secrets != NULL && c->p->secrets->n > 0) {
+		c->cu.scan_in = c->p->secrets;
+		if (c->cu.plen == 0)
+			c->cu.scan_sniff = true;
+		else if (!(c->kind == PROXY_FD_HTTP && !c->http.connect) &&
+		    dir_scan_tls(&c->cu, c->cu.pend, c->cu.plen))
+			c->cu.scan_in = NULL;
+		else
+			(void)secret_scan(&c->cu.scan, c->cu.scan_in, ~0ULL,
+			    c->cu.pend, c->cu.plen);
+	}
 	c->inlen = 0;
 	conn_relay(c);
 }

@@ -45,6 +45,63 @@ secret_http_placeholder_in(const struct secrets *s, const void *buf, size_t len)
 	return (NULL);
 }
 
+/* The first placeholder of a masked secret in buf: every occurrence of
+ * the common prefix, then the digits after it against each secret's. */
+static const struct secret *
+scan_buf(const struct secrets *s, uint64_t mask, const char *buf, size_t len)
+{
+	const size_t	 pl = sizeof SECRET_PREFIX - 1;
+	const char	*m, *end = buf + len;
+
+	while ((size_t)(end - buf) >= SECRET_PLACEHOLDER_LEN &&
+	    (m = memmem(buf, (size_t)(end - buf), SECRET_PREFIX, pl)) != NULL) {
+		if ((size_t)(end - m) < SECRET_PLACEHOLDER_LEN)
+			break;
+		for (size_t i = 0; i < s->n && i < 64; i++)
+			if ((mask & (1ULL << i)) && memcmp(m + pl,
+			    s->v[i].placeholder + pl, SECRET_PLACEHOLDER_LEN - pl) == 0)
+				return (&s->v[i]);
+		buf = m + 1;
+	}
+	return (NULL);
+}
+
+const struct secret *
+secret_scan(struct secret_scan *st, const struct secrets *s, uint64_t mask,
+    const void *data, size_t len)
+{
+	const char		*buf = data;
+	const struct secret	*x;
+	const size_t		 keep = sizeof st->tail;
+
+	if (s == NULL || s->n == 0 || mask == 0)
+		return (NULL);
+	/* Across the cut: the tail and the first bytes of buf. */
+	if (st->ntail > 0) {
+		char	j[2 * sizeof st->tail];
+		size_t	head = len < keep ? len : keep;
+
+		memcpy(j, st->tail, st->ntail);
+		memcpy(j + st->ntail, buf, head);
+		if ((x = scan_buf(s, mask, j, st->ntail + head)) != NULL)
+			return (x);
+	}
+	if ((x = scan_buf(s, mask, buf, len)) != NULL)
+		return (x);
+	/* The new tail: the last keep bytes of the tail and buf. */
+	if (len >= keep) {
+		memcpy(st->tail, buf + len - keep, keep);
+		st->ntail = keep;
+	} else {
+		size_t	old = st->ntail + len > keep ? keep - len : st->ntail;
+
+		memmove(st->tail, st->tail + st->ntail - old, old);
+		memcpy(st->tail + old, buf, len);
+		st->ntail = old + len;
+	}
+	return (NULL);
+}
+
 /* Appends s (n bytes) to out with each occurrence of from replaced by to. */
 static void
 replace_into(struct sbuf *out, const char *s, size_t n, const char *from,

@@ -64,6 +64,22 @@ enum secret_http_body {
 enum secret_http_rc secret_http_response(const struct secrets *, const char *head,
 		    size_t len, bool head_request, enum secret_http_body body,
 		    char **out, size_t *outlen, struct secret_http_msg *, const char **why);
+/* A placeholder looked for in a stream read piece by piece (a request
+ * body, a plain connection): what was scanned last, so that one cut
+ * between two pieces is found as well. A zeroed struct starts a stream. */
+struct secret_scan {
+	char	tail[SECRET_PLACEHOLDER_LEN - 1];
+	size_t	ntail;
+};
+/* The secret (its bit set in mask) whose placeholder the len bytes at
+ * buf complete, with what came before them: NULL when none, and buf is
+ * then remembered. A placeholder is found before its last byte is let
+ * through, so a caller that forwards buf only on NULL never sends one
+ * whole: at most a prefix of it went in an earlier piece. One search
+ * for the placeholders' common prefix per piece, whatever the number of
+ * secrets; memory: the tail. */
+const struct secret *secret_scan(struct secret_scan *, const struct secrets *,
+		    uint64_t mask, const void *buf, size_t len);
 /* Whether a text (a host name, a URL, a plain request) holds any of the
  * run's placeholders: the secret, or NULL. */
 const struct secret *secret_http_placeholder_in(const struct secrets *,

@@ -39,9 +39,10 @@ export MOAT_DB="$T/audit.db"
 	    -out srv.pem -days 2 -extfile ext.cnf
 ) >"$T/openssl.log" 2>&1 || skip_all "openssl could not make a test CA: $(tail -2 "$T/openssl.log")"
 
-# tlsd NAME: a server; its port in $T/NAME.port, its log $T/NAME.log.
+# tlsd NAME [-]: a server (- plain HTTP); its port in $T/NAME.port, its
+# log $T/NAME.log.
 tlsd() {
-	"$PY" "$MOAT_SRCDIR/tests/e2e/tlsd.py" "$T/$1.port" "$T/srv.pem" "$T/srv.key" \
+	"$PY" "$MOAT_SRCDIR/tests/e2e/tlsd.py" "$T/$1.port" "${2:-$T/srv.pem}" "$T/srv.key" \
 	    "$T/$1.log" 2>"$T/$1.err" &
 	cleanup_hooks+=("kill $! 2>/dev/null")
 	for _ in $(seq 100); do [ -s "$T/$1.port" ] && break; sleep 0.1; done
@@ -50,8 +51,10 @@ tlsd() {
 }
 tlsd a
 tlsd b
+tlsd p -
 PA=$(cat "$T/a.port")
 PB=$(cat "$T/b.port")
+PP=$(cat "$T/p.port")
 A=https://host.moat.internal:$PA
 B=https://host.moat.internal:$PB
 
@@ -63,6 +66,7 @@ include = restricted
 net-allow = localhost:$PA
 net-allow = localhost:$PB
 net-allow = localhost:$((PB + 1))
+net-allow = localhost:$PP
 secret = TOKEN_A localhost:$PA
 net-ca = $T/ca.pem
 EOF
@@ -185,6 +189,39 @@ id=$("$PY" -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("s
 run_moat audit show "$id"
 like "the DNS name is recorded as refused with why" "$out" \
     'refused moat-secret-[0-9a-f]{32}\.example\.com .*the placeholder of secret TOKEN_A in a name asked of the resolver'
+
+# The placeholder in a request body: to a secret's host not its own, and
+# in plain HTTP, refused before its last byte goes; across a TLS record's
+# edge too. A body to the secret's own host passes as written (above).
+run_moat run -p "$PROFILE" --secret TOKEN_B=localhost:"$PB" -- sh -c \
+    'curl -sS -w " %{http_code}" '"$A"'/bodyforeign --data-binary "x=$TOKEN_B"'
+like "another secret's placeholder in a request body: 403 with why" "$(flat)" \
+    'placeholder of secret TOKEN_B may only be sent to its own hosts, not in a request body to host.moat.internal.* 403$'
+is "... the server never received it, nor the value" \
+    "$(grep '"/bodyforeign"' "$T/a.log" | grep -c -E 'moat-secret-[0-9a-f]{32}')|$(count "$T/a.log" "$VB")" "0|0"
+like "... recorded with the destination, and the run's observed risk is high" \
+    "$(sq "select e.detail || '|' || r.risk_final from events e join runs r on r.id = e.run where e.detail like 'refused POST %/bodyforeign%'")" \
+    "^refused POST host.moat.internal:$PA/bodyforeign: the placeholder of secret TOKEN_B in the request body, to a host that is not one of its own \\(intercepted\\)\\|(8[0-9]|9[0-9]|100)$"
+run_moat run -p "$PROFILE" --secret TOKEN_B=localhost:"$PB" -- sh -c \
+    'head -c 196588 /dev/zero | tr "\0" a >/tmp/big; printf "%s" "$TOKEN_B" >>/tmp/big; head -c 70000 /dev/zero | tr "\0" b >>/tmp/big
+    curl -sS -w " %{http_code}" '"$A"'/bigforeign --data-binary @/tmp/big'
+like "... in a large body, across TLS records: 403" "$(flat)" 'not in a request body to host.moat.internal.* 403$'
+is "... that server never received it whole" \
+    "$(grep '"/bigforeign"' "$T/a.log" | grep -c -E 'moat-secret-[0-9a-f]{32}')" 0
+run_moat run -p "$PROFILE" -- sh -c 'head -c 200000 /dev/zero | tr "\0" a >/tmp/big; printf "%s" "$TOKEN_A" >>/tmp/big
+    curl -sS -w " %{http_code}" http://host.moat.internal:'"$PP"'/plainbody --data-binary @/tmp/big'
+like "the placeholder in a plain HTTP body: 403 with why" "$(flat)" \
+    "placeholder of secret TOKEN_A in what the client sent on a plain \\(not TLS\\) connection to host.moat.internal:$PP.* 403$"
+is "... that server never received it" "$(grep '"/plainbody"' "$T/p.log" | grep -c -E 'moat-secret-[0-9a-f]{32}')" 0
+run_moat run -p "$PROFILE" -- sh -c 'curl -sS --noproxy "*" http://host.moat.internal:'"$PP"'/k1 --next --noproxy "*" -H "X-Key: $TOKEN_A" http://host.moat.internal:'"$PP"'/k2 2>&1; echo " curl=$?"'
+like "the placeholder in a later plain request on one connection (transparent): cut off" "$(flat)" '^ok GET /k1 .*curl=(52|56)$'
+is "... the server received the first request only" "$(grep -c -E '"/k[12]"' "$T/p.log")" 1
+like "... recorded, naming the secret and the destination" \
+    "$(sq "select detail from events where detail like 'refused %placeholder of secret TOKEN_A in what the client sent on a plain%' order by id desc limit 1")" \
+    "^refused host.moat.internal:$PP .*via transparent.*the placeholder of secret TOKEN_A in what the client sent on a plain \\(not TLS\\) connection to host.moat.internal:$PP"
+run_moat run -p "$PROFILE" -- sh -c 'head -c 300000 /dev/zero | tr "\0" c | curl -sS -w " %{http_code}" http://host.moat.internal:'"$PP"'/plainok --data-binary @-'
+like "a plain HTTP body without a placeholder passes" "$(flat)" 'ok POST /plainok +200$'
+is "... whole" "$(grep '"/plainok"' "$T/p.log" | "$PY" -c 'import json,sys; print(len(json.loads(sys.stdin.readline())["body"]))')" 300000
 
 # HTTP rules on a secret's host: a method and a path.
 printf '%s\n' "include = $T/sec.conf" "net-allow = localhost:$PA GET,HEAD /repos/**" \

@@ -8,7 +8,7 @@
 #   /chunked     200, a chunked body of three chunks
 #   /bytes/N     200, N bytes (for bench/secrets.sh)
 #   anything     200 "ok METHOD PATH"
-# HTTP/1.1 with keep-alive.
+# HTTP/1.1 with keep-alive. CERT "-": plain HTTP.
 import json, ssl, sys, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -78,11 +78,12 @@ class H(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = handle_one
 
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-ctx.load_cert_chain(cert, key)
 srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
 srv.daemon_threads = True
-srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+if cert != "-":
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
 with open(portfile + ".tmp", "w") as f:
     f.write(str(srv.server_address[1]))
 import os

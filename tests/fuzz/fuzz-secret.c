@@ -7,7 +7,10 @@
  * reframed for a rewritten body says chunked once and no length. The
  * same bytes are read as a session's secrets (secrets_decode, what a
  * client reads from the session's supervisor): what decodes encodes to
- * bytes that decode to the same secrets.
+ * bytes that decode to the same secrets. And as a stream searched for a
+ * placeholder (secret_scan), cut into pieces whose sizes the bytes pick:
+ * the pieces find the secret the whole finds, and none before the piece
+ * that completes it.
  * Build and run: tests/fuzz/run.sh, or make fuzz. */
 #include <assert.h>
 #include <stdint.h>
@@ -70,6 +73,36 @@ fuzz_decode(const char *in, size_t size)
 	secrets_release(&b);
 }
 
+/* The stream in pieces against the whole of it. */
+static void
+fuzz_scan(const uint8_t *data, size_t size)
+{
+	struct secret_scan	 whole = { 0 }, st = { 0 };
+	const struct secret	*w, *x = NULL;
+	size_t			 off = 0, k = 0;
+	uint64_t		 mask = size > 0 && (data[0] & 1) ? 2 : 3;
+
+	w = secret_scan(&whole, &ss, mask, data, size);
+	while (off < size && x == NULL) {
+		/* Piece sizes from the bytes themselves: 1 to 64. */
+		size_t	n = (size_t)(data[k++ % size] % 64) + 1;
+
+		if (n > size - off)
+			n = size - off;
+		x = secret_scan(&st, &ss, mask, data + off, n);
+		if (x != NULL) {
+			/* Found in this piece: not in what came before it. */
+			struct secret_scan	 before = { 0 };
+
+			assert(secret_scan(&before, &ss, mask, data, off) == NULL);
+		}
+		off += n;
+	}
+	assert(x == w);
+	if (w != NULL)
+		assert(mask & (1ULL << (size_t)(w - sv)));
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -83,6 +116,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (sv[0].name == NULL)
 		setup();
 	fuzz_decode(in, size);
+	fuzz_scan(data, size);
 	if (secret_http_head_end(in, size, &hl) != SH_OK)
 		return (0);
 	rc = secret_http_request(&ss, 1, in, hl, &out, &olen, &m, &why);

@@ -81,6 +81,7 @@ seed "$out/corpus-secret" bearer 'GET /v1/x?key=moat-secret-aaaaaaaaaaaaaaaaaaaa
 seed "$out/corpus-secret" basic 'POST / HTTP/1.0\nAuthorization: Basic dTptb2F0LXNlY3JldC1hYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFh\nTransfer-Encoding: gzip, chunked\nConnection: keep-alive\n\n'
 seed "$out/corpus-secret" response 'HTTP/1.1 200 OK\r\nX-Echo: value-of-a-1234 vb-5678\r\nContent-Length: 10\r\nConnection: close\r\n\r\n'
 seed "$out/corpus-secret" session 'TOKEN\000moat-secret-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\000value-1234\000api.test *.b.test:8443\000'
+seed "$out/corpus-secret" body 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxmoat-secret-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbyyyymoat-secret-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'
 seed "$out/corpus-secret" foreign 'GET / HTTP/1.1\r\nx-api-key: moat-secret-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\r\n\r\n'
 seed "$out/corpus-duration" secs '1.5'
 seed "$out/corpus-duration" ms '500ms'
