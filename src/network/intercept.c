@@ -300,18 +300,49 @@ sink_init(struct sink *k, struct side *to, bool chunked, const struct secrets *u
 	k->to = to;
 	k->chunked = chunked;
 	k->unswap = unswap;
+	/* Held back: enough for a value, or a base64 token holding one, to
+	 * be whole in what is searched. */
 	for (size_t i = 0; unswap != NULL && i < unswap->n; i++)
-		if (unswap->v[i].len > k->keep + 1)
-			k->keep = unswap->v[i].len - 1;
+		if (SECRET_B64_TOKEN_MAX(unswap->v[i].len) > k->keep)
+			k->keep = SECRET_B64_TOKEN_MAX(unswap->v[i].len);
 	if (unswap != NULL)
 		k->carry = xmalloc(k->keep + ICPT_BUF + 1);
+}
+
+/* Each replacement in buf from its start, sent on with what precedes it;
+ * *pos: where the rest begins; *limit: where a token that may go on
+ * begins (len: none), which nothing may pass yet. */
+static int
+sink_unswap(struct sink *k, const char *buf, size_t len, bool final,
+    size_t *pos, size_t *limit)
+{
+	size_t	at, end, rl;
+	char	*r;
+	int	rc;
+
+	*pos = 0;
+	*limit = len;
+	while ((rc = secret_unswap_next(k->unswap, buf, len, *pos, final, &at,
+	    &end, &r, &rl)) == 1) {
+		if (sink_raw(k, buf + *pos, at - *pos) == -1 ||
+		    sink_raw(k, r, rl) == -1) {
+			free(r);
+			return (-1);
+		}
+		explicit_bzero(r, rl);
+		free(r);
+		*pos = end;
+	}
+	if (rc == 2)
+		*limit = at;
+	return (0);
 }
 
 static int
 sink_put(struct sink *k, const char *p, size_t n)
 {
 	char			*buf;
-	size_t			 len, pos = 0, emit;
+	size_t			 len, pos = 0, emit, limit;
 
 	if (k->forbid != 0 &&
 	    (k->found = secret_scan(&k->scan, k->forbid_in, k->forbid, p, n)) != NULL)
@@ -326,28 +357,11 @@ sink_put(struct sink *k, const char *p, size_t n)
 		len = k->ncarry + take;
 		p += take;
 		n -= take;
-		pos = 0;
-		for (;;) {
-			const struct secret	*best = NULL;
-			const char		*bm = NULL;
-
-			for (size_t i = 0; i < k->unswap->n; i++) {
-				const char *m = memmem(buf + pos, len - pos,
-				    k->unswap->v[i].value, k->unswap->v[i].len);
-
-				if (m != NULL && (bm == NULL || m < bm)) {
-					bm = m;
-					best = &k->unswap->v[i];
-				}
-			}
-			if (best == NULL)
-				break;
-			if (sink_raw(k, buf + pos, (size_t)(bm - buf) - pos) == -1 ||
-			    sink_raw(k, best->placeholder, SECRET_PLACEHOLDER_LEN) == -1)
-				return (-1);
-			pos = (size_t)(bm - buf) + best->len;
-		}
+		if (sink_unswap(k, buf, len, false, &pos, &limit) == -1)
+			return (-1);
 		emit = len - pos > k->keep ? len - pos - k->keep : 0;
+		if (pos + emit > limit)
+			emit = limit > pos ? limit - pos : 0;
 		if (sink_raw(k, buf + pos, emit) == -1)
 			return (-1);
 		pos += emit;
@@ -378,8 +392,13 @@ sink_end(struct sink *k)
 {
 	int	rc = 0;
 
-	if (k->unswap != NULL && k->ncarry > 0)
-		rc = sink_raw(k, k->carry, k->ncarry);
+	if (k->unswap != NULL && k->ncarry > 0) {
+		size_t	pos, limit;
+
+		rc = sink_unswap(k, k->carry, k->ncarry, true, &pos, &limit);
+		if (rc == 0)
+			rc = sink_raw(k, k->carry + pos, k->ncarry - pos);
+	}
 	if (rc == 0)
 		rc = sink_flush(k);
 	if (rc == 0 && k->chunked)

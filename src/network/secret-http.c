@@ -118,6 +118,180 @@ replace_into(struct sbuf *out, const char *s, size_t n, const char *from,
 	sbuf_add(out, s, n);
 }
 
+static char	*swap_line(const struct secrets *, uint64_t, bool, const char *,
+		    size_t, size_t *);
+
+static bool
+b64char(unsigned char c)
+{
+	return (isalnum(c) || c == '+' || c == '/');
+}
+
+/* The base64 of the value's bytes that do not share a group with what
+ * precedes it, when a bytes come before the value within a group (0, 1,
+ * 2): *skip value bytes are left out in front. */
+static size_t
+b64_core(const struct secret *x, int a, char *out, size_t *skip)
+{
+	size_t	s = (size_t)((3 - a) % 3), g;
+
+	*skip = s;
+	if (x->len < s + 6)
+		return (0);
+	g = (x->len - s) / 3;
+	return ((size_t)EVP_EncodeBlock((unsigned char *)out,
+	    (const unsigned char *)x->value + s, (int)(3 * g)));
+}
+
+/* A base64 token around a core found at m (a group boundary): its span
+ * [*ts, *te) from its first whole group, or false when it runs on past
+ * max characters (not a credential: lo, where the search began, ends
+ * it on the left). *open: it reaches len, and more of it may follow. */
+static bool
+b64_token(const char *buf, size_t len, size_t lo, size_t m, size_t clen,
+    size_t max, size_t *ts, size_t *te, bool *open)
+{
+	size_t	s = m, e = m + clen;
+
+	while (s > lo && m - s <= max && b64char((unsigned char)buf[s - 1]))
+		s--;
+	if (s > lo && b64char((unsigned char)buf[s - 1]))
+		return (false);		/* longer than a credential */
+	s += (m - s) % 4;	/* whole groups before the core */
+	while (e < len && e - s <= max && b64char((unsigned char)buf[e]))
+		e++;
+	if (e < len && b64char((unsigned char)buf[e]))
+		return (false);
+	*open = e == len;
+	if (e < len && buf[e] == '=') {
+		e++;
+		*open = false;
+		if (e < len && buf[e] == '=')
+			e++;
+		else if (e == len)
+			*open = true;
+	}
+	*ts = s;
+	*te = e;
+	return (true);
+}
+
+int
+secret_unswap_next(const struct secrets *s, const char *buf, size_t len,
+    size_t pos, bool final, size_t *at, size_t *end, char **repl, size_t *rlen)
+{
+	size_t	 best = len + 1, bend = 0;
+	char	*brepl = NULL;
+	size_t	 brlen = 0;
+	int	 brc = 0;
+
+	for (size_t i = 0; s != NULL && i < s->n; i++) {
+		const struct secret	*x = &s->v[i];
+		const char		*m;
+
+		if (x->len == 0)
+			continue;
+		if ((m = memmem(buf + pos, len - pos, x->value, x->len)) != NULL &&
+		    (size_t)(m - buf) < best) {
+			free(brepl);
+			best = (size_t)(m - buf);
+			bend = best + x->len;
+			brepl = xmalloc(SECRET_PLACEHOLDER_LEN);
+			memcpy(brepl, x->placeholder, SECRET_PLACEHOLDER_LEN);
+			brlen = SECRET_PLACEHOLDER_LEN;
+			brc = 1;
+		}
+		for (int a = 0; a < 3; a++) {
+			char		 core[4 * (SECRET_VALUE_MAX / 3) + 8];
+			size_t		 clen, skip, from = pos;
+
+			if ((clen = b64_core(x, a, core, &skip)) == 0)
+				continue;
+			while (from < len && (m = memmem(buf + from, len - from,
+			    core, clen)) != NULL && (size_t)(m - buf) < best) {
+				size_t		 ts, te, dl, tl, pad;
+				bool		 open;
+				unsigned char	*d;
+				int		 n;
+
+				from = (size_t)(m - buf) + 1;
+				if (!b64_token(buf, len, pos, (size_t)(m - buf), clen,
+				    SECRET_B64_TOKEN_MAX(x->len), &ts, &te, &open))
+					continue;
+				if (ts >= best)
+					break;
+				/* Longer than a credential: not one moat rewrites. */
+				if (te - ts > SECRET_B64_TOKEN_MAX(x->len))
+					continue;
+				if (open && !final) {
+					/* It may go on: hold it back whole. */
+					free(brepl);
+					brepl = NULL;
+					best = ts;
+					brc = 2;
+					break;
+				}
+				tl = (te - ts) & ~(size_t)3;
+				if (tl == 0)
+					continue;
+				/* EVP_DecodeBlock counts the padding as zeros. */
+				pad = (buf[ts + tl - 1] == '=') + (buf[ts + tl - 2] == '=');
+				d = xmalloc(tl / 4 * 3 + 1);
+				n = EVP_DecodeBlock(d, (const unsigned char *)buf + ts,
+				    (int)tl);
+				dl = n < 0 || (size_t)n < pad ? 0 : (size_t)n - pad;
+				if (memmem(d, dl, x->value, x->len) != NULL) {
+					size_t		 nl;
+					char		*nd = swap_line(s, 0, false,
+					    (const char *)d, dl, &nl);
+					char		*enc = xmalloc(4 * ((nl + 2) / 3) + 1);
+
+					free(brepl);
+					brlen = (size_t)EVP_EncodeBlock((unsigned char *)enc,
+					    (unsigned char *)nd, (int)nl);
+					brepl = enc;
+					explicit_bzero(nd, nl);
+					free(nd);
+					best = ts;
+					bend = ts + tl;
+					brc = 1;
+				}
+				explicit_bzero(d, tl / 4 * 3 + 1);
+				free(d);
+				if (brc == 1 && best == ts)
+					break;
+			}
+		}
+	}
+	if (brc == 0)
+		return (0);
+	*at = best;
+	*end = bend;
+	*repl = brepl;
+	*rlen = brlen;
+	return (brc);
+}
+
+/* A whole text with every value, and every base64 token holding one,
+ * replaced by the placeholder. */
+static char *
+unswap_all(const struct secrets *s, const char *buf, size_t len, size_t *outlen)
+{
+	struct sbuf	 ob = { NULL, 0, 0 };
+	size_t		 pos = 0, at, end, rl;
+	char		*r;
+
+	while (secret_unswap_next(s, buf, len, pos, true, &at, &end, &r, &rl) == 1) {
+		sbuf_add(&ob, buf + pos, at - pos);
+		sbuf_add(&ob, r, rl);
+		free(r);
+		pos = end;
+	}
+	sbuf_add(&ob, buf + pos, len - pos);
+	*outlen = ob.len;
+	return (ob.p);
+}
+
 /* One line (no line end) with every swap done: to_value, each named
  * secret's placeholder to its value; else each value to its placeholder. */
 static char *
@@ -495,7 +669,8 @@ message(const struct secrets *s, uint64_t named, bool request, const char *head,
 				free(d);
 			}
 		}
-		sw = swap_line(s, named, request, line, n, &swlen);
+		sw = request ? swap_line(s, named, true, line, n, &swlen) :
+		    unswap_all(s, line, n, &swlen);
 		sbuf_add(&ob, sw, swlen);
 		sbuf_add(&ob, "\r\n", 2);
 		explicit_bzero(sw, swlen);

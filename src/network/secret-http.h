@@ -80,6 +80,23 @@ struct secret_scan {
  * secrets; memory: the tail. */
 const struct secret *secret_scan(struct secret_scan *, const struct secrets *,
 		    uint64_t mask, const void *buf, size_t len);
+/* A response's bytes on their way back: each secret's value, and each
+ * base64 token whose decoded bytes hold a value (a Basic credential
+ * echoed: base64 of user:value), is replaced, the token by the base64 of
+ * its bytes with the placeholder for the value. A token is looked for by
+ * the part of the value's base64 that does not depend on what precedes
+ * it (three, one per alignment), and is at most SECRET_B64_TOKEN_MAX
+ * characters: user names up to 256 bytes. The first replacement at or
+ * after pos: 1 with [*at, *end) and its replacement (*repl, malloc'd,
+ * *rlen bytes); 0 when there is none; 2 when a token may go on past len
+ * (final false: more may come), *at its start: nothing from there may
+ * be let through yet. */
+#define SECRET_B64_USER_MAX	256
+#define SECRET_B64_TOKEN_MAX(vlen) \
+	(4 * (((vlen) + SECRET_B64_USER_MAX + 2) / 3) + 4)
+int		 secret_unswap_next(const struct secrets *, const char *buf,
+		    size_t len, size_t pos, bool final, size_t *at, size_t *end,
+		    char **repl, size_t *rlen);
 /* Whether a text (a host name, a URL, a plain request) holds any of the
  * run's placeholders: the secret, or NULL. */
 const struct secret *secret_http_placeholder_in(const struct secrets *,

@@ -95,6 +95,21 @@ is "the server received the real value as Bearer and x-api-key" \
 sandbox sh -c 'curl -sS -u "me:$TOKEN_A" '"$A"'/basic'
 is "Basic: the server received base64 of user:value" \
     "$(count "$T/a.log" "\"Authorization\": \"Basic $(printf 'me:%s' "$VA" | base64 -w0)\"")" 1
+# A Basic credential echoed back (base64 of user:value) comes back as
+# base64 of user:placeholder: in a header and in a body, for user names
+# of each length modulo 3 (each alignment of the value in the base64), in
+# a body where it straddles the relay's reads.
+sandbox sh -c 'for u in a ab abc; do
+	curl -sS -D /tmp/h -o /dev/null -u "$u:$TOKEN_A" '"$A"'/echo-header
+	sed -n "s/^X-Echo: Basic \([A-Za-z0-9+\/=]*\).*/\1/p" /tmp/h | base64 -d; echo
+done
+for n in 16380 100000; do
+	curl -sS -u "me:$TOKEN_A" '"$A"'/echo-pad/$n | tr -d . | sed "s/^Basic //" | base64 -d; echo
+done'
+like "an echoed Basic credential comes back as user:placeholder, in a header and in a body" \
+    "$(flat)" '^a:moat-secret-[0-9a-f]{32} ab:moat-secret-[0-9a-f]{32} abc:moat-secret-[0-9a-f]{32} me:moat-secret-[0-9a-f]{32} me:moat-secret-[0-9a-f]{32}$'
+is "... while the server received the real value each time" \
+    "$(grep -E '"/echo-(header|pad/[0-9]+)"' "$T/a.log" | grep -c -E "\"Authorization\": \"Basic ($(printf 'a:%s' "$VA" | base64 -w0)|$(printf 'ab:%s' "$VA" | base64 -w0)|$(printf 'abc:%s' "$VA" | base64 -w0)|$(printf 'me:%s' "$VA" | base64 -w0))\"")" 5
 sandbox sh -c 'curl -sS "'"$A"'/q?key=$TOKEN_A&x=1"'
 is "a query parameter: the server received the real value" "$(count "$T/a.log" "\"path\": \"/q?key=$VA&x=1\"")" 1
 sandbox sh -c 'printf "%s" "body-$TOKEN_A" | curl -sS -H "Transfer-Encoding: chunked" -H "Authorization: Bearer $TOKEN_A" --data-binary @- '"$A"'/upload; curl -sS '"$A"'/chunked -H "Authorization: Bearer $TOKEN_A"'
@@ -168,7 +183,7 @@ is "moat mcp run_command: the server received the real value" \
 run_moat run -p "$PROFILE" --secret TOKEN_B=localhost:"$PB" -- sh -c \
     'curl -sS -w " %{http_code}" '"$A"'/foreign -H "Authorization: Bearer $TOKEN_B"'
 like "a secret's placeholder sent to another secret's host: 403 with why" "$(flat)" \
-    'placeholder of secret TOKEN_B may only be sent to its own hosts.* 403$'
+    'placeholder of secret TOKEN_B may only be sent to its own hosts.* 403$'; [ -n "$out" ] || diag "rc $rc, stderr: $err"
 is "... that server never received the request" "$(count "$T/a.log" '"/foreign"')" 0
 like "... and the run's observed risk is high, saying why" \
     "$(sq "select risk_final, risk_final_reasons from runs where id = (select max(id) from runs)")" \

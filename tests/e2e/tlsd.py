@@ -5,6 +5,7 @@
 # headers, body) and answers:
 #   /echo        200, the request's Authorization and X-Api-Key as the body
 #   /echo-header 200, a header X-Echo that repeats the Authorization
+#   /echo-pad/N  200, the Authorization between two runs of N dots
 #   /chunked     200, a chunked body of three chunks
 #   /bytes/N     200, N bytes (for bench/secrets.sh)
 #   anything     200 "ok METHOD PATH"
@@ -63,6 +64,9 @@ class H(BaseHTTPRequestHandler):
         if self.path.startswith("/echo-header"):
             out = b"see X-Echo\n"
             extra["X-Echo"] = self.headers.get("Authorization", "")
+        elif self.path.startswith("/echo-pad/"):
+            pad = b"." * int(self.path[10:])
+            out = pad + self.headers.get("Authorization", "").encode() + pad
         elif self.path.startswith("/echo"):
             out = ("%s|%s\n" % (self.headers.get("Authorization", ""),
                                 self.headers.get("X-Api-Key", ""))).encode()

@@ -10,12 +10,18 @@
  * bytes that decode to the same secrets. And as a stream searched for a
  * placeholder (secret_scan), cut into pieces whose sizes the bytes pick:
  * the pieces find the secret the whole finds, and none before the piece
- * that completes it.
+ * that completes it. And as a response body swapped back whole
+ * (secret_unswap_next): no plain value is left; and a Basic credential
+ * made of the bytes (a user name from them, one of the values) and put
+ * between them comes back as the base64 of user:placeholder.
  * Build and run: tests/fuzz/run.sh, or make fuzz. */
 #include <assert.h>
+#include <ctype.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/evp.h>
 
 #include "network/secret-http.h"
 
@@ -28,7 +34,7 @@ static void
 setup(void)
 {
 	static const char	*names[2] = { "A", "B" };
-	static char		*values[2] = { "value-of-a-1234", "vb-5678" };
+	static char		*values[2] = { "value-of-a-1234", "vb-56789" };
 
 	for (int i = 0; i < 2; i++) {
 		sv[i].name = (char *)names[i];
@@ -71,6 +77,79 @@ fuzz_decode(const char *in, size_t size)
 	free(text);
 	secrets_release(&a);
 	secrets_release(&b);
+}
+
+/* A body with every value, and base64 token holding one, replaced. */
+static void
+fuzz_unswap(const char *in, size_t size)
+{
+	struct sbuf	 ob = { NULL, 0, 0 };
+	size_t		 pos = 0, at, end, rl;
+	char		*r;
+	int		 rc;
+
+	while ((rc = secret_unswap_next(&ss, in, size, pos, true, &at, &end, &r,
+	    &rl)) == 1) {
+		assert(at >= pos && end > at && end <= size);
+		sbuf_add(&ob, in + pos, at - pos);
+		sbuf_add(&ob, r, rl);
+		free(r);
+		pos = end;
+	}
+	assert(rc == 0);
+	sbuf_add(&ob, in + pos, size - pos);
+	if (ob.p == NULL)
+		return;
+	assert(!has(ob.p, ob.len, sv[0].value, sv[0].len));
+	assert(!has(ob.p, ob.len, sv[1].value, sv[1].len));
+	/* Not final: a token that reaches the end may be held back, but
+	 * what is found is within the text. */
+	if ((rc = secret_unswap_next(&ss, in, size, 0, false, &at, &end, &r,
+	    &rl)) == 1)
+		free(r);
+	assert(rc == 0 || at <= size);
+	free(ob.p);
+}
+
+/* "Basic " and the base64 of user:value, between text of the input that
+ * holds no base64 character next to it: comes back as user:placeholder. */
+static void
+fuzz_basic(const uint8_t *data, size_t size)
+{
+	const struct secret	*x = &sv[size > 0 ? data[0] & 1 : 0];
+	char			 cred[64 + 1 + 32], enc[4 * (sizeof cred / 3 + 1) + 1];
+	char			 text[2 * 64 + sizeof enc + 16], *r, *dec;
+	size_t			 ul = 0, cl, tl = 0, pos = 0, at, end, rl, el;
+	unsigned char		 back[sizeof enc];
+	int			 n;
+
+	for (size_t i = 1; i < size && ul < 64; i++)
+		if (data[i] >= 0x21 && data[i] < 0x7f && data[i] != ':')
+			cred[ul++] = (char)data[i];
+	/* A user name that holds a value has it swapped too: not this test. */
+	if (has(cred, ul, sv[0].value, sv[0].len) || has(cred, ul, sv[1].value, sv[1].len))
+		return;
+	memcpy(cred + ul, ":", 1);
+	memcpy(cred + ul + 1, x->value, x->len);
+	cl = ul + 1 + x->len;
+	el = (size_t)EVP_EncodeBlock((unsigned char *)enc, (unsigned char *)cred, (int)cl);
+	for (size_t i = 1; i < size && tl < 64; i++)
+		text[tl++] = isalnum(data[i]) || data[i] == '+' || data[i] == '/' ||
+		    data[i] == '=' ? '.' : (char)data[i];
+	memcpy(text + tl, " Basic ", 7);
+	tl += 7;
+	memcpy(text + tl, enc, el);
+	tl += el;
+	text[tl++] = '"';
+	assert(secret_unswap_next(&ss, text, tl, pos, true, &at, &end, &r, &rl) == 1);
+	assert(at == tl - 1 - el && end == tl - 1);
+	n = EVP_DecodeBlock(back, (unsigned char *)r, (int)rl);
+	assert(n >= 0);
+	dec = (char *)back;
+	assert((size_t)n >= ul + 1 + SECRET_PLACEHOLDER_LEN);
+	assert(memcmp(dec, cred, ul + 1) == 0);
+	assert(memcmp(dec + ul + 1, x->placeholder, SECRET_PLACEHOLDER_LEN) == 0);
+	free(r);
 }
 
 /* The stream in pieces against the whole of it. */
@@ -117,6 +196,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		setup();
 	fuzz_decode(in, size);
 	fuzz_scan(data, size);
+	fuzz_unswap(in, size);
+	fuzz_basic(data, size);
 	if (secret_http_head_end(in, size, &hl) != SH_OK)
 		return (0);
 	rc = secret_http_request(&ss, 1, in, hl, &out, &olen, &m, &why);
