@@ -20,6 +20,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <poll.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -33,7 +34,8 @@
 #include "tls.h"
 
 #define ICPT_IDLE_SECS	120	/* a connection that carries nothing for this long ends */
-#define ICPT_BUF	16384
+#define ICPT_BUF	65536	/* decrypted bytes read at once, and a body's chunk */
+#define ICPT_FLUSH	ICPT_BUF	/* a body's bytes sent on at once, when more are there */
 #define ICPT_LINE_MAX	1024	/* a chunk-size line */
 #define ICPT_DRAIN_MAX	(4 << 20)	/* read and dropped after a refusal mid-body */
 
@@ -60,10 +62,16 @@ struct intercept {
 /* One side of an intercepted connection. The client's side reads through
  * a memory BIO that this file feeds from the socket, so that bytes proxy.c
  * read already (a ClientHello) go first. */
+struct sink;
+
 struct side {
 	SSL		*ssl;
 	int		 fd;
 	BIO		*rbio;		/* the client's: fed here; NULL upstream */
+	BIO		*wbuf;		/* the client's: its writes, sent at each
+					   side_write's end; NULL upstream */
+	struct sink	*flush;		/* a body whose bytes held back go on
+					   before this side waits to read */
 	char		 buf[ICPT_BUF];
 	size_t		 off, len;	/* decrypted bytes not yet taken */
 	uint64_t	 bytes;		/* decrypted bytes read */
@@ -161,7 +169,23 @@ side_feed(struct side *s)
 	return (0);
 }
 
-/* More decrypted bytes into s->buf. 1: some, 0: the peer closed, -1: an error. */
+static int	sink_flush(struct sink *);
+
+/* Whether a read of s would wait: nothing decrypted or received is held
+ * by OpenSSL, nothing fed and unread, nothing in the socket. */
+static bool
+side_would_wait(struct side *s)
+{
+	struct pollfd	pfd = { .fd = s->fd, .events = POLLIN };
+
+	if (SSL_has_pending(s->ssl) || (s->rbio != NULL && BIO_pending(s->rbio) > 0))
+		return (false);
+	return (poll(&pfd, 1, 0) == 0);
+}
+
+/* More decrypted bytes into s->buf: as many as OpenSSL holds already once
+ * one record came (each SSL_read gives one record). 1: some, 0: the peer
+ * closed, -1: an error. */
 static int
 side_fill(struct side *s)
 {
@@ -171,11 +195,23 @@ side_fill(struct side *s)
 		s->off = s->len = 0;
 	if (s->len == sizeof s->buf)
 		return (1);
+	/* A body's held-back bytes go on before this side waits: they never
+	 * wait for bytes the peer sends only after it has them. */
+	if (s->flush != NULL && s->len == 0 && side_would_wait(s) &&
+	    sink_flush(s->flush) == -1)
+		return (-1);
 	for (;;) {
 		n = SSL_read(s->ssl, s->buf + s->len, (int)(sizeof s->buf - s->len));
 		if (n > 0) {
 			s->len += (size_t)n;
 			s->bytes += (uint64_t)n;
+			while (s->len < sizeof s->buf && SSL_has_pending(s->ssl) &&
+			    (n = SSL_read(s->ssl, s->buf + s->len,
+			    (int)(sizeof s->buf - s->len))) > 0) {
+				s->len += (size_t)n;
+				s->bytes += (uint64_t)n;
+			}
+			ERR_clear_error();
 			return (1);
 		}
 		err = SSL_get_error(s->ssl, n);
@@ -201,6 +237,11 @@ side_write(struct side *s, const void *buf, size_t len)
 			return (-1);
 		}
 		done += (size_t)n;
+	}
+	/* The records of one write leave in one send. */
+	if (s->wbuf != NULL && BIO_flush(s->wbuf) != 1) {
+		ERR_clear_error();
+		return (-1);
 	}
 	return (0);
 }
@@ -348,7 +389,8 @@ sink_put(struct sink *k, const char *p, size_t n)
 	    (k->found = secret_scan(&k->scan, k->forbid_in, k->forbid, p, n)) != NULL)
 		return (-1);
 	if (k->unswap == NULL)
-		return (sink_raw(k, p, n) == -1 ? -1 : sink_flush(k));
+		return (sink_raw(k, p, n) == -1 ? -1 :
+		    k->nout >= ICPT_FLUSH ? sink_flush(k) : 0);
 	while (n > 0) {
 		size_t	take = n < ICPT_BUF ? n : ICPT_BUF;
 
@@ -367,7 +409,7 @@ sink_put(struct sink *k, const char *p, size_t n)
 		pos += emit;
 		memmove(buf, buf + pos, len - pos);
 		k->ncarry = len - pos;
-		if (sink_flush(k) == -1)
+		if (k->nout >= ICPT_FLUSH && sink_flush(k) == -1)
 			return (-1);
 	}
 	return (0);
@@ -591,18 +633,26 @@ handshake_why(char *buf, size_t len, bool *cert_rejected)
 static int
 client_handshake(struct job *j, SSL_CTX *ctx, char *why, size_t whylen)
 {
-	BIO	*wbio;
+	BIO	*wbio = NULL;
 	int	 n;
 	bool	 rejected;
 
 	if ((j->cl.ssl = SSL_new(ctx)) == NULL ||
 	    (j->cl.rbio = BIO_new(BIO_s_mem())) == NULL ||
-	    (wbio = BIO_new_socket(j->cl.fd, BIO_NOCLOSE)) == NULL) {
+	    (wbio = BIO_new_socket(j->cl.fd, BIO_NOCLOSE)) == NULL ||
+	    (j->cl.wbuf = BIO_new(BIO_f_buffer())) == NULL ||
+	    BIO_set_write_buffer_size(j->cl.wbuf, 2 * ICPT_BUF) != 1) {
 		snprintf(why, whylen, "TLS setup: %s", tls_error(why, whylen));
 		BIO_free(j->cl.rbio);
-		j->cl.rbio = NULL;
+		BIO_free(wbio);
+		BIO_free(j->cl.wbuf);
+		j->cl.rbio = j->cl.wbuf = NULL;
 		return (-1);
 	}
+	/* Writes gather in wbuf and leave in one send per side_write;
+	 * reads take what was fed in as few calls as it allows. */
+	wbio = BIO_push(j->cl.wbuf, wbio);
+	SSL_set_read_ahead(j->cl.ssl, 1);
 	if (j->earlylen > 0)
 		BIO_write(j->cl.rbio, j->early, (int)j->earlylen);
 	BIO_up_ref(j->cl.rbio);		/* SSL_set_bio takes one reference */
@@ -639,8 +689,12 @@ upstream_handshake(struct job *j, struct intercept *ic, char *why, size_t whylen
 {
 	int	n;
 
-	if ((j->up.ssl = SSL_new(ic->up)) == NULL ||
-	    SSL_set_fd(j->up.ssl, j->up.fd) != 1 ||
+	if ((j->up.ssl = SSL_new(ic->up)) != NULL) {
+		/* Records read a socket's worth at a time, not two reads each. */
+		SSL_set_read_ahead(j->up.ssl, 1);
+		SSL_set_default_read_buffer_len(j->up.ssl, ICPT_BUF + 1024);
+	}
+	if (j->up.ssl == NULL || SSL_set_fd(j->up.ssl, j->up.fd) != 1 ||
 	    SSL_set1_host(j->up.ssl, j->verify) != 1 ||
 	    SSL_set_tlsext_host_name(j->up.ssl, j->verify) != 1) {
 		char	b[256];
@@ -814,9 +868,12 @@ serve(struct job *j)
 		k.forbid_in = ic->secrets;
 		k.forbid = ~j->named & (ic->secrets->n >= 64 ? ~0ULL :
 		    (1ULL << ic->secrets->n) - 1);
+		j->cl.flush = &k;
 		if ((req.chunked && (relay_chunked(&j->cl, &k) == -1 || sink_end(&k) == -1)) ||
 		    (!req.chunked && req.clen > 0 &&
-		    relay_n(&j->cl, &k, (uint64_t)req.clen) == -1)) {
+		    (relay_n(&j->cl, &k, (uint64_t)req.clen) == -1 ||
+		    sink_flush(&k) == -1))) {
+			j->cl.flush = NULL;
 			sink_free(&k);
 			if (k.found != NULL) {
 				char	body[512];
@@ -845,6 +902,7 @@ serve(struct job *j)
 			    j->host, j->port, req.path);
 			return;
 		}
+		j->cl.flush = NULL;
 		sink_free(&k);
 		/* The response; interim 1xx heads are passed on first. */
 		do {
@@ -891,6 +949,7 @@ serve(struct job *j)
 		if (req.minor == 0)
 			resp.close = true;
 		sink_init(&k, &j->cl, req.minor == 1, ic->secrets);
+		j->up.flush = &k;
 		if (resp.status == 101)
 			resp.close = true;	/* another protocol: not carried */
 		else if (body && resp.chunked)
@@ -903,6 +962,7 @@ serve(struct job *j)
 		}
 		if (body && resp.status != 101 && sink_end(&k) == -1)
 			rc = SH_BAD;
+		j->up.flush = NULL;
 		sink_free(&k);
 		swapped_names(ic->secrets, req.swapped, sw, sizeof sw);
 		icpt_event(ic, rc == SH_OK ? "allowed" : "error", j->host, j->port,
@@ -965,6 +1025,8 @@ job_thread(void *arg)
 
 	if (j->cl.ssl != NULL) {
 		(void)SSL_shutdown(j->cl.ssl);
+		if (j->cl.wbuf != NULL)
+			(void)BIO_flush(j->cl.wbuf);
 		SSL_free(j->cl.ssl);
 	}
 	if (j->up.ssl != NULL) {

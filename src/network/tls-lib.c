@@ -40,7 +40,8 @@
 
 /* Every OpenSSL function moat calls: X(name). */
 #define TLS_FUNCS \
-	X(BIO_ctrl) X(BIO_free) X(BIO_new) X(BIO_new_socket) X(BIO_s_mem) \
+	X(BIO_ctrl) X(BIO_f_buffer) X(BIO_free) X(BIO_int_ctrl) X(BIO_new) \
+	X(BIO_new_socket) X(BIO_push) X(BIO_s_mem) \
 	X(BIO_up_ref) X(BIO_write) X(BN_free) X(BN_new) X(BN_rand) \
 	X(BN_to_ASN1_INTEGER) X(ERR_clear_error) X(ERR_error_string_n) \
 	X(ERR_get_error) X(ERR_peek_error) X(EVP_DecodeBlock) X(EVP_EncodeBlock) \
@@ -50,8 +51,10 @@
 	X(SSL_CTX_set_alpn_select_cb) X(SSL_CTX_set_default_verify_paths) \
 	X(SSL_CTX_set_verify) X(SSL_CTX_use_PrivateKey) X(SSL_CTX_use_certificate) \
 	X(SSL_accept) X(SSL_connect) X(SSL_ctrl) X(SSL_free) X(SSL_get_error) \
-	X(SSL_get_verify_result) X(SSL_new) X(SSL_read) X(SSL_select_next_proto) \
-	X(SSL_set1_host) X(SSL_set_bio) X(SSL_set_fd) X(SSL_shutdown) X(SSL_write) \
+	X(SSL_get_verify_result) X(SSL_has_pending) X(SSL_new) X(SSL_read) \
+	X(SSL_select_next_proto) X(SSL_set1_host) X(SSL_set_bio) \
+	X(SSL_set_default_read_buffer_len) X(SSL_set_fd) X(SSL_set_read_ahead) \
+	X(SSL_shutdown) X(SSL_write) \
 	X(TLS_client_method) X(TLS_server_method) X(X509V3_EXT_conf_nid) \
 	X(X509V3_set_ctx) X(X509_EXTENSION_free) X(X509_NAME_add_entry_by_txt) \
 	X(X509_add_ext) X(X509_free) X(X509_get_default_cert_file) \
@@ -150,9 +153,12 @@ tls_fn(size_t i)
 	void name params { ((void (*) params)tls_fn(TLS_FN_##name)) args; }
 
 R(long, BIO_ctrl, (BIO *b, int cmd, long l, void *p), (b, cmd, l, p))
+R(const BIO_METHOD *, BIO_f_buffer, (void), ())
 R(int, BIO_free, (BIO *b), (b))
+R(long, BIO_int_ctrl, (BIO *b, int cmd, long l, int i), (b, cmd, l, i))
 R(BIO *, BIO_new, (const BIO_METHOD *m), (m))
 R(BIO *, BIO_new_socket, (int fd, int close_flag), (fd, close_flag))
+R(BIO *, BIO_push, (BIO *b, BIO *append), (b, append))
 R(const BIO_METHOD *, BIO_s_mem, (void), ())
 R(int, BIO_up_ref, (BIO *b), (b))
 R(int, BIO_write, (BIO *b, const void *d, int n), (b, d, n))
@@ -188,6 +194,7 @@ R(long, SSL_ctrl, (SSL *s, int cmd, long l, void *p), (s, cmd, l, p))
 V(SSL_free, (SSL *s), (s))
 R(int, SSL_get_error, (const SSL *s, int rc), (s, rc))
 R(long, SSL_get_verify_result, (const SSL *s), (s))
+R(int, SSL_has_pending, (const SSL *s), (s))
 R(SSL *, SSL_new, (SSL_CTX *c), (c))
 R(int, SSL_read, (SSL *s, void *b, int n), (s, b, n))
 R(int, SSL_select_next_proto, (unsigned char **out, unsigned char *outlen,
@@ -195,7 +202,9 @@ R(int, SSL_select_next_proto, (unsigned char **out, unsigned char *outlen,
     unsigned int clientlen), (out, outlen, in, inlen, client, clientlen))
 R(int, SSL_set1_host, (SSL *s, const char *h), (s, h))
 V(SSL_set_bio, (SSL *s, BIO *r, BIO *w), (s, r, w))
+V(SSL_set_default_read_buffer_len, (SSL *s, size_t len), (s, len))
 R(int, SSL_set_fd, (SSL *s, int fd), (s, fd))
+V(SSL_set_read_ahead, (SSL *s, int yes), (s, yes))
 R(int, SSL_shutdown, (SSL *s), (s))
 R(int, SSL_write, (SSL *s, const void *b, int n), (s, b, n))
 R(const SSL_METHOD *, TLS_client_method, (void), ())
