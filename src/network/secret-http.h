@@ -97,6 +97,11 @@ const struct secret *secret_scan(struct secret_scan *, const struct secrets *,
 int		 secret_unswap_next(const struct secrets *, const char *buf,
 		    size_t len, size_t pos, bool final, size_t *at, size_t *end,
 		    char **repl, size_t *rlen);
+/* The same, each needle searched for through the whole text: what the
+ * sampled search must agree with (the fuzzer checks). */
+int		 secret_unswap_exact(const struct secrets *, const char *buf,
+		    size_t len, size_t pos, bool final, size_t *at, size_t *end,
+		    char **repl, size_t *rlen);
 /* Whether a text (a host name, a URL, a plain request) holds any of the
  * run's placeholders: the secret, or NULL. */
 const struct secret *secret_http_placeholder_in(const struct secrets *,

@@ -79,10 +79,32 @@ fuzz_decode(const char *in, size_t size)
 	secrets_release(&b);
 }
 
+/* The sampled search against the exact one, from each start. */
+static void
+fuzz_unswap_same(const char *in, size_t size, size_t pos, bool final)
+{
+	size_t	 a1 = 0, e1 = 0, l1 = 0, a2 = 0, e2 = 0, l2 = 0;
+	char	*r1 = NULL, *r2 = NULL;
+	int	 c1 = secret_unswap_next(&ss, in, size, pos, final, &a1, &e1, &r1, &l1);
+	int	 c2 = secret_unswap_exact(&ss, in, size, pos, final, &a2, &e2, &r2, &l2);
+
+	assert(c1 == c2);
+	if (c1 != 0)
+		assert(a1 == a2);
+	if (c1 == 1)
+		assert(e1 == e2 && l1 == l2 && memcmp(r1, r2, l1) == 0);
+	free(r1);
+	free(r2);
+}
+
 /* A body with every value, and base64 token holding one, replaced. */
 static void
 fuzz_unswap(const char *in, size_t size)
 {
+	fuzz_unswap_same(in, size, 0, true);
+	fuzz_unswap_same(in, size, 0, false);
+	if (size > 0)
+		fuzz_unswap_same(in, size, (size_t)(unsigned char)in[0] % size, true);
 	struct sbuf	 ob = { NULL, 0, 0 };
 	size_t		 pos = 0, at, end, rl;
 	char		*r;
