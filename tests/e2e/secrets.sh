@@ -55,6 +55,10 @@ kids = [subprocess.Popen(["sh", "-c", 'echo "$TOKEN_A" >/tmp/t.txt; exec sleep 3
         subprocess.Popen(["sleep", "30"])]
 while not os.path.exists("/tmp/t.txt"):
     pass
+# The first child writes the file, then execs sleep: its memory is read
+# once it has (during the exec /proc/PID/mem reads nothing).
+while open(f"/proc/{kids[0].pid}/cmdline", "rb").read().split(b"\0")[0] != b"sleep":
+    pass
 found, scanned, read_mem = [], 0, []
 for pid in [d for d in os.listdir("/proc") if d.isdigit()]:
     for f in ("environ", "cmdline"):
@@ -303,6 +307,12 @@ rm -f "$T/ws/.env"
 hits=$(cat "$MOAT_DB"* | grep -c -a -F "$VAL")
 is "the value is nowhere in the audit database after the session's commands" "$hits" 0
 run_moat session kill "$S"
+# moat shell: its session holds the secret; each line's variable holds the
+# session's placeholder.
+out=$(cd "$T/ws" && printf '%s\n' 'printf "[%s]\n" "$TOKEN_A"' 'printf "[%s]\n" "$TOKEN_A"' |
+    "$MOAT" shell --plain -p "$PROFILE" 2>&1)
+is "moat shell: two lines, the same placeholder in each" \
+    "$(printf '%s\n' "$out" | grep -c '^\[moat-secret-[0-9a-f]\{32\}\]$')|$(printf '%s\n' "$out" | grep '^\[' | sort -u | wc -l)" "2|1"
 (unset TOKEN_A; run_moat session new -p "$PROFILE"; echo "$rc|$err" >"$T/unset")
 like "a session whose secret is unset is refused before it starts, naming it" \
     "$(cat "$T/unset")" "^125\|.*secret TOKEN_A: the variable is not set in moat's environment"
