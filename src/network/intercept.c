@@ -4,12 +4,13 @@
  * with a certificate the run's CA issued for the host (tls.c), opens TLS to
  * the real host with full verification, and carries HTTP/1.1 between them
  * one request at a time: each request head gets the secret's value for its
- * placeholder, each response head the placeholder back (secret-http.c), the
- * bodies pass as they are (Content-Length, chunked, or to the close). Each
- * request is an event, sent to the loop through a socket pair (the run's
- * sink is the loop's alone). Memory is bounded per connection: a 64 KiB
- * head, a 16 KiB body buffer. Supervisor, on the proxy's interception
- * threads. */
+ * placeholder, each response head and body the placeholder back (an echoed
+ * Basic credential too; secret-http.c); a request body is searched for
+ * another secret's placeholder as it passes. Each request is an event,
+ * sent to the loop through a socket pair (the run's sink is the loop's
+ * alone). Memory is bounded per connection: a 64 KiB head, 64 KiB of
+ * decrypted bytes per side, a body's chunk and what it holds back.
+ * Supervisor, on the proxy's interception threads. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
