@@ -260,6 +260,41 @@ unswap_exact(const struct secrets *s, const char *buf, size_t len, size_t lo,
 					best = ts;
 					bend = ts + tl;
 					brc = 1;
+					/* Whole groups the swap left as they were at the
+					 * token's end stay in the text, which is searched
+					 * on from there: a value that begins in them
+					 * and runs on past the token is found whole. */
+					while (bend - best >= 4 && brlen >= 4 &&
+					    memcmp(buf + bend - 4, brepl + brlen - 4, 4) == 0) {
+						bend -= 4;
+						brlen -= 4;
+					}
+					/* A value that begins inside the token and
+					 * runs on past it would come back whole (its
+					 * start re-encoded as it was): the rest of it
+					 * is the placeholder. */
+					for (size_t y = 0; y < s->n; y++) {
+						const struct secret	*v = &s->v[y];
+						size_t			 vtop = bend + v->len - 1;
+						const char		*q = buf + best;
+
+						if (v->len == 0 || vtop > len)
+							vtop = len;
+						/* (One wholly inside was decoded with it.) */
+						do
+							q = (size_t)(q + 1 - buf) < vtop ? memmem(q + 1,
+							    vtop - (size_t)(q + 1 - buf), v->value,
+							    v->len) : NULL;
+						while (q != NULL && (size_t)(q - buf) + v->len <= bend);
+						if (q == NULL)
+							continue;
+						brepl = xrealloc(brepl, brlen + SECRET_PLACEHOLDER_LEN);
+						memcpy(brepl + brlen, v->placeholder,
+						    SECRET_PLACEHOLDER_LEN);
+						brlen += SECRET_PLACEHOLDER_LEN;
+						bend = (size_t)(q - buf) + v->len;
+						break;
+					}
 				}
 				explicit_bzero(d, tl / 4 * 3 + 1);
 				free(d);
