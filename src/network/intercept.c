@@ -936,16 +936,25 @@ serve(struct job *j)
 				    req.path, why);
 				return;
 			}
-			if (side_write(&j->cl, out, olen) == -1) {
+			/* The final head of a response without a body goes
+			 * after its event (below), as a body's last bytes do. */
+			if (resp.status / 100 == 1 && resp.status != 101) {
+				if (side_write(&j->cl, out, olen) == -1) {
+					free(out);
+					return;
+				}
 				free(out);
-				return;
 			}
-			free(out);
 		} while (resp.status / 100 == 1 && resp.status != 101);
 		/* The body, each value replaced by its placeholder, framed
 		 * anew (secret_http_response rewrote the head for it). */
 		bool	body = resp.status / 100 != 1 && resp.status != 204 &&
 		    resp.status != 304 && strcmp(req.method, "HEAD") != 0;
+
+		if ((body && resp.status != 101) && side_write(&j->cl, out, olen) == -1) {
+			free(out);
+			return;
+		}
 
 		if (req.minor == 0)
 			resp.close = true;
@@ -961,10 +970,9 @@ serve(struct job *j)
 			rc = relay_close(&j->up, &k) == 0 ? SH_OK : SH_BAD;
 			resp.close = true;
 		}
-		if (body && resp.status != 101 && sink_end(&k) == -1)
-			rc = SH_BAD;
-		j->up.flush = NULL;
-		sink_free(&k);
+		/* The event goes before the response's last bytes: a client
+		 * that ends once it has them (a session's command) finds its
+		 * event with the session's supervisor already. */
 		swapped_names(ic->secrets, req.swapped, sw, sizeof sw);
 		icpt_event(ic, rc == SH_OK ? "allowed" : "error", j->host, j->port,
 		    sw[0] != '\0' ? "intercepted, secret swapped" : "intercepted",
@@ -975,6 +983,14 @@ serve(struct job *j)
 		    sw[0] != '\0' ? " swapped" : "",
 		    (unsigned long long)(j->cl.bytes - c0),
 		    (unsigned long long)(j->up.bytes - u0), mono() - t0);
+		if (!(body && resp.status != 101)) {
+			if (side_write(&j->cl, out, olen) == -1)
+				rc = SH_BAD;
+		} else if (sink_end(&k) == -1)
+			rc = SH_BAD;
+		free(out);
+		j->up.flush = NULL;
+		sink_free(&k);
 		if (rc != SH_OK || req.close || resp.close)
 			return;
 	}

@@ -2731,6 +2731,13 @@ proxy_intercept_cb(struct loop *l, int fd, uint32_t events, void *arg)
 	intercept_drain(p->icpt, p->events);
 }
 
+void
+proxy_drain_events(struct proxy *p)
+{
+	if (p != NULL && p->icpt != NULL)
+		intercept_drain(p->icpt, p->events);
+}
+
 int
 proxy_secrets(struct proxy *p, const struct secrets *s, struct merr *e)
 {

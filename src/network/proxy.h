@@ -56,6 +56,9 @@ struct proxy	*proxy_new(const struct event_sink *events, const char *ws,
  * else. Before proxy_listen. -1 with e when TLS cannot be set up (net-ca). */
 struct secrets;
 int		 proxy_secrets(struct proxy *, const struct secrets *, struct merr *);
+/* The interception threads' events sent so far, to the run's sink now
+ * (before a session's command's end is passed on to its client). */
+void		 proxy_drain_events(struct proxy *);
 /* Serves the listeners init made: takes ownership of fds (closed by
  * proxy_stop). fds[i] is the listener named by enum proxy_listener; nfds
  * is PROXY_NFDS or PROXY_NFDS_MAX. On failure the caller proxy_stops p. */

@@ -1801,6 +1801,13 @@ run_serve_freeze(struct run *r, bool frozen, struct merr *e)
 	return (0);
 }
 
+void
+run_serve_drain(struct run *r)
+{
+	if (r->spawn != NULL)
+		proxy_drain_events(r->spawn->proxy);
+}
+
 int
 run_serve_net(struct run *r, const char *rule, bool add, struct merr *e)
 {

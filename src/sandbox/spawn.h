@@ -168,6 +168,8 @@ void		 run_serve_stop(struct run *);
 int		 run_serve_freeze(struct run *, bool frozen, struct merr *);
 /* Serving: the sandbox's allowlist changed (proxy_allow): rule added or
  * removed. -1 with e saying why (an isolated sandbox has no proxy). */
+/* Events the proxy's interception threads have sent, to on_event now. */
+void		 run_serve_drain(struct run *);
 int		 run_serve_net(struct run *, const char *rule, bool add,
 		    struct merr *);
 /* A question of on_net_ask answered: a session's command answers its

@@ -858,6 +858,11 @@ sv_serve_msg(struct run *r, const struct chan_msg *m, int *fds, int nfds)
 
 	for (c = sv->cmds; c != NULL && c->tag != m->tag; c = c->next)
 		;
+	/* Its intercepted requests' events before its end (the thread sent
+	 * each before the response's last bytes, so before the command saw
+	 * them). */
+	if (m->type == MSG_STATUS)
+		run_serve_drain(r);
 	if (c != NULL && c->client != NULL) {
 		struct chan_msg	fw = *m;
 
