@@ -2045,11 +2045,21 @@ spawn_session_secrets(struct run *r, struct merr *e)
 	secrets_release(&r->secrets);
 	if (chan_send(r->session_fd, &m, NULL, 0, NULL, 0) == -1)
 		return (merr_errno(e, "ask the session for its secrets"));
-	do
-		rc = chan_recv(r->session_fd, 0, &m, &payload, &len, fds, 1, &nfds);
-	while (rc == -1 && errno == EINTR);
-	for (int i = 0; i < nfds; i++)
-		close(fds[i]);
+	/* A message for an earlier command of this connection (a question
+	 * held for it, an event) may come first: not the answer. */
+	for (;;) {
+		do
+			rc = chan_recv(r->session_fd, 0, &m, &payload, &len, fds, 1,
+			    &nfds);
+		while (rc == -1 && errno == EINTR);
+		for (int i = 0; i < nfds; i++)
+			close(fds[i]);
+		nfds = 0;
+		if (rc <= 0 || m.type == MSG_SECRETS || m.type == MSG_ERROR)
+			break;
+		free(payload);
+		payload = NULL;
+	}
 	if (rc <= 0)
 		return (merr_set(e, "the session did not say its secrets: %s",
 		    rc == 0 ? "it closed" : strerror(errno)));
