@@ -7,12 +7,16 @@
 # "survived": a promise that no test guards. `make check-mutants` runs it.
 #
 # Usage: run.sh [-k] [NAME...]    (-k keeps the scratch tree)
+#        run.sh --fresh           (TAP: each entry's text to find occurs
+#                                 exactly once in the tree, so that none
+#                                 goes stale unseen; make check runs it)
 # Environment: MUTANTS_LIST (default tests/mutants/list), TMPDIR.
 set -u
 src=$(cd "$(dirname "$0")/../.." && pwd)
 list=${MUTANTS_LIST:-$src/tests/mutants/list}
-keep=no
+keep=no fresh=no
 [ "${1:-}" = -k ] && { keep=yes; shift; }
+[ "${1:-}" = --fresh ] && { fresh=yes; shift; }
 only=("$@")
 
 command -v python3 >/dev/null || { echo "run.sh: needs python3"; exit 2; }
@@ -46,6 +50,24 @@ for r in recs:
     print("\x1f".join([r["name"], r["file"], r["find"], r["replace"], r["why"], r.get("tests", "")]))
 PY
 ) || exit 2
+
+if [ $fresh = yes ]; then
+	n=0 bad=0
+	while IFS=$'\x1f' read -r name file find replace why tests; do
+		n=$((n + 1))
+		c=$(python3 -c 'import sys; print(open(sys.argv[1]).read().count(sys.argv[2]))' \
+		    "$src/$file" "$find" 2>/dev/null || echo missing)
+		if [ "$c" = 1 ]; then
+			echo "ok $n - mutant $name: its text occurs once in $file"
+		else
+			bad=$((bad + 1))
+			echo "not ok $n - mutant $name: its text occurs ${c} times in $file (want 1): the entry is stale"
+		fi
+	done <<<"$records"
+	echo "1..$n"
+	[ $bad = 0 ]
+	exit
+fi
 
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/moat-mutants.XXXXXX")
 chmod 755 "$scratch"
