@@ -1456,6 +1456,13 @@ conn_ask(struct conn *c, const char *why)
 	return (true);
 }
 
+/* Whether a refusal could be asked about now (proxy_ask_fn with id 0). */
+static bool
+proxy_may_ask(struct proxy *p, const char *host, unsigned port)
+{
+	return (p->ask != NULL && p->ask(p->ask_arg, 0, host, port, "") > 0);
+}
+
 /* The request names host:port: decide, then resolve or connect. */
 static void
 conn_request(struct conn *c, const char *host, unsigned port)
@@ -1905,7 +1912,10 @@ proxy_transparent(struct proxy *p, int sock, const void *dst, size_t dstlen)
 		rule = r;
 		break;
 	}
-	if (tp->name[0] != '\0' && why != NULL) {
+	/* Refused, unless someone can be asked: then the connection goes
+	 * into the listener, whose request check holds it for the question
+	 * (conn_request, conn_ask) under the name or the address. */
+	if (tp->name[0] != '\0' && why != NULL && !proxy_may_ask(p, tp->name, port)) {
 		trans_refused(p, tp->name, text, port, why);
 		free(tp);
 		return (EACCES);
@@ -1916,7 +1926,8 @@ proxy_transparent(struct proxy *p, int sock, const void *dst, size_t dstlen)
 		allow_target_set(&t, text, port);
 		rule = allow_match(&p->allow, &t, &why);
 		if (rule == NULL && why != NULL) {
-			if (!allow_port_named(&p->allow, port)) {
+			if (!allow_port_named(&p->allow, port) &&
+			    !proxy_may_ask(p, text, port)) {
 				trans_refused(p, text, text, port, why);
 				free(tp);
 				return (EACCES);
@@ -2311,6 +2322,19 @@ dns_question(struct proxy *p, const struct sockaddr_storage *from,
 		return;
 	}
 	if ((rule = allow_match_name(&p->allow, q.name)) == NULL && !p->allow.allow_all) {
+		/* Someone could be asked: a stand-in that leads to the name,
+		 * so that the connection to it is asked about (an A question
+		 * gets one, any other none), not refused here. */
+		if ((q.qtype == DNS_TYPE_A || q.qtype == DNS_TYPE_AAAA) &&
+		    proxy_may_ask(p, q.name, 0)) {
+			uint8_t	va[1][16];
+			int	vf;
+
+			dns_map(p, q.name, 0, NULL, &vf, va[0]);
+			dns_send(p, from, fromlen, &q, DNS_RCODE_OK, AF_INET, va,
+			    q.qtype == DNS_TYPE_A);
+			return;
+		}
 		dns_refuse(p, from, fromlen, &q, "no net-allow rule names it");
 		return;
 	}

@@ -84,8 +84,12 @@ int		 proxy_allow(struct proxy *, const char *rule, bool add,
  * the allowlist decides again, a rule added meanwhile is its rule, and
  * without one it goes as allowed once; how is said in its event) or
  * refuses it saying how; no answer in time refuses it saying so. -1: no
- * connection waits under that id (answered, timed out, gone). On the
- * loop's thread. */
+ * connection waits under that id (answered, timed out, gone). fn with id
+ * 0 asks nothing: it says whether someone could be asked now (seconds, or
+ * 0), so that a transparent connection to an address no rule allows, and a
+ * name the resolver would answer NXDOMAIN (then given a stand-in address
+ * that leads to the name), are let as far as the question instead of being
+ * refused at connect() or at the name. On the loop's thread. */
 typedef unsigned (*proxy_ask_fn)(void *arg, uint32_t id, const char *host,
 		    unsigned port, const char *why);
 void		 proxy_set_ask(struct proxy *, proxy_ask_fn, void *);

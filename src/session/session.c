@@ -324,6 +324,8 @@ sv_on_net_ask(struct run *r, uint32_t id, const char *host, unsigned port,
 	for (struct sv_cmd *c = sv->cmds; c != NULL; c = c->next) {
 		if (c->open || c->client == NULL || c->client->ask_secs == 0)
 			continue;
+		if (id == 0)		/* could anyone be asked: nothing sent */
+			return (c->client->ask_secs);
 		m.code = (int)c->client->ask_secs;
 		snprintf(m.text, sizeof m.text, "%s:%u", host, port);
 		if (chan_send(c->client->fd, &m, why, strlen(why), NULL, 0) == -1)

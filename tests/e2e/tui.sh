@@ -627,6 +627,24 @@ if command -v curl >/dev/null; then
 	like "a profile changed further is refused as before" "$rc $err" "^125 .*profile .* has changed since session"
 	sed -i '$d' "$T/ask.conf"
 
+	# A client that ignores the proxy variables: the resolver gives the
+	# refused name a stand-in (not NXDOMAIN) while the shell can answer,
+	# and the transparent connection to it is asked about by name.
+	line "curl --noproxy '*' -sS -m 90 http://www3.test:$P/h.txt; r=\$?; sleep 1; echo ask7-\$r"
+	expect "transparent, a name no rule allows: asked by name" "^www3.test:$P not allowed: "
+	keys o
+	expect "o: it reaches the host" "^ask7-0"
+	# An address no rule allows, connected to directly: asked by address.
+	line "curl --noproxy '*' -sS -m 5 http://203.0.113.9:8/; echo ask8-\$?"
+	expect "transparent, an address no rule allows: asked by address" "^203.0.113.9:8 not allowed: "
+	keys d
+	expect "d: refused, saying who denied it" "^moat: 203.0.113.9:8 not allowed by profile .*denied by pid"
+	expect "... and the command goes on" "^ask8-"
+	n=$(asked)
+	run_moat session exec "$sid" -q -- sh -c "curl --noproxy '*' -sS -m 5 http://www3.test:$P/h.txt; echo x\$?"
+	is "moat session exec, which does not answer: the name is refused as before (curl 6, no such host)" "$out" "x6"
+	is "... and no question was held for it" "$(asked)" "$n"
+
 	line ":quit"
 	expect "it leaves" '^EXIT 0$'
 
