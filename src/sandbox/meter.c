@@ -45,6 +45,7 @@ struct meter {
 	double			 mem_peak, procs_peak;
 	unsigned long		 nsamples;
 	const char		*source;
+	bool			 mem_cg;	/* a sample had the cgroup's memory */
 	char			**tmpfs;	/* owned; meter_add_tmpfs: paths inside */
 	size_t			 ntmpfs;
 	pid_t			 root_pid;	/* a process of the run's other than
@@ -445,8 +446,11 @@ meter_sample_now(struct meter *m, struct meter_sample *out)
 	double			 now = now_mono(), cpu;
 	bool			 have_cg = m->cg != NULL && cg_mode(m->cg) != CG_NONE;
 
-	if (have_cg)
+	if (have_cg) {
 		(void)cg_stats(m->cg, &st);
+		if (!isnan(st.mem_current))
+			m->mem_cg = true;
+	}
 	if (!have_cg || isnan(st.cpu_total) || isnan(st.mem_current) ||
 	    isnan(st.pids_current)) {
 		meter_proc_totals(m, &ps);
@@ -591,6 +595,7 @@ meter_stop(struct meter *m, struct meter_summary *out)
 		out->io_write = m->last.io_write;
 		out->nsamples = m->nsamples;
 		out->source = m->source;
+		out->mem_cg = m->mem_cg;
 	}
 	if (m->tfd != -1) {
 		loop_del(m->loop, m->tfd);
@@ -611,10 +616,13 @@ meter_add_tmpfs(struct meter *m, const char *path)
 }
 
 void
-meter_summary_rusage(struct meter_summary *sm, double user_s, double sys_s)
+meter_summary_rusage(struct meter_summary *sm, double user_s, double sys_s,
+    double maxrss_bytes)
 {
 	sm->cpu_user = meter_max(sm->cpu_user, user_s);
 	sm->cpu_sys = meter_max(sm->cpu_sys, sys_s);
+	if (!sm->mem_cg)
+		sm->mem_peak = meter_max(sm->mem_peak, maxrss_bytes);
 }
 
 /* ---- formatting ---- */

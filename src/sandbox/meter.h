@@ -42,6 +42,7 @@ struct meter_summary {
 	double	io_read, io_write;
 	unsigned long nsamples;
 	const char *source;	/* "cgroup v1", "cgroup v2", "procfs" */
+	bool	mem_cg;		/* the memory figures are a cgroup's counters */
 };
 
 typedef void	(*meter_cb)(void *arg, const struct meter_sample *);
@@ -65,9 +66,14 @@ void		 meter_stop(struct meter *, struct meter_summary *out);
 const struct meter_sample *meter_last(const struct meter *);
 /* Without a cgroup, the last interval's CPU of processes that are gone is
  * lost to /proc; the init's wait4() rusage (which includes everything it
- * reaped) is exact: raise the summary's user/sys to it. */
+ * reaped) is exact: raise the summary's user/sys to it. Where no
+ * cgroup counts the memory (!mem_cg), its largest process's resident size
+ * (maxrss_bytes; NAN: not known) is a floor for the peak, which a command
+ * that ends between two samples would otherwise leave without one. (A
+ * cgroup's count is the truth where there is one: a resident size also
+ * holds file pages charged elsewhere.) */
 void		 meter_summary_rusage(struct meter_summary *, double user_s,
-		    double sys_s);
+		    double sys_s, double maxrss_bytes);
 
 /* Pure math, unit-tested. */
 uint64_t	 meter_sub_sat(uint64_t a, uint64_t b);

@@ -116,6 +116,7 @@ struct spawn {
 	struct cg		*cg;		/* the run's cgroup, or CG_NONE */
 	struct meter		*meter;
 	double			 ru_user0, ru_sys0;	/* RUSAGE_CHILDREN before */
+	long			 ru_maxrss0;		/* its ru_maxrss (KiB) before */
 	struct merr		 err;		/* a failure inside a callback */
 	bool			 failed;
 	bool			 serve;		/* no command: init serves requests */
@@ -1630,7 +1631,10 @@ spawn_meter_stop(struct run *r, struct spawn *sp)
 	if (getrusage(RUSAGE_CHILDREN, &ru) == 0)
 		meter_summary_rusage(&r->summary,
 		    tv_seconds(&ru.ru_utime) - sp->ru_user0,
-		    tv_seconds(&ru.ru_stime) - sp->ru_sys0);
+		    tv_seconds(&ru.ru_stime) - sp->ru_sys0,
+		    /* the largest of all our children ever: the sandbox's only
+		     * when it is larger than before the sandbox */
+		    ru.ru_maxrss > sp->ru_maxrss0 ? (double)ru.ru_maxrss * 1024 : NAN);
 }
 
 /* Each limit the run hit, as an event with what was hit: the kernel's
@@ -2607,6 +2611,7 @@ run_sandbox(struct run *r, struct merr *e)
 		if (getrusage(RUSAGE_CHILDREN, &ru) == 0) {
 			sp.ru_user0 = tv_seconds(&ru.ru_utime);
 			sp.ru_sys0 = tv_seconds(&ru.ru_stime);
+			sp.ru_maxrss0 = ru.ru_maxrss;
 		}
 	}
 	spawn_list_workspace(r, ws, &before);

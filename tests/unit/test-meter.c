@@ -195,9 +195,21 @@ test_live_proc(void)
 	    "procfs summary: wall %.2f user %.2f sys %.2f (wait4: %.2f) peak %.1fM "
 	    "procs %.0f", sm.wall, sm.cpu_user, sm.cpu_sys, child_cpu,
 	    sm.mem_peak / 1048576, sm.procs_peak);
-	meter_summary_rusage(&sm, child_cpu, 0);
+	meter_summary_rusage(&sm, child_cpu, 0, NAN);
 	tap_ok(sm.cpu_user + sm.cpu_sys >= child_cpu,
 	    "summary raised to the wait4 figure");
+	{
+		double	peak = sm.mem_peak;
+
+		meter_summary_rusage(&sm, 0, 0, peak * 2);
+		tap_ok(sm.mem_peak == peak * 2,
+		    "the peak raised to the largest process's resident size");
+		meter_summary_rusage(&sm, 0, 0, peak);
+		tap_ok(sm.mem_peak == peak * 2, "and never lowered by it");
+		sm.mem_peak = NAN;
+		meter_summary_rusage(&sm, 0, 0, 123e6);
+		tap_ok(sm.mem_peak == 123e6, "a peak no sample gave comes from it");
+	}
 }
 
 static void
