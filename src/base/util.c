@@ -250,6 +250,27 @@ write_file_at(int dirfd, const char *path, const char *s, struct merr *e)
 }
 
 void
+cache_store(const char *dir, const char *path, const void *buf, size_t len)
+{
+	char	tmp[PATH_MAX + 32];
+	int	fd;
+	bool	ok;
+
+	if (!cache_dir_owned(dir) ||
+	    (size_t)snprintf(tmp, sizeof tmp, "%s.%d.tmp", path, (int)getpid()) >=
+	    sizeof tmp)
+		return;
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600)) == -1)
+		return;
+	ok = write(fd, buf, len) == (ssize_t)len;
+	if (close(fd) == -1)
+		ok = false;
+	if (!ok || rename(tmp, path) == -1)
+		unlink(tmp);
+}
+
+void
 close_fds_except(int from, const int *keep, size_t n)
 {
 	unsigned	lo = (unsigned)from;

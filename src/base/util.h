@@ -81,6 +81,11 @@ bool	 cache_dir_owned(const char *dir);
  * to what the caller left open without close-on-exec. */
 void	 close_fds_except(int from, const int *keep, size_t n);
 int	 open_owned(const char *dir, const char *path);
+/* Best effort: writes len bytes of buf to path (mode 0600) through a
+ * temporary file renamed over it, when dir is cache_dir_owned; a cache that
+ * cannot be kept only costs its next reader the work again. */
+void	 cache_store(const char *dir, const char *path, const void *buf,
+	    size_t len);
 char	*path_join(const char *, const char *);
 bool	 path_is_under(const char *, const char *);
 /* An absolute path with "//", "/./" and "/../" folded lexically (".." at

@@ -558,23 +558,14 @@ cache_read(const char *tool, struct tool_cache *c)
 static void
 cache_write(const char *tool, const struct tool_cache *c)
 {
-	autofree char	*path = cache_path(tool), *dir = cache_dir(), *tmp = NULL,
-			*text = NULL;
-	int		 fd;
-	bool		 ok;
+	autofree char	*path = cache_path(tool), *dir = cache_dir(), *text = NULL;
 
-	if (path == NULL || dir == NULL || !cache_dir_owned(dir))
+	if (path == NULL || dir == NULL)
 		return;
-	tmp = xprintf("%s.%d.tmp", path, (int)getpid());
 	text = xprintf("tool=%s\ntool_mtime=%s\nmodule=%s\nmodule_mtime=%s\n"
 	    "url=%s\nfiles=%s\n", c->tool, c->tool_mtime, c->module,
 	    c->module_mtime, c->url, c->files);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0600)) == -1)
-		return;
-	ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
-	if (close(fd) == -1 || !ok || rename(tmp, path) == -1)
-		unlink(tmp);
+	cache_store(dir, path, text, strlen(text));
 }
 
 /* Tool output lines: no control characters, not empty. */

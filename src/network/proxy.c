@@ -2277,6 +2277,19 @@ dns_resolved(struct proxy *p, struct rjob *j)
 	dns_answer(p, &j->from, j->fromlen, &j->q, j->rule, sas, n);
 }
 
+/* A stand-in address that the map leads back to q's name (an A question
+ * gets one, any other none): the connection to it is decided by name. */
+static void
+dns_standin(struct proxy *p, const struct sockaddr_storage *to, socklen_t tolen,
+    const struct proxy_dns_q *q)
+{
+	uint8_t	va[1][16];
+	int	vf;
+
+	dns_map(p, q->name, 0, NULL, &vf, va[0]);
+	dns_send(p, to, tolen, q, DNS_RCODE_OK, AF_INET, va, q->qtype == DNS_TYPE_A);
+}
+
 static void
 dns_question(struct proxy *p, const struct sockaddr_storage *from,
     socklen_t fromlen, const uint8_t *b, size_t len)
@@ -2327,12 +2340,7 @@ dns_question(struct proxy *p, const struct sockaddr_storage *from,
 		 * gets one, any other none), not refused here. */
 		if ((q.qtype == DNS_TYPE_A || q.qtype == DNS_TYPE_AAAA) &&
 		    proxy_may_ask(p, q.name, 0)) {
-			uint8_t	va[1][16];
-			int	vf;
-
-			dns_map(p, q.name, 0, NULL, &vf, va[0]);
-			dns_send(p, from, fromlen, &q, DNS_RCODE_OK, AF_INET, va,
-			    q.qtype == DNS_TYPE_A);
+			dns_standin(p, from, fromlen, &q);
 			return;
 		}
 		dns_refuse(p, from, fromlen, &q, "no net-allow rule names it");
@@ -2344,13 +2352,8 @@ dns_question(struct proxy *p, const struct sockaddr_storage *from,
 		return;
 	}
 	if (p->upstream) {
-		/* The upstream resolves: a stand-in the map leads to the name. */
-		uint8_t	va[1][16];
-		int	vf;
-
-		dns_map(p, q.name, 0, NULL, &vf, va[0]);
-		dns_send(p, from, fromlen, &q, DNS_RCODE_OK, AF_INET, va,
-		    q.qtype == DNS_TYPE_A);
+		/* The upstream resolves. */
+		dns_standin(p, from, fromlen, &q);
 		return;
 	}
 	if ((rule != NULL && rule->kind == RULE_LOCALHOST) ||

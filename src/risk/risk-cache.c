@@ -365,27 +365,15 @@ risk_cache_load(const uint8_t key[SHA256_LEN])
 void
 risk_cache_store(const uint8_t key[SHA256_LEN], const struct risk_rules *rs)
 {
-	char		 dir[PATH_MAX + 8], path[PATH_MAX + 32], tmp[PATH_MAX + 64];
+	char		 dir[PATH_MAX + 8], path[PATH_MAX + 32];
 	autofree char	*b = NULL;
 	size_t		 len;
-	int		 fd;
-	bool		 ok;
 
 	risk_cache_paths(dir, sizeof dir, path, sizeof path);
 	/* Best effort: a moat that cannot keep the rules only reads them
 	 * again. */
-	if (!cache_dir_owned(dir))
-		return;
 	b = risk_cache_encode(key, rs, &len);
 	if (len > RISK_CACHE_MAX)
 		return;
-	snprintf(tmp, sizeof tmp, "%s.%d.tmp", path, (int)getpid());
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0600)) == -1)
-		return;
-	ok = write(fd, b, len) == (ssize_t)len;
-	if (close(fd) == -1)
-		ok = false;
-	if (!ok || rename(tmp, path) == -1)
-		unlink(tmp);
+	cache_store(dir, path, b, len);
 }

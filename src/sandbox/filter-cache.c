@@ -187,26 +187,14 @@ filter_cache_load(const uint8_t key[SHA256_LEN], unsigned want, struct filter *f
 void
 filter_cache_store(const uint8_t key[SHA256_LEN], const struct filter *f)
 {
-	char		 dir[PATH_MAX + 8], path[PATH_MAX + 80], tmp[PATH_MAX + 100];
+	char		 dir[PATH_MAX + 8], path[PATH_MAX + 80];
 	autofree void	*b = NULL;
 	size_t		 len;
-	int		 fd;
-	bool		 ok;
 
 	if (key == NULL || f->prog.len == 0)
 		return;
 	filter_cache_paths(key, dir, sizeof dir, path, sizeof path);
 	/* Best effort: a run that cannot keep its program only pays again. */
-	if (!cache_dir_owned(dir))
-		return;
 	b = filter_cache_format(key, f, &len);
-	snprintf(tmp, sizeof tmp, "%s.%d.tmp", path, (int)getpid());
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0600)) == -1)
-		return;
-	ok = write(fd, b, len) == (ssize_t)len;
-	if (close(fd) == -1)
-		ok = false;
-	if (!ok || rename(tmp, path) == -1)
-		unlink(tmp);
+	cache_store(dir, path, b, len);
 }

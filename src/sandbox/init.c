@@ -450,38 +450,43 @@ init_now(void)
 	return ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
 }
 
+/* /proc/PID/NAME into buf, NUL-terminated; -1 when pid is gone. */
+static int
+init_proc_read(pid_t pid, const char *name, char *buf, size_t len)
+{
+	char	path[64];
+	ssize_t	n;
+	int	fd;
+
+	snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, name);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (-1);
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n <= 0)
+		return (-1);
+	buf[n] = '\0';
+	return (0);
+}
+
 /* pid's group (stat's fifth field), and whether it has a handler for sig
  * (status's SigCgt); -1 when it is gone. */
 static pid_t
 init_proc(pid_t pid, int sig, bool *caught)
 {
-	char			path[64], buf[2048], *p;
-	ssize_t			n;
-	int			fd;
+	char			buf[2048], *p;
 	long			pg = -1;
 	unsigned long long	cgt;
 
 	*caught = false;
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if (init_proc_read(pid, "stat", buf, sizeof buf) == -1)
 		return (-1);
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return (-1);
-	buf[n] = '\0';
 	/* After the command's name, which may hold anything but ends at
 	 * the last ')': state, ppid, pgrp. */
 	if ((p = strrchr(buf, ')')) == NULL || sscanf(p + 1, " %*c %*d %ld", &pg) != 1)
 		return (-1);
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if (init_proc_read(pid, "status", buf, sizeof buf) == -1)
 		return (-1);
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return (-1);
-	buf[n] = '\0';
 	if ((p = strstr(buf, "\nSigCgt:")) != NULL &&
 	    sscanf(p + 8, "%llx", &cgt) == 1)
 		*caught = (cgt >> (sig - 1)) & 1;
