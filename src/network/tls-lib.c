@@ -48,7 +48,9 @@
 	X(EVP_PKEY_Q_keygen) X(EVP_PKEY_free) X(EVP_sha256) X(OpenSSL_version) \
 	X(PEM_write_bio_X509) X(SSL_CTX_ctrl) X(SSL_CTX_free) \
 	X(SSL_CTX_load_verify_locations) X(SSL_CTX_new) X(SSL_CTX_set_alpn_protos) \
-	X(SSL_CTX_set_alpn_select_cb) X(SSL_CTX_set_default_verify_paths) \
+	X(SSL_CTX_set_alpn_select_cb) \
+	X(SSL_CTX_set_ciphersuites) X(SSL_CTX_set_default_verify_paths) \
+	X(SSL_CTX_set_options) \
 	X(SSL_CTX_set_verify) X(SSL_CTX_use_PrivateKey) X(SSL_CTX_use_certificate) \
 	X(SSL_accept) X(SSL_connect) X(SSL_ctrl) X(SSL_free) X(SSL_get_error) \
 	X(SSL_get_verify_result) X(SSL_has_pending) X(SSL_new) X(SSL_read) \
@@ -184,7 +186,9 @@ R(int, SSL_CTX_set_alpn_protos, (SSL_CTX *c, const unsigned char *p, unsigned in
     (c, p, n))
 V(SSL_CTX_set_alpn_select_cb, (SSL_CTX *c, SSL_CTX_alpn_select_cb_func cb, void *arg),
     (c, cb, arg))
+R(int, SSL_CTX_set_ciphersuites, (SSL_CTX *c, const char *l), (c, l))
 R(int, SSL_CTX_set_default_verify_paths, (SSL_CTX *c), (c))
+R(uint64_t, SSL_CTX_set_options, (SSL_CTX *c, uint64_t o), (c, o))
 V(SSL_CTX_set_verify, (SSL_CTX *c, int mode, SSL_verify_cb cb), (c, mode, cb))
 R(int, SSL_CTX_use_PrivateKey, (SSL_CTX *c, EVP_PKEY *k), (c, k))
 R(int, SSL_CTX_use_certificate, (SSL_CTX *c, X509 *x), (c, x))

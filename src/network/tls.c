@@ -186,6 +186,17 @@ tls_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 	return (SSL_TLSEXT_ERR_OK);
 }
 
+/* The leg to the sandbox's client never leaves the machine, and moat
+ * decrypts and encrypts every byte of it once more than a tunnel would:
+ * moat's choice, in moat's order, is the cheapest AEAD of the defaults,
+ * AES-128-GCM (AES-NI: about 15% faster than AES-256-GCM here, ChaCha20
+ * slower); ChaCha20 for a client that puts it first (as clients do on a
+ * CPU without AES instructions). TLS 1.3's suites are OpenSSL's defaults in
+ * another order; TLS 1.2 keeps OpenSSL's list and order, as the upstream
+ * leg keeps OpenSSL's defaults in all. */
+#define TLS_CLIENT_LEG_SUITES \
+	"TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+
 static SSL_CTX *
 tls_leaf_ctx(struct tls_ca *ca, const char *host, struct merr *e)
 {
@@ -208,6 +219,7 @@ tls_leaf_ctx(struct tls_ca *ca, const char *host, struct merr *e)
 	}
 	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL ||
 	    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+	    SSL_CTX_set_ciphersuites(ctx, TLS_CLIENT_LEG_SUITES) != 1 ||
 	    SSL_CTX_use_certificate(ctx, x) != 1 ||
 	    SSL_CTX_add1_chain_cert(ctx, ca->cert) != 1 ||
 	    SSL_CTX_use_PrivateKey(ctx, ca->leaf_key) != 1) {
@@ -217,6 +229,8 @@ tls_leaf_ctx(struct tls_ca *ca, const char *host, struct merr *e)
 		return (NULL);
 	}
 	X509_free(x);
+	(void)SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE |
+	    SSL_OP_PRIORITIZE_CHACHA);
 	SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_select, NULL);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	return (ctx);

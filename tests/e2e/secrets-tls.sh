@@ -92,6 +92,14 @@ like "what the server echoes comes back as the placeholder" "$out" \
 is "the server received the real value as Bearer and x-api-key" \
     "$(count "$T/a.log" "\"Authorization\": \"Bearer $VA\", \"x-api-key\": \"$VA\"")" 1
 
+# The leg to the client is moat's choice: AES-128-GCM first (TLS 1.3),
+# where OpenSSL's default order (and curl's) would agree on AES-256-GCM;
+# a client that puts ChaCha20 first gets it.
+sandbox sh -c 'curl -sS -v -o /dev/null '"$A"'/suite 2>&1 | grep "SSL connection using"
+curl -sS -v -o /dev/null --tls13-ciphers TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384 '"$A"'/suite 2>&1 | grep "SSL connection using"'
+like "TLS to the client: AES-128-GCM, or ChaCha20 for a client that prefers it" "$(flat)" \
+    '^\* SSL connection using TLSv1.3 / TLS_AES_128_GCM_SHA256 \* SSL connection using TLSv1.3 / TLS_CHACHA20_POLY1305_SHA256$'
+
 sandbox sh -c 'curl -sS -u "me:$TOKEN_A" '"$A"'/basic'
 is "Basic: the server received base64 of user:value" \
     "$(count "$T/a.log" "\"Authorization\": \"Basic $(printf 'me:%s' "$VA" | base64 -w0)\"")" 1
