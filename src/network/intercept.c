@@ -13,6 +13,7 @@
  * Supervisor, on the proxy's interception threads. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -184,13 +185,44 @@ side_would_wait(struct side *s)
 	return (poll(&pfd, 1, 0) == 0);
 }
 
-/* More decrypted bytes into s->buf: as many as OpenSSL holds already once
- * one record came (each SSL_read gives one record). 1: some, 0: the peer
- * closed, -1: an error. */
+/* Decrypted bytes into dst (at most max): as many as OpenSSL holds already
+ * once one record came (each SSL_read gives one record). The count, 0
+ * when the peer closed, -1 on an error. */
+static ssize_t
+side_read_into(struct side *s, char *dst, size_t max)
+{
+	size_t	got = 0;
+	int	n, err;
+
+	if (max > INT_MAX)
+		max = INT_MAX;
+	for (;;) {
+		n = SSL_read(s->ssl, dst, (int)max);
+		if (n > 0) {
+			got = (size_t)n;
+			while (got < max && SSL_has_pending(s->ssl) &&
+			    (n = SSL_read(s->ssl, dst + got, (int)(max - got))) > 0)
+				got += (size_t)n;
+			s->bytes += got;
+			ERR_clear_error();
+			return ((ssize_t)got);
+		}
+		err = SSL_get_error(s->ssl, n);
+		if (err == SSL_ERROR_WANT_READ && side_feed(s) == 0)
+			continue;
+		ERR_clear_error();
+		s->eof = true;
+		return (err == SSL_ERROR_ZERO_RETURN || err == SSL_ERROR_WANT_READ ||
+		    err == SSL_ERROR_SYSCALL ? 0 : -1);
+	}
+}
+
+/* More decrypted bytes into s->buf. 1: some, 0: the peer closed, -1: an
+ * error. */
 static int
 side_fill(struct side *s)
 {
-	int	n, err;
+	ssize_t	n;
 
 	if (s->off == s->len)
 		s->off = s->len = 0;
@@ -201,28 +233,10 @@ side_fill(struct side *s)
 	if (s->flush != NULL && s->len == 0 && side_would_wait(s) &&
 	    sink_flush(s->flush) == -1)
 		return (-1);
-	for (;;) {
-		n = SSL_read(s->ssl, s->buf + s->len, (int)(sizeof s->buf - s->len));
-		if (n > 0) {
-			s->len += (size_t)n;
-			s->bytes += (uint64_t)n;
-			while (s->len < sizeof s->buf && SSL_has_pending(s->ssl) &&
-			    (n = SSL_read(s->ssl, s->buf + s->len,
-			    (int)(sizeof s->buf - s->len))) > 0) {
-				s->len += (size_t)n;
-				s->bytes += (uint64_t)n;
-			}
-			ERR_clear_error();
-			return (1);
-		}
-		err = SSL_get_error(s->ssl, n);
-		if (err == SSL_ERROR_WANT_READ && side_feed(s) == 0)
-			continue;
-		ERR_clear_error();
-		s->eof = true;
-		return (err == SSL_ERROR_ZERO_RETURN || err == SSL_ERROR_WANT_READ ||
-		    err == SSL_ERROR_SYSCALL ? 0 : -1);
-	}
+	if ((n = side_read_into(s, s->buf + s->len, sizeof s->buf - s->len)) <= 0)
+		return ((int)n);
+	s->len += (size_t)n;
+	return (1);
 }
 
 static int
@@ -263,7 +277,15 @@ side_take(struct side *s, size_t max, const char **p)
 
 /* Where a body goes: to a side, framed chunked or as it is, and for a
  * response with each secret's value replaced by its placeholder on the
- * way (held back: the last bytes could begin a value cut by the read). */
+ * way (held back: the last bytes could begin a value cut by the read).
+ *
+ * The bytes wait in one buffer, out, as they will leave: those cleared
+ * to go first (searched, and replaced where a value was), then those
+ * still held back. A body read with nothing before it in its side's
+ * buffer is decrypted straight into out and searched there, so that a
+ * byte is copied by moat only where OpenSSL copies it (out of its record
+ * and into the next one); a replacement, which changes the length, goes
+ * through a copy (sink_replace). */
 struct sink {
 	struct side		*to;
 	bool			 chunked;
@@ -274,64 +296,67 @@ struct sink {
 	uint64_t		 forbid;
 	struct secret_scan	 scan;
 	const struct secret	*found;		/* one was: nothing more goes */
-	char			*carry;		/* owned; up to keep bytes */
-	size_t			 ncarry, keep;
-	/* What goes out next, as one chunk in one TLS write: room for the
-	 * chunk's size line before it and its CRLF after. */
+	size_t			 keep;		/* held back at most, unswapping */
+	/* out: room for a chunk's size line before the bytes and its CRLF
+	 * after; [0, clear) of the bytes go next, [clear, nout) are held
+	 * back (with unswap only). */
 	char			*out;		/* owned */
-	size_t			 nout, capout;
+	size_t			 clear, nout, capout;
+	char			*scratch;	/* owned; capout bytes, for a replacement */
 };
 
 #define SINK_HDR	20	/* "ffffffffffffffff\r\n" */
+#define SINK_BYTES(k)	((k)->out + SINK_HDR)
 
+/* The cleared bytes go on, as one chunk in one TLS write; those held
+ * back move to the buffer's start. */
 static int
 sink_flush(struct sink *k)
 {
-	char	hdr[SINK_HDR + 1];
-	int	hl;
-	char	*start = k->out + SINK_HDR;
-	size_t	len = k->nout;
+	char	hdr[SINK_HDR + 1], save[2];
+	int	hl, rc;
+	char	*start = SINK_BYTES(k);
+	size_t	len = k->clear;
 
-	if (k->nout == 0)
+	if (len == 0)
 		return (0);
-	k->nout = 0;
 	if (k->chunked) {
 		hl = snprintf(hdr, sizeof hdr, "%zx\r\n", len);
 		start -= hl;
 		memcpy(start, hdr, (size_t)hl);
+		/* The CRLF goes where held-back bytes may be: put back. */
+		memcpy(save, start + hl + len, 2);
 		memcpy(start + hl + len, "\r\n", 2);
-		len += (size_t)hl + 2;
-	}
-	return (side_write(k->to, start, len));
+		rc = side_write(k->to, start, len + (size_t)hl + 2);
+		memcpy(start + hl + len, save, 2);
+	} else
+		rc = side_write(k->to, start, len);
+	memmove(SINK_BYTES(k), SINK_BYTES(k) + len, k->nout - len);
+	k->nout -= len;
+	k->clear = 0;
+	return (rc);
 }
 
+/* Bytes cleared to go, after those cleared already (nothing is held
+ * back while this is called). */
 static int
 sink_raw(struct sink *k, const char *p, size_t n)
 {
 	if (n == 0)
 		return (0);
-	if (k->out == NULL) {
-		k->capout = 2 * ICPT_BUF + SECRET_PLACEHOLDER_LEN;
-		k->out = xmalloc(SINK_HDR + k->capout + 2);
-	}
-	if (k->nout + n > k->capout && sink_flush(k) == -1)
+	if (k->clear + n > k->capout && sink_flush(k) == -1)
 		return (-1);
-	if (n > k->capout) {
-		/* Larger than the buffer (not from sink_put): in pieces. */
-		while (n > 0) {
-			size_t	m = n < k->capout ? n : k->capout;
+	while (n > 0) {
+		size_t	m = n < k->capout - k->clear ? n : k->capout - k->clear;
 
-			memcpy(k->out + SINK_HDR, p, m);
-			k->nout = m;
-			if (sink_flush(k) == -1)
-				return (-1);
-			p += m;
-			n -= m;
-		}
-		return (0);
+		memcpy(SINK_BYTES(k) + k->clear, p, m);
+		k->clear += m;
+		k->nout = k->clear;
+		p += m;
+		n -= m;
+		if (n > 0 && sink_flush(k) == -1)
+			return (-1);
 	}
-	memcpy(k->out + SINK_HDR + k->nout, p, n);
-	k->nout += n;
 	return (0);
 }
 
@@ -347,8 +372,9 @@ sink_init(struct sink *k, struct side *to, bool chunked, const struct secrets *u
 	for (size_t i = 0; unswap != NULL && i < unswap->n; i++)
 		if (SECRET_B64_TOKEN_MAX(unswap->v[i].len) > k->keep)
 			k->keep = SECRET_B64_TOKEN_MAX(unswap->v[i].len);
-	if (unswap != NULL)
-		k->carry = xmalloc(k->keep + ICPT_BUF + 1);
+	/* A chunk, a read's worth more, and what is held back. */
+	k->capout = ICPT_FLUSH + ICPT_BUF + k->keep + SECRET_PLACEHOLDER_LEN;
+	k->out = xmalloc(SINK_HDR + k->capout + 2);
 }
 
 /* Each replacement in buf from its start, sent on with what precedes it;
@@ -380,38 +406,102 @@ sink_unswap(struct sink *k, const char *buf, size_t len, bool final,
 	return (0);
 }
 
-static int
-sink_put(struct sink *k, const char *p, size_t n)
+/* How many of len bytes, from pos on, may go when keep must stay and
+ * nothing may pass limit. */
+static size_t
+sink_emit(const struct sink *k, size_t len, size_t pos, size_t limit)
 {
-	char			*buf;
-	size_t			 len, pos = 0, emit, limit;
+	size_t	emit = len - pos > k->keep ? len - pos - k->keep : 0;
 
+	if (pos + emit > limit)
+		emit = limit > pos ? limit - pos : 0;
+	return (emit);
+}
+
+/* The held-back bytes hold a replacement: they leave out for scratch and
+ * come back replaced, those that must stay held back last. */
+static int
+sink_replace(struct sink *k, bool final)
+{
+	size_t	len = k->nout - k->clear, pos, limit, emit;
+
+	if (k->scratch == NULL)
+		k->scratch = xmalloc(k->capout);
+	memcpy(k->scratch, SINK_BYTES(k) + k->clear, len);
+	k->nout = k->clear;
+	if (sink_unswap(k, k->scratch, len, final, &pos, &limit) == -1)
+		return (-1);
+	emit = final ? len - pos : sink_emit(k, len, pos, limit);
+	if (sink_raw(k, k->scratch + pos, emit) == -1)
+		return (-1);
+	pos += emit;
+	if (len - pos > k->capout - k->nout && sink_flush(k) == -1)
+		return (-1);
+	memcpy(SINK_BYTES(k) + k->nout, k->scratch + pos, len - pos);
+	k->nout += len - pos;
+	return (0);
+}
+
+/* n new bytes at the end of out (nout): searched, cleared to go where
+ * they can, sent on once a chunk's worth is. */
+static int
+sink_commit(struct sink *k, size_t n)
+{
+	const char	*p = SINK_BYTES(k) + k->nout;
+
+	k->nout += n;
 	if (k->forbid != 0 &&
 	    (k->found = secret_scan(&k->scan, k->forbid_in, k->forbid, p, n)) != NULL)
 		return (-1);
 	if (k->unswap == NULL)
-		return (sink_raw(k, p, n) == -1 ? -1 :
-		    k->nout >= ICPT_FLUSH ? sink_flush(k) : 0);
-	while (n > 0) {
-		size_t	take = n < ICPT_BUF ? n : ICPT_BUF;
+		k->clear = k->nout;
+	else {
+		size_t	at, end, rl, len = k->nout - k->clear;
+		char	*r;
+		int	rc;
 
-		buf = k->carry;
-		memcpy(buf + k->ncarry, p, take);
-		len = k->ncarry + take;
-		p += take;
-		n -= take;
-		if (sink_unswap(k, buf, len, false, &pos, &limit) == -1)
+		rc = secret_unswap_next(k->unswap, SINK_BYTES(k) + k->clear, len,
+		    0, false, &at, &end, &r, &rl);
+		if (rc == 1) {
+			explicit_bzero(r, rl);
+			free(r);
+			if (sink_replace(k, false) == -1)
+				return (-1);
+		} else
+			k->clear += sink_emit(k, len, 0, rc == 2 ? at : len);
+	}
+	return (k->clear >= ICPT_FLUSH ? sink_flush(k) : 0);
+}
+
+/* Where the next bytes go in out, and how many fit: at least a read's
+ * worth (ICPT_BUF), the cleared bytes sent on first when it would not. */
+static int
+sink_room(struct sink *k, char **p, size_t *room)
+{
+	if (k->capout - k->nout < ICPT_BUF && sink_flush(k) == -1)
+		return (-1);
+	*p = SINK_BYTES(k) + k->nout;
+	*room = k->capout - k->nout;
+	return (0);
+}
+
+/* Bytes read already (a side's buffer) into the sink. */
+static int
+sink_put(struct sink *k, const char *p, size_t n)
+{
+	while (n > 0) {
+		char	*dst;
+		size_t	 room;
+
+		if (sink_room(k, &dst, &room) == -1)
 			return (-1);
-		emit = len - pos > k->keep ? len - pos - k->keep : 0;
-		if (pos + emit > limit)
-			emit = limit > pos ? limit - pos : 0;
-		if (sink_raw(k, buf + pos, emit) == -1)
+		if (room > n)
+			room = n;
+		memcpy(dst, p, room);
+		if (sink_commit(k, room) == -1)
 			return (-1);
-		pos += emit;
-		memmove(buf, buf + pos, len - pos);
-		k->ncarry = len - pos;
-		if (k->nout >= ICPT_FLUSH && sink_flush(k) == -1)
-			return (-1);
+		p += room;
+		n -= room;
 	}
 	return (0);
 }
@@ -419,14 +509,14 @@ sink_put(struct sink *k, const char *p, size_t n)
 static void
 sink_free(struct sink *k)
 {
-	if (k->carry != NULL)
-		explicit_bzero(k->carry, k->keep + ICPT_BUF + 1);
-	free(k->carry);
-	k->carry = NULL;
 	if (k->out != NULL)
 		explicit_bzero(k->out, SINK_HDR + k->capout + 2);
 	free(k->out);
 	k->out = NULL;
+	if (k->scratch != NULL)
+		explicit_bzero(k->scratch, k->capout);
+	free(k->scratch);
+	k->scratch = NULL;
 }
 
 /* The body's end: what was held back, and the last chunk. */
@@ -435,12 +525,17 @@ sink_end(struct sink *k)
 {
 	int	rc = 0;
 
-	if (k->unswap != NULL && k->ncarry > 0) {
-		size_t	pos, limit;
+	if (k->unswap != NULL && k->nout > k->clear) {
+		size_t	at, end, rl;
+		char	*r;
 
-		rc = sink_unswap(k, k->carry, k->ncarry, true, &pos, &limit);
-		if (rc == 0)
-			rc = sink_raw(k, k->carry + pos, k->ncarry - pos);
+		if (secret_unswap_next(k->unswap, SINK_BYTES(k) + k->clear,
+		    k->nout - k->clear, 0, true, &at, &end, &r, &rl) == 1) {
+			explicit_bzero(r, rl);
+			free(r);
+			rc = sink_replace(k, true);
+		} else
+			k->clear = k->nout;
 	}
 	if (rc == 0)
 		rc = sink_flush(k);
@@ -450,19 +545,43 @@ sink_end(struct sink *k)
 	return (rc);
 }
 
+/* Up to max bytes of a body from one side into the sink: what its buffer
+ * holds, else decrypted straight into the sink. The count; 0 when the
+ * side ends (closed, or an error); -1 when the sink fails. */
+static ssize_t
+relay_some(struct side *from, struct sink *k, uint64_t max)
+{
+	const char	*p;
+	char		*dst;
+	size_t		 room;
+	ssize_t		 got;
+
+	if (from->off < from->len) {
+		got = (ssize_t)side_take(from, max < ICPT_BUF ? (size_t)max : ICPT_BUF, &p);
+		return (sink_put(k, p, (size_t)got) == -1 ? -1 : got);
+	}
+	/* What is cleared goes on before this side waits (as side_fill). */
+	if (k->clear > 0 && side_would_wait(from) && sink_flush(k) == -1)
+		return (-1);
+	if (sink_room(k, &dst, &room) == -1)
+		return (-1);
+	if (room > max)
+		room = (size_t)max;
+	if ((got = side_read_into(from, dst, room)) <= 0)
+		return (0);
+	return (sink_commit(k, (size_t)got) == -1 ? -1 : got);
+}
+
 /* n bytes of a body from one side into the sink. */
 static int
 relay_n(struct side *from, struct sink *k, uint64_t n)
 {
-	const char	*p;
-	size_t		 got;
+	ssize_t	got;
 
 	while (n > 0) {
-		if ((got = side_take(from, n < ICPT_BUF ? (size_t)n : ICPT_BUF, &p)) == 0)
+		if ((got = relay_some(from, k, n)) <= 0)
 			return (-1);
-		if (sink_put(k, p, got) == -1)
-			return (-1);
-		n -= got;
+		n -= (uint64_t)got;
 	}
 	return (0);
 }
@@ -471,13 +590,11 @@ relay_n(struct side *from, struct sink *k, uint64_t n)
 static int
 relay_close(struct side *from, struct sink *k)
 {
-	const char	*p;
-	size_t		 got;
+	ssize_t	got;
 
-	while ((got = side_take(from, ICPT_BUF, &p)) > 0)
-		if (sink_put(k, p, got) == -1)
-			return (-1);
-	return (0);
+	while ((got = relay_some(from, k, UINT64_MAX)) > 0)
+		;
+	return ((int)got);
 }
 
 /* Reads one line (to its LF) of at most ICPT_LINE_MAX bytes into line. */
