@@ -118,6 +118,17 @@ like "an echoed Basic credential comes back as user:placeholder, in a header and
     "$(flat)" '^a:moat-secret-[0-9a-f]{32} ab:moat-secret-[0-9a-f]{32} abc:moat-secret-[0-9a-f]{32} me:moat-secret-[0-9a-f]{32} me:moat-secret-[0-9a-f]{32}$'
 is "... while the server received the real value each time" \
     "$(grep -E '"/echo-(header|pad/[0-9]+)"' "$T/a.log" | grep -c -E "\"Authorization\": \"Basic ($(printf 'a:%s' "$VA" | base64 -w0)|$(printf 'ab:%s' "$VA" | base64 -w0)|$(printf 'abc:%s' "$VA" | base64 -w0)|$(printf 'me:%s' "$VA" | base64 -w0))\"")" 5
+# A body that echoes the value thousands of times, at every offset of the
+# relay's reads and chunks: each comes back as the placeholder, as Bearer
+# and as a Basic credential, and the bytes between them as they were.
+sandbox sh -c 'b=$(printf "me:%s" "$TOKEN_A" | base64 -w0)
+chk() { awk -v want="$1" "{ d = \$0; gsub(/[^.]/, \"\", d); if (substr(\$0, 1, length(want)) != want || length(\$0) != length(want) + (NR - 1) % 97 || length(d) != (NR - 1) % 97) bad++ } END { print NR, bad + 0 }"; }
+curl -sS -H "Authorization: Bearer $TOKEN_A" '"$A"'/echo-many/6000 | chk "Bearer $TOKEN_A"
+curl -sS -u "me:$TOKEN_A" '"$A"'/echo-many/6000 | chk "Basic $b"'
+is "6000 echoed values in one body, Bearer and Basic: each the placeholder again" "$(flat)" "6000 0 6000 0"
+is "... while the server received the real value, as Bearer and as Basic" \
+    "$(grep '"/echo-many/6000"' "$T/a.log" | grep -c -F "Bearer $VA")|$(grep '"/echo-many/6000"' "$T/a.log" | grep -c -F "Basic $(printf 'me:%s' "$VA" | base64 -w0)")" "1|1"
+
 sandbox sh -c 'curl -sS "'"$A"'/q?key=$TOKEN_A&x=1"'
 is "a query parameter: the server received the real value" "$(count "$T/a.log" "\"path\": \"/q?key=$VA&x=1\"")" 1
 sandbox sh -c 'printf "%s" "body-$TOKEN_A" | curl -sS -H "Transfer-Encoding: chunked" -H "Authorization: Bearer $TOKEN_A" --data-binary @- '"$A"'/upload; curl -sS '"$A"'/chunked -H "Authorization: Bearer $TOKEN_A"'

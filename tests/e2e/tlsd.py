@@ -6,6 +6,8 @@
 #   /echo        200, the request's Authorization and X-Api-Key as the body
 #   /echo-header 200, a header X-Echo that repeats the Authorization
 #   /echo-pad/N  200, the Authorization between two runs of N dots
+#   /echo-many/N 200, N lines: the Authorization, then i % 97 dots (line i
+#                from 0), one write
 #   /chunked     200, a chunked body of three chunks
 #   /bytes/N     200, N bytes (for bench/secrets.sh)
 #   anything     200 "ok METHOD PATH"
@@ -64,6 +66,10 @@ class H(BaseHTTPRequestHandler):
         if self.path.startswith("/echo-header"):
             out = b"see X-Echo\n"
             extra["X-Echo"] = self.headers.get("Authorization", "")
+        elif self.path.startswith("/echo-many/"):
+            auth = self.headers.get("Authorization", "").encode()
+            out = b"".join(auth + b"." * (i % 97) + b"\n"
+                           for i in range(int(self.path[11:])))
         elif self.path.startswith("/echo-pad/"):
             pad = b"." * int(self.path[10:])
             out = pad + self.headers.get("Authorization", "").encode() + pad
