@@ -3,8 +3,9 @@
 # one kept-alive HTTPS connection (through an HTTP CONNECT to 127.0.0.1
 # PROXYPORT when given: moat's proxy inside a sandbox), N small requests with
 # an Authorization header from $TOKEN, then one download of BYTES bytes.
-# Prints "median_us p90_us MBps": the per-request latency and the
-# download's throughput. The CA is the default context's (SSL_CERT_FILE).
+# Prints "median_us p90_us MBps cpu_s": the per-request latency, the
+# download's throughput and this process's CPU time (user and system) from
+# its start to its end. The CA is the default context's (SSL_CERT_FILE).
 import http.client, os, ssl, sys, time
 
 host, port, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
@@ -37,5 +38,5 @@ while True:
 dt = time.perf_counter() - t
 assert got == size, got
 lat.sort()
-print("%.0f %.0f %.1f" % (lat[len(lat) // 2] * 1e6, lat[int(len(lat) * 0.9)] * 1e6,
-                         size / dt / 1e6))
+print("%.0f %.0f %.1f %.3f" % (lat[len(lat) // 2] * 1e6, lat[int(len(lat) * 0.9)] * 1e6,
+                              size / dt / 1e6, time.process_time()))

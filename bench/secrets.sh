@@ -8,8 +8,14 @@
 #                terminates TLS, swaps the placeholder, opens TLS upstream
 # Each makes N small requests on one kept-alive connection, then downloads
 # BYTES on it (bench/secrets-client.py), and prints the median and p90
-# per-request latency and the throughput; hyperfine then times the three
-# whole commands (moat's start included) in one run. Targets (issue):
+# per-request latency and the throughput, and the CPU time of the client
+# and of moat (the whole `moat run`'s, from /usr/bin/time, less the
+# client's own), which load moves far less than wall-clock figures; the
+# median of each column over the rounds. moat's CPU, intercepted less
+# tunnel, is what interception costs (moat's start cancels out; the run's
+# CA, the host's certificate and the handshakes do not: the larger BYTES,
+# the nearer its share per MB is to the relay's alone). hyperfine then times the three whole commands (moat's
+# start included) in one run. Targets (issue):
 # interception adds at most 1 ms per request on a kept-alive connection and
 # gets at least 0.7x the tunnel's throughput.
 # Usage: bench/secrets.sh [N [BYTES [RUNS]]]   (MOAT=path/to/moat; default ./moat)
@@ -50,23 +56,46 @@ direct="SSL_CERT_FILE=$T/bundle.pem $PY $T/secrets-client.py localhost $P $N $BY
 tunnel="$MOAT run -q -p $T/tunnel.conf -e SSL_CERT_FILE=$T/bundle.pem -- $PY secrets-client.py host.moat.internal $P $N $BYTES 3128"
 icpt="$MOAT run -q -p $T/secret.conf -- $PY secrets-client.py host.moat.internal $P $N $BYTES 3128"
 
-printf 'per request (%d on one kept-alive connection) and one %d MiB download, %d rounds:\n' \
+# runcpu CMD: runs the shell command CMD; the CPU time (user and system)
+# of everything it ran and waited for, in seconds, into $T/time.
+runcpu() {
+	"$PY" -c 'import resource, subprocess, sys
+rc = subprocess.run(sys.argv[2], shell=True).returncode
+u = resource.getrusage(resource.RUSAGE_CHILDREN)
+open(sys.argv[1], "w").write("%.6f\n" % (u.ru_utime + u.ru_stime))
+sys.exit(rc)' "$T/time" "$1"
+}
+
+printf 'per request (%d on one kept-alive connection) and one %d MiB download, %d rounds (medians):\n' \
     "$N" $((BYTES >> 20)) "$RUNS"
-printf '  %-12s %10s %10s %10s\n' mode "median us" "p90 us" "MB/s"
 for r in $(seq "$RUNS"); do
 	for m in direct tunnel icpt; do
-		eval "${!m}" >>"$T/$m.out" || { echo "secrets.sh: $m failed" >&2; exit 1; }
+		runcpu "${!m}" >"$T/line" || { echo "secrets.sh: $m failed" >&2; exit 1; }
+		# median p90 MB/s client-CPU moat-CPU (direct: no moat)
+		read -r med p90 mbs ccpu <"$T/line"
+		mcpu=$(awk -v c="$ccpu" -v m="$m" '{ print m == "direct" ? 0 : $1 - c }' "$T/time")
+		echo "$med $p90 $mbs $ccpu $mcpu" >>"$T/$m.out"
 	done
 done
-for m in direct tunnel icpt; do
-	read -r med p90 mbs < <(sort -n "$T/$m.out" | awk '{m[NR]=$1; p[NR]=$2; t[NR]=$3}
-	    END {i = int((NR + 1) / 2); print m[i], p[i], t[i]}')
-	printf '  %-12s %10s %10s %10s\n' "$([ $m = icpt ] && echo intercepted || echo $m)" "$med" "$p90" "$mbs"
-	eval "${m}_med=$med ${m}_mbs=$mbs"
-done
-awk -v a="$icpt_med" -v b="$tunnel_med" -v c="$icpt_mbs" -v d="$tunnel_mbs" 'BEGIN {
-	printf "intercepted vs tunnel: +%.0f us per request (target <= 1000), %.2fx throughput (target >= 0.70)\n",
-	    a - b, c / d }'
+"$PY" - "$T" "$BYTES" <<'PY'
+import statistics as st, sys
+t, size = sys.argv[1], int(sys.argv[2])
+med = {}
+print("  %-12s %10s %10s %10s %12s %12s" % ("mode", "median us", "p90 us", "MB/s",
+                                          "client CPU", "moat CPU"))
+for m, name in (("direct", "direct"), ("tunnel", "tunnel"), ("icpt", "intercepted")):
+    rows = [[float(x) for x in l.split()] for l in open("%s/%s.out" % (t, m))]
+    med[m] = [st.median(c) for c in zip(*rows)]
+    v = med[m]
+    print("  %-12s %10.0f %10.0f %10.1f %9.0f ms %12s" % (name, v[0], v[1], v[2], v[3] * 1e3,
+          "-" if m == "direct" else "%9.0f ms" % (v[4] * 1e3)))
+i, u = med["icpt"], med["tunnel"]
+print("intercepted vs tunnel: +%.0f us per request (target <= 1000), %.2fx throughput "
+      "(target >= 0.70)" % (i[0] - u[0], i[2] / u[2] if u[2] > 0 else 0))
+print("moat's CPU, intercepted less tunnel: %.0f ms a run, %.0f us per MB downloaded "
+      "(the run's CA, a certificate, a handshake more and the requests included)" % (
+      (i[4] - u[4]) * 1e3, (i[4] - u[4]) * 1e6 / (size / 1e6)))
+PY
 if command -v hyperfine >/dev/null; then
 	hyperfine --warmup 1 --runs "$RUNS" -n direct "$direct" -n tunnel "$tunnel" \
 	    -n intercepted "$icpt" 2>&1 | sed 's/^/  /'
