@@ -136,11 +136,15 @@ static int	run_attached(struct run *, struct spawn *, struct merr *);
 /* Moving init into a v1 cgroup (v1 has no CLONE_INTO_CGROUP) waits out an
  * RCU grace period in the kernel, ~10 ms of sleeping. A thread does it while
  * init builds the root and the front end records the run; init waits for
- * MSG_PLACED before anything of the command can run. */
+ * MSG_PLACED before anything of the command can run. The thread sends it as
+ * soon as the move is done (init reads it after GO, which was sent before
+ * the thread started, and sends nothing the supervisor answers before it),
+ * so that init does not wait for the row's begin on top of the move. */
 struct spawn_attach {
 	pthread_t	 thread;
 	struct cg	*cg;
 	pid_t		 pid;
+	int		 chan;
 	int		 rc;
 	bool		 started;
 	struct merr	 err;
@@ -150,16 +154,25 @@ static void *
 spawn_attach_main(void *arg)
 {
 	struct spawn_attach	*at = arg;
+	struct chan_msg		 placed = { .type = MSG_PLACED };
 
-	at->rc = cg_attach(at->cg, at->pid, &at->err);
+	if ((at->rc = cg_attach(at->cg, at->pid, &at->err)) == -1)
+		return (NULL);
+	/* EPIPE: init is gone already, after a setup failure (a refused
+	 * mount) whose message waits on the channel: the loop reads it and
+	 * the run reports that, not this. */
+	if (send(at->chan, &placed, sizeof placed, MSG_NOSIGNAL) == -1 &&
+	    errno != EPIPE && errno != ECONNRESET)
+		at->rc = merr_errno(&at->err, "start the sandbox init");
 	return (NULL);
 }
 
 static void
-spawn_attach_start(struct spawn_attach *at, struct cg *cg, pid_t pid)
+spawn_attach_start(struct spawn_attach *at, struct cg *cg, pid_t pid, int chan)
 {
 	at->cg = cg;
 	at->pid = pid;
+	at->chan = chan;
 	at->rc = 0;
 	/* Signals stay blocked in the thread: it inherits the mask the
 	 * signalfd relies on. */
@@ -168,12 +181,10 @@ spawn_attach_start(struct spawn_attach *at, struct cg *cg, pid_t pid)
 		spawn_attach_main(at);
 }
 
-/* Joins the thread; then tells init it is placed. */
+/* Joins the thread (which told init it is placed). */
 static int
-spawn_attach_finish(struct spawn_attach *at, int chan, struct merr *e)
+spawn_attach_finish(struct spawn_attach *at, struct merr *e)
 {
-	struct chan_msg	placed = { .type = MSG_PLACED };
-
 	if (at->started) {
 		pthread_join(at->thread, NULL);
 		at->started = false;
@@ -182,12 +193,6 @@ spawn_attach_finish(struct spawn_attach *at, int chan, struct merr *e)
 		memcpy(e, &at->err, sizeof *e);
 		return (-1);
 	}
-	/* EPIPE: init is gone already, after a setup failure (a refused
-	 * mount) whose message waits on the channel: the loop reads it and
-	 * the run reports that, not this. */
-	if (send(chan, &placed, sizeof placed, MSG_NOSIGNAL) == -1 && errno != EPIPE &&
-	    errno != ECONNRESET)
-		return (merr_errno(e, "start the sandbox init"));
 	return (0);
 }
 
@@ -2638,12 +2643,6 @@ run_sandbox(struct run *r, struct merr *e)
 	if (r->after_clone != NULL)
 		r->after_clone(r);
 	spawn_sweep_start(&sw);
-	/* The v1 move as early as it can go, as it is the longest wait of the
-	 * start: but after the other threads are made, as a cgroup move
-	 * holds every fork and thread creation of the machine back until it
-	 * is done. */
-	if (ia.wait_placed)
-		spawn_attach_start(&at, sp.cg, pid);
 	close(sv[1]);
 	sv[1] = -1;
 	for (int i = 0; i < 2; i++) {
@@ -2691,6 +2690,12 @@ run_sandbox(struct run *r, struct merr *e)
 			goto kill_placing;
 		}
 	}
+	/* The v1 move as early as it can go, as it is the longest wait of the
+	 * start: after GO, since its thread sends PLACED when it is done, and
+	 * after the other threads are made, as a cgroup move holds every fork
+	 * and thread creation of the machine back until it is done. */
+	if (ia.wait_placed)
+		spawn_attach_start(&at, sp.cg, pid, sp.chan);
 	run_emit(r, EV_NOTE, "sandbox init is pid %d; namespaces: user (%s), mount, "
 	    "pid, net, ipc, uts, cgroup", (int)pid, geteuid() == 0 ?
 	    "root: ids mapped 1:1, capabilities exist only inside" :
@@ -2725,12 +2730,12 @@ run_sandbox(struct run *r, struct merr *e)
 	/* In parallel with init building the root (and the cgroup move). */
 	if (r->before_exec != NULL && r->before_exec(r, e) == -1) {
 		if (ia.wait_placed)
-			spawn_attach_finish(&at, -1, &(struct merr){ 0 });
+			spawn_attach_finish(&at, &(struct merr){ 0 });
 		spawn_kill(&sp, SIGKILL);
 		r->end = END_REFUSED;
 		goto reap;
 	}
-	if (ia.wait_placed && spawn_attach_finish(&at, sp.chan, e) == -1) {
+	if (ia.wait_placed && spawn_attach_finish(&at, e) == -1) {
 		spawn_kill(&sp, SIGKILL);
 		goto reap;
 	}
@@ -2780,7 +2785,7 @@ kill_placing:
 	 * from the clone on) is waited for. */
 	spawn_kill(&sp, SIGKILL);
 	if (ia.wait_placed)
-		spawn_attach_finish(&at, -1, &(struct merr){ 0 });
+		spawn_attach_finish(&at, &(struct merr){ 0 });
 reap:
 	{
 		siginfo_t	si;
