@@ -8,9 +8,11 @@
 # /bin/true and `python3 -c pass`. As root it runs everything twice: as root
 # and as uid 65534 (setpriv). Results: bench/results/*.md; a summary with
 # moat's median / bwrap's median (target <= 0.8) goes to stdout, then what
-# each step of moat's front end took (MOAT_TRACE_TIMING=1: opening the audit
-# log, loading and applying the risk rules, the row's begin and end, closing
-# the log), as medians over the same number of runs of /bin/true.
+# each step of moat's start took (MOAT_TRACE_TIMING=1: the supervisor's plan,
+# seccomp program, cgroup and clone; init's root, network, placement and
+# seal; opening the audit log, loading and applying the risk rules, the
+# row's begin and end, closing the log), as medians over the same number of
+# runs of /bin/true, in the order they end.
 #
 # usage: bench/startup.sh [-r RUNS] [-w WARMUP] [-b OTHER_MOAT] [--root-only]
 #   MOAT=path/to/moat (default ./moat), MOAT_PROFILE_DIR (default profiles/)
@@ -31,7 +33,7 @@ while [ $# -gt 0 ]; do
 	-w) warmup=$2; shift 2 ;;
 	-b) base=$2; shift 2 ;;
 	--root-only) unpriv=no; shift ;;
-	-h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "startup.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -195,7 +197,7 @@ PY
 # The front end's own steps, from MOAT_TRACE_TIMING (moat run prints one
 # line a step on stderr: its cost and when it ended after moat started).
 echo
-echo "== moat's front end, /bin/true, $runs runs (medians, ms; \"ends at\" counts from cmd_run_exec)"
+echo "== moat's start, step by step, /bin/true, $runs runs (medians, ms; \"ends at\" counts from cmd_run_exec)"
 ws=$scratch/trace-ws; mkdir -p "$ws"
 for i in $(seq "$runs"); do
 	(cd "$ws" && env HOME="$scratch" XDG_STATE_HOME="$scratch/state" MOAT_TRACE_TIMING=1 \
@@ -211,6 +213,8 @@ for line in sys.stdin:
     cost[step].append(float(f[3]))
     at[step].append(float(f[6]))
 print("%-14s %9s %9s %9s" % ("step", "median", "mean", "ends at"))
+# In the order they end: the supervisor, init and the record thread interleave.
+order.sort(key=lambda s: statistics.median(at[s]))
 for s in order:
     print("%-14s %9.3f %9.3f %9.3f" % (s, statistics.median(cost[s]), statistics.mean(cost[s]),
         statistics.median(at[s])))

@@ -552,6 +552,23 @@ now_mono(void)
 	return ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
 }
 
+void
+trace_step(double t0, const char *what, double from)
+{
+	char	buf[128];
+	double	now;
+	int	n;
+
+	if (t0 == 0)
+		return;
+	now = now_mono();
+	n = snprintf(buf, sizeof buf, "moat: timing: %-12s %7.3f ms (at %7.3f ms)\n",
+	    what, (now - from) * 1e3, (now - t0) * 1e3);
+	if (n > 0)
+		(void)!write(STDERR_FILENO, buf, (size_t)n < sizeof buf ? (size_t)n :
+		    sizeof buf - 1);
+}
+
 char *
 str_trim(char *s)
 {

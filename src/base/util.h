@@ -108,6 +108,11 @@ int	 parse_duration(const char *, double *, const char **why);
 int	 parse_uint(const char *, unsigned long long, unsigned long long *);
 const char *xdg_dir(const char *, const char *, char *, size_t);
 double	 now_mono(void);
+/* MOAT_TRACE_TIMING: one line on stderr, "moat: timing: WHAT COST ms (at
+ * AT ms)", the cost since from and the time since t0 (the front end's
+ * start; 0: tracing is off, nothing is written). One write(2) from a stack
+ * buffer, so the sandbox init may call it too. */
+void	 trace_step(double t0, const char *what, double from);
 /* Reads up to max bytes of fd (a pipe: what comes within wait seconds) into
  * a NUL-terminated copy, *whole when that was all of it, and leaves fd giving
  * the same bytes again, then the rest (util.c says how). */

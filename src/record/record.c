@@ -63,13 +63,7 @@ static void	*rec_prep(void *);
 static void
 rec_trace(const struct rec *rc, const char *what, double t0)
 {
-	double	now;
-
-	if (rc->o->trace == 0)
-		return;
-	now = now_mono();
-	fprintf(stderr, "moat: timing: %-12s %7.3f ms (at %7.3f ms)\n", what,
-	    (now - t0) * 1e3, (now - rc->o->trace) * 1e3);
+	trace_step(rc->o->trace, what, t0);
 }
 
 /* The log failed in the middle of a run: say it once and carry on; the
@@ -525,6 +519,7 @@ rec_run(struct run *r, struct profile *p, const struct rec_opts *o,
 	rc.argv = r->argv;
 	rc.profile = p;
 	r->profile = p;
+	r->trace = o->trace;
 	r->on_event = rec_on_event;
 	r->on_sample = rec_on_sample;
 	r->on_output = rec_on_output;

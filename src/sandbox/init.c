@@ -654,6 +654,7 @@ init_main(const struct init_args *a)
 	pid_t		 pid;
 	struct sigaction sa;
 	sigset_t	 none;
+	double		 t;
 
 	/* If the supervisor dies, so does the sandbox: pid 1's death takes
 	 * the whole pid namespace with it. */
@@ -665,15 +666,20 @@ init_main(const struct init_args *a)
 	while (n == -1 && errno == EINTR);
 	if (n != (ssize_t)sizeof m || m.type != MSG_GO)
 		init_exit(125);
+	t = now_mono();
 	if (sethostname(a->hostname, strlen(a->hostname)) == -1)
 		init_die_errno(chan, "sethostname");
 	if (mounts_build_root(a->plan, &what) == -1)
 		init_die_errno(chan, what);
+	trace_step(a->trace, "init-root", t);
+	t = now_mono();
 	if (net_setup(a->profile, fds + 1, &nnet, &what) == -1)
 		init_die_errno(chan, what);
 	if (rlimit_apply(&a->profile->limits, &what) == -1)
 		init_die_errno(chan, what);
 	init_rlimit_data = a->rlimit_data;
+	trace_step(a->trace, "init-net", t);
+	t = now_mono();
 	/* Nothing of the command runs before this: the supervisor moved us
 	 * into the run's cgroup while we built (on v1 that move waits out an
 	 * RCU grace period in the kernel, so it is not done before GO). */
@@ -683,6 +689,8 @@ init_main(const struct init_args *a)
 		while (n == -1 && errno == EINTR);
 		if (n != (ssize_t)sizeof m || m.type != MSG_PLACED)
 			init_exit(125);
+		trace_step(a->trace, "init-placed", t);
+		t = now_mono();
 	}
 	/* Its own cgroup namespace, rooted where the supervisor placed it. */
 	if (unshare(CLONE_NEWCGROUP) == -1)
@@ -737,6 +745,7 @@ init_main(const struct init_args *a)
 		fds[0] = listener;
 	nfds = nnet + (listener >= 0 ? 1 : 0) + (master >= 0 ? 1 : 0);
 
+	trace_step(a->trace, "init-seal", t);
 	memset(&m, 0, sizeof m);
 	m.type = MSG_READY;
 	m.code = nfds;

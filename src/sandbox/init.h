@@ -37,6 +37,7 @@ struct init_args {
 	int			 out[2];	/* write ends for stdout and stderr when the
 						   supervisor relays them; -1: passed through */
 	struct secrets		*secrets;	/* the supervisor's: init wipes its copy */
+	double			 trace;		/* struct run's: trace_step's t0 */
 	bool			 serve;		/* no command of its own: after READY,
 						   start commands on MSG_SPAWN until the
 						   supervisor closes the channel */

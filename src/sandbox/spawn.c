@@ -124,6 +124,7 @@ struct spawn {
 						   is its control socket */
 	bool			 lost;		/* attached: the session ended first */
 	bool			 frozen;	/* serving: paused (run_serve_freeze) */
+	double			 t_exec;	/* when MSG_EXEC went (MOAT_TRACE_TIMING) */
 };
 
 #define SINK_OUT	0
@@ -552,6 +553,7 @@ spawn_on_chan(struct loop *l, int fd, uint32_t events, void *arg)
 	}
 	switch (m.type) {
 	case MSG_READY:
+		trace_step(sp->r->trace, "ready", sp->r->t_start);
 		sp->ready = true;
 		if (m.has_pty && sp->nfds > 0)
 			spawn_pty_start(sp, l, sp->fds[--sp->nfds]);
@@ -590,6 +592,7 @@ spawn_on_chan(struct loop *l, int fd, uint32_t events, void *arg)
 		} else if (!sp->failed) {
 			struct chan_msg	go = { .type = MSG_EXEC };
 
+			sp->t_exec = now_mono();
 			if (send(fd, &go, sizeof go, MSG_NOSIGNAL) == -1) {
 				merr_errno(&sp->err, "start the command");
 				sp->failed = true;
@@ -2361,7 +2364,7 @@ run_sandbox(struct run *r, struct merr *e)
 	bool			 plan_made = false;
 	uint64_t		 flags, ia_rlimit_data = 0;
 	char			 memsrc[PATH_MAX + 96];
-	double			 timeout;
+	double			 timeout, t;
 	pid_t			 pid;
 
 	memset(&sp, 0, sizeof sp);
@@ -2387,6 +2390,7 @@ run_sandbox(struct run *r, struct merr *e)
 		return (run_attached(r, &sp, e));
 	if (sp.serve && r->serve_ready == NULL)
 		return (merr_set(e, "no command to run"));
+	t = now_mono();
 
 	/* Who, where: the same user, the workspace at its host path. */
 	spawn_who(&home, &user);
@@ -2486,6 +2490,8 @@ run_sandbox(struct run *r, struct merr *e)
 	    !strv_contains(&p->seccomp_deny, "execveat");
 	if (sp.trail)
 		sp.filter_flags |= FILTER_EXEC_TRAIL;
+	trace_step(r->trace, "plan", t);
+	t = now_mono();
 	{
 		bool	cached;
 
@@ -2494,6 +2500,7 @@ run_sandbox(struct run *r, struct merr *e)
 		run_emit(r, EV_NOTE, "seccomp: %u instructions, %s", filter.prog.len,
 		    cached ? "from the cache" : "compiled");
 	}
+	trace_step(r->trace, "seccomp", t);
 	sp.transparent = (filter.flags & FILTER_CONNECT) != 0;
 	/* The proxy's allowlist and upstream, before anything starts: a bad
 	 * one refuses the run here, and asking pip or npm for their index
@@ -2509,6 +2516,7 @@ run_sandbox(struct run *r, struct merr *e)
 	/* Limits: rlimits always (in a user namespace RLIMIT_NPROC counts the
 	 * sandbox alone); a cgroup when the profile limits memory or CPU, or
 	 * asks for one: creating it costs more than the rest of the start. */
+	t = now_mono();
 	cg_limits_resolve(&p->limits, &r->limits, memsrc, sizeof memsrc);
 	if (*memsrc != '\0')
 		run_emit(r, EV_NOTE, "memory: %" PRIu64 "M, %s", r->limits.memory >> 20,
@@ -2534,6 +2542,7 @@ run_sandbox(struct run *r, struct merr *e)
 		    strlen(r->enforced), "; memory %" PRIu64 "M by RLIMIT_DATA per "
 		    "process and the sum of RSS", r->limits.memory >> 20);
 	}
+	trace_step(r->trace, "cgroup", t);
 	run_emit(r, EV_NOTE, "limits: %s", r->enforced);
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
@@ -2604,6 +2613,7 @@ run_sandbox(struct run *r, struct merr *e)
 	ia.rlimit_data = ia_rlimit_data;
 	/* v2 places init at clone time (CLONE_INTO_CGROUP); v1 moves it. */
 	ia.wait_placed = sp.cg != NULL && cg_dirfd(sp.cg) < 0;
+	ia.trace = r->trace;
 
 	/* A user namespace as root too: capabilities then only ever exist in
 	 * it, and RLIMIT_NPROC counts the sandbox's processes alone. */
@@ -2628,6 +2638,8 @@ run_sandbox(struct run *r, struct merr *e)
 		spawn_clone_error(errno, e);
 		goto restore;
 	}
+	if (pid != 0)
+		trace_step(r->trace, "clone", r->t_start);
 	if (pid == 0) {
 		cov_child();
 		/* The relay's read ends are ours alone: were init to hold one, a
@@ -2678,6 +2690,7 @@ run_sandbox(struct run *r, struct merr *e)
 	}
 	/* init builds the root from here on, while the loop, the timers and
 	 * the meter are set up. */
+	trace_step(r->trace, "go", r->t_start);
 	{
 		struct chan_msg	go = { .type = MSG_GO };
 
@@ -2749,6 +2762,7 @@ run_sandbox(struct run *r, struct merr *e)
 		spawn_on_chan(r->loop, sp.chan, EPOLLIN, &sp);
 	/* The run ended with init; what follows waits only on our readers. */
 	r->t_end = now_mono();
+	trace_step(r->trace, "init-gone", sp.t_exec > 0 ? sp.t_exec : r->t_start);
 	spawn_drain_output(&sp);
 	spawn_pty_stop(&sp);
 	r->execs = notify_execs(sp.notify);
@@ -2844,5 +2858,7 @@ out:
 	spawn_before_clear(&before);
 	strv_clear(&env);
 	strv_clear(&argv);
+	if (r->t_end > 0)
+		trace_step(r->trace, "teardown", r->t_end);
 	return (rc);
 }

@@ -72,6 +72,10 @@ struct run {
 	void			(*after_clone)(struct run *);
 	void			*cb_arg;
 	double			 meter_hz;	/* 0: the default (4 Hz) */
+	/* MOAT_TRACE_TIMING: when the front end started (CLOCK_MONOTONIC
+	 * seconds); the supervisor and init then say what each step of the
+	 * start took (trace_step). 0: off. */
+	double			 trace;
 	/* A sandbox that serves commands (a session's supervisor): argv is
 	 * NULL and there is no command of its own. serve_ready is called once
 	 * the sandbox is built (add to r->loop what the front end serves);

@@ -105,4 +105,20 @@ else
 	for _ in 1 2 3 4 5 6; do skip "script(1) is not installed"; done
 fi
 
+# MOAT_TRACE_TIMING: a line per step of the start, from the supervisor and
+# from the sandbox init, each with its cost and when it ended; nothing else
+# changes, and nothing of it without the variable.
+MOAT_TRACE_TIMING=1 run_moat run -p isolated -- sh -c 'echo traced'
+is "a traced run runs as any other" "$rc/$out" "0/traced"
+steps=$(printf '%s\n' "$err" | sed -n 's/^moat: timing: \([a-z-]*\) *[0-9.]* ms (at *[0-9.]* ms)$/\1/p' | sort | tr '\n' ' ')
+for s in plan seccomp cgroup clone go init-root init-net init-seal ready init-gone teardown audit-open audit-begin audit-end; do
+	like "the trace has the step $s" " $steps" " $s "
+done
+at_root=$(printf '%s\n' "$err" | sed -n 's/^moat: timing: init-root .*(at *\([0-9.]*\) ms)$/\1/p')
+at_ready=$(printf '%s\n' "$err" | sed -n 's/^moat: timing: ready .*(at *\([0-9.]*\) ms)$/\1/p')
+check "init built its root before the supervisor saw it ready ($at_root, $at_ready ms)" \
+    python3 -c 'import sys; sys.exit(not 0 < float(sys.argv[1]) <= float(sys.argv[2]))' "$at_root" "$at_ready"
+run_moat run -p isolated -- sh -c 'echo untraced'
+unlike "without MOAT_TRACE_TIMING, no trace" "$err" "moat: timing:"
+
 done_testing
