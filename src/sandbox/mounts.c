@@ -713,12 +713,15 @@ mounts_build_root(struct mount_plan *mp, const char **what)
 			return (-1);
 		}
 
-	*what = "detach the host root";
-	if (umount2("/oldroot", MNT_DETACH) == -1)
-		return (-1);
+	/* Into the new root, the base tmpfs stacked under it; detaching the
+	 * base detaches the host's tree mounted in it too (a lazy umount
+	 * takes every mount below), in one umount: each waits for an RCU
+	 * grace period, which a busy machine makes long. */
 	*what = "pivot_root into the new root";
-	if (chdir("/newroot") == -1 || syscall(SYS_pivot_root, ".", ".") == -1 ||
-	    umount2(".", MNT_DETACH) == -1 || chdir("/") == -1)
+	if (chdir("/newroot") == -1 || syscall(SYS_pivot_root, ".", ".") == -1)
+		return (-1);
+	*what = "detach the host root";
+	if (umount2(".", MNT_DETACH) == -1 || chdir("/") == -1)
 		return (-1);
 	*what = "make the new root read-only";
 	if (mount("/", "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID |

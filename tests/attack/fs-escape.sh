@@ -26,6 +26,16 @@ unlike "a symlink in the workspace to a host file leads nowhere" "$out" "TOPSECR
 sandbox sh -c 'ls /proc/1/root/ 2>&1; cat /proc/1/root/etc/hostname 2>&1; ls /proc/1/cwd/ 2>&1'
 unlike "/proc/1/root does not lead to the host" "$out" "secret.txt|bin"
 
+# The host's mount tree, copied into the sandbox's mount namespace, is
+# detached: none of its mounts (the host's sysfs and cgroup hierarchies,
+# the host root kept at /oldroot while the root was built) is left in the
+# sandbox's, not even stacked under its root where no path leads.
+sandbox sh -c 'cat /proc/self/mountinfo'
+is "the mount table inside was read" "$rc" 0
+unlike "no mount of the host's tree is left in the sandbox" "$out" \
+    "- (sysfs|cgroup|cgroup2|tracefs|securityfs|debugfs|mqueue) |/oldroot|/newroot"
+like "the sandbox's own mounts are listed (/usr read-only)" "$out" " /usr ro,"
+
 sandbox sh -c 'echo x >> /proc/self/exe && echo WROTE-SELF; echo x >> /proc/1/exe && echo WROTE-INIT; exit 0'
 unlike "/proc/self/exe and /proc/1/exe cannot be opened for writing" "$out" "WROTE"
 
