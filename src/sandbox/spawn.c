@@ -2652,9 +2652,6 @@ run_sandbox(struct run *r, struct merr *e)
 		init_main(&ia);
 	}
 	r->init_pid = pid;
-	if (r->after_clone != NULL)
-		r->after_clone(r);
-	spawn_sweep_start(&sw);
 	close(sv[1]);
 	sv[1] = -1;
 	for (int i = 0; i < 2; i++) {
@@ -2703,6 +2700,12 @@ run_sandbox(struct run *r, struct merr *e)
 			goto kill_placing;
 		}
 	}
+	/* The threads after GO: making one waits whenever a cgroup move
+	 * anywhere on the machine is under way (the kernel's threadgroup
+	 * lock), and init must not wait with it. */
+	if (r->after_clone != NULL)
+		r->after_clone(r);
+	spawn_sweep_start(&sw);
 	/* The v1 move as early as it can go, as it is the longest wait of the
 	 * start: after GO, since its thread sends PLACED when it is done, and
 	 * after the other threads are made, as a cgroup move holds every fork
