@@ -126,6 +126,8 @@ plan_host_entry(struct mount_plan *mp, const char *path, bool later)
 
 		op->optional = true;
 		op->later = later;
+		op->typed = true;
+		op->dir = S_ISDIR(st.st_mode);
 	}
 }
 
@@ -435,19 +437,17 @@ make_parents(char *path, bool self)
 static int
 make_mountpoint(char *dst, bool dir)
 {
-	int	fd, err = ENOENT;
+	int	err = ENOENT;
 
 	for (int tries = 0; tries < 2; tries++) {
 		if (dir) {
 			if (mkdir(dst, 0755) == 0 || errno == EEXIST)
 				return (0);
 		} else {
-			if ((fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-			    O_NOFOLLOW, 0444)) != -1) {
-				close(fd);
-				return (0);
-			}
-			if (errno == EEXIST)
+			/* One call where open and close were two: mknod of a
+			 * regular file needs no privilege, and never follows a
+			 * symlink at dst. */
+			if (mknod(dst, S_IFREG | 0444, 0) == 0 || errno == EEXIST)
 				return (0);
 		}
 		/* EROFS and the like on an existing path: it is there already.
@@ -573,15 +573,26 @@ do_op(struct mount_plan *mp, struct mop *op, const char **what)
 		*what = op->kind == MOP_BIND_DEV ? "bind a device node" :
 		    op->inner ? "make /proc host-control files read-only" :
 		    "bind a host path";
-		if (stat(src, &st) == -1) {
-			if (op->optional && errno == ENOENT)
+		/* The host's /etc entries were looked at for the plan: their
+		 * type is known (one stat each less on init's path). */
+		if (!op->typed) {
+			if (stat(src, &st) == -1) {
+				if (op->optional && errno == ENOENT)
+					return (0);
+				return (-1);
+			}
+			op->dir = S_ISDIR(st.st_mode);
+		}
+		if (make_mountpoint(dst, op->dir) == -1)
+			return (-1);
+		if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) == -1) {
+			/* Gone since the plan: as if it had never been there. */
+			if (op->typed && op->optional && errno == ENOENT) {
+				(void)(op->dir ? rmdir(dst) : unlink(dst));
 				return (0);
+			}
 			return (-1);
 		}
-		if (make_mountpoint(dst, S_ISDIR(st.st_mode)) == -1)
-			return (-1);
-		if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) == -1)
-			return (-1);
 		if (op->later)
 			return (0);
 		attrs = MOUNT_ATTR_NOSUID;

@@ -34,7 +34,10 @@ struct mop {
 	uint64_t	 size;
 	unsigned	 mode;
 	bool		 optional;	/* skip when the source is missing */
-	bool		 dir;		/* MOP_PROTECT: the placeholder is a directory */
+	bool		 dir;		/* MOP_PROTECT: the placeholder is a directory;
+					   typed binds: the source is one */
+	bool		 typed;		/* binds: the source's type was seen in the
+					   plan (dir), so init need not stat it */
 	bool		 inner;		/* src is a path inside the new root, not the host */
 	bool		 create;	/* MOP_PROTECT: missing before the run */
 	bool		 later;		/* binds: a MOP_READONLY further on covers it */
