@@ -393,6 +393,31 @@ wslock_list_lock(const struct wslock *wl)
 	return (fd);
 }
 
+/* A protected path missing now whose parent is missing too: a leaving run
+ * removed the placeholder directory the plan saw as its parent (.git, for
+ * .git/hooks) while this run waited for the lock. init creates one level,
+ * so the placeholder becomes the first component missing, as the plan
+ * would have made it. */
+static void
+wslock_retarget(const char *ws, struct mop *op)
+{
+	size_t		len = strlen(op->dst), i = strlen(ws);
+	struct stat	st;
+
+	if (strncmp(op->dst, ws, i) != 0 || op->dst[i] != '/')
+		return;
+	for (i++; i < len; i++) {
+		if (op->dst[i] != '/')
+			continue;
+		op->dst[i] = '\0';
+		if (lstat(op->dst, &st) == -1) {
+			op->dir = true;
+			return;
+		}
+		op->dst[i] = '/';
+	}
+}
+
 static int
 wslock_take(struct wslock *wl, const char *ws, struct mount_plan *mp,
     struct merr *e)
@@ -435,8 +460,10 @@ wslock_take(struct wslock *wl, const char *ws, struct mount_plan *mp,
 		if (op->kind != MOP_PROTECT)
 			continue;
 		op->create = lstat(op->dst, &st) == -1;
-		if (op->create)
+		if (op->create) {
+			wslock_retarget(ws, op);
 			fprintf(f, "%s\n", op->dst);
+		}
 	}
 	if (fclose(f) == EOF) {
 		close(lfd);

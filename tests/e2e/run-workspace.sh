@@ -115,6 +115,37 @@ sandbox sh -c 'mkdir -p .git/hooks && echo evil > .git/hooks/post-checkout'
 check "protected: a missing .git cannot be created to plant a hook" test ! -e "$T/ws/.git/hooks/post-checkout"
 check "and no empty .git is left behind" test ! -e "$T/ws/.git"
 
+# A run that planned while a leaving run still had its placeholder .git,
+# and took its lock only after that run removed it: the placeholder it
+# makes is .git again, not .git/hooks under a .git that is gone. The test
+# holds the workspace's lock as the leaving run would, and removes .git
+# while moat waits for it.
+wsl="$XDG_STATE_HOME/moat/ws/$(python3 -c 'import sys
+h = 1469598103934665603
+for c in sys.argv[1].encode():
+	h = ((h ^ c) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+print("%016x" % h)' "$WS").lock"
+mkdir -p "$(dirname "$wsl")" "$T/ws/.git"
+exec 9>"$wsl"
+flock -x 9
+(cd "$T/ws" && exec 9>&- "$MOAT" run -- sh -c 'mkdir -p .git/hooks; echo evil > .git/hooks/pre-push; echo ran') \
+	>"$T/race.out" 2>"$T/race.err" </dev/null &
+racer=$!
+waited=0
+while ! grep -q -- "-> FLOCK .* $racer " /proc/locks && [ "$waited" -lt 200 ] &&
+	kill -0 "$racer" 2>/dev/null; do
+	sleep 0.05; waited=$((waited + 1))
+done
+blocked=no; grep -q -- "-> FLOCK .* $racer " /proc/locks && blocked=yes
+rmdir "$T/ws/.git"
+flock -u 9; exec 9>&-
+wait "$racer"; rrc=$?
+is "race: moat waited for the leaving run's lock" "$blocked" yes
+is "race: the run whose .git went away meanwhile still runs" "$rrc $(cat "$T/race.out")" "0 ran"
+unlike "race: with no error about the protected path" "$(cat "$T/race.err")" "protect"
+check "race: no hook planted" test ! -e "$T/ws/.git/hooks/pre-push"
+check "race: the placeholder .git is removed after the run" test ! -e "$T/ws/.git"
+
 ln -s "$T/ws/real" "$T/ws/.bashrc"
 sandbox true
 is "a protected path that is a symlink is refused" "$rc" 125
