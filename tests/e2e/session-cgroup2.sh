@@ -75,7 +75,13 @@ ok "a command of a v2 session is metered from its own group (meter_source cgroup
 
 run_moat session exec "$S" -- sh -c "sleep 30$tag >/dev/null 2>&1 & cat /proc/self/cgroup"
 inside1=$(printf '%s' "$out" | sed -n 's/^0:://p')
-bg=$(pgrep -f "^sleep 30$tag\$" | head -1)
+# The background sleep may not have exec'd yet when the command ends.
+bg=
+for _ in $(seq 200); do
+	bg=$(pgrep -f "^sleep 30$tag\$" | head -1)
+	[ -n "$bg" ] && break
+	sleep 0.05
+done
 cmdg=$(group_of "${bg:-0}")
 G=${cmdg%/*}
 like "inside, a command sees its group beside init's (the cgroup namespace is init's leaf)" \
