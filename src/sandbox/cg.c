@@ -1019,6 +1019,23 @@ cg_attach(struct cg *cg, pid_t pid, struct merr *e)
 }
 
 int
+cg_tasks_open(const struct cg *cg, int *fds, size_t max)
+{
+	size_t	n = 0;
+
+	if (cg->mode != CG_V1 || cg->ndirs > max)
+		return (cg->mode != CG_V1 ? 0 : -1);
+	for (; n < cg->ndirs; n++)
+		if ((fds[n] = openat(cg->dirs[n].fd, "tasks", O_WRONLY |
+		    O_CLOEXEC)) == -1) {
+			while (n > 0)
+				close(fds[--n]);
+			return (-1);
+		}
+	return ((int)n);
+}
+
+int
 cg_dirfd(const struct cg *cg)
 {
 	if (cg->mode == CG_V2 && cg->initfd >= 0)

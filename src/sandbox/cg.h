@@ -108,6 +108,13 @@ void		 cg_close(struct cg *);
 /* Moves pid into the group (every hierarchy on v1). No-op on CG_NONE. The
  * supervisor calls it after clone and before the sandbox init proceeds. */
 int		 cg_attach(struct cg *, pid_t, struct merr *);
+/* v1: the tasks file of the group in each hierarchy, opened for init,
+ * which writes 0 into each itself while it is one thread: the kernel then
+ * moves it without cgroup_threadgroup_rwsem, whose write side (taken by
+ * cg_attach's write to cgroup.procs) waits for an RCU grace period when
+ * none was recent, 5 to 15 ms. How many (at most max), 0 when the groups
+ * are not v1, -1 when one could not be opened (then use cg_attach). */
+int		 cg_tasks_open(const struct cg *, int *fds, size_t max);
 /* v2: a directory fd of the run's group for clone3(CLONE_INTO_CGROUP);
  * -1 on v1 and CG_NONE (use cg_attach). cg keeps ownership. */
 int		 cg_dirfd(const struct cg *);

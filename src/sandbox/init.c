@@ -692,6 +692,16 @@ init_main(const struct init_args *a)
 		trace_step(a->trace, "init-placed", t);
 		t = now_mono();
 	}
+	/* v1: init moves itself, one thread, through each tasks file. */
+	for (int i = 0; i < a->ntasks; i++) {
+		if (write(a->tasks[i], "0", 1) != 1)
+			init_die_errno(chan, "join the run's cgroup");
+		close(a->tasks[i]);
+	}
+	if (a->ntasks > 0) {
+		trace_step(a->trace, "init-placed", t);
+		t = now_mono();
+	}
 	/* Its own cgroup namespace, rooted where the supervisor placed it. */
 	if (unshare(CLONE_NEWCGROUP) == -1)
 		init_die_errno(chan, "unshare(CLONE_NEWCGROUP)");

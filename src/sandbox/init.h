@@ -34,6 +34,10 @@ struct init_args {
 	bool			 wait_placed;	/* the supervisor moves init into the
 						   cgroup while it builds (v1): wait for
 						   MSG_PLACED before the cgroup namespace */
+	int			 tasks[6];	/* v1: the group's tasks file in each
+						   hierarchy, which init writes itself
+						   into before the cgroup namespace */
+	int			 ntasks;
 	int			 out[2];	/* write ends for stdout and stderr when the
 						   supervisor relays them; -1: passed through */
 	struct secrets		*secrets;	/* the supervisor's: init wipes its copy */

@@ -2638,8 +2638,15 @@ run_sandbox(struct run *r, struct merr *e)
 		ia.pty_fd[i] = ia.pty && isatty(i);
 	ia.new_session = !ia.pty && !sp.serve && isatty(STDIN_FILENO);
 	ia.rlimit_data = ia_rlimit_data;
-	/* v2 places init at clone time (CLONE_INTO_CGROUP); v1 moves it. */
+	/* v2 places init at clone time (CLONE_INTO_CGROUP); on v1 init
+	 * moves itself through the tasks files, or the supervisor moves it
+	 * where those could not be opened. */
 	ia.wait_placed = sp.cg != NULL && cg_dirfd(sp.cg) < 0;
+	if (ia.wait_placed && (ia.ntasks = cg_tasks_open(sp.cg, ia.tasks,
+	    nitems(ia.tasks))) > 0)
+		ia.wait_placed = false;
+	else
+		ia.ntasks = 0;
 	ia.trace = r->trace;
 
 	/* A user namespace as root too: capabilities then only ever exist in
@@ -2661,6 +2668,8 @@ run_sandbox(struct run *r, struct merr *e)
 	clock_gettime(CLOCK_REALTIME_COARSE, &wall0);
 	r->t_start = now_mono();
 	pid = spawn_clone(flags, &sp.pidfd, sp.cg != NULL ? cg_dirfd(sp.cg) : -1);
+	for (int i = 0; pid != 0 && i < ia.ntasks; i++)
+		close(ia.tasks[i]);
 	if (pid == -1) {
 		spawn_clone_error(errno, e);
 		goto restore;

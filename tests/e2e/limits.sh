@@ -40,7 +40,11 @@ held() {
 	for _ in $(seq 100); do [ -e "$T/ws/ready" ] && break; sleep 0.05; done
 	rm -rf "$T/cg"; mkdir "$T/cg"
 	local d f
+	: >"$T/cg/placed"
 	for d in $(groups_of $mpid); do
+		# Whether the run's processes are in this hierarchy's group (on
+		# v1 init moves itself into each).
+		if [ -n "$(cat "$d/cgroup.procs")" ]; then echo "in $d"; else echo "EMPTY $d"; fi >>"$T/cg/placed"
 		for f in memory.max memory.limit_in_bytes pids.max cpu.max cpu.cfs_quota_us \
 		    cpu.cfs_period_us; do
 			[ -r "$d/$f" ] && cat "$d/$f" >"$T/cg/$f"
@@ -100,6 +104,9 @@ is "the next run is fine (host untouched)" "$out" ok
 # What the kernel holds while it runs, not what moat says it set.
 held "$T/mem.conf"
 if cg_used; then
+	placed=$(cat "$T/cg/placed")
+	like "the run's processes are in its group in every hierarchy" "$placed" "^in "
+	unlike "and in no hierarchy is its group empty" "$placed" "EMPTY"
 	if [ -n "$(cgval memory.max | grep -v '^(no')" ]; then
 		is "memory 64M: the run's cgroup holds memory.max 64M" "$(cgval memory.max)" 67108864
 	else
