@@ -1307,7 +1307,14 @@ cg_child_make(struct cg *cg, const char *name, int *procs, int *dirs,
 	if (cg->mode != CG_V1 && cg->mode != CG_V2)
 		return (0);
 	for (size_t i = 0; i < cg->ndirs && n < max; i++) {
-		autofree char	*sub = path_join(name, "cgroup.procs");
+		/* v1: its tasks file. The command writes 0 there, itself, while
+		 * it is one thread: the kernel moves that thread alone and takes
+		 * no cgroup_threadgroup_rwsem for it, whose write side, taken
+		 * for any write to cgroup.procs, waits for an RCU grace period
+		 * when none was recent (5 to 15 ms on a command after a pause).
+		 * v2 has no tasks file for a domain group. */
+		autofree char	*sub = path_join(name, cg->mode == CG_V1 ?
+		    "tasks" : "cgroup.procs");
 		int		 d, p;
 
 		/* A freezer is the session's (pause): the command stays in it. */

@@ -81,9 +81,10 @@ bool		 cg_can_freeze(const struct cg *);
 /* A command's own group inside a session's, so that its meters, memory
  * peak and OOM kills are its own: on v1, a child group name in every
  * hierarchy of the session's group but the freezer (which stays the
- * session's, for pause). Each one's cgroup.procs opened for writing into
- * procs (the command writes 0 there before it execs: it moves itself, with
- * the opener's permission) and its directory into dirs (for the client
+ * session's, for pause). Each one's tasks file (v1; cgroup.procs on v2)
+ * opened for writing into procs (the command writes 0 there before it
+ * execs, while it is one thread: it moves itself, with the opener's
+ * permission) and its directory into dirs (for the client
  * that reads its counters). On v2 (a CG_SESSION group whose init is in its
  * leaf) one directory beside the leaf, with the controllers the session's
  * group could hand down (none on a hybrid host's unified hierarchy, which

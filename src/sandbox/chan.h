@@ -88,7 +88,7 @@ enum chan_netask {
 /* A request's payload and argument counts are bounded: argv and envp as
  * execve would take them, and never past what one message carries. */
 /* A MSG_SPAWN from a session's supervisor to init ends its descriptors
- * with code cgroup.procs files of the command's own group (at most
+ * with code files of the command's own group (v1 tasks, v2 cgroup.procs; at most
  * SPAWN_GROUP_MAX), which the command writes itself into before it execs;
  * the MSG_SPAWNED it forwards to the client ends with argc directories of
  * that group, their controllers in text (cg_child_ctls). */

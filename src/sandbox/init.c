@@ -132,8 +132,9 @@ struct init_cmd {
 					   the foreground */
 	int		  chan;
 	uint32_t	  tag;
-	/* A session command's own cgroup: its cgroup.procs in each hierarchy,
-	 * opened by the supervisor, which the command writes itself into. */
+	/* A session command's own cgroup: its tasks (v1) or cgroup.procs (v2)
+	 * in each hierarchy, opened by the supervisor, which the command
+	 * writes itself into. */
 	int		  group[SPAWN_GROUP_MAX];
 	int		  ngroup;
 };

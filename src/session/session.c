@@ -642,7 +642,8 @@ sv_on_client(struct loop *l, int fd, uint32_t events, void *arg)
 		c->tag = ++sv->next_tag;
 		fw.tag = c->tag;
 		/* Its own cgroup, which it moves itself into before it execs:
-		 * the cgroup.procs files go to init after the stdio. */
+		 * its tasks (v1) or cgroup.procs files go to init after the
+		 * stdio. */
 		{
 			int	all[3 + SPAWN_GROUP_MAX], procs[SPAWN_GROUP_MAX], n, k = 0;
 
