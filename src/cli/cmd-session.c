@@ -710,6 +710,21 @@ exec_prep_join(struct exec_prep *ep)
 	ep->started = false;
 }
 
+/* No command to run (the session is not there, its profile changed): the
+ * log's opening is not waited for. The thread is left to the exit, which
+ * ends it (a sweep it had begun is a transaction SQLite rolls back); what
+ * it writes goes to the caller's exec_prep, which is static for that. */
+static void
+exec_prep_abandon(struct exec_prep *ep)
+{
+	if (ep->started)
+		pthread_detach(ep->t);
+	else
+		audit_close(ep->audit);
+	ep->started = false;
+	ep->audit = NULL;
+}
+
 static void
 exec_prep_release(struct exec_prep *ep)
 {
@@ -732,7 +747,9 @@ cmd_session_run(int argc, char **argv)
 	};
 	struct session_info	 info;
 	struct cmd_run_opts	 o;
-	struct exec_prep	 ep;
+	/* Static: a thread left running at the exit (exec_prep_abandon)
+	 * still writes here. */
+	static struct exec_prep	 ep;
 	struct profile		*p;
 	struct run		 r;
 	const char		*which, *cwd = NULL;
@@ -809,7 +826,7 @@ cmd_session_run(int argc, char **argv)
 	if (!detach)
 		exec_prep_start(&ep);
 	if ((fd = cmd_session_attach(which, "exec", &info, &p)) == -1) {
-		exec_prep_release(&ep);
+		exec_prep_abandon(&ep);
 		run_release(&r);
 		return (EXIT_MOAT);
 	}

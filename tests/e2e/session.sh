@@ -526,6 +526,25 @@ is "a bad name: 125" "$rc" 125
 like "says what a name may hold" "$err" "a name is 1 to 63 letters"
 run_moat session exec no-such-session-$tag -- true
 like "an unknown session is named" "$err" "no session is named no-such-session-$tag"
+# Nor does it wait for the log it began to open meanwhile: here another
+# process holds the log locked for as long as moat runs, and moat says
+# what is wrong without the log's opening ending (its timing line, with
+# MOAT_TRACE_TIMING, comes only when it has ended).
+lk=$(cd "$T/ws" && MOAT_TRACE_TIMING=1 python3 - "$MOAT" "${MOAT_DB:-$XDG_DATA_HOME/moat/audit.db}" no-such-session-$tag <<'PY' 2>&1
+import sqlite3, subprocess, sys
+c = sqlite3.connect(sys.argv[2], isolation_level=None)
+c.execute("PRAGMA locking_mode=EXCLUSIVE")
+c.execute("BEGIN EXCLUSIVE")
+r = subprocess.run([sys.argv[1], "session", "exec", sys.argv[3], "--", "true"],
+    stdin=subprocess.DEVNULL, capture_output=True, text=True)
+c.execute("COMMIT")
+print("rc %d" % r.returncode)
+print(r.stderr, end="")
+PY
+)
+like "an unknown session with the log locked: 125 and named" "$lk" "rc 125
+moat: no session is named no-such-session-$tag"
+unlike "without waiting for the log's opening" "$lk" "timing: audit-open"
 touch -d '8 days ago' "$XDG_RUNTIME_DIR/moat/s-00000000.log"
 touch "$XDG_RUNTIME_DIR/moat/s-00000001.log"
 run_moat session ls
