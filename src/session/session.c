@@ -141,10 +141,13 @@ struct sv {
 	struct sv_cmd		*cmds;
 	struct sv_ask		*asks;
 	uint32_t		 next_tag;
+	uint32_t		 spare_tag;	/* the next command's, its group
+						   made ahead (sv_spare); 0: none */
 	char			 why[256];	/* how it ended, for the log */
 };
 
 static void	sv_idle_arm(struct sv *);
+static void	sv_spare(struct sv *);
 static void	sv_on_ttl(struct loop *, int, uint32_t, void *);
 
 static void
@@ -272,8 +275,10 @@ sv_cmd_drop(struct sv *sv, struct sv_cmd *c)
 			free(c);
 			break;
 		}
-	if (sv->cmds == NULL)
+	if (sv->cmds == NULL) {
 		sv_idle_arm(sv);
+		sv_spare(sv);
+	}
 }
 
 static void
@@ -639,7 +644,9 @@ sv_on_client(struct loop *l, int fd, uint32_t events, void *arg)
 		c = xcalloc(1, sizeof *c);
 		c->client = cl;
 		c->ctag = m.tag;
-		c->tag = ++sv->next_tag;
+		/* The tag whose group was made ahead, if one was. */
+		c->tag = sv->spare_tag != 0 ? sv->spare_tag : ++sv->next_tag;
+		sv->spare_tag = 0;
 		fw.tag = c->tag;
 		/* Its own cgroup, which it moves itself into before it execs:
 		 * its tasks (v1) or cgroup.procs files go to init after the
@@ -842,6 +849,26 @@ sv_on_idle(struct loop *l, int fd, uint32_t events, void *arg)
 	run_serve_stop(&sv->r);
 }
 
+/* While nothing runs: the next command's group is made ahead under the
+ * tag it will get (taken now), so that making it (a directory in each
+ * hierarchy) is not on that command's path. The session's end removes it
+ * with the group's other children. */
+static void
+sv_spare(struct sv *sv)
+{
+	struct merr	e;
+	uint32_t	tag;
+
+	if (sv->spare_tag != 0 || sv->cmds != NULL || sv->r.spawn == NULL)
+		return;
+	tag = ++sv->next_tag;
+	if (run_serve_group_ahead(&sv->r, tag, &e) == -1) {
+		sv_log(sv, "the next command's group: %s", e.msg);
+		return;
+	}
+	sv->spare_tag = tag;
+}
+
 static void
 sv_idle_arm(struct sv *sv)
 {
@@ -971,6 +998,7 @@ sv_serve_ready(struct run *r)
 	if (sv->o->ttl > 0 && sv_ttl_set(sv, sv->o->ttl, &e) == -1)
 		goto fail;
 	sv_idle_arm(sv);
+	sv_spare(sv);
 	sv_log(sv, "ready: sandbox init pid %d, socket %s", (int)r->init_pid,
 	    sv->sa.sun_path);
 	sv_ready_say(sv, "ok\n");

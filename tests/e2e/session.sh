@@ -456,12 +456,27 @@ if printf '%s' "$out" | grep -q '"meter_source":"cgroup v1"'; then
 	run_moat session exec "$SG" -- true
 	like "a background process stays in its command's group" "$bgg" "/cmd-[0-9]+$"
 	check "which stays while it runs" test -d "/sys/fs/cgroup/memory$bgg"
+	# While nothing runs, the next command's group is made ahead: once
+	# the last command's group is gone, one empty group waits beside the
+	# background one, and the next command runs in it.
+	spare=
+	for _ in $(seq 100); do
+		e=$(for d in "/sys/fs/cgroup/memory${bgg%/cmd-*}"/cmd-*; do
+			[ "$d" != "/sys/fs/cgroup/memory$bgg" ] && [ -d "$d" ] &&
+			    [ ! -s "$d/tasks" ] && echo "${d##*/}"; done)
+		[ "$(printf '%s' "$e" | grep -c .)" = 1 ] && spare=$e && break
+		sleep 0.05
+	done
+	like "while idle, one empty group waits for the next command" "$spare" "^cmd-[0-9]+$"
+	run_moat session exec "$SG" -- sh -c 'grep memory /proc/self/cgroup'
+	like "the next command runs in it" "$out" ":memory:/${spare:-none}$"
 	run_moat session kill "$SG"
 	check "the session's end kills it and removes its group" gone_within 5 "^sleep 6$tag\$"
 	check "... the group removed" test ! -e "/sys/fs/cgroup/memory$bgg"
 else
 	for w in "own group" "another group" "own peak" "next peak" "own OOM" \
-	    "limit hit" "goes on" "background group" "group stays" "killed" "removed"; do
+	    "limit hit" "goes on" "background group" "group stays" "group ahead" \
+	    "next in it" "killed" "removed"; do
 		skip "a cgroup per command ($w): no cgroup v1 for $who here; a command is metered as its process subtree"
 	done
 	run_moat session kill "$SG"
