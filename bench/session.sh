@@ -12,22 +12,26 @@
 # over 5 s of idling. As root it runs everything as root and again as uid
 # 65534. Results: bench/results/session-*.md and stdout.
 #
-# usage: bench/session.sh [-r RUNS] [-n SESSIONS]
+# usage: bench/session.sh [-r RUNS] [-n SESSIONS] [-s SPACED_ROUNDS]
 #   MOAT=path/to/moat (default ./moat), MOAT_PROFILE_DIR (default profiles/)
 #   BASE=path/to/another/moat: its session exec too, into a session of its
-#   own, in the same hyperfine run (a change measured before and after)
+#   own, in the same hyperfine run (a change measured before and after),
+#   then both interleaved, back to back and spaced 200 ms apart (as a user
+#   types: nothing another command just warmed in the kernel helps)
 set -u
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/.." && pwd)
 runs=100
 nsess=50
+spaced=40
 py=/usr/bin/python3
 while [ $# -gt 0 ]; do
 	case $1 in
 	-r) runs=$2; shift 2 ;;
 	-n) nsess=$2; shift 2 ;;
-	-h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-s) spaced=$2; shift 2 ;;
+	-h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "session.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -102,6 +106,32 @@ for _ in range(n):
         t[name].append((time.monotonic() - t0) * 1000)
 print("interleaved, %d rounds (median, q1, q3 ms): " % n + "; ".join(
     "%s %.2f (%.2f, %.2f)" % (c, statistics.median(v), *statistics.quantiles(v, n=4)[0:3:2])
+    for c, v in t.items()))
+PY
+		# As a user types: a pause before each command, so that no
+		# kernel state another command just warmed (a recent RCU grace
+		# period, which a write to cgroup.procs waits for) helps it.
+		run_as "$py" - "$spaced" "$moat" "$S" "$base" "$SB" <<'PY' | sed "s/^/$who: /"
+import os, resource, statistics, sys, time
+n, moat, s, base, sb = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+cmds = [("session exec", [moat, "session", "exec", s, "--", "/bin/true"]),
+        ("session exec (base)", [base, "session", "exec", sb, "--", "/bin/true"])]
+null = os.open("/dev/null", os.O_RDWR)
+t = {c: [] for c, _ in cmds}
+cpu = {c: 0.0 for c, _ in cmds}
+for _ in range(n):
+    for name, argv in cmds:
+        time.sleep(0.2)
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.monotonic()
+        pid = os.posix_spawn(argv[0], argv, os.environ, file_actions=[
+            (os.POSIX_SPAWN_DUP2, null, 0), (os.POSIX_SPAWN_DUP2, null, 1)])
+        os.waitpid(pid, 0)
+        t[name].append((time.monotonic() - t0) * 1000)
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu[name] += (r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime) * 1000
+print("spaced 200 ms, %d rounds (median, q1, q3 ms; client CPU ms per run): " % n + "; ".join(
+    "%s %.2f (%.2f, %.2f) cpu %.2f" % (c, statistics.median(v), *statistics.quantiles(v, n=4)[0:3:2], cpu[c] / n)
     for c, v in t.items()))
 PY
 		run_as "$base" session kill "$SB" >/dev/null </dev/null
@@ -180,12 +210,22 @@ echo
 "$py" - "$scratch"/session-*.json <<'PY'
 import json, sys
 print("%-10s %9s %9s %9s %13s %14s %14s %14s" % ("median ms", "bare", "bwrap", "moat run", "session exec", "exec/bwrap", "exec/bare", "exec (base)"))
+cpus = []
 for f in sys.argv[1:]:
-    med = {r["command"]: r["median"] * 1000 for r in json.load(open(f))["results"]}
+    res = json.load(open(f))["results"]
+    med = {r["command"]: r["median"] * 1000 for r in res}
     who = f.rsplit("session-", 1)[1][:-5]
     g = lambda k: med.get(k, float("nan"))
     print("%-10s %9.2f %9.2f %9.2f %13.2f %14.2f %14.2f %14.2f" % (who, g("bare"), g("bwrap"),
         g("moat run"), g("session exec"), g("session exec") / g("bwrap"), g("session exec") / g("bare"),
         g("session exec (base)")))
+    # hyperfine's user and system time: the client's own CPU, not the
+    # session's supervisor's or init's.
+    cpus.append((who, {r["command"]: (r["user"] + r["system"]) * 1000 for r in res}))
+print("%-10s %9s %9s %9s %13s %14s" % ("CPU ms", "bare", "bwrap", "moat run", "session exec", "exec (base)"))
+for who, c in cpus:
+    g = lambda k: c.get(k, float("nan"))
+    print("%-10s %9.2f %9.2f %9.2f %13.2f %14.2f" % (who, g("bare"), g("bwrap"), g("moat run"),
+        g("session exec"), g("session exec (base)")))
 print("targets: session exec <= 2 ms and <= 0.6x bwrap; session new < 20 ms")
 PY
