@@ -717,11 +717,15 @@ exec_prep_join(struct exec_prep *ep)
 static void
 exec_prep_abandon(struct exec_prep *ep)
 {
-	if (ep->started)
+	/* Done already: closed as usual. Else its handle stays reachable
+	 * through ep until the exit. */
+	if (ep->started && pthread_tryjoin_np(ep->t, NULL) != 0) {
 		pthread_detach(ep->t);
-	else
-		audit_close(ep->audit);
+		ep->started = false;
+		return;
+	}
 	ep->started = false;
+	audit_close(ep->audit);
 	ep->audit = NULL;
 }
 
