@@ -1344,24 +1344,6 @@ fail:
 	return ((int)n);
 }
 
-int
-cg_child_ahead(struct cg *cg, const char *name, struct merr *e)
-{
-	if (cg->mode != CG_V1 && !(cg->mode == CG_V2 && cg->initfd >= 0))
-		return (0);
-	for (size_t i = 0; i < cg->ndirs; i++) {
-		if (cg->dirs[i].ctl == CG_CTL_FREEZER)
-			continue;
-		if (mkdirat(cg->dirs[i].fd, name, 0755) == -1 && errno != EEXIST) {
-			merr_errno(e, "the next command's group %s/%s",
-			    cg->dirs[i].path, name);
-			cg_child_remove(cg, name);
-			return (-1);
-		}
-	}
-	return (0);
-}
-
 void
 cg_child_remove(struct cg *cg, const char *name)
 {

@@ -92,12 +92,6 @@ bool		 cg_can_freeze(const struct cg *);
  * a v2 group without the leaf), or -1 with e set. */
 int		 cg_child_make(struct cg *, const char *name, int *procs,
 		    int *dirs, size_t max, struct merr *);
-/* Makes a command's group ahead, while the session is idle: cg_child_make
- * of the same name then only opens it. A group made is a directory per
- * hierarchy (cgroup_mkdir: each controller's state allocated, 0.13 ms in
- * five v1 hierarchies) that is off the next command's path. 0, or -1 with
- * e set and nothing left made. */
-int		 cg_child_ahead(struct cg *, const char *name, struct merr *);
 /* Removes a command's group; one that still holds a background process of
  * the command stays until the session's group is destroyed. */
 void		 cg_child_remove(struct cg *, const char *name);

@@ -1876,18 +1876,6 @@ run_serve_group(struct run *r, uint32_t tag, int *procs, int *dirs, char *ctls,
 	return (cg_child_make(sp->cg, name, procs, dirs, SPAWN_GROUP_MAX, e));
 }
 
-int
-run_serve_group_ahead(struct run *r, uint32_t tag, struct merr *e)
-{
-	struct spawn	*sp = r->spawn;
-	char		 name[32];
-
-	if (sp == NULL || sp->cg == NULL)
-		return (0);
-	snprintf(name, sizeof name, "cmd-%u", tag);
-	return (cg_child_ahead(sp->cg, name, e));
-}
-
 void
 run_serve_group_done(struct run *r, uint32_t tag)
 {

@@ -192,9 +192,6 @@ int		 run_serve_answer(struct run *, uint32_t id, bool allow,
 int		 run_serve_group(struct run *, uint32_t tag, int *procs, int *dirs,
 		    char *ctls, size_t ctlslen, struct merr *);
 void		 run_serve_group_done(struct run *, uint32_t tag);
-/* The group of the command that will have tag, made ahead (cg_child_ahead)
- * while nothing runs; run_serve_group then opens it. */
-int		 run_serve_group_ahead(struct run *, uint32_t tag, struct merr *);
 /* While a command runs (from a callback or a loop_ready handler): a signal
  * to it, as if moat had been sent that signal (SIGKILL ends it as killed);
  * keys to its terminal (pty_front); a new size of that terminal. */
