@@ -134,17 +134,23 @@ print("spaced 200 ms, %d rounds (median, q1, q3 ms; client CPU ms per run): " % 
     "%s %.2f (%.2f, %.2f) cpu %.2f" % (c, statistics.median(v), *statistics.quantiles(v, n=4)[0:3:2], cpu[c] / n)
     for c, v in t.items()))
 PY
-		run_as "$base" session kill "$SB" >/dev/null </dev/null
 	fi
 	cp "$ws/session-$who.md" "$results/" 2>/dev/null
 	cp "$ws/session-$who.json" "$scratch/" 2>/dev/null
-	# The in-process path (what a front end that stays up takes).
+	# The in-process path (what a front end that stays up takes); with
+	# BASE, the same client into BASE's session too, in turns: what
+	# BASE's supervisor and init change of it.
 	if [ -x "$inproc" ]; then
 		run_as "$inproc" "$S" "$runs" </dev/null | sed "s/^/$who: /"
+		if [ -n "$base" ]; then
+			run_as "$inproc" "$SB" "$runs" </dev/null | sed "s/^/$who: (base's session) /"
+			run_as "$inproc" "$S" "$runs" </dev/null | sed "s/^/$who: /"
+		fi
 	else
 		echo "session.sh: $inproc not built (make bench/session-inproc): no in-process figure" >&2
 	fi
 	run_as "$moat" session kill "$S" >/dev/null </dev/null
+	[ -z "$base" ] || run_as "$base" session kill "$SB" >/dev/null </dev/null
 
 	# session new to ready, then N idle sessions at once.
 	run_as "$py" - "$moat" "$nsess" "$who" <<'PY'
