@@ -134,8 +134,10 @@ struct spawn {
 static void	spawn_pty_start(struct spawn *, struct loop *, int);
 static int	run_attached(struct run *, struct spawn *, struct merr *);
 
-/* Moving init into a v1 cgroup (v1 has no CLONE_INTO_CGROUP) waits out an
- * RCU grace period in the kernel, ~10 ms of sleeping. A thread does it while
+/* Where init cannot move itself into the v1 groups (a tasks file that
+ * could not be opened, see cg_tasks_open), the supervisor moves it by pid,
+ * which waits out an RCU grace period in the kernel, ~10 ms of sleeping
+ * when none was recent (v1 has no CLONE_INTO_CGROUP). A thread does it while
  * init builds the root and the front end records the run; init waits for
  * MSG_PLACED before anything of the command can run. The thread sends it as
  * soon as the move is done (init reads it after GO, which was sent before
