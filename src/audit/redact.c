@@ -290,7 +290,8 @@ redact_rule_apply(struct redact_rule *rule, const char *s, struct sbuf *out, boo
 static void
 redact_segment(const struct redact *r, const char *seg, struct sbuf *out, bool keep)
 {
-	autofree char	*cur = xstrdup(seg), *folded = rx_fold(seg);
+	autofree char	*cur = xstrdup(seg);
+	struct rx_text	 t;
 
 	for (size_t i = 0; i < r->nlits; i++) {
 		const struct redact_literal	*l = &r->lits[i];
@@ -309,19 +310,21 @@ redact_segment(const struct redact *r, const char *seg, struct sbuf *out, bool k
 		free(cur);
 		cur = next.p;
 	}
+	/* Read after the literals were swapped: the rules see that text. */
+	rx_text_init(&t, cur);
 	for (size_t i = 0; i < r->n; i++) {
 		struct sbuf	next = { NULL, 0, 0 };
 
 		/* Most texts hold none of a rule's literals: no copy then. */
-		if (r->rules[i].kind != REDACT_TEXT ||
-		    !rx_maybe_folded(&r->rules[i].re, cur, folded))
+		if (r->rules[i].kind != REDACT_TEXT || !rx_maybe_text(&r->rules[i].re, &t))
 			continue;
 		redact_rule_apply(&r->rules[i], cur, &next, keep);
 		free(cur);
 		cur = next.p != NULL ? next.p : xstrdup("");
-		free(folded);
-		folded = rx_fold(cur);
+		rx_text_free(&t);
+		rx_text_init(&t, cur);
 	}
+	rx_text_free(&t);
 	sbuf_add(out, cur, strlen(cur));
 }
 

@@ -297,7 +297,7 @@ rx_init(struct rx *x, const char *pat, int cflags)
 	}
 	for (size_t i = 0; i < set.n; i++) {
 		x->lits[i] = TAKE_PTR(set.v[i]);
-		/* Folded once, for rx_maybe_folded. */
+		/* Folded once, for rx_maybe_text. */
 		for (char *c = x->lits[i]; (cflags & REG_ICASE) && *c != '\0'; c++)
 			if (*c >= 'A' && *c <= 'Z')
 				*c = (char)(*c - 'A' + 'a');
@@ -362,13 +362,75 @@ rx_maybe(const struct rx *x, const char *s)
 	return (false);
 }
 
+static inline unsigned char
+rx_lower(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c);
+}
+
+/* A pair of folded bytes, hashed into 12 bits. */
+static inline unsigned
+rx_pair(unsigned char a, unsigned char b)
+{
+	return (((unsigned)a * 67u + (unsigned)b) & 4095u);
+}
+
+void
+rx_text_init(struct rx_text *t, const char *s)
+{
+	const unsigned char	*f;
+
+	memset(t, 0, sizeof *t);
+	t->s = s;
+	t->folded = rx_fold(s);
+	for (f = (const unsigned char *)t->folded; *f != '\0'; f++) {
+		t->bytes[f[0] >> 6] |= 1ULL << (f[0] & 63);
+		if (f[1] != '\0') {
+			unsigned	h = rx_pair(f[0], f[1]);
+
+			t->pairs[h >> 6] |= 1ULL << (h & 63);
+		}
+	}
+}
+
+void
+rx_text_free(struct rx_text *t)
+{
+	free(t->folded);
+	t->folded = NULL;
+}
+
+/* False when t cannot hold lit: one of lit's bytes or pairs of bytes,
+ * folded, is not in t. A true answer is only a maybe. */
+static bool
+rx_text_may_hold(const struct rx_text *t, const char *lit)
+{
+	const unsigned char	*l = (const unsigned char *)lit;
+
+	for (; l[0] != '\0'; l++) {
+		unsigned char	a = rx_lower(l[0]), b;
+		unsigned	h;
+
+		if (!(t->bytes[a >> 6] & (1ULL << (a & 63))))
+			return (false);
+		if (l[1] == '\0')
+			break;
+		b = rx_lower(l[1]);
+		h = rx_pair(a, b);
+		if (!(t->pairs[h >> 6] & (1ULL << (h & 63))))
+			return (false);
+	}
+	return (true);
+}
+
 bool
-rx_maybe_folded(const struct rx *x, const char *s, const char *folded)
+rx_maybe_text(const struct rx *x, const struct rx_text *t)
 {
 	if (x->nlits == 0)
 		return (true);
 	for (size_t i = 0; i < x->nlits; i++)
-		if (strstr(x->cflags & REG_ICASE ? folded : s, x->lits[i]) != NULL)
+		if (rx_text_may_hold(t, x->lits[i]) &&
+		    strstr(x->cflags & REG_ICASE ? t->folded : t->s, x->lits[i]) != NULL)
 			return (true);
 	return (false);
 }

@@ -11,6 +11,7 @@
 #include <regex.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define RX_MAX_LITS	16	/* more alternatives than this: no prefilter */
 
@@ -37,10 +38,22 @@ void	 rx_free(struct rx *);
 int	 rx_compile(struct rx *, char *err, size_t errlen);
 /* False when s cannot match: it holds none of the required literals. */
 bool	 rx_maybe(const struct rx *, const char *s);
-/* The same, given also s with A-Z folded to a-z (rx_fold, owned by the
- * caller): many rules over one text fold it once, and a case-insensitive
- * literal is then a plain strstr, not a strcasestr. */
-bool	 rx_maybe_folded(const struct rx *, const char *s, const char *folded);
+/* One text that many rules are tried on (rx_text_init): it is folded
+ * (A-Z to a-z) once, so that a case-insensitive literal is a plain strstr,
+ * and the pairs of adjacent bytes it holds, folded, are noted in a small
+ * hashed set, so that a literal with a pair the text lacks is ruled out
+ * without a search: most of a text's rules are, for a few bit tests each. */
+struct rx_text {
+	const char	*s;		/* borrowed */
+	char		*folded;	/* owned */
+	uint64_t	 pairs[64];	/* 4096 bits: the hashed byte pairs */
+	uint64_t	 bytes[4];	/* 256 bits: the folded bytes */
+};
+
+void	 rx_text_init(struct rx_text *, const char *s);
+void	 rx_text_free(struct rx_text *);
+/* The same answer as rx_maybe(x, t->s), from t. */
+bool	 rx_maybe_text(const struct rx *, const struct rx_text *);
 char	*rx_fold(const char *);
 /* regexec(3) after the prefilter, compiling on first need: 0 on a match,
  * REG_NOMATCH otherwise (and for a pattern that does not compile). */

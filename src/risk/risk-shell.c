@@ -399,7 +399,9 @@ lex_next(struct rlex *lx, struct rtoken *t)
 		lex_word(lx, t);
 		return;
 	}
-	for (size_t k = 0; k < nitems(ops); k++) {
+	/* Every operator starts with one of these: a word's first byte is
+	 * not compared with each of them. */
+	for (size_t k = 0; memchr("<>&|;()", s[lx->pos], 7) != NULL && k < nitems(ops); k++) {
 		size_t	n = strlen(ops[k]);
 
 		if (lx->len - lx->pos >= n && strncmp(s + lx->pos, ops[k], n) == 0) {

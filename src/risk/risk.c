@@ -180,7 +180,8 @@ score_regex(struct rctx *cx, enum risk_scope scope, const char *s, const char *v
 {
 	regmatch_t	 m[1];
 	regex_t		 re;
-	autofree char	*cut = NULL, *folded = NULL;
+	autofree char	*cut = NULL;
+	struct rx_text	 t;
 	size_t		 slen = strlen(s);
 
 	if (cx->scanned >= RISK_SCAN_BUDGET) {
@@ -193,13 +194,13 @@ score_regex(struct rctx *cx, enum risk_scope scope, const char *s, const char *v
 		slen = RISK_SCAN_MAX;
 	}
 	cx->scanned += slen;
-	/* Folded once for every rule's prefilter (rx_maybe_folded). */
-	folded = rx_fold(s);
+	/* Read once for every rule's prefilter (rx_maybe_text). */
+	rx_text_init(&t, s);
 	for (size_t i = 0; i < cx->rules->n; i++) {
 		const struct risk_rule	*r = cx->rules->v[i];
-		size_t			 off = 0, len = strlen(s);
+		size_t			 off = 0, len = slen;
 
-		if (r->scope != scope || !rx_maybe_folded(r->re[0], s, folded) ||
+		if (r->scope != scope || !rx_maybe_text(r->re[0], &t) ||
 		    rx_exec(r->re[0], s, 0, NULL, 0) != 0)
 			continue;
 		if (regcomp(&re, r->re[0]->pat, REG_EXTENDED | (r->nocase ? REG_ICASE : 0)) == 0) {
@@ -212,6 +213,7 @@ score_regex(struct rctx *cx, enum risk_scope scope, const char *s, const char *v
 		/* An empty match (e.g. an anchor) shows the whole text instead. */
 		risk_hit(cx->res, r, r->weight, s + off, len, via);
 	}
+	rx_text_free(&t);
 }
 
 static bool
