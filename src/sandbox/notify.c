@@ -21,9 +21,11 @@
  *
  * The exec trail (notify_trail) is a record in the same way: for execve
  * and execveat we read the path and argv from the task's memory
- * (process_vm_readv), its cwd and parent, check with
- * SECCOMP_IOCTL_NOTIF_ID_VALID that the task is still the one that made
- * the call (so the pid was not reused while we read), and answer CONTINUE.
+ * (process_vm_readv), its cwd and parent, and answer CONTINUE; the answer
+ * is only taken while the call still waits (the kernel's check of
+ * SECCOMP_IOCTL_NOTIF_ID_VALID), so when it is, the task was the one that
+ * made the call all along and the pid was not reused while we read; when
+ * it is not (the task was killed), nothing is recorded.
  * Another thread of the task can change that memory between our read and
  * the kernel's, so what is recorded is what the memory held when we
  * looked, which honest programs never change; nothing is decided on it.
@@ -833,14 +835,15 @@ notify_trail_parent(struct notify *n, pid_t p)
 	return (n->root > 0 ? n->root : first);
 }
 
-/* The answer to an exec: let it go on. */
-static void
+/* The answer to an exec: let it go on. False when the call no longer
+ * waited (ENOENT: the task was killed meanwhile). */
+static bool
 notify_continue(struct notify *n, uint64_t id)
 {
 	memset(n->resp, 0, n->resp_size);
 	n->resp->id = id;
 	n->resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-	(void)ioctl(n->fd, SECCOMP_IOCTL_NOTIF_SEND, n->resp);
+	return (ioctl(n->fd, SECCOMP_IOCTL_NOTIF_SEND, n->resp) == 0);
 }
 
 static void	notify_on_later(struct loop *, int, uint32_t, void *);
@@ -861,7 +864,7 @@ notify_exec(struct notify *n, const struct seccomp_notif *req)
 	size_t			 nargs = 0, bytes = 0;
 	ssize_t			 k;
 	pid_t			 pid = (pid_t)req->pid, parent, nspid;
-	bool			 valid, fallback = false, absent = false;
+	bool			 fallback = false, absent = false;
 	bool			 looked = !at && n->rootfd != -1;
 
 	file = notify_read_exec(n, pid, a_path, a_argv, !at, argv, &nargs, &bytes, &absent);
@@ -916,10 +919,10 @@ notify_exec(struct notify *n, const struct seccomp_notif *req)
 	 * shell's subshell that vforked the task waits in the kernel until
 	 * the exec, and may be gone a moment after we answer. */
 	parent = notify_trail_parent(n, parent);
-	/* Only now is the pid known to have been the caller all along. */
-	valid = ioctl(n->fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) == 0;
-	notify_continue(n, req->id);
-	if (!valid)
+	/* The answer taken shows the call still waited, so the pid was the
+	 * caller's all along (SECCOMP_IOCTL_NOTIF_ID_VALID would say the
+	 * same one call earlier): what was read is the task's. */
+	if (!notify_continue(n, req->id))
 		goto out;
 	/* A PATH try's pid is the program's, so it may be seen now. */
 	if (n->nseen == 0 || n->seen[(n->nseen - 1) % NOTIFY_SEEN_MAX] != pid)
