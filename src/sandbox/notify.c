@@ -88,6 +88,7 @@ struct notify_sys {
 #define NOTIFY_EXEC_ARGS_ALLOC	65	/* NOTIFY_EXEC_ARGS and the NULL */
 #define NOTIFY_LATER_MAX	32	/* execs reported together at most */
 #define NOTIFY_LATER_WAIT	0.01	/* seconds an exec waits to be reported */
+#define NOTIFY_PRESENT		16	/* programs remembered as found */
 
 struct notify {
 	struct run		*r;
@@ -126,6 +127,8 @@ struct notify {
 		bool		 try_path;	/* may be a PATH try: look first */
 	}			 later[NOTIFY_LATER_MAX];
 	size_t			 nlater;
+	char			*present[NOTIFY_PRESENT];	/* owned: a ring */
+	size_t			 npresent;
 	int			 laterfd;	/* owned: the timer that flushes them
 						   (kept between batches), or -1 */
 	bool			 later_armed;
@@ -607,6 +610,33 @@ notify_read_str(pid_t pid, uint64_t addr, size_t max)
 	return (buf);
 }
 
+/* True when file, an absolute path, names nothing in the sandbox (seen
+ * from its root): an execve of it fails with ENOENT, as execvp's and the
+ * shells' tries along PATH do. *now is set when file was found there by
+ * this look; a path found by an earlier one (the last NOTIFY_PRESENT,
+ * such as the program a loop runs again and again) is not looked up
+ * again here, but by the batch as before, since it may be gone. */
+static bool
+notify_absent(struct notify *n, const char *file, bool *now)
+{
+	char	**slot;
+
+	*now = false;
+	if (file == NULL || file[0] != '/' || n->rootfd == -1)
+		return (false);
+	for (size_t i = 0; i < n->npresent && i < NOTIFY_PRESENT; i++)
+		if (strcmp(n->present[i], file) == 0)
+			return (false);
+	if (faccessat(n->rootfd, file[1] != '\0' ? file + 1 : ".", F_OK, 0) == -1 &&
+	    (errno == ENOENT || errno == ENOTDIR))
+		return (true);
+	slot = &n->present[n->npresent++ % NOTIFY_PRESENT];
+	free(*slot);
+	*slot = xstrdup(file);
+	*now = true;
+	return (false);
+}
+
 /* The path and arguments of an execve the task waits in, with as few
  * reads of its memory as the layout allows: the path's first bytes and
  * the argv array in one process_vm_readv, every argument in a second
@@ -615,22 +645,11 @@ notify_read_str(pid_t pid, uint64_t addr, size_t max)
  * page by page.
  * Returns the path (NULL when the memory cannot be read) and fills argv
  * (at most NOTIFY_EXEC_ARGS, NOTIFY_EXEC_BYTES in all). With try_path, an
- * absolute path that names nothing sets *absent and reads no argument. */
-/* True when file, an absolute path, names nothing in the sandbox (seen
- * from its root): an execve of it fails with ENOENT, as execvp's and the
- * shells' tries along PATH do. */
-static bool
-notify_absent(const struct notify *n, const char *file)
-{
-	if (file == NULL || file[0] != '/' || n->rootfd == -1)
-		return (false);
-	return (faccessat(n->rootfd, file[1] != '\0' ? file + 1 : ".", F_OK, 0) == -1 &&
-	    (errno == ENOENT || errno == ENOTDIR));
-}
-
+ * absolute path that names nothing sets *absent and reads no argument;
+ * one found there now sets *present (notify_absent). */
 static char *
-notify_read_exec(const struct notify *n, pid_t pid, uint64_t a_path, uint64_t a_argv,
-    bool try_path, char **argv, size_t *nargs, size_t *bytes, bool *absent)
+notify_read_exec(struct notify *n, pid_t pid, uint64_t a_path, uint64_t a_argv,
+    bool try_path, char **argv, size_t *nargs, size_t *bytes, bool *absent, bool *present)
 {
 	char		 head[256], *file = NULL, *arena = NULL, *nul;
 	uint64_t	 ptrs[NOTIFY_EXEC_ARGS + 1], lo, hi, end;
@@ -648,7 +667,7 @@ notify_read_exec(const struct notify *n, pid_t pid, uint64_t a_path, uint64_t a_
 	file = (nul = memchr(head, '\0', hl)) != NULL ? xstrndup(head, (size_t)(nul - head)) :
 	    notify_read_str(pid, a_path, PATH_MAX);
 	/* A try along PATH: the arguments are not needed. */
-	if (try_path && (*absent = notify_absent(n, file)))
+	if (try_path && (*absent = notify_absent(n, file, present)))
 		return (file);
 	np = (size_t)(k - (ssize_t)hl) / sizeof ptrs[0];
 	/* An argv array that runs on into the next page. */
@@ -864,10 +883,10 @@ notify_exec(struct notify *n, const struct seccomp_notif *req)
 	size_t			 nargs = 0, bytes = 0;
 	ssize_t			 k;
 	pid_t			 pid = (pid_t)req->pid, parent, nspid;
-	bool			 fallback = false, absent = false;
-	bool			 looked = !at && n->rootfd != -1;
+	bool			 fallback = false, absent = false, present = false;
 
-	file = notify_read_exec(n, pid, a_path, a_argv, !at, argv, &nargs, &bytes, &absent);
+	file = notify_read_exec(n, pid, a_path, a_argv, !at, argv, &nargs, &bytes, &absent,
+	    &present);
 	/* A try along PATH whose file is not there fails in the kernel: let
 	 * it go at once, unrecorded (three in four of a C build's execs, as
 	 * gcc runs as through execvp). A file made between this look and the
@@ -946,9 +965,8 @@ notify_exec(struct notify *n, const struct seccomp_notif *req)
 		x->parent = parent;
 		x->nspid = nspid;
 		x->t = n->r != NULL && n->r->t_start > 0 ? now_mono() - n->r->t_start : 0;
-		/* An absolute path was found there above: a program. */
-		x->try_path = !at && !fallback && !(looked && x->file != NULL &&
-		    x->file[0] == '/');
+		/* A path found there above is a program. */
+		x->try_path = !at && !fallback && !present;
 		/* One timer for every batch, set again for each. */
 		if (!n->later_armed && n->laterfd != -1)
 			n->later_armed = loop_timer_set(n->laterfd, NOTIFY_LATER_WAIT, 0) == 0;
@@ -1140,6 +1158,8 @@ notify_free(struct notify *n)
 		free(n->sys[i].name);
 	free(n->sys);
 	free(n->seen);
+	for (size_t i = 0; i < NOTIFY_PRESENT; i++)
+		free(n->present[i]);
 	if (n->rootfd != -1)
 		close(n->rootfd);
 	if (n->mntnsfd != -1)

@@ -212,6 +212,17 @@ unlike "PATH tries: no try recorded (below the shell's line)" "$(printf '%s\n' "
     'no/such|nodir|\] no-such-tool'
 like "PATH tries: the name found nowhere leaves env" "$tree" "env no-such-tool-"
 
+# A program found once is looked for again when its path is tried after
+# it was deleted: that try is no program (the supervisor remembers the
+# paths it found, and the batch looks again at those).
+run_moat wrap -p fake -- sh -c 'cp /bin/true /tmp/prog-$$ && /tmp/prog-$$ && rm /tmp/prog-$$; PATH=/tmp:/usr/bin:/bin env prog-$$ 2>/dev/null; true'
+like "deleted program: the line at the end counts the programs" "$err" '; 5 programs;'
+id=$(printf '%s' "$err" | sed -n 's/.*; run \([0-9a-f-]*\).*/\1/p' | tail -1)
+run_moat audit show "${id:-no-id}"
+tree=$(printf '%s\n' "$out" | sed -n '/^programs/,/^$/p')
+is "deleted program: run once, not tried again as a program" \
+    "$(printf '%s\n' "$tree" | grep -c '\] /tmp/prog-[0-9]*$')" 1
+
 # argv is bounded as it is read from the task: an argument past 512 bytes
 # is cut there and the next one is whole (the strings lie together, read
 # as one span); twenty of 1000 bytes (more than one span) stop at 8 KiB in
