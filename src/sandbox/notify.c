@@ -828,13 +828,18 @@ notify_nspid(pid_t pid)
 	return (v > 0 && v < 1 << 22 ? (pid_t)v : 0);
 }
 
+/* Newest first: the parent looked for has most often just exec'd. */
 static bool
 notify_seen(const struct notify *n, pid_t pid)
 {
-	for (size_t i = 0; i < n->nseen && i < NOTIFY_SEEN_MAX; i++)
-		if (n->seen[i] == pid)
+	size_t	have = MIN(n->nseen, (size_t)NOTIFY_SEEN_MAX);
+
+	if (pid == n->root)
+		return (true);
+	for (size_t i = 1; i <= have; i++)
+		if (n->seen[(n->nseen - i) % NOTIFY_SEEN_MAX] == pid)
 			return (true);
-	return (pid == n->root);
+	return (false);
 }
 
 /* The parent on the trail, from the task's own parent p: the nearest
