@@ -1012,14 +1012,28 @@ notify_report(struct notify *n, struct notify_later *x)
 	}
 	n->execs++;
 	x->argv[x->nargs] = NULL;
-	tl = 64 + (x->file != NULL ? strlen(x->file) : 1) + x->bytes + x->nargs;
-	text = xmalloc(tl);
+	/* "exec FILE: ARG ARG...", copied in: x->bytes counts each
+	 * argument's bytes and one more, the room for its blank. */
 	{
-		size_t	off = (size_t)snprintf(text, tl, "exec %s:", x->file != NULL ?
-		    x->file : "?");
+		const char	*f = x->file != NULL ? x->file : "?";
+		size_t		 fl = strlen(f), off;
 
-		for (size_t i = 0; i < x->nargs && off < tl; i++)
-			off += (size_t)snprintf(text + off, tl - off, " %s", x->argv[i]);
+		tl = 7 + fl + x->bytes + 1;
+		text = xmalloc(tl);
+		memcpy(text, "exec ", 5);
+		memcpy(text + 5, f, fl);
+		text[5 + fl] = ':';
+		off = 6 + fl;
+		for (size_t i = 0; i < x->nargs; i++) {
+			size_t	al = strlen(x->argv[i]);
+
+			if (off + 1 + al >= tl)
+				break;
+			text[off++] = ' ';
+			memcpy(text + off, x->argv[i], al);
+			off += al;
+		}
+		text[off] = '\0';
 	}
 	if (n->r != NULL && n->r->on_event != NULL) {
 		memset(&ev, 0, sizeof ev);

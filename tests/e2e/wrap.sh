@@ -191,6 +191,8 @@ inner=$(printf '%s\n' "$tree" | sed -n 's/.*`- \[\([0-9]*\)\] sh -c exec cat.*/\
 like "trail: cat, exec'd by the inner shell, under it with its pid" "$tree" \
     "^ +[0-9.]+s     \`- \\[${inner:-none}\\] cat /dev/null\$"
 run_moat audit show "${id:-no-id}" --json
+like "trail: each exec's text names the file and its arguments" "$out" \
+    '"kind":"exec","name":"/usr/bin/tr","detail":"exec /usr/bin/tr: tr a b"'
 like "trail: each exec is an event with pid, parent, cwd and argv" "$out" \
     '"kind":"exec","name":"/usr/bin/tr".*"extra":\{"pid":[0-9]+,"ppid":[0-9]+,"cwd":"[^"]*ws","argv":\["tr","a","b"\],"risk":0,"reasons":\[\]\}'
 
