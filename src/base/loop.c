@@ -1,9 +1,11 @@
 /* loop.c: epoll-based poll loop with per-fd callbacks and timerfd timers.
  * Supervisor only: one loop per run serves the child's exit (pidfd), the wall
- * timer, signals, proxy sockets and the meter timer. */
+ * timer, signals, proxy sockets and the meter timer. One fd may instead be
+ * polled directly (loop_direct), beside the epoll fd. */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -23,6 +25,7 @@ struct loop {
 	bool		 stop;
 	struct loop_fd	*fds;		/* owned list */
 	struct loop_fd	*dead;		/* deleted this turn, freed after dispatch */
+	struct loop_fd	 direct;	/* loop_direct's, or fd -1 */
 };
 
 struct loop *
@@ -30,6 +33,7 @@ loop_new(struct merr *e)
 {
 	struct loop	*l = xcalloc(1, sizeof *l);
 
+	l->direct.fd = -1;
 	if ((l->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1) {
 		merr_errno(e, "epoll_create1");
 		free(l);
@@ -158,14 +162,50 @@ loop_timer_set(int fd, double first, double interval)
 	return (timerfd_settime(fd, 0, &its, NULL));
 }
 
+void
+loop_direct(struct loop *l, int fd, loop_cb cb, void *arg)
+{
+	l->direct = (struct loop_fd){ .fd = fd, .cb = fd != -1 ? cb : NULL,
+	    .arg = arg };
+}
+
+/* With a direct fd: poll(2) on it and on the epoll fd (readable when any
+ * of its fds is), then epoll's events without waiting. 0 when nothing
+ * of epoll's is ready (the direct fd's callback has run, if it was). */
+static int
+loop_wait_direct(struct loop *l, struct epoll_event *evs, int nevs, int timeout_ms,
+    struct merr *e)
+{
+	struct pollfd	p[2] = { { .fd = l->epfd, .events = POLLIN },
+			    { .fd = l->direct.fd, .events = POLLIN } };
+	int		n;
+
+	if ((n = poll(p, 2, timeout_ms)) == -1) {
+		if (errno == EINTR)
+			return (0);
+		return (merr_errno(e, "poll"));
+	}
+	if (p[1].revents != 0 && l->direct.cb != NULL && !l->stop)
+		l->direct.cb(l, l->direct.fd, (p[1].revents & POLLIN ? EPOLLIN : 0) |
+		    (p[1].revents & POLLHUP ? EPOLLHUP : 0) |
+		    (p[1].revents & (POLLERR | POLLNVAL) ? EPOLLERR : 0), l->direct.arg);
+	if (!(p[0].revents & POLLIN))
+		return (0);
+	if ((n = epoll_wait(l->epfd, evs, nevs, 0)) == -1)
+		return (errno == EINTR ? 0 : merr_errno(e, "epoll_wait"));
+	return (n);
+}
+
 int
 loop_once(struct loop *l, int timeout_ms, struct merr *e)
 {
 	struct epoll_event	evs[64];
 	int			n;
 
-	n = epoll_wait(l->epfd, evs, nitems(evs), timeout_ms);
-	if (n == -1) {
+	if (l->direct.fd != -1) {
+		if ((n = loop_wait_direct(l, evs, nitems(evs), timeout_ms, e)) == -1)
+			return (-1);
+	} else if ((n = epoll_wait(l->epfd, evs, nitems(evs), timeout_ms)) == -1) {
 		if (errno == EINTR)
 			return (0);
 		return (merr_errno(e, "epoll_wait"));

@@ -28,6 +28,13 @@ int		 loop_timer(struct loop *, double first, double interval, loop_cb,
  * disarmed), then every interval; either way a pending expiry is dropped,
  * so its callback need not read it. */
 int		 loop_timer_set(int fd, double first, double interval);
+/* fd polled directly with poll(2) beside the epoll fd instead of through
+ * it (-1: none), cb called with EPOLLIN, EPOLLHUP or EPOLLERR. A waker
+ * that hands its CPU over (WF_CURRENT_CPU, as a seccomp listener set to
+ * SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP wakes) reaches a poll(2) sleeper so,
+ * and an epoll sleeper as an ordinary wake-up, which may be on an idle
+ * CPU that takes long to wake. One at a time; the loop never closes it. */
+void		 loop_direct(struct loop *, int fd, loop_cb, void *arg);
 /* Waits at most timeout_ms (-1 forever) and runs the callbacks that are due. */
 int		 loop_once(struct loop *, int timeout_ms, struct merr *);
 void		 loop_stop(struct loop *);

@@ -711,7 +711,7 @@ notify_child(const struct filter *f, int mode, bool int80_works, int sock, int o
  * before notify_stop. Returns the child's wait status, -1 on setup failure. */
 static int
 notify_session(const struct filter *f, int mode, bool int80_works, struct seen *seen,
-    struct nresult *res, uint64_t *total, uint64_t *keyctl)
+    struct nresult *res, uint64_t *total, uint64_t *keyctl, bool trail)
 {
 	struct merr	 e;
 	struct loop	*l;
@@ -751,6 +751,9 @@ notify_session(const struct filter *f, int mode, bool int80_works, struct seen *
 		close(p[0]);
 		return (-1);
 	}
+	/* With the exec trail the loop polls the listener directly. */
+	if (trail)
+		notify_trail(n, 0);
 	/* Serve the loop until the child is gone (at most 20 s). */
 	for (i = 0; i < 2000 && waitpid(pid, &st, WNOHANG) == 0; i++)
 		loop_once(l, 10, &e);
@@ -793,7 +796,8 @@ test_notify(bool int80_works)
 		tap_diag("%s", e.msg);
 		return;
 	}
-	if ((st = notify_session(&f, 0, int80_works, &seen, &res, &total, &keyctl)) == -1)
+	if ((st = notify_session(&f, 0, int80_works, &seen, &res, &total, &keyctl,
+	    false)) == -1)
 		return;
 	tap_ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the notified child exited normally");
 	tap_ok(total >= LOOPS, "notifications received: %llu", (unsigned long long)total);
@@ -844,7 +848,8 @@ test_notify(bool int80_works)
 	tap_ok(find_event(&seen, "seccomp", "seccomp(0x1") >= 0, "the listener attempt is reported");
 
 	/* Many distinct calls: memory and events stay bounded, counts add up. */
-	if ((st = notify_session(&f, 1, int80_works, &seen, &res, &total, &keyctl)) == -1) {
+	if ((st = notify_session(&f, 1, int80_works, &seen, &res, &total, &keyctl,
+	    false)) == -1) {
 		filter_release(&f);
 		return;
 	}
@@ -858,6 +863,19 @@ test_notify(bool int80_works)
 	tap_ok(sum == SPRAY, "their counts add up to %d (%llu)", SPRAY, (unsigned long long)sum);
 	i = find_event(&seen, "other", NULL);
 	tap_ok(i >= 0, "the rest is one \"other\" total: %s", i >= 0 ? seen.text[i] : "(none)");
+
+	/* With the exec trail on, the loop polls the listener itself
+	 * (loop_direct) instead of through epoll: every call is still
+	 * answered, and the loop ends when the child does. */
+	if ((st = notify_session(&f, 0, int80_works, &seen, &res, &total, &keyctl,
+	    true)) == -1) {
+		filter_release(&f);
+		return;
+	}
+	tap_ok(WIFEXITED(st) && WEXITSTATUS(st) == 0 && res.keyctl_eperm == LOOPS &&
+	    keyctl == LOOPS && res.mount == EPERM,
+	    "listener polled directly: all %d keyctl calls answered EPERM (%d), mount %s",
+	    LOOPS, res.keyctl_eperm, errname(res.mount));
 	filter_release(&f);
 }
 
