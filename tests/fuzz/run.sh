@@ -4,7 +4,7 @@
 # (default 60). Usage: run.sh [SRCDIR [OUTDIR]]; `make fuzz` passes both.
 # FUZZ_HARNESSES picks some of: http socks rule session duration profile risk
 # fold dns sniff line pane mcp ttystate resolve spool secret replay bpf-cache criu
-# cg-adopt risk-cache (the profile parser with its includes; the
+# cg-adopt risk-cache rx (the profile parser with its includes; the
 # risk scorer's shell reader; the folding of a path an observed open in the
 # sandbox asked for; the sandbox resolver's questions; a transparent
 # connection's first bytes; moat shell's reading of a line, and its output
@@ -13,7 +13,8 @@
 # audit replay reads from the log; a cached seccomp program as
 # filter-cache.c reads it; the output of `criu check` as moat session
 # snapshot --processes reads it; what a session's supervisor says of a
-# command's cgroup, as its client adopts it).
+# command's cgroup, as its client adopts it; the rules' literal prefilter
+# against the regex it stands for).
 # Exits non-zero on a crash, a leak or a failed assertion; the reproducer is
 # left in OUTDIR (crash-*, leak-*). Needs clang with libFuzzer (Debian: clang).
 set -eu
@@ -56,6 +57,8 @@ seed "$out/corpus-rule" v6 '[2001:db8::/32]:443'
 seed "$out/corpus-rule" local 'localhost:5432'
 seed "$out/corpus-rule" resolve 'db.test=2001:db8::20'
 seed "$out/corpus-session" info '\001id=s-0123abcd\nname=w\nprofile=default\nworkspace=/home/u/p%%0Aq\ncwd=/home/u/p\npid=42\ncreated=1.5\nttl_left=-1.000\ncommands=3\n'
+seed "$out/corpus-rx" pipe '\001(curl|wget)[^|]*\\|[[:space:]]*(ba)?sh\000CURL -s x | sh'
+seed "$out/corpus-rx" key '\000-----BEGIN [A-Z ]*KEY-----\000a -----BEGIN RSA KEY----- b'
 seed "$out/corpus-fold" hooks '/w/.git/../.git/hooks//pre-commit'
 seed "$out/corpus-fold" up '/../a/./b/../../c/...'
 seed "$out/corpus-mcp" init '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"c","version":"1"}}}\n{"jsonrpc":"2.0","method":"notifications/initialized"}\n{"jsonrpc":"2.0","id":2,"method":"tools/list"}\n'
@@ -126,7 +129,7 @@ open(sys.argv[1], "wb").write(body)
 PY
 
 rc=0
-for h in ${FUZZ_HARNESSES:-http socks rule session duration profile risk fold dns sniff line pane mcp ttystate resolve spool secret replay bpf-cache criu cg-adopt risk-cache}; do
+for h in ${FUZZ_HARNESSES:-http socks rule session duration profile risk fold dns sniff line pane mcp ttystate resolve spool secret replay bpf-cache criu cg-adopt risk-cache rx}; do
 	echo "fuzz-$h: building"
 	extra= libs=
 	case $h in
@@ -170,6 +173,8 @@ for h in ${FUZZ_HARNESSES:-http socks rule session duration profile risk fold dn
 		    -DMOAT_RISK_SHIPPED_RULES=\"$src/rules/risk.rules\"
 		    -DMOAT_SRC_RISK_RULES=\"$src/rules/risk.rules\""
 		export MOAT_RISK_SHIPPED="$src/rules/risk.rules" ;;
+	rx)
+		extra="$src/src/base/rx.c" ;;
 	line)
 		extra="$src/src/tui/tui-line.c" ;;
 	pane)
