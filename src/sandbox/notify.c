@@ -86,7 +86,11 @@ struct notify_sys {
 };
 
 #define NOTIFY_EXEC_ARGS_ALLOC	65	/* NOTIFY_EXEC_ARGS and the NULL */
-#define NOTIFY_LATER_MAX	32	/* execs reported together at most */
+/* Execs reported together at most. The timer, not this, should end a
+ * batch: a batch ended by the exec that fills it is reported while that
+ * task waits for the CPU it was handed (32 of /bin/true: half a
+ * millisecond), one ended by the timer on whichever CPU is free. */
+#define NOTIFY_LATER_MAX	256
 #define NOTIFY_LATER_WAIT	0.01	/* seconds an exec waits to be reported */
 #define NOTIFY_PRESENT		16	/* programs remembered as found */
 
