@@ -7,9 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/sha256.h"
 #include "base/util.h"
-#include "profile/profile.h"
 #include "session.h"
 
 bool
@@ -171,16 +169,4 @@ session_info_parse(const char *buf, size_t len, struct session_info *in)
 	    (in->name[0] != '\0' && !session_name_valid(in->name)))
 		return (-1);
 	return (0);
-}
-
-bool
-session_profile_matches(const struct session_info *in, const struct profile *p)
-{
-	char		 hash[SHA256_HEX_LEN];
-	autofree char	*text = profile_format(p, false, NULL);
-
-	sha256_hex(text, strlen(text), hash);
-	return (strcmp(hash, in->profile_hash) == 0 ||
-	    (in->profile_hash_live[0] != '\0' &&
-	    strcmp(hash, in->profile_hash_live) == 0));
 }

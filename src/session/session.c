@@ -1536,3 +1536,15 @@ session_open_inside(int sock, const struct session_info *in, const char *path,
 	}
 	return (fds[0]);
 }
+
+bool
+session_profile_matches(const struct session_info *in, const struct profile *p)
+{
+	char		 hash[SHA256_HEX_LEN];
+	autofree char	*text = profile_format(p, false, NULL);
+
+	sha256_hex(text, strlen(text), hash);
+	return (strcmp(hash, in->profile_hash) == 0 ||
+	    (in->profile_hash_live[0] != '\0' &&
+	    strcmp(hash, in->profile_hash_live) == 0));
+}
