@@ -429,7 +429,11 @@ init_reap(int chan, const struct mount_plan *plan)
  * again at the group's processes that had a handler for it, and gives it
  * once more to those that have none any more (they exec'd), once each.
  * Processes that keep their handler (the waiting dash, a program that
- * traps ^C) or that joined the group since are left as they are.
+ * traps ^C) are left as they are. A ^C that comes just before dash forks
+ * is deferred across the fork and kills dash after it: the child, which
+ * joined the group after the signal, never had it and sleeps on, orphaned.
+ * So once a process that had a handler has ended, the processes that
+ * joined the group since the signal get it too, once each.
  */
 #define INIT_KILL_FOLLOW_S	0.5	/* how long init looks again */
 #define INIT_KILL_FOLLOW_MS	20	/* how often */
@@ -438,8 +442,14 @@ init_reap(int chan, const struct mount_plan *plan)
 static struct init_follow {
 	int	sig;
 	double	until;
+	pid_t	pgrp;
 	pid_t	watch[INIT_KILL_WATCH];	/* had a handler; 0: done */
 	size_t	nwatch;
+	pid_t	seen[INIT_KILL_WATCH];	/* in the group at the signal, or given
+					   it since */
+	size_t	nseen;
+	bool	full;			/* the group was larger than seen */
+	bool	ended;			/* a watched process has ended */
 } init_follow;
 
 static double
@@ -475,7 +485,7 @@ init_proc_read(pid_t pid, const char *name, char *buf, size_t len)
 static pid_t
 init_proc(pid_t pid, int sig, bool *caught)
 {
-	char			buf[2048], *p;
+	char			buf[2048], *p, state;
 	long			pg = -1;
 	unsigned long long	cgt;
 
@@ -483,8 +493,10 @@ init_proc(pid_t pid, int sig, bool *caught)
 	if (init_proc_read(pid, "stat", buf, sizeof buf) == -1)
 		return (-1);
 	/* After the command's name, which may hold anything but ends at
-	 * the last ')': state, ppid, pgrp. */
-	if ((p = strrchr(buf, ')')) == NULL || sscanf(p + 1, " %*c %*d %ld", &pg) != 1)
+	 * the last ')': state, ppid, pgrp. An ended process not yet reaped
+	 * counts as gone. */
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 1, " %c %*d %ld", &state, &pg) != 2 || state == 'Z')
 		return (-1);
 	if (init_proc_read(pid, "status", buf, sizeof buf) == -1)
 		return (-1);
@@ -505,19 +517,61 @@ init_follow_start(pid_t pgrp, int sig)
 
 	memset(f, 0, sizeof *f);
 	f->sig = sig;
+	f->pgrp = pgrp;
 	if ((d = opendir("/proc")) == NULL)
 		return;
 	while ((de = readdir(d)) != NULL && f->nwatch < INIT_KILL_WATCH) {
 		char	*end;
 		long	 pid = strtol(de->d_name, &end, 10);
 
-		if (*end == '\0' && pid > 1 &&
-		    init_proc((pid_t)pid, sig, &caught) == pgrp && caught)
+		if (*end != '\0' || pid <= 1 ||
+		    init_proc((pid_t)pid, sig, &caught) != pgrp)
+			continue;
+		if (f->nseen < INIT_KILL_WATCH)
+			f->seen[f->nseen++] = (pid_t)pid;
+		else
+			f->full = true;
+		if (caught)
 			f->watch[f->nwatch++] = (pid_t)pid;
 	}
 	closedir(d);
 	if (f->nwatch > 0)
 		f->until = init_now() + INIT_KILL_FOLLOW_S;
+}
+
+/* Once a watched process has ended: the group's processes that were not
+ * in it at the signal (forked since, by a process that deferred it). */
+static void
+init_follow_newcomers(struct init_follow *f)
+{
+	DIR		*d;
+	struct dirent	*de;
+	bool		 caught, known;
+
+	if (f->full || (d = opendir("/proc")) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		char	*end;
+		long	 pid = strtol(de->d_name, &end, 10);
+
+		if (*end != '\0' || pid <= 1 ||
+		    init_proc((pid_t)pid, f->sig, &caught) != f->pgrp)
+			continue;
+		known = false;
+		for (size_t i = 0; i < f->nseen && !known; i++)
+			known = f->seen[i] == (pid_t)pid;
+		if (known)
+			continue;
+		if (f->nseen == INIT_KILL_WATCH)
+			break;		/* never more than the table's worth */
+		f->seen[f->nseen++] = (pid_t)pid;
+		kill((pid_t)pid, f->sig);
+		/* Still a copy of its parent, with its handler: watched too,
+		 * should it exec next. */
+		if (caught && f->nwatch < INIT_KILL_WATCH)
+			f->watch[f->nwatch++] = (pid_t)pid;
+	}
+	closedir(d);
 }
 
 /* Later: a watched process with no handler any more gets it again. */
@@ -530,13 +584,16 @@ init_follow_check(void)
 	for (size_t i = 0; i < f->nwatch; i++) {
 		if (f->watch[i] == 0)
 			continue;
-		if (init_proc(f->watch[i], f->sig, &caught) == -1)
+		if (init_proc(f->watch[i], f->sig, &caught) == -1) {
 			f->watch[i] = 0;	/* gone */
-		else if (!caught) {
+			f->ended = true;
+		} else if (!caught) {
 			kill(f->watch[i], f->sig);
 			f->watch[i] = 0;
 		}
 	}
+	if (f->ended)
+		init_follow_newcomers(f);
 	if (init_now() >= f->until)
 		f->until = 0;
 }

@@ -239,6 +239,34 @@ kill -KILL $cpid
 wait $cpid 2>/dev/null
 check "the client killed: its command is killed" gone_within 3 "^sleep 5$tag\$"
 
+# ^C that lands just before a shell forks: dash -c (the TUI's lines)
+# catches SIGINT, defers it across its fork and then dies of it; the child
+# it forked joined the group after the signal and never had it. Here a
+# program that does the same: it catches the signal, forks "sleep 7TAG"
+# 50 ms later, then dies of SIGINT. The child is given it too.
+cat >"$T/ws/defer$tag.py" <<PYEOF
+import os, signal, time
+got = []
+signal.signal(signal.SIGINT, lambda s, f: got.append(s))
+print("ready", flush=True)
+while not got:
+    time.sleep(0.01)
+time.sleep(0.05)
+if os.fork() == 0:
+    os.execvp("sleep", ["sleep", "7$tag"])
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.kill(os.getpid(), signal.SIGINT)
+PYEOF
+(cd "$T/ws" && exec "$MOAT" session exec "$S" -- python3 "defer$tag.py") </dev/null \
+	>"$T/defer.out" 2>&1 &
+cpid=$!
+for _ in $(seq 100); do grep -q ready "$T/defer.out" 2>/dev/null && break; sleep 0.05; done
+kill -INT $cpid
+wait $cpid
+is "^C deferred across a fork: the command dies of it (130)" "$?" 130
+check "and the child it forked after the signal is given it too" gone_within 3 "^sleep 7$tag\$"
+pkill -f "^sleep 7$tag\$"
+
 # Two sessions: neither sees, signals nor reads the other.
 run_moat session new
 S2=$out
