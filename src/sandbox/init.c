@@ -506,49 +506,18 @@ init_proc(pid_t pid, int sig, bool *caught)
 	return ((pid_t)pg);
 }
 
-/* At the kill: the group's processes that have a handler for sig. */
+/* The group's processes not yet seen: each is seen from now on, watched
+ * when it has a handler for the signal, and with give, given it (it joined
+ * the group since the signal). A group larger than the table at the signal
+ * is marked full, and no newcomer is looked for then. */
 static void
-init_follow_start(pid_t pgrp, int sig)
-{
-	struct init_follow	*f = &init_follow;
-	DIR			*d;
-	struct dirent		*de;
-	bool			 caught;
-
-	memset(f, 0, sizeof *f);
-	f->sig = sig;
-	f->pgrp = pgrp;
-	if ((d = opendir("/proc")) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL && f->nwatch < INIT_KILL_WATCH) {
-		char	*end;
-		long	 pid = strtol(de->d_name, &end, 10);
-
-		if (*end != '\0' || pid <= 1 ||
-		    init_proc((pid_t)pid, sig, &caught) != pgrp)
-			continue;
-		if (f->nseen < INIT_KILL_WATCH)
-			f->seen[f->nseen++] = (pid_t)pid;
-		else
-			f->full = true;
-		if (caught)
-			f->watch[f->nwatch++] = (pid_t)pid;
-	}
-	closedir(d);
-	if (f->nwatch > 0)
-		f->until = init_now() + INIT_KILL_FOLLOW_S;
-}
-
-/* Once a watched process has ended: the group's processes that were not
- * in it at the signal (forked since, by a process that deferred it). */
-static void
-init_follow_newcomers(struct init_follow *f)
+init_follow_scan(struct init_follow *f, bool give)
 {
 	DIR		*d;
 	struct dirent	*de;
 	bool		 caught, known;
 
-	if (f->full || (d = opendir("/proc")) == NULL)
+	if ((d = opendir("/proc")) == NULL)
 		return;
 	while ((de = readdir(d)) != NULL) {
 		char	*end;
@@ -562,16 +531,34 @@ init_follow_newcomers(struct init_follow *f)
 			known = f->seen[i] == (pid_t)pid;
 		if (known)
 			continue;
-		if (f->nseen == INIT_KILL_WATCH)
-			break;		/* never more than the table's worth */
-		f->seen[f->nseen++] = (pid_t)pid;
-		kill((pid_t)pid, f->sig);
-		/* Still a copy of its parent, with its handler: watched too,
-		 * should it exec next. */
+		if (f->nseen < INIT_KILL_WATCH)
+			f->seen[f->nseen++] = (pid_t)pid;
+		else if (give)
+			break;
+		else
+			f->full = true;
+		if (give)
+			kill((pid_t)pid, f->sig);
+		/* A newcomer still a copy of its parent, with its handler, is
+		 * watched too, should it exec next. */
 		if (caught && f->nwatch < INIT_KILL_WATCH)
 			f->watch[f->nwatch++] = (pid_t)pid;
 	}
 	closedir(d);
+}
+
+/* At the kill: the group as it is, and which of it have a handler. */
+static void
+init_follow_start(pid_t pgrp, int sig)
+{
+	struct init_follow	*f = &init_follow;
+
+	memset(f, 0, sizeof *f);
+	f->sig = sig;
+	f->pgrp = pgrp;
+	init_follow_scan(f, false);
+	if (f->nwatch > 0)
+		f->until = init_now() + INIT_KILL_FOLLOW_S;
 }
 
 /* Later: a watched process with no handler any more gets it again. */
@@ -592,8 +579,10 @@ init_follow_check(void)
 			f->watch[i] = 0;
 		}
 	}
-	if (f->ended)
-		init_follow_newcomers(f);
+	/* Once a watched process has ended: those that joined the group
+	 * since the signal (forked by one that deferred it). */
+	if (f->ended && !f->full)
+		init_follow_scan(f, true);
 	if (init_now() >= f->until)
 		f->until = 0;
 }
