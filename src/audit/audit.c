@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "audit-int.h"
 #include "redact.h"
 #include "spool.h"
 #include "base/sha256.h"
@@ -36,85 +37,6 @@
 #define AUDIT_FLUSH_SECONDS	1.0
 #define AUDIT_MAX_DETAILS	32	/* distinct argument summaries per syscall */
 #define SPOOL_READ_MAX		(16 << 20)	/* of the spool read at open */
-
-struct audit {
-	struct sqlite3	*db;
-	char		*path;		/* owned */
-	int		 flags;
-	struct redact	*redact;	/* owned; NULL when read-only */
-	char		 boot_id[64];
-	char		 host[256];
-	int		 lockfd;	/* the database file, for flock while creating */
-	struct audit_stmt {
-		const char		*sql;	/* static: compared by address */
-		struct sqlite3_stmt	*st;
-	}		 cache[24];	/* statements run once per row or per run */
-	size_t		 ncache;
-	int		 wal_pages;	/* frames in the WAL after our last commit */
-	char		*user;		/* owned; looked up once, not on every begin */
-	unsigned long long self_start;	/* our /proc/self/stat start time */
-	int		 spoolfd;	/* the completions spool (spool.h), or -1 */
-	int64_t		*pending;	/* owned; rows whose spooled completion waits */
-	size_t		 npending;
-};
-
-struct audit_ev {
-	const char	*kind;		/* static */
-	double		 t;
-	char		*name, *detail, *host, *addr, *verdict, *rule, *extra;	/* owned */
-	int64_t		 count;
-	int		 port;
-	int64_t		 bytes_out, bytes_in;
-};
-
-/* When a stretch of a stream was written: its first byte's offset in the
- * stream, milliseconds after the run began. */
-struct audit_tick {
-	uint64_t	 off;
-	uint64_t	 ms;
-};
-
-/* Ticks kept per part of a stream (head, tail); chunks closer than
- * AUDIT_TICK_MS to the last tick share it. */
-#define AUDIT_TICKS_MAX	4096
-#define AUDIT_TICK_MS	5
-
-struct audit_out {
-	uint64_t	 bytes;
-	struct sha256	 sha;
-	char		*head;		/* owned, head_max bytes */
-	size_t		 nhead;
-	char		*ring;		/* owned, tail_max bytes */
-	size_t		 ring_pos;	/* next write position */
-	uint64_t	 ring_fill;	/* bytes that went to the ring */
-	struct audit_tick *th;		/* owned, the head's ticks, nth of them */
-	size_t		 nth;
-	struct audit_tick *tt;		/* owned, the tail's: a ring of */
-	size_t		 tt0, ntt;	/* AUDIT_TICKS_MAX from tt0 */
-};
-
-struct audit_agg {
-	char		*name;		/* owned; a syscall name */
-	unsigned	 ndetails;
-};
-
-struct audit_run {
-	struct audit	*a;
-	int64_t		 rowid;
-	char		*run_id;	/* owned */
-	double		 started_at;
-	double		 started_mono;	/* now_mono() at the begin: output's ticks */
-	size_t		 head_max, tail_max;
-	struct audit_out out[2];
-	struct audit_ev	*ev;		/* owned, nev buffered */
-	size_t		 nev;
-	struct audit_sample *smp;	/* owned, nsmp buffered */
-	size_t		 nsmp;
-	double		 last_flush;	/* now_mono() */
-	struct audit_agg *agg;		/* owned */
-	size_t		 nagg;
-	char		 begin_hash[SHA256_HEX_LEN];	/* as this moat began it */
-};
 
 /* The columns a run's hash covers, in order: everything but hash itself and
  * the generated risk column. Changing this list breaks every existing chain:
@@ -844,8 +766,13 @@ audit_open(const char *path, int flags, struct merr *e)
 void
 audit_redact_secret(struct audit *a, const char *name, const char *value, size_t len)
 {
-	autofree char	*repl = xprintf("[REDACTED:secret-%s]", name);
+	autofree char	*repl = NULL;
 
+	if (a->remote != NULL) {
+		audit_remote_secret(a, name, value, len);
+		return;
+	}
+	repl = xprintf("[REDACTED:secret-%s]", name);
 	if (a->redact != NULL)
 		redact_add_literal(a->redact, value, len, repl);
 }
@@ -855,6 +782,12 @@ audit_close(struct audit *a)
 {
 	if (a == NULL)
 		return;
+	if (a->remote != NULL) {
+		audit_remote_free(a->remote);
+		free(a->path);
+		free(a);
+		return;
+	}
 	for (size_t i = 0; i < a->ncache; i++)
 		sqlite3_finalize(a->cache[i].st);
 	/* After a run, not before one, and only when the WAL has grown (see
@@ -1543,6 +1476,8 @@ audit_run_begin(struct audit *a, const struct audit_start *s, struct merr *e)
 	struct audit_run	*ar;
 	double			 now = s->started_at > 0 ? s->started_at : audit_now();
 
+	if (a->remote != NULL)
+		return (audit_remote_begin(a, s, e));
 	if (a->flags & AUDIT_READONLY) {
 		merr_set(e, "audit log %s: opened read-only", a->path);
 		return (NULL);
@@ -1620,6 +1555,8 @@ audit_run_unstarted(struct audit *a, const struct audit_start *s,
 	double		 now = s->started_at > 0 ? s->started_at : audit_now();
 	char		 iso[40], bh[SHA256_HEX_LEN];
 
+	if (a->remote != NULL)
+		return (audit_remote_unstarted(a, s, status, why, e));
 	if ((st = audit_prepare(a, audit_insert_sql, e)) == NULL)
 		return (-1);
 	run_id = s->run_id != NULL && *s->run_id != '\0' ? xstrdup(s->run_id) :
@@ -1734,6 +1671,8 @@ audit_run_flush(struct audit_run *ar, struct merr *e)
 {
 	struct audit	*a = ar->a;
 
+	if (a->remote != NULL)
+		return (audit_remote_flush(ar, e));
 	if (ar->nev == 0 && ar->nsmp == 0)
 		return (0);
 	if (audit_exec(a, "BEGIN IMMEDIATE", e) == -1)
@@ -1853,6 +1792,8 @@ audit_run_event(struct audit_run *ar, const struct run_event *re, struct merr *e
 	struct audit_ev	 x;
 	const char	*name = NULL;
 
+	if (ar->a->remote != NULL)
+		return (audit_remote_append(ar, re, NULL, e));
 	memset(&x, 0, sizeof x);
 	x.t = re->t;
 	x.count = 1;
@@ -1910,6 +1851,8 @@ audit_run_event(struct audit_run *ar, const struct run_event *re, struct merr *e
 int
 audit_run_sample(struct audit_run *ar, const struct audit_sample *s, struct merr *e)
 {
+	if (ar->a->remote != NULL)
+		return (audit_remote_append(ar, NULL, s, e));
 	ar->smp = xreallocarray(ar->smp, ar->nsmp + 1, sizeof *ar->smp);
 	ar->smp[ar->nsmp++] = *s;
 	return (audit_maybe_flush(ar, e));
@@ -2072,7 +2015,7 @@ audit_write_output(struct audit_run *ar, int i, struct merr *e)
 	return (audit_step_done(a, st, e, "record output"));
 }
 
-static void
+void
 audit_run_free(struct audit_run *ar)
 {
 	if (ar == NULL)
@@ -2084,6 +2027,10 @@ audit_run_free(struct audit_run *ar)
 	for (size_t i = 0; i < ar->nagg; i++)
 		free(ar->agg[i].name);
 	free(ar->agg);
+	if (ar->wire != NULL) {
+		free(ar->wire->p);
+		free(ar->wire);
+	}
 	for (int i = 0; i < 2; i++) {
 		free(ar->out[i].head);
 		free(ar->out[i].ring);
@@ -2097,6 +2044,10 @@ audit_run_free(struct audit_run *ar)
 void
 audit_run_abandon(struct audit_run *ar)
 {
+	if (ar->a->remote != NULL) {
+		audit_remote_abandon(ar);
+		return;
+	}
 	audit_run_free(ar);
 }
 
@@ -2154,9 +2105,14 @@ audit_run_end(struct audit_run *ar, const struct audit_end *en, struct merr *e)
 	struct spool_rec rec;
 	int		 rc = -1;
 
+	if (a->remote != NULL)
+		return (audit_remote_end(ar, en, e));
 	audit_iso_time(ended, iso, sizeof iso);
 	for (int i = 0; i < 2; i++)
-		sha256_final_hex(&ar->out[i].sha, sha[i]);
+		if (ar->sha_given)
+			memcpy(sha[i], ar->sha_hex[i], SHA256_HEX_LEN);
+		else
+			sha256_final_hex(&ar->out[i].sha, sha[i]);
 	reasons = audit_redacted(a, en->risk_reasons != NULL ? en->risk_reasons : "[]");
 	rec = (struct spool_rec){
 		.rowid = ar->rowid, .run_id = ar->run_id, .begin_hash = ar->begin_hash,

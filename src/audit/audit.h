@@ -125,6 +125,55 @@ int		 audit_run_refused(struct audit *, const struct audit_start *,
 int		 audit_run_failed(struct audit *, const struct audit_start *,
 		    const char *why, struct merr *);
 
+/* A run recorded by another process that keeps the log open: a session's
+ * supervisor records its clients' commands over its one connection, so that
+ * a `moat session exec` opens no database of its own. The client side is an
+ * audit handle like any other (audit_run_begin, _event, _sample,
+ * _output_feed, _end, _refused, _failed work on it); each request goes
+ * through xfer, which delivers req (len bytes) to the keeper and, when
+ * reply is true, returns its answer (malloc'd *rep of *rlen bytes), or -1
+ * with e set (the keeper's refusal, or the link's failure). Events and
+ * samples go in batches without a reply; the output's head, tail and
+ * digests are kept here and sent with the completion. The run's owner in
+ * the log is the client (its pid, from the link's credentials). A secret
+ * given to audit_redact_secret must be one the keeper was given too
+ * (audit_keeper_secret): the begin names them, and a keeper that does not
+ * know one refuses it rather than store its value. xfer returns -1 for a
+ * refusal and AUDIT_XFER_GONE when the keeper is gone: a completion (or a
+ * refused or failed run) is then written here, on a connection of its own,
+ * so that a command whose session was killed under it is still recorded. */
+#define AUDIT_XFER_GONE	(-2)	/* xfer: the keeper is gone (the link broke) */
+typedef int	(*audit_xfer_fn)(void *arg, const void *req, size_t len, bool reply,
+		    char **rep, size_t *rlen, struct merr *e);
+/* path: the log the keeper opens (made absolute here); NULL = the default. */
+struct audit	*audit_open_remote(const char *path, audit_xfer_fn, void *arg,
+		    struct merr *);
+
+/* The keeper's side. One keeper per process: the logs it opened, each
+ * once, kept open until audit_keeper_free; a guest per client, whose open
+ * runs are dropped with it (their rows stay running until a later moat
+ * finds the client gone and marks them interrupted). */
+struct audit_keeper;
+struct audit_guest;
+struct audit_keeper *audit_keeper_new(void);
+/* A secret redacted from everything the keeper stores, in every log. */
+void		 audit_keeper_secret(struct audit_keeper *, const char *name,
+		    const char *value, size_t len);
+void		 audit_keeper_free(struct audit_keeper *);
+/* What a moat does when it opens the log, done again on the logs kept open
+ * once a run has ended or been dropped since the last call (off the
+ * client's path: after its answer): runs whose owner is gone are marked
+ * interrupted (audit_recover), a client killed mid-command's among them. */
+void		 audit_keeper_tidy(struct audit_keeper *);
+/* pid: the client's, from its socket's credentials (the run's owner). */
+struct audit_guest *audit_guest_new(struct audit_keeper *, pid_t pid);
+void		 audit_guest_free(struct audit_guest *);
+/* Takes one request. 1: *rep (malloc'd, *rlen bytes) is the answer to
+ * send; 0: no answer is wanted; -1: e says why the request was refused
+ * (malformed, or the log's failure): the client gets that as an error. */
+int		 audit_guest_serve(struct audit_guest *, const void *req, size_t len,
+		    char **rep, size_t *rlen, struct merr *e);
+
 /* The chain, the begin hashes of running rows and the schema. Writes
  * nothing. verify: 0 valid, 1 broken (msg says where and how), -1 error. */
 struct audit_verify {

@@ -643,18 +643,12 @@ cmd_session_detach(struct run *r, struct profile *p, struct cmd_run_opts *o)
 	return (WIFEXITED(wst) ? WEXITSTATUS(wst) : EXIT_MOAT);
 }
 
-/* What moat session exec prepares besides reaching the session, neither
- * of which needs it: the log opened (with its sweep) on a thread while this
- * one connects to the session, loads its profile, and then loads the risk
- * rules (kept as read: 0.1 ms), the two paths about as long. (A thread
- * per step measured slower on two busy cores.) A failure is left for
- * rec_run to meet again and say. */
+/* What moat session exec prepares besides reaching the session: the risk
+ * rules (kept as read: 0.1 ms), loaded once the session has answered. Its
+ * log is the session's: the supervisor keeps it open and writes the rows
+ * (session_audit_open), so no database is opened here. */
 struct exec_prep {
-	pthread_t		 t;
-	bool			 started;
-	const char		*db;
 	double			 trace;
-	struct audit		*audit;
 	struct risk_rules	*rules;
 };
 
@@ -666,18 +660,6 @@ exec_prep_trace(const struct exec_prep *ep, const char *what, double t)
 		    what, (now_mono() - t) * 1e3, (now_mono() - ep->trace) * 1e3);
 }
 
-static void *
-exec_prep_audit(void *arg)
-{
-	struct exec_prep	*ep = arg;
-	struct merr		 e;
-	double			 t = now_mono();
-
-	ep->audit = audit_open(ep->db, 0, &e);
-	exec_prep_trace(ep, "audit-open", t);
-	return (NULL);
-}
-
 static void
 exec_prep_rules(struct exec_prep *ep)
 {
@@ -687,56 +669,6 @@ exec_prep_rules(struct exec_prep *ep)
 	if (risk_load(&ep->rules, &e) == -1)
 		ep->rules = NULL;
 	exec_prep_trace(ep, "risk-load", t);
-}
-
-static void
-exec_prep_start(struct exec_prep *ep)
-{
-	sigset_t	 all, old;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	ep->started = pthread_create(&ep->t, NULL, exec_prep_audit, ep) == 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (!ep->started)
-		(void)exec_prep_audit(ep);
-}
-
-static void
-exec_prep_join(struct exec_prep *ep)
-{
-	if (ep->started)
-		pthread_join(ep->t, NULL);
-	ep->started = false;
-}
-
-/* No command to run (the session is not there, its profile changed): the
- * log's opening is not waited for. The thread is left to the exit, which
- * ends it (a sweep it had begun is a transaction SQLite rolls back); what
- * it writes goes to the caller's exec_prep, which is static for that. */
-static void
-exec_prep_abandon(struct exec_prep *ep)
-{
-	/* Done already: closed as usual. Else its handle stays reachable
-	 * through ep until the exit. */
-	if (ep->started && pthread_tryjoin_np(ep->t, NULL) != 0) {
-		pthread_detach(ep->t);
-		ep->started = false;
-		return;
-	}
-	ep->started = false;
-	audit_close(ep->audit);
-	ep->audit = NULL;
-}
-
-static void
-exec_prep_release(struct exec_prep *ep)
-{
-	exec_prep_join(ep);
-	audit_close(ep->audit);
-	risk_rules_free(ep->rules);
-	ep->audit = NULL;
-	ep->rules = NULL;
 }
 
 static int
@@ -751,9 +683,8 @@ cmd_session_run(int argc, char **argv)
 	};
 	struct session_info	 info;
 	struct cmd_run_opts	 o;
-	/* Static: a thread left running at the exit (exec_prep_abandon)
-	 * still writes here. */
-	static struct exec_prep	 ep;
+	struct exec_prep	 ep;
+	struct merr		 e;
 	struct profile		*p;
 	struct run		 r;
 	const char		*which, *cwd = NULL;
@@ -823,14 +754,8 @@ cmd_session_run(int argc, char **argv)
 		    "with %s", r.pty_force ? "-t" : "--json"));
 	}
 	r.argv = argv + optind;
-	/* --detach forks, and neither an SQLite connection nor a thread
-	 * crosses a fork: it opens the log after. */
-	ep.db = o.db;
 	ep.trace = o.trace;
-	if (!detach)
-		exec_prep_start(&ep);
 	if ((fd = cmd_session_attach(which, "exec", &info, &p)) == -1) {
-		exec_prep_abandon(&ep);
 		run_release(&r);
 		return (EXIT_MOAT);
 	}
@@ -841,16 +766,23 @@ cmd_session_run(int argc, char **argv)
 	r.ws_path = info.workspace[0] != '\0' ? xstrdup(info.workspace) : NULL;
 	r.cwd_path = xstrdup(cwd != NULL ? cwd : info.cwd);
 	o.session = info.id;
-	if (!detach)
-		exec_prep_rules(&ep);
-	exec_prep_join(&ep);
-	o.audit = ep.audit;
+	/* The session's supervisor writes the rows; a handle of ours
+	 * crosses --detach's fork (it is the connection, no database). */
+	if ((o.audit = session_audit_open(fd, o.db, &e)) == NULL) {
+		merr_print(&e);
+		close(fd);
+		profile_free(p);
+		run_release(&r);
+		return (EXIT_MOAT);
+	}
+	exec_prep_rules(&ep);
 	o.rules = ep.rules;
 	if (detach)
 		status = cmd_session_detach(&r, p, &o);
 	else
 		status = cmd_run_go(&r, p, &o);
-	exec_prep_release(&ep);
+	audit_close(o.audit);
+	risk_rules_free(ep.rules);
 	close(fd);
 	profile_free(p);
 	run_release(&r);

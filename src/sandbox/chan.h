@@ -59,12 +59,24 @@ enum chan_msg_type {
 				   anything else is refused and logged) */
 	MSG_SECRETS,		/* client: the session's secrets; answer the
 				   same type, payload secrets_encode's */
+	MSG_AUDIT,		/* client: a request of its run's record, which the
+				   supervisor writes into the log it keeps open
+				   (audit_guest_serve's wire), in the payload or,
+				   with AUDIT_IN_FD, in a memfd of code bytes;
+				   with AUDIT_WANT_REPLY the answer is the same
+				   type (its payload) or MSG_ERROR */
 	MSG_TYPE_MAX,
 };
 
 /* The control socket's protocol; a client of another version is answered
  * MSG_ERROR naming both. */
-#define CHAN_PROTOCOL	3
+#define CHAN_PROTOCOL	4
+
+/* MSG_AUDIT flags, and the largest request (a completion carries the
+ * output's head and tail, and the events not yet sent). */
+#define AUDIT_WANT_REPLY	0x01
+#define AUDIT_IN_FD		0x02
+#define AUDIT_REQUEST_MAX	(64 << 20)
 
 /* MSG_ASK's answers: the connection refused, or let go on: once, after a
  * rule was added for the session (session_allow), or after it was also

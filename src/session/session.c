@@ -18,6 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <poll.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -98,6 +101,9 @@ struct sv_client {
 	/* It answers questions about refused connections (MSG_ASK): for
 	 * how many seconds the proxy holds one for it; 0: it does not. */
 	unsigned		 ask_secs;
+	/* Its runs' records, which we write for it (MSG_AUDIT); NULL
+	 * until its first request. */
+	struct audit_guest	*guest;
 };
 
 /* A question about a refused connection, waiting for its client. */
@@ -150,6 +156,9 @@ struct sv {
 		char		 ctls[64];
 	}			 spare;
 	char			 why[256];	/* how it ended, for the log */
+	/* The audit logs our clients' commands are recorded in, kept open
+	 * (MSG_AUDIT); NULL until a client's first request. */
+	struct audit_keeper	*keeper;
 };
 
 static void	sv_idle_arm(struct sv *);
@@ -420,6 +429,9 @@ sv_client_drop(struct sv *sv, struct loop *l, struct sv_client *cl)
 		c->client = NULL;	/* its status is dropped when it comes */
 	}
 	sv_client_groups_done(sv, cl);
+	/* Its open runs' rows stay "running" until a later moat finds it
+	 * gone (or it completes them itself, on a connection of its own). */
+	audit_guest_free(cl->guest);
 	loop_del(l, cl->fd);
 	close(cl->fd);
 	for (struct sv_client **pp = &sv->clients; *pp != NULL; pp = &(*pp)->next)
@@ -510,6 +522,68 @@ sv_live_hash(struct sv *sv, const char *rule, bool add)
 	copy.nprov = n;
 	text = profile_format(&copy, false, NULL);
 	sha256_hex(text, strlen(text), sv->info.profile_hash_live);
+}
+
+/* A request of a client's run's record: in the payload, or in a memfd
+ * (a completion with its output). A descriptor that is not a regular file
+ * of a size we take is refused, never read from (a pipe could hold us). */
+static void
+sv_on_audit(struct sv *sv, struct sv_client *cl, const struct chan_msg *m,
+    const char *payload, size_t len, const int *fds, int nfds)
+{
+	autofree char	*req = NULL, *rep = NULL;
+	const char	*p = payload;
+	size_t		 rlen = 0;
+	struct stat	 st;
+	struct merr	 e;
+	int		 rc;
+
+	if (m->flags & AUDIT_IN_FD) {
+		size_t	got = 0;
+		ssize_t	n;
+
+		if (nfds != 1 || payload != NULL || fstat(fds[0], &st) == -1 ||
+		    !S_ISREG(st.st_mode) || m->code <= 0 ||
+		    m->code > AUDIT_REQUEST_MAX || st.st_size != m->code) {
+			rc = merr_set(&e, "a malformed audit request (its descriptor is "
+			    "not a file of the size it says, at most %d bytes)",
+			    AUDIT_REQUEST_MAX);
+			goto answer;
+		}
+		len = (size_t)m->code;
+		req = xmalloc(len);
+		while (got < len && (n = pread(fds[0], req + got, len - got,
+		    (off_t)got)) > 0)
+			got += (size_t)n;
+		if (got != len) {
+			rc = merr_set(&e, "a malformed audit request (its file ended "
+			    "early)");
+			goto answer;
+		}
+		p = req;
+	} else if (nfds != 0 || payload == NULL) {
+		rc = merr_set(&e, "a malformed audit request");
+		goto answer;
+	}
+	if (sv->keeper == NULL) {
+		sv->keeper = audit_keeper_new();
+		for (size_t i = 0; i < sv->r.secrets.n; i++)
+			audit_keeper_secret(sv->keeper, sv->r.secrets.v[i].name,
+			    sv->r.secrets.v[i].value, sv->r.secrets.v[i].len);
+	}
+	if (cl->guest == NULL)
+		cl->guest = audit_guest_new(sv->keeper, cl->cred.pid);
+	rc = audit_guest_serve(cl->guest, p, len, &rep, &rlen, &e);
+answer:
+	if (rc == -1)
+		sv_log(sv, "an audit request of pid %d: %s", (int)cl->cred.pid, e.msg);
+	if (!(m->flags & AUDIT_WANT_REPLY))
+		return;
+	if (rc == -1)
+		sv_answer(sv, cl->fd, MSG_ERROR, 0, 0, e.msg, NULL, 0, NULL, 0);
+	else
+		sv_answer(sv, cl->fd, MSG_AUDIT, 0, 0, NULL, rep, rlen, NULL, 0);
+	audit_keeper_tidy(sv->keeper);
 }
 
 static void
@@ -736,6 +810,9 @@ sv_on_client(struct loop *l, int fd, uint32_t events, void *arg)
 		explicit_bzero(text, n);
 		break;
 	}
+	case MSG_AUDIT:
+		sv_on_audit(sv, cl, &m, payload, len, fds, nfds);
+		break;
 	case MSG_KILL:
 		for (struct sv_cmd *c = sv->cmds; c != NULL; c = c->next)
 			if (c->client == cl && c->ctag == m.tag)
@@ -1083,6 +1160,11 @@ session_serve(const struct session_opts *o, const char *id, int ready)
 		sv_log(&sv, "ended: %s", sv.why[0] != '\0' ? sv.why :
 		    "the sandbox init is gone");
 	sv_ready_say(&sv, "the session's sandbox ended before it was ready\n");
+	for (struct sv_client *cl = sv.clients; cl != NULL; cl = cl->next) {
+		audit_guest_free(cl->guest);
+		cl->guest = NULL;
+	}
+	audit_keeper_free(sv.keeper);
 	if (sv.listen >= 0)
 		unlink(sv.sa.sun_path);
 	run_release(&sv.r);
@@ -1252,6 +1334,99 @@ session_request(int fd, int type, int code, struct session_info *info,
 	}
 	free(payload);
 	return (0);
+}
+
+static int
+session_write_all(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t	n = write(fd, p, len);
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return (-1);
+		p += n;
+		len -= (size_t)n;
+	}
+	return (0);
+}
+
+/* The transport of a session's client's audit handle: a request to the
+ * supervisor, in the message or (larger than one carries) in a memfd, and,
+ * when wanted, its answer. Anything else that arrives meanwhile (a late
+ * event of a command that has ended) is not an answer and is passed over. */
+static int
+session_audit_xfer(void *arg, const void *req, size_t len, bool reply, char **rep,
+    size_t *rlen, struct merr *e)
+{
+	int		 fd = (int)(intptr_t)arg, fds[2], nfds = 0, rc, mfd = -1;
+	struct chan_msg	 m;
+	char		*payload = NULL;
+	size_t		 plen = 0;
+
+	memset(&m, 0, sizeof m);
+	m.type = MSG_AUDIT;
+	m.flags = reply ? AUDIT_WANT_REPLY : 0;
+	if (len > SPAWN_PAYLOAD_MAX - 1024) {
+		if (len > AUDIT_REQUEST_MAX)
+			return (merr_set(e, "audit log: a request of %zu bytes is over "
+			    "the %d a session takes", len, AUDIT_REQUEST_MAX));
+		if ((mfd = memfd_create("moat-audit", MFD_CLOEXEC)) == -1 ||
+		    session_write_all(mfd, req, len) == -1) {
+			rc = merr_errno(e, "audit log: a request to the session");
+			if (mfd != -1)
+				close(mfd);
+			return (rc);
+		}
+		m.flags |= AUDIT_IN_FD;
+		m.code = (int)len;
+		rc = chan_send(fd, &m, NULL, 0, &mfd, 1);
+		close(mfd);
+	} else
+		rc = chan_send(fd, &m, req, len, NULL, 0);
+	if (rc == -1) {
+		merr_errno(e, "audit log: the session's supervisor, which records "
+		    "its commands, is gone");
+		return (AUDIT_XFER_GONE);
+	}
+	if (!reply)
+		return (0);
+	for (;;) {
+		rc = chan_recv(fd, 0, &m, &payload, &plen, fds, 2, &nfds);
+		for (int i = 0; i < nfds; i++)
+			close(fds[i]);
+		if (rc == -1 && errno == EAGAIN) {
+			struct pollfd	pfd = { .fd = fd, .events = POLLIN };
+
+			(void)poll(&pfd, 1, -1);
+			continue;
+		}
+		if (rc == -1 && errno == EINTR)
+			continue;
+		if (rc <= 0) {
+			merr_set(e, "audit log: the session's supervisor, which records "
+			    "its commands, is gone");
+			return (AUDIT_XFER_GONE);
+		}
+		if (m.type == MSG_AUDIT || m.type == MSG_ERROR)
+			break;
+		free(payload);
+		payload = NULL;
+	}
+	if (m.type == MSG_ERROR) {
+		free(payload);
+		return (merr_set(e, "%s", m.text));
+	}
+	*rep = payload != NULL ? payload : xstrdup("");
+	*rlen = plen;
+	return (0);
+}
+
+struct audit *
+session_audit_open(int fd, const char *db, struct merr *e)
+{
+	return (audit_open_remote(db, session_audit_xfer, (void *)(intptr_t)fd, e));
 }
 
 int

@@ -66,6 +66,12 @@ struct session_info {
 bool	session_profile_matches(const struct session_info *in,
 	    const struct profile *p);
 
+/* An audit handle whose runs the session's supervisor records, over the
+ * connection fd (greeted), in the log db (NULL: the default): a client's
+ * commands' rows without a database connection of its own
+ * (audit_open_remote). */
+struct audit;
+struct audit	*session_audit_open(int fd, const char *db, struct merr *);
 /* The directory of control sockets, made 0700 if missing, refused when it
  * is not ours or not private. */
 int	session_dir(char *buf, size_t n, struct merr *);

@@ -2,14 +2,25 @@
 # session-client.py SOCKET WHAT: speaks (or mangles) a session's control
 # protocol (src/sandbox/chan.h) for session.sh, and prints what came back:
 # "error: TEXT", "hello", "closed", or "nothing".
-import socket, struct, sys
+import os, socket, struct, sys
 
-MSG_SPAWN, MSG_HELLO, MSG_ERROR, MSG_ASK = 8, 11, 12, 21
+MSG_SPAWN, MSG_HELLO, MSG_ERROR, MSG_ASK, MSG_AUDIT = 8, 11, 12, 21, 23
+AUDIT_WANT_REPLY, AUDIT_IN_FD = 1, 2
+MAGIC = struct.pack("=I", 0x3152414d)
 FMT = "=iiiiiIiiiI480s"
-PROTOCOL = 3
+PROTOCOL = 4
 
-def msg(t, code=0, tag=0):
-    return struct.pack(FMT, t, 0, code, 0, 0, tag, 0, 0, 0, 0, b"")
+def msg(t, code=0, tag=0, flags=0):
+    return struct.pack(FMT, t, 0, code, 0, 0, tag, flags, 0, 0, 0, b"")
+
+def audit(s, payload, flags=AUDIT_WANT_REPLY, fd=None, code=0):
+    s.send(msg(MSG_HELLO, PROTOCOL))
+    s.recv(65536)
+    m = msg(MSG_AUDIT, code, 0, flags)
+    if fd is None:
+        s.send(m + payload)
+    else:
+        socket.send_fds(s, [m], [fd])
 
 path, what = sys.argv[1], sys.argv[2]
 s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -47,6 +58,29 @@ elif what == "badspawn":
     # argc says 3 strings, the payload holds one
     m = struct.pack(FMT, MSG_SPAWN, 0, 0, 0, 0, 7, 0, 3, 0, 0, b"")
     s.send(m + b"/\0/bin/true\0")
+elif what == "auditjunk":
+    # a request that is not the record's wire
+    audit(s, b"not a request")
+elif what == "audittrunc":
+    # a begin cut short after its path's length
+    audit(s, MAGIC + struct.pack("=II", 1, 200) + b"/tmp")
+elif what == "auditforeign":
+    # the completion of a run this client never began
+    audit(s, MAGIC + struct.pack("=Iq", 5, 1))
+elif what == "auditquiet":
+    # junk without asking for an answer: none comes, and the session
+    # still answers a greeting afterwards
+    audit(s, b"junk", flags=0)
+    s.send(msg(MSG_HELLO, PROTOCOL))
+elif what == "auditpipe":
+    # "in a file" that is a pipe nobody writes: never read from
+    r, w = os.pipe()
+    audit(s, b"", flags=AUDIT_WANT_REPLY | AUDIT_IN_FD, fd=r, code=100)
+elif what == "auditshort":
+    # a file shorter than it says
+    f = os.memfd_create("x")
+    os.write(f, MAGIC)
+    audit(s, b"", flags=AUDIT_WANT_REPLY | AUDIT_IN_FD, fd=f, code=100)
 try:
     d = s.recv(1 << 20)
 except socket.timeout:

@@ -238,6 +238,32 @@ check "the command of a client runs" alive "^sleep 5$tag\$"
 kill -KILL $cpid
 wait $cpid 2>/dev/null
 check "the client killed: its command is killed" gone_within 3 "^sleep 5$tag\$"
+# Its row was begun by the session's supervisor, in the client's name: the
+# client is gone, so the next moat that writes the log (here the
+# supervisor, after the next command's completion) marks it interrupted.
+run_moat session exec "$S" -- true
+for _ in $(seq 50); do
+	[ "$(sq "SELECT status FROM runs WHERE argv LIKE '%sleep%5$tag%'")" = interrupted ] && break
+	sleep 0.1
+done
+is "its row: owned by the client, marked interrupted once it is gone" \
+	"$(sq "SELECT status || ' ' || end_reason || ' ' || owner_pid FROM runs WHERE argv LIKE '%sleep%5$tag%'")" \
+	"interrupted owner-gone $cpid"
+
+# The rows of a session's commands are written by its supervisor, which
+# keeps the log open; the client that ran the command is the row's owner,
+# and the row holds what a row of moat run's holds.
+(cd "$T/ws" && exec "$MOAT" session exec "$S" -- sh -c "echo out-$tag; echo err-$tag >&2; exit 6") \
+	>"$T/own.out" 2>"$T/own.err" &
+opid=$!
+wait $opid
+is "a command's exit status, through the supervisor's record" "$?" 6
+is "its row: status, exit, session, owner (the client), output sizes" \
+	"$(sq "SELECT status || ' ' || exit_code || ' ' || session || ' ' || owner_pid || ' ' || stdout_bytes || ' ' || stderr_bytes || ' ' || source FROM runs WHERE argv LIKE '%out-$tag%'")" \
+	"done 6 $S $opid $((5 + ${#tag})) $((5 + ${#tag})) cli"
+run_moat audit show "$(sq "SELECT run_id FROM runs WHERE argv LIKE '%out-$tag%'")"
+like "audit show has its output, both streams" "$out" "out-$tag.*err-$tag"
+is "and the chain holds" "$(run_moat audit verify >/dev/null; echo $rc)" 0
 
 # ^C that lands just before a shell forks: dash -c (the TUI's lines)
 # catches SIGINT, defers it across its fork and then dies of it; the child
@@ -288,7 +314,7 @@ is "a short message is refused" "$(python3 "$client" "$sock" short)" \
 is "an oversized one too" "$(python3 "$client" "$sock" huge)" \
 	"error: a malformed message (short, truncated, or over 196608 bytes)"
 like "another protocol version is refused, naming both" "$(python3 "$client" "$sock" version)" \
-	"error: protocol version 999 is not spoken here \(this session speaks 3\)"
+	"error: protocol version 999 is not spoken here \(this session speaks 4\)"
 is "a request before the greeting is refused" "$(python3 "$client" "$sock" nohello)" \
 	"error: the first message must be a greeting"
 is "a spawn request whose counts do not match its strings is refused" \
@@ -297,6 +323,21 @@ is "an answer about a refused connection that is none of the four is refused" \
 	"$(python3 "$client" "$sock" badask)" "error: a malformed answer"
 is "an offer to answer held past 600 s is refused" \
 	"$(python3 "$client" "$sock" badoffer)" "error: a malformed offer to answer (seconds out of range)"
+is "an audit request that is not the record's wire is refused" \
+	"$(python3 "$client" "$sock" auditjunk)" "error: a malformed audit request"
+is "a run's begin cut short is refused" \
+	"$(python3 "$client" "$sock" audittrunc)" "error: a malformed audit request"
+is "the completion of a run this client did not begin is refused" \
+	"$(python3 "$client" "$sock" auditforeign)" \
+	"error: an audit request for a run this client did not begin"
+is "junk that asks no answer gets none, and the session answers on" \
+	"$(python3 "$client" "$sock" auditquiet)" "hello"
+is "a request \"in a file\" that is a pipe is refused, never read (no hang)" \
+	"$(python3 "$client" "$sock" auditpipe)" \
+	"error: a malformed audit request (its descriptor is not a file of the size it says, at most 67108864 bytes)"
+is "a file shorter than it says is refused" \
+	"$(python3 "$client" "$sock" auditshort)" \
+	"error: a malformed audit request (its descriptor is not a file of the size it says, at most 67108864 bytes)"
 is "an answer to a question never asked gets no reply" \
 	"$(python3 "$client" "$sock" lateanswer)" "nothing"
 run_moat session exec "$S" -- echo after-the-garbage

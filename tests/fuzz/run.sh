@@ -4,7 +4,7 @@
 # (default 60). Usage: run.sh [SRCDIR [OUTDIR]]; `make fuzz` passes both.
 # FUZZ_HARNESSES picks some of: http socks rule session duration profile risk
 # fold dns sniff line pane mcp ttystate resolve spool secret replay bpf-cache criu
-# cg-adopt risk-cache rx (the profile parser with its includes; the
+# cg-adopt risk-cache rx audit-wire (the profile parser with its includes; the
 # risk scorer's shell reader; the folding of a path an observed open in the
 # sandbox asked for; the sandbox resolver's questions; a transparent
 # connection's first bytes; moat shell's reading of a line, and its output
@@ -14,7 +14,8 @@
 # filter-cache.c reads it; the output of `criu check` as moat session
 # snapshot --processes reads it; what a session's supervisor says of a
 # command's cgroup, as its client adopts it; the rules' literal prefilter
-# against the regex it stands for).
+# against the regex it stands for; what a session's client asks its
+# supervisor to record of its runs).
 # Exits non-zero on a crash, a leak or a failed assertion; the reproducer is
 # left in OUTDIR (crash-*, leak-*). Needs clang with libFuzzer (Debian: clang).
 # FUZZ_LINK_ONLY=1: each harness built with the C compiler ($CC, default
@@ -137,8 +138,39 @@ body = u(1) + s(b"f") + u(1) + s(b"r1") + s(b"c") + s(b"x") + s(None) + s(b"f") 
 open(sys.argv[1], "wb").write(body)
 PY
 
+# A session client's requests about its run (after the op's head, which
+# the harness makes): a begin, an append of an event and a sample, and a
+# completion with both outputs' heads, tails and ticks.
+mkdir -p "$out/corpus-audit-wire"
+python3 - "$out/corpus-audit-wire" <<'PY' || true
+import struct, sys
+d = sys.argv[1]
+u = lambda v: struct.pack("=I", v)
+q = lambda v: struct.pack("=q", v)
+f = lambda v: struct.pack("=d", v)
+def s(x):
+    return u(0xffffffff) if x is None else u(len(x)) + x + b"\0"
+def sv(v):
+    return u(0xffffffff) if v is None else u(len(v)) + b"".join(s(x) for x in v)
+ev = u(1) + q(5) + f(0.25) + s(b"exec of sh") + s(None) * 4 + q(0) + q(0) + q(0) + \
+    f(0) + s(None) + q(1) + s(b"/bin/sh") + s(None) + q(0) + q(10) + q(9) + q(2) + \
+    s(b"/tmp") + sv([b"sh", b"-c", b"echo s3cr3t-value"]) + q(20) + s(b"[]")
+sm = u(2) + f(0.5) + f(12.5) + q(1 << 20) + q(3) + q(0) + q(4096)
+items = u(2) + ev + sm
+def out(body):
+    return q(len(body)) + s(b"0" * 64) + u(len(body)) + body + u(0) + q(0) + \
+        u(1) + q(0) + q(3) + u(0)
+open(d + "/begin", "wb").write(b"\0" + s(b"r-1") + s(b"cli") + s(None) + s(b"s-1") +
+    s(b"isolated") + s(b"include = default\n") + s(b"isolated") + s(b"/w") + s(b"/w") +
+    sv([b"echo", b"hi"]) + q(10) + s(b'["x"]') + q(0) + q(0) + f(0) + q(0) + sv([b"TOKEN"]))
+open(d + "/append", "wb").write(b"\3" + items)
+open(d + "/end", "wb").write(b"\4" + q(1) + s(b"exited") + q(0) + q(0) + f(0.1) +
+    f(0.2) + q(1 << 20) + q(2) + s(b"{}") + q(5) + s(b"[]") + f(0) + items +
+    out(b"hello s3cr3t-value\n") + out(b""))
+PY
+
 rc=0
-for h in ${FUZZ_HARNESSES:-http socks rule session duration profile risk fold dns sniff line pane mcp ttystate resolve spool secret replay bpf-cache criu cg-adopt risk-cache rx}; do
+for h in ${FUZZ_HARNESSES:-http socks rule session duration profile risk fold dns sniff line pane mcp ttystate resolve spool secret replay bpf-cache criu cg-adopt risk-cache rx audit-wire}; do
 	echo "fuzz-$h: building"
 	extra= libs=
 	case $h in
@@ -184,6 +216,13 @@ for h in ${FUZZ_HARNESSES:-http socks rule session duration profile risk fold dn
 		export MOAT_RISK_SHIPPED="$src/rules/risk.rules" ;;
 	rx)
 		extra="$src/src/base/rx.c" ;;
+	audit-wire)
+		extra="$src/src/audit/audit.c $src/src/audit/audit-remote.c
+		    $src/src/audit/audit-schema.c $src/src/audit/redact.c
+		    $src/src/audit/spool.c $src/src/base/sha256.c $src/src/base/rx.c
+		    -DMOAT_PROFILEDIR=\"$src/profiles\"
+		    -DMOAT_SRC_PROFILEDIR=\"$src/profiles\""
+		libs=-lsqlite3 ;;
 	line)
 		extra="$src/src/tui/tui-line.c" ;;
 	pane)
