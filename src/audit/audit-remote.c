@@ -1036,7 +1036,9 @@ guest_end(struct audit_guest *g, struct wire *w, char **rep, size_t *rlen,
 	en.risk = get_int(w);
 	en.risk_reasons = get_str(w);
 	en.ended_at = get_f64(w);
-	if (en.risk < -1 || en.risk > 100)
+	/* When it ended: now, or a time the log can write (Unix seconds,
+	 * before the year 5000). */
+	if (en.risk < -1 || en.risk > 100 || en.ended_at < 0 || en.ended_at > 95e9)
 		w->bad = true;
 	/* The run leaves the guest whatever happens next: a completion that
 	 * fails is the client's to report, and the row recovery's. */

@@ -81,6 +81,28 @@ elif what == "auditshort":
     f = os.memfd_create("x")
     os.write(f, MAGIC)
     audit(s, b"", flags=AUDIT_WANT_REPLY | AUDIT_IN_FD, fd=f, code=100)
+elif what in ("auditsecret", "auditowner"):
+    # a well-formed begin in the log argv[3] names: with a secret the
+    # session was not given, or claiming a sender that is not of ours
+    def st(x):
+        return struct.pack("=I", 0xffffffff) if x is None else \
+            struct.pack("=I", len(x)) + x + b"\0"
+    def sv(v):
+        return struct.pack("=I", len(v)) + b"".join(st(x) for x in v)
+    q = lambda v: struct.pack("=q", v)
+    claim, names = (q(int(sys.argv[4])), sv([])) if what == "auditowner" else \
+        (q(os.getpid()), sv([b"NOPE_" + sys.argv[4].encode()]))
+    body = MAGIC + struct.pack("=I", 1) + st(sys.argv[3].encode()) + \
+        st(None) + st(b"cli") + st(None) * 7 + sv([b"echo", b"owned-" + sys.argv[4].encode()]) + \
+        q(0) + st(None) + q(0) + q(0) + struct.pack("=d", 0) + claim + names
+    audit(s, body)
+    d = s.recv(1 << 20)
+    t = struct.unpack("=i", d[:4])[0]
+    if t == MSG_ERROR:
+        print("error: " + d[40:520].split(b"\0")[0].decode())
+    else:
+        print("begun by %d" % os.getpid())
+    sys.exit(0)
 try:
     d = s.recv(1 << 20)
 except socket.timeout:

@@ -261,6 +261,13 @@ is "a command's exit status, through the supervisor's record" "$?" 6
 is "its row: status, exit, session, owner (the client), output sizes" \
 	"$(sq "SELECT status || ' ' || exit_code || ' ' || session || ' ' || owner_pid || ' ' || stdout_bytes || ' ' || stderr_bytes || ' ' || source FROM runs WHERE argv LIKE '%out-$tag%'")" \
 	"done 6 $S $opid $((5 + ${#tag})) $((5 + ${#tag})) cli"
+# --db: the supervisor opens the log the client names (a relative path
+# is the client's, not the supervisor's working directory's).
+(cd "$T" && exec "$MOAT" session exec --db other.db "$S" -- sh -c "echo elsewhere-$tag") >/dev/null 2>&1
+is "exec --db: the row is in the log named, relative to the client" \
+	"$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT status || \" \" || session FROM runs WHERE argv LIKE ?", ("%elsewhere-" + sys.argv[2] + "%",)).fetchone()[0])' "$T/other.db" "$tag")" \
+	"done $S"
+is "and not in the default one" "$(sq "SELECT count(*) FROM runs WHERE argv LIKE '%elsewhere-$tag%'")" 0
 run_moat audit show "$(sq "SELECT run_id FROM runs WHERE argv LIKE '%out-$tag%'")"
 like "audit show has its output, both streams" "$out" "out-$tag.*err-$tag"
 is "and the chain holds" "$(run_moat audit verify >/dev/null; echo $rc)" 0
@@ -338,6 +345,19 @@ is "a request \"in a file\" that is a pipe is refused, never read (no hang)" \
 is "a file shorter than it says is refused" \
 	"$(python3 "$client" "$sock" auditshort)" \
 	"error: a malformed audit request (its descriptor is not a file of the size it says, at most 67108864 bytes)"
+db=${MOAT_DB:-$XDG_DATA_HOME/moat/audit.db}
+is "a begin naming a secret the session was not given is refused, not stored unredacted" \
+	"$(python3 "$client" "$sock" auditsecret "$db" "$tag")" \
+	"error: audit log: the run's secret NOPE_$tag is not one of the session's, so its value could not be kept out of the log"
+# A begin may name the process that sends it (a child of the one that
+# connected, as exec --detach's), but only a process of our user's: one
+# that is not (pid 1 for uid 65534; a pid that is no process) is not
+# believed, and the row is the connecting client's.
+if [ "$(id -u)" = 0 ]; then claim=4194303; else claim=1; fi
+out=$(python3 "$client" "$sock" auditowner "$db" "$claim")
+like "a well-formed begin from a client of our own is taken" "$out" "^begun by [0-9]+$"
+is "its owner is the client that connected, not the pid it claimed" \
+	"$(sq "SELECT owner_pid FROM runs WHERE argv LIKE '%owned-$claim%' ORDER BY id DESC LIMIT 1")" "${out#begun by }"
 is "an answer to a question never asked gets no reply" \
 	"$(python3 "$client" "$sock" lateanswer)" "nothing"
 run_moat session exec "$S" -- echo after-the-garbage

@@ -19,8 +19,9 @@
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-static char			 dbpath[256];
+static char			 dir[64], dbpath[256];
 static struct audit_keeper	*keeper;
+static unsigned			 inputs;
 
 static void
 add(char **b, size_t *n, const void *p, size_t k)
@@ -88,12 +89,27 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct merr		 e;
 	int			 rc;
 
-	if (keeper == NULL) {
-		char	dir[] = "/tmp/fuzz-audit-wire-XXXXXX";
+	/* A new log now and then: the dropped runs stay running (their
+	 * owner, this process, is alive), and each tidy looks at them all. */
+	if (keeper != NULL && ++inputs % 200 == 0) {
+		char	p[300];
 
-		assert(mkdtemp(dir) != NULL);
-		snprintf(dbpath, sizeof dbpath, "%s/audit.db", dir);
-		setenv("MOAT_REDACT_RULES", "/dev/null", 1);
+		audit_keeper_free(keeper);
+		keeper = NULL;
+		for (int i = 0; i < 4; i++) {
+			snprintf(p, sizeof p, "%s%s", dbpath,
+			    (const char *[]){ "", "-wal", "-shm", "-spool" }[i]);
+			unlink(p);
+		}
+	}
+	if (keeper == NULL) {
+		if (dir[0] == '\0') {
+			snprintf(dir, sizeof dir, "%s/fuzz-audit-wire-XXXXXX",
+			    access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
+			assert(mkdtemp(dir) != NULL);
+			snprintf(dbpath, sizeof dbpath, "%s/audit.db", dir);
+			setenv("MOAT_REDACT_RULES", "/dev/null", 1);
+		}
 		keeper = audit_keeper_new();
 		audit_keeper_secret(keeper, "TOKEN", "s3cr3t-value", 12);
 	}
