@@ -28,7 +28,7 @@ struct audit {
 	struct audit_stmt {
 		const char		*sql;	/* static: compared by address */
 		struct sqlite3_stmt	*st;
-	}		 cache[24];	/* statements run once per row or per run */
+	}		 cache[32];	/* statements run once per row or per run */
 	size_t		 ncache;
 	int		 wal_pages;	/* frames in the WAL after our last commit */
 	char		*user;		/* owned; looked up once, not on every begin */

@@ -1472,7 +1472,7 @@ audit_set_begin_hash(struct audit *a, int64_t id, char hex[SHA256_HEX_LEN], stru
 struct audit_run *
 audit_run_begin(struct audit *a, const struct audit_start *s, struct merr *e)
 {
-	autostmt struct sqlite3_stmt *st = NULL;
+	autoreset struct sqlite3_stmt *st = NULL;
 	struct audit_run	*ar;
 	double			 now = s->started_at > 0 ? s->started_at : audit_now();
 
@@ -1494,7 +1494,7 @@ audit_run_begin(struct audit *a, const struct audit_start *s, struct merr *e)
 	for (int i = 0; i < 2; i++)
 		sha256_init(&ar->out[i].sha);
 	ar->last_flush = ar->started_mono = now_mono();
-	if ((st = audit_prepare(a, audit_insert_sql, e)) == NULL)
+	if ((st = audit_cached(a, audit_insert_sql, e)) == NULL)
 		goto fail;
 	audit_bind_start(a, st, s, ar->run_id, "running", now);
 	/* The row and its begin hash in one transaction: a running row
@@ -1609,10 +1609,10 @@ static int
 audit_write_buffers(struct audit_run *ar, struct merr *e)
 {
 	struct audit	*a = ar->a;
-	autostmt struct sqlite3_stmt *ev = NULL, *sm = NULL;
+	autoreset struct sqlite3_stmt *ev = NULL, *sm = NULL;
 
 	if (ar->nev > 0) {
-		if ((ev = audit_prepare(a, "INSERT INTO events (run, t, kind, name, detail, "
+		if ((ev = audit_cached(a, "INSERT INTO events (run, t, kind, name, detail, "
 		    "count, host, port, addr, bytes_out, bytes_in, verdict, rule, extra) "
 		    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
 		    e)) == NULL)
@@ -1640,7 +1640,7 @@ audit_write_buffers(struct audit_run *ar, struct merr *e)
 		}
 	}
 	if (ar->nsmp > 0) {
-		if ((sm = audit_prepare(a, "INSERT INTO samples (run, t, cpu_pct, mem_bytes, "
+		if ((sm = audit_cached(a, "INSERT INTO samples (run, t, cpu_pct, mem_bytes, "
 		    "pids, io_read, io_write) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", e)) == NULL)
 			return (-1);
 		for (size_t i = 0; i < ar->nsmp; i++) {
@@ -1964,7 +1964,7 @@ audit_write_output(struct audit_run *ar, int i, struct merr *e)
 {
 	struct audit		*a = ar->a;
 	struct audit_out	*o = &ar->out[i];
-	autostmt struct sqlite3_stmt *st = NULL;
+	autoreset struct sqlite3_stmt *st = NULL;
 	autofree char		*tail = NULL, *rh = NULL, *rt = NULL, *timing = NULL;
 	size_t			 ntail = 0, nrh = 0, nrt = 0;
 
@@ -2001,7 +2001,7 @@ audit_write_output(struct audit_run *ar, int i, struct merr *e)
 	nrt = ntail;
 	nrh = o->nhead;
 	timing = audit_timing_text(o, ntail);
-	if ((st = audit_prepare(a, "INSERT INTO outputs (run, stream, head, tail, timing) "
+	if ((st = audit_cached(a, "INSERT INTO outputs (run, stream, head, tail, timing) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5)", e)) == NULL)
 		return (-1);
 	sqlite3_bind_int64(st, 1, ar->rowid);
@@ -2098,7 +2098,7 @@ int
 audit_run_end(struct audit_run *ar, const struct audit_end *en, struct merr *e)
 {
 	struct audit	*a = ar->a;
-	autostmt struct sqlite3_stmt *st = NULL, *up = NULL;
+	autoreset struct sqlite3_stmt *st = NULL, *up = NULL;
 	double		 ended = en->ended_at > 0 ? en->ended_at : audit_now();
 	char		 iso[40], sha[2][SHA256_HEX_LEN], now_hash[SHA256_HEX_LEN];
 	autofree char	*reasons = NULL;
@@ -2127,10 +2127,10 @@ audit_run_end(struct audit_run *ar, const struct audit_end *en, struct merr *e)
 		.out_bytes = { (int64_t)ar->out[0].bytes, (int64_t)ar->out[1].bytes },
 		.out_sha = { sha[0], sha[1] },
 	};
-	if ((st = audit_prepare(a, audit_end_sql, e)) == NULL)
+	if ((st = audit_cached(a, audit_end_sql, e)) == NULL)
 		goto out;
 	audit_bind_end(st, &rec);
-	if ((up = audit_prepare(a, "UPDATE runs SET begin_hash = ?1 WHERE id = ?2",
+	if ((up = audit_cached(a, "UPDATE runs SET begin_hash = ?1 WHERE id = ?2",
 	    e)) == NULL)
 		goto out;
 	bind_text(up, 1, ar->begin_hash);
