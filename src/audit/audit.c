@@ -1249,14 +1249,17 @@ out:
 int
 audit_recover(struct audit *a, struct merr *e)
 {
-	autostmt struct sqlite3_stmt *st = NULL, *up = NULL;
+	autoreset struct sqlite3_stmt *st = NULL;
+	autostmt struct sqlite3_stmt *up = NULL;
 	int64_t		*dead = NULL;
 	size_t		 ndead = 0;
 	int		 rc, marked = 0;
 	double		 now = audit_now();
 	char		 iso[40];
 
-	if ((st = audit_prepare(a, "SELECT id, owner_pid, owner_start, boot_id, host "
+	/* Kept prepared: a session's supervisor runs it after its clients'
+	 * commands (audit_keeper_tidy). */
+	if ((st = audit_cached(a, "SELECT id, owner_pid, owner_start, boot_id, host "
 	    "FROM runs WHERE status = 'running'", e)) == NULL)
 		return (-1);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {

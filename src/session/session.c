@@ -541,10 +541,11 @@ sv_on_audit(struct sv *sv, struct sv_client *cl, const struct chan_msg *m,
 	if (m->flags & AUDIT_IN_FD) {
 		size_t	got = 0;
 		ssize_t	n;
+		bool	file = nfds == 1 && fstat(fds[0], &st) == 0;
 
-		if (nfds != 1 || payload != NULL || fstat(fds[0], &st) == -1 ||
-		    !S_ISREG(st.st_mode) || m->code <= 0 ||
-		    m->code > AUDIT_REQUEST_MAX || st.st_size != m->code) {
+		file = file && S_ISREG(st.st_mode) && st.st_size == m->code;
+		if (!file || payload != NULL || m->code <= 0 ||
+		    m->code > AUDIT_REQUEST_MAX) {
 			rc = merr_set(&e, "a malformed audit request (its descriptor is "
 			    "not a file of the size it says, at most %d bytes)",
 			    AUDIT_REQUEST_MAX);
