@@ -15,6 +15,8 @@
  * Everything is checked against the bytes left; a string may hold no NUL. */
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
+#include <sqlite3.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -813,6 +815,16 @@ audit_keeper_tidy(struct audit_keeper *k)
 	k->tidy = false;
 	for (size_t i = 0; i < k->nlogs; i++)
 		(void)audit_recover(k->logs[i].a, &e);
+}
+
+void
+audit_keeper_release(struct audit_keeper *k)
+{
+	if (k == NULL)
+		return;
+	for (size_t i = 0; i < k->nlogs; i++)
+		sqlite3_db_release_memory(audit_sqlite(k->logs[i].a));
+	malloc_trim(0);
 }
 
 /* The log at path, opened once and kept. */

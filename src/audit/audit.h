@@ -165,6 +165,9 @@ void		 audit_keeper_free(struct audit_keeper *);
  * client's path: after its answer): runs whose owner is gone are marked
  * interrupted (audit_recover), a client killed mid-command's among them. */
 void		 audit_keeper_tidy(struct audit_keeper *);
+/* The logs' caches given back, and the heap trimmed: for a keeper that has
+ * been idle a while (its connections stay open). */
+void		 audit_keeper_release(struct audit_keeper *);
 /* pid: the client's, from its socket's credentials (the run's owner). */
 struct audit_guest *audit_guest_new(struct audit_keeper *, pid_t pid);
 void		 audit_guest_free(struct audit_guest *);

@@ -140,6 +140,8 @@ struct sv {
 	int			 listen;
 	int			 ready;		/* pipe to session_start, until ready */
 	int			 ttl_fd, idle_fd;
+	int			 quiet_fd;	/* the logs' memory given back
+						   once nothing ran for a while */
 	double			 ttl_end;	/* CLOCK_MONOTONIC; 0: none */
 	double			 ttl_held;	/* paused with ttl_paused_stop: the
 						   seconds left, the timer off; 0: none */
@@ -524,6 +526,31 @@ sv_live_hash(struct sv *sv, const char *rule, bool add)
 	sha256_hex(text, strlen(text), sv->info.profile_hash_live);
 }
 
+/* Nothing ran for SV_QUIET_SECS: the logs kept open give back their cache
+ * (an idle session's supervisor holds no more than before its first
+ * command); the next command reads what it needs again. */
+#define SV_QUIET_SECS	5.0
+
+static void
+sv_on_quiet(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct sv	*sv = arg;
+	struct merr	 e;
+	uint64_t	 x;
+
+	(void)events;
+	(void)!read(fd, &x, sizeof x);
+	if (sv->cmds != NULL) {
+		(void)loop_timer_set(fd, SV_QUIET_SECS, 0);
+		return;
+	}
+	loop_del(l, fd);
+	close(fd);
+	sv->quiet_fd = -1;
+	(void)e;
+	audit_keeper_release(sv->keeper);
+}
+
 /* A request of a client's run's record: in the payload, or in a memfd
  * (a completion with its output). A descriptor that is not a regular file
  * of a size we take is refused, never read from (a pipe could hold us). */
@@ -585,6 +612,9 @@ answer:
 	else
 		sv_answer(sv, cl->fd, MSG_AUDIT, 0, 0, NULL, rep, rlen, NULL, 0);
 	audit_keeper_tidy(sv->keeper);
+	if (sv->quiet_fd == -1 && sv->keeper != NULL)
+		sv->quiet_fd = loop_timer(sv->r.loop, SV_QUIET_SECS, 0, sv_on_quiet,
+		    sv, &e);
 }
 
 static void
@@ -1115,7 +1145,7 @@ session_serve(const struct session_opts *o, const char *id, int ready)
 	memset(&sv, 0, sizeof sv);
 	sv.o = o;
 	sv.ready = ready;
-	sv.listen = sv.ttl_fd = sv.idle_fd = -1;
+	sv.listen = sv.ttl_fd = sv.idle_fd = sv.quiet_fd = -1;
 	snprintf(sv.info.id, sizeof sv.info.id, "%s", id);
 	snprintf(sv.info.name, sizeof sv.info.name, "%s",
 	    o->name != NULL ? o->name : "");
