@@ -763,6 +763,7 @@ cmd_session_run(int argc, char **argv)
 		fprintf(stderr, "moat: timing: %-12s %7.3f ms (at %7.3f ms)\n",
 		    "attach", (now_mono() - o.trace) * 1e3, (now_mono() - o.trace) * 1e3);
 	r.session_fd = fd;
+	r.session_memory = (uint64_t)info.memory;
 	r.ws_path = info.workspace[0] != '\0' ? xstrdup(info.workspace) : NULL;
 	r.cwd_path = xstrdup(cwd != NULL ? cwd : info.cwd);
 	o.session = info.id;

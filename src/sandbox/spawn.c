@@ -2142,7 +2142,12 @@ run_attached(struct run *r, struct spawn *sp, struct merr *e)
 	sp->chan = r->session_fd;
 	/* What the session's sandbox was given when it started (its cgroup
 	 * or RLIMIT_DATA hold the command): resolved the same way. */
-	cg_limits_resolve(&p->limits, &r->limits, NULL, 0);
+	if (p->limits.memory_pct != 0 && r->session_memory != 0) {
+		r->limits = p->limits;
+		r->limits.memory = r->session_memory;
+		r->limits.memory_pct = 0;
+	} else
+		cg_limits_resolve(&p->limits, &r->limits, NULL, 0);
 	if (r->argv == NULL || r->argv[0] == NULL)
 		return (merr_set(e, "no command to run"));
 	if (p->secrets.n + p->secrets_try.n > 0 &&

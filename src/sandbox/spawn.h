@@ -90,6 +90,10 @@ struct run {
 	 * The workspace and working directory are the session's (ws_path,
 	 * cwd_path are filled in by the front end). */
 	int			 session_fd;
+	/* The memory limit the session enforces (from its greeting), taken
+	 * as the command's record's instead of working the share out again
+	 * (meminfo, mountinfo, the cgroup tree); 0: worked out. */
+	uint64_t		 session_memory;
 	bool			 pty_force;	/* a terminal even when stdout is none */
 	/* In a session: called once init has started the command (its pid is
 	 * in cmd_pid); NULL: not wanted. */

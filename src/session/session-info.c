@@ -69,6 +69,7 @@ session_info_format(const struct session_info *in)
 	NUM("live", "%u", in->live);
 	NUM("procs", "%u", in->procs);
 	NUM("mem", "%.0f", in->mem);
+	NUM("memory", "%.0f", in->memory);
 #undef NUM
 	return (buf);
 }
@@ -157,6 +158,7 @@ session_info_parse(const char *buf, size_t len, struct session_info *in)
 		UNUM("live", live);
 		UNUM("procs", procs);
 		NUM("mem", mem);
+		NUMR("memory", memory, 0, 1e18, 1);
 #undef STR
 #undef NUM
 #undef NUMR

@@ -1083,6 +1083,7 @@ sv_serve_ready(struct run *r)
 	mode_t		 um;
 
 	sv->info.init_pid = r->init_pid;
+	sv->info.memory = (double)r->limits.memory;
 	snprintf(sv->info.workspace, sizeof sv->info.workspace, "%s",
 	    r->ws_path != NULL ? r->ws_path : "");
 	snprintf(sv->info.cwd, sizeof sv->info.cwd, "%s",

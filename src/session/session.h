@@ -58,6 +58,9 @@ struct session_info {
 	double		mem;			/* bytes resident there: in the answer
 						   to MSG_INFO only (0 in a greeting,
 						   which every client waits for) */
+	double		memory;			/* bytes: the memory limit the
+						   session enforces, as resolved at
+						   its start; 0: none */
 };
 
 /* Whether profile p, as a client loaded it, is the one session in runs:

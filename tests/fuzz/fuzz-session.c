@@ -39,7 +39,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		assert(strcmp(in.id, again.id) == 0 && strcmp(in.name, again.name) == 0);
 		assert(strcmp(in.workspace, again.workspace) == 0);
 		assert(strcmp(in.cwd, again.cwd) == 0 && in.pid == again.pid);
-		assert(in.commands == again.commands);
+		assert(in.commands == again.commands && in.memory == again.memory);
 		free(text);
 	} else {
 		struct run_event	ev, again;
