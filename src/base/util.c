@@ -364,7 +364,8 @@ sbuf_add(struct sbuf *b, const void *s, size_t n)
 			b->cap = b->cap == 0 ? 256 : b->cap * 2;
 		b->p = xrealloc(b->p, b->cap);
 	}
-	memcpy(b->p + b->len, s, n);
+	if (n > 0)	/* s may be NULL then (an empty buffer's) */
+		memcpy(b->p + b->len, s, n);
 	b->len += n;
 	b->p[b->len] = '\0';
 }
