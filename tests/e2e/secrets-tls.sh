@@ -52,7 +52,9 @@ tlsd() {
 tlsd a
 tlsd b
 tlsd p -
+TLSD_CLIENT_ORDER=1 tlsd o
 PA=$(cat "$T/a.port")
+PO=$(cat "$T/o.port")
 PB=$(cat "$T/b.port")
 PP=$(cat "$T/p.port")
 A=https://host.moat.internal:$PA
@@ -99,6 +101,17 @@ sandbox sh -c 'curl -sS -v -o /dev/null '"$A"'/suite 2>&1 | grep "SSL connection
 curl -sS -v -o /dev/null --tls13-ciphers TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384 '"$A"'/suite 2>&1 | grep "SSL connection using"'
 like "TLS to the client: AES-128-GCM, or ChaCha20 for a client that prefers it" "$(flat)" \
     '^\* SSL connection using TLSv1.3 / TLS_AES_128_GCM_SHA256 \* SSL connection using TLSv1.3 / TLS_CHACHA20_POLY1305_SHA256$'
+# The leg upstream offers OpenSSL's default suites too, AES-128-GCM first
+# (as browsers and Go do); the server decides: one that keeps to its own
+# order (Python's: AES-256-GCM first) keeps it, one that follows the
+# client's (nginx's default) agrees on AES-128-GCM.
+TOKEN_C=tokC-0123456789abcdef run_moat run -p "$PROFILE" --net-allow localhost:"$PO" \
+    --secret TOKEN_C=localhost:"$PO" -- sh -c 'curl -sS '"$A"'/suite-up; curl -sS https://host.moat.internal:'"$PO"'/suite-up'
+# cipher NAME PATH: the suite of PATH's request in server NAME's log
+cipher() { grep "\"path\": \"$2\"" "$T/$1.log" | "$PY" -c 'import json, sys; print(json.loads(sys.stdin.readline())["cipher"])'; }
+is "TLS upstream: the server's choice where it keeps its own order, else AES-128-GCM" \
+    "$(flat)|$(cipher a /suite-up)|$(cipher o /suite-up)" \
+    "ok GET /suite-up ok GET /suite-up|TLS_AES_256_GCM_SHA384|TLS_AES_128_GCM_SHA256"
 
 sandbox sh -c 'curl -sS -u "me:$TOKEN_A" '"$A"'/basic'
 is "Basic: the server received base64 of user:value" \
