@@ -11,8 +11,12 @@
 #   /chunked     200, a chunked body of three chunks
 #   /bytes/N     200, N bytes (for bench/secrets.sh)
 #   anything     200 "ok METHOD PATH"
-# HTTP/1.1 with keep-alive. CERT "-": plain HTTP.
-import json, ssl, sys, threading
+# HTTP/1.1 with keep-alive. CERT "-": plain HTTP. Each request's log line
+# also names the TLS suite of its connection ("cipher"). The server picks
+# the suite by its own order (Python's default: AES-256-GCM first); with
+# TLSD_CLIENT_ORDER=1 in its environment, by the client's (as nginx does
+# by default).
+import json, os, ssl, sys, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 portfile, cert, key, log = sys.argv[1:5]
@@ -40,10 +44,12 @@ class H(BaseHTTPRequestHandler):
         elif n:
             body = self.rfile.read(n)
         if log != "/dev/null":
+            tls = getattr(self.connection, "cipher", None)
             with lock, open(log, "a") as f:
                 f.write(json.dumps({"method": self.command, "path": self.path,
                                     "headers": dict(self.headers.items()),
-                                    "body": body.decode("latin-1")}) + "\n")
+                                    "body": body.decode("latin-1"),
+                                    "cipher": tls()[0] if tls else ""}) + "\n")
         if self.path.startswith("/bytes/"):
             n = int(self.path[7:])
             self.send_response(200)
@@ -93,9 +99,10 @@ srv.daemon_threads = True
 if cert != "-":
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
+    if os.environ.get("TLSD_CLIENT_ORDER") == "1":
+        ctx.options &= ~ssl.OP_CIPHER_SERVER_PREFERENCE
     srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
 with open(portfile + ".tmp", "w") as f:
     f.write(str(srv.server_address[1]))
-import os
 os.rename(portfile + ".tmp", portfile)
 srv.serve_forever()
