@@ -751,7 +751,6 @@ sv_on_client(struct loop *l, int fd, uint32_t events, void *arg)
 			sv_answer(sv, fd, MSG_ERROR, m.tag, 0, text, NULL, 0, NULL, 0);
 			break;
 		}
-		sv_client_groups_done(sv, cl);
 		c = xcalloc(1, sizeof *c);
 		c->client = cl;
 		c->ctag = m.tag;
@@ -798,6 +797,9 @@ sv_on_client(struct loop *l, int fd, uint32_t events, void *arg)
 		c->next = sv->cmds;
 		sv->cmds = c;
 		sv->info.commands++;
+		/* Its earlier commands' groups (their last counters read):
+		 * removed after the request went on, off its path. */
+		sv_client_groups_done(sv, cl);
 		if (sv->idle_fd >= 0) {
 			loop_del(l, sv->idle_fd);
 			close(sv->idle_fd);
