@@ -65,6 +65,11 @@ enum chan_msg_type {
 				   with AUDIT_IN_FD, in a memfd of code bytes;
 				   with AUDIT_WANT_REPLY the answer is the same
 				   type (its payload) or MSG_ERROR */
+	MSG_SPARE,		/* supervisor -> init only: fork the next
+				   command's process ahead (tag; code, fds: its
+				   cgroup files, as MSG_SPAWN's); init ->
+				   supervisor: forked (code = pid inside; fd:
+				   its pidfd) */
 	MSG_TYPE_MAX,
 };
 

@@ -295,6 +295,199 @@ init_spawn_parse(const struct chan_msg *m, char *buf, size_t len,
 	return (0);
 }
 
+/*
+ * The spare: the next command's process, forked while the session is idle
+ * (MSG_SPARE, which the supervisor sends with that command's tag and
+ * cgroup files once nothing runs). It does ahead what does not depend on
+ * the request: the fork, the move into the command's group, the default
+ * dispositions, closing init's descriptors; then it waits on a socket pair
+ * for the request, which init passes on with the stdio, the terminal and
+ * the channel, and execs. A command's start is then request, spare, exec.
+ * It runs inside the sandbox as a copy of init (not dumpable, every signal
+ * blocked, holding nothing of init's but its end of the pair), so the
+ * session's commands can signal or kill it, as they can each other: a
+ * spare that is gone when the request comes is replaced by a fork, as
+ * before; one stopped is continued; a signal one of them left pending on
+ * it is dropped at the request (only init's own, a kill asked for the
+ * command, is kept).
+ */
+static struct {
+	pid_t		pid;	/* 0: none */
+	uint32_t	tag;	/* the command it is for */
+	int		sock;	/* init's end of the pair */
+} init_spare = { 0, 0, -1 };
+
+static void
+init_spare_drop(void)
+{
+	if (init_spare.pid > 0)
+		kill(init_spare.pid, SIGKILL);	/* reaped by init_reap */
+	if (init_spare.sock >= 0)
+		close(init_spare.sock);
+	init_spare.pid = 0;
+	init_spare.tag = 0;
+	init_spare.sock = -1;
+}
+
+/* Every descriptor from 3 up closed but keep and, in a coverage build,
+ * the build directory's. */
+static void
+init_close_but(int keep)
+{
+	int	cov = cov_fd(), lo = keep < cov ? keep : cov, hi = keep < cov ? cov : keep;
+
+	if (lo < 3)
+		lo = hi;
+	if (lo > 3)
+		syscall(SYS_close_range, 3U, (unsigned)lo - 1, 0U);
+	if (hi > lo + 1)
+		syscall(SYS_close_range, (unsigned)lo + 1, (unsigned)hi - 1, 0U);
+	syscall(SYS_close_range, (unsigned)hi + 1, ~0U, 0U);
+}
+
+/* The spare itself, after the fork: every signal blocked (init_spare_make). */
+static __attribute__((noreturn)) void
+init_spare_main(int sock, const int *group, int ngroup)
+{
+	struct init_cmd	 c;
+	struct chan_msg	 m;
+	char		*buf = NULL;
+	size_t		 len = 0;
+	int		 fds[5], nfds = 0, k = 0, rc;
+	sigset_t	 all, again;
+	siginfo_t	 si;
+	struct timespec	 zero = { 0, 0 };
+
+	/* Into the command's group while it is one thread; a spare that
+	 * cannot just ends, and the command is forked as before. */
+	for (int i = 0; i < ngroup; i++) {
+		if (write(group[i], "0\n", 2) != 2)
+			init_exit(125);
+	}
+	init_close_but(sock);
+	for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
+		signal(forwarded[i], SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	do
+		rc = chan_recv(sock, 0, &m, &buf, &len, fds, (int)nitems(fds), &nfds);
+	while (rc == -1 && errno == EINTR);
+	if (rc <= 0 || m.type != MSG_SPAWN || nfds < 1)
+		init_exit(0);	/* init is gone, or dropped it */
+	/* What waited for it: signals another process of the session sent
+	 * while it was idle are not the command's; init's (a kill its
+	 * client asked for at once) are, and are raised again. */
+	sigfillset(&all);
+	sigemptyset(&again);
+	while (sigtimedwait(&all, &si, &zero) > 0)
+		if (si.si_pid == 1 && si.si_code == SI_USER &&
+		    si.si_signo != SIGCONT)
+			sigaddset(&again, si.si_signo);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(&again, sig) == 1)
+			raise(sig);
+	memset(&c, 0, sizeof c);
+	c.fd[0] = c.fd[1] = c.fd[2] = -1;
+	c.pty_slave = -1;
+	c.chan = fds[--nfds];	/* init's channel comes last */
+	c.tag = m.tag;
+	init_tag = m.tag;
+	for (int i = 0; i < 3; i++)
+		if (m.flags & (SPAWN_FD0 << i)) {
+			if (k >= nfds)
+				init_die(c.chan, MSG_EXEC_FAILED, 125, EINVAL,
+				    "a malformed spawn request");
+			c.fd[i] = fds[k++];
+		}
+	if (m.flags & SPAWN_PTY) {
+		if (k >= nfds)
+			init_die(c.chan, MSG_EXEC_FAILED, 125, EINVAL,
+			    "a malformed spawn request");
+		c.pty_slave = fds[k++];
+		for (int i = 0; i < 3; i++)
+			c.pty_fd[i] = c.fd[i] < 0;
+	}
+	if (init_spawn_parse(&m, buf, len, &c) == -1)
+		init_die(c.chan, MSG_EXEC_FAILED, 125, EINVAL,
+		    "a malformed spawn request");
+	c.new_session = true;
+	init_exec(&c);
+}
+
+/* MSG_SPARE: the next command's process, forked now (an earlier spare
+ * is dropped). The supervisor learns its pid, so that it is not counted
+ * as one of the session's processes. */
+static void
+init_spare_make(int chan, const struct chan_msg *m, int *fds, int nfds)
+{
+	sigset_t	block, saved;
+	int		sp[2], pidfd, bufsz = SPAWN_PAYLOAD_MAX + (int)sizeof(struct chan_msg);
+	pid_t		pid;
+
+	init_spare_drop();
+	if (m->code < 0 || m->code != nfds || m->tag == 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == -1)
+		return;
+	setsockopt(sp[0], SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof bufsz);
+	setsockopt(sp[1], SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof bufsz);
+	sigfillset(&block);
+	sigprocmask(SIG_BLOCK, &block, &saved);
+	if ((pid = fork()) == 0) {
+		cov_child();
+		init_spare_main(sp[1], fds, nfds);
+	}
+	sigprocmask(SIG_SETMASK, &saved, NULL);
+	close(sp[1]);
+	if (pid == -1) {
+		close(sp[0]);
+		return;
+	}
+	init_spare.pid = pid;
+	init_spare.tag = m->tag;
+	init_spare.sock = sp[0];
+	if ((pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) >= 0) {
+		init_send_tagged(chan, MSG_SPARE, m->tag, (int)pid, 0, NULL, &pidfd, 1);
+		close(pidfd);
+	}
+}
+
+/* The request to the spare, when there is one for its tag: its pid, or 0
+ * when it is gone (or was for another command) and one is forked. */
+static pid_t
+init_spare_take(int chan, const struct chan_msg *m, const char *buf, size_t len,
+    const struct init_cmd *c)
+{
+	struct chan_msg	fw = *m;
+	int		fds[5], k = 0;
+	pid_t		pid = init_spare.pid;
+
+	if (pid <= 0 || init_spare.tag != m->tag) {
+		init_spare_drop();
+		return (0);
+	}
+	for (int i = 0; i < 3; i++)
+		if (c->fd[i] >= 0)
+			fds[k++] = c->fd[i];
+	if (c->pty_slave >= 0)
+		fds[k++] = c->pty_slave;
+	fds[k++] = chan;
+	fw.code = 0;
+	fw.flags = m->flags & (SPAWN_FD0 | SPAWN_FD1 | SPAWN_FD2 | SPAWN_PTY);
+	if (c->pty_slave < 0)
+		fw.flags &= ~SPAWN_PTY;
+	if (chan_send(init_spare.sock, &fw, buf, len, fds, k) == -1) {
+		init_spare_drop();	/* killed by a command: fork one */
+		return (0);
+	}
+	/* Stopped by one of the session's commands: it goes on. */
+	kill(pid, SIGCONT);
+	close(init_spare.sock);
+	init_spare.pid = 0;
+	init_spare.tag = 0;
+	init_spare.sock = -1;
+	return (pid);
+}
+
 static void
 init_spawn(const struct init_args *a, int chan, const struct chan_msg *m,
     char *buf, size_t len, int *fds, int nfds)
@@ -345,6 +538,9 @@ init_spawn(const struct init_args *a, int chan, const struct chan_msg *m,
 		}
 	}
 	c.new_session = true;
+	/* The spare forked for it, which is in its group already. */
+	if ((pid = init_spare_take(chan, m, buf, len, &c)) > 0)
+		goto started;
 	/* The child starts with every signal blocked: one sent to it before
 	 * init_exec has put back the default dispositions (a ^C right after
 	 * the spawn) waits, and then acts as it would on the command. */
@@ -361,6 +557,7 @@ init_spawn(const struct init_args *a, int chan, const struct chan_msg *m,
 		init_exec(&c);
 	}
 	sigprocmask(SIG_SETMASK, &saved, NULL);
+started:
 	if (init_nlives == init_caplives) {
 		size_t		 cap = init_caplives == 0 ? 16 : init_caplives * 2;
 		struct init_live *nl = realloc(init_lives, cap * sizeof *nl);
@@ -406,6 +603,12 @@ init_reap(int chan, const struct mount_plan *plan)
 	int	st;
 
 	while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (w == init_spare.pid) {
+			/* Killed while it waited: the next command is forked. */
+			init_spare.pid = 0;
+			init_spare_drop();
+			continue;
+		}
 		for (size_t i = 0; i < init_nlives; i++) {
 			if (init_lives[i].pid != w)
 				continue;
@@ -670,6 +873,11 @@ init_serve(const struct init_args *a, int chan)
 				init_exit(0);	/* the supervisor is gone */
 			if (m.type == MSG_SPAWN)
 				init_spawn(a, chan, &m, buf, n, fds, nfds);
+			else if (m.type == MSG_SPARE) {
+				init_spare_make(chan, &m, fds, nfds);
+				for (int i = 0; i < nfds; i++)
+					close(fds[i]);
+			}
 			else if (m.type == MSG_OPEN) {
 				init_open(chan, &m, buf, buf != NULL ? n : 0);
 				for (int i = 0; i < nfds; i++)

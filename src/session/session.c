@@ -156,6 +156,9 @@ struct sv {
 		int		 procs[SPAWN_GROUP_MAX];
 		int		 group[SPAWN_GROUP_MAX];
 		char		 ctls[64];
+		int		 pidfd;		/* the process init forked
+						   ahead for it (MSG_SPARE);
+						   -1: none */
 	}			 spare;
 	char			 why[256];	/* how it ended, for the log */
 	/* The audit logs our clients' commands are recorded in, kept open
@@ -186,6 +189,23 @@ sv_log(struct sv *sv, const char *fmt, ...)
 	fflush(stderr);
 }
 
+/* The host pid behind a pidfd, from its fdinfo; -1 when it is gone. */
+static pid_t
+sv_pidfd_pid(int pidfd)
+{
+	char		 path[64], *buf = NULL, *p;
+	struct merr	 e;
+	long		 pid = -1;
+
+	snprintf(path, sizeof path, "/proc/self/fdinfo/%d", pidfd);
+	if (read_file(path, &buf, NULL, &e) == -1)
+		return (-1);
+	if ((p = strstr(buf, "\nPid:")) != NULL)
+		pid = strtol(p + 5, NULL, 10);
+	free(buf);
+	return (pid > 0 ? (pid_t)pid : -1);
+}
+
 /* What the session is now; with procs, what its sandbox holds (a walk of
  * /proc: too slow for every greeting, so only MSG_INFO asks for it). */
 static void
@@ -201,8 +221,11 @@ sv_info_now(struct sv *sv, bool procs_mem)
 	sv->info.init_pid = sv->r.init_pid;
 	sv->info.procs = 0;
 	sv->info.mem = 0;
-	/* What the sandbox holds now: every process of its pid namespace. */
+	/* What the sandbox holds now: every process of its pid namespace
+	 * but the next command's, forked ahead. */
 	if (procs_mem) {
+		pid_t		 spare = sv->spare.pidfd >= 0 ?
+				    sv_pidfd_pid(sv->spare.pidfd) : -1;
 		char		 path[300], *buf = NULL;
 		struct merr	 e;
 		unsigned	 procs = 0;
@@ -220,7 +243,8 @@ sv_info_now(struct sv *sv, bool procs_mem)
 					continue;
 				snprintf(path, sizeof path, "/proc/%s/ns/pid", de->d_name);
 				if (stat(path, &st) == -1 || st.st_ino != ns.st_ino ||
-				    st.st_dev != ns.st_dev)
+				    st.st_dev != ns.st_dev ||
+				    strtol(de->d_name, NULL, 10) == (long)spare)
 					continue;
 				procs++;
 				snprintf(path, sizeof path, "/proc/%s/statm", de->d_name);
@@ -769,6 +793,11 @@ sv_on_client(struct loop *l, int fd, uint32_t events, void *arg)
 				memcpy(c->group, sv->spare.group, sizeof c->group);
 				memcpy(c->ctls, sv->spare.ctls, sizeof c->ctls);
 				sv->spare.tag = 0;
+				/* Its process, if init still has it, is the
+				 * command's from here. */
+				if (sv->spare.pidfd >= 0)
+					close(sv->spare.pidfd);
+				sv->spare.pidfd = -1;
 			} else if ((n = run_serve_group(&sv->r, c->tag, procs, c->group,
 			    c->ctls, sizeof c->ctls, &e)) == -1) {
 				sv_log(sv, "command %u runs in the session's cgroup: %s",
@@ -990,6 +1019,17 @@ sv_spare(struct sv *sv)
 		return;
 	}
 	sv->spare.tag = tag;
+	/* init forks its process now, which moves itself into the group
+	 * and waits for the request; the request carries the group's files
+	 * too, for a spare a command killed meanwhile. */
+	{
+		struct chan_msg	m = { .type = MSG_SPARE, .tag = tag,
+				    .code = sv->spare.n };
+
+		if (run_serve_send(&sv->r, &m, NULL, 0, sv->spare.procs,
+		    sv->spare.n, &e) == -1)
+			sv_log(sv, "the next command's process: %s", e.msg);
+	}
 }
 
 static void
@@ -1009,6 +1049,18 @@ sv_serve_msg(struct run *r, const struct chan_msg *m, int *fds, int nfds)
 	struct sv	*sv = r->cb_arg;
 	struct sv_cmd	*c;
 
+	/* The next command's process, forked ahead: known, so that it is
+	 * not counted as one of the session's. */
+	if (m->type == MSG_SPARE) {
+		if (m->tag == sv->spare.tag && nfds == 1) {
+			if (sv->spare.pidfd >= 0)
+				close(sv->spare.pidfd);
+			sv->spare.pidfd = fds[0];
+		} else
+			for (int i = 0; i < nfds; i++)
+				close(fds[i]);
+		return;
+	}
 	for (c = sv->cmds; c != NULL && c->tag != m->tag; c = c->next)
 		;
 	/* Its intercepted requests' events before its end (the thread sent
@@ -1148,7 +1200,7 @@ session_serve(const struct session_opts *o, const char *id, int ready)
 	memset(&sv, 0, sizeof sv);
 	sv.o = o;
 	sv.ready = ready;
-	sv.listen = sv.ttl_fd = sv.idle_fd = sv.quiet_fd = -1;
+	sv.listen = sv.ttl_fd = sv.idle_fd = sv.quiet_fd = sv.spare.pidfd = -1;
 	snprintf(sv.info.id, sizeof sv.info.id, "%s", id);
 	snprintf(sv.info.name, sizeof sv.info.name, "%s",
 	    o->name != NULL ? o->name : "");
