@@ -1757,18 +1757,37 @@ spawn_finish(struct run *r, struct spawn *sp)
 	spawn_limit_events(r, sp);
 }
 
-/* The user inside: the same name, and a home at the same path. */
+/* The user inside: the same name, and a home at the same path. The
+ * password entry is read once per process and user (a front end that
+ * stays up starts many commands: reading /etc/passwd was on each one's
+ * path). */
 static void
 spawn_who(char **home, char **user)
 {
-	struct passwd	*pw = getpwuid(geteuid());
+	static struct {
+		bool	 read;
+		uid_t	 uid;
+		char	*name, *dir;	/* NULL: none */
+	}		 pwc;
+	struct passwd	*pw;
 
-	*user = xstrdup(pw != NULL ? pw->pw_name : "user");
+	if (!pwc.read || pwc.uid != geteuid()) {
+		free(pwc.name);
+		free(pwc.dir);
+		pwc.name = pwc.dir = NULL;
+		pwc.uid = geteuid();
+		if ((pw = getpwuid(pwc.uid)) != NULL) {
+			pwc.name = xstrdup(pw->pw_name);
+			pwc.dir = xstrdup(pw->pw_dir);
+		}
+		pwc.read = true;
+	}
+	*user = xstrdup(pwc.name != NULL ? pwc.name : "user");
 	if (getenv("HOME") != NULL && getenv("HOME")[0] == '/' &&
 	    strcmp(getenv("HOME"), "/") != 0)
 		*home = xstrdup(getenv("HOME"));
-	else if (pw != NULL && pw->pw_dir[0] == '/' && strcmp(pw->pw_dir, "/") != 0)
-		*home = xstrdup(pw->pw_dir);
+	else if (pwc.dir != NULL && pwc.dir[0] == '/' && strcmp(pwc.dir, "/") != 0)
+		*home = xstrdup(pwc.dir);
 	else
 		*home = xprintf("/home/%s", *user);
 }
