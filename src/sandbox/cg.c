@@ -1191,17 +1191,23 @@ cg_events(struct cg *cg, struct cg_events *ev)
 }
 
 enum end_reason
+cg_events_reason(const struct cg_events *ev)
+{
+	if (ev->oom_kills > 0)
+		return (END_OOM);
+	if (ev->pids_max > 0)
+		return (END_PIDS);
+	return (END_NONE);
+}
+
+enum end_reason
 cg_end_reason(struct cg *cg)
 {
 	struct cg_events	ev;
 
 	if (cg_events(cg, &ev) == -1)
 		return (END_NONE);
-	if (ev.oom_kills > 0)
-		return (END_OOM);
-	if (ev.pids_max > 0)
-		return (END_PIDS);
-	return (END_NONE);
+	return (cg_events_reason(&ev));
 }
 
 /* Sends sig to every pid in dir's cgroup.procs that is not yet in

@@ -133,6 +133,8 @@ int		 cg_events(struct cg *, struct cg_events *);
 /* END_OOM, END_PIDS or END_NONE from the events. OOM wins: a pids limit hit
  * on the way to an OOM kill is not why the run ended. */
 enum end_reason	 cg_end_reason(struct cg *);
+/* The same from counters read already (cg_events). */
+enum end_reason	 cg_events_reason(const struct cg_events *);
 /* Signals every task (cgroup.kill on v2 for SIGKILL when present). Returns
  * the number of tasks signalled (1 for cgroup.kill), -1 on error. */
 int		 cg_kill(struct cg *, int sig);

@@ -1678,19 +1678,16 @@ spawn_meter_stop(struct run *r, struct spawn *sp)
  * counters where a cgroup kept them (an OOM kill or refused forks count
  * even when the command went on), the signal otherwise. */
 static void
-spawn_limit_events(struct run *r, struct spawn *sp)
+spawn_limit_events(struct run *r, struct spawn *sp, const struct cg_events *cev)
 {
 	const struct limits		*l = &r->limits;	/* a share as bytes */
-	struct cg_events		 ev;
+	struct cg_events		 ev = *cev;
 	int				 sig = WIFSIGNALED(r->wstatus) &&
 					    r->end != END_SETUP_FAILED &&
 					    r->end != END_EXEC_FAILED ?
 					    WTERMSIG(r->wstatus) : 0;
 	char				 b[32];
 
-	memset(&ev, 0, sizeof ev);
-	if (sp->cg != NULL)
-		(void)cg_events(sp->cg, &ev);
 	/* (The sum of RSS over the limit was said when the sandbox was
 	 * killed for it: spawn_on_sample.) */
 	if ((ev.oom_kills > 0 || r->end == END_OOM) && !sp->mem_killed) {
@@ -1722,8 +1719,16 @@ spawn_limit_events(struct run *r, struct spawn *sp)
 static void
 spawn_finish(struct run *r, struct spawn *sp)
 {
-	int		st = sp->have_status ? sp->status : sp->init_status;
-	enum end_reason	cgr = sp->cg != NULL ? cg_end_reason(sp->cg) : END_NONE;
+	int		 st = sp->have_status ? sp->status : sp->init_status;
+	struct cg_events ev;
+	enum end_reason	 cgr;
+
+	/* The group's counters, read once for the end reason and the
+	 * limit events. */
+	memset(&ev, 0, sizeof ev);
+	if (sp->cg != NULL && cg_events(sp->cg, &ev) == -1)
+		memset(&ev, 0, sizeof ev);
+	cgr = cg_events_reason(&ev);
 
 	r->wstatus = st;
 	if (sp->fail.type == MSG_SETUP_FAILED) {
@@ -1754,7 +1759,7 @@ spawn_finish(struct run *r, struct spawn *sp)
 		r->end = END_SIGNALED;
 		r->exit_code = EXIT_MOAT;
 	}
-	spawn_limit_events(r, sp);
+	spawn_limit_events(r, sp, &ev);
 }
 
 /* The user inside: the same name, and a home at the same path. The
