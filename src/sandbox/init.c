@@ -137,6 +137,8 @@ struct init_cmd {
 	 * writes itself into. */
 	int		  group[SPAWN_GROUP_MAX];
 	int		  ngroup;
+	bool		  dfl;		/* the dispositions are the default
+					   ones already (a spare) */
 };
 
 /* The command: a clean process that execs. */
@@ -155,10 +157,12 @@ init_exec(const struct init_cmd *c)
 			init_die_errno(c->chan, "move the command into its own cgroup");
 		close(c->group[i]);
 	}
-	for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
-		signal(forwarded[i], SIG_DFL);
-	signal(SIGPIPE, SIG_DFL);
-	signal(SIGCHLD, SIG_DFL);
+	if (!c->dfl) {
+		for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
+			signal(forwarded[i], SIG_DFL);
+		signal(SIGPIPE, SIG_DFL);
+		signal(SIGCHLD, SIG_DFL);
+	}
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 
@@ -411,6 +415,7 @@ init_spare_main(int sock, const int *group, int ngroup)
 		init_die(c.chan, MSG_EXEC_FAILED, 125, EINVAL,
 		    "a malformed spawn request");
 	c.new_session = true;
+	c.dfl = true;
 	init_exec(&c);
 }
 
