@@ -17,7 +17,9 @@
 #   BASE=path/to/another/moat: its session exec too, into a session of its
 #   own, in the same hyperfine run (a change measured before and after),
 #   then both interleaved, back to back and spaced 200 ms apart (as a user
-#   types: nothing another command just warmed in the kernel helps)
+#   types: nothing another command just warmed in the kernel helps);
+#   BASE_INPROC=that build's bench/session-inproc: its client into its
+#   session too (the client's side of a change)
 set -u
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -144,6 +146,8 @@ PY
 		run_as "$inproc" "$S" "$runs" </dev/null | sed "s/^/$who: /"
 		if [ -n "$base" ]; then
 			run_as "$inproc" "$SB" "$runs" </dev/null | sed "s/^/$who: (base's session) /"
+			[ -x "${BASE_INPROC:-}" ] && run_as "$BASE_INPROC" "$SB" "$runs" </dev/null |
+				sed "s/^/$who: (base's client and session) /"
 			run_as "$inproc" "$S" "$runs" </dev/null | sed "s/^/$who: /"
 		fi
 	else
