@@ -149,6 +149,11 @@ struct sv {
 	struct sv_cmd		*cmds;
 	struct sv_ask		*asks;
 	uint32_t		 next_tag;
+	/* Finished commands' groups whose last counters their clients
+	 * read (they asked for another command): removed when a command
+	 * ends next (sv_cmd_drop). */
+	uint32_t		*doomed;	/* owned */
+	size_t			 ndoomed;
 	/* The next command's group, made and opened ahead (sv_spare). */
 	struct {
 		uint32_t	 tag;		/* 0: none */
@@ -320,6 +325,11 @@ sv_cmd_drop(struct sv *sv, struct sv_cmd *c)
 		sv_idle_arm(sv);
 		sv_spare(sv);
 	}
+	/* After its end went to its client (and the next command's process
+	 * was asked for): the groups whose counters were read. */
+	for (size_t i = 0; i < sv->ndoomed; i++)
+		run_serve_group_done(&sv->r, sv->doomed[i]);
+	sv->ndoomed = 0;
 }
 
 static void
@@ -827,8 +837,12 @@ sv_on_client(struct loop *l, int fd, uint32_t events, void *arg)
 		sv->cmds = c;
 		sv->info.commands++;
 		/* Its earlier commands' groups (their last counters read):
-		 * removed after the request went on, off its path. */
-		sv_client_groups_done(sv, cl);
+		 * removed once a command has ended, off any start's path. */
+		sv->doomed = xreallocarray(sv->doomed, sv->ndoomed + cl->nended,
+		    sizeof *sv->doomed);
+		for (size_t i = 0; i < cl->nended; i++)
+			sv->doomed[sv->ndoomed++] = cl->ended[i];
+		cl->nended = 0;
 		if (sv->idle_fd >= 0) {
 			loop_del(l, sv->idle_fd);
 			close(sv->idle_fd);
