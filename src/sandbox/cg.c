@@ -1652,36 +1652,8 @@ cg_limit_up(const char *mntdir, const char *dir, const char *name, char **at)
 	return (low);
 }
 
-static uint64_t	cg_memory_budget_read(char *, size_t);
-
 uint64_t
 cg_memory_budget(char *src, size_t len)
-{
-	/* What this process read last, for a second: a front end that
-	 * stays up and starts commands back to back (the TUI, moat mcp)
-	 * reads the files once, not for each (60 us of each session
-	 * command's start). A child forked since reads them again. */
-	static struct {
-		double		 at;	/* CLOCK_MONOTONIC; 0: never */
-		pid_t		 pid;
-		uint64_t	 v;
-		char		 src[PATH_MAX + 32];
-	}			 last;
-	double			 now = now_mono();
-
-	if (last.at > 0 && now - last.at < 1.0 && last.pid == getpid()) {
-		snprintf(src, len, "%s", last.src);
-		return (last.v);
-	}
-	last.v = cg_memory_budget_read(last.src, sizeof last.src);
-	last.at = now;
-	last.pid = getpid();
-	snprintf(src, len, "%s", last.src);
-	return (last.v);
-}
-
-static uint64_t
-cg_memory_budget_read(char *src, size_t len)
 {
 	autofree char		*mi = NULL, *at = NULL;
 	struct cg_layout	 lo;
