@@ -8,11 +8,9 @@
  * Basic credential too; secret-http.c); a request body is searched for
  * another secret's placeholder as it passes. Each request is an event,
  * sent to the loop through a socket pair (the run's sink is the loop's
- * alone). A body larger than a chunk is sent on by a second thread, the
- * side's writer, while the first reads and decrypts the next chunk.
- * Memory is bounded per connection: a 64 KiB head, 64 KiB of decrypted
- * bytes per side, and a body's chunks (three at most, each with what it
- * holds back). Supervisor, on the proxy's interception threads. */
+ * alone). Memory is bounded per connection: a 64 KiB head, 64 KiB of
+ * decrypted bytes per side, a body's chunk and what it holds back.
+ * Supervisor, on the proxy's interception threads. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -67,7 +65,6 @@ struct intercept {
  * a memory BIO that this file feeds from the socket, so that bytes proxy.c
  * read already (a ClientHello) go first. */
 struct sink;
-struct writer;
 
 struct side {
 	SSL		*ssl;
@@ -77,8 +74,6 @@ struct side {
 					   side_write's end; NULL upstream */
 	struct sink	*flush;		/* a body whose bytes held back go on
 					   before this side waits to read */
-	struct writer	*w;		/* owned; NULL until a body sent here
-					   fills a chunk */
 	char		 buf[ICPT_BUF];
 	size_t		 off, len;	/* decrypted bytes not yet taken */
 	uint64_t	 bytes;		/* decrypted bytes read */
@@ -280,171 +275,6 @@ side_take(struct side *s, size_t max, const char **p)
 	return (n);
 }
 
-/* --- a side's writer: a large body's second core ---------------------- */
-
-/* A body larger than a chunk is sent on by a thread of its own, the
- * side's writer, while the connection's thread reads, decrypts and
- * searches the next chunk: the two AES-GCM passes of every byte (the
- * upstream's decryption, the client's encryption) then run on two cores
- * instead of one after the other. The sink fills one of SINK_SLOTS
- * buffers while the writer encrypts and sends the others, oldest first.
- *
- * Synchronisation: everything below the mutex (the queue, failed, stop)
- * is read and written under it. A slot and the side's SSL belong to one
- * thread at a time: the connection's thread fills a slot, then queues it
- * (writer_push, under the mutex), and touches it again only once the
- * writer has taken it off the queue (n fell, under the mutex). The side
- * written to is touched by the writer alone while anything is queued:
- * the connection's thread waits for an empty queue (writer_sync) before
- * it reads or writes that side itself (a head, the last chunk, a
- * refusal), and before it frees the slots. Memory stays bounded: when
- * every slot is queued (a slow reader on that side), the connection's
- * thread waits and reads nothing more. */
-#define SINK_SLOTS	3
-
-struct writer {
-	pthread_mutex_t	 mu;
-	pthread_cond_t	 cv;		/* something queued, or something done */
-	pthread_t	 tid;
-	struct side	*to;
-	const char	*p[SINK_SLOTS];
-	size_t		 len[SINK_SLOTS];
-	unsigned	 head, n;	/* queued (the oldest being written) */
-	bool		 failed;	/* a write failed: nothing more goes */
-	bool		 stop;
-};
-
-static void *
-writer_thread(void *arg)
-{
-	struct writer	*w = arg;
-
-	pthread_mutex_lock(&w->mu);
-	for (;;) {
-		const char	*p;
-		size_t		 len;
-		bool		 failed;
-		int		 rc;
-
-		while (w->n == 0 && !w->stop)
-			pthread_cond_wait(&w->cv, &w->mu);
-		if (w->n == 0)
-			break;
-		p = w->p[w->head];
-		len = w->len[w->head];
-		failed = w->failed;
-		pthread_mutex_unlock(&w->mu);
-		/* After a failure the rest is taken off unsent, so that the
-		 * connection's thread, waiting for a slot, hears of it. */
-		rc = failed ? -1 : side_write(w->to, p, len);
-		pthread_mutex_lock(&w->mu);
-		if (rc == -1)
-			w->failed = true;
-		w->head = (w->head + 1) % SINK_SLOTS;
-		w->n--;
-		pthread_cond_broadcast(&w->cv);
-	}
-	pthread_mutex_unlock(&w->mu);
-	return (NULL);
-}
-
-/* The side's writer, started the first time; NULL when no thread can be
- * had (the body then goes on from the connection's thread, as a small
- * one does). The thread inherits the connection's thread's signal mask:
- * every signal blocked. */
-static struct writer *
-writer_get(struct side *s)
-{
-	struct writer	*w;
-
-	if (s->w != NULL)
-		return (s->w);
-	w = xcalloc(1, sizeof *w);
-	w->to = s;
-	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->cv, NULL);
-	if (pthread_create(&w->tid, NULL, writer_thread, w) != 0) {
-		pthread_cond_destroy(&w->cv);
-		pthread_mutex_destroy(&w->mu);
-		free(w);
-		return (NULL);
-	}
-	return (s->w = w);
-}
-
-/* len bytes at p queued to be sent; p is the writer's until it is taken
- * off the queue. -1 when a write failed already. */
-static int
-writer_push(struct writer *w, const char *p, size_t len)
-{
-	int	rc = 0;
-
-	pthread_mutex_lock(&w->mu);
-	if (w->failed)
-		rc = -1;
-	else {
-		w->p[(w->head + w->n) % SINK_SLOTS] = p;
-		w->len[(w->head + w->n) % SINK_SLOTS] = len;
-		w->n++;
-		pthread_cond_broadcast(&w->cv);
-	}
-	pthread_mutex_unlock(&w->mu);
-	return (rc);
-}
-
-/* Waits until at most max buffers are queued. -1 when a write failed. */
-static int
-writer_wait(struct writer *w, unsigned max)
-{
-	int	rc;
-
-	pthread_mutex_lock(&w->mu);
-	while (w->n > max)
-		pthread_cond_wait(&w->cv, &w->mu);
-	rc = w->failed ? -1 : 0;
-	pthread_mutex_unlock(&w->mu);
-	return (rc);
-}
-
-/* Whether nothing is queued: the side is the caller's until it queues
- * again. -1 when a write failed. */
-static int
-writer_idle(struct writer *w)
-{
-	int	rc;
-
-	pthread_mutex_lock(&w->mu);
-	rc = w->failed ? -1 : w->n == 0;
-	pthread_mutex_unlock(&w->mu);
-	return (rc);
-}
-
-/* Everything queued sent (or dropped after a failure): the side is the
- * caller's again. -1 when a write failed. */
-static int
-writer_sync(struct side *s)
-{
-	return (s->w == NULL ? 0 : writer_wait(s->w, 0));
-}
-
-static void
-writer_free(struct side *s)
-{
-	struct writer	*w = s->w;
-
-	if (w == NULL)
-		return;
-	pthread_mutex_lock(&w->mu);
-	w->stop = true;
-	pthread_cond_broadcast(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->tid, NULL);
-	pthread_cond_destroy(&w->cv);
-	pthread_mutex_destroy(&w->mu);
-	free(w);
-	s->w = NULL;
-}
-
 /* Where a body goes: to a side, framed chunked or as it is, and for a
  * response with each secret's value replaced by its placeholder on the
  * way (held back: the last bytes could begin a value cut by the read).
@@ -455,10 +285,7 @@ writer_free(struct side *s)
  * buffer is decrypted straight into out and searched there, so that a
  * byte is copied by moat only where OpenSSL copies it (out of its record
  * and into the next one); a replacement, which changes the length, goes
- * through a copy (sink_replace). Once a body fills a chunk, its chunks
- * leave through the side's writer (above) from a ring of such buffers:
- * out is then the one being filled, and what it held back moves to the
- * next one. */
+ * through a copy (sink_replace). */
 struct sink {
 	struct side		*to;
 	bool			 chunked;
@@ -473,9 +300,7 @@ struct sink {
 	/* out: room for a chunk's size line before the bytes and its CRLF
 	 * after; [0, clear) of the bytes go next, [clear, nout) are held
 	 * back (with unswap only). */
-	char			*out;		/* slot[cur] */
-	char			*slot[SINK_SLOTS];	/* owned; made as needed */
-	unsigned		 cur;
+	char			*out;		/* owned */
 	size_t			 clear, nout, capout;
 	char			*scratch;	/* owned; capout bytes, for a replacement */
 };
@@ -483,57 +308,18 @@ struct sink {
 #define SINK_HDR	20	/* "ffffffffffffffff\r\n" */
 #define SINK_BYTES(k)	((k)->out + SINK_HDR)
 
-#define SINK_SIZE(k)	(SINK_HDR + (k)->capout + 2)
-
-/* The cleared bytes go on, as one chunk in one TLS write, through the
- * side's writer once a chunk was full or it is running; those held back
- * move to the start of the next buffer (another slot when queued). */
+/* The cleared bytes go on, as one chunk in one TLS write; those held
+ * back move to the buffer's start. */
 static int
 sink_flush(struct sink *k)
 {
 	char	hdr[SINK_HDR + 1], save[2];
 	int	hl, rc;
 	char	*start = SINK_BYTES(k);
-	size_t	len = k->clear, wlen = len;
-	struct writer	*w = k->to->w;
+	size_t	len = k->clear;
 
 	if (len == 0)
 		return (0);
-	/* Less than a chunk, with nothing queued before it (the last of a
-	 * body, a small one, what goes before a wait): sent from here. */
-	if (len >= ICPT_FLUSH) {
-		if (w == NULL)
-			w = writer_get(k->to);
-	} else if (w != NULL) {
-		if ((rc = writer_idle(w)) == -1)
-			return (-1);
-		if (rc == 1)
-			w = NULL;
-	}
-	if (w != NULL) {
-		unsigned	next = (k->cur + 1) % SINK_SLOTS;
-
-		/* The next slot is free once at most SINK_SLOTS - 1 are
-		 * queued, this one to be among them. */
-		if (writer_wait(w, SINK_SLOTS - 2) == -1)
-			return (-1);
-		if (k->slot[next] == NULL)
-			k->slot[next] = xmalloc(SINK_SIZE(k));
-		memcpy(k->slot[next] + SINK_HDR, SINK_BYTES(k) + len, k->nout - len);
-		if (k->chunked) {
-			hl = snprintf(hdr, sizeof hdr, "%zx\r\n", len);
-			start -= hl;
-			memcpy(start, hdr, (size_t)hl);
-			memcpy(start + hl + len, "\r\n", 2);
-			wlen = len + (size_t)hl + 2;
-		}
-		rc = writer_push(w, start, wlen);
-		k->cur = next;
-		k->out = k->slot[next];
-		k->nout -= len;
-		k->clear = 0;
-		return (rc);
-	}
 	if (k->chunked) {
 		hl = snprintf(hdr, sizeof hdr, "%zx\r\n", len);
 		start -= hl;
@@ -588,7 +374,7 @@ sink_init(struct sink *k, struct side *to, bool chunked, const struct secrets *u
 			k->keep = SECRET_B64_TOKEN_MAX(unswap->v[i].len);
 	/* A chunk, a read's worth more, and what is held back. */
 	k->capout = ICPT_FLUSH + ICPT_BUF + k->keep + SECRET_PLACEHOLDER_LEN;
-	k->out = k->slot[0] = xmalloc(SINK_SIZE(k));
+	k->out = xmalloc(SINK_HDR + k->capout + 2);
 }
 
 /* Each replacement in buf from its start, sent on with what precedes it;
@@ -720,25 +506,12 @@ sink_put(struct sink *k, const char *p, size_t n)
 	return (0);
 }
 
-/* What was queued is sent: the side the sink writes to is the caller's
- * again. */
-static int
-sink_sync(struct sink *k)
-{
-	return (writer_sync(k->to));
-}
-
 static void
 sink_free(struct sink *k)
 {
-	/* The writer may still read a slot. */
-	(void)sink_sync(k);
-	for (unsigned i = 0; i < SINK_SLOTS; i++) {
-		if (k->slot[i] != NULL)
-			explicit_bzero(k->slot[i], SINK_SIZE(k));
-		free(k->slot[i]);
-		k->slot[i] = NULL;
-	}
+	if (k->out != NULL)
+		explicit_bzero(k->out, SINK_HDR + k->capout + 2);
+	free(k->out);
 	k->out = NULL;
 	if (k->scratch != NULL)
 		explicit_bzero(k->scratch, k->capout);
@@ -766,8 +539,6 @@ sink_end(struct sink *k)
 	}
 	if (rc == 0)
 		rc = sink_flush(k);
-	if (rc == 0)
-		rc = sink_sync(k);
 	if (rc == 0 && k->chunked)
 		rc = side_write(k->to, "0\r\n\r\n", 5);
 	sink_free(k);
@@ -1219,7 +990,7 @@ serve(struct job *j)
 		if ((req.chunked && (relay_chunked(&j->cl, &k) == -1 || sink_end(&k) == -1)) ||
 		    (!req.chunked && req.clen > 0 &&
 		    (relay_n(&j->cl, &k, (uint64_t)req.clen) == -1 ||
-		    sink_flush(&k) == -1 || sink_sync(&k) == -1))) {
+		    sink_flush(&k) == -1))) {
 			j->cl.flush = NULL;
 			sink_free(&k);
 			if (k.found != NULL) {
@@ -1386,8 +1157,6 @@ job_thread(void *arg)
 	} else
 		serve(j);
 
-	writer_free(&j->cl);
-	writer_free(&j->up);
 	if (j->cl.ssl != NULL) {
 		(void)SSL_shutdown(j->cl.ssl);
 		if (j->cl.wbuf != NULL)
