@@ -651,7 +651,9 @@ static struct init_follow {
 	int	sig;
 	double	until;
 	pid_t	pgrp;
-	pid_t	watch[INIT_KILL_WATCH];	/* had a handler; 0: done */
+	pid_t	watch[INIT_KILL_WATCH];	/* had a handler; 0: ended */
+	bool	given[INIT_KILL_WATCH];	/* given it again (its handler went):
+					   watched on for its end only */
 	size_t	nwatch;
 	pid_t	seen[INIT_KILL_WATCH];	/* in the group at the signal, or given
 					   it since */
@@ -749,8 +751,10 @@ init_follow_scan(struct init_follow *f, bool give)
 			kill((pid_t)pid, f->sig);
 		/* A newcomer still a copy of its parent, with its handler, is
 		 * watched too, should it exec next. */
-		if (caught && f->nwatch < INIT_KILL_WATCH)
+		if (caught && f->nwatch < INIT_KILL_WATCH) {
+			f->given[f->nwatch] = false;
 			f->watch[f->nwatch++] = (pid_t)pid;
+		}
 	}
 	closedir(d);
 }
@@ -769,7 +773,11 @@ init_follow_start(pid_t pgrp, int sig)
 		f->until = init_now() + INIT_KILL_FOLLOW_S;
 }
 
-/* Later: a watched process with no handler any more gets it again. */
+/* Later: a watched process with no handler any more gets it again, once;
+ * it is watched on until it ends, as a program that restores the default
+ * action and kills itself with the signal (what dash does with a deferred
+ * ^C) may be found between the two, and its end is what lets the group's
+ * newcomers be given the signal. */
 static void
 init_follow_check(void)
 {
@@ -782,9 +790,9 @@ init_follow_check(void)
 		if (init_proc(f->watch[i], f->sig, &caught) == -1) {
 			f->watch[i] = 0;	/* gone */
 			f->ended = true;
-		} else if (!caught) {
+		} else if (!caught && !f->given[i]) {
 			kill(f->watch[i], f->sig);
-			f->watch[i] = 0;
+			f->given[i] = true;
 		}
 	}
 	/* Once a watched process has ended: those that joined the group

@@ -299,6 +299,24 @@ wait $cpid
 is "^C deferred across a fork: the command dies of it (130)" "$?" 130
 check "and the child it forked after the signal is given it too" gone_within 3 "^sleep 7$tag\$"
 pkill -f "^sleep 7$tag\$"
+# The same, where init finds the program between its restoring the default
+# action and its death (it forks, restores, then waits 200 ms instead of
+# killing itself): init gives it the signal again, and must still see it
+# end before it looks for the group's newcomers (it once stopped watching
+# a process it had given the signal again, and the child slept on).
+sed -e 's/^os.kill(os.getpid(), signal.SIGINT)$/time.sleep(0.2)/' \
+    -e "s/\"7$tag\"/\"8$tag\"/" "$T/ws/defer$tag.py" >"$T/ws/defer2$tag.py"
+check "the second program waits where the first killed itself, and forks sleep 8$tag" \
+    sh -c "grep -qx 'time.sleep(0.2)' '$T/ws/defer2$tag.py' && grep -q '\"8$tag\"' '$T/ws/defer2$tag.py'"
+(cd "$T/ws" && exec "$MOAT" session exec "$S" -- python3 "defer2$tag.py") </dev/null \
+	>"$T/defer2.out" 2>&1 &
+cpid=$!
+for _ in $(seq 100); do grep -q ready "$T/defer2.out" 2>/dev/null && break; sleep 0.05; done
+kill -INT $cpid
+wait $cpid
+is "^C given again after the handler went: the command dies of it (130)" "$?" 130
+check "and the child it forked is given it too" gone_within 3 "^sleep 8$tag\$"
+pkill -f "^sleep 8$tag\$"
 
 # Two sessions: neither sees, signals nor reads the other.
 run_moat session new
