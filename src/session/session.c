@@ -142,6 +142,8 @@ struct sv {
 	int			 ttl_fd, idle_fd;
 	int			 quiet_fd;	/* the logs' memory given back
 						   once nothing ran for a while */
+	double			 quiet_last;	/* CLOCK_MONOTONIC: the last
+						   audit request */
 	double			 ttl_end;	/* CLOCK_MONOTONIC; 0: none */
 	double			 ttl_held;	/* paused with ttl_paused_stop: the
 						   seconds left, the timer off; 0: none */
@@ -574,8 +576,11 @@ sv_on_quiet(struct loop *l, int fd, uint32_t events, void *arg)
 
 	(void)events;
 	(void)!read(fd, &x, sizeof x);
-	if (sv->cmds != NULL) {
-		(void)loop_timer_set(fd, SV_QUIET_SECS, 0);
+	/* Quiet means since the last request, not since the first: a busy
+	 * session keeps its cache. */
+	if (sv->cmds != NULL || now_mono() - sv->quiet_last < SV_QUIET_SECS) {
+		(void)loop_timer_set(fd, sv->cmds != NULL ? SV_QUIET_SECS :
+		    fmax(0.01, SV_QUIET_SECS - (now_mono() - sv->quiet_last)), 0);
 		return;
 	}
 	loop_del(l, fd);
@@ -646,6 +651,7 @@ answer:
 	else
 		sv_answer(sv, cl->fd, MSG_AUDIT, 0, 0, NULL, rep, rlen, NULL, 0);
 	audit_keeper_tidy(sv->keeper);
+	sv->quiet_last = now_mono();
 	if (sv->quiet_fd == -1 && sv->keeper != NULL)
 		sv->quiet_fd = loop_timer(sv->r.loop, SV_QUIET_SECS, 0, sv_on_quiet,
 		    sv, &e);
