@@ -77,7 +77,6 @@ struct side {
 	char		 buf[ICPT_BUF];
 	size_t		 off, len;	/* decrypted bytes not yet taken */
 	uint64_t	 bytes;		/* decrypted bytes read */
-	bool		 eof;
 };
 
 struct job {
@@ -211,7 +210,6 @@ side_read_into(struct side *s, char *dst, size_t max)
 		if (err == SSL_ERROR_WANT_READ && side_feed(s) == 0)
 			continue;
 		ERR_clear_error();
-		s->eof = true;
 		return (err == SSL_ERROR_ZERO_RETURN || err == SSL_ERROR_WANT_READ ||
 		    err == SSL_ERROR_SYSCALL ? 0 : -1);
 	}
