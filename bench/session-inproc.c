@@ -99,7 +99,7 @@ main(int argc, char **argv)
 		run_init(&r);
 		r.profile = p;
 		r.argv = cmd;
-		r.session_fd = fd;
+		session_run_attach(&r, fd, &info);
 		r.cwd_path = xstrdup(info.cwd);
 		t0 = self_cpu(RUSAGE_SELF);
 		t = now_mono();

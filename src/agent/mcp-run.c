@@ -254,8 +254,7 @@ mcp_runner(struct mcp *m, const char *client, struct mcp_run_args *a, struct mcp
 		    "session_new, or leave session out", a->s->id, e.msg));
 	run_init(&r);
 	r.argv = a->argv;
-	r.session_fd = conn->fd;
-	r.ws_path = info->workspace[0] != '\0' ? xstrdup(info->workspace) : NULL;
+	session_run_attach(&r, conn->fd, info);
 	if (a->cwd == NULL)
 		r.cwd_path = xstrdup(info->cwd);
 	else if (a->cwd[0] != '/')

@@ -472,8 +472,7 @@ cmd_session_tar(const char *which, const char *verb, int in, int out)
 	}
 	argv[k] = NULL;
 	r.argv = argv;
-	r.session_fd = fd;
-	r.ws_path = info.workspace[0] != '\0' ? xstrdup(info.workspace) : NULL;
+	session_run_attach(&r, fd, &info);
 	r.cwd_path = xstrdup("/");
 	o.session = info.id;
 	fflush(stdout);
@@ -501,8 +500,7 @@ cmd_session_tar(const char *which, const char *verb, int in, int out)
 		    "< %s; rm -f %s; fi", SNAP_DELETED, info.workspace, SNAP_DELETED,
 		    SNAP_DELETED);
 		r.argv = rmv;
-		r.session_fd = fd;
-		r.ws_path = xstrdup(info.workspace);
+		session_run_attach(&r, fd, &info);
 		r.cwd_path = xstrdup("/");
 		status = cmd_run_go(&r, p, &o);
 	}
@@ -762,9 +760,7 @@ cmd_session_run(int argc, char **argv)
 	if (o.trace > 0)
 		fprintf(stderr, "moat: timing: %-12s %7.3f ms (at %7.3f ms)\n",
 		    "attach", (now_mono() - o.trace) * 1e3, (now_mono() - o.trace) * 1e3);
-	r.session_fd = fd;
-	r.session_memory = (uint64_t)info.memory;
-	r.ws_path = info.workspace[0] != '\0' ? xstrdup(info.workspace) : NULL;
+	session_run_attach(&r, fd, &info);
 	r.cwd_path = xstrdup(cwd != NULL ? cwd : info.cwd);
 	o.session = info.id;
 	/* The session's supervisor writes the rows; a handle of ours

@@ -1733,6 +1733,15 @@ session_list(struct session_info **v, size_t *n, struct merr *e)
 	return (0);
 }
 
+void
+session_run_attach(struct run *r, int fd, const struct session_info *info)
+{
+	r->session_fd = fd;
+	r->session_memory = info->memory > 0 ? (uint64_t)info->memory : 0;
+	free(r->ws_path);
+	r->ws_path = info->workspace[0] != '\0' ? xstrdup(info->workspace) : NULL;
+}
+
 int
 session_connect(const char *which, struct session_info *info, struct merr *e)
 {

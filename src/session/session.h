@@ -15,6 +15,7 @@
 #include "base/error.h"
 
 struct profile;
+struct run;
 
 #define SESSION_ID_MAX		24
 #define SESSION_NAME_MAX	64
@@ -88,6 +89,12 @@ int	session_start(const struct session_opts *, char id[SESSION_ID_MAX],
 /* Connects to the session with that id or name and greets it; the socket,
  * or -1 with e set. info may be NULL. */
 int	session_connect(const char *, struct session_info *, struct merr *);
+/* r becomes a command of the session at fd, whose greeting was info: its
+ * control socket, its workspace, and the memory limit the session
+ * enforces, taken as the command's (not worked out again from meminfo,
+ * mountinfo and the cgroup tree for every command). The working directory
+ * is the caller's to set. */
+void	session_run_attach(struct run *, int fd, const struct session_info *);
 /* One request on a connected socket (MSG_INFO, MSG_TTL with code seconds,
  * MSG_PAUSE with code 1 or 0, MSG_CLOSE) and its answer in info (may be
  * NULL). */

@@ -345,8 +345,7 @@ tshell_exec(struct tshell *sh, const char *line, struct run *r,
 	argv[2] = (char *)line;
 	argv[3] = NULL;
 	r->argv = argv;
-	r->session_fd = fd;
-	r->ws_path = info.workspace[0] != '\0' ? xstrdup(info.workspace) : NULL;
+	session_run_attach(r, fd, &info);
 	r->cwd_path = xstrdup(sh->cwd);
 	strv_copy(&r->env_extra, &sh->env);
 	ro->source = "tui";
