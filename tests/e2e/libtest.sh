@@ -28,12 +28,17 @@ tap_fail=0
 test_uid=$(id -u)
 if [ "$test_uid" = 0 ]; then who="root"; else who="uid $test_uid"; fi
 
-# A private scratch area: the workspace, the state and data dirs, HOME.
+# A private scratch area: the workspace, the state and data dirs, HOME,
+# and the runtime directory, where sessions keep their sockets: a test's
+# sessions are its own (a `session kill --all` of one test file ends no
+# other's, nor the caller's), and the uid 65534 pass never meets the
+# caller's directory, which it could not write.
 T=$(mktemp -d "${TMPDIR:-/tmp}/moat-test.XXXXXX")
 chmod 755 "$T"
 export HOME="$T/home" XDG_STATE_HOME="$T/state" XDG_CONFIG_HOME="$T/config" \
-	XDG_DATA_HOME="$T/data" XDG_CACHE_HOME="$T/cache"
-mkdir -p "$HOME" "$T/ws"
+	XDG_DATA_HOME="$T/data" XDG_CACHE_HOME="$T/cache" XDG_RUNTIME_DIR="$T/run"
+mkdir -p "$HOME" "$T/ws" "$XDG_RUNTIME_DIR"
+chmod 700 "$XDG_RUNTIME_DIR"
 cleanup_hooks=()
 on_exit() {
 	local h
