@@ -236,6 +236,22 @@ read_file(const char *path, char **out, size_t *lenp, struct merr *e)
 	return (0);
 }
 
+pid_t
+pidfd_pid(int pidfd)
+{
+	char		 path[64], *buf = NULL, *p;
+	struct merr	 e;
+	long		 pid = -1;
+
+	snprintf(path, sizeof path, "/proc/self/fdinfo/%d", pidfd);
+	if (read_file(path, &buf, NULL, &e) == -1)
+		return (-1);
+	if ((p = strstr(buf, "\nPid:")) != NULL)
+		pid = strtol(p + 5, NULL, 10);
+	free(buf);
+	return (pid > 0 ? (pid_t)pid : -1);
+}
+
 int
 write_file_at(int dirfd, const char *path, const char *s, struct merr *e)
 {

@@ -68,6 +68,9 @@ void	 strv_copy(struct strv *, const struct strv *);
 void	 strv_clear(struct strv *);
 
 int	 read_file(const char *, char **, size_t *, struct merr *);
+/* The pid behind a pidfd, in this process's pid namespace (its fdinfo's
+ * Pid); -1 when the process is gone or the fd is none. */
+pid_t	 pidfd_pid(int pidfd);
 int	 write_file_at(int, const char *, const char *, struct merr *);
 int	 mkdir_p(const char *, mode_t, struct merr *);
 /* moat's own caches: a directory or file is trusted only when it is the

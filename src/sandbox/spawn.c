@@ -1914,23 +1914,6 @@ run_serve_group_done(struct run *r, uint32_t tag)
 	cg_child_remove(sp->cg, name);
 }
 
-/* The host pid behind a pidfd, from its fdinfo; -1 when it is gone. */
-static pid_t
-spawn_pidfd_pid(int pidfd)
-{
-	char		 path[64], *buf = NULL, *p;
-	struct merr	 e;
-	long		 pid = -1;
-
-	snprintf(path, sizeof path, "/proc/self/fdinfo/%d", pidfd);
-	if (read_file(path, &buf, NULL, &e) == -1)
-		return (-1);
-	if ((p = strstr(buf, "\nPid:")) != NULL)
-		pid = strtol(p + 5, NULL, 10);
-	free(buf);
-	return (pid > 0 ? (pid_t)pid : -1);
-}
-
 /* The supervisor asks about a refused connection it holds: the front
  * end's question, or the answer no at once when it cannot ask now. */
 static void
@@ -2036,7 +2019,7 @@ spawn_on_session(struct loop *l, int fd, uint32_t events, void *arg)
 		}
 		if (nfds > 0 && sp->pidfd < 0) {
 			sp->pidfd = fds[0];
-			r->cmd_pid = spawn_pidfd_pid(sp->pidfd);
+			r->cmd_pid = pidfd_pid(sp->pidfd);
 		} else if (nfds > 0)
 			close(fds[0]);
 		trail_flush(&sp->own, r, m.code);

@@ -196,23 +196,6 @@ sv_log(struct sv *sv, const char *fmt, ...)
 	fflush(stderr);
 }
 
-/* The host pid behind a pidfd, from its fdinfo; -1 when it is gone. */
-static pid_t
-sv_pidfd_pid(int pidfd)
-{
-	char		 path[64], *buf = NULL, *p;
-	struct merr	 e;
-	long		 pid = -1;
-
-	snprintf(path, sizeof path, "/proc/self/fdinfo/%d", pidfd);
-	if (read_file(path, &buf, NULL, &e) == -1)
-		return (-1);
-	if ((p = strstr(buf, "\nPid:")) != NULL)
-		pid = strtol(p + 5, NULL, 10);
-	free(buf);
-	return (pid > 0 ? (pid_t)pid : -1);
-}
-
 /* What the session is now; with procs, what its sandbox holds (a walk of
  * /proc: too slow for every greeting, so only MSG_INFO asks for it). */
 static void
@@ -232,7 +215,7 @@ sv_info_now(struct sv *sv, bool procs_mem)
 	 * but the next command's, forked ahead. */
 	if (procs_mem) {
 		pid_t		 spare = sv->spare.pidfd >= 0 ?
-				    sv_pidfd_pid(sv->spare.pidfd) : -1;
+				    pidfd_pid(sv->spare.pidfd) : -1;
 		char		 path[300], *buf = NULL;
 		struct merr	 e;
 		unsigned	 procs = 0;

@@ -290,12 +290,19 @@ if os.fork() == 0:
 signal.signal(signal.SIGINT, signal.SIG_DFL)
 os.kill(os.getpid(), signal.SIGINT)
 PYEOF
-(cd "$T/ws" && exec "$MOAT" session exec "$S" -- python3 "defer$tag.py") </dev/null \
-	>"$T/defer.out" 2>&1 &
-cpid=$!
-for _ in $(seq 100); do grep -q ready "$T/defer.out" 2>/dev/null && break; sleep 0.05; done
-kill -INT $cpid
-wait $cpid
+# interrupt_ready PROGRAM: runs the Python PROGRAM (in the workspace) in
+# the session, gives its client a ^C once it said "ready"; the client's
+# exit status.
+interrupt_ready() {
+	local cpid
+	(cd "$T/ws" && exec "$MOAT" session exec "$S" -- python3 "$1") </dev/null \
+		>"$T/$1.out" 2>&1 &
+	cpid=$!
+	for _ in $(seq 100); do grep -q ready "$T/$1.out" 2>/dev/null && break; sleep 0.05; done
+	kill -INT $cpid
+	wait $cpid
+}
+interrupt_ready "defer$tag.py"
 is "^C deferred across a fork: the command dies of it (130)" "$?" 130
 check "and the child it forked after the signal is given it too" gone_within 3 "^sleep 7$tag\$"
 pkill -f "^sleep 7$tag\$"
@@ -308,12 +315,7 @@ sed -e 's/^os.kill(os.getpid(), signal.SIGINT)$/time.sleep(0.2)/' \
     -e "s/\"7$tag\"/\"8$tag\"/" "$T/ws/defer$tag.py" >"$T/ws/defer2$tag.py"
 check "the second program waits where the first killed itself, and forks sleep 8$tag" \
     sh -c "grep -qx 'time.sleep(0.2)' '$T/ws/defer2$tag.py' && grep -q '\"8$tag\"' '$T/ws/defer2$tag.py'"
-(cd "$T/ws" && exec "$MOAT" session exec "$S" -- python3 "defer2$tag.py") </dev/null \
-	>"$T/defer2.out" 2>&1 &
-cpid=$!
-for _ in $(seq 100); do grep -q ready "$T/defer2.out" 2>/dev/null && break; sleep 0.05; done
-kill -INT $cpid
-wait $cpid
+interrupt_ready "defer2$tag.py"
 is "^C given again after the handler went: the command dies of it (130)" "$?" 130
 check "and the child it forked is given it too" gone_within 3 "^sleep 8$tag\$"
 pkill -f "^sleep 8$tag\$"
