@@ -109,6 +109,9 @@ struct audit_run {
 
 /* audit.c's, for audit-remote.c: the same steps a local run takes. */
 void	 audit_run_free(struct audit_run *);
+/* A new run's output digests and the head and tail it keeps (s's, or the
+ * default), and its clocks' start. */
+void	 audit_run_output_init(struct audit_run *, const struct audit_start *);
 
 /* audit-remote.c's, for audit.c's entry points on a remote handle. */
 struct audit_run *audit_remote_begin(struct audit *, const struct audit_start *,

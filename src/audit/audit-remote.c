@@ -555,13 +555,7 @@ audit_remote_begin(struct audit *a, const struct audit_start *s, struct merr *e)
 	ar->run_id = xstrdup(run_id);
 	ar->started_at = started;
 	memcpy(ar->begin_hash, bh, SHA256_HEX_LEN);
-	ar->head_max = s->output_head == 0 ? AUDIT_OUTPUT_DEFAULT :
-	    s->output_head == AUDIT_OUTPUT_NONE ? 0 : s->output_head;
-	ar->tail_max = s->output_tail == 0 ? AUDIT_OUTPUT_DEFAULT :
-	    s->output_tail == AUDIT_OUTPUT_NONE ? 0 : s->output_tail;
-	for (int i = 0; i < 2; i++)
-		sha256_init(&ar->out[i].sha);
-	ar->last_flush = ar->started_mono = now_mono();
+	audit_run_output_init(ar, s);
 	ar->wire = xcalloc(1, sizeof *ar->wire);
 	return (ar);
 }

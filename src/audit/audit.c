@@ -1490,13 +1490,7 @@ audit_run_begin(struct audit *a, const struct audit_start *s, struct merr *e)
 	ar->started_at = now;
 	ar->run_id = s->run_id != NULL && *s->run_id != '\0' ? xstrdup(s->run_id) :
 	    audit_new_run_id(now);
-	ar->head_max = s->output_head == 0 ? AUDIT_OUTPUT_DEFAULT :
-	    s->output_head == AUDIT_OUTPUT_NONE ? 0 : s->output_head;
-	ar->tail_max = s->output_tail == 0 ? AUDIT_OUTPUT_DEFAULT :
-	    s->output_tail == AUDIT_OUTPUT_NONE ? 0 : s->output_tail;
-	for (int i = 0; i < 2; i++)
-		sha256_init(&ar->out[i].sha);
-	ar->last_flush = ar->started_mono = now_mono();
+	audit_run_output_init(ar, s);
 	if ((st = audit_cached(a, audit_insert_sql, e)) == NULL)
 		goto fail;
 	audit_bind_start(a, st, s, ar->run_id, "running", now);
@@ -2016,6 +2010,18 @@ audit_write_output(struct audit_run *ar, int i, struct merr *e)
 	if (timing != NULL && *timing != '\0')
 		bind_text(st, 5, timing);
 	return (audit_step_done(a, st, e, "record output"));
+}
+
+void
+audit_run_output_init(struct audit_run *ar, const struct audit_start *s)
+{
+	ar->head_max = s->output_head == 0 ? AUDIT_OUTPUT_DEFAULT :
+	    s->output_head == AUDIT_OUTPUT_NONE ? 0 : s->output_head;
+	ar->tail_max = s->output_tail == 0 ? AUDIT_OUTPUT_DEFAULT :
+	    s->output_tail == AUDIT_OUTPUT_NONE ? 0 : s->output_tail;
+	for (int i = 0; i < 2; i++)
+		sha256_init(&ar->out[i].sha);
+	ar->last_flush = ar->started_mono = now_mono();
 }
 
 void
