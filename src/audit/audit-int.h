@@ -31,6 +31,10 @@ struct audit {
 	}		 cache[32];	/* statements run once per row or per run */
 	size_t		 ncache;
 	int		 wal_pages;	/* frames in the WAL after our last commit */
+	/* A keeper's log: the checkpoint a run's end calls for waits until
+	 * its answer has gone (audit_checkpoint_due). */
+	bool		 ckpt_later;
+	bool		 ckpt_due;
 	char		*user;		/* owned; looked up once, not on every begin */
 	unsigned long long self_start;	/* our /proc/self/stat start time */
 	int		 spoolfd;	/* the completions spool (spool.h), or -1 */
@@ -112,6 +116,8 @@ void	 audit_run_free(struct audit_run *);
 /* A new run's output digests and the head and tail it keeps (s's, or the
  * default), and its clocks' start. */
 void	 audit_run_output_init(struct audit_run *, const struct audit_start *);
+/* The checkpoint a run's end called for on a log with ckpt_later, if any. */
+void	 audit_checkpoint_due(struct audit *);
 
 /* audit-remote.c's, for audit.c's entry points on a remote handle. */
 struct audit_run *audit_remote_begin(struct audit *, const struct audit_start *,

@@ -804,7 +804,11 @@ audit_keeper_tidy(struct audit_keeper *k)
 {
 	struct merr	e;
 
-	if (k == NULL || !k->tidy)
+	if (k == NULL)
+		return;
+	for (size_t i = 0; i < k->nlogs; i++)
+		audit_checkpoint_due(k->logs[i].a);
+	if (!k->tidy)
 		return;
 	k->tidy = false;
 	for (size_t i = 0; i < k->nlogs; i++)
@@ -837,6 +841,7 @@ keeper_log(struct audit_keeper *k, const char *path, struct merr *e)
 	}
 	if ((a = audit_open(path, 0, e)) == NULL)
 		return (NULL);
+	a->ckpt_later = true;
 	for (size_t i = 0; i < k->nsecrets; i++)
 		audit_redact_secret(a, k->secrets[i].name, k->secrets[i].value,
 		    k->secrets[i].len);

@@ -467,8 +467,23 @@ audit_wal_hook(void *arg, struct sqlite3 *db, const char *name, int pages)
 static void
 audit_after_end(struct audit *a)
 {
-	if (a->wal_pages >= AUDIT_CHECKPOINT_PAGES)
+	if (a->wal_pages < AUDIT_CHECKPOINT_PAGES)
+		return;
+	/* A session's supervisor answers its client first: the copy and its
+	 * two fsyncs are no part of the command's end. */
+	if (a->ckpt_later)
+		a->ckpt_due = true;
+	else
 		sqlite3_wal_checkpoint_v2(a->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+}
+
+void
+audit_checkpoint_due(struct audit *a)
+{
+	if (!a->ckpt_due)
+		return;
+	a->ckpt_due = false;
+	sqlite3_wal_checkpoint_v2(a->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 }
 
 /* Writes an empty SQLite database in WAL mode (its header page) at path. */

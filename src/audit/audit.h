@@ -163,7 +163,8 @@ void		 audit_keeper_free(struct audit_keeper *);
 /* What a moat does when it opens the log, done again on the logs kept open
  * once a run has ended or been dropped since the last call (off the
  * client's path: after its answer): runs whose owner is gone are marked
- * interrupted (audit_recover), a client killed mid-command's among them. */
+ * interrupted (audit_recover), a client killed mid-command's among them;
+ * and the WAL checkpoint a run's end called for. */
 void		 audit_keeper_tidy(struct audit_keeper *);
 /* The logs' caches given back, and the heap trimmed: for a keeper that has
  * been idle a while (its connections stay open). */

@@ -480,6 +480,85 @@ test_round_trip(void)
 	}
 }
 
+/* The shared-memory index of a WAL database: the frames in the WAL and
+ * those already copied into the file (SQLite's WAL-index format: mxFrame
+ * at byte 16 of the header, nBackfill at 96, native byte order). */
+static void
+shm_frames(const char *db, uint32_t *mx, uint32_t *back)
+{
+	autofree char	*p = xprintf("%s-shm", db);
+	uint8_t		 b[100];
+	int		 fd = open(p, O_RDONLY | O_CLOEXEC);
+
+	*mx = *back = 0;
+	if (fd == -1)
+		return;
+	if (pread(fd, b, sizeof b, 0) == (ssize_t)sizeof b) {
+		memcpy(mx, b + 16, 4);
+		memcpy(back, b + 96, 4);
+	}
+	close(fd);
+}
+
+/* A keeper in this process: each request served by the guest at once. */
+static int
+keeper_xfer(void *arg, const void *req, size_t len, bool reply, char **rep,
+    size_t *rlen, struct merr *e)
+{
+	char	*r = NULL;
+	size_t	 n = 0;
+
+	if (audit_guest_serve(arg, req, len, &r, &n, e) == -1)
+		return (-1);
+	if (reply) {
+		*rep = r != NULL ? r : xstrdup("");
+		*rlen = n;
+	} else
+		free(r);
+	return (0);
+}
+
+/* A session's supervisor checkpoints its log's WAL after a run's end has
+ * been answered (audit_keeper_tidy), not while its client waits. */
+static void
+test_keeper_checkpoint(void)
+{
+	autofree char	*p = db_path("keeper.db");
+	char		*argv[] = { "true", NULL };
+	struct audit_start s = { .profile = "default", .argv = argv, .risk = 0 };
+	struct audit_end en = { .status = AUDIT_DONE, .end_reason = "exited",
+	    .cpu_user = -1, .cpu_sys = -1, .peak_memory = -1, .peak_pids = -1, .risk = 0 };
+	struct audit_keeper	*k = audit_keeper_new();
+	struct audit_guest	*g = audit_guest_new(k, getpid());
+	struct merr		 e;
+	struct audit		*a = audit_open_remote(p, keeper_xfer, g, &e);
+	int			 fails = 0, in_end = 0, after = 0, big = 0;
+
+	for (int i = 0; i < 300 && a != NULL; i++) {
+		struct audit_run	*ar = audit_run_begin(a, &s, &e);
+		uint32_t		 mx0, b0, mx1, b1, mx2, b2;
+
+		shm_frames(p, &mx0, &b0);
+		if (ar == NULL || audit_run_end(ar, &en, &e) == -1) {
+			fails++;
+			continue;
+		}
+		shm_frames(p, &mx1, &b1);
+		in_end += b1 > b0;	/* copied before the end was answered */
+		big += mx1 >= 1000;
+		audit_keeper_tidy(k);
+		shm_frames(p, &mx2, &b2);
+		after += b2 > b1;
+	}
+	tap_ok(a != NULL && fails == 0 && big > 0 && in_end == 0 && after > 0,
+	    "a keeper's WAL checkpoint runs after a run's end is answered: %d of 300 "
+	    "ends saw 1000 frames or more, %d checkpointed inside the end, %d after",
+	    big, in_end, after);
+	audit_close(a);
+	audit_guest_free(g);
+	audit_keeper_free(k);
+}
+
 /* A one-shot moat does not empty the WAL at every close, but the WAL stays
  * bounded over many of them: the next moat reads it all when it opens. */
 static void
@@ -1696,6 +1775,7 @@ main(void)
 	test_redact_keep();
 	test_round_trip();
 	test_wal_bounded();
+	test_keeper_checkpoint();
 	test_chain();
 	test_session();
 	test_timing();
