@@ -65,7 +65,13 @@ bomb=bomb$$$RANDOM
 run_moat run -p "$T/tight.conf" -- sh -c "$bomb() { $bomb | $bomb & }; $bomb; sleep 2; echo survived"
 t1=$(date +%s)
 like "a shell fork bomb ran and the kernel refused its forks" "$err" "Cannot fork|Resource temporarily unavailable"
-is "the bombing shell itself went on and ended (exit 0, survived)" "$rc:$out" "0:survived"
+# Whether the shell's own `sleep 2` finds a free slot depends on how the
+# bomb's processes come and go: where it does not (a loaded machine), dash
+# gives up with "Cannot fork", exit 2. Either way the shell ended by
+# itself: not killed (128 + a signal), not cut off by moat.
+like "the bombing shell ended by itself, not killed (exit 0, survived; or dash's 2 when its own fork was refused too)" \
+    "$rc:$out" '^(0:survived|2:)$'
+
 check "moat returned by itself, well before the 30 s timeout ($((t1 - t0)) s)" test $((t1 - t0)) -lt 20
 check "and leaves nothing running" sh -c '! pgrep -u '"$test_uid"' -f "'"$bomb"'\\(\\) \\{" >/dev/null'
 
