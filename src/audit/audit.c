@@ -469,12 +469,11 @@ audit_after_end(struct audit *a)
 {
 	if (a->wal_pages < AUDIT_CHECKPOINT_PAGES)
 		return;
+	a->ckpt_due = true;
 	/* A session's supervisor answers its client first: the copy and its
 	 * two fsyncs are no part of the command's end. */
-	if (a->ckpt_later)
-		a->ckpt_due = true;
-	else
-		sqlite3_wal_checkpoint_v2(a->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	if (!a->ckpt_later)
+		audit_checkpoint_due(a);
 }
 
 void

@@ -556,14 +556,16 @@ sv_on_quiet(struct loop *l, int fd, uint32_t events, void *arg)
 	struct sv	*sv = arg;
 	struct merr	 e;
 	uint64_t	 x;
+	double		 idle;
 
 	(void)events;
 	(void)!read(fd, &x, sizeof x);
 	/* Quiet means since the last request, not since the first: a busy
 	 * session keeps its cache. */
-	if (sv->cmds != NULL || now_mono() - sv->quiet_last < SV_QUIET_SECS) {
+	idle = now_mono() - sv->quiet_last;
+	if (sv->cmds != NULL || idle < SV_QUIET_SECS) {
 		(void)loop_timer_set(fd, sv->cmds != NULL ? SV_QUIET_SECS :
-		    fmax(0.01, SV_QUIET_SECS - (now_mono() - sv->quiet_last)), 0);
+		    fmax(0.01, SV_QUIET_SECS - idle), 0);
 		return;
 	}
 	loop_del(l, fd);

@@ -8,8 +8,6 @@
 require_sandbox
 tag=$$$RANDOM
 PY=/usr/bin/python3
-export XDG_RUNTIME_DIR="$T/run"
-mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
 cleanup_hooks+=("\"$MOAT\" session kill --all >/dev/null 2>&1")
 
 profile() { # profile NAME KEY=VALUE...: writes $T/NAME.conf

@@ -8,9 +8,6 @@
 # its one point is skipped.
 . "$(dirname "$0")/libtest.sh"
 require_sandbox
-export XDG_RUNTIME_DIR="$T/run"
-mkdir -p "$XDG_RUNTIME_DIR"
-chmod 700 "$XDG_RUNTIME_DIR"
 cleanup_hooks+=("\"$MOAT\" session kill --all >/dev/null 2>&1")
 # A sanitizer build (--enable-sanitizers) reports into files here, the
 # runners' too (their stderr is /dev/null); checked at the end.

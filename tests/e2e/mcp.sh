@@ -14,9 +14,7 @@ PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 command -v "$PY" >/dev/null || skip_all "python3 is needed for the MCP client"
 command -v curl >/dev/null || skip_all "curl is needed"
-export XDG_RUNTIME_DIR="$T/run" MCP_ERR="$T/mcp.err"
-mkdir -p "$XDG_RUNTIME_DIR"
-chmod 700 "$XDG_RUNTIME_DIR"
+export MCP_ERR="$T/mcp.err"
 cleanup_hooks+=("\"$MOAT\" session kill --all >/dev/null 2>&1")
 # A sanitizer build (--enable-sanitizers) reports into files here, the
 # runners' too (their stderr is /dev/null); checked at the end.

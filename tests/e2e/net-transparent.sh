@@ -311,8 +311,6 @@ else
 fi
 
 # A session's commands are intercepted the same way, each on its own row.
-export XDG_RUNTIME_DIR="$T/run"
-mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
 run_moat session new -p "$T/tr.conf"
 S=$(printf '%s\n' "$out" | tail -1)
 if [ "$rc" = 0 ] && [ -n "$S" ]; then

@@ -105,9 +105,6 @@ else
 fi
 
 # moat session exec shares it.
-export XDG_RUNTIME_DIR="$T/run"
-mkdir -p "$XDG_RUNTIME_DIR"
-chmod 700 "$XDG_RUNTIME_DIR"
 cleanup_hooks+=("\"$MOAT\" session kill --all >/dev/null 2>&1")
 run_moat session new
 S=$(printf '%s\n' "$out" | head -1 | awk '{ print $1 }')

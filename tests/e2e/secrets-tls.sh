@@ -179,9 +179,6 @@ fi
 
 # A session's commands and moat mcp's run_command: the session's
 # supervisor runs the interception for the session's life.
-export XDG_RUNTIME_DIR="$T/run"
-mkdir -p "$XDG_RUNTIME_DIR"
-chmod 700 "$XDG_RUNTIME_DIR"
 cleanup_hooks+=("\"$MOAT\" session kill --all >/dev/null 2>&1")
 run_moat session new -p "$PROFILE"
 S=${out%% *}

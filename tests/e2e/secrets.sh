@@ -276,9 +276,6 @@ like "profiles show claude-code: the API key is a secret for the API's host" "$o
 
 # A session: its supervisor holds the values for the session's life; its
 # commands get the session's placeholder, the same in each of them.
-export XDG_RUNTIME_DIR="$T/run"
-mkdir -p "$XDG_RUNTIME_DIR"
-chmod 700 "$XDG_RUNTIME_DIR"
 cleanup_hooks+=("\"$MOAT\" session kill --all >/dev/null 2>&1")
 run_moat session new -p "$PROFILE"
 is "a session with secrets starts" "$rc" 0

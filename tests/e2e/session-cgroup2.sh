@@ -35,9 +35,7 @@ if is_root && [ -z "${MOAT_TEST_CHILD:-}" ]; then
 		unpriv_begin
 	fi
 fi
-export XDG_RUNTIME_DIR="$T/run" MOAT_CGROUP=v2
-mkdir -p "$XDG_RUNTIME_DIR"
-chmod 700 "$XDG_RUNTIME_DIR"
+export MOAT_CGROUP=v2
 tag=$$$RANDOM
 cleanup_hooks+=("\"$MOAT\" session kill --all >/dev/null 2>&1")
 

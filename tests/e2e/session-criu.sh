@@ -8,9 +8,6 @@
 # used where there is one (on PATH, or MOAT_TEST_CRIU naming it).
 . "$(dirname "$0")/libtest.sh"
 require_sandbox
-export XDG_RUNTIME_DIR="$T/run"
-mkdir -p "$XDG_RUNTIME_DIR"
-chmod 700 "$XDG_RUNTIME_DIR"
 cleanup_hooks+=("\"$MOAT\" session kill --all >/dev/null 2>&1")
 real_criu=${MOAT_TEST_CRIU:-$(command -v criu)}
 

@@ -9,9 +9,6 @@
 # takes it.
 . "$(dirname "$0")/libtest.sh"
 require_sandbox
-export XDG_RUNTIME_DIR="$T/run"
-mkdir -p "$XDG_RUNTIME_DIR"
-chmod 700 "$XDG_RUNTIME_DIR"
 tag=$$$RANDOM
 cleanup_hooks+=("\"$MOAT\" session kill --all >/dev/null 2>&1")
 

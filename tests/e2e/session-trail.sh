@@ -9,9 +9,7 @@ require_sandbox
 PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 command -v "$PY" >/dev/null || skip_all "python3 is needed for the MCP client"
-export XDG_RUNTIME_DIR="$T/run"
-mkdir -p "$XDG_RUNTIME_DIR" "$XDG_CONFIG_HOME/moat/profiles"
-chmod 700 "$XDG_RUNTIME_DIR"
+mkdir -p "$XDG_CONFIG_HOME/moat/profiles"
 cleanup_hooks+=("\"$MOAT\" session kill --all >/dev/null 2>&1")
 printf 'include = default\nexec-trail = yes\n' >"$XDG_CONFIG_HOME/moat/profiles/trail.conf"
 

@@ -8,9 +8,6 @@
 . "$(dirname "$0")/libtest.sh"
 require_sandbox
 command -v python3 >/dev/null || skip_all "python3 is needed for the protocol client"
-export XDG_RUNTIME_DIR="$T/run"
-mkdir -p "$XDG_RUNTIME_DIR"
-chmod 700 "$XDG_RUNTIME_DIR"
 tag=$$$RANDOM
 client="$MOAT_SRCDIR/tests/e2e/session-client.py"
 cleanup_hooks+=("\"$MOAT\" session kill --all >/dev/null 2>&1")
