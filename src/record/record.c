@@ -29,6 +29,7 @@ struct rec {
 	struct audit_run	*ar;
 	bool			 warned;	/* one message about a failing log */
 	bool			 refused;	/* a refused row is written */
+	bool			 closed;	/* the row ended, the log closed */
 	char			*profile_text;	/* owned; hashed into the row */
 	/* The preparation thread: opens the log, loads the rules and scores
 	 * the command while the supervisor builds the sandbox. */
@@ -509,6 +510,50 @@ rec_on_spawned(struct run *r)
 		rc->o->on_spawned(r, rc->o->arg);
 }
 
+/* The limits as they were in force: --timeout over the profile's, 0 for
+ * none; a share of memory as bytes. */
+static void
+rec_limits(struct run *r, struct rec *rc)
+{
+	struct limits	l = r->limits;
+
+	if (r->timeout > 0)
+		l.timeout = r->timeout;
+	else if (r->timeout == RUN_TIMEOUT_NONE)
+		l.timeout = 0;
+	if (meter_format_json(&r->summary, end_reason_name(r->end), r->exit_code,
+	    &l, r->enforced, rc->out->limits_json, sizeof rc->out->limits_json) != 0)
+		rc->out->limits_json[0] = '\0';
+}
+
+/* The row's end and the log's close; once. */
+static void
+rec_close(struct run *r, struct rec *rc, const char *failure)
+{
+	double	t;
+
+	if (rc->closed)
+		return;
+	rc->closed = true;
+	rec_end(r, rc, failure);
+	t = now_mono();
+	if (rc->audit != rc->o->audit)
+		audit_close(rc->audit);
+	rec_trace(rc, "audit-close", t);	/* its "at" is the total */
+}
+
+/* The run is over but for init's exit: the record is closed while that
+ * goes on (run_sandbox then waits for it and removes the groups). */
+static void
+rec_after_run(struct run *r)
+{
+	struct rec	*rc = r->cb_arg;
+
+	rec_prep_join(rc);
+	rec_limits(r, rc);
+	rec_close(r, rc, NULL);
+}
+
 int
 rec_run(struct run *r, struct profile *p, const struct rec_opts *o,
     struct rec_out *out, struct merr *e)
@@ -531,6 +576,7 @@ rec_run(struct run *r, struct profile *p, const struct rec_opts *o,
 	r->on_output = rec_on_output;
 	r->before_exec = rec_before_exec;
 	r->after_clone = rec_prep_start;
+	r->after_run = rec_after_run;
 	r->on_spawned = rec_on_spawned;
 	r->cb_arg = &rc;
 
@@ -539,28 +585,10 @@ rec_run(struct run *r, struct profile *p, const struct rec_opts *o,
 	rec_prep_join(&rc);
 	if (ret == -1 && !rc.refused && rc.ar == NULL)
 		rec_failed(r, &rc, e);
-	if (ret == 0) {
-		/* The limits as they were in force: --timeout over the
-		 * profile's, 0 for none; a share of memory as bytes. */
-		struct limits	l = r->limits;
-
-		if (r->timeout > 0)
-			l.timeout = r->timeout;
-		else if (r->timeout == RUN_TIMEOUT_NONE)
-			l.timeout = 0;
-		if (meter_format_json(&r->summary, end_reason_name(r->end),
-		    r->exit_code, &l, r->enforced, out->limits_json,
-		    sizeof out->limits_json) != 0)
-			out->limits_json[0] = '\0';
-	}
-	rec_end(r, &rc, ret == -1 ? e->msg : NULL);
-	{
-		double	t = now_mono();
-
-		if (rc.audit != o->audit)
-			audit_close(rc.audit);
-		rec_trace(&rc, "audit-close", t);	/* its "at" is the total */
-	}
+	if (ret == 0 && !rc.closed)
+		rec_limits(r, &rc);
+	rec_close(r, &rc, ret == -1 ? e->msg : NULL);
+	r->after_run = NULL;
 	free(rc.profile_text);
 	strv_clear(&rc.denied);
 	if (rc.rules != o->rules)

@@ -19,7 +19,9 @@ enum chan_msg_type {
 	MSG_EXEC_FAILED,	/* command -> supervisor: code 126/127, text, err;
 				   init -> supervisor: code 125 when it could not
 				   start a requested command */
-	MSG_STATUS,		/* init -> supervisor: the command's wait status */
+	MSG_STATUS,		/* init -> supervisor: the command's wait status;
+				   a one-shot run's, flags STATUS_ALONE when
+				   nothing else of the sandbox is left */
 	MSG_EXEC,		/* supervisor -> init: the run is recorded, start the command */
 	MSG_PLACED,		/* supervisor -> init: moved into the run's cgroup */
 	/* A sandbox that serves (init_args.serve) starts commands on request;
@@ -129,6 +131,17 @@ struct chan_msg {
 					   size, rows << 16 | columns (0: unknown) */
 	char		text[480];
 };
+/* MSG_STATUS of a one-shot run: init has reaped everything the command
+ * left; only init's own exit (the namespaces' teardown) is still to come.
+ * Its payload is then a struct chan_rusage: what the sandbox used, as the
+ * supervisor's RUSAGE_CHILDREN would count it once init is reaped. */
+#define STATUS_ALONE	0x1
+
+struct chan_rusage {
+	int64_t		user_us, sys_us;	/* init and all it reaped */
+	int64_t		maxrss_kb;		/* the largest of them */
+};
+
 /* MSG_SPAWN's payload: cwd, then argc argv strings, then envc environment
  * strings, each ending in NUL. */
 

@@ -16,6 +16,7 @@
 #include <sys/ioctl.h>
 #include <poll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <linux/openat2.h>
 #include <sys/socket.h>
@@ -68,6 +69,44 @@ init_exit(int code)
 {
 	cov_dump();
 	_exit(code);	/* GCOVR_EXCL_LINE: runs after the counters are written */
+}
+
+/* A one-shot run's end: reaps what has exited; true when no process of
+ * the sandbox but init is left (the command's children, reparented to
+ * init as it exited, count). Whatever is left ends with init's exit. */
+static bool
+init_alone(void)
+{
+	for (;;) {
+		pid_t	w = waitpid(-1, NULL, WNOHANG);
+
+		if (w > 0 || (w == -1 && errno == EINTR))
+			continue;
+		return (w == -1 && errno == ECHILD);
+	}
+}
+
+static int64_t
+init_tv_us(const struct timeval *tv)
+{
+	return ((int64_t)tv->tv_sec * 1000000 + tv->tv_usec);
+}
+
+/* What the sandbox used, once init_alone: init's own and its reaped
+ * children's, which is what the supervisor would get from reaping init. */
+static int
+init_rusage(struct chan_rusage *out)
+{
+	struct rusage	self, kids;
+
+	if (getrusage(RUSAGE_SELF, &self) == -1 ||
+	    getrusage(RUSAGE_CHILDREN, &kids) == -1)
+		return (-1);
+	out->user_us = init_tv_us(&self.ru_utime) + init_tv_us(&kids.ru_utime);
+	out->sys_us = init_tv_us(&self.ru_stime) + init_tv_us(&kids.ru_stime);
+	out->maxrss_kb = self.ru_maxrss > kids.ru_maxrss ? self.ru_maxrss :
+	    kids.ru_maxrss;
+	return (0);
 }
 
 static __attribute__((noreturn)) void
@@ -914,6 +953,7 @@ void
 init_main(const struct init_args *a)
 {
 	struct chan_msg	 m;
+	struct chan_rusage ru;
 	const char	*what = "";
 	int		 fds[NET_MAX_FDS + 2], nfds = 0, nnet = 0, listener = -1;
 	int		 master = -1;
@@ -1099,7 +1139,11 @@ init_main(const struct init_args *a)
 		m.type = MSG_STATUS;
 		m.code = st;
 		mounts_full_tmpfs(a->plan, m.text, sizeof m.text);
-		init_send(chan, &m, NULL, 0);
+		if (init_alone() && init_rusage(&ru) == 0) {
+			m.flags = STATUS_ALONE;
+			(void)chan_send(chan, &m, &ru, sizeof ru, NULL, 0);
+		} else
+			init_send(chan, &m, NULL, 0);
 		if (WIFEXITED(st))
 			init_exit(WEXITSTATUS(st));
 		init_exit(128 + WTERMSIG(st));

@@ -80,6 +80,12 @@ struct spawn {
 	int			 killed_by;	/* a terminating signal moat forwarded */
 	bool			 have_status;
 	int			 status;	/* the command's wait status (MSG_STATUS) */
+	/* STATUS_ALONE: the run is over but for init's exit, which is not
+	 * waited for until after_run (init is reaped before its groups go);
+	 * what the sandbox used, as init counted it. */
+	bool			 alone;
+	bool			 init_reaped;
+	struct chan_rusage	 init_ru;
 	char			 full[sizeof ((struct chan_msg *)0)->text];
 						/* MSG_STATUS: tmpfs mounts left full */
 	const struct mount_plan	*plan;		/* borrowed; one-shot runs */
@@ -529,20 +535,24 @@ static void	spawn_pty_suspend(struct spawn *, struct loop *);
 static void
 spawn_on_chan(struct loop *l, int fd, uint32_t events, void *arg)
 {
-	struct spawn	*sp = arg;
-	struct chan_msg	 m;
-	struct msghdr	 mh;
-	struct iovec	 iov = { .iov_base = &m, .iov_len = sizeof m };
-	char		 cbuf[CMSG_SPACE(sizeof(int) * CHAN_MAX_FDS)];
-	struct cmsghdr	*c;
-	ssize_t		 n;
+	struct spawn		*sp = arg;
+	struct chan_msg		 m;
+	struct chan_rusage	 ru;
+	struct msghdr		 mh;
+	struct iovec		 iov[2] = {
+		{ .iov_base = &m, .iov_len = sizeof m },
+		{ .iov_base = &ru, .iov_len = sizeof ru },
+	};
+	char			 cbuf[CMSG_SPACE(sizeof(int) * CHAN_MAX_FDS)];
+	struct cmsghdr		*c;
+	ssize_t			 n;
 
 	/* The exec trail's waiting events first: a command's status must
 	 * not overtake the programs it ran. */
 	notify_flush(sp->notify);
 	memset(&mh, 0, sizeof mh);
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
+	mh.msg_iov = iov;
+	mh.msg_iovlen = 2;
 	mh.msg_control = cbuf;
 	mh.msg_controllen = sizeof cbuf;
 	n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
@@ -552,8 +562,12 @@ spawn_on_chan(struct loop *l, int fd, uint32_t events, void *arg)
 		loop_del(l, fd);	/* EOF: init and the command closed it */
 		return;
 	}
-	if ((size_t)n != sizeof m)
+	/* One payload only: STATUS_ALONE's. */
+	if ((size_t)n != sizeof m && ((size_t)n != sizeof m + sizeof ru ||
+	    m.type != MSG_STATUS || !(m.flags & STATUS_ALONE) || sp->serve))
 		return;
+	if ((size_t)n == sizeof m)
+		m.flags &= ~STATUS_ALONE;
 	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
 			int	k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
@@ -650,6 +664,12 @@ spawn_on_chan(struct loop *l, int fd, uint32_t events, void *arg)
 		sp->status = m.code;
 		memcpy(sp->full, m.text, sizeof sp->full);
 		sp->full[sizeof sp->full - 1] = '\0';
+		/* Done but for init's exit. */
+		if (m.flags & STATUS_ALONE) {
+			sp->alone = true;
+			sp->init_ru = ru;
+			loop_stop(l);
+		}
 		break;
 	}
 }
@@ -666,6 +686,7 @@ spawn_on_exit(struct loop *l, int fd, uint32_t events, void *arg)
 		return;
 	sp->init_status = si.si_code == CLD_EXITED ? W_EXITCODE(si.si_status, 0) :
 	    si.si_status;	/* killed: the signal number is a wait status */
+	sp->init_reaped = true;
 	loop_stop(l);
 }
 
@@ -1664,8 +1685,14 @@ spawn_meter_stop(struct run *r, struct spawn *sp)
 	meter_stop(sp->meter, &r->summary);
 	sp->meter = NULL;
 	/* init reaped everything: its children's rusage is exact, where
-	 * /proc loses the processes that are gone. */
-	if (getrusage(RUSAGE_CHILDREN, &ru) == 0)
+	 * /proc loses the processes that are gone. Not reaped yet (alone):
+	 * init's own count of the same. */
+	if (sp->alone && !sp->init_reaped)
+		meter_summary_rusage(&r->summary,
+		    (double)sp->init_ru.user_us / 1e6,
+		    (double)sp->init_ru.sys_us / 1e6,
+		    (double)sp->init_ru.maxrss_kb * 1024);
+	else if (getrusage(RUSAGE_CHILDREN, &ru) == 0)
 		meter_summary_rusage(&r->summary,
 		    tv_seconds(&ru.ru_utime) - sp->ru_user0,
 		    tv_seconds(&ru.ru_stime) - sp->ru_sys0,
@@ -2813,9 +2840,11 @@ run_sandbox(struct run *r, struct merr *e)
 	/* Messages sent just before the exit may still be queued. */
 	for (int i = 0; i < 8; i++)
 		spawn_on_chan(r->loop, sp.chan, EPOLLIN, &sp);
-	/* The run ended with init; what follows waits only on our readers. */
+	/* The run ended with init, or with the last of its processes but
+	 * init (alone); what follows waits only on our readers. */
 	r->t_end = now_mono();
-	trace_step(r->trace, "init-gone", sp.t_exec > 0 ? sp.t_exec : r->t_start);
+	trace_step(r->trace, sp.alone && !sp.init_reaped ? "status" : "init-gone",
+	    sp.t_exec > 0 ? sp.t_exec : r->t_start);
 	spawn_drain_output(&sp);
 	spawn_pty_stop(&sp);
 	r->execs = notify_execs(sp.notify);
@@ -2844,6 +2873,10 @@ run_sandbox(struct run *r, struct merr *e)
 		    strerror(sp.fail.err));
 	run_emit(r, EV_NOTE, "ended: %s, exit status %d, %.3f s",
 	    end_reason_name(r->end), r->exit_code, r->t_end - r->t_start);
+	/* Alone, init's exit tears the namespaces down (its mounts, some
+	 * 0.4 ms) on another CPU while the front end closes the record. */
+	if (r->after_run != NULL)
+		r->after_run(r);
 	rc = 0;
 	goto restore;
 
@@ -2875,6 +2908,14 @@ out:
 			close(sp.out_r[i]);
 		if (ia.out[i] >= 0)
 			close(ia.out[i]);
+	}
+	if (sp.alone && !sp.init_reaped) {
+		siginfo_t	si;
+
+		while (waitid((idtype_t)P_PIDFD, (id_t)sp.pidfd, &si, WEXITED) == -1 &&
+		    errno == EINTR)
+			;
+		trace_step(r->trace, "init-gone", r->t_end);
 	}
 	if (sp.cg != NULL) {
 		struct merr	ce;

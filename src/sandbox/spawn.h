@@ -70,6 +70,12 @@ struct run {
 	 * here on the front end may start threads (a thread running at the
 	 * clone could leave a lock held in init's copy of the memory). */
 	void			(*after_clone)(struct run *);
+	/* A run of its own (not a session's command) that ended: called once
+	 * its end, exit status, meters and events are all known, before
+	 * run_sandbox waits for init's exit and removes the run's groups
+	 * (close the record here: the two then overlap). Not called when
+	 * run_sandbox fails. */
+	void			(*after_run)(struct run *);
 	void			*cb_arg;
 	double			 meter_hz;	/* 0: the default (4 Hz) */
 	/* MOAT_TRACE_TIMING: when the front end started (CLOCK_MONOTONIC

@@ -280,6 +280,22 @@ peak=$(jfield mem_peak_bytes)
 if [ -n "$peak" ] && [ "$peak" != null ] && [ "$(echo "$peak >= 0.9 * 209715200" | bc)" = 1 ]; then
 	ok "no cgroup, 200M touched by a command shorter than a sample: peak $peak bytes"
 else not_ok "no cgroup, a short command's 200M: peak at least 90% of it (got '$peak')"; diag "out: $out" "err: $err"; fi
+# The run is closed while init's exit tears the namespaces down, once init
+# has reaped all the command left (it says so) and counted what they used:
+# without a cgroup, that count is the CPU time. A busy loop left running
+# in the background is not reaped by then: init's exit kills it, the run
+# waits for that, and its time counts too.
+busy='i=0; while [ $i -lt 400000 ]; do i=$((i+1)); done'
+run_moat_env MOAT_CGROUP=none "$MOAT" run --json -p "$T/plain.conf" -- sh -c "$busy; exit 3"
+cpu=$(jfield cpu_user_s)
+if [ "$rc" = 3 ] && [ -n "$cpu" ] && [ "$cpu" != null ] && [ "$(echo "$cpu >= 0.1" | bc)" = 1 ]; then
+	ok "no cgroup, a busy command: exit 3, its CPU time counted ($cpu s)"
+else not_ok "no cgroup, a busy command: exit 3 and at least 0.1 s of CPU (got rc $rc, '$cpu')"; diag "out: $out" "err: $err"; fi
+run_moat_env MOAT_CGROUP=none "$MOAT" run --json -p "$T/plain.conf" -- sh -c "($busy; $busy; $busy) & sleep 0.8; exit 4"
+cpu=$(jfield cpu_user_s)
+if [ "$rc" = 4 ] && [ -n "$cpu" ] && [ "$cpu" != null ] && [ "$(echo "$cpu >= 0.2" | bc)" = 1 ]; then
+	ok "no cgroup, a busy loop left in the background: killed, its CPU time counted ($cpu s)"
+else not_ok "no cgroup, a background busy loop: exit 4 and at least 0.2 s of CPU (got rc $rc, '$cpu')"; diag "out: $out" "err: $err"; fi
 
 # --- the meter: a live line on a terminal, none in a pipe.
 run_moat run --meter -p "$T/plain.conf" -- sleep 1
