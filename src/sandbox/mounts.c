@@ -52,6 +52,10 @@ static const char *etc_files[] = {
 	"fonts", "terminfo", "xdg", "vim", "manpath.config",
 };
 
+/* Restricted and proxied: names are asked of the sandbox's own resolver,
+ * which the supervisor serves (proxy.c). */
+#define ETC_RESOLV	"nameserver 127.0.0.1\n"
+
 /* Usual merged-/usr entries: a symlink on merged hosts, a directory on
  * others. */
 static const char *root_dirs[] = {
@@ -103,6 +107,7 @@ mounts_plan_release(struct mount_plan *mp)
 	free(mp->ops);
 	mp->ops = NULL;
 	mp->n = mp->cap = 0;
+	etc_view_free(&mp->etc);
 }
 
 /* A host entry as it is: a symlink stays a symlink, anything else is bound
@@ -204,7 +209,7 @@ mounts_plan(const struct run *r, const char *ws, const char *home,
     const char *upper_dir, struct mount_plan *mp, struct merr *e)
 {
 	const struct profile	*p = r->profile;
-	char			 path[4096];
+	char			 path[4096], *hostname;
 	struct mop		*op;
 
 	memset(mp, 0, sizeof *mp);
@@ -213,7 +218,26 @@ mounts_plan(const struct run *r, const char *ws, const char *home,
 	plan_add(mp, MOP_BIND_RO, "/usr", "/usr");
 	for (size_t i = 0; i < nitems(root_dirs); i++)
 		plan_host_entry(mp, root_dirs[i], false);
-	/* /etc: a small tmpfs of binds, made read-only in one call at the end. */
+	/* /etc: the entries copied into one directory kept between runs, the
+	 * host's directories bound over its mount points (etc-cache.c); a
+	 * run with secrets (the run's CA goes in), or where there is no cache
+	 * directory, a small tmpfs of binds. Read-only in one call at the end
+	 * (the copy at once: nothing is made in it). */
+	hostname = xprintf("%s\n", p->hostname != NULL ? p->hostname : "moat");
+	if (r->secrets.ca_bundle == NULL && etc_cache_get("/etc", etc_files,
+	    nitems(etc_files), hostname, p->net != NET_ISOLATED ? ETC_RESOLV : NULL,
+	    &mp->etc) == 0) {
+		op = plan_add(mp, MOP_BIND_RO, mp->etc.dir, "/etc");
+		op->typed = op->dir = op->copy = true;
+		for (size_t i = 0; i < mp->etc.binds.n; i++) {
+			snprintf(path, sizeof path, "/etc/%s", mp->etc.binds.v[i]);
+			op = plan_add(mp, MOP_BIND_RO, path, path);
+			op->optional = op->typed = op->dir = op->later = true;
+		}
+		plan_add(mp, MOP_READONLY, NULL, "/etc");
+		free(hostname);
+		goto proc;
+	}
 	op = plan_add(mp, MOP_TMPFS, NULL, "/etc");
 	op->mode = 0755;
 	op->size = 1 << 20;
@@ -222,7 +246,7 @@ mounts_plan(const struct run *r, const char *ws, const char *home,
 		 * own resolver, which the supervisor serves (proxy.c). */
 		if (p->net != NET_ISOLATED && strcmp(etc_files[i], "resolv.conf") == 0) {
 			op = plan_add(mp, MOP_FILE, NULL, "/etc/resolv.conf");
-			op->data = xstrdup("nameserver 127.0.0.1\n");
+			op->data = xstrdup(ETC_RESOLV);
 			op->mode = 0644;
 			continue;
 		}
@@ -230,7 +254,7 @@ mounts_plan(const struct run *r, const char *ws, const char *home,
 		plan_host_entry(mp, path, true);
 	}
 	op = plan_add(mp, MOP_FILE, NULL, "/etc/hostname");
-	op->data = xprintf("%s\n", p->hostname != NULL ? p->hostname : "moat");
+	op->data = hostname;
 	op->mode = 0644;
 	/* With secrets: the system's CAs and the run's, which the proxy's
 	 * certificates for the secrets' hosts come from (environ.c names it). */
@@ -241,6 +265,7 @@ mounts_plan(const struct run *r, const char *ws, const char *home,
 	}
 	plan_add(mp, MOP_READONLY, NULL, "/etc");
 
+proc:
 	/* A fresh /proc with the host-control files read-only or masked. */
 	plan_add(mp, MOP_PROC, NULL, "/proc");
 	for (size_t i = 0; i < nitems(proc_ro); i++) {

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "etc-cache.h"
 #include "profile/profile.h"
 
 enum mop_kind {
@@ -41,11 +42,14 @@ struct mop {
 	bool		 inner;		/* src is a path inside the new root, not the host */
 	bool		 create;	/* MOP_PROTECT: missing before the run */
 	bool		 later;		/* binds: a MOP_READONLY further on covers it */
+	bool		 copy;		/* MOP_BIND_RO: src holds copies of the host's
+					   entries under dst (the /etc cache) */
 };
 
 struct mount_plan {
 	struct mop	*ops;		/* owned */
 	size_t		 n, cap;
+	struct etc_view	 etc;		/* /etc from the cache, held while the plan is */
 	char		 path_a[4096];	/* scratch for init, so it never allocates */
 	char		 path_b[4096];
 	char		 what[480];	/* the failed step and its path, for init's message */

@@ -17,6 +17,17 @@
 #define RESOLVE_HOPS	40	/* symbolic links, as the kernel's ELOOP */
 #define RESOLVE_DEPTH	4	/* interpreters of interpreters */
 
+/* The /etc cache holds copies of the host's entries: one it holds is
+ * shown as the host has it. */
+static bool
+resolve_in_copy(const struct mop *op, const char *path)
+{
+	autofree char	*in = xprintf("%s%s", op->src, path + strlen(op->dst));
+	struct stat	 st;
+
+	return (lstat(in, &st) == 0);
+}
+
 bool
 resolve_shown(const struct mount_plan *plan, const char *path)
 {
@@ -35,7 +46,8 @@ resolve_shown(const struct mount_plan *plan, const char *path)
 		case MOP_BIND_DEV:
 		case MOP_OVERLAY:
 			shown = !op->inner && op->src != NULL &&
-			    strcmp(op->src, op->dst) == 0;
+			    (strcmp(op->src, op->dst) == 0 ||
+			    (op->copy && resolve_in_copy(op, path)));
 			break;
 		case MOP_TMPFS:
 		case MOP_MASK:

@@ -16,6 +16,23 @@ check "writing outside the workspace fails" test "$rc" -ne 0
 check "nothing was written next to the workspace" test ! -e "$T/outside.txt"
 check "/usr stays read-only" test ! -e /usr/pwned
 
+# /etc is one directory of copies kept in the user's cache between runs
+# (etc-cache.c), bound read-only: what a run writes there, later runs would
+# read.
+etcdir=$(ls -d "$XDG_CACHE_HOME"/moat/etc-* 2>/dev/null | head -1)
+check "the sandbox's /etc is kept in the user's cache" test -n "$etcdir"
+check "nothing written to /etc inside lands in it" test ! -e "$etcdir/pwned"
+sandbox sh -c 'for f in /etc/passwd /etc/hosts /etc/ld.so.cache; do echo x >> $f && echo WROTE $f; done; mkdir /etc/ld.so.conf.d/x && echo MADE; ln -s /tmp/x /etc/ld.so.preload && echo LINKED; exit 0'
+unlike "no file of /etc can be written, added to or linked into" "$out" "WROTE|MADE|LINKED"
+check "the cached copies are as they were" cmp -s "$etcdir/hosts" /etc/hosts
+# A file planted in that directory from outside (whoever can write the
+# user's files could): the next run does not see it.
+echo /tmp/evil.so >"$etcdir/ld.so.preload"
+sandbox sh -c 'cat /etc/ld.so.preload 2>&1; cat /etc/hosts'
+unlike "a file planted in the cached /etc is not seen inside" "$out" "evil.so"
+like "and /etc is still the host's" "$out" "localhost"
+rm -f "$etcdir/ld.so.preload"
+
 sandbox sh -c 'cat /etc/shadow; cat /etc/ssl/private/* ; ls /root/; ls /home'
 unlike "/etc/shadow is not there" "$out" "root:"
 
