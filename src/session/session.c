@@ -1727,42 +1727,72 @@ session_run_attach(struct run *r, int fd, const struct session_info *info)
 	r->ws_path = info->workspace[0] != '\0' ? xstrdup(info->workspace) : NULL;
 }
 
+/* The live session that has the name: its connection, greeted (*info its
+ * greeting). Each session is greeted until that one answers; none is asked
+ * for its processes and memory (MSG_INFO), as session ls does. */
+static int
+session_connect_name(const char *name, struct session_info *info,
+    struct merr *e)
+{
+	char		 dir[PATH_MAX];
+	DIR		*d;
+	struct dirent	*de;
+
+	if (session_dir(dir, sizeof dir, e) == -1)
+		return (-1);
+	if ((d = opendir(dir)) == NULL)
+		return (merr_errno(e, "open %s", dir));
+	while ((de = readdir(d)) != NULL) {
+		size_t			 len = strlen(de->d_name);
+		char			 id[SESSION_ID_MAX];
+		struct session_info	 in;
+		struct merr		 ie;
+		int			 fd;
+
+		if (len < 6 || len - 5 >= sizeof id ||
+		    strcmp(de->d_name + len - 5, ".sock") != 0)
+			continue;
+		memcpy(id, de->d_name, len - 5);
+		id[len - 5] = '\0';
+		if ((fd = session_connect_id(id, &ie)) == -1)
+			continue;
+		if (session_request(fd, MSG_HELLO, CHAN_PROTOCOL, &in, &ie) == 0 &&
+		    strcmp(in.name, name) == 0) {
+			closedir(d);
+			*info = in;
+			return (fd);
+		}
+		close(fd);
+	}
+	closedir(d);
+	return (merr_set(e, "no session is named %s (see moat session ls)", name));
+}
+
 int
 session_connect(const char *which, struct session_info *info, struct merr *e)
 {
-	struct session_info	 in, *v = NULL;
-	size_t			 nv = 0;
-	const char		*id = which;
+	struct session_info	 in;
 	int			 fd;
 
 	if (!session_name_valid(which))
 		return (merr_set(e, "%s: not a session id or name (see moat session "
 		    "ls)", which));
 	if (strncmp(which, "s-", 2) != 0) {
-		/* A name: the session that has it. */
-		if (session_list(&v, &nv, e) == -1)
+		if ((fd = session_connect_name(which, &in, e)) == -1)
 			return (-1);
-		id = NULL;
-		for (size_t i = 0; i < nv; i++)
-			if (strcmp(v[i].name, which) == 0)
-				id = v[i].id;
-		if (id == NULL) {
-			free(v);
-			return (merr_set(e, "no session is named %s (see moat "
-			    "session ls)", which));
-		}
+		if (info != NULL)
+			*info = in;
+		return (fd);
 	}
-	fd = session_connect_id(id, e);
+	fd = session_connect_id(which, e);
 	if (fd == -1) {
 		if (errno == ENOENT || errno == ECONNREFUSED)
 			merr_set(e, "no session %s is running (see moat session ls)",
 			    which);
 		else if (errno != 0)
 			merr_errno(e, "connect to session %s", which);
-		free(v);
 		return (-1);
 	}
-	free(v);
 	if (session_request(fd, MSG_HELLO, CHAN_PROTOCOL, &in, e) == -1) {
 		close(fd);
 		return (-1);

@@ -44,6 +44,15 @@ is "a later command (by name) sees the files of an earlier one, /tmp too" "$out"
 two"
 test -e /tmp/inside && [ "$(cat /tmp/inside)" = two ] &&
 	not_ok "the session's /tmp is the host's" || ok "the session's /tmp is its own"
+# By name among several sessions: each name reaches its own (the lookup
+# greets the sessions one by one until one has the name).
+run_moat session new --name "other$tag"
+O=${out%% *}
+run_moat session exec "other$tag" -- sh -c 'cat /tmp/inside 2>/dev/null || echo none'
+is "another session's name reaches that session" "$out" "none"
+run_moat session exec "work$tag" -- cat /tmp/inside
+is "and the first one's, the first" "$out" "two"
+run_moat session kill "$O"
 
 run_moat session exec "$S" -- sh -c 'exit 7'
 is "an exit status passes through" "$rc" 7
