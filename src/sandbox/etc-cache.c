@@ -48,7 +48,9 @@ struct etc_ent {
 	int		 kind;			/* ENT_* */
 };
 
-enum { ENT_FILE, ENT_LINK, ENT_MOUNT, ENT_DIR, ENT_DATA };
+/* A copied file, a symlink, a directory's mount point, a file's mount
+ * point (not copied), a directory made for nested names, generated text. */
+enum { ENT_FILE, ENT_LINK, ENT_MOUNT, ENT_FMOUNT, ENT_DIR, ENT_DATA };
 
 struct etc_set {
 	struct etc_ent	 v[ETC_MAX];
@@ -94,8 +96,7 @@ etc_parents(struct etc_set *s, const char *name)
 	return (0);
 }
 
-/* What there is to copy, and the key of it. -1: an entry moat does not
- * copy (a device, a file too large): bind them all as before. */
+/* What there is to copy, and the key of it. */
 static int
 etc_scan(int rootfd, const char *root, const char *const *names, size_t n,
     const char *hostname, const char *resolv, struct etc_set *s,
@@ -123,14 +124,15 @@ etc_scan(int rootfd, const char *root, const char *const *names, size_t n,
 			sha256_update(&h, "-", 1);
 			continue;
 		}
-		if (S_ISREG(st.st_mode) && st.st_size <= ETC_FILE_MAX)
+		if (S_ISREG(st.st_mode) && st.st_size <= ETC_FILE_MAX &&
+		    faccessat(rootfd, names[i], R_OK, AT_EACCESS) == 0)
 			kind = ENT_FILE;
 		else if (S_ISLNK(st.st_mode))
 			kind = ENT_LINK;
 		else if (S_ISDIR(st.st_mode))
 			kind = ENT_MOUNT;
 		else
-			return (-1);
+			kind = ENT_FMOUNT;	/* bound as it is, as before */
 		snprintf(buf, sizeof buf, "%llu %llu %o %lld %lld.%09ld %lld.%09ld",
 		    (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
 		    (unsigned)st.st_mode, (long long)st.st_size,
@@ -307,6 +309,10 @@ etc_build(int rootfd, int dfd, const struct etc_set *s)
 			if (mkdirat(dfd, en->name, 0755) == -1)
 				return (-1);
 			break;
+		case ENT_FMOUNT:
+			if (etc_write(dfd, en->name, "") == -1)
+				return (-1);
+			break;
 		case ENT_DATA:
 			if (etc_write(dfd, en->name, en->data) == -1)
 				return (-1);
@@ -444,6 +450,8 @@ found:
 	for (size_t i = 0; i < s->n; i++)
 		if (s->v[i].kind == ENT_MOUNT)
 			strv_add(&out->binds, s->v[i].name);
+		else if (s->v[i].kind == ENT_FMOUNT)
+			strv_add(&out->file_binds, s->v[i].name);
 	rc = 0;
 out:
 	if (dfd != -1)
@@ -464,6 +472,7 @@ etc_view_free(struct etc_view *v)
 	free(v->dir);
 	v->dir = NULL;
 	strv_clear(&v->binds);
+	strv_clear(&v->file_binds);
 	if (v->lockfd >= 0)
 		close(v->lockfd);
 	v->lockfd = -1;

@@ -9,15 +9,19 @@
 
 struct etc_view {
 	char		*dir;	/* owned: bind it at /etc, read-only */
-	/* Paths under root of the entries that are directories: bind each
-	 * over its mount point in dir (the same path under /etc). */
+	/* Paths under root of the entries that are directories, and of those
+	 * not copied (a file the user may not read, a device, a file larger
+	 * than 4 MiB): bind each over its mount point in dir (the same path
+	 * under /etc), a directory or an empty file. */
 	struct strv	 binds;
+	struct strv	 file_binds;
 	int		 lockfd;	/* dir, flock(LOCK_SH) while the run lives */
 };
 
 /* A directory under $XDG_CACHE_HOME/moat that holds what root has of
  * names (paths relative to root; regular files copied, symlinks as they
- * are, directories as empty mount points listed in binds), a "hostname"
+ * are, directories and what is not copied as empty mount points listed in
+ * binds and file_binds), a "hostname"
  * of hostname and a newline, and, when resolv is not NULL, a
  * "resolv.conf" of resolv in place of root's. Named by a hash of all of
  * that and of what lstat says of each entry, so a changed entry is a new

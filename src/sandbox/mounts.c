@@ -234,6 +234,11 @@ mounts_plan(const struct run *r, const char *ws, const char *home,
 			op = plan_add(mp, MOP_BIND_RO, path, path);
 			op->optional = op->typed = op->dir = op->later = true;
 		}
+		for (size_t i = 0; i < mp->etc.file_binds.n; i++) {
+			snprintf(path, sizeof path, "/etc/%s", mp->etc.file_binds.v[i]);
+			op = plan_add(mp, MOP_BIND_RO, path, path);
+			op->optional = op->typed = op->later = true;
+		}
 		plan_add(mp, MOP_READONLY, NULL, "/etc");
 		free(hostname);
 		goto proc;

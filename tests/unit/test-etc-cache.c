@@ -280,13 +280,33 @@ main(void)
 	}
 	etc_view_free(&v);
 
-	/* An entry moat does not copy. */
+	/* Entries moat does not copy: bound as they are, over an empty file. */
 	snprintf(path, sizeof path, "%s/hosts", root);
 	unlink(path);
-	if (mkfifo(path, 0644) == 0)
-		tap_ok(get(&v, NULL) == -1, "a fifo among the entries: none used");
-	else
+	if (mkfifo(path, 0644) == 0) {
+		tap_ok(get(&v, NULL) == 0 && v.file_binds.n == 1 &&
+		    strcmp(v.file_binds.v[0], "hosts") == 0,
+		    "a fifo among the entries: to be bound");
+		t = v.dir != NULL ? slurp(v.dir, "hosts") : NULL;
+		tap_ok(t != NULL && *t == '\0', "over an empty file in the copy");
+		free(t);
+		etc_view_free(&v);
+	} else
 		tap_skip("no fifo could be made here");
+	unlink(path);
+	put("hosts", "127.0.0.1 localhost\n");
+	if (geteuid() != 0) {
+		chmod(path, 0);
+		tap_ok(get(&v, NULL) == 0 && v.file_binds.n == 1 &&
+		    strcmp(v.file_binds.v[0], "hosts") == 0,
+		    "a file the user may not read: to be bound");
+		t = v.dir != NULL ? slurp(v.dir, "hosts") : NULL;
+		tap_ok(t != NULL && *t == '\0', "not copied: an empty file in its place");
+		free(t);
+		etc_view_free(&v);
+		chmod(path, 0644);
+	} else
+		tap_skip("as root every file is readable");
 
 	{
 		char	*cmd = xprintf("rm -rf '%s'", scratch);
