@@ -1656,15 +1656,20 @@ out:
 	return (rc);
 }
 
-int
-session_list(struct session_info **v, size_t *n, struct merr *e)
+/* Each live session of the user's, connected and greeted: fn(fd, its
+ * greeting, arg) returns true to keep the connection and stop, its fd then
+ * in *kept (-1 when no call did). On the way, the log of a session long
+ * gone goes after a week (kept for a post mortem), and the socket of one
+ * whose supervisor was killed at once. */
+static int
+session_walk(bool (*fn)(int, struct session_info *, void *), void *arg,
+    int *kept, struct merr *e)
 {
 	char		 dir[PATH_MAX];
 	DIR		*d;
 	struct dirent	*de;
 
-	*v = NULL;
-	*n = 0;
+	*kept = -1;
 	if (session_dir(dir, sizeof dir, e) == -1)
 		return (-1);
 	if ((d = opendir(dir)) == NULL)
@@ -1676,8 +1681,6 @@ session_list(struct session_info **v, size_t *n, struct merr *e)
 		struct merr		 ie;
 		int			 fd;
 
-		/* The log of a session long gone: kept a week for a post
-		 * mortem, then removed. */
 		if (len > 4 && strcmp(de->d_name + len - 4, ".log") == 0) {
 			char		*p = xprintf("%s/%s", dir, de->d_name);
 			char		*sock = xprintf("%s/%.*s.sock", dir,
@@ -1706,15 +1709,48 @@ session_list(struct session_info **v, size_t *n, struct merr *e)
 			}
 			continue;
 		}
-		/* The greeting, then its processes and memory (MSG_INFO). */
 		if (session_request(fd, MSG_HELLO, CHAN_PROTOCOL, &in, &ie) == 0 &&
-		    session_request(fd, MSG_INFO, 0, &in, &ie) == 0) {
-			*v = xreallocarray(*v, *n + 1, sizeof **v);
-			(*v)[(*n)++] = in;
+		    fn(fd, &in, arg)) {
+			*kept = fd;
+			break;
 		}
 		close(fd);
 	}
 	closedir(d);
+	return (0);
+}
+
+struct session_found {
+	struct session_info	*v;
+	size_t			 n;
+};
+
+/* session ls: each one's processes and memory too (MSG_INFO). */
+static bool
+session_list_one(int fd, struct session_info *in, void *arg)
+{
+	struct session_found	*f = arg;
+	struct merr		 ie;
+
+	if (session_request(fd, MSG_INFO, 0, in, &ie) == 0) {
+		f->v = xreallocarray(f->v, f->n + 1, sizeof *f->v);
+		f->v[f->n++] = *in;
+	}
+	return (false);
+}
+
+int
+session_list(struct session_info **v, size_t *n, struct merr *e)
+{
+	struct session_found	f = { NULL, 0 };
+	int			kept;
+
+	*v = NULL;
+	*n = 0;
+	if (session_walk(session_list_one, &f, &kept, e) == -1)
+		return (-1);
+	*v = f.v;
+	*n = f.n;
 	return (0);
 }
 
@@ -1727,6 +1763,24 @@ session_run_attach(struct run *r, int fd, const struct session_info *info)
 	r->ws_path = info->workspace[0] != '\0' ? xstrdup(info->workspace) : NULL;
 }
 
+/* session_walk's test for a name: that session's greeting kept. */
+struct session_named {
+	const char		*name;
+	struct session_info	*info;
+};
+
+static bool
+session_has_name(int fd, struct session_info *in, void *arg)
+{
+	struct session_named	*w = arg;
+
+	(void)fd;
+	if (strcmp(in->name, w->name) != 0)
+		return (false);
+	*w->info = *in;
+	return (true);
+}
+
 /* The live session that has the name: its connection, greeted (*info its
  * greeting). Each session is greeted until that one answers; none is asked
  * for its processes and memory (MSG_INFO), as session ls does. */
@@ -1734,38 +1788,15 @@ static int
 session_connect_name(const char *name, struct session_info *info,
     struct merr *e)
 {
-	char		 dir[PATH_MAX];
-	DIR		*d;
-	struct dirent	*de;
+	struct session_named	w = { name, info };
+	int			fd;
 
-	if (session_dir(dir, sizeof dir, e) == -1)
+	if (session_walk(session_has_name, &w, &fd, e) == -1)
 		return (-1);
-	if ((d = opendir(dir)) == NULL)
-		return (merr_errno(e, "open %s", dir));
-	while ((de = readdir(d)) != NULL) {
-		size_t			 len = strlen(de->d_name);
-		char			 id[SESSION_ID_MAX];
-		struct session_info	 in;
-		struct merr		 ie;
-		int			 fd;
-
-		if (len < 6 || len - 5 >= sizeof id ||
-		    strcmp(de->d_name + len - 5, ".sock") != 0)
-			continue;
-		memcpy(id, de->d_name, len - 5);
-		id[len - 5] = '\0';
-		if ((fd = session_connect_id(id, &ie)) == -1)
-			continue;
-		if (session_request(fd, MSG_HELLO, CHAN_PROTOCOL, &in, &ie) == 0 &&
-		    strcmp(in.name, name) == 0) {
-			closedir(d);
-			*info = in;
-			return (fd);
-		}
-		close(fd);
-	}
-	closedir(d);
-	return (merr_set(e, "no session is named %s (see moat session ls)", name));
+	if (fd == -1)
+		return (merr_set(e, "no session is named %s (see moat session ls)",
+		    name));
+	return (fd);
 }
 
 int
