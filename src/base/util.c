@@ -321,7 +321,9 @@ cache_dir_owned(const char *dir)
 	struct stat	st;
 	struct merr	e;
 
-	if (mkdir_p(dir, 0700, &e) == -1 || lstat(dir, &st) == -1)
+	/* Made once: one lstat on every later call, not a mkdir a level. */
+	if (lstat(dir, &st) == -1 &&
+	    (errno != ENOENT || mkdir_p(dir, 0700, &e) == -1 || lstat(dir, &st) == -1))
 		return (false);
 	return (S_ISDIR(st.st_mode) && stat_owned(&st));
 }

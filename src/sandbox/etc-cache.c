@@ -96,6 +96,17 @@ etc_parents(struct etc_set *s, const char *name)
 	return (0);
 }
 
+/* The user may read it: its mode says so for most (readable by all, or by
+ * its owner who is the user); the kernel is asked about the others. */
+static bool
+etc_readable(int rootfd, const char *name, const struct stat *st)
+{
+	if ((st->st_mode & S_IROTH) ||
+	    (st->st_uid == geteuid() && (st->st_mode & S_IRUSR)))
+		return (true);
+	return (faccessat(rootfd, name, R_OK, AT_EACCESS) == 0);
+}
+
 /* What there is to copy, and the key of it. */
 static int
 etc_scan(int rootfd, const char *root, const char *const *names, size_t n,
@@ -125,7 +136,7 @@ etc_scan(int rootfd, const char *root, const char *const *names, size_t n,
 			continue;
 		}
 		if (S_ISREG(st.st_mode) && st.st_size <= ETC_FILE_MAX &&
-		    faccessat(rootfd, names[i], R_OK, AT_EACCESS) == 0)
+		    etc_readable(rootfd, names[i], &st))
 			kind = ENT_FILE;
 		else if (S_ISLNK(st.st_mode))
 			kind = ENT_LINK;
