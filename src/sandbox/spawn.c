@@ -664,8 +664,10 @@ spawn_on_chan(struct loop *l, int fd, uint32_t events, void *arg)
 		sp->status = m.code;
 		memcpy(sp->full, m.text, sizeof sp->full);
 		sp->full[sizeof sp->full - 1] = '\0';
-		/* Done but for init's exit. */
-		if (m.flags & STATUS_ALONE) {
+		/* Done but for init's exit (the pipes and the terminal are
+		 * read to their end after the loop). Not with the proxy, whose
+		 * connections' last bytes and events the loop still relays. */
+		if ((m.flags & STATUS_ALONE) && sp->proxy == NULL) {
 			sp->alone = true;
 			sp->init_ru = ru;
 			loop_stop(l);
