@@ -6,6 +6,7 @@
  * /newroot, and the root made read-only. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,6 +203,48 @@ plan_protect(struct mount_plan *mp, struct strset *seen, const char *path,
 	}
 	op->dir = dir;
 	op->create = missing;
+}
+
+/* moat's own directories (its profiles, caches, audit log, state) are
+ * never seen in a sandbox, even when the workspace or a profile's bind
+ * holds them (moat run -w ~): a command could read the log's recorded
+ * output, rewrite a profile, or plant into the caches what later runs
+ * take up (the seccomp program, the copy of /etc). Each is hidden under an
+ * empty read-only tmpfs where a bind shows it. */
+static void
+plan_hide_own(struct mount_plan *mp)
+{
+	static const struct { const char *var, *dflt; } own[] = {
+		{ "XDG_CONFIG_HOME", ".config" }, { "XDG_CACHE_HOME", ".cache" },
+		{ "XDG_DATA_HOME", ".local/share" }, { "XDG_STATE_HOME", ".local/state" },
+	};
+	size_t	n = mp->n;
+
+	for (size_t k = 0; k < nitems(own); k++) {
+		char		 base[4096], real[PATH_MAX];
+		autofree char	*dir = NULL;
+
+		xdg_dir(own[k].var, own[k].dflt, base, sizeof base);
+		dir = path_join(base, "moat");
+		/* Not there yet: moat may make it before the clone (its state
+		 * directory, on a first run), and init looks again. */
+		if (realpath(dir, real) == NULL &&
+		    (dir[0] != '/' || (size_t)snprintf(real, sizeof real, "%s", dir) >=
+		    sizeof real))
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			const struct mop	*op = &mp->ops[i];
+			autofree char		*in = NULL;
+
+			if ((op->kind != MOP_BIND_RO && op->kind != MOP_BIND_RW &&
+			    op->kind != MOP_OVERLAY) || op->inner || op->copy ||
+			    op->src == NULL || !path_is_under(real, op->src))
+				continue;
+			in = xprintf("%s%s", strcmp(op->dst, "/") == 0 ? "" : op->dst,
+			    strcmp(op->src, "/") == 0 ? real : real + strlen(op->src));
+			plan_add(mp, MOP_MASK, NULL, in)->optional = true;
+		}
+	}
 }
 
 int
@@ -407,6 +450,7 @@ proc:
 
 	for (size_t i = 0; i < p->hide.n; i++)
 		plan_add(mp, MOP_MASK, NULL, p->hide.v[i])->optional = true;
+	plan_hide_own(mp);
 	return (0);
 }
 

@@ -33,6 +33,25 @@ unlike "a file planted in the cached /etc is not seen inside" "$out" "evil.so"
 like "and /etc is still the host's" "$out" "localhost"
 rm -f "$etcdir/ld.so.preload"
 
+# moat's own directories (profiles, caches, the audit log, its state) are
+# hidden even where the workspace holds them (-w over the user's home): a
+# command could rewrite a profile, plant into the caches what later runs
+# take up (the seccomp program, the copy of /etc), or read the log.
+mkdir -p "$XDG_CONFIG_HOME/moat/profiles"
+echo 'description = the user s own' >"$XDG_CONFIG_HOME/moat/profiles/mine.conf"
+run_moat run -p "${PROFILE:-default}" -w "$T" -- sh -c "
+	ls -A '$XDG_CONFIG_HOME/moat' '$XDG_CACHE_HOME/moat' '$XDG_DATA_HOME/moat' '$XDG_STATE_HOME/moat' 2>&1
+	echo 'net = proxied' >> '$XDG_CONFIG_HOME/moat/profiles/mine.conf' && echo WROTE-PROFILE
+	echo x > '$XDG_CACHE_HOME/moat/planted' && echo WROTE-CACHE
+	cat '$XDG_DATA_HOME/moat/audit.db' >/dev/null 2>&1 && echo READ-LOG
+	ls '$T/ws' >/dev/null && echo WS-SEEN; exit 0"
+is "with the workspace over them, the run runs" "$rc" 0
+like "the rest of that workspace is seen" "$out" "WS-SEEN"
+unlike "moat's profiles, caches, log and state are empty inside" "$out" "mine\.conf|etc-|seccomp-|risk-rules|audit\.db|ws$"
+unlike "and none can be written or read" "$out" "WROTE-PROFILE|WROTE-CACHE|READ-LOG"
+is "the user's profile is as it was" "$(cat "$XDG_CONFIG_HOME/moat/profiles/mine.conf")" "description = the user s own"
+check "nothing was planted in the cache" test ! -e "$XDG_CACHE_HOME/moat/planted"
+
 sandbox sh -c 'cat /etc/shadow; cat /etc/ssl/private/* ; ls /root/; ls /home'
 unlike "/etc/shadow is not there" "$out" "root:"
 
