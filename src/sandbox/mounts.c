@@ -205,32 +205,59 @@ plan_protect(struct mount_plan *mp, struct strset *seen, const char *path,
 	op->create = missing;
 }
 
-/* moat's own directories (its profiles, caches, audit log, state) are
- * never seen in a sandbox, even when the workspace or a profile's bind
- * holds them (moat run -w ~): a command could read the log's recorded
- * output, rewrite a profile, or plant into the caches what later runs
- * take up (the seccomp program, the copy of /etc). Each is hidden under an
- * empty read-only tmpfs where a bind shows it. */
+/* moat's own directories: its profiles, caches, audit log and state. */
+static const struct { const char *var, *dflt; } own_dirs[] = {
+	{ "XDG_CONFIG_HOME", ".config" }, { "XDG_CACHE_HOME", ".cache" },
+	{ "XDG_DATA_HOME", ".local/share" }, { "XDG_STATE_HOME", ".local/state" },
+};
+
+/* The i-th of them, canonical where it exists, as named where it does not
+ * yet (moat may make it before the clone: its state directory, on a first
+ * run). false past the last, or when it cannot be named. */
+static bool
+own_dir(size_t i, char *real, size_t len, bool *ok)
+{
+	char		 base[4096];
+	autofree char	*dir = NULL;
+
+	if (i >= nitems(own_dirs))
+		return (false);
+	xdg_dir(own_dirs[i].var, own_dirs[i].dflt, base, sizeof base);
+	dir = path_join(base, "moat");
+	*ok = (len >= PATH_MAX && realpath(dir, real) != NULL) ||
+	    (dir[0] == '/' && (size_t)snprintf(real, len, "%s", dir) < len);
+	return (true);
+}
+
+bool
+mounts_in_own_dir(const char *path, char *which, size_t len)
+{
+	char	real[PATH_MAX];
+	bool	ok;
+
+	for (size_t i = 0; own_dir(i, real, sizeof real, &ok); i++)
+		if (ok && path_is_under(path, real)) {
+			snprintf(which, len, "%s", real);
+			return (true);
+		}
+	return (false);
+}
+
+/* moat's own directories are never seen in a sandbox, even when the
+ * workspace or a profile's bind holds them (moat run -w ~): a command could
+ * read the log's recorded output, rewrite a profile, or plant into the
+ * caches what later runs take up (the seccomp program, the copy of /etc).
+ * Each is hidden under an empty read-only tmpfs where a bind shows it; a
+ * bind from inside one is hidden whole. */
 static void
 plan_hide_own(struct mount_plan *mp)
 {
-	static const struct { const char *var, *dflt; } own[] = {
-		{ "XDG_CONFIG_HOME", ".config" }, { "XDG_CACHE_HOME", ".cache" },
-		{ "XDG_DATA_HOME", ".local/share" }, { "XDG_STATE_HOME", ".local/state" },
-	};
+	char	real[PATH_MAX];
 	size_t	n = mp->n;
+	bool	ok;
 
-	for (size_t k = 0; k < nitems(own); k++) {
-		char		 base[4096], real[PATH_MAX];
-		autofree char	*dir = NULL;
-
-		xdg_dir(own[k].var, own[k].dflt, base, sizeof base);
-		dir = path_join(base, "moat");
-		/* Not there yet: moat may make it before the clone (its state
-		 * directory, on a first run), and init looks again. */
-		if (realpath(dir, real) == NULL &&
-		    (dir[0] != '/' || (size_t)snprintf(real, sizeof real, "%s", dir) >=
-		    sizeof real))
+	for (size_t k = 0; own_dir(k, real, sizeof real, &ok); k++) {
+		if (!ok)
 			continue;
 		for (size_t i = 0; i < n; i++) {
 			const struct mop	*op = &mp->ops[i];
@@ -238,10 +265,16 @@ plan_hide_own(struct mount_plan *mp)
 
 			if ((op->kind != MOP_BIND_RO && op->kind != MOP_BIND_RW &&
 			    op->kind != MOP_OVERLAY) || op->inner || op->copy ||
-			    op->src == NULL || !path_is_under(real, op->src))
+			    op->src == NULL)
 				continue;
-			in = xprintf("%s%s", strcmp(op->dst, "/") == 0 ? "" : op->dst,
-			    strcmp(op->src, "/") == 0 ? real : real + strlen(op->src));
+			if (path_is_under(op->src, real))
+				in = xstrdup(op->dst);
+			else if (path_is_under(real, op->src))
+				in = xprintf("%s%s", strcmp(op->dst, "/") == 0 ? "" :
+				    op->dst, strcmp(op->src, "/") == 0 ? real :
+				    real + strlen(op->src));
+			else
+				continue;
 			plan_add(mp, MOP_MASK, NULL, in)->optional = true;
 		}
 	}

@@ -60,6 +60,9 @@ struct run;
 int	mounts_plan(const struct run *, const char *ws, const char *home,
 	    const char *upper_dir, struct mount_plan *, struct merr *);
 void	mounts_plan_release(struct mount_plan *);
+/* path is inside one of moat's own directories (its profiles, caches,
+ * audit log, state), which no sandbox may see: that one into which. */
+bool	mounts_in_own_dir(const char *path, char *which, size_t len);
 /* In init, in the new mount namespace: builds the root, pivots into it,
  * detaches the host's. -1 with errno set and *what naming the step. */
 int	mounts_build_root(struct mount_plan *, const char **what);

@@ -342,6 +342,8 @@ static int
 spawn_check_workspace(const char *ws, const char *home, bool explicit,
     struct merr *e)
 {
+	char	own[PATH_MAX];
+
 	if (strcmp(ws, "/") == 0)
 		return (merr_set(e, "the workspace would be / (the whole host); "
 		    "run moat from a project directory or pass -w DIR"));
@@ -349,6 +351,10 @@ spawn_check_workspace(const char *ws, const char *home, bool explicit,
 		return (merr_set(e, "the workspace would be %s, which holds your home "
 		    "directory (and your keys); run moat from a project directory, or "
 		    "pass -w %s to mean it", ws, ws));
+	if (mounts_in_own_dir(ws, own, sizeof own))
+		return (merr_set(e, "the workspace would be %s, inside %s, moat's own "
+		    "directory (its profiles, caches, log or state), which no sandbox "
+		    "may see or change; run moat from a project directory", ws, own));
 	return (0);
 }
 

@@ -52,6 +52,18 @@ unlike "and none can be written or read" "$out" "WROTE-PROFILE|WROTE-CACHE|READ-
 is "the user's profile is as it was" "$(cat "$XDG_CONFIG_HOME/moat/profiles/mine.conf")" "description = the user s own"
 check "nothing was planted in the cache" test ! -e "$XDG_CACHE_HOME/moat/planted"
 
+# A workspace inside one of them is refused; a profile's bind of one, or
+# of something inside one, is empty inside.
+(cd "$XDG_CACHE_HOME/moat" && "$MOAT" run -q -- true) >"$T/own.out" 2>&1
+ownrc=$?
+is "a workspace inside moat's cache directory is refused" "$ownrc" 125
+like "and the refusal names it" "$(cat "$T/own.out")" "inside .*/moat, moat's own directory"
+printf 'include = %s\nro-bind = %s:/mnt/log\nro-bind = %s:/mnt/profiles\n' \
+    "${PROFILE:-default}" "$XDG_DATA_HOME/moat" "$XDG_CONFIG_HOME/moat/profiles" >"$T/own.conf"
+run_moat run -p "$T/own.conf" -- sh -c 'ls -A /mnt/log /mnt/profiles; exit 0'
+is "a profile binding them: the run runs" "$rc" 0
+unlike "and they are empty inside" "$out" "audit|mine"
+
 sandbox sh -c 'cat /etc/shadow; cat /etc/ssl/private/* ; ls /root/; ls /home'
 unlike "/etc/shadow is not there" "$out" "root:"
 
