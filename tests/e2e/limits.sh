@@ -293,9 +293,10 @@ if [ "$rc" = 3 ] && [ -n "$cpu" ] && [ "$cpu" != null ] && [ "$(echo "$cpu >= 0.
 else not_ok "no cgroup, a busy command: exit 3 and at least 0.1 s of CPU (got rc $rc, '$cpu')"; diag "out: $out" "err: $err"; fi
 run_moat_env MOAT_CGROUP=none "$MOAT" run --json -p "$T/plain.conf" -- sh -c "($busy; $busy; $busy) & sleep 0.8; exit 4"
 cpu=$(jfield cpu_user_s)
-if [ "$rc" = 4 ] && [ -n "$cpu" ] && [ "$cpu" != null ] && [ "$(echo "$cpu >= 0.2" | bc)" = 1 ]; then
+# (0.8 s of it when the loop has a CPU to itself; uncounted, a few ms.)
+if [ "$rc" = 4 ] && [ -n "$cpu" ] && [ "$cpu" != null ] && [ "$(echo "$cpu >= 0.05" | bc)" = 1 ]; then
 	ok "no cgroup, a busy loop left in the background: killed, its CPU time counted ($cpu s)"
-else not_ok "no cgroup, a background busy loop: exit 4 and at least 0.2 s of CPU (got rc $rc, '$cpu')"; diag "out: $out" "err: $err"; fi
+else not_ok "no cgroup, a background busy loop: exit 4 and at least 0.05 s of CPU (got rc $rc, '$cpu')"; diag "out: $out" "err: $err"; fi
 
 # --- the meter: a live line on a terminal, none in a pipe.
 run_moat run --meter -p "$T/plain.conf" -- sleep 1
