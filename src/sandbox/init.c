@@ -957,7 +957,7 @@ init_main(const struct init_args *a)
 	const char	*what = "";
 	int		 fds[NET_MAX_FDS + 2], nfds = 0, nnet = 0, listener = -1;
 	int		 master = -1;
-	int		 chan = a->chan, st;
+	int		 chan = a->chan, st, code;
 	ssize_t		 n;
 	pid_t		 pid;
 	struct sigaction sa;
@@ -1135,6 +1135,7 @@ init_main(const struct init_args *a)
 			init_send(chan, &m, NULL, 0);
 			continue;
 		}
+		code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 		memset(&m, 0, sizeof m);
 		m.type = MSG_STATUS;
 		m.code = st;
@@ -1147,11 +1148,9 @@ init_main(const struct init_args *a)
 			m.flags = STATUS_ALONE;
 			cov_dump();
 			(void)chan_send(chan, &m, &ru, sizeof ru, NULL, 0);
-			_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));	/* GCOVR_EXCL_LINE */
+			_exit(code);	/* GCOVR_EXCL_LINE */
 		}
 		init_send(chan, &m, NULL, 0);
-		if (WIFEXITED(st))
-			init_exit(WEXITSTATUS(st));
-		init_exit(128 + WTERMSIG(st));
+		init_exit(code);
 	}
 }

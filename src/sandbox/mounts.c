@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,39 +206,47 @@ plan_protect(struct mount_plan *mp, struct strset *seen, const char *path,
 	op->create = missing;
 }
 
-/* moat's own directories: its profiles, caches, audit log and state. */
-static const struct { const char *var, *dflt; } own_dirs[] = {
-	{ "XDG_CONFIG_HOME", ".config" }, { "XDG_CACHE_HOME", ".cache" },
-	{ "XDG_DATA_HOME", ".local/share" }, { "XDG_STATE_HOME", ".local/state" },
-};
+/* moat's own directories: its profiles, caches, audit log and state,
+ * canonical; one not made yet (the state directory before a first run)
+ * under its canonical parent. Named once a process: the environment that
+ * names them does not change, and each is a realpath on every run's path. */
+static struct {
+	pthread_once_t	 once;
+	char		 v[4][PATH_MAX];
+	size_t		 n;
+}			 own = { .once = PTHREAD_ONCE_INIT };
 
-/* The i-th of them, canonical where it exists, as named where it does not
- * yet (moat may make it before the clone: its state directory, on a first
- * run). false past the last, or when it cannot be named. */
-static bool
-own_dir(size_t i, char *real, size_t len, bool *ok)
+static void
+own_dirs_name(void)
 {
-	char		 base[4096];
-	autofree char	*dir = NULL;
+	static const struct { const char *var, *dflt; } dirs[] = {
+		{ "XDG_CONFIG_HOME", ".config" }, { "XDG_CACHE_HOME", ".cache" },
+		{ "XDG_DATA_HOME", ".local/share" }, { "XDG_STATE_HOME", ".local/state" },
+	};
 
-	if (i >= nitems(own_dirs))
-		return (false);
-	xdg_dir(own_dirs[i].var, own_dirs[i].dflt, base, sizeof base);
-	dir = path_join(base, "moat");
-	*ok = (len >= PATH_MAX && realpath(dir, real) != NULL) ||
-	    (dir[0] == '/' && (size_t)snprintf(real, len, "%s", dir) < len);
-	return (true);
+	for (size_t i = 0; i < nitems(dirs); i++) {
+		char		 base[PATH_MAX], real[PATH_MAX];
+		autofree char	*dir = NULL;
+		char		*got = own.v[own.n];
+
+		xdg_dir(dirs[i].var, dirs[i].dflt, base, sizeof base);
+		dir = path_join(base, "moat");
+		if (realpath(dir, got) != NULL ||
+		    (realpath(base, real) != NULL &&
+		    (size_t)snprintf(got, PATH_MAX, "%s/moat", real) < PATH_MAX) ||
+		    (dir[0] == '/' && (size_t)snprintf(got, PATH_MAX, "%s", dir) <
+		    PATH_MAX))
+			own.n++;
+	}
 }
 
 bool
 mounts_in_own_dir(const char *path, char *which, size_t len)
 {
-	char	real[PATH_MAX];
-	bool	ok;
-
-	for (size_t i = 0; own_dir(i, real, sizeof real, &ok); i++)
-		if (ok && path_is_under(path, real)) {
-			snprintf(which, len, "%s", real);
+	pthread_once(&own.once, own_dirs_name);
+	for (size_t i = 0; i < own.n; i++)
+		if (path_is_under(path, own.v[i])) {
+			snprintf(which, len, "%s", own.v[i]);
 			return (true);
 		}
 	return (false);
@@ -252,13 +261,12 @@ mounts_in_own_dir(const char *path, char *which, size_t len)
 static void
 plan_hide_own(struct mount_plan *mp)
 {
-	char	real[PATH_MAX];
 	size_t	n = mp->n;
-	bool	ok;
 
-	for (size_t k = 0; own_dir(k, real, sizeof real, &ok); k++) {
-		if (!ok)
-			continue;
+	pthread_once(&own.once, own_dirs_name);
+	for (size_t k = 0; k < own.n; k++) {
+		const char	*real = own.v[k];
+
 		for (size_t i = 0; i < n; i++) {
 			const struct mop	*op = &mp->ops[i];
 			autofree char		*in = NULL;
