@@ -1165,6 +1165,35 @@ cg_stats(struct cg *cg, struct cg_stats *st)
 }
 
 int
+cg_stats_start(struct cg *cg, struct cg_stats *st)
+{
+	struct cg_dir	*d;
+	char		 buf[1024];
+	uint64_t	 a;
+
+	st->cpu_user = st->cpu_sys = st->cpu_total = NAN;
+	st->mem_current = st->mem_peak = st->pids_current = NAN;
+	st->pids_peak = st->io_read = st->io_write = NAN;
+	if (cg->mode == CG_NONE)
+		return (-1);
+	if (cg->mode == CG_V2) {
+		if (cg_read_at(cg->dirs[0].fd, "cpu.stat", buf, sizeof buf) == 0 &&
+		    cg_parse_keyed(buf, "usage_usec", &a) == 0)
+			st->cpu_total = (double)a / 1e6;
+	} else if ((d = cg_dir_for(cg, CG_CTL_CPUACCT)) != NULL &&
+	    cg_read_u64(d->fd, "cpuacct.usage", &a) == 0)
+		st->cpu_total = (double)a / 1e9;
+	d = cg->mode == CG_V2 ? &cg->dirs[0] : cg_dir_for(cg, CG_CTL_PIDS);
+	if (d != NULL) {
+		if (cg_read_u64(d->fd, "pids.peak", &a) == 0)
+			st->pids_peak = (double)a;
+		else if (cg_read_u64(d->fd, "pids.current", &a) == 0)
+			st->pids_current = (double)a;
+	}
+	return (0);
+}
+
+int
 cg_events(struct cg *cg, struct cg_events *ev)
 {
 	struct cg_dir	*d;

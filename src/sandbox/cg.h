@@ -129,6 +129,11 @@ const char	*cg_describe(const struct cg *);
 /* CPU cores the group may use (the cpu quota), or 0 when not limited. */
 double		 cg_cpus(const struct cg *);
 int		 cg_stats(struct cg *, struct cg_stats *);
+/* What a meter's first sample needs of cg_stats, in two or three reads
+ * rather than eight: the CPU time so far (cpu_total, and v2's split), and
+ * the process count's peak (pids_current too where the kernel keeps no
+ * peak). The other fields are NAN. */
+int		 cg_stats_start(struct cg *, struct cg_stats *);
 int		 cg_events(struct cg *, struct cg_events *);
 /* END_OOM, END_PIDS or END_NONE from the events. OOM wins: a pids limit hit
  * on the way to an OOM kill is not why the run ended. */

@@ -34,7 +34,7 @@ struct meter {
 	ino_t			 ns_ino;
 	double			 cores;		/* the quota for cpu_quota_pct */
 	long			 hz_clk, pagesize;
-	int			 procfd;	/* /proc */
+	int			 procfd;	/* /proc; -1 until a sample walks it */
 	bool			 tree;		/* children lists exist: walk them */
 	bool			 probed;	/* same_ns, ns_* and tree are known */
 	bool			 io_ok;		/* PID/io readable so far */
@@ -316,6 +316,9 @@ meter_proc_totals(struct meter *m, struct cg_stats *st)
 	st->pids_peak = st->io_read = st->io_write = NAN;
 	if (m->init <= 0 || (!m->probed && meter_probe(m) == -1))
 		return;
+	if (m->procfd == -1 &&
+	    (m->procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return;
 	if (m->tree) {
 		meter_proc_tree(m, st);
 		return;
@@ -484,9 +487,9 @@ meter_sample_now(struct meter *m, struct meter_sample *out)
 	s.cpu_sys = m->nsamples > 0 ? meter_max(st.cpu_sys, m->last.cpu_sys) :
 	    st.cpu_sys;
 	cpu = isnan(st.cpu_total) ? NAN : st.cpu_total;
-	if (m->nsamples > 0 && !isnan(m->prev_cpu))
+	if (!isnan(m->prev_cpu))
 		cpu = meter_max(cpu, m->prev_cpu);
-	s.cpu_pct = m->nsamples > 0 ?
+	s.cpu_pct = !isnan(m->prev_cpu) ?
 	    meter_cpu_pct(meter_dsub_sat(cpu, m->prev_cpu), now - m->prev_t) : NAN;
 	s.cpu_quota_pct = meter_quota_pct(s.cpu_pct, m->cores);
 	s.mem_current = st.mem_current;
@@ -524,12 +527,49 @@ meter_tick(struct loop *l, int fd, uint32_t events, void *arg)
 		m->cb(m->arg, &s);
 }
 
+/* The first sample from a group: only what the next one needs that it
+ * could not read itself, the CPU time so far (the base of its CPU
+ * percentage) and the process count's peak where the kernel keeps none.
+ * Peaks of memory and processes are the kernel's, read by every sample;
+ * the rest is a level, read again. Eight reads fewer at the start of
+ * every command, where they would share a CPU with its exec. false: the
+ * group lacks one of them (a v2 group without controllers), and a whole
+ * sample must be taken. */
+static bool
+meter_baseline(struct meter *m)
+{
+	struct cg_stats	st;
+
+	if (cg_stats_start(m->cg, &st) == -1 || isnan(st.cpu_total) ||
+	    (isnan(st.pids_peak) && isnan(st.pids_current)))
+		return (false);
+	m->prev_cpu = st.cpu_total;
+	m->prev_t = now_mono();
+	m->procs_peak = meter_max(st.pids_peak, st.pids_current);
+	return (true);
+}
+
+/* Online CPUs, read once a process: glibc reads a sysfs file each time. */
+static long
+meter_ncpu(void)
+{
+	static long	ncpu;
+	long		n = __atomic_load_n(&ncpu, __ATOMIC_RELAXED);
+
+	if (n <= 0) {
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+		__atomic_store_n(&ncpu, n, __ATOMIC_RELAXED);
+	}
+	return (n);
+}
+
 struct meter *
 meter_start(struct loop *loop, double hz, struct cg *cg, pid_t init_pid,
     meter_cb cb, void *arg, struct merr *e)
 {
 	struct meter	*m = xcalloc(1, sizeof *m);
 	long		 ncpu;
+	bool		 have_cg = cg != NULL && cg_mode(cg) != CG_NONE;
 
 	if (hz <= 0)
 		hz = METER_HZ_DEFAULT;
@@ -539,33 +579,32 @@ meter_start(struct loop *loop, double hz, struct cg *cg, pid_t init_pid,
 	m->cb = cb;
 	m->arg = arg;
 	m->tfd = -1;
+	m->procfd = -1;
 	m->hz_clk = sysconf(_SC_CLK_TCK);
 	m->pagesize = sysconf(_SC_PAGESIZE);
 	m->mem_peak = m->procs_peak = m->prev_cpu = NAN;
-	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	m->cores = cg != NULL && cg_cpus(cg) > 0 ? cg_cpus(cg) :
-	    (double)(ncpu > 0 ? ncpu : 1);
-	if (cg != NULL && cg_mode(cg) != CG_NONE)
-		m->source = cg_mode(cg) == CG_V2 ? "cgroup v2" : "cgroup v1";
+	if (cg != NULL && cg_cpus(cg) > 0)
+		m->cores = cg_cpus(cg);
 	else
-		m->source = "procfs";
-	if (init_pid > 0 && meter_probe(m) == -1 && errno != EACCES &&
-	    errno != EPERM) {
+		m->cores = (double)((ncpu = meter_ncpu()) > 0 ? ncpu : 1);
+	m->source = !have_cg ? "procfs" : cg_mode(cg) == CG_V2 ? "cgroup v2" :
+	    "cgroup v1";
+	/* A group's counters need no process: /proc is probed and opened
+	 * when a sample first falls back to it. */
+	if (!have_cg && init_pid > 0 && meter_probe(m) == -1 &&
+	    errno != EACCES && errno != EPERM) {
 		merr_errno(e, "meter: stat /proc/%ld/ns/pid", (long)init_pid);
 		free(m);
 		return (NULL);
 	}
 	m->io_ok = true;
-	if ((m->procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
-		merr_errno(e, "meter: open /proc");
-		free(m);
-		return (NULL);
-	}
 	m->t0 = now_mono();
-	meter_sample_now(m, NULL);
+	if (!have_cg || !meter_baseline(m))
+		meter_sample_now(m, NULL);
 	if (loop != NULL && (m->tfd = loop_timer(loop, 1.0 / hz, 1.0 / hz,
 	    meter_tick, m, e)) == -1) {
-		close(m->procfd);
+		if (m->procfd != -1)
+			close(m->procfd);
 		free(m);
 		return (NULL);
 	}
@@ -601,7 +640,8 @@ meter_stop(struct meter *m, struct meter_summary *out)
 		loop_del(m->loop, m->tfd);
 		close(m->tfd);
 	}
-	close(m->procfd);
+	if (m->procfd != -1)
+		close(m->procfd);
 	for (size_t i = 0; i < m->ntmpfs; i++)
 		free(m->tmpfs[i]);
 	free(m->tmpfs);

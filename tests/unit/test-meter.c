@@ -270,15 +270,85 @@ test_live_cg(void)
 	cg_destroy(cg, &e);
 }
 
+/* The first sample's CPU percentage counts from meter_start, not from the
+ * group's creation: a group that spent CPU before the meter started (init
+ * setting up a sandbox) and is idle after shows an idle first sample, not
+ * the earlier spin; and a process that ran and stopped in the group before
+ * is in the peak of processes. */
+static void
+test_start_baseline(void)
+{
+	struct merr		 e;
+	struct loop		*l;
+	struct meter		*m;
+	struct meter_summary	 sm;
+	struct collect		 c = { .max_pct = NAN, .max_mem = NAN, .max_procs = NAN };
+	struct limits		 lim;
+	struct cg		*cg;
+	pid_t			 pid;
+	int			 go[2], spun[2];
+	char			 x, id[64];
+
+	memset(&lim, 0, sizeof lim);
+	snprintf(id, sizeof id, "t%ld-%ld-meter0", (long)time(NULL), (long)getpid());
+	if ((cg = cg_create(id, &lim, &e)) == NULL || cg_mode(cg) == CG_NONE) {
+		tap_diag("no cgroup: %s", cg ? cg_describe(cg) : e.msg);
+		cg_destroy(cg, &e);
+		return;
+	}
+	l = loop_new(&e);
+	if (pipe(go) == -1 || pipe(spun) == -1)
+		return;
+	if ((pid = fork()) == 0) {
+		double	end;
+
+		close(go[1]);
+		close(spun[0]);
+		if (read(go[0], &x, 1) != 1)
+			_exit(1);
+		/* 0.3 s of CPU with a second process, both before the meter. */
+		if (fork() == 0)
+			_exit(0);
+		wait(NULL);
+		for (end = now_mono() + 0.3; now_mono() < end;)
+			;
+		if (write(spun[1], "x", 1) != 1)
+			_exit(1);
+		usleep(450000);
+		_exit(0);
+	}
+	close(go[0]);
+	close(spun[1]);
+	cg_attach(cg, pid, &e);
+	if (write(go[1], "x", 1) != 1 || read(spun[0], &x, 1) != 1)
+		tap_diag("pipe: %s", strerror(errno));
+	m = meter_start(l, 10, cg, pid, collect_cb, &c, &e);
+	run_until_exit(l, pid);
+	meter_stop(m, &sm);
+	loop_free(l);
+	tap_ok(c.n >= 2 && !isnan(c.max_pct) && c.max_pct < 30,
+	    "cgroup: CPU spent before meter_start is not in the first samples "
+	    "(%lu samples, at most %.0f%%)", c.n, c.max_pct);
+	tap_ok(sm.cpu_user + sm.cpu_sys >= 0.25,
+	    "cgroup: but it is in the run's CPU time (%.2f s)",
+	    sm.cpu_user + sm.cpu_sys);
+	tap_ok(sm.procs_peak == 2, "cgroup: a process gone before meter_start is "
+	    "in the peak of processes (%.0f)", sm.procs_peak);
+	close(go[1]);
+	close(spun[0]);
+	cg_destroy(cg, &e);
+}
+
 int
 main(void)
 {
 	test_math();
 	test_format();
 	test_live_proc();
-	if (geteuid() == 0)
+	if (geteuid() == 0) {
 		test_live_cg();
-	else
+		test_start_baseline();
+	} else
 		tap_diag("not root: the cgroup-backed sampler is not tested");
 	return (tap_done());
 }
