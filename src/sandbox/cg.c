@@ -484,7 +484,7 @@ cg_add_dir(struct cg *cg, unsigned ctl, const char *path, struct merr *e)
  * mounted or not writable are left out; the caller checks what it needs. */
 static int
 cg_create_v1(struct cg *cg, const struct cg_layout *lo, const char *id,
-    unsigned extra, char *why, size_t whylen, struct merr *e)
+    unsigned want, unsigned extra, char *why, size_t whylen, struct merr *e)
 {
 	size_t	i;
 	bool	any_mounted = false;
@@ -495,6 +495,13 @@ cg_create_v1(struct cg *cg, const struct cg_layout *lo, const char *id,
 
 		if (m == NULL || (cg_v1_ctls[i].ctl == CG_CTL_FREEZER &&
 		    !(extra & CG_CTL_FREEZER)))
+			continue;
+		/* cpu alone (not mounted with cpuacct) holds only a quota:
+		 * without one its group would count nothing cpuacct does
+		 * not, and cost a mkdir and an rmdir, for the run and for
+		 * each command of a session. */
+		if (cg_v1_ctls[i].ctl == CG_CTL_CPU && !(want & CG_CTL_CPU) &&
+		    m != cg_find_v1(lo, "cpuacct"))
 			continue;
 		any_mounted = true;
 		if ((self = cg_self_dir(lo, m, cg_v1_ctls[i].name)) == NULL)
@@ -904,13 +911,13 @@ cg_create_ex(const char *run_id, const struct limits *l, unsigned extra,
 	if (strcmp(mode, "v2") == 0)
 		r = cg_create_v2(cg, &lo, run_id, cg_wanted(l), why1, sizeof why1, e);
 	else if (strcmp(mode, "v1") == 0)
-		r = cg_create_v1(cg, &lo, run_id, extra, why1, sizeof why1, e);
+		r = cg_create_v1(cg, &lo, run_id, cg_wanted(l), extra, why1, sizeof why1, e);
 	else if (v2ctl || !v1ctl) {
 		r = cg_create_v2(cg, &lo, run_id, cg_wanted(l), why1, sizeof why1, e);
 		if (r == 1 && v1ctl)
-			r = cg_create_v1(cg, &lo, run_id, extra, why2, sizeof why2, e);
+			r = cg_create_v1(cg, &lo, run_id, cg_wanted(l), extra, why2, sizeof why2, e);
 	} else {
-		r = cg_create_v1(cg, &lo, run_id, extra, why1, sizeof why1, e);
+		r = cg_create_v1(cg, &lo, run_id, cg_wanted(l), extra, why1, sizeof why1, e);
 		/* Hybrid: an empty v2 group still counts CPU and can kill. */
 		if (r == 1 && cg_find_v2(&lo) != NULL)
 			r = cg_create_v2(cg, &lo, run_id, cg_wanted(l), why2,
