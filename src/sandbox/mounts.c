@@ -305,14 +305,14 @@ mounts_plan(const struct run *r, const char *ws, const char *home,
 	/* /etc: the entries copied into one directory kept between runs, the
 	 * host's directories bound over its mount points (etc-cache.c); a
 	 * run with secrets (the run's CA goes in), or where there is no cache
-	 * directory, a small tmpfs of binds. Read-only in one call at the end
-	 * (the copy at once: nothing is made in it). */
+	 * directory, a small tmpfs of binds. Read-only in one call at the end,
+	 * the copy with its binds. */
 	hostname = xprintf("%s\n", p->hostname != NULL ? p->hostname : "moat");
 	if (r->secrets.ca_bundle == NULL && etc_cache_get("/etc", etc_files,
 	    nitems(etc_files), hostname, p->net != NET_ISOLATED ? ETC_RESOLV : NULL,
 	    &mp->etc) == 0) {
 		op = plan_add(mp, MOP_BIND_RO, mp->etc.dir, "/etc");
-		op->typed = op->dir = op->copy = true;
+		op->typed = op->dir = op->copy = op->later = true;
 		for (size_t i = 0; i < mp->etc.binds.n; i++) {
 			snprintf(path, sizeof path, "/etc/%s", mp->etc.binds.v[i]);
 			op = plan_add(mp, MOP_BIND_RO, path, path);
@@ -370,7 +370,7 @@ proc:
 	op->size = 1 << 20;
 	for (size_t i = 0; i < nitems(dev_nodes); i++) {
 		snprintf(path, sizeof path, "/dev/%s", dev_nodes[i]);
-		plan_add(mp, MOP_BIND_DEV, path, path);
+		plan_add(mp, MOP_BIND_DEV, path, path)->later = true;
 	}
 	plan_add(mp, MOP_DEVPTS, NULL, "/dev/pts");
 	plan_add(mp, MOP_SYMLINK, "pts/ptmx", "/dev/ptmx");
@@ -381,6 +381,8 @@ proc:
 	op = plan_add(mp, MOP_TMPFS, NULL, "/dev/shm");
 	op->mode = 01777;
 	op->size = p->tmp_size;
+	/* The device binds nosuid in one call (the rest of /dev is already). */
+	plan_add(mp, MOP_NOSUID, NULL, "/dev");
 
 	/* /tmp and $HOME: empty, size-capped, gone after the run. */
 	op = plan_add(mp, MOP_TMPFS, NULL, "/tmp");
@@ -500,6 +502,11 @@ proc:
  * errno plus a fixed string naming the step.
  */
 
+/* No mount_setattr (before Linux 5.12): a tree cannot be changed in one
+ * call, so the binds a MOP_READONLY or MOP_NOSUID would cover (later) are
+ * each changed when made. */
+static bool	no_setattr;
+
 static int
 setattr(const char *path, uint64_t set, bool recursive)
 {
@@ -507,11 +514,12 @@ setattr(const char *path, uint64_t set, bool recursive)
 	struct statvfs		sv;
 	unsigned long		fl = MS_BIND | MS_REMOUNT;
 
-	if (syscall(SYS_mount_setattr, AT_FDCWD, path,
+	if (!no_setattr && syscall(SYS_mount_setattr, AT_FDCWD, path,
 	    recursive ? AT_RECURSIVE : 0, &ma, sizeof ma) == 0)
 		return (0);
-	if (errno != ENOSYS)
+	if (!no_setattr && errno != ENOSYS)
 		return (-1);
+	no_setattr = true;
 	/* Before Linux 5.12: the top mount only, keeping its locked flags. */
 	if (statvfs(path, &sv) == -1)
 		return (-1);
@@ -645,6 +653,8 @@ do_op(struct mount_plan *mp, struct mop *op, const char **what)
 	int		 fd;
 
 	snprintf(dst, sizeof mp->path_b, "/newroot%s", op->dst);
+	if (op->kind != MOP_MASK)
+		mp->null_mask = NULL;
 	if (op->src != NULL)
 		snprintf(src, sizeof mp->path_a, "%s%s",
 		    op->inner ? "/newroot" : "/oldroot", op->src);
@@ -708,7 +718,7 @@ do_op(struct mount_plan *mp, struct mop *op, const char **what)
 			}
 			return (-1);
 		}
-		if (op->later)
+		if (op->later && !no_setattr)
 			return (0);
 		attrs = MOUNT_ATTR_NOSUID;
 		if (op->kind != MOP_BIND_DEV)
@@ -739,14 +749,25 @@ do_op(struct mount_plan *mp, struct mop *op, const char **what)
 		if (lstat(dst, &st) == -1)
 			return (op->optional && errno == ENOENT ? 0 : -1);
 		if (S_ISDIR(st.st_mode)) {
+			mp->null_mask = NULL;	/* it may cover the last one */
 			if (do_tmpfs(dst, 0555, 4096) == -1)
 				return (-1);
 			return (setattr(dst, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC, false));
 		}
-		if (mount("/oldroot/dev/null", dst, NULL, MS_BIND, NULL) == -1)
+		/* After another file mask, with nothing made between: a bind
+		 * of that one, which is /dev/null read-only, nosuid, noexec
+		 * already (a bind keeps a mount's flags): no call to set them. */
+		if (mp->null_mask != NULL) {
+			snprintf(src, sizeof mp->path_a, "/newroot%s",
+			    mp->null_mask->dst);
+			return (mount(src, dst, NULL, MS_BIND, NULL));
+		}
+		if (mount("/oldroot/dev/null", dst, NULL, MS_BIND, NULL) == -1 ||
+		    setattr(dst, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+		    MOUNT_ATTR_NOEXEC, false) == -1)
 			return (-1);
-		return (setattr(dst, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
-		    MOUNT_ATTR_NOEXEC, false));
+		mp->null_mask = op;
+		return (0);
 	case MOP_OVERLAY: {
 		char	*opts = mp->path_a;	/* src is rebuilt into it */
 
@@ -773,6 +794,9 @@ do_op(struct mount_plan *mp, struct mop *op, const char **what)
 		*what = "make a tree of mounts read-only";
 		return (setattr(dst, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
 		    MOUNT_ATTR_NODEV, true));
+	case MOP_NOSUID:
+		*what = "make a tree of mounts nosuid";
+		return (setattr(dst, MOUNT_ATTR_NOSUID, true));
 	case MOP_PROTECT:
 		*what = "protect a path in the workspace";
 		if (lstat(dst, &st) == -1) {

@@ -24,6 +24,8 @@ enum mop_kind {
 	MOP_OVERLAY,		/* lower src, upper/work in data ("upper\0work") */
 	MOP_PROTECT,		/* dst stays read-only; created first when missing */
 	MOP_READONLY,		/* dst and every mount under it: read-only, nosuid, nodev */
+	MOP_NOSUID,		/* dst and every mount under it: nosuid (/dev's device
+				   binds, made with later set, in one call) */
 };
 
 struct mop {
@@ -41,7 +43,8 @@ struct mop {
 					   plan (dir), so init need not stat it */
 	bool		 inner;		/* src is a path inside the new root, not the host */
 	bool		 create;	/* MOP_PROTECT: missing before the run */
-	bool		 later;		/* binds: a MOP_READONLY further on covers it */
+	bool		 later;		/* binds: a MOP_READONLY or MOP_NOSUID further on
+					   covers it */
 	bool		 copy;		/* MOP_BIND_RO: src holds copies of the host's
 					   entries under dst (the /etc cache) */
 };
@@ -53,6 +56,8 @@ struct mount_plan {
 	char		 path_a[4096];	/* scratch for init, so it never allocates */
 	char		 path_b[4096];
 	char		 what[480];	/* the failed step and its path, for init's message */
+	const struct mop *null_mask;	/* init: the file mask just made, which the
+					   next one binds (flags and all) */
 };
 
 struct run;

@@ -60,6 +60,7 @@ resolve_shown(const struct mount_plan *plan, const char *path)
 		case MOP_SYMLINK:	/* the host's own links (/bin -> usr/bin):
 					   the canonical path decides */
 		case MOP_READONLY:
+		case MOP_NOSUID:
 		case MOP_PROTECT:
 			break;
 		}
