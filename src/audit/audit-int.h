@@ -38,6 +38,7 @@ struct audit {
 	char		*user;		/* owned; looked up once, not on every begin */
 	unsigned long long self_start;	/* our /proc/self/stat start time */
 	int		 spoolfd;	/* the completions spool (spool.h), or -1 */
+	int		 recovered;	/* runs audit_open found interrupted */
 	int64_t		*pending;	/* owned; rows whose spooled completion waits */
 	size_t		 npending;
 	/* Not NULL: no database here; its runs are recorded by the process

@@ -769,7 +769,8 @@ audit_open(const char *path, int flags, struct merr *e)
 		}
 		if ((a->spoolfd = spool_open(path)) != -1)
 			audit_spool_replay(a);
-		if (!(flags & AUDIT_NO_RECOVER) && audit_recover(a, e) == -1) {
+		if (!(flags & AUDIT_NO_RECOVER) &&
+		    (a->recovered = audit_recover(a, e)) == -1) {
 			audit_close(a);
 			return (NULL);
 		}
@@ -1258,6 +1259,12 @@ audit_spool_replay(struct audit *a)
 out:
 	free(kept);
 	(void)flock(a->spoolfd, LOCK_UN);
+}
+
+int
+audit_recovered(const struct audit *a)
+{
+	return (a != NULL && a->remote == NULL ? a->recovered : 0);
 }
 
 int

@@ -97,6 +97,9 @@ struct sqlite3	*audit_sqlite(struct audit *);	/* for moat audit and tests */
  * many, or -1. A running row that names no owner, or whose start fields no
  * longer give its begin hash, is left alone: moat did not begin it as it is. */
 int		 audit_recover(struct audit *, struct merr *);
+/* How many runs audit_open marked interrupted: their owners were killed,
+ * and may have left cgroups behind (cg_sweep). */
+int		 audit_recovered(const struct audit *);
 
 /* Inserts the "running" row in one transaction, before the command starts. */
 struct audit_run *audit_run_begin(struct audit *, const struct audit_start *, struct merr *);

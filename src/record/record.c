@@ -16,6 +16,7 @@
 #include "audit/audit.h"
 #include "base/util.h"
 #include "profile/profile.h"
+#include "sandbox/cg.h"
 #include "sandbox/meter.h"
 
 struct rec {
@@ -162,6 +163,15 @@ rec_prep(void *arg)
 	else {
 		rc->audit = audit_open(rc->o->db, 0, &rc->audit_err);
 		rec_trace(rc, "audit-open", t);
+		/* A run whose moat was killed was just marked interrupted: the
+		 * groups it made are removed here, off the command's path. */
+		if (audit_recovered(rc->audit) > 0) {
+			struct merr	ce;
+
+			t = now_mono();
+			(void)cg_sweep(&ce);
+			rec_trace(rc, "cg-sweep", t);
+		}
 	}
 	/* The run's secrets, read before the clone: never stored. */
 	for (size_t i = 0; rc->audit != NULL && rc->secrets != NULL &&
