@@ -1085,6 +1085,15 @@ cg_cpus(const struct cg *cg)
 	return (cg->cpus);
 }
 
+/* Every counter unknown (NAN) until read. */
+static void
+cg_stats_unknown(struct cg_stats *st)
+{
+	st->cpu_user = st->cpu_sys = st->cpu_total = NAN;
+	st->mem_current = st->mem_peak = st->pids_current = NAN;
+	st->pids_peak = st->io_read = st->io_write = NAN;
+}
+
 int
 cg_stats(struct cg *cg, struct cg_stats *st)
 {
@@ -1092,9 +1101,7 @@ cg_stats(struct cg *cg, struct cg_stats *st)
 	char		 buf[4096];
 	uint64_t	 a, b;
 
-	st->cpu_user = st->cpu_sys = st->cpu_total = NAN;
-	st->mem_current = st->mem_peak = st->pids_current = NAN;
-	st->pids_peak = st->io_read = st->io_write = NAN;
+	cg_stats_unknown(st);
 	if (cg->mode == CG_NONE)
 		return (-1);
 	if (cg->mode == CG_V2) {
@@ -1178,9 +1185,7 @@ cg_stats_start(struct cg *cg, struct cg_stats *st)
 	char		 buf[1024];
 	uint64_t	 a;
 
-	st->cpu_user = st->cpu_sys = st->cpu_total = NAN;
-	st->mem_current = st->mem_peak = st->pids_current = NAN;
-	st->pids_peak = st->io_read = st->io_write = NAN;
+	cg_stats_unknown(st);
 	if (cg->mode == CG_NONE)
 		return (-1);
 	if (cg->mode == CG_V2) {
