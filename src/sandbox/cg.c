@@ -892,6 +892,7 @@ cg_create_ex(const char *run_id, const struct limits *l, unsigned extra,
 	char			 why1[160] = "", why2[160] = "", miss[64];
 	bool			 v1ctl, v2ctl;
 	int			 r = 1;
+	unsigned		 want = cg_wanted(l);
 
 	cg->mode = CG_NONE;
 	cg->initfd = -1;
@@ -909,18 +910,18 @@ cg_create_ex(const char *run_id, const struct limits *l, unsigned extra,
 	v2ctl = cg_find_v2(&lo) != NULL &&
 	    cg_v2_mask(cg_find_v2(&lo)->dir, "cgroup.controllers") != 0;
 	if (strcmp(mode, "v2") == 0)
-		r = cg_create_v2(cg, &lo, run_id, cg_wanted(l), why1, sizeof why1, e);
+		r = cg_create_v2(cg, &lo, run_id, want, why1, sizeof why1, e);
 	else if (strcmp(mode, "v1") == 0)
-		r = cg_create_v1(cg, &lo, run_id, cg_wanted(l), extra, why1, sizeof why1, e);
+		r = cg_create_v1(cg, &lo, run_id, want, extra, why1, sizeof why1, e);
 	else if (v2ctl || !v1ctl) {
-		r = cg_create_v2(cg, &lo, run_id, cg_wanted(l), why1, sizeof why1, e);
+		r = cg_create_v2(cg, &lo, run_id, want, why1, sizeof why1, e);
 		if (r == 1 && v1ctl)
-			r = cg_create_v1(cg, &lo, run_id, cg_wanted(l), extra, why2, sizeof why2, e);
+			r = cg_create_v1(cg, &lo, run_id, want, extra, why2, sizeof why2, e);
 	} else {
-		r = cg_create_v1(cg, &lo, run_id, cg_wanted(l), extra, why1, sizeof why1, e);
+		r = cg_create_v1(cg, &lo, run_id, want, extra, why1, sizeof why1, e);
 		/* Hybrid: an empty v2 group still counts CPU and can kill. */
 		if (r == 1 && cg_find_v2(&lo) != NULL)
-			r = cg_create_v2(cg, &lo, run_id, cg_wanted(l), why2,
+			r = cg_create_v2(cg, &lo, run_id, want, why2,
 			    sizeof why2, e);
 	}
 	cg_layout_free(&lo);

@@ -212,6 +212,27 @@ test_live_proc(void)
 	}
 }
 
+/* A cgroup for a test, named after the test and this process, with a cpu
+ * quota when cpus > 0; NULL (said why) where none can be had. */
+static struct cg *
+test_cg(const char *name, double cpus)
+{
+	struct merr	 e;
+	struct limits	 lim;
+	struct cg	*cg;
+	char		 id[64];
+
+	memset(&lim, 0, sizeof lim);
+	lim.cpus = cpus;
+	snprintf(id, sizeof id, "t%ld-%ld-%s", (long)time(NULL), (long)getpid(), name);
+	if ((cg = cg_create(id, &lim, &e)) == NULL || cg_mode(cg) == CG_NONE) {
+		tap_diag("no cgroup: %s", cg ? cg_describe(cg) : e.msg);
+		cg_destroy(cg, &e);
+		return (NULL);
+	}
+	return (cg);
+}
+
 static void
 test_live_cg(void)
 {
@@ -220,20 +241,13 @@ test_live_cg(void)
 	struct meter		*m;
 	struct meter_summary	 sm;
 	struct collect		 c = { .max_pct = NAN, .max_mem = NAN, .max_procs = NAN };
-	struct limits		 lim;
 	struct cg		*cg;
 	pid_t			 pid;
 	int			 p[2];
-	char			 x, id[64];
+	char			 x;
 
-	memset(&lim, 0, sizeof lim);
-	lim.cpus = 0.5;
-	snprintf(id, sizeof id, "t%ld-%ld-meter", (long)time(NULL), (long)getpid());
-	if ((cg = cg_create(id, &lim, &e)) == NULL || cg_mode(cg) == CG_NONE) {
-		tap_diag("no cgroup: %s", cg ? cg_describe(cg) : e.msg);
-		cg_destroy(cg, &e);
+	if ((cg = test_cg("meter", 0.5)) == NULL)
 		return;
-	}
 	l = loop_new(&e);
 	if (pipe(p) == -1)
 		return;
@@ -283,19 +297,13 @@ test_start_baseline(void)
 	struct meter		*m;
 	struct meter_summary	 sm;
 	struct collect		 c = { .max_pct = NAN, .max_mem = NAN, .max_procs = NAN };
-	struct limits		 lim;
 	struct cg		*cg;
 	pid_t			 pid;
 	int			 go[2], spun[2];
-	char			 x, id[64];
+	char			 x;
 
-	memset(&lim, 0, sizeof lim);
-	snprintf(id, sizeof id, "t%ld-%ld-meter0", (long)time(NULL), (long)getpid());
-	if ((cg = cg_create(id, &lim, &e)) == NULL || cg_mode(cg) == CG_NONE) {
-		tap_diag("no cgroup: %s", cg ? cg_describe(cg) : e.msg);
-		cg_destroy(cg, &e);
+	if ((cg = test_cg("meter0", 0)) == NULL)
 		return;
-	}
 	l = loop_new(&e);
 	if (pipe(go) == -1 || pipe(spun) == -1)
 		return;
