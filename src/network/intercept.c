@@ -39,6 +39,10 @@
 #define ICPT_BUF	65536	/* decrypted bytes read at once, and a body's chunk */
 #define ICPT_FLUSH	ICPT_BUF	/* a body's bytes sent on at once, when more are there */
 #define ICPT_LINE_MAX	1024	/* a chunk-size line */
+/* Why a response that keeps its length was cut (struct sink, resized). */
+#define ICPT_RESIZED	"the value swapped back in the body would change " \
+			"its length: the response was cut"
+
 #define ICPT_DRAIN_MAX	(4 << 20)	/* read and dropped after a refusal mid-body */
 
 struct icpt_conn {
@@ -288,6 +292,10 @@ struct sink {
 	struct side		*to;
 	bool			 chunked;
 	const struct secrets	*unswap;	/* NULL: the bytes as they are */
+	/* A response that keeps the upstream's Content-Length: a swap back
+	 * that would change the length (one the base64 of a Basic
+	 * credential runs into) cuts it instead (resized). */
+	bool			 same_length, resized;
 	/* A request body: the placeholders that may not pass (of secrets
 	 * not named for this host), looked for across the reads. */
 	const struct secrets	*forbid_in;
@@ -371,7 +379,7 @@ sink_init(struct sink *k, struct side *to, bool chunked, const struct secrets *u
 		if (SECRET_B64_TOKEN_MAX(unswap->v[i].len) > k->keep)
 			k->keep = SECRET_B64_TOKEN_MAX(unswap->v[i].len);
 	/* A chunk, a read's worth more, and what is held back. */
-	k->capout = ICPT_FLUSH + ICPT_BUF + k->keep + SECRET_PLACEHOLDER_LEN;
+	k->capout = ICPT_FLUSH + ICPT_BUF + k->keep + secrets_plen_max(unswap);
 	k->out = xmalloc(SINK_HDR + k->capout + 2);
 }
 
@@ -390,6 +398,12 @@ sink_unswap(struct sink *k, const char *buf, size_t len, bool final,
 	*limit = len;
 	while ((rc = secret_unswap_next(k->unswap, buf, len, *pos, final, &at,
 	    &end, &r, &rl)) == 1) {
+		if (k->same_length && rl != end - at) {
+			explicit_bzero(r, rl);
+			free(r);
+			k->resized = true;
+			return (-1);
+		}
 		if (sink_raw(k, buf + *pos, at - *pos) == -1 ||
 		    sink_raw(k, r, rl) == -1) {
 			free(r);
@@ -1035,7 +1049,8 @@ serve(struct job *j)
 			}
 			rc = secret_http_response(ic->secrets, head, hlen,
 			    strcmp(req.method, "HEAD") == 0, req.minor == 1 ?
-			    SH_BODY_CHUNKED : SH_BODY_CLOSE, &out, &olen, &resp, &why);
+			    SH_BODY_CHUNKED : SH_BODY_CLOSE, req.minor == 1 &&
+			    secrets_same_length(ic->secrets), &out, &olen, &resp, &why);
 			explicit_bzero(head, hlen);
 			free(head);
 			if (rc != SH_OK) {
@@ -1062,7 +1077,9 @@ serve(struct job *j)
 			}
 		} while (resp.status / 100 == 1 && resp.status != 101);
 		/* The body, each value replaced by its placeholder, framed
-		 * anew (secret_http_response rewrote the head for it). */
+		 * anew where secret_http_response rewrote the head for it,
+		 * else as the upstream framed it (every swap keeps its
+		 * length). */
 		bool	body = resp.status / 100 != 1 && resp.status != 204 &&
 		    resp.status != 304 && strcmp(req.method, "HEAD") != 0;
 
@@ -1073,7 +1090,8 @@ serve(struct job *j)
 
 		if (req.minor == 0)
 			resp.close = true;
-		sink_init(&k, &j->cl, req.minor == 1, ic->secrets);
+		sink_init(&k, &j->cl, resp.reframed && req.minor == 1, ic->secrets);
+		k.same_length = body && !resp.reframed;
 		j->up.flush = &k;
 		if (resp.status == 101)
 			resp.close = true;	/* another protocol: not carried */
@@ -1090,19 +1108,27 @@ serve(struct job *j)
 		 * event with the session's supervisor already. */
 		swapped_names(ic->secrets, req.swapped, sw, sizeof sw);
 		icpt_event(ic, rc == SH_OK ? "allowed" : "error", j->host, j->port,
-		    sw[0] != '\0' ? "intercepted, secret swapped" : "intercepted",
+		    k.resized ? ICPT_RESIZED : sw[0] != '\0' ?
+		    "intercepted, secret swapped" : "intercepted",
 		    j->cl.bytes - c0, j->up.bytes - u0, mono() - t0,
-		    "%s %s %s:%u%s -> %d (intercepted%s%s%s); out %llu B, in %llu B, %.3f s",
+		    "%s %s %s:%u%s -> %d (intercepted%s%s%s%s); out %llu B, in %llu B, %.3f s",
 		    rc == SH_OK ? "allowed" : "error", req.method, j->host, j->port,
 		    req.path, resp.status, sw[0] != '\0' ? "; secret " : "", sw,
-		    sw[0] != '\0' ? " swapped" : "",
+		    sw[0] != '\0' ? " swapped" : "", k.resized ? "; " ICPT_RESIZED : "",
 		    (unsigned long long)(j->cl.bytes - c0),
 		    (unsigned long long)(j->up.bytes - u0), mono() - t0);
 		if (!(body && resp.status != 101)) {
 			if (side_write(&j->cl, out, olen) == -1)
 				rc = SH_BAD;
-		} else if (sink_end(&k) == -1)
+		} else if (sink_end(&k) == -1) {
+			if (rc == SH_OK && k.resized)
+				icpt_event(ic, "error", j->host, j->port, ICPT_RESIZED,
+				    j->cl.bytes - c0, j->up.bytes - u0, mono() - t0,
+				    "error %s %s:%u%s -> %d (intercepted; %s)",
+				    req.method, j->host, j->port, req.path,
+				    resp.status, ICPT_RESIZED);
 			rc = SH_BAD;
+		}
 		free(out);
 		j->up.flush = NULL;
 		sink_free(&k);

@@ -36,11 +36,11 @@ secret_http_head_end(const char *buf, size_t len, size_t *head_len)
 const struct secret *
 secret_http_placeholder_in(const struct secrets *s, const void *buf, size_t len)
 {
-	if (s == NULL || len < SECRET_PLACEHOLDER_LEN ||
-	    memmem(buf, len, SECRET_PREFIX, sizeof SECRET_PREFIX - 1) == NULL)
+	if (s == NULL || len < SECRET_PLACEHOLDER_MIN ||
+	    memmem(buf, len, SECRET_PREFIX, SECRET_PREFIX_LEN) == NULL)
 		return (NULL);
 	for (size_t i = 0; i < s->n; i++)
-		if (memmem(buf, len, s->v[i].placeholder, SECRET_PLACEHOLDER_LEN) != NULL)
+		if (memmem(buf, len, s->v[i].placeholder, s->v[i].plen) != NULL)
 			return (&s->v[i]);
 	return (NULL);
 }
@@ -50,16 +50,17 @@ secret_http_placeholder_in(const struct secrets *s, const void *buf, size_t len)
 static const struct secret *
 scan_buf(const struct secrets *s, uint64_t mask, const char *buf, size_t len)
 {
-	const size_t	 pl = sizeof SECRET_PREFIX - 1;
+	const size_t	 pl = SECRET_PREFIX_LEN;
 	const char	*m, *end = buf + len;
 
-	while ((size_t)(end - buf) >= SECRET_PLACEHOLDER_LEN &&
+	while ((size_t)(end - buf) >= SECRET_PLACEHOLDER_MIN &&
 	    (m = memmem(buf, (size_t)(end - buf), SECRET_PREFIX, pl)) != NULL) {
-		if ((size_t)(end - m) < SECRET_PLACEHOLDER_LEN)
+		if ((size_t)(end - m) < SECRET_PLACEHOLDER_MIN)
 			break;
 		for (size_t i = 0; i < s->n && i < 64; i++)
-			if ((mask & (1ULL << i)) && memcmp(m + pl,
-			    s->v[i].placeholder + pl, SECRET_PLACEHOLDER_LEN - pl) == 0)
+			if ((mask & (1ULL << i)) && (size_t)(end - m) >= s->v[i].plen &&
+			    memcmp(m + pl, s->v[i].placeholder + pl,
+			    s->v[i].plen - pl) == 0)
 				return (&s->v[i]);
 		buf = m + 1;
 	}
@@ -72,10 +73,12 @@ secret_scan(struct secret_scan *st, const struct secrets *s, uint64_t mask,
 {
 	const char		*buf = data;
 	const struct secret	*x;
-	const size_t		 keep = sizeof st->tail;
+	size_t			 keep;
 
 	if (s == NULL || s->n == 0 || mask == 0)
 		return (NULL);
+	/* Enough for the longest placeholder less its last byte. */
+	keep = secrets_plen_max(s) - 1;
 	/* Across the cut: the tail and the first bytes of buf. */
 	if (st->ntail > 0) {
 		char	j[2 * sizeof st->tail];
@@ -200,9 +203,9 @@ unswap_exact(const struct secrets *s, const char *buf, size_t len, size_t lo,
 			free(brepl);
 			best = (size_t)(m - buf);
 			bend = best + x->len;
-			brepl = xmalloc(SECRET_PLACEHOLDER_LEN);
-			memcpy(brepl, x->placeholder, SECRET_PLACEHOLDER_LEN);
-			brlen = SECRET_PLACEHOLDER_LEN;
+			brepl = xmalloc(x->plen);
+			memcpy(brepl, x->placeholder, x->plen);
+			brlen = x->plen;
 			brc = 1;
 		}
 		for (int a = 0; a < 3; a++) {
@@ -288,10 +291,10 @@ unswap_exact(const struct secrets *s, const char *buf, size_t len, size_t lo,
 						while (q != NULL && (size_t)(q - buf) + v->len <= bend);
 						if (q == NULL)
 							continue;
-						brepl = xrealloc(brepl, brlen + SECRET_PLACEHOLDER_LEN);
+						brepl = xrealloc(brepl, brlen + v->plen);
 						memcpy(brepl + brlen, v->placeholder,
-						    SECRET_PLACEHOLDER_LEN);
-						brlen += SECRET_PLACEHOLDER_LEN;
+						    v->plen);
+						brlen += v->plen;
 						bend = (size_t)(q - buf) + v->len;
 						break;
 					}
@@ -443,10 +446,10 @@ swap_line(const struct secrets *s, uint64_t named, bool to_value,
 			continue;
 		if (to_value)
 			replace_into(&next, cur.p, cur.len, x->placeholder,
-			    SECRET_PLACEHOLDER_LEN, x->value, x->len);
+			    x->plen, x->value, x->len);
 		else
 			replace_into(&next, cur.p, cur.len, x->value, x->len,
-			    x->placeholder, SECRET_PLACEHOLDER_LEN);
+			    x->placeholder, x->plen);
 		if (next.p == NULL)
 			sbuf_add(&next, "", 0);
 		explicit_bzero(cur.p, cur.len);
@@ -647,7 +650,7 @@ foreign_in(const struct secrets *s, uint64_t named, const char *buf, size_t n)
 {
 	for (size_t i = 0; i < s->n; i++)
 		if ((i >= 64 || !(named & (1ULL << i))) &&
-		    memmem(buf, n, s->v[i].placeholder, SECRET_PLACEHOLDER_LEN) != NULL)
+		    memmem(buf, n, s->v[i].placeholder, s->v[i].plen) != NULL)
 			return (&s->v[i]);
 	return (NULL);
 }
@@ -659,15 +662,36 @@ swapped_in(const struct secrets *s, uint64_t named, const char *buf, size_t n)
 
 	for (size_t i = 0; i < s->n && i < 64; i++)
 		if ((named & (1ULL << i)) &&
-		    memmem(buf, n, s->v[i].placeholder, SECRET_PLACEHOLDER_LEN) != NULL)
+		    memmem(buf, n, s->v[i].placeholder, s->v[i].plen) != NULL)
 			b |= 1ULL << i;
 	return (b);
 }
 
+/* Whether a head's body has a Content-Length and is not chunked (the
+ * lines of a malformed head are the main pass's to refuse). */
+static bool
+has_length(const char *head, size_t len)
+{
+	struct secret_http_msg	t;
+	size_t			pos, next, n, vs;
+	const char		*why;
+
+	memset(&t, 0, sizeof t);
+	t.clen = -1;
+	next_line(head, len, 0, &pos);
+	for (; pos < len; pos = next) {
+		if ((n = next_line(head, len, pos, &next)) == 0)
+			break;
+		if (header_field(head + pos, n, &t, &vs, &why) == -1)
+			return (false);
+	}
+	return (t.clen >= 0 && !t.chunked);
+}
+
 static enum secret_http_rc
 message(const struct secrets *s, uint64_t named, bool request, const char *head,
-    size_t len, bool head_request, enum secret_http_body body, char **out,
-    size_t *outlen, struct secret_http_msg *m, const char **why)
+    size_t len, bool head_request, enum secret_http_body body, bool keep_length,
+    char **out, size_t *outlen, struct secret_http_msg *m, const char **why)
 {
 	bool		 reframe = false;
 	struct sbuf	 ob = { NULL, 0, 0 };
@@ -739,7 +763,9 @@ message(const struct secrets *s, uint64_t named, bool request, const char *head,
 		}
 		m->status = (sp1[1] - '0') * 100 + (sp1[2] - '0') * 10 + (sp1[3] - '0');
 		reframe = body != SH_BODY_KEEP && m->status / 100 != 1 &&
-		    m->status != 204 && m->status != 304 && !head_request;
+		    m->status != 204 && m->status != 304 && !head_request &&
+		    !(keep_length && has_length(head, len));
+		m->reframed = reframe;
 	}
 	if (request) {
 		if ((m->foreign = foreign_in(s, named, head, len)) != NULL)
@@ -831,15 +857,15 @@ secret_http_request(const struct secrets *s, uint64_t named, const char *head,
     size_t len, char **out, size_t *outlen, struct secret_http_msg *m,
     const char **why)
 {
-	return (message(s, named, true, head, len, false, SH_BODY_KEEP, out, outlen,
-	    m, why));
+	return (message(s, named, true, head, len, false, SH_BODY_KEEP, false, out,
+	    outlen, m, why));
 }
 
 enum secret_http_rc
 secret_http_response(const struct secrets *s, const char *head, size_t len,
-    bool head_request, enum secret_http_body body, char **out, size_t *outlen,
-    struct secret_http_msg *m, const char **why)
+    bool head_request, enum secret_http_body body, bool keep_length, char **out,
+    size_t *outlen, struct secret_http_msg *m, const char **why)
 {
-	return (message(s, 0, false, head, len, head_request, body, out, outlen,
-	    m, why));
+	return (message(s, 0, false, head, len, head_request, body, keep_length,
+	    out, outlen, m, why));
 }

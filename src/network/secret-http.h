@@ -33,6 +33,7 @@ struct secret_http_msg {
 	bool		 chunked;	/* Transfer-Encoding ends in chunked */
 	bool		 close;		/* Connection: close, or HTTP/1.0 without keep-alive */
 	bool		 upgrade;	/* Connection: upgrade (a 101 ends the HTTP) */
+	bool		 reframed;	/* responses: the body goes on framed anew */
 	size_t		 head_len;	/* bytes of the head, blank line included */
 	/* requests: which secrets were swapped (bit i: s->v[i]), and the
 	 * first foreign one for SH_FOREIGN */
@@ -59,16 +60,19 @@ enum secret_http_body {
 	SH_BODY_CLOSE,
 };
 /* A response head: each secret's value replaced by its placeholder; a
- * response with a body is reframed as body says. msg describes the
- * upstream's framing, which the body is read by. */
+ * response with a body is reframed as body says (msg->reframed), but with
+ * keep_length one whose body has a Content-Length and is not chunked:
+ * the swap back keeps its length (secrets_same_length). msg describes
+ * the upstream's framing, which the body is read by. */
 enum secret_http_rc secret_http_response(const struct secrets *, const char *head,
 		    size_t len, bool head_request, enum secret_http_body body,
-		    char **out, size_t *outlen, struct secret_http_msg *, const char **why);
+		    bool keep_length, char **out, size_t *outlen,
+		    struct secret_http_msg *, const char **why);
 /* A placeholder looked for in a stream read piece by piece (a request
  * body, a plain connection): what was scanned last, so that one cut
  * between two pieces is found as well. A zeroed struct starts a stream. */
 struct secret_scan {
-	char	tail[SECRET_PLACEHOLDER_LEN - 1];
+	char	tail[SECRET_PLACEHOLDER_MAX - 1];
 	size_t	ntail;
 };
 /* The secret (its bit set in mask) whose placeholder the len bytes at

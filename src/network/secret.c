@@ -136,24 +136,35 @@ secret_drop(struct secrets *s, size_t i)
 	s->n--;
 }
 
+/* The prefix and random hex digits: as many as make it as long as the
+ * value, where that is 16 or more and the value at most
+ * SECRET_PLACEHOLDER_MAX bytes, else 32. */
 static int
 secret_placeholder(struct secret *x, struct merr *e)
 {
-	unsigned char	r[16];
-	size_t		got = 0;
+	static const char hex[] = "0123456789abcdef";
+	unsigned char	r[(SECRET_PLACEHOLDER_MAX - SECRET_PREFIX_LEN + 1) / 2];
+	size_t		got = 0, digits, want;
 	ssize_t		n;
 
-	while (got < sizeof r) {
-		if ((n = getrandom(r + got, sizeof r - got, 0)) == -1) {
+	x->plen = x->len >= SECRET_PLACEHOLDER_MIN && x->len <= SECRET_PLACEHOLDER_MAX ?
+	    x->len : SECRET_PLACEHOLDER_STD;
+	digits = x->plen - SECRET_PREFIX_LEN;
+	want = (digits + 1) / 2;
+	while (got < want) {
+		if ((n = getrandom(r + got, want - got, 0)) == -1) {
 			if (errno == EINTR)
 				continue;
 			return (merr_errno(e, "getrandom"));
 		}
 		got += (size_t)n;
 	}
-	memcpy(x->placeholder, SECRET_PREFIX, sizeof SECRET_PREFIX - 1);
-	for (size_t i = 0; i < sizeof r; i++)
-		snprintf(x->placeholder + sizeof SECRET_PREFIX - 1 + 2 * i, 3, "%02x", r[i]);
+	memcpy(x->placeholder, SECRET_PREFIX, SECRET_PREFIX_LEN);
+	for (size_t i = 0; i < digits; i++)
+		x->placeholder[SECRET_PREFIX_LEN + i] = hex[i % 2 == 0 ? r[i / 2] >> 4 :
+		    r[i / 2] & 0xf];
+	x->placeholder[x->plen] = '\0';
+	explicit_bzero(r, want);
 	return (0);
 }
 
@@ -265,7 +276,7 @@ secrets_encode(const struct secrets *s, size_t *len)
 	char	*buf;
 
 	for (size_t i = 0; i < s->n; i++) {
-		cap += strlen(s->v[i].name) + SECRET_PLACEHOLDER_LEN + s->v[i].len + 4;
+		cap += strlen(s->v[i].name) + s->v[i].plen + s->v[i].len + 4;
 		for (size_t h = 0; h < s->v[i].hosts.n; h++)
 			cap += strlen(s->v[i].hosts.v[h]) + 1;
 	}
@@ -275,7 +286,7 @@ secrets_encode(const struct secrets *s, size_t *len)
 		const struct secret	*x = &s->v[i];
 
 		PUT(x->name, strlen(x->name));
-		PUT(x->placeholder, SECRET_PLACEHOLDER_LEN);
+		PUT(x->placeholder, x->plen);
 		PUT(x->value, x->len);
 		for (size_t h = 0; h < x->hosts.n; h++) {
 			memcpy(buf + n, x->hosts.v[h], strlen(x->hosts.v[h]));
@@ -319,8 +330,8 @@ secrets_decode(struct secrets *s, const char *buf, size_t len, struct merr *e)
 		    (val = secrets_field(&p, end, &vl)) == NULL ||
 		    (hosts = secrets_field(&p, end, &hl)) == NULL)
 			goto bad;
-		if (nl == 0 || pl != SECRET_PLACEHOLDER_LEN ||
-		    strncmp(ph, SECRET_PREFIX, sizeof SECRET_PREFIX - 1) != 0 ||
+		if (nl == 0 || pl < SECRET_PLACEHOLDER_MIN || pl > SECRET_PLACEHOLDER_MAX ||
+		    strncmp(ph, SECRET_PREFIX, SECRET_PREFIX_LEN) != 0 ||
 		    vl < SECRET_VALUE_MIN || vl > SECRET_VALUE_MAX || s->n >= 64)
 			goto bad;
 		for (size_t i = 0; i < s->n; i++)
@@ -329,6 +340,7 @@ secrets_decode(struct secrets *s, const char *buf, size_t len, struct merr *e)
 		x = secrets_get(s, name, nl);
 		memcpy(x->placeholder, ph, pl);
 		x->placeholder[pl] = '\0';
+		x->plen = pl;
 		x->value = xmalloc(vl + 1);
 		memcpy(x->value, val, vl);
 		x->value[vl] = '\0';
@@ -346,6 +358,26 @@ secrets_decode(struct secrets *s, const char *buf, size_t len, struct merr *e)
 bad:
 	secrets_release(s);
 	return (merr_set(e, "the session sent its secrets malformed"));
+}
+
+size_t
+secrets_plen_max(const struct secrets *s)
+{
+	size_t	m = 0;
+
+	for (size_t i = 0; s != NULL && i < s->n; i++)
+		if (s->v[i].plen > m)
+			m = s->v[i].plen;
+	return (m);
+}
+
+bool
+secrets_same_length(const struct secrets *s)
+{
+	for (size_t i = 0; s != NULL && i < s->n; i++)
+		if (s->v[i].plen != s->v[i].len)
+			return (false);
+	return (true);
 }
 
 const struct secret *

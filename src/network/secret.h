@@ -1,9 +1,14 @@
 /* secret.h: the secrets of a run that never enter its sandbox. Each has
  * its real value (from moat's environment or a secret-file, read by the
- * supervisor) and a placeholder made for the run ("moat-secret-" and 32
- * hex digits) that the sandbox sees in the secret's variable instead; the
- * proxy swaps one for the other on the way to the secret's hosts.
- * Supervisor only: the sandbox's init wipes its copy (secrets_wipe). */
+ * supervisor) and a placeholder made for the run ("moat-secret-" and
+ * random hex digits) that the sandbox sees in the secret's variable
+ * instead; the proxy swaps one for the other on the way to the secret's
+ * hosts. A placeholder is as long as its value where that leaves it 16
+ * digits or more and the value is at most SECRET_PLACEHOLDER_MAX bytes,
+ * so that a response's body keeps its length when the value in it is
+ * swapped back (and with it the upstream's Content-Length); else it has
+ * 32 digits. Supervisor only: the sandbox's init wipes its copy
+ * (secrets_wipe). */
 #ifndef MOAT_SECRET_H
 #define MOAT_SECRET_H
 
@@ -15,7 +20,10 @@
 #include "profile/profile.h"
 
 #define SECRET_PREFIX		"moat-secret-"
-#define SECRET_PLACEHOLDER_LEN	(sizeof SECRET_PREFIX - 1 + 32)
+#define SECRET_PREFIX_LEN	(sizeof SECRET_PREFIX - 1)
+#define SECRET_PLACEHOLDER_STD	(SECRET_PREFIX_LEN + 32)	/* the length when not the value's */
+#define SECRET_PLACEHOLDER_MIN	(SECRET_PREFIX_LEN + 16)
+#define SECRET_PLACEHOLDER_MAX	1024
 #define SECRET_VALUE_MIN	8	/* shorter is not told apart from other text */
 #define SECRET_VALUE_MAX	16384
 
@@ -23,7 +31,8 @@ struct secret {
 	char	*name;		/* owned; the variable */
 	char	*value;		/* owned; the real value, len bytes */
 	size_t	 len;
-	char	 placeholder[SECRET_PLACEHOLDER_LEN + 1];
+	char	 placeholder[SECRET_PLACEHOLDER_MAX + 1];
+	size_t	 plen;		/* the value's length, or SECRET_PLACEHOLDER_STD */
 	struct strv hosts;	/* owned; net-allow grammar, from every line naming it */
 	char	*source;	/* owned; "moat's environment" or the file */
 	bool	 optional;	/* only secret-try lines name it */
@@ -65,6 +74,11 @@ char		*secrets_encode(const struct secrets *, size_t *len);
 /* -1 with e when the bytes are not what secrets_encode wrote. */
 int		 secrets_decode(struct secrets *, const char *, size_t,
 		    struct merr *);
+/* The longest placeholder's length (0 without secrets). */
+size_t		 secrets_plen_max(const struct secrets *);
+/* Whether every placeholder is as long as its value: a text with each
+ * value swapped for its placeholder keeps its length. */
+bool		 secrets_same_length(const struct secrets *);
 /* The first secret whose real value occurs in the len bytes at buf. */
 const struct secret *secrets_find_value(const struct secrets *, const void *buf,
 		    size_t len);

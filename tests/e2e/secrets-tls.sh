@@ -64,6 +64,8 @@ B=https://host.moat.internal:$PB
 VA="tokA-$(od -An -N20 -tx1 /dev/urandom | tr -d ' \n')"
 VB="tokB-$(od -An -N20 -tx1 /dev/urandom | tr -d ' \n')"
 export TOKEN_A="$VA" TOKEN_B="$VB"
+# TOKEN_A's placeholder is as long as its value (45 bytes): 33 digits.
+PA_RE='moat-secret-[0-9a-f]{33}'
 cat >"$T/sec.conf" <<EOF
 include = restricted
 net-allow = localhost:$PA
@@ -91,9 +93,38 @@ check "the bundle has more than the run's CA (the system's too)" [ "$(printf '%s
 sandbox sh -c 'curl -sS '"$A"'/echo -H "Authorization: Bearer $TOKEN_A" -H "x-api-key: $TOKEN_A"'
 is "curl through the proxy: exit 0" "$rc" 0
 like "what the server echoes comes back as the placeholder" "$out" \
-    '^Bearer moat-secret-[0-9a-f]{32}\|moat-secret-[0-9a-f]{32}$'
+    "^Bearer $PA_RE\\|$PA_RE\$"
 is "the server received the real value as Bearer and x-api-key" \
     "$(count "$T/a.log" "\"Authorization\": \"Bearer $VA\", \"x-api-key\": \"$VA\"")" 1
+
+# Every secret of the run has a placeholder as long as its value, so a
+# body the value is swapped back in keeps its length: the upstream's
+# Content-Length passes on, not chunked framing, across 2000 swaps.
+sandbox sh -c 'curl -sS -D /tmp/h -o /tmp/b -H "Authorization: Bearer $TOKEN_A" '"$A"'/echo-many/2000
+tr -d "\r" </tmp/h | grep -i -E "^(content-length|transfer-encoding):"; wc -c </tmp/b; grep -c "^Bearer $TOKEN_A" /tmp/b'
+want=$("$PY" -c 'import sys; print(sum(8 + len(sys.argv[1]) + i % 97 for i in range(2000)))' "$VA")
+is "a body with the value swapped back keeps the upstream's Content-Length" "$rc|$(flat)" \
+    "0|Content-Length: $want $want 2000"
+# The one swap back that would change a length: a Basic credential's
+# base64 without its padding, then the password it holds, glued (the
+# base64's last group and the password's first characters decode
+# together). The response keeps its Content-Length, so moat cuts it
+# there: the client gets a short body and never the value, and the
+# event says why.
+sandbox sh -c 'curl -sS -u "abc:$TOKEN_A" '"$A"'/echo-glued; echo "curl=$?"'
+like "a swap back that would change the body's length cuts the response" "$out|$err" \
+    '^curl=18\|curl: \(18\) '
+is "... the cut body holds no value" "$(printf '%s\n%s' "$out" "$err" | grep -c -F "$VA")" 0
+run_moat audit show "$(sq "select run_id from runs order by rowid desc limit 1")"
+like "... and the event says why" "$out" \
+    'error GET host.moat.internal:[0-9]+/echo-glued -> 200 \(intercepted; secret TOKEN_A swapped; the value swapped back in the body would change its length: the response was cut\)'
+# A secret whose value is shorter than a placeholder can be (20 bytes) has
+# one of 44: a body moat rewrites then goes on chunked, whatever its host.
+TOKEN_S=tokS-0123456789abcde run_moat run -p "$PROFILE" --secret TOKEN_S=localhost:"$PB" -- \
+    sh -c 'curl -sS -D /tmp/h -o /tmp/b -H "Authorization: Bearer $TOKEN_A" '"$A"'/echo-len
+tr -d "\r" </tmp/h | grep -i -E "^(content-length|transfer-encoding):"; cat /tmp/b; printf "%s" "$TOKEN_S" | wc -c'
+like "with a secret of another length in the run, the body goes on chunked" "$rc|$(flat)" \
+    "^0\\|Transfer-Encoding: chunked Bearer $PA_RE\\| 44\$"
 
 # The leg to the client is moat's choice: AES-128-GCM first (TLS 1.3),
 # where OpenSSL's default order (and curl's) would agree on AES-256-GCM;
@@ -129,7 +160,7 @@ for n in 16380 100000; do
 	curl -sS -u "me:$TOKEN_A" '"$A"'/echo-pad/$n | tr -d . | sed "s/^Basic //" | base64 -d; echo
 done'
 like "an echoed Basic credential comes back as user:placeholder, in a header and in a body" \
-    "$(flat)" '^a:moat-secret-[0-9a-f]{32} ab:moat-secret-[0-9a-f]{32} abc:moat-secret-[0-9a-f]{32} me:moat-secret-[0-9a-f]{32} me:moat-secret-[0-9a-f]{32}$'
+    "$(flat)" "^a:$PA_RE ab:$PA_RE abc:$PA_RE me:$PA_RE me:$PA_RE\$"
 is "... while the server received the real value each time" \
     "$(grep -E '"/echo-(header|pad/[0-9]+)"' "$T/a.log" | grep -c -E "\"Authorization\": \"Basic ($(printf 'a:%s' "$VA" | base64 -w0)|$(printf 'ab:%s' "$VA" | base64 -w0)|$(printf 'abc:%s' "$VA" | base64 -w0)|$(printf 'me:%s' "$VA" | base64 -w0))\"")" 5
 # A body that echoes the value thousands of times, at every offset of the
@@ -186,7 +217,7 @@ is "a session with a secret starts" "$rc" 0
 for i in 1 2; do
 	run_moat session exec "$S" -- sh -c 'curl -sS '"$A"'/echo/sess'"$i"' -H "Authorization: Bearer $TOKEN_A"'
 	like "session exec $i: what the server echoes comes back as the placeholder" "$rc $out" \
-	    '^0 Bearer moat-secret-[0-9a-f]{32}\|$'
+	    "^0 Bearer $PA_RE\\|\$"
 done
 is "session exec: the server received the real value for both commands" \
     "$(grep -E '"/echo/sess[12]"' "$T/a.log" | grep -c -F "Bearer $VA")" 2
@@ -205,7 +236,7 @@ for line in p.stdout:
         break
 p.stdin.close(); p.wait(30)' "$PROFILE" 2>"$T/mcp.err")
 like "moat mcp run_command: curl's answer echoes the placeholder" "$out" \
-    '^0 Bearer moat-secret-[0-9a-f]{32}\|'
+    "^0 Bearer $PA_RE\\|"
 is "moat mcp run_command: the server received the real value" \
     "$(grep '"/echo/mcp"' "$T/a.log" | grep -c -F "Bearer $VA")" 1
 
@@ -233,7 +264,7 @@ is "the placeholder in a DNS name gets no answer" "$out" "rc=2"
 id=$("$PY" -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select run_id from runs order by rowid desc limit 1").fetchone()[0])' "$MOAT_DB")
 run_moat audit show "$id"
 like "the DNS name is recorded as refused with why" "$out" \
-    'refused moat-secret-[0-9a-f]{32}\.example\.com .*the placeholder of secret TOKEN_A in a name asked of the resolver'
+    "refused $PA_RE\\.example\\.com .*the placeholder of secret TOKEN_A in a name asked of the resolver"
 
 # The placeholder in a request body: to a secret's host not its own, and
 # in plain HTTP, refused before its last byte goes; across a TLS record's

@@ -22,6 +22,8 @@ export MOAT_DB="$T/audit.db"
 VAL="tok-$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')"
 REV=$(printf '%s' "$VAL" | rev)
 export TOKEN_A="$VAL"
+# Its placeholder is as long as it is (52 bytes): 40 random digits.
+PH='moat-secret-[0-9a-f]{40}'
 
 cat >"$T/sec.conf" <<EOF
 include = restricted
@@ -33,14 +35,26 @@ PROFILE=$T/sec.conf
 
 sandbox sh -c 'printf "%s\n" "$TOKEN_A"'
 is "a run with a secret exits 0" "$rc" 0
-like "inside, the secret's variable holds a placeholder" "$out" '^moat-secret-[0-9a-f]{32}$'
+like "inside, the secret's variable holds a placeholder as long as the value" "$out" "^$PH\$"
 first=$out
 sandbox sh -c 'printf "%s\n" "$TOKEN_A"'
-like "the next run has a placeholder too" "$out" '^moat-secret-[0-9a-f]{32}$'
+like "the next run has a placeholder too" "$out" "^$PH\$"
 check "each run has a placeholder of its own" [ "$out" != "$first" ]
 
 run_moat run -p "$PROFILE" -e TOKEN_A -- sh -c 'printf "%s\n" "$TOKEN_A"'
-like "-e NAME does not pass the host's value of a secret" "$out" '^moat-secret-[0-9a-f]{32}$'
+like "-e NAME does not pass the host's value of a secret" "$out" "^$PH\$"
+
+# A placeholder is as long as its value when that leaves 16 random digits
+# or more and the value is at most 1024 bytes (a response that echoes the
+# value keeps its length); else it has 32 digits.
+lens=
+for n in 20 27 28 1024 1025; do
+	v=$(od -An -N600 -tx1 /dev/urandom | tr -d ' \n' | head -c "$n")
+	TOKEN_A=$v run_moat run -p "$PROFILE" -- sh -c 'case $TOKEN_A in moat-secret-*[!0-9a-f]*) echo bad;; moat-secret-*) printf "%s" "$TOKEN_A" | wc -c;; *) echo bad;; esac'
+	lens="$lens $n:$rc:$out"
+done
+is "placeholders: 32 digits under 28 bytes and over 1024, else the value's length" \
+    "$lens" " 20:0:44 27:0:44 28:0:28 1024:0:1024 1025:0:44"
 
 # Nowhere inside: every process's environment and command line, every
 # file under /tmp and HOME (what the command wrote there included), and
@@ -182,7 +196,7 @@ secret-file = TOKEN_F ~/token.txt
 EOF
 run_moat run -p "$T/file.conf" -- sh -c 'printf "%s\n" "$TOKEN_F"; cat ~/token.txt 2>&1 | head -1'
 like "secret-file: the variable holds a placeholder; the file is not there" "$out" \
-    '^moat-secret-[0-9a-f]{32}
+    '^moat-secret-[0-9a-f]{45}
 cat: .*token.txt: No such file or directory$'
 rm -f "$HOME/token.txt"
 run_moat run -p "$T/file.conf" -- true
@@ -219,7 +233,7 @@ is "--secret for a host no net-allow admits: the line to add" "$err" \
 run_moat run -p restricted --net-allow api.example.test --secret TOKEN_A=api.example.test,other.test -- true
 like "--secret checks every host" "$rc $err" '^125 .*no net-allow line admits other.test'
 run_moat run -p restricted --net-allow api.example.test --secret TOKEN_A=api.example.test -- sh -c 'printf "%s\n" "$TOKEN_A"'
-like "--secret with --net-allow: the placeholder inside" "$rc $out" '^0 moat-secret-[0-9a-f]{32}$'
+like "--secret with --net-allow: the placeholder inside" "$rc $out" "^0 $PH\$"
 run_moat run --secret TOKEN_A=api.example.test -- true
 like "--secret with an isolated profile is refused" "$rc $err" '^125 moat run: --secret: profile default has net = isolated'
 run_moat run -p restricted --secret TOKEN_A -- true
@@ -241,8 +255,8 @@ TRY_TOKEN= run_moat run -p "$T/try.conf" -- sh -c 'echo "[${TRY_TOKEN-unset}]"'
 is "secret-try with the variable empty: the run starts, the empty variable passed as env-pass says" "$rc|$out" "0|[]"
 TRY_TOKEN=$VAL run_moat run -p "$T/try.conf" -e REV="$REV" -- sh -c 'echo "$TRY_TOKEN"; "$0" scan.py | head -1' "$PY"
 like "secret-try with a value: a placeholder inside, the value nowhere" "$rc $out" \
-    '^0 moat-secret-[0-9a-f]{32}
-found: nothing$'
+    "^0 $PH
+found: nothing\$"
 TRY_TOKEN=short run_moat run -p "$T/try.conf" -- true
 like "secret-try with a value under 8 bytes is refused as a secret's" "$rc $err" \
     '^125 .*secret TRY_TOKEN: the value from \$TRY_TOKEN is 5 bytes'
@@ -266,7 +280,7 @@ like "secret-try for a host no net-allow admits is refused at the profile, namin
 for pa in "claude-code ANTHROPIC_API_KEY" "codex OPENAI_API_KEY" "gemini GEMINI_API_KEY" "aider DEEPSEEK_API_KEY"; do
 	set -- $pa
 	(export "$2=$VAL"; run_moat run -p "$1" -- sh -c 'eval "echo \$$0"' "$2"; echo "$rc|$out" >"$T/agent")
-	like "profile $1: \$$2 set: a placeholder inside" "$(cat "$T/agent")" '^0\|moat-secret-[0-9a-f]{32}$'
+	like "profile $1: \$$2 set: a placeholder inside" "$(cat "$T/agent")" "^0\\|$PH\$"
 	(unset "$2"; run_moat run -p "$1" -- sh -c 'eval "echo \${$0-unset}"' "$2"; echo "$rc|$out" >"$T/agent")
 	is "profile $1: \$$2 unset: it starts without it" "$(cat "$T/agent")" "0|unset"
 done
@@ -282,8 +296,8 @@ is "a session with secrets starts" "$rc" 0
 S=${out%% *}
 run_moat session exec "$S" -- sh -c 'printf "%s\n" "$TOKEN_A"; echo "$SSL_CERT_FILE"'
 like "session exec: the secret's variable holds a placeholder, the CA bundle is named" \
-    "$rc $out" '^0 moat-secret-[0-9a-f]{32}
-/etc/moat-ca.pem$'
+    "$rc $out" "^0 $PH
+/etc/moat-ca.pem\$"
 sfirst=$(printf '%s' "$out" | head -1)
 run_moat session exec "$S" -- sh -c 'printf "%s\n" "$TOKEN_A"'
 is "the session's next command has the same placeholder" "$out" "$sfirst"
@@ -309,7 +323,7 @@ run_moat session kill "$S"
 out=$(cd "$T/ws" && printf '%s\n' 'printf "[%s]\n" "$TOKEN_A"' 'printf "[%s]\n" "$TOKEN_A"' |
     "$MOAT" shell --plain -p "$PROFILE" 2>&1)
 is "moat shell: two lines, the same placeholder in each" \
-    "$(printf '%s\n' "$out" | grep -c '^\[moat-secret-[0-9a-f]\{32\}\]$')|$(printf '%s\n' "$out" | grep '^\[' | sort -u | wc -l)" "2|1"
+    "$(printf '%s\n' "$out" | grep -c '^\[moat-secret-[0-9a-f]\{40\}\]$')|$(printf '%s\n' "$out" | grep '^\[' | sort -u | wc -l)" "2|1"
 (unset TOKEN_A; run_moat session new -p "$PROFILE"; echo "$rc|$err" >"$T/unset")
 like "a session whose secret is unset is refused before it starts, naming it" \
     "$(cat "$T/unset")" "^125\|.*secret TOKEN_A: the variable is not set in moat's environment"

@@ -8,6 +8,8 @@
 #   /echo-pad/N  200, the Authorization between two runs of N dots
 #   /echo-many/N 200, N lines: the Authorization, then i % 97 dots (line i
 #                from 0), one write
+#   /echo-glued  200, a Basic credential's base64 without its padding, then
+#                the password it holds, with nothing between them
 #   /chunked     200, a chunked body of three chunks
 #   /bytes/N     200, N bytes (for bench/secrets.sh)
 #   anything     200 "ok METHOD PATH"
@@ -16,7 +18,7 @@
 # the suite by its own order (Python's default: AES-256-GCM first); with
 # TLSD_CLIENT_ORDER=1 in its environment, by the client's (as nginx does
 # by default).
-import json, os, ssl, sys, threading
+import base64, json, os, ssl, sys, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 portfile, cert, key, log = sys.argv[1:5]
@@ -76,6 +78,10 @@ class H(BaseHTTPRequestHandler):
             auth = self.headers.get("Authorization", "").encode()
             out = b"".join(auth + b"." * (i % 97) + b"\n"
                            for i in range(int(self.path[11:])))
+        elif self.path.startswith("/echo-glued"):
+            b64 = self.headers.get("Authorization", "").split(" ")[-1]
+            pw = base64.b64decode(b64).split(b":", 1)[-1]
+            out = b64.rstrip("=").encode() + pw + b"\n"
         elif self.path.startswith("/echo-pad/"):
             pad = b"." * int(self.path[10:])
             out = pad + self.headers.get("Authorization", "").encode() + pad
