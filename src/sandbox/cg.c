@@ -1398,9 +1398,11 @@ cg_child_remove(struct cg *cg, const char *name)
 	if (cg->mode != CG_V1 && !(cg->mode == CG_V2 && cg->initfd >= 0))
 		return;
 	/* EBUSY: a background process of the command is still in it. It is
-	 * removed with the session (cg_destroy). */
+	 * removed with the session (cg_destroy). The freezer has none
+	 * (cg_child_make). */
 	for (size_t i = 0; i < cg->ndirs; i++)
-		(void)unlinkat(cg->dirs[i].fd, name, AT_REMOVEDIR);
+		if (cg->dirs[i].ctl != CG_CTL_FREEZER)
+			(void)unlinkat(cg->dirs[i].fd, name, AT_REMOVEDIR);
 }
 
 void
