@@ -150,6 +150,25 @@ const char *const audit_schema[] = {
 	/* 4 -> 5: when each stretch of a stream's kept output was written
 	 * (lines "OFFSET MS"), so moat audit replay plays it at its pace. */
 	"ALTER TABLE outputs ADD COLUMN timing TEXT;",
+	/* 5 -> 6: outputs as a rowid table with its key in an index. Without
+	 * rowid, its b-tree's cells were whole rows, kept output and all, and
+	 * every search compared the key with cells read whole, their overflow
+	 * pages too: a run's end read the kept output of the runs beside it
+	 * in the tree (57 pages to find that one run had none, in a log of
+	 * 30,000 runs). The rows and what a row's hash covers are the same. */
+	"CREATE TABLE outputs6 ("
+	"  id INTEGER PRIMARY KEY,"
+	"  run INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,"
+	"  stream TEXT NOT NULL CHECK (stream IN ('stdout','stderr')),"
+	"  head BLOB,"
+	"  tail BLOB,"
+	"  timing TEXT,"
+	"  UNIQUE (run, stream)"
+	");"
+	"INSERT INTO outputs6 (run, stream, head, tail, timing)"
+	"  SELECT run, stream, head, tail, timing FROM outputs ORDER BY run, stream;"
+	"DROP TABLE outputs;"
+	"ALTER TABLE outputs6 RENAME TO outputs;",
 };
 
 const size_t	audit_schema_n = sizeof audit_schema / sizeof audit_schema[0];

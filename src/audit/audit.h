@@ -17,7 +17,7 @@ struct audit_run;
 struct run_event;
 struct sqlite3;
 
-#define AUDIT_SCHEMA_VERSION	5
+#define AUDIT_SCHEMA_VERSION	6
 #define AUDIT_OUTPUT_DEFAULT	(64 * 1024)	/* head and tail kept per stream */
 #define AUDIT_GENESIS		"0000000000000000000000000000000000000000000000000000000000000000"
 

@@ -1759,6 +1759,46 @@ test_speed(void)
 	audit_close(a);
 }
 
+/* A run's kept output is found without reading the kept output of the
+ * runs beside it: 400 runs, every other one with 96 KiB kept, the log
+ * opened again (a cold page cache, as each moat has), then a search for
+ * a run that kept none, and the length of one that did. As a table
+ * without rowid, whose cells were whole rows, the two read 202 pages. */
+static void
+test_outputs_search(void)
+{
+	struct merr	 e;
+	struct audit	*a;
+	autofree char	*p = db_path("outputs.db");
+	int		 cur = 0, hi = 0;
+
+	if ((a = audit_open(p, AUDIT_NO_RECOVER, &e)) == NULL) {
+		tap_ok(0, "open %s: %s", p, e.msg);
+		return;
+	}
+	tap_ok(sqlite3_exec(audit_sqlite(a), "BEGIN;"
+	    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400)"
+	    "  INSERT INTO runs (id, run_id, status, source, started_at)"
+	    "  SELECT i, 'r' || i, 'done', 'cli', '2026-01-01T00:00:00.000Z' FROM n;"
+	    "INSERT INTO outputs (run, stream, head, tail)"
+	    "  SELECT id, 'stdout', zeroblob(65536), zeroblob(32768) FROM runs WHERE id % 2 = 0;"
+	    "COMMIT;", NULL, NULL, NULL) == SQLITE_OK, "400 runs, 200 with 96 KiB of "
+	    "kept output: %s", sqlite3_errmsg(audit_sqlite(a)));
+	audit_close(a);
+	if ((a = audit_open(p, AUDIT_NO_RECOVER, &e)) == NULL) {
+		tap_ok(0, "open %s again: %s", p, e.msg);
+		return;
+	}
+	sqlite3_db_status(audit_sqlite(a), SQLITE_DBSTATUS_CACHE_MISS, &cur, &hi, 1);
+	tap_ok(q_int(a, "SELECT count(*) FROM outputs WHERE run = 201") == 0 &&
+	    q_int(a, "SELECT length(head) FROM outputs WHERE run = 202") == 65536,
+	    "run 201 kept no output, run 202 its 64 KiB");
+	sqlite3_db_status(audit_sqlite(a), SQLITE_DBSTATUS_CACHE_MISS, &cur, &hi, 0);
+	tap_ok(cur <= 40, "finding them read %d pages (at most 40), not the output "
+	    "kept beside them", cur);
+	audit_close(a);
+}
+
 int
 main(void)
 {
@@ -1792,6 +1832,7 @@ main(void)
 	test_spool();
 	test_spool_parse();
 	test_schema_versions();
+	test_outputs_search();
 	test_speed();
 	rm = xprintf("rm -rf '%s'", tmpdir);
 	if (system(rm) != 0)
