@@ -359,7 +359,7 @@ secret_unswap_next(const struct secrets *s, const char *buf, size_t len,
     size_t pos, bool final, size_t *at, size_t *end, char **repl, size_t *rlen)
 {
 	uint64_t	 bits[(1 << FIND_BITS) / 64];
-	size_t		 minl = SIZE_MAX, maxl = 0, maxv = 0, k, smp;
+	size_t		 minl = SIZE_MAX, maxl = 0, maxv = 0, k, smp, cap;
 
 	if (s == NULL || s->n == 0 || pos >= len)
 		return (0);
@@ -395,14 +395,26 @@ secret_unswap_next(const struct secrets *s, const char *buf, size_t len,
 			continue;
 		}
 		/* Needles around the sample, and what a token found there
-		 * may reach: searched exactly. */
+		 * may reach: searched exactly. A token that begins before hi
+		 * may have its core past hi (a long token, its core near its
+		 * end): cores are looked for a token's length further (cap),
+		 * and what is found counts only when it begins before hi, so
+		 * that it is the first (secret_unswap_exact's); one that
+		 * begins later is found again from a later sample. */
 		from = smp + 4 > maxl && smp + 4 - maxl > pos ? smp + 4 - maxl : pos;
 		hi = smp + 1 + SECRET_B64_TOKEN_MAX(maxv);
 		if (hi > len)
 			hi = len;
-		if ((rc = unswap_exact(s, buf, len, pos, from, hi, final, at, end,
-		    repl, rlen)) != 0)
+		cap = hi + SECRET_B64_TOKEN_MAX(maxv) < len ?
+		    hi + SECRET_B64_TOKEN_MAX(maxv) : len;
+		if ((rc = unswap_exact(s, buf, len, pos, from, cap, final, at, end,
+		    repl, rlen)) != 0 && *at < hi)
 			return (rc);
+		if (rc == 1) {
+			explicit_bzero(*repl, *rlen);
+			free(*repl);
+			*repl = NULL;
+		}
 		/* Nothing begins in [from, hi): the samples go on from hi. */
 		smp = hi;
 	}

@@ -97,6 +97,10 @@ seed "$out/corpus-secret" session 'TOKEN\000moat-secret-aaaaaaaaaaaaaaaaaaaaaaaa
 seed "$out/corpus-secret" body 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxmoat-secret-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbyyyymoat-secret-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'
 seed "$out/corpus-secret" echo '{"auth": "Basic YTp2YWx1ZS1vZi1hLTEyMzQ=", "b": "Basic YWI6dmItNTY3ODk=", "c": "YWJjOnZhbHVlLW9mLWEtMTIzNA"}'
 seed "$out/corpus-secret" foreign 'GET / HTTP/1.1\r\nx-api-key: moat-secret-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\r\n\r\n'
+# Two tokens, each holding a value of the second set (same-length
+# placeholders) at another alignment, the later one's core first: the
+# sampled search must give the earlier (as the exact one does).
+seed "$out/corpus-secret" misaligned 'HTTP/1.1 200 OK\r\nX-Echo: valvalO=-e\203=Qof-95\r\nConnecTion:"cOK\r\nX-Echo: val\365\365\365\365\365\365\365\365\365\365\365\365\365\365\365\365-easic) YTp2YWx1dmFsdWUtb2YtYy0wMTIzNDU2Nzg5YWJjZGVZi1hLTEyMZC0wccccccccccccccccccdmFsdWUtb2YtYy0wMT2YtYy0wMTIzNDU2Nzg5YWJjZGVm)2hpZS1vZi1hLTEyMZC0wMTIzNDU2N2YtYy0wMTIzNDU2Nzg5YWJjZGVmZ2hpEtMTIzIzNDU2Nzg5YWJjZGVmZMTIzNDU2Nzg5YWJjZGVmZ2hpEtMTIzIzNDU2cretNzg5YWJjZGVmZ2hpEtmZ2hpZS1vZi1hLTEyMZC0wMTIzNDU2Nzg5QUdmQtMDEyMzQ1Njc4OUFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaJDREdmFsdWUtb2YtYy0wMT2YtYy0wMTIzNDU2Nzg5YWJjZGVmZ2hpZS1vZi1hLTEyMZC0wMTIzNDU2Nzg52hpQUJDREdmFsdWUtb2YtYy0wMTIzNDU2Nzg5YWJjZGVmZ2hpEtEtMTIzIzNDU2Nzg5YWJjZGV\203=Qof-9\r\nConte2nt-Lengvh: 05\r\nConnecTion:"close:::::::::ontnn-Length: 10\r\nCgnnectio\r\n\r\n'
 seed "$out/corpus-duration" secs '1.5'
 seed "$out/corpus-duration" ms '500ms'
 seed "$out/corpus-duration" hours '8784h'
