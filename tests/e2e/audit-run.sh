@@ -133,6 +133,27 @@ like "--unlogged: the warning names the log once and says the run goes on" "$err
     "^moat: audit log [^:]*/audit.db: .*; the run goes on, and may be missing from the log$"
 chmod 0755 "$T/ro"
 
+# The command starts only once its row is begun: with the log locked by
+# another writer for 2 s, the sandbox is ready long before the row can be
+# written, and the command waits for it. (mkdir: a call the notifier does
+# not hold, where a file's open for writing would wait for the
+# supervisor's loop whenever the command started.)
+rm -rf "$T/ws/began" "$T/locked"
+python3 -c 'import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
+c.execute("BEGIN IMMEDIATE"); open(sys.argv[2], "w").close()
+time.sleep(2); c.execute("COMMIT")' "$MOAT_DB" "$T/locked" &
+kpid=$!
+for _ in $(seq 100); do [ -e "$T/locked" ] && break; sleep 0.05; done
+(cd "$T/ws" && exec "$MOAT" run -q -- mkdir began) &
+bpid=$!
+sleep 1
+check "with the log locked, the command has not run: its row is not begun" test ! -e "$T/ws/began"
+wait $kpid
+wait $bpid; rc=$?
+is "once the lock is gone, the row is begun and the command runs" \
+    "$rc|$(test -d "$T/ws/began" && echo ran)|$(sq "SELECT status FROM runs WHERE argv LIKE '%began%'")" "0|ran|done"
+
 # A completion is not lost to a log held locked past the busy timeout (5 s):
 # the run ends while another writer holds the lock for 8 s.
 (cd "$T/ws" && exec "$MOAT" run -- sh -c 'sleep 1; echo lockedout-done') >"$T/lk.out" 2>"$T/lk.err" &
