@@ -77,7 +77,7 @@ bench() {
 	local -a more=()
 	if [ -n "$base" ]; then
 		SB=$(run_as "$base" session new -p isolated </dev/null) || { echo "session.sh: [$who] BASE session new failed" >&2; return; }
-		more=(-n "session exec (base)" "$base session exec $SB -- /bin/true")
+		more=(-n "session exec (base)" "$base session exec $SB --db $home/other-audit.db -- /bin/true")
 	fi
 	echo "== $who: exec into $S against one-shot sandboxes, $runs runs each"
 	run_as hyperfine -N --warmup 5 --runs "$runs" --style basic \
@@ -93,9 +93,10 @@ bench() {
 		run_as "$py" - "$runs" "$moat" "$S" "$base" "$SB" <<'PY' | sed "s/^/$who: /"
 import os, statistics, sys, time
 n, moat, s, base, sb = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+other = os.environ["HOME"] + "/other-audit.db"	# BASE's own log (its schema may be older)
 cmds = [("bare", ["/bin/true"]),
         ("session exec", [moat, "session", "exec", s, "--", "/bin/true"]),
-        ("session exec (base)", [base, "session", "exec", sb, "--", "/bin/true"]),
+        ("session exec (base)", [base, "session", "exec", sb, "--db", other, "--", "/bin/true"]),
         ("moat run", [moat, "run", "-p", "isolated", "--", "/bin/true"])]
 null = os.open("/dev/null", os.O_RDWR)
 t = {c: [] for c, _ in cmds}
@@ -116,8 +117,9 @@ PY
 		run_as "$py" - "$spaced" "$moat" "$S" "$base" "$SB" <<'PY' | sed "s/^/$who: /"
 import os, resource, statistics, sys, time
 n, moat, s, base, sb = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+other = os.environ["HOME"] + "/other-audit.db"	# BASE's own log (its schema may be older)
 cmds = [("session exec", [moat, "session", "exec", s, "--", "/bin/true"]),
-        ("session exec (base)", [base, "session", "exec", sb, "--", "/bin/true"])]
+        ("session exec (base)", [base, "session", "exec", sb, "--db", other, "--", "/bin/true"])]
 null = os.open("/dev/null", os.O_RDWR)
 t = {c: [] for c, _ in cmds}
 cpu = {c: 0.0 for c, _ in cmds}

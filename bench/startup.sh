@@ -102,7 +102,8 @@ bench() {
 		    "$moat run -- $cmd" "$moat run -p $scratch/nomem.conf -- $cmd")
 		if [ -n "$base" ]; then
 			names+=(moat-b)
-			cmds+=("$base run -p isolated -- $cmd")
+			# Its own log: a build of another schema refuses this one's.
+			cmds+=("$base run --db $home/other-audit.db -p isolated -- $cmd")
 		fi
 		# Each command must work once before it is timed; drop the ones that do not.
 		local -a hf=()
