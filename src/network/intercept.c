@@ -54,6 +54,10 @@ struct intercept {
 	const struct secrets	*secrets;
 	struct tls_ca		*ca;		/* borrowed: the secrets' */
 	SSL_CTX			*up;		/* owned */
+	pthread_mutex_t		 trust_mu;	/* the first handshake adds the */
+	int			 trusted;	/* system's trust store to up: 1 */
+						/* done, -1 failed (trust_why) */
+	char			 trust_why[256];
 	struct allow		 hosts[64];	/* per secret: its hosts as rules */
 	size_t			 nhosts;
 	struct allow		 http;		/* the profile's HTTP rules */
@@ -814,11 +818,38 @@ client_handshake(struct job *j, SSL_CTX *ctx, char *why, size_t whylen)
 	return (-1);
 }
 
+/* The system's trust store in ic->up, added by the run's first upstream
+ * handshake (tls_client_ctx_trust says why not at the start); the others
+ * wait for it here. -1 with why set when it could not be. */
+static int
+upstream_trust(struct intercept *ic, char *why, size_t whylen)
+{
+	int	rc;
+
+	pthread_mutex_lock(&ic->trust_mu);
+	if (ic->trusted == 0) {
+		struct merr	e;
+
+		ic->trusted = 1;
+		if (tls_client_ctx_trust(ic->up, &e) == -1) {
+			ic->trusted = -1;
+			snprintf(ic->trust_why, sizeof ic->trust_why, "%.250s", e.msg);
+		}
+	}
+	rc = ic->trusted;
+	if (rc == -1)
+		snprintf(why, whylen, "%s", ic->trust_why);
+	pthread_mutex_unlock(&ic->trust_mu);
+	return (rc == 1 ? 0 : -1);
+}
+
 static int
 upstream_handshake(struct job *j, struct intercept *ic, char *why, size_t whylen)
 {
 	int	n;
 
+	if (upstream_trust(ic, why, whylen) == -1)
+		return (-1);
 	if ((j->up.ssl = SSL_new(ic->up)) != NULL) {
 		/* Records read a socket's worth at a time, not two reads each. */
 		SSL_set_read_ahead(j->up.ssl, 1);
@@ -1299,6 +1330,7 @@ intercept_new(const struct secrets *s, const struct profile *p, struct merr *e)
 	ic->ca = s->ca;
 	ic->ev[0] = ic->ev[1] = -1;
 	pthread_mutex_init(&ic->mu, NULL);
+	pthread_mutex_init(&ic->trust_mu, NULL);
 	pthread_cond_init(&ic->cv, NULL);
 	if (s->n > 64) {
 		merr_set(e, "more than 64 secrets in one run");
@@ -1394,6 +1426,7 @@ intercept_free(struct intercept *ic, const struct event_sink *sink)
 	if (ic->ev[1] != -1)
 		close(ic->ev[1]);
 	pthread_cond_destroy(&ic->cv);
+	pthread_mutex_destroy(&ic->trust_mu);
 	pthread_mutex_destroy(&ic->mu);
 	free(ic);
 }

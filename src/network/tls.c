@@ -270,7 +270,6 @@ tls_client_ctx_new(const struct strv *cafiles, struct merr *e)
 	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
 	    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
 	    SSL_CTX_set_ciphersuites(ctx, TLS13_SUITES) != 1 ||
-	    SSL_CTX_set_default_verify_paths(ctx) != 1 ||
 	    SSL_CTX_set_alpn_protos(ctx, h1, sizeof h1) != 0) {
 		tls_fail(e, "TLS interception: the upstream context");
 		SSL_CTX_free(ctx);
@@ -288,6 +287,16 @@ tls_client_ctx_new(const struct strv *cafiles, struct merr *e)
 		}
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	return (ctx);
+}
+
+int
+tls_client_ctx_trust(SSL_CTX *ctx, struct merr *e)
+{
+	if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+		tls_fail(e, "TLS interception: the system's trust store");
+		return (-1);
+	}
+	return (0);
 }
 
 int
@@ -309,7 +318,9 @@ tls_probe(char *msg, size_t len)
 		return (-1);
 	}
 	tls_ca_free(ca);
-	if ((up = tls_client_ctx_new(NULL, &e)) == NULL) {
+	if ((up = tls_client_ctx_new(NULL, &e)) == NULL ||
+	    tls_client_ctx_trust(up, &e) == -1) {
+		SSL_CTX_free(up);
 		snprintf(msg, len, "%s", e.msg);
 		return (-1);
 	}

@@ -321,6 +321,14 @@ run_moat run -p "$T/noca.conf" -- sh -c 'curl -sS -w " %{http_code}" '"$A"'/unve
 like "upstream verification failure: 502 with the reason" "$(flat)" \
     'certificate of localhost failed verification: unable to get local issuer certificate.* 502$'
 is "... and nothing reached the server" "$(count "$T/a.log" '"/unverified"')" 0
+# The system's trust store, as OpenSSL finds it (moat's own SSL_CERT_FILE),
+# verifies the host without net-ca. moat loads it at the run's first
+# upstream handshake: two connections at once both wait for it.
+SSL_CERT_FILE=$T/ca.pem run_moat run -p "$T/noca.conf" -- sh -c 'for i in 1 2; do
+	curl -sS -o /dev/null -w "%{http_code}\n" '"$A"'/sysstore$i -H "Authorization: Bearer $TOKEN_A" >/tmp/c$i &
+done; wait; cat /tmp/c1 /tmp/c2'
+is "the system's trust store (SSL_CERT_FILE) verifies the host, for two first connections at once" \
+    "$(flat)|$(grep -c '"/sysstore[12]"' "$T/a.log")" "200 200|2"
 
 # A client that trusts only its own CA (a pinned one) refuses moat's.
 run_moat run -p "$PROFILE" -- sh -c 'curl -sS --cacert test-ca.pem '"$A"'/pinned 2>/dev/null; echo "curl=$?"'
