@@ -303,7 +303,10 @@ run_release(struct run *r)
 	free(r->ws_path);
 	free(r->cwd_path);
 	free(r->exec_hint);
+	free(r->session_user);
+	free(r->session_home);
 	r->state_dir = r->ws_path = r->cwd_path = r->exec_hint = NULL;
+	r->session_user = r->session_home = NULL;
 	secrets_release(&r->secrets);
 }
 
@@ -1806,8 +1809,8 @@ spawn_finish(struct run *r, struct spawn *sp)
  * password entry is read once per process and user (a front end that
  * stays up starts many commands: reading /etc/passwd was on each one's
  * path). */
-static void
-spawn_who(char **home, char **user)
+void
+run_who(char **home, char **user)
 {
 	static struct {
 		bool	 read;
@@ -2205,7 +2208,11 @@ run_attached(struct run *r, struct spawn *sp, struct merr *e)
 	/* No clone here: the front end's threads may start at once. */
 	if (r->after_clone != NULL)
 		r->after_clone(r);
-	spawn_who(&home, &user);
+	if (r->session_user != NULL && r->session_home != NULL) {
+		user = xstrdup(r->session_user);
+		home = xstrdup(r->session_home);
+	} else
+		run_who(&home, &user);
 	ei.profile = p;
 	ei.extra = &r->env_extra;
 	ei.home = home;
@@ -2474,7 +2481,7 @@ run_sandbox(struct run *r, struct merr *e)
 	t = now_mono();
 
 	/* Who, where: the same user, the workspace at its host path. */
-	spawn_who(&home, &user);
+	run_who(&home, &user);
 	if (getcwd(cwdbuf, sizeof cwdbuf) == NULL)
 		return (merr_errno(e, "getcwd"));
 	if (p->workspace != WS_NONE) {

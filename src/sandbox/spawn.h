@@ -100,6 +100,10 @@ struct run {
 	 * as the command's record's instead of working the share out again
 	 * (meminfo, mountinfo, the cgroup tree); 0: worked out. */
 	uint64_t		 session_memory;
+	/* The user and HOME the session's commands run as (from its
+	 * greeting: its sandbox's home is at that path), instead of this
+	 * process's (run_who); NULL: this process's. Owned. */
+	char			*session_user, *session_home;
 	bool			 pty_force;	/* a terminal even when stdout is none */
 	/* In a session: called once init has started the command (its pid is
 	 * in cmd_pid); NULL: not wanted. */
@@ -166,6 +170,10 @@ struct run {
 };
 
 void		 run_init(struct run *);
+/* The user a sandbox runs as inside: this process's user's name (new
+ * strings; "user" when it has none) and HOME (its password entry's home
+ * when unset, "/" or relative), where the sandbox keeps the home. */
+void		 run_who(char **home, char **user);
 void		 run_release(struct run *);
 /* Builds the sandbox, runs the command, waits, fills end/exit_code. Returns -1
  * with e set only when the sandbox could not be built (exit 125). */

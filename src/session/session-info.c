@@ -58,6 +58,8 @@ session_info_format(const struct session_info *in)
 	info_put(&buf, &len, "workspace", in->workspace);
 	info_put(&buf, &len, "cwd", in->cwd);
 	info_put(&buf, &len, "run_id", in->run_id);
+	info_put(&buf, &len, "user", in->user);
+	info_put(&buf, &len, "home", in->home);
 #define NUM(k, fmt, v) do { snprintf(num, sizeof num, fmt, v); \
 	info_put(&buf, &len, k, num); } while (0)
 	NUM("pid", "%ld", (long)in->pid);
@@ -149,6 +151,8 @@ session_info_parse(const char *buf, size_t len, struct session_info *in)
 		STR("workspace", workspace);
 		STR("cwd", cwd);
 		STR("run_id", run_id);
+		STR("user", user);
+		STR("home", home);
 		PID("pid", pid);
 		PID("init_pid", init_pid);
 		NUM("created", created);

@@ -1221,6 +1221,14 @@ sv_serve_ready(struct run *r)
 	snprintf(sv->info.cwd, sizeof sv->info.cwd, "%s",
 	    r->cwd_path != NULL ? r->cwd_path : "/");
 	snprintf(sv->info.run_id, sizeof sv->info.run_id, "%s", r->id);
+	{
+		autofree char	*home = NULL, *user = NULL;
+
+		/* As run_sandbox made the sandbox's home: its commands' too. */
+		run_who(&home, &user);
+		snprintf(sv->info.user, sizeof sv->info.user, "%s", user);
+		snprintf(sv->info.home, sizeof sv->info.home, "%s", home);
+	}
 	/* An overlay layer says whose it is, so that moat diff, apply and
 	 * discard find it by the session's id or name after it ended. */
 	if (r->state_dir != NULL) {
@@ -1833,6 +1841,13 @@ session_run_attach(struct run *r, int fd, const struct session_info *info)
 {
 	r->session_fd = fd;
 	r->session_memory = info->memory > 0 ? (uint64_t)info->memory : 0;
+	free(r->session_user);
+	free(r->session_home);
+	r->session_user = r->session_home = NULL;
+	if (info->user[0] != '\0' && info->home[0] == '/') {
+		r->session_user = xstrdup(info->user);
+		r->session_home = xstrdup(info->home);
+	}
 	free(r->ws_path);
 	r->ws_path = info->workspace[0] != '\0' ? xstrdup(info->workspace) : NULL;
 }

@@ -62,6 +62,10 @@ struct session_info {
 	double		memory;			/* bytes: the memory limit the
 						   session enforces, as resolved at
 						   its start; 0: none */
+	char		user[256];		/* the user and HOME its commands */
+	char		home[PATH_MAX];		/* run as (its home is at that path
+						   inside); "": a session of an
+						   older moat (the client's own) */
 };
 
 /* Whether profile p, as a client loaded it, is the one session in runs:

@@ -42,6 +42,14 @@ is "the workspace file is on the host" "$(cat "$T/ws/made-here" 2>/dev/null)" "o
 run_moat session exec "work$tag" -- cat made-here /tmp/inside
 is "a later command (by name) sees the files of an earlier one, /tmp too" "$out" "one
 two"
+# A client whose HOME is not the session's: its command runs as the
+# session's user, in the home the session's sandbox keeps (where an
+# earlier command left a file).
+run_moat session exec "$S" -- sh -c 'echo kept > "$HOME/.kept'"$tag"'"'
+mkdir -p "$T/elsewhere"
+HOME=$T/elsewhere run_moat session exec "$S" -- sh -c 'echo "$HOME|$USER|$(cat "$HOME/.kept'"$tag"'")"'
+is "a client with another HOME: the command has the session's HOME and user" \
+    "$out" "$T/home|$(id -un)|kept"
 test -e /tmp/inside && [ "$(cat /tmp/inside)" = two ] &&
 	not_ok "the session's /tmp is the host's" || ok "the session's /tmp is its own"
 # By name among several sessions: each name reaches its own (the lookup
