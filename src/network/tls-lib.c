@@ -41,15 +41,16 @@
 /* Every OpenSSL function moat calls: X(name). */
 #define TLS_FUNCS \
 	X(BIO_ctrl) X(BIO_f_buffer) X(BIO_free) X(BIO_int_ctrl) X(BIO_new) \
-	X(BIO_new_socket) X(BIO_push) X(BIO_s_mem) \
+	X(BIO_new_file) X(BIO_new_socket) X(BIO_push) X(BIO_s_mem) \
 	X(BIO_up_ref) X(BIO_write) X(BN_free) X(BN_new) X(BN_rand) \
 	X(BN_to_ASN1_INTEGER) X(ERR_clear_error) X(ERR_error_string_n) \
 	X(ERR_get_error) X(ERR_peek_error) X(EVP_DecodeBlock) X(EVP_EncodeBlock) \
 	X(EVP_PKEY_Q_keygen) X(EVP_PKEY_free) X(EVP_sha256) X(OpenSSL_version) \
-	X(PEM_write_bio_X509) X(SSL_CTX_ctrl) X(SSL_CTX_free) \
+	X(PEM_read_bio_X509_AUX) X(PEM_write_bio_X509) X(SSL_CTX_ctrl) X(SSL_CTX_free) \
+	X(SSL_CTX_get_cert_store) \
 	X(SSL_CTX_load_verify_locations) X(SSL_CTX_new) X(SSL_CTX_set_alpn_protos) \
 	X(SSL_CTX_set_alpn_select_cb) \
-	X(SSL_CTX_set_ciphersuites) X(SSL_CTX_set_default_verify_paths) \
+	X(SSL_CTX_set_ciphersuites) \
 	X(SSL_CTX_set_options) \
 	X(SSL_CTX_set_verify) X(SSL_CTX_use_PrivateKey) X(SSL_CTX_use_certificate) \
 	X(SSL_accept) X(SSL_connect) X(SSL_ctrl) X(SSL_free) X(SSL_get_error) \
@@ -63,7 +64,14 @@
 	X(X509_get_default_cert_file_env) X(X509_get_serialNumber) \
 	X(X509_get_subject_name) X(X509_getm_notAfter) X(X509_getm_notBefore) \
 	X(X509_gmtime_adj) X(X509_new) X(X509_set_issuer_name) X(X509_set_pubkey) \
-	X(X509_set_version) X(X509_sign) X(X509_verify_cert_error_string)
+	X(X509_set_version) X(X509_sign) X(X509_verify_cert_error_string) \
+	X(X509_LOOKUP_ctrl) X(X509_LOOKUP_get_method_data) X(X509_LOOKUP_get_store) \
+	X(X509_LOOKUP_hash_dir) X(X509_LOOKUP_meth_free) X(X509_LOOKUP_meth_new) \
+	X(X509_LOOKUP_meth_set_free) X(X509_LOOKUP_meth_set_get_by_subject) \
+	X(X509_LOOKUP_set_method_data) X(X509_OBJECT_get0_X509) \
+	X(X509_OBJECT_retrieve_by_subject) X(X509_OBJECT_set1_X509) \
+	X(X509_STORE_add_cert) X(X509_STORE_add_lookup) X(X509_STORE_get0_objects) \
+	X(X509_STORE_lock) X(X509_STORE_unlock)
 
 enum {
 #define X(name)	TLS_FN_##name,
@@ -159,6 +167,7 @@ R(const BIO_METHOD *, BIO_f_buffer, (void), ())
 R(int, BIO_free, (BIO *b), (b))
 R(long, BIO_int_ctrl, (BIO *b, int cmd, long l, int i), (b, cmd, l, i))
 R(BIO *, BIO_new, (const BIO_METHOD *m), (m))
+R(BIO *, BIO_new_file, (const char *f, const char *mode), (f, mode))
 R(BIO *, BIO_new_socket, (int fd, int close_flag), (fd, close_flag))
 R(BIO *, BIO_push, (BIO *b, BIO *append), (b, append))
 R(const BIO_METHOD *, BIO_s_mem, (void), ())
@@ -177,9 +186,12 @@ R(int, EVP_EncodeBlock, (unsigned char *t, const unsigned char *f, int n), (t, f
 V(EVP_PKEY_free, (EVP_PKEY *k), (k))
 R(const EVP_MD *, EVP_sha256, (void), ())
 R(const char *, OpenSSL_version, (int t), (t))
+R(X509 *, PEM_read_bio_X509_AUX, (BIO *b, X509 **x, pem_password_cb *cb, void *u),
+    (b, x, cb, u))
 R(int, PEM_write_bio_X509, (BIO *b, const X509 *x), (b, x))
 R(long, SSL_CTX_ctrl, (SSL_CTX *c, int cmd, long l, void *p), (c, cmd, l, p))
 V(SSL_CTX_free, (SSL_CTX *c), (c))
+R(X509_STORE *, SSL_CTX_get_cert_store, (const SSL_CTX *c), (c))
 R(int, SSL_CTX_load_verify_locations, (SSL_CTX *c, const char *f, const char *p), (c, f, p))
 R(SSL_CTX *, SSL_CTX_new, (const SSL_METHOD *m), (m))
 R(int, SSL_CTX_set_alpn_protos, (SSL_CTX *c, const unsigned char *p, unsigned int n),
@@ -187,7 +199,6 @@ R(int, SSL_CTX_set_alpn_protos, (SSL_CTX *c, const unsigned char *p, unsigned in
 V(SSL_CTX_set_alpn_select_cb, (SSL_CTX *c, SSL_CTX_alpn_select_cb_func cb, void *arg),
     (c, cb, arg))
 R(int, SSL_CTX_set_ciphersuites, (SSL_CTX *c, const char *l), (c, l))
-R(int, SSL_CTX_set_default_verify_paths, (SSL_CTX *c), (c))
 R(uint64_t, SSL_CTX_set_options, (SSL_CTX *c, uint64_t o), (c, o))
 V(SSL_CTX_set_verify, (SSL_CTX *c, int mode, SSL_verify_cb cb), (c, mode, cb))
 R(int, SSL_CTX_use_PrivateKey, (SSL_CTX *c, EVP_PKEY *k), (c, k))
@@ -236,6 +247,27 @@ R(int, X509_set_pubkey, (X509 *x, EVP_PKEY *k), (x, k))
 R(int, X509_set_version, (X509 *x, long v), (x, v))
 R(int, X509_sign, (X509 *x, EVP_PKEY *k, const EVP_MD *md), (x, k, md))
 R(const char *, X509_verify_cert_error_string, (long n), (n))
+R(int, X509_LOOKUP_ctrl, (X509_LOOKUP *l, int cmd, const char *argc, long argl, char **ret),
+    (l, cmd, argc, argl, ret))
+R(void *, X509_LOOKUP_get_method_data, (const X509_LOOKUP *l), (l))
+R(X509_STORE *, X509_LOOKUP_get_store, (const X509_LOOKUP *l), (l))
+R(X509_LOOKUP_METHOD *, X509_LOOKUP_hash_dir, (void), ())
+V(X509_LOOKUP_meth_free, (X509_LOOKUP_METHOD *m), (m))
+R(X509_LOOKUP_METHOD *, X509_LOOKUP_meth_new, (const char *name), (name))
+R(int, X509_LOOKUP_meth_set_free, (X509_LOOKUP_METHOD *m, void (*fn)(X509_LOOKUP *)),
+    (m, fn))
+R(int, X509_LOOKUP_meth_set_get_by_subject, (X509_LOOKUP_METHOD *m,
+    X509_LOOKUP_get_by_subject_fn fn), (m, fn))
+R(int, X509_LOOKUP_set_method_data, (X509_LOOKUP *l, void *d), (l, d))
+R(X509 *, X509_OBJECT_get0_X509, (const X509_OBJECT *o), (o))
+R(X509_OBJECT *, X509_OBJECT_retrieve_by_subject, (STACK_OF(X509_OBJECT) *h,
+    X509_LOOKUP_TYPE type, const X509_NAME *name), (h, type, name))
+R(int, X509_OBJECT_set1_X509, (X509_OBJECT *o, X509 *x), (o, x))
+R(int, X509_STORE_add_cert, (X509_STORE *s, X509 *x), (s, x))
+R(X509_LOOKUP *, X509_STORE_add_lookup, (X509_STORE *s, X509_LOOKUP_METHOD *m), (s, m))
+R(STACK_OF(X509_OBJECT) *, X509_STORE_get0_objects, (const X509_STORE *s), (s))
+R(int, X509_STORE_lock, (X509_STORE *s), (s))
+R(int, X509_STORE_unlock, (X509_STORE *s), (s))
 
 /* Variadic: the argument each key type of OpenSSL's documentation takes
  * (EVP_PKEY_Q_keygen(3)) is read and passed on; moat asks for "EC" only. */

@@ -27,13 +27,14 @@ SSL_CTX		*tls_ca_server_ctx(struct tls_ca *, const char *host, struct merr *);
 /* The upstream context: peer verification against each file of cafiles;
  * ALPN http/1.1. Free with SSL_CTX_free. The system's trust store is not
  * in it yet: tls_client_ctx_trust adds it, once, before the first
- * handshake (OpenSSL 3.0 decodes every certificate of the bundle as it
- * loads it, about 30 ms of CPU for Debian's 144, which a run that never
- * reaches a secret's host need not spend at its start). */
+ * handshake. */
 SSL_CTX		*tls_client_ctx_new(const struct strv *cafiles, struct merr *);
-/* Adds OpenSSL's default paths ($SSL_CERT_FILE and $SSL_CERT_DIR, else
- * its default file and directory) to ctx's trust store. Not thread-safe:
- * call it once, before any SSL of ctx verifies. -1 with e set. */
+/* Adds the system's trust store as OpenSSL's default paths name it
+ * ($SSL_CERT_FILE and $SSL_CERT_DIR, else its default file and directory)
+ * to ctx: the directory looked in by name first, the bundle read whole
+ * only for a name the directory lacks (OpenSSL 3.0 takes about 30 ms to
+ * decode Debian's). Not thread-safe: call it once, before any SSL of ctx
+ * verifies. -1 with e set. */
 int		 tls_client_ctx_trust(SSL_CTX *, struct merr *);
 /* The system's CA bundle as OpenSSL finds it ($SSL_CERT_FILE, else its
  * default file), read into a new string; NULL when there is none. */

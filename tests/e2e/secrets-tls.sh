@@ -333,6 +333,34 @@ SSL_CERT_FILE=$T/ca.pem run_moat run -p "$T/noca.conf" -- sh -c 'for i in 1 2; d
 done; wait; cat /tmp/c1 /tmp/c2'
 is "the system's trust store (SSL_CERT_FILE) verifies the host, for two first connections at once" \
     "$(flat)|$(grep -c '"/sysstore[12]"' "$T/a.log")" "200 200|2"
+# Its directory (SSL_CERT_DIR, certificates by the hash of their name) is
+# looked in first, and the bundle read only for a name the directory
+# lacks. The bundle here is a pipe that counts its readers: moat reads it
+# once at the start, for the sandbox's own bundle, and not again.
+mkdir -p "$T/certdir"
+cp "$T/ca.pem" "$T/certdir/test-ca.pem"
+if openssl rehash "$T/certdir" >/dev/null 2>&1 || c_rehash "$T/certdir" >/dev/null 2>&1; then
+	rm -f "$T/bundle.fifo" "$T/fifo.reads"
+	mkfifo "$T/bundle.fifo"
+	# Each open gets a pipe of its own: the one read is replaced before
+	# the next opener comes (moat may still be reading the first).
+	( for n in 1 2; do cat "$T/ca.pem" >"$T/bundle.fifo"
+		rm -f "$T/bundle.fifo"; mkfifo "$T/bundle.fifo"; echo "$n" >>"$T/fifo.reads"
+	done ) &
+	writer=$!
+	SSL_CERT_FILE=$T/bundle.fifo SSL_CERT_DIR=$T/certdir run_moat run -p "$T/noca.conf" -- \
+	    sh -c 'curl -sS -o /dev/null -w "%{http_code}" '"$A"'/certdir -H "Authorization: Bearer $TOKEN_A"'
+	reads=$(tr '\n' ' ' <"$T/fifo.reads" 2>/dev/null)
+	# A writer still waiting for a second reader is let go (a pipe
+	# opened for reading and writing never waits).
+	exec 9<>"$T/bundle.fifo"
+	wait "$writer" 2>/dev/null
+	exec 9<&-
+	is "the trust store's directory verifies the host; the bundle is read once (the sandbox's), not for the store" \
+	    "$out|$reads" "200|1 "
+else
+	skip "openssl rehash (or c_rehash) is needed to make a directory of certificates"
+fi
 
 # A client that trusts only its own CA (a pinned one) refuses moat's.
 run_moat run -p "$PROFILE" -- sh -c 'curl -sS --cacert test-ca.pem '"$A"'/pinned 2>/dev/null; echo "curl=$?"'
