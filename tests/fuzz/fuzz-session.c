@@ -40,6 +40,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		assert(strcmp(in.workspace, again.workspace) == 0);
 		assert(strcmp(in.cwd, again.cwd) == 0 && in.pid == again.pid);
 		assert(in.commands == again.commands && in.memory == again.memory);
+		assert(memchr(in.user, '\0', sizeof in.user) != NULL);
+		assert(memchr(in.home, '\0', sizeof in.home) != NULL);
+		assert(strcmp(in.user, again.user) == 0 && strcmp(in.home, again.home) == 0);
 		free(text);
 	} else {
 		struct run_event	ev, again;
