@@ -16,6 +16,10 @@
 #
 # usage: bench/startup.sh [-r RUNS] [-w WARMUP] [-b OTHER_MOAT] [--root-only]
 #   MOAT=path/to/moat (default ./moat), MOAT_PROFILE_DIR (default profiles/)
+#   TMPDIR: where the scratch directory, and so the default profile's
+#   workspace, is made (default /tmp): the default profile creates and
+#   removes a placeholder there per missing protected path, whose cost is
+#   the file system's (bench/README: "The workspace's placeholders").
 set -u
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -59,7 +63,7 @@ fi
 
 results=$here/results
 mkdir -p "$results" || die "cannot create $results"
-scratch=$(mktemp -d /tmp/moat-bench.XXXXXX) || die "mktemp failed"
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/moat-bench.XXXXXX") || die "mktemp failed"
 trap 'rm -rf "$scratch"' EXIT
 chmod 755 "$scratch"
 
