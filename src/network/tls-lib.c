@@ -60,7 +60,8 @@
 	X(SSL_shutdown) X(SSL_write) \
 	X(TLS_client_method) X(TLS_server_method) X(X509V3_EXT_conf_nid) \
 	X(X509V3_set_ctx) X(X509_EXTENSION_free) X(X509_NAME_add_entry_by_txt) \
-	X(X509_add_ext) X(X509_free) X(X509_get_default_cert_file) \
+	X(X509_add_ext) X(X509_free) X(X509_get_default_cert_dir) \
+	X(X509_get_default_cert_dir_env) X(X509_get_default_cert_file) \
 	X(X509_get_default_cert_file_env) X(X509_get_serialNumber) \
 	X(X509_get_subject_name) X(X509_getm_notAfter) X(X509_getm_notBefore) \
 	X(X509_gmtime_adj) X(X509_new) X(X509_set_issuer_name) X(X509_set_pubkey) \
@@ -234,6 +235,8 @@ R(int, X509_NAME_add_entry_by_txt, (X509_NAME *n, const char *field, int type,
     (n, field, type, bytes, len, loc, set))
 R(int, X509_add_ext, (X509 *x, X509_EXTENSION *ex, int loc), (x, ex, loc))
 V(X509_free, (X509 *x), (x))
+R(const char *, X509_get_default_cert_dir, (void), ())
+R(const char *, X509_get_default_cert_dir_env, (void), ())
 R(const char *, X509_get_default_cert_file, (void), ())
 R(const char *, X509_get_default_cert_file_env, (void), ())
 R(ASN1_INTEGER *, X509_get_serialNumber, (X509 *x), (x))

@@ -448,9 +448,16 @@ tls_probe(char *msg, size_t len)
 	}
 	for (const char *p = bundle; (p = strstr(p, "BEGIN CERTIFICATE")) != NULL; p++)
 		n++;
-	snprintf(msg, len, "%s: a run's CA and a host's certificate are made; "
-	    "secrets' hosts are verified against %s (%zu CAs) and net-ca",
-	    OpenSSL_version(OPENSSL_VERSION), f, n);
+	{
+		const char	*d = getenv(X509_get_default_cert_dir_env());
+
+		if (d == NULL || *d == '\0')
+			d = X509_get_default_cert_dir();
+		snprintf(msg, len, "%s: a run's CA and a host's certificate are made; "
+		    "secrets' hosts are verified against %s (%zu CAs; the "
+		    "certificates of %s first, by name) and net-ca",
+		    OpenSSL_version(OPENSSL_VERSION), f, n, d);
+	}
 	return (n > 0 ? 0 : -1);
 }
 

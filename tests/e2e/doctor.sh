@@ -47,7 +47,7 @@ is "pivot-root: the new root was built" "$(status pivot-root)" ok
 is "seccomp-notify: the listener answered a call" "$(status seccomp-notify)" ok
 is "net-transparent: a child's socket can be taken" "$(status net-transparent)" ok
 like "tls-intercept: a run's CA and a certificate can be made, the system's CAs are found" "$out" \
-    "^ok +tls-intercept +OpenSSL [0-9.]+.*: a run's CA and a host's certificate are made; secrets' hosts are verified against [^ ]+ \\([1-9][0-9]* CAs\\) and net-ca"
+    "^ok +tls-intercept +OpenSSL [0-9.]+.*: a run's CA and a host's certificate are made; secrets' hosts are verified against [^ ]+ \\([1-9][0-9]* CAs; the certificates of /[^ ]* first, by name\\) and net-ca"
 SSL_CERT_FILE=$T/no-such-bundle run_moat doctor
 like "tls-intercept: without the system's CAs, a warning that says what follows and the fix" "$out" \
     "^warn +tls-intercept +.*the system's CA bundle $T/no-such-bundle cannot be read.*unless net-ca names its CA
