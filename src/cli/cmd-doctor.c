@@ -1159,7 +1159,7 @@ doctor_seccomp(struct doctor *d)
 	if (tls_probe(msg, sizeof msg) == 0)
 		doctor_set(c, DOCTOR_OK, "%s", msg);
 	else {
-		doctor_set(c, DOCTOR_WARN, "%s: a secret's host will fail verification unless net-ca names its CA", msg);
+		doctor_set(c, DOCTOR_WARN, "%s", msg);
 		doctor_fix(c, "install the system's CA certificates (Debian: ca-certificates), "
 		    "or point SSL_CERT_FILE at a bundle");
 	}

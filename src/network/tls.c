@@ -423,41 +423,39 @@ tls_probe(char *msg, size_t len)
 	struct merr	 e;
 	autofree char	*bundle = NULL;
 	const char	*f = getenv(X509_get_default_cert_file_env());
+	const char	*d = getenv(X509_get_default_cert_dir_env());
 	size_t		 n = 0;
 
 	if (f == NULL || *f == '\0')
 		f = X509_get_default_cert_file();
+	if (d == NULL || *d == '\0')
+		d = X509_get_default_cert_dir();
 	if ((ca = tls_ca_new("doctor", &e)) == NULL ||
 	    tls_ca_server_ctx(ca, "doctor.moat.internal", &e) == NULL) {
 		tls_ca_free(ca);
-		snprintf(msg, len, "%s", e.msg);
+		snprintf(msg, len, "%s: no secret can be swapped in", e.msg);
 		return (-1);
 	}
 	tls_ca_free(ca);
 	if ((up = tls_client_ctx_new(NULL, &e)) == NULL ||
 	    tls_client_ctx_trust(up, &e) == -1) {
 		SSL_CTX_free(up);
-		snprintf(msg, len, "%s", e.msg);
+		snprintf(msg, len, "%s: no secret can be swapped in", e.msg);
 		return (-1);
 	}
 	SSL_CTX_free(up);
 	if ((bundle = tls_system_bundle()) == NULL) {
-		snprintf(msg, len, "%s: the system's CA bundle %s cannot be read, so no "
-		    "secret's host can be verified", OpenSSL_version(OPENSSL_VERSION), f);
+		snprintf(msg, len, "%s: the system's CA bundle %s cannot be read: a "
+		    "secret's host verifies only if its CA is among the certificates "
+		    "of %s or net-ca names it", OpenSSL_version(OPENSSL_VERSION), f, d);
 		return (-1);
 	}
 	for (const char *p = bundle; (p = strstr(p, "BEGIN CERTIFICATE")) != NULL; p++)
 		n++;
-	{
-		const char	*d = getenv(X509_get_default_cert_dir_env());
-
-		if (d == NULL || *d == '\0')
-			d = X509_get_default_cert_dir();
-		snprintf(msg, len, "%s: a run's CA and a host's certificate are made; "
-		    "secrets' hosts are verified against %s (%zu CAs; the "
-		    "certificates of %s first, by name) and net-ca",
-		    OpenSSL_version(OPENSSL_VERSION), f, n, d);
-	}
+	snprintf(msg, len, "%s: a run's CA and a host's certificate are made; "
+	    "secrets' hosts are verified against %s (%zu CAs; the certificates "
+	    "of %s first, by name) and net-ca", OpenSSL_version(OPENSSL_VERSION),
+	    f, n, d);
 	return (n > 0 ? 0 : -1);
 }
 

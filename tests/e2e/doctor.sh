@@ -50,7 +50,7 @@ like "tls-intercept: a run's CA and a certificate can be made, the system's CAs 
     "^ok +tls-intercept +OpenSSL [0-9.]+.*: a run's CA and a host's certificate are made; secrets' hosts are verified against [^ ]+ \\([1-9][0-9]* CAs; the certificates of /[^ ]* first, by name\\) and net-ca"
 SSL_CERT_FILE=$T/no-such-bundle run_moat doctor
 like "tls-intercept: without the system's CAs, a warning that says what follows and the fix" "$out" \
-    "^warn +tls-intercept +.*the system's CA bundle $T/no-such-bundle cannot be read.*unless net-ca names its CA
+    "^warn +tls-intercept +.*the system's CA bundle $T/no-such-bundle cannot be read: a secret's host verifies only if its CA is among the certificates of /[^ ]* or net-ca names it
  +fix: install the system's CA certificates"
 run_moat doctor
 
