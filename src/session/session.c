@@ -152,10 +152,13 @@ struct sv {
 	struct sv_ask		*asks;
 	uint32_t		 next_tag;
 	/* Finished commands' groups whose last counters their clients
-	 * read (they asked for another command): removed when a command
-	 * ends next (sv_cmd_drop). */
+	 * read (they asked for another command, or went away): removed
+	 * while the next command runs, once its MSG_SPAWNED is on its way
+	 * (the supervisor has nothing else to do until its status), or
+	 * after SV_DOOMED_WAIT of nothing (sv_doomed_soon). */
 	uint32_t		*doomed;	/* owned */
 	size_t			 ndoomed;
+	int			 doomed_fd;	/* that timer; -1: none */
 	/* The client whose row's end the spare waits for (sv_spare_after),
 	 * and the timer that makes it anyway. */
 	struct sv_client	*spare_for;
@@ -285,12 +288,57 @@ sv_answer_info(struct sv *sv, int fd, bool procs_mem)
 	    NULL, 0);
 }
 
-/* The cgroups of a client's commands that ended. */
+/* Removing a command's groups (v1: one directory per hierarchy) takes
+ * the kernel 0.2 to 0.3 ms. Done when a client went away, it was the
+ * next client's wait: its greeting, its row's begin. So the groups wait
+ * for a moment when the supervisor has nothing else to do. */
+#define SV_DOOMED_WAIT	0.05
+
+static void
+sv_doomed_flush(struct sv *sv)
+{
+	for (size_t i = 0; i < sv->ndoomed; i++)
+		run_serve_group_done(&sv->r, sv->doomed[i]);
+	sv->ndoomed = 0;
+	if (sv->doomed_fd >= 0) {
+		loop_del(sv->r.loop, sv->doomed_fd);
+		close(sv->doomed_fd);
+		sv->doomed_fd = -1;
+	}
+}
+
+static void
+sv_on_doomed(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	(void)l;
+	(void)fd;
+	(void)events;
+	sv_doomed_flush(arg);
+}
+
+/* tags' groups to remove: with the next command's start, or soon. */
+static void
+sv_doomed_add(struct sv *sv, const uint32_t *tags, size_t n)
+{
+	struct merr	e;
+
+	if (n == 0)
+		return;
+	sv->doomed = xreallocarray(sv->doomed, sv->ndoomed + n, sizeof *sv->doomed);
+	for (size_t i = 0; i < n; i++)
+		sv->doomed[sv->ndoomed++] = tags[i];
+	if (sv->doomed_fd < 0 && sv->r.loop != NULL &&
+	    (sv->doomed_fd = loop_timer(sv->r.loop, SV_DOOMED_WAIT, 0,
+	    sv_on_doomed, sv, &e)) < 0)
+		sv_doomed_flush(sv);	/* no timer: now */
+}
+
+/* The cgroups of a client's commands that ended: the client has read
+ * their counters. */
 static void
 sv_client_groups_done(struct sv *sv, struct sv_client *cl)
 {
-	for (size_t i = 0; i < cl->nended; i++)
-		run_serve_group_done(&sv->r, cl->ended[i]);
+	sv_doomed_add(sv, cl->ended, cl->nended);
 	free(cl->ended);
 	cl->ended = NULL;
 	cl->nended = 0;
@@ -325,11 +373,6 @@ sv_cmd_drop(struct sv *sv, struct sv_cmd *c)
 		else
 			sv_spare(sv);
 	}
-	/* After its end went to its client (and the next command's process
-	 * was asked for): the groups whose counters were read. */
-	for (size_t i = 0; i < sv->ndoomed; i++)
-		run_serve_group_done(&sv->r, sv->doomed[i]);
-	sv->ndoomed = 0;
 }
 
 static void
@@ -848,11 +891,7 @@ sv_on_client(struct loop *l, int fd, uint32_t events, void *arg)
 		sv->info.commands++;
 		/* Its earlier commands' groups (their last counters read):
 		 * removed once a command has ended, off any start's path. */
-		sv->doomed = xreallocarray(sv->doomed, sv->ndoomed + cl->nended,
-		    sizeof *sv->doomed);
-		for (size_t i = 0; i < cl->nended; i++)
-			sv->doomed[sv->ndoomed++] = cl->ended[i];
-		cl->nended = 0;
+		sv_client_groups_done(sv, cl);
 		if (sv->idle_fd >= 0) {
 			loop_del(l, sv->idle_fd);
 			close(sv->idle_fd);
@@ -1173,6 +1212,10 @@ sv_serve_msg(struct run *r, const struct chan_msg *m, int *fds, int nfds)
 		sv_cmd_drop(sv, c);
 	for (int i = 0; i < nfds; i++)
 		close(fds[i]);
+	/* A command runs, its client waits for its status: the earlier
+	 * commands' groups go now. */
+	if (m->type == MSG_SPAWNED)
+		sv_doomed_flush(sv);
 }
 
 /* The sandbox's events, to each client whose command is running. */
@@ -1287,6 +1330,7 @@ session_serve(const struct session_opts *o, const char *id, int ready)
 	sv.o = o;
 	sv.ready = ready;
 	sv.listen = sv.ttl_fd = sv.idle_fd = sv.quiet_fd = sv.spare.pidfd = -1;
+	sv.doomed_fd = -1;
 	sv.spare_fd = -1;
 	snprintf(sv.info.id, sizeof sv.info.id, "%s", id);
 	snprintf(sv.info.name, sizeof sv.info.name, "%s",
