@@ -159,6 +159,7 @@ struct sv {
 	uint32_t		*doomed;	/* owned */
 	size_t			 ndoomed;
 	int			 doomed_fd;	/* that timer; -1: none */
+	bool			 spare_groups;	/* the last spare had groups */
 	/* The client whose row's end the spare waits for (sv_spare_after),
 	 * and the timer that makes it anyway. */
 	struct sv_client	*spare_for;
@@ -1138,6 +1139,7 @@ sv_spare_make(struct sv *sv)
 		return;
 	}
 	sv->spare.tag = tag;
+	sv->spare_groups = sv->spare.n > 0;
 	/* init forks its process now, which moves itself into the group
 	 * and waits for the request; the request carries the group's files
 	 * too, for a spare a command killed meanwhile. */
@@ -1226,7 +1228,12 @@ sv_serve_msg(struct run *r, const struct chan_msg *m, int *fds, int nfds)
 	 * (its end then has nothing to do but answer). */
 	if (m->type == MSG_SPAWNED) {
 		sv_doomed_flush(sv);
-		sv_spare_make(sv);
+		/* Where its groups are the spare's cost; without cgroups it
+		 * is init's fork alone, which made now would be init's work
+		 * when the command exits (its status waits for it): after
+		 * the end, as before. */
+		if (sv->spare_groups)
+			sv_spare_make(sv);
 	}
 }
 
