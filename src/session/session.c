@@ -155,7 +155,7 @@ struct sv {
 	 * read (they asked for another command, or went away): removed
 	 * while the next command runs, once its MSG_SPAWNED is on its way
 	 * (the supervisor has nothing else to do until its status), or
-	 * after SV_DOOMED_WAIT of nothing (sv_doomed_soon). */
+	 * after SV_DOOMED_WAIT of nothing (sv_doomed_add's timer). */
 	uint32_t		*doomed;	/* owned */
 	size_t			 ndoomed;
 	int			 doomed_fd;	/* that timer; -1: none */
@@ -891,7 +891,7 @@ sv_on_client(struct loop *l, int fd, uint32_t events, void *arg)
 		sv->cmds = c;
 		sv->info.commands++;
 		/* Its earlier commands' groups (their last counters read):
-		 * removed once a command has ended, off any start's path. */
+		 * removed while this command runs (sv_doomed_add). */
 		sv_client_groups_done(sv, cl);
 		if (sv->idle_fd >= 0) {
 			loop_del(l, sv->idle_fd);
@@ -1120,9 +1120,9 @@ sv_spare_now(struct sv *sv)
 /* The next command's group is made and opened ahead under the tag it will
  * get (taken now), so that making it (a directory in each hierarchy, 0.13
  * ms in five v1 hierarchies) and opening its files are not on that
- * command's path: while a command runs (sv_spare_make, once its
- * MSG_SPAWNED went out), or, when none has yet, while nothing runs
- * (sv_spare). The session's end removes it with the group's other
+ * command's path: where it has groups, while a command runs
+ * (sv_spare_make, once its MSG_SPAWNED went out), else, or when none
+ * has run yet, while nothing runs (sv_spare). The session's end removes it with the group's other
  * children. */
 static void
 sv_spare_make(struct sv *sv)
