@@ -304,7 +304,8 @@ tls_client_ctx_new(const struct strv *cafiles, struct merr *e)
  * On Debian, Ubuntu and Arch the directory holds every CA of the bundle
  * (update-ca-certificates, trust extract-compat make both). One case
  * differs: a CA in the bundle only, under a name the directory has for
- * another key, is not found (the directory's answers the name).
+ * another key, is not found (the directory's certificate answers for the
+ * name).
  */
 struct tls_bundle {
 	pthread_mutex_t	 mu;
