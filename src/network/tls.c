@@ -290,6 +290,24 @@ tls_client_ctx_new(const struct strv *cafiles, struct merr *e)
 	return (ctx);
 }
 
+/* The system's CA bundle and directory as OpenSSL's default paths name
+ * them: $SSL_CERT_FILE and $SSL_CERT_DIR, else OpenSSL's defaults. */
+static const char *
+tls_default_file(void)
+{
+	const char	*f = getenv(X509_get_default_cert_file_env());
+
+	return (f != NULL && *f != '\0' ? f : X509_get_default_cert_file());
+}
+
+static const char *
+tls_default_dir(void)
+{
+	const char	*d = getenv(X509_get_default_cert_dir_env());
+
+	return (d != NULL && *d != '\0' ? d : X509_get_default_cert_dir());
+}
+
 /*
  * The system's trust store, as OpenSSL's default paths name it: the bundle
  * ($SSL_CERT_FILE, else OpenSSL's default file) and the directory
@@ -391,10 +409,7 @@ tls_client_ctx_trust(SSL_CTX *ctx, struct merr *e)
 	X509_STORE		*st = SSL_CTX_get_cert_store(ctx);
 	X509_LOOKUP		*dir, *lu;
 	struct tls_bundle	*b;
-	const char		*f = getenv(X509_get_default_cert_file_env());
 
-	if (f == NULL || *f == '\0')
-		f = X509_get_default_cert_file();
 	pthread_once(&tls_bundle_once, tls_bundle_method_new);
 	if (st == NULL || tls_bundle_method == NULL ||
 	    (dir = X509_STORE_add_lookup(st, X509_LOOKUP_hash_dir())) == NULL ||
@@ -406,7 +421,7 @@ tls_client_ctx_trust(SSL_CTX *ctx, struct merr *e)
 	ERR_clear_error();
 	b = xcalloc(1, sizeof *b);
 	pthread_mutex_init(&b->mu, NULL);
-	b->path = xstrdup(f);
+	b->path = xstrdup(tls_default_file());
 	if (X509_LOOKUP_set_method_data(lu, b) != 1) {
 		pthread_mutex_destroy(&b->mu);
 		free(b->path);
@@ -423,14 +438,9 @@ tls_probe(char *msg, size_t len)
 	SSL_CTX		*up;
 	struct merr	 e;
 	autofree char	*bundle = NULL;
-	const char	*f = getenv(X509_get_default_cert_file_env());
-	const char	*d = getenv(X509_get_default_cert_dir_env());
+	const char	*f = tls_default_file(), *d = tls_default_dir();
 	size_t		 n = 0;
 
-	if (f == NULL || *f == '\0')
-		f = X509_get_default_cert_file();
-	if (d == NULL || *d == '\0')
-		d = X509_get_default_cert_dir();
 	if ((ca = tls_ca_new("doctor", &e)) == NULL ||
 	    tls_ca_server_ctx(ca, "doctor.moat.internal", &e) == NULL) {
 		tls_ca_free(ca);
@@ -463,13 +473,10 @@ tls_probe(char *msg, size_t len)
 char *
 tls_system_bundle(void)
 {
-	const char	*f = getenv(X509_get_default_cert_file_env());
 	char		*text = NULL;
 	struct merr	 e;
 
-	if (f == NULL || *f == '\0')
-		f = X509_get_default_cert_file();
-	if (read_file(f, &text, NULL, &e) == -1)
+	if (read_file(tls_default_file(), &text, NULL, &e) == -1)
 		return (NULL);
 	return (text);
 }
