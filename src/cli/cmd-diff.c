@@ -279,7 +279,7 @@ cmd_review_session(const char *arg, const char *verb, const struct session_info 
 	int			 fd, rc = 0;
 
 	if (live) {
-		if ((fd = cmd_session_attach(arg, verb, &info, &p)) == -1)
+		if ((fd = cmd_session_attach(arg, verb, &info, &p, NULL, NULL)) == -1)
 			return (-1);
 		close(fd);
 	} else if ((p = profile_load(info.profile, &pe)) == NULL) {

@@ -298,13 +298,15 @@ cmd_session_ls(int argc, char **argv)
  * -1 (said on stderr). */
 int
 cmd_session_attach(const char *which, const char *verb,
-    struct session_info *info, struct profile **pp)
+    struct session_info *info, struct profile **pp,
+    void (*meanwhile)(void *), void *arg)
 {
 	struct merr	 e;
 	int		 fd;
 
 	*pp = NULL;
-	if ((fd = session_connect(which, info, &e)) == -1) {
+	if ((fd = session_connect_meanwhile(which, info, meanwhile, arg,
+	    &e)) == -1) {
 		merr_print(&e);
 		return (-1);
 	}
@@ -405,7 +407,7 @@ cmd_session_tar(const char *which, const char *verb, int in, int out)
 	int			 std = in >= 0 ? 0 : 1;
 	bool			 ovl;
 
-	if ((fd = cmd_session_attach(which, verb, &info, &p)) == -1)
+	if ((fd = cmd_session_attach(which, verb, &info, &p, NULL, NULL)) == -1)
 		return (EXIT_MOAT);
 	ovl = p->workspace == WS_OVERLAY && info.workspace[0] == '/' &&
 	    info.workspace[1] != '\0';
@@ -524,7 +526,7 @@ cmd_session_checkpoint(const char *which)
 	struct merr		 e;
 	int			 fd;
 
-	if ((fd = cmd_session_attach(which, "snapshot", &info, &p)) == -1)
+	if ((fd = cmd_session_attach(which, "snapshot", &info, &p, NULL, NULL)) == -1)
 		return (EXIT_MOAT);
 	close(fd);
 	ckpt_why_not(&info, p, &e);
@@ -642,12 +644,14 @@ cmd_session_detach(struct run *r, struct profile *p, struct cmd_run_opts *o)
 }
 
 /* What moat session exec prepares besides reaching the session: the risk
- * rules (kept as read: 0.1 ms), loaded once the session has answered. Its
- * log is the session's: the supervisor keeps it open and writes the rows
+ * rules (kept as read: 0.1 to 0.2 ms), loaded while the session answers
+ * the greeting (which takes the supervisor as long). Its log is the
+ * session's: the supervisor keeps it open and writes the rows
  * (session_audit_open), so no database is opened here. */
 struct exec_prep {
 	double			 trace;
 	struct risk_rules	*rules;
+	bool			 loaded;
 };
 
 static void
@@ -658,12 +662,19 @@ exec_prep_trace(const struct exec_prep *ep, const char *what, double t)
 		    what, (now_mono() - t) * 1e3, (now_mono() - ep->trace) * 1e3);
 }
 
+/* Once: session_connect_meanwhile's callback, or after the connection
+ * when that did not call it. Rules that cannot be loaded are left to the
+ * record, which loads them again and refuses the run with the reason. */
 static void
-exec_prep_rules(struct exec_prep *ep)
+exec_prep_rules(void *arg)
 {
-	struct merr	e;
-	double		t = now_mono();
+	struct exec_prep	*ep = arg;
+	struct merr		 e;
+	double			 t = now_mono();
 
+	if (ep->loaded)
+		return;
+	ep->loaded = true;
 	if (risk_load(&ep->rules, &e) == -1)
 		ep->rules = NULL;
 	exec_prep_trace(ep, "risk-load", t);
@@ -753,7 +764,9 @@ cmd_session_run(int argc, char **argv)
 	}
 	r.argv = argv + optind;
 	ep.trace = o.trace;
-	if ((fd = cmd_session_attach(which, "exec", &info, &p)) == -1) {
+	if ((fd = cmd_session_attach(which, "exec", &info, &p, exec_prep_rules,
+	    &ep)) == -1) {
+		risk_rules_free(ep.rules);
 		run_release(&r);
 		return (EXIT_MOAT);
 	}
@@ -767,6 +780,7 @@ cmd_session_run(int argc, char **argv)
 	 * crosses --detach's fork (it is the connection, no database). */
 	if ((o.audit = session_audit_open(fd, o.db, &e)) == NULL) {
 		merr_print(&e);
+		risk_rules_free(ep.rules);
 		close(fd);
 		profile_free(p);
 		run_release(&r);

@@ -63,11 +63,14 @@ void			 cmd_errorf(const char *, ...)
 
 /* A session by id or name, greeted, and the profile it started with loaded
  * again (its text must give the same hash): the socket, or -1 (said on
- * stderr, "moat session VERB: ..."). cmd-session.c. */
+ * stderr, "moat session VERB: ..."). meanwhile(arg), when not NULL, is
+ * called once while the session answers the greeting
+ * (session_connect_meanwhile). cmd-session.c. */
 struct session_info;
 struct profile;
 int	cmd_session_attach(const char *which, const char *verb,
-	    struct session_info *, struct profile **);
+	    struct session_info *, struct profile **,
+	    void (*meanwhile)(void *), void *arg);
 
 /* A flag of a subcommand read by cmd_flags: a switch (set) or one that
  * takes the next argument (value). */

@@ -1533,9 +1533,9 @@ session_connect_id(const char *id, struct merr *e)
 	return (fd);
 }
 
-int
-session_request(int fd, int type, int code, struct session_info *info,
-    struct merr *e)
+static int
+session_request_meanwhile(int fd, int type, int code, struct session_info *info,
+    void (*meanwhile)(void *), void *arg, struct merr *e)
 {
 	struct chan_msg	 m;
 	char		*payload = NULL;
@@ -1547,6 +1547,8 @@ session_request(int fd, int type, int code, struct session_info *info,
 	m.code = code;
 	if (chan_send(fd, &m, NULL, 0, NULL, 0) == -1)
 		return (merr_errno(e, "send to the session"));
+	if (meanwhile != NULL)
+		meanwhile(arg);
 	rc = chan_recv(fd, 0, &m, &payload, &len, fds, 2, &nfds);
 	for (int i = 0; i < nfds; i++)
 		close(fds[i]);
@@ -1570,6 +1572,13 @@ session_request(int fd, int type, int code, struct session_info *info,
 	}
 	free(payload);
 	return (0);
+}
+
+int
+session_request(int fd, int type, int code, struct session_info *info,
+    struct merr *e)
+{
+	return (session_request_meanwhile(fd, type, code, info, NULL, NULL, e));
 }
 
 static int
@@ -1954,6 +1963,13 @@ session_connect_name(const char *name, struct session_info *info,
 int
 session_connect(const char *which, struct session_info *info, struct merr *e)
 {
+	return (session_connect_meanwhile(which, info, NULL, NULL, e));
+}
+
+int
+session_connect_meanwhile(const char *which, struct session_info *info,
+    void (*meanwhile)(void *), void *arg, struct merr *e)
+{
 	struct session_info	 in;
 	int			 fd;
 
@@ -1961,6 +1977,8 @@ session_connect(const char *which, struct session_info *info, struct merr *e)
 		return (merr_set(e, "%s: not a session id or name (see moat session "
 		    "ls)", which));
 	if (strncmp(which, "s-", 2) != 0) {
+		if (meanwhile != NULL)
+			meanwhile(arg);
 		if ((fd = session_connect_name(which, &in, e)) == -1)
 			return (-1);
 		if (info != NULL)
@@ -1976,7 +1994,8 @@ session_connect(const char *which, struct session_info *info, struct merr *e)
 			merr_errno(e, "connect to session %s", which);
 		return (-1);
 	}
-	if (session_request(fd, MSG_HELLO, CHAN_PROTOCOL, &in, e) == -1) {
+	if (session_request_meanwhile(fd, MSG_HELLO, CHAN_PROTOCOL, &in,
+	    meanwhile, arg, e) == -1) {
 		close(fd);
 		return (-1);
 	}

