@@ -294,6 +294,52 @@ audit_cached(struct audit *a, const char *sql, struct merr *e)
 	return (st);
 }
 
+/* Statements a run's completion prepares, named here once: audit_cached
+ * knows a statement by its text's address, and audit_run_warm prepares
+ * them ahead of the completion. */
+static const char audit_sql_begin[] = "BEGIN IMMEDIATE";
+static const char audit_sql_commit[] = "COMMIT";
+static const char audit_sql_events[] = "SELECT id, t, kind, name, detail, count, "
+    "host, port, addr, bytes_out, bytes_in, verdict, rule, extra FROM events "
+    "WHERE run = ?1 ORDER BY id";
+static const char audit_sql_samples[] = "SELECT t, cpu_pct, mem_bytes, pids, "
+    "io_read, io_write FROM samples WHERE run = ?1 ORDER BY rowid";
+static const char audit_sql_outputs[] = "SELECT stream, head, tail FROM outputs "
+    "WHERE run = ?1 ORDER BY stream";
+static const char audit_sql_timing[] = "SELECT stream, timing FROM outputs "
+    "WHERE run = ?1 AND timing IS NOT NULL ORDER BY stream";
+static const char audit_sql_row[] = "SELECT " AUDIT_HASH_COLS " FROM runs "
+    "WHERE id = ?1";
+static const char audit_sql_begun[] = "SELECT " AUDIT_BEGIN_COLS " FROM runs "
+    "WHERE id = ?1";
+static const char audit_sql_meta_get[] = "SELECT value FROM meta WHERE key = ?1";
+static const char audit_sql_meta_set[] = "INSERT INTO meta (key, value) "
+    "VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+static const char audit_sql_chain[] = "UPDATE runs SET seq = ?1, prev_hash = ?2, "
+    "children_hash = ?3 WHERE id = ?4";
+static const char audit_sql_hash[] = "UPDATE runs SET hash = ?1 WHERE id = ?2";
+static const char audit_sql_begin_hash[] = "UPDATE runs SET begin_hash = ?1 "
+    "WHERE id = ?2";
+static const char audit_sql_output[] = "INSERT INTO outputs (run, stream, head, "
+    "tail, timing) VALUES (?1, ?2, ?3, ?4, ?5)";
+
+/* BEGIN IMMEDIATE or COMMIT, prepared once per connection (sqlite3_exec
+ * parses its text at every call). */
+static int
+audit_tx(struct audit *a, const char *sql, struct merr *e)
+{
+	struct sqlite3_stmt	*st;
+	int			 rc;
+
+	if ((st = audit_cached(a, sql, e)) == NULL)
+		return (-1);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return (audit_err(a, e, sql));
+	return (0);
+}
+
 static void
 audit_reset(struct sqlite3_stmt **st)
 {
@@ -912,24 +958,19 @@ audit_children_hash(struct audit *a, int64_t id, char hex[SHA256_HEX_LEN], struc
 
 	sha256_init(&s);
 	sha256_update(&s, "events\n", 7);
-	if (audit_hash_query(a, &s, "SELECT id, t, kind, name, detail, count, host, port, "
-	    "addr, bytes_out, bytes_in, verdict, rule, extra FROM events WHERE run = ?1 "
-	    "ORDER BY id", id, e) == -1)
+	if (audit_hash_query(a, &s, audit_sql_events, id, e) == -1)
 		return (-1);
 	sha256_update(&s, "samples\n", 8);
-	if (audit_hash_query(a, &s, "SELECT t, cpu_pct, mem_bytes, pids, io_read, io_write "
-	    "FROM samples WHERE run = ?1 ORDER BY rowid", id, e) == -1)
+	if (audit_hash_query(a, &s, audit_sql_samples, id, e) == -1)
 		return (-1);
 	sha256_update(&s, "outputs\n", 8);
-	if (audit_hash_query(a, &s, "SELECT stream, head, tail FROM outputs WHERE run = ?1 "
-	    "ORDER BY stream", id, e) == -1)
+	if (audit_hash_query(a, &s, audit_sql_outputs, id, e) == -1)
 		return (-1);
 	/* Output's timing (schema 5) as output: each row that has one, named
 	 * by its column, so a row of an older moat, which has none, keeps the
 	 * digest it was chained with, and a timing added, changed or removed
 	 * later changes it. */
-	if (audit_hash_query(a, &s, "SELECT stream, timing FROM outputs WHERE run = ?1 "
-	    "AND timing IS NOT NULL ORDER BY stream", id, e) == -1)
+	if (audit_hash_query(a, &s, audit_sql_timing, id, e) == -1)
 		return (-1);
 	sha256_final_hex(&s, hex);
 	return (0);
@@ -940,12 +981,11 @@ audit_children_hash(struct audit *a, int64_t id, char hex[SHA256_HEX_LEN], struc
 static int
 audit_row_hash(struct audit *a, int64_t id, char hex[SHA256_HEX_LEN], struct merr *e)
 {
-	static const char sql[] = "SELECT " AUDIT_HASH_COLS " FROM runs WHERE id = ?1";
 	autoreset struct sqlite3_stmt *st = NULL;
 	struct sha256	 s;
 	const char	*prev;
 
-	if ((st = audit_cached(a, sql, e)) == NULL)
+	if ((st = audit_cached(a, audit_sql_row, e)) == NULL)
 		return (-1);
 	sqlite3_bind_int64(st, 1, id);
 	if (sqlite3_step(st) != SQLITE_ROW)
@@ -973,11 +1013,10 @@ audit_row_hash(struct audit *a, int64_t id, char hex[SHA256_HEX_LEN], struct mer
 static int
 audit_begin_hash(struct audit *a, int64_t id, char hex[SHA256_HEX_LEN], struct merr *e)
 {
-	static const char sql[] = "SELECT " AUDIT_BEGIN_COLS " FROM runs WHERE id = ?1";
 	autoreset struct sqlite3_stmt *st = NULL;
 	struct sha256	 s;
 
-	if ((st = audit_cached(a, sql, e)) == NULL)
+	if ((st = audit_cached(a, audit_sql_begun, e)) == NULL)
 		return (-1);
 	sqlite3_bind_int64(st, 1, id);
 	if (sqlite3_step(st) != SQLITE_ROW)
@@ -1030,7 +1069,7 @@ audit_meta_get(struct audit *a, const char *key, char *buf, size_t len, struct m
 {
 	autoreset struct sqlite3_stmt *st = NULL;
 
-	if ((st = audit_cached(a, "SELECT value FROM meta WHERE key = ?1", e)) == NULL)
+	if ((st = audit_cached(a, audit_sql_meta_get, e)) == NULL)
 		return (-1);
 	bind_text(st, 1, key);
 	buf[0] = '\0';
@@ -1050,8 +1089,7 @@ audit_meta_set(struct audit *a, const char *key, const char *value, struct merr 
 {
 	autoreset struct sqlite3_stmt *st = NULL;
 
-	if ((st = audit_cached(a, "INSERT INTO meta (key, value) VALUES (?1, ?2) "
-	    "ON CONFLICT (key) DO UPDATE SET value = excluded.value", e)) == NULL)
+	if ((st = audit_cached(a, audit_sql_meta_set, e)) == NULL)
 		return (-1);
 	bind_text(st, 1, key);
 	bind_text(st, 2, value);
@@ -1073,8 +1111,7 @@ audit_chain(struct audit *a, int64_t id, struct merr *e)
 	seq = strtoll(seqs, NULL, 10) + 1;
 	if (audit_children_hash(a, id, children, e) == -1)
 		return (-1);
-	if ((st = audit_cached(a, "UPDATE runs SET seq = ?1, prev_hash = ?2, "
-	    "children_hash = ?3 WHERE id = ?4", e)) == NULL)
+	if ((st = audit_cached(a, audit_sql_chain, e)) == NULL)
 		return (-1);
 	sqlite3_bind_int64(st, 1, seq);
 	bind_text(st, 2, prev);
@@ -1083,7 +1120,7 @@ audit_chain(struct audit *a, int64_t id, struct merr *e)
 	if (audit_step_done(a, st, e, "chain run") == -1 ||
 	    audit_row_hash(a, id, hash, e) == -1)
 		return (-1);
-	if ((up = audit_cached(a, "UPDATE runs SET hash = ?1 WHERE id = ?2", e)) == NULL)
+	if ((up = audit_cached(a, audit_sql_hash, e)) == NULL)
 		return (-1);
 	bind_text(up, 1, hash);
 	sqlite3_bind_int64(up, 2, id);
@@ -1187,7 +1224,7 @@ audit_spool_apply(struct audit *a, const struct spool_rec *r, struct merr *e)
 	    "ended (a full disk, or a lock held past every retry): it was kept in the "
 	    "spool and written by a later moat; output and events not yet written "
 	    "then were not kept");
-	if (audit_exec(a, "BEGIN IMMEDIATE", e) == -1)
+	if (audit_tx(a, audit_sql_begin, e) == -1)
 		return (-1);
 	if (sqlite3_step(chk) != SQLITE_ROW) {
 		audit_rollback(a);
@@ -1199,7 +1236,7 @@ audit_spool_apply(struct audit *a, const struct spool_rec *r, struct merr *e)
 	}
 	if (audit_step_done(a, st, e, "complete a spooled run") == -1 ||
 	    audit_step_done(a, ev, e, "complete a spooled run") == -1 ||
-	    audit_chain(a, r->rowid, e) == -1 || audit_exec(a, "COMMIT", e) == -1) {
+	    audit_chain(a, r->rowid, e) == -1 || audit_tx(a, audit_sql_commit, e) == -1) {
 		audit_rollback(a);
 		return (-1);
 	}
@@ -1311,7 +1348,7 @@ audit_recover(struct audit *a, struct merr *e)
 		return (-1);
 	}
 	for (size_t i = 0; i < ndead; i++) {
-		if (audit_exec(a, "BEGIN IMMEDIATE", e) == -1)
+		if (audit_tx(a, audit_sql_begin, e) == -1)
 			goto fail;
 		bind_text(up, 1, iso);
 		sqlite3_bind_int64(up, 2, dead[i]);
@@ -1335,7 +1372,7 @@ audit_recover(struct audit *a, struct merr *e)
 				goto fail;
 			marked++;
 		}
-		if (audit_exec(a, "COMMIT", e) == -1)
+		if (audit_tx(a, audit_sql_commit, e) == -1)
 			goto fail;
 	}
 	free(dead);
@@ -1517,11 +1554,11 @@ audit_run_begin(struct audit *a, const struct audit_start *s, struct merr *e)
 	audit_bind_start(a, st, s, ar->run_id, "running", now);
 	/* The row and its begin hash in one transaction: a running row
 	 * without one is not moat's. */
-	if (audit_exec(a, "BEGIN IMMEDIATE", e) == -1)
+	if (audit_tx(a, audit_sql_begin, e) == -1)
 		goto fail;
 	if (audit_step_done(a, st, e, "record run") == -1 ||
 	    audit_set_begin_hash(a, sqlite3_last_insert_rowid(a->db), ar->begin_hash,
-	    e) == -1 || audit_exec(a, "COMMIT", e) == -1) {
+	    e) == -1 || audit_tx(a, audit_sql_commit, e) == -1) {
 		audit_rollback(a);
 		goto fail;
 	}
@@ -1588,12 +1625,12 @@ audit_run_unstarted(struct audit *a, const struct audit_start *s,
 	bind_int_opt(st, 25, s->risk);
 	sqlite3_bind_text(st, 26, audit_redacted(a, s->risk_reasons != NULL ?
 	    s->risk_reasons : "[]"), -1, free);
-	if (audit_exec(a, "BEGIN IMMEDIATE", e) == -1)
+	if (audit_tx(a, audit_sql_begin, e) == -1)
 		return (-1);
 	if (audit_step_done(a, st, e, "record a run that did not start") == -1 ||
 	    audit_set_begin_hash(a, sqlite3_last_insert_rowid(a->db), bh, e) == -1 ||
 	    audit_chain(a, sqlite3_last_insert_rowid(a->db), e) == -1 ||
-	    audit_exec(a, "COMMIT", e) == -1) {
+	    audit_tx(a, audit_sql_commit, e) == -1) {
 		audit_rollback(a);
 		return (-1);
 	}
@@ -1693,9 +1730,9 @@ audit_run_flush(struct audit_run *ar, struct merr *e)
 		return (audit_remote_flush(ar, e));
 	if (ar->nev == 0 && ar->nsmp == 0)
 		return (0);
-	if (audit_exec(a, "BEGIN IMMEDIATE", e) == -1)
+	if (audit_tx(a, audit_sql_begin, e) == -1)
 		return (-1);
-	if (audit_write_buffers(ar, e) == -1 || audit_exec(a, "COMMIT", e) == -1) {
+	if (audit_write_buffers(ar, e) == -1 || audit_tx(a, audit_sql_commit, e) == -1) {
 		audit_rollback(a);
 		return (-1);
 	}
@@ -2019,8 +2056,7 @@ audit_write_output(struct audit_run *ar, int i, struct merr *e)
 	nrt = ntail;
 	nrh = o->nhead;
 	timing = audit_timing_text(o, ntail);
-	if ((st = audit_cached(a, "INSERT INTO outputs (run, stream, head, tail, timing) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5)", e)) == NULL)
+	if ((st = audit_cached(a, audit_sql_output, e)) == NULL)
 		return (-1);
 	sqlite3_bind_int64(st, 1, ar->rowid);
 	bind_text(st, 2, i == 0 ? "stdout" : "stderr");
@@ -2160,8 +2196,7 @@ audit_run_end(struct audit_run *ar, const struct audit_end *en, struct merr *e)
 	if ((st = audit_cached(a, audit_end_sql, e)) == NULL)
 		goto out;
 	audit_bind_end(st, &rec);
-	if ((up = audit_cached(a, "UPDATE runs SET begin_hash = ?1 WHERE id = ?2",
-	    e)) == NULL)
+	if ((up = audit_cached(a, audit_sql_begin_hash, e)) == NULL)
 		goto out;
 	bind_text(up, 1, ar->begin_hash);
 	sqlite3_bind_int64(up, 2, ar->rowid);
@@ -2195,6 +2230,24 @@ out:
 	return (rc);
 }
 
+void
+audit_run_warm(struct audit_run *ar)
+{
+	static const char *const sql[] = {
+		audit_sql_begin, audit_end_sql, audit_sql_begin_hash,
+		audit_sql_output, audit_sql_begun, audit_sql_meta_get,
+		audit_sql_events, audit_sql_samples, audit_sql_outputs,
+		audit_sql_timing, audit_sql_chain, audit_sql_row, audit_sql_hash,
+		audit_sql_meta_set, audit_sql_commit,
+	};
+	struct merr	e;
+
+	if (ar == NULL || ar->a->remote != NULL || ar->a->db == NULL)
+		return;
+	for (size_t i = 0; i < nitems(sql); i++)
+		(void)audit_cached(ar->a, sql[i], &e);
+}
+
 /* One try at audit_run_end's transaction; -1 with e set, not rolled back. */
 static int
 audit_run_end_once(struct audit_run *ar, struct sqlite3_stmt *st,
@@ -2202,7 +2255,7 @@ audit_run_end_once(struct audit_run *ar, struct sqlite3_stmt *st,
 {
 	struct audit	*a = ar->a;
 
-	if (audit_exec(a, "BEGIN IMMEDIATE", e) == -1)
+	if (audit_tx(a, audit_sql_begin, e) == -1)
 		return (-1);
 	if (audit_write_buffers(ar, e) == -1 ||
 	    audit_write_output(ar, 0, e) == -1 || audit_write_output(ar, 1, e) == -1 ||
@@ -2219,7 +2272,7 @@ audit_run_end_once(struct audit_run *ar, struct sqlite3_stmt *st,
 		return (-1);
 	if (strcmp(now_hash, ar->begin_hash) != 0 && audit_note_edited(ar, e) == -1)
 		return (-1);
-	if (audit_chain(a, ar->rowid, e) == -1 || audit_exec(a, "COMMIT", e) == -1)
+	if (audit_chain(a, ar->rowid, e) == -1 || audit_tx(a, audit_sql_commit, e) == -1)
 		return (-1);
 	return (0);
 }
@@ -2555,7 +2608,7 @@ audit_prune(struct audit *a, const char *before, struct merr *e)
 		return (merr_set(e, "audit log %s: refusing to prune a broken chain: %s",
 		    a->path, v.msg));
 	}
-	if (audit_exec(a, "BEGIN IMMEDIATE", e) == -1)
+	if (audit_tx(a, audit_sql_begin, e) == -1)
 		return (-1);
 	/* Only a prefix of the chain can go, or verify could not start again. */
 	if ((st = audit_prepare(a, "SELECT coalesce((SELECT min(seq) FROM runs WHERE "
@@ -2601,7 +2654,7 @@ audit_prune(struct audit *a, const char *before, struct merr *e)
 	bind_text(st, 4, hash);
 	sqlite3_bind_int64(st, 5, pruned);
 	if (audit_step_done(a, st, e, "record checkpoint") == -1 ||
-	    audit_exec(a, "COMMIT", e) == -1)
+	    audit_tx(a, audit_sql_commit, e) == -1)
 		goto fail;
 	return (pruned);
 fail:

@@ -113,6 +113,11 @@ int		 audit_run_flush(struct audit_run *, struct merr *);
 /* Completes the row, writes buffered events, samples and output, chains it;
  * one transaction. Frees ar whatever happens. */
 int		 audit_run_end(struct audit_run *, const struct audit_end *, struct merr *);
+/* Prepares the statements audit_run_end will run, where the log is local
+ * (a one-shot moat's connection is new: each is parsed at its first use,
+ * some 0.2 ms in all): called while the command runs, so that its end
+ * does not wait for that. Failures are left for audit_run_end to meet. */
+void		 audit_run_warm(struct audit_run *);
 /* Drops a run that never got to begin its command without completing it:
  * frees ar; the row stays "running" until audit_recover marks it. Use
  * audit_run_end with AUDIT_SETUP_FAILED instead where possible. */

@@ -511,6 +511,16 @@ rec_on_output(struct run *r, int stream, const void *buf, size_t len)
 		rc->o->on_output(r, stream, buf, len, rc->o->arg);
 }
 
+/* The command starts: what the row's end will run is prepared now, not
+ * after the command has ended. */
+static void
+rec_on_exec(struct run *r)
+{
+	struct rec	*rc = r->cb_arg;
+
+	audit_run_warm(rc->ar);
+}
+
 static void
 rec_on_spawned(struct run *r)
 {
@@ -588,6 +598,7 @@ rec_run(struct run *r, struct profile *p, const struct rec_opts *o,
 	r->after_clone = rec_prep_start;
 	r->after_run = rec_after_run;
 	r->on_spawned = rec_on_spawned;
+	r->on_exec = rec_on_exec;
 	r->cb_arg = &rc;
 
 	ret = run_sandbox(r, e);
@@ -599,6 +610,7 @@ rec_run(struct run *r, struct profile *p, const struct rec_opts *o,
 		rec_limits(r, &rc);
 	rec_close(r, &rc, ret == -1 ? e->msg : NULL);
 	r->after_run = NULL;
+	r->on_exec = NULL;
 	free(rc.profile_text);
 	strv_clear(&rc.denied);
 	if (rc.rules != o->rules)

@@ -654,7 +654,8 @@ spawn_on_chan(struct loop *l, int fd, uint32_t events, void *arg)
 				merr_errno(&sp->err, "start the command");
 				sp->failed = true;
 				spawn_kill(sp, SIGKILL);
-			}
+			} else if (sp->r->on_exec != NULL)
+				sp->r->on_exec(sp->r);
 		}
 		/* Without a cgroup, meters count what its tmpfs mounts hold. */
 		for (size_t i = 0; sp->meter != NULL && sp->plan != NULL &&

@@ -108,6 +108,10 @@ struct run {
 	/* In a session: called once init has started the command (its pid is
 	 * in cmd_pid); NULL: not wanted. */
 	void			(*on_spawned)(struct run *);
+	/* A run with a sandbox of its own: called once the command is told to
+	 * start (MSG_EXEC sent), while init starts it and the supervisor has
+	 * nothing else to do; NULL: not wanted. */
+	void			(*on_exec)(struct run *);
 	/* A command in a session (session_fd) only, with pty_force: the
 	 * sandbox's terminal belongs to the front end (the TUI's pane):
 	 * its output goes to on_output only, never to moat's own terminal,

@@ -406,7 +406,22 @@ test_round_trip(void)
 		ok &= audit_run_sample(ar, &sm, &e) == 0;
 	}
 	tap_ok(ok, "1041 events and a sample buffered");
-	tap_ok(audit_run_end(ar, &en, &e) == 0, "end: %s", ok ? "" : e.msg);
+	/* What moat run does while the command runs: the end's statements
+	 * prepared ahead. A schema changed meanwhile by another connection
+	 * must not fail the end: SQLite prepares a statement again when the
+	 * schema it was made for has changed. */
+	audit_run_warm(ar);
+	audit_run_warm(ar);
+	{
+		sqlite3	*other = NULL;
+
+		tap_ok(sqlite3_open(p, &other) == SQLITE_OK && sqlite3_exec(other,
+		    "CREATE INDEX runs_test_exit ON runs (exit_code);"
+		    "DROP INDEX runs_test_exit", NULL, NULL, NULL) == SQLITE_OK,
+		    "another connection changes the schema (and back)");
+		sqlite3_close(other);
+	}
+	tap_ok(audit_run_end(ar, &en, &e) == 0, "end (prepared ahead): %s", ok ? "" : e.msg);
 	tap_ok(q_int(a, "SELECT count(*) FROM runs WHERE status = 'done' AND exit_code = 3 "
 	    "AND peak_memory = 123456 AND peak_pids = 7 AND risk_final = 60 AND risk = 60 "
 	    "AND source = 'mcp' AND client = 'claude' AND seq = 1 AND hash IS NOT NULL "
