@@ -98,12 +98,16 @@ cmds = [("bare", ["/bin/true"]),
         ("session exec", [moat, "session", "exec", s, "--", "/bin/true"]),
         ("session exec (base)", [base, "session", "exec", sb, "--db", other, "--", "/bin/true"]),
         ("moat run", [moat, "run", "-p", "isolated", "--", "/bin/true"])]
+# BASE's own cache: two builds whose rules files differ rewrite one
+# risk-rules cache file at every turn.
+envs = {c: dict(os.environ, XDG_CACHE_HOME=os.environ["HOME"] + "/.cache-base")
+        if c.endswith("(base)") else os.environ for c, _ in cmds}
 null = os.open("/dev/null", os.O_RDWR)
 t = {c: [] for c, _ in cmds}
 for _ in range(n):
     for name, argv in cmds:
         t0 = time.monotonic()
-        pid = os.posix_spawn(argv[0], argv, os.environ, file_actions=[
+        pid = os.posix_spawn(argv[0], argv, envs[name], file_actions=[
             (os.POSIX_SPAWN_DUP2, null, 0), (os.POSIX_SPAWN_DUP2, null, 1)])
         os.waitpid(pid, 0)
         t[name].append((time.monotonic() - t0) * 1000)
@@ -120,6 +124,8 @@ n, moat, s, base, sb = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], 
 other = os.environ["HOME"] + "/other-audit.db"	# BASE's own log (its schema may be older)
 cmds = [("session exec", [moat, "session", "exec", s, "--", "/bin/true"]),
         ("session exec (base)", [base, "session", "exec", sb, "--db", other, "--", "/bin/true"])]
+envs = {c: dict(os.environ, XDG_CACHE_HOME=os.environ["HOME"] + "/.cache-base")
+        if c.endswith("(base)") else os.environ for c, _ in cmds}
 null = os.open("/dev/null", os.O_RDWR)
 t = {c: [] for c, _ in cmds}
 cpu = {c: 0.0 for c, _ in cmds}
@@ -128,7 +134,7 @@ for _ in range(n):
         time.sleep(0.2)
         r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.monotonic()
-        pid = os.posix_spawn(argv[0], argv, os.environ, file_actions=[
+        pid = os.posix_spawn(argv[0], argv, envs[name], file_actions=[
             (os.POSIX_SPAWN_DUP2, null, 0), (os.POSIX_SPAWN_DUP2, null, 1)])
         os.waitpid(pid, 0)
         t[name].append((time.monotonic() - t0) * 1000)
