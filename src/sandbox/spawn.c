@@ -2075,11 +2075,13 @@ spawn_on_session(struct loop *l, int fd, uint32_t events, void *arg)
 		}
 		run_emit(r, EV_NOTE, "command started after %.1f ms (pid %d inside)",
 		    (now_mono() - r->t_start) * 1000, m.code);
+		trace_step(r->trace, "spawned", r->t_start);
 		if (r->on_spawned != NULL)
 			r->on_spawned(r);
 		if (r->cmd_pid > 0 && (sp->meter = meter_start(l, r->meter_hz, sp->cg,
 		    r->cmd_pid, spawn_on_sample, r, &e)) == NULL)
 			run_emit(r, EV_NOTE, "no meters: %s", e.msg);
+		trace_step(r->trace, "meter-start", r->t_start);
 		break;
 	case MSG_EXEC_FAILED:
 		sp->fail = m;
@@ -2099,6 +2101,7 @@ spawn_on_session(struct loop *l, int fd, uint32_t events, void *arg)
 		sp->status = m.code;
 		memcpy(sp->full, m.text, sizeof sp->full);
 		sp->full[sizeof sp->full - 1] = '\0';
+		trace_step(r->trace, "status", r->t_start);
 		loop_stop(l);
 		break;
 	case MSG_ASK:
@@ -2378,6 +2381,7 @@ run_attached(struct run *r, struct spawn *sp, struct merr *e)
 		goto restore;
 	}
 	spawn_finish(r, sp);
+	trace_step(r->trace, "counters", r->t_end);
 	if (r->end == END_SETUP_FAILED) {
 		if (sp->fail.err != 0)
 			merr_errno_n(e, sp->fail.err, "could not start the command "

@@ -84,6 +84,16 @@ run_moat session exec "strict$tag" -- echo fine
 is "a harmless command in it runs" "$rc $out" "0 fine"
 run_moat session kill "$R"
 
+# MOAT_TRACE_TIMING: the client's steps, in the order they happen.
+MOAT_TRACE_TIMING=1 run_moat session exec "$S" -- echo traced
+is "a traced command runs as any other" "$rc/$out" "0/traced"
+steps=$(printf '%s\n' "$err" | sed -n 's/^moat: timing: \([a-z-]*\) *[0-9.]* ms (at *\([0-9.]*\) ms)$/\2 \1/p' |
+    sort -n | awk '{print $2}' | grep -xE 'attach|audit-begin|spawned|status|counters|audit-end' | tr '\n' ' ')
+is "the trace has the client's steps, in order" "$steps" \
+    "attach audit-begin spawned status counters audit-end "
+run_moat session exec "$S" -- echo untraced
+unlike "without MOAT_TRACE_TIMING, no trace" "$err" "moat: timing:"
+
 run_moat session exec "$S" -- sh -c 'exit 7'
 is "an exit status passes through" "$rc" 7
 run_moat session exec "$S" -- no-such-command-$tag
