@@ -1523,7 +1523,7 @@ audit_set_begin_hash(struct audit *a, int64_t id, char hex[SHA256_HEX_LEN], stru
 	autoreset struct sqlite3_stmt *st = NULL;
 
 	if (audit_begin_hash(a, id, hex, e) == -1 ||
-	    (st = audit_cached(a, "UPDATE runs SET begin_hash = ?1 WHERE id = ?2", e)) == NULL)
+	    (st = audit_cached(a, audit_sql_begin_hash, e)) == NULL)
 		return (-1);
 	bind_text(st, 1, hex);
 	sqlite3_bind_int64(st, 2, id);
