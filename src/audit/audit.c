@@ -447,7 +447,7 @@ audit_migrate(struct audit *a, struct merr *e)
 		return (merr_set(e, "audit log %s: schema version %lld, this moat needs %zu; "
 		    "open it once read-write (any moat run) to migrate", a->path,
 		    (long long)v, audit_schema_n));
-	if (audit_exec(a, "BEGIN IMMEDIATE", e) == -1)
+	if (audit_tx(a, audit_sql_begin, e) == -1)
 		return (-1);
 	/* Another moat may have migrated while this one waited for the lock. */
 	if (sqlite3_step(st) != SQLITE_ROW) {
@@ -470,7 +470,7 @@ audit_migrate(struct audit *a, struct merr *e)
 			return (-1);
 		}
 	}
-	if (audit_exec(a, "COMMIT", e) == -1) {
+	if (audit_tx(a, audit_sql_commit, e) == -1) {
 		audit_rollback(a);
 		return (-1);
 	}

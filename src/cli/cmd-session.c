@@ -654,14 +654,6 @@ struct exec_prep {
 	bool			 loaded;
 };
 
-static void
-exec_prep_trace(const struct exec_prep *ep, const char *what, double t)
-{
-	if (ep->trace > 0)
-		fprintf(stderr, "moat: timing: %-12s %7.3f ms (at %7.3f ms)\n",
-		    what, (now_mono() - t) * 1e3, (now_mono() - ep->trace) * 1e3);
-}
-
 /* Once: session_connect_meanwhile's callback, or after the connection
  * when that did not call it. Rules that cannot be loaded are left to the
  * record, which loads them again and refuses the run with the reason. */
@@ -677,7 +669,7 @@ exec_prep_rules(void *arg)
 	ep->loaded = true;
 	if (risk_load(&ep->rules, &e) == -1)
 		ep->rules = NULL;
-	exec_prep_trace(ep, "risk-load", t);
+	trace_step(ep->trace, "risk-load", t);
 }
 
 static int
@@ -770,9 +762,7 @@ cmd_session_run(int argc, char **argv)
 		run_release(&r);
 		return (EXIT_MOAT);
 	}
-	if (o.trace > 0)
-		fprintf(stderr, "moat: timing: %-12s %7.3f ms (at %7.3f ms)\n",
-		    "attach", (now_mono() - o.trace) * 1e3, (now_mono() - o.trace) * 1e3);
+	trace_step(o.trace, "attach", o.trace);
 	session_run_attach(&r, fd, &info);
 	r.cwd_path = xstrdup(cwd != NULL ? cwd : info.cwd);
 	o.session = info.id;
