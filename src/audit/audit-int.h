@@ -106,6 +106,9 @@ struct audit_run {
 	 * and how many (the flush's count). */
 	struct sbuf	*wire;		/* owned; NULL for a local run */
 	size_t		 nwire;
+	/* A remote begin sent whose answer is not read yet (rowid 0 until
+	 * then; -1 when the keeper refused it). */
+	bool		 pending;
 	/* A run recorded for another process: its outputs' digests were
 	 * computed there (out[].sha is not used). */
 	bool		 sha_given;
@@ -122,7 +125,8 @@ void	 audit_checkpoint_due(struct audit *);
 
 /* audit-remote.c's, for audit.c's entry points on a remote handle. */
 struct audit_run *audit_remote_begin(struct audit *, const struct audit_start *,
-	    struct merr *);
+	    bool later, struct merr *);
+int	 audit_remote_begun(struct audit_run *, struct merr *);
 int	 audit_remote_unstarted(struct audit *, const struct audit_start *,
 	    const char *status, const char *why, struct merr *);
 int	 audit_remote_append(struct audit_run *, const struct run_event *,

@@ -509,7 +509,8 @@ static int
 remote_send(struct audit *a, struct sbuf *b, bool reply, char **rep, size_t *rlen,
     struct merr *e)
 {
-	return (a->remote->xfer(a->remote->arg, b->p, b->len, reply, rep, rlen, e));
+	return (a->remote->xfer(a->remote->arg, b->p, b->len, reply ?
+	    AUDIT_XFER_ASK : AUDIT_XFER_TELL, rep, rlen, e));
 }
 
 static void
@@ -519,45 +520,78 @@ remote_head(struct sbuf *b, enum wire_op op)
 	put_u32(b, op);
 }
 
-struct audit_run *
-audit_remote_begin(struct audit *a, const struct audit_start *s, struct merr *e)
+/* A begin's answer: the row's id, the run's id, its begin hash and start. */
+static int
+remote_begin_answer(struct audit_run *ar, const char *rep, size_t rlen,
+    struct merr *e)
 {
-	struct sbuf		 b = { NULL, 0, 0 };
-	autofree char		*rep = NULL;
-	size_t			 rlen = 0;
-	struct wire		 w;
-	struct audit_run	*ar;
-	const char		*run_id, *bh;
-	int64_t			 rowid;
-	double			 started;
+	struct wire	 w = { rep, rep + rlen, false };
+	const char	*run_id, *bh;
+	int64_t		 rowid;
+	double		 started;
 
-	remote_head(&b, OP_BEGIN);
-	put_start(&b, a->path, s, &a->remote->names);
-	if (remote_send(a, &b, true, &rep, &rlen, e) == -1) {
-		free(b.p);
-		return (NULL);
-	}
-	free(b.p);
-	w = (struct wire){ rep, rep + rlen, false };
 	rowid = get_i64(&w);
 	run_id = get_str(&w);
 	bh = get_str(&w);
 	started = get_f64(&w);
 	if (w.bad || run_id == NULL || rowid <= 0 || bh == NULL ||
-	    strlen(bh) != SHA256_HEX_LEN - 1) {
-		merr_set(e, "audit log %s: the session's answer to a run's begin "
-		    "is malformed", a->path);
-		return (NULL);
-	}
-	ar = xcalloc(1, sizeof *ar);
-	ar->a = a;
+	    strlen(bh) != SHA256_HEX_LEN - 1)
+		return (merr_set(e, "audit log %s: the session's answer to a run's "
+		    "begin is malformed", ar->a->path));
 	ar->rowid = rowid;
 	ar->run_id = xstrdup(run_id);
 	ar->started_at = started;
 	memcpy(ar->begin_hash, bh, SHA256_HEX_LEN);
+	return (0);
+}
+
+struct audit_run *
+audit_remote_begin(struct audit *a, const struct audit_start *s, bool later,
+    struct merr *e)
+{
+	struct sbuf		 b = { NULL, 0, 0 };
+	autofree char		*rep = NULL;
+	size_t			 rlen = 0;
+	struct audit_run	*ar;
+	int			 rc;
+
+	remote_head(&b, OP_BEGIN);
+	put_start(&b, a->path, s, &a->remote->names);
+	rc = a->remote->xfer(a->remote->arg, b.p, b.len, later ?
+	    AUDIT_XFER_ASK_LATER : AUDIT_XFER_ASK, &rep, &rlen, e);
+	free(b.p);
+	if (rc < 0)
+		return (NULL);
+	ar = xcalloc(1, sizeof *ar);
+	ar->a = a;
 	audit_run_output_init(ar, s);
 	ar->wire = xcalloc(1, sizeof *ar->wire);
+	if (later)
+		ar->pending = true;
+	else if (remote_begin_answer(ar, rep, rlen, e) == -1) {
+		audit_run_free(ar);
+		return (NULL);
+	}
 	return (ar);
+}
+
+/* The answer to a begin sent without waiting, read once; a refusal leaves
+ * the run with no row (rowid -1), which every later request then says. */
+int
+audit_remote_begun(struct audit_run *ar, struct merr *e)
+{
+	autofree char	*rep = NULL;
+	size_t		 rlen = 0;
+
+	if (!ar->pending)
+		return (ar->rowid > 0 ? 0 : merr_set(e, "audit log %s: the run's row "
+		    "was not begun", ar->a->path));
+	ar->pending = false;
+	ar->rowid = -1;
+	if (ar->a->remote->xfer(ar->a->remote->arg, NULL, 0, AUDIT_XFER_ANSWER, &rep,
+	    &rlen, e) < 0)
+		return (-1);
+	return (remote_begin_answer(ar, rep, rlen, e) == -1 ? -1 : 0);
 }
 
 int
@@ -597,6 +631,8 @@ audit_remote_flush(struct audit_run *ar, struct merr *e)
 
 	if (ar->nwire == 0)
 		return (0);
+	if (audit_remote_begun(ar, e) == -1)
+		return (-1);
 	remote_head(&b, OP_APPEND);
 	put_i64(&b, ar->rowid);
 	put_u32(&b, (uint32_t)ar->nwire);
@@ -646,6 +682,10 @@ audit_remote_end(struct audit_run *ar, const struct audit_end *en, struct merr *
 	size_t		 rlen = 0;
 	int		 rc;
 
+	if (audit_remote_begun(ar, e) == -1) {
+		audit_run_free(ar);
+		return (-1);
+	}
 	remote_head(&b, OP_END);
 	put_i64(&b, ar->rowid);
 	put_i64(&b, en->status);
@@ -735,6 +775,10 @@ audit_remote_abandon(struct audit_run *ar)
 	struct sbuf	b = { NULL, 0, 0 };
 	struct merr	e;
 
+	if (audit_remote_begun(ar, &e) == -1) {
+		audit_run_free(ar);
+		return;
+	}
 	remote_head(&b, OP_ABANDON);
 	put_i64(&b, ar->rowid);
 	(void)remote_send(ar->a, &b, false, NULL, NULL, &e);

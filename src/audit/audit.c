@@ -1538,7 +1538,7 @@ audit_run_begin(struct audit *a, const struct audit_start *s, struct merr *e)
 	double			 now = s->started_at > 0 ? s->started_at : audit_now();
 
 	if (a->remote != NULL)
-		return (audit_remote_begin(a, s, e));
+		return (audit_remote_begin(a, s, false, e));
 	if (a->flags & AUDIT_READONLY) {
 		merr_set(e, "audit log %s: opened read-only", a->path);
 		return (NULL);
@@ -1568,6 +1568,34 @@ fail:
 	free(ar->run_id);
 	free(ar);
 	return (NULL);
+}
+
+struct audit_run *
+audit_run_begin_sent(struct audit *a, const struct audit_start *s, struct merr *e)
+{
+	if (a->remote != NULL)
+		return (audit_remote_begin(a, s, true, e));
+	return (audit_run_begin(a, s, e));
+}
+
+bool
+audit_run_pending(const struct audit_run *ar)
+{
+	return (ar != NULL && ar->pending);
+}
+
+int
+audit_run_begun(struct audit_run **arp, struct merr *e)
+{
+	struct audit_run	*ar = *arp;
+
+	if (ar == NULL || !ar->pending)
+		return (0);
+	if (audit_remote_begun(ar, e) == 0)
+		return (0);
+	audit_run_free(ar);
+	*arp = NULL;
+	return (-1);
 }
 
 const char *

@@ -103,6 +103,20 @@ int		 audit_recovered(const struct audit *);
 
 /* Inserts the "running" row in one transaction, before the command starts. */
 struct audit_run *audit_run_begin(struct audit *, const struct audit_start *, struct merr *);
+/* The same begin, where another process keeps the log (audit_open_remote):
+ * the request is sent and its answer is not waited for, so the caller can
+ * send what comes next on the same link (a session's command, which the
+ * supervisor takes in order, after the row); audit_run_begun then reads the
+ * answer. On a log of this process's it is audit_run_begin, and
+ * audit_run_begun has nothing left to do. */
+struct audit_run *audit_run_begin_sent(struct audit *, const struct audit_start *,
+		    struct merr *);
+/* -1 with e set when the keeper did not begin the row: *arp is freed and
+ * set to NULL. Every other call on a run settles its begin first. */
+int		 audit_run_begun(struct audit_run **arp, struct merr *);
+/* Its begin was sent to a keeper and not answered yet (audit_run_begun
+ * has something to read). */
+bool		 audit_run_pending(const struct audit_run *);
 /* Records a run_event (spawn.h). Denied syscalls are aggregated into counts;
  * events and samples are written in batches (at most ~1 s late). */
 int		 audit_run_event(struct audit_run *, const struct run_event *, struct merr *);
@@ -138,9 +152,11 @@ int		 audit_run_failed(struct audit *, const struct audit_start *,
  * a `moat session exec` opens no database of its own. The client side is an
  * audit handle like any other (audit_run_begin, _event, _sample,
  * _output_feed, _end, _refused, _failed work on it); each request goes
- * through xfer, which delivers req (len bytes) to the keeper and, when
- * reply is true, returns its answer (malloc'd *rep of *rlen bytes), or -1
- * with e set (the keeper's refusal, or the link's failure). Events and
+ * through xfer, which delivers req (len bytes) to the keeper and, for
+ * AUDIT_XFER_ASK, returns its answer (malloc'd *rep of *rlen bytes), or -1
+ * with e set (the keeper's refusal, or the link's failure); an
+ * AUDIT_XFER_ASK_LATER request's answer is read by the next call, one of
+ * AUDIT_XFER_ANSWER (req NULL), with anything else sent in between. Events and
  * samples go in batches without a reply; the output's head, tail and
  * digests are kept here and sent with the completion. The run's owner in
  * the log is the client (its pid, from the link's credentials). A secret
@@ -151,8 +167,14 @@ int		 audit_run_failed(struct audit *, const struct audit_start *,
  * refused or failed run) is then written here, on a connection of its own,
  * so that a command whose session was killed under it is still recorded. */
 #define AUDIT_XFER_GONE	(-2)	/* xfer: the keeper is gone (the link broke) */
-typedef int	(*audit_xfer_fn)(void *arg, const void *req, size_t len, bool reply,
-		    char **rep, size_t *rlen, struct merr *e);
+enum audit_xfer_mode {
+	AUDIT_XFER_TELL,	/* no answer */
+	AUDIT_XFER_ASK,		/* its answer, waited for */
+	AUDIT_XFER_ASK_LATER,	/* an answer, read by AUDIT_XFER_ANSWER */
+	AUDIT_XFER_ANSWER,	/* the answer to the last ASK_LATER */
+};
+typedef int	(*audit_xfer_fn)(void *arg, const void *req, size_t len,
+		    enum audit_xfer_mode, char **rep, size_t *rlen, struct merr *e);
 /* path: the log the keeper opens (made absolute here); NULL = the default. */
 struct audit	*audit_open_remote(const char *path, audit_xfer_fn, void *arg,
 		    struct merr *);

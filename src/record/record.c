@@ -290,7 +290,19 @@ rec_before_exec(struct run *r, struct merr *e)
 	rec_start_fields(r, rc, &as);
 	as.risk_reasons = reasons = risk_reasons_json(risk);
 	t = now_mono();
-	rc->ar = audit_run_begin(rc->audit, &as, &ae);
+	/* In a session, the command's request follows the begin at once,
+	 * and rec_begun reads the answer: the supervisor writes the row and
+	 * then takes the command without this process's turn in between.
+	 * (With --unlogged a row that fails does not hold the command: the
+	 * begin is waited for, to say so before it runs.) */
+	if (r->session_fd >= 0 && r->begun != NULL && !rc->o->unlogged_ok) {
+		rc->ar = audit_run_begin_sent(rc->audit, &as, &ae);
+		if ((r->spawn_after_row = audit_run_pending(rc->ar))) {
+			rec_trace(rc, "audit-sent", t);
+			return (0);
+		}
+	} else
+		rc->ar = audit_run_begin(rc->audit, &as, &ae);
 	rec_trace(rc, "audit-begin", t);
 	if (rc->ar == NULL) {
 		if (!rc->o->unlogged_ok)
@@ -300,6 +312,27 @@ rec_before_exec(struct run *r, struct merr *e)
 		rec_warn(rc, &ae);
 	} else
 		rc->out->logged = true;
+	return (0);
+}
+
+/* The answer to a begin rec_before_exec sent (a session's command, whose
+ * request has gone after it). */
+static int
+rec_begun(struct run *r, struct merr *e)
+{
+	struct rec	*rc = r->cb_arg;
+	struct merr	 ae;
+	double		 t = now_mono();
+
+	if (rc->ar == NULL || !r->spawn_after_row)
+		return (0);
+	if (audit_run_begun(&rc->ar, &ae) == -1) {
+		rec_trace(rc, "audit-begin", t);
+		return (merr_set(e, "%s; the run is refused because it could not be "
+		    "recorded (--unlogged lets it run unrecorded)", ae.msg));
+	}
+	rec_trace(rc, "audit-begin", t);
+	rc->out->logged = true;
 	return (0);
 }
 
@@ -599,6 +632,7 @@ rec_run(struct run *r, struct profile *p, const struct rec_opts *o,
 	r->after_run = rec_after_run;
 	r->on_spawned = rec_on_spawned;
 	r->on_exec = rec_on_exec;
+	r->begun = rec_begun;
 	r->cb_arg = &rc;
 
 	ret = run_sandbox(r, e);
@@ -611,6 +645,8 @@ rec_run(struct run *r, struct profile *p, const struct rec_opts *o,
 	rec_close(r, &rc, ret == -1 ? e->msg : NULL);
 	r->after_run = NULL;
 	r->on_exec = NULL;
+	r->begun = NULL;
+	r->spawn_after_row = false;
 	free(rc.profile_text);
 	strv_clear(&rc.denied);
 	if (rc.rules != o->rules)

@@ -77,7 +77,7 @@ enum chan_msg_type {
 
 /* The control socket's protocol; a client of another version is answered
  * MSG_ERROR naming both. */
-#define CHAN_PROTOCOL	4
+#define CHAN_PROTOCOL	5
 
 /* MSG_AUDIT flags, and the largest request (a completion carries the
  * output's head and tail, and the events not yet sent). */
@@ -104,6 +104,11 @@ enum chan_netask {
 #define SPAWN_FD1	0x02
 #define SPAWN_FD2	0x04
 #define SPAWN_PTY	0x08
+/* A client's MSG_SPAWN right after the MSG_AUDIT that began its row, which
+ * it did not wait for: run only if that request was the last of the
+ * client's and the row was written (a refusal then is MSG_ERROR with the
+ * command's tag). */
+#define SPAWN_AFTER_ROW	0x10
 /* A request's payload and argument counts are bounded: argv and envp as
  * execve would take them, and never past what one message carries. */
 /* A MSG_SPAWN from a session's supervisor to init ends its descriptors

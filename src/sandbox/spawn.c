@@ -2169,6 +2169,38 @@ spawn_session_secrets(struct run *r, struct merr *e)
 	return (rc);
 }
 
+/* A command sent after a begin its supervisor did not write: it refuses
+ * the command (SPAWN_AFTER_ROW), and that answer is read here, so that a
+ * front end that keeps the link does not take it for its next command's. */
+static void
+spawn_session_unsent(int chan, uint32_t tag)
+{
+	struct chan_msg	 m;
+	char		*payload = NULL;
+	size_t		 len = 0;
+	int		 fds[2 + SPAWN_GROUP_MAX], nfds = 0, rc;
+
+	for (;;) {
+		rc = chan_recv(chan, 0, &m, &payload, &len, fds, (int)nitems(fds),
+		    &nfds);
+		for (int i = 0; i < nfds; i++)
+			close(fds[i]);
+		free(payload);
+		payload = NULL;
+		if (rc == -1 && errno == EAGAIN) {
+			struct pollfd	pfd = { .fd = chan, .events = POLLIN };
+
+			(void)poll(&pfd, 1, -1);
+			continue;
+		}
+		if (rc == -1 && errno == EINTR)
+			continue;
+		if (rc <= 0 || (m.tag == tag && (m.type == MSG_ERROR ||
+		    m.type == MSG_EXEC_FAILED || m.type == MSG_STATUS)))
+			return;
+	}
+}
+
 /*
  * A command in a session's sandbox (r->session_fd): no clone, no mounts;
  * the request goes to the session's supervisor with the command's stdin
@@ -2337,6 +2369,8 @@ run_attached(struct run *r, struct spawn *sp, struct merr *e)
 			goto restore;
 		}
 	}
+	if (r->spawn_after_row)
+		m.flags |= SPAWN_AFTER_ROW;
 	if (chan_send(sp->chan, &m, payload, len, fds, nfds) == -1) {
 		merr_errno(e, "send the command to the session");
 		goto restore;
@@ -2345,6 +2379,13 @@ run_attached(struct run *r, struct spawn *sp, struct merr *e)
 		if (fds[i] > 2)
 			close(fds[i]);
 	nfds = 0;
+	/* The answer to the row's begin, which went just before. */
+	if (r->begun != NULL && r->begun(r, e) == -1) {
+		if (r->spawn_after_row)
+			spawn_session_unsent(sp->chan, m.tag);
+		r->end = END_REFUSED;
+		goto restore;
+	}
 	for (int i = 0; i < 2; i++)
 		if (sp->out_r[i] >= 0 && loop_add(r->loop, sp->out_r[i], EPOLLIN,
 		    spawn_on_output, sp, e) == -1)

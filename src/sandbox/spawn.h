@@ -112,6 +112,15 @@ struct run {
 	 * start (MSG_EXEC sent), while init starts it and the supervisor has
 	 * nothing else to do; NULL: not wanted. */
 	void			(*on_exec)(struct run *);
+	/* In a session: before_exec sent the row's begin without waiting for
+	 * its answer (its supervisor takes the command's request next, in
+	 * order), and begun, called once that request is sent, reads the
+	 * answer; -1 refuses the run. With spawn_after_row, the supervisor
+	 * runs the command only if it wrote that row (else it refuses it,
+	 * and the answer said why); without, it runs it either way
+	 * (--unlogged). NULL: the begin was answered in before_exec. */
+	int			(*begun)(struct run *, struct merr *);
+	bool			 spawn_after_row;
 	/* A command in a session (session_fd) only, with pty_force: the
 	 * sandbox's terminal belongs to the front end (the TUI's pane):
 	 * its output goes to on_output only, never to moat's own terminal,

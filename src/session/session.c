@@ -89,6 +89,10 @@ struct sv_client {
 	int			 fd;
 	struct ucred		 cred;		/* who it is (SO_PEERCRED) */
 	bool			 greeted;
+	/* Its last MSG_AUDIT request since its last command: 1 done, -1
+	 * refused, 0 none. A command sent after its row's begin, which it
+	 * did not wait for (SPAWN_AFTER_ROW), runs only on a 1. */
+	int			 row;
 	bool			 refused;	/* answered MSG_ERROR: read what it sent
 						   (closing on unread data would reset the
 						   connection before it reads the answer),
@@ -693,6 +697,7 @@ sv_on_audit(struct sv *sv, struct sv_client *cl, const struct chan_msg *m,
 		cl->guest = audit_guest_new(sv->keeper, cl->cred.pid);
 	rc = audit_guest_serve(cl->guest, p, len, &rep, &rlen, &e);
 answer:
+	cl->row = rc == -1 ? -1 : 1;
 	if (rc == -1)
 		sv_log(sv, "an audit request of pid %d: %s", (int)cl->cred.pid, e.msg);
 	if (!(m->flags & AUDIT_WANT_REPLY))
@@ -841,7 +846,17 @@ sv_on_client(struct loop *l, int fd, uint32_t events, void *arg)
 	case MSG_SPAWN: {
 		struct sv_cmd	*c;
 		struct chan_msg	 fw = m;
+		int		 row = cl->row;
 
+		cl->row = 0;
+		fw.flags &= ~SPAWN_AFTER_ROW;
+		if ((m.flags & SPAWN_AFTER_ROW) && row != 1) {
+			sv_answer(sv, fd, MSG_ERROR, m.tag, 0, row == 0 ? "a command "
+			    "sent after its row's begin, which never came" : "the "
+			    "command's row could not be begun: it is not run",
+			    NULL, 0, NULL, 0);
+			break;
+		}
 		if (strcmp(sv->info.state, "paused") == 0) {
 			char	text[160];
 
@@ -1620,20 +1635,25 @@ session_write_all(int fd, const char *p, size_t len)
 
 /* The transport of a session's client's audit handle: a request to the
  * supervisor, in the message or (larger than one carries) in a memfd, and,
- * when wanted, its answer. Anything else that arrives meanwhile (a late
- * event of a command that has ended) is not an answer and is passed over. */
+ * when wanted, its answer (now, or for AUDIT_XFER_ASK_LATER at the next
+ * call, AUDIT_XFER_ANSWER). Anything else that arrives meanwhile (a late
+ * event of a command that has ended, the refusal of a command sent after
+ * a begin that failed: a MSG_ERROR with the command's tag) is not an
+ * answer and is passed over. */
 static int
-session_audit_xfer(void *arg, const void *req, size_t len, bool reply, char **rep,
-    size_t *rlen, struct merr *e)
+session_audit_xfer(void *arg, const void *req, size_t len,
+    enum audit_xfer_mode mode, char **rep, size_t *rlen, struct merr *e)
 {
 	int		 fd = (int)(intptr_t)arg, fds[2], nfds = 0, rc, mfd = -1;
 	struct chan_msg	 m;
 	char		*payload = NULL;
 	size_t		 plen = 0;
 
+	if (mode == AUDIT_XFER_ANSWER)
+		goto answer;
 	memset(&m, 0, sizeof m);
 	m.type = MSG_AUDIT;
-	m.flags = reply ? AUDIT_WANT_REPLY : 0;
+	m.flags = mode != AUDIT_XFER_TELL ? AUDIT_WANT_REPLY : 0;
 	if (len > SPAWN_PAYLOAD_MAX - 1024) {
 		if (len > AUDIT_REQUEST_MAX)
 			return (merr_set(e, "audit log: a request of %zu bytes is over "
@@ -1656,8 +1676,9 @@ session_audit_xfer(void *arg, const void *req, size_t len, bool reply, char **re
 		    "its commands, is gone");
 		return (AUDIT_XFER_GONE);
 	}
-	if (!reply)
+	if (mode != AUDIT_XFER_ASK)
 		return (0);
+answer:
 	for (;;) {
 		rc = chan_recv(fd, 0, &m, &payload, &plen, fds, 2, &nfds);
 		for (int i = 0; i < nfds; i++)
@@ -1675,7 +1696,7 @@ session_audit_xfer(void *arg, const void *req, size_t len, bool reply, char **re
 			    "its commands, is gone");
 			return (AUDIT_XFER_GONE);
 		}
-		if (m.type == MSG_AUDIT || m.type == MSG_ERROR)
+		if (m.type == MSG_AUDIT || (m.type == MSG_ERROR && m.tag == 0))
 			break;
 		free(payload);
 		payload = NULL;

@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 # session-client.py SOCKET WHAT: speaks (or mangles) a session's control
 # protocol (src/sandbox/chan.h) for session.sh, and prints what came back:
-# "error: TEXT", "hello", "closed", or "nothing".
+# "error: TEXT", "hello", "closed", or "nothing" (an error's tag too, when it
+# has one: "error (tag N): TEXT").
 import os, socket, struct, sys
 
 MSG_SPAWN, MSG_HELLO, MSG_ERROR, MSG_ASK, MSG_AUDIT = 8, 11, 12, 21, 23
 AUDIT_WANT_REPLY, AUDIT_IN_FD = 1, 2
+SPAWN_AFTER_ROW = 0x10
 MAGIC = struct.pack("=I", 0x3152414d)
 FMT = "=iiiiiIiiiI480s"
-PROTOCOL = 4
+PROTOCOL = 5
 
 def msg(t, code=0, tag=0, flags=0):
     return struct.pack(FMT, t, 0, code, 0, 0, tag, flags, 0, 0, 0, b"")
@@ -57,6 +59,19 @@ elif what == "badspawn":
     s.recv(65536)
     # argc says 3 strings, the payload holds one
     m = struct.pack(FMT, MSG_SPAWN, 0, 0, 0, 0, 7, 0, 3, 0, 0, b"")
+    s.send(m + b"/\0/bin/true\0")
+elif what == "afterrow":
+    # a command that says its row's begin came just before, with none
+    s.send(msg(MSG_HELLO, PROTOCOL))
+    s.recv(65536)
+    m = struct.pack(FMT, MSG_SPAWN, 0, 0, 0, 0, 7, SPAWN_AFTER_ROW, 1, 0, 0, b"")
+    s.send(m + b"/\0/bin/true\0")
+elif what == "afterbadrow":
+    # ... after a begin the session refused: the refusal of each comes back
+    audit(s, b"not a request")
+    print(("error: " if struct.unpack("=i", s.recv(1 << 20)[:4])[0] == MSG_ERROR
+        else "begun ") + "then ", end="")
+    m = struct.pack(FMT, MSG_SPAWN, 0, 0, 0, 0, 7, SPAWN_AFTER_ROW, 1, 0, 0, b"")
     s.send(m + b"/\0/bin/true\0")
 elif what == "auditjunk":
     # a request that is not the record's wire
@@ -114,7 +129,7 @@ if not d:
 t, err, code, _, _, tag = struct.unpack("=iiiiiI", d[:24])
 text = d[40:520].split(b"\0")[0].decode()
 if t == MSG_ERROR:
-    print("error: " + text)
+    print(("error (tag %d): " % tag if tag else "error: ") + text)
 elif t == MSG_HELLO:
     print("hello")
 else:

@@ -84,6 +84,21 @@ run_moat session exec "strict$tag" -- echo fine
 is "a harmless command in it runs" "$rc $out" "0 fine"
 run_moat session kill "$R"
 
+# A command's request follows its row's begin without waiting for the
+# answer; the supervisor runs it only once the row is written. A log it
+# cannot write: the command is refused and never runs, and the session
+# takes the next one as before; --unlogged runs it unrecorded.
+run_moat session exec --db "/proc/no-$tag/audit.db" "$S" -- sh -c "touch norow-$tag"
+is "a command whose row cannot be written is refused with 125" "$rc" 125
+like "it says why" "$err" "the run is refused because it could not be recorded"
+test -e "$T/ws/norow-$tag" && not_ok "the command whose row was not written never ran" ||
+	ok "the command whose row was not written never ran"
+run_moat session exec "$S" -- echo after
+is "the session takes the next command as before" "$rc $out" "0 after"
+run_moat session exec --unlogged --db "/proc/no-$tag/audit.db" "$S" -- sh -c "touch norow-$tag; echo ran"
+is "--unlogged runs it, unrecorded" "$rc $out" "0 ran"
+like "and says so" "$err" "the run goes on, and may be missing from the log"
+
 # MOAT_TRACE_TIMING: the client's steps, in the order they happen.
 MOAT_TRACE_TIMING=1 run_moat session exec "$S" -- echo traced
 is "a traced command runs as any other" "$rc/$out" "0/traced"
@@ -387,15 +402,21 @@ is "a short message is refused" "$(python3 "$client" "$sock" short)" \
 is "an oversized one too" "$(python3 "$client" "$sock" huge)" \
 	"error: a malformed message (short, truncated, or over 196608 bytes)"
 like "another protocol version is refused, naming both" "$(python3 "$client" "$sock" version)" \
-	"error: protocol version 999 is not spoken here \(this session speaks 4\)"
+	"error: protocol version 999 is not spoken here \(this session speaks 5\)"
 is "a request before the greeting is refused" "$(python3 "$client" "$sock" nohello)" \
 	"error: the first message must be a greeting"
 is "a spawn request whose counts do not match its strings is refused" \
 	"$(python3 "$client" "$sock" badspawn)" "type 4 code 125 tag 7: a malformed spawn request"
 is "an answer about a refused connection that is none of the four is refused" \
-	"$(python3 "$client" "$sock" badask)" "error: a malformed answer"
+	"$(python3 "$client" "$sock" badask)" "error (tag 5): a malformed answer"
 is "an offer to answer held past 600 s is refused" \
 	"$(python3 "$client" "$sock" badoffer)" "error: a malformed offer to answer (seconds out of range)"
+is "a command that says its row's begin came before it, when none did, is refused" \
+	"$(python3 "$client" "$sock" afterrow)" \
+	"error (tag 7): a command sent after its row's begin, which never came"
+is "and after a begin the session refused, so is the command" \
+	"$(python3 "$client" "$sock" afterbadrow)" \
+	"error: then error (tag 7): the command's row could not be begun: it is not run"
 is "an audit request that is not the record's wire is refused" \
 	"$(python3 "$client" "$sock" auditjunk)" "error: a malformed audit request"
 is "a run's begin cut short is refused" \

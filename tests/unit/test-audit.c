@@ -516,16 +516,39 @@ shm_frames(const char *db, uint32_t *mx, uint32_t *back)
 }
 
 /* A keeper in this process: each request served by the guest at once. */
+static char	*keeper_later;	/* an AUDIT_XFER_ASK_LATER's answer */
+static size_t	 keeper_later_len;
+static int	 keeper_later_rc;
+static struct merr keeper_later_err;
+
 static int
-keeper_xfer(void *arg, const void *req, size_t len, bool reply, char **rep,
-    size_t *rlen, struct merr *e)
+keeper_xfer(void *arg, const void *req, size_t len, enum audit_xfer_mode mode,
+    char **rep, size_t *rlen, struct merr *e)
 {
 	char	*r = NULL;
 	size_t	 n = 0;
+	int	 rc;
 
-	if (audit_guest_serve(arg, req, len, &r, &n, e) == -1)
+	if (mode == AUDIT_XFER_ANSWER) {
+		*rep = keeper_later;
+		*rlen = keeper_later_len;
+		keeper_later = NULL;
+		if (keeper_later_rc == -1)
+			*e = keeper_later_err;
+		return (keeper_later_rc);
+	}
+	rc = audit_guest_serve(arg, req, len, &r, &n, e);
+	if (mode == AUDIT_XFER_ASK_LATER) {
+		if (rc == -1)
+			keeper_later_err = *e;
+		keeper_later = r != NULL ? r : xstrdup("");
+		keeper_later_len = n;
+		keeper_later_rc = rc;
+		return (0);
+	}
+	if (rc == -1)
 		return (-1);
-	if (reply) {
+	if (mode == AUDIT_XFER_ASK) {
 		*rep = r != NULL ? r : xstrdup("");
 		*rlen = n;
 	} else
@@ -572,6 +595,56 @@ test_keeper_checkpoint(void)
 	audit_close(a);
 	audit_guest_free(g);
 	audit_keeper_free(k);
+}
+
+/* A begin sent without waiting for its answer (a session's client sends its
+ * command next): the answer is read by audit_run_begun, and the run goes on
+ * as any other; a begin the keeper refuses leaves no run, and says why. */
+static void
+test_keeper_begin_sent(void)
+{
+	autofree char	*p = db_path("sent.db");
+	char		*argv[] = { "true", NULL };
+	struct audit_start s = { .profile = "default", .argv = argv, .risk = 0 };
+	struct audit_end en = { .status = AUDIT_DONE, .end_reason = "exited",
+	    .exit_code = 4, .cpu_user = -1, .cpu_sys = -1, .peak_memory = -1,
+	    .peak_pids = -1, .risk = 0 };
+	struct audit_keeper	*k = audit_keeper_new();
+	struct audit_guest	*g = audit_guest_new(k, getpid());
+	struct merr		 e;
+	struct audit		*a = audit_open_remote(p, keeper_xfer, g, &e), *l;
+	struct audit_run	*ar = a != NULL ? audit_run_begin_sent(a, &s, &e) : NULL;
+	bool			 pending = audit_run_pending(ar);
+	int			 begun = audit_run_begun(&ar, &e);
+	int			 ended = ar != NULL ? audit_run_end(ar, &en, &e) : -1;
+	autofree char		*st = NULL;
+
+	audit_keeper_tidy(k);
+	if ((l = audit_open(p, AUDIT_READONLY, &e)) != NULL) {
+		st = q_text(l, "SELECT status || ' ' || exit_code FROM runs");
+		audit_close(l);
+	}
+	tap_ok(pending && begun == 0 && ended == 0 && st != NULL &&
+	    strcmp(st, "done 4") == 0, "a begin sent without waiting: pending until "
+	    "its answer is read, then the run completes (%s)", st != NULL ? st : e.msg);
+	/* A secret the keeper was not given: it refuses the begin. */
+	audit_redact_secret(a, "NOPE", "value", 5);
+	ar = audit_run_begin_sent(a, &s, &e);
+	pending = audit_run_pending(ar);
+	begun = audit_run_begun(&ar, &e);
+	tap_ok(pending && begun == -1 && ar == NULL && strstr(e.msg, "NOPE") != NULL,
+	    "a begin the keeper refuses: no run, and the reason (%s)", e.msg);
+	audit_close(a);
+	audit_guest_free(g);
+	audit_keeper_free(k);
+	/* On a log of its own, the begin is done at once. */
+	if ((l = audit_open(p, 0, &e)) != NULL) {
+		ar = audit_run_begin_sent(l, &s, &e);
+		tap_ok(ar != NULL && !audit_run_pending(ar) && audit_run_begun(&ar, &e) == 0 &&
+		    audit_run_end(ar, &en, &e) == 0, "a local begin sent is a begin");
+		audit_close(l);
+	} else
+		tap_ok(false, "a local begin sent is a begin: %s", e.msg);
 }
 
 /* A one-shot moat does not empty the WAL at every close, but the WAL stays
@@ -1831,6 +1904,7 @@ main(void)
 	test_round_trip();
 	test_wal_bounded();
 	test_keeper_checkpoint();
+	test_keeper_begin_sent();
 	test_chain();
 	test_session();
 	test_timing();
