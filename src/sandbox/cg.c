@@ -278,6 +278,45 @@ cg_layout_read(struct cg_layout *lo, struct merr *e)
 	return (0);
 }
 
+struct cg_host {
+	struct cg_layout	lo;
+	int			rc;	/* 1: not read yet; 0 read; -1 failed */
+	struct merr		err;
+};
+
+struct cg_host *
+cg_host_new(void)
+{
+	struct cg_host	*h = xcalloc(1, sizeof *h);
+
+	h->rc = 1;
+	return (h);
+}
+
+void
+cg_host_free(struct cg_host *h)
+{
+	if (h == NULL)
+		return;
+	if (h->rc == 0)
+		cg_layout_free(&h->lo);
+	free(h);
+}
+
+/* h's layout, read now if it was not yet; NULL with e set when it could
+ * not be (then and at every later call). */
+static const struct cg_layout *
+cg_host_layout(struct cg_host *h, struct merr *e)
+{
+	if (h->rc == 1)
+		h->rc = cg_layout_read(&h->lo, &h->err);
+	if (h->rc == -1) {
+		*e = h->err;
+		return (NULL);
+	}
+	return (&h->lo);
+}
+
 static bool
 cg_has_opt(const char *opts, const char *o)
 {
@@ -886,8 +925,19 @@ struct cg *
 cg_create_ex(const char *run_id, const struct limits *l, unsigned extra,
     struct merr *e)
 {
+	struct cg_host	*h = cg_host_new();
+	struct cg	*cg = cg_create_on(h, run_id, l, extra, e);
+
+	cg_host_free(h);
+	return (cg);
+}
+
+struct cg *
+cg_create_on(struct cg_host *h, const char *run_id, const struct limits *l,
+    unsigned extra, struct merr *e)
+{
 	struct cg		*cg = xcalloc(1, sizeof *cg);
-	struct cg_layout	 lo;
+	const struct cg_layout	*lo;
 	const char		*mode = cg_env_mode();
 	char			 why1[160] = "", why2[160] = "", miss[64];
 	bool			 v1ctl, v2ctl;
@@ -900,31 +950,30 @@ cg_create_ex(const char *run_id, const struct limits *l, unsigned extra,
 		snprintf(why1, sizeof why1, "cgroups disabled (MOAT_CGROUP=none)");
 		goto none;
 	}
-	if (cg_layout_read(&lo, e) == -1) {
+	if ((lo = cg_host_layout(h, e)) == NULL) {
 		free(cg);
 		return (NULL);
 	}
 	/* Where the controllers live decides: on a hybrid host the v2 mount
 	 * has none (they are bound to v1), on a pure v2 host v1 is absent. */
-	v1ctl = cg_find_v1(&lo, "memory") != NULL || cg_find_v1(&lo, "pids") != NULL;
-	v2ctl = cg_find_v2(&lo) != NULL &&
-	    cg_v2_mask(cg_find_v2(&lo)->dir, "cgroup.controllers") != 0;
+	v1ctl = cg_find_v1(lo, "memory") != NULL || cg_find_v1(lo, "pids") != NULL;
+	v2ctl = cg_find_v2(lo) != NULL &&
+	    cg_v2_mask(cg_find_v2(lo)->dir, "cgroup.controllers") != 0;
 	if (strcmp(mode, "v2") == 0)
-		r = cg_create_v2(cg, &lo, run_id, want, why1, sizeof why1, e);
+		r = cg_create_v2(cg, lo, run_id, want, why1, sizeof why1, e);
 	else if (strcmp(mode, "v1") == 0)
-		r = cg_create_v1(cg, &lo, run_id, want, extra, why1, sizeof why1, e);
+		r = cg_create_v1(cg, lo, run_id, want, extra, why1, sizeof why1, e);
 	else if (v2ctl || !v1ctl) {
-		r = cg_create_v2(cg, &lo, run_id, want, why1, sizeof why1, e);
+		r = cg_create_v2(cg, lo, run_id, want, why1, sizeof why1, e);
 		if (r == 1 && v1ctl)
-			r = cg_create_v1(cg, &lo, run_id, want, extra, why2, sizeof why2, e);
+			r = cg_create_v1(cg, lo, run_id, want, extra, why2, sizeof why2, e);
 	} else {
-		r = cg_create_v1(cg, &lo, run_id, want, extra, why1, sizeof why1, e);
+		r = cg_create_v1(cg, lo, run_id, want, extra, why1, sizeof why1, e);
 		/* Hybrid: an empty v2 group still counts CPU and can kill. */
-		if (r == 1 && cg_find_v2(&lo) != NULL)
-			r = cg_create_v2(cg, &lo, run_id, want, why2,
+		if (r == 1 && cg_find_v2(lo) != NULL)
+			r = cg_create_v2(cg, lo, run_id, want, why2,
 			    sizeof why2, e);
 	}
-	cg_layout_free(&lo);
 	if (r == -1) {
 		cg_free_dirs(cg, true);
 		free(cg);
@@ -1712,31 +1761,30 @@ cg_limit_up(const char *mntdir, const char *dir, const char *name, char **at)
 	return (low);
 }
 
-uint64_t
-cg_memory_budget(char *src, size_t len)
+static uint64_t
+cg_memory_budget_on(struct cg_host *h, char *src, size_t len)
 {
 	autofree char		*mi = NULL, *at = NULL;
-	struct cg_layout	 lo;
+	const struct cg_layout	*lo;
 	struct merr		 e;
 	uint64_t		 ram = 0, low = UINT64_MAX;
 
 	if (read_file("/proc/meminfo", &mi, NULL, &e) == 0)
 		ram = cg_parse_memtotal(mi);
-	if (cg_layout_read(&lo, &e) == 0) {
+	if ((lo = cg_host_layout(h, &e)) != NULL) {
 		const struct cg_mnt	*m;
 		autofree char		*d1 = NULL, *d2 = NULL;
 
-		if ((m = cg_find_v1(&lo, "memory")) != NULL &&
-		    (d1 = cg_self_dir(&lo, m, "memory")) != NULL)
+		if ((m = cg_find_v1(lo, "memory")) != NULL &&
+		    (d1 = cg_self_dir(lo, m, "memory")) != NULL)
 			low = cg_limit_up(m->dir, d1, "memory.limit_in_bytes", &at);
-		if ((m = cg_find_v2(&lo)) != NULL &&
-		    (d2 = cg_self_dir(&lo, m, "")) != NULL) {
+		if ((m = cg_find_v2(lo)) != NULL &&
+		    (d2 = cg_self_dir(lo, m, "")) != NULL) {
 			uint64_t	v = cg_limit_up(m->dir, d2, "memory.max", &at);
 
 			if (v < low)
 				low = v;
 		}
-		cg_layout_free(&lo);
 	}
 	if (low != UINT64_MAX && (ram == 0 || low < ram)) {
 		snprintf(src, len, "the cgroup limit in %s", at);
@@ -1747,9 +1795,29 @@ cg_memory_budget(char *src, size_t len)
 	return (ram);
 }
 
+uint64_t
+cg_memory_budget(char *src, size_t len)
+{
+	struct cg_host	*h = cg_host_new();
+	uint64_t	 v = cg_memory_budget_on(h, src, len);
+
+	cg_host_free(h);
+	return (v);
+}
+
 void
 cg_limits_resolve(const struct limits *l, struct limits *out, char *src,
     size_t len)
+{
+	struct cg_host	*h = cg_host_new();
+
+	cg_limits_resolve_on(h, l, out, src, len);
+	cg_host_free(h);
+}
+
+void
+cg_limits_resolve_on(struct cg_host *h, const struct limits *l,
+    struct limits *out, char *src, size_t len)
 {
 	char	buf[PATH_MAX + 64];
 
@@ -1760,7 +1828,7 @@ cg_limits_resolve(const struct limits *l, struct limits *out, char *src,
 		return;
 	/* Whole MiB: what the cgroup files and the rlimit are written with
 	 * reads back the same. */
-	out->memory = ((cg_memory_budget(buf, sizeof buf) >> 20) *
+	out->memory = ((cg_memory_budget_on(h, buf, sizeof buf) >> 20) *
 	    l->memory_pct / 100) << 20;
 	out->memory_pct = 0;
 	if (src != NULL && len > 0)

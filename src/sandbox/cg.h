@@ -72,6 +72,17 @@ struct cg	*cg_create(const char *run_id, const struct limits *l,
  * CG_CTL_FREEZER, for a session that can be paused). */
 struct cg	*cg_create_ex(const char *run_id, const struct limits *l,
 		    unsigned extra, struct merr *e);
+/* The host's cgroup mounts and this process's own groups (mountinfo and
+ * /proc/self/cgroup), read at the first call that needs them and kept
+ * for the next: a run's limits and its group read them once. */
+struct cg_host;
+struct cg_host	*cg_host_new(void);
+void		 cg_host_free(struct cg_host *);
+/* cg_create_ex and cg_limits_resolve on h's reading. */
+struct cg	*cg_create_on(struct cg_host *h, const char *run_id,
+		    const struct limits *l, unsigned extra, struct merr *e);
+void		 cg_limits_resolve_on(struct cg_host *h, const struct limits *l,
+		    struct limits *out, char *src, size_t len);
 /* Freezes (true) or thaws every process of the group and waits until the
  * kernel says it is done (at most about 2 s). -1 with e set when the group
  * has no freezer (CG_NONE, or no v1 freezer hierarchy we can write). */

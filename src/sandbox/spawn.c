@@ -2485,6 +2485,7 @@ run_sandbox(struct run *r, struct merr *e)
 	struct init_args	 ia;
 	struct spawn_attach	 at = { .started = false };
 	struct spawn_sweep	 sw = { .started = false };
+	struct cg_host		*host;
 	struct timespec		 wall0;
 	struct spawn_before	 before = { 0 };
 	struct environ_in	 ei = { 0 };
@@ -2651,7 +2652,8 @@ run_sandbox(struct run *r, struct merr *e)
 	 * sandbox alone); a cgroup when the profile limits memory or CPU, or
 	 * asks for one: creating it costs more than the rest of the start. */
 	t = now_mono();
-	cg_limits_resolve(&p->limits, &r->limits, memsrc, sizeof memsrc);
+	host = cg_host_new();
+	cg_limits_resolve_on(host, &p->limits, &r->limits, memsrc, sizeof memsrc);
 	if (*memsrc != '\0')
 		run_emit(r, EV_NOTE, "memory: %" PRIu64 "M, %s", r->limits.memory >> 20,
 		    memsrc);
@@ -2661,9 +2663,12 @@ run_sandbox(struct run *r, struct merr *e)
 		/* (The kernel exempts uid 0 from RLIMIT_NPROC: for root only
 		 * pids.max holds a fork loop. A session is paused with the
 		 * freezer, so it asks for one where it can be had.) */
-		if ((sp.cg = cg_create_ex(r->id, &r->limits,
-		    sp.serve ? CG_CTL_FREEZER | CG_SESSION : 0, e)) == NULL)
+		sp.cg = cg_create_on(host, r->id, &r->limits,
+		    sp.serve ? CG_CTL_FREEZER | CG_SESSION : 0, e);
+		if (sp.cg == NULL) {
+			cg_host_free(host);
 			goto out;
+		}
 		snprintf(r->enforced, sizeof r->enforced, "%s", cg_describe(sp.cg));
 	} else
 		snprintf(r->enforced, sizeof r->enforced, "rlimits only (the profile "
@@ -2676,6 +2681,7 @@ run_sandbox(struct run *r, struct merr *e)
 		    strlen(r->enforced), "; memory %" PRIu64 "M by RLIMIT_DATA per "
 		    "process and the sum of RSS", r->limits.memory >> 20);
 	}
+	cg_host_free(host);
 	trace_step(r->trace, "cgroup", t);
 	run_emit(r, EV_NOTE, "limits: %s", r->enforced);
 

@@ -136,6 +136,22 @@ test_v1_root(void)
 	memset(&l, 0, sizeof l);
 	l.memory = 64ULL << 20;
 	mkid(id, sizeof id, "mem");
+	{
+		/* The group made on the reading its limits were resolved on. */
+		struct cg_host	*h = cg_host_new();
+		struct limits	 out;
+		char		 hid[64];
+
+		cg_limits_resolve_on(h, &l, &out, NULL, 0);
+		mkid(hid, sizeof hid, "host");
+		cg = cg_create_on(h, hid, &out, 0, &e);
+		tap_ok(cg != NULL && cg_mode(cg) == CG_V1 && cg_path(cg) != NULL &&
+		    exists(cg_path(cg)), "v1: a group made on a host read for its limits: %s",
+		    cg != NULL && cg_path(cg) != NULL ? cg_path(cg) : e.msg);
+		if (cg != NULL)
+			cg_destroy(cg, &e);
+		cg_host_free(h);
+	}
 	cg = cg_create(id, &l, &e);
 	if (!tap_ok(cg != NULL && cg_mode(cg) == CG_V1, "v1: create %s", id)) {
 		tap_diag("%s", cg == NULL ? e.msg : cg_describe(cg));
@@ -642,6 +658,23 @@ test_share(void)
 	l.memory = 3ULL << 30;
 	cg_limits_resolve(&l, &out, src, sizeof src);
 	tap_ok(out.memory == 3ULL << 30 && *src == '\0', "bytes pass unchanged");
+	/* On one reading of the host (a run's limits, then its group), twice:
+	 * the same share, from the same source, each time. */
+	{
+		struct cg_host	*h = cg_host_new();
+		struct limits	 o1, o2;
+		char		 s1[512], s2[512];
+
+		l.memory = 0;
+		l.memory_pct = 25;
+		cg_limits_resolve(&l, &out, src, sizeof src);
+		cg_limits_resolve_on(h, &l, &o1, s1, sizeof s1);
+		cg_limits_resolve_on(h, &l, &o2, s2, sizeof s2);
+		tap_ok(o1.memory == out.memory && o2.memory == out.memory &&
+		    strcmp(s1, src) == 0 && strcmp(s2, src) == 0,
+		    "a host read once resolves as a fresh reading does: %s", s2);
+		cg_host_free(h);
+	}
 }
 
 /* Root on v1: under a memory group limited to 1G, 50% is 512M, and the
