@@ -197,15 +197,21 @@ is "--timeout 7: the run's limits say timeout_s 7" "$(printf '%s\n' "$out" | gre
 run_moat run --json --timeout 0 -p "$T/plain.conf" -- true
 is "--timeout 0: the run's limits say no timeout" "$(printf '%s\n' "$out" | grep '^{' | tail -1 | jq -r .limits.timeout_s)" null
 
-# --- wall timeout within 10%.
+# --- wall timeout within 10%: of the command's own run as moat timed it
+# (its start to its kill, wall_s), which a loaded machine's slow start of
+# moat itself does not move; and the whole run, as the shell sees it,
+# within seconds of it (no hang after the kill).
 profile spin timeout=3
 t0=$(date +%s.%N)
-run_moat run -p "$T/spin.conf" -- sh -c 'while :; do :; done'
+run_moat run --json -p "$T/spin.conf" -- sh -c 'while :; do :; done'
 t1=$(date +%s.%N)
 is "timeout 3: a spinning loop ends with 124" "$rc" 124
+w=$(printf '%s\n' "$out" | grep '^{' | tail -1 | jq -r .wall_s)
+if [ "$(echo "$w >= 2.7 && $w <= 3.3" | bc)" = 1 ]; then ok "timeout 3: killed after ${w}s of its run"
+else not_ok "timeout 3: killed within 10% (its run took ${w}s)"; fi
 w=$(echo "$t1 - $t0" | bc)
-if [ "$(echo "$w >= 2.7 && $w <= 3.3" | bc)" = 1 ]; then ok "timeout 3: killed after ${w}s"
-else not_ok "timeout 3: killed within 10% (took ${w}s)"; fi
+if [ "$(echo "$w < 6" | bc)" = 1 ]; then ok "timeout 3: the whole run ends soon after (${w}s)"
+else not_ok "timeout 3: the whole run took ${w}s"; fi
 # --timeout 0 is no timeout, over the profile's; out-of-range and
 # non-decimal values are refused before anything runs, saying why.
 run_moat run -p "$T/spin.conf" --timeout 0 -- sh -c 'sleep 3.5; echo lived'
