@@ -527,8 +527,10 @@ wslock_release(struct wslock *wl)
 out:
 	if (wl->fd != -1)
 		close(wl->fd);
+	wl->fd = -1;
 	free(wl->list);
 	free(wl->listlock);
+	wl->list = wl->listlock = NULL;
 }
 
 static void
@@ -2948,6 +2950,11 @@ run_sandbox(struct run *r, struct merr *e)
 	    end_reason_name(r->end), r->exit_code, r->t_end - r->t_start);
 	/* Alone, init's exit tears the namespaces down (its mounts, some
 	 * 0.4 ms) on another CPU while the front end closes the record. */
+	/* And the workspace's placeholders go meanwhile: nothing but init
+	 * is left inside, and removing a file that is a mount point in its
+	 * namespace detaches that mount (lazily), as its exit would. */
+	if (sp.alone && !sp.init_reaped)
+		wslock_release(&wl);
 	if (r->after_run != NULL)
 		r->after_run(r);
 	rc = 0;
