@@ -319,15 +319,29 @@ rx_init_known(struct rx *x, const char *pat, int cflags, char *lits[], size_t n)
 }
 
 void
+rx_init_borrowed(struct rx *x, const char *pat, int cflags,
+    const char *const lits[], size_t n)
+{
+	memset(x, 0, sizeof *x);
+	x->pat = (char *)pat;
+	x->cflags = cflags;
+	x->state = RX_PENDING;
+	x->borrowed = true;
+	for (size_t i = 0; i < n && i < RX_MAX_LITS; i++)
+		x->lits[x->nlits++] = (char *)lits[i];
+}
+
+void
 rx_free(struct rx *x)
 {
 	if (x == NULL)
 		return;
 	if (x->state == RX_READY)
 		regfree(&x->re);
-	for (size_t i = 0; i < x->nlits; i++)
+	for (size_t i = 0; i < x->nlits && !x->borrowed; i++)
 		free(x->lits[i]);
-	free(x->pat);
+	if (!x->borrowed)
+		free(x->pat);
 	x->pat = NULL;
 	x->nlits = 0;
 	x->state = RX_PENDING;

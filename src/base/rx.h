@@ -16,12 +16,15 @@
 #define RX_MAX_LITS	16	/* more alternatives than this: no prefilter */
 
 struct rx {
-	char		*pat;		/* owned */
+	char		*pat;		/* owned, unless borrowed */
 	int		 cflags;	/* regcomp's */
 	int		 state;		/* RX_PENDING, RX_READY or RX_BAD */
 	regex_t		 re;		/* valid when RX_READY */
-	char		*lits[RX_MAX_LITS];	/* owned; a match contains one of them */
+	char		*lits[RX_MAX_LITS];	/* owned, unless borrowed; a match
+						   contains one of them */
 	size_t		 nlits;		/* 0: no prefilter, every text is tried */
+	bool		 borrowed;	/* pat and lits are another's, which
+					   outlives this (rx_init_borrowed) */
 };
 
 #define RX_PENDING	0
@@ -33,6 +36,10 @@ void	 rx_init(struct rx *, const char *pat, int cflags);
 /* The same with the literals known already (a cache of an rx_init's): n
  * of them, each non-empty, taken; compiles nothing. */
 void	 rx_init_known(struct rx *, const char *pat, int cflags, char *lits[], size_t n);
+/* The same with pat and the literals left where they are (a block their
+ * owner frees after rx_free): nothing copied. */
+void	 rx_init_borrowed(struct rx *, const char *pat, int cflags,
+	    const char *const lits[], size_t n);
 void	 rx_free(struct rx *);
 /* Compiles now (once): 0, or -1 with regerror's text in err. */
 int	 rx_compile(struct rx *, char *err, size_t errlen);

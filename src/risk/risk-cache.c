@@ -170,6 +170,37 @@ get_str(struct rcur *c)
 	return (s);
 }
 
+/* The same, copied into the rule set's block of strings (one allocation
+ * for all of them, freed with the set: 1,500 fewer malloc and free a
+ * load); NULL for NULL or when bad. The block is as large as the file,
+ * which holds each string with at least four bytes more than its copy. */
+struct arena {
+	char	*p;
+	size_t	 used, cap;
+};
+
+static char *
+get_astr(struct rcur *c, struct arena *a)
+{
+	uint32_t	n = get_u32(c);
+	char		*s;
+
+	if (c->bad || n == UINT32_MAX)
+		return (NULL);
+	if (n > c->left || n >= a->cap - a->used ||
+	    memchr(c->p, '\0', n) != NULL) {
+		c->bad = true;
+		return (NULL);
+	}
+	s = a->p + a->used;
+	memcpy(s, c->p, n);
+	s[n] = '\0';
+	a->used += (size_t)n + 1;
+	c->p += n;
+	c->left -= n;
+	return (s);
+}
+
 /* A count of things each at least min bytes long: never more than what
  * is left could hold. */
 static uint32_t
@@ -183,16 +214,17 @@ get_count(struct rcur *c, size_t min, uint32_t max)
 }
 
 static struct risk_rule *
-get_rule(struct rcur *c)
+get_rule(struct rcur *c, struct arena *a)
 {
 	struct risk_rule	*r = xcalloc(1, sizeof *r);
 	uint32_t		 n, nocase, scope;
 
-	r->id = get_str(c);
-	r->category = get_str(c);
-	r->reason = get_str(c);
-	r->event = get_str(c);
-	r->file = get_str(c);
+	r->borrowed = true;
+	r->id = get_astr(c, a);
+	r->category = get_astr(c, a);
+	r->reason = get_astr(c, a);
+	r->event = get_astr(c, a);
+	r->file = get_astr(c, a);
 	r->weight = (int)get_u32(c);
 	r->each = (int)get_u32(c);
 	r->max = (int)get_u32(c);
@@ -209,37 +241,31 @@ get_rule(struct rcur *c)
 	r->nocase = nocase == 1;
 	r->scope = (enum risk_scope)scope;
 	n = get_count(c, 4, 4096);
+	if (n > 0)
+		r->cmds.v = xreallocarray(NULL, (size_t)n + 1, sizeof *r->cmds.v);
 	for (uint32_t k = 0; k < n && !c->bad; k++) {
-		char	*s = get_str(c);
+		char	*s = get_astr(c, a);
 
 		if (s == NULL)
 			goto bad;
-		strv_take(&r->cmds, s);
+		r->cmds.v[r->cmds.n++] = s;
+		r->cmds.v[r->cmds.n] = NULL;
 	}
 	n = get_count(c, 12, RISK_MAX_RE);
 	for (uint32_t k = 0; k < n && !c->bad; k++) {
-		char		*pat = get_str(c), *lits[RX_MAX_LITS];
+		const char	*pat = get_astr(c, a), *lits[RX_MAX_LITS];
 		int		 cflags = (int)get_u32(c);
 		uint32_t	 nl = get_count(c, 4, RX_MAX_LITS);
-		size_t		 got = 0;
 
-		for (; got < nl && !c->bad; got++)
-			if ((lits[got] = get_str(c)) == NULL || lits[got][0] == '\0') {
-				free(lits[got]);
+		for (size_t got = 0; got < nl && !c->bad; got++)
+			if ((lits[got] = get_astr(c, a)) == NULL || lits[got][0] == '\0')
 				c->bad = true;
-				break;
-			}
 		if (c->bad || pat == NULL || cflags != (REG_EXTENDED | REG_NOSUB |
-		    (r->nocase ? REG_ICASE : 0))) {
-			for (size_t l = 0; l < got; l++)
-				free(lits[l]);
-			free(pat);
+		    (r->nocase ? REG_ICASE : 0)))
 			goto bad;
-		}
 		r->re[k] = xmalloc(sizeof *r->re[k]);
-		rx_init_known(r->re[k], pat, cflags, lits, nl);	/* takes lits */
+		rx_init_borrowed(r->re[k], pat, cflags, lits, nl);
 		r->nre++;
-		free(pat);
 	}
 	/* What the scorer reads of each kind of rule, as risk-rules.c makes
 	 * them: a file that says otherwise is not one this moat wrote. */
@@ -273,12 +299,7 @@ bad:
 		rx_free(r->re[k]);
 		free(r->re[k]);
 	}
-	strv_clear(&r->cmds);
-	free(r->id);
-	free(r->category);
-	free(r->reason);
-	free(r->event);
-	free(r->file);
+	free(r->cmds.v);	/* its strings are the block's */
 	free(r);
 	return (NULL);
 }
@@ -289,6 +310,7 @@ risk_cache_decode(const void *buf, size_t len, const uint8_t key[SHA256_LEN],
 {
 	const unsigned char	*b = buf;
 	struct rcur		 c;
+	struct arena		 a;
 	struct risk_rules	*rs;
 	uint64_t		 sum;
 	uint32_t		 n;
@@ -304,6 +326,9 @@ risk_cache_decode(const void *buf, size_t len, const uint8_t key[SHA256_LEN],
 	c.left = len - 8 - SHA256_LEN - 8;
 	c.bad = false;
 	rs = risk_rules_new();
+	a.p = rs->arena = xmalloc(len);
+	a.used = 0;
+	a.cap = len;
 	n = get_count(&c, 4, 4096);
 	for (uint32_t i = 0; i < n && !c.bad; i++) {
 		char	*s = get_str(&c);
@@ -316,7 +341,7 @@ risk_cache_decode(const void *buf, size_t len, const uint8_t key[SHA256_LEN],
 	n = get_count(&c, 64, 1u << 20);
 	rs->v = n > 0 ? xcalloc(n, sizeof *rs->v) : NULL;
 	for (uint32_t i = 0; i < n && !c.bad; i++) {
-		struct risk_rule	*r = get_rule(&c);
+		struct risk_rule	*r = get_rule(&c, &a);
 
 		if (r != NULL)
 			rs->v[rs->n++] = r;

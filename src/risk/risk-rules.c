@@ -50,6 +50,11 @@ risk_rule_free(struct risk_rule *r)
 		rx_free(r->re[i]);
 		free(r->re[i]);
 	}
+	if (r->borrowed) {
+		free(r->cmds.v);
+		free(r);
+		return;
+	}
 	strv_clear(&r->cmds);
 	free(r->id);
 	free(r->category);
@@ -68,6 +73,7 @@ risk_rules_free(struct risk_rules *rs)
 		risk_rule_free(rs->v[i]);
 	free(rs->v);
 	strv_clear(&rs->files);
+	free(rs->arena);
 	free(rs);
 }
 

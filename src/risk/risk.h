@@ -51,12 +51,17 @@ struct risk_rule {
 	char		*event;		/* owned; RISK_SCOPE_EVENT */
 	char		*file;		/* owned; where it was defined, for messages */
 	int		 line;
+	/* Its strings, its command names' and its patterns' are its rule
+	 * set's (risk_rules.arena): a rule read from the cache. */
+	bool		 borrowed;
 };
 
 struct risk_rules {
 	struct risk_rule	**v;	/* owned */
 	size_t			  n;
 	struct strv		  files;	/* the files loaded, in order */
+	char			 *arena;	/* owned: the strings of the rules
+						   read from the cache, in one block */
 	/* Set while loading moat's own rules file: its patterns compile when
 	 * a text first needs them (make check compiles them all). A user's
 	 * file is compiled as it loads, so a bad pattern names file:line. */
