@@ -54,23 +54,38 @@ profile_name_valid(const char *s)
 	return (true);
 }
 
-/* Adds dir to the list unless it is already there (by realpath). */
+/* The directories listed so far, each as stat(2) found it (ino 0: not
+ * there), so that one reached by two paths is listed once. */
+struct dirs_seen {
+	dev_t	dev[PROFILE_MAX_DIRS];
+	ino_t	ino[PROFILE_MAX_DIRS];
+};
+
+/* Adds dir to the list unless it is already there: the same path, or the
+ * same directory (device and inode: a link, or another path to it). One
+ * stat a directory, where a realpath of each pair took a readlink per
+ * component of both. */
 static size_t
 dirs_add(const char **dirs, size_t n, size_t max, char *buf, size_t len,
-    size_t *used, const char *dir)
+    size_t *used, struct dirs_seen *seen, const char *dir)
 {
-	char	a[PATH_MAX], b[PATH_MAX];
-	size_t	dl = strlen(dir);
+	struct stat	st;
+	size_t		dl = strlen(dir);
+	bool		there;
 
-	if (n >= max || dir[0] != '/' || *used + dl + 1 > len)
+	if (n >= max || n >= PROFILE_MAX_DIRS || dir[0] != '/' ||
+	    *used + dl + 1 > len)
 		return (n);
+	there = stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(dirs[i], dir) == 0)
 			return (n);
-		if (realpath(dirs[i], a) != NULL && realpath(dir, b) != NULL &&
-		    strcmp(a, b) == 0)
+		if (there && seen->ino[i] != 0 && seen->dev[i] == st.st_dev &&
+		    seen->ino[i] == st.st_ino)
 			return (n);
 	}
+	seen->dev[n] = there ? st.st_dev : 0;
+	seen->ino[n] = there ? st.st_ino : 0;
 	memcpy(buf + *used, dir, dl + 1);
 	dirs[n] = buf + *used;
 	*used += dl + 1;
@@ -84,27 +99,28 @@ profile_dirs(const char **dirs, size_t max, char *buf, size_t len)
 	autofree char	*user = NULL, *env = NULL;
 	const char	*ev;
 	struct stat	 st;
+	struct dirs_seen seen;
 	size_t		 n = 0, used = 0;
 
 	xdg_dir("XDG_CONFIG_HOME", ".config", cfg, sizeof cfg);
 	user = path_join(cfg, "moat/profiles");
-	n = dirs_add(dirs, n, max, buf, len, &used, user);
+	n = dirs_add(dirs, n, max, buf, len, &used, &seen, user);
 	if ((ev = getenv("MOAT_PROFILE_DIR")) != NULL) {
 		char	*s, *save = NULL;
 
 		env = xstrdup(ev);
 		for (s = strtok_r(env, ":", &save); s != NULL;
 		    s = strtok_r(NULL, ":", &save))
-			n = dirs_add(dirs, n, max, buf, len, &used, s);
+			n = dirs_add(dirs, n, max, buf, len, &used, &seen, s);
 	}
 	/* A build tree's ./moat finds the profiles of its source tree until
 	 * "make install" has put them in place. */
 	if (stat(MOAT_PROFILEDIR, &st) == 0 && S_ISDIR(st.st_mode))
-		n = dirs_add(dirs, n, max, buf, len, &used, MOAT_PROFILEDIR);
+		n = dirs_add(dirs, n, max, buf, len, &used, &seen, MOAT_PROFILEDIR);
 	else if (stat(MOAT_SRC_PROFILEDIR, &st) == 0 && S_ISDIR(st.st_mode))
-		n = dirs_add(dirs, n, max, buf, len, &used, MOAT_SRC_PROFILEDIR);
+		n = dirs_add(dirs, n, max, buf, len, &used, &seen, MOAT_SRC_PROFILEDIR);
 	else
-		n = dirs_add(dirs, n, max, buf, len, &used, MOAT_PROFILEDIR);
+		n = dirs_add(dirs, n, max, buf, len, &used, &seen, MOAT_PROFILEDIR);
 	return (n);
 }
 
