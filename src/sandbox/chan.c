@@ -1,5 +1,6 @@
 /* chan.c: sending and receiving the messages of chan.h. Any process. */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -122,4 +123,24 @@ chan_recv(int sock, int flags, struct chan_msg *m, char **payload, size_t *len,
 		*len = (size_t)n - sizeof *m;
 	}
 	return (1);
+}
+
+int
+chan_recv_wait(int sock, struct chan_msg *m, char **payload, size_t *len,
+    int *fds, int maxfds, int *nfds)
+{
+	int	rc;
+
+	for (;;) {
+		rc = chan_recv(sock, 0, m, payload, len, fds, maxfds, nfds);
+		if (rc == -1 && errno == EAGAIN) {
+			struct pollfd	pfd = { .fd = sock, .events = POLLIN };
+
+			(void)poll(&pfd, 1, -1);
+			continue;
+		}
+		if (rc == -1 && errno == EINTR)
+			continue;
+		return (rc);
+	}
 }

@@ -162,5 +162,9 @@ int	chan_send(int sock, const struct chan_msg *m, const void *payload,
  * oversized, its descriptors closed). */
 int	chan_recv(int sock, int flags, struct chan_msg *m, char **payload,
 	    size_t *len, int *fds, int maxfds, int *nfds);
+/* chan_recv on a socket that may be non-blocking, waiting for the message
+ * (poll) and through EINTR: 1, 0 for EOF, or -1 (EBADMSG, ...). */
+int	chan_recv_wait(int sock, struct chan_msg *m, char **payload,
+	    size_t *len, int *fds, int maxfds, int *nfds);
 
 #endif

@@ -2183,20 +2183,12 @@ spawn_session_unsent(int chan, uint32_t tag)
 	int		 fds[2 + SPAWN_GROUP_MAX], nfds = 0, rc;
 
 	for (;;) {
-		rc = chan_recv(chan, 0, &m, &payload, &len, fds, (int)nitems(fds),
+		rc = chan_recv_wait(chan, &m, &payload, &len, fds, (int)nitems(fds),
 		    &nfds);
 		for (int i = 0; i < nfds; i++)
 			close(fds[i]);
 		free(payload);
 		payload = NULL;
-		if (rc == -1 && errno == EAGAIN) {
-			struct pollfd	pfd = { .fd = chan, .events = POLLIN };
-
-			(void)poll(&pfd, 1, -1);
-			continue;
-		}
-		if (rc == -1 && errno == EINTR)
-			continue;
 		if (rc <= 0 || (m.tag == tag && (m.type == MSG_ERROR ||
 		    m.type == MSG_EXEC_FAILED || m.type == MSG_STATUS)))
 			return;

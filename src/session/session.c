@@ -1680,17 +1680,9 @@ session_audit_xfer(void *arg, const void *req, size_t len,
 		return (0);
 answer:
 	for (;;) {
-		rc = chan_recv(fd, 0, &m, &payload, &plen, fds, 2, &nfds);
+		rc = chan_recv_wait(fd, &m, &payload, &plen, fds, 2, &nfds);
 		for (int i = 0; i < nfds; i++)
 			close(fds[i]);
-		if (rc == -1 && errno == EAGAIN) {
-			struct pollfd	pfd = { .fd = fd, .events = POLLIN };
-
-			(void)poll(&pfd, 1, -1);
-			continue;
-		}
-		if (rc == -1 && errno == EINTR)
-			continue;
 		if (rc <= 0) {
 			merr_set(e, "audit log: the session's supervisor, which records "
 			    "its commands, is gone");
