@@ -3,7 +3,11 @@
 # user: bare fork+exec of /bin/true, bubblewrap's one-shot /bin/true (the
 # mounts moat's isolated profile makes), `moat run -p isolated -- /bin/true`,
 # and `moat session exec S -- /bin/true` from a new client process into a
-# session of the isolated profile (each one a recorded run, as moat run's).
+# session of the isolated profile (each one a recorded run, as moat run's);
+# then the same commands again in RUNS rounds of one each (interleaved:
+# hyperfine's blocks let the machine's drift move the ratio to bubblewrap
+# by 0.2 or more between runs), with session exec's ratio to bubblewrap of
+# the medians and the median of the rounds' own ratios.
 # Then the in-process path a front end that stays up takes (bench/
 # session-inproc: run_sandbox into the session from one process, against
 # fork+exec+wait), `moat session new` to ready (median of N), and N idle
@@ -15,8 +19,8 @@
 # usage: bench/session.sh [-r RUNS] [-n SESSIONS] [-s SPACED_ROUNDS]
 #   MOAT=path/to/moat (default ./moat), MOAT_PROFILE_DIR (default profiles/)
 #   BASE=path/to/another/moat: its session exec too, into a session of its
-#   own, in the same hyperfine run (a change measured before and after),
-#   then both interleaved, back to back and spaced 200 ms apart (as a user
+#   own, in the same hyperfine run (a change measured before and after)
+#   and the interleaved rounds, then both spaced 200 ms apart (as a user
 #   types: nothing another command just warmed in the kernel helps);
 #   BASE_INPROC=that build's bench/session-inproc: its client into its
 #   session too (the client's side of a change)
@@ -88,16 +92,19 @@ bench() {
 	    -n "session exec" "$moat session exec $S -- /bin/true" "${more[@]}" </dev/null >/dev/null ||
 		echo "session.sh: hyperfine failed for $who" >&2
 	# hyperfine runs one command's runs, then the next's: on a machine
-	# whose load moves, a before/after comparison is taken interleaved too.
-	if [ -n "$base" ]; then
-		run_as "$py" - "$runs" "$moat" "$S" "$base" "$SB" <<'PY' | sed "s/^/$who: /"
-import os, statistics, sys, time
+	# whose load moves, the ratio to bubblewrap, and a before/after
+	# comparison, are taken interleaved too (a round: each command once).
+	run_as "$py" - "$runs" "$moat" "$S" "$base" "${SB:-}" "${bwrap_args[@]}" <<'PY' | sed "s/^/$who: /"
+import os, shutil, statistics, sys, time
 n, moat, s, base, sb = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+bwrap = [shutil.which(sys.argv[6])] + sys.argv[7:] + ["/bin/true"]
 other = os.environ["HOME"] + "/other-audit.db"	# BASE's own log (its schema may be older)
-cmds = [("bare", ["/bin/true"]),
-        ("session exec", [moat, "session", "exec", s, "--", "/bin/true"]),
-        ("session exec (base)", [base, "session", "exec", sb, "--db", other, "--", "/bin/true"]),
-        ("moat run", [moat, "run", "-p", "isolated", "--", "/bin/true"])]
+cmds = [("bare", ["/bin/true"]), ("bwrap", bwrap),
+        ("session exec", [moat, "session", "exec", s, "--", "/bin/true"])]
+if base:
+    cmds.append(("session exec (base)", [base, "session", "exec", sb, "--db", other,
+                 "--", "/bin/true"]))
+cmds.append(("moat run", [moat, "run", "-p", "isolated", "--", "/bin/true"]))
 # BASE's own cache: two builds whose rules files differ rewrite one
 # risk-rules cache file at every turn.
 envs = {c: dict(os.environ, XDG_CACHE_HOME=os.environ["HOME"] + "/.cache-base")
@@ -114,7 +121,13 @@ for _ in range(n):
 print("interleaved, %d rounds (median, q1, q3 ms): " % n + "; ".join(
     "%s %.2f (%.2f, %.2f)" % (c, statistics.median(v), *statistics.quantiles(v, n=4)[0:3:2])
     for c, v in t.items()))
+for c in [c for c, _ in cmds if c.startswith("session exec")]:
+    print("interleaved %s / bwrap: %.2f of the medians, %.2f the median of the "
+          "rounds' own (target <= 0.6)" % (c, statistics.median(t[c]) /
+          statistics.median(t["bwrap"]), statistics.median(
+          [a / b for a, b in zip(t[c], t["bwrap"])])))
 PY
+	if [ -n "$base" ]; then
 		# As a user types: a pause before each command, so that no
 		# kernel state another command just warmed (a recent RCU grace
 		# period, which a write to cgroup.procs waits for) helps it.
