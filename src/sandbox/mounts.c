@@ -188,6 +188,38 @@ protect_target(const char *ws, const char *rel, char **target, bool *dir,
 	return (0);
 }
 
+/* The directories between the workspace and a protected path (.git for
+ * .git/hooks and .git/config), each bound onto itself read-write before
+ * the path is protected, once: a mount point cannot be renamed or removed
+ * from inside, so code in the sandbox cannot move .git away, with the
+ * read-only mounts in it, and make a new one with a hook planted. One that
+ * is itself protected already stays read-only (nothing is stacked on it). */
+static void
+plan_protect_parents(struct mount_plan *mp, struct strset *seen,
+    struct strset *parents, const char *ws, const char *path)
+{
+	size_t		 wl = strlen(ws), len = strlen(path);
+	autofree char	*p = xstrdup(path);
+
+	if (strncmp(path, ws, wl) != 0 || path[wl] != '/')
+		return;
+	for (size_t i = wl + 1; i < len; i++) {
+		struct mop	*op;
+
+		if (p[i] != '/')
+			continue;
+		p[i] = '\0';
+		if (!strset_has(seen, p) && !strset_has(parents, p)) {
+			op = plan_add(mp, MOP_BIND_RW, p, p);
+			op->inner = true;	/* the workspace's, bound already */
+			op->typed = true;
+			op->dir = true;
+			(void)strset_add(parents, op->dst);	/* the set keeps no copy */
+		}
+		p[i] = '/';
+	}
+}
+
 /* seen: the protected paths planned so far (their op's dst), so that a
  * long protect list is planned in linear time. */
 static void
@@ -473,7 +505,7 @@ proc:
 			break;
 		}
 		if (p->workspace == WS_BIND || p->workspace == WS_OVERLAY) {
-			struct strset	seen = { 0 };
+			struct strset	seen = { 0 }, parents = { 0 };
 
 			for (size_t i = 0; i < p->protect.n; i++) {
 				autofree char	*t = NULL;
@@ -482,12 +514,16 @@ proc:
 				if (protect_target(ws, p->protect.v[i], &t, &dir,
 				    &missing, &skip, e) == -1) {
 					strset_clear(&seen);
+					strset_clear(&parents);
 					return (-1);
 				}
-				if (!skip)
-					plan_protect(mp, &seen, t, dir, missing);
+				if (skip)
+					continue;
+				plan_protect_parents(mp, &seen, &parents, ws, t);
+				plan_protect(mp, &seen, t, dir, missing);
 			}
 			strset_clear(&seen);
+			strset_clear(&parents);
 		}
 	}
 

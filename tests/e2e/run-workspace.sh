@@ -109,6 +109,18 @@ check "protected: no .claude/settings.json planted" test ! -e "$T/ws/.claude/set
 check "protected: no .envrc planted" test ! -s "$T/ws/.envrc"
 check "protected: no .npmrc planted (it names the next run's registry)" test ! -s "$T/ws/.npmrc"
 check "placeholders are removed after the run" test ! -e "$T/ws/.bashrc" -a ! -e "$T/ws/.claude" -a ! -e "$T/ws/.git/hooks"
+# ... and the directory above them cannot be moved away, with its read-only
+# mounts, to make a new one with a hook planted (nor removed); git's own
+# files in it stay writable.
+mkdir -p "$T/ws/.git"; echo "[core]" >"$T/ws/.git/config"
+sandbox sh -c 'mv .git .git-moved; echo "mv=$?"; rm -rf .git 2>/dev/null; mkdir -p .git/hooks;
+	echo evil > .git/hooks/pre-push; echo "[core] hooksPath = /tmp" > .git/config; echo ref > .git/ORIG_HEAD; echo "ref=$?"'
+like "protected: .git cannot be moved away" "$out" "mv=1"
+check "protected: no .git moved aside" test ! -e "$T/ws/.git-moved"
+check "protected: no hook planted in a new .git" test ! -e "$T/ws/.git/hooks/pre-push"
+is "protected: .git/config still the host's" "$(cat "$T/ws/.git/config")" "[core]"
+like "git's own files in .git stay writable" "$out" "ref=0"
+is "... and are on the host" "$(cat "$T/ws/.git/ORIG_HEAD" 2>/dev/null)" "ref"
 
 rm -rf "$T/ws/.git"
 sandbox sh -c 'mkdir -p .git/hooks && echo evil > .git/hooks/post-checkout'
