@@ -2941,10 +2941,10 @@ run_sandbox(struct run *r, struct merr *e)
 	run_emit(r, EV_NOTE, "ended: %s, exit status %d, %.3f s",
 	    end_reason_name(r->end), r->exit_code, r->t_end - r->t_start);
 	/* Alone, init's exit tears the namespaces down (its mounts, some
-	 * 0.4 ms) on another CPU while the front end closes the record. */
-	/* And the workspace's placeholders go meanwhile: nothing but init
-	 * is left inside, and removing a file that is a mount point in its
-	 * namespace detaches that mount (lazily), as its exit would. */
+	 * 0.4 ms) on another CPU while the workspace's placeholders go
+	 * (nothing but init is left inside, and removing a file that is a
+	 * mount point in its namespace detaches that mount lazily, as its
+	 * exit would) and the front end closes the record. */
 	if (sp.alone && !sp.init_reaped)
 		wslock_release(&wl);
 	if (r->after_run != NULL)
