@@ -141,7 +141,10 @@ plan_host_entry(struct mount_plan *mp, const char *path, bool later)
 /* Walks a workspace-relative protected path: the full path when it exists,
  * else its first missing component (the placeholder). Symlinks are refused:
  * a read-only mount would land on the link's target and the link itself
- * could be replaced. Returns 0 and sets *skip when a component is a file. */
+ * could be replaced. A regular file where a directory should be is the
+ * target itself: a git worktree's or submodule's .git names the repository
+ * git uses (its hooks and config), and rewritten it would name one the
+ * sandbox made. Returns 0 and sets *skip for any other kind of file. */
 static int
 protect_target(const char *ws, const char *rel, char **target, bool *dir,
     bool *missing, bool *skip, struct merr *e)
@@ -176,8 +179,13 @@ protect_target(const char *ws, const char *rel, char **target, bool *dir,
 			    "moat cannot keep read-only; replace the link with the file "
 			    "it points to, or remove %s from the profile's protect list",
 			    full, rel));
+		if (i < len && S_ISREG(st.st_mode)) {
+			*dir = false;	/* e.g. .git is a file (a worktree) */
+			*target = TAKE_PTR(full);
+			return (0);
+		}
 		if (i < len && !S_ISDIR(st.st_mode)) {
-			*skip = true;	/* e.g. .git is a file (a worktree) */
+			*skip = true;
 			return (0);
 		}
 		*dir = S_ISDIR(st.st_mode);

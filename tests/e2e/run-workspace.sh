@@ -121,6 +121,14 @@ check "protected: no hook planted in a new .git" test ! -e "$T/ws/.git/hooks/pre
 is "protected: .git/config still the host's" "$(cat "$T/ws/.git/config")" "[core]"
 like "git's own files in .git stay writable" "$out" "ref=0"
 is "... and are on the host" "$(cat "$T/ws/.git/ORIG_HEAD" 2>/dev/null)" "ref"
+# A git worktree's (or a submodule's) .git is a file that names the
+# repository git uses: it stays read-only, so it cannot be pointed at a
+# repository the sandbox made, with its own hooks and config.
+rm -rf "$T/ws/.git"; echo "gitdir: /nonexistent/wt" >"$T/ws/.git"
+sandbox sh -c 'echo "gitdir: mine" > .git; echo "w=$?"; mkdir -p mine/hooks'
+like "protected: a worktree's .git file cannot be rewritten" "$out" "w=[1-9]"
+is "... it still names its repository" "$(cat "$T/ws/.git")" "gitdir: /nonexistent/wt"
+rm -rf "$T/ws/.git" "$T/ws/mine"
 
 rm -rf "$T/ws/.git"
 sandbox sh -c 'mkdir -p .git/hooks && echo evil > .git/hooks/post-checkout'
