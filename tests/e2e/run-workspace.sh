@@ -121,6 +121,17 @@ check "protected: no hook planted in a new .git" test ! -e "$T/ws/.git/hooks/pre
 is "protected: .git/config still the host's" "$(cat "$T/ws/.git/config")" "[core]"
 like "git's own files in .git stay writable" "$out" "ref=0"
 is "... and are on the host" "$(cat "$T/ws/.git/ORIG_HEAD" 2>/dev/null)" "ref"
+# A submodule's repository (.git/modules/NAME) has its own config and
+# hooks, which the host's git runs: a core.fsmonitor written there would
+# run at the user's next git status. The shipped profile protects them.
+mkdir -p "$T/ws/.git/modules/sub/hooks"; echo "[core]" >"$T/ws/.git/modules/sub/config"
+sandbox sh -c 'echo "[core] fsmonitor = /tmp/evil" >> .git/modules/sub/config; echo "c=$?";
+	echo evil > .git/modules/sub/hooks/post-checkout; mkdir -p .git/modules/new; echo "n=$?"'
+like "protected: a submodule's config cannot be written" "$out" "c=[1-9]"
+is "... it is still the host's" "$(cat "$T/ws/.git/modules/sub/config")" "[core]"
+check "protected: no hook planted in a submodule" test ! -e "$T/ws/.git/modules/sub/hooks/post-checkout"
+like "protected: no new submodule repository made" "$out" "n=[1-9]"
+rm -rf "$T/ws/.git"
 # A git worktree's (or a submodule's) .git is a file that names the
 # repository git uses: it stays read-only, so it cannot be pointed at a
 # repository the sandbox made, with its own hooks and config.

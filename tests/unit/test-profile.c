@@ -606,7 +606,7 @@ test_shipped(void)
 	p = profile_load(NULL, &e);
 	if (tap_ok(p != NULL, "shipped default loads: %s", e.msg)) {
 		static const char *const prot[] = { ".git/hooks/", ".git/config",
-		    ".bashrc", ".bash_profile", ".bash_login", ".profile", ".zshrc",
+		    ".git/modules/", ".bashrc", ".bash_profile", ".bash_login", ".profile", ".zshrc",
 		    ".zshenv", ".zprofile", ".zlogin", ".envrc", ".mcp.json",
 		    ".claude/", ".vscode/", ".idea/", ".moat/", ".npmrc", ".yarnrc",
 		    ".yarnrc.yml" };
@@ -616,7 +616,7 @@ test_shipped(void)
 
 		for (size_t i = 0; i < nitems(prot) && ok; i++)
 			ok = strv_contains(&p->protect, prot[i]);
-		tap_ok(ok, "default protects the 19 paths");
+		tap_ok(ok, "default protects the 20 paths");
 		ok = p->env_pass.n == nitems(env);
 		for (size_t i = 0; i < nitems(env) && ok; i++)
 			ok = strv_contains(&p->env_pass, env[i]);
@@ -633,7 +633,7 @@ test_shipped(void)
 		tap_ok(p->workspace == WS_RO && p->net == NET_ISOLATED,
 		    "isolated: read-only workspace, no network");
 		tap_ok(!strv_contains(&p->env_pass, "TZ") &&
-		    strv_contains(&p->env_pass, "PATH") && p->protect.n == 19,
+		    strv_contains(&p->env_pass, "PATH") && p->protect.n == 20,
 		    "isolated: env-pass rebuilt after !clear, protect inherited");
 	}
 	profile_free(p);
