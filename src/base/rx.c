@@ -306,19 +306,6 @@ rx_init(struct rx *x, const char *pat, int cflags)
 }
 
 void
-rx_init_known(struct rx *x, const char *pat, int cflags, char *lits[], size_t n)
-{
-	memset(x, 0, sizeof *x);
-	x->pat = xstrdup(pat);
-	x->cflags = cflags;
-	x->state = RX_PENDING;
-	for (size_t i = 0; i < n && i < RX_MAX_LITS; i++)
-		x->lits[x->nlits++] = lits[i];
-	for (size_t i = RX_MAX_LITS; i < n; i++)
-		free(lits[i]);
-}
-
-void
 rx_init_borrowed(struct rx *x, const char *pat, int cflags,
     const char *const lits[], size_t n)
 {

@@ -34,10 +34,8 @@ struct rx {
 /* Keeps a copy of pat and finds its required literals; compiles nothing. */
 void	 rx_init(struct rx *, const char *pat, int cflags);
 /* The same with the literals known already (a cache of an rx_init's): n
- * of them, each non-empty, taken; compiles nothing. */
-void	 rx_init_known(struct rx *, const char *pat, int cflags, char *lits[], size_t n);
-/* The same with pat and the literals left where they are (a block their
- * owner frees after rx_free): nothing copied. */
+ * of them, each non-empty, and pat left where they are (a block their
+ * owner frees after rx_free): nothing copied; compiles nothing. */
 void	 rx_init_borrowed(struct rx *, const char *pat, int cflags,
 	    const char *const lits[], size_t n);
 void	 rx_free(struct rx *);
