@@ -51,6 +51,9 @@ run_summary_event(struct run_summary *s, const struct run_event *ev)
 	else if (ev->kind == EV_FILE_CHANGED && ev->change != NULL &&
 	    strcmp(ev->change, "refused") == 0 && ev->path != NULL)
 		summary_count(s->wrefused, &s->nwrefused, &s->wrefused_more, ev->path, 1);
+	else if (ev->kind == EV_FILE_CHANGED && ev->change != NULL &&
+	    strncmp(ev->change, "re-", 3) == 0)
+		;	/* a protected or hidden path put back (guard.c): the host's */
 	else if (ev->kind == EV_FILE_CHANGED) {
 		s->files_changed++;
 		s->files_outside += ev->outside;

@@ -72,6 +72,9 @@ enum chan_msg_type {
 				   cgroup files, as MSG_SPAWN's); init ->
 				   supervisor: forked (code = pid inside; fd:
 				   its pidfd) */
+	MSG_NS,			/* init -> supervisor, before READY when asked
+				   (init_args.guard): fds its user and mount
+				   namespaces, for guard.c's helper */
 	MSG_TYPE_MAX,
 };
 

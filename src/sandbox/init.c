@@ -968,6 +968,9 @@ init_main(const struct init_args *a)
 	 * the whole pid namespace with it. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == -1)
 		init_die_errno(chan, "prctl(PR_SET_PDEATHSIG)");
+	/* The guard's watches on the host are the supervisor's alone. */
+	if (a->guard_fd >= 0)
+		close(a->guard_fd);
 	/* The go-ahead; EOF means the supervisor is already gone. */
 	do
 		n = read(chan, &m, sizeof m);
@@ -1037,6 +1040,23 @@ init_main(const struct init_args *a)
 		sigaction(forwarded[i], &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* The namespaces, for the supervisor's guard (guard.c): its helper
+	 * enters them through these, as init is not dumpable (no ptrace
+	 * access, which /proc/PID/ns and a pidfd's setns ask for, is given
+	 * to an unprivileged supervisor). Before the filter, like the rest. */
+	if (a->guard) {
+		int	ns[2];
+
+		if ((ns[0] = open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC)) == -1 ||
+		    (ns[1] = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC)) == -1)
+			init_die_errno(chan, "open the sandbox's namespaces for the "
+			    "supervisor");
+		memset(&m, 0, sizeof m);
+		m.type = MSG_NS;
+		init_send(chan, &m, ns, 2);
+		close(ns[0]);
+		close(ns[1]);
+	}
 	/* A terminal from the sandbox's own devpts: the supervisor keeps the
 	 * master and relays it to the host's terminal. Opened before the
 	 * filter: an open for writing is observed through the listener, which

@@ -42,6 +42,8 @@ struct init_args {
 						   supervisor relays them; -1: passed through */
 	struct secrets		*secrets;	/* the supervisor's: init wipes its copy */
 	double			 trace;		/* struct run's: trace_step's t0 */
+	bool			 guard;		/* send MSG_NS before READY */
+	int			 guard_fd;	/* the guard's inotify fd (closed), or -1 */
 	bool			 serve;		/* no command of its own: after READY,
 						   start commands on MSG_SPAWN until the
 						   supervisor closes the channel */

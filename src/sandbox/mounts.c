@@ -923,3 +923,274 @@ mounts_build_root(struct mount_plan *mp, const char **what)
 		return (-1);
 	return (0);
 }
+
+/*
+ * After the start: a guarded path put back (guard.c). A mount on a file or
+ * directory of the workspace is detached, in every namespace, when a
+ * program on the host removes that entry or renames another over it, so
+ * the path shows the host's new file, writable. guard.c's helper, in the
+ * sandbox's user and mount namespaces (its root is the sandbox's), calls
+ * this for each guarded entry. Nothing followed through a symbolic link:
+ * each path is opened with RESOLVE_NO_SYMLINKS and mounted on through that
+ * descriptor (open_tree, move_mount), so a link planted meanwhile is not
+ * where a mount lands. No allocation: the helper is a fork of a threaded
+ * process.
+ */
+#ifndef SYS_open_tree
+#define SYS_open_tree		428
+#endif
+#ifndef SYS_move_mount
+#define SYS_move_mount		429
+#endif
+#ifndef SYS_fsopen
+#define SYS_fsopen		430
+#endif
+#ifndef SYS_fsconfig
+#define SYS_fsconfig		431
+#endif
+#ifndef SYS_fsmount
+#define SYS_fsmount		432
+#endif
+#ifndef SYS_openat2
+#define SYS_openat2		437
+#endif
+#define G_OPEN_TREE_CLONE	1
+#define G_MOVE_MOUNT_F_EMPTY	0x00000004
+#define G_MOVE_MOUNT_T_EMPTY	0x00000040
+#define G_RESOLVE_NO_MAGICLINKS	0x02
+#define G_RESOLVE_NO_SYMLINKS	0x04
+#define G_FSCONFIG_SET_STRING	1
+#define G_FSCONFIG_CMD_CREATE	6
+
+#ifndef STATX_MNT_ID
+#define STATX_MNT_ID		0x00001000
+#endif
+
+struct moat_open_how {
+	uint64_t	flags, mode, resolve;
+};
+
+bool
+mounts_guarded(const struct mop *op, const char *ws)
+{
+	size_t	wl = strlen(ws);
+
+	if (strncmp(op->dst, ws, wl) != 0 || op->dst[wl] != '/')
+		return (false);
+	return (op->kind == MOP_PROTECT || op->kind == MOP_MASK ||
+	    (op->kind == MOP_BIND_RW && op->inner));
+}
+
+/* An O_PATH descriptor of path, no symbolic link followed on the way; a
+ * link at the end is opened itself (the caller sees S_IFLNK). */
+static int
+guard_open(const char *path)
+{
+	struct moat_open_how	how = {
+		.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+		.resolve = G_RESOLVE_NO_SYMLINKS | G_RESOLVE_NO_MAGICLINKS,
+	};
+
+	return ((int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how));
+}
+
+/* Whether a mount is on fd's entry: its mount differs from its parent's. */
+static int
+guard_mounted(int fd, int pfd)
+{
+	struct statx	a, b;
+
+	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &a) == -1 ||
+	    statx(pfd, "", AT_EMPTY_PATH, STATX_MNT_ID, &b) == -1)
+		return (-1);
+	if (!(a.stx_mask & STATX_MNT_ID) || !(b.stx_mask & STATX_MNT_ID)) {
+		errno = ENOSYS;
+		return (-1);
+	}
+	return (a.stx_mnt_id != b.stx_mnt_id);
+}
+
+/* The tree at from (a descriptor, or path when from is -1) onto fd's
+ * entry, with attrs set. */
+static int
+guard_mount_on(int from, const char *path, int fd, uint64_t attrs, bool rec)
+{
+	struct moat_mount_attr	ma = { .attr_set = attrs };
+	int			t, rc;
+
+	t = (int)syscall(SYS_open_tree, from >= 0 ? from : AT_FDCWD,
+	    from >= 0 ? "" : path, G_OPEN_TREE_CLONE | O_CLOEXEC |
+	    (from >= 0 ? AT_EMPTY_PATH : 0) | (rec ? AT_RECURSIVE : 0));
+	if (t == -1)
+		return (-1);
+	rc = (int)syscall(SYS_mount_setattr, t, "", AT_EMPTY_PATH |
+	    (rec ? AT_RECURSIVE : 0), &ma, sizeof ma);
+	if (rc == 0)
+		rc = (int)syscall(SYS_move_mount, t, "", fd, "",
+		    G_MOVE_MOUNT_F_EMPTY | G_MOVE_MOUNT_T_EMPTY);
+	close(t);
+	return (rc);
+}
+
+/* An empty read-only tmpfs onto fd's entry (a hidden directory). */
+static int
+guard_tmpfs_on(int fd)
+{
+	int	fs, m, rc = -1;
+
+	if ((fs = (int)syscall(SYS_fsopen, "tmpfs", 1)) == -1)
+		return (-1);
+	if (syscall(SYS_fsconfig, fs, G_FSCONFIG_SET_STRING, "size", "4096", 0) == 0 &&
+	    syscall(SYS_fsconfig, fs, G_FSCONFIG_SET_STRING, "mode", "0555", 0) == 0 &&
+	    syscall(SYS_fsconfig, fs, G_FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0 &&
+	    (m = (int)syscall(SYS_fsmount, fs, 1, MOUNT_ATTR_RDONLY |
+	    MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)) != -1) {
+		rc = (int)syscall(SYS_move_mount, m, "", fd, "",
+		    G_MOVE_MOUNT_F_EMPTY | G_MOVE_MOUNT_T_EMPTY);
+		close(m);
+	}
+	close(fs);
+	return (rc);
+}
+
+/* path's parent directory, opened; path cut at its last slash meanwhile. */
+static int
+guard_open_parent(char *path, char **base)
+{
+	char	*slash = strrchr(path, '/');
+	int	 fd;
+
+	if (slash == NULL || slash == path) {
+		errno = EINVAL;
+		return (-1);
+	}
+	*slash = '\0';
+	fd = guard_open(path);
+	*slash = '/';
+	*base = slash + 1;
+	return (fd);
+}
+
+/* A placeholder for a guarded entry that is gone, in its parent pfd: a
+ * directory or an empty file, as op says. *made false when one appeared
+ * meanwhile (the host's), which is mounted on as it is. Its descriptor. */
+static int
+guard_placeholder(const struct mop *op, int pfd, const char *base, bool *made)
+{
+	int	fd = -1;
+
+	if (op->dir ? mkdirat(pfd, base, 0755) == -1 : (fd = openat(pfd, base,
+	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644)) == -1) {
+		if (errno != EEXIST)
+			return (-1);
+		*made = false;
+	} else {
+		*made = true;
+		if (!op->dir)
+			close(fd);
+	}
+	return (openat(pfd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC));
+}
+
+enum guard_state
+mounts_guard_one(const struct mop *op, char *at, size_t len,
+    int *err)
+{
+	char			 path[PATH_MAX], *base;
+	struct stat		 st;
+	enum guard_state	 state = GUARD_RESTORED;
+	uint64_t		 attrs;
+	int			 fd = -1, pfd = -1, m;
+	bool			 made = false;
+
+	*err = 0;
+	at[0] = '\0';
+	if (snprintf(path, sizeof path, "%s", op->dst) >= (int)sizeof path) {
+		*err = ENAMETOOLONG;
+		return (GUARD_FAILED);
+	}
+	snprintf(at, len, "%s", op->dst);
+	if ((pfd = guard_open_parent(path, &base)) >= 0)
+		fd = openat(pfd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1 && errno == ELOOP) {
+		state = GUARD_TAMPERED;	/* a link on the way */
+		goto out;
+	}
+	if (fd == -1 && errno == ENOENT) {
+		/* A hidden entry that is not there: nothing to hide (its
+		 * parent is watched: one made later is hidden then). */
+		if (op->kind == MOP_MASK) {
+			state = GUARD_INTACT;
+			goto out;
+		}
+		/* moat's placeholder (git clean removes them), or a file of
+		 * the user's: an empty one in its place, as at the start. A
+		 * directory of the user's (.git, .git/hooks) moved or removed
+		 * is not made again: a placeholder there would turn the
+		 * host's next step (a cp -a into its place, the rmdir of rm
+		 * -r) into another; the sandbox ends instead (GUARD_GONE). */
+		if (pfd == -1 || (op->kind != MOP_PROTECT ||
+		    (op->dir && !op->create))) {
+			state = GUARD_GONE;
+			goto out;
+		}
+		if ((fd = guard_placeholder(op, pfd, base, &made)) == -1) {
+			/* Where the helper cannot make it, nothing inside can
+			 * (as init: a read-only parent) */
+			state = cannot_create(errno) ? GUARD_INTACT :
+			    errno == ENOENT ? GUARD_GONE : GUARD_FAILED;
+			goto out;
+		}
+		state = made ? GUARD_PLACED : GUARD_RESTORED;
+	} else if (fd == -1) {
+		state = GUARD_FAILED;
+		goto out;
+	}
+	if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == -1) {
+		state = GUARD_FAILED;
+		goto out;
+	}
+	/* Mounted on: in place (a hidden file is /dev/null then). */
+	if ((m = guard_mounted(fd, pfd)) == -1) {
+		state = GUARD_FAILED;
+		goto out;
+	}
+	if (m == 1) {
+		state = state == GUARD_PLACED ? GUARD_FAILED : GUARD_INTACT;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+		state = GUARD_TAMPERED;	/* a link, a fifo, a device */
+		goto out;
+	}
+	if (op->kind == MOP_MASK) {
+		if (S_ISDIR(st.st_mode))
+			m = guard_tmpfs_on(fd);
+		else
+			m = guard_mount_on(-1, "/dev/null", fd, MOUNT_ATTR_RDONLY |
+			    MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, false);
+	} else {
+		/* A placeholder, and a protected path, are read-only; a
+		 * directory above protected ones (.git) is bound onto itself
+		 * so that it cannot be moved away from inside. */
+		attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+		if (op->kind == MOP_PROTECT || made)
+			attrs |= MOUNT_ATTR_RDONLY;
+		m = guard_mount_on(fd, NULL, fd, attrs, true);
+	}
+	if (m == -1)
+		state = GUARD_FAILED;
+out:
+	/* Gone again while it was looked at (the host's rm after its mv):
+	 * the change that did it sends the guard back here. */
+	if (state == GUARD_FAILED && (errno == ENOENT || errno == ESTALE) &&
+	    *err == 0)
+		state = GUARD_INTACT;
+	if (state == GUARD_FAILED && *err == 0)
+		*err = errno;
+	if (fd >= 0)
+		close(fd);
+	if (pfd >= 0)
+		close(pfd);
+	return (state);
+}

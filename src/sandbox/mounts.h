@@ -75,6 +75,25 @@ int	mounts_build_root(struct mount_plan *, const char **what);
  * tmpfs entries) that have no room left, named in buf ("" when none). */
 void	mounts_full_tmpfs(const struct mount_plan *, char *buf, size_t n);
 
+/* Kept after the start (guard.c): the entries of a bind workspace whose
+ * mounts a program on the host can detach by removing or replacing them
+ * (protected paths, the directories above them, hidden paths). */
+bool	mounts_guarded(const struct mop *, const char *ws);
+enum guard_state {
+	GUARD_INTACT,		/* still mounted on, or nothing there to hide */
+	GUARD_RESTORED,		/* mounted on again */
+	GUARD_PLACED,		/* gone: a placeholder made and mounted on */
+	GUARD_GONE,		/* a directory of the user's moved or removed */
+	GUARD_TAMPERED,		/* a symbolic link or a special file there now */
+	GUARD_FAILED,		/* could not be mounted on (err) */
+};
+/* In guard.c's helper, in the sandbox's user and mount namespaces: op's
+ * entry mounted on again when nothing is (a placeholder made first for a
+ * file, or for a placeholder of moat's, that is gone). at: its path. No
+ * allocation. */
+enum guard_state mounts_guard_one(const struct mop *, char *at,
+	    size_t len, int *err);
+
 /* The placeholders a run created on the host (bind mode) are removed after
  * it, once no other run uses the workspace: see spawn.c. */
 

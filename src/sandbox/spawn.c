@@ -41,6 +41,7 @@
 #include "init.h"
 #include "base/cov.h"
 #include "base/loop.h"
+#include "guard.h"
 #include "meter.h"
 #include "mounts.h"
 #include "net.h"
@@ -131,6 +132,13 @@ struct spawn {
 	bool			 lost;		/* attached: the session ended first */
 	bool			 frozen;	/* serving: paused (run_serve_freeze) */
 	double			 t_exec;	/* when MSG_EXEC went (MOAT_TRACE_TIMING) */
+	/* A bind workspace's protected and hidden paths, watched on the host
+	 * (guard.c); a change seen before MSG_READY waits for it. */
+	struct guard		*guard;
+	bool			 guard_pending;
+	int			 ns[2];		/* MSG_NS: init's user and mount
+						   namespaces, for the guard */
+	struct wslock		*wl;		/* where placeholders are listed */
 };
 
 #define SINK_OUT	0
@@ -495,6 +503,23 @@ wslock_take(struct wslock *wl, const char *ws, struct mount_plan *mp,
 	return (0);
 }
 
+/* A placeholder made after the start (guard.c), listed for the last run
+ * to leave to remove. */
+static void
+wslock_add(struct wslock *wl, const char *path)
+{
+	FILE	*f;
+	int	 lfd;
+
+	if (wl == NULL || wl->fd == -1 || (lfd = wslock_list_lock(wl)) == -1)
+		return;
+	if ((f = fopen(wl->list, "ae")) != NULL) {
+		fprintf(f, "%s\n", path);
+		fclose(f);
+	}
+	close(lfd);
+}
+
 static void
 wslock_release(struct wslock *wl)
 {
@@ -546,6 +571,106 @@ spawn_kill(struct spawn *sp, int sig)
 	syscall(SYS_pidfd_send_signal, sp->pidfd, sig, NULL, 0);
 }
 
+/* What the guard's helper did, for the record: a file event ("re-protected"
+ * or "re-hidden", not a change of the run's). A path it could not keep
+ * ends the sandbox, as does a symbolic link or a special file where the
+ * host's file went: the helper cannot tell that from an attack. */
+static void
+spawn_guard_report(void *arg, const struct guard_report *gr)
+{
+	struct spawn		*sp = arg;
+	struct run_event	 ev;
+	autofree char		*text = NULL;
+	bool			 hide = gr->op->kind == MOP_MASK;
+	const char		*what = hide ? "hidden" :
+				    gr->op->kind == MOP_PROTECT ? "protected" :
+				    "above protected paths";
+
+	switch (gr->state) {
+	case GUARD_RESTORED:
+	case GUARD_PLACED:
+		if (gr->state == GUARD_PLACED)
+			wslock_add(sp->wl, gr->path);
+		text = gr->state == GUARD_RESTORED ? xprintf("%s (%s) was replaced "
+		    "on the host during the run, which undid its mount: %s again",
+		    gr->path, what, hide ? "hidden" : "read-only") :
+		    xprintf("%s (%s) was removed on the host during the run: an "
+		    "empty read-only placeholder is there again%s%s", gr->op->dst,
+		    what, strcmp(gr->path, gr->op->dst) != 0 ? " at " : "",
+		    strcmp(gr->path, gr->op->dst) != 0 ? gr->path : "");
+		memset(&ev, 0, sizeof ev);
+		ev.kind = EV_FILE_CHANGED;
+		ev.path = gr->path;
+		ev.change = hide ? "re-hidden" : "re-protected";
+		ev.text = text;
+		event_send(&sp->r->events, &ev);
+		return;
+	case GUARD_GONE:
+		run_emit(sp->r, EV_LIMIT_HIT, "%s (%s) was moved or removed on the host "
+		    "during the run: moat cannot keep code in the sandbox from making "
+		    "one there (a hook git would run, say) without getting in the way "
+		    "of what the host does next, and ended the sandbox", gr->path, what);
+		break;
+	case GUARD_TAMPERED:
+		run_emit(sp->r, EV_LIMIT_HIT, "%s (%s) is a symbolic link or a special "
+		    "file since a change on the host undid its mount: moat cannot "
+		    "tell who made it, and ended the sandbox; look at %s before a "
+		    "program on the host uses it", gr->path, what, gr->path);
+		break;
+	case GUARD_FAILED:
+		run_emit(sp->r, EV_LIMIT_HIT, "%s (%s) lost its mount to a change on "
+		    "the host and could not be mounted on again (%s): moat ended the "
+		    "sandbox rather than leave it %s", gr->path, what,
+		    strerror(gr->err), hide ? "readable" : "writable");
+		break;
+	case GUARD_INTACT:
+		return;
+	}
+	if (sp->serve)
+		run_serve_stop(sp->r);
+	else
+		spawn_kill(sp, SIGKILL);
+}
+
+static void
+spawn_guard_run(struct spawn *sp)
+{
+	struct merr	e;
+
+	sp->guard_pending = false;
+	if (guard_restore(sp->guard, sp->ns[0], sp->ns[1], spawn_guard_report,
+	    sp, &e) == -1)
+		run_emit(sp->r, EV_NOTE, "guard: %s", e.msg);
+}
+
+static void
+spawn_guard_stop(struct spawn *sp)
+{
+	if (sp->guard != NULL && sp->r->loop != NULL)
+		loop_del(sp->r->loop, guard_fd(sp->guard));
+	guard_free(sp->guard);
+	sp->guard = NULL;
+	for (int i = 0; i < 2; i++) {
+		if (sp->ns[i] >= 0)
+			close(sp->ns[i]);
+		sp->ns[i] = -1;
+	}
+}
+
+static void
+spawn_on_guard(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct spawn	*sp = arg;
+
+	if (!guard_read(sp->guard))
+		return;
+	/* Before MSG_READY init may still be making the mounts. */
+	if (!sp->ready)
+		sp->guard_pending = true;
+	else
+		spawn_guard_run(sp);
+}
+
 static void	spawn_pty_suspend(struct spawn *, struct loop *);
 
 static void
@@ -588,7 +713,7 @@ spawn_on_chan(struct loop *l, int fd, uint32_t events, void *arg)
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
 			int	k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
 
-			if (sp->serve && m.type != MSG_READY) {
+			if (sp->serve && m.type != MSG_READY && m.type != MSG_NS) {
 				/* A served command's: the front end's. */
 				int	fds[8];
 
@@ -605,15 +730,25 @@ spawn_on_chan(struct loop *l, int fd, uint32_t events, void *arg)
 			sp->nfds += k;
 		}
 	}
-	if (sp->serve && m.type != MSG_READY && m.type != MSG_SETUP_FAILED) {
+	if (sp->serve && m.type != MSG_READY && m.type != MSG_SETUP_FAILED &&
+	    m.type != MSG_NS) {
 		if (sp->r->serve_msg != NULL)
 			sp->r->serve_msg(sp->r, &m, NULL, 0);
 		return;
 	}
 	switch (m.type) {
+	case MSG_NS:
+		if (sp->nfds >= 2 && sp->ns[0] == -1) {
+			sp->ns[0] = sp->fds[sp->nfds - 2];
+			sp->ns[1] = sp->fds[sp->nfds - 1];
+			sp->nfds -= 2;
+		}
+		break;
 	case MSG_READY:
 		trace_step(sp->r->trace, "ready", sp->r->t_start);
 		sp->ready = true;
+		if (sp->guard_pending)
+			spawn_guard_run(sp);
 		if (m.has_pty && sp->nfds > 0)
 			spawn_pty_start(sp, l, sp->fds[--sp->nfds]);
 		if (m.nfds_notify && sp->nfds > 0) {
@@ -2512,6 +2647,7 @@ run_sandbox(struct run *r, struct merr *e)
 	sp.sink[SINK_PTY].dst = -1;
 	sp.pty = -1;
 	sp.pidfd = sp.chan = sp.sigfd = sp.timerfd = sp.idlefd = -1;
+	sp.ns[0] = sp.ns[1] = -1;
 	sp.serve = r->argv == NULL;
 	r->end = END_NONE;
 	r->exit_code = EXIT_MOAT;
@@ -2685,6 +2821,22 @@ run_sandbox(struct run *r, struct merr *e)
 	}
 	if ((r->loop = loop_new(e)) == NULL)
 		goto out;
+	/* Watched from before the clone, so that a change on the host while
+	 * init makes the mounts is seen too (and looked at once it is ready). */
+	if (ws != NULL && p->workspace == WS_BIND) {
+		struct merr	ge = { 0 };
+
+		sp.wl = &wl;
+		if ((sp.guard = guard_new(&plan, ws, &ge)) != NULL) {
+			if (loop_add(r->loop, guard_fd(sp.guard), EPOLLIN, spawn_on_guard,
+			    &sp, e) == -1)
+				goto out;
+		} else if (ge.msg[0] != '\0')
+			fprintf(stderr, "moat: warning: %s: should a program on the "
+			    "host remove or replace a protected or hidden path during "
+			    "the run, it would not be protected or hidden again\n",
+			    ge.msg);
+	}
 
 	/* Signals go through the loop; the child unblocks them. */
 	sigemptyset(&mask);
@@ -2755,6 +2907,8 @@ run_sandbox(struct run *r, struct merr *e)
 	else
 		ia.ntasks = 0;
 	ia.trace = r->trace;
+	ia.guard = sp.guard != NULL;
+	ia.guard_fd = sp.guard != NULL ? guard_fd(sp.guard) : -1;
 
 	/* A user namespace as root too: capabilities then only ever exist in
 	 * it, and RLIMIT_NPROC counts the sandbox's processes alone. */
@@ -2907,6 +3061,10 @@ run_sandbox(struct run *r, struct merr *e)
 	/* Messages sent just before the exit may still be queued. */
 	for (int i = 0; i < 8; i++)
 		spawn_on_chan(r->loop, sp.chan, EPOLLIN, &sp);
+	/* Nothing is guarded once the command is done. Init's namespaces
+	 * held open would keep its mounts alive past its exit, and each
+	 * placeholder removed below would then wait to detach its own. */
+	spawn_guard_stop(&sp);
 	/* The run ended with init, or with the last of its processes but
 	 * init (alone); what follows waits only on our readers. */
 	r->t_end = now_mono();
@@ -3014,6 +3172,7 @@ out:
 		close(sv[0]);
 	if (sv[1] >= 0)
 		close(sv[1]);
+	spawn_guard_stop(&sp);
 	loop_free(r->loop);
 	r->loop = NULL;
 	r->spawn = NULL;

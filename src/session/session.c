@@ -1283,6 +1283,10 @@ sv_on_event(struct run *r, const struct run_event *ev)
 
 	if (ev->kind == EV_NOTE && sv->o->verbose > 0)
 		sv_log(sv, "%s", ev->text != NULL ? ev->text : "");
+	/* The guard's, which no command may be running to record. */
+	if ((ev->kind == EV_FILE_CHANGED && ev->change != NULL &&
+	    strncmp(ev->change, "re-", 3) == 0) || ev->kind == EV_LIMIT_HIT)
+		sv_log(sv, "%s", ev->text != NULL ? ev->text : "");
 	if (ev->kind == EV_NOTE || (n = event_encode(ev, buf, sizeof buf)) == 0)
 		return;
 	for (struct sv_client *cl = sv->clients; cl != NULL; cl = cl->next)

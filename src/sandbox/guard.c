@@ -1,0 +1,355 @@
+/* guard.c: protected and hidden paths of a bind workspace kept so for the
+ * run's life. Their mounts are made by init at the start; Linux detaches a
+ * mount, in every namespace, when a program on the host removes the entry
+ * it is on or renames another over it (git config, an editor's save, git
+ * clean), and the path then shows the host's new file, writable or
+ * readable from inside. The supervisor watches the host directories that
+ * hold them (inotify, set up before the clone, so that no change is
+ * missed); when one of their names changes, a helper it forks enters the
+ * sandbox's user and mount namespaces and mounts on again what lost its
+ * mount, with an empty placeholder first where a file (or one of moat's
+ * placeholders) went (mounts_guard_one). A directory of the user's moved
+ * or removed (.git, .git/hooks) ends the sandbox instead: a placeholder
+ * would get in the way of the host's next step. What was done is
+ * reported back for the run's record. A program inside that writes in
+ * the time between the host's change and the new mount (about a
+ * millisecond) is not stopped: the window is narrowed, not closed.
+ * Supervisor. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "guard.h"
+#include "base/util.h"
+
+#define GUARD_MASK	(IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | \
+			 IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW)
+
+struct guard_dir {
+	char	*path;		/* owned; a host directory */
+	int	 wd;		/* -1: not watched (gone) */
+};
+
+struct guard_entry {
+	size_t	 op;		/* in the plan */
+	size_t	 dir;		/* in dirs */
+	const char *name;	/* borrowed: the op's dst, after its last '/' */
+};
+
+struct guard {
+	int			 fd;		/* inotify */
+	const struct mount_plan	*plan;		/* borrowed */
+	char			*ws;		/* owned */
+	struct guard_entry	*entries;	/* owned */
+	size_t			 n;
+	struct guard_dir	*dirs;		/* owned */
+	size_t			 ndirs;
+};
+
+/* Watches every directory again: one replaced since gets a new watch (a
+ * watch follows an inode, not a name). -1 with e set when one that is
+ * there cannot be watched. */
+static int
+guard_watch(struct guard *g, struct merr *e)
+{
+	for (size_t i = 0; i < g->ndirs; i++) {
+		int	wd = inotify_add_watch(g->fd, g->dirs[i].path, GUARD_MASK);
+
+		if (wd == -1 && errno != ENOENT && errno != ENOTDIR)
+			return (merr_errno(e, "watch %s for changes from the host",
+			    g->dirs[i].path));
+		/* The old directory's watch goes (its IN_IGNORED asks for one
+		 * more look, which finds everything in place). */
+		if (g->dirs[i].wd >= 0 && g->dirs[i].wd != wd)
+			(void)inotify_rm_watch(g->fd, g->dirs[i].wd);
+		g->dirs[i].wd = wd;
+	}
+	return (0);
+}
+
+struct guard *
+guard_new(const struct mount_plan *mp, const char *ws, struct merr *e)
+{
+	struct guard	*g;
+
+	g = xcalloc(1, sizeof *g);
+	g->fd = -1;
+	g->plan = mp;
+	g->ws = xstrdup(ws);
+	for (size_t i = 0; i < mp->n; i++) {
+		const struct mop	*op = &mp->ops[i];
+		const char		*slash;
+		autofree char		*dir = NULL;
+		size_t			 d;
+
+		if (!mounts_guarded(op, ws) || (slash = strrchr(op->dst, '/')) == NULL)
+			continue;
+		dir = xstrndup(op->dst, (size_t)(slash - op->dst));
+		for (d = 0; d < g->ndirs; d++)
+			if (strcmp(g->dirs[d].path, dir) == 0)
+				break;
+		if (d == g->ndirs) {
+			g->dirs = xreallocarray(g->dirs, g->ndirs + 1, sizeof *g->dirs);
+			g->dirs[g->ndirs].path = TAKE_PTR(dir);
+			g->dirs[g->ndirs++].wd = -1;
+		}
+		g->entries = xreallocarray(g->entries, g->n + 1, sizeof *g->entries);
+		g->entries[g->n++] = (struct guard_entry){ i, d, slash + 1 };
+	}
+	if (g->n == 0) {
+		guard_free(g);
+		return (NULL);
+	}
+	if ((g->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1) {
+		merr_errno(e, "inotify");
+		guard_free(g);
+		return (NULL);
+	}
+	if (guard_watch(g, e) == -1) {
+		guard_free(g);
+		return (NULL);
+	}
+	return (g);
+}
+
+int
+guard_fd(const struct guard *g)
+{
+	return (g->fd);
+}
+
+bool
+guard_read(struct guard *g)
+{
+	char	buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool	hit = false;
+	ssize_t	n;
+
+	while ((n = read(g->fd, buf, sizeof buf)) > 0) {
+		for (char *p = buf; p < buf + n; ) {
+			const struct inotify_event	*ev = (const void *)p;
+
+			p += sizeof *ev + ev->len;
+			/* Lost events, or a watched directory itself moved
+			 * or removed: everything is looked at. */
+			if (ev->mask & (IN_Q_OVERFLOW | IN_DELETE_SELF |
+			    IN_MOVE_SELF | IN_IGNORED)) {
+				hit = true;
+				continue;
+			}
+			/* A placeholder appearing is init's, or this guard's
+			 * (either mounts on it): removing one is what counts. */
+			for (size_t i = 0; i < g->n && ev->len > 0; i++)
+				if (g->dirs[g->entries[i].dir].wd == ev->wd &&
+				    strcmp(g->entries[i].name, ev->name) == 0 &&
+				    !((ev->mask & IN_CREATE) &&
+				    g->plan->ops[g->entries[i].op].create))
+					hit = true;
+		}
+	}
+	return (hit);
+}
+
+/* What the helper sends back for an entry it acted on. */
+struct guard_wire {
+	int32_t		 entry;		/* -1: the namespaces could not be entered */
+	int32_t		 state;		/* enum guard_state */
+	int32_t		 err;
+	uint32_t	 len;		/* of the path that follows */
+};
+
+static void
+guard_write(int fd, const void *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t	n = write(fd, p, len);
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			_exit(1);
+		p = (const char *)p + n;
+		len -= (size_t)n;
+	}
+}
+
+/* The helper: in the sandbox's namespaces, each entry looked at in the
+ * plan's order (a directory above protected paths before them). */
+static void __attribute__((noreturn))
+guard_helper(struct guard *g, int userns, int mntns, int out)
+{
+	struct guard_wire	w;
+	char			at[PATH_MAX];
+	int			err;
+
+	if (userns < 0 || mntns < 0 || setns(userns, CLONE_NEWUSER) == -1 ||
+	    setns(mntns, CLONE_NEWNS) == -1) {
+		w = (struct guard_wire){ -1, GUARD_FAILED, userns < 0 ? EBADF : errno,
+		    0 };
+		guard_write(out, &w, sizeof w);
+		_exit(1);
+	}
+	for (size_t i = 0; i < g->n; i++) {
+		enum guard_state	s;
+
+		s = mounts_guard_one(&g->plan->ops[g->entries[i].op], at,
+		    sizeof at, &err);
+		if (s == GUARD_INTACT)
+			continue;
+		w = (struct guard_wire){ (int32_t)i, (int32_t)s, err,
+		    (uint32_t)strlen(at) };
+		guard_write(out, &w, sizeof w);
+		guard_write(out, at, w.len);
+		/* The sandbox ends: nothing more is made on the host. */
+		if (s != GUARD_RESTORED && s != GUARD_PLACED)
+			break;
+	}
+	_exit(0);
+}
+
+int
+guard_restore(struct guard *g, int userns, int mntns,
+    void (*report)(void *, const struct guard_report *), void *arg,
+    struct merr *e)
+{
+	struct guard_wire	 w;
+	struct guard_report	 rep;
+	char			 at[PATH_MAX];
+	int			 p[2], st, rc = 0;
+	pid_t			 pid;
+	FILE			*f;
+
+	if (pipe2(p, O_CLOEXEC) == -1)
+		return (merr_errno(e, "pipe"));
+	if ((pid = fork()) == -1) {
+		close(p[0]);
+		close(p[1]);
+		return (merr_errno(e, "fork"));
+	}
+	if (pid == 0) {
+		close(p[0]);
+		guard_helper(g, userns, mntns, p[1]);
+	}
+	close(p[1]);
+	if ((f = fdopen(p[0], "r")) == NULL) {
+		close(p[0]);
+		rc = merr_errno(e, "fdopen");
+	}
+	while (f != NULL && fread(&w, sizeof w, 1, f) == 1) {
+		if (w.len >= sizeof at || fread(at, 1, w.len, f) != w.len)
+			break;
+		at[w.len] = '\0';
+		if (w.entry < 0 || (size_t)w.entry >= g->n) {
+			rc = merr_errno_n(e, w.err, "could not enter the sandbox's "
+			    "namespaces to put its protected paths back");
+			continue;
+		}
+		rep.op = &g->plan->ops[g->entries[w.entry].op];
+		rep.state = (enum guard_state)w.state;
+		rep.err = w.err;
+		rep.path = at;
+		report(arg, &rep);
+	}
+	if (f != NULL)
+		fclose(f);
+	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
+		;
+	if (rc == 0 && guard_watch(g, e) == -1)
+		rc = -1;
+	return (rc);
+}
+
+/*
+ * Closing an inotify instance that has watches waits for the kernel to free
+ * them (an SRCU grace period: 8 to 24 ms on the machine of bench/), and
+ * moat's exit would wait so too. The last reference goes in a child that
+ * shares moat's memory (nothing copied) and that nobody waits for: it
+ * closes every other descriptor first (a pipe it held would delay a
+ * reader's end of file), then this one, and exits. Its stack is unmapped,
+ * and the child reaped, by a later close in the same process once the
+ * kernel has cleared its tid word; a one-shot moat has exited by then,
+ * and whoever reaps orphans reaps it.
+ */
+#define GUARD_STACK	(64 * 1024)
+
+struct guard_closer {
+	struct guard_closer	*next;
+	pid_t			 pid;
+	volatile pid_t		 tid;	/* cleared by the kernel at its exit */
+	int			 fd;
+};
+
+static struct guard_closer	*guard_closers;
+
+static int
+guard_closer_main(void *arg)
+{
+	struct guard_closer	*c = arg;
+	int			 fd = c->fd;
+
+	if (fd > 0)
+		syscall(SYS_close_range, 0U, (unsigned)fd - 1, 0U);
+	syscall(SYS_close_range, (unsigned)fd + 1, ~0U, 0U);
+	close(fd);
+	syscall(SYS_exit, 0);
+	return (0);
+}
+
+static void
+guard_close(int fd)
+{
+	struct guard_closer	**pp, *c;
+
+	for (pp = &guard_closers; (c = *pp) != NULL; ) {
+		if (c->tid == 0) {
+			(void)waitpid(c->pid, NULL, __WCLONE | WNOHANG);
+			*pp = c->next;
+			munmap(c, GUARD_STACK);
+		} else
+			pp = &c->next;
+	}
+	c = mmap(NULL, GUARD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE |
+	    MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (c == MAP_FAILED) {
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	c->tid = 1;
+	/* The struct at the block's bottom, the stack growing down to it. */
+	c->pid = clone(guard_closer_main, (char *)c + GUARD_STACK, CLONE_VM |
+	    CLONE_CHILD_CLEARTID, c, NULL, NULL, &c->tid);
+	if (c->pid == -1) {
+		munmap(c, GUARD_STACK);
+		close(fd);
+		return;
+	}
+	c->next = guard_closers;
+	guard_closers = c;
+	close(fd);
+}
+
+void
+guard_free(struct guard *g)
+{
+	if (g == NULL)
+		return;
+	if (g->fd >= 0)
+		guard_close(g->fd);
+	for (size_t i = 0; i < g->ndirs; i++)
+		free(g->dirs[i].path);
+	free(g->dirs);
+	free(g->entries);
+	free(g->ws);
+	free(g);
+}
