@@ -12,8 +12,9 @@
  * or removed (.git, .git/hooks) ends the sandbox instead: a placeholder
  * would get in the way of the host's next step. What was done is
  * reported back for the run's record. A program inside that writes in
- * the time between the host's change and the new mount (about a
- * millisecond) is not stopped: the window is narrowed, not closed.
+ * the time between the host's change and the new mount (one or two
+ * milliseconds, most of it the helper's fork) is not stopped: the window
+ * is narrowed, not closed.
  * Supervisor. */
 #include <errno.h>
 #include <fcntl.h>

@@ -636,11 +636,13 @@ static void
 spawn_guard_run(struct spawn *sp)
 {
 	struct merr	e;
+	double		t = now_mono();
 
 	sp->guard_pending = false;
 	if (guard_restore(sp->guard, sp->ns[0], sp->ns[1], spawn_guard_report,
 	    sp, &e) == -1)
 		run_emit(sp->r, EV_NOTE, "guard: %s", e.msg);
+	trace_step(sp->r->trace, "guard", t);
 }
 
 static void
