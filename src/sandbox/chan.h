@@ -74,7 +74,9 @@ enum chan_msg_type {
 				   its pidfd) */
 	MSG_NS,			/* init -> supervisor, before READY when asked
 				   (init_args.guard): fds its user and mount
-				   namespaces, for guard.c's helper */
+				   namespaces, for guard.c's helper; supervisor
+				   -> init, after a one-shot command's status:
+				   closed, init may exit */
 	MSG_TYPE_MAX,
 };
 

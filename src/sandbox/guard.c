@@ -7,10 +7,10 @@
  * hold them (inotify, set up before the clone, so that no change is
  * missed); when one of their names changes, a helper it forks enters the
  * sandbox's user and mount namespaces and mounts on again what lost its
- * mount, with an empty placeholder first where a file (or one of moat's
- * placeholders) went (mounts_guard_one). A directory of the user's moved
- * or removed (.git, .git/hooks) ends the sandbox instead: a placeholder
- * would get in the way of the host's next step. What was done is
+ * mount, making first one of moat's placeholders that went
+ * (mounts_guard_one). A file or directory of the user's moved or removed
+ * (.git, .git/config) ends the sandbox instead: a placeholder would get in
+ * the way of the host's next step. What was done is
  * reported back for the run's record. A program inside that writes in
  * the time between the host's change and the new mount (one or two
  * milliseconds, most of it the helper's fork) is not stopped: the window
@@ -25,7 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
-#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -273,70 +272,36 @@ guard_restore(struct guard *g, int userns, int mntns,
 /*
  * Closing an inotify instance that has watches waits for the kernel to free
  * them (an SRCU grace period: 8 to 24 ms on the machine of bench/), and
- * moat's exit would wait so too. The last reference goes in a child that
- * shares moat's memory (nothing copied) and that nobody waits for: it
- * closes every other descriptor first (a pipe it held would delay a
- * reader's end of file), then this one, and exits. Its stack is unmapped,
- * and the child reaped, by a later close in the same process once the
- * kernel has cleared its tid word; a one-shot moat has exited by then,
- * and whoever reaps orphans reaps it.
+ * moat's exit would wait so too. The last reference goes to a /bin/true
+ * that nobody waits for (its exit frees them): it gets this descriptor
+ * alone (a pipe it held would delay a reader's end of file), and moat
+ * closes its own copy once true is exec'd. A one-shot moat has exited by the
+ * time true does, and whoever reaps orphans reaps it; a later close in the
+ * same process reaps the one before. Where true cannot be started, the
+ * close is moat's own.
  */
-#define GUARD_STACK	(64 * 1024)
-
-struct guard_closer {
-	struct guard_closer	*next;
-	pid_t			 pid;
-	volatile pid_t		 tid;	/* cleared by the kernel at its exit */
-	int			 fd;
-};
-
-static struct guard_closer	*guard_closers;
-
-static int
-guard_closer_main(void *arg)
-{
-	struct guard_closer	*c = arg;
-	int			 fd = c->fd;
-
-	if (fd > 0)
-		syscall(SYS_close_range, 0U, (unsigned)fd - 1, 0U);
-	syscall(SYS_close_range, (unsigned)fd + 1, ~0U, 0U);
-	close(fd);
-	syscall(SYS_exit, 0);
-	return (0);
-}
+static pid_t	guard_closer = -1;
 
 static void
 guard_close(int fd)
 {
-	struct guard_closer	**pp, *c;
+	static char *const	 argv[] = { "true", NULL }, *const envp[] = { NULL };
+	pid_t			 pid;
 
-	for (pp = &guard_closers; (c = *pp) != NULL; ) {
-		if (c->tid == 0) {
-			(void)waitpid(c->pid, NULL, __WCLONE | WNOHANG);
-			*pp = c->next;
-			munmap(c, GUARD_STACK);
-		} else
-			pp = &c->next;
+	if (guard_closer > 0)
+		(void)waitpid(guard_closer, NULL, WNOHANG);
+	guard_closer = -1;
+	/* vfork: nothing copied, and moat goes on once true is exec'd. */
+	if ((pid = vfork()) == 0) {
+		if (fd != 3 ? dup2(fd, 3) == -1 : fcntl(3, F_SETFD, 0) == -1)
+			_exit(127);
+		syscall(SYS_close_range, 0U, 2U, 0U);
+		syscall(SYS_close_range, 4U, ~0U, 0U);
+		execve("/bin/true", argv, envp);
+		_exit(127);
 	}
-	c = mmap(NULL, GUARD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE |
-	    MAP_ANONYMOUS | MAP_STACK, -1, 0);
-	if (c == MAP_FAILED) {
-		close(fd);
-		return;
-	}
-	c->fd = fd;
-	c->tid = 1;
-	/* The struct at the block's bottom, the stack growing down to it. */
-	c->pid = clone(guard_closer_main, (char *)c + GUARD_STACK, CLONE_VM |
-	    CLONE_CHILD_CLEARTID, c, NULL, NULL, &c->tid);
-	if (c->pid == -1) {
-		munmap(c, GUARD_STACK);
-		close(fd);
-		return;
-	}
-	c->next = guard_closers;
-	guard_closers = c;
+	if (pid > 0)
+		guard_closer = pid;
 	close(fd);
 }
 

@@ -43,6 +43,24 @@ extern char	**environ;
 static char	**host_argv, **host_envp;
 static int	  host_argc;
 
+/* With the guard, the supervisor holds the sandbox's mount namespace (its
+ * MSG_NS fds) until the command's status reaches it: init's exit waits for
+ * it to let go (its MSG_NS back, or the channel's end), so that the
+ * namespace's mounts go with init's exit, beside the supervisor's work,
+ * and not in the supervisor's close, after it. */
+static void
+init_guard_wait(const struct init_args *a, int chan)
+{
+	struct chan_msg	m;
+	ssize_t		n;
+
+	if (!a->guard)
+		return;
+	do
+		n = read(chan, &m, sizeof m);
+	while ((n == -1 && errno == EINTR) || (n > 0 && m.type != MSG_NS));
+}
+
 static void __attribute__((constructor))
 init_capture(int argc, char **argv, char **envp)
 {
@@ -1168,9 +1186,11 @@ init_main(const struct init_args *a)
 			m.flags = STATUS_ALONE;
 			cov_dump();
 			(void)chan_send(chan, &m, &ru, sizeof ru, NULL, 0);
+			init_guard_wait(a, chan);
 			_exit(code);	/* GCOVR_EXCL_LINE */
 		}
 		init_send(chan, &m, NULL, 0);
+		init_guard_wait(a, chan);
 		init_exit(code);
 	}
 }

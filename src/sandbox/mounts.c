@@ -1123,14 +1123,14 @@ mounts_guard_one(const struct mop *op, char *at, size_t len,
 			state = GUARD_INTACT;
 			goto out;
 		}
-		/* moat's placeholder (git clean removes them), or a file of
-		 * the user's: an empty one in its place, as at the start. A
-		 * directory of the user's (.git, .git/hooks) moved or removed
-		 * is not made again: a placeholder there would turn the
-		 * host's next step (a cp -a into its place, the rmdir of rm
-		 * -r) into another; the sandbox ends instead (GUARD_GONE). */
-		if (pfd == -1 || (op->kind != MOP_PROTECT ||
-		    (op->dir && !op->create))) {
+		/* One of moat's placeholders (git clean -x removes them): an
+		 * empty one in its place, as at the start. A file or directory
+		 * of the user's (.git, .git/config, .envrc) moved or removed is
+		 * not made again: a placeholder there would turn the host's
+		 * next step (cp -a's exclusive create, rm -r's rmdir) into
+		 * another, and be removed, empty, at the end; the sandbox ends
+		 * instead (GUARD_GONE). */
+		if (pfd == -1 || op->kind != MOP_PROTECT || !op->create) {
 			state = GUARD_GONE;
 			goto out;
 		}

@@ -83,14 +83,14 @@ enum guard_state {
 	GUARD_INTACT,		/* still mounted on, or nothing there to hide */
 	GUARD_RESTORED,		/* mounted on again */
 	GUARD_PLACED,		/* gone: a placeholder made and mounted on */
-	GUARD_GONE,		/* a directory of the user's moved or removed */
+	GUARD_GONE,		/* a file or directory of the user's moved or
+				   removed (not moat's placeholder) */
 	GUARD_TAMPERED,		/* a symbolic link or a special file there now */
 	GUARD_FAILED,		/* could not be mounted on (err) */
 };
 /* In guard.c's helper, in the sandbox's user and mount namespaces: op's
- * entry mounted on again when nothing is (a placeholder made first for a
- * file, or for a placeholder of moat's, that is gone). at: its path. No
- * allocation. */
+ * entry mounted on again when nothing is (made again first when it was a
+ * placeholder of moat's that is gone). at: its path. No allocation. */
 enum guard_state mounts_guard_one(const struct mop *, char *at,
 	    size_t len, int *err);
 

@@ -136,6 +136,7 @@ struct spawn {
 	 * (guard.c); a change seen before MSG_READY waits for it. */
 	struct guard		*guard;
 	bool			 guard_pending;
+	bool			 guard_bye;	/* MSG_NS sent back: init may exit */
 	int			 ns[2];		/* MSG_NS: init's user and mount
 						   namespaces, for the guard */
 	struct wslock		*wl;		/* where placeholders are listed */
@@ -594,10 +595,8 @@ spawn_guard_report(void *arg, const struct guard_report *gr)
 		text = gr->state == GUARD_RESTORED ? xprintf("%s (%s) was replaced "
 		    "on the host during the run, which undid its mount: %s again",
 		    gr->path, what, hide ? "hidden" : "read-only") :
-		    xprintf("%s (%s) was removed on the host during the run: an "
-		    "empty read-only placeholder is there again%s%s", gr->op->dst,
-		    what, strcmp(gr->path, gr->op->dst) != 0 ? " at " : "",
-		    strcmp(gr->path, gr->op->dst) != 0 ? gr->path : "");
+		    xprintf("%s (%s), moat's placeholder, was removed on the host "
+		    "during the run: it is there again, read-only", gr->path, what);
 		memset(&ev, 0, sizeof ev);
 		ev.kind = EV_FILE_CHANGED;
 		ev.path = gr->path;
@@ -645,13 +644,19 @@ spawn_guard_run(struct spawn *sp)
 	trace_step(sp->r->trace, "guard", t);
 }
 
+/* The run's command is done: nothing is put back from here. Init's
+ * namespaces held open would keep its mounts alive past its exit, and each
+ * placeholder removed then would wait to detach its own. The watches go at
+ * the very end (free: guard_free), after the record. */
 static void
-spawn_guard_stop(struct spawn *sp)
+spawn_guard_stop(struct spawn *sp, bool free)
 {
 	if (sp->guard != NULL && sp->r->loop != NULL)
 		loop_del(sp->r->loop, guard_fd(sp->guard));
-	guard_free(sp->guard);
-	sp->guard = NULL;
+	if (free) {
+		guard_free(sp->guard);
+		sp->guard = NULL;
+	}
 	for (int i = 0; i < 2; i++) {
 		if (sp->ns[i] >= 0)
 			close(sp->ns[i]);
@@ -816,6 +821,15 @@ spawn_on_chan(struct loop *l, int fd, uint32_t events, void *arg)
 	case MSG_STATUS:
 		sp->have_status = true;
 		sp->status = m.code;
+		/* Init's namespaces let go before init exits (it waits for
+		 * this): their mounts then go with its exit. */
+		if (sp->guard != NULL && !sp->serve && !sp->guard_bye) {
+			struct chan_msg	bye = { .type = MSG_NS };
+
+			spawn_guard_stop(sp, false);
+			sp->guard_bye = true;
+			(void)send(fd, &bye, sizeof bye, MSG_NOSIGNAL);
+		}
 		memcpy(sp->full, m.text, sizeof sp->full);
 		sp->full[sizeof sp->full - 1] = '\0';
 		/* Done but for init's exit (the pipes and the terminal are
@@ -3063,10 +3077,7 @@ run_sandbox(struct run *r, struct merr *e)
 	/* Messages sent just before the exit may still be queued. */
 	for (int i = 0; i < 8; i++)
 		spawn_on_chan(r->loop, sp.chan, EPOLLIN, &sp);
-	/* Nothing is guarded once the command is done. Init's namespaces
-	 * held open would keep its mounts alive past its exit, and each
-	 * placeholder removed below would then wait to detach its own. */
-	spawn_guard_stop(&sp);
+	spawn_guard_stop(&sp, false);
 	/* The run ended with init, or with the last of its processes but
 	 * init (alone); what follows waits only on our readers. */
 	r->t_end = now_mono();
@@ -3174,7 +3185,7 @@ out:
 		close(sv[0]);
 	if (sv[1] >= 0)
 		close(sv[1]);
-	spawn_guard_stop(&sp);
+	spawn_guard_stop(&sp, true);
 	loop_free(r->loop);
 	r->loop = NULL;
 	r->spawn = NULL;

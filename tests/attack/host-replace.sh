@@ -56,7 +56,7 @@ unlike "run: .git cannot be moved away" "$out" git-moved
 like "run: the record says .git/config was protected again" "$err" \
     "file: $WS/\.git/config \(protected\) was replaced on the host during the run.*read-only again"
 like "run: and that the placeholder was made again" "$err" \
-    "file: $WS/\.bashrc \(protected\) was removed on the host during the run"
+    "file: $WS/\.bashrc \(protected\), moat.s placeholder, was removed on the host during the run"
 rm -rf "$WS/flag" "$WS/.git/moat-guard-ok"
 cp "$T/config.orig" "$WS/.git/config"
 
@@ -69,15 +69,16 @@ cp "$T/config.orig" "$WS/.git/config"
     >"$T/run.out" 2>"$T/run.err" </dev/null &
 runner=$!
 for _ in $(seq 100); do [ -e "$WS/.bashrc" ] && break; sleep 0.1; done
-mv "$WS/.git/hooks" "$T/hooks.old" && mkdir "$WS/.git/hooks"
+mv "$WS/.git/hooks" "$T/hooks.old"
 for _ in $(seq 50); do kill -0 $runner 2>/dev/null || break; sleep 0.1; done
+mkdir "$WS/.git/hooks"	# in its place again, as the host's next step would
 touch "$WS/flag"
 wait $runner
 rc=$?; out=$(cat "$T/run.out"); err=$(cat "$T/run.err")
 check "run: .git/hooks moved away on the host ends the run" test "$rc" -ne 0
 like "run: it says why" "$err" "$WS/\.git/hooks \(protected\) was moved or removed on the host during the run.*ended the sandbox"
 unlike "run: no hook was written" "$out" hook-written
-check "run: the host's own mkdir of .git/hooks worked, and holds no hook" test -d "$WS/.git/hooks" -a ! -e "$WS/.git/hooks/pre-commit"
+check "run: no placeholder was in the way of the host's mkdir, and no hook is there" test -d "$WS/.git/hooks" -a ! -e "$WS/.git/hooks/pre-commit"
 rm -f "$WS/flag"
 
 # A session: the host's change between two commands, and while none runs.
