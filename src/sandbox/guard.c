@@ -13,8 +13,9 @@
  * the way of the host's next step. What was done is
  * reported back for the run's record. A program inside that writes in
  * the time between the host's change and the new mount (one or two
- * milliseconds, most of it the helper's fork) is not stopped: the window
- * is narrowed, not closed.
+ * milliseconds, most of it the helper's fork) is not stopped, nor is a
+ * descriptor it opened for writing then closed: the window is narrowed,
+ * not closed.
  * Supervisor. */
 #include <errno.h>
 #include <fcntl.h>
