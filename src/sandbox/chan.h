@@ -73,8 +73,8 @@ enum chan_msg_type {
 				   supervisor: forked (code = pid inside; fd:
 				   its pidfd) */
 	MSG_NS,			/* init -> supervisor, before READY when asked
-				   (init_args.guard): fds its user and mount
-				   namespaces, for guard.c's helper; supervisor
+				   (init_args.guard): fds its user, mount and
+				   pid namespaces, for the guard; supervisor
 				   -> init, after a one-shot command's status:
 				   closed, init may exit */
 	MSG_TYPE_MAX,

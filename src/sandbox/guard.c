@@ -13,9 +13,9 @@
  * the way of the host's next step. What was done is
  * reported back for the run's record. A program inside that writes in
  * the time between the host's change and the new mount (one or two
- * milliseconds, most of it the helper's fork) is not stopped, nor is a
- * descriptor it opened for writing then closed: the window is narrowed,
- * not closed.
+ * milliseconds, most of it the helper's fork) is not stopped: the window
+ * is narrowed, not closed; a descriptor it opened then and still holds is
+ * looked for after each restore (guard_scan), and ends the sandbox.
  * Supervisor. */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,8 +25,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -167,6 +170,7 @@ struct guard_wire {
 	int32_t		 state;		/* enum guard_state */
 	int32_t		 err;
 	uint32_t	 len;		/* of the path that follows */
+	uint64_t	 dev, ino;	/* what was mounted on */
 };
 
 static void
@@ -196,19 +200,21 @@ guard_helper(struct guard *g, int userns, int mntns, int out)
 	if (userns < 0 || mntns < 0 || setns(userns, CLONE_NEWUSER) == -1 ||
 	    setns(mntns, CLONE_NEWNS) == -1) {
 		w = (struct guard_wire){ -1, GUARD_FAILED, userns < 0 ? EBADF : errno,
-		    0 };
+		    0, 0, 0 };
 		guard_write(out, &w, sizeof w);
 		_exit(1);
 	}
 	for (size_t i = 0; i < g->n; i++) {
 		enum guard_state	s;
+		struct stat		held = { 0 };
 
 		s = mounts_guard_one(&g->plan->ops[g->entries[i].op], at,
-		    sizeof at, &err);
+		    sizeof at, &err, &held);
 		if (s == GUARD_INTACT)
 			continue;
 		w = (struct guard_wire){ (int32_t)i, (int32_t)s, err,
-		    (uint32_t)strlen(at) };
+		    (uint32_t)strlen(at), (uint64_t)held.st_dev,
+		    (uint64_t)held.st_ino };
 		guard_write(out, &w, sizeof w);
 		guard_write(out, at, w.len);
 		/* The sandbox ends: nothing more is made on the host. */
@@ -259,6 +265,8 @@ guard_restore(struct guard *g, int userns, int mntns,
 		rep.state = (enum guard_state)w.state;
 		rep.err = w.err;
 		rep.path = at;
+		rep.dev = (dev_t)w.dev;
+		rep.ino = (ino_t)w.ino;
 		report(arg, &rep);
 	}
 	if (f != NULL)
@@ -268,6 +276,109 @@ guard_restore(struct guard *g, int userns, int mntns,
 	if (rc == 0 && guard_watch(g, e) == -1)
 		rc = -1;
 	return (rc);
+}
+
+/*
+ * A descriptor opened in the window before a path was mounted on again
+ * (or a shared writable mapping made through one) outlives the new mount:
+ * the sandbox's processes are looked through for one on a file put back.
+ * Processes of the sandbox: those in its pid namespace (pidns, the inode
+ * of init's); moat can read their /proc entries (the same user's, and
+ * dumpable), not init's (which holds none).
+ */
+static bool
+guard_fd_mode_hit(const char *pid, const char *fd, bool any)
+{
+	char		 p[600], line[128];
+	unsigned long	 flags = 0;
+	bool		 hit = false;
+	FILE		*f;
+
+	snprintf(p, sizeof p, "/proc/%s/fdinfo/%s", pid, fd);
+	if ((f = fopen(p, "re")) == NULL)
+		return (false);
+	while (fgets(line, sizeof line, f) != NULL)
+		if (sscanf(line, "flags: %lo", &flags) == 1) {
+			hit = !(flags & O_PATH) && (any ||
+			    (flags & O_ACCMODE) != O_RDONLY);
+			break;
+		}
+	fclose(f);
+	return (hit);
+}
+
+static bool
+guard_maps_hit(const char *pid, const struct guard_held *h, size_t n)
+{
+	char		 p[300], line[512], perms[8];
+	unsigned	 maj, min;
+	unsigned long	 ino;
+	bool		 hit = false;
+	FILE		*f;
+
+	snprintf(p, sizeof p, "/proc/%s/maps", pid);
+	if ((f = fopen(p, "re")) == NULL)
+		return (false);
+	while (!hit && fgets(line, sizeof line, f) != NULL) {
+		if (sscanf(line, "%*s %7s %*s %x:%x %lu", perms, &maj, &min, &ino) != 4)
+			continue;
+		for (size_t i = 0; i < n && !hit; i++)
+			hit = ino == h[i].ino && makedev(maj, min) == h[i].dev &&
+			    (h[i].any || (perms[1] == 'w' && perms[3] == 's'));
+	}
+	fclose(f);
+	return (hit);
+}
+
+int
+guard_scan(ino_t pidns, const struct guard_held *h, size_t n, pid_t *who,
+    size_t *which)
+{
+	struct dirent	*de, *fe;
+	DIR		*d, *fd;
+	char		 p[600];
+	struct stat	 st;
+
+	if (n == 0 || (d = opendir("/proc")) == NULL)
+		return (0);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(p, sizeof p, "/proc/%s/ns/pid", de->d_name);
+		if (stat(p, &st) == -1 || st.st_ino != pidns)
+			continue;
+		snprintf(p, sizeof p, "/proc/%s/fd", de->d_name);
+		if ((fd = opendir(p)) != NULL) {
+			while ((fe = readdir(fd)) != NULL) {
+				if (fe->d_name[0] == '.')
+					continue;
+				snprintf(p, sizeof p, "/proc/%s/fd/%s", de->d_name,
+				    fe->d_name);
+				if (stat(p, &st) == -1)
+					continue;
+				for (size_t i = 0; i < n; i++)
+					if (st.st_dev == h[i].dev && st.st_ino == h[i].ino &&
+					    guard_fd_mode_hit(de->d_name, fe->d_name,
+					    h[i].any)) {
+						*who = (pid_t)atoi(de->d_name);
+						*which = i;
+						closedir(fd);
+						closedir(d);
+						return (1);
+					}
+			}
+			closedir(fd);
+		}
+		for (size_t i = 0; i < n; i++)
+			if (guard_maps_hit(de->d_name, &h[i], 1)) {
+				*who = (pid_t)atoi(de->d_name);
+				*which = i;
+				closedir(d);
+				return (1);
+			}
+	}
+	closedir(d);
+	return (0);
 }
 
 /*

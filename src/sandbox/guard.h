@@ -20,6 +20,16 @@ struct guard_report {
 	enum guard_state	 state;
 	int			 err;
 	const char		*path;
+	dev_t			 dev;		/* GUARD_RESTORED, GUARD_PLACED: */
+	ino_t			 ino;		/* what was mounted on */
+};
+
+/* A file put back, for guard_scan: any descriptor on it counts (a hidden
+ * one), or one open for writing or a shared writable mapping (protected). */
+struct guard_held {
+	dev_t	dev;
+	ino_t	ino;
+	bool	any;
 };
 
 /* Before the clone: the host directories of mp's guarded entries watched
@@ -37,6 +47,12 @@ bool		 guard_read(struct guard *);
 int		 guard_restore(struct guard *, int userns, int mntns,
 		    void (*report)(void *, const struct guard_report *), void *,
 		    struct merr *);
+/* A process in the pid namespace pidns (its nsfs inode) holding one of
+ * h[n] as struct guard_held says: 1 with *who and *which (its index) set,
+ * else 0. Looked for after a restore: a descriptor opened in the window
+ * before it outlives the new mount. */
+int		 guard_scan(ino_t pidns, const struct guard_held *, size_t,
+		    pid_t *who, size_t *which);
 void		 guard_free(struct guard *);
 
 #endif

@@ -1063,17 +1063,18 @@ init_main(const struct init_args *a)
 	 * access, which /proc/PID/ns and a pidfd's setns ask for, is given
 	 * to an unprivileged supervisor). Before the filter, like the rest. */
 	if (a->guard) {
-		int	ns[2];
+		int	ns[3];
 
 		if ((ns[0] = open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC)) == -1 ||
-		    (ns[1] = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC)) == -1)
+		    (ns[1] = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC)) == -1 ||
+		    (ns[2] = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC)) == -1)
 			init_die_errno(chan, "open the sandbox's namespaces for the "
 			    "supervisor");
 		memset(&m, 0, sizeof m);
 		m.type = MSG_NS;
-		init_send(chan, &m, ns, 2);
-		close(ns[0]);
-		close(ns[1]);
+		init_send(chan, &m, ns, 3);
+		for (int i = 0; i < 3; i++)
+			close(ns[i]);
 	}
 	/* A terminal from the sandbox's own devpts: the supervisor keeps the
 	 * master and relays it to the host's terminal. Opened before the

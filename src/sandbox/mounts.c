@@ -1094,7 +1094,7 @@ guard_placeholder(const struct mop *op, int pfd, const char *base, bool *made)
 
 enum guard_state
 mounts_guard_one(const struct mop *op, char *at, size_t len,
-    int *err)
+    int *err, struct stat *held)
 {
 	char			 path[PATH_MAX], *base;
 	struct stat		 st;
@@ -1180,6 +1180,8 @@ mounts_guard_one(const struct mop *op, char *at, size_t len,
 	}
 	if (m == -1)
 		state = GUARD_FAILED;
+	else
+		*held = st;	/* what a descriptor opened meanwhile would be */
 out:
 	/* Gone again while it was looked at (the host's rm after its mv):
 	 * the change that did it sends the guard back here. */

@@ -90,9 +90,11 @@ enum guard_state {
 };
 /* In guard.c's helper, in the sandbox's user and mount namespaces: op's
  * entry mounted on again when nothing is (made again first when it was a
- * placeholder of moat's that is gone). at: its path. No allocation. */
+ * placeholder of moat's that is gone). at: its path; held: what was
+ * mounted on (GUARD_RESTORED, GUARD_PLACED). No allocation. */
+struct stat;
 enum guard_state mounts_guard_one(const struct mop *, char *at,
-	    size_t len, int *err);
+	    size_t len, int *err, struct stat *held);
 
 /* The placeholders a run created on the host (bind mode) are removed after
  * it, once no other run uses the workspace: see spawn.c. */

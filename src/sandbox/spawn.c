@@ -137,6 +137,9 @@ struct spawn {
 	struct guard		*guard;
 	bool			 guard_pending;
 	bool			 guard_bye;	/* MSG_NS sent back: init may exit */
+	ino_t			 pidns;		/* the sandbox's pid namespace (MSG_NS) */
+	struct guard_held	 held[32];	/* files a guard pass put back */
+	size_t			 nheld;
 	int			 ns[2];		/* MSG_NS: init's user and mount
 						   namespaces, for the guard */
 	struct wslock		*wl;		/* where placeholders are listed */
@@ -592,6 +595,9 @@ spawn_guard_report(void *arg, const struct guard_report *gr)
 	case GUARD_PLACED:
 		if (gr->state == GUARD_PLACED)
 			wslock_add(sp->wl, gr->path);
+		if (sp->nheld < nitems(sp->held))
+			sp->held[sp->nheld++] = (struct guard_held){ gr->dev, gr->ino,
+			    hide };
 		text = gr->state == GUARD_RESTORED ? xprintf("%s (%s) was replaced "
 		    "on the host during the run, which undid its mount: %s again",
 		    gr->path, what, hide ? "hidden" : "read-only") :
@@ -637,10 +643,29 @@ spawn_guard_run(struct spawn *sp)
 	struct merr	e;
 	double		t = now_mono();
 
+	pid_t		who;
+	size_t		which;
+
 	sp->guard_pending = false;
+	sp->nheld = 0;
 	if (guard_restore(sp->guard, sp->ns[0], sp->ns[1], spawn_guard_report,
 	    sp, &e) == -1)
 		run_emit(sp->r, EV_NOTE, "guard: %s", e.msg);
+	/* A descriptor opened in the window before the new mount keeps
+	 * what the mount took away. */
+	if (sp->pidns != 0 && guard_scan(sp->pidns, sp->held, sp->nheld, &who,
+	    &which) == 1) {
+		run_emit(sp->r, EV_LIMIT_HIT, "process %d in the sandbox holds a %s "
+		    "path open%s, opened while its protection was undone by a "
+		    "change on the host: moat ended the sandbox; look at what "
+		    "the host's files in the workspace hold", (int)who,
+		    sp->held[which].any ? "hidden" : "protected",
+		    sp->held[which].any ? "" : " for writing");
+		if (sp->serve)
+			run_serve_stop(sp->r);
+		else
+			spawn_kill(sp, SIGKILL);
+	}
 	trace_step(sp->r->trace, "guard", t);
 }
 
@@ -745,10 +770,15 @@ spawn_on_chan(struct loop *l, int fd, uint32_t events, void *arg)
 	}
 	switch (m.type) {
 	case MSG_NS:
-		if (sp->nfds >= 2 && sp->ns[0] == -1) {
-			sp->ns[0] = sp->fds[sp->nfds - 2];
-			sp->ns[1] = sp->fds[sp->nfds - 1];
-			sp->nfds -= 2;
+		if (sp->nfds >= 3 && sp->ns[0] == -1) {
+			struct stat	st;
+
+			sp->ns[0] = sp->fds[sp->nfds - 3];
+			sp->ns[1] = sp->fds[sp->nfds - 2];
+			if (fstat(sp->fds[sp->nfds - 1], &st) == 0)
+				sp->pidns = st.st_ino;
+			close(sp->fds[sp->nfds - 1]);
+			sp->nfds -= 3;
 		}
 		break;
 	case MSG_READY:

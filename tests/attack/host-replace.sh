@@ -99,12 +99,13 @@ run_moat session exec "$S" -- sh -c 'cat secret.env; echo end'
 unlike "session: a hidden file renamed over on the host stays hidden" "$out" "NEWSECRET-$$"
 like "session: the session's log says what was put back" "$(cat "$XDG_RUNTIME_DIR/moat/$S.log" 2>/dev/null)" \
     "$WS/\.git/config \(protected\) was replaced on the host"
-# The whole .git moved away and copied back, as a restore from a backup
-# would: the session ends, and the host's copy is not disturbed.
-mv "$WS/.git" "$WS/.git.old" && cp -a "$WS/.git.old" "$WS/.git"
+# The whole .git moved away (and copied back, as a restore from a backup
+# would): the session ends, and the host's copy is not disturbed.
+mv "$WS/.git" "$WS/.git.old"
 for _ in $(seq 50); do "$MOAT" session exec "$S" -- true >/dev/null 2>&1 || break; sleep 0.1; done
+cp -a "$WS/.git.old" "$WS/.git"
 run_moat session exec "$S" -- sh -c 'echo "[core] fsmonitor = evil" >> .git/config && echo config-written'
-check "session: .git moved away on the host ends the session" test "$rc" -ne 0
+like "session: .git moved away on the host ends the session" "$rc:$err" "^[1-9][0-9]*:.*no session $S is running"
 unlike "session: nothing was written in the new .git" "$out" config-written
 like "session: its log says why" "$(cat "$XDG_RUNTIME_DIR/moat/$S.log" 2>/dev/null)" \
     "$WS/\.git \(above protected paths\) was moved or removed on the host"
