@@ -575,6 +575,8 @@ spawn_kill(struct spawn *sp, int sig)
 	syscall(SYS_pidfd_send_signal, sp->pidfd, sig, NULL, 0);
 }
 
+static void	spawn_guard_end(struct spawn *);
+
 /* What the guard's helper did, for the record: a file event ("re-protected"
  * or "re-hidden", not a change of the run's). A path it could not keep
  * ends the sandbox, as does a symbolic link or a special file where the
@@ -631,10 +633,21 @@ spawn_guard_report(void *arg, const struct guard_report *gr)
 	case GUARD_INTACT:
 		return;
 	}
+	spawn_guard_end(sp);
+}
+
+static void	spawn_guard_stop(struct spawn *, bool);
+
+/* The sandbox ends: nothing more is put back (a pass in a dying sandbox
+ * would only race its teardown). */
+static void
+spawn_guard_end(struct spawn *sp)
+{
 	if (sp->serve)
 		run_serve_stop(sp->r);
 	else
 		spawn_kill(sp, SIGKILL);
+	spawn_guard_stop(sp, false);
 }
 
 static void
@@ -642,7 +655,6 @@ spawn_guard_run(struct spawn *sp)
 {
 	struct merr	e;
 	double		t = now_mono();
-
 	pid_t		who;
 	size_t		which;
 
@@ -661,10 +673,7 @@ spawn_guard_run(struct spawn *sp)
 		    "the host's files in the workspace hold", (int)who,
 		    sp->held[which].any ? "hidden" : "protected",
 		    sp->held[which].any ? "" : " for writing");
-		if (sp->serve)
-			run_serve_stop(sp->r);
-		else
-			spawn_kill(sp, SIGKILL);
+		spawn_guard_end(sp);
 	}
 	trace_step(sp->r->trace, "guard", t);
 }
