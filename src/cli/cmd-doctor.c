@@ -754,9 +754,12 @@ doctor_kernel(struct doctor *d)
 	if (doctor_probe(d, probe_pidfd, 0, msg, sizeof msg) != PROBE_OK) {
 		doctor_set(c, DOCTOR_MISSING, "Linux %s %s: %s", u.release, u.machine, msg);
 		doctor_fix(c, "moat needs Linux 5.3 or newer (pidfd_open); 5.11 or newer for overlays in a user namespace");
-	} else if (major < 5 || (major == 5 && minor < 11)) {
-		doctor_set(c, DOCTOR_WARN, "Linux %s %s: older than 5.11", u.release, u.machine);
-		doctor_fix(c, "upgrade to Linux 5.11 or newer: unprivileged overlay mounts need it");
+	} else if (major < 5 || (major == 5 && minor < 12)) {
+		doctor_set(c, DOCTOR_WARN, "Linux %s %s: older than 5.12", u.release, u.machine);
+		doctor_fix(c, "upgrade to Linux 5.12 or newer: unprivileged overlay mounts need "
+		    "5.11, and keeping a protected path read-only after a program on the host "
+		    "replaced it needs mount_setattr (5.12): before it, such a change ends the "
+		    "run or session");
 	} else
 		doctor_set(c, DOCTOR_OK, "Linux %s %s", u.release, u.machine);
 }
