@@ -53,7 +53,6 @@ struct guard_entry {
 struct guard {
 	int			 fd;		/* inotify */
 	const struct mount_plan	*plan;		/* borrowed */
-	char			*ws;		/* owned */
 	struct guard_entry	*entries;	/* owned */
 	size_t			 n;
 	struct guard_dir	*dirs;		/* owned */
@@ -89,14 +88,13 @@ guard_new(const struct mount_plan *mp, const char *ws, struct merr *e)
 	g = xcalloc(1, sizeof *g);
 	g->fd = -1;
 	g->plan = mp;
-	g->ws = xstrdup(ws);
 	for (size_t i = 0; i < mp->n; i++) {
 		const struct mop	*op = &mp->ops[i];
 		const char		*slash;
 		autofree char		*dir = NULL;
 		size_t			 d;
 
-		if (!mounts_guarded(op, ws) || (slash = strrchr(op->dst, '/')) == NULL)
+		if (!mounts_guarded(mp, op, ws) || (slash = strrchr(op->dst, '/')) == NULL)
 			continue;
 		dir = xstrndup(op->dst, (size_t)(slash - op->dst));
 		for (d = 0; d < g->ndirs; d++)
@@ -429,6 +427,5 @@ guard_free(struct guard *g)
 		free(g->dirs[i].path);
 	free(g->dirs);
 	free(g->entries);
-	free(g->ws);
 	free(g);
 }

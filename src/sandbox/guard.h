@@ -33,8 +33,9 @@ struct guard_held {
 };
 
 /* Before the clone: the host directories of mp's guarded entries watched
- * (the plan is borrowed for the guard's life). NULL with e unset: nothing
- * to guard; with e set: they cannot be watched. */
+ * (mounts_guarded; ws: a bind workspace, else NULL; the plan is borrowed
+ * for the guard's life). NULL with e unset: nothing to guard; with e set:
+ * they cannot be watched. */
 struct guard	*guard_new(const struct mount_plan *, const char *ws, struct merr *);
 int		 guard_fd(const struct guard *);
 /* Reads what the watches saw: true when a guarded name changed, a watched

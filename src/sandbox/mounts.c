@@ -970,15 +970,34 @@ struct moat_open_how {
 	uint64_t	flags, mode, resolve;
 };
 
-bool
-mounts_guarded(const struct mop *op, const char *ws)
+static bool
+guard_under(const char *path, const char *dir)
 {
-	size_t	wl = strlen(ws);
+	size_t	l = strlen(dir);
 
-	if (strncmp(op->dst, ws, wl) != 0 || op->dst[wl] != '/')
+	return (strncmp(path, dir, l) == 0 && path[l] == '/');
+}
+
+bool
+mounts_guarded(const struct mount_plan *mp, const struct mop *op,
+    const char *ws)
+{
+	if (op->kind == MOP_PROTECT || (op->kind == MOP_BIND_RW && op->inner))
+		return (ws != NULL && guard_under(op->dst, ws));
+	if (op->kind != MOP_MASK)
 		return (false);
-	return (op->kind == MOP_PROTECT || op->kind == MOP_MASK ||
-	    (op->kind == MOP_BIND_RW && op->inner));
+	/* A hidden path in a bind of the host's at the same path: the
+	 * workspace's (bind, ro), or a profile's (bind = ~/.aws with hide
+	 * = ~/.aws/credentials, a file the host refreshes by a rename). */
+	for (size_t i = 0; i < mp->n; i++) {
+		const struct mop	*b = &mp->ops[i];
+
+		if ((b->kind == MOP_BIND_RO || b->kind == MOP_BIND_RW) &&
+		    !b->inner && !b->copy && b->src != NULL &&
+		    strcmp(b->src, b->dst) == 0 && guard_under(op->dst, b->dst))
+			return (true);
+	}
+	return (false);
 }
 
 /* An O_PATH descriptor of path, no symbolic link followed on the way; a

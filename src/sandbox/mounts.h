@@ -75,10 +75,12 @@ int	mounts_build_root(struct mount_plan *, const char **what);
  * tmpfs entries) that have no room left, named in buf ("" when none). */
 void	mounts_full_tmpfs(const struct mount_plan *, char *buf, size_t n);
 
-/* Kept after the start (guard.c): the entries of a bind workspace whose
- * mounts a program on the host can detach by removing or replacing them
- * (protected paths, the directories above them, hidden paths). */
-bool	mounts_guarded(const struct mop *, const char *ws);
+/* Kept after the start (guard.c): the entries whose mounts a program on
+ * the host can detach by removing or replacing them: a bind workspace's
+ * protected paths and the directories above them (ws: a bind workspace,
+ * else NULL), and hidden paths in any bind of a host path at that path. */
+bool	mounts_guarded(const struct mount_plan *, const struct mop *,
+	    const char *ws);
 enum guard_state {
 	GUARD_INTACT,		/* still mounted on, or nothing there to hide */
 	GUARD_RESTORED,		/* mounted on again */

@@ -2878,11 +2878,12 @@ run_sandbox(struct run *r, struct merr *e)
 		goto out;
 	/* Watched from before the clone, so that a change on the host while
 	 * init makes the mounts is seen too (and looked at once it is ready). */
-	if (ws != NULL && p->workspace == WS_BIND) {
+	{
 		struct merr	ge = { 0 };
 
 		sp.wl = &wl;
-		if ((sp.guard = guard_new(&plan, ws, &ge)) != NULL) {
+		if ((sp.guard = guard_new(&plan, p->workspace == WS_BIND ? ws : NULL,
+		    &ge)) != NULL) {
 			if (loop_add(r->loop, guard_fd(sp.guard), EPOLLIN, spawn_on_guard,
 			    &sp, e) == -1)
 				goto out;

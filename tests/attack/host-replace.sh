@@ -114,6 +114,20 @@ check "session: the host's copy of .git is whole, nothing made in its way" \
 is "session: the host's .git/config is its own" "$(grep -c evil "$WS/.git/config")" 0
 run_moat session kill "$S"
 check "session: its placeholders are gone after it" test ! -e "$WS/.bashrc"
+
+# A hidden file in a profile's bind (not the workspace), which the host
+# refreshes by a rename, as a credentials tool does.
+mkdir -p "$T/creds" && echo "OLD-$$" >"$T/creds/token"
+printf '%s\n' "include = default" "ro-bind = $T/creds" "hide = $T/creds/token" >"$T/creds.conf"
+run_moat session new -p "$T/creds.conf"
+S=${out%% *}
+run_moat session exec "$S" -- sh -c "cat '$T/creds/token'; echo end"
+is "bind: the hidden file is hidden at the start" "$out" end
+echo "NEW-$$" >"$T/creds/t.new" && mv "$T/creds/t.new" "$T/creds/token"
+moat_back
+run_moat session exec "$S" -- sh -c "cat '$T/creds/token'; echo end"
+is "bind: renamed over on the host, it is hidden again" "$out" end
+run_moat session kill "$S"
 rm -rf "$WS/.git.old" "$WS/secret.env" "$T/hooks.old"
 
 done_testing
