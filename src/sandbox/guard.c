@@ -94,7 +94,14 @@ guard_new(const struct mount_plan *mp, const char *ws, struct merr *e)
 		autofree char		*dir = NULL;
 		size_t			 d;
 
+		struct stat		 st;
+
 		if (!mounts_guarded(mp, op, ws) || (slash = strrchr(op->dst, '/')) == NULL)
+			continue;
+		/* A hidden path that is not there now is not hidden by init
+		 * either, and one made later may be the sandbox's own file
+		 * (a .env its setup writes): left alone, as before. */
+		if (op->kind == MOP_MASK && lstat(op->dst, &st) == -1)
 			continue;
 		dir = xstrndup(op->dst, (size_t)(slash - op->dst));
 		for (d = 0; d < g->ndirs; d++)

@@ -82,21 +82,24 @@ check "run: no placeholder was in the way of the host's mkdir, and no hook is th
 rm -f "$WS/flag"
 
 # A session: the host's change between two commands, and while none runs.
-printf '%s\n' "include = default" "hide = $WS/secret.env" >"$T/hide.conf"
+echo "SECRET-$$" >"$WS/secret.env"
+printf '%s\n' "include = default" "hide = $WS/secret.env" "hide = $WS/made.env" >"$T/hide.conf"
 run_moat session new -p "$T/hide.conf"
 is "session: new" "$rc" 0
 S=${out%% *}
 replace "$WS/.git/config"
-echo "SECRET-$$" >"$WS/secret.env"	# hidden, but made after the start
+echo "NEWSECRET-$$" >"$WS/s.tmp" && mv "$WS/s.tmp" "$WS/secret.env"
 moat_back
 run_moat session exec "$S" -- sh -c 'echo "[core] hooksPath = /tmp" >> .git/config && echo config-written; cat secret.env; echo end'
 unlike "session: .git/config renamed over between commands stays read-only" "$out" config-written
 is "session: the host's .git/config is its own" "$(grep -c hooksPath "$WS/.git/config")" 0
-unlike "session: a hidden file the host made after the start is hidden" "$out" "SECRET-$$"
-echo "NEWSECRET-$$" >"$WS/s.tmp" && mv "$WS/s.tmp" "$WS/secret.env"
-moat_back
-run_moat session exec "$S" -- sh -c 'cat secret.env; echo end'
-unlike "session: a hidden file renamed over on the host stays hidden" "$out" "NEWSECRET-$$"
+is "session: a hidden file renamed over on the host stays hidden" "$out" end
+# A hidden path not there at the start, made from inside (a setup's .env):
+# the sandbox's own file, as before; the session goes on.
+run_moat session exec "$S" -- sh -c 'echo mine > made.env; sleep 0.3; cat made.env'
+is "session: a file made inside at a hidden path absent at the start is its own" "$out" mine
+run_moat session exec "$S" -- sh -c 'cat made.env'
+is "session: and the session goes on" "$rc:$out" "0:mine"
 like "session: the session's log says what was put back" "$(cat "$XDG_RUNTIME_DIR/moat/$S.log" 2>/dev/null)" \
     "$WS/\.git/config \(protected\) was replaced on the host"
 # The whole .git moved away (and copied back, as a restore from a backup
