@@ -118,6 +118,54 @@ is "session: the host's .git/config is its own" "$(grep -c evil "$WS/.git/config
 run_moat session kill "$S"
 check "session: its placeholders are gone after it" test ! -e "$WS/.bashrc"
 
+# The window held open: the session's supervisor stopped (SIGSTOP) while
+# the host replaces .git/config, and record-refused off, so that the
+# attempts from inside go straight to the kernel. Code inside then opens
+# the new file for writing and keeps the descriptor; when the supervisor
+# goes on, the guard mounts on the file again, finds the descriptor and
+# ends the session before the write it waits to make.
+if command -v python3 >/dev/null; then
+	printf '%s\n' "include = default" "record-refused = no" >"$T/norec.conf"
+	run_moat session new -p "$T/norec.conf"
+	S=${out%% *}
+	sv=$("$MOAT" session ls --json 2>/dev/null | grep "\"$S\"" | sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
+	rm -f "$WS/got" "$WS/wrote"
+	run_moat session exec --detach "$S" -- python3 -c '
+import os, time
+while True:
+    try:
+        fd = os.open(".git/config", os.O_WRONLY | os.O_APPEND)
+    except OSError:
+        time.sleep(0.01)
+        continue
+    if os.fstat(fd).st_nlink > 0:
+        break
+    os.close(fd)
+open("got", "w").close()
+time.sleep(3)
+os.write(fd, b"[core] fsmonitor = evil\n")
+open("wrote", "w").close()'
+	if [ -n "$sv" ] && kill -STOP "$sv" 2>/dev/null; then
+		replace "$WS/.git/config"
+		for _ in $(seq 50); do [ -e "$WS/got" ] && break; sleep 0.1; done
+		check "held window: code inside got a descriptor on the new .git/config" test -e "$WS/got"
+		kill -CONT "$sv"
+		for _ in $(seq 50); do "$MOAT" session exec "$S" -- true >/dev/null 2>&1 || break; sleep 0.1; done
+		sleep 3.5
+		check "held window: the session ended before the write" test ! -e "$WS/wrote"
+		is "held window: the host's .git/config holds no line of the sandbox's" "$(grep -c evil "$WS/.git/config")" 0
+		like "held window: the session's log says why" "$(cat "$XDG_RUNTIME_DIR/moat/$S.log" 2>/dev/null)" \
+		    "holds a protected path open for writing"
+	else
+		skip "held window: the session's supervisor was not found to stop"
+	fi
+	"$MOAT" session kill "$S" >/dev/null 2>&1
+	rm -f "$WS/got" "$WS/wrote"
+	cp "$T/config.orig" "$WS/.git/config"
+else
+	skip "held window: python3 is needed for the code inside"
+fi
+
 # A hidden file in a profile's bind (not the workspace), which the host
 # refreshes by a rename, as a credentials tool does.
 mkdir -p "$T/creds" && echo "OLD-$$" >"$T/creds/token"
