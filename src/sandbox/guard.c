@@ -312,24 +312,27 @@ guard_fd_mode_hit(const char *pid, const char *fd, bool any)
 	return (hit);
 }
 
-static bool
+/* pid's mappings, read once: the index in h of a file one maps as h
+ * says, or -1. */
+static ssize_t
 guard_maps_hit(const char *pid, const struct guard_held *h, size_t n)
 {
 	char		 p[300], line[512], perms[8];
 	unsigned	 maj, min;
 	unsigned long	 ino;
-	bool		 hit = false;
+	ssize_t		 hit = -1;
 	FILE		*f;
 
 	snprintf(p, sizeof p, "/proc/%s/maps", pid);
 	if ((f = fopen(p, "re")) == NULL)
-		return (false);
-	while (!hit && fgets(line, sizeof line, f) != NULL) {
+		return (-1);
+	while (hit == -1 && fgets(line, sizeof line, f) != NULL) {
 		if (sscanf(line, "%*s %7s %*s %x:%x %lu", perms, &maj, &min, &ino) != 4)
 			continue;
-		for (size_t i = 0; i < n && !hit; i++)
-			hit = ino == h[i].ino && makedev(maj, min) == h[i].dev &&
-			    (h[i].any || (perms[1] == 'w' && perms[3] == 's'));
+		for (size_t i = 0; i < n && hit == -1; i++)
+			if (ino == h[i].ino && makedev(maj, min) == h[i].dev &&
+			    (h[i].any || (perms[1] == 'w' && perms[3] == 's')))
+				hit = (ssize_t)i;
 	}
 	fclose(f);
 	return (hit);
@@ -374,13 +377,16 @@ guard_scan(ino_t pidns, const struct guard_held *h, size_t n, pid_t *who,
 			}
 			closedir(fd);
 		}
-		for (size_t i = 0; i < n; i++)
-			if (guard_maps_hit(de->d_name, &h[i], 1)) {
+		{
+			ssize_t	i = guard_maps_hit(de->d_name, h, n);
+
+			if (i >= 0) {
 				*who = (pid_t)atoi(de->d_name);
-				*which = i;
+				*which = (size_t)i;
 				closedir(d);
 				return (1);
 			}
+		}
 	}
 	closedir(d);
 	return (0);
